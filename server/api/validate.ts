@@ -1,0 +1,128 @@
+import {
+  Compare_CompareTarget,
+  type Compare,
+  type CompactRequest,
+  type DeleteRangeRequest,
+  type PutRequest,
+  type RangeRequest,
+  type RequestOp,
+  type TxnRequest,
+} from '../../gen/ts/cairn/v1/kv.js';
+import type { Limits } from '../config.js';
+import { CairnError, ErrorCode } from '../errors.js';
+
+/**
+ * Stateless checks on requests, run before anything is proposed or applied, so that bad
+ * input costs nothing and changes nothing. Each message says what to change.
+ */
+export class RequestValidator {
+  constructor(private readonly limits: Limits) {}
+
+  key(key: Buffer, what = 'key'): void {
+    if (key.length === 0) throw new CairnError(ErrorCode.EmptyKey, `${what} is empty; give a non-empty key (use "\\0" with range_end "\\0" for every key)`);
+    if (key.length > this.limits.maxKeyBytes) {
+      throw new CairnError(ErrorCode.KeyTooLarge, `${what} is ${key.length} bytes; the limit is ${this.limits.maxKeyBytes} (--max-key-bytes)`);
+    }
+  }
+
+  range(req: RangeRequest): void {
+    this.key(req.key);
+    if (req.limit < 0) throw new CairnError(ErrorCode.InvalidArgument, `limit is ${req.limit}; it must be 0 (no limit) or positive`);
+    if (req.revision < 0) throw new CairnError(ErrorCode.InvalidArgument, `revision is ${req.revision}; it must be 0 (latest) or positive`);
+    checkEnum('sort_order', req.sortOrder, 2);
+    checkEnum('sort_target', req.sortTarget, 5);
+  }
+
+  put(req: PutRequest): void {
+    this.key(req.key);
+    if (req.value.length > this.limits.maxValueBytes) {
+      throw new CairnError(ErrorCode.ValueTooLarge, `value is ${req.value.length} bytes; the limit is ${this.limits.maxValueBytes} (--max-value-bytes)`);
+    }
+    if (req.ignoreValue && req.value.length > 0) {
+      throw new CairnError(ErrorCode.InvalidArgument, 'ignore_value is set, so value must be empty');
+    }
+    if (req.ignoreLease && req.lease !== 0) {
+      throw new CairnError(ErrorCode.InvalidArgument, 'ignore_lease is set, so lease must be 0');
+    }
+    this.size(req.key.length + req.value.length);
+  }
+
+  deleteRange(req: DeleteRangeRequest): void {
+    this.key(req.key);
+  }
+
+  compact(req: CompactRequest): void {
+    if (req.revision <= 0) throw new CairnError(ErrorCode.InvalidArgument, `revision is ${req.revision}; compaction needs a positive revision`);
+  }
+
+  txn(req: TxnRequest): void {
+    this.size(this.txnBytes(req));
+    this.txnShape(req);
+  }
+
+  private txnShape(req: TxnRequest): void {
+    for (const [name, list] of [['compare', req.compare], ['success', req.success], ['failure', req.failure]] as const) {
+      if (list.length > this.limits.maxTxnOps) {
+        throw new CairnError(ErrorCode.TooManyTxnOps, `txn ${name} has ${list.length} entries; the limit is ${this.limits.maxTxnOps} (--max-txn-ops)`);
+      }
+    }
+    req.compare.forEach((c) => this.compare(c));
+    for (const op of [...req.success, ...req.failure]) this.op(op);
+  }
+
+  private op(op: RequestOp): void {
+    const r = op.request;
+    if (r === undefined) throw new CairnError(ErrorCode.InvalidArgument, 'txn operation has no request set');
+    switch (r.$case) {
+      case 'requestRange':
+        return this.range(r.requestRange);
+      case 'requestPut':
+        return this.put(r.requestPut);
+      case 'requestDeleteRange':
+        return this.deleteRange(r.requestDeleteRange);
+      case 'requestTxn':
+        return this.txnShape(r.requestTxn);
+    }
+  }
+
+  private compare(c: Compare): void {
+    this.key(c.key, 'compare key');
+    if (!Number.isInteger(c.result) || c.result < 1 || c.result > 4) throw new CairnError(ErrorCode.InvalidArgument, 'compare result must be EQUAL, GREATER, LESS or NOT_EQUAL');
+    const expected = UNION_CASE[c.target as Compare_CompareTarget];
+    if (expected === undefined) throw new CairnError(ErrorCode.InvalidArgument, 'compare target must be VERSION, CREATE, MOD, VALUE or LEASE');
+    if (c.targetUnion !== undefined && c.targetUnion.$case !== expected) {
+      throw new CairnError(ErrorCode.InvalidArgument, `compare target ${Compare_CompareTarget[c.target]} needs its value in field ${expected}, not ${c.targetUnion.$case}`);
+    }
+  }
+
+  private size(bytes: number): void {
+    if (bytes > this.limits.maxRequestBytes) {
+      throw new CairnError(ErrorCode.RequestTooLarge, `request carries ${bytes} bytes of keys and values; the limit is ${this.limits.maxRequestBytes} (--max-request-bytes)`);
+    }
+  }
+
+  private txnBytes(req: TxnRequest): number {
+    let total = 0;
+    for (const c of req.compare) total += c.key.length + c.rangeEnd.length + (c.targetUnion?.$case === 'value' ? c.targetUnion.value.length : 0);
+    for (const op of [...req.success, ...req.failure]) {
+      const r = op.request;
+      if (r?.$case === 'requestPut') total += r.requestPut.key.length + r.requestPut.value.length;
+      else if (r?.$case === 'requestRange') total += r.requestRange.key.length + r.requestRange.rangeEnd.length;
+      else if (r?.$case === 'requestDeleteRange') total += r.requestDeleteRange.key.length + r.requestDeleteRange.rangeEnd.length;
+      else if (r?.$case === 'requestTxn') total += this.txnBytes(r.requestTxn);
+    }
+    return total;
+  }
+}
+
+const UNION_CASE: Partial<Record<Compare_CompareTarget, string>> = {
+  [Compare_CompareTarget.COMPARE_TARGET_VERSION]: 'version',
+  [Compare_CompareTarget.COMPARE_TARGET_CREATE]: 'createRevision',
+  [Compare_CompareTarget.COMPARE_TARGET_MOD]: 'modRevision',
+  [Compare_CompareTarget.COMPARE_TARGET_VALUE]: 'value',
+  [Compare_CompareTarget.COMPARE_TARGET_LEASE]: 'lease',
+};
+
+function checkEnum(field: string, value: number, max: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > max) throw new CairnError(ErrorCode.InvalidArgument, `${field} ${value} is not a known value`);
+}

@@ -1,0 +1,55 @@
+import { status, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { ResponseHeader } from '../../gen/ts/cairn/v1/types.js';
+import type { WatchRequest, WatchResponse, WatchServiceServer } from '../../gen/ts/cairn/v1/watch.js';
+import type { Limits } from '../config.js';
+import type { MvccStore } from '../mvcc/kv-store.js';
+import type { WatchHub } from '../mvcc/watch-hub.js';
+import type { RequestValidator } from './validate.js';
+import { WatchStream } from './watch-stream.js';
+
+export interface WatchServiceDeps {
+  store: MvccStore;
+  hub: WatchHub;
+  limits: Limits;
+  validator: RequestValidator;
+  header: (revision: number) => ResponseHeader;
+  logger: Logger;
+  progressIntervalMs: number;
+}
+
+/** The Watch service: each call becomes a WatchStream, up to the stream limit. */
+export function watchService(deps: WatchServiceDeps): { service: WatchServiceServer; closeAll: () => void } {
+  let open = 0;
+  const calls = new Set<ServerDuplexStream<WatchRequest, WatchResponse>>();
+  /** Ends every stream with UNAVAILABLE so that clients resume on another member. */
+  const closeAll = (): void => {
+    for (const call of calls) call.emit('error', { code: status.UNAVAILABLE, details: 'the node is shutting down' });
+    calls.clear();
+  };
+  const service: WatchServiceServer = {
+    watch(call: ServerDuplexStream<WatchRequest, WatchResponse>): void {
+      if (open >= deps.limits.maxWatchStreams) {
+        call.emit('error', {
+          code: status.RESOURCE_EXHAUSTED,
+          details: `the node already serves ${open} watch streams; the limit is ${deps.limits.maxWatchStreams} (--max-watch-streams)`,
+        });
+        return;
+      }
+      open++;
+      let counted = true;
+      calls.add(call);
+      const release = (): void => {
+        if (counted) open--;
+        counted = false;
+        calls.delete(call);
+      };
+      call.on('end', release);
+      call.on('error', release);
+      call.on('cancelled', release);
+      call.on('close', release);
+      new WatchStream(call, deps.hub, deps.limits, deps.validator, deps.header, () => deps.store.currentRevision, deps.logger, deps.progressIntervalMs);
+    },
+  };
+  return { service, closeAll };
+}

@@ -1,0 +1,221 @@
+import type { Command } from '../../gen/ts/cairn/internal/v1/command.js';
+import type {
+  CompactRequest,
+  CompactResponse,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  PutRequest,
+  PutResponse,
+  RequestOp,
+  ResponseOp,
+  TxnRequest,
+  TxnResponse,
+} from '../../gen/ts/cairn/v1/kv.js';
+import type { KeyValue, ResponseHeader } from '../../gen/ts/cairn/v1/types.js';
+import { CairnError, compactedError, ErrorCode, futureRevisionError } from '../errors.js';
+import type { WriteBatch } from '../mvcc/write-batch.js';
+import type { WriteTxn } from '../mvcc/write-txn.js';
+import { compareHolds } from './compare.js';
+import type { CommandOutcome } from './outcome.js';
+
+export type HeaderFactory = (revision: number) => ResponseHeader;
+
+/** A transaction with the branch chosen for it and for each transaction nested in it. */
+interface TxnPlan {
+  succeeded: boolean;
+  ops: RequestOp[];
+  nested: Map<TxnRequest, TxnPlan>;
+}
+
+/**
+ * Executes committed commands against the MVCC store. Deterministic: the same commands in
+ * the same order produce the same revisions and data on every member. A command either
+ * applies whole or fails with a CairnError before changing anything, so every check that
+ * can fail runs before the first write.
+ */
+export class Applier {
+  constructor(private readonly header: HeaderFactory) {}
+
+  async apply(batch: WriteBatch, command: Command): Promise<CommandOutcome> {
+    const request = command.request;
+    if (request === undefined) return failure(new CairnError(ErrorCode.InvalidArgument, 'empty command'));
+    const txn = batch.beginTxn();
+    try {
+      switch (request.$case) {
+        case 'put':
+          return { ok: true, response: await this.put(txn, request.put) };
+        case 'deleteRange':
+          return { ok: true, response: await this.deleteRange(txn, request.deleteRange) };
+        case 'txn':
+          return { ok: true, response: await this.txn(txn, request.txn) };
+        case 'compact':
+          return { ok: true, response: this.compact(batch, txn, request.compact) };
+      }
+    } catch (err) {
+      if (err instanceof CairnError) {
+        if (txn.changed) throw new Error(`invariant: command failed after changing the store: ${err.message}`);
+        return failure(err);
+      }
+      throw err;
+    } finally {
+      batch.endTxn(txn);
+    }
+  }
+
+  private async put(txn: WriteTxn, req: PutRequest): Promise<PutResponse> {
+    await this.checkPut(txn, req, new Set());
+    const prevKv = await this.doPut(txn, req);
+    return { header: this.header(revisionAfter(txn)), prevKv };
+  }
+
+  private async deleteRange(txn: WriteTxn, req: DeleteRangeRequest): Promise<DeleteRangeResponse> {
+    const { deleted, prevKvs } = await txn.deleteRange(req.key, req.rangeEnd, req.prevKv);
+    return { header: this.header(revisionAfter(txn)), deleted, prevKvs };
+  }
+
+  private async txn(txn: WriteTxn, req: TxnRequest): Promise<TxnResponse> {
+    // Every compare, nested ones included, is judged against the state before the
+    // transaction; then the chosen operations are checked; only then does anything change.
+    const plan = await this.plan(txn, req);
+    await this.checkPlan(txn, plan, new Set());
+    const responses = await this.execute(txn, plan);
+    const header = this.header(revisionAfter(txn));
+    return { header, succeeded: plan.succeeded, responses: fillHeaders(responses, header) };
+  }
+
+  private compact(batch: WriteBatch, txn: WriteTxn, req: CompactRequest): CompactResponse {
+    if (req.revision > txn.baseRevision) throw futureRevisionError(req.revision, txn.baseRevision);
+    if (req.revision <= batch.compactedRevision) throw compactedError(req.revision, batch.compactedRevision);
+    batch.compact(req.revision);
+    return { header: this.header(txn.baseRevision) };
+  }
+
+  private async plan(txn: WriteTxn, req: TxnRequest): Promise<TxnPlan> {
+    let succeeded = true;
+    for (const compare of req.compare) {
+      if (!(await compareHolds(txn, compare))) {
+        succeeded = false;
+        break;
+      }
+    }
+    const ops = succeeded ? req.success : req.failure;
+    const nested = new Map<TxnRequest, TxnPlan>();
+    for (const op of ops) {
+      if (op.request?.$case === 'requestTxn') nested.set(op.request.requestTxn, await this.plan(txn, op.request.requestTxn));
+    }
+    return { succeeded, ops, nested };
+  }
+
+  /** putKeys: keys an earlier operation of the transaction puts, for ignore_value/ignore_lease. */
+  private async checkPlan(txn: WriteTxn, plan: TxnPlan, putKeys: Set<string>): Promise<void> {
+    for (const op of plan.ops) {
+      const request = op.request;
+      if (request === undefined) throw new CairnError(ErrorCode.InvalidArgument, 'empty operation in txn');
+      switch (request.$case) {
+        case 'requestPut':
+          await this.checkPut(txn, request.requestPut, putKeys);
+          putKeys.add(request.requestPut.key.toString('latin1'));
+          break;
+        case 'requestRange': {
+          const rev = request.requestRange.revision;
+          if (rev > txn.baseRevision) throw futureRevisionError(rev, txn.baseRevision);
+          if (rev > 0 && rev < txn.compactedRevision) throw compactedError(rev, txn.compactedRevision);
+          break;
+        }
+        case 'requestDeleteRange':
+          break;
+        case 'requestTxn':
+          await this.checkPlan(txn, plan.nested.get(request.requestTxn)!, putKeys);
+          break;
+      }
+    }
+  }
+
+  private async checkPut(txn: WriteTxn, req: PutRequest, putKeys: Set<string>): Promise<void> {
+    if (req.lease !== 0) {
+      throw new CairnError(ErrorCode.LeaseNotFound, `lease ${req.lease} not found`);
+    }
+    if ((req.ignoreValue || req.ignoreLease) && !putKeys.has(req.key.toString('latin1')) && (await txn.get(req.key)) === undefined) {
+      throw new CairnError(ErrorCode.KeyNotFound, `key ${JSON.stringify(req.key.toString())} does not exist; ignore_value and ignore_lease need an existing key`);
+    }
+  }
+
+  private async doPut(txn: WriteTxn, req: PutRequest): Promise<KeyValue | undefined> {
+    let value = req.value;
+    let lease = req.lease;
+    if (req.ignoreValue || req.ignoreLease) {
+      const current = (await txn.get(req.key))!;
+      if (req.ignoreValue) value = current.value;
+      if (req.ignoreLease) lease = current.lease;
+    }
+    const prev = await txn.put(req.key, value, lease, req.prevKv);
+    return req.prevKv ? prev : undefined;
+  }
+
+  private async execute(txn: WriteTxn, plan: TxnPlan): Promise<ResponseOp[]> {
+    const responses: ResponseOp[] = [];
+    for (const op of plan.ops) {
+      const request = op.request!;
+      switch (request.$case) {
+        case 'requestRange': {
+          const result = await txn.range(request.requestRange);
+          responses.push({ response: { $case: 'responseRange', responseRange: { header: undefined, ...result } } });
+          break;
+        }
+        case 'requestPut': {
+          const prevKv = await this.doPut(txn, request.requestPut);
+          responses.push({ response: { $case: 'responsePut', responsePut: { header: undefined, prevKv } } });
+          break;
+        }
+        case 'requestDeleteRange': {
+          const { key, rangeEnd, prevKv } = request.requestDeleteRange;
+          const result = await txn.deleteRange(key, rangeEnd, prevKv);
+          responses.push({ response: { $case: 'responseDeleteRange', responseDeleteRange: { header: undefined, ...result } } });
+          break;
+        }
+        case 'requestTxn': {
+          const nested = plan.nested.get(request.requestTxn)!;
+          const nestedResponses = await this.execute(txn, nested);
+          responses.push({
+            response: { $case: 'responseTxn', responseTxn: { header: undefined, succeeded: nested.succeeded, responses: nestedResponses } },
+          });
+          break;
+        }
+      }
+    }
+    return responses;
+  }
+}
+
+function failure(error: CairnError): CommandOutcome {
+  return { ok: false, error };
+}
+
+/** The store revision once this transaction is done: its own if it wrote, else the one before. */
+function revisionAfter(txn: WriteTxn): number {
+  return txn.changed ? txn.main : txn.baseRevision;
+}
+
+/** Sub-responses carry the transaction's header, as etcd's do. */
+function fillHeaders(responses: ResponseOp[], header: ResponseHeader): ResponseOp[] {
+  for (const op of responses) {
+    const r = op.response;
+    if (r === undefined) continue;
+    switch (r.$case) {
+      case 'responseRange':
+        r.responseRange.header = header;
+        break;
+      case 'responsePut':
+        r.responsePut.header = header;
+        break;
+      case 'responseDeleteRange':
+        r.responseDeleteRange.header = header;
+        break;
+      case 'responseTxn':
+        r.responseTxn.header = header;
+        fillHeaders(r.responseTxn.responses, header);
+        break;
+    }
+  }
+  return responses;
+}

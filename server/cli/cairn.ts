@@ -1,0 +1,42 @@
+/** Entry point of the `cairn` command (bin/cairn.js imports the compiled file). */
+import { Command, CommanderError } from 'commander';
+import { registerBench } from './bench.js';
+import { registerCompact } from './compact.js';
+import { registerDel } from './del.js';
+import { EXIT_USAGE, reportError } from './errors.js';
+import { registerGet } from './get.js';
+import { inheritClientOptions } from './options.js';
+import { registerPut } from './put.js';
+import { registerServe } from './serve.js';
+import { registerTxn } from './txn.js';
+import { registerWatch } from './watch.js';
+
+function buildProgram(): Command {
+  const program = new Command('cairn')
+    .description('Cairn: a distributed configuration store (etcd v3 alternative)')
+    // Commander exits on its own with code 1; we rethrow to exit 2 on usage errors.
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .allowExcessArguments(false);
+  inheritClientOptions(program);
+  for (const register of [registerServe, registerPut, registerGet, registerDel, registerWatch, registerTxn, registerCompact, registerBench]) {
+    register(program);
+  }
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version requests end with exitCode 0; everything else is bad usage.
+      return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    return reportError(err);
+  }
+}
+
+// Exit explicitly: gRPC channels and timers could otherwise keep the process alive.
+process.exit(await main(process.argv));

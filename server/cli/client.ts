@@ -1,0 +1,143 @@
+/** A KV/Watch client over a list of endpoints, with failover and per-call deadlines. */
+import { credentials, Metadata, status, type CallOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import {
+  KVServiceClient,
+  type CompactRequest,
+  type CompactResponse,
+  type DeleteRangeRequest,
+  type DeleteRangeResponse,
+  type PutRequest,
+  type PutResponse,
+  type RangeRequest,
+  type RangeResponse,
+  type TxnRequest,
+  type TxnResponse,
+} from '../../gen/ts/cairn/v1/kv.js';
+import { WatchServiceClient } from '../../gen/ts/cairn/v1/watch.js';
+import { isServiceError, serviceError } from './errors.js';
+import { parseEndpoints, type ClientFlags } from './options.js';
+
+export interface ClientConfig {
+  endpoints: string[];
+  dialTimeoutMs: number;
+  commandTimeoutMs: number;
+}
+
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: (error: ServiceError | null, response: Res) => void,
+) => ClientUnaryCall;
+
+function waitForReady(client: KVServiceClient, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+export class CairnClient {
+  private kv: KVServiceClient | undefined;
+  /** Index of the endpoint in use, or of the next one to try. */
+  private current = 0;
+
+  constructor(private readonly config: ClientConfig) {}
+
+  get endpoint(): string | undefined {
+    return this.kv ? this.config.endpoints[this.current] : undefined;
+  }
+
+  /**
+   * Connects to the first endpoint, starting at the current one, that becomes ready within
+   * the dial timeout. Fails with UNAVAILABLE when none does.
+   */
+  async connect(): Promise<KVServiceClient> {
+    if (this.kv) return this.kv;
+    const { endpoints, dialTimeoutMs } = this.config;
+    for (let tried = 0; tried < endpoints.length; tried++) {
+      const index = (this.current + tried) % endpoints.length;
+      const client = new KVServiceClient(endpoints[index]!, credentials.createInsecure());
+      try {
+        await waitForReady(client, dialTimeoutMs);
+        this.kv = client;
+        this.current = index;
+        return client;
+      } catch {
+        client.close();
+      }
+    }
+    throw serviceError(
+      status.UNAVAILABLE,
+      `no endpoint answered within ${dialTimeoutMs} ms (${endpoints.join(', ')})`,
+    );
+  }
+
+  /** Opens a watch stream on the connected endpoint; it has no deadline. */
+  async watchClient(): Promise<WatchServiceClient> {
+    const kv = await this.connect();
+    return new WatchServiceClient(this.endpoint!, credentials.createInsecure(), { channelOverride: kv.getChannel() });
+  }
+
+  range(req: RangeRequest): Promise<RangeResponse> {
+    return this.unary((kv) => kv.range.bind(kv), req);
+  }
+  put(req: PutRequest): Promise<PutResponse> {
+    return this.unary((kv) => kv.put.bind(kv), req);
+  }
+  deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse> {
+    return this.unary((kv) => kv.deleteRange.bind(kv), req);
+  }
+  txn(req: TxnRequest): Promise<TxnResponse> {
+    return this.unary((kv) => kv.txn.bind(kv), req);
+  }
+  compact(req: CompactRequest): Promise<CompactResponse> {
+    return this.unary((kv) => kv.compact.bind(kv), req);
+  }
+
+  close(): void {
+    this.kv?.close();
+    this.kv = undefined;
+  }
+
+  /**
+   * Runs one call with the command deadline. On UNAVAILABLE the request never reached a
+   * serving node, so it is retried once on each of the other endpoints.
+   */
+  private async unary<Req, Res>(pick: (kv: KVServiceClient) => UnaryMethod<Req, Res>, req: Req): Promise<Res> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt < this.config.endpoints.length; attempt++) {
+      const kv = await this.connect();
+      try {
+        return await new Promise<Res>((resolve, reject) => {
+          const deadline = Date.now() + this.config.commandTimeoutMs;
+          pick(kv)(req, new Metadata(), { deadline }, (err, res) => (err ? reject(err) : resolve(res)));
+        });
+      } catch (err) {
+        if (!isServiceError(err) || err.code !== status.UNAVAILABLE) throw err;
+        lastError = err;
+        this.close();
+        this.current = (this.current + 1) % this.config.endpoints.length;
+      }
+    }
+    throw lastError;
+  }
+}
+
+/** Builds a client from the shared --endpoints/--dial-timeout/--command-timeout flags. */
+export function clientFromFlags(flags: ClientFlags): CairnClient {
+  return new CairnClient({
+    endpoints: parseEndpoints(flags.endpoints),
+    dialTimeoutMs: flags.dialTimeout,
+    commandTimeoutMs: flags.commandTimeout,
+  });
+}
+
+/** Runs `fn` with a client and closes the client afterwards. */
+export async function withClient<T>(flags: ClientFlags, fn: (client: CairnClient) => Promise<T>): Promise<T> {
+  const client = clientFromFlags(flags);
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,37 @@
+/** Key-range helpers with etcd semantics. */
+import { usageError } from './errors.js';
+
+/** "\0" as range_end means "every key >= key". */
+export const FROM_KEY_END = Buffer.from([0]);
+
+/** The smallest key greater than every key that starts with `prefix`. */
+export function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i]! < 0xff) {
+      end[i] = end[i]! + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  // All bytes are 0xff (or the prefix is empty): no upper bound.
+  return FROM_KEY_END;
+}
+
+export interface RangeFlags {
+  prefix?: boolean;
+  fromKey?: boolean;
+}
+
+/** Resolves a command's key, optional range_end and --prefix/--from-key to a key range. */
+export function keyRange(key: string, rangeEnd: string | undefined, flags: RangeFlags): { key: Buffer; rangeEnd: Buffer } {
+  const chosen = [rangeEnd !== undefined, flags.prefix === true, flags.fromKey === true].filter(Boolean).length;
+  if (chosen > 1) throw usageError('use only one of range_end, --prefix and --from-key');
+  const k = Buffer.from(key, 'utf8');
+  if (flags.prefix) {
+    // An empty prefix selects every key, which etcd spells key "\0", range_end "\0".
+    return k.length === 0 ? { key: FROM_KEY_END, rangeEnd: FROM_KEY_END } : { key: k, rangeEnd: prefixEnd(k) };
+  }
+  if (flags.fromKey) return { key: k.length === 0 ? FROM_KEY_END : k, rangeEnd: FROM_KEY_END };
+  if (k.length === 0) throw usageError('the key must not be empty');
+  return { key: k, rangeEnd: rangeEnd === undefined ? Buffer.alloc(0) : Buffer.from(rangeEnd, 'utf8') };
+}

@@ -1,0 +1,42 @@
+/** `cairn put <key> [value]`: sets a key. */
+import { Option, type Command } from 'commander';
+import { PutRequest } from '../../gen/ts/cairn/v1/kv.js';
+import { withClient } from './client.js';
+import { usageError } from './errors.js';
+import { addClientOptions, nonNegativeInt, type ClientFlags } from './options.js';
+import { printKv, render, writeLine } from './output.js';
+
+interface PutFlags extends ClientFlags {
+  prevKv?: boolean;
+  lease: number;
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export function registerPut(program: Command): void {
+  const cmd = program
+    .command('put')
+    .description('set a key; without a value argument the value is read from stdin, byte for byte')
+    .argument('<key>', 'key to set')
+    .argument('[value]', 'value to store (default: stdin)')
+    .option('--prev-kv', 'also print the previous key-value')
+    .addOption(new Option('--lease <id>', 'attach the key to this lease').argParser(nonNegativeInt).default(0));
+  addClientOptions(cmd).action(async (key: string, value: string | undefined, flags: PutFlags) => {
+    if (key === '') throw usageError('the key must not be empty');
+    const request = PutRequest.fromPartial({
+      key: Buffer.from(key, 'utf8'),
+      value: value === undefined ? await readStdin() : Buffer.from(value, 'utf8'),
+      lease: flags.lease,
+      prevKv: flags.prevKv === true,
+    });
+    const response = await withClient(flags, (client) => client.put(request));
+    render(flags.output, response, (r) => {
+      writeLine('OK');
+      if (r.prevKv) printKv(r.prevKv);
+    });
+  });
+}

@@ -1,0 +1,84 @@
+/** `cairn txn`: a compare-and-swap transaction in etcdctl's txn syntax (see txn-syntax.ts). */
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import { TxnRequest, type Compare, type RequestOp, type ResponseOp, type TxnResponse } from '../../gen/ts/cairn/v1/kv.js';
+import { withClient } from './client.js';
+import { addClientOptions, type ClientFlags } from './options.js';
+import { printKv, render, writeLine } from './output.js';
+import { parseCompare, parseOp } from './txn-syntax.js';
+
+const PROMPTS = ['compares:', 'success requests (get, put, del):', 'failure requests (get, put, del):'];
+
+/** Reads the three sections, each ended by an empty line (or the end of input). */
+async function readTxn(interactive: boolean): Promise<TxnRequest> {
+  const compares: Compare[] = [];
+  const success: RequestOp[] = [];
+  const failure: RequestOp[] = [];
+  const rl = createInterface({ input: process.stdin, terminal: interactive, ...(interactive ? { output: process.stdout } : {}) });
+  let section = 0;
+  if (interactive) writeLine(PROMPTS[0]);
+  try {
+    for await (const raw of rl) {
+      const line = raw.trim();
+      if (line === '') {
+        section++;
+        if (section >= PROMPTS.length) break;
+        if (interactive) writeLine(PROMPTS[section]);
+        continue;
+      }
+      if (section === 0) compares.push(parseCompare(line));
+      else (section === 1 ? success : failure).push(parseOp(line));
+    }
+  } finally {
+    rl.close();
+  }
+  return TxnRequest.fromPartial({ compare: compares, success, failure });
+}
+
+function printResponseOp(op: ResponseOp): void {
+  const r = op.response;
+  if (!r) return;
+  switch (r.$case) {
+    case 'responsePut':
+      writeLine('OK');
+      if (r.responsePut.prevKv) printKv(r.responsePut.prevKv);
+      break;
+    case 'responseRange':
+      for (const kv of r.responseRange.kvs) printKv(kv);
+      break;
+    case 'responseDeleteRange':
+      writeLine(String(r.responseDeleteRange.deleted));
+      for (const kv of r.responseDeleteRange.prevKvs) printKv(kv);
+      break;
+    case 'responseTxn':
+      printTxn(r.responseTxn);
+      break;
+  }
+}
+
+/** etcdctl's layout: SUCCESS or FAILURE, then each response after an empty line. */
+function printTxn(response: TxnResponse): void {
+  writeLine(response.succeeded ? 'SUCCESS' : 'FAILURE');
+  for (const op of response.responses) {
+    writeLine();
+    printResponseOp(op);
+  }
+}
+
+export function registerTxn(program: Command): void {
+  const cmd = program
+    .command('txn')
+    .summary('run a compare-and-swap transaction read from stdin (etcdctl syntax)')
+    .description(
+      'run a transaction read from stdin (interactively with prompts on a terminal): compares, an empty line, ' +
+        'success ops, an empty line, failure ops. Example:\n' +
+        '  mod("k") > "0"\n\n  put k v2\n\n  get k\n' +
+        'Compares: mod|ver|create|val|lease("key") =|!=|<|> "value". Ops: put k v, get k [end], del k [end], ' +
+        'with --prefix, --from-key, --prev-kv, --limit=N, --rev=N, --keys-only, --count-only, --lease=N.',
+    );
+  addClientOptions(cmd).action(async (flags: ClientFlags) => {
+    const request = await readTxn(process.stdin.isTTY === true);
+    const response = await withClient(flags, (client) => client.txn(request));
+    render(flags.output, response, printTxn);
+  });
+}

@@ -1,0 +1,57 @@
+/** Everything a node needs to start, with the defaults `cairn serve` uses. */
+
+export type EngineName = 'rocksdb' | 'leveldb';
+export const ENGINE_NAMES: readonly EngineName[] = ['rocksdb', 'leveldb'];
+
+/** Limits guard memory and latency against any client; each has a `cairn serve` flag. */
+export interface Limits {
+  /** Largest accepted request, in bytes (etcd's default: 1.5 MiB). */
+  maxRequestBytes: number;
+  /** Most operations in one transaction, counting nested ones. */
+  maxTxnOps: number;
+  /** Largest key, in bytes. */
+  maxKeyBytes: number;
+  /** Largest value, in bytes. */
+  maxValueBytes: number;
+  /** Most watches open on one watch stream. */
+  maxWatchesPerStream: number;
+  /** Events buffered for one watcher before it falls back to catching up from storage. */
+  maxWatcherBufferEvents: number;
+  /** Most events sent to a watcher in one catch-up read from storage. */
+  watchCatchUpBatchEvents: number;
+  /** Most watch streams open on the node at once. */
+  maxWatchStreams: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxRequestBytes: 1.5 * 1024 * 1024,
+  maxTxnOps: 128,
+  maxKeyBytes: 32 * 1024,
+  maxValueBytes: 1.5 * 1024 * 1024,
+  maxWatchesPerStream: 1000,
+  maxWatcherBufferEvents: 1024,
+  watchCatchUpBatchEvents: 1000,
+  maxWatchStreams: 10_000,
+});
+
+export interface NodeOptions {
+  /** host:port the gRPC server listens on. */
+  listen: string;
+  /** Directory that holds the node's database. */
+  dataDir: string;
+  engine: EngineName;
+  limits: Limits;
+  /** Interval between periodic progress notifications on watches that asked for them. */
+  watchProgressIntervalMs: number;
+  /** pino log level. */
+  logLevel: string;
+}
+
+export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
+  listen: '127.0.0.1:7379',
+  dataDir: './cairn-data',
+  engine: 'rocksdb',
+  limits: DEFAULT_LIMITS,
+  watchProgressIntervalMs: 10 * 60 * 1000,
+  logLevel: 'info',
+});

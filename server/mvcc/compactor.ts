@@ -1,0 +1,55 @@
+import type { StorageEngine, BatchOp } from '../storage/engine.js';
+import { revisionId } from './key-index.js';
+import { encodeCounter, META_KEYS, MVCC_SPAN, parseRevisionKey, revisionLowerBound } from './schema.js';
+
+const DELETE_CHUNK = 10_000;
+
+/**
+ * Deletes compacted history from storage in the background, in chunks, so that a large
+ * compaction never stalls writes. Reads below the compacted revision are already refused,
+ * so nothing can observe a half-finished deletion; a crash midway resumes it at start.
+ */
+export class Compactor {
+  private tail: Promise<void> = Promise.resolve();
+  private doneRevision = 0;
+  private readonly waiters: { revision: number; resolve: () => void }[] = [];
+  private stopping = false;
+
+  constructor(private readonly engine: StorageEngine) {}
+
+  schedule(revision: number, kept: Set<string>): void {
+    this.tail = this.tail.then(async () => {
+      if (this.stopping) return;
+      await this.deleteBelow(revision, kept);
+      this.doneRevision = revision;
+      for (const waiter of this.waiters.filter((w) => w.revision <= revision)) waiter.resolve();
+      this.waiters.splice(0, this.waiters.length, ...this.waiters.filter((w) => w.revision > revision));
+    });
+  }
+
+  settled(revision: number): Promise<void> {
+    if (this.doneRevision >= revision) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ revision, resolve }));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.tail;
+    for (const waiter of this.waiters) waiter.resolve();
+  }
+
+  private async deleteBelow(revision: number, kept: Set<string>): Promise<void> {
+    let chunk: BatchOp[] = [];
+    for await (const [key] of this.engine.scan({ gte: MVCC_SPAN.gte, lt: revisionLowerBound(revision) })) {
+      if (this.stopping) return;
+      if (kept.has(revisionId(parseRevisionKey(key).rev))) continue;
+      chunk.push({ type: 'del', key });
+      if (chunk.length >= DELETE_CHUNK) {
+        await this.engine.write(chunk, { sync: false });
+        chunk = [];
+      }
+    }
+    chunk.push({ type: 'put', key: META_KEYS.compactionDone, value: encodeCounter(revision) });
+    await this.engine.write(chunk, { sync: false });
+  }
+}

@@ -1,0 +1,181 @@
+import type { RangeRequest } from '../../gen/ts/cairn/v1/kv.js';
+import { Event_EventType, KeyValue, type Event } from '../../gen/ts/cairn/v1/types.js';
+import { compactedError, futureRevisionError } from '../errors.js';
+import type { BatchOp, StorageEngine } from '../storage/engine.js';
+import { Compactor } from './compactor.js';
+import type { RevisionEvents } from './events.js';
+import { KeyIndex } from './key-index.js';
+import { MissingVersionError, readRange, type RangeResult } from './range-reader.js';
+import type { Revision } from './revision.js';
+import { decodeCounter, encodeCounter, META_KEYS, MVCC_SPAN, parseRevisionKey, revisionKey, revisionLowerBound } from './schema.js';
+import { WriteBatch } from './write-batch.js';
+
+export type CommitListener = (revisions: RevisionEvents[]) => void;
+
+/**
+ * The multi-version key-value store. Writes are applied in batches, one at a time, by a
+ * single writer (the applier); each batch is made durable in one atomic engine write and
+ * only then published: reads observe `currentRevision`, which never includes a change
+ * that is not yet on disk, and watchers are told after the same point.
+ */
+export class MvccStore {
+  readonly index = new KeyIndex();
+  /** Last published (durable) revision: what reads observe. */
+  currentRevision = 0;
+  /** Reads and watches below this revision fail. */
+  compactedRevision = 0;
+  /** Index of the last applied command, stored in the same batch as its changes. */
+  consistentIndex = 0;
+  /** Watchers that want prev_kv on live events; while positive, writes load previous versions. */
+  prevKvWatchers = 0;
+  private readonly listeners: CommitListener[] = [];
+  private openBatch: WriteBatch | undefined;
+  private readonly compactor: Compactor;
+
+  private constructor(readonly engine: StorageEngine) {
+    this.compactor = new Compactor(engine);
+  }
+
+  /** Opens the store and rebuilds the key index from every stored version. */
+  static async open(engine: StorageEngine): Promise<MvccStore> {
+    const store = new MvccStore(engine);
+    await store.rebuild();
+    return store;
+  }
+
+  onCommit(listener: CommitListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Reads a range at req.revision (0: the current revision). */
+  async range(req: RangeRequest): Promise<RangeResult & { revision: number }> {
+    const current = this.currentRevision;
+    const atRev = req.revision > 0 ? req.revision : current;
+    this.checkReadable(atRev, current);
+    try {
+      const result = await readRange(this.index, atRev, req, (revs) => this.loadVersions(revs));
+      // A compaction that landed during the read may have dropped what it returned.
+      if (atRev < this.compactedRevision) throw compactedError(atRev, this.compactedRevision);
+      return { ...result, revision: current };
+    } catch (err) {
+      if (err instanceof MissingVersionError && atRev < this.compactedRevision) throw compactedError(atRev, this.compactedRevision);
+      throw err;
+    }
+  }
+
+  checkReadable(atRev: number, current = this.currentRevision): void {
+    if (atRev > current) throw futureRevisionError(atRev, current);
+    if (atRev < this.compactedRevision) throw compactedError(atRev, this.compactedRevision);
+  }
+
+  /** Stored versions by revision (puts only). */
+  async loadVersions(revisions: Revision[]): Promise<(KeyValue | undefined)[]> {
+    const values = await this.engine.getMany(revisions.map((rev) => revisionKey(rev, false)));
+    return values.map((value) => (value === undefined ? undefined : KeyValue.decode(value)));
+  }
+
+  /** Starts the next batch of writes; only one may be open. */
+  beginBatch(): WriteBatch {
+    if (this.openBatch !== undefined) throw new Error('invariant: a write batch is already open');
+    this.openBatch = new WriteBatch(this);
+    return this.openBatch;
+  }
+
+  /**
+   * Makes the batch durable (synced when asked) and then publishes it: the new revision
+   * becomes readable and listeners get its events. A failed write means the disk can't be
+   * trusted: the caller must stop the node.
+   */
+  async commit(batch: WriteBatch, consistentIndex: number, options: { sync: boolean }): Promise<void> {
+    if (batch !== this.openBatch) throw new Error('invariant: committing a batch that is not open');
+    const ops: BatchOp[] = [
+      ...batch.ops,
+      { type: 'put', key: META_KEYS.consistentIndex, value: encodeCounter(consistentIndex) },
+      { type: 'put', key: META_KEYS.currentRevision, value: encodeCounter(batch.revision) },
+    ];
+    try {
+      await this.engine.write(ops, options);
+    } finally {
+      this.openBatch = undefined;
+    }
+    this.currentRevision = batch.revision;
+    this.consistentIndex = consistentIndex;
+    if (batch.compaction !== undefined) this.compactor.schedule(batch.compaction.revision, batch.compaction.kept);
+    if (batch.revisions.length > 0) for (const listener of this.listeners) listener(batch.revisions);
+  }
+
+  /** Marks history below revision as gone; called by a batch while it is applied. */
+  markCompacted(revision: number): void {
+    this.compactedRevision = revision;
+  }
+
+  /** Resolves when physical deletion of compacted history up to revision has finished. */
+  compactionSettled(revision: number): Promise<void> {
+    return this.compactor.settled(revision);
+  }
+
+  /**
+   * Stored changes with revisions in [from, to], grouped by revision, stopping after the
+   * revision that brings the count to maxEvents. Used by watchers catching up.
+   */
+  async readEvents(from: number, to: number, maxEvents: number, withPrevKv: boolean): Promise<{ revisions: RevisionEvents[]; through: number }> {
+    const revisions: RevisionEvents[] = [];
+    let events = 0;
+    let current: { revision: number; events: Event[] } | undefined;
+    for await (const [key, value] of this.engine.scan({ gte: revisionLowerBound(from), lt: revisionLowerBound(to + 1) })) {
+      const { rev, tombstone } = parseRevisionKey(key);
+      if (current === undefined || current.revision !== rev.main) {
+        if (current !== undefined && events >= maxEvents) return { revisions, through: current.revision };
+        current = { revision: rev.main, events: [] };
+        revisions.push({ ...current, prevKvLoaded: withPrevKv });
+        current = revisions[revisions.length - 1]!;
+      }
+      const kv = KeyValue.decode(value);
+      const type = tombstone ? Event_EventType.EVENT_TYPE_DELETE : Event_EventType.EVENT_TYPE_PUT;
+      current.events.push({ type, kv, prevKv: withPrevKv ? await this.previousVersion(kv.key, rev) : undefined });
+      events++;
+    }
+    return { revisions, through: to };
+  }
+
+  private async previousVersion(key: Buffer, rev: Revision): Promise<KeyValue | undefined> {
+    const prev = this.index.previous(key.toString('latin1'), rev);
+    if (prev === undefined) return undefined;
+    const [kv] = await this.loadVersions([prev.modified]);
+    return kv;
+  }
+
+  async close(): Promise<void> {
+    await this.compactor.stop();
+  }
+
+  private async rebuild(): Promise<void> {
+    const [current, consistent, compacted, done] = await this.engine.getMany([
+      META_KEYS.currentRevision,
+      META_KEYS.consistentIndex,
+      META_KEYS.compactedRevision,
+      META_KEYS.compactionDone,
+    ]);
+    this.currentRevision = decodeCounter(current);
+    this.consistentIndex = decodeCounter(consistent);
+    this.compactedRevision = decodeCounter(compacted);
+    let highest = 0;
+    for await (const [key, value] of this.engine.scan(MVCC_SPAN)) {
+      const { rev, tombstone } = parseRevisionKey(key);
+      const kv = KeyValue.decode(value);
+      const name = kv.key.toString('latin1');
+      if (tombstone) this.index.restoreTombstone(name, rev);
+      else this.index.restorePut(name, rev, kv.createRevision, kv.version);
+      highest = rev.main;
+    }
+    if (highest > this.currentRevision) {
+      throw new Error(`invariant: stored revision ${highest} is beyond the recorded current revision ${this.currentRevision}`);
+    }
+    const compactionDone = decodeCounter(done);
+    if (this.compactedRevision > 0) {
+      const kept = this.index.compact(this.compactedRevision);
+      // A compaction interrupted by a crash is finished now; deleting again is harmless.
+      if (compactionDone < this.compactedRevision) this.compactor.schedule(this.compactedRevision, kept);
+    }
+  }
+}

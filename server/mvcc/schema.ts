@@ -1,0 +1,58 @@
+import { readRevision, REVISION_BYTES, writeRevision, type Revision } from './revision.js';
+
+/**
+ * How the node's one database is divided. Every stored key starts with a one-byte prefix
+ * naming its keyspace, so one atomic batch can span keyspaces on any engine.
+ *
+ *   'k' + revision(16) [+ 't']   one version of one key, by revision; 't' marks a delete
+ *   'm' + name                   store metadata (applied index, compaction progress)
+ *   'r', 'h'                     reserved for the Raft log and hard state
+ */
+export const MVCC_PREFIX = 0x6b;
+const TOMBSTONE_MARK = 0x74;
+
+export const MVCC_SPAN = { gte: Buffer.from([MVCC_PREFIX]), lt: Buffer.from([MVCC_PREFIX + 1]) } as const;
+
+export function revisionKey(rev: Revision, tombstone: boolean): Buffer {
+  const key = Buffer.allocUnsafe(1 + REVISION_BYTES + (tombstone ? 1 : 0));
+  key[0] = MVCC_PREFIX;
+  writeRevision(key, 1, rev);
+  if (tombstone) key[1 + REVISION_BYTES] = TOMBSTONE_MARK;
+  return key;
+}
+
+/** The smallest stored key at or after store revision main. */
+export function revisionLowerBound(main: number): Buffer {
+  return revisionKey({ main, sub: 0 }, false);
+}
+
+export function parseRevisionKey(key: Buffer): { rev: Revision; tombstone: boolean } {
+  if (key.length !== 1 + REVISION_BYTES && key.length !== 2 + REVISION_BYTES) {
+    throw new Error(`invariant: malformed revision key of ${key.length} bytes`);
+  }
+  return { rev: readRevision(key, 1), tombstone: key.length === 2 + REVISION_BYTES };
+}
+
+export const META_KEYS = {
+  /** Index of the last applied command; written with the changes it produced. */
+  consistentIndex: Buffer.from('mconsistent_index'),
+  /** The store revision after the last applied command (kept even if no key is left). */
+  currentRevision: Buffer.from('mcurrent_revision'),
+  /** Compaction agreed on: reads below it fail. */
+  compactedRevision: Buffer.from('mcompacted_revision'),
+  /** Compaction whose physical deletion finished. */
+  compactionDone: Buffer.from('mcompaction_done'),
+} as const;
+
+export function encodeCounter(value: number): Buffer {
+  const buf = Buffer.allocUnsafe(8);
+  buf.writeUInt32BE(Math.floor(value / 2 ** 32), 0);
+  buf.writeUInt32BE(value >>> 0, 4);
+  return buf;
+}
+
+export function decodeCounter(buf: Buffer | undefined): number {
+  if (buf === undefined) return 0;
+  if (buf.length !== 8) throw new Error(`invariant: counter of ${buf.length} bytes`);
+  return buf.readUInt32BE(0) * 2 ** 32 + buf.readUInt32BE(4);
+}

@@ -1,0 +1,86 @@
+import { KeyValue } from '../../gen/ts/cairn/v1/types.js';
+import type { BatchOp } from '../storage/engine.js';
+import type { RevisionEvents } from './events.js';
+import type { KeyIndex } from './key-index.js';
+import type { MvccStore } from './kv-store.js';
+import type { Revision } from './revision.js';
+import { encodeCounter, META_KEYS, revisionKey } from './schema.js';
+import { WriteTxn, type WriteContext } from './write-txn.js';
+
+/**
+ * Several write requests applied back to back and made durable in one engine write (group
+ * commit). Later requests in the batch see the earlier ones: their versions are served from
+ * the batch until it is written.
+ */
+export class WriteBatch implements WriteContext {
+  readonly ops: BatchOp[] = [];
+  readonly revisions: RevisionEvents[] = [];
+  /** The revision after the requests applied so far. */
+  revision: number;
+  compaction: { revision: number; kept: Set<string> } | undefined;
+  private readonly staged = new Map<string, KeyValue>();
+  private txn: WriteTxn | undefined;
+
+  constructor(private readonly store: MvccStore) {
+    this.revision = store.currentRevision;
+  }
+
+  get index(): KeyIndex {
+    return this.store.index;
+  }
+
+  get compactedRevision(): number {
+    return this.store.compactedRevision;
+  }
+
+  get wantPrevKv(): boolean {
+    return this.store.prevKvWatchers > 0;
+  }
+
+  beginTxn(): WriteTxn {
+    if (this.txn !== undefined) throw new Error('invariant: a write transaction is already open');
+    this.txn = new WriteTxn(this, this.revision);
+    return this.txn;
+  }
+
+  /** Ends the open transaction; returns the revision after it. */
+  endTxn(txn: WriteTxn): number {
+    if (txn !== this.txn) throw new Error('invariant: ending a transaction that is not open');
+    this.txn = undefined;
+    const events = txn.finish();
+    if (events !== undefined) {
+      this.revisions.push(events);
+      this.revision = events.revision;
+    }
+    return this.revision;
+  }
+
+  /**
+   * Compacts history below revision. The index forgets it at once (and reads below it fail
+   * from now on); stored versions are deleted in the background after the batch is durable.
+   */
+  compact(revision: number): void {
+    const kept = this.store.index.compact(revision);
+    this.store.markCompacted(revision);
+    this.compaction = { revision, kept };
+    this.ops.push({ type: 'put', key: META_KEYS.compactedRevision, value: encodeCounter(revision) });
+  }
+
+  stage(key: Buffer, kv: KeyValue, op: BatchOp): void {
+    this.staged.set(key.toString('latin1'), kv);
+    this.ops.push(op);
+  }
+
+  async load(revisions: Revision[]): Promise<(KeyValue | undefined)[]> {
+    const result: (KeyValue | undefined)[] = new Array(revisions.length);
+    const fromStore: { at: number; rev: Revision }[] = [];
+    revisions.forEach((rev, at) => {
+      const staged = this.staged.get(revisionKey(rev, false).toString('latin1'));
+      if (staged !== undefined) result[at] = staged;
+      else fromStore.push({ at, rev });
+    });
+    const loaded = await this.store.loadVersions(fromStore.map((f) => f.rev));
+    fromStore.forEach((f, i) => (result[f.at] = loaded[i]));
+    return result;
+  }
+}

@@ -1,0 +1,105 @@
+import { invariant } from './errors.js';
+import type { RaftStorage } from './storage.js';
+import { RaftStorageError, StorageErrorCode } from './storage.js';
+import type { ConfState, Entry, HardState, Snapshot } from './types.js';
+import { EMPTY_HARD_STATE, EntryType, limitSize } from './types.js';
+
+/**
+ * In-memory stable log, used by tests and the simulator (which models durability separately).
+ * `ents[0]` is a dummy entry holding the index/term of the last compacted entry.
+ */
+export class MemoryRaftStorage implements RaftStorage {
+  private hardState: HardState = EMPTY_HARD_STATE;
+  private snap: Snapshot;
+  private ents: Entry[];
+
+  constructor(voters: readonly number[] = []) {
+    this.snap = { index: 0, term: 0, confState: { voters: [...voters] }, data: new Uint8Array(0) };
+    this.ents = [dummy(0, 0)];
+  }
+
+  initialState(): { hardState: HardState; confState: ConfState } {
+    return { hardState: this.hardState, confState: this.snap.confState };
+  }
+
+  setHardState(hs: HardState): void {
+    this.hardState = hs;
+  }
+
+  private offset(): number {
+    return this.ents[0]!.index;
+  }
+
+  firstIndex(): number {
+    return this.offset() + 1;
+  }
+
+  lastIndex(): number {
+    return this.offset() + this.ents.length - 1;
+  }
+
+  term(index: number): number {
+    const off = this.offset();
+    if (index < off) throw new RaftStorageError(StorageErrorCode.Compacted, `term(${index}) < offset ${off}`);
+    const e = this.ents[index - off];
+    if (e === undefined) throw new RaftStorageError(StorageErrorCode.Unavailable, `term(${index}) > last ${this.lastIndex()}`);
+    return e.term;
+  }
+
+  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+    const off = this.offset();
+    if (lo <= off) throw new RaftStorageError(StorageErrorCode.Compacted, `entries(${lo}) <= offset ${off}`);
+    invariant(hi <= this.lastIndex() + 1, () => `entries hi ${hi} out of bound last ${this.lastIndex()}`);
+    return [...limitSize(this.ents.slice(lo - off, hi - off), maxBytes)];
+  }
+
+  snapshot(): Snapshot {
+    return this.snap;
+  }
+
+  /** Replaces all content with a received snapshot (follower install). */
+  applySnapshot(snap: Snapshot): void {
+    if (snap.index <= this.snap.index) {
+      throw new RaftStorageError(StorageErrorCode.SnapshotOutOfDate, `snapshot ${snap.index} <= ${this.snap.index}`);
+    }
+    this.snap = snap;
+    this.ents = [dummy(snap.index, snap.term)];
+  }
+
+  /** Records a snapshot of the state machine at `index` (<= last applied); does not compact. */
+  createSnapshot(index: number, confState: ConfState, data: Uint8Array): Snapshot {
+    if (index <= this.snap.index) {
+      throw new RaftStorageError(StorageErrorCode.SnapshotOutOfDate, `snapshot ${index} <= ${this.snap.index}`);
+    }
+    invariant(index <= this.lastIndex(), () => `snapshot ${index} > last ${this.lastIndex()}`);
+    this.snap = { index, term: this.term(index), confState, data };
+    return this.snap;
+  }
+
+  /** Discards entries up to and including `compactIndex`, which must be <= the applied index. */
+  compact(compactIndex: number): void {
+    const off = this.offset();
+    if (compactIndex <= off) return;
+    invariant(compactIndex <= this.lastIndex(), () => `compact ${compactIndex} > last ${this.lastIndex()}`);
+    const i = compactIndex - off;
+    this.ents = [dummy(compactIndex, this.ents[i]!.term), ...this.ents.slice(i + 1)];
+  }
+
+  /** Appends entries, replacing any conflicting suffix. Entries must be contiguous. */
+  append(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    const first = this.firstIndex();
+    const last = entries[entries.length - 1]!.index;
+    if (last < first) return; // entirely compacted already
+    let ents = entries;
+    if (first > ents[0]!.index) ents = ents.slice(first - ents[0]!.index);
+    const start = ents[0]!.index - this.offset();
+    invariant(start <= this.ents.length, () => `missing log entry: last ${this.lastIndex()}, append at ${ents[0]!.index}`);
+    this.ents.length = start; // drop any conflicting suffix
+    for (const e of ents) this.ents.push(e);
+  }
+}
+
+function dummy(index: number, term: number): Entry {
+  return { index, term, type: EntryType.Normal, data: new Uint8Array(0) };
+}

@@ -1,0 +1,121 @@
+// put/get/del/compact through the real `cairn` binary against a real node.
+import test from 'ava';
+import { runCli, startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
+
+let node: NodeProcess;
+test.before(async () => {
+  node = await startNodeProcess();
+});
+test.after.always(async () => {
+  await node?.cleanup();
+});
+
+/** Runs a client command against the node and expects success. */
+async function ok(args: string[], input?: string): Promise<string> {
+  const r = await runCli([...args, '--endpoints', node.address], input === undefined ? {} : { input });
+  if (r.code !== 0) throw new Error(`cairn ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Puts a key and returns the revision the put created. */
+async function put(key: string, value: string): Promise<number> {
+  const out = JSON.parse(await ok(['put', key, value, '-o', 'json'])) as { header: { revision: number } };
+  return out.header.revision;
+}
+
+const lines = (s: string): string[] => s.split('\n').slice(0, -1);
+
+test('put prints OK and get prints key and value lines', async (t) => {
+  t.is(await ok(['put', 'pg/a', 'hello world']), 'OK\n');
+  t.is(await ok(['get', 'pg/a']), 'pg/a\nhello world\n');
+  t.is(await ok(['get', 'pg/missing']), '');
+});
+
+test('put reads the value from stdin, byte for byte', async (t) => {
+  t.is(await ok(['put', 'stdin/a'], 'line 1\nline 2\n'), 'OK\n');
+  t.is(await ok(['get', 'stdin/a']), 'stdin/a\nline 1\nline 2\n\n');
+});
+
+test('put --prev-kv prints the previous key-value', async (t) => {
+  await put('prev/a', 'v1');
+  t.deepEqual(lines(await ok(['put', 'prev/a', 'v2', '--prev-kv'])), ['OK', 'prev/a', 'v1']);
+});
+
+test('get --prefix, range_end, --from-key, --limit, --keys-only, --count-only', async (t) => {
+  for (const k of ['a', 'b', 'c']) await put(`pre/${k}`, `v${k}`);
+  await put('pre0', 'outside');
+  t.deepEqual(lines(await ok(['get', 'pre/', '--prefix'])), ['pre/a', 'va', 'pre/b', 'vb', 'pre/c', 'vc']);
+  t.deepEqual(lines(await ok(['get', 'pre/a', 'pre/c'])), ['pre/a', 'va', 'pre/b', 'vb']);
+  t.deepEqual(lines(await ok(['get', 'pre/b', '--from-key', '--keys-only'])).slice(0, 3), ['pre/b', 'pre/c', 'pre0']);
+  t.deepEqual(lines(await ok(['get', 'pre/', '--prefix', '--limit', '2', '--keys-only'])), ['pre/a', 'pre/b']);
+  t.deepEqual(lines(await ok(['get', 'pre/', '--prefix', '--count-only'])), ['3']);
+});
+
+test('get --sort-by and --order', async (t) => {
+  await put('sort/a', '3');
+  await put('sort/b', '1');
+  await put('sort/c', '2');
+  await put('sort/b', '4');
+  const keys = async (...flags: string[]): Promise<string[]> =>
+    lines(await ok(['get', 'sort/', '--prefix', '--keys-only', ...flags]));
+  t.deepEqual(await keys('--order', 'descend'), ['sort/c', 'sort/b', 'sort/a']);
+  t.deepEqual(await keys('--sort-by', 'value'), ['sort/c', 'sort/a', 'sort/b']);
+  t.deepEqual(await keys('--sort-by', 'modify', '--order', 'descend'), ['sort/b', 'sort/c', 'sort/a']);
+  // sort/b is the only key at version 2; the order of ties is unspecified.
+  t.is((await keys('--sort-by', 'version', '--order', 'descend'))[0], 'sort/b');
+  t.deepEqual(await keys('--sort-by', 'create'), ['sort/a', 'sort/b', 'sort/c']);
+});
+
+test('get --rev reads an older version; --serializable reads too', async (t) => {
+  const r1 = await put('rev/a', 'old');
+  await put('rev/a', 'new');
+  t.is(await ok(['get', 'rev/a', '--rev', String(r1)]), 'rev/a\nold\n');
+  t.is(await ok(['get', 'rev/a', '--serializable']), 'rev/a\nnew\n');
+});
+
+test('-o json prints one object with keys and values as UTF-8 strings', async (t) => {
+  const rev = await put('json/ключ', 'värde ✓');
+  const out = JSON.parse(await ok(['get', 'json/', '--prefix', '-o', 'json']));
+  t.is(out.count, 1);
+  t.like(out.kvs[0], { key: 'json/ключ', value: 'värde ✓', modRevision: rev, createRevision: rev, version: 1 });
+  t.true(out.header.revision >= rev);
+});
+
+test('del deletes a key, a prefix, and prints --prev-kv', async (t) => {
+  await put('del/a', '1');
+  await put('del/b', '2');
+  await put('del/c', '3');
+  t.is(await ok(['del', 'del/a']), '1\n');
+  t.is(await ok(['del', 'del/a']), '0\n');
+  t.deepEqual(lines(await ok(['del', 'del/', '--prefix', '--prev-kv'])), ['2', 'del/b', '2', 'del/c', '3']);
+  t.is(await ok(['get', 'del/', '--prefix', '--count-only']), '0\n');
+});
+
+// Serial tests run before the others, so compaction cannot hide the history they read.
+test.serial('compact makes older revisions unreadable', async (t) => {
+  const r1 = await put('compact/a', 'v1');
+  const r2 = await put('compact/a', 'v2');
+  t.is(await ok(['compact', String(r2), '--physical']), `compacted revision ${r2}\n`);
+  const r = await runCli(['get', 'compact/a', '--rev', String(r1), '--endpoints', node.address]);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /^Error: [A-Z_]+: .*compacted/m);
+  t.is(await ok(['get', 'compact/a', '--rev', String(r2)]), 'compact/a\nv2\n');
+});
+
+test('CAIRN_ENDPOINTS selects the node; the first unreachable endpoint is skipped', async (t) => {
+  await put('env/a', 'x');
+  const viaEnv = await runCli(['get', 'env/a'], { env: { CAIRN_ENDPOINTS: node.address } });
+  t.is(viaEnv.stdout, 'env/a\nx\n');
+  const failover = await runCli(['get', 'env/a', '--dial-timeout', '300ms'], {
+    env: { CAIRN_ENDPOINTS: `127.0.0.1:1,${node.address}` },
+  });
+  t.is(failover.code, 0, failover.stderr);
+  t.is(failover.stdout, 'env/a\nx\n');
+});
+
+test('client options are accepted before the command, as with etcdctl', async (t) => {
+  await put('global/a', 'x');
+  const r = await runCli(['--endpoints', node.address, '-o', 'json', 'get', 'global/a']);
+  t.is(r.code, 0, r.stderr);
+  t.is(JSON.parse(r.stdout).kvs[0].value, 'x');
+});
