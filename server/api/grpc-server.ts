@@ -1,13 +1,14 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { HealthImplementation } from 'grpc-health-check';
 import type { KVServiceServer } from '../../gen/ts/cairn/v1/kv.js';
 import { KVServiceService } from '../../gen/ts/cairn/v1/kv.js';
 import type { WatchServiceServer } from '../../gen/ts/cairn/v1/watch.js';
 import { WatchServiceService } from '../../gen/ts/cairn/v1/watch.js';
 import type { Limits } from '../config.js';
-import { protoRoot, PUBLIC_PROTO_FILES } from './proto-files.js';
+import path from 'node:path';
+import { HEALTH_PROTO_FILE, packageRoot, PUBLIC_PROTO_FILES } from './proto-files.js';
 
 /** Room for protobuf framing around the largest accepted keys and values. */
 const GRPC_OVERHEAD_BYTES = 64 * 1024;
@@ -38,8 +39,9 @@ export function buildGrpcServer(services: PublicServices, limits: Limits): { ser
   });
   health.addToServer(server);
 
-  const definitions = loadSync([...PUBLIC_PROTO_FILES, healthProtoPath], {
-    includeDirs: [protoRoot()],
+  const root = packageRoot();
+  const definitions = loadSync([...PUBLIC_PROTO_FILES, path.join(root, HEALTH_PROTO_FILE)], {
+    includeDirs: [path.join(root, 'proto')],
     keepCase: true,
     longs: String,
     enums: String,

@@ -2,15 +2,22 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The public .proto files, for server reflection. Found from source (server/) and build (dist/server/) alike. */
+/** The public .proto files, relative to proto/, described by server reflection. */
 export const PUBLIC_PROTO_FILES = ['cairn/v1/kv.proto', 'cairn/v1/watch.proto', 'cairn/v1/types.proto'];
 
-export function protoRoot(): string {
+/**
+ * Our description of grpc.health.v1 for reflection, relative to the package root. It omits
+ * the List method: grpc-health-check's own descriptor of List's map field is rejected by
+ * Go-based tools such as grpcurl.
+ */
+export const HEALTH_PROTO_FILE = 'server/api/reflection/health.proto';
+
+/** The installation's root directory, found from source (server/) and build (dist/server/) alike. */
+export function packageRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const candidate = path.join(dir, 'proto');
-    if (existsSync(path.join(candidate, 'cairn/v1/kv.proto'))) return candidate;
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(path.join(dir, 'proto', 'cairn', 'v1', 'kv.proto'))) return dir;
     dir = path.dirname(dir);
   }
-  throw new Error('cannot find the proto/ directory next to the Cairn installation');
+  throw new Error('cannot find the proto/ directory of the Cairn installation');
 }

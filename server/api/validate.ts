@@ -60,17 +60,29 @@ export class RequestValidator {
     this.txnShape(req);
   }
 
-  private txnShape(req: TxnRequest): void {
+  /**
+   * budget: operations left for this txn. Nested txns get what the enclosing one leaves
+   * (etcd's maxTxnOps - opc), so that nested operations count against the limit too; each
+   * nested txn used to get the whole limit again, which let nesting multiply it.
+   */
+  private txnShape(req: TxnRequest, budget = this.limits.maxTxnOps): void {
+    const nested = budget < this.limits.maxTxnOps;
     for (const [name, list] of [['compare', req.compare], ['success', req.success], ['failure', req.failure]] as const) {
-      if (list.length > this.limits.maxTxnOps) {
-        throw new CairnError(ErrorCode.TooManyTxnOps, `txn ${name} has ${list.length} entries; the limit is ${this.limits.maxTxnOps} (--max-txn-ops)`);
+      if (list.length > budget) {
+        throw new CairnError(
+          ErrorCode.TooManyTxnOps,
+          nested
+            ? `nested txn ${name} has ${list.length} entries; ${budget} of the limit of ${this.limits.maxTxnOps} are left after the enclosing txn (--max-txn-ops)`
+            : `txn ${name} has ${list.length} entries; the limit is ${this.limits.maxTxnOps} (--max-txn-ops)`,
+        );
       }
     }
+    const used = Math.max(req.compare.length, req.success.length, req.failure.length);
     req.compare.forEach((c) => this.compare(c));
-    for (const op of [...req.success, ...req.failure]) this.op(op);
+    for (const op of [...req.success, ...req.failure]) this.op(op, budget - used);
   }
 
-  private op(op: RequestOp): void {
+  private op(op: RequestOp, budget: number): void {
     const r = op.request;
     if (r === undefined) throw new CairnError(ErrorCode.InvalidArgument, 'txn operation has no request set');
     switch (r.$case) {
@@ -81,7 +93,7 @@ export class RequestValidator {
       case 'requestDeleteRange':
         return this.deleteRange(r.requestDeleteRange);
       case 'requestTxn':
-        return this.txnShape(r.requestTxn);
+        return this.txnShape(r.requestTxn, budget);
     }
   }
 

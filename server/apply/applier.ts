@@ -13,12 +13,20 @@ import type {
 } from '../../gen/ts/cairn/v1/kv.js';
 import type { KeyValue, ResponseHeader } from '../../gen/ts/cairn/v1/types.js';
 import { CairnError, compactedError, ErrorCode, futureRevisionError } from '../errors.js';
+import { rangeContains, toKeyRange, type KeyRange } from '../mvcc/key-range.js';
 import type { WriteBatch } from '../mvcc/write-batch.js';
 import type { WriteTxn } from '../mvcc/write-txn.js';
 import { compareHolds } from './compare.js';
 import type { CommandOutcome } from './outcome.js';
 
 export type HeaderFactory = (revision: number) => ResponseHeader;
+
+/**
+ * A write made by an earlier operation of the transaction being checked, in execution order.
+ * ignore_value/ignore_lease need the key to exist when the put runs, which depends on the
+ * puts and deletes before it in the same transaction, not only on the state before it.
+ */
+type PlannedWrite = { readonly put: string } | { readonly deleted: KeyRange };
 
 /** A transaction with the branch chosen for it and for each transaction nested in it. */
 interface TxnPlan {
@@ -63,7 +71,7 @@ export class Applier {
   }
 
   private async put(txn: WriteTxn, req: PutRequest): Promise<PutResponse> {
-    await this.checkPut(txn, req, new Set());
+    await this.checkPut(txn, req, []);
     const prevKv = await this.doPut(txn, req);
     return { header: this.header(revisionAfter(txn)), prevKv };
   }
@@ -77,7 +85,7 @@ export class Applier {
     // Every compare, nested ones included, is judged against the state before the
     // transaction; then the chosen operations are checked; only then does anything change.
     const plan = await this.plan(txn, req);
-    await this.checkPlan(txn, plan, new Set());
+    await this.checkPlan(txn, plan, []);
     const responses = await this.execute(txn, plan);
     const header = this.header(revisionAfter(txn));
     return { header, succeeded: plan.succeeded, responses: fillHeaders(responses, header) };
@@ -106,15 +114,15 @@ export class Applier {
     return { succeeded, ops, nested };
   }
 
-  /** putKeys: keys an earlier operation of the transaction puts, for ignore_value/ignore_lease. */
-  private async checkPlan(txn: WriteTxn, plan: TxnPlan, putKeys: Set<string>): Promise<void> {
+  /** planned: the writes of earlier operations of the transaction, for ignore_value/ignore_lease. */
+  private async checkPlan(txn: WriteTxn, plan: TxnPlan, planned: PlannedWrite[]): Promise<void> {
     for (const op of plan.ops) {
       const request = op.request;
       if (request === undefined) throw new CairnError(ErrorCode.InvalidArgument, 'empty operation in txn');
       switch (request.$case) {
         case 'requestPut':
-          await this.checkPut(txn, request.requestPut, putKeys);
-          putKeys.add(request.requestPut.key.toString('latin1'));
+          await this.checkPut(txn, request.requestPut, planned);
+          planned.push({ put: request.requestPut.key.toString('latin1') });
           break;
         case 'requestRange': {
           const rev = request.requestRange.revision;
@@ -123,19 +131,22 @@ export class Applier {
           break;
         }
         case 'requestDeleteRange':
+          // Was ignored: [delete k, put k ignore_value] passed the check (k existed before the
+          // txn), then doPut found no current version after the delete and crashed the writer.
+          planned.push({ deleted: toKeyRange(request.requestDeleteRange.key, request.requestDeleteRange.rangeEnd) });
           break;
         case 'requestTxn':
-          await this.checkPlan(txn, plan.nested.get(request.requestTxn)!, putKeys);
+          await this.checkPlan(txn, plan.nested.get(request.requestTxn)!, planned);
           break;
       }
     }
   }
 
-  private async checkPut(txn: WriteTxn, req: PutRequest, putKeys: Set<string>): Promise<void> {
+  private async checkPut(txn: WriteTxn, req: PutRequest, planned: readonly PlannedWrite[]): Promise<void> {
     if (req.lease !== 0) {
       throw new CairnError(ErrorCode.LeaseNotFound, `lease ${req.lease} not found`);
     }
-    if ((req.ignoreValue || req.ignoreLease) && !putKeys.has(req.key.toString('latin1')) && (await txn.get(req.key)) === undefined) {
+    if ((req.ignoreValue || req.ignoreLease) && !(await existsWhenRun(txn, req.key, planned))) {
       throw new CairnError(ErrorCode.KeyNotFound, `key ${JSON.stringify(req.key.toString())} does not exist; ignore_value and ignore_lease need an existing key`);
     }
   }
@@ -185,6 +196,20 @@ export class Applier {
     }
     return responses;
   }
+}
+
+/** Whether key exists once the planned writes before it have run. */
+async function existsWhenRun(txn: WriteTxn, key: Buffer, planned: readonly PlannedWrite[]): Promise<boolean> {
+  const name = key.toString('latin1');
+  for (let i = planned.length - 1; i >= 0; i--) {
+    const write = planned[i]!;
+    if ('put' in write) {
+      if (write.put === name) return true;
+    } else if (rangeContains(write.deleted, name)) {
+      return false;
+    }
+  }
+  return (await txn.get(key)) !== undefined;
 }
 
 function failure(error: CairnError): CommandOutcome {

@@ -51,6 +51,10 @@ export class LocalWriter implements WritePath {
   private async drain(): Promise<void> {
     try {
       while (this.queue.length > 0) {
+        // Let the event loop read every request that has already arrived before cutting the
+        // batch. Without this yield each batch would start (and, with an engine that writes
+        // synchronously, finish) within the job of its first request, holding one command.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const taken = this.queue.splice(0, this.maxBatch);
         try {
           const batch = this.store.beginBatch();

@@ -1,8 +1,8 @@
 /** `cairn bench put|range`: measures throughput and latency against a node. */
 import { Argument, Option, type Command } from 'commander';
-import { CairnClient } from './client.js';
+import { withClient } from './client.js';
 import { CliError, usageError } from './errors.js';
-import { addClientOptions, durationMs, parseEndpoints, positiveInt, type ClientFlags } from './options.js';
+import { addClientOptions, durationMs, positiveInt, type ClientFlags } from './options.js';
 import { printJson, writeLine } from './output.js';
 import { runBench, type BenchOp, type BenchResult } from './bench-runner.js';
 
@@ -42,21 +42,17 @@ export function registerBench(program: Command): void {
   addClientOptions(cmd).action(async (op: BenchOp, flags: BenchFlags) => {
     if (flags.serializable && op !== 'range') throw usageError('--serializable applies to bench range only');
     // Find the first endpoint that answers; the benchmark then opens its own connections to it.
-    const probe = new CairnClient({
-      endpoints: parseEndpoints(flags.endpoints),
-      dialTimeoutMs: flags.dialTimeout,
-      commandTimeoutMs: flags.commandTimeout,
+    const endpoint = await withClient(flags, async (client) => {
+      await client.connect();
+      return client.endpoint!;
     });
-    await probe.connect();
-    const endpoint = probe.endpoint!;
-    probe.close();
+    const total = flags.total ?? (flags.duration === undefined ? DEFAULT_TOTAL : undefined);
     const result = await runBench({
       op,
       endpoint,
       clients: flags.clients,
       connections: flags.connections,
-      ...(flags.total === undefined && flags.duration === undefined ? { total: DEFAULT_TOTAL } : {}),
-      ...(flags.total === undefined ? {} : { total: flags.total }),
+      ...(total === undefined ? {} : { total }),
       ...(flags.duration === undefined ? {} : { durationMs: flags.duration }),
       valueSize: flags.valueSize,
       keySpace: flags.keySpace,

@@ -1,5 +1,5 @@
 /** Errors the CLI turns into a message on stderr and an exit code. */
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 
 /** Exit codes: 1 for failures at run time, 2 for bad usage (flags, arguments, syntax). */
 export const EXIT_FAILURE = 1;
@@ -26,11 +26,7 @@ export function isServiceError(err: unknown): err is ServiceError {
 
 /** A gRPC-shaped error raised by the client itself (e.g. no endpoint answered in time). */
 export function serviceError(code: status, details: string): ServiceError {
-  return Object.assign(new Error(`${code} ${status[code]}: ${details}`), {
-    code,
-    details,
-    metadata: undefined as unknown as ServiceError['metadata'],
-  });
+  return Object.assign(new Error(`${code} ${status[code]}: ${details}`), { code, details, metadata: new Metadata() });
 }
 
 /** Prints the error as the CLI reports it and returns the exit code to use. */

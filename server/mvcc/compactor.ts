@@ -20,11 +20,20 @@ export class Compactor {
   schedule(revision: number, kept: Set<string>): void {
     this.tail = this.tail.then(async () => {
       if (this.stopping) return;
-      await this.deleteBelow(revision, kept);
+      // Not done if stopped midway: the next start resumes it (compactionDone is not written).
+      if (!(await this.deleteBelow(revision, kept))) return;
       this.doneRevision = revision;
       for (const waiter of this.waiters.filter((w) => w.revision <= revision)) waiter.resolve();
       this.waiters.splice(0, this.waiters.length, ...this.waiters.filter((w) => w.revision > revision));
     });
+  }
+
+  /**
+   * Records a compaction that had already finished before this start (META compactionDone).
+   * Without it, settled() for a compaction finished before a restart never resolved.
+   */
+  markDone(revision: number): void {
+    if (revision > this.doneRevision) this.doneRevision = revision;
   }
 
   settled(revision: number): Promise<void> {
@@ -38,10 +47,11 @@ export class Compactor {
     for (const waiter of this.waiters) waiter.resolve();
   }
 
-  private async deleteBelow(revision: number, kept: Set<string>): Promise<void> {
+  /** Returns false when stopped before finishing. */
+  private async deleteBelow(revision: number, kept: Set<string>): Promise<boolean> {
     let chunk: BatchOp[] = [];
     for await (const [key] of this.engine.scan({ gte: MVCC_SPAN.gte, lt: revisionLowerBound(revision) })) {
-      if (this.stopping) return;
+      if (this.stopping) return false;
       if (kept.has(revisionId(parseRevisionKey(key).rev))) continue;
       chunk.push({ type: 'del', key });
       if (chunk.length >= DELETE_CHUNK) {
@@ -51,5 +61,6 @@ export class Compactor {
     }
     chunk.push({ type: 'put', key: META_KEYS.compactionDone, value: encodeCounter(revision) });
     await this.engine.write(chunk, { sync: false });
+    return true;
   }
 }

@@ -172,6 +172,8 @@ export class MvccStore {
       throw new Error(`invariant: stored revision ${highest} is beyond the recorded current revision ${this.currentRevision}`);
     }
     const compactionDone = decodeCounter(done);
+    // So that compactionSettled() resolves for compactions finished before this start.
+    this.compactor.markDone(compactionDone);
     if (this.compactedRevision > 0) {
       const kept = this.index.compact(this.compactedRevision);
       // A compaction interrupted by a crash is finished now; deleting again is harmless.

@@ -10,5 +10,5 @@ export { MemoryRaftStorage } from './memory-storage.js';
 export type { Ready } from './ready.js';
 export type { RaftOptions } from './raft.js';
 export { RawNode } from './raw-node.js';
-export type { RaftStatus } from './raw-node.js';
+export type { BasicStatus, RaftStatus } from './raw-node.js';
 export { ProgressState } from './progress.js';

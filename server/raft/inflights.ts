@@ -38,6 +38,12 @@ export class Inflights {
     }
   }
 
+  /** Frees the oldest message: lets a full window make progress when acks were lost. */
+  freeFirstOne(): void {
+    const first = this.indexes[0];
+    if (first !== undefined) this.freeLE(first);
+  }
+
   full(): boolean {
     return this.indexes.length >= this.maxCount || (this.maxBytes > 0 && this.bytes >= this.maxBytes);
   }

@@ -490,6 +490,9 @@ export class Raft {
       case MessageType.HeartbeatResp: {
         pr.lastActiveTick = this.ticks;
         pr.probeSent = false;
+        // The follower is alive but acks may have been lost: free one slot of a full window
+        // so replication cannot stall forever.
+        if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
         if (pr.match < this.raftLog.lastIndex()) this.sendAppend(m.from);
         if (m.context === undefined || m.context.byteLength === 0) return ACCEPTED;
         const acks = this.readOnly.recvAck(m.from, m.context);

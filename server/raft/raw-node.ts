@@ -8,7 +8,7 @@ import type { Ready } from './ready.js';
 import type { ConfState, Entry, HardState, NodeId, SoftState, StateRole, SubmitResult } from './types.js';
 import { EMPTY_HARD_STATE, EntryType, hardStateEqual } from './types.js';
 
-export interface RaftStatus {
+export interface BasicStatus {
   readonly id: NodeId;
   readonly term: number;
   readonly vote: NodeId;
@@ -18,6 +18,9 @@ export interface RaftStatus {
   readonly role: StateRole;
   readonly firstIndex: number;
   readonly lastIndex: number;
+}
+
+export interface RaftStatus extends BasicStatus {
   readonly leadTransferee: NodeId;
   readonly confState: ConfState;
   /** Leader only: per-follower replication state. */
@@ -144,6 +147,22 @@ export class RawNode {
     if (lastApplied !== undefined) r.raftLog.appliedTo(lastApplied.index);
     const lastEntry = rd.entries[rd.entries.length - 1];
     r.onPersisted(lastEntry === undefined ? undefined : { index: lastEntry.index, term: lastEntry.term }, rd.snapshot?.index);
+  }
+
+  /** The cheap part of status(), without progress or membership (hot paths, invariant checks). */
+  basicStatus(): BasicStatus {
+    const r = this.raft;
+    return {
+      id: r.id,
+      term: r.term,
+      vote: r.vote,
+      commit: r.raftLog.committed,
+      applied: r.raftLog.applied,
+      lead: r.lead,
+      role: r.role,
+      firstIndex: r.raftLog.firstIndex(),
+      lastIndex: r.raftLog.lastIndex(),
+    };
   }
 
   status(): RaftStatus {

@@ -119,3 +119,12 @@ test('client options are accepted before the command, as with etcdctl', async (t
   t.is(r.code, 0, r.stderr);
   t.is(JSON.parse(r.stdout).kvs[0].value, 'x');
 });
+
+test('bench put and range report throughput and percentiles as JSON', async (t) => {
+  for (const op of ['put', 'range']) {
+    const out = JSON.parse(await ok(['bench', op, '--total', '300', '--clients', '8', '--connections', '2', '-o', 'json']));
+    t.like(out, { op, requests: 300, errors: 0, clients: 8, connections: 2 });
+    t.true(out.opsPerSec > 0);
+    t.true(out.latencyMs.p50 <= out.latencyMs.p99 && out.latencyMs.p99 <= out.latencyMs.max);
+  }
+});

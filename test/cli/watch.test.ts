@@ -96,3 +96,21 @@ test.serial('a compacted start revision cancels the watch with a clear error', a
   t.is(code, 1);
   t.regex(w.stderr(), new RegExp(`watch canceled: revision ${old} was compacted; the oldest available is \\d+`));
 });
+
+test('--progress-notify prints progress lines at the node interval', async (t) => {
+  const fast = await startNodeProcess({ args: ['--watch-progress-interval', '200'] });
+  try {
+    const child = spawnCli(['watch', 'w5/k', '--progress-notify', '-o', 'json', '--endpoints', fast.address]);
+    let stdout = '';
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    const exit = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    for (let i = 0; i < 100 && stdout.split('\n').length < 3; i++) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    t.is(await exit, 0);
+    const first = JSON.parse(stdout.split('\n')[0]!);
+    t.is(first.type, 'PROGRESS');
+    t.is(typeof first.revision, 'number');
+  } finally {
+    await fast.cleanup();
+  }
+});

@@ -13,6 +13,7 @@ import {
   RangeRequest,
   TxnRequest,
   type CompactResponse,
+  type DeepPartial,
   type DeleteRangeResponse,
   type PutResponse,
   type TxnResponse,
@@ -87,7 +88,7 @@ export class TestStore {
     return outcome.error;
   }
 
-  put(key: string, value: string, extra: Omit<Parameters<typeof PutRequest.fromPartial>[0], 'key' | 'value'> = {}): Promise<PutResponse> {
+  put(key: string, value: string, extra: Omit<DeepPartial<PutRequest>, 'key' | 'value'> = {}): Promise<PutResponse> {
     return this.ok(putCmd(key, value, extra));
   }
 
@@ -95,7 +96,7 @@ export class TestStore {
     return this.ok(delCmd(key, rangeEnd, prevKv));
   }
 
-  txn(req: Parameters<typeof TxnRequest.fromPartial>[0]): Promise<TxnResponse> {
+  txn(req: DeepPartial<TxnRequest>): Promise<TxnResponse> {
     return this.ok({ request: { $case: 'txn', txn: TxnRequest.fromPartial(req) } });
   }
 
@@ -103,14 +104,14 @@ export class TestStore {
     return this.ok(compactCmd(revision));
   }
 
-  range(key: string, rangeEnd = '', extra: Omit<Parameters<typeof RangeRequest.fromPartial>[0], 'key' | 'rangeEnd'> = {}) {
+  range(key: string, rangeEnd = '', extra: Omit<DeepPartial<RangeRequest>, 'key' | 'rangeEnd'> = {}) {
     return this.store.range(RangeRequest.fromPartial({ key: b(key), rangeEnd: b(rangeEnd), ...extra }));
   }
 }
 
 export const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 
-export function putCmd(key: string, value: string, extra: Omit<Parameters<typeof PutRequest.fromPartial>[0], 'key' | 'value'> = {}): Command {
+export function putCmd(key: string, value: string, extra: Omit<DeepPartial<PutRequest>, 'key' | 'value'> = {}): Command {
   return { request: { $case: 'put', put: PutRequest.fromPartial({ key: b(key), value: b(value), ...extra }) } };
 }
 

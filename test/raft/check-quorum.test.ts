@@ -47,5 +47,5 @@ test('check-quorum: the majority side elects a new leader and the old one follow
   c.heal();
   c.tickAll(3);
   t.deepEqual(c.leaders(), leaders);
-  for (const id of c.ids) t.is(c.node(id).status().lead, leaders[0]);
+  for (const id of c.ids) t.is(c.node(id).status().lead, leaders[0]!);
 });

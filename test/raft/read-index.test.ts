@@ -36,10 +36,10 @@ test('ReadIndex: a read arriving after a round started waits for the next round'
   const c = new TestCluster([1, 2, 3]);
   c.campaign(1);
   c.node(1).readIndex(enc('first'));
-  c.flush(); // round 1 is in flight
-  c.node(1).readIndex(enc('second'));
-  c.deliverOnce(); // round 1 heartbeats delivered, responses queued
-  c.deliverOnce(); // round 1 responses delivered: confirms 'first' only
+  c.flush(); // round 1 is on the wire
+  c.deliverOnce(); // round 1 heartbeats delivered, responses on the wire
+  c.node(1).readIndex(enc('second')); // arrives after the followers answered round 1
+  c.deliverOnce(); // round 1 responses delivered: they confirm 'first' only
   t.deepEqual(
     c.m(1).readStates.map((rs) => dec(rs.context)),
     ['first'],

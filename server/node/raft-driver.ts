@@ -1,0 +1,330 @@
+import type { Message } from '../raft/message.js';
+import type { RawNode, RaftStatus } from '../raft/raw-node.js';
+import type { Ready } from '../raft/ready.js';
+import type { ConfState, Entry, HardState, NodeId, ReadState, Snapshot, SubmitResult } from '../raft/types.js';
+
+/** One Ready's worth of durable state. */
+export interface PersistBatch {
+  readonly hardState?: HardState;
+  readonly entries: readonly Entry[];
+  readonly snapshot?: Snapshot;
+  /** False when only the commit index changed; an implementation may skip the fsync then. */
+  readonly mustSync: boolean;
+}
+
+/** Durable Raft state (RocksDB in production, a simulated disk in the simulator). */
+export interface RaftLogPersistence {
+  /**
+   * Writes, atomically and in this order: the snapshot (replacing the whole log), the entries
+   * (replacing any conflicting suffix), the hard state. Resolves only once the write is synced
+   * AND the RaftStorage the core reads reflects it. Rejects on I/O failure: the driver then
+   * stops the node (never keep running on a disk you can't trust).
+   */
+  save(batch: PersistBatch): PromiseLike<void>;
+  /**
+   * Records a state-machine snapshot at `snapshot.index` (already applied, hence durable in
+   * the log) and discards log entries up to `compactIndex` (<= snapshot.index).
+   */
+  compact(snapshot: { index: number; confState: ConfState; data: Uint8Array }, compactIndex: number): PromiseLike<void>;
+}
+
+/** Best-effort, non-blocking delivery to peers; must not throw (drops are fine: Raft retries). */
+export interface PeerSender {
+  send(messages: readonly Message[]): void;
+}
+
+/** The replicated state machine. Called sequentially; never concurrently with itself. */
+export interface Applier {
+  /** Applies committed entries in log order (no-op entries have empty data). */
+  apply(entries: readonly Entry[]): void | PromiseLike<void>;
+  /** Replaces the state with a snapshot received from the leader. */
+  restore(snapshot: Snapshot): void | PromiseLike<void>;
+  /** Serializes the state as of the last applied entry (needed only if snapshotEvery is set). */
+  snapshot?(): Uint8Array | PromiseLike<Uint8Array>;
+}
+
+/** Source of logical clock ticks (a setInterval in production, the event queue in simulation). */
+export interface Ticker {
+  start(onTick: () => void): void;
+  stop(): void;
+}
+
+export interface RaftDriverOptions {
+  readonly node: RawNode;
+  readonly persistence: RaftLogPersistence;
+  readonly sender: PeerSender;
+  readonly applier: Applier;
+  readonly ticker: Ticker;
+  /** Snapshot + compact after this many entries applied since the last snapshot (0 = never). */
+  readonly snapshotEvery?: number;
+  /** Entries kept below a new snapshot so slightly lagging followers avoid a snapshot. */
+  readonly compactKeep?: number;
+  /** A linearizable read point, delivered once the state machine has applied up to it. */
+  readonly onReadState?: (rs: ReadState) => void;
+  /** The node stopped because of an I/O failure or a broken invariant; it must not be reused. */
+  readonly onFatal?: (err: unknown) => void;
+}
+
+export type DriverSubmitResult = SubmitResult | { readonly accepted: false; readonly reason: 'stopped' };
+const STOPPED: DriverSubmitResult = { accepted: false, reason: 'stopped' };
+
+/**
+ * Owns all I/O around one Raft core. Inputs (ticks, peer messages, proposals) are fed to the
+ * core synchronously; a single processing loop turns each Ready into I/O:
+ *
+ *   1. PERSIST snapshot + entries + hard state, and AWAIT the synced write.
+ *      Every outgoing message may depend on it: a vote grant on the persisted vote, an
+ *      append ack on the persisted entries. Sending first could, after a crash, let a node
+ *      vote twice in a term or ack an entry it no longer has, breaking election safety or
+ *      losing a committed entry. (A leader could overlap its own write with sending; the
+ *      core only counts the leader in the quorum after step 4, so that would be safe, but
+ *      this loop keeps one simple order for every role.)
+ *   2. SEND the messages (fire and forget).
+ *   3. APPLY: restore the snapshot, then apply committed entries, in order. They are durable
+ *      (step 1 of this or an earlier Ready), so applying can never get ahead of the log.
+ *   4. ADVANCE the core: marks entries stable (the leader now counts itself) and applied.
+ *   5. Release read states whose index is applied; maybe snapshot + compact.
+ *
+ * Only one Ready is processed at a time; inputs that arrive meanwhile are stepped into the
+ * core and show up in the next Ready. Any failure is fatal: the driver stops and reports it.
+ *
+ * The loop is written with explicit continuations rather than `await`: a step whose I/O
+ * returns a value (not a thenable) continues synchronously, and a thenable is continued
+ * exactly when it settles. So the driver adds no scheduling of its own, and a simulator whose
+ * disk settles thenables from its event queue runs this very code deterministically.
+ */
+export class RaftDriver {
+  private readonly node: RawNode;
+  private readonly opts: RaftDriverOptions;
+  private running = false;
+  private stopped = false;
+  private started = false;
+  private applied: number;
+  private lastSnapshotIndex: number;
+  private pendingReads: ReadState[] = [];
+
+  constructor(opts: RaftDriverOptions) {
+    this.opts = opts;
+    this.node = opts.node;
+    const st = opts.node.status();
+    this.applied = st.applied;
+    this.lastSnapshotIndex = st.firstIndex - 1;
+  }
+
+  start(): void {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    this.opts.ticker.start(() => this.input(() => this.node.tick()));
+    this.kick();
+  }
+
+  /** Stops processing; an in-flight write may still complete but nothing further happens. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.opts.ticker.stop();
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /** True while a Ready is being processed (awaiting disk or the state machine). */
+  get isBusy(): boolean {
+    return this.running;
+  }
+
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  status(): RaftStatus {
+    return this.node.status();
+  }
+
+  /** Read-only access to the core for invariant checks and diagnostics. */
+  get rawNode(): RawNode {
+    return this.node;
+  }
+
+  step(msg: Message): void {
+    this.input(() => this.node.step(msg));
+  }
+
+  propose(data: Uint8Array): DriverSubmitResult {
+    return this.submit(() => this.node.propose(data));
+  }
+
+  readIndex(context: Uint8Array): DriverSubmitResult {
+    return this.submit(() => this.node.readIndex(context));
+  }
+
+  transferLeadership(to: NodeId): DriverSubmitResult {
+    return this.submit(() => this.node.transferLeadership(to));
+  }
+
+  campaign(): void {
+    this.input(() => this.node.campaign());
+  }
+
+  reportSnapshot(to: NodeId, failed: boolean): void {
+    this.input(() => this.node.reportSnapshot(to, failed));
+  }
+
+  reportUnreachable(to: NodeId): void {
+    this.input(() => this.node.reportUnreachable(to));
+  }
+
+  private submit(f: () => SubmitResult): DriverSubmitResult {
+    if (this.stopped) return STOPPED;
+    let r: DriverSubmitResult = STOPPED;
+    this.input(() => {
+      r = f();
+    });
+    return r;
+  }
+
+  private input(f: () => void): void {
+    if (this.stopped) return;
+    try {
+      f();
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    for (;;) {
+      if (this.stopped) return;
+      if (!this.node.hasReady()) {
+        this.running = false;
+        return;
+      }
+      let waiting = false;
+      let finished = false;
+      this.guard(() =>
+        this.process(this.node.ready(), () => {
+          if (!waiting) {
+            finished = true; // completed synchronously: keep looping here
+            return;
+          }
+          // Resumed after I/O settled: inputs that arrived meanwhile may have produced a Ready.
+          this.running = false;
+          this.kick();
+        }),
+      );
+      if (!finished) {
+        waiting = true;
+        return;
+      }
+    }
+  }
+
+  /** Runs steps 1-5 for one Ready, calling `done` when all of it completed. */
+  private process(rd: Ready, done: () => void): void {
+    // 1. persist (synced) before anything that depends on it leaves this node
+    if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
+      const batch: PersistBatch = {
+        entries: rd.entries,
+        mustSync: rd.mustSync,
+        ...(rd.hardState !== undefined ? { hardState: rd.hardState } : {}),
+        ...(rd.snapshot !== undefined ? { snapshot: rd.snapshot } : {}),
+      };
+      this.settle(this.opts.persistence.save(batch), () => this.afterPersist(rd, done));
+      return;
+    }
+    this.afterPersist(rd, done);
+  }
+
+  private afterPersist(rd: Ready, done: () => void): void {
+    // 2. send
+    if (rd.messages.length > 0) this.opts.sender.send(rd.messages);
+    // 3. apply: snapshot first, then the entries after it
+    const snap = rd.snapshot;
+    this.settle(snap === undefined ? undefined : this.opts.applier.restore(snap), () => {
+      if (snap !== undefined) {
+        this.applied = snap.index;
+        this.lastSnapshotIndex = snap.index;
+      }
+      const last = rd.committedEntries[rd.committedEntries.length - 1];
+      this.settle(last === undefined ? undefined : this.opts.applier.apply(rd.committedEntries), () => {
+        if (last !== undefined) this.applied = last.index;
+        // 4. advance
+        this.node.advance(rd);
+        // 5. reads and compaction
+        for (const rs of rd.readStates) this.pendingReads.push(rs);
+        this.releaseReads();
+        this.maybeCompact(done);
+      });
+    });
+  }
+
+  private releaseReads(): void {
+    if (this.pendingReads.length === 0) return;
+    const keep: ReadState[] = [];
+    for (const rs of this.pendingReads) {
+      if (rs.index <= this.applied) this.opts.onReadState?.(rs);
+      else keep.push(rs);
+    }
+    this.pendingReads = keep;
+  }
+
+  private maybeCompact(done: () => void): void {
+    const every = this.opts.snapshotEvery ?? 0;
+    const applier = this.opts.applier;
+    if (every <= 0 || applier.snapshot === undefined || this.applied - this.lastSnapshotIndex < every) {
+      done();
+      return;
+    }
+    const index = this.applied;
+    this.settle(applier.snapshot(), (data) => {
+      const compactIndex = Math.max(this.lastSnapshotIndex, index - (this.opts.compactKeep ?? 0));
+      const confState = this.node.status().confState;
+      this.settle(this.opts.persistence.compact({ index, confState, data }, compactIndex), () => {
+        this.lastSnapshotIndex = index;
+        done();
+      });
+    });
+  }
+
+  /** Continues with `next(value)`: at once for a plain value, on settlement for a thenable. */
+  private settle<T>(x: T | PromiseLike<T>, next: (v: T) => void): void {
+    if (isThenable(x)) {
+      x.then(
+        (v) => this.guard(() => next(v)),
+        (err: unknown) => this.fail(err),
+      );
+    } else {
+      this.guard(() => next(x));
+    }
+  }
+
+  /** Runs a step unless stopped; any exception stops the node (fatal). */
+  private guard(f: () => void): void {
+    if (this.stopped) return;
+    try {
+      f();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private fail(err: unknown): void {
+    const first = !this.stopped;
+    this.stop();
+    if (!first) return;
+    if (this.opts.onFatal !== undefined) this.opts.onFatal(err);
+    else
+      queueMicrotask(() => {
+        throw err;
+      });
+  }
+}
+
+function isThenable<T>(x: T | PromiseLike<T>): x is PromiseLike<T> {
+  return typeof x === 'object' && x !== null && typeof (x as { then?: unknown }).then === 'function';
+}

@@ -1,0 +1,195 @@
+// Bad input over gRPC: each is answered with the exact status and a message that says what
+// to change, and leaves the store untouched (same revision, sentinel key unchanged).
+import test, { type ExecutionContext } from 'ava';
+import type { ServiceError } from '@grpc/grpc-js';
+import { Compare_CompareResult as Result, Compare_CompareTarget as Target } from '../../gen/ts/cairn/v1/kv.js';
+import { b, ENGINE_NAMES, grpcError, s, startApiNode, status, statusName, type Kv, type TxnInput } from '../helpers/grpc-clients.js';
+
+const LIMITS = { maxRequestBytes: 1024, maxTxnOps: 4, maxKeyBytes: 32, maxValueBytes: 2048 };
+
+/** A node with small limits and a sentinel key written at revision 1..3. */
+async function setup(t: ExecutionContext, engine: (typeof ENGINE_NAMES)[number]) {
+  const n = await startApiNode(t, engine, { limits: LIMITS });
+  await n.kv.set('sentinel', 'v1');
+  await n.kv.set('other', 'o');
+  await n.kv.set('sentinel', 'v2');
+  return n;
+}
+
+/**
+ * Runs a call that must fail; checks code, message and the domain code in metadata (when
+ * given), then that nothing changed: revision 3, sentinel at v2 modified at 3.
+ */
+async function refused(t: ExecutionContext, kv: Kv, call: Promise<unknown>, code: number, message: RegExp, domainCode?: string): Promise<ServiceError> {
+  const err = await grpcError(call);
+  t.is(err.code, code, `expected ${statusName(code)}, got ${statusName(err.code)}: ${err.details}`);
+  t.regex(err.details, message);
+  if (domainCode !== undefined) t.deepEqual(err.metadata.get('cairn-error-code'), [domainCode]);
+  const sentinel = await kv.get('sentinel');
+  t.is(sentinel.header!.revision, 3, `revision unchanged after: ${err.details}`);
+  t.is(s(sentinel.kvs[0]?.value), 'v2');
+  t.is(sentinel.kvs[0]?.modRevision, 3);
+  return err;
+}
+
+const put = (key: string | Buffer, value: string | Buffer = 'x') => ({
+  request: { $case: 'requestPut' as const, requestPut: { key: typeof key === 'string' ? b(key) : key, value: typeof value === 'string' ? b(value) : value } },
+});
+
+for (const engine of ENGINE_NAMES) {
+  test(`${engine}: empty, oversized keys and oversized values are INVALID_ARGUMENT`, async (t) => {
+    const { kv } = await setup(t, engine);
+    const emptyKey = /key is empty; give a non-empty key/;
+    await refused(t, kv, kv.put({ key: b(''), value: b('v') }), status.INVALID_ARGUMENT, emptyKey, 'EMPTY_KEY');
+    await refused(t, kv, kv.range({ key: b('') }), status.INVALID_ARGUMENT, emptyKey, 'EMPTY_KEY');
+    await refused(t, kv, kv.deleteRange({ key: b(''), rangeEnd: b('\0') }), status.INVALID_ARGUMENT, emptyKey, 'EMPTY_KEY');
+    await refused(t, kv, kv.txn({ success: [put('sentinel', 'bad'), put('')] }), status.INVALID_ARGUMENT, emptyKey, 'EMPTY_KEY');
+    await refused(
+      t,
+      kv,
+      kv.txn({ compare: [{ key: b(''), target: Target.COMPARE_TARGET_VERSION, result: Result.COMPARE_RESULT_EQUAL, targetUnion: { $case: 'version', version: 0 } }], success: [put('sentinel', 'bad')] }),
+      status.INVALID_ARGUMENT,
+      /compare key is empty/,
+    );
+
+    const bigKey = 'k'.repeat(33);
+    await refused(t, kv, kv.set(bigKey, 'v'), status.INVALID_ARGUMENT, /key is 33 bytes; the limit is 32 \(--max-key-bytes\)/, 'KEY_TOO_LARGE');
+    await refused(t, kv, kv.range({ key: b(bigKey) }), status.INVALID_ARGUMENT, /the limit is 32 \(--max-key-bytes\)/);
+    await refused(t, kv, kv.txn({ success: [put('sentinel', 'bad'), put(bigKey)] }), status.INVALID_ARGUMENT, /--max-key-bytes/);
+    t.is((await kv.set('k'.repeat(32), 'v')).header!.revision, 4, 'a key of exactly the limit is accepted');
+
+    const bigValue = Buffer.alloc(2049, 1);
+    const err = await grpcError(kv.put({ key: b('sentinel'), value: bigValue }));
+    t.is(err.code, status.INVALID_ARGUMENT);
+    t.regex(err.details, /value is 2049 bytes; the limit is 2048 \(--max-value-bytes\)/);
+    t.is(s((await kv.get('sentinel')).kvs[0]?.value), 'v2');
+  });
+
+  test(`${engine}: requests over max request bytes and txns over max ops are RESOURCE_EXHAUSTED`, async (t) => {
+    const { kv } = await setup(t, engine);
+    // A value within the value limit but a request over the request limit.
+    await refused(t, kv, kv.put({ key: b('sentinel'), value: Buffer.alloc(1500, 1) }), status.RESOURCE_EXHAUSTED, /request carries 1508 bytes of keys and values; the limit is 1024 \(--max-request-bytes\)/, 'REQUEST_TOO_LARGE');
+    // Three puts of 400 bytes: each fits, together they do not; none is applied.
+    await refused(
+      t,
+      kv,
+      kv.txn({ success: [put('sentinel', Buffer.alloc(400, 1)), put('t1', Buffer.alloc(400, 1)), put('t2', Buffer.alloc(400, 1))] }),
+      status.RESOURCE_EXHAUSTED,
+      /--max-request-bytes/,
+      'REQUEST_TOO_LARGE',
+    );
+    t.is((await kv.get('t1')).count, 0);
+    // Far over the limit: refused by the transport before the handler, still RESOURCE_EXHAUSTED.
+    await refused(t, kv, kv.put({ key: b('sentinel'), value: Buffer.alloc(200 * 1024, 1) }), status.RESOURCE_EXHAUSTED, /larger than max/);
+
+    const five = [put('sentinel', 'bad'), put('t1'), put('t2'), put('t3'), put('t4')];
+    await refused(t, kv, kv.txn({ success: five }), status.RESOURCE_EXHAUSTED, /txn success has 5 entries; the limit is 4 \(--max-txn-ops\)/, 'TOO_MANY_TXN_OPS');
+    await refused(t, kv, kv.txn({ failure: five }), status.RESOURCE_EXHAUSTED, /txn failure has 5 entries; the limit is 4/);
+    const compare = { key: b('sentinel'), target: Target.COMPARE_TARGET_VERSION, result: Result.COMPARE_RESULT_GREATER, targetUnion: { $case: 'version' as const, version: 0 } };
+    await refused(t, kv, kv.txn({ compare: [compare, compare, compare, compare, compare], success: [put('sentinel', 'bad')] }), status.RESOURCE_EXHAUSTED, /txn compare has 5 entries/);
+    await refused(
+      t,
+      kv,
+      kv.txn({ success: [put('sentinel', 'bad'), { request: { $case: 'requestTxn', requestTxn: { success: five } } }] }),
+      status.RESOURCE_EXHAUSTED,
+      /txn success has 5 entries/,
+    );
+    // Nested operations count too (as in etcd): the outer txn uses 2 of the 4, so a nested
+    // list of 3 is over; each list alone would be within the limit.
+    const nestedThree = { request: { $case: 'requestTxn' as const, requestTxn: { success: [put('t1'), put('t2'), put('t3')] } } };
+    await refused(
+      t,
+      kv,
+      kv.txn({ success: [put('sentinel', 'bad'), nestedThree] }),
+      status.RESOURCE_EXHAUSTED,
+      /nested txn success has 3 entries; 2 of the limit of 4 are left after the enclosing txn \(--max-txn-ops\)/,
+      'TOO_MANY_TXN_OPS',
+    );
+    const deep = (depth: number): ReturnType<typeof put> | typeof nestedThree =>
+      depth === 0 ? put('t4') : { request: { $case: 'requestTxn' as const, requestTxn: { success: [deep(depth - 1)] } } } as typeof nestedThree;
+    await refused(t, kv, kv.txn({ success: [put('sentinel', 'bad'), deep(4)] }), status.RESOURCE_EXHAUSTED, /--max-txn-ops/);
+    for (const k of ['t1', 't2', 't3', 't4']) t.is((await kv.get(k)).count, 0, `${k} not written`);
+    // Within the budget: 2 outer ops leave 2 for the nested txn.
+    const nestedOk = await kv.txn({ success: [put('n1'), { request: { $case: 'requestTxn', requestTxn: { success: [put('n2'), put('n3')] } } }] });
+    t.is(nestedOk.header!.revision, 4);
+    await kv.deleteRange({ key: b('n'), rangeEnd: b('o') }); // 5
+    // Exactly at the limit is fine.
+    const four = await kv.txn({ success: [put('t1'), put('t2'), put('t3'), put('t4')] });
+    t.is(four.header!.revision, 6);
+  });
+
+  test(`${engine}: future and compacted revisions are OUT_OF_RANGE`, async (t) => {
+    const { kv } = await setup(t, engine);
+    await refused(t, kv, kv.get('sentinel', { revision: 4 }), status.OUT_OF_RANGE, /^revision 4 is in the future; the current revision is 3$/, 'FUTURE_REVISION');
+    await refused(t, kv, kv.get('sentinel', { revision: 1000 }), status.OUT_OF_RANGE, /revision 1000 is in the future/);
+    // A txn reading a future revision applies none of its writes.
+    await refused(
+      t,
+      kv,
+      kv.txn({ success: [put('sentinel', 'bad'), { request: { $case: 'requestRange', requestRange: { key: b('sentinel'), revision: 9 } } }] }),
+      status.OUT_OF_RANGE,
+      /revision 9 is in the future; the current revision is 3/,
+    );
+    await refused(t, kv, kv.compact({ revision: 4 }), status.OUT_OF_RANGE, /revision 4 is in the future/);
+
+    await kv.compact({ revision: 2 });
+    await refused(t, kv, kv.get('sentinel', { revision: 1 }), status.OUT_OF_RANGE, /^revision 1 has been compacted; the oldest available revision is 2$/, 'COMPACTED');
+    await refused(
+      t,
+      kv,
+      kv.txn({ success: [put('sentinel', 'bad'), { request: { $case: 'requestRange', requestRange: { key: b('sentinel'), revision: 1 } } }] }),
+      status.OUT_OF_RANGE,
+      /revision 1 has been compacted; the oldest available revision is 2/,
+    );
+    await refused(t, kv, kv.compact({ revision: 1 }), status.OUT_OF_RANGE, /oldest available revision is 2/);
+    t.is(s((await kv.get('sentinel', { revision: 2 })).kvs[0]?.value), 'v1', 'the compacted revision itself is readable');
+  });
+
+  test(`${engine}: a lease that does not exist is NOT_FOUND`, async (t) => {
+    const { kv } = await setup(t, engine);
+    await refused(t, kv, kv.put({ key: b('sentinel'), value: b('bad'), lease: 42 }), status.NOT_FOUND, /^lease 42 not found$/, 'LEASE_NOT_FOUND');
+    await refused(t, kv, kv.put({ key: b('new'), value: b('bad'), lease: 7 }), status.NOT_FOUND, /lease 7 not found/);
+    await refused(t, kv, kv.txn({ success: [put('sentinel', 'bad'), { request: { $case: 'requestPut', requestPut: { key: b('new'), lease: 3 } } }] }), status.NOT_FOUND, /lease 3 not found/);
+    t.is((await kv.get('new')).count, 0);
+  });
+
+  test(`${engine}: bad compares, negative numbers and unknown enums are INVALID_ARGUMENT`, async (t) => {
+    const { kv } = await setup(t, engine);
+    type CompareInput = NonNullable<TxnInput['compare']>[number];
+    const txnWith = (compare: CompareInput) => kv.txn({ compare: [compare], success: [put('sentinel', 'bad')], failure: [put('sentinel', 'worse')] });
+
+    await refused(
+      t,
+      kv,
+      txnWith({ key: b('sentinel'), target: Target.COMPARE_TARGET_VERSION, result: Result.COMPARE_RESULT_EQUAL, targetUnion: { $case: 'value', value: b('v2') } }),
+      status.INVALID_ARGUMENT,
+      /compare target COMPARE_TARGET_VERSION needs its value in field version, not value/,
+    );
+    await refused(
+      t,
+      kv,
+      txnWith({ key: b('sentinel'), target: Target.COMPARE_TARGET_VALUE, result: Result.COMPARE_RESULT_EQUAL, targetUnion: { $case: 'modRevision', modRevision: 3 } }),
+      status.INVALID_ARGUMENT,
+      /needs its value in field value, not modRevision/,
+    );
+    await refused(t, kv, txnWith({ key: b('sentinel'), target: 99 as Target, result: Result.COMPARE_RESULT_EQUAL }), status.INVALID_ARGUMENT, /compare target must be VERSION, CREATE, MOD, VALUE or LEASE/);
+    await refused(t, kv, txnWith({ key: b('sentinel'), target: Target.COMPARE_TARGET_UNSPECIFIED, result: Result.COMPARE_RESULT_EQUAL }), status.INVALID_ARGUMENT, /compare target must be/);
+    await refused(
+      t,
+      kv,
+      txnWith({ key: b('sentinel'), target: Target.COMPARE_TARGET_VERSION, result: Result.COMPARE_RESULT_UNSPECIFIED, targetUnion: { $case: 'version', version: 2 } }),
+      status.INVALID_ARGUMENT,
+      /compare result must be EQUAL, GREATER, LESS or NOT_EQUAL/,
+    );
+    await refused(t, kv, txnWith({ key: b('sentinel'), target: Target.COMPARE_TARGET_VERSION, result: 9 as Result, targetUnion: { $case: 'version', version: 2 } }), status.INVALID_ARGUMENT, /compare result must be/);
+    await refused(t, kv, kv.txn({ success: [put('sentinel', 'bad'), {}] }), status.INVALID_ARGUMENT, /txn operation has no request set/);
+
+    await refused(t, kv, kv.get('sentinel', { limit: -1 }), status.INVALID_ARGUMENT, /^limit is -1; it must be 0 \(no limit\) or positive$/);
+    await refused(t, kv, kv.get('sentinel', { revision: -2 }), status.INVALID_ARGUMENT, /revision is -2; it must be 0 \(latest\) or positive/);
+    await refused(t, kv, kv.get('sentinel', { sortOrder: 7 }), status.INVALID_ARGUMENT, /sort_order 7 is not a known value/);
+    await refused(t, kv, kv.get('sentinel', { sortTarget: 6 }), status.INVALID_ARGUMENT, /sort_target 6 is not a known value/);
+    await refused(t, kv, kv.compact({ revision: 0 }), status.INVALID_ARGUMENT, /compaction needs a positive revision/);
+    await refused(t, kv, kv.compact({ revision: -5 }), status.INVALID_ARGUMENT, /revision is -5/);
+    await refused(t, kv, kv.put({ key: b('sentinel'), value: b('bad'), ignoreValue: true }), status.INVALID_ARGUMENT, /ignore_value is set, so value must be empty/);
+  });
+}

@@ -1,0 +1,480 @@
+import { RaftDriver } from '../../server/node/raft-driver.js';
+import type { Ticker } from '../../server/node/raft-driver.js';
+import { RaftInvariantError } from '../../server/raft/errors.js';
+import { RawNode } from '../../server/raft/raw-node.js';
+import type { Entry, NodeId, ReadState } from '../../server/raft/types.js';
+import { EventQueue } from './event-queue.js';
+import { InvariantChecker, InvariantViolation } from './invariants.js';
+import { Prng } from './prng.js';
+import type { DiskFaults } from './sim-disk.js';
+import { SimDisk, SimPersistence } from './sim-disk.js';
+import type { NetworkFaults } from './sim-network.js';
+import { SimNetwork } from './sim-network.js';
+import { SimStateMachine } from './sim-state-machine.js';
+
+const TICK_MS = 10;
+const ELECTION_TICK = 10;
+const HEARTBEAT_TICK = 2;
+/** After healing, a fresh proposal must be applied everywhere within this virtual time. */
+export const LIVENESS_BOUND_MS = 5000;
+/** Full pairwise log comparison every this many steps (plus at the end). */
+const FULL_CHECK_EVERY = 2000;
+
+export interface SimResult {
+  readonly seed: number;
+  readonly members: number;
+  readonly steps: number;
+  readonly virtualMs: number;
+  readonly committed: number;
+  readonly crashes: number;
+  readonly fsyncFailures: number;
+  readonly partitions: number;
+  readonly reads: number;
+  /** Virtual ms from healing until the liveness proposal was applied everywhere. */
+  readonly livenessMs: number;
+  /** Per member "applied:hash": equal across runs of one seed (determinism). */
+  readonly fingerprint: string;
+}
+
+export interface SimOptions {
+  /** Print every traced event as it happens. */
+  readonly trace?: boolean;
+  /** Sabotage: disks acknowledge writes before they are durable (the checker must notice). */
+  readonly lyingDisk?: boolean;
+}
+
+export class SimulationFailure extends Error {
+  override readonly name = 'SimulationFailure';
+}
+
+/** Ticks driven by the event queue, with a per-member phase and slightly skewed period. */
+class SimTicker implements Ticker {
+  private stopped = false;
+
+  constructor(
+    private readonly queue: EventQueue,
+    private readonly period: number,
+    private readonly phase: number,
+  ) {}
+
+  start(onTick: () => void): void {
+    const loop = (): void => {
+      if (this.stopped) return;
+      onTick();
+      this.queue.schedule(this.period, loop);
+    };
+    this.queue.schedule(this.phase, loop);
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+}
+
+interface Member {
+  readonly id: NodeId;
+  readonly disk: SimDisk;
+  driver: RaftDriver | undefined;
+  sm: SimStateMachine | undefined;
+}
+
+interface Config {
+  readonly size: number;
+  readonly preVote: boolean;
+  readonly maxInflightMsgs: number;
+  readonly maxSizePerMsg: number;
+  readonly snapshotEvery: number;
+  readonly compactKeep: number;
+  readonly faultPhaseMs: number;
+  /** Range of virtual ms between fault injections (some seeds are much more violent). */
+  readonly chaosEvery: readonly [number, number];
+}
+
+/**
+ * One seeded run: a fault phase (random drops, duplicates, delays, partitions, crashes that
+ * lose unsynced writes, fsync failures, leadership transfers, client proposals and reads),
+ * then a healed phase that must commit a new proposal on every member within
+ * LIVENESS_BOUND_MS. Safety invariants are checked after every event.
+ */
+export class Simulation {
+  private readonly rng: Prng;
+  private readonly queue = new EventQueue();
+  private readonly checker = new InvariantChecker();
+  private readonly network: SimNetwork;
+  private readonly members = new Map<NodeId, Member>();
+  private readonly ids: NodeId[];
+  private readonly cfg: Config;
+  private diskFaults: DiskFaults = { minLatency: 1, maxLatency: 5, fsyncFailure: 0 };
+  private failure: Error | undefined = undefined;
+  private healed = false;
+  private proposalSeq = 0;
+  private readonly pendingReads = new Map<string, number>();
+  private readonly trace: string[] = [];
+  private steps = 0;
+  private crashes = 0;
+  private fsyncFailures = 0;
+  private partitions = 0;
+  private reads = 0;
+
+  constructor(
+    readonly seed: number,
+    private readonly options: SimOptions = {},
+  ) {
+    this.rng = new Prng(seed);
+    const r = this.rng;
+    this.cfg = {
+      size: r.chance(0.5) ? 3 : 5,
+      preVote: r.chance(0.8),
+      maxInflightMsgs: r.pick([1, 2, 4, 64]),
+      maxSizePerMsg: r.pick([1, 64, 1024 * 1024]),
+      snapshotEvery: r.pick([0, 5, 10, 25]),
+      compactKeep: r.pick([0, 2, 10]),
+      faultPhaseMs: r.between(1500, 5000),
+      chaosEvery: r.pick([
+        [20, 250],
+        [10, 80],
+      ] as const),
+    };
+    this.ids = Array.from({ length: this.cfg.size }, (_, i) => i + 1);
+    this.network = new SimNetwork(this.queue, r.fork(), (id) => {
+      const d = this.members.get(id)?.driver;
+      if (d === undefined) return undefined;
+      return { deliver: (m) => d.step(m), reportSnapshot: (to, failed) => d.reportSnapshot(to, failed) };
+    });
+    for (const id of this.ids) this.members.set(id, { id, disk: new SimDisk(this.ids, this.options.lyingDisk === true), driver: undefined, sm: undefined });
+  }
+
+  private log(msg: string): void {
+    const line = `[t=${this.queue.now} step=${this.steps}] ${msg}`;
+    if (this.options.trace === true) console.log(line);
+    this.trace.push(line);
+    if (this.trace.length > 40) this.trace.shift();
+  }
+
+  private start(id: NodeId): void {
+    const m = this.members.get(id)!;
+    const storage = m.disk.durable;
+    const snap = storage.snapshot();
+    const sm = new SimStateMachine(id, this.checker, snap.index > 0 ? snap : undefined);
+    const node = new RawNode({
+      id,
+      storage,
+      random: this.rng.fork(),
+      electionTick: ELECTION_TICK,
+      heartbeatTick: HEARTBEAT_TICK,
+      applied: snap.index,
+      preVote: this.cfg.preVote,
+      checkQuorum: true,
+      maxInflightMsgs: this.cfg.maxInflightMsgs,
+      maxSizePerMsg: this.cfg.maxSizePerMsg,
+    });
+    const driver = new RaftDriver({
+      node,
+      persistence: new SimPersistence(id, m.disk, this.queue, this.rng.fork(), () => this.diskFaults, this.checker),
+      sender: { send: (msgs) => this.network.send(msgs) },
+      applier: sm,
+      ticker: new SimTicker(this.queue, TICK_MS + this.rng.between(-1, 1), this.rng.between(1, TICK_MS)),
+      snapshotEvery: this.cfg.snapshotEvery,
+      compactKeep: this.cfg.compactKeep,
+      onReadState: (rs) => this.onReadState(id, rs),
+      onFatal: (err) => this.onFatal(id, err),
+    });
+    m.driver = driver;
+    m.sm = sm;
+    this.checker.onRestart(id, storage.initialState().hardState.commit);
+    driver.start();
+  }
+
+  private crash(id: NodeId, why: string): void {
+    const m = this.members.get(id)!;
+    if (m.driver === undefined) return;
+    m.driver.stop();
+    m.disk.crash();
+    m.driver = undefined;
+    m.sm = undefined;
+    this.crashes++;
+    this.log(`crash ${id} (${why})`);
+  }
+
+  private onFatal(id: NodeId, err: unknown): void {
+    if (err instanceof InvariantViolation || err instanceof RaftInvariantError) {
+      this.failure ??= err;
+      return;
+    }
+    if (err instanceof Error && err.message.startsWith('simulated fsync failure')) {
+      // The driver stopped the node, as it must. Model it as a crash; restart later.
+      this.fsyncFailures++;
+      this.queue.schedule(0, () => {
+        this.crash(id, 'fsync failure');
+        // After healing nothing else restarts members; an operator would.
+        if (this.healed) this.queue.schedule(50, () => this.start(id));
+      });
+      return;
+    }
+    this.failure ??= err instanceof Error ? err : new Error(String(err));
+  }
+
+  private onReadState(id: NodeId, rs: ReadState): void {
+    const key = new TextDecoder().decode(rs.context);
+    const required = this.pendingReads.get(key);
+    if (required === undefined) return; // duplicate delivery of an answered read
+    // Linearizability of ReadIndex: the read point covers every entry committed anywhere
+    // before the read was issued, and the state machine has applied it.
+    if (rs.index < required) {
+      this.failure ??= new InvariantViolation(`read ${key} on member ${id} at index ${rs.index} misses commit ${required}`);
+    }
+    const applied = this.members.get(id)!.sm?.applied ?? 0;
+    if (applied < rs.index) {
+      this.failure ??= new InvariantViolation(`read ${key} released on member ${id} before applying ${rs.index} (applied ${applied})`);
+    }
+    this.pendingReads.delete(key);
+    this.reads++;
+  }
+
+  private up(): Member[] {
+    return [...this.members.values()].filter((m) => m.driver !== undefined);
+  }
+
+  private down(): Member[] {
+    return [...this.members.values()].filter((m) => m.driver === undefined);
+  }
+
+  private propose(value: string): void {
+    const ups = this.up();
+    if (ups.length === 0) return;
+    this.rng.pick(ups).driver!.propose(new TextEncoder().encode(value));
+  }
+
+  private scheduleClient(): void {
+    this.queue.schedule(this.rng.between(2, 30), () => {
+      if (this.healed) return;
+      this.propose(`v${++this.proposalSeq}`);
+      if (this.rng.chance(0.2)) {
+        const ups = this.up();
+        if (ups.length > 0) {
+          const key = `r${++this.proposalSeq}`;
+          const member = this.rng.pick(ups);
+          this.pendingReads.set(key, this.checker.maxCommitted);
+          member.driver!.readIndex(new TextEncoder().encode(key));
+        }
+      }
+      this.scheduleClient();
+    });
+  }
+
+  private randomNetworkFaults(): NetworkFaults {
+    const r = this.rng;
+    return {
+      drop: r.pick([0, 0.01, 0.05, 0.2]),
+      duplicate: r.pick([0, 0.02, 0.1]),
+      minDelay: 1,
+      maxDelay: r.pick([5, 15, 40]),
+      slow: r.pick([0, 0.02, 0.1]),
+      slowDelay: r.pick([50, 200]),
+    };
+  }
+
+  private leader(): Member | undefined {
+    let best: Member | undefined = undefined;
+    let bestTerm = -1;
+    for (const m of this.up()) {
+      const st = m.driver!.rawNode.basicStatus();
+      if (st.role === 'leader' && st.term > bestTerm) {
+        best = m;
+        bestTerm = st.term;
+      }
+    }
+    return best;
+  }
+
+  private randomSplit(): [NodeId[], NodeId[]] {
+    const shuffled = [...this.ids];
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = this.rng.nextInt(i + 1);
+      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    }
+    const cut = this.rng.between(1, this.ids.length - 1);
+    return [shuffled.slice(0, cut), shuffled.slice(cut)];
+  }
+
+  /** Crash, then restart after a random downtime (short downtimes stress lost unsynced writes). */
+  private crashAndMaybeRestart(id: NodeId, why: string): void {
+    this.crash(id, why);
+    if (this.rng.chance(0.7)) {
+      this.queue.schedule(this.rng.between(0, 150), () => {
+        if (this.members.get(id)!.driver === undefined && !this.healed) {
+          this.log(`restart ${id}`);
+          this.start(id);
+        }
+      });
+    }
+  }
+
+  private scheduleChaos(): void {
+    this.queue.schedule(this.rng.between(this.cfg.chaosEvery[0], this.cfg.chaosEvery[1]), () => {
+      if (this.healed) return;
+      const r = this.rng;
+      const x = r.next();
+      const leader = this.leader();
+      if (x < 0.14) {
+        const [a, b] = this.randomSplit();
+        if (r.chance(0.25)) {
+          // one-way: a cannot reach b, but b still reaches a
+          for (const x1 of a) for (const y of b) this.network.cutLink(x1, y);
+          this.log(`one-way cut ${a.join(',')} -/-> ${b.join(',')}`);
+        } else {
+          this.network.partition([a, b]);
+          this.log(`partition ${a.join(',')} | ${b.join(',')}`);
+        }
+        this.partitions++;
+      } else if (x < 0.22) {
+        if (leader !== undefined) {
+          this.network.partition([[leader.id], this.ids.filter((i) => i !== leader.id)]);
+          this.partitions++;
+          this.log(`isolate leader ${leader.id}`);
+        }
+      } else if (x < 0.32) {
+        this.network.heal();
+        this.log('heal network');
+      } else if (x < 0.47) {
+        if (leader !== undefined && this.up().length > 1) this.crashAndMaybeRestart(leader.id, 'leader crash');
+      } else if (x < 0.57) {
+        const ups = this.up();
+        if (ups.length > 1) this.crashAndMaybeRestart(r.pick(ups).id, 'chaos');
+      } else if (x < 0.72) {
+        const downs = this.down();
+        if (downs.length > 0) {
+          const id = r.pick(downs).id;
+          this.log(`restart ${id}`);
+          this.start(id);
+        }
+      } else if (x < 0.87) {
+        this.network.faults = this.randomNetworkFaults();
+        const [lo, hi] = r.pick([
+          [1, 3],
+          [1, 10],
+          [5, 40],
+        ] as const);
+        this.diskFaults = { minLatency: lo, maxLatency: hi, fsyncFailure: r.pick([0, 0, 0.002, 0.01]) };
+      } else if (x < 0.93) {
+        const ups = this.up();
+        if (ups.length > 0) {
+          const to = r.pick(this.ids);
+          r.pick(ups).driver!.transferLeadership(to);
+          this.log(`transfer leadership to ${to} requested`);
+        }
+      }
+      this.scheduleChaos();
+    });
+  }
+
+  private checkStep(): void {
+    for (const m of this.members.values()) {
+      const d = m.driver;
+      if (d === undefined) continue;
+      const node = d.rawNode;
+      const st = node.basicStatus();
+      this.checker.check({
+        id: m.id,
+        term: st.term,
+        role: st.role,
+        commit: st.commit,
+        firstIndex: st.firstIndex,
+        lastIndex: st.lastIndex,
+        termAt: (i) => node.termAt(i),
+        durableCommit: m.disk.durable.initialState().hardState.commit,
+      });
+    }
+  }
+
+  private fullCheck(): void {
+    const logs = new Map<NodeId, readonly Entry[]>();
+    for (const m of this.up()) logs.set(m.id, m.driver!.rawNode.logEntries());
+    InvariantChecker.checkLogsMatch(logs);
+  }
+
+  run(): SimResult {
+    try {
+      return this.runInner();
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      const cfg = JSON.stringify(this.cfg);
+      throw new SimulationFailure(
+        `seed ${this.seed} failed at virtual t=${this.queue.now}ms, step ${this.steps}: ${e.name}: ${e.message}\n` +
+          `config: ${cfg}\nlast events:\n  ${this.trace.join('\n  ')}\n` +
+          `replay: SIM_SEED=${this.seed} npx ava test/sim/sim.test.ts   (add SIM_TRACE=1 for a full trace)\n` +
+          (e.stack ?? ''),
+      );
+    }
+  }
+
+  private runInner(): SimResult {
+    this.log(`config ${JSON.stringify(this.cfg)}`);
+    for (const id of this.ids) this.start(id);
+    this.network.faults = this.randomNetworkFaults();
+    this.scheduleClient();
+    this.scheduleChaos();
+
+    const healAt = this.cfg.faultPhaseMs;
+    let livenessValue = '';
+    let healedAt = -1;
+    let livenessMs = -1;
+    this.queue.schedule(healAt, () => {
+      this.healed = true;
+      healedAt = this.queue.now;
+      this.network.heal();
+      this.network.faults = { drop: 0, duplicate: 0, minDelay: 1, maxDelay: 10, slow: 0, slowDelay: 0 };
+      this.diskFaults = { minLatency: 1, maxLatency: 5, fsyncFailure: 0 };
+      for (const m of this.down()) this.start(m.id);
+      livenessValue = `liveness-${this.seed}`;
+      this.log('healed everything; liveness phase');
+      const retry = (): void => {
+        if (livenessMs >= 0) return;
+        this.propose(livenessValue);
+        this.queue.schedule(100, retry);
+      };
+      retry();
+    });
+
+    for (;;) {
+      const ev = this.queue.pop();
+      if (ev === undefined) throw new Error('event queue ran dry');
+      this.steps++;
+      ev.run();
+      if (this.failure !== undefined) throw this.failure;
+      this.checkStep();
+      if (this.steps % FULL_CHECK_EVERY === 0) this.fullCheck();
+      if (healedAt >= 0 && livenessMs < 0) {
+        if ([...this.members.values()].every((m) => m.sm?.values.has(livenessValue) === true)) {
+          livenessMs = this.queue.now - healedAt;
+          this.log(`liveness value applied everywhere after ${livenessMs}ms`);
+          break;
+        }
+        if (this.queue.now - healedAt > LIVENESS_BOUND_MS) {
+          const sts = this.up().map((m) => JSON.stringify(m.driver!.rawNode.basicStatus()));
+          throw new InvariantViolation(`liveness: no commit everywhere within ${LIVENESS_BOUND_MS}ms after healing\n  ${sts.join('\n  ')}`);
+        }
+      }
+    }
+    this.fullCheck();
+    const result = {
+      seed: this.seed,
+      members: this.cfg.size,
+      steps: this.steps,
+      virtualMs: this.queue.now,
+      committed: this.checker.maxCommitted,
+      crashes: this.crashes,
+      fsyncFailures: this.fsyncFailures,
+      partitions: this.partitions,
+      reads: this.reads,
+      livenessMs,
+      fingerprint: [...this.members.values()].map((m) => `${m.sm?.applied ?? -1}:${m.sm?.hash ?? -1}`).join(' '),
+    };
+    for (const m of this.members.values()) m.driver?.stop();
+    return result;
+  }
+}
+
+export function runSeed(seed: number, options: SimOptions = {}): SimResult {
+  return new Simulation(seed, options).run();
+}
