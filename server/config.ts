@@ -35,6 +35,13 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
 });
 
 export interface NodeOptions {
+  /** Member name; the member id is derived from it. */
+  name: string;
+  /**
+   * Every member as name=host:port, comma-separated, the same on every member; empty for a
+   * single-member cluster. This member's entry is the address its peers dial.
+   */
+  initialCluster: string;
   /** host:port the gRPC server listens on. */
   listen: string;
   /** Directory that holds the node's database. */
@@ -45,13 +52,30 @@ export interface NodeOptions {
   watchProgressIntervalMs: number;
   /** pino log level. */
   logLevel: string;
+  /** Raft tick: the leader's heartbeat interval (etcd's default: 100 ms). */
+  heartbeatIntervalMs: number;
+  /** Time without a leader before a follower campaigns (etcd's default: 1 s). */
+  electionTimeoutMs: number;
+  /** How long a write or linearizable read may wait for consensus before failing. */
+  requestTimeoutMs: number;
+  /** Applied entries between Raft log compactions. */
+  snapshotCount: number;
+  /** Entries kept in the log after a compaction, so slightly lagging followers need no snapshot. */
+  snapshotCatchUpEntries: number;
 }
 
 export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
+  name: 'default',
+  initialCluster: '',
   listen: '127.0.0.1:7379',
   dataDir: './cairn-data',
   engine: 'rocksdb',
   limits: DEFAULT_LIMITS,
   watchProgressIntervalMs: 10 * 60 * 1000,
   logLevel: 'info',
+  heartbeatIntervalMs: 100,
+  electionTimeoutMs: 1000,
+  requestTimeoutMs: 7000,
+  snapshotCount: 10_000,
+  snapshotCatchUpEntries: 5_000,
 });

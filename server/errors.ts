@@ -17,6 +17,8 @@ export const ErrorCode = {
   TooManyWatchStreams: 'TOO_MANY_WATCH_STREAMS',
   DuplicateWatchId: 'DUPLICATE_WATCH_ID',
   Stopping: 'STOPPING',
+  NoLeader: 'NO_LEADER',
+  Timeout: 'TIMEOUT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

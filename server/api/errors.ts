@@ -19,6 +19,9 @@ const STATUS_BY_CODE: Record<ErrorCode, status> = {
   [ErrorCode.LeaseNotFound]: status.NOT_FOUND,
   [ErrorCode.KeyNotFound]: status.NOT_FOUND,
   [ErrorCode.Stopping]: status.UNAVAILABLE,
+  // Both are safe to retry on another member; a timed-out write may still have applied.
+  [ErrorCode.NoLeader]: status.UNAVAILABLE,
+  [ErrorCode.Timeout]: status.UNAVAILABLE,
 };
 
 export function grpcStatusOf(code: ErrorCode): status {

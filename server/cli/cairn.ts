@@ -8,6 +8,7 @@ import { registerGet } from './get.js';
 import { inheritClientOptions } from './options.js';
 import { registerPut } from './put.js';
 import { registerServe } from './serve.js';
+import { registerStatus } from './status.js';
 import { registerTxn } from './txn.js';
 import { registerWatch } from './watch.js';
 
@@ -19,7 +20,7 @@ function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .allowExcessArguments(false);
   inheritClientOptions(program);
-  for (const register of [registerServe, registerPut, registerGet, registerDel, registerWatch, registerTxn, registerCompact, registerBench]) {
+  for (const register of [registerServe, registerPut, registerGet, registerDel, registerWatch, registerTxn, registerCompact, registerStatus, registerBench]) {
     register(program);
   }
   return program;

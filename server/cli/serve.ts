@@ -1,5 +1,5 @@
 /** `cairn serve`: runs a node until SIGTERM/SIGINT. */
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_LIMITS, DEFAULT_NODE_OPTIONS, ENGINE_NAMES, type EngineName, type Limits, type NodeOptions } from '../config.js';
 import { positiveInt } from './options.js';
 
@@ -20,6 +20,13 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const kebab = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 type ServeFlags = Partial<Limits> & {
+  name: string;
+  initialCluster: string;
+  heartbeatInterval: number;
+  electionTimeout: number;
+  requestTimeout: number;
+  snapshotCount: number;
+  snapshotCatchUpEntries: number;
   listen: string;
   dataDir: string;
   engine: EngineName;
@@ -33,7 +40,17 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     const value = flags[name];
     if (value !== undefined) limits[name] = value;
   }
+  if (flags.electionTimeout < 5 * flags.heartbeatInterval) {
+    throw new InvalidArgumentError(`--election-timeout (${flags.electionTimeout} ms) must be at least 5 x --heartbeat-interval (${flags.heartbeatInterval} ms)`);
+  }
   return {
+    name: flags.name,
+    initialCluster: flags.initialCluster,
+    heartbeatIntervalMs: flags.heartbeatInterval,
+    electionTimeoutMs: flags.electionTimeout,
+    requestTimeoutMs: flags.requestTimeout,
+    snapshotCount: flags.snapshotCount,
+    snapshotCatchUpEntries: flags.snapshotCatchUpEntries,
     listen: flags.listen,
     dataDir: flags.dataDir,
     engine: flags.engine,
@@ -69,7 +86,14 @@ export function registerServe(program: Command): void {
   const cmd = program
     .command('serve')
     .description('run a node serving KV, Watch, health and reflection on one port')
+    .option('--name <name>', 'member name; the member id is derived from it', d.name)
+    .option('--initial-cluster <list>', 'every member as name=host:port,... (the same on every member); omit for a single node', d.initialCluster)
     .option('--listen <host:port>', 'address to listen on (port 0 picks a free port)', d.listen)
+    .addOption(new Option('--heartbeat-interval <ms>', 'raft heartbeat interval').argParser(positiveInt).default(d.heartbeatIntervalMs))
+    .addOption(new Option('--election-timeout <ms>', 'time without a leader before campaigning').argParser(positiveInt).default(d.electionTimeoutMs))
+    .addOption(new Option('--request-timeout <ms>', 'how long a write or linearizable read may wait for consensus').argParser(positiveInt).default(d.requestTimeoutMs))
+    .addOption(new Option('--snapshot-count <n>', 'applied entries between raft log compactions').argParser(positiveInt).default(d.snapshotCount))
+    .addOption(new Option('--snapshot-catch-up-entries <n>', 'entries kept after a log compaction for slow followers').argParser(positiveInt).default(d.snapshotCatchUpEntries))
     .option('--data-dir <dir>', 'directory of the database', d.dataDir)
     .addOption(new Option('--engine <name>', 'storage engine').choices(ENGINE_NAMES).default(d.engine))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(d.logLevel))

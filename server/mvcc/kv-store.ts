@@ -19,7 +19,8 @@ export type CommitListener = (revisions: RevisionEvents[]) => void;
  * that is not yet on disk, and watchers are told after the same point.
  */
 export class MvccStore {
-  readonly index = new KeyIndex();
+  /** Replaced, not mutated, when a snapshot from the leader replaces the whole store. */
+  index = new KeyIndex();
   /** Last published (durable) revision: what reads observe. */
   currentRevision = 0;
   /** Reads and watches below this revision fail. */
@@ -79,6 +80,11 @@ export class MvccStore {
     if (this.openBatch !== undefined) throw new Error('invariant: a write batch is already open');
     this.openBatch = new WriteBatch(this);
     return this.openBatch;
+  }
+
+  /** Abandons an open batch after a failure; only an unrecoverable one, since its index changes stay. */
+  discardBatch(batch: WriteBatch): void {
+    if (batch === this.openBatch) this.openBatch = undefined;
   }
 
   /**
@@ -147,6 +153,16 @@ export class MvccStore {
 
   async close(): Promise<void> {
     await this.compactor.stop();
+  }
+
+  /**
+   * Re-reads everything from the engine after its contents were replaced underneath (a
+   * snapshot installed from the leader). No batch may be open.
+   */
+  async reload(): Promise<void> {
+    if (this.openBatch !== undefined) throw new Error('invariant: reload with a write batch open');
+    this.index = new KeyIndex();
+    await this.rebuild();
   }
 
   private async rebuild(): Promise<void> {

@@ -6,7 +6,7 @@ import { readRevision, REVISION_BYTES, writeRevision, type Revision } from './re
  *
  *   'k' + revision(16) [+ 't']   one version of one key, by revision; 't' marks a delete
  *   'm' + name                   store metadata (applied index, compaction progress)
- *   'r', 'h'                     reserved for the Raft log and hard state
+ *   'r', 'h', 's'                the Raft log, hard state and snapshot metadata (server/storage/)
  */
 export const MVCC_PREFIX = 0x6b;
 const TOMBSTONE_MARK = 0x74;

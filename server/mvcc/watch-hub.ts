@@ -50,6 +50,15 @@ export class WatchHub {
     this.unsynced.delete(watcher);
   }
 
+  /**
+   * After the store was replaced by a snapshot, no live commit stream connects the old state
+   * to the new one: every watcher re-reads what it has not seen from storage (and is told of
+   * a compaction if that history is gone).
+   */
+  resyncAll(): void {
+    for (const watcher of [...this.synced]) this.markUnsynced(watcher);
+  }
+
   /** Called by the sink when a watcher's queue drained: an unsynced watcher may read on. */
   drained(watcher: Watcher): void {
     if (!watcher.synced && !watcher.canceled) this.startCatchUp(watcher);

@@ -2,7 +2,7 @@
 // to change, and leaves the store untouched (same revision, sentinel key unchanged).
 import test, { type ExecutionContext } from 'ava';
 import type { ServiceError } from '@grpc/grpc-js';
-import { Compare_CompareResult as Result, Compare_CompareTarget as Target } from '../../gen/ts/cairn/v1/kv.js';
+import { Compare_CompareResult as Result, Compare_CompareTarget as Target, type RangeRequest_SortOrder, type RangeRequest_SortTarget } from '../../gen/ts/cairn/v1/kv.js';
 import { b, ENGINE_NAMES, grpcError, s, startApiNode, status, statusName, type Kv, type TxnInput } from '../helpers/grpc-clients.js';
 
 const LIMITS = { maxRequestBytes: 1024, maxTxnOps: 4, maxKeyBytes: 32, maxValueBytes: 2048 };
@@ -186,8 +186,8 @@ for (const engine of ENGINE_NAMES) {
 
     await refused(t, kv, kv.get('sentinel', { limit: -1 }), status.INVALID_ARGUMENT, /^limit is -1; it must be 0 \(no limit\) or positive$/);
     await refused(t, kv, kv.get('sentinel', { revision: -2 }), status.INVALID_ARGUMENT, /revision is -2; it must be 0 \(latest\) or positive/);
-    await refused(t, kv, kv.get('sentinel', { sortOrder: 7 }), status.INVALID_ARGUMENT, /sort_order 7 is not a known value/);
-    await refused(t, kv, kv.get('sentinel', { sortTarget: 6 }), status.INVALID_ARGUMENT, /sort_target 6 is not a known value/);
+    await refused(t, kv, kv.get('sentinel', { sortOrder: 7 as RangeRequest_SortOrder }), status.INVALID_ARGUMENT, /sort_order 7 is not a known value/);
+    await refused(t, kv, kv.get('sentinel', { sortTarget: 6 as RangeRequest_SortTarget }), status.INVALID_ARGUMENT, /sort_target 6 is not a known value/);
     await refused(t, kv, kv.compact({ revision: 0 }), status.INVALID_ARGUMENT, /compaction needs a positive revision/);
     await refused(t, kv, kv.compact({ revision: -5 }), status.INVALID_ARGUMENT, /revision is -5/);
     await refused(t, kv, kv.put({ key: b('sentinel'), value: b('bad'), ignoreValue: true }), status.INVALID_ARGUMENT, /ignore_value is set, so value must be empty/);

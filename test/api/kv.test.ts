@@ -64,6 +64,24 @@ for (const engine of ENGINE_NAMES) {
     t.deepEqual(values(all), ['m', 'z', 'a', 'k', 'b', 'c']);
     t.is(all.count, 6);
     t.deepEqual(keys(await kv.range({ key: b('x'), rangeEnd: b('\0') })), [], 'from-key past the last key');
+    t.deepEqual(keys(await kv.range({ key: b('q'), rangeEnd: b('b') })), [], 'an end before the start selects nothing');
+    t.deepEqual(keys(await kv.range({ key: b('b'), rangeEnd: b('b') })), [], 'an end equal to the start selects nothing');
+    t.is((await kv.deleteRange({ key: b('q'), rangeEnd: b('b') })).deleted, 0);
+    t.is(await kv.revision(), 7);
+  });
+
+  test(`${engine}: Range orders binary keys by bytes, and a prefix ending in 0xff selects its keys`, async (t) => {
+    const { kv } = await startApiNode(t, engine);
+    const raw = [[0x01], [0x7f], [0x80], [0xc3, 0xa9], [0xff], [0xff, 0x00], [0xff, 0xff, 0x01], [0x61, 0xff, 0x01], [0x62]].map((k) => Buffer.from(k));
+    for (const k of [...raw].reverse()) await kv.put({ key: k, value: k });
+    const hex = (r: RangeResponse) => r.kvs.map((kv) => kv.key.toString('hex'));
+    const sorted = [...raw].sort(Buffer.compare).map((k) => k.toString('hex'));
+    t.deepEqual(hex(await kv.range(ALL)), sorted, 'byte order, not UTF-16 or UTF-8 code point order');
+    t.deepEqual(hex(await kv.range({ key: Buffer.from([0x80]), rangeEnd: Buffer.from([0xff]) })), ['80', 'c3a9']);
+    // The prefix a\xff has range_end "b" (etcd's GetPrefixRangeEnd).
+    t.deepEqual(hex(await kv.range({ key: Buffer.from([0x61, 0xff]), rangeEnd: Buffer.from([0x62]) })), ['61ff01']);
+    t.deepEqual(hex(await kv.range({ key: Buffer.from([0xff]), rangeEnd: b('\0') })), ['ff', 'ff00', 'ffff01']);
+    t.true((await kv.range({ key: Buffer.from([0xc3, 0xa9]) })).kvs[0]!.value.equals(Buffer.from([0xc3, 0xa9])));
   });
 
   test(`${engine}: Range limit, more, count, keys_only, count_only and serializable`, async (t) => {

@@ -4,7 +4,7 @@
 import test from 'ava';
 import { Event_EventType, type Event } from '../../gen/ts/cairn/v1/types.js';
 import { WatchCreateRequest_FilterType as Filter, type WatchResponse } from '../../gen/ts/cairn/v1/watch.js';
-import { b, ENGINE_NAMES, s, startApiNode, summarize, waitUntil } from '../helpers/grpc-clients.js';
+import { b, ENGINE_NAMES, s, startApiNode, status, statusName, summarize, waitUntil, type WatchSession } from '../helpers/grpc-clients.js';
 
 const PUT = Event_EventType.EVENT_TYPE_PUT;
 const DELETE = Event_EventType.EVENT_TYPE_DELETE;
@@ -34,7 +34,9 @@ for (const engine of ENGINE_NAMES) {
     const { kv, openWatch } = await startApiNode(t, engine);
     await kv.set('before', 'x'); // 1: before any watch; never delivered
     const w = openWatch();
-    const key = await w.create({ key: b('w/a') });
+    const createdReply = await w.createRaw({ key: b('w/a') });
+    t.is(createdReply.header!.revision, 1, 'the created reply names the revision the watch starts after');
+    const key = createdReply.watchId;
     const rng = await w.create({ key: b('w/b'), rangeEnd: b('w/d') });
     const prefix = await w.create({ key: b('w/'), rangeEnd: b('w0') });
     const fromKey = await w.create({ key: b('w/c'), rangeEnd: b('\0') });
@@ -166,6 +168,7 @@ for (const engine of ENGINE_NAMES) {
     await kv.set('t/gone', 'x'); // 1
     const w = openWatch();
     const id = await w.create({ key: b('t/'), rangeEnd: b('t0') });
+    const withPrev = await w.create({ key: b('t/a'), prevKv: true });
     const res = await kv.txn({
       success: [
         { request: { $case: 'requestPut', requestPut: { key: b('t/a'), value: b('1') } } },
@@ -182,6 +185,13 @@ for (const engine of ENGINE_NAMES) {
     t.false(responses[0]!.fragment);
     t.is(responses[0]!.header!.revision, 2);
     t.deepEqual(responses[0]!.events.map(show), ['PUT t/a=1@2', 'DEL t/gone@2', 'PUT t/b=2@2', 'PUT t/a=3@2'], 'in the order the txn made them');
+    // The second put of t/a in the txn sees the first as its previous version.
+    await w.waitForEvents(withPrev, 2);
+    t.deepEqual(
+      w.events(withPrev).map((e) => `${show(e)} v${e.kv!.version} prev=${e.prevKv === undefined ? '-' : s(e.prevKv.value)}`),
+      ['PUT t/a=1@2 v1 prev=-', 'PUT t/a=3@2 v2 prev=1'],
+    );
+    t.is(w.eventResponses(withPrev).length, 1);
   });
 
   test(`${engine}: cancel ends one watch; the others on the stream go on`, async (t) => {
@@ -253,7 +263,8 @@ for (const engine of ENGINE_NAMES) {
   test(`${engine}: watch from a compacted revision is created, then canceled with compact_revision; the stream goes on`, async (t) => {
     const { kv, openWatch } = await startApiNode(t, engine);
     for (let i = 1; i <= 6; i++) await kv.set('k', String(i));
-    await kv.compact({ revision: 5 });
+    // Physical, so that replay from the compacted revision reads what storage kept.
+    await kv.compact({ revision: 5, physical: true });
     const w = openWatch();
     const created = await w.createRaw({ key: b('k'), startRevision: 2 });
     t.true(created.created);
@@ -262,7 +273,7 @@ for (const engine of ENGINE_NAMES) {
     t.regex(canceled.cancelReason, /revision 2 has been compacted; the oldest available revision is 5/);
     t.deepEqual(w.events(created.watchId), []);
 
-    // From the compacted revision itself is fine; the stream is still usable.
+    // From the compacted revision itself is fine, including a delete at exactly that revision.
     const ok = await w.create({ key: b('k'), startRevision: 5 });
     await w.waitForEvents(ok, 2);
     t.deepEqual(w.events(ok).map(show), ['PUT k=5@5', 'PUT k=6@6']);
@@ -277,6 +288,9 @@ for (const engine of ENGINE_NAMES) {
     const empty = await w.createRaw({ key: b('') });
     t.true(empty.created && empty.canceled);
     t.regex(empty.cancelReason, /key is empty/);
+    const negative = await w.createRaw({ key: b('x'), startRevision: -3 });
+    t.true(negative.created && negative.canceled);
+    t.regex(negative.cancelReason, /start_revision is -3; use 0 \(now\) or a positive revision/);
     const badFilter = await w.createRaw({ key: b('x'), filters: [7 as Filter] });
     t.true(badFilter.canceled);
     t.regex(badFilter.cancelReason, /filter 7 is not NOPUT or NODELETE/);
@@ -339,5 +353,139 @@ for (const engine of ENGINE_NAMES) {
       if (isProgress(r) && r.header!.revision >= 3) t.true(delivered >= 3, 'the event at 3 came first');
     }
   });
+
+  test(`${engine}: fragment splits a revision too large for one message; without it the revision stays whole`, async (t) => {
+    const { kv, openWatch } = await startApiNode(t, engine, { limits: { maxRequestBytes: 1024 } });
+    for (const k of ['a', 'b', 'c', 'd']) await kv.set(`fr/${k}`, 'x'.repeat(600)); // 1..4
+    const w = openWatch();
+    const fragmented = await w.create({ key: b('fr/'), rangeEnd: b('fr0'), prevKv: true, fragment: true });
+    const whole = await w.create({ key: b('fr/'), rangeEnd: b('fr0'), prevKv: true });
+    // One revision of four deletes, each carrying a 600-byte prev_kv: over 1024 bytes together.
+    await kv.deleteRange({ key: b('fr/'), rangeEnd: b('fr0') }); // 5
+    await w.waitForEvents(fragmented, 4);
+    await w.waitForEvents(whole, 4);
+    const parts = w.eventResponses(fragmented);
+    t.true(parts.length > 1, summarize(parts));
+    t.deepEqual(parts.map((r) => r.fragment), [...parts.slice(1).map(() => true), false], 'every part but the last is marked fragment');
+    t.deepEqual(parts.flatMap((r) => r.events).map(show), ['DEL fr/a@5', 'DEL fr/b@5', 'DEL fr/c@5', 'DEL fr/d@5']);
+    t.true(parts.flatMap((r) => r.events).every((e) => e.prevKv?.value.length === 600));
+    const single = w.eventResponses(whole);
+    t.is(single.length, 1);
+    t.false(single[0]!.fragment);
+    t.is(single[0]!.events.length, 4);
+  });
+
+  test(`${engine}: streams over the node's limit are refused with RESOURCE_EXHAUSTED; closing one frees its place`, async (t) => {
+    const { kv, openWatch } = await startApiNode(t, engine, { limits: { maxWatchStreams: 2 } });
+    const first = openWatch({ ownChannel: true });
+    const second = openWatch({ ownChannel: true });
+    await first.create({ key: b('a') });
+    const secondId = await second.create({ key: b('a') });
+    const third = openWatch({ ownChannel: true });
+    third.send({ request: { $case: 'progressRequest', progressRequest: {} } });
+    await waitUntil(() => third.error !== undefined, 5_000, () => `the third stream to be refused; got ${summarize(third.responses)}`);
+    t.is(third.error!.code, status.RESOURCE_EXHAUSTED, statusName(third.error!.code));
+    t.regex(third.error!.details, /the node already serves 2 watch streams; the limit is 2 \(--max-watch-streams\)/);
+
+    // Closing a stream (client cancel) frees its place.
+    first.close();
+    let fourth: WatchSession | undefined;
+    let id = 0;
+    await waitUntil(
+      () => {
+        if (fourth?.error !== undefined) fourth = undefined; // refused: the cancel was not seen yet; try again
+        if (fourth === undefined) {
+          fourth = openWatch({ ownChannel: true });
+          void fourth.create({ key: b('a') }).then((n) => (id = n), () => undefined);
+        }
+        return id !== 0;
+      },
+      5_000,
+      'a new stream to be accepted after one was closed',
+    );
+    await kv.set('a', '1');
+    await fourth!.waitForEvents(id, 1);
+    await second.waitForEvents(secondId, 1);
+  });
+
+
+  test(`${engine}: progress requested while a watch replays history never runs ahead of its events`, async (t) => {
+    const { kv, openWatch } = await startApiNode(t, engine, { limits: { watchCatchUpBatchEvents: 10, maxWatcherBufferEvents: 16 } });
+    for (let i = 1; i <= 300; i++) await kv.set(`r/${i % 10}`, `v${i}`); // 1..300, all under r/
+    const w = openWatch();
+    const live = await w.create({ key: b('r/'), rangeEnd: b('r0') });
+    const replay = await w.create({ key: b('r/'), rangeEnd: b('r0'), startRevision: 1 });
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < 40; i++) {
+      w.requestProgress();
+      if (i % 10 === 0) writes.push(kv.set(`r/${i}`, 'live'));
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(writes);
+    await waitUntil(() => w.responses.filter((r) => r.watchId === -1).length >= 40, 10_000, 'every progress reply');
+    await w.waitForEvents(replay, 304, 10_000);
+    // Every revision touches r/, so a reply at R must follow the replaying watch's events up to R.
+    let replayed = 0;
+    let checked = 0;
+    for (const r of w.responses) {
+      if (r.watchId === replay) replayed = Math.max(replayed, ...r.events.map((e) => e.kv!.modRevision));
+      if (r.watchId === -1) {
+        checked++;
+        t.true(r.header!.revision <= replayed, `progress at ${r.header!.revision} while the replay had delivered through ${replayed}`);
+      }
+    }
+    t.is(checked, 40);
+    const check = checkOrdered(w.eventResponses(replay));
+    t.true(check.ok, check.why);
+    t.deepEqual(check.revisions, range(1, 304));
+    t.deepEqual(w.events(live).map((e) => e.kv!.modRevision), [301, 302, 303, 304]);
+  });
+
+
+  test(`${engine}: a watcher left behind by a compaction is canceled with compact_revision, never given a gap`, async (t) => {
+    const { kv, openWatch } = await startApiNode(t, engine, { limits: { maxWatcherBufferEvents: 8, watchCatchUpBatchEvents: 8 } });
+    const w = openWatch({ ownChannel: true });
+    const id = await w.create({ key: b('z/'), rangeEnd: b('z0') });
+    w.call.pause(); // stops reading: the server soon stops feeding it live
+    const value = Buffer.alloc(2048, 0x7a);
+    for (let i = 0; i < 20; i++) await Promise.all(Array.from({ length: 25 }, (_, j) => kv.put({ key: b(`z/${j}`), value }))); // 500 revisions
+    const compactAt = await kv.revision();
+    await kv.compact({ revision: compactAt, physical: true });
+    await kv.set('z/after', 'x');
+    w.call.resume();
+
+    const canceled = await w.waitFor((r) => r.watchId === id && r.canceled, 'the lagging watch to be canceled', 10_000).catch(() => undefined);
+    const revisions = w.events(id).map((e) => e.kv!.modRevision);
+    t.log(`received ${revisions.length} events; ${canceled ? `canceled with compact_revision ${canceled.compactRevision}` : 'not canceled'}`);
+    t.deepEqual(revisions, range(1, revisions.length), 'the events it did get are contiguous from the start');
+    if (canceled === undefined) {
+      // It was never far enough behind to lose history: then it must have everything.
+      t.is(revisions.length, compactAt + 1);
+    } else {
+      t.is(canceled.compactRevision, compactAt);
+      t.true(revisions.length + 1 < compactAt, `canceled although it had reached ${revisions.length}`);
+      t.regex(canceled.cancelReason, new RegExp(`revision ${revisions.length + 1} has been compacted; the oldest available revision is ${compactAt}`));
+      t.is(w.responses[w.responses.length - 1], canceled, 'nothing after the cancel');
+    }
+    t.is(w.error, undefined);
+  });
+
+
+  test(`${engine}: after a physical compaction a watch from the compacted revision still sees a delete made at it`, async (t) => {
+    const { kv, openWatch } = await startApiNode(t, engine);
+    await kv.set('d/k', '1'); // 1
+    await kv.set('d/j', '1'); // 2
+    await kv.deleteRange({ key: b('d/k') }); // 3
+    await kv.set('d/j', '2'); // 4
+    await kv.compact({ revision: 3, physical: true });
+    const w = openWatch();
+    const id = await w.create({ key: b('d/'), rangeEnd: b('d0'), startRevision: 3, prevKv: true });
+    await w.waitForEvents(id, 2);
+    t.deepEqual(w.events(id).map(show), ['DEL d/k@3', 'PUT d/j=2@4']);
+    // prev_kv of the put at 4 is the version kept by compaction (the latest at or before 3).
+    t.is(s(w.events(id)[1]!.prevKv?.value), '1');
+    t.deepEqual(w.responses.filter((r) => r.canceled), []);
+  });
+
 }
 

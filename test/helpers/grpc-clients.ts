@@ -27,6 +27,7 @@ import {
   type DeleteRangeResponse,
   type PutResponse,
   type RangeResponse,
+  type DeepPartial,
   type TxnResponse,
 } from '../../gen/ts/cairn/v1/kv.js';
 import type { Event } from '../../gen/ts/cairn/v1/types.js';
@@ -42,13 +43,13 @@ export const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 /** A string from bytes, for readable assertions. */
 export const s = (buf: Buffer | undefined): string => (buf === undefined ? '<undefined>' : buf.toString('latin1'));
 
-/** DeepPartial inputs, as the generated fromPartial accepts them. */
-export type RangeInput = Parameters<typeof RangeRequest.fromPartial>[0];
-export type PutInput = Parameters<typeof PutRequest.fromPartial>[0];
-export type DeleteInput = Parameters<typeof DeleteRangeRequest.fromPartial>[0];
-export type TxnInput = Parameters<typeof TxnRequest.fromPartial>[0];
-export type CompactInput = Parameters<typeof CompactRequest.fromPartial>[0];
-export type WatchCreateInput = Parameters<typeof WatchCreateRequest.fromPartial>[0];
+/** Partial requests, as the generated fromPartial accepts them. */
+export type RangeInput = DeepPartial<RangeRequest>;
+export type PutInput = DeepPartial<PutRequest>;
+export type DeleteInput = DeepPartial<DeleteRangeRequest>;
+export type TxnInput = DeepPartial<TxnRequest>;
+export type CompactInput = DeepPartial<CompactRequest>;
+export type WatchCreateInput = DeepPartial<WatchCreateRequest>;
 
 /** Bounded wait for a condition; fails with `message` (and optional detail) on timeout. */
 export async function waitUntil(cond: () => boolean, timeoutMs: number, message: string | (() => string)): Promise<void> {

@@ -24,6 +24,8 @@ function chain(hash: number, e: Entry): number {
 export class SimStateMachine implements Applier {
   applied = 0;
   hash = 0;
+  /** Snapshots received from a leader and installed (not counting restarts). */
+  restores = 0;
   readonly values = new Set<string>();
   private readonly decoder = new TextDecoder();
 
@@ -52,6 +54,7 @@ export class SimStateMachine implements Applier {
       throw new InvariantViolation(`member ${this.id}: snapshot ${snapshot.index} does not move past applied ${this.applied}`);
     }
     this.load(snapshot);
+    this.restores++;
   }
 
   snapshot(): Uint8Array {

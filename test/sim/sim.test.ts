@@ -28,6 +28,8 @@ test(`simulation: ${seeds.length === 1 ? `seed ${seeds[0]}` : `${seeds.length} s
   let partitions = 0;
   let reads = 0;
   let committed = 0;
+  let snapshots = 0;
+  let elections = 0;
   for (let i = 0; i < seeds.length; i++) {
     const seed = seeds[i]!;
     let r: SimResult;
@@ -47,18 +49,22 @@ test(`simulation: ${seeds.length === 1 ? `seed ${seeds[0]}` : `${seeds.length} s
     partitions += r.partitions;
     reads += r.reads;
     committed += r.committed;
+    snapshots += r.snapshotsInstalled;
+    elections += r.leaderElections;
     if (i % 50 === 49) await yieldToEventLoop(); // stay responsive to the test runner
   }
   const wall = Date.now() - started;
   const summary =
     `simulated ${seeds.length} seeds (${bySize.get(3) ?? 0} x 3 members, ${bySize.get(5) ?? 0} x 5 members): ` +
     `${steps} steps, ${(virtualMs / 1000).toFixed(0)} virtual s, ${committed} entries committed, ${crashes} crashes ` +
-    `(${fsyncFailures} from fsync failures), ${partitions} partitions, ${reads} linearizable reads checked; ` +
+    `(${fsyncFailures} from fsync failures), ${partitions} partitions, ${elections} leaders elected, ` +
+    `${snapshots} snapshots installed by followers, ${reads} linearizable reads checked; ` +
     `slowest post-heal commit ${maxLiveness} ms (bound ${LIVENESS_BOUND_MS} ms); wall ${(wall / 1000).toFixed(1)} s`;
   t.log(summary);
   console.log(summary);
   t.true(steps > seeds.length * 500, 'the simulation did real work');
   t.true(committed > seeds.length * 10, 'clusters made progress under faults');
+  if (seeds.length >= 100) t.true(snapshots > 0 && elections > seeds.length, 'snapshot catch-up and leader changes were exercised');
 });
 
 test('simulation: a seed replays identically (determinism)', (t) => {

@@ -30,6 +30,8 @@ export interface SimResult {
   readonly fsyncFailures: number;
   readonly partitions: number;
   readonly reads: number;
+  readonly snapshotsInstalled: number;
+  readonly leaderElections: number;
   /** Virtual ms from healing until the liveness proposal was applied everywhere. */
   readonly livenessMs: number;
   /** Per member "applied:hash": equal across runs of one seed (determinism). */
@@ -76,11 +78,14 @@ interface Member {
   readonly disk: SimDisk;
   driver: RaftDriver | undefined;
   sm: SimStateMachine | undefined;
+  /** For the trace: role@term last seen. */
+  lastRole: string;
 }
 
 interface Config {
   readonly size: number;
   readonly preVote: boolean;
+  readonly checkQuorum: boolean;
   readonly maxInflightMsgs: number;
   readonly maxSizePerMsg: number;
   readonly snapshotEvery: number;
@@ -115,6 +120,8 @@ export class Simulation {
   private fsyncFailures = 0;
   private partitions = 0;
   private reads = 0;
+  private snapshotsInstalled = 0;
+  private leaderElections = 0;
 
   constructor(
     readonly seed: number,
@@ -125,6 +132,7 @@ export class Simulation {
     this.cfg = {
       size: r.chance(0.5) ? 3 : 5,
       preVote: r.chance(0.8),
+      checkQuorum: r.chance(0.75),
       maxInflightMsgs: r.pick([1, 2, 4, 64]),
       maxSizePerMsg: r.pick([1, 64, 1024 * 1024]),
       snapshotEvery: r.pick([0, 5, 10, 25]),
@@ -141,14 +149,14 @@ export class Simulation {
       if (d === undefined) return undefined;
       return { deliver: (m) => d.step(m), reportSnapshot: (to, failed) => d.reportSnapshot(to, failed) };
     });
-    for (const id of this.ids) this.members.set(id, { id, disk: new SimDisk(this.ids, this.options.lyingDisk === true), driver: undefined, sm: undefined });
+    for (const id of this.ids) this.members.set(id, { id, disk: new SimDisk(this.ids, this.options.lyingDisk === true), driver: undefined, sm: undefined, lastRole: '' });
   }
 
   private log(msg: string): void {
     const line = `[t=${this.queue.now} step=${this.steps}] ${msg}`;
     if (this.options.trace === true) console.log(line);
     this.trace.push(line);
-    if (this.trace.length > 40) this.trace.shift();
+    if (this.trace.length > 60) this.trace.shift();
   }
 
   private start(id: NodeId): void {
@@ -164,7 +172,7 @@ export class Simulation {
       heartbeatTick: HEARTBEAT_TICK,
       applied: snap.index,
       preVote: this.cfg.preVote,
-      checkQuorum: true,
+      checkQuorum: this.cfg.checkQuorum,
       maxInflightMsgs: this.cfg.maxInflightMsgs,
       maxSizePerMsg: this.cfg.maxSizePerMsg,
     });
@@ -181,6 +189,7 @@ export class Simulation {
     });
     m.driver = driver;
     m.sm = sm;
+    m.lastRole = '';
     this.checker.onRestart(id, storage.initialState().hardState.commit);
     driver.start();
   }
@@ -188,6 +197,7 @@ export class Simulation {
   private crash(id: NodeId, why: string): void {
     const m = this.members.get(id)!;
     if (m.driver === undefined) return;
+    this.snapshotsInstalled += m.sm?.restores ?? 0;
     m.driver.stop();
     m.disk.crash();
     m.driver = undefined;
@@ -374,6 +384,14 @@ export class Simulation {
       if (d === undefined) continue;
       const node = d.rawNode;
       const st = node.basicStatus();
+      const role = `${st.role}@${st.term}`;
+      if (role !== m.lastRole) {
+        if (st.role === 'leader') {
+          this.leaderElections++;
+          this.log(`member ${m.id} leads term ${st.term} (last index ${st.lastIndex}, commit ${st.commit})`);
+        }
+        m.lastRole = role;
+      }
       this.checker.check({
         id: m.id,
         term: st.term,
@@ -457,6 +475,7 @@ export class Simulation {
       }
     }
     this.fullCheck();
+    for (const m of this.members.values()) this.snapshotsInstalled += m.sm?.restores ?? 0;
     const result = {
       seed: this.seed,
       members: this.cfg.size,
@@ -467,6 +486,8 @@ export class Simulation {
       fsyncFailures: this.fsyncFailures,
       partitions: this.partitions,
       reads: this.reads,
+      snapshotsInstalled: this.snapshotsInstalled,
+      leaderElections: this.leaderElections,
       livenessMs,
       fingerprint: [...this.members.values()].map((m) => `${m.sm?.applied ?? -1}:${m.sm?.hash ?? -1}`).join(' '),
     };

@@ -85,7 +85,7 @@ export class TestCluster {
           if (rd.hardState !== undefined) mem.storage.setHardState(rd.hardState);
           for (const msg of rd.messages) {
             this.sent.push(msg);
-            this.inflight.push(msg);
+            if (!this.isCut(msg.from, msg.to)) this.inflight.push(msg); // cut links drop at send too
           }
           mem.applied.push(...rd.committedEntries);
           mem.readStates.push(...rd.readStates);
@@ -146,6 +146,10 @@ export class TestCluster {
     const r = this.node(id).propose(enc(data));
     this.stabilize();
     return r;
+  }
+
+  isLinkCut(a: NodeId, b: NodeId): boolean {
+    return this.isCut(a, b);
   }
 
   private isCut(a: NodeId, b: NodeId): boolean {

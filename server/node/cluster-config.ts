@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto';
+
+export interface Member {
+  readonly name: string;
+  readonly id: number;
+  /** host:port where the member serves both peers and clients. */
+  readonly address: string;
+}
+
+export interface ClusterConfig {
+  readonly clusterId: number;
+  readonly self: Member;
+  readonly members: readonly Member[];
+}
+
+/**
+ * Ids derived from names, so that every member computes the same ids from the same
+ * --initial-cluster without talking to the others. Below 2^53 so that every SDK can hold
+ * them as plain numbers; never 0, which Raft reserves for "nobody".
+ */
+function idOf(text: string): number {
+  const digest = createHash('sha256').update(text).digest();
+  return Number(digest.readBigUInt64BE(0) >> 11n) || 1;
+}
+
+/**
+ * Parses `--initial-cluster n1=host:port,n2=host:port,...` for member `name`. Every member
+ * must be started with the same list; the cluster id is derived from it, and peers from
+ * another list are refused.
+ */
+export function parseInitialCluster(initialCluster: string, name: string): ClusterConfig {
+  const members: Member[] = [];
+  for (const part of initialCluster.split(',').map((p) => p.trim()).filter((p) => p.length > 0)) {
+    const eq = part.indexOf('=');
+    const memberName = eq > 0 ? part.slice(0, eq) : '';
+    const address = eq > 0 ? part.slice(eq + 1) : '';
+    if (memberName === '' || !/^[^:\s]+:\d+$/.test(address)) {
+      throw new Error(`--initial-cluster entry "${part}" is not name=host:port`);
+    }
+    if (members.some((m) => m.name === memberName)) throw new Error(`--initial-cluster names member "${memberName}" twice`);
+    members.push({ name: memberName, id: idOf(`member:${memberName}`), address });
+  }
+  if (members.length === 0) throw new Error('--initial-cluster lists no members');
+  const self = members.find((m) => m.name === name);
+  if (self === undefined) throw new Error(`--name ${name} is not one of the members in --initial-cluster (${members.map((m) => m.name).join(', ')})`);
+  const canonical = [...members].sort((a, b) => a.name.localeCompare(b.name)).map((m) => `${m.name}=${m.address}`).join(',');
+  return { clusterId: idOf(`cluster:${canonical}`), self, members };
+}
+
+/**
+ * The one-member cluster a plain `cairn serve` runs. Its id depends on the name only, so
+ * that the node may listen on another port (or port 0) after a restart.
+ */
+export function singleMemberCluster(name: string, address: string): ClusterConfig {
+  const config = parseInitialCluster(`${name}=${address}`, name);
+  return { ...config, clusterId: idOf(`cluster:single:${name}`) };
+}

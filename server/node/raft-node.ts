@@ -1,0 +1,112 @@
+import type { Logger } from 'pino';
+import type { Command } from '../../gen/ts/cairn/internal/v1/command.js';
+import { Proposal } from '../../gen/ts/cairn/internal/v1/command.js';
+import type { WritePath } from '../apply/local-writer.js';
+import type { CommandOutcome } from '../apply/outcome.js';
+import { CairnError, ErrorCode } from '../errors.js';
+import type { Message } from '../raft/message.js';
+import type { RaftStatus } from '../raft/raw-node.js';
+import type { ReadState } from '../raft/types.js';
+import type { RaftDriver } from './raft-driver.js';
+import { PendingRequests } from './pending-requests.js';
+
+export interface RaftNodeTimeouts {
+  /** How long a request waits for a leader to appear before failing with NO_LEADER. */
+  leaderWaitMs: number;
+  /** How long a proposal may take to be applied, or a read to get its read index. */
+  requestMs: number;
+}
+
+const RETRY_MS = 25;
+
+/**
+ * The member's view of Raft for the API: writes become proposals, linearizable reads get a
+ * read index, and each waits for the state machine to reach it. Any member accepts any
+ * request: a follower's proposals and read-index requests are forwarded to the leader by
+ * the Raft core, and the answer comes from this member's own state machine once it applied
+ * the entry, so clients never need to know who leads.
+ */
+export class RaftNode implements WritePath {
+  private readonly proposals = new PendingRequests<CommandOutcome>();
+  private readonly reads = new PendingRequests<void>();
+  private closed = false;
+
+  constructor(
+    private readonly driver: RaftDriver,
+    private readonly memberId: number,
+    private readonly timeouts: RaftNodeTimeouts,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The state machine reports each applied proposal of this member here. */
+  readonly onOutcome = (proposalId: number, outcome: CommandOutcome): void => this.proposals.resolve(proposalId, outcome);
+
+  /** The driver reports read states once the state machine applied up to their index. */
+  readonly onReadState = (rs: ReadState): void => {
+    if (rs.context.byteLength !== 8) return;
+    this.reads.resolve(Buffer.from(rs.context).readUInt32BE(4), undefined);
+  };
+
+  submit(command: Command): Promise<CommandOutcome> {
+    if (this.closed) return Promise.reject(new CairnError(ErrorCode.Stopping, 'the member is shutting down'));
+    const { id, done } = this.proposals.register(
+      this.timeouts.requestMs,
+      () => new CairnError(ErrorCode.Timeout, `the write was not applied within ${this.timeouts.requestMs} ms (it may still apply); check the cluster with 'cairn status'`),
+    );
+    const data = Proposal.encode({ memberId: this.memberId, id, command }).finish();
+    this.offer(() => this.driver.propose(data), (err) => this.proposals.reject(id, err));
+    return done;
+  }
+
+  linearizableRead(): Promise<void> {
+    if (this.closed) return Promise.reject(new CairnError(ErrorCode.Stopping, 'the member is shutting down'));
+    const { id, done } = this.reads.register(
+      this.timeouts.requestMs,
+      () => new CairnError(ErrorCode.Timeout, `no quorum confirmed a read point within ${this.timeouts.requestMs} ms; use a serializable read to read this member's possibly stale data`),
+    );
+    const context = Buffer.alloc(8);
+    context.writeUInt32BE(id, 4);
+    this.offer(() => this.driver.readIndex(context), (err) => this.reads.reject(id, err));
+    return done;
+  }
+
+  step(messages: readonly Message[]): void {
+    for (const m of messages) this.driver.step(m);
+  }
+
+  status(): RaftStatus {
+    return this.driver.status();
+  }
+
+  get appliedIndex(): number {
+    return this.driver.appliedIndex;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const stopping = new CairnError(ErrorCode.Stopping, 'the member is shutting down');
+    this.proposals.rejectAll(stopping);
+    this.reads.rejectAll(stopping);
+    this.driver.stop();
+  }
+
+  /**
+   * Hands a request to the core; while no leader is known (an election is under way), tries
+   * again until leaderWaitMs has passed, as clients would otherwise see needless errors.
+   */
+  private offer(attempt: () => { accepted: boolean; reason?: string }, fail: (err: unknown) => void): void {
+    const deadline = Date.now() + this.timeouts.leaderWaitMs;
+    const tryOnce = (): void => {
+      if (this.closed) return fail(new CairnError(ErrorCode.Stopping, 'the member is shutting down'));
+      const result = attempt();
+      if (result.accepted) return;
+      if (result.reason === 'stopped') return fail(new CairnError(ErrorCode.Stopping, 'the member stopped after a fatal error'));
+      if (Date.now() >= deadline) {
+        this.logger.debug({ reason: result.reason }, 'request refused by raft');
+        return fail(new CairnError(ErrorCode.NoLeader, `no leader was elected within ${this.timeouts.leaderWaitMs} ms (${result.reason}); is a majority of members up?`));
+      }
+      setTimeout(tryOnce, RETRY_MS).unref();
+    };
+    tryOnce();
+  }
+}

@@ -1,0 +1,44 @@
+import type { MvccStore } from '../mvcc/kv-store.js';
+import { importSnapshot } from '../mvcc/snapshot.js';
+import type { WatchHub } from '../mvcc/watch-hub.js';
+import type { Snapshot } from '../raft/types.js';
+import type { StorageEngine } from '../storage/engine.js';
+import type { SnapshotInstaller } from './replicated-state-machine.js';
+
+/**
+ * Snapshot data received from the leader, held until the Raft core accepts the snapshot.
+ * The core may refuse a snapshot (it is stale), so the data is installed only when the
+ * driver restores it, never on arrival. At most one snapshot waits: a newer one replaces it.
+ */
+export class SnapshotInbox implements SnapshotInstaller {
+  private pending: { index: number; term: number; data: Buffer } | undefined;
+
+  constructor(
+    private readonly engine: StorageEngine,
+    private readonly store: MvccStore,
+    private readonly hub: WatchHub,
+  ) {}
+
+  stage(index: number, term: number, data: Buffer): void {
+    this.pending = { index, term, data };
+  }
+
+  async install(snapshot: Snapshot): Promise<void> {
+    const pending = this.pending;
+    this.pending = undefined;
+    if (pending === undefined || pending.index !== snapshot.index || pending.term !== snapshot.term) {
+      // Nothing received for it: acceptable only if the store already holds that state.
+      if (this.store.consistentIndex >= snapshot.index) return;
+      throw new Error(`invariant: no data for snapshot at index ${snapshot.index} term ${snapshot.term}`);
+    }
+    // The data is the leader's live store, at or past the snapshot's index; entries up to
+    // its consistent index are then skipped by the state machine.
+    await importSnapshot(this.engine, single(pending.data));
+    await this.store.reload();
+    this.hub.resyncAll();
+  }
+}
+
+async function* single(data: Buffer): AsyncIterable<Buffer> {
+  yield data;
+}

@@ -1,0 +1,184 @@
+import type { PersistBatch, RaftLogPersistence } from '../node/raft-driver.js';
+import { invariant } from '../raft/errors.js';
+import type { MemoryRaftStorage } from '../raft/memory-storage.js';
+import type { RaftStorage } from '../raft/storage.js';
+import type { ConfState, Entry, NodeId } from '../raft/types.js';
+import type { BatchOp, StorageEngine } from './engine.js';
+import { encodeEntry, encodeHardState, encodeLogStart, encodeSnapshotMeta } from './raft-log-codec.js';
+import { buildMirror, loadRaftLog } from './raft-log-loader.js';
+import { entryKey, HARD_STATE_KEY, LOG_START_KEY, RAFT_LOG_SPAN, SNAPSHOT_META_KEY } from './reserved-keys.js';
+
+export interface RaftLogStoreOptions {
+  /** Voters of a brand-new cluster; a stored snapshot's membership takes precedence. */
+  readonly voters: readonly NodeId[];
+  /** Entries deleted per write when compacting (default 1024). */
+  readonly compactChunk?: number;
+}
+
+const EMPTY_DATA = new Uint8Array(0);
+
+/**
+ * The durable Raft log on the node's database ('r', 'h', 's' keyspaces), with an in-memory
+ * mirror that serves the core's synchronous reads.
+ *
+ * Disk first, mirror second: every change is written (and synced when asked) before the
+ * mirror shows it, so the core never reads state a crash could take back. Operations run
+ * one at a time in call order. An I/O failure poisons the store: that call and every later
+ * one reject, since the disk can no longer be trusted and disk and mirror may now differ.
+ *
+ * The snapshot's data is not kept here: Cairn's state machine is the MVCC keyspace itself
+ * (mvcc/snapshot.ts streams it), so `storage.snapshot()` carries metadata and empty data.
+ */
+export class RaftLogStore implements RaftLogPersistence {
+  private tail: Promise<void> = Promise.resolve();
+  private failure: { error: unknown } | undefined;
+  private readonly compactChunk: number;
+
+  private constructor(
+    private readonly engine: StorageEngine,
+    private readonly mirror: MemoryRaftStorage,
+    options: RaftLogStoreOptions,
+  ) {
+    this.compactChunk = options.compactChunk ?? 1024;
+  }
+
+  /** Loads and validates the stored log; refuses a corrupted or inconsistent one. */
+  static async open(engine: StorageEngine, options: RaftLogStoreOptions): Promise<RaftLogStore> {
+    const log = await loadRaftLog(engine);
+    return new RaftLogStore(engine, buildMirror(log, options.voters), options);
+  }
+
+  /** What the core reads. Reflects only writes that completed. */
+  get storage(): RaftStorage {
+    return this.mirror;
+  }
+
+  /** The I/O error that stopped this store, if any. */
+  get failed(): unknown {
+    return this.failure?.error;
+  }
+
+  save(batch: PersistBatch): Promise<void> {
+    return this.serialize(async () => {
+      const { ops, entries } = this.planSave(batch);
+      await this.write(ops, batch.mustSync);
+      this.updateMirror(() => {
+        const snap = batch.snapshot;
+        if (snap !== undefined) this.mirror.applySnapshot({ index: snap.index, term: snap.term, confState: snap.confState, data: EMPTY_DATA });
+        if (entries.length > 0) this.mirror.append(entries);
+        if (batch.hardState !== undefined) this.mirror.setHardState(batch.hardState);
+      });
+    });
+  }
+
+  compact(snapshot: { index: number; confState: ConfState; data: Uint8Array }, compactIndex: number): Promise<void> {
+    return this.serialize(async () => {
+      const m = this.mirror;
+      invariant(compactIndex <= snapshot.index, () => `compact index ${compactIndex} beyond snapshot ${snapshot.index}`);
+      invariant(snapshot.index <= m.lastIndex(), () => `snapshot ${snapshot.index} beyond last index ${m.lastIndex()}`);
+      // A snapshot not newer than the stored one (e.g. the driver re-snapshotting right after a
+      // restart) keeps the stored metadata; the log is still compacted as asked.
+      const newSnapshot = snapshot.index > m.snapshot().index;
+      const offset = m.firstIndex() - 1;
+      const advance = compactIndex > offset;
+      if (!newSnapshot && !advance) return;
+      const meta = newSnapshot ? { index: snapshot.index, term: m.term(snapshot.index), confState: snapshot.confState } : m.snapshot();
+      const start = advance ? { index: compactIndex, term: m.term(compactIndex) } : { index: offset, term: m.term(offset) };
+      // Metadata first (synced), entries after: a crash in between leaves entries below the
+      // log start, which open skips and the next compaction removes. The reverse order could
+      // leave a gap.
+      await this.write(
+        [
+          { type: 'put', key: SNAPSHOT_META_KEY, value: encodeSnapshotMeta(meta) },
+          { type: 'put', key: LOG_START_KEY, value: encodeLogStart(start) },
+        ],
+        true,
+      );
+      this.updateMirror(() => {
+        if (newSnapshot) m.createSnapshot(snapshot.index, snapshot.confState, EMPTY_DATA);
+        if (advance) m.compact(compactIndex);
+      });
+      await this.deleteEntriesThrough(start.index);
+    });
+  }
+
+  /** Validates the batch against the current log and turns it into one atomic write. */
+  private planSave(batch: PersistBatch): { ops: BatchOp[]; entries: readonly Entry[] } {
+    const m = this.mirror;
+    const ops: BatchOp[] = [];
+    let first = m.firstIndex();
+    let last = m.lastIndex();
+    let startTerm = (): number => m.term(first - 1);
+    const snap = batch.snapshot;
+    if (snap !== undefined) {
+      invariant(snap.index > m.snapshot().index, () => `snapshot ${snap.index} is not newer than ${m.snapshot().index}`);
+      // The snapshot replaces the whole log, including entries beyond it (one atomic write;
+      // the log is kept short by compaction).
+      for (let i = first; i <= last; i++) ops.push({ type: 'del', key: entryKey(i) });
+      ops.push({ type: 'put', key: SNAPSHOT_META_KEY, value: encodeSnapshotMeta(snap) });
+      ops.push({ type: 'put', key: LOG_START_KEY, value: encodeLogStart(snap) });
+      first = snap.index + 1;
+      last = snap.index;
+      startTerm = () => snap.term;
+    }
+    // Entries already covered by the snapshot are not written again.
+    const entries = batch.entries.filter((e) => e.index >= first);
+    const head = entries[0];
+    if (head !== undefined) {
+      invariant(head.index <= last + 1, () => `raft log gap: appending ${head.index} after last ${last}`);
+      let prevTerm = head.index === first ? startTerm() : m.term(head.index - 1);
+      entries.forEach((e, i) => {
+        invariant(e.index === head.index + i, () => `non-contiguous entries: ${e.index} after ${head.index + i - 1}`);
+        invariant(e.term >= prevTerm, () => `entry ${e.index} term ${e.term} below previous term ${prevTerm}`);
+        prevTerm = e.term;
+        ops.push({ type: 'put', key: entryKey(e.index), value: encodeEntry(e) });
+      });
+      // Replacing a conflicting suffix: stored entries beyond the new tail must go too.
+      const newLast = head.index + entries.length - 1;
+      for (let i = newLast + 1; i <= last; i++) ops.push({ type: 'del', key: entryKey(i) });
+    }
+    if (batch.hardState !== undefined) ops.push({ type: 'put', key: HARD_STATE_KEY, value: encodeHardState(batch.hardState) });
+    return { ops, entries };
+  }
+
+  /** Deletes stored entries at or below `through` in bounded writes, lowest first. */
+  private async deleteEntriesThrough(through: number): Promise<void> {
+    const upTo = entryKey(through);
+    for (;;) {
+      const ops: BatchOp[] = [];
+      for await (const [key] of this.engine.scan({ gte: RAFT_LOG_SPAN.gte, lte: upTo, limit: this.compactChunk })) {
+        ops.push({ type: 'del', key });
+      }
+      if (ops.length === 0) return;
+      await this.write(ops, false);
+    }
+  }
+
+  private async write(ops: BatchOp[], sync: boolean): Promise<void> {
+    try {
+      await this.engine.write(ops, { sync });
+    } catch (error) {
+      this.failure ??= { error };
+      throw error;
+    }
+  }
+
+  /** The disk already changed: a mirror that cannot follow is a broken store, not a retry. */
+  private updateMirror(f: () => void): void {
+    try {
+      f();
+    } catch (error) {
+      this.failure ??= { error };
+      throw error;
+    }
+  }
+
+  private serialize(op: () => Promise<void>): Promise<void> {
+    const run = this.tail.then(() => {
+      if (this.failure !== undefined) throw this.failure.error;
+      return op();
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * The receiving half of the transport: the RaftPeerService implementation. Everything from
+ * the network is validated before the core sees it; a bad batch or transfer ends its call
+ * with a status naming the problem, is counted, and nothing of it is delivered. A handler
+ * never throws into grpc-js, so no peer can crash the node.
+ *
+ *   server.addService(RaftPeerServiceService, peerServer.service)
+ *   ... on shutdown: server.tryShutdown(cb); peerServer.closeAll();
+ *
+ * Peer streams are long-lived, so a graceful server shutdown would wait for them forever:
+ * `closeAll` ends them (and refuses new ones) so tryShutdown can complete.
+ */
+import { Metadata, status, type sendUnaryData, type ServerReadableStream, type StatusObject } from '@grpc/grpc-js';
+import type {
+  RaftPeerServiceServer,
+  SendSnapshotRequest,
+  SendSnapshotResponse,
+  StreamRequest,
+  StreamResponse,
+} from '../../gen/ts/cairn/raft/v1/raft.js';
+import { MessageType, type Message } from '../raft/message.js';
+import type { NodeId } from '../raft/types.js';
+import { decodeMessage } from './codec.js';
+import { clusterMismatch, grpcStatusOf, TransportError, TransportErrorCode } from './errors.js';
+import { SnapshotAssembly } from './snapshot-assembly.js';
+import type { TransportLogger } from './types.js';
+
+export const DEFAULT_MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024;
+export const DEFAULT_MAX_CONCURRENT_SNAPSHOTS = 2;
+
+export interface PeerServerOptions {
+  readonly clusterId: number;
+  /** This member: messages addressed to anyone else are refused. */
+  readonly self: NodeId;
+  /** Hands a validated batch to the core, in order. Synchronous, like RaftDriver.step. */
+  readonly deliver: (messages: Message[]) => void;
+  /**
+   * Hands a complete snapshot to the core. `message.snapshot.data` is `data`. The sender
+   * is told applied=true once this resolves; a rejection reports failure to the sender.
+   */
+  readonly deliverSnapshot: (message: Message, data: Buffer) => Promise<void>;
+  /** Largest snapshot accepted (default 512 MiB); larger ones get RESOURCE_EXHAUSTED. */
+  readonly maxSnapshotBytes?: number;
+  /** Snapshots assembled at once (default 2), as each may hold up to maxSnapshotBytes. */
+  readonly maxConcurrentSnapshots?: number;
+  readonly logger?: TransportLogger;
+}
+
+export interface PeerServerStats {
+  readonly batches: number;
+  readonly messages: number;
+  readonly snapshotsApplied: number;
+  readonly snapshotsInProgress: number;
+  /** Refused batches and transfers, by reason. */
+  readonly rejected: Readonly<Partial<Record<TransportErrorCode, number>>>;
+}
+
+type Callback<T> = sendUnaryData<T>;
+
+export class PeerServer {
+  /** Register with `server.addService(RaftPeerServiceService, peerServer.service)`. */
+  readonly service: RaftPeerServiceServer;
+  private readonly maxSnapshotBytes: number;
+  private readonly maxConcurrentSnapshots: number;
+  private counts = { batches: 0, messages: 0, snapshotsApplied: 0 };
+  private readonly rejected: Partial<Record<TransportErrorCode, number>> = {};
+  private snapshotsInProgress = 0;
+  /** Ends each open call with UNAVAILABLE; filled while calls are open, for closeAll. */
+  private readonly openCalls = new Set<() => void>();
+  private closed = false;
+
+  constructor(private readonly opts: PeerServerOptions) {
+    this.maxSnapshotBytes = opts.maxSnapshotBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES;
+    this.maxConcurrentSnapshots = opts.maxConcurrentSnapshots ?? DEFAULT_MAX_CONCURRENT_SNAPSHOTS;
+    this.service = {
+      stream: (call, callback) => this.stream(call, callback),
+      sendSnapshot: (call, callback) => this.sendSnapshot(call, callback),
+    };
+  }
+
+  stats(): PeerServerStats {
+    return { ...this.counts, snapshotsInProgress: this.snapshotsInProgress, rejected: { ...this.rejected } };
+  }
+
+  /** Ends every open peer call with UNAVAILABLE and refuses new ones (member shutting down). */
+  closeAll(): void {
+    this.closed = true;
+    for (const end of [...this.openCalls]) end();
+  }
+
+  /**
+   * Tracks a call for closeAll; returns the function that untracks it. Refuses it at once
+   * (returning undefined) if the member is already shutting down.
+   */
+  private track<T>(callback: Callback<T>, end: () => boolean): (() => void) | undefined {
+    if (this.closed) {
+      callback(SHUTTING_DOWN);
+      return undefined;
+    }
+    const shutdown = (): void => {
+      if (end()) callback(SHUTTING_DOWN);
+    };
+    this.openCalls.add(shutdown);
+    return () => this.openCalls.delete(shutdown);
+  }
+
+  private stream(call: ServerReadableStream<StreamRequest, StreamResponse>, callback: Callback<StreamResponse>): void {
+    let received = 0;
+    let done = false;
+    let accepted = false;
+    /** Marks the call answered; false if it already was. */
+    const end = (): boolean => {
+      if (done) return false;
+      done = true;
+      untrack?.();
+      return true;
+    };
+    const untrack = this.track(callback, end);
+    if (untrack === undefined) return;
+    const finish = (err: unknown): void => {
+      if (!end()) return;
+      if (err === undefined) callback(null, { received });
+      else callback(this.refusal(err, 'message stream'));
+    };
+    call.on('data', (req: StreamRequest) => {
+      if (done) return;
+      try {
+        if (req.clusterId !== this.opts.clusterId) throw clusterMismatch(this.opts.clusterId, req.clusterId, req.from);
+        // Decode the whole batch first: a batch is delivered entirely or not at all.
+        const messages = req.messages.map((w) => decodeMessage(w, { to: this.opts.self, from: req.from }));
+        const snap = messages.find((m) => m.type === MessageType.Snap);
+        if (snap !== undefined) {
+          throw new TransportError(TransportErrorCode.MalformedMessage, `MsgSnap from member ${snap.from} on the message stream; snapshots go over SendSnapshot`);
+        }
+        if (!accepted) {
+          // Response headers tell the sender its stream is accepted, so it can reset its backoff.
+          accepted = true;
+          call.sendMetadata(new Metadata());
+        }
+        this.counts.batches++;
+        this.counts.messages += messages.length;
+        received += messages.length;
+        this.opts.deliver(messages);
+      } catch (err) {
+        finish(err);
+      }
+    });
+    call.on('end', () => finish(undefined));
+    // Cancelled by the peer (grpc-js emits 'cancelled', not 'error') or broken: no one left to answer.
+    call.on('cancelled', () => end());
+    call.on('error', () => end());
+  }
+
+  private sendSnapshot(call: ServerReadableStream<SendSnapshotRequest, SendSnapshotResponse>, callback: Callback<SendSnapshotResponse>): void {
+    let assembly: SnapshotAssembly | undefined;
+    let message: Message | undefined;
+    let done = false;
+    let delivering = false;
+    let holdsSlot = false;
+    const release = (): void => {
+      if (holdsSlot) this.snapshotsInProgress--;
+      holdsSlot = false;
+    };
+    /** Marks the call answered; false if it already was. The slot is freed separately. */
+    const end = (): boolean => {
+      if (done) return false;
+      done = true;
+      untrack?.();
+      return true;
+    };
+    // On shutdown the call is answered at once, but a snapshot being installed keeps its slot.
+    const untrack = this.track(callback, () => {
+      if (!delivering) release();
+      return end();
+    });
+    if (untrack === undefined) return;
+    const fail = (err: unknown): void => {
+      if (!end()) return;
+      release();
+      callback(this.refusal(err, 'snapshot transfer'));
+    };
+    call.on('data', (req: SendSnapshotRequest) => {
+      if (done) return;
+      try {
+        if (req.clusterId !== this.opts.clusterId) throw clusterMismatch(this.opts.clusterId, req.clusterId, req.message?.from ?? message?.from ?? 0);
+        if (assembly === undefined) {
+          if (req.message === undefined) throw malformedSnapshot('the first chunk carries no message');
+          const m = decodeMessage(req.message, { to: this.opts.self });
+          if (m.type !== MessageType.Snap) throw malformedSnapshot(`${m.type} from member ${m.from} sent as a snapshot`);
+          if (this.snapshotsInProgress >= this.maxConcurrentSnapshots) {
+            throw new TransportError(TransportErrorCode.TooManySnapshots, `already receiving ${this.snapshotsInProgress} snapshots (the limit); retry later`);
+          }
+          assembly = new SnapshotAssembly(req.totalBytes, this.maxSnapshotBytes, `snapshot from member ${m.from} at index ${m.snapshot?.index}`);
+          message = m;
+          this.snapshotsInProgress++;
+          holdsSlot = true;
+          assembly.add(req.data);
+        } else if (req.message !== undefined) {
+          throw malformedSnapshot('a message in a chunk after the first');
+        } else if (req.data.byteLength === 0) {
+          assembly.seal(req.totalBytes); // the end marker
+        } else {
+          assembly.add(req.data);
+        }
+      } catch (err) {
+        fail(err);
+      }
+    });
+    call.on('end', () => {
+      if (done) return;
+      if (assembly === undefined || message === undefined) return fail(malformedSnapshot('the stream ended before the first chunk'));
+      let data: Buffer;
+      try {
+        data = assembly.finish();
+      } catch (err) {
+        return fail(err);
+      }
+      delivering = true;
+      const snapshot = message.snapshot!;
+      const complete: Message = { ...message, snapshot: { ...snapshot, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) } };
+      // Deliver even if the sender is gone by now: the data is complete and valid.
+      Promise.resolve()
+        .then(() => this.opts.deliverSnapshot(complete, data))
+        .then(
+          () => {
+            this.counts.snapshotsApplied++;
+            release();
+            if (end()) callback(null, { applied: true });
+          },
+          (err: unknown) => {
+            this.opts.logger?.warn({ err, from: complete.from, index: snapshot.index }, 'incoming snapshot not applied');
+            release();
+            if (end()) callback({ code: status.UNAVAILABLE, details: `snapshot not applied: ${err instanceof Error ? err.message : String(err)}` });
+          },
+        );
+    });
+    // The sender went away mid-transfer; free the slot unless the data is already being applied.
+    const abandoned = (): void => {
+      if (!delivering) release();
+      end();
+    };
+    call.on('cancelled', abandoned);
+    call.on('error', abandoned);
+  }
+
+  /** Counts and logs a refusal and turns it into the status the peer sees. */
+  private refusal(err: unknown, what: string): Partial<StatusObject> {
+    if (err instanceof TransportError) {
+      this.rejected[err.code] = (this.rejected[err.code] ?? 0) + 1;
+      this.opts.logger?.warn({ code: err.code, reason: err.message }, `raft peer ${what} refused`);
+      return { code: grpcStatusOf(err.code), details: err.message };
+    }
+    // A bug on this side (deliver threw): keep the node up, tell the peer little.
+    this.opts.logger?.warn({ err }, `raft peer ${what} failed`);
+    return { code: status.INTERNAL, details: 'internal error; see the receiver log' };
+  }
+}
+
+const SHUTTING_DOWN: Partial<StatusObject> = { code: status.UNAVAILABLE, details: 'member is shutting down' };
+
+function malformedSnapshot(detail: string): TransportError {
+  return new TransportError(TransportErrorCode.MalformedSnapshot, `malformed snapshot transfer: ${detail}`);
+}

@@ -1,0 +1,95 @@
+/**
+ * Sends one MsgSnap over `SendSnapshot`, honouring the call's backpressure so a large
+ * snapshot never sits in memory whole on the sending side. The chunks:
+ *
+ *   1. the message (metadata only) and total_bytes: the size if the source knows it, else 0;
+ *   2. the data, re-cut into pieces of chunkBytes (never empty);
+ *   3. the end marker: no data, total_bytes = the bytes actually sent.
+ *
+ * The marker is what makes a transfer complete for the receiver, so a stream that ends
+ * early for any reason can never be mistaken for a whole snapshot, even of unknown size.
+ */
+import type { ClientWritableStream, ServiceError } from '@grpc/grpc-js';
+import type { RaftPeerServiceClient, SendSnapshotRequest, SendSnapshotResponse } from '../../gen/ts/cairn/raft/v1/raft.js';
+import type { Message } from '../raft/message.js';
+import { rechunk } from './chunks.js';
+import { encodeMessage } from './codec.js';
+import type { SnapshotChunks } from './types.js';
+
+export interface SnapshotTransfer {
+  readonly client: RaftPeerServiceClient;
+  readonly clusterId: number;
+  readonly message: Message;
+  readonly chunks: SnapshotChunks;
+  readonly chunkBytes: number;
+  /** Deadline for the whole transfer, including the receiver applying it. */
+  readonly timeoutMs: number;
+  /** Cancels the transfer (transport closing). */
+  readonly signal: AbortSignal;
+}
+
+export type SnapshotOutcome = { readonly applied: true } | { readonly applied: false; readonly reason: string };
+
+const EMPTY = Buffer.alloc(0);
+
+interface Completion {
+  readonly err: ServiceError | null;
+  readonly res: SendSnapshotResponse | undefined;
+}
+
+/** Never rejects: every failure, including the source's, becomes `applied: false`. */
+export async function sendSnapshot(t: SnapshotTransfer): Promise<SnapshotOutcome> {
+  let call: ClientWritableStream<SendSnapshotRequest> | undefined;
+  let finished = false;
+  const done = new Promise<Completion>((resolve) => {
+    call = t.client.sendSnapshot({ deadline: Date.now() + t.timeoutMs }, (err, res) => {
+      finished = true;
+      resolve({ err, res });
+    });
+  });
+  const c = call!;
+  c.on('error', () => {}); // failures arrive through the callback
+  const abort = (): void => c.cancel();
+  t.signal.addEventListener('abort', abort, { once: true });
+  try {
+    const first: SendSnapshotRequest = {
+      clusterId: t.clusterId,
+      message: encodeMessage(t.message),
+      data: EMPTY,
+      totalBytes: t.chunks.totalBytes ?? 0,
+    };
+    if (!c.write(first)) await drained(c, done);
+    let sent = 0;
+    for await (const data of rechunk(t.chunks, t.chunkBytes)) {
+      // The receiver may answer early (refusal, deadline): stop reading the source then.
+      if (finished || t.signal.aborted) break;
+      sent += data.byteLength;
+      if (!c.write({ clusterId: t.clusterId, message: undefined, data, totalBytes: 0 })) await drained(c, done);
+    }
+    if (!finished && !t.signal.aborted) {
+      c.write({ clusterId: t.clusterId, message: undefined, data: EMPTY, totalBytes: sent });
+      c.end();
+    }
+  } catch (err) {
+    c.cancel();
+    await done;
+    return { applied: false, reason: `snapshot source failed: ${err instanceof Error ? err.message : String(err)}` };
+  } finally {
+    t.signal.removeEventListener('abort', abort);
+  }
+  const { err, res } = await done;
+  if (err !== null) return { applied: false, reason: `${err.code} ${err.details}` };
+  return res?.applied === true ? { applied: true } : { applied: false, reason: 'the peer did not apply the snapshot' };
+}
+
+/** Resolves on 'drain', or when the call completes (a finished call never drains). */
+function drained(call: ClientWritableStream<SendSnapshotRequest>, done: Promise<unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    const onDrain = (): void => resolve();
+    call.once('drain', onDrain);
+    void done.then(() => {
+      call.off('drain', onDrain);
+      resolve();
+    });
+  });
+}

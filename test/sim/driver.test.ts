@@ -1,0 +1,214 @@
+import test from 'ava';
+import type { Applier, PeerSender, PersistBatch, RaftLogPersistence, Ticker } from '../../server/node/raft-driver.js';
+import { RaftDriver } from '../../server/node/raft-driver.js';
+import { MemoryRaftStorage } from '../../server/raft/memory-storage.js';
+import type { Message } from '../../server/raft/message.js';
+import { MessageType } from '../../server/raft/message.js';
+import { RawNode } from '../../server/raft/raw-node.js';
+import type { Entry, ReadState, Snapshot } from '../../server/raft/types.js';
+import { Prng } from './prng.js';
+import { SyncCompletion } from './sim-disk.js';
+
+/** A disk whose writes complete only when the test says so; records the order of effects. */
+class ManualHarness implements RaftLogPersistence, PeerSender, Applier, Ticker {
+  readonly storage = new MemoryRaftStorage([1, 2, 3]);
+  readonly events: string[] = [];
+  readonly pending: { batch: PersistBatch; done: SyncCompletion }[] = [];
+  readonly sent: Message[] = [];
+  readonly applied: Entry[] = [];
+  onTick: (() => void) | undefined;
+
+  save(batch: PersistBatch): PromiseLike<void> {
+    const done = new SyncCompletion();
+    this.events.push(`save(${batch.entries.map((e) => e.index).join(',')}${batch.hardState ? ` hs.term=${batch.hardState.term} vote=${batch.hardState.vote}` : ''})`);
+    this.pending.push({ batch, done });
+    return done;
+  }
+
+  /** Completes the oldest outstanding write (making it visible to the core's storage). */
+  sync(ok = true): void {
+    const p = this.pending.shift();
+    if (p === undefined) throw new Error('nothing to sync');
+    if (!ok) {
+      p.done.fail(new Error('EIO: fsync failed'));
+      return;
+    }
+    if (p.batch.snapshot) this.storage.applySnapshot(p.batch.snapshot);
+    this.storage.append(p.batch.entries);
+    if (p.batch.hardState) this.storage.setHardState(p.batch.hardState);
+    this.events.push('synced');
+    p.done.succeed();
+  }
+
+  compact(): PromiseLike<void> {
+    throw new Error('not used');
+  }
+
+  send(messages: readonly Message[]): void {
+    for (const m of messages) {
+      this.sent.push(m);
+      this.events.push(`send ${m.type}->${m.to}`);
+    }
+  }
+
+  apply(entries: readonly Entry[]): void {
+    this.applied.push(...entries);
+    this.events.push(`apply(${entries.map((e) => e.index).join(',')})`);
+  }
+
+  restore(_s: Snapshot): void {
+    this.events.push('restore');
+  }
+
+  start(onTick: () => void): void {
+    this.onTick = onTick;
+  }
+
+  stop(): void {
+    this.onTick = undefined;
+  }
+}
+
+function setup(): { h: ManualHarness; d: RaftDriver; reads: ReadState[]; fatal: unknown[] } {
+  const h = new ManualHarness();
+  const node = new RawNode({ id: 1, storage: h.storage, random: new Prng(1), electionTick: 10, heartbeatTick: 1 });
+  const reads: ReadState[] = [];
+  const fatal: unknown[] = [];
+  const d = new RaftDriver({
+    node,
+    persistence: h,
+    sender: h,
+    applier: h,
+    ticker: h,
+    onReadState: (rs) => reads.push(rs),
+    onFatal: (e) => fatal.push(e),
+  });
+  d.start();
+  return { h, d, reads, fatal };
+}
+
+const resp = (type: Message['type'], from: number, term: number, extra: Partial<Message> = {}): Message => ({
+  type,
+  from,
+  to: 1,
+  term,
+  logTerm: 0,
+  index: 0,
+  entries: [],
+  commit: 0,
+  reject: false,
+  rejectHint: 0,
+  ...extra,
+});
+
+test('driver: vote requests leave only after the candidate term and vote are synced', (t) => {
+  const { h, d } = setup();
+  d.campaign();
+  // A pre-vote changes no durable state: nothing to persist, the requests leave at once.
+  t.deepEqual(h.pending, []);
+  t.deepEqual(
+    h.sent.map((m) => [m.type, m.to, m.term]),
+    [
+      [MessageType.PreVote, 2, 1],
+      [MessageType.PreVote, 3, 1],
+    ],
+  );
+  h.sent.length = 0;
+  d.step(resp(MessageType.PreVoteResp, 2, 1));
+  t.is(d.status().role, 'candidate');
+  t.deepEqual(h.sent, [], 'no MsgVote while term 1 / vote for self is not durable');
+  t.deepEqual(h.events.slice(-1), ['save( hs.term=1 vote=1)']);
+  h.sync();
+  t.deepEqual(
+    h.sent.map((m) => [m.type, m.to, m.term]),
+    [
+      [MessageType.Vote, 2, 1],
+      [MessageType.Vote, 3, 1],
+    ],
+  );
+});
+
+test('driver: persist, then send, then apply, then advance — a follower acks only durable entries', (t) => {
+  const { h, d } = setup();
+  // Become a follower of 2 in term 1 and receive two entries.
+  d.step(
+    resp(MessageType.App, 2, 1, {
+      index: 0,
+      logTerm: 0,
+      commit: 1,
+      entries: [
+        { index: 1, term: 1, type: 'normal', data: new Uint8Array([1]) },
+        { index: 2, term: 1, type: 'normal', data: new Uint8Array([2]) },
+      ],
+    }),
+  );
+  t.deepEqual(h.sent, [], 'no ack before the synced write');
+  t.deepEqual(h.applied, [], 'nothing applied before the synced write');
+  // While the write is in flight, more input arrives; it must wait for the next Ready.
+  d.step(resp(MessageType.Heartbeat, 2, 1, { commit: 2 }));
+  t.deepEqual(h.sent, []);
+  h.sync();
+  t.deepEqual(h.events.slice(0, 4), ['save(1,2 hs.term=1 vote=0)', 'synced', 'send MsgAppResp->2', 'apply(1)']);
+  // The heartbeat's commit (2) arrived during the first write: handled by the next Ready.
+  t.is(h.pending.length, 1, 'a second write (commit=2) follows');
+  h.sync();
+  t.deepEqual(
+    h.applied.map((e) => e.index),
+    [1, 2],
+  );
+  t.is(h.sent[h.sent.length - 1]!.type, MessageType.HeartbeatResp);
+});
+
+test('driver: a leader counts itself towards commit only after its own write synced', (t) => {
+  const { h, d } = setup();
+  d.campaign();
+  d.step(resp(MessageType.PreVoteResp, 2, 1));
+  h.sync(); // candidate hard state (term 1, vote 1)
+  d.step(resp(MessageType.VoteResp, 2, 1));
+  t.is(d.status().role, 'leader');
+  // The no-op (index 1) is being persisted; follower 2 acks it (it may receive it early).
+  h.sent.length = 0;
+  d.step(resp(MessageType.AppResp, 2, 1, { index: 1 }));
+  t.is(d.status().commit, 0, 'one follower ack + an unsynced leader write is not a quorum');
+  h.sync();
+  t.is(d.status().commit, 1, 'committed once the leader write is durable');
+  h.sync(); // commit index
+  t.deepEqual(
+    h.applied.map((e) => e.index),
+    [1],
+  );
+});
+
+test('driver: linearizable reads are released only after the state machine applied the read index', (t) => {
+  const { h, d, reads } = setup();
+  d.campaign();
+  d.step(resp(MessageType.PreVoteResp, 2, 1));
+  h.sync();
+  d.step(resp(MessageType.VoteResp, 2, 1));
+  h.sync(); // no-op persisted
+  d.step(resp(MessageType.AppResp, 2, 1, { index: 1 })); // no-op committed (commit=1)
+  t.true(d.readIndex(new TextEncoder().encode('q')).accepted);
+  const hb = h.sent.filter((m) => m.type === MessageType.Heartbeat && m.context !== undefined);
+  t.is(hb.length, 0, 'the read round waits for the pending commit write');
+  h.sync(); // hard state commit=1; then no-op applied, read round sent
+  const round = h.sent.filter((m) => m.type === MessageType.Heartbeat && m.context !== undefined);
+  t.is(round.length, 2);
+  d.step(resp(MessageType.HeartbeatResp, 2, 1, { context: round[0]!.context! }));
+  t.is(reads.length, 1);
+  t.is(reads[0]!.index, 1);
+  t.true(h.applied.some((e) => e.index === 1), 'applied before the read was released');
+});
+
+test('driver: an fsync failure is fatal — the node stops and sends nothing', (t) => {
+  const { h, d, fatal } = setup();
+  d.campaign();
+  d.step(resp(MessageType.PreVoteResp, 2, 1));
+  h.sent.length = 0;
+  h.sync(false); // the candidate's hard state cannot be made durable
+  t.is(fatal.length, 1);
+  t.regex(String(fatal[0]), /fsync failed/);
+  t.true(d.isStopped);
+  t.deepEqual(h.sent, []);
+  t.deepEqual(d.propose(new Uint8Array([1])), { accepted: false, reason: 'stopped' });
+  t.is(h.onTick, undefined, 'ticker stopped');
+});
