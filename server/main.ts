@@ -1,18 +1,25 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import type { Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ResponseHeader } from '../gen/ts/cairn/v1/types.js';
+import { clusterService } from './api/cluster-service.js';
 import { buildGrpcServer, bind } from './api/grpc-server.js';
 import { kvService } from './api/kv-service.js';
+import { maintenanceService } from './api/maintenance-service.js';
+import { packageRoot } from './api/proto-files.js';
 import { RequestValidator } from './api/validate.js';
 import { watchService } from './api/watch-service.js';
-import { Applier } from './apply/applier.js';
-import { LocalWriter } from './apply/local-writer.js';
 import type { NodeOptions } from './config.js';
 import { MvccStore } from './mvcc/kv-store.js';
+import { recoverSnapshotImport } from './mvcc/snapshot.js';
 import { WatchHub } from './mvcc/watch-hub.js';
-import { loadIdentity } from './node-identity.js';
+import { parseInitialCluster, singleMemberCluster } from './node/cluster-config.js';
+import { createMember } from './node/member.js';
+import { checkIdentity } from './node-identity.js';
 import { createLogger } from './observability/logging.js';
 import { openEngine } from './storage/open-engine.js';
+import { RaftLogStore } from './storage/raft-log-store.js';
+import path from 'node:path';
 
 export interface RunningNode {
   /** host:port actually bound (so that --listen with port 0 can be used in tests). */
@@ -21,34 +28,63 @@ export interface RunningNode {
   close(): Promise<void>;
 }
 
-const SHUTDOWN_GRACE_MS = 5_000;
+const SHUTDOWN_GRACE_MS = 3_000;
 
 /**
- * The composition root of a single node: storage, MVCC store, write path, watch hub and
- * the gRPC server, wired once here. close() stops accepting calls, lets in-flight writes
- * finish, and closes the database.
+ * The composition root of a member: storage, MVCC store, Raft, watch hub and the one gRPC
+ * server, wired once here. A plain `cairn serve` is a one-member cluster running the same
+ * code as a three-member one. close() stops accepting calls, ends streams, lets in-flight
+ * writes finish, and closes the database.
  */
 export async function startNode(options: NodeOptions, logger: Logger = createLogger(options.logLevel)): Promise<RunningNode> {
+  const cluster = options.initialCluster.trim() === '' ? singleMemberCluster(options.name, options.listen) : parseInitialCluster(options.initialCluster, options.name);
   await mkdir(options.dataDir, { recursive: true });
-  const identity = await loadIdentity(options.dataDir);
+  await checkIdentity(options.dataDir, { clusterId: cluster.clusterId, memberId: cluster.self.id, name: cluster.self.name });
   const engine = await openEngine(options.engine, options.dataDir);
+  // A snapshot install interrupted by a crash is finished (or discarded) before anything reads the store.
+  await recoverSnapshotImport(engine);
   const store = await MvccStore.open(engine);
-  const header = (revision: number): ResponseHeader => ({ clusterId: identity.clusterId, memberId: identity.memberId, revision, raftTerm: 0 });
+  const logStore = await RaftLogStore.open(engine, { voters: cluster.members.map((m) => m.id) });
+  const hub = new WatchHub(store, options.limits, logger);
 
+  let term = (): number => 0;
+  const header = (revision: number): ResponseHeader => ({ clusterId: cluster.clusterId, memberId: cluster.self.id, revision, raftTerm: term() });
   const onFatal = (err: unknown): void => {
-    // The disk can't be trusted after a failed synced write: stop rather than serve.
-    logger.fatal({ err }, 'storage write failed; stopping the node');
+    // Storage or an invariant failed: stop rather than serve from a state that can't be trusted.
+    logger.fatal({ err }, 'fatal error; stopping the member');
     process.exit(1);
   };
-  const writes = new LocalWriter(store, new Applier(header), onFatal);
-  const hub = new WatchHub(store, options.limits, logger);
-  const validator = new RequestValidator(options.limits);
+  const member = createMember({ ...options, cluster, engine, store, logStore, hub, header, logger, onFatal });
+  term = () => member.driver.rawNode.basicStatus().term;
 
+  const validator = new RequestValidator(options.limits);
   const watch = watchService({ store, hub, limits: options.limits, validator, header, logger, progressIntervalMs: options.watchProgressIntervalMs });
+  const version = await packageVersion();
   const { server, health } = buildGrpcServer(
     {
-      kv: kvService({ store, writes, validator, header, logger, linearizableReadBarrier: () => Promise.resolve() }),
+      kv: kvService({ store, writes: member.node, validator, header, logger, linearizableReadBarrier: () => member.node.linearizableRead() }),
       watch: watch.service,
+      cluster: clusterService(cluster.members, () => header(store.currentRevision), logger),
+      maintenance: maintenanceService(
+        () => {
+          const s = member.driver.rawNode.basicStatus();
+          return {
+            name: cluster.self.name,
+            leader: s.lead,
+            role: s.role,
+            raftIndex: s.lastIndex,
+            raftTerm: s.term,
+            raftCommitIndex: s.commit,
+            raftAppliedIndex: member.driver.appliedIndex,
+            compactedRevision: store.compactedRevision,
+            storageEngine: options.engine,
+          };
+        },
+        () => header(store.currentRevision),
+        version,
+        logger,
+      ),
+      peer: member.peerServer.service,
     },
     options.limits,
   );
@@ -60,9 +96,13 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     await engine.close();
     throw new Error(`cannot listen on ${options.listen}: ${(err as Error).message}`);
   }
+  member.start();
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
   const address = `${host}:${port}`;
-  logger.info({ address, dataDir: options.dataDir, engine: options.engine, revision: store.currentRevision, memberId: identity.memberId }, 'node started');
+  logger.info(
+    { address, name: cluster.self.name, memberId: cluster.self.id, members: cluster.members.length, dataDir: options.dataDir, engine: options.engine, revision: store.currentRevision },
+    'member started',
+  );
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -70,16 +110,21 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       health.setStatus('', 'NOT_SERVING');
       const stopped = shutdownServer(server);
       watch.closeAll();
+      await member.close();
       await stopped;
-      await writes.close();
       await store.close();
       await engine.close();
-      logger.info({ address }, 'node stopped');
+      logger.info({ address }, 'member stopped');
     })());
-  return { address, memberId: identity.memberId, close };
+  return { address, memberId: cluster.self.id, close };
 }
 
-function shutdownServer(server: import('@grpc/grpc-js').Server): Promise<void> {
+async function packageVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(path.join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
+
+function shutdownServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       server.forceShutdown();

@@ -1,31 +1,36 @@
-import { randomBytes } from 'node:crypto';
-import { readFile, writeFile, rename } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface NodeIdentity {
   clusterId: number;
   memberId: number;
+  name: string;
 }
 
 const FILE = 'identity.json';
 
-/** Ids stay below 2^53 so that every SDK can hold them as plain numbers. */
-function randomId(): number {
-  return Number(randomBytes(8).readBigUInt64BE() >> 11n) || 1;
-}
-
-/** Reads the member's ids from its data dir, creating them on first start. */
-export async function loadIdentity(dataDir: string): Promise<NodeIdentity> {
+/**
+ * Binds a data dir to one member of one cluster. A data dir started again with another
+ * --name or --initial-cluster is refused: its Raft log belongs to another cluster, and
+ * mixing them would corrupt both.
+ */
+export async function checkIdentity(dataDir: string, expected: NodeIdentity): Promise<void> {
   const file = path.join(dataDir, FILE);
+  let stored: NodeIdentity | undefined;
   try {
-    const parsed = JSON.parse(await readFile(file, 'utf8')) as NodeIdentity;
-    if (Number.isSafeInteger(parsed.clusterId) && Number.isSafeInteger(parsed.memberId)) return parsed;
-    throw new Error(`${file} is malformed`);
+    stored = JSON.parse(await readFile(file, 'utf8')) as NodeIdentity;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${file}: ${(err as Error).message}`);
   }
-  const identity = { clusterId: randomId(), memberId: randomId() };
-  await writeFile(`${file}.tmp`, JSON.stringify(identity) + '\n');
-  await rename(`${file}.tmp`, file);
-  return identity;
+  if (stored === undefined) {
+    await writeFile(`${file}.tmp`, JSON.stringify(expected) + '\n');
+    await rename(`${file}.tmp`, file);
+    return;
+  }
+  if (stored.clusterId !== expected.clusterId || stored.memberId !== expected.memberId) {
+    throw new Error(
+      `${dataDir} belongs to member "${stored.name}" of cluster ${stored.clusterId}, not to member "${expected.name}" of cluster ${expected.clusterId}: ` +
+        'start it with the same --name and --initial-cluster as before, or use another --data-dir',
+    );
+  }
 }

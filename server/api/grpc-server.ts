@@ -5,37 +5,53 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { KVServiceServer } from '../../gen/ts/cairn/v1/kv.js';
 import { KVServiceService } from '../../gen/ts/cairn/v1/kv.js';
 import type { WatchServiceServer } from '../../gen/ts/cairn/v1/watch.js';
+import { ClusterServiceService, type ClusterServiceServer } from '../../gen/ts/cairn/v1/cluster.js';
+import { MaintenanceServiceService, type MaintenanceServiceServer } from '../../gen/ts/cairn/v1/maintenance.js';
+import { RaftPeerServiceService, type RaftPeerServiceServer } from '../../gen/ts/cairn/raft/v1/raft.js';
 import { WatchServiceService } from '../../gen/ts/cairn/v1/watch.js';
 import type { Limits } from '../config.js';
 import path from 'node:path';
 import { HEALTH_PROTO_FILE, packageRoot, PUBLIC_PROTO_FILES } from './proto-files.js';
 
-/** Room for protobuf framing around the largest accepted keys and values. */
-const GRPC_OVERHEAD_BYTES = 64 * 1024;
+/**
+ * The transport-level cap on any message. Client requests are held to maxRequestBytes by
+ * validation (with a clearer message); Raft appends carry whole entries, each up to that
+ * size, plus batching, so the cap leaves room for both.
+ */
+const GRPC_OVERHEAD_BYTES = 1024 * 1024;
 
-export interface PublicServices {
+export interface NodeServices {
   kv: KVServiceServer;
   watch: WatchServiceServer;
+  cluster: ClusterServiceServer;
+  maintenance: MaintenanceServiceServer;
+  /** Raft traffic between members; not described by reflection, it is not a public API. */
+  peer: RaftPeerServiceServer;
 }
 
 /**
- * The node's one gRPC server: public services, health and reflection on one port (the
- * Raft peer service will join them). Reflection lets grpcurl work without .proto files.
+ * The member's one gRPC server: public services, the Raft peer service, health and
+ * reflection on one port. Reflection lets grpcurl work without .proto files.
  */
-export function buildGrpcServer(services: PublicServices, limits: Limits): { server: Server; health: HealthImplementation } {
+export function buildGrpcServer(services: NodeServices, limits: Limits): { server: Server; health: HealthImplementation } {
   const server = new Server({
-    'grpc.max_receive_message_length': limits.maxRequestBytes + GRPC_OVERHEAD_BYTES,
+    'grpc.max_receive_message_length': 2 * limits.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.keepalive_permit_without_calls': 1,
   });
   server.addService(KVServiceService, services.kv);
   server.addService(WatchServiceService, services.watch);
+  server.addService(ClusterServiceService, services.cluster);
+  server.addService(MaintenanceServiceService, services.maintenance);
+  server.addService(RaftPeerServiceService, services.peer);
 
   const health = new HealthImplementation({
     '': 'SERVING',
     'cairn.v1.KVService': 'SERVING',
     'cairn.v1.WatchService': 'SERVING',
+    'cairn.v1.ClusterService': 'SERVING',
+    'cairn.v1.MaintenanceService': 'SERVING',
   });
   health.addToServer(server);
 

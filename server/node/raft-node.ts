@@ -30,6 +30,8 @@ export class RaftNode implements WritePath {
   private readonly proposals = new PendingRequests<CommandOutcome>();
   private readonly reads = new PendingRequests<void>();
   private closed = false;
+  private readonly queued: (() => void)[] = [];
+  private flushScheduled = false;
 
   constructor(
     private readonly driver: RaftDriver,
@@ -105,8 +107,23 @@ export class RaftNode implements WritePath {
         this.logger.debug({ reason: result.reason }, 'request refused by raft');
         return fail(new CairnError(ErrorCode.NoLeader, `no leader was elected within ${this.timeouts.leaderWaitMs} ms (${result.reason}); is a majority of members up?`));
       }
-      setTimeout(tryOnce, RETRY_MS).unref();
+      setTimeout(() => this.enqueue(tryOnce), RETRY_MS).unref();
     };
-    tryOnce();
+    this.enqueue(tryOnce);
+  }
+
+  /**
+   * Requests are handed to the core together, once the event loop has read every request
+   * that already arrived: the driver starts a Ready as soon as it gets input, so feeding
+   * requests one by one would cost one synced log write each instead of one per group.
+   */
+  private enqueue(work: () => void): void {
+    this.queued.push(work);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      for (const next of this.queued.splice(0)) next();
+    });
   }
 }

@@ -51,6 +51,7 @@ export async function sendSnapshot(t: SnapshotTransfer): Promise<SnapshotOutcome
   c.on('error', () => {}); // failures arrive through the callback
   const abort = (): void => c.cancel();
   t.signal.addEventListener('abort', abort, { once: true });
+  if (t.signal.aborted) abort();
   try {
     const first: SendSnapshotRequest = {
       clusterId: t.clusterId,
@@ -60,11 +61,21 @@ export async function sendSnapshot(t: SnapshotTransfer): Promise<SnapshotOutcome
     };
     if (!c.write(first)) await drained(c, done);
     let sent = 0;
-    for await (const data of rechunk(t.chunks, t.chunkBytes)) {
-      // The receiver may answer early (refusal, deadline): stop reading the source then.
-      if (finished || t.signal.aborted) break;
-      sent += data.byteLength;
-      if (!c.write({ clusterId: t.clusterId, message: undefined, data, totalBytes: 0 })) await drained(c, done);
+    const pieces = rechunk(t.chunks, t.chunkBytes);
+    const ended = done.then(() => undefined);
+    for (;;) {
+      // Race the source against the call: once the receiver answered early (refusal), the
+      // deadline passed or the transport closed, a stalled source must not hold us.
+      const next = pieces.next();
+      next.catch(() => {}); // if the call wins the race, a later source failure is moot
+      const piece = await Promise.race([next, ended]);
+      if (piece === undefined) {
+        void pieces.return(undefined).catch(() => {});
+        break;
+      }
+      if (piece.done === true) break;
+      sent += piece.value.byteLength;
+      if (!c.write({ clusterId: t.clusterId, message: undefined, data: piece.value, totalBytes: 0 })) await drained(c, done);
     }
     if (!finished && !t.signal.aborted) {
       c.write({ clusterId: t.clusterId, message: undefined, data: EMPTY, totalBytes: sent });

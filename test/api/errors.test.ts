@@ -79,8 +79,9 @@ for (const engine of ENGINE_NAMES) {
       'REQUEST_TOO_LARGE',
     );
     t.is((await kv.get('t1')).count, 0);
-    // Far over the limit: refused by the transport before the handler, still RESOURCE_EXHAUSTED.
-    await refused(t, kv, kv.put({ key: b('sentinel'), value: Buffer.alloc(200 * 1024, 1) }), status.RESOURCE_EXHAUSTED, /larger than max/);
+    // Far over the limit, past the transport's cap (2 x max request bytes + 1 MiB, room for
+    // Raft appends): refused by gRPC before the handler, still RESOURCE_EXHAUSTED.
+    await refused(t, kv, kv.put({ key: b('sentinel'), value: Buffer.alloc(2 * 1024 * 1024, 1) }), status.RESOURCE_EXHAUSTED, /larger than max/);
 
     const five = [put('sentinel', 'bad'), put('t1'), put('t2'), put('t3'), put('t4')];
     await refused(t, kv, kv.txn({ success: five }), status.RESOURCE_EXHAUSTED, /txn success has 5 entries; the limit is 4 \(--max-txn-ops\)/, 'TOO_MANY_TXN_OPS');

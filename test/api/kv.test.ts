@@ -48,7 +48,7 @@ for (const engine of ENGINE_NAMES) {
     t.is(s(one.kvs[0]!.value), 'm');
     t.is(one.count, 1);
     t.false(one.more);
-    t.like(one.header, { memberId: node.memberId, revision: 7, raftTerm: 0 });
+    t.like(one.header, { memberId: node.memberId, revision: 7, raftTerm: 1 });
     t.true(one.header!.clusterId > 0, 'header carries the cluster id');
 
     const missing = await kv.get('nope');

@@ -212,6 +212,8 @@ export interface ApiNode {
 export interface ApiNodeOverrides {
   limits?: Partial<Limits>;
   watchProgressIntervalMs?: number;
+  /** Any other node option (Raft log retention, timeouts). */
+  node?: Partial<NodeOptions>;
 }
 
 /** Starts a node in this process and registers teardown for it and every client opened. */
@@ -225,6 +227,7 @@ export async function startApiNode(t: ExecutionContext, engine: EngineName, over
     logLevel: 'silent',
     limits: { ...DEFAULT_LIMITS, ...overrides.limits },
     ...(overrides.watchProgressIntervalMs === undefined ? {} : { watchProgressIntervalMs: overrides.watchProgressIntervalMs }),
+    ...overrides.node,
   };
   const node = await startNode(options);
   const closers: (() => void)[] = [];

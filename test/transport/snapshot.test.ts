@@ -177,3 +177,22 @@ test("a sender that gives up mid-transfer frees the receiver's slot", async (t) 
   t.is(b.snapshots.length, 1);
   t.is(b.snapshots[0]!.data.byteLength, 256 * 1024);
 });
+
+test('a stalled source is abandoned at the transfer deadline and reported failed', async (t) => {
+  const [a, b] = await startCluster(t, 2, {
+    transport: {
+      snapshotTimeoutMs: 300,
+      snapshotSource: () => ({
+        async *[Symbol.asyncIterator]() {
+          yield bytes(1000);
+          await new Promise(() => {}); // never yields again
+        },
+      }),
+    },
+  });
+  a.transport.send([snapMessage(1, 2)]);
+  await waitUntil(() => a.snapshotReports.length === 1, 10_000, 'the failure report');
+  t.deepEqual(a.snapshotReports, [{ id: 2, failed: true }]);
+  await waitUntil(() => b.peerServer.stats().snapshotsInProgress === 0, 5_000, 'the receiver to free its slot');
+  t.deepEqual(b.snapshots, []);
+});

@@ -1,0 +1,143 @@
+import type { Logger } from 'pino';
+import { Applier, type HeaderFactory } from '../apply/applier.js';
+import type { MvccStore } from '../mvcc/kv-store.js';
+import { exportSnapshot } from '../mvcc/snapshot.js';
+import type { WatchHub } from '../mvcc/watch-hub.js';
+import type { RandomSource } from '../raft/random.js';
+import { RawNode } from '../raft/raw-node.js';
+import type { StorageEngine } from '../storage/engine.js';
+import type { RaftLogStore } from '../storage/raft-log-store.js';
+import { PeerServer } from '../transport/peer-server.js';
+import { PeerTransport } from '../transport/peer-transport.js';
+import type { ClusterConfig } from './cluster-config.js';
+import { InFlight } from './in-flight.js';
+import { IntervalTicker } from './interval-ticker.js';
+import { RaftDriver } from './raft-driver.js';
+import { RaftNode } from './raft-node.js';
+import { ReplicatedStateMachine } from './replicated-state-machine.js';
+import { SnapshotInbox } from './snapshot-inbox.js';
+
+export interface MemberOptions {
+  cluster: ClusterConfig;
+  engine: StorageEngine;
+  store: MvccStore;
+  logStore: RaftLogStore;
+  hub: WatchHub;
+  header: HeaderFactory;
+  heartbeatIntervalMs: number;
+  electionTimeoutMs: number;
+  requestTimeoutMs: number;
+  snapshotCount: number;
+  snapshotCatchUpEntries: number;
+  logger: Logger;
+  onFatal: (err: unknown) => void;
+}
+
+export interface Member {
+  readonly node: RaftNode;
+  readonly driver: RaftDriver;
+  readonly peerServer: PeerServer;
+  start(): void;
+  close(): Promise<void>;
+}
+
+/** Election timeouts must differ between members; nothing else in Raft needs randomness. */
+const mathRandom: RandomSource = { nextInt: (n) => Math.floor(Math.random() * n) };
+
+
+/**
+ * Wires this member's Raft: the pure core, its driver, the durable log, the state machine
+ * (the MVCC store), and the peer transport in both directions. One tick is one heartbeat
+ * interval, so the election timeout is a whole number of ticks, as in etcd.
+ */
+export function createMember(o: MemberOptions): Member {
+  const { cluster, logger } = o;
+  const self = cluster.self.id;
+  const storage = o.logStore.storage;
+  const { hardState } = storage.initialState();
+  const firstApplicable = storage.firstIndex() - 1;
+  if (o.store.consistentIndex < firstApplicable) {
+    throw new Error(`invariant: the store applied up to ${o.store.consistentIndex}, but the raft log starts after ${firstApplicable}`);
+  }
+  const rawNode = new RawNode({
+    id: self,
+    voters: cluster.members.map((m) => m.id),
+    storage,
+    random: mathRandom,
+    heartbeatTick: 1,
+    electionTick: Math.max(2, Math.round(o.electionTimeoutMs / o.heartbeatIntervalMs)),
+    // Entries the store already holds are not handed out again (it would skip them anyway).
+    applied: Math.max(firstApplicable, Math.min(o.store.consistentIndex, hardState.commit)),
+  });
+
+  const inbox = new SnapshotInbox(o.engine, o.store, o.hub);
+  // The state machine, the transport and the driver refer to each other; late binding
+  // through these closures breaks the construction cycle.
+  let node: RaftNode | undefined;
+  let driver: RaftDriver | undefined;
+  const stateMachine = new ReplicatedStateMachine(o.store, new Applier(o.header), self, (id, outcome) => node?.onOutcome(id, outcome), inbox);
+  const transport = new PeerTransport({
+    clusterId: cluster.clusterId,
+    self,
+    peers: cluster.members.filter((m) => m.id !== self).map((m) => ({ id: m.id, address: m.address })),
+    reporter: {
+      reportUnreachable: (id) => driver?.reportUnreachable(id),
+      reportSnapshot: (id, failed) => driver?.reportSnapshot(id, failed),
+    },
+    snapshotSource: () => exportSnapshot(o.engine),
+    logger,
+  });
+  const inFlight = new InFlight();
+  driver = new RaftDriver({
+    node: rawNode,
+    persistence: {
+      save: (batch) => inFlight.track(o.logStore.save(batch)),
+      compact: (snapshot, compactIndex) => inFlight.track(o.logStore.compact(snapshot, compactIndex)),
+    },
+    sender: transport,
+    applier: {
+      apply: (entries) => inFlight.track(stateMachine.apply(entries)),
+      restore: (snapshot) => inFlight.track(stateMachine.restore(snapshot)),
+      snapshot: () => stateMachine.snapshot(),
+    },
+    ticker: new IntervalTicker(o.heartbeatIntervalMs),
+    snapshotEvery: o.snapshotCount,
+    compactKeep: o.snapshotCatchUpEntries,
+    onReadState: (rs) => node?.onReadState(rs),
+    onFatal: o.onFatal,
+  });
+  node = new RaftNode(driver, self, { leaderWaitMs: o.electionTimeoutMs * 3, requestMs: o.requestTimeoutMs }, logger);
+  const raftDriver = driver;
+  const raftNode = node;
+
+  const peerServer = new PeerServer({
+    clusterId: cluster.clusterId,
+    self,
+    deliver: (messages) => raftNode.step(messages),
+    deliverSnapshot: async (message, data) => {
+      const snap = message.snapshot;
+      if (snap !== undefined) inbox.stage(snap.index, snap.term, data);
+      raftDriver.step(message);
+    },
+    logger,
+  });
+
+  return {
+    node: raftNode,
+    driver: raftDriver,
+    peerServer,
+    start() {
+      raftDriver.start();
+      // A lone member need not wait out an election timeout to lead.
+      if (cluster.members.length === 1) raftDriver.campaign();
+    },
+    async close() {
+      peerServer.closeAll();
+      transport.close();
+      await raftNode.close();
+      // The driver stops at once, but a write it started may still be running; the engine
+      // must not close under it.
+      await inFlight.settled();
+    },
+  };
+}
