@@ -66,6 +66,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       watch: watch.service,
       cluster: clusterService(cluster.members, () => header(store.currentRevision), logger),
       maintenance: maintenanceService(
+        store,
         () => {
           const s = member.driver.rawNode.basicStatus();
           return {

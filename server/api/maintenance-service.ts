@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
-import type { MaintenanceServiceServer, StatusResponse } from '../../gen/ts/cairn/v1/maintenance.js';
+import type { HashKVResponse, MaintenanceServiceServer, StatusResponse } from '../../gen/ts/cairn/v1/maintenance.js';
+import type { MvccStore } from '../mvcc/kv-store.js';
+import { hashKeySpace } from '../mvcc/hash-kv.js';
 import type { ResponseHeader } from '../../gen/ts/cairn/v1/types.js';
 import { unary } from './unary.js';
 
@@ -17,8 +19,13 @@ export interface MemberStatus {
 }
 
 /** The Maintenance service: one member's health and progress. */
-export function maintenanceService(status: () => MemberStatus, header: () => ResponseHeader, version: string, logger: Logger): MaintenanceServiceServer {
+export function maintenanceService(store: MvccStore, status: () => MemberStatus, header: () => ResponseHeader, version: string, logger: Logger): MaintenanceServiceServer {
   return {
     status: unary(logger, 'Status', async (): Promise<StatusResponse> => ({ header: header(), version, ...status() })),
+    hashKv: unary(logger, 'HashKV', async (req): Promise<HashKVResponse> => {
+      store.checkReadable(req.revision > 0 ? req.revision : store.currentRevision);
+      const { hash, revision, keys } = await hashKeySpace(store, req.revision);
+      return { header: header(), hash, revision, compactRevision: store.compactedRevision, keys };
+    }),
   };
 }

@@ -25,8 +25,9 @@ function idOf(text: string): number {
 
 /**
  * Parses `--initial-cluster n1=host:port,n2=host:port,...` for member `name`. Every member
- * must be started with the same list; the cluster id is derived from it, and peers from
- * another list are refused.
+ * must be started with the same names; the cluster id is derived from them, and peers of
+ * a cluster with other names are refused. The addresses are where this member dials each
+ * peer, so they may differ between members (a proxy in between, for instance).
  */
 export function parseInitialCluster(initialCluster: string, name: string): ClusterConfig {
   const members: Member[] = [];
@@ -43,7 +44,9 @@ export function parseInitialCluster(initialCluster: string, name: string): Clust
   if (members.length === 0) throw new Error('--initial-cluster lists no members');
   const self = members.find((m) => m.name === name);
   if (self === undefined) throw new Error(`--name ${name} is not one of the members in --initial-cluster (${members.map((m) => m.name).join(', ')})`);
-  const canonical = [...members].sort((a, b) => a.name.localeCompare(b.name)).map((m) => `${m.name}=${m.address}`).join(',');
+  // From the names (not the addresses), like the member ids: a member may reach a peer
+  // through another address (a proxy, a NAT) and still be in the same cluster.
+  const canonical = members.map((m) => m.name).sort().join(',');
   return { clusterId: idOf(`cluster:${canonical}`), self, members };
 }
 

@@ -68,9 +68,11 @@ export function createMember(o: MemberOptions): Member {
     electionTick: Math.max(2, Math.round(o.electionTimeoutMs / o.heartbeatIntervalMs)),
     // Entries the store already holds are not handed out again (it would skip them anyway).
     applied: Math.max(firstApplicable, Math.min(o.store.consistentIndex, hardState.commit)),
+    // Appends stay well under the peer service's message cap (see grpc-server.ts).
+    maxSizePerMsg: 1024 * 1024,
   });
 
-  const inbox = new SnapshotInbox(o.engine, o.store, o.hub);
+  const inbox = new SnapshotInbox(o.engine, o.store, o.hub, logger);
   // The state machine, the transport and the driver refer to each other; late binding
   // through these closures breaks the construction cycle.
   let node: RaftNode | undefined;

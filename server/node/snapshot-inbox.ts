@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { MvccStore } from '../mvcc/kv-store.js';
 import { importSnapshot } from '../mvcc/snapshot.js';
 import type { WatchHub } from '../mvcc/watch-hub.js';
@@ -17,6 +18,7 @@ export class SnapshotInbox implements SnapshotInstaller {
     private readonly engine: StorageEngine,
     private readonly store: MvccStore,
     private readonly hub: WatchHub,
+    private readonly logger: Logger,
   ) {}
 
   stage(index: number, term: number, data: Buffer): void {
@@ -33,9 +35,10 @@ export class SnapshotInbox implements SnapshotInstaller {
     }
     // The data is the leader's live store, at or past the snapshot's index; entries up to
     // its consistent index are then skipped by the state machine.
-    await importSnapshot(this.engine, single(pending.data));
+    const { records } = await importSnapshot(this.engine, single(pending.data));
     await this.store.reload();
     this.hub.resyncAll();
+    this.logger.info({ index: snapshot.index, term: snapshot.term, records, revision: this.store.currentRevision }, 'installed snapshot from the leader');
   }
 }
 

@@ -24,6 +24,28 @@ export const protobufPackage = "cairn.v1";
 
 export const protobufFileName = "cairn/v1/maintenance.proto";
 
+/** HashKVRequest names the revision to hash. */
+export interface HashKVRequest {
+  /** revision to hash at; 0 means the member's current revision. */
+  revision: number;
+}
+
+/** HashKVResponse carries the hash. */
+export interface HashKVResponse {
+  /** header describes the answering member and its current revision. */
+  header:
+    | ResponseHeader
+    | undefined;
+  /** hash is a SHA-256 over every visible key, value, revisions, version and lease, in key order. */
+  hash: string;
+  /** revision is the revision that was hashed. */
+  revision: number;
+  /** compact_revision is the member's compacted revision. */
+  compactRevision: number;
+  /** keys is the number of keys hashed. */
+  keys: number;
+}
+
 /** StatusRequest asks for the member's status. */
 export interface StatusRequest {
 }
@@ -55,6 +77,212 @@ export interface StatusResponse {
   /** storage_engine is the storage engine: rocksdb or leveldb. */
   storageEngine: string;
 }
+
+function createBaseHashKVRequest(): HashKVRequest {
+  return { revision: 0 };
+}
+
+export const HashKVRequest: MessageFns<HashKVRequest> = {
+  encode(message: HashKVRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.revision !== 0) {
+      writer.uint32(8).int64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HashKVRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHashKVRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HashKVRequest {
+    return { revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0 };
+  },
+
+  toJSON(message: HashKVRequest): unknown {
+    const obj: any = {};
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HashKVRequest>, I>>(base?: I): HashKVRequest {
+    return HashKVRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HashKVRequest>, I>>(object: I): HashKVRequest {
+    const message = createBaseHashKVRequest();
+    message.revision = object.revision ?? 0;
+    return message;
+  },
+};
+
+function createBaseHashKVResponse(): HashKVResponse {
+  return { header: undefined, hash: "", revision: 0, compactRevision: 0, keys: 0 };
+}
+
+export const HashKVResponse: MessageFns<HashKVResponse> = {
+  encode(message: HashKVResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.hash !== "") {
+      writer.uint32(18).string(message.hash);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(24).int64(message.revision);
+    }
+    if (message.compactRevision !== 0) {
+      writer.uint32(32).int64(message.compactRevision);
+    }
+    if (message.keys !== 0) {
+      writer.uint32(40).int64(message.keys);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HashKVResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHashKVResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hash = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.compactRevision = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.keys = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HashKVResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      hash: isSet(object.hash) ? globalThis.String(object.hash) : "",
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      compactRevision: isSet(object.compactRevision)
+        ? globalThis.Number(object.compactRevision)
+        : isSet(object.compact_revision)
+        ? globalThis.Number(object.compact_revision)
+        : 0,
+      keys: isSet(object.keys) ? globalThis.Number(object.keys) : 0,
+    };
+  },
+
+  toJSON(message: HashKVResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.hash !== "") {
+      obj.hash = message.hash;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.compactRevision !== 0) {
+      obj.compactRevision = Math.round(message.compactRevision);
+    }
+    if (message.keys !== 0) {
+      obj.keys = Math.round(message.keys);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HashKVResponse>, I>>(base?: I): HashKVResponse {
+    return HashKVResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HashKVResponse>, I>>(object: I): HashKVResponse {
+    const message = createBaseHashKVResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.hash = object.hash ?? "";
+    message.revision = object.revision ?? 0;
+    message.compactRevision = object.compactRevision ?? 0;
+    message.keys = object.keys ?? 0;
+    return message;
+  },
+};
 
 function createBaseStatusRequest(): StatusRequest {
   return {};
@@ -388,11 +616,29 @@ export const MaintenanceServiceService = {
     responseSerialize: (value: StatusResponse): Buffer => Buffer.from(StatusResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StatusResponse => StatusResponse.decode(value),
   },
+  /**
+   * HashKV hashes every key's visible version at a revision, so that members can be
+   * compared: members that applied the same log agree on it.
+   */
+  hashKv: {
+    path: "/cairn.v1.MaintenanceService/HashKV" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: HashKVRequest): Buffer => Buffer.from(HashKVRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): HashKVRequest => HashKVRequest.decode(value),
+    responseSerialize: (value: HashKVResponse): Buffer => Buffer.from(HashKVResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): HashKVResponse => HashKVResponse.decode(value),
+  },
 } as const;
 
 export interface MaintenanceServiceServer extends UntypedServiceImplementation {
   /** Status describes the answering member: its Raft role and progress and its store. */
   status: handleUnaryCall<StatusRequest, StatusResponse>;
+  /**
+   * HashKV hashes every key's visible version at a revision, so that members can be
+   * compared: members that applied the same log agree on it.
+   */
+  hashKv: handleUnaryCall<HashKVRequest, HashKVResponse>;
 }
 
 export interface MaintenanceServiceClient extends Client {
@@ -411,6 +657,25 @@ export interface MaintenanceServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: StatusResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * HashKV hashes every key's visible version at a revision, so that members can be
+   * compared: members that applied the same log agree on it.
+   */
+  hashKv(
+    request: HashKVRequest,
+    callback: (error: ServiceError | null, response: HashKVResponse) => void,
+  ): ClientUnaryCall;
+  hashKv(
+    request: HashKVRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: HashKVResponse) => void,
+  ): ClientUnaryCall;
+  hashKv(
+    request: HashKVRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: HashKVResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -219,7 +219,12 @@ export interface SendSnapshotRequest {
     | undefined;
   /** data is the next piece of the snapshot's data. */
   data: Buffer;
-  /** total_bytes, on the first chunk, is the size of the complete data. */
+  /**
+   * total_bytes, on the first chunk, is the size of the complete data, or 0 when the
+   * sender does not know it in advance. Every transfer ends with a chunk that carries no
+   * data and sets total_bytes to the number of bytes sent: the receiver installs a snapshot
+   * only after that marker, so a transfer cut short is never taken for a complete one.
+   */
   totalBytes: number;
 }
 
@@ -1388,7 +1393,8 @@ export const RaftPeerServiceService = {
   },
   /**
    * SendSnapshot delivers one snapshot message: the first chunk carries the message with
-   * the snapshot's metadata, the following chunks carry the snapshot data in order.
+   * the snapshot's metadata, the following chunks carry the snapshot data in order, and an
+   * end marker (see total_bytes) closes it.
    */
   sendSnapshot: {
     path: "/cairn.raft.v1.RaftPeerService/SendSnapshot" as const,
@@ -1410,7 +1416,8 @@ export interface RaftPeerServiceServer extends UntypedServiceImplementation {
   stream: handleClientStreamingCall<StreamRequest, StreamResponse>;
   /**
    * SendSnapshot delivers one snapshot message: the first chunk carries the message with
-   * the snapshot's metadata, the following chunks carry the snapshot data in order.
+   * the snapshot's metadata, the following chunks carry the snapshot data in order, and an
+   * end marker (see total_bytes) closes it.
    */
   sendSnapshot: handleClientStreamingCall<SendSnapshotRequest, SendSnapshotResponse>;
 }
@@ -1436,7 +1443,8 @@ export interface RaftPeerServiceClient extends Client {
   ): ClientWritableStream<StreamRequest>;
   /**
    * SendSnapshot delivers one snapshot message: the first chunk carries the message with
-   * the snapshot's metadata, the following chunks carry the snapshot data in order.
+   * the snapshot's metadata, the following chunks carry the snapshot data in order, and an
+   * end marker (see total_bytes) closes it.
    */
   sendSnapshot(
     callback: (error: ServiceError | null, response: SendSnapshotResponse) => void,
