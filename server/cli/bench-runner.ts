@@ -33,6 +33,8 @@ export interface BenchResult {
   opsPerSec: number;
   /** Latency percentiles of successful requests, in milliseconds. */
   latencyMs: { mean: number; p50: number; p90: number; p99: number; p999: number; max: number };
+  /** The whole latency histogram (microseconds), HDR compressed base64, so runs in several processes can be merged. */
+  histogram: string;
 }
 
 function connect(endpoint: string, timeoutMs: number): Promise<KVServiceClient> {
@@ -112,6 +114,7 @@ export async function runBench(config: BenchConfig): Promise<BenchResult> {
       p999: ms(histogram.getValueAtPercentile(99.9)),
       max: ms(histogram.maxValue),
     },
+    histogram: hdr.encodeIntoCompressedBase64(histogram),
   };
   if (firstError !== undefined) result.firstError = firstError;
   histogram.destroy();

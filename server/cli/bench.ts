@@ -61,6 +61,7 @@ export function registerBench(program: Command): void {
       dialTimeoutMs: flags.dialTimeout,
     });
     if (flags.output === 'json') printJson(result);
+    // The simple output leaves out the encoded histogram; JSON keeps it for merging.
     else printSimple(result, flags.valueSize);
     if (result.errors > 0) throw new CliError(`${result.errors} of ${result.requests} requests failed`);
   });
