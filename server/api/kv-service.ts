@@ -8,7 +8,7 @@ import type {
   RangeResponse,
   TxnResponse,
 } from '../../gen/ts/cairn/v1/kv.js';
-import type { WritePath } from '../apply/local-writer.js';
+import type { WritePath } from '../apply/write-path.js';
 import type { HeaderFactory } from '../apply/applier.js';
 import type { MvccStore } from '../mvcc/kv-store.js';
 import { unary } from './unary.js';

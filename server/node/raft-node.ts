@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Command } from '../../gen/ts/cairn/internal/v1/command.js';
 import { Proposal } from '../../gen/ts/cairn/internal/v1/command.js';
-import type { WritePath } from '../apply/local-writer.js';
+import type { WritePath } from '../apply/write-path.js';
 import type { CommandOutcome } from '../apply/outcome.js';
 import { CairnError, ErrorCode } from '../errors.js';
 import type { Message } from '../raft/message.js';

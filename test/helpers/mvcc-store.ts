@@ -20,7 +20,7 @@ import {
 } from '../../gen/ts/cairn/v1/kv.js';
 import { ResponseHeader } from '../../gen/ts/cairn/v1/types.js';
 import { Applier } from '../../server/apply/applier.js';
-import { LocalWriter } from '../../server/apply/local-writer.js';
+import { LocalWriter } from './local-writer.js';
 import type { CommandOutcome } from '../../server/apply/outcome.js';
 import type { EngineName } from '../../server/config.js';
 import type { CairnError } from '../../server/errors.js';

@@ -1,14 +1,9 @@
 import type { Command } from '../../gen/ts/cairn/internal/v1/command.js';
-import { CairnError, ErrorCode } from '../errors.js';
-import type { MvccStore } from '../mvcc/kv-store.js';
-import type { Applier } from './applier.js';
-import type { CommandOutcome } from './outcome.js';
-
-/** Where the API sends writes: a single node's local queue now, the Raft log later. */
-export interface WritePath {
-  submit(command: Command): Promise<CommandOutcome>;
-  close(): Promise<void>;
-}
+import type { Applier } from '../../server/apply/applier.js';
+import type { CommandOutcome } from '../../server/apply/outcome.js';
+import type { WritePath } from '../../server/apply/write-path.js';
+import { CairnError, ErrorCode } from '../../server/errors.js';
+import type { MvccStore } from '../../server/mvcc/kv-store.js';
 
 interface Pending {
   command: Command;
@@ -17,7 +12,8 @@ interface Pending {
 }
 
 /**
- * The write path of a single node: commands are applied in arrival order by one writer,
+ * A write path without Raft, for tests of the store and the applier: the same group-commit
+ * batching a member's Raft loop does, with no log in front. The write path of a single node: commands are applied in arrival order by one writer,
  * and every command that arrived while the previous batch was being synced goes into the
  * next batch, which costs one fsync for all of them (group commit). A client is answered
  * only after its batch is on disk.

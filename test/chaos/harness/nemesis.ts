@@ -1,0 +1,130 @@
+/**
+ * Faults on a seeded schedule, one at a time: kill -9 and restart, SIGSTOP/SIGCONT, network
+ * partitions through the link proxies (isolate a member, split a minority off, cut one
+ * direction only), and slow links. Targets the leader half of the time.
+ */
+import type { ChaosCluster } from './cluster.js';
+import type { ClientPool } from './clients.js';
+import type { Rng } from './rng.js';
+
+export const NEMESES = ['kill', 'pause', 'partition', 'delay'] as const;
+export type NemesisKind = (typeof NEMESES)[number];
+
+export interface NemesisEvent {
+  /** Milliseconds since the run began. */
+  readonly at: number;
+  healedAt: number;
+  readonly what: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class Nemesis {
+  readonly events: NemesisEvent[] = [];
+  private stopped = false;
+
+  constructor(
+    private readonly cluster: ChaosCluster,
+    private readonly pool: ClientPool,
+    private readonly kinds: readonly NemesisKind[],
+    private readonly rng: Rng,
+    private readonly startedAt: number,
+  ) {}
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Injects faults until stop() or `until` (Date.now() ms); always leaves everything healed. */
+  async run(until: number): Promise<void> {
+    try {
+      while (!this.stopped && Date.now() < until) {
+        await this.step(this.rng.pick(this.kinds), until);
+        await this.hold(this.rng.between(1000, 2000), until);
+      }
+    } finally {
+      await this.cluster.healAll();
+    }
+  }
+
+  /** The member that says it leads with the highest term, if any answers. */
+  async leader(): Promise<string | undefined> {
+    const live = this.cluster.members.filter((m) => m.running && !m.paused);
+    const answers = await Promise.all(live.map((m) => this.pool.get(m.name).status(500).catch(() => undefined)));
+    let best: { name: string; term: number } | undefined;
+    for (const s of answers) if (s?.role === 'leader' && (best === undefined || s.raftTerm > best.term)) best = { name: s.name, term: s.raftTerm };
+    return best?.name;
+  }
+
+  private async target(): Promise<string> {
+    const names = this.cluster.members.map((m) => m.name);
+    if (this.rng.next() < 0.5) {
+      const leader = await this.leader();
+      if (leader !== undefined) return leader;
+    }
+    return this.rng.pick(names);
+  }
+
+  private async hold(ms: number, until: number): Promise<void> {
+    const end = Math.min(Date.now() + ms, until);
+    while (!this.stopped && Date.now() < end) await sleep(Math.min(100, end - Date.now()));
+  }
+
+  private record(what: string): NemesisEvent {
+    const e = { at: Date.now() - this.startedAt, healedAt: 0, what };
+    this.events.push(e);
+    return e;
+  }
+
+  private async step(kind: NemesisKind, until: number): Promise<void> {
+    const names = this.cluster.members.map((m) => m.name);
+    const t = await this.target();
+    const others = names.filter((n) => n !== t);
+    let e: NemesisEvent;
+    switch (kind) {
+      case 'kill': {
+        const m = this.cluster.member(t);
+        e = this.record(`kill -9 ${t}`);
+        await m.kill();
+        await this.hold(this.rng.between(500, 3000), until);
+        await m.start();
+        break;
+      }
+      case 'pause': {
+        const m = this.cluster.member(t);
+        e = this.record(`SIGSTOP ${t}`);
+        m.pause();
+        await this.hold(this.rng.between(1000, 4000), until);
+        m.resume();
+        break;
+      }
+      case 'partition': {
+        const variant = this.rng.pick(names.length >= 5 ? ['isolate', 'one-way', 'split'] : ['isolate', 'one-way']);
+        if (variant === 'isolate') {
+          e = this.record(`isolate ${t}`);
+          this.cluster.partition([t], others);
+        } else if (variant === 'one-way') {
+          e = this.record(`cut ${t}'s outgoing peer links`);
+          for (const o of others) this.cluster.link(t, o).block();
+        } else {
+          const minority = [t, this.rng.pick(others)];
+          const majority = names.filter((n) => !minority.includes(n));
+          e = this.record(`split ${minority.join(',')} | ${majority.join(',')}`);
+          this.cluster.partition(minority, majority);
+        }
+        await this.hold(this.rng.between(2000, 5000), until);
+        this.cluster.healNetwork();
+        break;
+      }
+      case 'delay': {
+        const ms = Math.round(this.rng.between(20, 150));
+        e = this.record(`delay every peer link by ${ms} ms`);
+        for (const p of this.cluster.proxies.values()) p.delay(ms);
+        await this.hold(this.rng.between(2000, 4000), until);
+        this.cluster.healNetwork();
+        break;
+      }
+    }
+    e.healedAt = Date.now() - this.startedAt;
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * One chaos run: start a cluster behind link proxies, run the workload and watchers, check
+ * the warm-up rate, inject faults, heal, crash-restart every member, wait for convergence,
+ * then check linearizability, the committed revision history, monotonic revisions, watches
+ * and hashes. A failing run saves its evidence under .chaos-runs/<timestamp>/.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../helpers/node-process.js';
+import type { Op } from '../checker/history.js';
+import { checkLinearizability, type LinearizabilityReport } from '../checker/linearizability.js';
+import { checkAgainstRevisions, checkMonotonic, RevisionHistory } from '../checker/revision-history.js';
+import { checkWatcher } from '../checker/watch-check.js';
+import { saveArtifacts } from './artifacts.js';
+import { ClientPool } from './clients.js';
+import { ChaosCluster } from './cluster.js';
+import { compareHashes, finalReads, readCommittedHistory, waitConverged } from './convergence.js';
+import { Nemesis, type NemesisEvent, type NemesisKind } from './nemesis.js';
+import { Rng } from './rng.js';
+import { ResilientWatcher } from './watchers.js';
+import { Workload } from './workload.js';
+
+export interface ChaosOptions {
+  readonly members: number;
+  readonly engine: 'rocksdb' | 'leveldb';
+  /** Length of the fault phase. */
+  readonly faultMs: number;
+  readonly nemeses: readonly NemesisKind[];
+  readonly seed: number;
+  readonly clients?: number;
+  readonly keys?: number;
+  readonly watchers?: number;
+  /** Fault-free warm-up during which the minimum rate must be reached. */
+  readonly warmupMs?: number;
+  readonly minOkOpsPerSec?: number;
+  readonly checkerTimeoutMs?: number;
+  /** Where failing runs are saved; default <repo>/.chaos-runs. */
+  readonly artifactsRoot?: string;
+  readonly log?: (line: string) => void;
+}
+
+export interface ChaosSummary {
+  readonly seed: number;
+  readonly members: number;
+  readonly engine: string;
+  readonly nemeses: readonly string[];
+  readonly ops: number;
+  readonly outcomes: Record<string, number>;
+  readonly byKind: Record<string, string>;
+  readonly warmupOkOpsPerSec: number;
+  readonly faults: readonly NemesisEvent[];
+  readonly finalRevision: number;
+  readonly hashes: Record<string, string>;
+  readonly linearizability: { verdict: string; ms: number; keys: string };
+  readonly watchers: string;
+  readonly wallMs: number;
+}
+
+export interface ChaosResult {
+  readonly passed: boolean;
+  readonly problems: readonly string[];
+  readonly summary: ChaosSummary;
+  readonly artifacts?: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Children must not outlive us even if we exit abruptly (a test timeout, Ctrl-C). */
+const liveClusters = new Set<ChaosCluster>();
+process.once('exit', () => {
+  for (const c of liveClusters) for (const m of c.members) if (m.running) m.child!.kill('SIGKILL');
+});
+
+export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
+  const wallStart = Date.now();
+  const log = o.log ?? (() => undefined);
+  const keys = Array.from({ length: o.keys ?? 8 }, (_, i) => `k${i}`);
+  const warmupMs = o.warmupMs ?? 3000;
+  const problems: string[] = [];
+  const rng = new Rng(o.seed);
+  const cluster = await ChaosCluster.create({
+    members: o.members,
+    engine: o.engine,
+    // Small snapshot thresholds so restarts and lagging members exercise snapshot catch-up.
+    args: ['--heartbeat-interval', '100', '--election-timeout', '1000', '--request-timeout', '1500', '--snapshot-count', '500', '--snapshot-catch-up-entries', '100', '--log-level', 'info'],
+  });
+  liveClusters.add(cluster);
+  const addresses = new Map(cluster.members.map((m) => [m.name, m.address]));
+  const control = new ClientPool(addresses);
+  const watcherPool = new ClientPool(addresses);
+  let history: Op[] = [];
+  let watchers: ResilientWatcher[] = [];
+  let lin: LinearizabilityReport | undefined;
+  let nemesis: Nemesis | undefined;
+  let warmupRate = 0;
+  let finalRevision = 0;
+  let hashes: Record<string, string> = {};
+  let passed = false;
+  try {
+    await waitConverged(control, 20_000);
+    const t0 = process.hrtime.bigint();
+    const startedAt = Date.now();
+    const workload = new Workload(addresses, { clients: o.clients ?? 12, keys: keys.length, opTimeoutMs: 2000, seed: o.seed }, t0);
+    watchers = Array.from({ length: o.watchers ?? 3 }, (_, i) => new ResilientWatcher(`watcher${i}`, watcherPool, new Rng(o.seed + 1000 + i), 5000));
+    workload.start();
+    for (const w of watchers) w.start();
+
+    await sleep(warmupMs);
+    warmupRate = workload.okOpsBetween(0, warmupMs * 1000) / (warmupMs / 1000);
+    const minRate = o.minOkOpsPerSec ?? 50;
+    nemesis = new Nemesis(cluster, control, o.nemeses, rng, startedAt);
+    if (warmupRate < minRate) problems.push(`only ${warmupRate.toFixed(0)} ok ops/s before the faults (need ${minRate}): the run proves nothing`);
+    else {
+      log(`warm-up: ${warmupRate.toFixed(0)} ok ops/s; faults for ${o.faultMs / 1000} s`);
+      await nemesis.run(Date.now() + o.faultMs);
+    }
+    await workload.stop();
+    history = workload.history;
+
+    // Heal everything, then crash every member at once: acknowledged writes must be on disk.
+    await cluster.healAll();
+    await Promise.all(cluster.members.map((m) => m.kill()));
+    await Promise.all(cluster.members.map((m) => m.start()));
+    const converged = await waitConverged(control, 30_000);
+    finalRevision = converged.revision;
+    const compared = await compareHashes(control, converged.revision);
+    hashes = compared.hashes;
+    problems.push(...compared.problems);
+    history = [...history, ...(await finalReads(control, keys, t0, history.length))];
+    const rh = new RevisionHistory(await readCommittedHistory(control, cluster.members[0]!.name, converged.revision, 20_000));
+
+    const watchDeadline = Date.now() + 15_000;
+    while (watchers.some((w) => w.lastRevision < converged.revision) && Date.now() < watchDeadline) await sleep(100);
+    for (const w of watchers) {
+      w.stop();
+      if (w.lastRevision < converged.revision) problems.push(`${w.name} stopped at revision ${w.lastRevision}, the cluster is at ${converged.revision}`);
+      problems.push(...w.problems, ...checkWatcher(w.log(), rh));
+    }
+
+    lin = checkLinearizability(history, { timeoutMs: o.checkerTimeoutMs ?? 60_000 });
+    if (lin.verdict !== 'linearizable') problems.push(`linearizability: ${lin.verdict}\n${lin.explanation}`);
+    problems.push(...checkAgainstRevisions(history, rh), ...checkMonotonic(history));
+
+    passed = problems.length === 0;
+  } catch (err) {
+    problems.push(`run aborted: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  } finally {
+    for (const w of watchers) w.stop();
+    control.close();
+    watcherPool.close();
+    await cluster.destroy();
+    liveClusters.delete(cluster);
+  }
+  if (lin === undefined && history.length > 0) {
+    // The run broke off (e.g. a member would not restart); still check what was recorded.
+    lin = checkLinearizability(history, { timeoutMs: o.checkerTimeoutMs ?? 60_000 });
+    if (lin.verdict !== 'linearizable') problems.push(`linearizability: ${lin.verdict}\n${lin.explanation}`);
+  }
+  const summary: ChaosSummary = {
+    seed: o.seed,
+    members: o.members,
+    engine: o.engine,
+    nemeses: o.nemeses,
+    ...countOps(history),
+    warmupOkOpsPerSec: Math.round(warmupRate),
+    faults: nemesis?.events ?? [],
+    finalRevision,
+    hashes,
+    linearizability: lin
+      ? { verdict: lin.verdict, ms: lin.ms, keys: lin.keys.map((k) => `${k.key}:${k.ops} ops/${k.result.steps} steps`).join(' ') }
+      : { verdict: 'not run', ms: 0, keys: '' },
+    watchers: watchers.map((w) => `${w.name}: ${w.batches.reduce((n, b) => n + b.events.length, 0)} events, ${w.reconnects} reconnects`).join('; '),
+    wallMs: Date.now() - wallStart,
+  };
+  let artifacts: string | undefined;
+  if (!passed) {
+    artifacts = await saveArtifacts(o.artifactsRoot ?? join(REPO_ROOT, '.chaos-runs'), cluster, history, watchers.map((w) => w.log()), { ...summary, problems });
+  }
+  await rm(cluster.dir, { recursive: true, force: true });
+  return { passed, problems, summary, ...(artifacts === undefined ? {} : { artifacts }) };
+}
+
+function countOps(history: readonly Op[]): Pick<ChaosSummary, 'ops' | 'outcomes' | 'byKind'> {
+  const outcomes: Record<string, number> = { ok: 0, failed: 0, unknown: 0 };
+  const kinds = new Map<string, Record<string, number>>();
+  for (const op of history) {
+    outcomes[op.outcome] = (outcomes[op.outcome] ?? 0) + 1;
+    const kind = op.call.f === 'get' && op.call.serializable ? 'stale-get' : op.call.f;
+    const k = kinds.get(kind) ?? { ok: 0, failed: 0, unknown: 0 };
+    k[op.outcome] = (k[op.outcome] ?? 0) + 1;
+    kinds.set(kind, k);
+  }
+  const byKind: Record<string, string> = {};
+  for (const [kind, k] of kinds) byKind[kind] = `${k.ok} ok/${k.failed} failed/${k.unknown} unknown`;
+  return { ops: history.length, outcomes, byKind };
+}
+
+/** "12345 ops: 80.1% ok, 5.0% failed, 14.9% unknown". */
+export function describeOutcomes(s: ChaosSummary): string {
+  const pct = (n: number | undefined): string => `${(((n ?? 0) / Math.max(1, s.ops)) * 100).toFixed(1)}%`;
+  return `${s.ops} ops: ${pct(s.outcomes['ok'])} ok, ${pct(s.outcomes['failed'])} failed, ${pct(s.outcomes['unknown'])} unknown`;
+}
