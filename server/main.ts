@@ -81,6 +81,10 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
             storageEngine: options.engine,
           };
         },
+        {
+          memberIds: cluster.members.map((m) => m.id),
+          moveLeader: (target) => member.node.moveLeader(target, 2 * options.electionTimeoutMs),
+        },
         () => header(store.currentRevision),
         version,
         logger,

@@ -9,6 +9,7 @@ import { inheritClientOptions } from './options.js';
 import { registerPut } from './put.js';
 import { registerServe } from './serve.js';
 import { registerStatus } from './status.js';
+import { registerMoveLeader } from './move-leader.js';
 import { registerTxn } from './txn.js';
 import { registerWatch } from './watch.js';
 
@@ -20,7 +21,7 @@ function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .allowExcessArguments(false);
   inheritClientOptions(program);
-  for (const register of [registerServe, registerPut, registerGet, registerDel, registerWatch, registerTxn, registerCompact, registerStatus, registerBench]) {
+  for (const register of [registerServe, registerPut, registerGet, registerDel, registerWatch, registerTxn, registerCompact, registerStatus, registerMoveLeader, registerBench]) {
     register(program);
   }
   return program;

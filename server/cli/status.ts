@@ -14,11 +14,11 @@ interface MemberReport {
   error?: string;
 }
 
-function call<Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) => void): Promise<Res> {
+export function call<Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) => void): Promise<Res> {
   return new Promise((resolve, reject) => invoke((err, res) => (err ? reject(err) : resolve(res))));
 }
 
-async function memberList(endpoints: string[], timeoutMs: number): Promise<MemberListResponse> {
+export async function memberList(endpoints: string[], timeoutMs: number): Promise<MemberListResponse> {
   let lastError: unknown;
   for (const endpoint of endpoints) {
     const client = new ClusterServiceClient(endpoint, credentials.createInsecure());

@@ -134,6 +134,7 @@ export function createMember(o: MemberOptions): Member {
       if (cluster.members.length === 1) raftDriver.campaign();
     },
     async close() {
+      await handOffLeadership(raftDriver, raftNode, cluster, o.electionTimeoutMs, logger);
       peerServer.closeAll();
       transport.close();
       await raftNode.close();
@@ -142,4 +143,30 @@ export function createMember(o: MemberOptions): Member {
       await inFlight.settled();
     },
   };
+}
+
+/**
+ * A leader that stops on purpose first hands leadership to the most up-to-date follower, so
+ * the cluster does not sit leaderless for an election timeout. Best effort: shutdown goes
+ * on whatever happens.
+ */
+async function handOffLeadership(driver: RaftDriver, node: RaftNode, cluster: ClusterConfig, electionTimeoutMs: number, logger: Logger): Promise<void> {
+  if (cluster.members.length < 2 || driver.isStopped) return;
+  const status = driver.status();
+  if (status.role !== 'leader') return;
+  let target: number | undefined;
+  let best = -1;
+  for (const [id, progress] of status.progress) {
+    if (id !== status.id && progress.match > best) {
+      best = progress.match;
+      target = id;
+    }
+  }
+  if (target === undefined) return;
+  try {
+    await node.moveLeader(target, electionTimeoutMs);
+    logger.info({ to: target }, 'handed leadership over before stopping');
+  } catch (err) {
+    logger.warn({ err, to: target }, 'could not hand leadership over before stopping');
+  }
 }

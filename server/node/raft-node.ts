@@ -72,6 +72,23 @@ export class RaftNode implements WritePath {
     return done;
   }
 
+  /**
+   * Hands leadership to `target` and resolves once this member sees it lead. The core
+   * first catches the target up, then tells it to campaign at once (MsgTimeoutNow).
+   */
+  async moveLeader(target: number, timeoutMs: number): Promise<void> {
+    if (this.driver.rawNode.basicStatus().lead === target) return;
+    const result = this.driver.transferLeadership(target);
+    if (!result.accepted) {
+      throw new CairnError(ErrorCode.NoLeader, `leadership cannot move now (${result.reason}); try again once a leader is elected`);
+    }
+    const deadline = Date.now() + timeoutMs;
+    while (this.driver.rawNode.basicStatus().lead !== target) {
+      if (Date.now() > deadline) throw new CairnError(ErrorCode.Timeout, `member ${target} did not take over within ${timeoutMs} ms; it may be down or far behind`);
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    }
+  }
+
   step(messages: readonly Message[]): void {
     for (const m of messages) this.driver.step(m);
   }

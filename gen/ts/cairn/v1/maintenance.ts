@@ -24,6 +24,18 @@ export const protobufPackage = "cairn.v1";
 
 export const protobufFileName = "cairn/v1/maintenance.proto";
 
+/** MoveLeaderRequest names the member that should lead. */
+export interface MoveLeaderRequest {
+  /** target_id is the id of the member to lead (see ClusterService.MemberList). */
+  targetId: number;
+}
+
+/** MoveLeaderResponse confirms the move. */
+export interface MoveLeaderResponse {
+  /** header describes the answering member. */
+  header: ResponseHeader | undefined;
+}
+
 /** HashKVRequest names the revision to hash. */
 export interface HashKVRequest {
   /** revision to hash at; 0 means the member's current revision. */
@@ -77,6 +89,148 @@ export interface StatusResponse {
   /** storage_engine is the storage engine: rocksdb or leveldb. */
   storageEngine: string;
 }
+
+function createBaseMoveLeaderRequest(): MoveLeaderRequest {
+  return { targetId: 0 };
+}
+
+export const MoveLeaderRequest: MessageFns<MoveLeaderRequest> = {
+  encode(message: MoveLeaderRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.targetId !== 0) {
+      writer.uint32(8).uint64(message.targetId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MoveLeaderRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMoveLeaderRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.targetId = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MoveLeaderRequest {
+    return {
+      targetId: isSet(object.targetId)
+        ? globalThis.Number(object.targetId)
+        : isSet(object.target_id)
+        ? globalThis.Number(object.target_id)
+        : 0,
+    };
+  },
+
+  toJSON(message: MoveLeaderRequest): unknown {
+    const obj: any = {};
+    if (message.targetId !== 0) {
+      obj.targetId = Math.round(message.targetId);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MoveLeaderRequest>, I>>(base?: I): MoveLeaderRequest {
+    return MoveLeaderRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MoveLeaderRequest>, I>>(object: I): MoveLeaderRequest {
+    const message = createBaseMoveLeaderRequest();
+    message.targetId = object.targetId ?? 0;
+    return message;
+  },
+};
+
+function createBaseMoveLeaderResponse(): MoveLeaderResponse {
+  return { header: undefined };
+}
+
+export const MoveLeaderResponse: MessageFns<MoveLeaderResponse> = {
+  encode(message: MoveLeaderResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MoveLeaderResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMoveLeaderResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MoveLeaderResponse {
+    return { header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined };
+  },
+
+  toJSON(message: MoveLeaderResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MoveLeaderResponse>, I>>(base?: I): MoveLeaderResponse {
+    return MoveLeaderResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MoveLeaderResponse>, I>>(object: I): MoveLeaderResponse {
+    const message = createBaseMoveLeaderResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    return message;
+  },
+};
 
 function createBaseHashKVRequest(): HashKVRequest {
   return { revision: 0 };
@@ -629,6 +783,19 @@ export const MaintenanceServiceService = {
     responseSerialize: (value: HashKVResponse): Buffer => Buffer.from(HashKVResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): HashKVResponse => HashKVResponse.decode(value),
   },
+  /**
+   * MoveLeader hands leadership to another member and answers once it leads. Any member
+   * accepts it; a follower passes it to the leader.
+   */
+  moveLeader: {
+    path: "/cairn.v1.MaintenanceService/MoveLeader" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MoveLeaderRequest): Buffer => Buffer.from(MoveLeaderRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MoveLeaderRequest => MoveLeaderRequest.decode(value),
+    responseSerialize: (value: MoveLeaderResponse): Buffer => Buffer.from(MoveLeaderResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MoveLeaderResponse => MoveLeaderResponse.decode(value),
+  },
 } as const;
 
 export interface MaintenanceServiceServer extends UntypedServiceImplementation {
@@ -639,6 +806,11 @@ export interface MaintenanceServiceServer extends UntypedServiceImplementation {
    * compared: members that applied the same log agree on it.
    */
   hashKv: handleUnaryCall<HashKVRequest, HashKVResponse>;
+  /**
+   * MoveLeader hands leadership to another member and answers once it leads. Any member
+   * accepts it; a follower passes it to the leader.
+   */
+  moveLeader: handleUnaryCall<MoveLeaderRequest, MoveLeaderResponse>;
 }
 
 export interface MaintenanceServiceClient extends Client {
@@ -676,6 +848,25 @@ export interface MaintenanceServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: HashKVResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * MoveLeader hands leadership to another member and answers once it leads. Any member
+   * accepts it; a follower passes it to the leader.
+   */
+  moveLeader(
+    request: MoveLeaderRequest,
+    callback: (error: ServiceError | null, response: MoveLeaderResponse) => void,
+  ): ClientUnaryCall;
+  moveLeader(
+    request: MoveLeaderRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MoveLeaderResponse) => void,
+  ): ClientUnaryCall;
+  moveLeader(
+    request: MoveLeaderRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MoveLeaderResponse) => void,
   ): ClientUnaryCall;
 }
 
