@@ -62,7 +62,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   const version = await packageVersion();
   const { server, health } = buildGrpcServer(
     {
-      kv: kvService({ store, writes: member.node, validator, header, logger, linearizableReadBarrier: () => member.node.linearizableRead() }),
+      kv: kvService({ store, writes: member.node, validator, header, logger, linearizableReadBarrier: () => member.node.linearizableRead(), freshEnough: (ms) => member.node.freshEnough(ms) }),
       watch: watch.service,
       cluster: clusterService(cluster.members, () => header(store.currentRevision), logger),
       maintenance: maintenanceService(

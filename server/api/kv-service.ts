@@ -25,6 +25,8 @@ export interface KvServiceDeps {
    * acknowledged write is already visible, so it resolves at once; Raft will use ReadIndex.
    */
   linearizableReadBarrier: () => Promise<void>;
+  /** Whether local state is within maxStalenessMs of the leader's (see RaftNode.freshEnough). */
+  freshEnough: (maxStalenessMs: number) => boolean;
 }
 
 /** The KV service: thin handlers that validate, then read locally or submit a write. */
@@ -40,7 +42,10 @@ export function kvService(deps: KvServiceDeps): KVServiceServer {
   return {
     range: unary(logger, 'Range', async (req): Promise<RangeResponse> => {
       validator.range(req);
-      if (!req.serializable) await deps.linearizableReadBarrier();
+      // A serializable read with a staleness bound this member can't meet is served as a
+      // linearizable one instead, which is never stale.
+      const local = req.serializable && (req.maxStalenessMs <= 0 || deps.freshEnough(req.maxStalenessMs));
+      if (!local) await deps.linearizableReadBarrier();
       const { revision, ...result } = await store.range(req);
       return { header: header(revision), ...result };
     }),

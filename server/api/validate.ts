@@ -29,6 +29,7 @@ export class RequestValidator {
     this.key(req.key);
     if (req.limit < 0) throw new CairnError(ErrorCode.InvalidArgument, `limit is ${req.limit}; it must be 0 (no limit) or positive`);
     if (req.revision < 0) throw new CairnError(ErrorCode.InvalidArgument, `revision is ${req.revision}; it must be 0 (latest) or positive`);
+    if (req.maxStalenessMs < 0) throw new CairnError(ErrorCode.InvalidArgument, `max_staleness_ms is ${req.maxStalenessMs}; it must be 0 (no bound) or positive`);
     checkEnum('sort_order', req.sortOrder, 2);
     checkEnum('sort_target', req.sortTarget, 5);
   }

@@ -19,6 +19,7 @@ export async function compareHolds(txn: WriteTxn, compare: Compare): Promise<boo
     serializable: false,
     keysOnly: false,
     countOnly: false,
+    maxStalenessMs: 0,
   });
   if (kvs.length === 0) return compareKeyValue(compare, undefined);
   return kvs.every((kv) => compareKeyValue(compare, kv));

@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { RangeRequest, RangeRequest_SortOrder, RangeRequest_SortTarget } from '../../gen/ts/cairn/v1/kv.js';
 import { withClient } from './client.js';
 import { keyRange } from './keys.js';
-import { addClientOptions, nonNegativeInt, positiveInt, type ClientFlags } from './options.js';
+import { addClientOptions, durationMs, nonNegativeInt, positiveInt, type ClientFlags } from './options.js';
 import { printKv, render, writeLine } from './output.js';
 
 const SORT_TARGETS = {
@@ -29,6 +29,7 @@ interface GetFlags extends ClientFlags {
   sortBy?: keyof typeof SORT_TARGETS;
   order?: keyof typeof SORT_ORDERS;
   serializable?: boolean;
+  maxStaleness?: number;
 }
 
 export function registerGet(program: Command): void {
@@ -45,7 +46,12 @@ export function registerGet(program: Command): void {
     .option('--count-only', 'print only the number of keys')
     .addOption(new Option('--sort-by <target>', 'sort by this field').choices(Object.keys(SORT_TARGETS)))
     .addOption(new Option('--order <order>', 'sort order').choices(Object.keys(SORT_ORDERS)))
-    .option('--serializable', 'serve from the local member without a quorum round (may be stale)');
+    .option('--serializable', 'serve from the local member without a quorum round (may be stale)')
+    .addOption(
+      new Option('--max-staleness <duration>', 'with --serializable: serve locally only if the member is this close to the leader, else linearizably').argParser(
+        durationMs,
+      ),
+    );
   addClientOptions(cmd).action(async (key: string, rangeEnd: string | undefined, flags: GetFlags) => {
     const request = RangeRequest.fromPartial({
       ...keyRange(key, rangeEnd, flags),
@@ -54,6 +60,7 @@ export function registerGet(program: Command): void {
       keysOnly: flags.keysOnly === true,
       countOnly: flags.countOnly === true,
       serializable: flags.serializable === true,
+      maxStalenessMs: flags.maxStaleness ?? 0,
       // As etcdctl: a sort field alone sorts ascending, an order alone sorts by key.
       sortTarget: flags.sortBy || flags.order ? SORT_TARGETS[flags.sortBy ?? 'key'] : RangeRequest_SortTarget.SORT_TARGET_UNSPECIFIED,
       sortOrder: flags.sortBy || flags.order ? SORT_ORDERS[flags.order ?? 'ascend'] : RangeRequest_SortOrder.SORT_ORDER_UNSPECIFIED,

@@ -24,6 +24,7 @@ export async function hashKeySpace(store: MvccStore, revision: number): Promise<
       serializable: true,
       keysOnly: false,
       countOnly: false,
+      maxStalenessMs: 0,
     });
     for (const kv of page.kvs) {
       const fields = Buffer.alloc(32);

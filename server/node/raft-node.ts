@@ -31,6 +31,8 @@ export class RaftNode implements WritePath {
   private readonly reads = new PendingRequests<void>();
   private closed = false;
   private readonly queued: (() => void)[] = [];
+  /** When a message from the current leader last arrived (ms since epoch); for bounded-staleness reads. */
+  private lastLeaderContact = 0;
   private flushScheduled = false;
 
   constructor(
@@ -91,6 +93,21 @@ export class RaftNode implements WritePath {
 
   step(messages: readonly Message[]): void {
     for (const m of messages) this.driver.step(m);
+    const leader = this.driver.rawNode.basicStatus().lead;
+    if (leader !== 0 && messages.some((m) => m.from === leader)) this.lastLeaderContact = Date.now();
+  }
+
+  /**
+   * Whether this member may serve a read from its local state with at most maxStalenessMs of
+   * staleness: it heard from the leader within the bound and applied everything the leader
+   * said was committed. The leader itself always may (check-quorum makes a leader cut off
+   * from the majority step down within an election timeout).
+   */
+  freshEnough(maxStalenessMs: number): boolean {
+    const s = this.driver.rawNode.basicStatus();
+    if (s.role === 'leader') return true;
+    if (s.lead === 0) return false;
+    return Date.now() - this.lastLeaderContact <= maxStalenessMs && this.driver.appliedIndex >= s.commit;
   }
 
   status(): RaftStatus {

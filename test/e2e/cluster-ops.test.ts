@@ -38,3 +38,45 @@ test('status lists every member, move-leader moves leadership, and a stopping le
   const get = await runCli(['get', 'after-handoff', '--endpoints', survivors]);
   t.is(get.stdout, 'after-handoff\nok\n');
 });
+
+test('a member cut off from the others serves serializable reads from its own data, but never a stale linearizable or over-bound read', async (t) => {
+  const cluster = await startClusterProcesses(3, ['--request-timeout', '1500']);
+  const paused: number[] = [];
+  t.teardown(async () => {
+    for (const pid of paused) process.kill(pid, 'SIGCONT');
+    await cluster.cleanup();
+  });
+  const leader = await cluster.waitForLeader();
+  const isolated = cluster.members.find((m) => m.name !== leader)!;
+  const others = cluster.members.filter((m) => m !== isolated);
+  const at = ['--endpoints', isolated.address, '--command-timeout', '4s'];
+
+  t.is((await runCli(['put', 'k', 'v1', ...at])).code, 0);
+  // Everyone else stops: the isolated member keeps its data but hears from no leader.
+  for (const m of others) {
+    process.kill(m.process.pid, 'SIGSTOP');
+    paused.push(m.process.pid);
+  }
+  const stale = await runCli(['get', 'k', '--serializable', ...at]);
+  t.is(stale.code, 0, stale.stderr);
+  t.is(stale.stdout, 'k\nv1\n', 'a serializable read answers from local data');
+
+  const linearizable = await runCli(['get', 'k', ...at]);
+  t.is(linearizable.code, 1, 'a linearizable read without a quorum must fail');
+  t.regex(linearizable.stderr, /UNAVAILABLE|DEADLINE_EXCEEDED/);
+
+  // Long past the bound since the last word from the leader: served linearizably, so it fails too.
+  await new Promise((r) => setTimeout(r, 600));
+  const bounded = await runCli(['get', 'k', '--serializable', '--max-staleness', '300ms', ...at]);
+  t.is(bounded.code, 1, 'a read with a staleness bound the member cannot meet must not answer from local data');
+
+  for (const pid of paused.splice(0)) process.kill(pid, 'SIGCONT');
+  await cluster.waitForLeader();
+  t.is((await runCli(['put', 'k', 'v2', '--endpoints', others[0]!.address])).code, 0);
+  // Back in touch with the leader: within the bound, and it sees the new value.
+  let fresh = '';
+  for (let i = 0; i < 50 && fresh !== 'k\nv2\n'; i++) {
+    fresh = (await runCli(['get', 'k', '--serializable', '--max-staleness', '2s', ...at])).stdout;
+  }
+  t.is(fresh, 'k\nv2\n');
+});

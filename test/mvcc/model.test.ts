@@ -410,7 +410,7 @@ function randomOps(rng: Rng, model: Model, depth: number, n: number): Op[] {
       const sel = randomSel(rng);
       const revision = rng.chance(0.7) ? 0 : rng.int(Math.max(1, model.compacted - 1), model.rev + (rng.chance(0.1) ? 1 : 0));
       const o = randomRangeOpts(rng, Math.max(0, revision));
-      ops.push({ request: { $case: 'requestRange', requestRange: { key: b(sel.start), rangeEnd: b(sel.end), serializable: false, ...o } } });
+      ops.push({ request: { $case: 'requestRange', requestRange: { key: b(sel.start), rangeEnd: b(sel.end), serializable: false, maxStalenessMs: 0, ...o } } });
     } else {
       ops.push({ request: { $case: 'requestTxn', requestTxn: randomTxn(rng, model, depth + 1) } });
     }

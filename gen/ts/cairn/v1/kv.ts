@@ -54,6 +54,13 @@ export interface RangeRequest {
   keysOnly: boolean;
   /** count_only returns only the count of matching keys. */
   countOnly: boolean;
+  /**
+   * max_staleness_ms bounds a serializable read: the member serves it from its local state
+   * only if it heard from the leader within this many milliseconds and has applied every
+   * entry the leader told it was committed; otherwise the read is served linearizably
+   * (through the leader). 0 means no bound. Ignored unless serializable is set.
+   */
+  maxStalenessMs: number;
 }
 
 /** SortOrder is the order of returned keys. */
@@ -473,6 +480,7 @@ function createBaseRangeRequest(): RangeRequest {
     serializable: false,
     keysOnly: false,
     countOnly: false,
+    maxStalenessMs: 0,
   };
 }
 
@@ -504,6 +512,9 @@ export const RangeRequest: MessageFns<RangeRequest> = {
     }
     if (message.countOnly !== false) {
       writer.uint32(72).bool(message.countOnly);
+    }
+    if (message.maxStalenessMs !== 0) {
+      writer.uint32(80).int64(message.maxStalenessMs);
     }
     return writer;
   },
@@ -593,6 +604,14 @@ export const RangeRequest: MessageFns<RangeRequest> = {
             message.countOnly = reader.bool();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.maxStalenessMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -636,6 +655,11 @@ export const RangeRequest: MessageFns<RangeRequest> = {
         : isSet(object.count_only)
         ? globalThis.Boolean(object.count_only)
         : false,
+      maxStalenessMs: isSet(object.maxStalenessMs)
+        ? globalThis.Number(object.maxStalenessMs)
+        : isSet(object.max_staleness_ms)
+        ? globalThis.Number(object.max_staleness_ms)
+        : 0,
     };
   },
 
@@ -668,6 +692,9 @@ export const RangeRequest: MessageFns<RangeRequest> = {
     if (message.countOnly !== false) {
       obj.countOnly = message.countOnly;
     }
+    if (message.maxStalenessMs !== 0) {
+      obj.maxStalenessMs = Math.round(message.maxStalenessMs);
+    }
     return obj;
   },
 
@@ -685,6 +712,7 @@ export const RangeRequest: MessageFns<RangeRequest> = {
     message.serializable = object.serializable ?? false;
     message.keysOnly = object.keysOnly ?? false;
     message.countOnly = object.countOnly ?? false;
+    message.maxStalenessMs = object.maxStalenessMs ?? 0;
     return message;
   },
 };
