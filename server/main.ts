@@ -60,11 +60,13 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   const validator = new RequestValidator(options.limits);
   const watch = watchService({ store, hub, limits: options.limits, validator, header, logger, progressIntervalMs: options.watchProgressIntervalMs });
   const version = await packageVersion();
+  // A lone member reports the address it actually bound (--listen may name port 0).
+  let members = cluster.members;
   const { server, health } = buildGrpcServer(
     {
       kv: kvService({ store, writes: member.node, validator, header, logger, linearizableReadBarrier: () => member.node.linearizableRead(), freshEnough: (ms) => member.node.freshEnough(ms) }),
       watch: watch.service,
-      cluster: clusterService(cluster.members, () => header(store.currentRevision), logger),
+      cluster: clusterService(() => members, () => header(store.currentRevision), logger),
       maintenance: maintenanceService(
         store,
         () => {
@@ -104,6 +106,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   member.start();
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
   const address = `${host}:${port}`;
+  if (cluster.members.length === 1) members = [{ ...cluster.self, address }];
   logger.info(
     { address, name: cluster.self.name, memberId: cluster.self.id, members: cluster.members.length, dataDir: options.dataDir, engine: options.engine, revision: store.currentRevision },
     'member started',

@@ -5,11 +5,11 @@ import type { Member } from '../node/cluster-config.js';
 import { unary } from './unary.js';
 
 /** The Cluster service: the membership this member was started with. */
-export function clusterService(members: readonly Member[], header: () => ResponseHeader, logger: Logger): ClusterServiceServer {
+export function clusterService(members: () => readonly Member[], header: () => ResponseHeader, logger: Logger): ClusterServiceServer {
   return {
     memberList: unary(logger, 'MemberList', async (): Promise<MemberListResponse> => ({
       header: header(),
-      members: members.map((m) => ({ id: m.id, name: m.name, address: m.address })),
+      members: members().map((m) => ({ id: m.id, name: m.name, address: m.address })),
     })),
   };
 }
