@@ -36,6 +36,11 @@ export class Compactor {
     if (revision > this.doneRevision) this.doneRevision = revision;
   }
 
+  /** Resolves when no deletion is running or queued. */
+  async idle(): Promise<void> {
+    await this.tail;
+  }
+
   settled(revision: number): Promise<void> {
     if (this.doneRevision >= revision) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push({ revision, resolve }));

@@ -32,6 +32,10 @@ export class MvccStore {
   private readonly listeners: CommitListener[] = [];
   private openBatch: WriteBatch | undefined;
   private readonly compactor: Compactor;
+  /** Set while replaceContents runs; reads wait for it. */
+  private replacing: Promise<void> | undefined;
+  /** Counts replacements, so a read can tell the store changed under it. */
+  private generation = 0;
 
   private constructor(readonly engine: StorageEngine) {
     this.compactor = new Compactor(engine);
@@ -49,7 +53,11 @@ export class MvccStore {
   }
 
   /** Reads a range at req.revision (0: the current revision). */
-  async range(req: RangeRequest): Promise<RangeResult & { revision: number }> {
+  range(req: RangeRequest): Promise<RangeResult & { revision: number }> {
+    return this.stableRead(() => this.rangeOnce(req));
+  }
+
+  private async rangeOnce(req: RangeRequest): Promise<RangeResult & { revision: number }> {
     const current = this.currentRevision;
     const atRev = req.revision > 0 ? req.revision : current;
     this.checkReadable(atRev, current);
@@ -124,7 +132,11 @@ export class MvccStore {
    * Stored changes with revisions in [from, to], grouped by revision, stopping after the
    * revision that brings the count to maxEvents. Used by watchers catching up.
    */
-  async readEvents(from: number, to: number, maxEvents: number, withPrevKv: boolean): Promise<{ revisions: RevisionEvents[]; through: number }> {
+  readEvents(from: number, to: number, maxEvents: number, withPrevKv: boolean): Promise<{ revisions: RevisionEvents[]; through: number }> {
+    return this.stableRead(() => this.readEventsOnce(from, to, maxEvents, withPrevKv));
+  }
+
+  private async readEventsOnce(from: number, to: number, maxEvents: number, withPrevKv: boolean): Promise<{ revisions: RevisionEvents[]; through: number }> {
     const revisions: RevisionEvents[] = [];
     let events = 0;
     let current: { revision: number; events: Event[] } | undefined;
@@ -156,44 +168,95 @@ export class MvccStore {
   }
 
   /**
-   * Re-reads everything from the engine after its contents were replaced underneath (a
-   * snapshot installed from the leader). No batch may be open.
+   * Replaces the whole store (a snapshot installed from the leader): `install` rewrites the
+   * engine's contents, then the index is rebuilt aside and swapped in at once. Reads wait
+   * meanwhile, and reads that began before retry on the new contents, so none observes a
+   * half-replaced store. No write batch may be open (the Raft loop applies nothing meanwhile).
    */
-  async reload(): Promise<void> {
-    if (this.openBatch !== undefined) throw new Error('invariant: reload with a write batch open');
-    this.index = new KeyIndex();
-    await this.rebuild();
+  async replaceContents(install: () => Promise<void>): Promise<void> {
+    if (this.openBatch !== undefined) throw new Error('invariant: replacing the store with a write batch open');
+    let release = (): void => undefined;
+    this.replacing = new Promise<void>((resolve) => (release = resolve));
+    this.generation++;
+    try {
+      // A background compaction must not delete from the new contents with the old kept set.
+      await this.compactor.idle();
+      await install();
+      this.adopt(await this.loadState());
+    } finally {
+      this.replacing = undefined;
+      release();
+    }
+  }
+
+  /** Runs a read, again if the store was replaced under it (see replaceContents). */
+  private async stableRead<T>(read: () => Promise<T>): Promise<T> {
+    for (;;) {
+      while (this.replacing !== undefined) await this.replacing;
+      const generation = this.generation;
+      try {
+        const result = await read();
+        if (generation === this.generation && this.replacing === undefined) return result;
+      } catch (err) {
+        if (generation === this.generation && this.replacing === undefined) throw err;
+      }
+    }
   }
 
   private async rebuild(): Promise<void> {
+    this.adopt(await this.loadState());
+  }
+
+  /** Reads meta and rebuilds a key index from every stored version, touching no field. */
+  private async loadState(): Promise<LoadedState> {
     const [current, consistent, compacted, done] = await this.engine.getMany([
       META_KEYS.currentRevision,
       META_KEYS.consistentIndex,
       META_KEYS.compactedRevision,
       META_KEYS.compactionDone,
     ]);
-    this.currentRevision = decodeCounter(current);
-    this.consistentIndex = decodeCounter(consistent);
-    this.compactedRevision = decodeCounter(compacted);
+    const state: LoadedState = {
+      index: new KeyIndex(),
+      currentRevision: decodeCounter(current),
+      consistentIndex: decodeCounter(consistent),
+      compactedRevision: decodeCounter(compacted),
+      compactionDone: decodeCounter(done),
+    };
     let highest = 0;
     for await (const [key, value] of this.engine.scan(MVCC_SPAN)) {
       const { rev, tombstone } = parseRevisionKey(key);
       const kv = KeyValue.decode(value);
       const name = kv.key.toString('latin1');
-      if (tombstone) this.index.restoreTombstone(name, rev);
-      else this.index.restorePut(name, rev, kv.createRevision, kv.version);
+      if (tombstone) state.index.restoreTombstone(name, rev);
+      else state.index.restorePut(name, rev, kv.createRevision, kv.version);
       highest = rev.main;
     }
-    if (highest > this.currentRevision) {
-      throw new Error(`invariant: stored revision ${highest} is beyond the recorded current revision ${this.currentRevision}`);
+    if (highest > state.currentRevision) {
+      throw new Error(`invariant: stored revision ${highest} is beyond the recorded current revision ${state.currentRevision}`);
     }
-    const compactionDone = decodeCounter(done);
+    return state;
+  }
+
+  /** Makes a loaded state the store's, all in one synchronous step. */
+  private adopt(state: LoadedState): void {
+    this.index = state.index;
+    this.currentRevision = state.currentRevision;
+    this.consistentIndex = state.consistentIndex;
+    this.compactedRevision = state.compactedRevision;
     // So that compactionSettled() resolves for compactions finished before this start.
-    this.compactor.markDone(compactionDone);
-    if (this.compactedRevision > 0) {
-      const kept = this.index.compact(this.compactedRevision);
+    this.compactor.markDone(state.compactionDone);
+    if (state.compactedRevision > 0) {
+      const kept = state.index.compact(state.compactedRevision);
       // A compaction interrupted by a crash is finished now; deleting again is harmless.
-      if (compactionDone < this.compactedRevision) this.compactor.schedule(this.compactedRevision, kept);
+      if (state.compactionDone < state.compactedRevision) this.compactor.schedule(state.compactedRevision, kept);
     }
   }
+}
+
+interface LoadedState {
+  index: KeyIndex;
+  currentRevision: number;
+  consistentIndex: number;
+  compactedRevision: number;
+  compactionDone: number;
 }

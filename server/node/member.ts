@@ -15,6 +15,7 @@ import { IntervalTicker } from './interval-ticker.js';
 import { RaftDriver } from './raft-driver.js';
 import { RaftNode } from './raft-node.js';
 import { ReplicatedStateMachine } from './replicated-state-machine.js';
+import { snapshotFirstPersistence } from './snapshot-first-persistence.js';
 import { SnapshotInbox } from './snapshot-inbox.js';
 
 export interface MemberOptions {
@@ -90,11 +91,12 @@ export function createMember(o: MemberOptions): Member {
     logger,
   });
   const inFlight = new InFlight();
+  const persistence = snapshotFirstPersistence(o.logStore, (snapshot) => inbox.install(snapshot));
   driver = new RaftDriver({
     node: rawNode,
     persistence: {
-      save: (batch) => inFlight.track(o.logStore.save(batch)),
-      compact: (snapshot, compactIndex) => inFlight.track(o.logStore.compact(snapshot, compactIndex)),
+      save: (batch) => inFlight.track(persistence.save(batch)),
+      compact: (snapshot, compactIndex) => inFlight.track(persistence.compact(snapshot, compactIndex)),
     },
     sender: transport,
     applier: {

@@ -35,8 +35,10 @@ export class SnapshotInbox implements SnapshotInstaller {
     }
     // The data is the leader's live store, at or past the snapshot's index; entries up to
     // its consistent index are then skipped by the state machine.
-    const { records } = await importSnapshot(this.engine, single(pending.data));
-    await this.store.reload();
+    let records = 0;
+    await this.store.replaceContents(async () => {
+      ({ records } = await importSnapshot(this.engine, single(pending.data)));
+    });
     this.hub.resyncAll();
     this.logger.info({ index: snapshot.index, term: snapshot.term, records, revision: this.store.currentRevision }, 'installed snapshot from the leader');
   }

@@ -6,6 +6,10 @@
  * is saved under .chaos-runs/<timestamp>/. Longer runs: `npm run chaos -- --help`.
  */
 import test, { type ExecutionContext } from 'ava';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describeOutcomes, runChaos, type ChaosOptions } from './harness/run-chaos.js';
 
 const seed = (): number => (process.env['CHAOS_SEED'] ? Number(process.env['CHAOS_SEED']) : Math.floor(Math.random() * 2 ** 31));
@@ -30,4 +34,20 @@ test.serial('3 members on rocksdb stay linearizable and lose nothing under kill,
 test.serial('3 members on leveldb stay linearizable and lose nothing under kill -9', async (t) => {
   t.timeout(90_000);
   await chaos(t, { members: 3, engine: 'leveldb', faultMs: 15_000, nemeses: ['kill'] });
+});
+
+test.serial('a run that does too little before the faults fails and keeps its evidence', async (t) => {
+  t.timeout(60_000);
+  const root = await mkdtemp(join(tmpdir(), 'cairn-chaos-artifacts-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const result = await runChaos({ members: 3, engine: 'rocksdb', faultMs: 1_000, nemeses: ['kill'], seed: 1, warmupMs: 1_000, minOkOpsPerSec: 1_000_000, artifactsRoot: root });
+  t.false(result.passed);
+  t.regex(result.problems.join('\n'), /ok ops\/s before the faults \(need 1000000\): the run proves nothing/);
+  t.is(result.summary.faults.length, 0, 'no faults after a failed warm-up');
+  const dir = result.artifacts!;
+  for (const file of ['summary.json', 'history.json', 'watchers.json', 'n1.log', 'n2.log', 'n3.log']) t.true(existsSync(join(dir, file)), file);
+  t.true(existsSync(join(dir, 'data', 'n1')));
+  const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as { problems: string[]; seed: number };
+  t.is(summary.seed, 1);
+  t.is(summary.problems.length, result.problems.length);
 });

@@ -2,6 +2,7 @@
  * Long chaos runs from the command line:
  *
  *   npm run chaos -- --members 5 --minutes 10 --nemesis kill,pause,partition [--engine leveldb] [--seed N] [--runs K]
+ *   npm run chaos -- --help
  *
  * Runs through tsx (no build step for the harness; the cluster members run the compiled
  * CLI, so build first: `npx tsc -p .`). Exits 1 when any run fails; failing runs are saved
@@ -20,8 +21,13 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     runs: { type: 'string', default: '1' },
     clients: { type: 'string', default: '12' },
+    help: { type: 'boolean', default: false },
   },
 });
+if (values.help) {
+  console.log(`npm run chaos -- [--members 3] [--minutes 1] [--nemesis ${NEMESES.join(',')}] [--engine rocksdb|leveldb] [--seed N] [--runs K] [--clients 12]`);
+  process.exit(0);
+}
 
 const nemeses = values.nemesis.split(',').map((n) => n.trim()) as NemesisKind[];
 for (const n of nemeses) if (!(NEMESES as readonly string[]).includes(n)) throw new Error(`unknown nemesis ${n}; choose from ${NEMESES.join(', ')}`);

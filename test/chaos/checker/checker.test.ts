@@ -157,4 +157,6 @@ test('watch check: exact committed sequence, no gap, no duplicate, revisions who
   t.not(checkWatcher(dup, rh).length, 0);
   const split = { name: 'w', startRevision: 3, batches: [{ member: 'n1', events: [ev(3, 'a', '2')] }, { member: 'n1', events: [ev(3, 'b', '3')] }] };
   t.regex(checkWatcher(split, rh).join(), /two responses/);
+  const early = { ...ok, progress: [{ member: 'n2', revision: 2, lastSeen: 2 }, { member: 'n3', revision: 4, lastSeen: 2 }] };
+  t.regex(checkWatcher(early, rh).join(), /n3 notified progress at revision 4 before sending a=2@3/);
 });

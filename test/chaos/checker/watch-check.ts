@@ -1,7 +1,8 @@
 /**
  * Watch streams against the committed history: a watcher that resumed across faults from
  * its last revision + 1 must have seen exactly the committed events from where it started to
- * where it stopped, in order, none twice, and each revision's events in one response.
+ * where it stopped, in order, none twice, and each revision's events in one response; and a
+ * progress notification for revision R must not arrive before every event up to R.
  */
 import type { RevEvent, RevisionHistory } from './revision-history.js';
 
@@ -11,11 +12,19 @@ export interface WatchBatch {
   readonly events: readonly RevEvent[];
 }
 
+/** A progress notification: `revision` claimed while the last event received was `lastSeen`. */
+export interface WatchProgress {
+  readonly member: string;
+  readonly revision: number;
+  readonly lastSeen: number;
+}
+
 export interface WatcherLog {
   readonly name: string;
   /** The revision the first watch started from. */
   readonly startRevision: number;
   readonly batches: readonly WatchBatch[];
+  readonly progress?: readonly WatchProgress[];
 }
 
 const show = (e: RevEvent | undefined): string => (e === undefined ? 'nothing' : `${e.key}=${e.value ?? '<delete>'}@${e.revision}`);
@@ -45,5 +54,12 @@ export function checkWatcher(log: WatcherLog, rh: RevisionHistory): string[] {
       batchOf.set(e.revision, i);
     }
   });
+  for (const p of log.progress ?? []) {
+    const missed = rh.events.find((e) => e.revision > p.lastSeen && e.revision >= log.startRevision && e.revision <= p.revision);
+    if (missed !== undefined) {
+      problems.push(`${log.name}: ${p.member} notified progress at revision ${p.revision} before sending ${show(missed)} (last event received: revision ${p.lastSeen})`);
+      break;
+    }
+  }
   return problems.slice(0, 5);
 }

@@ -1,13 +1,14 @@
 /**
  * Faults on a seeded schedule, one at a time: kill -9 and restart, SIGSTOP/SIGCONT, network
  * partitions through the link proxies (isolate a member, split a minority off, cut one
- * direction only), and slow links. Targets the leader half of the time.
+ * direction only), slow links, and flaky links (connections reset over and over). Targets
+ * the leader half of the time.
  */
 import type { ChaosCluster } from './cluster.js';
 import type { ClientPool } from './clients.js';
 import type { Rng } from './rng.js';
 
-export const NEMESES = ['kill', 'pause', 'partition', 'delay'] as const;
+export const NEMESES = ['kill', 'pause', 'partition', 'delay', 'flaky'] as const;
 export type NemesisKind = (typeof NEMESES)[number];
 
 export interface NemesisEvent {
@@ -122,6 +123,18 @@ export class Nemesis {
         for (const p of this.cluster.proxies.values()) p.delay(ms);
         await this.hold(this.rng.between(2000, 4000), until);
         this.cluster.healNetwork();
+        break;
+      }
+      case 'flaky': {
+        e = this.record(`reset ${t}'s peer connections every 200-500 ms`);
+        const end = Date.now() + this.rng.between(2000, 4000);
+        while (!this.stopped && Date.now() < Math.min(end, until)) {
+          for (const o of others) {
+            this.cluster.link(t, o).drop();
+            this.cluster.link(o, t).drop();
+          }
+          await this.hold(this.rng.between(200, 500), until);
+        }
         break;
       }
     }

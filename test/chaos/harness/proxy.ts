@@ -39,6 +39,12 @@ export class LinkProxy {
     this.sockets.clear();
   }
 
+  /** Resets the open connections but accepts new ones: a flaky link. */
+  drop(): void {
+    for (const s of this.sockets) s.resetAndDestroy();
+    this.sockets.clear();
+  }
+
   /** Delays every chunk in both directions by ms (0 to stop); order is kept. */
   delay(ms: number): void {
     this.delayMs = ms;

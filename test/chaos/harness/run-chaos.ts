@@ -169,7 +169,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     linearizability: lin
       ? { verdict: lin.verdict, ms: lin.ms, keys: lin.keys.map((k) => `${k.key}:${k.ops} ops/${k.result.steps} steps`).join(' ') }
       : { verdict: 'not run', ms: 0, keys: '' },
-    watchers: watchers.map((w) => `${w.name}: ${w.batches.reduce((n, b) => n + b.events.length, 0)} events, ${w.reconnects} reconnects`).join('; '),
+    watchers: watchers.map((w) => `${w.name}: ${w.batches.reduce((n, b) => n + b.events.length, 0)} events, ${w.progress.length} progress notifications, ${w.reconnects} reconnects (${[...w.reasons].map(([why, n]) => `${n} ${why}`).join(', ')})`).join('; '),
     wallMs: Date.now() - wallStart,
   };
   let artifacts: string | undefined;

@@ -4,11 +4,11 @@
  * member resuming from the last revision it saw + 1. Everything received is logged for
  * checker/watch-check.ts.
  */
-import type { ClientDuplexStream } from '@grpc/grpc-js';
+import { status, type ClientDuplexStream } from '@grpc/grpc-js';
 import { Event_EventType } from '../../../gen/ts/cairn/v1/types.js';
 import { WatchCreateRequest, type WatchRequest, type WatchResponse } from '../../../gen/ts/cairn/v1/watch.js';
 import type { RevEvent } from '../checker/revision-history.js';
-import type { WatchBatch, WatcherLog } from '../checker/watch-check.js';
+import type { WatchBatch, WatcherLog, WatchProgress } from '../checker/watch-check.js';
 import type { ClientPool } from './clients.js';
 import { Rng } from './rng.js';
 
@@ -27,13 +27,17 @@ export function toRevEvents(events: WatchResponse['events']): RevEvent[] {
 
 export class ResilientWatcher {
   readonly batches: WatchBatch[] = [];
+  readonly progress: WatchProgress[] = [];
   /** Problems seen on the stream itself (a cancel, e.g. for compaction). */
   readonly problems: string[] = [];
   lastRevision = 0;
   reconnects = 0;
+  /** Why streams were left: rotation, canceled, or the stream error's status. */
+  readonly reasons = new Map<string, number>();
   private stream: ClientDuplexStream<WatchRequest, WatchResponse> | undefined;
   private stopped = false;
   private rotateTimer: NodeJS.Timeout | undefined;
+  private progressTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly name: string,
@@ -43,7 +47,7 @@ export class ResilientWatcher {
   ) {}
 
   log(): WatcherLog {
-    return { name: this.name, startRevision: 1, batches: this.batches };
+    return { name: this.name, startRevision: 1, batches: this.batches, progress: this.progress };
   }
 
   start(): void {
@@ -53,6 +57,7 @@ export class ResilientWatcher {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.rotateTimer);
+    clearInterval(this.progressTimer);
     this.stream?.cancel();
   }
 
@@ -61,10 +66,12 @@ export class ResilientWatcher {
     const stream = this.pool.get(member).watch.watch();
     this.stream = stream;
     let done = false;
-    const reconnect = (): void => {
+    const reconnect = (why: string): void => {
       if (done) return;
       done = true;
+      this.reasons.set(why, (this.reasons.get(why) ?? 0) + 1);
       clearTimeout(this.rotateTimer);
+      clearInterval(this.progressTimer);
       stream.cancel();
       this.reconnects++;
       const next = this.rng.pick(this.pool.names.filter((n) => n !== member));
@@ -74,17 +81,22 @@ export class ResilientWatcher {
       if (done) return; // a late message from a stream we left would interleave with the next
       if (r.canceled) {
         this.problems.push(`${this.name}: watch on ${member} canceled at revision ${this.lastRevision}: ${r.cancelReason} (compact revision ${r.compactRevision})`);
-        reconnect();
+        reconnect('canceled');
         return;
       }
-      if (r.events.length === 0) return;
+      if (r.events.length === 0) {
+        if (!r.created && r.header !== undefined) this.progress.push({ member, revision: r.header.revision, lastSeen: this.lastRevision });
+        return;
+      }
       const events = toRevEvents(r.events);
       this.batches.push({ member, events });
       this.lastRevision = events.at(-1)!.revision;
     });
-    stream.on('error', reconnect);
-    stream.on('end', reconnect);
+    stream.on('error', (err: Error & { code?: number }) => reconnect(status[err.code ?? -1] ?? err.message));
+    stream.on('end', () => reconnect('end'));
     stream.write({ request: { $case: 'createRequest', createRequest: WatchCreateRequest.fromPartial({ ...KEY_RANGE, startRevision: this.lastRevision + 1 }) } });
-    this.rotateTimer = setTimeout(reconnect, this.rotateMs * (0.5 + this.rng.next()));
+    this.rotateTimer = setTimeout(() => reconnect('rotation'), this.rotateMs * (0.5 + this.rng.next()));
+    // Progress notifications claim "every event up to R was sent": checked at the end.
+    this.progressTimer = setInterval(() => stream.write({ request: { $case: 'progressRequest', progressRequest: {} } }), 700);
   }
 }

@@ -1,0 +1,17 @@
+// Package cairn is the Go client for Cairn, a Raft-replicated configuration store with an
+// etcd v3 style API.
+//
+// A Client talks to one member of the cluster at a time. It learns the other members
+// through ClusterService.MemberList when it is created and fails over to the next one when
+// the member in use becomes unreachable, with capped exponential backoff between attempts.
+// Reads are retried on failover; writes are retried only when the server said the write
+// was not applied (NO_LEADER, STOPPING) or when the client never reached a member, unless
+// the caller opts in with WithRetryUnsafe.
+//
+// Every call runs under a deadline: the caller's context, or Config.CallTimeout when the
+// context has none. Failures are returned as *Error values that carry the gRPC status code
+// and the server's cairn-error-code; they match the sentinels of this package with
+// errors.Is (for example ErrCompacted, ErrNoLeader).
+//
+// Leases are not implemented by the server yet, so this package has no lease API.
+package cairn

@@ -1,0 +1,25 @@
+"""Cairn client: an asyncio SDK for the Cairn configuration store."""
+from .backoff import Backoff
+from .client import CairnClient, Consistency
+from .config import decode_config
+from .errors import (
+    CairnError,
+    CompactedError,
+    ConfigDecodeError,
+    DeadlineExceededError,
+    FutureRevisionError,
+    InvalidArgumentError,
+    NotFoundError,
+    UnavailableError,
+)
+from .keys import prefix_end
+from .results import DeleteResult, Event, GetResult, Header, KeyValue, Member, PutResult, TxnResult
+from .txn import Compare, Op, Txn
+from .watch import Watch
+
+__all__ = [
+    "Backoff", "CairnClient", "CairnError", "CompactedError", "Compare", "ConfigDecodeError", "Consistency",
+    "DeadlineExceededError", "DeleteResult", "Event", "FutureRevisionError", "GetResult", "Header",
+    "InvalidArgumentError", "KeyValue", "Member", "NotFoundError", "Op", "PutResult", "Txn", "TxnResult",
+    "UnavailableError", "Watch", "decode_config", "prefix_end",
+]

@@ -1,0 +1,212 @@
+"""CairnClient: the asyncio entry point."""
+from __future__ import annotations
+
+import asyncio
+import weakref
+from datetime import timedelta
+from types import TracebackType
+from typing import AsyncIterator, Awaitable, Callable, Literal, TypeVar, Union
+
+import grpc
+import grpc.aio
+
+from cairn.v1 import cluster_pb2, cluster_pb2_grpc, kv_pb2, kv_pb2_grpc
+
+from .backoff import Backoff
+from .config import decode_config
+from .connection import Connection, default_endpoints
+from .errors import NOT_APPLIED_CODES, CairnError, CompactedError, NotFoundError, UnavailableError, from_rpc_error, never_sent
+from .keys import Bytesish, prefix_end, to_bytes
+from .results import DeleteResult, GetResult, Member, PutResult, TxnResult
+from .txn import Txn
+from .watch import Watch
+
+T = TypeVar("T")
+R = TypeVar("R")
+Consistency = Literal["linearizable", "stale"]
+
+
+class CairnClient:
+    """An asyncio client over a list of members.
+
+    Every attempt has a deadline (`call_timeout`). A failed attempt moves to the next
+    member, after a capped exponential backoff, at most `max_attempts` times in all.
+    Reads are always retried; writes only when the server said they were not applied
+    (NO_LEADER, STOPPING) or the request never left the client, unless `retry_unsafe`
+    is set (a retried write that had applied is applied twice).
+    """
+
+    def __init__(self, endpoints: list[str] | str | None = None, *, dial_timeout: float = 2.0,
+                 call_timeout: float = 5.0, max_attempts: int | None = None, retry_unsafe: bool = False,
+                 discover: bool = True, backoff: Backoff | None = None, watch_keepalive: float = 10.0) -> None:
+        if isinstance(endpoints, str):
+            endpoints = [e.strip() for e in endpoints.split(",") if e.strip()]
+        self._conn = Connection(endpoints or default_endpoints(), dial_timeout, discover)
+        self._call_timeout = call_timeout
+        self._max_attempts = max_attempts
+        self._retry_unsafe = retry_unsafe
+        self._backoff = backoff or Backoff()
+        self._watch_keepalive = watch_keepalive
+        # Open watches, closed with the client; weak so that abandoned ones don't pile up.
+        self._watches: weakref.WeakSet[Watch] = weakref.WeakSet()
+
+    @property
+    def endpoint(self) -> str:
+        """The member in use (or the next to be tried)."""
+        return self._conn.endpoint
+
+    @property
+    def endpoints(self) -> list[str]:
+        """Configured endpoints plus members discovered through MemberList."""
+        return list(self._conn.endpoints)
+
+    async def __aenter__(self) -> CairnClient:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await asyncio.gather(*(w.aclose() for w in list(self._watches)), return_exceptions=True)
+        await self._conn.close()
+
+    # KV
+
+    async def put(self, key: Bytesish, value: Bytesish, *, prev_kv: bool = False) -> PutResult:
+        req = kv_pb2.PutRequest(key=to_bytes(key), value=to_bytes(value), prev_kv=prev_kv)
+        return PutResult.from_pb(await self._kv(lambda s: s.Put, req, read=False))
+
+    async def get(self, key: Bytesish, *, consistency: Consistency = "linearizable",
+                  max_staleness: float | timedelta | None = None, revision: int = 0,
+                  keys_only: bool = False, count_only: bool = False, limit: int = 0,
+                  range_end: Bytesish = b"") -> GetResult:
+        """Reads one key (or [key, range_end)). "stale" serves the read from the member in
+        use without a quorum round; with `max_staleness` (seconds) the member does so only
+        if it is that fresh, and falls back to a linearizable read otherwise."""
+        if consistency not in ("linearizable", "stale"):
+            raise ValueError(f"consistency must be 'linearizable' or 'stale', not {consistency!r}")
+        if max_staleness is not None and consistency != "stale":
+            raise ValueError("max_staleness bounds a stale read: pass consistency='stale'")
+        seconds = max_staleness.total_seconds() if isinstance(max_staleness, timedelta) else max_staleness
+        req = kv_pb2.RangeRequest(
+            key=to_bytes(key), range_end=to_bytes(range_end), revision=revision, limit=limit,
+            serializable=consistency == "stale", keys_only=keys_only, count_only=count_only,
+            max_staleness_ms=max(1, round(seconds * 1000)) if seconds is not None else 0,
+        )
+        return GetResult.from_pb(await self._kv(lambda s: s.Range, req, read=True))
+
+    async def get_prefix(self, prefix: Bytesish, *, consistency: Consistency = "linearizable",
+                         max_staleness: float | timedelta | None = None, revision: int = 0,
+                         keys_only: bool = False, count_only: bool = False, limit: int = 0) -> GetResult:
+        """Reads every key starting with `prefix`, in key order."""
+        p = to_bytes(prefix)
+        return await self.get(p, range_end=prefix_end(p), consistency=consistency, max_staleness=max_staleness,
+                              revision=revision, keys_only=keys_only, count_only=count_only, limit=limit)
+
+    async def delete(self, key: Bytesish, *, prefix: bool = False, prev_kv: bool = False) -> DeleteResult:
+        k = to_bytes(key)
+        req = kv_pb2.DeleteRangeRequest(key=k, range_end=prefix_end(k) if prefix else b"", prev_kv=prev_kv)
+        return DeleteResult.from_pb(await self._kv(lambda s: s.DeleteRange, req, read=False))
+
+    def txn(self) -> Txn:
+        """A transaction builder; see cairn_client.txn."""
+        async def commit(req: kv_pb2.TxnRequest) -> TxnResult:
+            return TxnResult.from_pb(await self._kv(lambda s: s.Txn, req, read=False))
+        return Txn(commit)
+
+    async def compact(self, revision: int, *, physical: bool = False) -> int:
+        """Discards history before `revision`; returns the revision the compaction was recorded at."""
+        req = kv_pb2.CompactRequest(revision=revision, physical=physical)
+        reply: kv_pb2.CompactResponse = await self._kv(lambda s: s.Compact, req, read=False)
+        return reply.header.revision
+
+    async def member_list(self) -> list[Member]:
+        async def call(channel: grpc.aio.Channel) -> cluster_pb2.MemberListResponse:
+            stub = cluster_pb2_grpc.ClusterServiceStub(channel)
+            reply: cluster_pb2.MemberListResponse = await stub.MemberList(
+                cluster_pb2.MemberListRequest(), timeout=self._call_timeout)
+            return reply
+        reply = await self._with_retries(call, read=True)
+        return [Member(m.id, m.name, m.address) for m in reply.members]
+
+    # Watch
+
+    def watch(self, key: Bytesish, *, prefix: bool = False, start_revision: int = 0,
+              prev_kv: bool = False) -> Watch:
+        """Events on a key or prefix from `start_revision` (0: from now on), as an async
+        iterator that survives member failures; see cairn_client.watch."""
+        k = to_bytes(key)
+        w = Watch(self._conn, k, prefix_end(k) if prefix else b"", start_revision, prev_kv,
+                  self._call_timeout, self._backoff, self._watch_keepalive)
+        self._watches.add(w)
+        return w
+
+    # Config
+
+    async def get_config(self, key: Bytesish, into: type[T]) -> T:
+        """The JSON value of `key` decoded as `into` (dict or a dataclass); NotFoundError
+        if the key does not exist."""
+        result = await self.get(key)
+        if result.kv is None:
+            raise NotFoundError(grpc.StatusCode.NOT_FOUND, f"config key {to_bytes(key)!r} does not exist", "KEY_NOT_FOUND")
+        return decode_config(result.kv.value, into, result.kv.key_str)
+
+    async def watch_config(self, key: Bytesish, into: type[T]) -> AsyncIterator[T]:
+        """Each version of a config, decoded: the current one first (once the key exists),
+        then every new one. Deletions are skipped. A value that doesn't decode raises
+        ConfigDecodeError."""
+        k = to_bytes(key)
+        while True:
+            current = await self.get(k)
+            if current.kv is not None:
+                yield decode_config(current.kv.value, into, current.kv.key_str)
+            watch = self.watch(k, start_revision=current.revision + 1)
+            try:
+                async for event in watch:
+                    if event.type == "PUT":
+                        yield decode_config(event.value, into, event.kv.key_str)
+            except CompactedError:
+                continue  # only the latest version matters: read it again and carry on
+            finally:
+                await watch.aclose()
+                self._watches.discard(watch)
+
+    # Calls
+
+    async def _kv(self, method: Callable[[kv_pb2_grpc.KVServiceStub], Callable[..., Awaitable[R]]],
+                  request: object, *, read: bool) -> R:
+        async def call(channel: grpc.aio.Channel) -> R:
+            return await method(kv_pb2_grpc.KVServiceStub(channel))(request, timeout=self._call_timeout)
+        return await self._with_retries(call, read=read)
+
+    async def _with_retries(self, call: Callable[[grpc.aio.Channel], Awaitable[R]], *, read: bool) -> R:
+        limit = self._max_attempts or max(3, 2 * len(self._conn.endpoints))
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                endpoint, channel = await self._conn.ready()
+            except UnavailableError as err:
+                error: CairnError = err  # never sent: always safe to retry
+            else:
+                try:
+                    return await call(channel)
+                except grpc.aio.AioRpcError as rpc:
+                    error = from_rpc_error(rpc)
+                    if not self._may_retry(rpc, error, read):
+                        raise error from None
+                    self._conn.fail(endpoint)
+            if attempt >= limit:
+                raise error
+            await asyncio.sleep(self._backoff.delay(attempt))
+
+    def _may_retry(self, rpc: grpc.aio.AioRpcError, error: CairnError, read: bool) -> bool:
+        if error.code == grpc.StatusCode.UNAVAILABLE and error.cairn_code in NOT_APPLIED_CODES:
+            return True
+        if never_sent(rpc):
+            return True
+        # The outcome is unknown (TIMEOUT, a lost connection, our deadline): only a read,
+        # or a caller who accepts double application, may try again.
+        unknown = error.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+        return unknown and (read or self._retry_unsafe)

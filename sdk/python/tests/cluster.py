@@ -1,0 +1,142 @@
+"""A real three-member Cairn cluster on loopback, for tests (cf. test/helpers/cluster-process.ts)."""
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+from cairn.v1 import maintenance_pb2, maintenance_pb2_grpc
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+CAIRN_BIN = REPO_ROOT / "bin" / "cairn.js"
+READY_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class MemberProcess:
+    name: str
+    address: str
+    args: list[str]
+    proc: subprocess.Popen[str] | None = None
+    output: list[str] = field(default_factory=list)
+    paused: bool = False
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(["node", str(CAIRN_BIN), *self.args], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        ready = threading.Event()
+
+        def pump(stream: subprocess.Popen[str]) -> None:
+            assert stream.stdout is not None
+            for line in stream.stdout:
+                self.output.append(line)
+                if re.search(r"serving on \S+", line):
+                    ready.set()
+
+        threading.Thread(target=pump, args=(self.proc,), daemon=True).start()
+        if not ready.wait(READY_TIMEOUT):
+            self.kill()
+            raise RuntimeError(f"{self.name} not ready:\n{''.join(self.output)}")
+
+    def kill(self) -> None:
+        """SIGKILL, by pid: a crash."""
+        if self.proc is not None and self.proc.poll() is None:
+            if self.paused:
+                os.kill(self.proc.pid, signal.SIGCONT)
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def pause(self) -> None:
+        os.kill(self.pid, signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self) -> None:
+        os.kill(self.pid, signal.SIGCONT)
+        self.paused = False
+
+    def status(self, timeout: float = 1.0) -> maintenance_pb2.StatusResponse | None:
+        with grpc.insecure_channel(self.address) as channel:
+            try:
+                return maintenance_pb2_grpc.MaintenanceServiceStub(channel).Status(
+                    maintenance_pb2.StatusRequest(), timeout=timeout)
+            except grpc.RpcError:
+                return None
+
+
+class Cluster:
+    def __init__(self, size: int = 3, extra_args: list[str] | None = None) -> None:
+        self.root = tempfile.mkdtemp(prefix="cairn-py-")
+        ports = [free_port() for _ in range(size)]
+        names = [f"n{i + 1}" for i in range(size)]
+        initial = ",".join(f"{n}=127.0.0.1:{p}" for n, p in zip(names, ports))
+        self.members = [
+            MemberProcess(n, f"127.0.0.1:{p}", [
+                "serve", "--name", n, "--listen", f"127.0.0.1:{p}", "--initial-cluster", initial,
+                "--data-dir", os.path.join(self.root, n), "--log-level", "warn", *(extra_args or []),
+            ])
+            for n, p in zip(names, ports)
+        ]
+
+    @property
+    def endpoints(self) -> list[str]:
+        return [m.address for m in self.members]
+
+    def member(self, name: str) -> MemberProcess:
+        return next(m for m in self.members if m.name == name)
+
+    def start(self) -> Cluster:
+        threads = [threading.Thread(target=m.start) for m in self.members]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for m in self.members:
+            if m.proc is None or m.proc.poll() is not None:
+                raise RuntimeError(f"{m.name} failed to start:\n{self.logs()}")
+        self.wait_for_leader()
+        return self
+
+    def wait_for_leader(self, timeout: float = 15.0) -> MemberProcess:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            statuses = [s for m in self.members if not m.paused and m.proc and m.proc.poll() is None
+                        for s in [m.status(0.5)] if s is not None]
+            leaders = [s for s in statuses if s.role == "leader"]
+            if leaders and len({s.leader for s in statuses}) == 1 and len(statuses) > len(self.members) // 2:
+                return self.member(leaders[0].name)
+            time.sleep(0.05)
+        raise RuntimeError(f"no leader within {timeout}s\n{self.logs()}")
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {m.name} ---\n{''.join(m.output)}" for m in self.members)
+
+    def stop(self) -> None:
+        for m in self.members:
+            m.kill()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def run(coro: "asyncio.Future[object] | object") -> object:
+    return asyncio.run(coro)  # type: ignore[arg-type]

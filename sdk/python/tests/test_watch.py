@@ -1,0 +1,123 @@
+"""Watches: resuming across a leader kill without gap or duplicate, and clean cancellation."""
+from __future__ import annotations
+
+import asyncio
+import gc
+from typing import Callable
+
+from cairn_client import CairnClient, CairnError, Event
+from cluster import Cluster, run
+
+WRITES = 60
+KILL_AFTER = 20
+
+
+def test_watch_keeps_its_place_across_a_leader_kill(new_cluster: Callable[..., Cluster]) -> None:
+    # A short server timeout: writes caught in the election fail fast instead of in 7 s.
+    cluster = new_cluster("--request-timeout", "1500")
+    leader = cluster.wait_for_leader()
+    followers = [m.address for m in cluster.members if m is not leader]
+
+    async def main() -> None:
+        watcher = CairnClient([leader.address], dial_timeout=1, call_timeout=2)
+        writer = CairnClient(followers, dial_timeout=1, call_timeout=3)
+        try:
+            watch = watcher.watch("hist/", prefix=True, start_revision=1)
+            events: list[Event] = []
+            acked: list[int] = []
+
+            async def write() -> int:
+                for i in range(WRITES):
+                    if i == KILL_AFTER:
+                        assert watch.endpoint == leader.address
+                        leader.kill()
+                    try:
+                        acked.append((await writer.put(f"hist/{i % 7}", str(i))).revision)
+                    except CairnError:
+                        pass  # outcome unknown: the history read below is the reference
+                    await asyncio.sleep(0.01)
+                return (await writer.get("hist/", range_end="hist0")).revision
+
+            async def consume() -> None:
+                async for event in watch:
+                    events.append(event)
+
+            async def caught_up(revision: int) -> None:
+                while not events or events[-1].revision < revision:
+                    await asyncio.sleep(0.02)
+
+            first = await writer.put("hist/start", "0")  # so the watch has something at once
+            acked.append(first.revision)
+            consumer = asyncio.ensure_future(consume())
+            final = await asyncio.wait_for(write(), 30)
+            await asyncio.wait_for(caught_up(final), 15)
+            assert watch.endpoint is not None and watch.endpoint != leader.address
+            await watch.aclose()
+            await consumer
+
+            # The reference: the whole history, replayed by a new watch on a survivor.
+            history: list[Event] = []
+            async with writer.watch("hist/", prefix=True, start_revision=1) as replay:
+                async for event in replay:
+                    history.append(event)
+                    if event.revision >= final:
+                        break
+            revisions = [e.revision for e in events]
+            assert revisions == sorted(set(revisions)), "out of order or duplicated"
+            assert [(e.type, e.key, e.value, e.revision) for e in events] == [
+                (e.type, e.key, e.value, e.revision) for e in history]
+            assert set(acked) <= set(revisions)
+            assert len(acked) > KILL_AFTER
+        finally:
+            await watcher.close()
+            await writer.close()
+    run(main())
+
+
+def test_leaving_a_watch_cancels_it(shared_cluster: Cluster) -> None:
+    async def main() -> None:
+        async with CairnClient(shared_cluster.endpoints) as client:
+            put = await client.put("leave/a", "1")
+            async for event in client.watch("leave/", prefix=True, start_revision=put.revision):
+                assert event.value == b"1"
+                break
+            await asyncio.sleep(0.05)  # asyncio closes the abandoned iterator in a task
+            gc.collect()
+            assert len(client._watches) == 0
+
+            async with client.watch("leave/", prefix=True, start_revision=put.revision) as watch:
+                assert (await watch.__anext__()).key == b"leave/a"
+                assert watch.endpoint is not None
+            assert watch.endpoint is None
+    run(main())
+
+
+def test_watch_leaves_a_member_that_hangs(fresh_cluster: Cluster) -> None:
+    leader = fresh_cluster.wait_for_leader()
+    hung = next(m for m in fresh_cluster.members if m is not leader)
+
+    async def main() -> None:
+        watcher = CairnClient([hung.address], dial_timeout=0.5, call_timeout=1, watch_keepalive=0.5)
+        writer = CairnClient([leader.address], discover=False)
+        try:
+            watch = watcher.watch("hang/", prefix=True)
+            first = asyncio.ensure_future(watch.__anext__())
+            while watch.endpoint is None:  # created: from here on nothing is missed
+                await asyncio.sleep(0.01)
+            await writer.put("hang/1", "1")
+            assert (await asyncio.wait_for(first, 5)).value == b"1"
+            await asyncio.sleep(1.5)  # idle past the keepalive: a live member answers the probe
+            assert watch.endpoint == hung.address
+
+            hung.pause()  # its connections stay open; it just stops answering
+            await writer.put("hang/2", "2")
+            await writer.put("hang/3", "3")
+            got = [await asyncio.wait_for(watch.__anext__(), 10) for _ in range(2)]
+            assert [e.value for e in got] == [b"2", b"3"]
+            assert watch.endpoint not in (None, hung.address)
+            await watch.aclose()
+        finally:
+            hung.resume()
+            await watcher.close()
+            await writer.close()
+    run(main())

@@ -1,0 +1,150 @@
+/**
+ * CairnClient: the entry point.
+ *
+ *   const client = new CairnClient();              // CAIRN_ENDPOINTS or 127.0.0.1:7379
+ *   await client.put('greeting', 'hello');
+ *   const kv = await client.get('greeting');       // KeyValue | undefined
+ *   client.close();
+ */
+import type { CompactResponse, DeleteRangeResponse, PutResponse, RangeResponse, TxnRequest, TxnResponse } from '../../../gen/ts/cairn/v1/kv.js';
+import type { Member, MemberListResponse } from '../../../gen/ts/cairn/v1/cluster.js';
+import { selectKeys, type Bytes, type KeySelector } from './bytes.js';
+import { watchConfig, decodeConfig, type ConfigOptions, type ConfigVersion } from './config.js';
+import { unary } from './member.js';
+import { deleteResult, header, putResult, rangeResult, type DeleteResult, type Header, type KeyValue, type PutResult, type RangeResult } from './kv-types.js';
+import { MemberPool, type InvokeOptions } from './pool.js';
+import { deleteRequest, putRequest, rangeRequest, type DeleteOptions, type PutOptions, type ReadOptions } from './requests.js';
+import { Txn, txnResult, type CommitOptions, type TxnResult } from './txn.js';
+import { Watch, type WatchOptions } from './watch.js';
+
+export const DEFAULT_ENDPOINT = '127.0.0.1:7379';
+
+export interface ClientOptions {
+  /** host:port of one or more members; default CAIRN_ENDPOINTS (comma-separated), else 127.0.0.1:7379. */
+  endpoints?: string[] | string;
+  /** How long to wait for a connection to a member before trying the next one (default 2000). */
+  dialTimeoutMs?: number;
+  /** Deadline of every call, retries included (default 5000). */
+  callTimeoutMs?: number;
+  /** Learn the other members' addresses from the cluster (default true). */
+  discover?: boolean;
+}
+
+function parseEndpoints(e: string): string[] {
+  return e.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+function resolveEndpoints(given: ClientOptions['endpoints']): string[] {
+  if (given !== undefined) return typeof given === 'string' ? parseEndpoints(given) : given;
+  const env = parseEndpoints(process.env['CAIRN_ENDPOINTS'] ?? '');
+  return env.length > 0 ? env : [DEFAULT_ENDPOINT];
+}
+
+export class CairnClient {
+  private readonly pool: MemberPool;
+  private readonly dialTimeoutMs: number;
+
+  constructor(options: ClientOptions = {}) {
+    this.dialTimeoutMs = options.dialTimeoutMs ?? 2000;
+    this.pool = new MemberPool({
+      endpoints: resolveEndpoints(options.endpoints),
+      dialTimeoutMs: this.dialTimeoutMs,
+      callTimeoutMs: options.callTimeoutMs ?? 5000,
+      discover: options.discover ?? true,
+    });
+  }
+
+  /** Every member address the client knows, the one in use first. */
+  get endpoints(): string[] {
+    return this.pool.endpoints;
+  }
+
+  /** The member requests go to now (reads with consistency 'stale' are served by it). */
+  get activeEndpoint(): string {
+    return this.pool.active.address;
+  }
+
+  /** Sets a key. Retried only when it certainly was not applied, unless retryUnsafe. */
+  async put(key: Bytes, value: Bytes, options: PutOptions & InvokeOptions = {}): Promise<PutResult> {
+    const req = putRequest(key, value, options);
+    await this.pool.discover();
+    const res = await this.pool.invoke('write', (c) => unary<PutResponse>((cb) => c.member.kv.put(req, c.metadata, { deadline: c.deadline }, cb)), options);
+    return putResult(res);
+  }
+
+  /** Reads one key; undefined when it does not exist. */
+  async get(key: Bytes, options: ReadOptions & InvokeOptions = {}): Promise<KeyValue | undefined> {
+    return (await this.range(key, options)).kvs[0];
+  }
+
+  /** Reads a key, a prefix (`{ prefix }`) or a range (`{ key, end }`). */
+  async range(sel: KeySelector, options: ReadOptions & InvokeOptions = {}): Promise<RangeResult> {
+    const req = rangeRequest(sel, options);
+    await this.pool.discover();
+    const res = await this.pool.invoke('read', (c) => unary<RangeResponse>((cb) => c.member.kv.range(req, c.metadata, { deadline: c.deadline }, cb)), options);
+    return rangeResult(res);
+  }
+
+  /** Reads every key starting with prefix, in key order. */
+  getPrefix(prefix: Bytes, options: ReadOptions & InvokeOptions = {}): Promise<RangeResult> {
+    return this.range({ prefix }, options);
+  }
+
+  /** Deletes a key, a prefix (`{ prefix }`) or a range (`{ key, end }`). */
+  async delete(sel: KeySelector, options: DeleteOptions & InvokeOptions = {}): Promise<DeleteResult> {
+    const req = deleteRequest(sel, options);
+    await this.pool.discover();
+    const res = await this.pool.invoke('write', (c) => unary<DeleteRangeResponse>((cb) => c.member.kv.deleteRange(req, c.metadata, { deadline: c.deadline }, cb)), options);
+    return deleteResult(res);
+  }
+
+  /** Starts a transaction: `.if(...).then(...).else(...).commit()`. */
+  txn(): Txn {
+    return new Txn(async (req: TxnRequest, writes: boolean, options: CommitOptions) => {
+      await this.pool.discover();
+      const res = await this.pool.invoke(writes ? 'write' : 'read', (c) => unary<TxnResponse>((cb) => c.member.kv.txn(req, c.metadata, { deadline: c.deadline }, cb)), options);
+      return txnResult(res);
+    });
+  }
+
+  /** Discards history before revision; reads and watches below it then fail with isCompacted. */
+  async compact(revision: number, options: { physical?: boolean } & InvokeOptions = {}): Promise<Header> {
+    const req = { revision, physical: options.physical ?? false };
+    await this.pool.discover();
+    // Compacting twice at the same revision is harmless, so it is retried like a read.
+    const res = await this.pool.invoke('read', (c) => unary<CompactResponse>((cb) => c.member.kv.compact(req, c.metadata, { deadline: c.deadline }, cb)), options);
+    return header(res.header);
+  }
+
+  /** Lists the cluster's members. */
+  async members(options: InvokeOptions = {}): Promise<Member[]> {
+    await this.pool.discover();
+    const res = await this.pool.invoke('read', (c) => unary<MemberListResponse>((cb) => c.member.cluster.memberList({}, c.metadata, { deadline: c.deadline }, cb)), options);
+    return res.members;
+  }
+
+  /**
+   * Watches a key (or, with `prefix: true`, every key under it). Iterate it with
+   * `for await`; it yields one WatchBatch per revision. See watch.ts.
+   */
+  watch(key: Bytes, options: WatchOptions = {}): Watch {
+    const target = options.prefix === true ? selectKeys({ prefix: key }) : selectKeys(key);
+    return new Watch(this.pool, target, options, this.dialTimeoutMs);
+  }
+
+  /** Reads a JSON config value as a T (validated by `decode` when given); undefined when absent. */
+  async getConfig<T>(key: Bytes, options: ConfigOptions<T> & ReadOptions & InvokeOptions = {}): Promise<T | undefined> {
+    const kv = await this.get(key, options);
+    return kv === undefined ? undefined : decodeConfig(kv, options.decode);
+  }
+
+  /** Yields the config's current version, then each new one, decoded as T. */
+  watchConfig<T>(key: Bytes, options: ConfigOptions<T> & { signal?: AbortSignal } = {}): AsyncGenerator<ConfigVersion<T>, void, undefined> {
+    return watchConfig<T>(this, key, options);
+  }
+
+  /** Closes every connection; in-flight calls fail and watches end. */
+  close(): void {
+    this.pool.close();
+  }
+}

@@ -1,0 +1,10 @@
+export { CairnClient, DEFAULT_ENDPOINT, type ClientOptions } from './client.js';
+export { CairnError, type CairnCode } from './errors.js';
+export { KeyValue, type Header, type RangeResult, type PutResult, type DeleteResult } from './kv-types.js';
+export type { Bytes, KeySelector } from './bytes.js';
+export type { Consistency, ReadOptions, PutOptions, DeleteOptions } from './requests.js';
+export type { InvokeOptions } from './pool.js';
+export { Txn, Compare, Op, type Relation, type TxnResult, type OpResult, type CommitOptions } from './txn.js';
+export { Watch, type WatchBatch, type WatchEvent, type WatchOptions } from './watch.js';
+export type { ConfigOptions, ConfigVersion, Decoder } from './config.js';
+export type { Member } from '../../../gen/ts/cairn/v1/cluster.js';

@@ -1,0 +1,67 @@
+/**
+ * One member's connection: one gRPC channel shared by the service stubs of that member.
+ */
+import { credentials, connectivityState, status, type ServiceError } from '@grpc/grpc-js';
+import { KVServiceClient } from '../../../gen/ts/cairn/v1/kv.js';
+import { WatchServiceClient } from '../../../gen/ts/cairn/v1/watch.js';
+import { ClusterServiceClient } from '../../../gen/ts/cairn/v1/cluster.js';
+import { MaintenanceServiceClient } from '../../../gen/ts/cairn/v1/maintenance.js';
+import { CairnError } from './errors.js';
+
+export class MemberConnection {
+  readonly kv: KVServiceClient;
+  readonly watch: WatchServiceClient;
+  readonly cluster: ClusterServiceClient;
+  readonly maintenance: MaintenanceServiceClient;
+
+  constructor(readonly address: string) {
+    this.kv = new KVServiceClient(address, credentials.createInsecure(), {
+      // Fail fast while a member is down rather than waiting for it to come back:
+      // the client would rather move to another member.
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 1000,
+    });
+    const channelOverride = this.kv.getChannel();
+    this.watch = new WatchServiceClient(address, credentials.createInsecure(), { channelOverride });
+    this.cluster = new ClusterServiceClient(address, credentials.createInsecure(), { channelOverride });
+    this.maintenance = new MaintenanceServiceClient(address, credentials.createInsecure(), { channelOverride });
+  }
+
+  get ready(): boolean {
+    return this.kv.getChannel().getConnectivityState(false) === connectivityState.READY;
+  }
+
+  /**
+   * Resolves once the channel is connected; rejects with a not-sent CairnError when it is
+   * not within timeoutMs, so the caller knows nothing reached this member.
+   */
+  connect(timeoutMs: number): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.kv.waitForReady(Date.now() + Math.max(1, timeoutMs), (err?: Error) => {
+        if (err === undefined) return resolve();
+        reject(
+          new CairnError({
+            code: status.UNAVAILABLE,
+            message: `could not connect to ${this.address} within ${timeoutMs} ms`,
+            endpoint: this.address,
+            notSent: true,
+            cause: err,
+          }),
+        );
+      });
+    });
+  }
+
+  close(): void {
+    // All four stubs share the channel; closing it once closes them all.
+    this.kv.close();
+  }
+}
+
+/** Adapts a grpc-js unary callback call to a promise. */
+export function unary<Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    invoke((err, res) => (err ? reject(err) : resolve(res)));
+  });
+}

@@ -1,0 +1,135 @@
+/**
+ * The members the client knows and the one it uses. Every request goes to the member in
+ * use; `invoke` retries and moves to the next member when that one cannot serve, but only
+ * where a retry cannot apply a write twice.
+ */
+import { Metadata, status } from '@grpc/grpc-js';
+import type { MemberListResponse } from '../../../gen/ts/cairn/v1/cluster.js';
+import { backoffDelay, sleep } from './backoff.js';
+import { CairnError, toCairnError } from './errors.js';
+import { MemberConnection, unary } from './member.js';
+
+/**
+ * What a retry of a failed request could do: reads can always be retried; a write only
+ * when the failure proves it was not applied, or when the caller says it is idempotent.
+ */
+export type Safety = 'read' | 'write';
+
+export interface InvokeOptions {
+  /** Retry a write even when its outcome is unknown (the write must be idempotent). */
+  retryUnsafe?: boolean;
+  /** Overrides the client's callTimeoutMs for this call. */
+  timeoutMs?: number;
+}
+
+export interface PoolOptions {
+  endpoints: string[];
+  dialTimeoutMs: number;
+  callTimeoutMs: number;
+  discover: boolean;
+}
+
+export interface CallContext {
+  member: MemberConnection;
+  /** The deadline of this attempt (the call's overall deadline). */
+  deadline: Date;
+  metadata: Metadata;
+}
+
+export class MemberPool {
+  private readonly members: MemberConnection[];
+  private current = 0;
+  private discovery: Promise<void> | undefined;
+  private closed = false;
+  /** Long-lived users of the pool (watches) to end when it closes. */
+  private readonly closers = new Set<() => void>();
+
+  constructor(private readonly options: PoolOptions) {
+    if (options.endpoints.length === 0) throw new Error('CairnClient needs at least one endpoint');
+    this.members = [...new Set(options.endpoints)].map((a) => new MemberConnection(a));
+  }
+
+  /** Addresses of every known member; the one in use first. */
+  get endpoints(): string[] {
+    return this.members.map((_, i) => this.members[(this.current + i) % this.members.length]!.address);
+  }
+
+  /** The member requests go to now. */
+  get active(): MemberConnection {
+    return this.members[this.current]!;
+  }
+
+  /** Moves to the next known member (after `failed` could not serve). */
+  failover(failed: MemberConnection): void {
+    // Another request may have moved on already; move only once per failure.
+    if (this.active === failed) this.current = (this.current + 1) % this.members.length;
+  }
+
+  /** Learns every member's address from MemberList, once; best effort. */
+  discover(): Promise<void> {
+    if (!this.options.discover) return Promise.resolve();
+    this.discovery ??= this.invoke('read', (ctx) =>
+      unary<MemberListResponse>((cb) => ctx.member.cluster.memberList({}, ctx.metadata, { deadline: ctx.deadline }, cb)),
+    ).then(
+      (res) => {
+        for (const m of res.members) if (m.address !== '' && !this.members.some((k) => k.address === m.address)) this.members.push(new MemberConnection(m.address));
+      },
+      () => {
+        // The configured endpoints still work; discovery is retried on the next call.
+        this.discovery = undefined;
+      },
+    );
+    return this.discovery;
+  }
+
+  /**
+   * Runs one request with the client's retry policy. Each attempt goes to the member in
+   * use; the whole call, retries included, must finish within the call timeout.
+   */
+  async invoke<T>(safety: Safety, attempt: (ctx: CallContext) => Promise<T>, options: InvokeOptions = {}): Promise<T> {
+    if (this.closed) throw new CairnError({ code: status.CANCELLED, message: 'the client is closed' });
+    const timeoutMs = options.timeoutMs ?? this.options.callTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    for (let n = 0; ; n++) {
+      const member = this.active;
+      let error: CairnError;
+      try {
+        await member.connect(Math.min(this.options.dialTimeoutMs, deadline - Date.now()));
+        return await attempt({ member, deadline: new Date(deadline), metadata: new Metadata() });
+      } catch (err) {
+        error = toCairnError(err, member.address);
+      }
+      if (!retryable(error, safety, options.retryUnsafe ?? false) || this.closed) throw error;
+      // A member that answered TIMEOUT is alive, just slow to commit; others mean go elsewhere.
+      if (error.cairnCode !== 'TIMEOUT') this.failover(member);
+      const delay = backoffDelay(n);
+      if (Date.now() + delay >= deadline) throw error;
+      await sleep(delay);
+    }
+  }
+
+  /** Registers `fn` to run when the pool closes; returns the unregistration. */
+  onClose(fn: () => void): () => void {
+    if (this.closed) {
+      fn();
+      return () => undefined;
+    }
+    this.closers.add(fn);
+    return () => this.closers.delete(fn);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const fn of [...this.closers]) fn();
+    this.closers.clear();
+    for (const m of this.members) m.close();
+  }
+}
+
+/** Whether a failed attempt may be tried again (on this or another member). */
+export function retryable(error: CairnError, safety: Safety, retryUnsafe: boolean): boolean {
+  if (error.isNotApplied) return true;
+  const transient = error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED;
+  return transient && (safety === 'read' || retryUnsafe);
+}

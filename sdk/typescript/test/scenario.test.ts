@@ -1,0 +1,46 @@
+/**
+ * The cross-SDK scenario: scenario.ts, run as its own process against a fresh cluster,
+ * prints exactly sdk/scenario/expected.txt.
+ */
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startClusterProcesses } from '../../../test/helpers/cluster-process.js';
+import { REPO_ROOT } from '../../../test/helpers/node-process.js';
+
+function run(command: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('scenario.ts prints expected.txt against a fresh three-member cluster; then the README quickstart runs', async (t) => {
+  const cluster = await startClusterProcesses(3);
+  t.teardown(() => cluster.cleanup());
+  await cluster.waitForLeader();
+  const env = { CAIRN_ENDPOINTS: cluster.endpoints.join(',') };
+  const expected = await readFile(join(REPO_ROOT, 'sdk/scenario/expected.txt'), 'utf8');
+  const result = await run(process.execPath, ['--import', 'tsx', 'sdk/typescript/scenario.ts'], env);
+  t.is(result.code, 0, result.stderr);
+  t.is(result.stdout, expected);
+
+  // The same cluster, now that the scenario is done with it: the quickstart uses other keys.
+  const quickstart = await run(process.execPath, ['--import', 'tsx', 'sdk/typescript/examples/quickstart.ts'], env);
+  t.is(quickstart.code, 0, quickstart.stderr);
+  t.regex(quickstart.stdout, /^greeting=hello version=1 rev=\d+\nstale=hello bounded=hello\nswapped=true\n/);
+  t.regex(quickstart.stdout, /watch rev=\+0 put quickstart\/greeting=hello\nwatch rev=\+1 put quickstart\/greeting=hello again\n/);
+  t.regex(quickstart.stdout, /config image=web:1 replicas=2\nconfig update replicas=2\nconfig update replicas=3\nerror INVALID_ARGUMENT EMPTY_KEY\n$/);
+});
+
+test('the README quickstart is examples/quickstart.ts, verbatim', async (t) => {
+  const readme = await readFile(join(REPO_ROOT, 'sdk/typescript/README.md'), 'utf8');
+  const example = await readFile(join(REPO_ROOT, 'sdk/typescript/examples/quickstart.ts'), 'utf8');
+  t.true(readme.includes('```ts\n' + example + '```'));
+});
