@@ -19,6 +19,7 @@ export const ErrorCode = {
   Stopping: 'STOPPING',
   NoLeader: 'NO_LEADER',
   Timeout: 'TIMEOUT',
+  LeaderChanged: 'LEADER_CHANGED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

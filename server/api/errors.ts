@@ -22,6 +22,7 @@ const STATUS_BY_CODE: Record<ErrorCode, status> = {
   // Both are safe to retry on another member; a timed-out write may still have applied.
   [ErrorCode.NoLeader]: status.UNAVAILABLE,
   [ErrorCode.Timeout]: status.UNAVAILABLE,
+  [ErrorCode.LeaderChanged]: status.UNAVAILABLE,
 };
 
 export function grpcStatusOf(code: ErrorCode): status {

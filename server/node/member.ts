@@ -132,6 +132,7 @@ export function createMember(o: MemberOptions): Member {
     peerServer,
     start() {
       raftDriver.start();
+      raftNode.watchLeader(o.heartbeatIntervalMs);
       // A lone member need not wait out an election timeout to lead.
       if (cluster.members.length === 1) raftDriver.campaign();
     },

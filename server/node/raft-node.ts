@@ -33,6 +33,8 @@ export class RaftNode implements WritePath {
   private readonly queued: (() => void)[] = [];
   /** When a message from the current leader last arrived (ms since epoch); for bounded-staleness reads. */
   private lastLeaderContact = 0;
+  private knownLeader = 0;
+  private leaderWatch: NodeJS.Timeout | undefined;
   private flushScheduled = false;
 
   constructor(
@@ -95,6 +97,31 @@ export class RaftNode implements WritePath {
     for (const m of messages) this.driver.step(m);
     const leader = this.driver.rawNode.basicStatus().lead;
     if (leader !== 0 && messages.some((m) => m.from === leader)) this.lastLeaderContact = Date.now();
+    this.checkLeader();
+  }
+
+  /** Checks for a leader change every intervalMs (and on every message batch). */
+  watchLeader(intervalMs: number): void {
+    this.leaderWatch ??= setInterval(() => this.checkLeader(), intervalMs);
+    this.leaderWatch.unref();
+  }
+
+  /**
+   * When the leader changes, requests waiting on the old one are answered now instead of at
+   * their timeout: a proposal it dropped would never apply, and the core drops pending read
+   * indexes. Writes are reported as of unknown outcome (the new leader may still commit
+   * them); reads are safe to retry.
+   */
+  private checkLeader(): void {
+    const leader = this.driver.rawNode.basicStatus().lead;
+    if (leader === this.knownLeader) return;
+    const previous = this.knownLeader;
+    this.knownLeader = leader;
+    if (previous === 0) return;
+    this.proposals.rejectAll(
+      new CairnError(ErrorCode.LeaderChanged, 'the leader changed while the write was in flight; it may or may not have been applied (check before retrying)'),
+    );
+    this.reads.rejectAll(new CairnError(ErrorCode.LeaderChanged, 'the leader changed before the read was confirmed; retry it'));
   }
 
   /**
@@ -120,6 +147,7 @@ export class RaftNode implements WritePath {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.leaderWatch);
     const stopping = new CairnError(ErrorCode.Stopping, 'the member is shutting down');
     this.proposals.rejectAll(stopping);
     this.reads.rejectAll(stopping);
