@@ -285,7 +285,7 @@ func retryable(e *Error, kind callKind) bool {
 	case CodeNoLeader, CodeStopping:
 		// Not applied: safe for every call.
 		return true
-	case CodeTimeout:
+	case CodeTimeout, CodeLeaderChanged:
 		// Outcome unknown.
 		return kind != writeCall
 	case "":

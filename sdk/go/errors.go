@@ -19,6 +19,7 @@ const (
 	CodeStopping       = "STOPPING"
 	CodeNoLeader       = "NO_LEADER"
 	CodeTimeout        = "TIMEOUT"
+	CodeLeaderChanged  = "LEADER_CHANGED"
 )
 
 // errorCodeKey is the trailing metadata key in which the server names its error code.

@@ -20,6 +20,7 @@ func TestRetryable(t *testing.T) {
 		{"no leader: not applied", &Error{code: codes.Unavailable, CairnCode: CodeNoLeader}, true, true, true},
 		{"stopping: not applied", &Error{code: codes.Unavailable, CairnCode: CodeStopping}, true, true, true},
 		{"timeout: outcome unknown", &Error{code: codes.Unavailable, CairnCode: CodeTimeout}, true, false, true},
+		{"leader changed: outcome unknown", &Error{code: codes.Unavailable, CairnCode: CodeLeaderChanged}, true, false, true},
 		{"transport failure", &Error{code: codes.Unavailable}, true, false, true},
 		{"invalid argument", &Error{code: codes.InvalidArgument, CairnCode: CodeEmptyKey}, false, false, false},
 		{"compacted", &Error{code: codes.OutOfRange, CairnCode: CodeCompacted}, false, false, false},
