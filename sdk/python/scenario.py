@@ -59,7 +59,7 @@ async def main() -> None:
 
         async with client.watch("scn/", prefix=True, start_revision=1) as watch:
             for _ in range(5):
-                print(event_line(await watch.__anext__()))
+                print(event_line(await anext(watch)))
 
         await client.put("scn/config", '{"name":"web","replicas":3}')
         config = await client.get_config("scn/config", into=AppConfig)

@@ -53,15 +53,19 @@ def test_watch_keeps_its_place_across_a_leader_kill(new_cluster: Callable[..., C
             await asyncio.wait_for(caught_up(final), 15)
             assert watch.endpoint is not None and watch.endpoint != leader.address
             await watch.aclose()
-            await consumer
+            await asyncio.wait_for(consumer, 5)
 
             # The reference: the whole history, replayed by a new watch on a survivor.
             history: list[Event] = []
-            async with writer.watch("hist/", prefix=True, start_revision=1) as replay:
-                async for event in replay:
-                    history.append(event)
-                    if event.revision >= final:
-                        break
+
+            async def replay() -> None:
+                async with writer.watch("hist/", prefix=True, start_revision=1) as w:
+                    async for event in w:
+                        history.append(event)
+                        if event.revision >= final:
+                            return
+
+            await asyncio.wait_for(replay(), 10)
             revisions = [e.revision for e in events]
             assert revisions == sorted(set(revisions)), "out of order or duplicated"
             assert [(e.type, e.key, e.value, e.revision) for e in events] == [

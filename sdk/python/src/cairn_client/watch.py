@@ -172,7 +172,7 @@ class Watch:
         call = watch_pb2_grpc.WatchServiceStub(channel).Watch()
         self._call, self._endpoint = call, endpoint
         create = watch_pb2.WatchCreateRequest(
-            key=self._key, range_end=self._range_end, start_revision=self._next_revision - (1 if self._endpoint else 0), prev_kv=self._prev_kv
+            key=self._key, range_end=self._range_end, start_revision=self._next_revision, prev_kv=self._prev_kv
         )
         await call.write(watch_pb2.WatchRequest(create_request=create))
         # The first reply confirms the watch; a member that can't send it is no use to us.
@@ -232,7 +232,7 @@ class Watch:
                 self._next_revision = response.header.revision + 1
             return
         # A replay after reconnecting may overlap what we already delivered: skip it.
-        fresh = [Event.from_pb(e) for e in response.events ]
+        fresh = [Event.from_pb(e) for e in response.events if e.kv.mod_revision >= self._next_revision]
         if fresh:
             self._pending.extend(fresh)
             self._next_revision = fresh[-1].revision + 1
