@@ -23,6 +23,7 @@ const engine = flag('engine', 'rocksdb');
 interface ProcResult {
   requests: number;
   errors: number;
+  firstError?: string;
   seconds: number;
   opsPerSec: number;
   histogram: string;
@@ -58,9 +59,11 @@ async function phase(label: string, endpoints: string[], args: string[]): Promis
   const ms = (us: number): string => (Math.min(us, merged.maxValue) / 1000).toFixed(2);
   const throughput = results.reduce((sum, r) => sum + r.opsPerSec, 0);
   const errors = results.reduce((sum, r) => sum + r.errors, 0);
+  const firstError = results.find((r) => r.firstError !== undefined)?.firstError;
   console.log(
     `${label.padEnd(22)} ${throughput.toFixed(0).padStart(7)} ops/s   p50 ${ms(merged.getValueAtPercentile(50))} ms   p99 ${ms(merged.getValueAtPercentile(99))} ms   ` +
-      `max ${ms(merged.maxValue)} ms   errors ${errors}   (${procs} processes x ${clientsPerProc} clients)`,
+      `max ${ms(merged.maxValue)} ms   errors ${errors}   (${procs} processes x ${clientsPerProc} clients)` +
+      (firstError === undefined ? '' : `\n${''.padEnd(23)}first error: ${firstError}`),
   );
   merged.destroy();
 }

@@ -49,8 +49,8 @@ export class RaftNode implements WritePath {
 
   /** The driver reports read states once the state machine applied up to their index. */
   readonly onReadState = (rs: ReadState): void => {
-    if (rs.context.byteLength !== 8) return;
-    this.reads.resolve(Buffer.from(rs.context).readUInt32BE(4), undefined);
+    const read = parseReadContext(rs.context);
+    if (read !== undefined && read.memberId === this.memberId) this.reads.resolve(read.id, undefined);
   };
 
   submit(command: Command): Promise<CommandOutcome> {
@@ -70,8 +70,7 @@ export class RaftNode implements WritePath {
       this.timeouts.requestMs,
       () => new CairnError(ErrorCode.Timeout, `no quorum confirmed a read point within ${this.timeouts.requestMs} ms; use a serializable read to read this member's possibly stale data`),
     );
-    const context = Buffer.alloc(8);
-    context.writeUInt32BE(id, 4);
+    const context = readContext(this.memberId, id);
     this.offer(() => this.driver.readIndex(context), (err) => this.reads.reject(id, err));
     return done;
   }
@@ -188,4 +187,22 @@ export class RaftNode implements WritePath {
       for (const next of this.queued.splice(0)) next();
     });
   }
+}
+
+/**
+ * A read-index request id, unique across the cluster: the leader keys pending reads by
+ * context, so two members using the same counter value at once would lose one of the reads.
+ */
+function readContext(memberId: number, id: number): Buffer {
+  const context = Buffer.alloc(12);
+  context.writeUInt32BE(Math.floor(memberId / 2 ** 32), 0);
+  context.writeUInt32BE(memberId >>> 0, 4);
+  context.writeUInt32BE(id, 8);
+  return context;
+}
+
+function parseReadContext(context: Uint8Array): { memberId: number; id: number } | undefined {
+  if (context.byteLength !== 12) return undefined;
+  const buf = Buffer.from(context.buffer, context.byteOffset, context.byteLength);
+  return { memberId: buf.readUInt32BE(0) * 2 ** 32 + buf.readUInt32BE(4), id: buf.readUInt32BE(8) };
 }
