@@ -30,10 +30,6 @@ export class WatchHub {
     store.onCommit((revisions) => this.publish(revisions));
   }
 
-  get watcherCount(): number {
-    return this.synced.size + this.unsynced.size;
-  }
-
   /** Registers a watcher whose nextRevision is its start revision (0: from the next change). */
   add(watcher: Watcher): void {
     if (watcher.prevKv) this.store.prevKvWatchers++;

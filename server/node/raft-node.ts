@@ -5,7 +5,6 @@ import type { WritePath } from '../apply/write-path.js';
 import type { CommandOutcome } from '../apply/outcome.js';
 import { CairnError, ErrorCode } from '../errors.js';
 import type { Message } from '../raft/message.js';
-import type { RaftStatus } from '../raft/raw-node.js';
 import type { ReadState } from '../raft/types.js';
 import type { RaftDriver } from './raft-driver.js';
 import { PendingRequests } from './pending-requests.js';
@@ -134,14 +133,6 @@ export class RaftNode implements WritePath {
     if (s.role === 'leader') return true;
     if (s.lead === 0) return false;
     return Date.now() - this.lastLeaderContact <= maxStalenessMs && this.driver.appliedIndex >= s.commit;
-  }
-
-  status(): RaftStatus {
-    return this.driver.status();
-  }
-
-  get appliedIndex(): number {
-    return this.driver.appliedIndex;
   }
 
   async close(): Promise<void> {
