@@ -47,7 +47,18 @@ function runProc(args: string[]): Promise<ProcResult> {
 async function phase(label: string, endpoints: string[], args: string[]): Promise<void> {
   const results = await Promise.all(
     Array.from({ length: procs }, (_, i) =>
-      runProc(['bench', ...args, '--endpoints', endpoints[i % endpoints.length]!, '--clients', String(clientsPerProc), '--connections', '4', '--duration', duration]),
+      runProc([
+        'bench',
+        ...args,
+        '--endpoints',
+        endpoints[i % endpoints.length]!,
+        '--clients',
+        String(clientsPerProc),
+        '--connections',
+        '4',
+        '--duration',
+        duration,
+      ]),
     ),
   );
   const merged = hdr.build({ lowestDiscernibleValue: 1, numberOfSignificantValueDigits: 3 });

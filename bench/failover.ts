@@ -17,8 +17,11 @@ const PROBE_DEADLINE_MS = 200;
 
 function put(client: KVServiceClient, key: string, value: string): Promise<PutResponse> {
   return new Promise((resolve, reject) =>
-    client.put(PutRequest.fromPartial({ key: Buffer.from(key), value: Buffer.from(value) }), new Metadata(), { deadline: Date.now() + PROBE_DEADLINE_MS }, (err: ServiceError | null, res: PutResponse) =>
-      err ? reject(err) : resolve(res),
+    client.put(
+      PutRequest.fromPartial({ key: Buffer.from(key), value: Buffer.from(value) }),
+      new Metadata(),
+      { deadline: Date.now() + PROBE_DEADLINE_MS },
+      (err: ServiceError | null, res: PutResponse) => (err ? reject(err) : resolve(res)),
     ),
   );
 }
@@ -48,7 +51,9 @@ try {
     await cluster.waitForConvergence();
   }
   const sorted = [...times].sort((a, b) => a - b);
-  console.log(`failover over ${rounds} rounds: median ${sorted[Math.floor(sorted.length / 2)]} ms, min ${sorted[0]} ms, max ${sorted[sorted.length - 1]} ms (heartbeat 100 ms, election timeout 1000 ms)`);
+  console.log(
+    `failover over ${rounds} rounds: median ${sorted[Math.floor(sorted.length / 2)]} ms, min ${sorted[0]} ms, max ${sorted[sorted.length - 1]} ms (heartbeat 100 ms, election timeout 1000 ms)`,
+  );
 } finally {
   for (const client of clients.values()) client.close();
   await cluster.cleanup();

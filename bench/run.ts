@@ -21,7 +21,10 @@ let failed = false;
 try {
   console.log(`node ${node.pid} serving on ${node.address}, data in ${node.dataDir}`);
   const common = ['--endpoints', node.address, '--clients', '64', ...sized, ...extra];
-  for (const args of [['bench', 'put', '--value-size', '256', ...common], ['bench', 'range', ...common]]) {
+  for (const args of [
+    ['bench', 'put', '--value-size', '256', ...common],
+    ['bench', 'range', ...common],
+  ]) {
     console.log(`\n$ cairn ${args.join(' ')}`);
     if ((await cairn(args)) !== 0) failed = true;
   }

@@ -13,8 +13,19 @@ const extra = process.argv.slice(2);
 const children = members.map((m) => {
   const child = spawn(
     process.execPath,
-    [path.join(root, 'bin', 'cairn.js'), 'serve', '--name', m.name, '--listen', m.address,
-      '--initial-cluster', initialCluster, '--data-dir', path.join('cluster-data', m.name), ...extra],
+    [
+      path.join(root, 'bin', 'cairn.js'),
+      'serve',
+      '--name',
+      m.name,
+      '--listen',
+      m.address,
+      '--initial-cluster',
+      initialCluster,
+      '--data-dir',
+      path.join('cluster-data', m.name),
+      ...extra,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const prefix = (line) => `[${m.name}] ${line}`;

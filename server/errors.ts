@@ -35,15 +35,9 @@ export class CairnError extends Error {
 }
 
 export function compactedError(requested: number, compacted: number): CairnError {
-  return new CairnError(
-    ErrorCode.Compacted,
-    `revision ${requested} has been compacted; the oldest available revision is ${compacted}`,
-  );
+  return new CairnError(ErrorCode.Compacted, `revision ${requested} has been compacted; the oldest available revision is ${compacted}`);
 }
 
 export function futureRevisionError(requested: number, current: number): CairnError {
-  return new CairnError(
-    ErrorCode.FutureRevision,
-    `revision ${requested} is in the future; the current revision is ${current}`,
-  );
+  return new CairnError(ErrorCode.FutureRevision, `revision ${requested} is in the future; the current revision is ${current}`);
 }

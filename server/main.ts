@@ -37,7 +37,10 @@ const SHUTDOWN_GRACE_MS = 3_000;
  * writes finish, and closes the database.
  */
 export async function startNode(options: NodeOptions, logger: Logger = createLogger(options.logLevel)): Promise<RunningNode> {
-  const cluster = options.initialCluster.trim() === '' ? singleMemberCluster(options.name, options.listen) : parseInitialCluster(options.initialCluster, options.name);
+  const cluster =
+    options.initialCluster.trim() === ''
+      ? singleMemberCluster(options.name, options.listen)
+      : parseInitialCluster(options.initialCluster, options.name);
   await mkdir(options.dataDir, { recursive: true });
   await checkIdentity(options.dataDir, { clusterId: cluster.clusterId, memberId: cluster.self.id, name: cluster.self.name });
   const engine = await openEngine(options.engine, options.dataDir);
@@ -48,7 +51,12 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   const hub = new WatchHub(store, options.limits, logger);
 
   let term = (): number => 0;
-  const header = (revision: number): ResponseHeader => ({ clusterId: cluster.clusterId, memberId: cluster.self.id, revision, raftTerm: term() });
+  const header = (revision: number): ResponseHeader => ({
+    clusterId: cluster.clusterId,
+    memberId: cluster.self.id,
+    revision,
+    raftTerm: term(),
+  });
   const onFatal = (err: unknown): void => {
     // Storage or an invariant failed: stop rather than serve from a state that can't be trusted.
     logger.fatal({ err }, 'fatal error; stopping the member');
@@ -58,15 +66,35 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   term = () => member.driver.rawNode.basicStatus().term;
 
   const validator = new RequestValidator(options.limits);
-  const watch = watchService({ store, hub, limits: options.limits, validator, header, logger, progressIntervalMs: options.watchProgressIntervalMs });
+  const watch = watchService({
+    store,
+    hub,
+    limits: options.limits,
+    validator,
+    header,
+    logger,
+    progressIntervalMs: options.watchProgressIntervalMs,
+  });
   const version = await packageVersion();
   // A lone member reports the address it actually bound (--listen may name port 0).
   let members = cluster.members;
   const { server, health } = buildGrpcServer(
     {
-      kv: kvService({ store, writes: member.node, validator, header, logger, linearizableReadBarrier: () => member.node.linearizableRead(), freshEnough: (ms) => member.node.freshEnough(ms) }),
+      kv: kvService({
+        store,
+        writes: member.node,
+        validator,
+        header,
+        logger,
+        linearizableReadBarrier: () => member.node.linearizableRead(),
+        freshEnough: (ms) => member.node.freshEnough(ms),
+      }),
       watch: watch.service,
-      cluster: clusterService(() => members, () => header(store.currentRevision), logger),
+      cluster: clusterService(
+        () => members,
+        () => header(store.currentRevision),
+        logger,
+      ),
       maintenance: maintenanceService(
         store,
         () => {
@@ -108,7 +136,15 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   const address = `${host}:${port}`;
   if (cluster.members.length === 1) members = [{ ...cluster.self, address }];
   logger.info(
-    { address, name: cluster.self.name, memberId: cluster.self.id, members: cluster.members.length, dataDir: options.dataDir, engine: options.engine, revision: store.currentRevision },
+    {
+      address,
+      name: cluster.self.name,
+      memberId: cluster.self.id,
+      members: cluster.members.length,
+      dataDir: options.dataDir,
+      engine: options.engine,
+      revision: store.currentRevision,
+    },
     'member started',
   );
 

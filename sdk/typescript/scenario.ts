@@ -36,10 +36,20 @@ export async function runScenario(print: (line: string) => void): Promise<void> 
     const scn = await client.getPrefix('scn/');
     print(`range scn/ count=${scn.count}: ${scn.kvs.map((kv) => `${kv.keyString}=${kv.valueString}`).join(' ')}`);
 
-    const t1 = await client.txn().if(Compare.value('scn/a', '==', '3')).then(Op.put('scn/c', '4')).else(Op.put('scn/c', 'x')).commit();
+    const t1 = await client
+      .txn()
+      .if(Compare.value('scn/a', '==', '3'))
+      .then(Op.put('scn/c', '4'))
+      .else(Op.put('scn/c', 'x'))
+      .commit();
     print(`txn succeeded=${t1.succeeded} rev=${t1.revision}`);
 
-    const t2 = await client.txn().if(Compare.version('scn/b', '>', 5)).then(Op.delete('scn/b')).else(Op.get('scn/b')).commit();
+    const t2 = await client
+      .txn()
+      .if(Compare.version('scn/b', '>', 5))
+      .then(Op.delete('scn/b'))
+      .else(Op.get('scn/b'))
+      .commit();
     const got = t2.results[0]?.type === 'get' ? t2.results[0].get.kvs[0]?.valueString : undefined;
     print(`txn succeeded=${t2.succeeded} rev=${t2.revision} get scn/b=${got ?? ''}`);
 
@@ -57,7 +67,11 @@ export async function runScenario(print: (line: string) => void): Promise<void> 
       if (events.length >= 5) break;
     }
     for (const e of events.slice(0, 5)) {
-      print(e.type === 'put' ? `event PUT ${e.kv.keyString}=${e.kv.valueString} rev=${e.kv.modRevision}` : `event DELETE ${e.kv.keyString} rev=${e.kv.modRevision}`);
+      print(
+        e.type === 'put'
+          ? `event PUT ${e.kv.keyString}=${e.kv.valueString} rev=${e.kv.modRevision}`
+          : `event DELETE ${e.kv.keyString} rev=${e.kv.modRevision}`,
+      );
     }
 
     await client.put('scn/config', JSON.stringify({ name: 'web', replicas: 3 }));

@@ -43,7 +43,10 @@ export function maintenanceService(
     }),
     moveLeader: unary(logger, 'MoveLeader', async (req): Promise<MoveLeaderResponse> => {
       if (!mover.memberIds.includes(req.targetId)) {
-        throw new CairnError(ErrorCode.InvalidArgument, `member ${req.targetId} is not in the cluster (${mover.memberIds.join(', ')}); see 'cairn status'`);
+        throw new CairnError(
+          ErrorCode.InvalidArgument,
+          `member ${req.targetId} is not in the cluster (${mover.memberIds.join(', ')}); see 'cairn status'`,
+        );
       }
       await mover.moveLeader(req.targetId);
       return { header: header() };

@@ -3,7 +3,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The public .proto files, relative to proto/, described by server reflection. */
-export const PUBLIC_PROTO_FILES = ['cairn/v1/kv.proto', 'cairn/v1/watch.proto', 'cairn/v1/cluster.proto', 'cairn/v1/maintenance.proto', 'cairn/v1/types.proto'];
+export const PUBLIC_PROTO_FILES = [
+  'cairn/v1/kv.proto',
+  'cairn/v1/watch.proto',
+  'cairn/v1/cluster.proto',
+  'cairn/v1/maintenance.proto',
+  'cairn/v1/types.proto',
+];
 
 /**
  * Our description of grpc.health.v1 for reflection, relative to the package root. It omits

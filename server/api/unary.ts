@@ -13,11 +13,11 @@ export function unary<Req, Res>(logger: Logger, method: string, handler: (req: R
     Promise.resolve(call.request)
       .then((req) => handler(req, call))
       .then(
-      (response) => callback(null, response),
-      (err: unknown) => {
-        if (!(err instanceof CairnError)) logger.error({ err, method }, 'request failed');
-        callback(toServiceError(err), null);
-      },
-    );
+        (response) => callback(null, response),
+        (err: unknown) => {
+          if (!(err instanceof CairnError)) logger.error({ err, method }, 'request failed');
+          callback(toServiceError(err), null);
+        },
+      );
   };
 }

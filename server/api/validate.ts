@@ -19,9 +19,13 @@ export class RequestValidator {
   constructor(private readonly limits: Limits) {}
 
   key(key: Buffer, what = 'key'): void {
-    if (key.length === 0) throw new CairnError(ErrorCode.EmptyKey, `${what} is empty; give a non-empty key (use "\\0" with range_end "\\0" for every key)`);
+    if (key.length === 0)
+      throw new CairnError(ErrorCode.EmptyKey, `${what} is empty; give a non-empty key (use "\\0" with range_end "\\0" for every key)`);
     if (key.length > this.limits.maxKeyBytes) {
-      throw new CairnError(ErrorCode.KeyTooLarge, `${what} is ${key.length} bytes; the limit is ${this.limits.maxKeyBytes} (--max-key-bytes)`);
+      throw new CairnError(
+        ErrorCode.KeyTooLarge,
+        `${what} is ${key.length} bytes; the limit is ${this.limits.maxKeyBytes} (--max-key-bytes)`,
+      );
     }
   }
 
@@ -29,7 +33,8 @@ export class RequestValidator {
     this.key(req.key);
     if (req.limit < 0) throw new CairnError(ErrorCode.InvalidArgument, `limit is ${req.limit}; it must be 0 (no limit) or positive`);
     if (req.revision < 0) throw new CairnError(ErrorCode.InvalidArgument, `revision is ${req.revision}; it must be 0 (latest) or positive`);
-    if (req.maxStalenessMs < 0) throw new CairnError(ErrorCode.InvalidArgument, `max_staleness_ms is ${req.maxStalenessMs}; it must be 0 (no bound) or positive`);
+    if (req.maxStalenessMs < 0)
+      throw new CairnError(ErrorCode.InvalidArgument, `max_staleness_ms is ${req.maxStalenessMs}; it must be 0 (no bound) or positive`);
     checkEnum('sort_order', req.sortOrder, 2);
     checkEnum('sort_target', req.sortTarget, 5);
   }
@@ -37,7 +42,10 @@ export class RequestValidator {
   put(req: PutRequest): void {
     this.key(req.key);
     if (req.value.length > this.limits.maxValueBytes) {
-      throw new CairnError(ErrorCode.ValueTooLarge, `value is ${req.value.length} bytes; the limit is ${this.limits.maxValueBytes} (--max-value-bytes)`);
+      throw new CairnError(
+        ErrorCode.ValueTooLarge,
+        `value is ${req.value.length} bytes; the limit is ${this.limits.maxValueBytes} (--max-value-bytes)`,
+      );
     }
     if (req.ignoreValue && req.value.length > 0) {
       throw new CairnError(ErrorCode.InvalidArgument, 'ignore_value is set, so value must be empty');
@@ -53,7 +61,8 @@ export class RequestValidator {
   }
 
   compact(req: CompactRequest): void {
-    if (req.revision <= 0) throw new CairnError(ErrorCode.InvalidArgument, `revision is ${req.revision}; compaction needs a positive revision`);
+    if (req.revision <= 0)
+      throw new CairnError(ErrorCode.InvalidArgument, `revision is ${req.revision}; compaction needs a positive revision`);
   }
 
   txn(req: TxnRequest): void {
@@ -68,7 +77,11 @@ export class RequestValidator {
    */
   private txnShape(req: TxnRequest, budget = this.limits.maxTxnOps): void {
     const nested = budget < this.limits.maxTxnOps;
-    for (const [name, list] of [['compare', req.compare], ['success', req.success], ['failure', req.failure]] as const) {
+    for (const [name, list] of [
+      ['compare', req.compare],
+      ['success', req.success],
+      ['failure', req.failure],
+    ] as const) {
       if (list.length > budget) {
         throw new CairnError(
           ErrorCode.TooManyTxnOps,
@@ -100,23 +113,32 @@ export class RequestValidator {
 
   private compare(c: Compare): void {
     this.key(c.key, 'compare key');
-    if (!Number.isInteger(c.result) || c.result < 1 || c.result > 4) throw new CairnError(ErrorCode.InvalidArgument, 'compare result must be EQUAL, GREATER, LESS or NOT_EQUAL');
+    if (!Number.isInteger(c.result) || c.result < 1 || c.result > 4)
+      throw new CairnError(ErrorCode.InvalidArgument, 'compare result must be EQUAL, GREATER, LESS or NOT_EQUAL');
     const expected = UNION_CASE[c.target as Compare_CompareTarget];
-    if (expected === undefined) throw new CairnError(ErrorCode.InvalidArgument, 'compare target must be VERSION, CREATE, MOD, VALUE or LEASE');
+    if (expected === undefined)
+      throw new CairnError(ErrorCode.InvalidArgument, 'compare target must be VERSION, CREATE, MOD, VALUE or LEASE');
     if (c.targetUnion !== undefined && c.targetUnion.$case !== expected) {
-      throw new CairnError(ErrorCode.InvalidArgument, `compare target ${Compare_CompareTarget[c.target]} needs its value in field ${expected}, not ${c.targetUnion.$case}`);
+      throw new CairnError(
+        ErrorCode.InvalidArgument,
+        `compare target ${Compare_CompareTarget[c.target]} needs its value in field ${expected}, not ${c.targetUnion.$case}`,
+      );
     }
   }
 
   private size(bytes: number): void {
     if (bytes > this.limits.maxRequestBytes) {
-      throw new CairnError(ErrorCode.RequestTooLarge, `request carries ${bytes} bytes of keys and values; the limit is ${this.limits.maxRequestBytes} (--max-request-bytes)`);
+      throw new CairnError(
+        ErrorCode.RequestTooLarge,
+        `request carries ${bytes} bytes of keys and values; the limit is ${this.limits.maxRequestBytes} (--max-request-bytes)`,
+      );
     }
   }
 
   private txnBytes(req: TxnRequest): number {
     let total = 0;
-    for (const c of req.compare) total += c.key.length + c.rangeEnd.length + (c.targetUnion?.$case === 'value' ? c.targetUnion.value.length : 0);
+    for (const c of req.compare)
+      total += c.key.length + c.rangeEnd.length + (c.targetUnion?.$case === 'value' ? c.targetUnion.value.length : 0);
     for (const op of [...req.success, ...req.failure]) {
       const r = op.request;
       if (r?.$case === 'requestPut') total += r.requestPut.key.length + r.requestPut.value.length;
@@ -137,5 +159,6 @@ const UNION_CASE: Partial<Record<Compare_CompareTarget, string>> = {
 };
 
 function checkEnum(field: string, value: number, max: number): void {
-  if (!Number.isInteger(value) || value < 0 || value > max) throw new CairnError(ErrorCode.InvalidArgument, `${field} ${value} is not a known value`);
+  if (!Number.isInteger(value) || value < 0 || value > max)
+    throw new CairnError(ErrorCode.InvalidArgument, `${field} ${value} is not a known value`);
 }

@@ -48,7 +48,16 @@ export function watchService(deps: WatchServiceDeps): { service: WatchServiceSer
       call.on('error', release);
       call.on('cancelled', release);
       call.on('close', release);
-      new WatchStream(call, deps.hub, deps.limits, deps.validator, deps.header, () => deps.store.currentRevision, deps.logger, deps.progressIntervalMs);
+      new WatchStream(
+        call,
+        deps.hub,
+        deps.limits,
+        deps.validator,
+        deps.header,
+        () => deps.store.currentRevision,
+        deps.logger,
+        deps.progressIntervalMs,
+      );
     },
   };
   return { service, closeAll };

@@ -64,7 +64,16 @@ export class WatchStream implements WatchSink {
       for (const [i, chunk] of chunks.entries()) {
         const last = i === chunks.length - 1;
         this.enqueue(
-          { header: this.header(rev.revision), watchId: watcher.id, created: false, canceled: false, compactRevision: 0, cancelReason: '', fragment: !last, events: chunk },
+          {
+            header: this.header(rev.revision),
+            watchId: watcher.id,
+            created: false,
+            canceled: false,
+            compactRevision: 0,
+            cancelReason: '',
+            fragment: !last,
+            events: chunk,
+          },
           watcher,
         );
       }
@@ -103,11 +112,16 @@ export class WatchStream implements WatchSink {
     const id = req.watchId !== 0 ? req.watchId : this.allocateId();
     try {
       this.validator.key(req.key);
-      if (req.startRevision < 0) throw new CairnError(ErrorCode.InvalidArgument, `start_revision is ${req.startRevision}; use 0 (now) or a positive revision`);
-      if (req.watchId < 0) throw new CairnError(ErrorCode.InvalidArgument, `watch_id is ${req.watchId}; use 0 (server chooses) or a positive id`);
+      if (req.startRevision < 0)
+        throw new CairnError(ErrorCode.InvalidArgument, `start_revision is ${req.startRevision}; use 0 (now) or a positive revision`);
+      if (req.watchId < 0)
+        throw new CairnError(ErrorCode.InvalidArgument, `watch_id is ${req.watchId}; use 0 (server chooses) or a positive id`);
       if (this.watchers.has(id)) throw new CairnError(ErrorCode.DuplicateWatchId, `watch id ${id} is already in use on this stream`);
       if (this.watchers.size >= this.limits.maxWatchesPerStream) {
-        throw new CairnError(ErrorCode.TooManyWatches, `this stream already has ${this.watchers.size} watches; the limit is ${this.limits.maxWatchesPerStream} (--max-watches-per-stream)`);
+        throw new CairnError(
+          ErrorCode.TooManyWatches,
+          `this stream already has ${this.watchers.size} watches; the limit is ${this.limits.maxWatchesPerStream} (--max-watches-per-stream)`,
+        );
       }
       for (const f of req.filters) {
         if (f !== WatchCreateRequest_FilterType.FILTER_TYPE_NOPUT && f !== WatchCreateRequest_FilterType.FILTER_TYPE_NODELETE) {

@@ -147,7 +147,10 @@ export class Applier {
       throw new CairnError(ErrorCode.LeaseNotFound, `lease ${req.lease} not found`);
     }
     if ((req.ignoreValue || req.ignoreLease) && !(await existsWhenRun(txn, req.key, planned))) {
-      throw new CairnError(ErrorCode.KeyNotFound, `key ${JSON.stringify(req.key.toString())} does not exist; ignore_value and ignore_lease need an existing key`);
+      throw new CairnError(
+        ErrorCode.KeyNotFound,
+        `key ${JSON.stringify(req.key.toString())} does not exist; ignore_value and ignore_lease need an existing key`,
+      );
     }
   }
 

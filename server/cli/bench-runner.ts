@@ -61,9 +61,7 @@ function call(kv: KVServiceClient, config: BenchConfig, key: Buffer, value: Buff
 }
 
 export async function runBench(config: BenchConfig): Promise<BenchResult> {
-  const channels = await Promise.all(
-    Array.from({ length: config.connections }, () => connect(config.endpoint, config.dialTimeoutMs)),
-  );
+  const channels = await Promise.all(Array.from({ length: config.connections }, () => connect(config.endpoint, config.dialTimeoutMs)));
   const histogram = hdr.build({ lowestDiscernibleValue: 1, numberOfSignificantValueDigits: 3 });
   // Printable value bytes, generated once: the benchmark measures the store, not the generator.
   const value = Buffer.from(randomBytes(config.valueSize).toString('base64').slice(0, config.valueSize));

@@ -21,7 +21,18 @@ function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .allowExcessArguments(false);
   inheritClientOptions(program);
-  for (const register of [registerServe, registerPut, registerGet, registerDel, registerWatch, registerTxn, registerCompact, registerStatus, registerMoveLeader, registerBench]) {
+  for (const register of [
+    registerServe,
+    registerPut,
+    registerGet,
+    registerDel,
+    registerWatch,
+    registerTxn,
+    registerCompact,
+    registerStatus,
+    registerMoveLeader,
+    registerBench,
+  ]) {
     register(program);
   }
   return program;

@@ -66,10 +66,7 @@ export class CairnClient {
         client.close();
       }
     }
-    throw serviceError(
-      status.UNAVAILABLE,
-      `no endpoint answered within ${dialTimeoutMs} ms (${endpoints.join(', ')})`,
-    );
+    throw serviceError(status.UNAVAILABLE, `no endpoint answered within ${dialTimeoutMs} ms (${endpoints.join(', ')})`);
   }
 
   /** Opens a watch stream on the connected endpoint; it has no deadline. */

@@ -48,9 +48,10 @@ export function registerGet(program: Command): void {
     .addOption(new Option('--order <order>', 'sort order').choices(Object.keys(SORT_ORDERS)))
     .option('--serializable', 'serve from the local member without a quorum round (may be stale)')
     .addOption(
-      new Option('--max-staleness <duration>', 'with --serializable: serve locally only if the member is this close to the leader, else linearizably').argParser(
-        durationMs,
-      ),
+      new Option(
+        '--max-staleness <duration>',
+        'with --serializable: serve locally only if the member is this close to the leader, else linearizably',
+      ).argParser(durationMs),
     );
   addClientOptions(cmd).action(async (key: string, rangeEnd: string | undefined, flags: GetFlags) => {
     const request = RangeRequest.fromPartial({

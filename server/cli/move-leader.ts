@@ -16,7 +16,8 @@ export function registerMoveLeader(program: Command): void {
     const endpoints = parseEndpoints(flags.endpoints);
     const list = await memberList(endpoints, flags.commandTimeout);
     const target = list.members.find((m) => m.name === wanted || String(m.id) === wanted);
-    if (target === undefined) throw usageError(`no member named or numbered ${wanted}; members: ${list.members.map((m) => m.name).join(', ')}`);
+    if (target === undefined)
+      throw usageError(`no member named or numbered ${wanted}; members: ${list.members.map((m) => m.name).join(', ')}`);
     const client = new MaintenanceServiceClient(endpoints[0]!, credentials.createInsecure());
     try {
       const response = await call<MoveLeaderResponse>((cb) =>

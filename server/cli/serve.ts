@@ -41,7 +41,9 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     if (value !== undefined) limits[name] = value;
   }
   if (flags.electionTimeout < 5 * flags.heartbeatInterval) {
-    throw new InvalidArgumentError(`--election-timeout (${flags.electionTimeout} ms) must be at least 5 x --heartbeat-interval (${flags.heartbeatInterval} ms)`);
+    throw new InvalidArgumentError(
+      `--election-timeout (${flags.electionTimeout} ms) must be at least 5 x --heartbeat-interval (${flags.heartbeatInterval} ms)`,
+    );
   }
   return {
     name: flags.name,
@@ -87,13 +89,29 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('run a node serving KV, Watch, health and reflection on one port')
     .option('--name <name>', 'member name; the member id is derived from it', d.name)
-    .option('--initial-cluster <list>', 'every member as name=host:port,... (the same on every member); omit for a single node', d.initialCluster)
+    .option(
+      '--initial-cluster <list>',
+      'every member as name=host:port,... (the same on every member); omit for a single node',
+      d.initialCluster,
+    )
     .option('--listen <host:port>', 'address to listen on (port 0 picks a free port)', d.listen)
     .addOption(new Option('--heartbeat-interval <ms>', 'raft heartbeat interval').argParser(positiveInt).default(d.heartbeatIntervalMs))
-    .addOption(new Option('--election-timeout <ms>', 'time without a leader before campaigning').argParser(positiveInt).default(d.electionTimeoutMs))
-    .addOption(new Option('--request-timeout <ms>', 'how long a write or linearizable read may wait for consensus').argParser(positiveInt).default(d.requestTimeoutMs))
-    .addOption(new Option('--snapshot-count <n>', 'applied entries between raft log compactions').argParser(positiveInt).default(d.snapshotCount))
-    .addOption(new Option('--snapshot-catch-up-entries <n>', 'entries kept after a log compaction for slow followers').argParser(positiveInt).default(d.snapshotCatchUpEntries))
+    .addOption(
+      new Option('--election-timeout <ms>', 'time without a leader before campaigning').argParser(positiveInt).default(d.electionTimeoutMs),
+    )
+    .addOption(
+      new Option('--request-timeout <ms>', 'how long a write or linearizable read may wait for consensus')
+        .argParser(positiveInt)
+        .default(d.requestTimeoutMs),
+    )
+    .addOption(
+      new Option('--snapshot-count <n>', 'applied entries between raft log compactions').argParser(positiveInt).default(d.snapshotCount),
+    )
+    .addOption(
+      new Option('--snapshot-catch-up-entries <n>', 'entries kept after a log compaction for slow followers')
+        .argParser(positiveInt)
+        .default(d.snapshotCatchUpEntries),
+    )
     .option('--data-dir <dir>', 'directory of the database', d.dataDir)
     .addOption(new Option('--engine <name>', 'storage engine').choices(ENGINE_NAMES).default(d.engine))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(d.logLevel))
@@ -103,9 +121,7 @@ export function registerServe(program: Command): void {
         .default(d.watchProgressIntervalMs),
     );
   for (const [name, help] of Object.entries(LIMIT_HELP) as [keyof Limits, string][]) {
-    cmd.addOption(
-      new Option(`--${kebab(name)} <n>`, `${help} (default: ${DEFAULT_LIMITS[name]})`).argParser(positiveInt),
-    );
+    cmd.addOption(new Option(`--${kebab(name)} <n>`, `${help} (default: ${DEFAULT_LIMITS[name]})`).argParser(positiveInt));
   }
   cmd.action(serve);
 }

@@ -67,7 +67,13 @@ function printTable(reports: MemberReport[]): void {
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const row of rows) writeLine(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  for (const row of rows)
+    writeLine(
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    );
 }
 
 export function registerStatus(program: Command): void {
@@ -76,6 +82,10 @@ export function registerStatus(program: Command): void {
     const endpoints = parseEndpoints(flags.endpoints);
     const list = await memberList(endpoints, flags.commandTimeout);
     const reports = await Promise.all(list.members.map((m) => memberStatus(m, flags.commandTimeout)));
-    render(flags.output, { members: reports.map((r) => ({ ...r.member, ...(r.status ?? {}), ...(r.error ? { error: r.error } : {}) })) }, () => printTable(reports));
+    render(
+      flags.output,
+      { members: reports.map((r) => ({ ...r.member, ...(r.status ?? {}), ...(r.error ? { error: r.error } : {}) })) },
+      () => printTable(reports),
+    );
   });
 }

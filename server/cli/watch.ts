@@ -2,12 +2,7 @@
 import { status, type ClientDuplexStream } from '@grpc/grpc-js';
 import { Option, type Command } from 'commander';
 import { Event_EventType, type Event } from '../../gen/ts/cairn/v1/types.js';
-import {
-  WatchCreateRequest,
-  WatchCreateRequest_FilterType,
-  type WatchRequest,
-  type WatchResponse,
-} from '../../gen/ts/cairn/v1/watch.js';
+import { WatchCreateRequest, WatchCreateRequest_FilterType, type WatchRequest, type WatchResponse } from '../../gen/ts/cairn/v1/watch.js';
 import { clientFromFlags } from './client.js';
 import { CliError, isServiceError, serviceError } from './errors.js';
 import { keyRange } from './keys.js';
@@ -40,9 +35,7 @@ function printEvent(event: Event, json: boolean): void {
 
 function cancelError(resp: WatchResponse, startRevision: number): CliError {
   if (resp.compactRevision > 0) {
-    return new CliError(
-      `watch canceled: revision ${startRevision} was compacted; the oldest available is ${resp.compactRevision}`,
-    );
+    return new CliError(`watch canceled: revision ${startRevision} was compacted; the oldest available is ${resp.compactRevision}`);
   }
   return new CliError(`watch canceled${resp.cancelReason ? `: ${resp.cancelReason}` : ' by the server'}`);
 }

@@ -136,7 +136,12 @@ export class MvccStore {
     return this.stableRead(() => this.readEventsOnce(from, to, maxEvents, withPrevKv));
   }
 
-  private async readEventsOnce(from: number, to: number, maxEvents: number, withPrevKv: boolean): Promise<{ revisions: RevisionEvents[]; through: number }> {
+  private async readEventsOnce(
+    from: number,
+    to: number,
+    maxEvents: number,
+    withPrevKv: boolean,
+  ): Promise<{ revisions: RevisionEvents[]; through: number }> {
     const revisions: RevisionEvents[] = [];
     let events = 0;
     let current: { revision: number; events: Event[] } | undefined;

@@ -69,7 +69,11 @@ export async function importSnapshot(
   try {
     const batch = new Batcher(engine, batchBytes);
     for await (const [key, value] of decodeSnapshot(chunks)) {
-      if (!isStateKey(key)) throw new StorageIntegrityError(StorageErrorCode.CorruptSnapshot, `snapshot stream: key ${key.toString('hex')} outside the state keyspaces`);
+      if (!isStateKey(key))
+        throw new StorageIntegrityError(
+          StorageErrorCode.CorruptSnapshot,
+          `snapshot stream: key ${key.toString('hex')} outside the state keyspaces`,
+        );
       await batch.add({ type: 'put', key: Buffer.concat([IMPORT_STAGING_PREFIX, key]), value });
       records++;
     }
@@ -88,7 +92,10 @@ export async function importSnapshot(
  * Run at start, before MvccStore.open: completes an import that was decided but cut short
  * by a crash, or discards the staging of one that never got validated.
  */
-export async function recoverSnapshotImport(engine: StorageEngine, options: SnapshotOptions = {}): Promise<'none' | 'completed' | 'discarded'> {
+export async function recoverSnapshotImport(
+  engine: StorageEngine,
+  options: SnapshotOptions = {},
+): Promise<'none' | 'completed' | 'discarded'> {
   const batchBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   if ((await engine.get(IMPORT_MARKER_KEY)) !== undefined) {
     await applyStaged(engine, batchBytes);

@@ -120,7 +120,12 @@ export class WatchHub {
         return;
       }
       if (watcher.queuedEvents >= this.limits.maxWatcherBufferEvents) return; // resumes on drain
-      const { revisions, through } = await this.store.readEvents(watcher.nextRevision, to, this.limits.watchCatchUpBatchEvents, watcher.prevKv);
+      const { revisions, through } = await this.store.readEvents(
+        watcher.nextRevision,
+        to,
+        this.limits.watchCatchUpBatchEvents,
+        watcher.prevKv,
+      );
       if (watcher.canceled) return;
       if (watcher.nextRevision < this.store.compactedRevision) return this.cancelCompacted(watcher);
       const selected = watcher.select(revisions);

@@ -31,7 +31,10 @@ function idOf(text: string): number {
  */
 export function parseInitialCluster(initialCluster: string, name: string): ClusterConfig {
   const members: Member[] = [];
-  for (const part of initialCluster.split(',').map((p) => p.trim()).filter((p) => p.length > 0)) {
+  for (const part of initialCluster
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0)) {
     const eq = part.indexOf('=');
     const memberName = eq > 0 ? part.slice(0, eq) : '';
     const address = eq > 0 ? part.slice(eq + 1) : '';
@@ -43,10 +46,14 @@ export function parseInitialCluster(initialCluster: string, name: string): Clust
   }
   if (members.length === 0) throw new Error('--initial-cluster lists no members');
   const self = members.find((m) => m.name === name);
-  if (self === undefined) throw new Error(`--name ${name} is not one of the members in --initial-cluster (${members.map((m) => m.name).join(', ')})`);
+  if (self === undefined)
+    throw new Error(`--name ${name} is not one of the members in --initial-cluster (${members.map((m) => m.name).join(', ')})`);
   // From the names (not the addresses), like the member ids: a member may reach a peer
   // through another address (a proxy, a NAT) and still be in the same cluster.
-  const canonical = members.map((m) => m.name).sort().join(',');
+  const canonical = members
+    .map((m) => m.name)
+    .sort()
+    .join(',');
   return { clusterId: idOf(`cluster:${canonical}`), self, members };
 }
 

@@ -45,7 +45,6 @@ export interface Member {
 /** Election timeouts must differ between members; nothing else in Raft needs randomness. */
 const mathRandom: RandomSource = { nextInt: (n) => Math.floor(Math.random() * n) };
 
-
 /**
  * Wires this member's Raft: the pure core, its driver, the durable log, the state machine
  * (the MVCC store), and the peer transport in both directions. One tick is one heartbeat
@@ -78,7 +77,13 @@ export function createMember(o: MemberOptions): Member {
   // through these closures breaks the construction cycle.
   let node: RaftNode | undefined;
   let driver: RaftDriver | undefined;
-  const stateMachine = new ReplicatedStateMachine(o.store, new Applier(o.header), self, (id, outcome) => node?.onOutcome(id, outcome), inbox);
+  const stateMachine = new ReplicatedStateMachine(
+    o.store,
+    new Applier(o.header),
+    self,
+    (id, outcome) => node?.onOutcome(id, outcome),
+    inbox,
+  );
   const transport = new PeerTransport({
     clusterId: cluster.clusterId,
     self,
@@ -153,7 +158,13 @@ export function createMember(o: MemberOptions): Member {
  * the cluster does not sit leaderless for an election timeout. Best effort: shutdown goes
  * on whatever happens.
  */
-async function handOffLeadership(driver: RaftDriver, node: RaftNode, cluster: ClusterConfig, electionTimeoutMs: number, logger: Logger): Promise<void> {
+async function handOffLeadership(
+  driver: RaftDriver,
+  node: RaftNode,
+  cluster: ClusterConfig,
+  electionTimeoutMs: number,
+  logger: Logger,
+): Promise<void> {
   if (cluster.members.length < 2 || driver.isStopped) return;
   const status = driver.status();
   if (status.role !== 'leader') return;

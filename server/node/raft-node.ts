@@ -56,10 +56,17 @@ export class RaftNode implements WritePath {
     if (this.closed) return Promise.reject(new CairnError(ErrorCode.Stopping, 'the member is shutting down'));
     const { id, done } = this.proposals.register(
       this.timeouts.requestMs,
-      () => new CairnError(ErrorCode.Timeout, `the write was not applied within ${this.timeouts.requestMs} ms (it may still apply); check the cluster with 'cairn status'`),
+      () =>
+        new CairnError(
+          ErrorCode.Timeout,
+          `the write was not applied within ${this.timeouts.requestMs} ms (it may still apply); check the cluster with 'cairn status'`,
+        ),
     );
     const data = Proposal.encode({ memberId: this.memberId, id, command }).finish();
-    this.offer(() => this.driver.propose(data), (err) => this.proposals.reject(id, err));
+    this.offer(
+      () => this.driver.propose(data),
+      (err) => this.proposals.reject(id, err),
+    );
     return done;
   }
 
@@ -67,10 +74,17 @@ export class RaftNode implements WritePath {
     if (this.closed) return Promise.reject(new CairnError(ErrorCode.Stopping, 'the member is shutting down'));
     const { id, done } = this.reads.register(
       this.timeouts.requestMs,
-      () => new CairnError(ErrorCode.Timeout, `no quorum confirmed a read point within ${this.timeouts.requestMs} ms; use a serializable read to read this member's possibly stale data`),
+      () =>
+        new CairnError(
+          ErrorCode.Timeout,
+          `no quorum confirmed a read point within ${this.timeouts.requestMs} ms; use a serializable read to read this member's possibly stale data`,
+        ),
     );
     const context = readContext(this.memberId, id);
-    this.offer(() => this.driver.readIndex(context), (err) => this.reads.reject(id, err));
+    this.offer(
+      () => this.driver.readIndex(context),
+      (err) => this.reads.reject(id, err),
+    );
     return done;
   }
 
@@ -86,7 +100,8 @@ export class RaftNode implements WritePath {
     }
     const deadline = Date.now() + timeoutMs;
     while (this.driver.rawNode.basicStatus().lead !== target) {
-      if (Date.now() > deadline) throw new CairnError(ErrorCode.Timeout, `member ${target} did not take over within ${timeoutMs} ms; it may be down or far behind`);
+      if (Date.now() > deadline)
+        throw new CairnError(ErrorCode.Timeout, `member ${target} did not take over within ${timeoutMs} ms; it may be down or far behind`);
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
     }
   }
@@ -117,7 +132,10 @@ export class RaftNode implements WritePath {
     this.knownLeader = leader;
     if (previous === 0) return;
     this.proposals.rejectAll(
-      new CairnError(ErrorCode.LeaderChanged, 'the leader changed while the write was in flight; it may or may not have been applied (check before retrying)'),
+      new CairnError(
+        ErrorCode.LeaderChanged,
+        'the leader changed while the write was in flight; it may or may not have been applied (check before retrying)',
+      ),
     );
     this.reads.rejectAll(new CairnError(ErrorCode.LeaderChanged, 'the leader changed before the read was confirmed; retry it'));
   }
@@ -157,7 +175,12 @@ export class RaftNode implements WritePath {
       if (result.reason === 'stopped') return fail(new CairnError(ErrorCode.Stopping, 'the member stopped after a fatal error'));
       if (Date.now() >= deadline) {
         this.logger.debug({ reason: result.reason }, 'request refused by raft');
-        return fail(new CairnError(ErrorCode.NoLeader, `no leader was elected within ${this.timeouts.leaderWaitMs} ms (${result.reason}); is a majority of members up?`));
+        return fail(
+          new CairnError(
+            ErrorCode.NoLeader,
+            `no leader was elected within ${this.timeouts.leaderWaitMs} ms (${result.reason}); is a majority of members up?`,
+          ),
+        );
       }
       setTimeout(() => this.enqueue(tryOnce), RETRY_MS).unref();
     };

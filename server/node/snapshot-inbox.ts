@@ -40,7 +40,10 @@ export class SnapshotInbox implements SnapshotInstaller {
       ({ records } = await importSnapshot(this.engine, single(pending.data)));
     });
     this.hub.resyncAll();
-    this.logger.info({ index: snapshot.index, term: snapshot.term, records, revision: this.store.currentRevision }, 'installed snapshot from the leader');
+    this.logger.info(
+      { index: snapshot.index, term: snapshot.term, records, revision: this.store.currentRevision },
+      'installed snapshot from the leader',
+    );
   }
 }
 

@@ -182,7 +182,10 @@ export class RaftLog {
 
   appliedTo(i: number): void {
     if (i === 0) return;
-    invariant(this.committed >= i && i >= this.applied, () => `applied ${i} out of range [prev ${this.applied}, committed ${this.committed}]`);
+    invariant(
+      this.committed >= i && i >= this.applied,
+      () => `applied ${i} out of range [prev ${this.applied}, committed ${this.committed}]`,
+    );
     this.applied = i;
   }
 

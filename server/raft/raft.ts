@@ -128,7 +128,12 @@ export class Raft {
     // `from` is kept when forwarding on behalf of another node (transfer, reads).
     const m = makeMessage({ ...init, from: init.from ?? this.id });
     invariant(m.to !== this.id, () => `${m.type} addressed to self`);
-    if (m.type === MessageType.Vote || m.type === MessageType.VoteResp || m.type === MessageType.PreVote || m.type === MessageType.PreVoteResp) {
+    if (
+      m.type === MessageType.Vote ||
+      m.type === MessageType.VoteResp ||
+      m.type === MessageType.PreVote ||
+      m.type === MessageType.PreVoteResp
+    ) {
       // Vote terms are chosen explicitly: pre-votes run ahead of our term.
       invariant(m.term !== 0, () => `${m.type} must carry a term`);
       this.msgs.push(m);
@@ -390,9 +395,7 @@ export class Raft {
       case MessageType.Vote:
       case MessageType.PreVote: {
         const canVote =
-          this.vote === m.from ||
-          (this.vote === NONE && this.lead === NONE) ||
-          (m.type === MessageType.PreVote && m.term > this.term);
+          this.vote === m.from || (this.vote === NONE && this.lead === NONE) || (m.type === MessageType.PreVote && m.term > this.term);
         if (canVote && this.raftLog.isUpToDate(m.index, m.logTerm)) {
           // Grant with the candidate's term: pre-vote grants are for a future term.
           this.send({ type: voteResponseType(m.type), to: m.from, term: m.term });
@@ -634,7 +637,11 @@ export class Raft {
 
   private handleHeartbeat(m: Message): void {
     this.raftLog.commitTo(m.commit);
-    this.send(m.context === undefined ? { type: MessageType.HeartbeatResp, to: m.from } : { type: MessageType.HeartbeatResp, to: m.from, context: m.context });
+    this.send(
+      m.context === undefined
+        ? { type: MessageType.HeartbeatResp, to: m.from }
+        : { type: MessageType.HeartbeatResp, to: m.from, context: m.context },
+    );
   }
 
   private handleSnapshot(m: Message): void {

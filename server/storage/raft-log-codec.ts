@@ -43,9 +43,7 @@ export function unframe(record: Buffer, what: string): Buffer {
 }
 
 export function encodeEntry(e: Entry): Buffer {
-  return frame(
-    ProtoEntry.encode({ index: e.index, term: e.term, type: toProtoType(e.type), data: asBuffer(e.data) }).finish(),
-  );
+  return frame(ProtoEntry.encode({ index: e.index, term: e.term, type: toProtoType(e.type), data: asBuffer(e.data) }).finish());
 }
 
 /** Decodes the record stored under `index` and checks it really is that entry. */

@@ -2,14 +2,7 @@ import { MemoryRaftStorage } from '../raft/memory-storage.js';
 import type { Entry, HardState, NodeId } from '../raft/types.js';
 import { EMPTY_HARD_STATE, isEmptyHardState } from '../raft/types.js';
 import type { StorageEngine } from './engine.js';
-import {
-  decodeEntry,
-  decodeHardState,
-  decodeLogStart,
-  decodeSnapshotMeta,
-  type LogPosition,
-  type SnapshotMeta,
-} from './raft-log-codec.js';
+import { decodeEntry, decodeHardState, decodeLogStart, decodeSnapshotMeta, type LogPosition, type SnapshotMeta } from './raft-log-codec.js';
 import { HARD_STATE_KEY, LOG_START_KEY, parseEntryKey, RAFT_LOG_SPAN, SNAPSHOT_META_KEY } from './reserved-keys.js';
 import { StorageErrorCode, StorageIntegrityError } from './storage-error.js';
 
@@ -49,12 +42,14 @@ export async function loadRaftLog(engine: StorageEngine): Promise<LoadedRaftLog>
   let prev: LogPosition = start;
   for await (const [key, value] of engine.scan(RAFT_LOG_SPAN)) {
     const index = parseEntryKey(key);
-    if (index === undefined) throw new StorageIntegrityError(StorageErrorCode.CorruptRecord, `malformed raft log key ${key.toString('hex')}`);
+    if (index === undefined)
+      throw new StorageIntegrityError(StorageErrorCode.CorruptRecord, `malformed raft log key ${key.toString('hex')}`);
     // Left by a compaction cut short after its metadata write; covered by the snapshot.
     if (index <= start.index) continue;
     if (index !== prev.index + 1) throw inconsistent(`gap in raft log: expected entry ${prev.index + 1}, found ${index}`);
     const entry = decodeEntry(value, index);
-    if (entry.term < prev.term) throw inconsistent(`raft log entry ${index} has term ${entry.term} below term ${prev.term} of entry ${prev.index}`);
+    if (entry.term < prev.term)
+      throw inconsistent(`raft log entry ${index} has term ${entry.term} below term ${prev.term} of entry ${prev.index}`);
     entries.push(entry);
     prev = entry;
   }
@@ -63,7 +58,8 @@ export async function loadRaftLog(engine: StorageEngine): Promise<LoadedRaftLog>
   if (snapshot !== undefined && snapshot.index > start.index) {
     const at = entries[snapshot.index - start.index - 1];
     if (at === undefined) throw inconsistent(`snapshot index ${snapshot.index} is beyond the last entry ${last.index}`);
-    if (at.term !== snapshot.term) throw inconsistent(`snapshot term ${snapshot.term} differs from term ${at.term} of entry ${snapshot.index}`);
+    if (at.term !== snapshot.term)
+      throw inconsistent(`snapshot term ${snapshot.term} differs from term ${at.term} of entry ${snapshot.index}`);
   }
   if (!isEmptyHardState(hardState)) {
     // The same bounds the core asserts at start, checked here to name the damage precisely.

@@ -64,7 +64,8 @@ export class RaftLogStore implements RaftLogPersistence {
       await this.write(ops, batch.mustSync);
       this.updateMirror(() => {
         const snap = batch.snapshot;
-        if (snap !== undefined) this.mirror.applySnapshot({ index: snap.index, term: snap.term, confState: snap.confState, data: EMPTY_DATA });
+        if (snap !== undefined)
+          this.mirror.applySnapshot({ index: snap.index, term: snap.term, confState: snap.confState, data: EMPTY_DATA });
         if (entries.length > 0) this.mirror.append(entries);
         if (batch.hardState !== undefined) this.mirror.setHardState(batch.hardState);
       });

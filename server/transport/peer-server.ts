@@ -130,7 +130,10 @@ export class PeerServer {
         const messages = req.messages.map((w) => decodeMessage(w, { to: this.opts.self, from: req.from }));
         const snap = messages.find((m) => m.type === MessageType.Snap);
         if (snap !== undefined) {
-          throw new TransportError(TransportErrorCode.MalformedMessage, `MsgSnap from member ${snap.from} on the message stream; snapshots go over SendSnapshot`);
+          throw new TransportError(
+            TransportErrorCode.MalformedMessage,
+            `MsgSnap from member ${snap.from} on the message stream; snapshots go over SendSnapshot`,
+          );
         }
         if (!accepted) {
           // Response headers tell the sender its stream is accepted, so it can reset its backoff.
@@ -151,7 +154,10 @@ export class PeerServer {
     call.on('error', () => end());
   }
 
-  private sendSnapshot(call: ServerReadableStream<SendSnapshotRequest, SendSnapshotResponse>, callback: Callback<SendSnapshotResponse>): void {
+  private sendSnapshot(
+    call: ServerReadableStream<SendSnapshotRequest, SendSnapshotResponse>,
+    callback: Callback<SendSnapshotResponse>,
+  ): void {
     let assembly: SnapshotAssembly | undefined;
     let message: Message | undefined;
     let done = false;
@@ -182,15 +188,23 @@ export class PeerServer {
     call.on('data', (req: SendSnapshotRequest) => {
       if (done) return;
       try {
-        if (req.clusterId !== this.opts.clusterId) throw clusterMismatch(this.opts.clusterId, req.clusterId, req.message?.from ?? message?.from ?? 0);
+        if (req.clusterId !== this.opts.clusterId)
+          throw clusterMismatch(this.opts.clusterId, req.clusterId, req.message?.from ?? message?.from ?? 0);
         if (assembly === undefined) {
           if (req.message === undefined) throw malformedSnapshot('the first chunk carries no message');
           const m = decodeMessage(req.message, { to: this.opts.self });
           if (m.type !== MessageType.Snap) throw malformedSnapshot(`${m.type} from member ${m.from} sent as a snapshot`);
           if (this.snapshotsInProgress >= this.maxConcurrentSnapshots) {
-            throw new TransportError(TransportErrorCode.TooManySnapshots, `already receiving ${this.snapshotsInProgress} snapshots (the limit); retry later`);
+            throw new TransportError(
+              TransportErrorCode.TooManySnapshots,
+              `already receiving ${this.snapshotsInProgress} snapshots (the limit); retry later`,
+            );
           }
-          assembly = new SnapshotAssembly(req.totalBytes, this.maxSnapshotBytes, `snapshot from member ${m.from} at index ${m.snapshot?.index}`);
+          assembly = new SnapshotAssembly(
+            req.totalBytes,
+            this.maxSnapshotBytes,
+            `snapshot from member ${m.from} at index ${m.snapshot?.index}`,
+          );
           message = m;
           this.snapshotsInProgress++;
           holdsSlot = true;
@@ -217,7 +231,10 @@ export class PeerServer {
       }
       delivering = true;
       const snapshot = message.snapshot!;
-      const complete: Message = { ...message, snapshot: { ...snapshot, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) } };
+      const complete: Message = {
+        ...message,
+        snapshot: { ...snapshot, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) },
+      };
       // Deliver even if the sender is gone by now: the data is complete and valid.
       Promise.resolve()
         .then(() => this.opts.deliverSnapshot(complete, data))
@@ -230,7 +247,8 @@ export class PeerServer {
           (err: unknown) => {
             this.opts.logger?.warn({ err, from: complete.from, index: snapshot.index }, 'incoming snapshot not applied');
             release();
-            if (end()) callback({ code: status.UNAVAILABLE, details: `snapshot not applied: ${err instanceof Error ? err.message : String(err)}` });
+            if (end())
+              callback({ code: status.UNAVAILABLE, details: `snapshot not applied: ${err instanceof Error ? err.message : String(err)}` });
           },
         );
     });

@@ -32,7 +32,8 @@ export class SnapshotAssembly {
     if (data.byteLength === 0) return;
     this.received += data.byteLength;
     if (this.received > this.maxBytes) throw tooLarge(this.what, `more than ${this.maxBytes} bytes arrived`, this.maxBytes);
-    if (this.totalBytes > 0 && this.received > this.totalBytes) throw this.malformed(`more data than the ${this.totalBytes} bytes announced`);
+    if (this.totalBytes > 0 && this.received > this.totalBytes)
+      throw this.malformed(`more data than the ${this.totalBytes} bytes announced`);
     if (this.totalBytes > 0) {
       this.whole ??= Buffer.allocUnsafe(this.totalBytes);
       data.copy(this.whole, this.received - data.byteLength);
@@ -45,7 +46,8 @@ export class SnapshotAssembly {
   seal(finalBytes: number): void {
     if (this.sealed) throw this.malformed('a second end marker');
     if (finalBytes !== this.received) throw this.malformed(`the sender sent ${finalBytes} bytes but ${this.received} arrived`);
-    if (this.totalBytes > 0 && finalBytes !== this.totalBytes) throw this.malformed(`${finalBytes} bytes sent, ${this.totalBytes} announced`);
+    if (this.totalBytes > 0 && finalBytes !== this.totalBytes)
+      throw this.malformed(`${finalBytes} bytes sent, ${this.totalBytes} announced`);
     this.sealed = true;
   }
 

@@ -2,7 +2,12 @@
 // to change, and leaves the store untouched (same revision, sentinel key unchanged).
 import test, { type ExecutionContext } from 'ava';
 import type { ServiceError } from '@grpc/grpc-js';
-import { Compare_CompareResult as Result, Compare_CompareTarget as Target, type RangeRequest_SortOrder, type RangeRequest_SortTarget } from '../../gen/ts/cairn/v1/kv.js';
+import {
+  Compare_CompareResult as Result,
+  Compare_CompareTarget as Target,
+  type RangeRequest_SortOrder,
+  type RangeRequest_SortTarget,
+} from '../../gen/ts/cairn/v1/kv.js';
 import { b, ENGINE_NAMES, grpcError, s, startApiNode, status, statusName, type Kv, type TxnInput } from '../helpers/grpc-clients.js';
 
 const LIMITS = { maxRequestBytes: 1024, maxTxnOps: 4, maxKeyBytes: 32, maxValueBytes: 2048 };
@@ -20,7 +25,14 @@ async function setup(t: ExecutionContext, engine: (typeof ENGINE_NAMES)[number])
  * Runs a call that must fail; checks code, message and the domain code in metadata (when
  * given), then that nothing changed: revision 3, sentinel at v2 modified at 3.
  */
-async function refused(t: ExecutionContext, kv: Kv, call: Promise<unknown>, code: number, message: RegExp, domainCode?: string): Promise<ServiceError> {
+async function refused(
+  t: ExecutionContext,
+  kv: Kv,
+  call: Promise<unknown>,
+  code: number,
+  message: RegExp,
+  domainCode?: string,
+): Promise<ServiceError> {
   const err = await grpcError(call);
   t.is(err.code, code, `expected ${statusName(code)}, got ${statusName(err.code)}: ${err.details}`);
   t.regex(err.details, message);
@@ -33,7 +45,10 @@ async function refused(t: ExecutionContext, kv: Kv, call: Promise<unknown>, code
 }
 
 const put = (key: string | Buffer, value: string | Buffer = 'x') => ({
-  request: { $case: 'requestPut' as const, requestPut: { key: typeof key === 'string' ? b(key) : key, value: typeof value === 'string' ? b(value) : value } },
+  request: {
+    $case: 'requestPut' as const,
+    requestPut: { key: typeof key === 'string' ? b(key) : key, value: typeof value === 'string' ? b(value) : value },
+  },
 });
 
 for (const engine of ENGINE_NAMES) {
@@ -47,13 +62,30 @@ for (const engine of ENGINE_NAMES) {
     await refused(
       t,
       kv,
-      kv.txn({ compare: [{ key: b(''), target: Target.COMPARE_TARGET_VERSION, result: Result.COMPARE_RESULT_EQUAL, targetUnion: { $case: 'version', version: 0 } }], success: [put('sentinel', 'bad')] }),
+      kv.txn({
+        compare: [
+          {
+            key: b(''),
+            target: Target.COMPARE_TARGET_VERSION,
+            result: Result.COMPARE_RESULT_EQUAL,
+            targetUnion: { $case: 'version', version: 0 },
+          },
+        ],
+        success: [put('sentinel', 'bad')],
+      }),
       status.INVALID_ARGUMENT,
       /compare key is empty/,
     );
 
     const bigKey = 'k'.repeat(33);
-    await refused(t, kv, kv.set(bigKey, 'v'), status.INVALID_ARGUMENT, /key is 33 bytes; the limit is 32 \(--max-key-bytes\)/, 'KEY_TOO_LARGE');
+    await refused(
+      t,
+      kv,
+      kv.set(bigKey, 'v'),
+      status.INVALID_ARGUMENT,
+      /key is 33 bytes; the limit is 32 \(--max-key-bytes\)/,
+      'KEY_TOO_LARGE',
+    );
     await refused(t, kv, kv.range({ key: b(bigKey) }), status.INVALID_ARGUMENT, /the limit is 32 \(--max-key-bytes\)/);
     await refused(t, kv, kv.txn({ success: [put('sentinel', 'bad'), put(bigKey)] }), status.INVALID_ARGUMENT, /--max-key-bytes/);
     t.is((await kv.set('k'.repeat(32), 'v')).header!.revision, 4, 'a key of exactly the limit is accepted');
@@ -68,7 +100,14 @@ for (const engine of ENGINE_NAMES) {
   test(`${engine}: requests over max request bytes and txns over max ops are RESOURCE_EXHAUSTED`, async (t) => {
     const { kv } = await setup(t, engine);
     // A value within the value limit but a request over the request limit.
-    await refused(t, kv, kv.put({ key: b('sentinel'), value: Buffer.alloc(1500, 1) }), status.RESOURCE_EXHAUSTED, /request carries 1508 bytes of keys and values; the limit is 1024 \(--max-request-bytes\)/, 'REQUEST_TOO_LARGE');
+    await refused(
+      t,
+      kv,
+      kv.put({ key: b('sentinel'), value: Buffer.alloc(1500, 1) }),
+      status.RESOURCE_EXHAUSTED,
+      /request carries 1508 bytes of keys and values; the limit is 1024 \(--max-request-bytes\)/,
+      'REQUEST_TOO_LARGE',
+    );
     // Three puts of 400 bytes: each fits, together they do not; none is applied.
     await refused(
       t,
@@ -81,13 +120,37 @@ for (const engine of ENGINE_NAMES) {
     t.is((await kv.get('t1')).count, 0);
     // Far over the limit, past the transport's cap (2 x max request bytes + 1 MiB, room for
     // Raft appends): refused by gRPC before the handler, still RESOURCE_EXHAUSTED.
-    await refused(t, kv, kv.put({ key: b('sentinel'), value: Buffer.alloc(2 * 1024 * 1024, 1) }), status.RESOURCE_EXHAUSTED, /larger than max/);
+    await refused(
+      t,
+      kv,
+      kv.put({ key: b('sentinel'), value: Buffer.alloc(2 * 1024 * 1024, 1) }),
+      status.RESOURCE_EXHAUSTED,
+      /larger than max/,
+    );
 
     const five = [put('sentinel', 'bad'), put('t1'), put('t2'), put('t3'), put('t4')];
-    await refused(t, kv, kv.txn({ success: five }), status.RESOURCE_EXHAUSTED, /txn success has 5 entries; the limit is 4 \(--max-txn-ops\)/, 'TOO_MANY_TXN_OPS');
+    await refused(
+      t,
+      kv,
+      kv.txn({ success: five }),
+      status.RESOURCE_EXHAUSTED,
+      /txn success has 5 entries; the limit is 4 \(--max-txn-ops\)/,
+      'TOO_MANY_TXN_OPS',
+    );
     await refused(t, kv, kv.txn({ failure: five }), status.RESOURCE_EXHAUSTED, /txn failure has 5 entries; the limit is 4/);
-    const compare = { key: b('sentinel'), target: Target.COMPARE_TARGET_VERSION, result: Result.COMPARE_RESULT_GREATER, targetUnion: { $case: 'version' as const, version: 0 } };
-    await refused(t, kv, kv.txn({ compare: [compare, compare, compare, compare, compare], success: [put('sentinel', 'bad')] }), status.RESOURCE_EXHAUSTED, /txn compare has 5 entries/);
+    const compare = {
+      key: b('sentinel'),
+      target: Target.COMPARE_TARGET_VERSION,
+      result: Result.COMPARE_RESULT_GREATER,
+      targetUnion: { $case: 'version' as const, version: 0 },
+    };
+    await refused(
+      t,
+      kv,
+      kv.txn({ compare: [compare, compare, compare, compare, compare], success: [put('sentinel', 'bad')] }),
+      status.RESOURCE_EXHAUSTED,
+      /txn compare has 5 entries/,
+    );
     await refused(
       t,
       kv,
@@ -107,11 +170,15 @@ for (const engine of ENGINE_NAMES) {
       'TOO_MANY_TXN_OPS',
     );
     const deep = (depth: number): ReturnType<typeof put> | typeof nestedThree =>
-      depth === 0 ? put('t4') : { request: { $case: 'requestTxn' as const, requestTxn: { success: [deep(depth - 1)] } } } as typeof nestedThree;
+      depth === 0
+        ? put('t4')
+        : ({ request: { $case: 'requestTxn' as const, requestTxn: { success: [deep(depth - 1)] } } } as typeof nestedThree);
     await refused(t, kv, kv.txn({ success: [put('sentinel', 'bad'), deep(4)] }), status.RESOURCE_EXHAUSTED, /--max-txn-ops/);
     for (const k of ['t1', 't2', 't3', 't4']) t.is((await kv.get(k)).count, 0, `${k} not written`);
     // Within the budget: 2 outer ops leave 2 for the nested txn.
-    const nestedOk = await kv.txn({ success: [put('n1'), { request: { $case: 'requestTxn', requestTxn: { success: [put('n2'), put('n3')] } } }] });
+    const nestedOk = await kv.txn({
+      success: [put('n1'), { request: { $case: 'requestTxn', requestTxn: { success: [put('n2'), put('n3')] } } }],
+    });
     t.is(nestedOk.header!.revision, 4);
     await kv.deleteRange({ key: b('n'), rangeEnd: b('o') }); // 5
     // Exactly at the limit is fine.
@@ -121,24 +188,42 @@ for (const engine of ENGINE_NAMES) {
 
   test(`${engine}: future and compacted revisions are OUT_OF_RANGE`, async (t) => {
     const { kv } = await setup(t, engine);
-    await refused(t, kv, kv.get('sentinel', { revision: 4 }), status.OUT_OF_RANGE, /^revision 4 is in the future; the current revision is 3$/, 'FUTURE_REVISION');
+    await refused(
+      t,
+      kv,
+      kv.get('sentinel', { revision: 4 }),
+      status.OUT_OF_RANGE,
+      /^revision 4 is in the future; the current revision is 3$/,
+      'FUTURE_REVISION',
+    );
     await refused(t, kv, kv.get('sentinel', { revision: 1000 }), status.OUT_OF_RANGE, /revision 1000 is in the future/);
     // A txn reading a future revision applies none of its writes.
     await refused(
       t,
       kv,
-      kv.txn({ success: [put('sentinel', 'bad'), { request: { $case: 'requestRange', requestRange: { key: b('sentinel'), revision: 9 } } }] }),
+      kv.txn({
+        success: [put('sentinel', 'bad'), { request: { $case: 'requestRange', requestRange: { key: b('sentinel'), revision: 9 } } }],
+      }),
       status.OUT_OF_RANGE,
       /revision 9 is in the future; the current revision is 3/,
     );
     await refused(t, kv, kv.compact({ revision: 4 }), status.OUT_OF_RANGE, /revision 4 is in the future/);
 
     await kv.compact({ revision: 2 });
-    await refused(t, kv, kv.get('sentinel', { revision: 1 }), status.OUT_OF_RANGE, /^revision 1 has been compacted; the oldest available revision is 2$/, 'COMPACTED');
     await refused(
       t,
       kv,
-      kv.txn({ success: [put('sentinel', 'bad'), { request: { $case: 'requestRange', requestRange: { key: b('sentinel'), revision: 1 } } }] }),
+      kv.get('sentinel', { revision: 1 }),
+      status.OUT_OF_RANGE,
+      /^revision 1 has been compacted; the oldest available revision is 2$/,
+      'COMPACTED',
+    );
+    await refused(
+      t,
+      kv,
+      kv.txn({
+        success: [put('sentinel', 'bad'), { request: { $case: 'requestRange', requestRange: { key: b('sentinel'), revision: 1 } } }],
+      }),
       status.OUT_OF_RANGE,
       /revision 1 has been compacted; the oldest available revision is 2/,
     );
@@ -148,49 +233,131 @@ for (const engine of ENGINE_NAMES) {
 
   test(`${engine}: a lease that does not exist is NOT_FOUND`, async (t) => {
     const { kv } = await setup(t, engine);
-    await refused(t, kv, kv.put({ key: b('sentinel'), value: b('bad'), lease: 42 }), status.NOT_FOUND, /^lease 42 not found$/, 'LEASE_NOT_FOUND');
+    await refused(
+      t,
+      kv,
+      kv.put({ key: b('sentinel'), value: b('bad'), lease: 42 }),
+      status.NOT_FOUND,
+      /^lease 42 not found$/,
+      'LEASE_NOT_FOUND',
+    );
     await refused(t, kv, kv.put({ key: b('new'), value: b('bad'), lease: 7 }), status.NOT_FOUND, /lease 7 not found/);
-    await refused(t, kv, kv.txn({ success: [put('sentinel', 'bad'), { request: { $case: 'requestPut', requestPut: { key: b('new'), lease: 3 } } }] }), status.NOT_FOUND, /lease 3 not found/);
+    await refused(
+      t,
+      kv,
+      kv.txn({ success: [put('sentinel', 'bad'), { request: { $case: 'requestPut', requestPut: { key: b('new'), lease: 3 } } }] }),
+      status.NOT_FOUND,
+      /lease 3 not found/,
+    );
     t.is((await kv.get('new')).count, 0);
   });
 
   test(`${engine}: bad compares, negative numbers and unknown enums are INVALID_ARGUMENT`, async (t) => {
     const { kv } = await setup(t, engine);
     type CompareInput = NonNullable<TxnInput['compare']>[number];
-    const txnWith = (compare: CompareInput) => kv.txn({ compare: [compare], success: [put('sentinel', 'bad')], failure: [put('sentinel', 'worse')] });
+    const txnWith = (compare: CompareInput) =>
+      kv.txn({ compare: [compare], success: [put('sentinel', 'bad')], failure: [put('sentinel', 'worse')] });
 
     await refused(
       t,
       kv,
-      txnWith({ key: b('sentinel'), target: Target.COMPARE_TARGET_VERSION, result: Result.COMPARE_RESULT_EQUAL, targetUnion: { $case: 'value', value: b('v2') } }),
+      txnWith({
+        key: b('sentinel'),
+        target: Target.COMPARE_TARGET_VERSION,
+        result: Result.COMPARE_RESULT_EQUAL,
+        targetUnion: { $case: 'value', value: b('v2') },
+      }),
       status.INVALID_ARGUMENT,
       /compare target COMPARE_TARGET_VERSION needs its value in field version, not value/,
     );
     await refused(
       t,
       kv,
-      txnWith({ key: b('sentinel'), target: Target.COMPARE_TARGET_VALUE, result: Result.COMPARE_RESULT_EQUAL, targetUnion: { $case: 'modRevision', modRevision: 3 } }),
+      txnWith({
+        key: b('sentinel'),
+        target: Target.COMPARE_TARGET_VALUE,
+        result: Result.COMPARE_RESULT_EQUAL,
+        targetUnion: { $case: 'modRevision', modRevision: 3 },
+      }),
       status.INVALID_ARGUMENT,
       /needs its value in field value, not modRevision/,
     );
-    await refused(t, kv, txnWith({ key: b('sentinel'), target: 99 as Target, result: Result.COMPARE_RESULT_EQUAL }), status.INVALID_ARGUMENT, /compare target must be VERSION, CREATE, MOD, VALUE or LEASE/);
-    await refused(t, kv, txnWith({ key: b('sentinel'), target: Target.COMPARE_TARGET_UNSPECIFIED, result: Result.COMPARE_RESULT_EQUAL }), status.INVALID_ARGUMENT, /compare target must be/);
     await refused(
       t,
       kv,
-      txnWith({ key: b('sentinel'), target: Target.COMPARE_TARGET_VERSION, result: Result.COMPARE_RESULT_UNSPECIFIED, targetUnion: { $case: 'version', version: 2 } }),
+      txnWith({ key: b('sentinel'), target: 99 as Target, result: Result.COMPARE_RESULT_EQUAL }),
+      status.INVALID_ARGUMENT,
+      /compare target must be VERSION, CREATE, MOD, VALUE or LEASE/,
+    );
+    await refused(
+      t,
+      kv,
+      txnWith({ key: b('sentinel'), target: Target.COMPARE_TARGET_UNSPECIFIED, result: Result.COMPARE_RESULT_EQUAL }),
+      status.INVALID_ARGUMENT,
+      /compare target must be/,
+    );
+    await refused(
+      t,
+      kv,
+      txnWith({
+        key: b('sentinel'),
+        target: Target.COMPARE_TARGET_VERSION,
+        result: Result.COMPARE_RESULT_UNSPECIFIED,
+        targetUnion: { $case: 'version', version: 2 },
+      }),
       status.INVALID_ARGUMENT,
       /compare result must be EQUAL, GREATER, LESS or NOT_EQUAL/,
     );
-    await refused(t, kv, txnWith({ key: b('sentinel'), target: Target.COMPARE_TARGET_VERSION, result: 9 as Result, targetUnion: { $case: 'version', version: 2 } }), status.INVALID_ARGUMENT, /compare result must be/);
+    await refused(
+      t,
+      kv,
+      txnWith({
+        key: b('sentinel'),
+        target: Target.COMPARE_TARGET_VERSION,
+        result: 9 as Result,
+        targetUnion: { $case: 'version', version: 2 },
+      }),
+      status.INVALID_ARGUMENT,
+      /compare result must be/,
+    );
     await refused(t, kv, kv.txn({ success: [put('sentinel', 'bad'), {}] }), status.INVALID_ARGUMENT, /txn operation has no request set/);
 
-    await refused(t, kv, kv.get('sentinel', { limit: -1 }), status.INVALID_ARGUMENT, /^limit is -1; it must be 0 \(no limit\) or positive$/);
-    await refused(t, kv, kv.get('sentinel', { revision: -2 }), status.INVALID_ARGUMENT, /revision is -2; it must be 0 \(latest\) or positive/);
-    await refused(t, kv, kv.get('sentinel', { sortOrder: 7 as RangeRequest_SortOrder }), status.INVALID_ARGUMENT, /sort_order 7 is not a known value/);
-    await refused(t, kv, kv.get('sentinel', { sortTarget: 6 as RangeRequest_SortTarget }), status.INVALID_ARGUMENT, /sort_target 6 is not a known value/);
+    await refused(
+      t,
+      kv,
+      kv.get('sentinel', { limit: -1 }),
+      status.INVALID_ARGUMENT,
+      /^limit is -1; it must be 0 \(no limit\) or positive$/,
+    );
+    await refused(
+      t,
+      kv,
+      kv.get('sentinel', { revision: -2 }),
+      status.INVALID_ARGUMENT,
+      /revision is -2; it must be 0 \(latest\) or positive/,
+    );
+    await refused(
+      t,
+      kv,
+      kv.get('sentinel', { sortOrder: 7 as RangeRequest_SortOrder }),
+      status.INVALID_ARGUMENT,
+      /sort_order 7 is not a known value/,
+    );
+    await refused(
+      t,
+      kv,
+      kv.get('sentinel', { sortTarget: 6 as RangeRequest_SortTarget }),
+      status.INVALID_ARGUMENT,
+      /sort_target 6 is not a known value/,
+    );
     await refused(t, kv, kv.compact({ revision: 0 }), status.INVALID_ARGUMENT, /compaction needs a positive revision/);
     await refused(t, kv, kv.compact({ revision: -5 }), status.INVALID_ARGUMENT, /revision is -5/);
-    await refused(t, kv, kv.put({ key: b('sentinel'), value: b('bad'), ignoreValue: true }), status.INVALID_ARGUMENT, /ignore_value is set, so value must be empty/);
+    await refused(
+      t,
+      kv,
+      kv.put({ key: b('sentinel'), value: b('bad'), ignoreValue: true }),
+      status.INVALID_ARGUMENT,
+      /ignore_value is set, so value must be empty/,
+    );
   });
 }

@@ -1,6 +1,13 @@
 // The standard services next to Cairn's own on the node's port: grpc.health.v1.Health and
 // server reflection (which tools such as grpcurl use instead of .proto files).
-import { credentials, loadPackageDefinition, makeGenericClientConstructor, type Client, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import {
+  credentials,
+  loadPackageDefinition,
+  makeGenericClientConstructor,
+  type Client,
+  type ClientDuplexStream,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import test from 'ava';
 import { execFile } from 'node:child_process';
@@ -16,10 +23,21 @@ const require = createRequire(import.meta.url);
 interface HealthClient extends Client {
   check(req: { service: string }, cb: (err: ServiceError | null, res: { status: string }) => void): void;
 }
-const HealthClient = makeGenericClientConstructor(healthService, 'grpc.health.v1.Health') as unknown as new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => HealthClient;
+const HealthClient = makeGenericClientConstructor(healthService, 'grpc.health.v1.Health') as unknown as new (
+  address: string,
+  creds: ReturnType<typeof credentials.createInsecure>,
+) => HealthClient;
 
 /** The reflection v1 proto bundled with @grpc/reflection. */
-const REFLECTION_PROTO = path.join(path.dirname(require.resolve('@grpc/reflection/package.json')), 'build', 'proto', 'grpc', 'reflection', 'v1', 'reflection.proto');
+const REFLECTION_PROTO = path.join(
+  path.dirname(require.resolve('@grpc/reflection/package.json')),
+  'build',
+  'proto',
+  'grpc',
+  'reflection',
+  'v1',
+  'reflection.proto',
+);
 
 interface ReflectionResponse {
   list_services_response?: { service: { name: string }[] };
@@ -31,7 +49,11 @@ type ReflectionClient = Client & { ServerReflectionInfo(): ClientDuplexStream<Re
 
 function reflectionClient(address: string): ReflectionClient {
   const def = loadSync(REFLECTION_PROTO, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
-  const pkg = loadPackageDefinition(def) as unknown as { grpc: { reflection: { v1: { ServerReflection: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => ReflectionClient } } } };
+  const pkg = loadPackageDefinition(def) as unknown as {
+    grpc: {
+      reflection: { v1: { ServerReflection: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => ReflectionClient } };
+    };
+  };
   return new pkg.grpc.reflection.v1.ServerReflection(address, credentials.createInsecure());
 }
 
@@ -72,7 +94,8 @@ test('reflection lists the public services and health, and describes each', asyn
 
   const listed = await reflect(client, { list_services: '' });
   const names = (listed.list_services_response?.service ?? []).map((s) => s.name);
-  for (const name of ['cairn.v1.KVService', 'cairn.v1.WatchService', 'grpc.health.v1.Health']) t.true(names.includes(name), `${name} in ${JSON.stringify(names)}`);
+  for (const name of ['cairn.v1.KVService', 'cairn.v1.WatchService', 'grpc.health.v1.Health'])
+    t.true(names.includes(name), `${name} in ${JSON.stringify(names)}`);
 
   // Each is described by a file descriptor naming its methods, so clients can call it.
   for (const [symbol, methods] of [
@@ -112,14 +135,17 @@ async function findGrpcurl(): Promise<string | undefined> {
 test('grpcurl lists, describes and calls the services through reflection', async (t) => {
   const grpcurl = await findGrpcurl();
   if (grpcurl === undefined) {
-    t.fail('grpcurl was not found on PATH or in $(go env GOPATH)/bin. Install it with `go install github.com/fullstorydev/grpcurl/cmd/grpcurl@latest` (or see https://github.com/fullstorydev/grpcurl#installation) and run the tests again.');
+    t.fail(
+      'grpcurl was not found on PATH or in $(go env GOPATH)/bin. Install it with `go install github.com/fullstorydev/grpcurl/cmd/grpcurl@latest` (or see https://github.com/fullstorydev/grpcurl#installation) and run the tests again.',
+    );
     return;
   }
   const { address, kv } = await startApiNode(t, 'rocksdb');
   const run = (...args: string[]) => promisify(execFile)(grpcurl, ['-plaintext', ...args], { timeout: 15_000 });
 
   const list = (await run(address, 'list')).stdout.trim().split('\n');
-  for (const name of ['cairn.v1.KVService', 'cairn.v1.WatchService', 'grpc.health.v1.Health']) t.true(list.includes(name), `${name} in ${JSON.stringify(list)}`);
+  for (const name of ['cairn.v1.KVService', 'cairn.v1.WatchService', 'grpc.health.v1.Health'])
+    t.true(list.includes(name), `${name} in ${JSON.stringify(list)}`);
   const describe = await run(address, 'describe', 'cairn.v1.KVService');
   t.regex(describe.stdout, /rpc Range \( \.cairn\.v1\.RangeRequest \) returns \( \.cairn\.v1\.RangeResponse \)/);
   const health = await run('-d', '{"service":""}', address, 'grpc.health.v1.Health/Check');

@@ -72,7 +72,9 @@ for (const engine of ENGINE_NAMES) {
 
   test(`${engine}: Range orders binary keys by bytes, and a prefix ending in 0xff selects its keys`, async (t) => {
     const { kv } = await startApiNode(t, engine);
-    const raw = [[0x01], [0x7f], [0x80], [0xc3, 0xa9], [0xff], [0xff, 0x00], [0xff, 0xff, 0x01], [0x61, 0xff, 0x01], [0x62]].map((k) => Buffer.from(k));
+    const raw = [[0x01], [0x7f], [0x80], [0xc3, 0xa9], [0xff], [0xff, 0x00], [0xff, 0xff, 0x01], [0x61, 0xff, 0x01], [0x62]].map((k) =>
+      Buffer.from(k),
+    );
     for (const k of [...raw].reverse()) await kv.put({ key: k, value: k });
     const hex = (r: RangeResponse) => r.kvs.map((kv) => kv.key.toString('hex'));
     const sorted = [...raw].sort(Buffer.compare).map((k) => k.toString('hex'));
@@ -105,7 +107,10 @@ for (const engine of ENGINE_NAMES) {
 
     const keysOnly = await kv.range({ ...ALL, keysOnly: true });
     t.deepEqual(keys(keysOnly), ['a', 'b', 'c', 'p/1', 'p/2', 'q']);
-    t.true(keysOnly.kvs.every((kv) => kv.value.length === 0), 'keys_only returns no values');
+    t.true(
+      keysOnly.kvs.every((kv) => kv.value.length === 0),
+      'keys_only returns no values',
+    );
     t.like(keysOnly.kvs[0], { createRevision: 1, modRevision: 4, version: 2 }, 'keys_only keeps the other fields');
 
     const countOnly = await kv.range({ ...ALL, countOnly: true });
@@ -124,7 +129,8 @@ for (const engine of ENGINE_NAMES) {
   test(`${engine}: Range sorts by every target in both orders, before applying the limit`, async (t) => {
     const { kv } = await startApiNode(t, engine);
     await seed(kv);
-    const sorted = async (sortTarget: SortBy, sortOrder: Order, limit = 0) => keys(await kv.range({ ...ALL, sortTarget, sortOrder, limit }));
+    const sorted = async (sortTarget: SortBy, sortOrder: Order, limit = 0) =>
+      keys(await kv.range({ ...ALL, sortTarget, sortOrder, limit }));
 
     t.deepEqual(await sorted(SortBy.SORT_TARGET_KEY, Order.SORT_ORDER_ASCEND), ['a', 'b', 'c', 'p/1', 'p/2', 'q']);
     t.deepEqual(await sorted(SortBy.SORT_TARGET_KEY, Order.SORT_ORDER_DESCEND), ['q', 'p/2', 'p/1', 'c', 'b', 'a']);
@@ -226,7 +232,10 @@ for (const engine of ENGINE_NAMES) {
     const one = await kv.deleteRange({ key: b('a'), prevKv: true });
     t.is(one.deleted, 1);
     t.is(one.header!.revision, 8);
-    t.deepEqual(one.prevKvs.map((kv) => [s(kv.key), s(kv.value), kv.version]), [['a', 'm', 2]]);
+    t.deepEqual(
+      one.prevKvs.map((kv) => [s(kv.key), s(kv.value), kv.version]),
+      [['a', 'm', 2]],
+    );
     t.deepEqual(keys(await kv.get('a')), []);
 
     const none = await kv.deleteRange({ key: b('a'), prevKv: true });
@@ -243,7 +252,10 @@ for (const engine of ENGINE_NAMES) {
 
     const fromKey = await kv.deleteRange({ key: b('c'), rangeEnd: b('\0'), prevKv: true });
     t.is(fromKey.deleted, 2);
-    t.deepEqual(fromKey.prevKvs.map((kv) => s(kv.key)), ['c', 'q']);
+    t.deepEqual(
+      fromKey.prevKvs.map((kv) => s(kv.key)),
+      ['c', 'q'],
+    );
     t.is(fromKey.header!.revision, 10);
     t.deepEqual(keys(await kv.range(ALL)), ['b']);
 
@@ -260,11 +272,35 @@ for (const engine of ENGINE_NAMES) {
     const before = await kv.revision();
 
     type Union = NonNullable<NonNullable<TxnInput['compare']>[number]>['targetUnion'];
-    const targets: { target: Target; actual: number | string; union: (v: number | string) => Union; lower: number | string; higher: number | string }[] = [
-      { target: Target.COMPARE_TARGET_VALUE, actual: 'm', union: (v) => ({ $case: 'value', value: b(String(v)) }), lower: 'l', higher: 'n' },
+    const targets: {
+      target: Target;
+      actual: number | string;
+      union: (v: number | string) => Union;
+      lower: number | string;
+      higher: number | string;
+    }[] = [
+      {
+        target: Target.COMPARE_TARGET_VALUE,
+        actual: 'm',
+        union: (v) => ({ $case: 'value', value: b(String(v)) }),
+        lower: 'l',
+        higher: 'n',
+      },
       { target: Target.COMPARE_TARGET_VERSION, actual: 2, union: (v) => ({ $case: 'version', version: Number(v) }), lower: 1, higher: 3 },
-      { target: Target.COMPARE_TARGET_CREATE, actual: 1, union: (v) => ({ $case: 'createRevision', createRevision: Number(v) }), lower: 0, higher: 2 },
-      { target: Target.COMPARE_TARGET_MOD, actual: 3, union: (v) => ({ $case: 'modRevision', modRevision: Number(v) }), lower: 2, higher: 4 },
+      {
+        target: Target.COMPARE_TARGET_CREATE,
+        actual: 1,
+        union: (v) => ({ $case: 'createRevision', createRevision: Number(v) }),
+        lower: 0,
+        higher: 2,
+      },
+      {
+        target: Target.COMPARE_TARGET_MOD,
+        actual: 3,
+        union: (v) => ({ $case: 'modRevision', modRevision: Number(v) }),
+        lower: 2,
+        higher: 4,
+      },
     ];
     const results: [Result, (order: number) => boolean][] = [
       [Result.COMPARE_RESULT_EQUAL, (o) => o === 0],
@@ -280,7 +316,10 @@ for (const engine of ENGINE_NAMES) {
         [higher, -1],
       ] as const) {
         for (const [result, holds] of results) {
-          const res = await kv.txn({ compare: [{ key: b('x'), target, result, targetUnion: union(given) }], success: [{ request: { $case: 'requestRange', requestRange: { key: b('x') } } }] });
+          const res = await kv.txn({
+            compare: [{ key: b('x'), target, result, targetUnion: union(given) }],
+            success: [{ request: { $case: 'requestRange', requestRange: { key: b('x') } } }],
+          });
           t.is(res.succeeded, holds(order), `${Target[target]} ${Result[result]} ${given} (actual ${actual})`);
           t.is(res.responses.length, holds(order) ? 1 : 0, 'only the chosen branch runs');
         }
@@ -299,7 +338,18 @@ for (const engine of ENGINE_NAMES) {
     // A compare over a range holds only if every key in it satisfies it.
     await kv.set('r/1', 'same'); // 4
     await kv.set('r/2', 'same'); // 5
-    const rangeCompare = (value: string) => kv.txn({ compare: [{ key: b('r/'), rangeEnd: b('r0'), target: Target.COMPARE_TARGET_VALUE, result: Result.COMPARE_RESULT_EQUAL, targetUnion: { $case: 'value', value: b(value) } }] });
+    const rangeCompare = (value: string) =>
+      kv.txn({
+        compare: [
+          {
+            key: b('r/'),
+            rangeEnd: b('r0'),
+            target: Target.COMPARE_TARGET_VALUE,
+            result: Result.COMPARE_RESULT_EQUAL,
+            targetUnion: { $case: 'value', value: b(value) },
+          },
+        ],
+      });
     t.true((await rangeCompare('same')).succeeded);
     await kv.set('r/2', 'different'); // 6
     t.false((await rangeCompare('same')).succeeded);
@@ -312,7 +362,14 @@ for (const engine of ENGINE_NAMES) {
     const { kv, node } = await startApiNode(t, engine);
     await kv.set('guard', 'open'); // 1
     await kv.set('gone', 'x'); // 2
-    const guardIs = (v: string): NonNullable<TxnInput['compare']> => [{ key: b('guard'), target: Target.COMPARE_TARGET_VALUE, result: Result.COMPARE_RESULT_EQUAL, targetUnion: { $case: 'value', value: b(v) } }];
+    const guardIs = (v: string): NonNullable<TxnInput['compare']> => [
+      {
+        key: b('guard'),
+        target: Target.COMPARE_TARGET_VALUE,
+        result: Result.COMPARE_RESULT_EQUAL,
+        targetUnion: { $case: 'value', value: b(v) },
+      },
+    ];
 
     const then = await kv.txn({
       compare: guardIs('open'),
@@ -326,14 +383,25 @@ for (const engine of ENGINE_NAMES) {
     });
     t.true(then.succeeded);
     t.like(then.header, { revision: 3, memberId: node.memberId });
-    t.deepEqual(then.responses.map((r) => r.response?.$case), ['responsePut', 'responsePut', 'responseDeleteRange', 'responseRange']);
-    for (const r of then.responses) t.is((r.response as { [k: string]: { header?: { revision: number } } } | undefined)?.[r.response!.$case]?.header?.revision, 3, 'sub-responses carry the txn header');
+    t.deepEqual(
+      then.responses.map((r) => r.response?.$case),
+      ['responsePut', 'responsePut', 'responseDeleteRange', 'responseRange'],
+    );
+    for (const r of then.responses)
+      t.is(
+        (r.response as { [k: string]: { header?: { revision: number } } } | undefined)?.[r.response!.$case]?.header?.revision,
+        3,
+        'sub-responses carry the txn header',
+      );
     const del = then.responses[2]!.response;
     t.is(del?.$case === 'responseDeleteRange' ? del.responseDeleteRange.deleted : -1, 1);
     const inTxnRange = then.responses[3]!.response;
     if (inTxnRange?.$case !== 'responseRange') return t.fail('expected a range response');
     t.deepEqual(keys(inTxnRange.responseRange), ['t/1', 't/2'], 'a range inside the txn sees its earlier writes');
-    t.true(inTxnRange.responseRange.kvs.every((kv: KeyValue) => kv.modRevision === 3), 'every write of the txn is at one revision');
+    t.true(
+      inTxnRange.responseRange.kvs.every((kv: KeyValue) => kv.modRevision === 3),
+      'every write of the txn is at one revision',
+    );
     t.deepEqual(keys(await kv.range({ key: b('t/'), rangeEnd: b('t0') })), ['t/1', 't/2']);
     t.is((await kv.get('else')).count, 0, 'the failure branch did not run');
     t.is((await kv.get('gone')).count, 0);
@@ -348,7 +416,10 @@ for (const engine of ENGINE_NAMES) {
     });
     t.false(otherwise.succeeded);
     t.is(otherwise.header!.revision, 4);
-    t.deepEqual(otherwise.responses.map((r) => r.response?.$case), ['responsePut', 'responseRange']);
+    t.deepEqual(
+      otherwise.responses.map((r) => r.response?.$case),
+      ['responsePut', 'responseRange'],
+    );
     t.is((await kv.get('then')).count, 0);
     t.is(s((await kv.get('else')).kvs[0]?.value), 'y');
 
@@ -411,11 +482,14 @@ for (const engine of ENGINE_NAMES) {
 
     // At the compacted revision every key still reads as it was.
     const at6 = await kv.range({ key: b('c/'), rangeEnd: b('c0'), revision: 6 });
-    t.deepEqual(at6.kvs.map((kv) => [s(kv.key), s(kv.value)]), [
-      ['c/0', 'v6'],
-      ['c/1', 'v4'],
-      ['c/2', 'v5'],
-    ]);
+    t.deepEqual(
+      at6.kvs.map((kv) => [s(kv.key), s(kv.value)]),
+      [
+        ['c/0', 'v6'],
+        ['c/1', 'v4'],
+        ['c/2', 'v5'],
+      ],
+    );
     t.is((await kv.range({ key: b('c/'), rangeEnd: b('c0') })).count, 3);
 
     // Compacting again at or below it, or in the future, is refused and changes nothing.

@@ -125,7 +125,11 @@ async function scenario(t: ExecutionContext, engine: EngineName, limits: Partial
   const started = Date.now();
   await write(kvs, WRITES, written);
   const writeMs = Date.now() - started;
-  await waitUntil(() => fast.count >= TOTAL, 30_000, () => `the fast watcher to receive every event (has ${fast.count - WARM_UP_EVENTS} of ${EVENTS})`);
+  await waitUntil(
+    () => fast.count >= TOTAL,
+    30_000,
+    () => `the fast watcher to receive every event (has ${fast.count - WARM_UP_EVENTS} of ${EVENTS})`,
+  );
   const fastDoneMs = Date.now() - started;
   const growth = retainedBytes() - before;
   return { kv, slowSession, slow, fast, written, writeMs, fastDoneMs, growth };
@@ -140,41 +144,53 @@ const CASES: [EngineName, boolean][] = [
 ];
 for (const [engine, shared] of CASES) {
   const where = shared ? 'sharing its connection with the fast one' : 'on its own connection';
-  test.serial(`${engine}: a watcher that stops reading (${where}) holds back no one, is not buffered, and catches up exactly once in order`, async (t) => {
-    const { kv, slowSession, slow, fast, written, writeMs, fastDoneMs, growth } = await scenario(t, engine, LIMITS, shared);
-    let worstLag = 0;
-    for (const [rev, acked] of written.ackedAt) worstLag = Math.max(worstLag, fast.receivedAt.get(rev)! - acked);
-    t.log(`writes ${writeMs} ms; fast watcher done at ${fastDoneMs} ms, worst lag ${worstLag} ms; retained growth ${(growth / 1e6).toFixed(1)} MB for ${(PAYLOAD_BYTES / 1e6).toFixed(1)} MB written`);
+  test.serial(
+    `${engine}: a watcher that stops reading (${where}) holds back no one, is not buffered, and catches up exactly once in order`,
+    async (t) => {
+      const { kv, slowSession, slow, fast, written, writeMs, fastDoneMs, growth } = await scenario(t, engine, LIMITS, shared);
+      let worstLag = 0;
+      for (const [rev, acked] of written.ackedAt) worstLag = Math.max(worstLag, fast.receivedAt.get(rev)! - acked);
+      t.log(
+        `writes ${writeMs} ms; fast watcher done at ${fastDoneMs} ms, worst lag ${worstLag} ms; retained growth ${(growth / 1e6).toFixed(1)} MB for ${(PAYLOAD_BYTES / 1e6).toFixed(1)} MB written`,
+      );
 
-    // Writers were not held back: every write was acknowledged while the slow client did not read.
-    t.is(written.ackedAt.size, WRITES);
+      // Writers were not held back: every write was acknowledged while the slow client did not read.
+      t.is(written.ackedAt.size, WRITES);
 
-    // The fast watcher got everything, each revision whole and once, in order, while the slow
-    // one still did not read. (A stream blocking the hub or the writers would have stalled it
-    // until the resume below.)
-    t.deepEqual(fast.problems, []);
-    t.is(fast.count, TOTAL);
-    t.is(fast.lastRevision, WARM_UP_WRITES + WRITES);
-    t.deepEqual(missing(written.events, fast.perRevision), [], 'revisions missing or incomplete at the fast watcher');
+      // The fast watcher got everything, each revision whole and once, in order, while the slow
+      // one still did not read. (A stream blocking the hub or the writers would have stalled it
+      // until the resume below.)
+      t.deepEqual(fast.problems, []);
+      t.is(fast.count, TOTAL);
+      t.is(fast.lastRevision, WARM_UP_WRITES + WRITES);
+      t.deepEqual(missing(written.events, fast.perRevision), [], 'revisions missing or incomplete at the fast watcher');
 
-    // Nothing reached the paused client, and the server did not buffer its backlog: with the
-    // per-watcher bound (64 events) the process keeps a small fraction of what was written.
-    t.is(slow.count, WARM_UP_EVENTS);
-    t.true(growth < PAYLOAD_BYTES / 3, `memory grew by ${growth} bytes while ${PAYLOAD_BYTES} bytes of events waited for the slow watcher`);
+      // Nothing reached the paused client, and the server did not buffer its backlog: with the
+      // per-watcher bound (64 events) the process keeps a small fraction of what was written.
+      t.is(slow.count, WARM_UP_EVENTS);
+      t.true(
+        growth < PAYLOAD_BYTES / 3,
+        `memory grew by ${growth} bytes while ${PAYLOAD_BYTES} bytes of events waited for the slow watcher`,
+      );
 
-    // Reading again, it gets every event exactly once, in revision order (from storage).
-    slowSession.call.resume();
-    await waitUntil(() => slow.count >= TOTAL || slow.problems.length > 0, 10_000, () => `the slow watcher to catch up (has ${slow.count} of ${TOTAL})`);
-    t.deepEqual(slow.problems, []);
-    t.is(slow.count, TOTAL);
-    t.is(slow.lastRevision, WARM_UP_WRITES + WRITES);
-    t.deepEqual(missing(written.events, slow.perRevision), [], 'revisions missing or incomplete at the slow watcher');
+      // Reading again, it gets every event exactly once, in revision order (from storage).
+      slowSession.call.resume();
+      await waitUntil(
+        () => slow.count >= TOTAL || slow.problems.length > 0,
+        10_000,
+        () => `the slow watcher to catch up (has ${slow.count} of ${TOTAL})`,
+      );
+      t.deepEqual(slow.problems, []);
+      t.is(slow.count, TOTAL);
+      t.is(slow.lastRevision, WARM_UP_WRITES + WRITES);
+      t.deepEqual(missing(written.events, slow.perRevision), [], 'revisions missing or incomplete at the slow watcher');
 
-    // And it is live again.
-    await kv.put({ key: b('s/after'), value: Buffer.alloc(VALUE_BYTES, 0x62) });
-    await waitUntil(() => slow.count === TOTAL + 1 && fast.count === TOTAL + 1, 5_000, 'both watchers to see a write after the catch-up');
-    t.deepEqual(slow.problems, []);
-  });
+      // And it is live again.
+      await kv.put({ key: b('s/after'), value: Buffer.alloc(VALUE_BYTES, 0x62) });
+      await waitUntil(() => slow.count === TOTAL + 1 && fast.count === TOTAL + 1, 5_000, 'both watchers to see a write after the catch-up');
+      t.deepEqual(slow.problems, []);
+    },
+  );
 }
 
 // Control: with the per-watcher bound effectively disabled, the same scenario retains most
@@ -184,6 +200,10 @@ test.serial('control (rocksdb): without a buffer bound the backlog is held in me
   t.log(`retained growth ${(growth / 1e6).toFixed(1)} MB for ${(PAYLOAD_BYTES / 1e6).toFixed(1)} MB written`);
   t.true(growth > (PAYLOAD_BYTES * 2) / 3, `expected most of ${PAYLOAD_BYTES} bytes retained, grew ${growth}`);
   slowSession.call.resume();
-  await waitUntil(() => slow.count >= TOTAL, 10_000, () => `the slow watcher to drain (has ${slow.count})`);
+  await waitUntil(
+    () => slow.count >= TOTAL,
+    10_000,
+    () => `the slow watcher to drain (has ${slow.count})`,
+  );
   t.deepEqual(slow.problems, []);
 });

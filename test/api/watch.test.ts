@@ -8,7 +8,8 @@ import { b, ENGINE_NAMES, s, startApiNode, status, statusName, summarize, waitUn
 
 const PUT = Event_EventType.EVENT_TYPE_PUT;
 const DELETE = Event_EventType.EVENT_TYPE_DELETE;
-const show = (e: Event): string => `${e.type === PUT ? 'PUT' : 'DEL'} ${s(e.kv?.key)}${e.type === PUT ? '=' + s(e.kv?.value) : ''}@${e.kv?.modRevision}`;
+const show = (e: Event): string =>
+  `${e.type === PUT ? 'PUT' : 'DEL'} ${s(e.kv?.key)}${e.type === PUT ? '=' + s(e.kv?.value) : ''}@${e.kv?.modRevision}`;
 
 /**
  * Checks the ordering contract on one watch's responses: revisions strictly increase from
@@ -21,7 +22,8 @@ function checkOrdered(responses: WatchResponse[]): { ok: boolean; why: string; r
     const revs = new Set(r.events.map((e) => e.kv!.modRevision));
     if (revs.size !== 1) return { ok: false, why: `a response mixes revisions ${[...revs].join(',')}`, revisions };
     const [rev] = revs;
-    if (revisions.length > 0 && rev! <= revisions[revisions.length - 1]!) return { ok: false, why: `revision ${rev} after ${revisions[revisions.length - 1]}`, revisions };
+    if (revisions.length > 0 && rev! <= revisions[revisions.length - 1]!)
+      return { ok: false, why: `revision ${rev} after ${revisions[revisions.length - 1]}`, revisions };
     revisions.push(rev!);
   }
   return { ok: true, why: '', revisions };
@@ -93,7 +95,11 @@ for (const engine of ENGINE_NAMES) {
     ] as const) {
       const check = checkOrdered(w.eventResponses(id));
       t.true(check.ok, `watch from ${from}: ${check.why}; ${summarize(w.eventResponses(id))}`);
-      t.deepEqual(check.revisions, expected.filter((r) => r >= from), `watch from ${from} sees every revision once, in order`);
+      t.deepEqual(
+        check.revisions,
+        expected.filter((r) => r >= from),
+        `watch from ${from} sees every revision once, in order`,
+      );
     }
     const events = w.events(fromStart);
     t.is(show(events[0]!), 'PUT h/1=v1@1');
@@ -132,7 +138,10 @@ for (const engine of ENGINE_NAMES) {
     const prevs = w.events(withPrev).map((e) => (e.prevKv === undefined ? null : `${s(e.prevKv.value)}@${e.prevKv.modRevision}`));
     t.deepEqual(prevs, ['one@1', 'two@2', null], 'a put after a delete has no previous version');
     t.like(w.events(withPrev)[1]!.prevKv, { version: 2, createRevision: 1 });
-    t.true(w.events(without).every((e) => e.prevKv === undefined), 'the other watch gets no prev_kv');
+    t.true(
+      w.events(without).every((e) => e.prevKv === undefined),
+      'the other watch gets no prev_kv',
+    );
 
     // Replayed from storage, prev_kv comes from history.
     const replay = await w.create({ key: b('p'), startRevision: 1, prevKv: true });
@@ -184,7 +193,11 @@ for (const engine of ENGINE_NAMES) {
     t.is(responses.length, 1, summarize(responses));
     t.false(responses[0]!.fragment);
     t.is(responses[0]!.header!.revision, 2);
-    t.deepEqual(responses[0]!.events.map(show), ['PUT t/a=1@2', 'DEL t/gone@2', 'PUT t/b=2@2', 'PUT t/a=3@2'], 'in the order the txn made them');
+    t.deepEqual(
+      responses[0]!.events.map(show),
+      ['PUT t/a=1@2', 'DEL t/gone@2', 'PUT t/b=2@2', 'PUT t/a=3@2'],
+      'in the order the txn made them',
+    );
     // The second put of t/a in the txn sees the first as its previous version.
     await w.waitForEvents(withPrev, 2);
     t.deepEqual(
@@ -252,7 +265,10 @@ for (const engine of ENGINE_NAMES) {
       if (r.watchId === id) seen = Math.max(seen, ...r.events.map((e) => e.kv!.modRevision));
       if (r.watchId === -1) {
         // Every revision after 2 touches the watched prefix, so delivered == seen.
-        t.true(r.header!.revision <= seen, `progress at ${r.header!.revision} before the events up to it arrived (delivered through ${seen})`);
+        t.true(
+          r.header!.revision <= seen,
+          `progress at ${r.header!.revision} before the events up to it arrived (delivered through ${seen})`,
+        );
         checked++;
       }
     }
@@ -333,9 +349,17 @@ for (const engine of ENGINE_NAMES) {
     await kv.set('other', '1'); // 2
     // Notifications may have come during the write; wait for two that follow it.
     const already = w.responses.length;
-    await waitUntil(() => w.responses.slice(already).filter(isProgress).length >= 2, 3_000, () => `two progress notifications; got ${summarize(w.responses)}`);
+    await waitUntil(
+      () => w.responses.slice(already).filter(isProgress).length >= 2,
+      3_000,
+      () => `two progress notifications; got ${summarize(w.responses)}`,
+    );
     const notes = w.responses.slice(already).filter(isProgress);
-    t.deepEqual(notes.map((r) => r.header!.revision), [2, 2], 'they name the current revision');
+    t.deepEqual(
+      notes.map((r) => r.header!.revision),
+      [2, 2],
+      'they name the current revision',
+    );
     t.deepEqual(
       w.responses.filter((r) => r.watchId === silent && !r.created),
       [],
@@ -366,7 +390,11 @@ for (const engine of ENGINE_NAMES) {
     await w.waitForEvents(whole, 4);
     const parts = w.eventResponses(fragmented);
     t.true(parts.length > 1, summarize(parts));
-    t.deepEqual(parts.map((r) => r.fragment), [...parts.slice(1).map(() => true), false], 'every part but the last is marked fragment');
+    t.deepEqual(
+      parts.map((r) => r.fragment),
+      [...parts.slice(1).map(() => true), false],
+      'every part but the last is marked fragment',
+    );
     t.deepEqual(parts.flatMap((r) => r.events).map(show), ['DEL fr/a@5', 'DEL fr/b@5', 'DEL fr/c@5', 'DEL fr/d@5']);
     t.true(parts.flatMap((r) => r.events).every((e) => e.prevKv?.value.length === 600));
     const single = w.eventResponses(whole);
@@ -383,7 +411,11 @@ for (const engine of ENGINE_NAMES) {
     const secondId = await second.create({ key: b('a') });
     const third = openWatch({ ownChannel: true });
     third.send({ request: { $case: 'progressRequest', progressRequest: {} } });
-    await waitUntil(() => third.error !== undefined, 5_000, () => `the third stream to be refused; got ${summarize(third.responses)}`);
+    await waitUntil(
+      () => third.error !== undefined,
+      5_000,
+      () => `the third stream to be refused; got ${summarize(third.responses)}`,
+    );
     t.is(third.error!.code, status.RESOURCE_EXHAUSTED, statusName(third.error!.code));
     t.regex(third.error!.details, /the node already serves 2 watch streams; the limit is 2 \(--max-watch-streams\)/);
 
@@ -396,7 +428,10 @@ for (const engine of ENGINE_NAMES) {
         if (fourth?.error !== undefined) fourth = undefined; // refused: the cancel was not seen yet; try again
         if (fourth === undefined) {
           fourth = openWatch({ ownChannel: true });
-          void fourth.create({ key: b('a') }).then((n) => (id = n), () => undefined);
+          void fourth.create({ key: b('a') }).then(
+            (n) => (id = n),
+            () => undefined,
+          );
         }
         return id !== 0;
       },
@@ -407,7 +442,6 @@ for (const engine of ENGINE_NAMES) {
     await fourth!.waitForEvents(id, 1);
     await second.waitForEvents(secondId, 1);
   });
-
 
   test(`${engine}: progress requested while a watch replays history never runs ahead of its events`, async (t) => {
     const { kv, openWatch } = await startApiNode(t, engine, { limits: { watchCatchUpBatchEvents: 10, maxWatcherBufferEvents: 16 } });
@@ -438,9 +472,11 @@ for (const engine of ENGINE_NAMES) {
     const check = checkOrdered(w.eventResponses(replay));
     t.true(check.ok, check.why);
     t.deepEqual(check.revisions, range(1, 304));
-    t.deepEqual(w.events(live).map((e) => e.kv!.modRevision), [301, 302, 303, 304]);
+    t.deepEqual(
+      w.events(live).map((e) => e.kv!.modRevision),
+      [301, 302, 303, 304],
+    );
   });
-
 
   test(`${engine}: a watcher left behind by a compaction is canceled with compact_revision, never given a gap`, async (t) => {
     const { kv, openWatch } = await startApiNode(t, engine, { limits: { maxWatcherBufferEvents: 8, watchCatchUpBatchEvents: 8 } });
@@ -454,9 +490,13 @@ for (const engine of ENGINE_NAMES) {
     await kv.set('z/after', 'x');
     w.call.resume();
 
-    const canceled = await w.waitFor((r) => r.watchId === id && r.canceled, 'the lagging watch to be canceled', 10_000).catch(() => undefined);
+    const canceled = await w
+      .waitFor((r) => r.watchId === id && r.canceled, 'the lagging watch to be canceled', 10_000)
+      .catch(() => undefined);
     const revisions = w.events(id).map((e) => e.kv!.modRevision);
-    t.log(`received ${revisions.length} events; ${canceled ? `canceled with compact_revision ${canceled.compactRevision}` : 'not canceled'}`);
+    t.log(
+      `received ${revisions.length} events; ${canceled ? `canceled with compact_revision ${canceled.compactRevision}` : 'not canceled'}`,
+    );
     t.deepEqual(revisions, range(1, revisions.length), 'the events it did get are contiguous from the start');
     if (canceled === undefined) {
       // It was never far enough behind to lose history: then it must have everything.
@@ -464,12 +504,14 @@ for (const engine of ENGINE_NAMES) {
     } else {
       t.is(canceled.compactRevision, compactAt);
       t.true(revisions.length + 1 < compactAt, `canceled although it had reached ${revisions.length}`);
-      t.regex(canceled.cancelReason, new RegExp(`revision ${revisions.length + 1} has been compacted; the oldest available revision is ${compactAt}`));
+      t.regex(
+        canceled.cancelReason,
+        new RegExp(`revision ${revisions.length + 1} has been compacted; the oldest available revision is ${compactAt}`),
+      );
       t.is(w.responses[w.responses.length - 1], canceled, 'nothing after the cancel');
     }
     t.is(w.error, undefined);
   });
-
 
   test(`${engine}: after a physical compaction a watch from the compacted revision still sees a delete made at it`, async (t) => {
     const { kv, openWatch } = await startApiNode(t, engine);
@@ -484,8 +526,9 @@ for (const engine of ENGINE_NAMES) {
     t.deepEqual(w.events(id).map(show), ['DEL d/k@3', 'PUT d/j=2@4']);
     // prev_kv of the put at 4 is the version kept by compaction (the latest at or before 3).
     t.is(s(w.events(id)[1]!.prevKv?.value), '1');
-    t.deepEqual(w.responses.filter((r) => r.canceled), []);
+    t.deepEqual(
+      w.responses.filter((r) => r.canceled),
+      [],
+    );
   });
-
 }
-

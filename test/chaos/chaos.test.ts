@@ -40,12 +40,22 @@ test.serial('a run that does too little before the faults fails and keeps its ev
   t.timeout(60_000);
   const root = await mkdtemp(join(tmpdir(), 'cairn-chaos-artifacts-'));
   t.teardown(() => rm(root, { recursive: true, force: true }));
-  const result = await runChaos({ members: 3, engine: 'rocksdb', faultMs: 1_000, nemeses: ['kill'], seed: 1, warmupMs: 1_000, minOkOpsPerSec: 1_000_000, artifactsRoot: root });
+  const result = await runChaos({
+    members: 3,
+    engine: 'rocksdb',
+    faultMs: 1_000,
+    nemeses: ['kill'],
+    seed: 1,
+    warmupMs: 1_000,
+    minOkOpsPerSec: 1_000_000,
+    artifactsRoot: root,
+  });
   t.false(result.passed);
   t.regex(result.problems.join('\n'), /ok ops\/s before the faults \(need 1000000\): the run proves nothing/);
   t.is(result.summary.faults.length, 0, 'no faults after a failed warm-up');
   const dir = result.artifacts!;
-  for (const file of ['summary.json', 'history.json', 'watchers.json', 'n1.log', 'n2.log', 'n3.log']) t.true(existsSync(join(dir, file)), file);
+  for (const file of ['summary.json', 'history.json', 'watchers.json', 'n1.log', 'n2.log', 'n3.log'])
+    t.true(existsSync(join(dir, file)), file);
   t.true(existsSync(join(dir, 'data', 'n1')));
   const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as { problems: string[]; seed: number };
   t.is(summary.seed, 1);

@@ -25,19 +25,24 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log(`npm run chaos -- [--members 3] [--minutes 1] [--nemesis ${NEMESES.join(',')}] [--engine rocksdb|leveldb] [--seed N] [--runs K] [--clients 12]`);
+  console.log(
+    `npm run chaos -- [--members 3] [--minutes 1] [--nemesis ${NEMESES.join(',')}] [--engine rocksdb|leveldb] [--seed N] [--runs K] [--clients 12]`,
+  );
   process.exit(0);
 }
 
 const nemeses = values.nemesis.split(',').map((n) => n.trim()) as NemesisKind[];
-for (const n of nemeses) if (!(NEMESES as readonly string[]).includes(n)) throw new Error(`unknown nemesis ${n}; choose from ${NEMESES.join(', ')}`);
+for (const n of nemeses)
+  if (!(NEMESES as readonly string[]).includes(n)) throw new Error(`unknown nemesis ${n}; choose from ${NEMESES.join(', ')}`);
 if (values.engine !== 'rocksdb' && values.engine !== 'leveldb') throw new Error(`unknown engine ${values.engine}`);
 const engine = values.engine;
 
 let failed = 0;
 for (let run = 0; run < Number(values.runs); run++) {
   const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed) + run;
-  console.log(`chaos run ${run + 1}: seed ${seed}, ${values.members} members, ${engine}, nemeses ${nemeses.join(',')}, ${values.minutes} min`);
+  console.log(
+    `chaos run ${run + 1}: seed ${seed}, ${values.members} members, ${engine}, nemeses ${nemeses.join(',')}, ${values.minutes} min`,
+  );
   const result = await runChaos({
     members: Number(values.members),
     engine,

@@ -56,8 +56,7 @@ test('get --sort-by and --order', async (t) => {
   await put('sort/b', '1');
   await put('sort/c', '2');
   await put('sort/b', '4');
-  const keys = async (...flags: string[]): Promise<string[]> =>
-    lines(await ok(['get', 'sort/', '--prefix', '--keys-only', ...flags]));
+  const keys = async (...flags: string[]): Promise<string[]> => lines(await ok(['get', 'sort/', '--prefix', '--keys-only', ...flags]));
   t.deepEqual(await keys('--order', 'descend'), ['sort/c', 'sort/b', 'sort/a']);
   t.deepEqual(await keys('--sort-by', 'value'), ['sort/c', 'sort/a', 'sort/b']);
   t.deepEqual(await keys('--sort-by', 'modify', '--order', 'descend'), ['sort/b', 'sort/c', 'sort/a']);

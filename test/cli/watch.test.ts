@@ -68,8 +68,14 @@ test('--rev replays history, with --prev-kv and -o json', async (t) => {
   const w = watch('w2/k', '--rev', String(rev), '--prev-kv', '-o', 'json');
   const out = await w.until((o) => o.split('\n').length > 3);
   w.child.kill('SIGINT');
-  const events = out.trim().split('\n').map((l) => JSON.parse(l));
-  t.deepEqual(events.map((e) => e.type), ['PUT', 'PUT', 'DELETE']);
+  const events = out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  t.deepEqual(
+    events.map((e) => e.type),
+    ['PUT', 'PUT', 'DELETE'],
+  );
   t.like(events[0].kv, { key: 'w2/k', value: 'a', modRevision: rev });
   t.like(events[1], { kv: { value: 'b' }, prevKv: { value: 'a' } });
   t.like(events[2], { kv: { key: 'w2/k' }, prevKv: { value: 'b' } });

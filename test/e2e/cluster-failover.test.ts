@@ -35,7 +35,14 @@ async function waitFor(condition: () => boolean, timeoutMs: number, what: string
 
 for (const engine of ['rocksdb', 'leveldb'] as const) {
   test(`${engine}: kill -9 of the leader under load loses nothing; the restarted member catches up by snapshot`, async (t) => {
-    const cluster = await startClusterProcesses(3, ['--engine', engine, '--snapshot-count', String(SNAPSHOT_COUNT), '--snapshot-catch-up-entries', '50']);
+    const cluster = await startClusterProcesses(3, [
+      '--engine',
+      engine,
+      '--snapshot-count',
+      String(SNAPSHOT_COUNT),
+      '--snapshot-catch-up-entries',
+      '50',
+    ]);
     t.teardown(() => cluster.cleanup());
     const leaderName = await cluster.waitForLeader();
     const leader = cluster.member(leaderName);
@@ -56,7 +63,12 @@ for (const engine of ['rocksdb', 'leveldb'] as const) {
         const invokedAt = Date.now();
         try {
           const res = await call<PutResponse>((cb) =>
-            clients[target]!.put(PutRequest.fromPartial({ key: Buffer.from(key), value: Buffer.from(value) }), new Metadata(), { deadline: Date.now() + 3000 }, cb),
+            clients[target]!.put(
+              PutRequest.fromPartial({ key: Buffer.from(key), value: Buffer.from(value) }),
+              new Metadata(),
+              { deadline: Date.now() + 3000 },
+              cb,
+            ),
           );
           acks.push({ key, value, revision: res.header!.revision });
           if (invokedAt > killedAt && firstAckAfterKill === undefined) firstAckAfterKill = Date.now();
@@ -78,7 +90,12 @@ for (const engine of ['rocksdb', 'leveldb'] as const) {
     for (let i = 0; ; i++) {
       try {
         await call<PutResponse>((cb) =>
-          survivors[i % survivors.length]!.put(PutRequest.fromPartial({ key: Buffer.from('probe'), value: Buffer.from(String(i)) }), new Metadata(), { deadline: Date.now() + 250 }, cb),
+          survivors[i % survivors.length]!.put(
+            PutRequest.fromPartial({ key: Buffer.from('probe'), value: Buffer.from(String(i)) }),
+            new Metadata(),
+            { deadline: Date.now() + 250 },
+            cb,
+          ),
         );
         break;
       } catch {
@@ -106,10 +123,17 @@ for (const engine of ['rocksdb', 'leveldb'] as const) {
       const client = new KVServiceClient(member.address, credentials.createInsecure());
       try {
         const all = await call<RangeResponse>((cb) =>
-          client.range(RangeRequest.fromPartial({ key: Buffer.from([0]), rangeEnd: Buffer.from([0]), serializable: true }), new Metadata(), { deadline: Date.now() + 10_000 }, cb),
+          client.range(
+            RangeRequest.fromPartial({ key: Buffer.from([0]), rangeEnd: Buffer.from([0]), serializable: true }),
+            new Metadata(),
+            { deadline: Date.now() + 10_000 },
+            cb,
+          ),
         );
         const stored = new Map(all.kvs.map((kv) => [kv.key.toString(), kv]));
-        const lost = acks.filter((ack) => stored.get(ack.key)?.value.toString() !== ack.value || stored.get(ack.key)?.modRevision !== ack.revision);
+        const lost = acks.filter(
+          (ack) => stored.get(ack.key)?.value.toString() !== ack.value || stored.get(ack.key)?.modRevision !== ack.revision,
+        );
         t.deepEqual(lost.slice(0, 5), [], `${member.name} is missing or changed ${lost.length} acknowledged writes`);
         revisions.add(all.header!.revision);
       } finally {

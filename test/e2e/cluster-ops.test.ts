@@ -32,7 +32,10 @@ test('status lists every member, move-leader moves leadership, and a stopping le
   // A write still goes through after the leader stops gracefully, through any member.
   t.is(await cluster.member(target).process.stop(), 0);
   t.regex(cluster.member(target).process.output(), /handed leadership over before stopping/);
-  const survivors = cluster.members.filter((m) => m.name !== target).map((m) => m.address).join(',');
+  const survivors = cluster.members
+    .filter((m) => m.name !== target)
+    .map((m) => m.address)
+    .join(',');
   const put = await runCli(['put', 'after-handoff', 'ok', '--endpoints', survivors]);
   t.is(put.code, 0, put.stderr);
   const get = await runCli(['get', 'after-handoff', '--endpoints', survivors]);

@@ -20,12 +20,19 @@ test('concurrent linearizable reads through every member all complete', async (t
 
   const read = (client: KVServiceClient): Promise<RangeResponse> =>
     new Promise((resolve, reject) =>
-      client.range(RangeRequest.fromPartial({ key: Buffer.from('k') }), new Metadata(), { deadline: Date.now() + 5000 }, (err: ServiceError | null, res: RangeResponse) =>
-        err ? reject(err) : resolve(res),
+      client.range(
+        RangeRequest.fromPartial({ key: Buffer.from('k') }),
+        new Metadata(),
+        { deadline: Date.now() + 5000 },
+        (err: ServiceError | null, res: RangeResponse) => (err ? reject(err) : resolve(res)),
       ),
     );
   // Every member issues its reads in the same instants, so their request numbers line up.
   const results = await Promise.allSettled(clients.flatMap((client) => Array.from({ length: READS_PER_MEMBER }, () => read(client))));
   const failed = results.filter((r) => r.status === 'rejected');
-  t.is(failed.length, 0, `${failed.length} of ${results.length} reads failed; first: ${failed[0]?.status === 'rejected' ? String(failed[0].reason) : ''}`);
+  t.is(
+    failed.length,
+    0,
+    `${failed.length} of ${results.length} reads failed; first: ${failed[0]?.status === 'rejected' ? String(failed[0].reason) : ''}`,
+  );
 });

@@ -20,8 +20,11 @@ interface Ack {
 
 function put(client: KVServiceClient, key: string, value: string): Promise<PutResponse> {
   return new Promise((resolve, reject) =>
-    client.put(PutRequest.fromPartial({ key: Buffer.from(key), value: Buffer.from(value) }), new Metadata(), { deadline: Date.now() + 5000 }, (err: ServiceError | null, res?: PutResponse) =>
-      err ? reject(err) : resolve(res!),
+    client.put(
+      PutRequest.fromPartial({ key: Buffer.from(key), value: Buffer.from(value) }),
+      new Metadata(),
+      { deadline: Date.now() + 5000 },
+      (err: ServiceError | null, res?: PutResponse) => (err ? reject(err) : resolve(res!)),
     ),
   );
 }
@@ -29,7 +32,12 @@ function put(client: KVServiceClient, key: string, value: string): Promise<PutRe
 /** Generous: the node has just restarted, replays its log and elects itself, on a busy CI machine. */
 function range(client: KVServiceClient, req: Partial<RangeRequest>): Promise<RangeResponse> {
   return new Promise((resolve, reject) =>
-    client.range(RangeRequest.fromPartial(req), new Metadata(), { deadline: Date.now() + 30_000 }, (err: ServiceError | null, res?: RangeResponse) => (err ? reject(err) : resolve(res!))),
+    client.range(
+      RangeRequest.fromPartial(req),
+      new Metadata(),
+      { deadline: Date.now() + 30_000 },
+      (err: ServiceError | null, res?: RangeResponse) => (err ? reject(err) : resolve(res!)),
+    ),
   );
 }
 

@@ -124,7 +124,9 @@ export async function startClusterProcesses(size: number, extraArgs: string[] = 
         if (last.every((s) => s !== undefined) && applied.size === 1) return last as StatusResponse[];
         await new Promise((r) => setTimeout(r, 100));
       }
-      throw new Error(`members did not converge within ${timeoutMs} ms: ${JSON.stringify(last.map((s) => s && { name: s.name, applied: s.raftAppliedIndex }))}`);
+      throw new Error(
+        `members did not converge within ${timeoutMs} ms: ${JSON.stringify(last.map((s) => s && { name: s.name, applied: s.raftAppliedIndex }))}`,
+      );
     },
     async cleanup() {
       await Promise.all(processes.map((p) => p.cleanup()));

@@ -65,19 +65,25 @@ export class Kv {
   constructor(readonly client: KVServiceClient) {}
 
   range(req: RangeInput): Promise<RangeResponse> {
-    return new Promise((resolve, reject) => this.client.range(RangeRequest.fromPartial(req), (err, res) => (err ? reject(err) : resolve(res))));
+    return new Promise((resolve, reject) =>
+      this.client.range(RangeRequest.fromPartial(req), (err, res) => (err ? reject(err) : resolve(res))),
+    );
   }
   put(req: PutInput): Promise<PutResponse> {
     return new Promise((resolve, reject) => this.client.put(PutRequest.fromPartial(req), (err, res) => (err ? reject(err) : resolve(res))));
   }
   deleteRange(req: DeleteInput): Promise<DeleteRangeResponse> {
-    return new Promise((resolve, reject) => this.client.deleteRange(DeleteRangeRequest.fromPartial(req), (err, res) => (err ? reject(err) : resolve(res))));
+    return new Promise((resolve, reject) =>
+      this.client.deleteRange(DeleteRangeRequest.fromPartial(req), (err, res) => (err ? reject(err) : resolve(res))),
+    );
   }
   txn(req: TxnInput): Promise<TxnResponse> {
     return new Promise((resolve, reject) => this.client.txn(TxnRequest.fromPartial(req), (err, res) => (err ? reject(err) : resolve(res))));
   }
   compact(req: CompactInput): Promise<CompactResponse> {
-    return new Promise((resolve, reject) => this.client.compact(CompactRequest.fromPartial(req), (err, res) => (err ? reject(err) : resolve(res))));
+    return new Promise((resolve, reject) =>
+      this.client.compact(CompactRequest.fromPartial(req), (err, res) => (err ? reject(err) : resolve(res))),
+    );
   }
 
   /** Shorthands. */
@@ -174,12 +180,20 @@ export class WatchSession {
 
   async waitFor(pred: (r: WatchResponse) => boolean, what: string, timeoutMs = 5_000): Promise<WatchResponse> {
     let found: WatchResponse | undefined;
-    await waitUntil(() => (found = this.responses.find(pred)) !== undefined, timeoutMs, () => `${what}; responses so far: ${summarize(this.responses)}${this.error ? `; stream error: ${this.error.message}` : ''}`);
+    await waitUntil(
+      () => (found = this.responses.find(pred)) !== undefined,
+      timeoutMs,
+      () => `${what}; responses so far: ${summarize(this.responses)}${this.error ? `; stream error: ${this.error.message}` : ''}`,
+    );
     return found!;
   }
 
   async waitForEvents(watchId: number, count: number, timeoutMs = 5_000): Promise<Event[]> {
-    await waitUntil(() => this.events(watchId).length >= count, timeoutMs, () => `watch ${watchId} to receive ${count} events (has ${this.events(watchId).length}); responses: ${summarize(this.responses)}`);
+    await waitUntil(
+      () => this.events(watchId).length >= count,
+      timeoutMs,
+      () => `watch ${watchId} to receive ${count} events (has ${this.events(watchId).length}); responses: ${summarize(this.responses)}`,
+    );
     return this.events(watchId);
   }
 

@@ -128,9 +128,7 @@ class ModelTxn {
   readonly events: MEvent[] = [];
   /** Per-key last change inside this txn, layered over the model's. */
   private readonly changes = new Map<string, MKV | undefined>();
-  constructor(
-    readonly model: Model,
-  ) {
+  constructor(readonly model: Model) {
     this.working = new Map(model.state());
   }
   get base(): number {
@@ -242,7 +240,12 @@ function checkRange(
   };
   if (actual.count !== expected.count) fail('count', actual.count, expected.count);
   if (actual.more !== expected.more) fail('more', actual.more, expected.more);
-  if (actual.kvs.some((kv) => kv.lease !== 0)) fail('lease', actual.kvs.map((kv) => kv.lease), []);
+  if (actual.kvs.some((kv) => kv.lease !== 0))
+    fail(
+      'lease',
+      actual.kvs.map((kv) => kv.lease),
+      [],
+    );
   const got = actual.kvs.map(fromKv);
   if (o.countOnly) {
     if (got.length !== 0) fail('count_only kvs', got, []);
@@ -266,7 +269,7 @@ function checkRange(
     if (JSON.stringify(got) !== JSON.stringify(want.map(strip))) fail('kvs', got, want.map(strip));
   } else {
     const fields = (kvs: MKV[]) => kvs.map((kv) => sortField(o.sortTarget, kv));
-    if (JSON.stringify(fields(got.map((kv) => (o.keysOnly ? state.get(kv.key) ?? kv : kv)))) !== JSON.stringify(fields(want))) {
+    if (JSON.stringify(fields(got.map((kv) => (o.keysOnly ? (state.get(kv.key) ?? kv) : kv)))) !== JSON.stringify(fields(want))) {
       fail('sorted fields', got, want.map(strip));
     }
     for (const kv of got) {
@@ -307,8 +310,18 @@ function randomRangeOpts(rng: Rng, revision: number): RangeOpts {
     limit: rng.chance(0.3) ? rng.int(1, 4) : 0,
     keysOnly: rng.chance(0.1),
     countOnly: rng.chance(0.05),
-    sortTarget: sorted ? rng.pick([SortTarget.SORT_TARGET_KEY, SortTarget.SORT_TARGET_VERSION, SortTarget.SORT_TARGET_CREATE, SortTarget.SORT_TARGET_MOD, SortTarget.SORT_TARGET_VALUE]) : SortTarget.SORT_TARGET_UNSPECIFIED,
-    sortOrder: sorted ? rng.pick([SortOrder.SORT_ORDER_UNSPECIFIED, SortOrder.SORT_ORDER_ASCEND, SortOrder.SORT_ORDER_DESCEND]) : SortOrder.SORT_ORDER_UNSPECIFIED,
+    sortTarget: sorted
+      ? rng.pick([
+          SortTarget.SORT_TARGET_KEY,
+          SortTarget.SORT_TARGET_VERSION,
+          SortTarget.SORT_TARGET_CREATE,
+          SortTarget.SORT_TARGET_MOD,
+          SortTarget.SORT_TARGET_VALUE,
+        ])
+      : SortTarget.SORT_TARGET_UNSPECIFIED,
+    sortOrder: sorted
+      ? rng.pick([SortOrder.SORT_ORDER_UNSPECIFIED, SortOrder.SORT_ORDER_ASCEND, SortOrder.SORT_ORDER_DESCEND])
+      : SortOrder.SORT_ORDER_UNSPECIFIED,
   };
 }
 
@@ -318,8 +331,19 @@ function randomCompare(rng: Rng, model: Model): Compare {
   const state = model.state();
   const key = rng.pick([...KEYS, 'zz']);
   const current = state.get(key);
-  const target = rng.pick([Target.COMPARE_TARGET_VALUE, Target.COMPARE_TARGET_VERSION, Target.COMPARE_TARGET_CREATE, Target.COMPARE_TARGET_MOD, Target.COMPARE_TARGET_LEASE]);
-  const result = rng.pick([Result.COMPARE_RESULT_EQUAL, Result.COMPARE_RESULT_NOT_EQUAL, Result.COMPARE_RESULT_GREATER, Result.COMPARE_RESULT_LESS]);
+  const target = rng.pick([
+    Target.COMPARE_TARGET_VALUE,
+    Target.COMPARE_TARGET_VERSION,
+    Target.COMPARE_TARGET_CREATE,
+    Target.COMPARE_TARGET_MOD,
+    Target.COMPARE_TARGET_LEASE,
+  ]);
+  const result = rng.pick([
+    Result.COMPARE_RESULT_EQUAL,
+    Result.COMPARE_RESULT_NOT_EQUAL,
+    Result.COMPARE_RESULT_GREATER,
+    Result.COMPARE_RESULT_LESS,
+  ]);
   const near = (n: number) => Math.max(0, n + rng.int(-1, 1));
   let targetUnion: Compare['targetUnion'];
   switch (target) {
@@ -405,12 +429,19 @@ function randomOps(rng: Rng, model: Model, depth: number, n: number): Op[] {
       });
     } else if (roll < 0.6) {
       const sel = randomSel(rng);
-      ops.push({ request: { $case: 'requestDeleteRange', requestDeleteRange: { key: b(sel.start), rangeEnd: b(sel.end), prevKv: rng.chance(0.5) } } });
+      ops.push({
+        request: { $case: 'requestDeleteRange', requestDeleteRange: { key: b(sel.start), rangeEnd: b(sel.end), prevKv: rng.chance(0.5) } },
+      });
     } else if (roll < 0.9 || depth >= 2) {
       const sel = randomSel(rng);
       const revision = rng.chance(0.7) ? 0 : rng.int(Math.max(1, model.compacted - 1), model.rev + (rng.chance(0.1) ? 1 : 0));
       const o = randomRangeOpts(rng, Math.max(0, revision));
-      ops.push({ request: { $case: 'requestRange', requestRange: { key: b(sel.start), rangeEnd: b(sel.end), serializable: false, maxStalenessMs: 0, ...o } } });
+      ops.push({
+        request: {
+          $case: 'requestRange',
+          requestRange: { key: b(sel.start), rangeEnd: b(sel.end), serializable: false, maxStalenessMs: 0, ...o },
+        },
+      });
     } else {
       ops.push({ request: { $case: 'requestTxn', requestTxn: randomTxn(rng, model, depth + 1) } });
     }
@@ -509,7 +540,12 @@ function applyToModel(model: Model, cmd: Command): (t: ExecutionContext, label: 
     if (outcome.ok) t.fail(`${label}: expected ${code}, got success ${JSON.stringify(outcome.response)}`);
     else t.is(outcome.error.code, code, `${label}: ${outcome.error.message}`);
   };
-  const expectHeader = (t: ExecutionContext, label: string, outcome: CommandOutcome, rev: number): outcome is Extract<CommandOutcome, { ok: true }> => {
+  const expectHeader = (
+    t: ExecutionContext,
+    label: string,
+    outcome: CommandOutcome,
+    rev: number,
+  ): outcome is Extract<CommandOutcome, { ok: true }> => {
     if (!outcome.ok) {
       t.fail(`${label}: unexpected ${outcome.error.code}: ${outcome.error.message}`);
       return false;
@@ -620,7 +656,8 @@ async function checkEvents(t: ExecutionContext, rng: Rng, ts: TestStore, model: 
   const to = Math.min(model.rev, from + rng.int(0, 15));
   const { revisions, through } = await ts.store.readEvents(from, to, 1e9, true);
   t.is(through, to, `${label}: readEvents through`);
-  const describe = (type: string, key: string, kv: MKV | undefined, mod: number, prev: MKV | undefined) => JSON.stringify({ type, key, kv, mod, prev });
+  const describe = (type: string, key: string, kv: MKV | undefined, mod: number, prev: MKV | undefined) =>
+    JSON.stringify({ type, key, kv, mod, prev });
   const actual = revisions.map((r) => ({
     revision: r.revision,
     events: r.events.map((e) =>
@@ -657,7 +694,11 @@ async function checkStorage(t: ExecutionContext, ts: TestStore, model: Model, la
     else atOrAbove++;
   }
   const wantBelow = r === 0 ? [] : [...model.state(r).values()].map((kv) => kv.mod).filter((m) => m < r);
-  t.deepEqual(below.sort((x, y) => x - y), wantBelow.sort((x, y) => x - y), `${label}: stored versions below compacted ${r}`);
+  t.deepEqual(
+    below.sort((x, y) => x - y),
+    wantBelow.sort((x, y) => x - y),
+    `${label}: stored versions below compacted ${r}`,
+  );
   let events = 0;
   for (let rev = Math.max(r, 1); rev <= model.rev; rev++) events += model.events[rev]!.length;
   t.is(atOrAbove, events, `${label}: stored changes at or after ${r}`);
@@ -703,7 +744,17 @@ for (const engine of ENGINE_NAMES) {
           const o = randomRangeOpts(new Rng(rev), rev);
           const all = { start: '', end: '\0' };
           const actual = await ts.range('', '\0', { revision: rev });
-          if (!checkRange(t, `${label} rev ${rev}`, actual, model.state(rev), all, { ...o, limit: 0, countOnly: false, keysOnly: false, sortTarget: 0, sortOrder: 0 })) break;
+          if (
+            !checkRange(t, `${label} rev ${rev}`, actual, model.state(rev), all, {
+              ...o,
+              limit: 0,
+              countOnly: false,
+              keysOnly: false,
+              sortTarget: 0,
+              sortOrder: 0,
+            })
+          )
+            break;
         }
       };
       await full(`seed ${seed} final`);

@@ -12,7 +12,19 @@ const KEYS = 8;
 
 async function fill(ts: TestStore, writes: number, tag: string): Promise<void> {
   for (let i = 0; i < writes; i++) {
-    await ts.ok({ request: { $case: 'put', put: { key: Buffer.from(`k${i % KEYS}`), value: Buffer.from(`${tag}${i}`), lease: 0, prevKv: false, ignoreValue: false, ignoreLease: false } } });
+    await ts.ok({
+      request: {
+        $case: 'put',
+        put: {
+          key: Buffer.from(`k${i % KEYS}`),
+          value: Buffer.from(`${tag}${i}`),
+          lease: 0,
+          prevKv: false,
+          ignoreValue: false,
+          ignoreLease: false,
+        },
+      },
+    });
   }
 }
 
@@ -39,9 +51,12 @@ for (const engine of ['rocksdb', 'leveldb'] as const) {
     let done = false;
     const replacing = target.store
       .replaceContents(async () => {
-        await importSnapshot(target.engine, (async function* () {
-          yield* chunks;
-        })());
+        await importSnapshot(
+          target.engine,
+          (async function* () {
+            yield* chunks;
+          })(),
+        );
       })
       .finally(() => (done = true));
     const seen: string[] = [];

@@ -64,7 +64,9 @@ function cmp(target: Target, result: Result, key: string, against: number | stri
 const keys = (r: { kvs: KeyValue[] }): string[] => r.kvs.map((kv) => kv.key.toString('latin1'));
 const entries = (r: { kvs: KeyValue[] }): string[] => r.kvs.map((kv) => `${kv.key.toString('latin1')}=${kv.value.toString('latin1')}`);
 const summary = (kv: KeyValue | undefined) =>
-  kv === undefined ? undefined : { key: kv.key.toString(), value: kv.value.toString(), create: kv.createRevision, mod: kv.modRevision, version: kv.version };
+  kv === undefined
+    ? undefined
+    : { key: kv.key.toString(), value: kv.value.toString(), create: kv.createRevision, mod: kv.modRevision, version: kv.version };
 
 async function expectCode(t: ExecutionContext, promise: Promise<unknown>, code: ErrorCode, message?: RegExp): Promise<CairnError> {
   const err = await t.throwsAsync(promise, { instanceOf: CairnError });
@@ -173,10 +175,13 @@ for (const engine of ENGINE_NAMES) {
     const keysOnly = await ts.range('a', 'c', { keysOnly: true });
     t.deepEqual(keys(keysOnly), ['a', 'b']);
     t.true(keysOnly.kvs.every((kv) => kv.value.length === 0));
-    t.deepEqual(keysOnly.kvs.map((kv) => [kv.createRevision, kv.modRevision, kv.version]), [
-      [1, 1, 1],
-      [2, 2, 1],
-    ]);
+    t.deepEqual(
+      keysOnly.kvs.map((kv) => [kv.createRevision, kv.modRevision, kv.version]),
+      [
+        [1, 1, 1],
+        [2, 2, 1],
+      ],
+    );
     const countOnly = await ts.range('a', '\0', { countOnly: true, limit: 1 });
     t.deepEqual(countOnly.kvs, []);
     t.is(countOnly.count, 4);
@@ -227,7 +232,10 @@ for (const engine of ENGINE_NAMES) {
         for (const kv of all.kvs) t.is(kv.value.toString(), { a: 'm', b: 'z', c: 'a' }[kv.key.toString() as 'a' | 'b' | 'c'], label);
         const keysOnly = await ts.range('a', 'd', { sortTarget: target, sortOrder: order, keysOnly: true });
         t.deepEqual(keys(keysOnly), expected, `${label} keys only`);
-        t.true(keysOnly.kvs.every((kv) => kv.value.length === 0), label);
+        t.true(
+          keysOnly.kvs.every((kv) => kv.value.length === 0),
+          label,
+        );
       }
     }
   });
@@ -248,7 +256,12 @@ for (const engine of ENGINE_NAMES) {
     // The header of a past read carries the current revision.
     t.is((await ts.range('a', '', { revision: 2 })).revision, 5);
     t.deepEqual(summary((await ts.range('b', '', { revision: 3 })).kvs[0]), { key: 'b', value: '1', create: 2, mod: 2, version: 1 });
-    await expectCode(t, ts.range('a', '', { revision: 6 }), ErrorCode.FutureRevision, /revision 6 is in the future; the current revision is 5/);
+    await expectCode(
+      t,
+      ts.range('a', '', { revision: 6 }),
+      ErrorCode.FutureRevision,
+      /revision 6 is in the future; the current revision is 5/,
+    );
   });
 
   storeTest(engine, 'reads observe only committed batches', async (t, ts) => {
@@ -326,7 +339,10 @@ for (const engine of ENGINE_NAMES) {
     const ranged = await ts.del('b', 'c', true);
     t.is(ranged.deleted, 2);
     t.is(ranged.header?.revision, 6, 'one revision for a multi-key delete');
-    t.deepEqual(ranged.prevKvs.map((kv) => kv.key.toString()), ['b', 'ba']);
+    t.deepEqual(
+      ranged.prevKvs.map((kv) => kv.key.toString()),
+      ['b', 'ba'],
+    );
     const noPrev = await ts.del('', '\0');
     t.is(noPrev.deleted, 1);
     t.deepEqual(noPrev.prevKvs, []);
@@ -370,10 +386,16 @@ for (const engine of ENGINE_NAMES) {
     t.true(await holds(cmp(Target.COMPARE_TARGET_VALUE, Result.COMPARE_RESULT_LESS, 'k', 'm\0')));
     // All compares must hold.
     t.false(
-      await holds(cmp(Target.COMPARE_TARGET_VERSION, Result.COMPARE_RESULT_EQUAL, 'k', 2), cmp(Target.COMPARE_TARGET_MOD, Result.COMPARE_RESULT_EQUAL, 'k', 1)),
+      await holds(
+        cmp(Target.COMPARE_TARGET_VERSION, Result.COMPARE_RESULT_EQUAL, 'k', 2),
+        cmp(Target.COMPARE_TARGET_MOD, Result.COMPARE_RESULT_EQUAL, 'k', 1),
+      ),
     );
     t.true(
-      await holds(cmp(Target.COMPARE_TARGET_VERSION, Result.COMPARE_RESULT_EQUAL, 'k', 2), cmp(Target.COMPARE_TARGET_MOD, Result.COMPARE_RESULT_EQUAL, 'k', 2)),
+      await holds(
+        cmp(Target.COMPARE_TARGET_VERSION, Result.COMPARE_RESULT_EQUAL, 'k', 2),
+        cmp(Target.COMPARE_TARGET_MOD, Result.COMPARE_RESULT_EQUAL, 'k', 2),
+      ),
     );
   });
 
@@ -445,7 +467,10 @@ for (const engine of ENGINE_NAMES) {
     const bad = await txn(1);
     t.false(bad.succeeded);
     t.is(bad.header?.revision, 3);
-    t.deepEqual(bad.responses.map((r) => r.response?.$case), ['responseRange', 'responseDeleteRange']);
+    t.deepEqual(
+      bad.responses.map((r) => r.response?.$case),
+      ['responseRange', 'responseDeleteRange'],
+    );
     const [fRange, fDel] = bad.responses;
     if (fRange?.response?.$case === 'responseRange') t.deepEqual(entries(fRange.response.responseRange), ['k=then']);
     if (fDel?.response?.$case === 'responseDeleteRange') {
@@ -517,7 +542,9 @@ for (const engine of ENGINE_NAMES) {
       ],
     });
     t.is(res.header?.revision, 3);
-    const ranges = res.responses.filter((r) => r.response?.$case === 'responseRange').map((r) => (r.response as { responseRange: RangeResponse }).responseRange);
+    const ranges = res.responses
+      .filter((r) => r.response?.$case === 'responseRange')
+      .map((r) => (r.response as { responseRange: RangeResponse }).responseRange);
     t.deepEqual(entries(ranges[0]!), ['a=1', 'b=1']);
     t.deepEqual(entries(ranges[1]!), ['a=2', 'c=1']);
     t.deepEqual(ranges[2]!.kvs.map(summary), [{ key: 'c', value: '2', create: 3, mod: 3, version: 2 }]);
@@ -540,7 +567,13 @@ for (const engine of ENGINE_NAMES) {
       ['ignore_value on missing key', { success: [opPut('k', 'x'), opPut('missing', '', { ignoreValue: true })] }],
       ['nested lease', { success: [opDel('k'), opTxn({ success: [opPut('z', 'x', { lease: 1 })] })] }],
       ['future range', { success: [opPut('k', 'x'), opRange('k', '', { revision: 3 })] }],
-      ['failure branch', { compare: [cmp(Target.COMPARE_TARGET_VERSION, Result.COMPARE_RESULT_EQUAL, 'k', 9)], failure: [opDel('j'), opPut('q', '', { ignoreLease: true })] }],
+      [
+        'failure branch',
+        {
+          compare: [cmp(Target.COMPARE_TARGET_VERSION, Result.COMPARE_RESULT_EQUAL, 'k', 9)],
+          failure: [opDel('j'), opPut('q', '', { ignoreLease: true })],
+        },
+      ],
       // The key exists before the txn but an earlier op of the txn deletes it.
       ['ignore_value after delete in txn', { success: [opDel('k'), opPut('k', '', { ignoreValue: true })] }],
       ['ignore_lease after range delete in txn', { success: [opDel('', '\0'), opPut('j', 'x', { ignoreLease: true })] }],
@@ -562,7 +595,15 @@ for (const engine of ENGINE_NAMES) {
       ErrorCode.KeyNotFound,
     ]);
     // ignore_value works on a key put earlier in the same txn, including after a delete.
-    const res = await ts.txn({ success: [opPut('fresh', 'f'), opPut('fresh', '', { ignoreValue: true }), opDel('k'), opPut('k', 'again'), opPut('k', '', { ignoreValue: true })] });
+    const res = await ts.txn({
+      success: [
+        opPut('fresh', 'f'),
+        opPut('fresh', '', { ignoreValue: true }),
+        opDel('k'),
+        opPut('k', 'again'),
+        opPut('k', '', { ignoreValue: true }),
+      ],
+    });
     t.true(res.succeeded);
     t.deepEqual(entries(await ts.range('', '\0')), ['fresh=f', 'j=v', 'k=again']);
     t.deepEqual(summary((await ts.range('k')).kvs[0]), { key: 'k', value: 'again', create: 3, mod: 3, version: 2 });
@@ -594,7 +635,9 @@ for (const engine of ENGINE_NAMES) {
     t.regex(future.message, /revision 6 is in the future/);
     t.is(ts.store.compactedRevision, 3);
     // Inside a txn, a read below the compaction fails the txn and changes nothing.
-    const err = await ts.fails({ request: { $case: 'txn', txn: TxnRequest.fromPartial({ success: [opPut('x', 'x'), opRange('a', '', { revision: 2 })] }) } });
+    const err = await ts.fails({
+      request: { $case: 'txn', txn: TxnRequest.fromPartial({ success: [opPut('x', 'x'), opRange('a', '', { revision: 2 })] }) },
+    });
     t.is(err.code, ErrorCode.Compacted);
     t.is(ts.store.currentRevision, 5);
     // Compacting at the current revision is allowed.
@@ -754,7 +797,10 @@ for (const engine of ENGINE_NAMES) {
     const describe = (revs: RevisionEvents[]) =>
       revs.map((r) => ({
         rev: r.revision,
-        events: r.events.map((e) => `${e.type === Event_EventType.EVENT_TYPE_PUT ? 'put' : 'del'} ${e.kv?.key.toString()}@${e.kv?.modRevision}${e.prevKv ? ` prev=${e.prevKv.value.toString()}@${e.prevKv.modRevision}` : ''}`),
+        events: r.events.map(
+          (e) =>
+            `${e.type === Event_EventType.EVENT_TYPE_PUT ? 'put' : 'del'} ${e.kv?.key.toString()}@${e.kv?.modRevision}${e.prevKv ? ` prev=${e.prevKv.value.toString()}@${e.prevKv.modRevision}` : ''}`,
+        ),
       }));
     const all = await ts.store.readEvents(1, 5, 100, true);
     t.is(all.through, 5);
@@ -776,10 +822,16 @@ for (const engine of ENGINE_NAMES) {
     t.true(noPrev.revisions.every((r) => r.prevKvLoaded === false));
     // maxEvents stops at a revision boundary, never inside one.
     const bounded = await ts.store.readEvents(1, 5, 2, false);
-    t.deepEqual(bounded.revisions.map((r) => r.revision), [1, 2]);
+    t.deepEqual(
+      bounded.revisions.map((r) => r.revision),
+      [1, 2],
+    );
     t.is(bounded.through, 2);
     const bounded2 = await ts.store.readEvents(3, 5, 1, false);
-    t.deepEqual(bounded2.revisions.map((r) => [r.revision, r.events.length]), [[3, 3]]);
+    t.deepEqual(
+      bounded2.revisions.map((r) => [r.revision, r.events.length]),
+      [[3, 3]],
+    );
     t.is(bounded2.through, 3);
     const empty = await ts.store.readEvents(6, 10, 10, false);
     t.deepEqual(empty.revisions, []);
@@ -806,7 +858,10 @@ for (const engine of ENGINE_NAMES) {
     );
     t.true(calls <= seen.length);
     t.true(calls >= 2);
-    t.deepEqual(seen[0]!.events.map((e) => [e.type, e.kv?.key.toString(), e.kv?.value.toString()]), [[Event_EventType.EVENT_TYPE_PUT, 'a', '1']]);
+    t.deepEqual(
+      seen[0]!.events.map((e) => [e.type, e.kv?.key.toString(), e.kv?.value.toString()]),
+      [[Event_EventType.EVENT_TYPE_PUT, 'a', '1']],
+    );
     const last = seen[31]!;
     t.deepEqual(
       last.events.map((e) => [e.type, e.kv?.key.toString(), e.kv?.modRevision]),

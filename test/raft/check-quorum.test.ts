@@ -23,7 +23,10 @@ test('check-quorum: a leader in the minority steps down within an election timeo
   // It stepped down without bumping its term (no disruption), and cannot get elected again.
   const term = c.node(1).status().term;
   c.tickAll(50, [1, 2]);
-  t.deepEqual(c.leaders().filter((id) => id <= 2), []);
+  t.deepEqual(
+    c.leaders().filter((id) => id <= 2),
+    [],
+  );
   t.is(c.node(1).status().term, term, 'pre-vote keeps the minority from inflating terms');
 });
 

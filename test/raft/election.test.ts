@@ -93,8 +93,14 @@ test('a partitioned leader steps down after healing and its uncommitted entries 
   for (const id of c.ids) {
     t.deepEqual(c.appliedData(id), ['before', 'after'], `member ${id} applied the same sequence`);
     t.deepEqual(
-      c.node(id).logEntries().map((e) => [e.index, e.term]),
-      c.node(lead).logEntries().map((e) => [e.index, e.term]),
+      c
+        .node(id)
+        .logEntries()
+        .map((e) => [e.index, e.term]),
+      c
+        .node(lead)
+        .logEntries()
+        .map((e) => [e.index, e.term]),
       `member ${id} has the leader's log`,
     );
   }

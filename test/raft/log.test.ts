@@ -120,7 +120,37 @@ test('quorum: majority commit index and vote results', (t) => {
     majorityCommitted(voters, (id) => match.get(id) ?? 0),
     7,
   );
-  t.is(majorityVoteResult(voters, new Map([[1, true], [2, true]])), 'pending');
-  t.is(majorityVoteResult(voters, new Map([[1, true], [2, true], [3, true]])), 'won');
-  t.is(majorityVoteResult(voters, new Map([[1, true], [2, false], [3, false], [4, false]])), 'lost');
+  t.is(
+    majorityVoteResult(
+      voters,
+      new Map([
+        [1, true],
+        [2, true],
+      ]),
+    ),
+    'pending',
+  );
+  t.is(
+    majorityVoteResult(
+      voters,
+      new Map([
+        [1, true],
+        [2, true],
+        [3, true],
+      ]),
+    ),
+    'won',
+  );
+  t.is(
+    majorityVoteResult(
+      voters,
+      new Map([
+        [1, true],
+        [2, false],
+        [3, false],
+        [4, false],
+      ]),
+    ),
+    'lost',
+  );
 });

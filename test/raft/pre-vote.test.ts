@@ -26,7 +26,10 @@ test('pre-vote: a member rejoining after a partition does not depose a healthy l
     c.sent.slice(sentBefore).some((m) => m.type === MessageType.PreVote && m.from === 3),
     'the isolated member did try to pre-campaign',
   );
-  t.false(c.sent.some((m) => m.type === MessageType.Vote && m.from === 3), 'it never started a real election');
+  t.false(
+    c.sent.some((m) => m.type === MessageType.Vote && m.from === 3),
+    'it never started a real election',
+  );
   t.deepEqual(c.leaders(), [1]);
   for (const id of c.ids) t.is(c.node(id).status().term, termBefore, `member ${id} term unchanged`);
   t.deepEqual(c.appliedData(3), c.appliedData(1), 'the rejoined member caught up');

@@ -27,7 +27,16 @@ test('the core imports nothing from outside server/raft/', (t) => {
 });
 
 test('the core is deterministic: no clocks, timers, randomness, process, I/O or await', (t) => {
-  const forbidden = [/\bDate\b/, /Math\.random/, /\bset(Timeout|Interval|Immediate)\b/, /\bprocess\./, /\bawait\b/, /\basync\b/, /\brequire\(/, /\bperformance\./];
+  const forbidden = [
+    /\bDate\b/,
+    /Math\.random/,
+    /\bset(Timeout|Interval|Immediate)\b/,
+    /\bprocess\./,
+    /\bawait\b/,
+    /\basync\b/,
+    /\brequire\(/,
+    /\bperformance\./,
+  ];
   for (const f of files) {
     const body = code(readFileSync(join(coreDir, f), 'utf8'));
     for (const re of forbidden) t.false(re.test(body), `${f} uses ${re}`);

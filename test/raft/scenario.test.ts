@@ -11,7 +11,9 @@ import { runScenario } from './helpers/scenario-runner.js';
 const dir = resolve(dirname(fileURLToPath(import.meta.url)), 'scenarios');
 const rewrite = process.env['RAFT_SCENARIO_REWRITE'] === '1';
 
-for (const file of readdirSync(dir).filter((f) => f.endsWith('.txt')).sort()) {
+for (const file of readdirSync(dir)
+  .filter((f) => f.endsWith('.txt'))
+  .sort()) {
   test(`scenario ${file}`, (t) => {
     const path = join(dir, file);
     const text = readFileSync(path, 'utf8');

@@ -20,7 +20,9 @@ class ManualHarness implements RaftLogPersistence, PeerSender, Applier, Ticker {
 
   save(batch: PersistBatch): PromiseLike<void> {
     const done = new SyncCompletion();
-    this.events.push(`save(${batch.entries.map((e) => e.index).join(',')}${batch.hardState ? ` hs.term=${batch.hardState.term} vote=${batch.hardState.vote}` : ''})`);
+    this.events.push(
+      `save(${batch.entries.map((e) => e.index).join(',')}${batch.hardState ? ` hs.term=${batch.hardState.term} vote=${batch.hardState.vote}` : ''})`,
+    );
     this.pending.push({ batch, done });
     return done;
   }
@@ -196,7 +198,10 @@ test('driver: linearizable reads are released only after the state machine appli
   d.step(resp(MessageType.HeartbeatResp, 2, 1, { context: round[0]!.context! }));
   t.is(reads.length, 1);
   t.is(reads[0]!.index, 1);
-  t.true(h.applied.some((e) => e.index === 1), 'applied before the read was released');
+  t.true(
+    h.applied.some((e) => e.index === 1),
+    'applied before the read was released',
+  );
 });
 
 test('driver: an fsync failure is fatal — the node stops and sends nothing', (t) => {

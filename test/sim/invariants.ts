@@ -140,7 +140,9 @@ export class InvariantChecker {
           const ea = la[i - la[0]!.index]!;
           const eb = lb[i - lb[0]!.index]!;
           if (entryKey(ea) !== entryKey(eb)) {
-            fail(`log matching: members ${ids[a]} and ${ids[b]} share (${top}, term) but differ at ${i}: ${entryKey(ea)} vs ${entryKey(eb)}`);
+            fail(
+              `log matching: members ${ids[a]} and ${ids[b]} share (${top}, term) but differ at ${i}: ${entryKey(ea)} vs ${entryKey(eb)}`,
+            );
           }
         }
       }

@@ -149,7 +149,14 @@ export class Simulation {
       if (d === undefined) return undefined;
       return { deliver: (m) => d.step(m), reportSnapshot: (to, failed) => d.reportSnapshot(to, failed) };
     });
-    for (const id of this.ids) this.members.set(id, { id, disk: new SimDisk(this.ids, this.options.lyingDisk === true), driver: undefined, sm: undefined, lastRole: '' });
+    for (const id of this.ids)
+      this.members.set(id, {
+        id,
+        disk: new SimDisk(this.ids, this.options.lyingDisk === true),
+        driver: undefined,
+        sm: undefined,
+        lastRole: '',
+      });
   }
 
   private log(msg: string): void {

@@ -157,7 +157,10 @@ for (const name of ENGINE_NAMES) {
   test(`${name}: scan orders keys by bytes, not by string`, async (t) => {
     await withEngine(name, async (engine) => {
       const keys = [Buffer.from([0x7f]), Buffer.from([0x80]), Buffer.from([0xff]), Buffer.from([0x00]), Buffer.from([0x00, 0x00])];
-      await engine.write(keys.map((key) => ({ type: 'put' as const, key, value: b('') })), { sync: false });
+      await engine.write(
+        keys.map((key) => ({ type: 'put' as const, key, value: b('') })),
+        { sync: false },
+      );
       const seen: string[] = [];
       for await (const [key] of engine.scan({})) seen.push(key.toString('hex'));
       t.deepEqual(seen, ['00', '0000', '7f', '80', 'ff']);

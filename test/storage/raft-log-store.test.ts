@@ -356,7 +356,10 @@ for (const name of ENGINE_NAMES) {
         return { applied, driver, store };
       };
       const first = await run('a', 10);
-      t.deepEqual(first.applied, Array.from({ length: 10 }, (_, i) => `a${i}`));
+      t.deepEqual(
+        first.applied,
+        Array.from({ length: 10 }, (_, i) => `a${i}`),
+      );
       t.true(first.store.storage.firstIndex() > 1, 'the driver compacted the log');
       const before = dump(first.store.storage);
       await ctx.reopenEngine();

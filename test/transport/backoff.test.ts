@@ -12,7 +12,7 @@ test('defaults double from 100 ms and cap at 2 s', (t) => {
 
 test('jitter keeps every delay within [base/2, base] and never above the cap', (t) => {
   let seed = 42;
-  const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const b = new Backoff({ initialMs: 100, maxMs: 2_000 }, random);
   const delays = series(b, 200);
   delays.forEach((d, i) => {

@@ -22,7 +22,13 @@ function wire(overrides: Partial<pb.Message>): pb.Message {
   return pb.Message.fromPartial({ type: pb.MessageType.MESSAGE_TYPE_HEARTBEAT, from: 2, to: 1, term: 3, ...overrides });
 }
 
-function refused(t: import('ava').ExecutionContext, w: pb.Message, code: TransportErrorCode, pattern: RegExp, addr: { to: number; from?: number } = { to: 1 }): void {
+function refused(
+  t: import('ava').ExecutionContext,
+  w: pb.Message,
+  code: TransportErrorCode,
+  pattern: RegExp,
+  addr: { to: number; from?: number } = { to: 1 },
+): void {
   // Through bytes too, so what the generated decoder does with odd values is covered.
   const decoded = pb.Message.decode(pb.Message.encode(w).finish());
   const err = t.throws(() => decodeMessage(decoded, addr), { instanceOf: TransportError });
@@ -32,7 +38,12 @@ function refused(t: import('ava').ExecutionContext, w: pb.Message, code: Transpo
 
 test('every core type but the local ones has a wire type, and those round-trip with all fields', (t) => {
   const local = Object.values(MessageType).filter(isLocalMessage);
-  t.deepEqual([...WIRE_MESSAGE_TYPES].sort(), Object.values(MessageType).filter((x) => !local.includes(x)).sort());
+  t.deepEqual(
+    [...WIRE_MESSAGE_TYPES].sort(),
+    Object.values(MessageType)
+      .filter((x) => !local.includes(x))
+      .sort(),
+  );
   t.is(WIRE_MESSAGE_TYPES.length, 14);
   for (const type of WIRE_MESSAGE_TYPES) {
     const m = makeMessage({
@@ -94,22 +105,46 @@ test('decoding refuses unknown types, wrong addressing and inconsistent fields',
   refused(t, wire({ from: 0 }), TransportErrorCode.MalformedMessage, /from is 0/);
   refused(t, wire({ from: 3 }), TransportErrorCode.MalformedMessage, /inside a batch sent by member 2/, { to: 1, from: 2 });
   refused(t, wire({ type: pb.MessageType.MESSAGE_TYPE_SNAP }), TransportErrorCode.MalformedMessage, /no snapshot metadata/);
-  refused(t, wire({ snapshotMetadata: { index: 1, term: 1, confState: { voters: [1] } } }), TransportErrorCode.MalformedMessage, /not MsgSnap/);
+  refused(
+    t,
+    wire({ snapshotMetadata: { index: 1, term: 1, confState: { voters: [1] } } }),
+    TransportErrorCode.MalformedMessage,
+    /not MsgSnap/,
+  );
   refused(
     t,
     wire({ type: pb.MessageType.MESSAGE_TYPE_SNAP, snapshotMetadata: { index: 1, term: 1, confState: { voters: [1, 0] } } }),
     TransportErrorCode.MalformedMessage,
     /bad snapshot metadata/,
   );
-  refused(t, wire({ context: Buffer.from('x'), hasContext: false }), TransportErrorCode.MalformedMessage, /context bytes without has_context/);
-  refused(t, wire({ entries: [{ term: 1, index: 1, type: pb.EntryType.ENTRY_TYPE_UNSPECIFIED, data: Buffer.alloc(0) }] }), TransportErrorCode.MalformedMessage, /entry 0: unknown entry type 0/);
+  refused(
+    t,
+    wire({ context: Buffer.from('x'), hasContext: false }),
+    TransportErrorCode.MalformedMessage,
+    /context bytes without has_context/,
+  );
+  refused(
+    t,
+    wire({ entries: [{ term: 1, index: 1, type: pb.EntryType.ENTRY_TYPE_UNSPECIFIED, data: Buffer.alloc(0) }] }),
+    TransportErrorCode.MalformedMessage,
+    /entry 0: unknown entry type 0/,
+  );
   // Not representable in protobuf bytes, but the decoder is also reachable with objects.
-  t.is(t.throws(() => decodeMessage(wire({ term: -1 }), { to: 1 }), { instanceOf: TransportError })?.code, TransportErrorCode.MalformedMessage);
-  t.is(t.throws(() => decodeMessage(wire({ index: 1.5 }), { to: 1 }), { instanceOf: TransportError })?.code, TransportErrorCode.MalformedMessage);
+  t.is(
+    t.throws(() => decodeMessage(wire({ term: -1 }), { to: 1 }), { instanceOf: TransportError })?.code,
+    TransportErrorCode.MalformedMessage,
+  );
+  t.is(
+    t.throws(() => decodeMessage(wire({ index: 1.5 }), { to: 1 }), { instanceOf: TransportError })?.code,
+    TransportErrorCode.MalformedMessage,
+  );
 });
 
 test('uint64 values beyond 2^53 are refused by the generated decoder, not silently rounded', (t) => {
   // field 4 (term), varint: 2^63
-  const bytes = new BinaryWriter().uint32(32).uint64(2n ** 63n).finish();
+  const bytes = new BinaryWriter()
+    .uint32(32)
+    .uint64(2n ** 63n)
+    .finish();
   t.throws(() => pb.Message.decode(bytes), { message: /MAX_SAFE_INTEGER/ });
 });

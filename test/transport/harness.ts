@@ -50,7 +50,8 @@ export interface ClusterOptions {
 export async function waitUntil(cond: () => boolean, timeoutMs: number, message: string | (() => string)): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof message === 'string' ? message : message()}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof message === 'string' ? message : message()}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -66,7 +67,15 @@ export function bind(server: Server, address: string): Promise<number> {
 
 /** A MsgApp carrying one entry whose index doubles as a sequence number. */
 export function app(from: NodeId, to: NodeId, seq: number, data: Uint8Array = new Uint8Array([seq & 0xff])): Message {
-  return makeMessage({ type: MessageType.App, from, to, term: 1, index: seq - 1, logTerm: 1, entries: [{ term: 1, index: seq, type: EntryType.Normal, data }] });
+  return makeMessage({
+    type: MessageType.App,
+    from,
+    to,
+    term: 1,
+    index: seq - 1,
+    logTerm: 1,
+    entries: [{ term: 1, index: seq, type: EntryType.Normal, data }],
+  });
 }
 
 export function msg(init: MessageInit): Message {

@@ -10,7 +10,10 @@ import { TransportErrorCode } from '../../server/transport/errors.js';
 import { app, CLUSTER_ID, msg, seqs, startCluster, waitUntil, type Member } from './harness.js';
 
 /** Sends the given chunks on one raw SendSnapshot call and returns how it ended. */
-function rawSnapshot(target: Member, chunks: pb.SendSnapshotRequest[]): Promise<{ err: ServiceError | null; res: pb.SendSnapshotResponse | undefined }> {
+function rawSnapshot(
+  target: Member,
+  chunks: pb.SendSnapshotRequest[],
+): Promise<{ err: ServiceError | null; res: pb.SendSnapshotResponse | undefined }> {
   const client = new pb.RaftPeerServiceClient(target.address, credentials.createInsecure());
   return new Promise((resolve) => {
     const call = client.sendSnapshot((err, res) => {
@@ -53,7 +56,11 @@ test('a transport configured with another cluster id never gets a message in and
   const [a, b] = await startCluster(t, 2, { transportFor: { 1: { clusterId: 8 } } });
   const tick = setInterval(() => a.transport.send([app(1, 2, 1)]), 10);
   t.teardown(() => clearInterval(tick));
-  await waitUntil(() => a.unreachable.length >= 2 && (b.peerServer.stats().rejected.CLUSTER_MISMATCH ?? 0) >= 2, 5_000, 'repeated refusals');
+  await waitUntil(
+    () => a.unreachable.length >= 2 && (b.peerServer.stats().rejected.CLUSTER_MISMATCH ?? 0) >= 2,
+    5_000,
+    'repeated refusals',
+  );
   clearInterval(tick);
   t.deepEqual(b.received, []);
   t.false(a.transport.stats().peers[2]!.active, 'a refused stream never counts as established');
@@ -66,8 +73,25 @@ test('malformed batches are refused with INVALID_ARGUMENT, nothing of them deliv
     ['addressed to another member', batch(1, [wireApp(1, 2, 1), wireApp(1, 3, 2)]), /addressed to member 3, but this is member 2/],
     ['sender differs from the batch', batch(1, [wireApp(3, 2, 1)]), /MsgApp from member 3 inside a batch sent by member 1/],
     ['no sender', batch(0, [wireApp(0, 2, 1)]), /from is 0/],
-    ['snapshot on the message stream', batch(1, [encodeMessage(msg({ type: MessageType.Snap, from: 1, to: 2, snapshot: { index: 1, term: 1, confState: { voters: [1] }, data: new Uint8Array(0) } }))]), /snapshots go over SendSnapshot/],
-    ['entry of unknown type', batch(1, [{ ...wireApp(1, 2, 1), entries: [{ term: 1, index: 1, type: 9 as pb.EntryType, data: Buffer.alloc(0) }] }]), /unknown entry type 9/],
+    [
+      'snapshot on the message stream',
+      batch(1, [
+        encodeMessage(
+          msg({
+            type: MessageType.Snap,
+            from: 1,
+            to: 2,
+            snapshot: { index: 1, term: 1, confState: { voters: [1] }, data: new Uint8Array(0) },
+          }),
+        ),
+      ]),
+      /snapshots go over SendSnapshot/,
+    ],
+    [
+      'entry of unknown type',
+      batch(1, [{ ...wireApp(1, 2, 1), entries: [{ term: 1, index: 1, type: 9 as pb.EntryType, data: Buffer.alloc(0) }] }]),
+      /unknown entry type 9/,
+    ],
   ];
   for (const [name, bad, details] of cases) {
     const { err } = await rawStream(b, [bad]);
@@ -77,7 +101,11 @@ test('malformed batches are refused with INVALID_ARGUMENT, nothing of them deliv
   t.deepEqual(b.received, [], 'no message of a refused batch is delivered');
 
   // Good batches before a bad one are delivered; the stream ends at the bad one.
-  const { err } = await rawStream(b, [batch(1, [wireApp(1, 2, 1)]), batch(1, [{ ...wireApp(1, 2, 2), to: 5 }]), batch(1, [wireApp(1, 2, 3)])]);
+  const { err } = await rawStream(b, [
+    batch(1, [wireApp(1, 2, 1)]),
+    batch(1, [{ ...wireApp(1, 2, 2), to: 5 }]),
+    batch(1, [wireApp(1, 2, 3)]),
+  ]);
   t.is(err?.code, status.INVALID_ARGUMENT);
   t.deepEqual(seqs(b.received), [1]);
 
@@ -149,23 +177,77 @@ test('an exception in deliver becomes INTERNAL for that stream, not a crash', as
 });
 
 const snapWire = (from: number, to: number): pb.Message =>
-  encodeMessage(msg({ type: MessageType.Snap, from, to, term: 2, snapshot: { index: 9, term: 2, confState: { voters: [1, 2] }, data: new Uint8Array(0) } }));
-const chunk = (c: Partial<pb.SendSnapshotRequest>): pb.SendSnapshotRequest => ({ clusterId: CLUSTER_ID, message: undefined, data: Buffer.alloc(0), totalBytes: 0, ...c });
+  encodeMessage(
+    msg({
+      type: MessageType.Snap,
+      from,
+      to,
+      term: 2,
+      snapshot: { index: 9, term: 2, confState: { voters: [1, 2] }, data: new Uint8Array(0) },
+    }),
+  );
+const chunk = (c: Partial<pb.SendSnapshotRequest>): pb.SendSnapshotRequest => ({
+  clusterId: CLUSTER_ID,
+  message: undefined,
+  data: Buffer.alloc(0),
+  totalBytes: 0,
+  ...c,
+});
 
 test('malformed snapshot transfers are refused and nothing is installed', async (t) => {
   const [, b] = await startCluster(t, 2, { server: { maxSnapshotBytes: 1000 } });
   const data = Buffer.alloc(10, 1);
   const cases: [string, pb.SendSnapshotRequest[], number, RegExp][] = [
-    ['other cluster', [chunk({ clusterId: 3, message: snapWire(1, 2) })], status.FAILED_PRECONDITION, /cluster 7, the sender \(member 1\) to cluster 3/],
+    [
+      'other cluster',
+      [chunk({ clusterId: 3, message: snapWire(1, 2) })],
+      status.FAILED_PRECONDITION,
+      /cluster 7, the sender \(member 1\) to cluster 3/,
+    ],
     ['no message first', [chunk({ data })], status.INVALID_ARGUMENT, /first chunk carries no message/],
-    ['not a MsgSnap', [chunk({ message: encodeMessage(app(1, 2, 1)) })], status.INVALID_ARGUMENT, /MsgApp from member 1 sent as a snapshot/],
+    [
+      'not a MsgSnap',
+      [chunk({ message: encodeMessage(app(1, 2, 1)) })],
+      status.INVALID_ARGUMENT,
+      /MsgApp from member 1 sent as a snapshot/,
+    ],
     ['for another member', [chunk({ message: snapWire(1, 3) })], status.INVALID_ARGUMENT, /addressed to member 3/],
-    ['a second message', [chunk({ message: snapWire(1, 2) }), chunk({ message: snapWire(1, 2), data })], status.INVALID_ARGUMENT, /a message in a chunk after the first/],
-    ['cut short (no end marker)', [chunk({ message: snapWire(1, 2) }), chunk({ data })], status.INVALID_ARGUMENT, /without its end marker after 10 bytes/],
-    ['end marker with the wrong size', [chunk({ message: snapWire(1, 2) }), chunk({ data }), chunk({ totalBytes: 11 })], status.INVALID_ARGUMENT, /sent 11 bytes but 10 arrived/],
-    ['truncated against the announced size', [chunk({ message: snapWire(1, 2), totalBytes: 20 }), chunk({ data }), chunk({ totalBytes: 10 })], status.INVALID_ARGUMENT, /10 bytes sent, 20 announced/],
-    ['announced over the limit', [chunk({ message: snapWire(1, 2), totalBytes: 1001 })], status.RESOURCE_EXHAUSTED, /announced 1001 bytes; the limit is 1000 bytes/],
-    ['over the limit', [chunk({ message: snapWire(1, 2) }), chunk({ data: Buffer.alloc(1001) })], status.RESOURCE_EXHAUSTED, /more than 1000 bytes arrived/],
+    [
+      'a second message',
+      [chunk({ message: snapWire(1, 2) }), chunk({ message: snapWire(1, 2), data })],
+      status.INVALID_ARGUMENT,
+      /a message in a chunk after the first/,
+    ],
+    [
+      'cut short (no end marker)',
+      [chunk({ message: snapWire(1, 2) }), chunk({ data })],
+      status.INVALID_ARGUMENT,
+      /without its end marker after 10 bytes/,
+    ],
+    [
+      'end marker with the wrong size',
+      [chunk({ message: snapWire(1, 2) }), chunk({ data }), chunk({ totalBytes: 11 })],
+      status.INVALID_ARGUMENT,
+      /sent 11 bytes but 10 arrived/,
+    ],
+    [
+      'truncated against the announced size',
+      [chunk({ message: snapWire(1, 2), totalBytes: 20 }), chunk({ data }), chunk({ totalBytes: 10 })],
+      status.INVALID_ARGUMENT,
+      /10 bytes sent, 20 announced/,
+    ],
+    [
+      'announced over the limit',
+      [chunk({ message: snapWire(1, 2), totalBytes: 1001 })],
+      status.RESOURCE_EXHAUSTED,
+      /announced 1001 bytes; the limit is 1000 bytes/,
+    ],
+    [
+      'over the limit',
+      [chunk({ message: snapWire(1, 2) }), chunk({ data: Buffer.alloc(1001) })],
+      status.RESOURCE_EXHAUSTED,
+      /more than 1000 bytes arrived/,
+    ],
     ['empty call', [], status.INVALID_ARGUMENT, /ended before the first chunk/],
   ];
   for (const [name, chunks, code, details] of cases) {

@@ -25,7 +25,10 @@ test('rechunk cuts any piece sizes into full chunks plus a shorter tail, bytes u
   const sizes = [1, 999, 5000, 0, 3, 4096, 12_000, 7];
   const total = sizes.reduce((a, b) => a + b, 0);
   const chunks = await collect(rechunk(pieces(sizes), 4096));
-  t.deepEqual(chunks.map((c) => c.byteLength), [4096, 4096, 4096, 4096, 4096, total - 5 * 4096]);
+  t.deepEqual(
+    chunks.map((c) => c.byteLength),
+    [4096, 4096, 4096, 4096, 4096, total - 5 * 4096],
+  );
   t.true(Buffer.concat(chunks).equals(expected(total)));
   t.deepEqual(await collect(rechunk(pieces([8192]), 4096)).then((c) => c.map((x) => x.byteLength)), [4096, 4096]);
   t.deepEqual(await collect(rechunk(pieces([]), 4096)), []);
@@ -40,7 +43,10 @@ test('rechunk copies, so a source that reuses its buffer cannot corrupt earlier 
     }
   }
   const chunks = await collect(rechunk(reusing(), 15));
-  t.deepEqual(Buffer.concat(chunks), Buffer.from([...Array(10).fill(0), ...Array(10).fill(1), ...Array(10).fill(2), ...Array(10).fill(3), ...Array(10).fill(4)]));
+  t.deepEqual(
+    Buffer.concat(chunks),
+    Buffer.from([...Array(10).fill(0), ...Array(10).fill(1), ...Array(10).fill(2), ...Array(10).fill(3), ...Array(10).fill(4)]),
+  );
 });
 
 test('assembly with an announced size: fills in place, refuses oversize up front, checks the end marker', (t) => {

@@ -131,7 +131,11 @@ test('a second MsgSnap to a peer while one is in flight is skipped; other peers 
     },
   });
   a.transport.send([snapMessage(1, 2, bytes(10)), snapMessage(1, 2, bytes(10)), snapMessage(1, 3, bytes(10))]);
-  await waitUntil(() => b.peerServer.stats().snapshotsInProgress === 1 && c.peerServer.stats().snapshotsInProgress === 1, 10_000, 'both transfers to be installing');
+  await waitUntil(
+    () => b.peerServer.stats().snapshotsInProgress === 1 && c.peerServer.stats().snapshotsInProgress === 1,
+    10_000,
+    'both transfers to be installing',
+  );
   t.is(a.transport.stats().snapshotsSkipped, 1);
   release();
   await waitUntil(() => a.snapshotReports.length === 2, 10_000, 'both reports');

@@ -11,7 +11,11 @@ test('messages sent within one turn of the event loop arrive as one batch, in or
   const [a, b] = await startCluster(t, 2);
   // Several send() calls, as several Readies processed synchronously would make.
   for (let i = 1; i <= 300; i += 3) a.transport.send([app(1, 2, i), app(1, 2, i + 1), app(1, 2, i + 2)]);
-  await waitUntil(() => b.received.length === 300, 5_000, () => `300 messages (got ${b.received.length})`);
+  await waitUntil(
+    () => b.received.length === 300,
+    5_000,
+    () => `300 messages (got ${b.received.length})`,
+  );
   t.is(b.batches.length, 1);
   t.deepEqual(seqs(b.received), range(1, 300));
 
@@ -33,13 +37,23 @@ test('each peer gets its own messages in order, interleaved sends and many turns
     a.transport.send([app(1, 2, i, data), app(1, 3, i), msg({ type: MessageType.Heartbeat, from: 1, to: 3, term: 1, commit: i })]);
     if (i % 37 === 0) await nextTick();
   }
-  await waitUntil(() => b.received.length === 2000 && c.received.length === 4000, 10_000, () => `all messages (b ${b.received.length}, c ${c.received.length})`);
+  await waitUntil(
+    () => b.received.length === 2000 && c.received.length === 4000,
+    10_000,
+    () => `all messages (b ${b.received.length}, c ${c.received.length})`,
+  );
   t.deepEqual(seqs(b.received), range(1, 2000));
-  t.true(b.received.every((m) => m.from === 1 && m.to === 2 && Buffer.from(m.entries[0]!.data).equals(Buffer.from(data))), 'binary entry data intact');
+  t.true(
+    b.received.every((m) => m.from === 1 && m.to === 2 && Buffer.from(m.entries[0]!.data).equals(Buffer.from(data))),
+    'binary entry data intact',
+  );
   const apps = c.received.filter((m) => m.type === MessageType.App);
   const beats = c.received.filter((m) => m.type === MessageType.Heartbeat);
   t.deepEqual(seqs(apps), range(1, 2000));
-  t.deepEqual(beats.map((m) => m.commit), range(1, 2000));
+  t.deepEqual(
+    beats.map((m) => m.commit),
+    range(1, 2000),
+  );
   t.true(b.batches.length < 200, `few batches (${b.batches.length})`);
   t.is(b.peerServer.stats().messages, 2000);
 });
@@ -51,7 +65,10 @@ test('a turn with more bytes than maxBatchBytes is split into several batches, o
   await waitUntil(() => b.received.length === 100, 5_000, 'all 100 messages');
   t.deepEqual(seqs(b.received), range(1, 100));
   t.true(b.batches.length >= 7 && b.batches.length <= 10, `${b.batches.length} batches of at most 16 KiB`);
-  t.true(b.batches.every((batch) => batch.length <= 16), 'no batch exceeds the byte budget');
+  t.true(
+    b.batches.every((batch) => batch.length <= 16),
+    'no batch exceeds the byte budget',
+  );
   // A single message above the budget still goes, alone.
   a.transport.send([app(1, 2, 101, new Uint8Array(64 * 1024))]);
   await waitUntil(() => b.received.length === 101, 5_000, 'the oversized message');
@@ -78,29 +95,49 @@ test('after the receiver restarts, the stream reconnects; the peer is reported u
   // Raft keeps sending (heartbeats) while the peer is down; each attempt is dropped.
   const down = setInterval(sendOne, 10);
   t.teardown(() => clearInterval(down));
-  await waitUntil(() => a.unreachable.length >= 3, 5_000, () => `repeated unreachable reports (got ${a.unreachable.length})`);
+  await waitUntil(
+    () => a.unreachable.length >= 3,
+    5_000,
+    () => `repeated unreachable reports (got ${a.unreachable.length})`,
+  );
   t.true(a.unreachable.every((id) => id === 2));
   t.false(a.transport.stats().peers[2]!.active);
   const lastBeforeRestart = seq;
 
   await b.startServer();
-  const state = (): string => `peer 2 ${JSON.stringify(a.transport.stats().peers[2])}, ${a.unreachable.length} reports, ${b.received.length} received`;
-  await waitUntil(() => b.received.some((m) => m.index >= lastBeforeRestart), 15_000, () => `a message sent after the restart (${state()})`);
+  const state = (): string =>
+    `peer 2 ${JSON.stringify(a.transport.stats().peers[2])}, ${a.unreachable.length} reports, ${b.received.length} received`;
+  await waitUntil(
+    () => b.received.some((m) => m.index >= lastBeforeRestart),
+    15_000,
+    () => `a message sent after the restart (${state()})`,
+  );
   clearInterval(down);
   // The receiver's response headers (sent once it accepted the first batch) mark the stream up.
-  await waitUntil(() => a.transport.stats().peers[2]!.active, 5_000, () => `the new stream to be accepted (${state()})`);
+  await waitUntil(
+    () => a.transport.stats().peers[2]!.active,
+    5_000,
+    () => `the new stream to be accepted (${state()})`,
+  );
   const stats = a.transport.stats().peers[2]!;
   t.true(stats.streamFailures >= 1);
   t.true(stats.streamsOpened >= 2);
   // What arrived is in order even across the outage.
   const got = seqs(b.received);
-  t.deepEqual(got, [...got].sort((x, y) => x - y));
+  t.deepEqual(
+    got,
+    [...got].sort((x, y) => x - y),
+  );
 
   // And the stream is healthy again: one more message arrives promptly. (Earlier ones may
   // still be in flight, so look for this one rather than count.)
   sendOne();
   const last = seq;
-  await waitUntil(() => seqs(b.received).includes(last), 5_000, () => `a message on the new stream (${state()})`);
+  await waitUntil(
+    () => seqs(b.received).includes(last),
+    5_000,
+    () => `a message on the new stream (${state()})`,
+  );
 });
 
 test('messages to unknown members and local messages are dropped and counted; send never throws', async (t) => {

@@ -6,12 +6,29 @@
  *   const kv = await client.get('greeting');       // KeyValue | undefined
  *   client.close();
  */
-import type { CompactResponse, DeleteRangeResponse, PutResponse, RangeResponse, TxnRequest, TxnResponse } from '../../../gen/ts/cairn/v1/kv.js';
+import type {
+  CompactResponse,
+  DeleteRangeResponse,
+  PutResponse,
+  RangeResponse,
+  TxnRequest,
+  TxnResponse,
+} from '../../../gen/ts/cairn/v1/kv.js';
 import type { Member, MemberListResponse } from '../../../gen/ts/cairn/v1/cluster.js';
 import { selectKeys, type Bytes, type KeySelector } from './bytes.js';
 import { watchConfig, decodeConfig, type ConfigOptions, type ConfigVersion } from './config.js';
 import { unary } from './member.js';
-import { deleteResult, header, putResult, rangeResult, type DeleteResult, type Header, type KeyValue, type PutResult, type RangeResult } from './kv-types.js';
+import {
+  deleteResult,
+  header,
+  putResult,
+  rangeResult,
+  type DeleteResult,
+  type Header,
+  type KeyValue,
+  type PutResult,
+  type RangeResult,
+} from './kv-types.js';
 import { MemberPool, type InvokeOptions } from './pool.js';
 import { deleteRequest, putRequest, rangeRequest, type DeleteOptions, type PutOptions, type ReadOptions } from './requests.js';
 import { Txn, txnResult, type CommitOptions, type TxnResult } from './txn.js';
@@ -31,7 +48,10 @@ export interface ClientOptions {
 }
 
 function parseEndpoints(e: string): string[] {
-  return e.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return e
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 function resolveEndpoints(given: ClientOptions['endpoints']): string[] {
@@ -68,7 +88,11 @@ export class CairnClient {
   async put(key: Bytes, value: Bytes, options: PutOptions & InvokeOptions = {}): Promise<PutResult> {
     const req = putRequest(key, value, options);
     await this.pool.discover();
-    const res = await this.pool.invoke('write', (c) => unary<PutResponse>((cb) => c.member.kv.put(req, c.metadata, { deadline: c.deadline }, cb)), options);
+    const res = await this.pool.invoke(
+      'write',
+      (c) => unary<PutResponse>((cb) => c.member.kv.put(req, c.metadata, { deadline: c.deadline }, cb)),
+      options,
+    );
     return putResult(res);
   }
 
@@ -81,7 +105,11 @@ export class CairnClient {
   async range(sel: KeySelector, options: ReadOptions & InvokeOptions = {}): Promise<RangeResult> {
     const req = rangeRequest(sel, options);
     await this.pool.discover();
-    const res = await this.pool.invoke('read', (c) => unary<RangeResponse>((cb) => c.member.kv.range(req, c.metadata, { deadline: c.deadline }, cb)), options);
+    const res = await this.pool.invoke(
+      'read',
+      (c) => unary<RangeResponse>((cb) => c.member.kv.range(req, c.metadata, { deadline: c.deadline }, cb)),
+      options,
+    );
     return rangeResult(res);
   }
 
@@ -94,7 +122,11 @@ export class CairnClient {
   async delete(sel: KeySelector, options: DeleteOptions & InvokeOptions = {}): Promise<DeleteResult> {
     const req = deleteRequest(sel, options);
     await this.pool.discover();
-    const res = await this.pool.invoke('write', (c) => unary<DeleteRangeResponse>((cb) => c.member.kv.deleteRange(req, c.metadata, { deadline: c.deadline }, cb)), options);
+    const res = await this.pool.invoke(
+      'write',
+      (c) => unary<DeleteRangeResponse>((cb) => c.member.kv.deleteRange(req, c.metadata, { deadline: c.deadline }, cb)),
+      options,
+    );
     return deleteResult(res);
   }
 
@@ -102,7 +134,11 @@ export class CairnClient {
   txn(): Txn {
     return new Txn(async (req: TxnRequest, writes: boolean, options: CommitOptions) => {
       await this.pool.discover();
-      const res = await this.pool.invoke(writes ? 'write' : 'read', (c) => unary<TxnResponse>((cb) => c.member.kv.txn(req, c.metadata, { deadline: c.deadline }, cb)), options);
+      const res = await this.pool.invoke(
+        writes ? 'write' : 'read',
+        (c) => unary<TxnResponse>((cb) => c.member.kv.txn(req, c.metadata, { deadline: c.deadline }, cb)),
+        options,
+      );
       return txnResult(res);
     });
   }
@@ -112,14 +148,22 @@ export class CairnClient {
     const req = { revision, physical: options.physical ?? false };
     await this.pool.discover();
     // Compacting twice at the same revision is harmless, so it is retried like a read.
-    const res = await this.pool.invoke('read', (c) => unary<CompactResponse>((cb) => c.member.kv.compact(req, c.metadata, { deadline: c.deadline }, cb)), options);
+    const res = await this.pool.invoke(
+      'read',
+      (c) => unary<CompactResponse>((cb) => c.member.kv.compact(req, c.metadata, { deadline: c.deadline }, cb)),
+      options,
+    );
     return header(res.header);
   }
 
   /** Lists the cluster's members. */
   async members(options: InvokeOptions = {}): Promise<Member[]> {
     await this.pool.discover();
-    const res = await this.pool.invoke('read', (c) => unary<MemberListResponse>((cb) => c.member.cluster.memberList({}, c.metadata, { deadline: c.deadline }, cb)), options);
+    const res = await this.pool.invoke(
+      'read',
+      (c) => unary<MemberListResponse>((cb) => c.member.cluster.memberList({}, c.metadata, { deadline: c.deadline }, cb)),
+      options,
+    );
     return res.members;
   }
 

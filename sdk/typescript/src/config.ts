@@ -43,17 +43,28 @@ export interface ConfigSource {
  * Yields the current version of the key, then every later one, decoded. Each version is
  * read from the watch after the read's revision, so none is missed between the two.
  */
-export async function* watchConfig<T>(source: ConfigSource, key: Bytes, options: ConfigOptions<T> & { signal?: AbortSignal } = {}): AsyncGenerator<ConfigVersion<T>, void, undefined> {
+export async function* watchConfig<T>(
+  source: ConfigSource,
+  key: Bytes,
+  options: ConfigOptions<T> & { signal?: AbortSignal } = {},
+): AsyncGenerator<ConfigVersion<T>, void, undefined> {
   const current = await source.range(key);
   const kv = current.kvs[0];
-  yield kv === undefined ? { value: undefined, revision: current.revision } : { value: decodeConfig(kv, options.decode), revision: kv.modRevision };
-  const watch = source.watch(key, { startRevision: current.revision + 1, ...(options.signal === undefined ? {} : { signal: options.signal }) });
+  yield kv === undefined
+    ? { value: undefined, revision: current.revision }
+    : { value: decodeConfig(kv, options.decode), revision: kv.modRevision };
+  const watch = source.watch(key, {
+    startRevision: current.revision + 1,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
   try {
     for await (const batch of watch) {
       // A single key changes at most once per revision; the last event is its state.
       const last = batch.events[batch.events.length - 1];
       if (last === undefined) continue;
-      yield last.type === 'delete' ? { value: undefined, revision: batch.revision } : { value: decodeConfig(last.kv, options.decode), revision: batch.revision };
+      yield last.type === 'delete'
+        ? { value: undefined, revision: batch.revision }
+        : { value: decodeConfig(last.kv, options.decode), revision: batch.revision };
     }
   } finally {
     await watch.return();

@@ -75,7 +75,12 @@ export class CairnError extends Error {
   /** The outcome of a write is unknown: it may or may not have been applied. */
   get isOutcomeUnknown(): boolean {
     if (this.isNotApplied) return false;
-    return this.cairnCode === 'TIMEOUT' || this.cairnCode === 'LEADER_CHANGED' || this.code === status.DEADLINE_EXCEEDED || this.code === status.UNAVAILABLE;
+    return (
+      this.cairnCode === 'TIMEOUT' ||
+      this.cairnCode === 'LEADER_CHANGED' ||
+      this.code === status.DEADLINE_EXCEEDED ||
+      this.code === status.UNAVAILABLE
+    );
   }
 
   /** The member could not be reached or cannot serve right now; another member may. */

@@ -72,7 +72,8 @@ export class MemberPool {
       unary<MemberListResponse>((cb) => ctx.member.cluster.memberList({}, ctx.metadata, { deadline: ctx.deadline }, cb)),
     ).then(
       (res) => {
-        for (const m of res.members) if (m.address !== '' && !this.members.some((k) => k.address === m.address)) this.members.push(new MemberConnection(m.address));
+        for (const m of res.members)
+          if (m.address !== '' && !this.members.some((k) => k.address === m.address)) this.members.push(new MemberConnection(m.address));
       },
       () => {
         // The configured endpoints still work; discovery is retried on the next call.

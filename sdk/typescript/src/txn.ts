@@ -17,7 +17,16 @@ import {
   type TxnResponse,
 } from '../../../gen/ts/cairn/v1/kv.js';
 import { toBuffer, type Bytes, type KeySelector } from './bytes.js';
-import { deleteResult, header, putResult, rangeResult, type DeleteResult, type Header, type PutResult, type RangeResult } from './kv-types.js';
+import {
+  deleteResult,
+  header,
+  putResult,
+  rangeResult,
+  type DeleteResult,
+  type Header,
+  type PutResult,
+  type RangeResult,
+} from './kv-types.js';
 import { deleteRequest, putRequest, rangeRequest, type DeleteOptions, type PutOptions, type ReadOptions } from './requests.js';
 
 export type Relation = '==' | '!=' | '>' | '<';
@@ -35,25 +44,45 @@ export class Compare {
 
   static value(key: Bytes, relation: Relation, value: Bytes): Compare {
     return new Compare(
-      PbCompare.fromPartial({ key: toBuffer(key), result: RESULT[relation], target: Compare_CompareTarget.COMPARE_TARGET_VALUE, targetUnion: { $case: 'value', value: toBuffer(value) } }),
+      PbCompare.fromPartial({
+        key: toBuffer(key),
+        result: RESULT[relation],
+        target: Compare_CompareTarget.COMPARE_TARGET_VALUE,
+        targetUnion: { $case: 'value', value: toBuffer(value) },
+      }),
     );
   }
 
   static version(key: Bytes, relation: Relation, version: number): Compare {
     return new Compare(
-      PbCompare.fromPartial({ key: toBuffer(key), result: RESULT[relation], target: Compare_CompareTarget.COMPARE_TARGET_VERSION, targetUnion: { $case: 'version', version } }),
+      PbCompare.fromPartial({
+        key: toBuffer(key),
+        result: RESULT[relation],
+        target: Compare_CompareTarget.COMPARE_TARGET_VERSION,
+        targetUnion: { $case: 'version', version },
+      }),
     );
   }
 
   static createRevision(key: Bytes, relation: Relation, revision: number): Compare {
     return new Compare(
-      PbCompare.fromPartial({ key: toBuffer(key), result: RESULT[relation], target: Compare_CompareTarget.COMPARE_TARGET_CREATE, targetUnion: { $case: 'createRevision', createRevision: revision } }),
+      PbCompare.fromPartial({
+        key: toBuffer(key),
+        result: RESULT[relation],
+        target: Compare_CompareTarget.COMPARE_TARGET_CREATE,
+        targetUnion: { $case: 'createRevision', createRevision: revision },
+      }),
     );
   }
 
   static modRevision(key: Bytes, relation: Relation, revision: number): Compare {
     return new Compare(
-      PbCompare.fromPartial({ key: toBuffer(key), result: RESULT[relation], target: Compare_CompareTarget.COMPARE_TARGET_MOD, targetUnion: { $case: 'modRevision', modRevision: revision } }),
+      PbCompare.fromPartial({
+        key: toBuffer(key),
+        result: RESULT[relation],
+        target: Compare_CompareTarget.COMPARE_TARGET_MOD,
+        targetUnion: { $case: 'modRevision', modRevision: revision },
+      }),
     );
   }
 }
@@ -75,7 +104,10 @@ export class Op {
   }
 
   static delete(sel: KeySelector, options: DeleteOptions = {}): Op {
-    return new Op(RequestOp.fromPartial({ request: { $case: 'requestDeleteRange', requestDeleteRange: deleteRequest(sel, options) } }), true);
+    return new Op(
+      RequestOp.fromPartial({ request: { $case: 'requestDeleteRange', requestDeleteRange: deleteRequest(sel, options) } }),
+      true,
+    );
   }
 }
 
@@ -126,7 +158,9 @@ export interface CommitOptions {
  * arguments turns an accidental `await txn` into a clear error instead of a hang.
  */
 function checkOps(ops: unknown[]): Op[] {
-  for (const op of ops) if (!(op instanceof Op)) throw new TypeError('Txn.then/else take Op values (Op.put, Op.get, Op.delete); a Txn is not a promise: call commit()');
+  for (const op of ops)
+    if (!(op instanceof Op))
+      throw new TypeError('Txn.then/else take Op values (Op.put, Op.get, Op.delete); a Txn is not a promise: call commit()');
   return ops as Op[];
 }
 

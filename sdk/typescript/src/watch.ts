@@ -61,7 +61,14 @@ export interface WatchTarget {
 const HIGH_WATER = 256;
 
 /** Stream errors after which the same watch may work on another member. */
-const RECONNECTABLE = new Set<status>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.INTERNAL, status.UNKNOWN, status.CANCELLED, status.ABORTED]);
+const RECONNECTABLE = new Set<status>([
+  status.UNAVAILABLE,
+  status.DEADLINE_EXCEEDED,
+  status.INTERNAL,
+  status.UNKNOWN,
+  status.CANCELLED,
+  status.ABORTED,
+]);
 
 type Call = ClientDuplexStream<WatchRequest, WatchResponse>;
 
@@ -158,7 +165,7 @@ export class Watch implements AsyncIterableIterator<WatchBatch> {
 
   /** Keeps a stream open on some member until the watch is closed or fails for good. */
   private async run(): Promise<void> {
-    for (let attempt = 0; !this.closed; ) {
+    for (let attempt = 0; !this.closed;) {
       // Know the other members before this one fails (cached once it succeeded).
       await this.pool.discover();
       if (this.closed) return;
@@ -215,10 +222,19 @@ export class Watch implements AsyncIterableIterator<WatchBatch> {
         if (this.closed) return;
         if (res.canceled) {
           if (res.compactRevision > 0) {
-            const error = new CairnError({ code: status.OUT_OF_RANGE, cairnCode: 'COMPACTED', message: res.cancelReason, endpoint: member.address });
+            const error = new CairnError({
+              code: status.OUT_OF_RANGE,
+              cairnCode: 'COMPACTED',
+              message: res.cancelReason,
+              endpoint: member.address,
+            });
             return finish(() => reject(error), true);
           }
-          const error = new CairnError({ code: status.FAILED_PRECONDITION, message: `watch canceled by the server: ${res.cancelReason}`, endpoint: member.address });
+          const error = new CairnError({
+            code: status.FAILED_PRECONDITION,
+            message: `watch canceled by the server: ${res.cancelReason}`,
+            endpoint: member.address,
+          });
           return finish(() => reject(error), true);
         }
         if (res.watchId === -1) return; // A progress reply: only a sign of life.
@@ -239,7 +255,12 @@ export class Watch implements AsyncIterableIterator<WatchBatch> {
         WatchRequest.fromPartial({
           request: {
             $case: 'createRequest',
-            createRequest: { key: this.target.key, rangeEnd: this.target.rangeEnd, startRevision: this.nextRevision, prevKv: this.options.prevKv ?? false },
+            createRequest: {
+              key: this.target.key,
+              rangeEnd: this.target.rangeEnd,
+              startRevision: this.nextRevision,
+              prevKv: this.options.prevKv ?? false,
+            },
           },
         }),
       );
@@ -251,7 +272,9 @@ export class Watch implements AsyncIterableIterator<WatchBatch> {
 function batches(events: PbEvent[]): WatchBatch[] {
   const out: WatchBatch[] = [];
   for (const e of events) {
-    const kv = KeyValue.from(e.kv ?? { key: Buffer.alloc(0), value: Buffer.alloc(0), createRevision: 0, modRevision: 0, version: 0, lease: 0 });
+    const kv = KeyValue.from(
+      e.kv ?? { key: Buffer.alloc(0), value: Buffer.alloc(0), createRevision: 0, modRevision: 0, version: 0, lease: 0 },
+    );
     const event: WatchEvent = {
       type: e.type === Event_EventType.EVENT_TYPE_DELETE ? 'delete' : 'put',
       kv,

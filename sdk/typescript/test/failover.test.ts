@@ -33,7 +33,10 @@ test('when the member in use is killed, reads and writes continue on another mem
   const put = await client.put('f/2', 'b');
   t.true(put.revision > 0);
   t.not(client.activeEndpoint, first, 'moved to another member');
-  t.deepEqual((await client.getPrefix('f/')).kvs.map((kv) => kv.valueString), ['a', 'b']);
+  t.deepEqual(
+    (await client.getPrefix('f/')).kvs.map((kv) => kv.valueString),
+    ['a', 'b'],
+  );
 });
 
 test('a watch keeps its place across a leader kill: every write once, in order', async (t) => {
@@ -82,7 +85,11 @@ test('a watch keeps its place across a leader kill: every write once, in order',
 
   // The truth: every key was written once, so its modRevision is the revision of its put.
   const stored = (await writer.getPrefix('h/')).kvs;
-  for (const a of acked) t.true(stored.some((kv) => kv.modRevision === a.revision), `acknowledged revision ${a.revision} is stored`);
+  for (const a of acked)
+    t.true(
+      stored.some((kv) => kv.modRevision === a.revision),
+      `acknowledged revision ${a.revision} is stored`,
+    );
   const history = stored.map((kv) => `${kv.modRevision} ${kv.keyString}=${kv.valueString}`).sort((x, y) => parseInt(x) - parseInt(y));
   wanted = history.length;
   if (events.length >= wanted) reachedWanted();

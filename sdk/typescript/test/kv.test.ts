@@ -48,19 +48,34 @@ test('put, get, range, delete with string and Buffer keys', async (t) => {
   await client.put('kv0', 'outside the prefix');
   const all = await client.getPrefix('kv/');
   t.is(all.count, 3);
-  t.deepEqual(all.kvs.map((kv) => kv.keyString), ['kv/a', 'kv/b', 'kv/c']);
+  t.deepEqual(
+    all.kvs.map((kv) => kv.keyString),
+    ['kv/a', 'kv/b', 'kv/c'],
+  );
   t.deepEqual(all.kvs[1]?.value, Buffer.from([0, 1, 2]));
   const limited = await client.range({ prefix: 'kv/' }, { limit: 1, sortBy: 'key', sortOrder: 'descend' });
-  t.deepEqual(limited.kvs.map((kv) => kv.keyString), ['kv/c']);
+  t.deepEqual(
+    limited.kvs.map((kv) => kv.keyString),
+    ['kv/c'],
+  );
   t.true(limited.more);
   const between = await client.range({ key: 'kv/a', end: 'kv/c' }, { keysOnly: true });
-  t.deepEqual(between.kvs.map((kv) => [kv.keyString, kv.valueString]), [['kv/a', ''], ['kv/b', '']]);
+  t.deepEqual(
+    between.kvs.map((kv) => [kv.keyString, kv.valueString]),
+    [
+      ['kv/a', ''],
+      ['kv/b', ''],
+    ],
+  );
 
   const one = await client.delete('kv/a');
   t.is(one.deleted, 1);
   const rest = await client.delete({ prefix: 'kv/' }, { prevKv: true });
   t.is(rest.deleted, 2);
-  t.deepEqual(rest.prevKvs.map((kv) => kv.keyString), ['kv/b', 'kv/c']);
+  t.deepEqual(
+    rest.prevKvs.map((kv) => kv.keyString),
+    ['kv/b', 'kv/c'],
+  );
   t.is((await client.getPrefix('kv/')).count, 0);
   t.is((await client.get('kv0'))?.valueString, 'outside the prefix');
 });
@@ -85,10 +100,19 @@ test('txn compares value, version, create and mod revisions and runs then or els
   const read = ok.results[1];
   t.is(read?.type === 'get' ? read.get.kvs[0]?.valueString : undefined, 'v2', 'ops see the earlier ops of their transaction');
 
-  const failed = await client.txn().if(Compare.value('txn/k', '!=', 'v2')).then(Op.delete('txn/k')).else(Op.get({ prefix: 'txn/' })).commit();
+  const failed = await client
+    .txn()
+    .if(Compare.value('txn/k', '!=', 'v2'))
+    .then(Op.delete('txn/k'))
+    .else(Op.get({ prefix: 'txn/' }))
+    .commit();
   t.false(failed.succeeded);
   const got = failed.results[0];
-  t.deepEqual(got?.type === 'get' ? got.get.kvs.map((kv) => [kv.valueString, kv.modRevision]) : [], [['v2', ok.revision]], 'the else branch wrote nothing');
+  t.deepEqual(
+    got?.type === 'get' ? got.get.kvs.map((kv) => [kv.valueString, kv.modRevision]) : [],
+    [['v2', ok.revision]],
+    'the else branch wrote nothing',
+  );
   t.throws(() => client.txn().then((() => undefined) as never), { instanceOf: TypeError }, 'a txn is not a promise');
 });
 
@@ -114,7 +138,11 @@ test('watch yields per-revision batches from a start revision, with prevKv, and 
     if (seen.length === 3) break;
   }
   t.deepEqual(
-    seen.map((b) => b.events.map((e) => `${b.revision}=${e.kv.modRevision} ${e.type} ${e.kv.keyString}=${e.kv.valueString} prev=${e.prevKv?.valueString ?? '-'}`)),
+    seen.map((b) =>
+      b.events.map(
+        (e) => `${b.revision}=${e.kv.modRevision} ${e.type} ${e.kv.keyString}=${e.kv.valueString} prev=${e.prevKv?.valueString ?? '-'}`,
+      ),
+    ),
     [
       [`${first.revision}=${first.revision} put w/a=1 prev=-`],
       [`${both.revision}=${both.revision} put w/a=2 prev=1`, `${both.revision}=${both.revision} put w/b=3 prev=-`],

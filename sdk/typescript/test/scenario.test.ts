@@ -9,7 +9,11 @@ import { join } from 'node:path';
 import { startClusterProcesses } from '../../../test/helpers/cluster-process.js';
 import { REPO_ROOT } from '../../../test/helpers/node-process.js';
 
-function run(command: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -36,7 +40,10 @@ test('scenario.ts prints expected.txt against a fresh three-member cluster; then
   t.is(quickstart.code, 0, quickstart.stderr);
   t.regex(quickstart.stdout, /^greeting=hello version=1 rev=\d+\nstale=hello bounded=hello\nswapped=true\n/);
   t.regex(quickstart.stdout, /watch rev=\+0 put quickstart\/greeting=hello\nwatch rev=\+1 put quickstart\/greeting=hello again\n/);
-  t.regex(quickstart.stdout, /config image=web:1 replicas=2\nconfig update replicas=2\nconfig update replicas=3\nerror INVALID_ARGUMENT EMPTY_KEY\n$/);
+  t.regex(
+    quickstart.stdout,
+    /config image=web:1 replicas=2\nconfig update replicas=2\nconfig update replicas=3\nerror INVALID_ARGUMENT EMPTY_KEY\n$/,
+  );
 });
 
 test('the README quickstart is examples/quickstart.ts, verbatim', async (t) => {

@@ -5,12 +5,25 @@ import { checkAgainstRevisions, checkMonotonic, RevisionHistory, type RevEvent }
 import { checkWatcher } from './watch-check.js';
 
 /** Builds a history: op(client, call, invoke, complete, outcome, result?, revision?). */
-function builder(): { ops: Op[]; op(client: number, call: Call, invoke: number, complete: number, outcome: Outcome, result?: Result, revision?: number): void } {
+function builder(): {
+  ops: Op[];
+  op(client: number, call: Call, invoke: number, complete: number, outcome: Outcome, result?: Result, revision?: number): void;
+} {
   const ops: Op[] = [];
   return {
     ops,
     op(client, call, invoke, complete, outcome, result, revision) {
-      ops.push({ id: ops.length, client, member: 'n1', call, invoke, complete, outcome, ...(result ? { result } : {}), ...(revision === undefined ? {} : { revision }) });
+      ops.push({
+        id: ops.length,
+        client,
+        member: 'n1',
+        call,
+        invoke,
+        complete,
+        outcome,
+        ...(result ? { result } : {}),
+        ...(revision === undefined ? {} : { revision }),
+      });
     },
   };
 }
@@ -55,7 +68,20 @@ test('accepts compare-and-swap, deletes and multi-key ops used correctly', (t) =
   h.op(0, cas('a', '1', '3'), 10, 15, 'ok', { f: 'cas', succeeded: true });
   h.op(1, { f: 'delete', key: 'a' }, 20, 25, 'ok', { f: 'delete', deleted: 1 });
   h.op(1, { f: 'delete', key: 'a' }, 26, 27, 'ok', { f: 'delete', deleted: 0 });
-  h.op(2, { f: 'mput', kvs: [['a', '4'], ['b', '5']] }, 30, 35, 'ok', { f: 'mput' });
+  h.op(
+    2,
+    {
+      f: 'mput',
+      kvs: [
+        ['a', '4'],
+        ['b', '5'],
+      ],
+    },
+    30,
+    35,
+    'ok',
+    { f: 'mput' },
+  );
   h.op(0, { f: 'mget', keys: ['a', 'b'] }, 40, 45, 'ok', { f: 'mget', values: ['4', '5'] });
   h.op(0, cas('a', '1', '6'), 50, 55, 'unknown');
   h.op(0, get('a'), 60, 65, 'ok', got('4'));
@@ -119,7 +145,21 @@ test('revision history: acknowledged writes at their revision, atomic multi-key 
   const rh = new RevisionHistory([ev(2, 'a', '1'), ev(3, 'a', '2'), ev(3, 'b', '3'), ev(4, 'a', null)]);
   const good = builder();
   good.op(0, put('a', '1'), 0, 1, 'ok', PUT, 2);
-  good.op(0, { f: 'mput', kvs: [['a', '2'], ['b', '3']] }, 2, 3, 'ok', { f: 'mput' }, 3);
+  good.op(
+    0,
+    {
+      f: 'mput',
+      kvs: [
+        ['a', '2'],
+        ['b', '3'],
+      ],
+    },
+    2,
+    3,
+    'ok',
+    { f: 'mput' },
+    3,
+  );
   good.op(1, { f: 'get', key: 'a', serializable: true }, 4, 5, 'ok', got('1'), 2);
   good.op(0, { f: 'delete', key: 'a' }, 6, 7, 'ok', { f: 'delete', deleted: 1 }, 4);
   t.deepEqual(checkAgainstRevisions(good.ops, rh), []);
@@ -129,10 +169,25 @@ test('revision history: acknowledged writes at their revision, atomic multi-key 
   bad.op(0, put('a', '1'), 0, 1, 'ok', PUT, 3); // wrong revision
   bad.op(1, { f: 'get', key: 'b', serializable: true }, 4, 5, 'ok', got('3'), 2); // b absent at 2
   bad.op(0, put('c', '7'), 8, 9, 'failed'); // not applied: fine
-  bad.op(0, { f: 'mput', kvs: [['a', '2'], ['c', '8']] }, 10, 11, 'unknown'); // applied partly
+  bad.op(
+    0,
+    {
+      f: 'mput',
+      kvs: [
+        ['a', '2'],
+        ['c', '8'],
+      ],
+    },
+    10,
+    11,
+    'unknown',
+  ); // applied partly
   const problems = checkAgainstRevisions(bad.ops, rh);
   t.is(problems.length, 4, problems.join('\n'));
-  t.regex(problems.join('\n'), /revision 3 holds 3, which no client wrote[\s\S]*not at its revision 3[\s\S]*state at its revision 2[\s\S]*applied partly/);
+  t.regex(
+    problems.join('\n'),
+    /revision 3 holds 3, which no client wrote[\s\S]*not at its revision 3[\s\S]*state at its revision 2[\s\S]*applied partly/,
+  );
 
   const invented = new RevisionHistory([ev(2, 'a', 'nobody')]);
   t.regex(checkAgainstRevisions([], invented).join(), /no client wrote/);
@@ -149,14 +204,41 @@ test('monotonic revisions per client', (t) => {
 
 test('watch check: exact committed sequence, no gap, no duplicate, revisions whole', (t) => {
   const rh = new RevisionHistory([ev(2, 'a', '1'), ev(3, 'a', '2'), ev(3, 'b', '3'), ev(4, 'a', null)]);
-  const ok = { name: 'w', startRevision: 1, batches: [{ member: 'n1', events: [ev(2, 'a', '1')] }, { member: 'n2', events: [ev(3, 'a', '2'), ev(3, 'b', '3')] }] };
+  const ok = {
+    name: 'w',
+    startRevision: 1,
+    batches: [
+      { member: 'n1', events: [ev(2, 'a', '1')] },
+      { member: 'n2', events: [ev(3, 'a', '2'), ev(3, 'b', '3')] },
+    ],
+  };
   t.deepEqual(checkWatcher(ok, rh), []);
   const gap = { name: 'w', startRevision: 1, batches: [{ member: 'n1', events: [ev(2, 'a', '1'), ev(4, 'a', null)] }] };
   t.regex(checkWatcher(gap, rh).join(), /event 1 is a=<delete>@4, the committed history has a=2@3/);
-  const dup = { name: 'w', startRevision: 1, batches: [{ member: 'n1', events: [ev(2, 'a', '1')] }, { member: 'n2', events: [ev(2, 'a', '1')] }] };
+  const dup = {
+    name: 'w',
+    startRevision: 1,
+    batches: [
+      { member: 'n1', events: [ev(2, 'a', '1')] },
+      { member: 'n2', events: [ev(2, 'a', '1')] },
+    ],
+  };
   t.not(checkWatcher(dup, rh).length, 0);
-  const split = { name: 'w', startRevision: 3, batches: [{ member: 'n1', events: [ev(3, 'a', '2')] }, { member: 'n1', events: [ev(3, 'b', '3')] }] };
+  const split = {
+    name: 'w',
+    startRevision: 3,
+    batches: [
+      { member: 'n1', events: [ev(3, 'a', '2')] },
+      { member: 'n1', events: [ev(3, 'b', '3')] },
+    ],
+  };
   t.regex(checkWatcher(split, rh).join(), /two responses/);
-  const early = { ...ok, progress: [{ member: 'n2', revision: 2, lastSeen: 2 }, { member: 'n3', revision: 4, lastSeen: 2 }] };
+  const early = {
+    ...ok,
+    progress: [
+      { member: 'n2', revision: 2, lastSeen: 2 },
+      { member: 'n3', revision: 4, lastSeen: 2 },
+    ],
+  };
   t.regex(checkWatcher(early, rh).join(), /n3 notified progress at revision 4 before sending a=2@3/);
 });

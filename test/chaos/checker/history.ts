@@ -65,19 +65,30 @@ export const isWrite = (call: Call): boolean => call.f !== 'get' && call.f !== '
 export function describe(op: Op): string {
   const c = op.call;
   const args =
-    c.f === 'put' ? `${c.key}=${c.value}` :
-    c.f === 'get' ? `${c.key}${c.serializable ? ' (serializable)' : ''}` :
-    c.f === 'delete' ? c.key :
-    c.f === 'cas' ? `${c.key} ${c.expected ?? 'nil'}->${c.value}` :
-    c.f === 'mput' ? c.kvs.map(([k, v]) => `${k}=${v}`).join(',') :
-    c.keys.join(',');
+    c.f === 'put'
+      ? `${c.key}=${c.value}`
+      : c.f === 'get'
+        ? `${c.key}${c.serializable ? ' (serializable)' : ''}`
+        : c.f === 'delete'
+          ? c.key
+          : c.f === 'cas'
+            ? `${c.key} ${c.expected ?? 'nil'}->${c.value}`
+            : c.f === 'mput'
+              ? c.kvs.map(([k, v]) => `${k}=${v}`).join(',')
+              : c.keys.join(',');
   const r = op.result;
   const res =
-    r === undefined ? '' :
-    r.f === 'get' ? ` -> ${r.value ?? 'nil'}` :
-    r.f === 'delete' ? ` -> deleted ${r.deleted}` :
-    r.f === 'cas' ? ` -> ${r.succeeded ? 'ok' : 'fail'}` :
-    r.f === 'mget' ? ` -> ${r.values.map((v) => v ?? 'nil').join(',')}` : '';
+    r === undefined
+      ? ''
+      : r.f === 'get'
+        ? ` -> ${r.value ?? 'nil'}`
+        : r.f === 'delete'
+          ? ` -> deleted ${r.deleted}`
+          : r.f === 'cas'
+            ? ` -> ${r.succeeded ? 'ok' : 'fail'}`
+            : r.f === 'mget'
+              ? ` -> ${r.values.map((v) => v ?? 'nil').join(',')}`
+              : '';
   const rev = op.revision === undefined ? '' : ` @rev ${op.revision}`;
   return `#${op.id} c${op.client}@${op.member} ${c.f} ${args}${res} [${op.outcome}${op.error ? ` ${op.error}` : ''}${rev}] ${(op.invoke / 1000).toFixed(1)}..${(op.complete / 1000).toFixed(1)} ms`;
 }

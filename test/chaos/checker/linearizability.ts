@@ -72,7 +72,12 @@ function project(history: readonly Op[]): Map<string, KeyOp[]> {
         add(c.key, r?.f === 'delete' ? { op, kind: 'delete', deleted: r.deleted } : { op, kind: 'delete' });
         break;
       case 'cas':
-        add(c.key, r?.f === 'cas' ? { op, kind: 'cas', value: c.value, expected: c.expected, succeeded: r.succeeded } : { op, kind: 'cas', value: c.value, expected: c.expected });
+        add(
+          c.key,
+          r?.f === 'cas'
+            ? { op, kind: 'cas', value: c.value, expected: c.expected, succeeded: r.succeeded }
+            : { op, kind: 'cas', value: c.value, expected: c.expected },
+        );
         break;
     }
   }
@@ -132,6 +137,10 @@ export function checkLinearizability(history: readonly Op[], options: CheckOptio
     : keys.some((k) => k.result.kind === 'budget')
       ? 'undecided'
       : 'linearizable';
-  if (verdict === 'undecided') explanation = `could not decide within budget for keys ${keys.filter((k) => k.result.kind === 'budget').map((k) => k.key).join(', ')}`;
+  if (verdict === 'undecided')
+    explanation = `could not decide within budget for keys ${keys
+      .filter((k) => k.result.kind === 'budget')
+      .map((k) => k.key)
+      .join(', ')}`;
   return { verdict, keys, ms: Date.now() - started, explanation };
 }

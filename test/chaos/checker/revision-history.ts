@@ -81,11 +81,13 @@ export function checkAgainstRevisions(history: readonly Op[], rh: RevisionHistor
   const eventAt = (rev: number, key: string): RevEvent | undefined => rh.byRevision.get(rev)?.find((e) => e.key === key);
   const expectAt = (op: Op, key: string, value: string | null): void => {
     const e = eventAt(op.revision!, key);
-    if (e === undefined || e.value !== value) add(`acknowledged write not at its revision ${op.revision} (found ${e ? (e.value ?? 'delete') : 'nothing'}): ${describe(op)}`);
+    if (e === undefined || e.value !== value)
+      add(`acknowledged write not at its revision ${op.revision} (found ${e ? (e.value ?? 'delete') : 'nothing'}): ${describe(op)}`);
   };
   const expectState = (op: Op, key: string, value: string | null): void => {
     const actual = rh.valueAt(key, op.revision!);
-    if (actual !== value) add(`read does not match the state at its revision ${op.revision} (${key} was ${actual ?? 'nil'}): ${describe(op)}`);
+    if (actual !== value)
+      add(`read does not match the state at its revision ${op.revision} (${key} was ${actual ?? 'nil'}): ${describe(op)}`);
   };
 
   for (const op of history) {
@@ -96,11 +98,13 @@ export function checkAgainstRevisions(history: readonly Op[], rh: RevisionHistor
       const values = c.f === 'put' || c.f === 'cas' ? [c.value] : c.f === 'mput' ? c.kvs.map(([, v]) => v) : [];
       const revs = values.map((v) => seenValue.get(v));
       if (op.outcome === 'failed' && revs.some((x) => x !== undefined)) add(`a write reported as failed was applied: ${describe(op)}`);
-      if (op.outcome === 'unknown' && new Set(revs).size !== 1) add(`multi-key write applied partly (revisions ${revs.join(',')}): ${describe(op)}`);
+      if (op.outcome === 'unknown' && new Set(revs).size !== 1)
+        add(`multi-key write applied partly (revisions ${revs.join(',')}): ${describe(op)}`);
       continue;
     }
     if (op.outcome !== 'ok' || op.revision === undefined || r === undefined) continue;
-    if (op.revision > rh.lastRevision) add(`response revision ${op.revision} is beyond the final revision ${rh.lastRevision}: ${describe(op)}`);
+    if (op.revision > rh.lastRevision)
+      add(`response revision ${op.revision} is beyond the final revision ${rh.lastRevision}: ${describe(op)}`);
     if (c.f === 'put') expectAt(op, c.key, c.value);
     else if (c.f === 'mput') for (const [k, v] of c.kvs) expectAt(op, k, v);
     else if (c.f === 'cas' && r.f === 'cas') {
@@ -128,7 +132,9 @@ export function checkMonotonic(history: readonly Op[]): string[] {
     const scope = stale ? `c${op.client}@${op.member}` : `c${op.client}`;
     const before = last.get(scope);
     if (before !== undefined && before.revision! > op.revision && problems.length < MAX_PROBLEMS) {
-      problems.push(`revision went backwards for ${scope}: ${before.revision} then ${op.revision}:\n  ${describe(before)}\n  ${describe(op)}`);
+      problems.push(
+        `revision went backwards for ${scope}: ${before.revision} then ${op.revision}:\n  ${describe(before)}\n  ${describe(op)}`,
+      );
     }
     last.set(scope, op);
   }

@@ -39,7 +39,9 @@ export function checkWatcher(log: WatcherLog, rh: RevisionHistory): string[] {
     const g = got[i];
     const w = want[i];
     if (g?.revision !== w?.revision || g?.key !== w?.key || g?.value !== w?.value) {
-      problems.push(`${log.name}: event ${i} is ${show(g)}, the committed history has ${show(w)} (received ${got.length}, expected ${want.length} up to revision ${last})`);
+      problems.push(
+        `${log.name}: event ${i} is ${show(g)}, the committed history has ${show(w)} (received ${got.length}, expected ${want.length} up to revision ${last})`,
+      );
       break;
     }
   }
@@ -48,7 +50,9 @@ export function checkWatcher(log: WatcherLog, rh: RevisionHistory): string[] {
     for (const e of b.events) {
       const first = batchOf.get(e.revision);
       if (first !== undefined && first !== i) {
-        problems.push(`${log.name}: events of revision ${e.revision} arrived in two responses (${first} and ${i}, the latter from ${b.member})`);
+        problems.push(
+          `${log.name}: events of revision ${e.revision} arrived in two responses (${first} and ${i}, the latter from ${b.member})`,
+        );
         return;
       }
       batchOf.set(e.revision, i);
@@ -57,7 +61,9 @@ export function checkWatcher(log: WatcherLog, rh: RevisionHistory): string[] {
   for (const p of log.progress ?? []) {
     const missed = rh.events.find((e) => e.revision > p.lastSeen && e.revision >= log.startRevision && e.revision <= p.revision);
     if (missed !== undefined) {
-      problems.push(`${log.name}: ${p.member} notified progress at revision ${p.revision} before sending ${show(missed)} (last event received: revision ${p.lastSeen})`);
+      problems.push(
+        `${log.name}: ${p.member} notified progress at revision ${p.revision} before sending ${show(missed)} (last event received: revision ${p.lastSeen})`,
+      );
       break;
     }
   }

@@ -27,7 +27,13 @@ export interface RegOp {
 
 export type SearchResult =
   | { readonly kind: 'ok'; readonly steps: number }
-  | { readonly kind: 'illegal'; readonly steps: number; readonly blocking: readonly number[]; readonly linearized: number; readonly state: RegState }
+  | {
+      readonly kind: 'illegal';
+      readonly steps: number;
+      readonly blocking: readonly number[];
+      readonly linearized: number;
+      readonly state: RegState;
+    }
   | { readonly kind: 'budget'; readonly steps: number };
 
 export interface Budget {
@@ -68,7 +74,7 @@ export function checkRegister(ops: readonly RegOp[], init: RegState, budget: Bud
   const n = ops.length;
   // Per-op random words: the linearized set is hashed incrementally by XOR.
   let seed = 0x9e3779b9;
-  const rand = (): number => ((seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) | 0) >>> 0);
+  const rand = (): number => (seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) | 0) >>> 0;
   const h1 = Uint32Array.from(ops, rand);
   const h2 = Uint32Array.from(ops, rand);
 
@@ -180,7 +186,10 @@ export function checkRegister(ops: readonly RegOp[], init: RegState, budget: Bud
       deepest = stack.length;
       const blocking: number[] = [];
       for (let e = head.next; e !== undefined && blocking.length < 12; e = e.next) if (e.isCall) blocking.push(ops[e.op]!.ref);
-      deepestReport = { blocking: entry === undefined ? blocking : [ops[entry.op]!.ref, ...blocking.filter((r) => r !== ops[entry!.op]!.ref)], state };
+      deepestReport = {
+        blocking: entry === undefined ? blocking : [ops[entry.op]!.ref, ...blocking.filter((r) => r !== ops[entry!.op]!.ref)],
+        state,
+      };
     }
     const top = stack.pop();
     if (top === undefined) return { kind: 'illegal', steps, linearized: deepest, ...deepestReport };

@@ -5,7 +5,13 @@ import type { Op } from '../checker/history.js';
 import type { WatcherLog } from '../checker/watch-check.js';
 import type { ChaosCluster } from './cluster.js';
 
-export async function saveArtifacts(root: string, cluster: ChaosCluster, history: readonly Op[], watchers: readonly WatcherLog[], summary: unknown): Promise<string> {
+export async function saveArtifacts(
+  root: string,
+  cluster: ChaosCluster,
+  history: readonly Op[],
+  watchers: readonly WatcherLog[],
+  summary: unknown,
+): Promise<string> {
   const dir = join(root, new Date().toISOString().replace(/[:.]/g, '-'));
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'summary.json'), JSON.stringify(summary, null, 2));

@@ -1,7 +1,24 @@
 /** gRPC clients for chaos runs: promisified calls with deadlines, and quick reconnects. */
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { DeleteRangeRequest, KVServiceClient, PutRequest, RangeRequest, TxnRequest, type DeepPartial, type DeleteRangeResponse, type PutResponse, type RangeResponse, type TxnResponse } from '../../../gen/ts/cairn/v1/kv.js';
-import { HashKVRequest, MaintenanceServiceClient, StatusRequest, type HashKVResponse, type StatusResponse } from '../../../gen/ts/cairn/v1/maintenance.js';
+import {
+  DeleteRangeRequest,
+  KVServiceClient,
+  PutRequest,
+  RangeRequest,
+  TxnRequest,
+  type DeepPartial,
+  type DeleteRangeResponse,
+  type PutResponse,
+  type RangeResponse,
+  type TxnResponse,
+} from '../../../gen/ts/cairn/v1/kv.js';
+import {
+  HashKVRequest,
+  MaintenanceServiceClient,
+  StatusRequest,
+  type HashKVResponse,
+  type StatusResponse,
+} from '../../../gen/ts/cairn/v1/maintenance.js';
 import { WatchServiceClient } from '../../../gen/ts/cairn/v1/watch.js';
 
 /** Members come back within seconds; the default backoff (up to 2 min) would outlast runs. */
@@ -25,7 +42,10 @@ export class MemberClient {
   readonly maintenance: MaintenanceServiceClient;
   readonly watch: WatchServiceClient;
 
-  constructor(readonly member: string, address: string) {
+  constructor(
+    readonly member: string,
+    address: string,
+  ) {
     this.kv = new KVServiceClient(address, credentials.createInsecure(), CHANNEL_OPTIONS);
     this.maintenance = new MaintenanceServiceClient(address, credentials.createInsecure(), CHANNEL_OPTIONS);
     this.watch = new WatchServiceClient(address, credentials.createInsecure(), CHANNEL_OPTIONS);
@@ -38,16 +58,31 @@ export class MemberClient {
     return call(this.kv.put as Unary<PutRequest, PutResponse>, this.kv, PutRequest.fromPartial(req), timeoutMs);
   }
   deleteRange(req: DeepPartial<DeleteRangeRequest>, timeoutMs: number): Promise<DeleteRangeResponse> {
-    return call(this.kv.deleteRange as Unary<DeleteRangeRequest, DeleteRangeResponse>, this.kv, DeleteRangeRequest.fromPartial(req), timeoutMs);
+    return call(
+      this.kv.deleteRange as Unary<DeleteRangeRequest, DeleteRangeResponse>,
+      this.kv,
+      DeleteRangeRequest.fromPartial(req),
+      timeoutMs,
+    );
   }
   txn(req: DeepPartial<TxnRequest>, timeoutMs: number): Promise<TxnResponse> {
     return call(this.kv.txn as Unary<TxnRequest, TxnResponse>, this.kv, TxnRequest.fromPartial(req), timeoutMs);
   }
   status(timeoutMs: number): Promise<StatusResponse> {
-    return call(this.maintenance.status as Unary<StatusRequest, StatusResponse>, this.maintenance, StatusRequest.fromPartial({}), timeoutMs);
+    return call(
+      this.maintenance.status as Unary<StatusRequest, StatusResponse>,
+      this.maintenance,
+      StatusRequest.fromPartial({}),
+      timeoutMs,
+    );
   }
   hashKv(revision: number, timeoutMs: number): Promise<HashKVResponse> {
-    return call(this.maintenance.hashKv as Unary<HashKVRequest, HashKVResponse>, this.maintenance, HashKVRequest.fromPartial({ revision }), timeoutMs);
+    return call(
+      this.maintenance.hashKv as Unary<HashKVRequest, HashKVResponse>,
+      this.maintenance,
+      HashKVRequest.fromPartial({ revision }),
+      timeoutMs,
+    );
   }
 
   close(): void {

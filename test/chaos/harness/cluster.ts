@@ -62,7 +62,10 @@ export class Member {
     child.stderr!.pipe(log, { end: false });
     await new Promise<void>((resolve, reject) => {
       let out = '';
-      const timer = setTimeout(() => reject(new Error(`${this.name} not serving within ${READY_TIMEOUT_MS} ms (log ${this.logPath})`)), READY_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`${this.name} not serving within ${READY_TIMEOUT_MS} ms (log ${this.logPath})`)),
+        READY_TIMEOUT_MS,
+      );
       child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
         log.write(chunk);
         out += chunk;
@@ -140,10 +143,24 @@ export class ChaosCluster {
     }
     const members: Member[] = [];
     for (const name of names) {
-      const initialCluster = names.map((peer) => `${peer}=127.0.0.1:${peer === name ? ports.get(peer)! : proxies.get(`${name}->${peer}`)!.port}`).join(',');
+      const initialCluster = names
+        .map((peer) => `${peer}=127.0.0.1:${peer === name ? ports.get(peer)! : proxies.get(`${name}->${peer}`)!.port}`)
+        .join(',');
       const dataDir = join(dir, name);
       await mkdir(dataDir);
-      const args = ['--name', name, '--listen', `127.0.0.1:${ports.get(name)!}`, '--initial-cluster', initialCluster, '--data-dir', dataDir, '--engine', options.engine, ...(options.args ?? [])];
+      const args = [
+        '--name',
+        name,
+        '--listen',
+        `127.0.0.1:${ports.get(name)!}`,
+        '--initial-cluster',
+        initialCluster,
+        '--data-dir',
+        dataDir,
+        '--engine',
+        options.engine,
+        ...(options.args ?? []),
+      ];
       members.push(new Member(name, ports.get(name)!, dataDir, join(dir, `${name}.log`), args));
     }
     const cluster = new ChaosCluster(dir, members, proxies);

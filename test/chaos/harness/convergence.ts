@@ -24,10 +24,19 @@ export async function waitConverged(pool: ClientPool, timeoutMs: number): Promis
   let previous = '';
   let lastSeen = 'no answers';
   while (Date.now() < deadline) {
-    const answers = await Promise.all(pool.names.map((n) => pool.get(n).status(1000).catch(() => undefined)));
+    const answers = await Promise.all(
+      pool.names.map((n) =>
+        pool
+          .get(n)
+          .status(1000)
+          .catch(() => undefined),
+      ),
+    );
     if (answers.every((s) => s !== undefined)) {
       const shape = answers.map((s) => `${s!.leader}/${s!.raftAppliedIndex}/${s!.header!.revision}`);
-      lastSeen = pool.names.map((n, i) => `${n}: leader ${answers[i]!.leader} applied ${answers[i]!.raftAppliedIndex} rev ${answers[i]!.header!.revision}`).join('; ');
+      lastSeen = pool.names
+        .map((n, i) => `${n}: leader ${answers[i]!.leader} applied ${answers[i]!.raftAppliedIndex} rev ${answers[i]!.header!.revision}`)
+        .join('; ');
       const first = answers[0]!;
       if (first.leader !== 0 && new Set(shape).size === 1) {
         if (shape[0] === previous) return { revision: first.header!.revision, appliedIndex: first.raftAppliedIndex, leader: first.leader };
@@ -65,7 +74,13 @@ export async function finalReads(pool: ClientPool, keys: readonly string[], t0: 
     try {
       const r = await pool.get(member).range({ key: Buffer.from(key, 'latin1') }, 5000);
       const kv = r.kvs[0];
-      ops.push({ ...base, complete: micros(t0), outcome: 'ok', result: { f: 'get', value: kv ? kv.value.toString('latin1') : null, modRevision: kv?.modRevision ?? 0 }, revision: r.header!.revision });
+      ops.push({
+        ...base,
+        complete: micros(t0),
+        outcome: 'ok',
+        result: { f: 'get', value: kv ? kv.value.toString('latin1') : null, modRevision: kv?.modRevision ?? 0 },
+        revision: r.header!.revision,
+      });
     } catch (err) {
       ops.push({ ...base, complete: micros(t0), outcome: 'failed', error: isServiceError(err) ? err.details : String(err) });
     }
@@ -74,12 +89,25 @@ export async function finalReads(pool: ClientPool, keys: readonly string[], t0: 
 }
 
 /** Every committed event on the workload keys, from revision 1 through `untilRevision`. */
-export async function readCommittedHistory(pool: ClientPool, member: string, untilRevision: number, timeoutMs: number): Promise<RevEvent[]> {
+export async function readCommittedHistory(
+  pool: ClientPool,
+  member: string,
+  untilRevision: number,
+  timeoutMs: number,
+): Promise<RevEvent[]> {
   const stream = pool.get(member).watch.watch();
   const events: RevEvent[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`full watch on ${member} reached revision ${events.at(-1)?.revision ?? 0} of ${untilRevision} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `full watch on ${member} reached revision ${events.at(-1)?.revision ?? 0} of ${untilRevision} within ${timeoutMs} ms`,
+            ),
+          ),
+        timeoutMs,
+      );
       const done = (err?: Error): void => {
         clearTimeout(timer);
         if (err) reject(err);
@@ -92,7 +120,9 @@ export async function readCommittedHistory(pool: ClientPool, member: string, unt
         if ((events.at(-1)?.revision ?? 0) >= untilRevision) done();
       });
       stream.on('error', (err: Error) => done(err));
-      stream.write({ request: { $case: 'createRequest', createRequest: WatchCreateRequest.fromPartial({ ...KEY_RANGE, startRevision: 1 }) } });
+      stream.write({
+        request: { $case: 'createRequest', createRequest: WatchCreateRequest.fromPartial({ ...KEY_RANGE, startRevision: 1 }) },
+      });
     });
   } finally {
     stream.cancel();

@@ -51,9 +51,17 @@ export class Nemesis {
   /** The member that says it leads with the highest term, if any answers. */
   async leader(): Promise<string | undefined> {
     const live = this.cluster.members.filter((m) => m.running && !m.paused);
-    const answers = await Promise.all(live.map((m) => this.pool.get(m.name).status(500).catch(() => undefined)));
+    const answers = await Promise.all(
+      live.map((m) =>
+        this.pool
+          .get(m.name)
+          .status(500)
+          .catch(() => undefined),
+      ),
+    );
     let best: { name: string; term: number } | undefined;
-    for (const s of answers) if (s?.role === 'leader' && (best === undefined || s.raftTerm > best.term)) best = { name: s.name, term: s.raftTerm };
+    for (const s of answers)
+      if (s?.role === 'leader' && (best === undefined || s.raftTerm > best.term)) best = { name: s.name, term: s.raftTerm };
     return best?.name;
   }
 

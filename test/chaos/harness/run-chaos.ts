@@ -82,7 +82,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     members: o.members,
     engine: o.engine,
     // Small snapshot thresholds so restarts and lagging members exercise snapshot catch-up.
-    args: ['--heartbeat-interval', '100', '--election-timeout', '1000', '--request-timeout', '1500', '--snapshot-count', '500', '--snapshot-catch-up-entries', '100', '--log-level', 'info'],
+    args: [
+      '--heartbeat-interval',
+      '100',
+      '--election-timeout',
+      '1000',
+      '--request-timeout',
+      '1500',
+      '--snapshot-count',
+      '500',
+      '--snapshot-catch-up-entries',
+      '100',
+      '--log-level',
+      'info',
+    ],
   });
   liveClusters.add(cluster);
   const addresses = new Map(cluster.members.map((m) => [m.name, m.address]));
@@ -101,7 +114,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const t0 = process.hrtime.bigint();
     const startedAt = Date.now();
     const workload = new Workload(addresses, { clients: o.clients ?? 12, keys: keys.length, opTimeoutMs: 2000, seed: o.seed }, t0);
-    watchers = Array.from({ length: o.watchers ?? 3 }, (_, i) => new ResilientWatcher(`watcher${i}`, watcherPool, new Rng(o.seed + 1000 + i), 5000));
+    watchers = Array.from(
+      { length: o.watchers ?? 3 },
+      (_, i) => new ResilientWatcher(`watcher${i}`, watcherPool, new Rng(o.seed + 1000 + i), 5000),
+    );
     workload.start();
     for (const w of watchers) w.start();
 
@@ -109,7 +125,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     warmupRate = workload.okOpsBetween(0, warmupMs * 1000) / (warmupMs / 1000);
     const minRate = o.minOkOpsPerSec ?? 50;
     nemesis = new Nemesis(cluster, control, o.nemeses, rng, startedAt);
-    if (warmupRate < minRate) problems.push(`only ${warmupRate.toFixed(0)} ok ops/s before the faults (need ${minRate}): the run proves nothing`);
+    if (warmupRate < minRate)
+      problems.push(`only ${warmupRate.toFixed(0)} ok ops/s before the faults (need ${minRate}): the run proves nothing`);
     else {
       log(`warm-up: ${warmupRate.toFixed(0)} ok ops/s; faults for ${o.faultMs / 1000} s`);
       await nemesis.run(Date.now() + o.faultMs);
@@ -133,7 +150,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     while (watchers.some((w) => w.lastRevision < converged.revision) && Date.now() < watchDeadline) await sleep(100);
     for (const w of watchers) {
       w.stop();
-      if (w.lastRevision < converged.revision) problems.push(`${w.name} stopped at revision ${w.lastRevision}, the cluster is at ${converged.revision}`);
+      if (w.lastRevision < converged.revision)
+        problems.push(`${w.name} stopped at revision ${w.lastRevision}, the cluster is at ${converged.revision}`);
       problems.push(...w.problems, ...checkWatcher(w.log(), rh));
     }
 
@@ -143,7 +161,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 
     passed = problems.length === 0;
   } catch (err) {
-    problems.push(`run aborted: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    problems.push(`run aborted: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   } finally {
     for (const w of watchers) w.stop();
     control.close();
@@ -169,12 +187,23 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     linearizability: lin
       ? { verdict: lin.verdict, ms: lin.ms, keys: lin.keys.map((k) => `${k.key}:${k.ops} ops/${k.result.steps} steps`).join(' ') }
       : { verdict: 'not run', ms: 0, keys: '' },
-    watchers: watchers.map((w) => `${w.name}: ${w.batches.reduce((n, b) => n + b.events.length, 0)} events, ${w.progress.length} progress notifications, ${w.reconnects} reconnects (${[...w.reasons].map(([why, n]) => `${n} ${why}`).join(', ')})`).join('; '),
+    watchers: watchers
+      .map(
+        (w) =>
+          `${w.name}: ${w.batches.reduce((n, b) => n + b.events.length, 0)} events, ${w.progress.length} progress notifications, ${w.reconnects} reconnects (${[...w.reasons].map(([why, n]) => `${n} ${why}`).join(', ')})`,
+      )
+      .join('; '),
     wallMs: Date.now() - wallStart,
   };
   let artifacts: string | undefined;
   if (!passed) {
-    artifacts = await saveArtifacts(o.artifactsRoot ?? join(REPO_ROOT, '.chaos-runs'), cluster, history, watchers.map((w) => w.log()), { ...summary, problems });
+    artifacts = await saveArtifacts(
+      o.artifactsRoot ?? join(REPO_ROOT, '.chaos-runs'),
+      cluster,
+      history,
+      watchers.map((w) => w.log()),
+      { ...summary, problems },
+    );
   }
   await rm(cluster.dir, { recursive: true, force: true });
   return { passed, problems, summary, ...(artifacts === undefined ? {} : { artifacts }) };

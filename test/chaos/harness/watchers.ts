@@ -80,7 +80,9 @@ export class ResilientWatcher {
     stream.on('data', (r: WatchResponse) => {
       if (done) return; // a late message from a stream we left would interleave with the next
       if (r.canceled) {
-        this.problems.push(`${this.name}: watch on ${member} canceled at revision ${this.lastRevision}: ${r.cancelReason} (compact revision ${r.compactRevision})`);
+        this.problems.push(
+          `${this.name}: watch on ${member} canceled at revision ${this.lastRevision}: ${r.cancelReason} (compact revision ${r.compactRevision})`,
+        );
         reconnect('canceled');
         return;
       }
@@ -94,7 +96,12 @@ export class ResilientWatcher {
     });
     stream.on('error', (err: Error & { code?: number }) => reconnect(status[err.code ?? -1] ?? err.message));
     stream.on('end', () => reconnect('end'));
-    stream.write({ request: { $case: 'createRequest', createRequest: WatchCreateRequest.fromPartial({ ...KEY_RANGE, startRevision: this.lastRevision + 1 }) } });
+    stream.write({
+      request: {
+        $case: 'createRequest',
+        createRequest: WatchCreateRequest.fromPartial({ ...KEY_RANGE, startRevision: this.lastRevision + 1 }),
+      },
+    });
     this.rotateTimer = setTimeout(() => reconnect('rotation'), this.rotateMs * (0.5 + this.rng.next()));
     // Progress notifications claim "every event up to R was sent": checked at the end.
     this.progressTimer = setInterval(() => stream.write({ request: { $case: 'progressRequest', progressRequest: {} } }), 700);

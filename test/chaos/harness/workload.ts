@@ -97,7 +97,15 @@ export class Workload {
       case 'mput':
       case 'mget': {
         const other = rng.pick(keys.filter((k) => k !== key));
-        return kind === 'mput' ? { f: 'mput', kvs: [[key, value], [other, `${value}b`]] } : { f: 'mget', keys: [key, other] };
+        return kind === 'mput'
+          ? {
+              f: 'mput',
+              kvs: [
+                [key, value],
+                [other, `${value}b`],
+              ],
+            }
+          : { f: 'mget', keys: [key, other] };
       }
     }
   }
@@ -115,7 +123,13 @@ export class Workload {
     } catch (err) {
       const complete = micros(this.t0);
       if (!isServiceError(err)) throw err;
-      this.history.push({ ...base, id: this.history.length, complete, outcome: outcomeOf(call, err.code, err.details), error: `${status[err.code] ?? err.code} ${err.details}` });
+      this.history.push({
+        ...base,
+        id: this.history.length,
+        complete,
+        outcome: outcomeOf(call, err.code, err.details),
+        error: `${status[err.code] ?? err.code} ${err.details}`,
+      });
       return false;
     }
   }
@@ -139,9 +153,22 @@ export class Workload {
       case 'cas': {
         const compare =
           call.expected === null
-            ? { key: b(call.key), result: Compare_CompareResult.COMPARE_RESULT_EQUAL, target: Compare_CompareTarget.COMPARE_TARGET_VERSION, targetUnion: { $case: 'version' as const, version: 0 } }
-            : { key: b(call.key), result: Compare_CompareResult.COMPARE_RESULT_EQUAL, target: Compare_CompareTarget.COMPARE_TARGET_VALUE, targetUnion: { $case: 'value' as const, value: b(call.expected) } };
-        const r = await mc.txn({ compare: [compare], success: [{ request: { $case: 'requestPut', requestPut: { key: b(call.key), value: b(call.value) } } }] }, t);
+            ? {
+                key: b(call.key),
+                result: Compare_CompareResult.COMPARE_RESULT_EQUAL,
+                target: Compare_CompareTarget.COMPARE_TARGET_VERSION,
+                targetUnion: { $case: 'version' as const, version: 0 },
+              }
+            : {
+                key: b(call.key),
+                result: Compare_CompareResult.COMPARE_RESULT_EQUAL,
+                target: Compare_CompareTarget.COMPARE_TARGET_VALUE,
+                targetUnion: { $case: 'value' as const, value: b(call.expected) },
+              };
+        const r = await mc.txn(
+          { compare: [compare], success: [{ request: { $case: 'requestPut', requestPut: { key: b(call.key), value: b(call.value) } } }] },
+          t,
+        );
         return { result: { f: 'cas', succeeded: r.succeeded }, revision: r.header!.revision };
       }
       case 'mput': {
@@ -152,7 +179,9 @@ export class Workload {
       case 'mget': {
         const success = call.keys.map((k) => ({ request: { $case: 'requestRange' as const, requestRange: { key: b(k) } } }));
         const r = await mc.txn({ success }, t);
-        const values = r.responses.map((op) => (op.response?.$case === 'responseRange' ? str(op.response.responseRange.kvs[0]?.value) : null));
+        const values = r.responses.map((op) =>
+          op.response?.$case === 'responseRange' ? str(op.response.responseRange.kvs[0]?.value) : null,
+        );
         return { result: { f: 'mget', values }, revision: r.header!.revision };
       }
     }

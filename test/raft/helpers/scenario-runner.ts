@@ -37,7 +37,13 @@ export function runScenario(text: string): { actual: string; blocks: { cmd: stri
     }
     const cmd = lines[0]!.trim();
     const sep = lines.indexOf('----');
-    const expected = sep < 0 ? '' : lines.slice(sep + 1).join('\n').trimEnd();
+    const expected =
+      sep < 0
+        ? ''
+        : lines
+            .slice(sep + 1)
+            .join('\n')
+            .trimEnd();
     const [name, ...args] = cmd.split(/\s+/);
     let result: string[];
     switch (name) {
@@ -74,14 +80,19 @@ export function runScenario(text: string): { actual: string; blocks: { cmd: stri
         break;
       }
       case 'propose': {
-        const r = cluster().node(Number(args[0])).propose(enc(args[1] ?? ''));
+        const r = cluster()
+          .node(Number(args[0]))
+          .propose(enc(args[1] ?? ''));
         result = r.accepted ? flushAndDescribe(cluster()) : [`dropped: ${r.reason}`];
         break;
       }
       case 'read': {
         // Several contexts are requested back to back, before the next Ready.
         const node = cluster().node(Number(args[0]));
-        const drops = args.slice(1).map((ctx) => node.readIndex(enc(ctx))).filter((r) => !r.accepted);
+        const drops = args
+          .slice(1)
+          .map((ctx) => node.readIndex(enc(ctx)))
+          .filter((r) => !r.accepted);
         result = drops.length === 0 ? flushAndDescribe(cluster()) : drops.map((r) => `dropped: ${r.accepted ? '' : r.reason}`);
         break;
       }
@@ -136,7 +147,12 @@ export function runScenario(text: string): { actual: string; blocks: { cmd: stri
         result = [cluster().m(Number(args[0])).applied.map(fmtEntry).join(' ') || '(none)'];
         break;
       case 'reads':
-        result = [cluster().m(Number(args[0])).readStates.map((rs) => `${dec(rs.context)}@${rs.index}`).join(' ') || '(none)'];
+        result = [
+          cluster()
+            .m(Number(args[0]))
+            .readStates.map((rs) => `${dec(rs.context)}@${rs.index}`)
+            .join(' ') || '(none)',
+        ];
         break;
       default:
         throw new Error(`unknown scenario command: ${cmd}`);
