@@ -57,6 +57,14 @@ export class Raft {
   readonly tracker: ProgressTracker;
   readonly readOnly = new ReadOnly();
   msgs: Message[] = [];
+  /**
+   * Messages this node addresses to itself, to be stepped only once the entries appended
+   * before them are durable: the leader's self-acknowledgement (a MsgAppResp from itself) of
+   * the entries it appended. RawNode takes them with each Ready and steps them in advance(),
+   * so the leader's own write and a follower's ack reach commit through the same code
+   * (etcd-io/raft's msgsAfterAppend).
+   */
+  msgsAfterAppend: Message[] = [];
   readStates: ReadState[] = [];
   /** Set when a leader must run a heartbeat round confirming pending reads (flushed per Ready). */
   readRoundPending = false;
@@ -262,19 +270,24 @@ export class Raft {
     let li = this.raftLog.lastIndex();
     const ents = es.map((e) => ({ ...e, term: this.term, index: ++li }));
     this.raftLog.append(ents);
-    // Self progress is NOT advanced here: the leader counts itself once the entries are
-    // persisted (onPersisted), so commit never depends on data only in memory.
+    // Self progress is NOT advanced here: the leader acknowledges its own entries with a
+    // MsgAppResp to itself, stepped only after they are persisted (see msgsAfterAppend), so
+    // commit never depends on data only in memory. Being an ordinary append response, it
+    // commits through the one path a follower's ack takes (stepLeader, MsgAppResp).
+    this.msgsAfterAppend.push(makeMessage({ type: MessageType.AppResp, from: this.id, to: this.id, term: this.term, index: li }));
   }
 
-  /** Called after the driver persisted entries up to (index, term) and the snapshot, if any. */
+  /** The driver persisted entries up to (index, term) and the snapshot, if any: they are stable. */
   onPersisted(lastEntry: { index: number; term: number } | undefined, snapshotIndex: number | undefined): void {
     if (snapshotIndex !== undefined) this.raftLog.stableSnapTo(snapshotIndex);
-    if (lastEntry === undefined) return;
-    this.raftLog.stableTo(lastEntry.index, lastEntry.term);
-    if (this.role === StateRole.Leader && this.raftLog.matchTerm(lastEntry.index, lastEntry.term)) {
-      this.tracker.mustGet(this.id).maybeUpdate(lastEntry.index);
-      if (this.maybeCommit()) this.bcastAppend();
-    }
+    if (lastEntry !== undefined) this.raftLog.stableTo(lastEntry.index, lastEntry.term);
+  }
+
+  /** Hands the self-addressed messages over to the RawNode, which steps them after the next write. */
+  takeMsgsAfterAppend(): Message[] {
+    const msgs = this.msgsAfterAppend;
+    this.msgsAfterAppend = [];
+    return msgs;
   }
 
   // ---- ticks ----
@@ -453,6 +466,9 @@ export class Raft {
     if (pr === undefined) return ACCEPTED;
     switch (m.type) {
       case MessageType.AppResp: {
+        // Also the leader's acknowledgement of its own persisted entries (m.from === this.id):
+        // whatever commits, by whoever's ack, releases reads and is broadcast right here.
+        const self = m.from === this.id;
         pr.lastActiveTick = this.ticks;
         if (m.reject) {
           let nextProbe = m.rejectHint;
@@ -475,13 +491,14 @@ export class Raft {
             pr.inflights.freeLE(m.index);
           }
           if (this.maybeCommit()) {
+            // Our term has an entry committed: reads postponed until then can be served.
             this.releasePendingReadIndexMessages();
             this.bcastAppend();
-          } else if (oldPaused) {
+          } else if (oldPaused && !self) {
             this.sendAppend(m.from);
           }
           // Fill the window as far as flow control allows.
-          while (this.maybeSendAppend(m.from, false)) {
+          while (!self && this.maybeSendAppend(m.from, false)) {
             /* keep sending */
           }
           if (m.from === this.leadTransferee && pr.match === this.raftLog.lastIndex()) {

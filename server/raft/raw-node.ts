@@ -36,6 +36,11 @@ export class RawNode {
   private prevSoft: SoftState;
   private prevHard: HardState;
   private outstanding: Ready | undefined = undefined;
+  /**
+   * Self-addressed messages taken with the outstanding Ready (the leader's acks of the
+   * entries in it), stepped by advance() once that Ready's write is done.
+   */
+  private stepsOnAdvance: Message[] = [];
 
   constructor(opts: RaftOptions) {
     this.raft = new Raft(opts);
@@ -84,6 +89,9 @@ export class RawNode {
     invariant(m.to === this.raft.id, () => `message to ${m.to} stepped into node ${this.raft.id}`);
     // Responses from peers outside the configuration are meaningless.
     if (isResponseMessage(m.type) && this.raft.tracker.get(m.from) === undefined) return;
+    // Only the core itself speaks for this node: a network message claiming to come from us
+    // (say a MsgAppResp) would count data as durable here that may not be.
+    if (m.from === this.raft.id) return;
     this.raft.step(m);
   }
 
@@ -105,7 +113,8 @@ export class RawNode {
     if (ss.lead !== this.prevSoft.lead || ss.role !== this.prevSoft.role) return true;
     if (!hardStateEqual(r.hardState(), this.prevHard)) return true;
     if (r.raftLog.hasPendingSnapshot()) return true;
-    if (r.msgs.length > 0 || r.raftLog.unstableEntries().length > 0 || r.raftLog.hasNextCommittedEntries()) return true;
+    if (r.msgs.length > 0 || r.msgsAfterAppend.length > 0 || r.raftLog.unstableEntries().length > 0) return true;
+    if (r.raftLog.hasNextCommittedEntries()) return true;
     return r.readStates.length > 0;
   }
 
@@ -131,6 +140,14 @@ export class RawNode {
     };
     r.msgs = [];
     r.readStates = [];
+    // Every message in msgsAfterAppend acknowledges entries in `entries`: once they are
+    // written, advance() steps them.
+    this.stepsOnAdvance = r.takeMsgsAfterAppend();
+    const lastIndex = entries[entries.length - 1]?.index ?? 0;
+    invariant(
+      this.stepsOnAdvance.every((m) => m.index <= lastIndex),
+      () => `self-ack beyond the entries of this Ready (last ${lastIndex})`,
+    );
     this.prevHard = hs;
     this.prevSoft = ss;
     this.outstanding = rd;
@@ -147,6 +164,11 @@ export class RawNode {
     if (lastApplied !== undefined) r.raftLog.appliedTo(lastApplied.index);
     const lastEntry = rd.entries[rd.entries.length - 1];
     r.onPersisted(lastEntry === undefined ? undefined : { index: lastEntry.index, term: lastEntry.term }, rd.snapshot?.index);
+    // The writes are durable: the leader acknowledges its own entries (may commit, release
+    // reads, broadcast the new commit; all of it lands in the next Ready).
+    const steps = this.stepsOnAdvance;
+    this.stepsOnAdvance = [];
+    for (const m of steps) r.step(m);
   }
 
   /** The cheap part of status(), without progress or membership (hot paths, invariant checks). */

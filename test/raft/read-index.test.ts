@@ -118,3 +118,61 @@ test('ReadIndex: a single-member cluster answers without a round', (t) => {
     [['solo', 1]],
   );
 });
+
+test('ReadIndex: a single-member cluster serves a read issued before its first commit once the no-op is written', (t) => {
+  // Regression: the leader released postponed reads only when a follower's ack committed, so
+  // on a one-member cluster (plain `cairn serve`) a read between the election and the first
+  // write waited forever (the client's request timeout). No ticks needed.
+  const c = new TestCluster([1]);
+  c.node(1).campaign();
+  t.true(c.node(1).readIndex(enc('early')).accepted);
+  c.flush();
+  t.is(c.node(1).status().commit, 1);
+  t.deepEqual(
+    c.m(1).readStates.map((rs) => [dec(rs.context), rs.index]),
+    [['early', 1]],
+  );
+  t.is(c.node(1).pendingReadCount(), 0);
+});
+
+test('ReadIndex: a read arriving while a one-member leader writes its no-op is served when the write completes', (t) => {
+  const c = new TestCluster([1]);
+  c.holdWrite(1);
+  c.node(1).campaign();
+  c.flush(); // the no-op's write is in flight
+  t.is(c.node(1).status().role, 'leader');
+  t.true(c.node(1).readIndex(enc('during-fsync')).accepted);
+  c.flush();
+  t.is(c.node(1).status().commit, 0);
+  t.deepEqual(c.m(1).readStates, [], 'postponed: nothing of this term is committed yet');
+  t.is(c.node(1).pendingReadCount(), 1);
+  c.persist(1);
+  t.is(c.node(1).status().commit, 1);
+  t.deepEqual(
+    c.m(1).readStates.map((rs) => [dec(rs.context), rs.index]),
+    [['during-fsync', 1]],
+  );
+  t.is(c.node(1).pendingReadCount(), 0);
+});
+
+test('ReadIndex: when the leader’s own write completes the quorum for its no-op, postponed reads are released', (t) => {
+  // One commit path: the leader's ack of its own write is a MsgAppResp like a follower's.
+  const c = new TestCluster([1, 2, 3]);
+  c.isolate(3);
+  c.node(1).campaign();
+  while (c.node(1).status().role !== 'candidate') c.deliverOnce();
+  c.holdWrite(1); // the new leader's no-op will be slow to reach its disk
+  while (c.node(1).status().role !== 'leader') c.deliverOnce();
+  t.true(c.node(1).readIndex(enc('r')).accepted);
+  c.stabilize(); // member 2 acks the no-op; 1 + 2 are a quorum only once 1's write is done
+  t.is(c.node(1).status().commit, 0);
+  t.is(c.node(1).pendingReadCount(), 1);
+  c.persist(1);
+  t.is(c.node(1).status().commit, 1, 'committed by the leader’s own ack');
+  c.stabilize();
+  t.deepEqual(
+    c.m(1).readStates.map((rs) => [dec(rs.context), rs.index]),
+    [['r', 1]],
+  );
+  t.is(c.node(1).pendingReadCount(), 0);
+});

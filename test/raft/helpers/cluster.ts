@@ -2,6 +2,7 @@ import type { Message } from '../../../server/raft/message.js';
 import { MemoryRaftStorage } from '../../../server/raft/memory-storage.js';
 import type { RaftOptions } from '../../../server/raft/raft.js';
 import { RawNode } from '../../../server/raft/raw-node.js';
+import type { Ready } from '../../../server/raft/ready.js';
 import type { Entry, NodeId, ReadState } from '../../../server/raft/types.js';
 import { Prng } from '../../sim/prng.js';
 
@@ -34,6 +35,9 @@ export class TestCluster {
   private readonly cut = new Set<string>();
   /** Optional interceptor applied at delivery: return null to drop, or a (rewritten) message. */
   intercept: ((m: Message) => Message | null) | undefined = undefined;
+  /** Members whose next write is held back (see holdWrite), and the Ready each one holds. */
+  private readonly holding = new Set<NodeId>();
+  private readonly held = new Map<NodeId, Ready>();
 
   constructor(
     readonly ids: readonly NodeId[],
@@ -77,22 +81,63 @@ export class TestCluster {
         while (mem.node.hasReady()) {
           again = true;
           const rd = mem.node.ready();
-          if (rd.snapshot !== undefined) {
-            mem.storage.applySnapshot(rd.snapshot);
-            mem.installedSnapshots.push(rd.snapshot.index);
+          if (this.holding.has(mem.id)) {
+            this.holding.delete(mem.id);
+            this.held.set(mem.id, rd);
+            this.send(rd);
+            break; // no further Ready before this one's advance()
           }
-          mem.storage.append(rd.entries);
-          if (rd.hardState !== undefined) mem.storage.setHardState(rd.hardState);
-          for (const msg of rd.messages) {
-            this.sent.push(msg);
-            if (!this.isCut(msg.from, msg.to)) this.inflight.push(msg); // cut links drop at send too
-          }
-          mem.applied.push(...rd.committedEntries);
-          mem.readStates.push(...rd.readStates);
-          mem.node.advance(rd);
+          this.write(mem, rd);
+          this.send(rd);
+          this.finish(mem, rd);
         }
       }
     }
+  }
+
+  private write(mem: TestMember, rd: Ready): void {
+    if (rd.snapshot !== undefined) {
+      mem.storage.applySnapshot(rd.snapshot);
+      mem.installedSnapshots.push(rd.snapshot.index);
+    }
+    mem.storage.append(rd.entries);
+    if (rd.hardState !== undefined) mem.storage.setHardState(rd.hardState);
+  }
+
+  private send(rd: Ready): void {
+    for (const msg of rd.messages) {
+      this.sent.push(msg);
+      if (!this.isCut(msg.from, msg.to)) this.inflight.push(msg); // cut links drop at send too
+    }
+  }
+
+  /** Applies and acknowledges a Ready whose write is done. */
+  private finish(mem: TestMember, rd: Ready): void {
+    mem.applied.push(...rd.committedEntries);
+    mem.readStates.push(...rd.readStates);
+    mem.node.advance(rd);
+  }
+
+  /**
+   * A slow disk on `id` (a leader): its next Ready is handed out and its messages sent at
+   * once, as a leader may send in parallel with its own write (see ready.ts), but the write,
+   * apply and advance() wait for persist(id). Meanwhile the member's inputs (messages, reads,
+   * proposals) accumulate for the Ready after it.
+   */
+  holdWrite(id: NodeId): void {
+    this.m(id);
+    this.holding.add(id);
+  }
+
+  /** Completes the write held by holdWrite(id), then processes what accumulated meanwhile. */
+  persist(id: NodeId): void {
+    const rd = this.held.get(id);
+    if (rd === undefined) throw new Error(`member ${id} holds no write`);
+    this.held.delete(id);
+    const mem = this.m(id);
+    this.write(mem, rd);
+    this.finish(mem, rd);
+    this.flush();
   }
 
   /** Delivers one round of in-flight messages; returns how many were delivered. */
