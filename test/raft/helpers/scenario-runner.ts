@@ -15,6 +15,7 @@ import { TestCluster, dec, enc } from './cluster.js';
  *   cluster 1 2 3 [prevote=false] [checkquorum=false] [seed=N] [maxsize=N] [inflight=N]
  *   campaign N | tick N [times] | tick-all [times] | propose N data | read N ctx...
  *   transfer N to | partition 1 2 | 3 | isolate N | heal | restart N | compact N
+ *   hold-write N (N's next Ready: messages sent at once, write + advance wait) | persist N
  *   deliver (one round: prints delivered messages) | stabilize (until quiet; prints them)
  *   status | log N | applied N | reads N
  */
@@ -118,6 +119,14 @@ export function runScenario(text: string): { actual: string; blocks: { cmd: stri
       case 'restart':
         cluster().restart(Number(args[0]));
         result = ['ok'];
+        break;
+      case 'hold-write':
+        cluster().holdWrite(Number(args[0]));
+        result = ['ok'];
+        break;
+      case 'persist':
+        cluster().persist(Number(args[0]));
+        result = flushAndDescribe(cluster());
         break;
       case 'compact': {
         const cl = cluster();
