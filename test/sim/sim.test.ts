@@ -4,7 +4,7 @@ import type { SimResult } from './simulator.js';
 import { LIVENESS_BOUND_MS, runSeed } from './simulator.js';
 
 /*
- * Seeded deterministic simulation of 3- and 5-member clusters running the real RaftDriver
+ * Seeded deterministic simulation of 1-, 3- and 5-member clusters running the real RaftDriver
  * over a simulated network and disk. Environment:
  *   SIM_SEEDS=N        number of seeds (default 1000), starting at SIM_FIRST_SEED (default 1)
  *   SIM_SEED=S         run exactly one seed (replay a failure)
@@ -55,7 +55,7 @@ test(`simulation: ${seeds.length === 1 ? `seed ${seeds[0]}` : `${seeds.length} s
   }
   const wall = Date.now() - started;
   const summary =
-    `simulated ${seeds.length} seeds (${bySize.get(3) ?? 0} x 3 members, ${bySize.get(5) ?? 0} x 5 members): ` +
+    `simulated ${seeds.length} seeds (${bySize.get(1) ?? 0} x 1 member, ${bySize.get(3) ?? 0} x 3 members, ${bySize.get(5) ?? 0} x 5 members): ` +
     `${steps} steps, ${(virtualMs / 1000).toFixed(0)} virtual s, ${committed} entries committed, ${crashes} crashes ` +
     `(${fsyncFailures} from fsync failures), ${partitions} partitions, ${elections} leaders elected, ` +
     `${snapshots} snapshots installed by followers, ${reads} linearizable reads checked; ` +
@@ -64,7 +64,10 @@ test(`simulation: ${seeds.length === 1 ? `seed ${seeds[0]}` : `${seeds.length} s
   console.log(summary);
   t.true(steps > seeds.length * 500, 'the simulation did real work');
   t.true(committed > seeds.length * 10, 'clusters made progress under faults');
-  if (seeds.length >= 100) t.true(snapshots > 0 && elections > seeds.length, 'snapshot catch-up and leader changes were exercised');
+  if (seeds.length >= 100) {
+    t.true(snapshots > 0 && elections > seeds.length, 'snapshot catch-up and leader changes were exercised');
+    t.true((bySize.get(1) ?? 0) > 0 && (bySize.get(3) ?? 0) > 0 && (bySize.get(5) ?? 0) > 0, 'every cluster size ran');
+  }
 });
 
 test('simulation: a seed replays identically (determinism)', (t) => {

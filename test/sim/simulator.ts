@@ -96,7 +96,7 @@ interface Config {
 }
 
 /**
- * One seeded run: a fault phase (random drops, duplicates, delays, partitions, crashes that
+ * One seeded run of a 1-, 3- or 5-member cluster: a fault phase (random drops, duplicates, delays, partitions, crashes that
  * lose unsynced writes, fsync failures, leadership transfers, client proposals and reads),
  * then a healed phase that must commit a new proposal on every member within
  * LIVENESS_BOUND_MS. Safety invariants are checked after every event.
@@ -130,7 +130,7 @@ export class Simulation {
     this.rng = new Prng(seed);
     const r = this.rng;
     this.cfg = {
-      size: r.chance(0.5) ? 3 : 5,
+      size: r.pick([1, 3, 3, 5, 5]),
       preVote: r.chance(0.8),
       checkQuorum: r.chance(0.75),
       maxInflightMsgs: r.pick([1, 2, 4, 64]),
@@ -334,18 +334,20 @@ export class Simulation {
       const x = r.next();
       const leader = this.leader();
       if (x < 0.14) {
-        const [a, b] = this.randomSplit();
-        if (r.chance(0.25)) {
-          // one-way: a cannot reach b, but b still reaches a
-          for (const x1 of a) for (const y of b) this.network.cutLink(x1, y);
-          this.log(`one-way cut ${a.join(',')} -/-> ${b.join(',')}`);
-        } else {
-          this.network.partition([a, b]);
-          this.log(`partition ${a.join(',')} | ${b.join(',')}`);
+        if (this.ids.length > 1) {
+          const [a, b] = this.randomSplit();
+          if (r.chance(0.25)) {
+            // one-way: a cannot reach b, but b still reaches a
+            for (const x1 of a) for (const y of b) this.network.cutLink(x1, y);
+            this.log(`one-way cut ${a.join(',')} -/-> ${b.join(',')}`);
+          } else {
+            this.network.partition([a, b]);
+            this.log(`partition ${a.join(',')} | ${b.join(',')}`);
+          }
+          this.partitions++;
         }
-        this.partitions++;
       } else if (x < 0.22) {
-        if (leader !== undefined) {
+        if (leader !== undefined && this.ids.length > 1) {
           this.network.partition([[leader.id], this.ids.filter((i) => i !== leader.id)]);
           this.partitions++;
           this.log(`isolate leader ${leader.id}`);
@@ -357,7 +359,8 @@ export class Simulation {
         if (leader !== undefined && this.up().length > 1) this.crashAndMaybeRestart(leader.id, 'leader crash');
       } else if (x < 0.57) {
         const ups = this.up();
-        if (ups.length > 1) this.crashAndMaybeRestart(r.pick(ups).id, 'chaos');
+        // A one-member cluster is down until the restart (an outage, then a fresh election).
+        if (ups.length > 1 || (this.ids.length === 1 && ups.length === 1)) this.crashAndMaybeRestart(r.pick(ups).id, 'chaos');
       } else if (x < 0.72) {
         const downs = this.down();
         if (downs.length > 0) {
