@@ -33,6 +33,8 @@ export class SimStateMachine implements Applier {
     private readonly id: NodeId,
     private readonly checker: InvariantChecker,
     from?: Snapshot,
+    /** Called with each client value applied (not for values restored from a snapshot). */
+    private readonly onValue?: (value: string) => void,
   ) {
     if (from !== undefined && from.index > 0) this.load(from);
   }
@@ -44,7 +46,11 @@ export class SimStateMachine implements Applier {
       }
       this.hash = chain(this.hash, e);
       this.applied = e.index;
-      if (e.data.byteLength > 0) this.values.add(this.decoder.decode(e.data));
+      if (e.data.byteLength > 0) {
+        const value = this.decoder.decode(e.data);
+        this.values.add(value);
+        this.onValue?.(value);
+      }
       this.checker.onApply(this.id, e, this.hash);
     }
   }

@@ -1,7 +1,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import test from 'ava';
 import type { SimResult } from './simulator.js';
-import { LIVENESS_BOUND_MS, runSeed } from './simulator.js';
+import { LIVENESS_BOUND_MS, REQUEST_BOUND_MS, runSeed } from './simulator.js';
 
 /*
  * Seeded deterministic simulation of 1-, 3- and 5-member clusters running the real RaftDriver
@@ -16,12 +16,14 @@ const first = Number(process.env['SIM_FIRST_SEED'] ?? 1);
 const count = Number(process.env['SIM_SEEDS'] ?? 1000);
 const seeds = single !== undefined ? [Number(single)] : Array.from({ length: count }, (_, i) => first + i);
 
-test(`simulation: ${seeds.length === 1 ? `seed ${seeds[0]}` : `${seeds.length} seeds from ${seeds[0]}`} keep every safety invariant and commit after healing`, async (t) => {
+test(`simulation: ${seeds.length === 1 ? `seed ${seeds[0]}` : `${seeds.length} seeds from ${seeds[0]}`} keep every safety invariant and, after healing, commit and complete every client request`, async (t) => {
   t.timeout(Math.max(120_000, seeds.length * 200));
   const started = Date.now();
   let steps = 0;
   let virtualMs = 0;
   let maxLiveness = 0;
+  let maxRequest = 0;
+  const requests = { issued: 0, completed: 0, rejected: 0, excused: 0 };
   const bySize = new Map<number, number>();
   let crashes = 0;
   let fsyncFailures = 0;
@@ -43,6 +45,11 @@ test(`simulation: ${seeds.length === 1 ? `seed ${seeds[0]}` : `${seeds.length} s
     steps += r.steps;
     virtualMs += r.virtualMs;
     maxLiveness = Math.max(maxLiveness, r.livenessMs);
+    maxRequest = Math.max(maxRequest, r.maxRequestMs);
+    requests.issued += r.requests.issued;
+    requests.completed += r.requests.completed;
+    requests.rejected += r.requests.rejected;
+    requests.excused += r.requests.excused;
     bySize.set(r.members, (bySize.get(r.members) ?? 0) + 1);
     crashes += r.crashes;
     fsyncFailures += r.fsyncFailures;
@@ -59,6 +66,8 @@ test(`simulation: ${seeds.length === 1 ? `seed ${seeds[0]}` : `${seeds.length} s
     `${steps} steps, ${(virtualMs / 1000).toFixed(0)} virtual s, ${committed} entries committed, ${crashes} crashes ` +
     `(${fsyncFailures} from fsync failures), ${partitions} partitions, ${elections} leaders elected, ` +
     `${snapshots} snapshots installed by followers, ${reads} linearizable reads checked; ` +
+    `client requests: ${requests.issued} issued, ${requests.completed} completed, ${requests.rejected} rejected at once, ` +
+    `${requests.excused} excused by a disturbance (slowest undisturbed ${maxRequest} ms, bound ${REQUEST_BOUND_MS} ms after healing); ` +
     `slowest post-heal commit ${maxLiveness} ms (bound ${LIVENESS_BOUND_MS} ms); wall ${(wall / 1000).toFixed(1)} s`;
   t.log(summary);
   console.log(summary);
@@ -92,4 +101,20 @@ test('simulation: the invariants catch a disk that acknowledges writes before th
   t.log(failures.join('\n'));
   t.true(failures.length > 0, 'at least one seed detected the lost writes');
   for (const f of failures) t.regex(f, /^seed \d+ failed at virtual t=\d+ms, step \d+: (InvariantViolation|RaftInvariantError): /);
+});
+
+test('simulation: the liveness check catches reads that never complete', (t) => {
+  // Sanity check of the liveness check itself: if read states never reach the client, some
+  // seed must report a read outstanding past its deadline with nothing to excuse it.
+  const failures: string[] = [];
+  for (let seed = 1; seed <= 100 && failures.length < 3; seed++) {
+    try {
+      runSeed(seed, { loseReadStates: true });
+    } catch (err) {
+      failures.push(err instanceof Error ? err.message.split('\n')[0]! : String(err));
+    }
+  }
+  t.log(failures.join('\n'));
+  t.true(failures.length > 0, 'at least one seed detected the lost reads');
+  for (const f of failures) t.regex(f, /^seed \d+ failed at virtual t=\d+ms, step \d+: InvariantViolation: liveness: read r\d+ /);
 });

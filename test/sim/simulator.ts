@@ -3,6 +3,7 @@ import type { Ticker } from '../../server/node/raft-driver.js';
 import { RaftInvariantError } from '../../server/raft/errors.js';
 import { RawNode } from '../../server/raft/raw-node.js';
 import type { Entry, NodeId, ReadState } from '../../server/raft/types.js';
+import { ClientRequests } from './client-requests.js';
 import { EventQueue } from './event-queue.js';
 import { InvariantChecker, InvariantViolation } from './invariants.js';
 import { Prng } from './prng.js';
@@ -15,8 +16,23 @@ import { SimStateMachine } from './sim-state-machine.js';
 const TICK_MS = 10;
 const ELECTION_TICK = 10;
 const HEARTBEAT_TICK = 2;
-/** After healing, a fresh proposal must be applied everywhere within this virtual time. */
-export const LIVENESS_BOUND_MS = 5000;
+/*
+ * Liveness bounds are counted in election timeouts, in ticks (virtual ms = ticks x TICK_MS;
+ * each member's tick period is skewed by up to 10%, hence the generous multiples).
+ */
+/** After healing, a fresh proposal must be applied everywhere within this bound. */
+export const LIVENESS_BOUND_TICKS = 50 * ELECTION_TICK;
+export const LIVENESS_BOUND_MS = LIVENESS_BOUND_TICKS * TICK_MS;
+/**
+ * After healing, every client request issued since the last disturbance (see
+ * ClientRequests) must complete or be rejected within this bound, counted from the later of
+ * its issue and the healing: time for an election or two, the backlog's replication and a
+ * read round.
+ */
+export const REQUEST_BOUND_TICKS = 20 * ELECTION_TICK;
+export const REQUEST_BOUND_MS = REQUEST_BOUND_TICKS * TICK_MS;
+/** A leadership transfer may silently drop forwarded proposals this long after it was requested. */
+const TRANSFER_WINDOW_MS = 5 * ELECTION_TICK * TICK_MS;
 /** Full pairwise log comparison every this many steps (plus at the end). */
 const FULL_CHECK_EVERY = 2000;
 
@@ -32,6 +48,10 @@ export interface SimResult {
   readonly reads: number;
   readonly snapshotsInstalled: number;
   readonly leaderElections: number;
+  /** Client proposals and reads issued, completed, rejected at once, excused by a disturbance. */
+  readonly requests: { issued: number; completed: number; rejected: number; excused: number };
+  /** Slowest completion (virtual ms) of a client request no disturbance excused. */
+  readonly maxRequestMs: number;
   /** Virtual ms from healing until the liveness proposal was applied everywhere. */
   readonly livenessMs: number;
   /** Per member "applied:hash": equal across runs of one seed (determinism). */
@@ -43,6 +63,8 @@ export interface SimOptions {
   readonly trace?: boolean;
   /** Sabotage: disks acknowledge writes before they are durable (the checker must notice). */
   readonly lyingDisk?: boolean;
+  /** Sabotage: read states never reach the client, as if the driver lost them (the liveness check must notice). */
+  readonly loseReadStates?: boolean;
 }
 
 export class SimulationFailure extends Error {
@@ -78,8 +100,8 @@ interface Member {
   readonly disk: SimDisk;
   driver: RaftDriver | undefined;
   sm: SimStateMachine | undefined;
-  /** For the trace: role@term last seen. */
-  lastRole: string;
+  /** role@term/lead last seen: for the trace, and a change is a disturbance for client requests. */
+  lastView: string;
 }
 
 interface Config {
@@ -96,10 +118,13 @@ interface Config {
 }
 
 /**
- * One seeded run of a 1-, 3- or 5-member cluster: a fault phase (random drops, duplicates, delays, partitions, crashes that
- * lose unsynced writes, fsync failures, leadership transfers, client proposals and reads),
- * then a healed phase that must commit a new proposal on every member within
- * LIVENESS_BOUND_MS. Safety invariants are checked after every event.
+ * One seeded run of a 1-, 3- or 5-member cluster: a fault phase (random drops, duplicates,
+ * delays, partitions, crashes that lose unsynced writes, fsync failures, leadership
+ * transfers, client proposals and reads), then a healed liveness phase that must commit a new
+ * proposal on every member within LIVENESS_BOUND_MS while the clients keep going, and in
+ * which every client request issued since the last disturbance completes or is rejected
+ * within REQUEST_BOUND_MS (see ClientRequests). Safety invariants are checked after every
+ * event.
  */
 export class Simulation {
   private readonly rng: Prng;
@@ -112,8 +137,12 @@ export class Simulation {
   private diskFaults: DiskFaults = { minLatency: 1, maxLatency: 5, fsyncFailure: 0 };
   private failure: Error | undefined = undefined;
   private healed = false;
+  /** Clients stop issuing requests once the liveness proposal is applied everywhere. */
+  private clientsStopped = false;
   private proposalSeq = 0;
   private readonly pendingReads = new Map<string, number>();
+  private readonly requests = new ClientRequests();
+  private droppedSeen = 0;
   private readonly trace: string[] = [];
   private steps = 0;
   private crashes = 0;
@@ -155,7 +184,7 @@ export class Simulation {
         disk: new SimDisk(this.ids, this.options.lyingDisk === true),
         driver: undefined,
         sm: undefined,
-        lastRole: '',
+        lastView: '',
       });
   }
 
@@ -170,7 +199,9 @@ export class Simulation {
     const m = this.members.get(id)!;
     const storage = m.disk.durable;
     const snap = storage.snapshot();
-    const sm = new SimStateMachine(id, this.checker, snap.index > 0 ? snap : undefined);
+    const sm = new SimStateMachine(id, this.checker, snap.index > 0 ? snap : undefined, (value) =>
+      this.requests.complete(value, this.queue.now),
+    );
     const node = new RawNode({
       id,
       storage,
@@ -196,7 +227,8 @@ export class Simulation {
     });
     m.driver = driver;
     m.sm = sm;
-    m.lastRole = '';
+    m.lastView = '';
+    this.requests.disturb();
     this.checker.onRestart(id, storage.initialState().hardState.commit);
     driver.start();
   }
@@ -210,6 +242,7 @@ export class Simulation {
     m.driver = undefined;
     m.sm = undefined;
     this.crashes++;
+    this.requests.disturb();
     this.log(`crash ${id} (${why})`);
   }
 
@@ -232,6 +265,7 @@ export class Simulation {
   }
 
   private onReadState(id: NodeId, rs: ReadState): void {
+    if (this.options.loseReadStates === true) return;
     const key = new TextDecoder().decode(rs.context);
     const required = this.pendingReads.get(key);
     if (required === undefined) return; // duplicate delivery of an answered read
@@ -246,6 +280,7 @@ export class Simulation {
     }
     this.pendingReads.delete(key);
     this.reads++;
+    this.requests.complete(key, this.queue.now);
   }
 
   private up(): Member[] {
@@ -256,25 +291,35 @@ export class Simulation {
     return [...this.members.values()].filter((m) => m.driver === undefined);
   }
 
-  private propose(value: string): void {
+  /** Proposes on a random live member; a client's proposals are tracked until applied. */
+  private propose(value: string, client: boolean): void {
     const ups = this.up();
     if (ups.length === 0) return;
-    this.rng.pick(ups).driver!.propose(new TextEncoder().encode(value));
+    const member = this.rng.pick(ups);
+    if (client) this.requests.issue('propose', value, member.id, this.queue.now);
+    const r = member.driver!.propose(new TextEncoder().encode(value));
+    if (client && !r.accepted) this.requests.reject(value);
+  }
+
+  private read(): void {
+    const ups = this.up();
+    if (ups.length === 0) return;
+    const key = `r${++this.proposalSeq}`;
+    const member = this.rng.pick(ups);
+    this.pendingReads.set(key, this.checker.maxCommitted);
+    this.requests.issue('read', key, member.id, this.queue.now);
+    const r = member.driver!.readIndex(new TextEncoder().encode(key));
+    if (!r.accepted) {
+      this.pendingReads.delete(key);
+      this.requests.reject(key);
+    }
   }
 
   private scheduleClient(): void {
     this.queue.schedule(this.rng.between(2, 30), () => {
-      if (this.healed) return;
-      this.propose(`v${++this.proposalSeq}`);
-      if (this.rng.chance(0.2)) {
-        const ups = this.up();
-        if (ups.length > 0) {
-          const key = `r${++this.proposalSeq}`;
-          const member = this.rng.pick(ups);
-          this.pendingReads.set(key, this.checker.maxCommitted);
-          member.driver!.readIndex(new TextEncoder().encode(key));
-        }
-      }
+      if (this.clientsStopped) return;
+      this.propose(`v${++this.proposalSeq}`, true);
+      if (this.rng.chance(0.2)) this.read();
       this.scheduleClient();
     });
   }
@@ -382,6 +427,11 @@ export class Simulation {
           const to = r.pick(this.ids);
           r.pick(ups).driver!.transferLeadership(to);
           this.log(`transfer leadership to ${to} requested`);
+          if (to !== leader?.id) {
+            // While the leader transfers, it drops forwarded proposals without telling anyone.
+            this.requests.disturb();
+            this.queue.schedule(TRANSFER_WINDOW_MS, () => this.requests.disturb());
+          }
         }
       }
       this.scheduleChaos();
@@ -394,13 +444,15 @@ export class Simulation {
       if (d === undefined) continue;
       const node = d.rawNode;
       const st = node.basicStatus();
-      const role = `${st.role}@${st.term}`;
-      if (role !== m.lastRole) {
+      const view = `${st.role}@${st.term}/${st.lead}`;
+      if (view !== m.lastView) {
         if (st.role === 'leader') {
           this.leaderElections++;
           this.log(`member ${m.id} leads term ${st.term} (last index ${st.lastIndex}, commit ${st.commit})`);
         }
-        m.lastRole = role;
+        m.lastView = view;
+        // Leadership changed somewhere: pending reads and forwards may be lost.
+        this.requests.disturb();
       }
       this.checker.check({
         id: m.id,
@@ -413,6 +465,25 @@ export class Simulation {
         durableCommit: m.disk.durable.initialState().hardState.commit,
       });
     }
+  }
+
+  /** Fails if the oldest request no disturbance excused is past its deadline. */
+  private checkRequests(): void {
+    const r = this.requests.oldest();
+    if (r === undefined) return;
+    const deadline = Math.max(r.issuedAt, this.cfg.faultPhaseMs) + REQUEST_BOUND_MS;
+    if (this.queue.now <= deadline) return;
+    const sts = this.up().map((m) => JSON.stringify(m.driver!.rawNode.basicStatus()));
+    const pending = this.requests
+      .all()
+      .slice(0, 10)
+      .map((q) => `${q.kind} ${q.key} on member ${q.member} at t=${q.issuedAt}ms`);
+    throw new InvariantViolation(
+      `liveness: ${r.kind} ${r.key} issued on member ${r.member} at t=${r.issuedAt}ms neither completed nor was rejected ` +
+        `within ${REQUEST_BOUND_TICKS} ticks (${REQUEST_BOUND_TICKS / ELECTION_TICK} election timeouts) after healing, ` +
+        `and nothing that could lose it happened since it was issued (no drop, crash, restart, leader change or transfer)\n` +
+        `  outstanding (${this.requests.size}): ${pending.join('; ')}\n  ${sts.join('\n  ')}`,
+    );
   }
 
   private fullCheck(): void {
@@ -458,7 +529,7 @@ export class Simulation {
       this.log('healed everything; liveness phase');
       const retry = (): void => {
         if (livenessMs >= 0) return;
-        this.propose(livenessValue);
+        this.propose(livenessValue, false);
         this.queue.schedule(100, retry);
       };
       retry();
@@ -470,13 +541,20 @@ export class Simulation {
       this.steps++;
       ev.run();
       if (this.failure !== undefined) throw this.failure;
+      if (this.network.dropped !== this.droppedSeen) {
+        this.droppedSeen = this.network.dropped;
+        this.requests.disturb();
+      }
       this.checkStep();
+      this.checkRequests();
       if (this.steps % FULL_CHECK_EVERY === 0) this.fullCheck();
+      if (healedAt >= 0 && livenessMs >= 0 && this.requests.size === 0) break;
       if (healedAt >= 0 && livenessMs < 0) {
         if ([...this.members.values()].every((m) => m.sm?.values.has(livenessValue) === true)) {
           livenessMs = this.queue.now - healedAt;
-          this.log(`liveness value applied everywhere after ${livenessMs}ms`);
-          break;
+          this.log(`liveness value applied everywhere after ${livenessMs}ms; clients stop`);
+          this.clientsStopped = true;
+          continue;
         }
         if (this.queue.now - healedAt > LIVENESS_BOUND_MS) {
           const sts = this.up().map((m) => JSON.stringify(m.driver!.rawNode.basicStatus()));
@@ -498,6 +576,13 @@ export class Simulation {
       reads: this.reads,
       snapshotsInstalled: this.snapshotsInstalled,
       leaderElections: this.leaderElections,
+      requests: {
+        issued: this.requests.issued,
+        completed: this.requests.completed,
+        rejected: this.requests.rejected,
+        excused: this.requests.excused,
+      },
+      maxRequestMs: this.requests.maxLatency,
       livenessMs,
       fingerprint: [...this.members.values()].map((m) => `${m.sm?.applied ?? -1}:${m.sm?.hash ?? -1}`).join(' '),
     };
