@@ -104,7 +104,7 @@ export function createMember(o: MemberOptions): Member {
       compact: (snapshot, compactIndex) => inFlight.track(persistence.compact(snapshot, compactIndex)),
     },
     sender: transport,
-    applier: {
+    stateMachine: {
       apply: (entries) => inFlight.track(stateMachine.apply(entries)),
       restore: (snapshot) => inFlight.track(stateMachine.restore(snapshot)),
       snapshot: () => stateMachine.snapshot(),
