@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import { Applier, type HeaderFactory } from '../apply/applier.js';
+import { ReplicatedStateMachine } from '../apply/replicated-state-machine.js';
+import { SnapshotInbox } from '../apply/snapshot-inbox.js';
 import type { MvccStore } from '../mvcc/kv-store.js';
 import { exportSnapshot } from '../mvcc/snapshot.js';
 import type { WatchHub } from '../mvcc/watch-hub.js';
@@ -14,9 +16,7 @@ import { InFlight } from './in-flight.js';
 import { IntervalTicker } from './interval-ticker.js';
 import { RaftDriver } from './raft-driver.js';
 import { RaftNode } from './raft-node.js';
-import { ReplicatedStateMachine } from './replicated-state-machine.js';
 import { snapshotFirstPersistence } from './snapshot-first-persistence.js';
-import { SnapshotInbox } from './snapshot-inbox.js';
 
 export interface MemberOptions {
   cluster: ClusterConfig;

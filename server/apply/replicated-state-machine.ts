@@ -1,10 +1,10 @@
 import { Proposal } from '../../gen/ts/cairn/internal/v1/command.js';
-import type { Applier } from '../apply/applier.js';
-import type { CommandOutcome } from '../apply/outcome.js';
 import type { MvccStore } from '../mvcc/kv-store.js';
+import type { StateMachine } from '../node/ports/state-machine.js';
 import type { Entry, Snapshot } from '../raft/types.js';
 import { EntryType } from '../raft/types.js';
-import type { StateMachine } from './ports/state-machine.js';
+import type { Applier } from './applier.js';
+import type { CommandOutcome } from './outcome.js';
 
 /** Installs a snapshot's data received from the leader; see snapshot-inbox.ts. */
 export interface SnapshotInstaller {
