@@ -63,7 +63,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     process.exit(1);
   };
   const member = createMember({ ...options, cluster, engine, store, logStore, hub, header, logger, onFatal });
-  term = () => member.driver.rawNode.basicStatus().term;
+  term = () => member.driver.status().term;
 
   const validator = new RequestValidator(options.limits);
   const watch = watchService({
@@ -98,15 +98,15 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       maintenance: maintenanceService(
         store,
         () => {
-          const s = member.driver.rawNode.basicStatus();
+          const s = member.driver.status();
           return {
             name: cluster.self.name,
-            leader: s.lead,
+            leader: s.leader,
             role: s.role,
             raftIndex: s.lastIndex,
             raftTerm: s.term,
             raftCommitIndex: s.commit,
-            raftAppliedIndex: member.driver.appliedIndex,
+            raftAppliedIndex: s.applied,
             compactedRevision: store.compactedRevision,
             storageEngine: options.engine,
           };

@@ -7,6 +7,7 @@ import { exportSnapshot } from '../mvcc/snapshot.js';
 import type { WatchHub } from '../mvcc/watch-hub.js';
 import type { RandomSource } from '../raft/random.js';
 import { RawNode } from '../raft/raw-node.js';
+import { StateRole } from '../raft/types.js';
 import type { StorageEngine } from '../storage/engine.js';
 import type { RaftLogStore } from '../storage/raft-log-store.js';
 import { PeerServer } from '../transport/peer-server.js';
@@ -167,10 +168,10 @@ async function handOffLeadership(
 ): Promise<void> {
   if (cluster.members.length < 2 || driver.isStopped) return;
   const status = driver.status();
-  if (status.role !== 'leader') return;
+  if (status.role !== StateRole.Leader) return;
   let target: number | undefined;
   let best = -1;
-  for (const [id, progress] of status.progress) {
+  for (const [id, progress] of driver.progress()) {
     if (id !== status.id && progress.match > best) {
       best = progress.match;
       target = id;

@@ -1,7 +1,8 @@
 import type { Message } from '../raft/message.js';
-import type { RawNode, RaftStatus } from '../raft/raw-node.js';
+import type { ProgressState } from '../raft/progress.js';
+import type { RawNode } from '../raft/raw-node.js';
 import type { Ready } from '../raft/ready.js';
-import type { NodeId, ReadState, SubmitResult } from '../raft/types.js';
+import type { NodeId, ReadState, StateRole, SubmitResult } from '../raft/types.js';
 import type { PeerSender } from './ports/peer-sender.js';
 import type { PersistBatch, RaftLogPersistence } from './ports/raft-log-persistence.js';
 import type { StateMachine } from './ports/state-machine.js';
@@ -23,6 +24,23 @@ export interface RaftDriverOptions {
   /** The node stopped because of an I/O failure or a broken invariant; it must not be reused. */
   readonly onFatal?: (err: unknown) => void;
 }
+
+/** This member's view of Raft, for the request path and diagnostics (see RaftDriver.status()). */
+export interface DriverStatus {
+  readonly id: NodeId;
+  /** Compare with the core's StateRole (e.g. StateRole.Leader), not with strings. */
+  readonly role: StateRole;
+  /** The leader this member knows of; 0 (NONE) while none is known. */
+  readonly leader: NodeId;
+  readonly term: number;
+  readonly commit: number;
+  /** Applied by the state machine (the driver's count, ahead of the core's until advance()). */
+  readonly applied: number;
+  readonly lastIndex: number;
+}
+
+/** Leader only: how far each member's log is known to match the leader's. */
+export type ReplicationProgress = ReadonlyMap<NodeId, { readonly match: number; readonly next: number; readonly state: ProgressState }>;
 
 export type DriverSubmitResult = SubmitResult | { readonly accepted: false; readonly reason: 'stopped' };
 const STOPPED: DriverSubmitResult = { accepted: false, reason: 'stopped' };
@@ -93,15 +111,21 @@ export class RaftDriver {
     return this.running;
   }
 
-  get appliedIndex(): number {
-    return this.applied;
+  /** Cheap; safe on every request. */
+  status(): DriverStatus {
+    const s = this.node.basicStatus();
+    return { id: s.id, role: s.role, leader: s.lead, term: s.term, commit: s.commit, applied: this.applied, lastIndex: s.lastIndex };
   }
 
-  status(): RaftStatus {
-    return this.node.status();
+  /** Leader only (empty otherwise): per-member replication progress, e.g. to pick a successor. */
+  progress(): ReplicationProgress {
+    return this.node.status().progress;
   }
 
-  /** Read-only access to the core for invariant checks and diagnostics. */
+  /**
+   * The core itself, for the simulator's invariant checks and tests only: server code uses
+   * status() and progress(), which do not depend on the core's internals.
+   */
   get rawNode(): RawNode {
     return this.node;
   }

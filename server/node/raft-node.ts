@@ -5,7 +5,7 @@ import type { WritePath } from '../apply/write-path.js';
 import type { CommandOutcome } from '../apply/outcome.js';
 import { CairnError, ErrorCode } from '../errors.js';
 import type { Message } from '../raft/message.js';
-import type { ReadState } from '../raft/types.js';
+import { StateRole, type ReadState } from '../raft/types.js';
 import type { RaftDriver } from './raft-driver.js';
 import { PendingRequests } from './pending-requests.js';
 
@@ -93,13 +93,13 @@ export class RaftNode implements WritePath {
    * first catches the target up, then tells it to campaign at once (MsgTimeoutNow).
    */
   async moveLeader(target: number, timeoutMs: number): Promise<void> {
-    if (this.driver.rawNode.basicStatus().lead === target) return;
+    if (this.driver.status().leader === target) return;
     const result = this.driver.transferLeadership(target);
     if (!result.accepted) {
       throw new CairnError(ErrorCode.NoLeader, `leadership cannot move now (${result.reason}); try again once a leader is elected`);
     }
     const deadline = Date.now() + timeoutMs;
-    while (this.driver.rawNode.basicStatus().lead !== target) {
+    while (this.driver.status().leader !== target) {
       if (Date.now() > deadline)
         throw new CairnError(ErrorCode.Timeout, `member ${target} did not take over within ${timeoutMs} ms; it may be down or far behind`);
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
@@ -108,7 +108,7 @@ export class RaftNode implements WritePath {
 
   step(messages: readonly Message[]): void {
     for (const m of messages) this.driver.step(m);
-    const leader = this.driver.rawNode.basicStatus().lead;
+    const leader = this.driver.status().leader;
     if (leader !== 0 && messages.some((m) => m.from === leader)) this.lastLeaderContact = Date.now();
     this.checkLeader();
   }
@@ -126,7 +126,7 @@ export class RaftNode implements WritePath {
    * them); reads are safe to retry.
    */
   private checkLeader(): void {
-    const leader = this.driver.rawNode.basicStatus().lead;
+    const leader = this.driver.status().leader;
     if (leader === this.knownLeader) return;
     const previous = this.knownLeader;
     this.knownLeader = leader;
@@ -147,19 +147,20 @@ export class RaftNode implements WritePath {
    * from the majority step down within an election timeout).
    */
   freshEnough(maxStalenessMs: number): boolean {
-    const s = this.driver.rawNode.basicStatus();
-    if (s.role === 'leader') return true;
-    if (s.lead === 0) return false;
-    return Date.now() - this.lastLeaderContact <= maxStalenessMs && this.driver.appliedIndex >= s.commit;
+    const s = this.driver.status();
+    if (s.role === StateRole.Leader) return true;
+    if (s.leader === 0) return false;
+    return Date.now() - this.lastLeaderContact <= maxStalenessMs && s.applied >= s.commit;
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
     clearInterval(this.leaderWatch);
     const stopping = new CairnError(ErrorCode.Stopping, 'the member is shutting down');
     this.proposals.rejectAll(stopping);
     this.reads.rejectAll(stopping);
     this.driver.stop();
+    return Promise.resolve();
   }
 
   /**
