@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { Applier, type HeaderFactory } from './apply/applier.js';
+import type { CommandOutcome } from './apply/outcome.js';
 import { ReplicatedStateMachine } from './apply/replicated-state-machine.js';
 import { SnapshotInbox } from './apply/snapshot-inbox.js';
 import type { MvccStore } from './mvcc/kv-store.js';
@@ -36,7 +37,7 @@ export interface RaftMemberOptions {
 }
 
 export interface RaftMember {
-  readonly node: RaftNode;
+  readonly node: RaftNode<CommandOutcome>;
   readonly driver: RaftDriver;
   readonly peerServer: PeerServer;
   start(): void;
@@ -78,7 +79,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
   const inbox = new SnapshotInbox(o.engine, o.store, o.hub, logger);
   // The state machine, the transport and the driver refer to each other; late binding
   // through these closures breaks the construction cycle.
-  const late: { node?: RaftNode; driver?: RaftDriver } = {};
+  const late: { node?: RaftNode<CommandOutcome>; driver?: RaftDriver } = {};
   const stateMachine = new ReplicatedStateMachine(
     o.store,
     new Applier(o.header),
@@ -118,7 +119,12 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     onFatal: o.onFatal,
   });
   late.driver = raftDriver;
-  const raftNode = new RaftNode(raftDriver, self, { leaderWaitMs: o.electionTimeoutMs * 3, requestMs: o.requestTimeoutMs }, logger);
+  const raftNode = new RaftNode<CommandOutcome>(
+    raftDriver,
+    self,
+    { leaderWaitMs: o.electionTimeoutMs * 3, requestMs: o.requestTimeoutMs },
+    logger,
+  );
   late.node = raftNode;
 
   const peerServer = new PeerServer({
@@ -163,7 +169,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
  */
 async function handOffLeadership(
   driver: RaftDriver,
-  node: RaftNode,
+  node: RaftNode<CommandOutcome>,
   cluster: ClusterConfig,
   electionTimeoutMs: number,
   logger: Logger,

@@ -1,8 +1,6 @@
 import type { Logger } from 'pino';
 import type { Command } from '../../gen/ts/cairn/internal/v1/command.js';
 import { Proposal } from '../../gen/ts/cairn/internal/v1/command.js';
-import type { WritePath } from '../apply/write-path.js';
-import type { CommandOutcome } from '../apply/outcome.js';
 import { CairnError, ErrorCode } from '../errors.js';
 import type { Message } from '../raft/message.js';
 import { StateRole, type ReadState } from '../raft/types.js';
@@ -24,9 +22,13 @@ const RETRY_MS = 25;
  * request: a follower's proposals and read-index requests are forwarded to the leader by
  * the Raft core, and the answer comes from this member's own state machine once it applied
  * the entry, so clients never need to know who leads.
+ *
+ * `Outcome` is what the state machine reports for an applied proposal (server/apply's
+ * CommandOutcome in production); the node only hands it over, so it need not import the
+ * layer above. With it, a RaftNode is the API's WritePath (server/apply/write-path.ts).
  */
-export class RaftNode implements WritePath {
-  private readonly proposals = new PendingRequests<CommandOutcome>();
+export class RaftNode<Outcome> {
+  private readonly proposals = new PendingRequests<Outcome>();
   private readonly reads = new PendingRequests<void>();
   private closed = false;
   private readonly queued: (() => void)[] = [];
@@ -44,7 +46,7 @@ export class RaftNode implements WritePath {
   ) {}
 
   /** The state machine reports each applied proposal of this member here. */
-  readonly onOutcome = (proposalId: number, outcome: CommandOutcome): void => this.proposals.resolve(proposalId, outcome);
+  readonly onOutcome = (proposalId: number, outcome: Outcome): void => this.proposals.resolve(proposalId, outcome);
 
   /** The driver reports read states once the state machine applied up to their index. */
   readonly onReadState = (rs: ReadState): void => {
@@ -52,7 +54,7 @@ export class RaftNode implements WritePath {
     if (read !== undefined && read.memberId === this.memberId) this.reads.resolve(read.id, undefined);
   };
 
-  submit(command: Command): Promise<CommandOutcome> {
+  submit(command: Command): Promise<Outcome> {
     if (this.closed) return Promise.reject(new CairnError(ErrorCode.Stopping, 'the member is shutting down'));
     const { id, done } = this.proposals.register(
       this.timeouts.requestMs,
