@@ -8,7 +8,7 @@ import { KeyIndex } from './key-index.js';
 import { MissingVersionError, readRange, type RangeResult } from './range-reader.js';
 import type { Revision } from './revision.js';
 import { decodeCounter, encodeCounter, META_KEYS, MVCC_SPAN, parseRevisionKey, revisionKey, revisionLowerBound } from './schema.js';
-import { WriteBatch } from './write-batch.js';
+import { WriteBatch, type BatchStore } from './write-batch.js';
 
 export type CommitListener = (revisions: RevisionEvents[]) => void;
 
@@ -18,7 +18,7 @@ export type CommitListener = (revisions: RevisionEvents[]) => void;
  * only then published: reads observe `currentRevision`, which never includes a change
  * that is not yet on disk, and watchers are told after the same point.
  */
-export class MvccStore {
+export class MvccStore implements BatchStore {
   /** Replaced, not mutated, when a snapshot from the leader replaces the whole store. */
   index = new KeyIndex();
   /** Last published (durable) revision: what reads observe. */
