@@ -5,7 +5,7 @@ import type { BatchOp, StorageEngine } from '../storage/engine.js';
 import { Compactor } from './compactor.js';
 import type { RevisionEvents } from './events.js';
 import { KeyIndex } from './key-index.js';
-import { MissingVersionError, readRange, type RangeResult } from './range-reader.js';
+import { MissingVersionError, readRange, type RangeReadResult } from './range-reader.js';
 import type { Revision } from './revision.js';
 import { decodeCounter, encodeCounter, META_KEYS, MVCC_SPAN, parseRevisionKey, revisionKey, revisionLowerBound } from './schema.js';
 import { WriteBatch, type BatchStore } from './write-batch.js';
@@ -53,11 +53,11 @@ export class MvccStore implements BatchStore {
   }
 
   /** Reads a range at req.revision (0: the current revision). */
-  range(req: RangeRequest): Promise<RangeResult & { revision: number }> {
+  range(req: RangeRequest): Promise<RangeReadResult & { revision: number }> {
     return this.stableRead(() => this.rangeOnce(req));
   }
 
-  private async rangeOnce(req: RangeRequest): Promise<RangeResult & { revision: number }> {
+  private async rangeOnce(req: RangeRequest): Promise<RangeReadResult & { revision: number }> {
     const current = this.currentRevision;
     const atRev = req.revision > 0 ? req.revision : current;
     this.checkReadable(atRev, current);

@@ -9,7 +9,7 @@ import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/g
 import type { PeerSender } from '../node/ports/peer-sender.js';
 import { isLocalMessage, MessageType, type Message } from '../raft/message.js';
 import type { NodeId } from '../raft/types.js';
-import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { DEFAULT_BACKOFF, type PeerBackoffOptions } from './backoff.js';
 import { createPeerClient, type ChannelSettings } from './channel.js';
 import { PeerClient, type PeerClientStats } from './peer-client.js';
 import { sendSnapshot } from './snapshot-sender.js';
@@ -39,7 +39,7 @@ export interface PeerTransportOptions {
   readonly snapshotChunkBytes?: number;
   readonly snapshotTimeoutMs?: number;
   /** Reconnect backoff, 100 ms doubling to 2 s by default (with jitter). */
-  readonly backoff?: BackoffOptions;
+  readonly backoff?: PeerBackoffOptions;
   readonly keepaliveTimeMs?: number;
   readonly keepaliveTimeoutMs?: number;
   /** Jitter source (tests may fix it). */
