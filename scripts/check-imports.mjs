@@ -1,11 +1,24 @@
 #!/usr/bin/env node
-// Import hygiene, run by `npm test` before the tests:
-//  1. no circular imports among the .ts files under server/ and sdk/. Type-only imports
-//     (`import type`, `export type`) are erased at compile time and cannot cause
-//     initialisation-order bugs, so they do not count; dynamic import() does not either.
-//  2. server/raft/ stays pure: its files import only server/raft/ and gen/ (types
-//     included), no node builtins and no packages, so it can be tested deterministically.
-// Exit 1 listing every violation. No dependencies: a regex scan is enough for our style.
+// Import hygiene, run by `npm test` before the tests. Layer order under server/, innermost first:
+//   raft < common < node < transport < storage < mvcc < apply < api < main < cli
+// A file imports only its own layer and inner ones. The consensus side is innermost and owns
+// the contracts it needs (server/node/ports/: log persistence, peer sender, state machine,
+// ticker), as hashicorp/raft owns LogStore/Transport/FSM. Storage, transport and apply sit
+// outside it and implement those ports, so implementing one is an inward import, never an
+// upward one; main.ts (with raft-member.ts) wires the concrete parts. See server/README.md.
+//
+// Rules (exit 1 listing every violation):
+//  1. no circular imports among the .ts files under server/ and sdk/, type-only imports
+//     (`import type`, `export type`) and dynamic import() included: a cycle of types is still
+//     a cycle in the design.
+//  2. direction: every file under server/ belongs to a layer in LAYERS and imports no file of
+//     an outer layer (type-only and dynamic imports count: an upward `import type` is still an
+//     upward arrow). transport, storage, mvcc and apply reach server/node/ only through
+//     server/node/ports/, never the driver itself.
+//  3. server/raft/ stays pure: its files import only server/raft/ and gen/ (types included),
+//     no node builtins and no packages, so it can be tested deterministically. So do the ports.
+//  4. server/ and sdk/ do not import each other.
+// No dependencies: a regex scan is enough for our style.
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -13,9 +26,37 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ROOTS = ['server', 'sdk'].map((d) => join(root, d)).filter((d) => existsSync(d));
-const RAFT = join(root, 'server', 'raft') + sep;
+const SERVER = join(root, 'server') + sep;
+const SDK = join(root, 'sdk') + sep;
 const GEN = join(root, 'gen') + sep;
+const RAFT = join(root, 'server', 'raft') + sep;
+const NODE = join(root, 'server', 'node') + sep;
+const PORTS = join(root, 'server', 'node', 'ports') + sep;
 const BUILTINS = new Set(builtinModules);
+
+/** Innermost first. A path ending in '/' is a directory; otherwise a single file. */
+const LAYERS = [
+  { name: 'raft', paths: ['server/raft/'] },
+  { name: 'common', paths: ['server/errors.ts', 'server/config.ts', 'server/observability/'] },
+  { name: 'node', paths: ['server/node/'] },
+  { name: 'transport', paths: ['server/transport/'] },
+  { name: 'storage', paths: ['server/storage/'] },
+  { name: 'mvcc', paths: ['server/mvcc/'] },
+  { name: 'apply', paths: ['server/apply/'] },
+  { name: 'api', paths: ['server/api/'] },
+  { name: 'main', paths: ['server/main.ts', 'server/raft-member.ts', 'server/node-identity.ts'] },
+  { name: 'cli', paths: ['server/cli/'] },
+];
+/** Layers that implement the node's ports: they may see server/node/ports/ only. */
+const PORT_IMPLEMENTERS = new Set(['transport', 'storage', 'mvcc', 'apply']);
+
+function layerOf(file) {
+  const path = relative(root, file).split(sep).join('/');
+  for (const [rank, layer] of LAYERS.entries()) {
+    if (layer.paths.some((p) => (p.endsWith('/') ? path.startsWith(p) : path === p))) return { rank, name: layer.name };
+  }
+  return undefined;
+}
 
 function listTs(dir) {
   const out = [];
@@ -30,17 +71,13 @@ function listTs(dir) {
 // Blank out comments and keep strings, so a commented-out import is not counted.
 const stripComments = (src) => src.replace(/\/\*[\s\S]*?\*\/|([^\\:'"`]|^)\/\/.*$/gm, (m, pre) => pre ?? '');
 
-// Static imports and re-exports, with the `type` keyword captured; side-effect imports;
-// dynamic imports.
-const STATIC_RE = /\b(import|export)\s+(type\s+)?(?:[\w*${}\s,]+?\s+from\s+)?['"]([^'"]+)['"]/g;
+// Static imports and re-exports (`type` or not); side-effect imports; dynamic imports.
+const STATIC_RE = /\b(?:import|export)\s+(?:type\s+)?(?:[\w*${}\s,]+?\s+from\s+)?['"]([^'"]+)['"]/g;
 const DYNAMIC_RE = /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 function parseImports(file) {
   const src = stripComments(readFileSync(file, 'utf8'));
-  const imports = [];
-  for (const m of src.matchAll(STATIC_RE)) imports.push({ spec: m[3], typeOnly: Boolean(m[2]), dynamic: false });
-  for (const m of src.matchAll(DYNAMIC_RE)) imports.push({ spec: m[1], typeOnly: false, dynamic: true });
-  return imports;
+  return [...src.matchAll(STATIC_RE), ...src.matchAll(DYNAMIC_RE)].map((m) => m[1]);
 }
 
 // `./x.js` is how a relative import of x.ts is written under NodeNext.
@@ -51,26 +88,46 @@ function resolveRelative(from, spec) {
 }
 
 const files = ROOTS.flatMap(listTs);
+const known = new Set(files);
 const graph = new Map();
 const problems = [];
 const rel = (p) => relative(root, p);
 
 for (const file of files) {
+  if (file.startsWith(SERVER) && layerOf(file) === undefined) {
+    problems.push(`${rel(file)}: belongs to no layer; add it to LAYERS in scripts/check-imports.mjs`);
+  }
+}
+
+for (const file of files) {
   const edges = [];
-  for (const { spec, typeOnly, dynamic } of parseImports(file)) {
-    const isRelative = spec.startsWith('.');
-    const target = isRelative ? resolveRelative(file, spec) : undefined;
-    if (file.startsWith(RAFT)) {
+  const from = layerOf(file);
+  for (const spec of parseImports(file)) {
+    const target = spec.startsWith('.') ? resolveRelative(file, spec) : undefined;
+    if (file.startsWith(RAFT) || file.startsWith(PORTS)) {
+      const where = file.startsWith(RAFT) ? 'server/raft/' : 'server/node/ports/';
       const bare = spec.replace(/^node:/, '').split('/')[0];
       if (spec.startsWith('node:') || BUILTINS.has(bare) || BUILTINS.has(spec)) {
-        problems.push(`${rel(file)}: server/raft/ must not import the node builtin '${spec}'`);
+        problems.push(`${rel(file)}: ${where} must not import the node builtin '${spec}'`);
       } else if (!target) {
-        problems.push(`${rel(file)}: server/raft/ must not import the package '${spec}'`);
-      } else if (!target.startsWith(RAFT) && !target.startsWith(GEN)) {
-        problems.push(`${rel(file)}: server/raft/ must not import '${spec}' (${rel(target)}), outside server/raft/ and gen/`);
+        problems.push(`${rel(file)}: ${where} must not import the package '${spec}'`);
+      } else if (!target.startsWith(RAFT) && !target.startsWith(GEN) && !(file.startsWith(PORTS) && target.startsWith(PORTS))) {
+        problems.push(`${rel(file)}: ${where} must not import '${spec}' (${rel(target)}), outside server/raft/ and gen/`);
       }
     }
-    if (target && !typeOnly && !dynamic && files.includes(target)) edges.push(target);
+    if (target === undefined) continue;
+    if ((file.startsWith(SERVER) && target.startsWith(SDK)) || (file.startsWith(SDK) && target.startsWith(SERVER))) {
+      problems.push(`${rel(file)}: imports '${spec}' (${rel(target)}); server/ and sdk/ must not import each other`);
+    }
+    const to = target.startsWith(SERVER) ? layerOf(target) : undefined;
+    if (from !== undefined && to !== undefined) {
+      if (to.rank > from.rank) {
+        problems.push(`upward import: ${rel(file)} (${from.name}) imports ${rel(target)} (${to.name})`);
+      } else if (PORT_IMPLEMENTERS.has(from.name) && target.startsWith(NODE) && !target.startsWith(PORTS)) {
+        problems.push(`${rel(file)} (${from.name}) imports ${rel(target)}: ${from.name} may use server/node/ports/ only`);
+      }
+    }
+    if (known.has(target)) edges.push(target);
   }
   graph.set(file, edges);
 }
@@ -101,4 +158,7 @@ if (problems.length > 0) {
   console.error(`check-imports: ${problems.length} problem(s)\n${problems.map((p) => `  ${p}`).join('\n')}`);
   process.exit(1);
 }
-console.log(`check-imports: ${files.length} files, no cycles, server/raft/ is self-contained`);
+console.log(
+  `check-imports: ${files.length} files, no cycles (type-only imports included), ` +
+    `imports point inward (${LAYERS.map((l) => l.name).join(' < ')}), server/raft/ and server/node/ports/ are self-contained`,
+);

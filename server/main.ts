@@ -14,8 +14,8 @@ import { MvccStore } from './mvcc/kv-store.js';
 import { recoverSnapshotImport } from './mvcc/snapshot.js';
 import { WatchHub } from './mvcc/watch-hub.js';
 import { parseInitialCluster, singleMemberCluster } from './node/cluster-config.js';
-import { createMember } from './node/member.js';
 import { checkIdentity } from './node-identity.js';
+import { createRaftMember } from './raft-member.js';
 import { createLogger } from './observability/logging.js';
 import { openEngine } from './storage/open-engine.js';
 import { RaftLogStore } from './storage/raft-log-store.js';
@@ -62,8 +62,8 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     logger.fatal({ err }, 'fatal error; stopping the member');
     process.exit(1);
   };
-  const member = createMember({ ...options, cluster, engine, store, logStore, hub, header, logger, onFatal });
-  term = () => member.driver.rawNode.basicStatus().term;
+  const member = createRaftMember({ ...options, cluster, engine, store, logStore, hub, header, logger, onFatal });
+  term = () => member.driver.status().term;
 
   const validator = new RequestValidator(options.limits);
   const watch = watchService({
@@ -98,15 +98,15 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       maintenance: maintenanceService(
         store,
         () => {
-          const s = member.driver.rawNode.basicStatus();
+          const s = member.driver.status();
           return {
             name: cluster.self.name,
-            leader: s.lead,
+            leader: s.leader,
             role: s.role,
             raftIndex: s.lastIndex,
             raftTerm: s.term,
             raftCommitIndex: s.commit,
-            raftAppliedIndex: member.driver.appliedIndex,
+            raftAppliedIndex: s.applied,
             compactedRevision: store.compactedRevision,
             storageEngine: options.engine,
           };

@@ -36,7 +36,7 @@ function waitForReady(client: KVServiceClient, timeoutMs: number): Promise<void>
   });
 }
 
-export class CairnClient {
+export class CliClient {
   private kv: KVServiceClient | undefined;
   /** Index of the endpoint in use, or of the next one to try. */
   private current = 0;
@@ -121,8 +121,8 @@ export class CairnClient {
 }
 
 /** Builds a client from the shared --endpoints/--dial-timeout/--command-timeout flags. */
-export function clientFromFlags(flags: ClientFlags): CairnClient {
-  return new CairnClient({
+export function clientFromFlags(flags: ClientFlags): CliClient {
+  return new CliClient({
     endpoints: parseEndpoints(flags.endpoints),
     dialTimeoutMs: flags.dialTimeout,
     commandTimeoutMs: flags.commandTimeout,
@@ -130,7 +130,7 @@ export function clientFromFlags(flags: ClientFlags): CairnClient {
 }
 
 /** Runs `fn` with a client and closes the client afterwards. */
-export async function withClient<T>(flags: ClientFlags, fn: (client: CairnClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(flags: ClientFlags, fn: (client: CliClient) => Promise<T>): Promise<T> {
   const client = clientFromFlags(flags);
   try {
     return await fn(client);

@@ -5,10 +5,10 @@ import type { BatchOp, StorageEngine } from '../storage/engine.js';
 import { Compactor } from './compactor.js';
 import type { RevisionEvents } from './events.js';
 import { KeyIndex } from './key-index.js';
-import { MissingVersionError, readRange, type RangeResult } from './range-reader.js';
+import { MissingVersionError, readRange, type RangeReadResult } from './range-reader.js';
 import type { Revision } from './revision.js';
 import { decodeCounter, encodeCounter, META_KEYS, MVCC_SPAN, parseRevisionKey, revisionKey, revisionLowerBound } from './schema.js';
-import { WriteBatch } from './write-batch.js';
+import { WriteBatch, type BatchStore } from './write-batch.js';
 
 export type CommitListener = (revisions: RevisionEvents[]) => void;
 
@@ -18,7 +18,7 @@ export type CommitListener = (revisions: RevisionEvents[]) => void;
  * only then published: reads observe `currentRevision`, which never includes a change
  * that is not yet on disk, and watchers are told after the same point.
  */
-export class MvccStore {
+export class MvccStore implements BatchStore {
   /** Replaced, not mutated, when a snapshot from the leader replaces the whole store. */
   index = new KeyIndex();
   /** Last published (durable) revision: what reads observe. */
@@ -53,11 +53,11 @@ export class MvccStore {
   }
 
   /** Reads a range at req.revision (0: the current revision). */
-  range(req: RangeRequest): Promise<RangeResult & { revision: number }> {
+  range(req: RangeRequest): Promise<RangeReadResult & { revision: number }> {
     return this.stableRead(() => this.rangeOnce(req));
   }
 
-  private async rangeOnce(req: RangeRequest): Promise<RangeResult & { revision: number }> {
+  private async rangeOnce(req: RangeRequest): Promise<RangeReadResult & { revision: number }> {
     const current = this.currentRevision;
     const atRev = req.revision > 0 ? req.revision : current;
     this.checkReadable(atRev, current);

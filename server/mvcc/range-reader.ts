@@ -7,7 +7,7 @@ import type { Revision } from './revision.js';
 /** Loads stored versions by revision; undefined where a revision is not stored. */
 export type VersionLoader = (revisions: Revision[]) => Promise<(KeyValue | undefined)[]>;
 
-export interface RangeResult {
+export interface RangeReadResult {
   kvs: KeyValue[];
   more: boolean;
   count: number;
@@ -23,7 +23,7 @@ interface Match {
  * Reads a range at one revision: the index picks the visible version of each key, storage
  * supplies the values of the ones returned. The caller has checked that atRev is readable.
  */
-export async function readRange(index: KeyIndex, atRev: number, req: RangeRequest, load: VersionLoader): Promise<RangeResult> {
+export async function readRange(index: KeyIndex, atRev: number, req: RangeRequest, load: VersionLoader): Promise<RangeReadResult> {
   const matches: Match[] = [];
   const { start, end } = toKeyRange(req.key, req.rangeEnd);
   index.range(start, end, atRev, (key, at) => matches.push({ key, at }));

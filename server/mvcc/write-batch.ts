@@ -1,11 +1,27 @@
-import { KeyValue } from '../../gen/ts/cairn/v1/types.js';
+import type { KeyValue } from '../../gen/ts/cairn/v1/types.js';
 import type { BatchOp } from '../storage/engine.js';
 import type { RevisionEvents } from './events.js';
 import type { KeyIndex } from './key-index.js';
-import type { MvccStore } from './kv-store.js';
 import type { Revision } from './revision.js';
 import { encodeCounter, META_KEYS, revisionKey } from './schema.js';
 import { WriteTxn, type WriteContext } from './write-txn.js';
+
+/**
+ * What a batch reads and updates on the store it belongs to; MvccStore (kv-store.ts) is the
+ * one implementation. Declared here so that this file need not import the store that creates
+ * its batches.
+ */
+export interface BatchStore {
+  readonly currentRevision: number;
+  readonly compactedRevision: number;
+  readonly index: KeyIndex;
+  /** Watchers that want prev_kv on live events. */
+  readonly prevKvWatchers: number;
+  /** Marks history below revision as gone. */
+  markCompacted(revision: number): void;
+  /** Stored versions by revision (puts only). */
+  loadVersions(revisions: Revision[]): Promise<(KeyValue | undefined)[]>;
+}
 
 /**
  * Several write requests applied back to back and made durable in one engine write (group
@@ -21,7 +37,7 @@ export class WriteBatch implements WriteContext {
   private readonly staged = new Map<string, KeyValue>();
   private txn: WriteTxn | undefined;
 
-  constructor(private readonly store: MvccStore) {
+  constructor(private readonly store: BatchStore) {
     this.revision = store.currentRevision;
   }
 
@@ -72,7 +88,7 @@ export class WriteBatch implements WriteContext {
   }
 
   async load(revisions: Revision[]): Promise<(KeyValue | undefined)[]> {
-    const result: (KeyValue | undefined)[] = new Array(revisions.length);
+    const result = new Array<KeyValue | undefined>(revisions.length);
     const fromStore: { at: number; rev: Revision }[] = [];
     revisions.forEach((rev, at) => {
       const staged = this.staged.get(revisionKey(rev, false).toString('latin1'));

@@ -5,7 +5,7 @@ import type { BatchOp } from '../storage/engine.js';
 import type { RevisionEvents } from './events.js';
 import type { KeyIndex } from './key-index.js';
 import { keyBytes, toKeyRange } from './key-range.js';
-import { readRange, type RangeResult } from './range-reader.js';
+import { readRange, type RangeReadResult } from './range-reader.js';
 import type { Revision } from './revision.js';
 import { revisionKey } from './schema.js';
 
@@ -50,7 +50,7 @@ export class WriteTxn {
     return this.sub > 0;
   }
 
-  async range(req: RangeRequest): Promise<RangeResult> {
+  async range(req: RangeRequest): Promise<RangeReadResult> {
     const atRev = req.revision > 0 ? req.revision : this.readRevision;
     if (atRev > this.readRevision) throw futureRevisionError(atRev, this.readRevision);
     if (atRev < this.ctx.compactedRevision) throw compactedError(atRev, this.ctx.compactedRevision);

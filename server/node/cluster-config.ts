@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-export interface Member {
+export interface ClusterMember {
   readonly name: string;
   readonly id: number;
   /** host:port where the member serves both peers and clients. */
@@ -9,8 +9,8 @@ export interface Member {
 
 export interface ClusterConfig {
   readonly clusterId: number;
-  readonly self: Member;
-  readonly members: readonly Member[];
+  readonly self: ClusterMember;
+  readonly members: readonly ClusterMember[];
 }
 
 /**
@@ -30,7 +30,7 @@ function idOf(text: string): number {
  * peer, so they may differ between members (a proxy in between, for instance).
  */
 export function parseInitialCluster(initialCluster: string, name: string): ClusterConfig {
-  const members: Member[] = [];
+  const members: ClusterMember[] = [];
   for (const part of initialCluster
     .split(',')
     .map((p) => p.trim())

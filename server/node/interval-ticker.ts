@@ -1,4 +1,4 @@
-import type { Ticker } from './raft-driver.js';
+import type { Ticker } from './ports/ticker.js';
 
 /** Production ticker: one Raft tick every `intervalMs`, unref()ed so it never holds the process open. */
 export class IntervalTicker implements Ticker {

@@ -1,59 +1,19 @@
 import type { Message } from '../raft/message.js';
-import type { RawNode, RaftStatus } from '../raft/raw-node.js';
+import type { ProgressState } from '../raft/progress.js';
+import type { RawNode } from '../raft/raw-node.js';
 import type { Ready } from '../raft/ready.js';
-import type { ConfState, Entry, HardState, NodeId, ReadState, Snapshot, SubmitResult } from '../raft/types.js';
+import type { NodeId, ReadState, StateRole, SubmitResult } from '../raft/types.js';
+import type { PeerSender } from './ports/peer-sender.js';
+import type { PersistBatch, RaftLogPersistence } from './ports/raft-log-persistence.js';
+import type { StateMachine } from './ports/state-machine.js';
+import type { Ticker } from './ports/ticker.js';
 
-/** One Ready's worth of durable state. */
-export interface PersistBatch {
-  readonly hardState?: HardState;
-  readonly entries: readonly Entry[];
-  readonly snapshot?: Snapshot;
-  /** False when only the commit index changed; an implementation may skip the fsync then. */
-  readonly mustSync: boolean;
-}
-
-/** Durable Raft state (RocksDB in production, a simulated disk in the simulator). */
-export interface RaftLogPersistence {
-  /**
-   * Writes, atomically and in this order: the snapshot (replacing the whole log), the entries
-   * (replacing any conflicting suffix), the hard state. Resolves only once the write is synced
-   * AND the RaftStorage the core reads reflects it. Rejects on I/O failure: the driver then
-   * stops the node (never keep running on a disk you can't trust).
-   */
-  save(batch: PersistBatch): PromiseLike<void>;
-  /**
-   * Records a state-machine snapshot at `snapshot.index` (already applied, hence durable in
-   * the log) and discards log entries up to `compactIndex` (<= snapshot.index).
-   */
-  compact(snapshot: { index: number; confState: ConfState; data: Uint8Array }, compactIndex: number): PromiseLike<void>;
-}
-
-/** Best-effort, non-blocking delivery to peers; must not throw (drops are fine: Raft retries). */
-export interface PeerSender {
-  send(messages: readonly Message[]): void;
-}
-
-/** The replicated state machine. Called sequentially; never concurrently with itself. */
-export interface Applier {
-  /** Applies committed entries in log order (no-op entries have empty data). */
-  apply(entries: readonly Entry[]): void | PromiseLike<void>;
-  /** Replaces the state with a snapshot received from the leader. */
-  restore(snapshot: Snapshot): void | PromiseLike<void>;
-  /** Serializes the state as of the last applied entry (needed only if snapshotEvery is set). */
-  snapshot?(): Uint8Array | PromiseLike<Uint8Array>;
-}
-
-/** Source of logical clock ticks (a setInterval in production, the event queue in simulation). */
-export interface Ticker {
-  start(onTick: () => void): void;
-  stop(): void;
-}
-
+/** What the driver is built from; the I/O parts are the ports in ./ports/, implemented by the layers above. */
 export interface RaftDriverOptions {
   readonly node: RawNode;
   readonly persistence: RaftLogPersistence;
   readonly sender: PeerSender;
-  readonly applier: Applier;
+  readonly stateMachine: StateMachine;
   readonly ticker: Ticker;
   /** Snapshot + compact after this many entries applied since the last snapshot (0 = never). */
   readonly snapshotEvery?: number;
@@ -64,6 +24,23 @@ export interface RaftDriverOptions {
   /** The node stopped because of an I/O failure or a broken invariant; it must not be reused. */
   readonly onFatal?: (err: unknown) => void;
 }
+
+/** This member's view of Raft, for the request path and diagnostics (see RaftDriver.status()). */
+export interface DriverStatus {
+  readonly id: NodeId;
+  /** Compare with the core's StateRole (e.g. StateRole.Leader), not with strings. */
+  readonly role: StateRole;
+  /** The leader this member knows of; 0 (NONE) while none is known. */
+  readonly leader: NodeId;
+  readonly term: number;
+  readonly commit: number;
+  /** Applied by the state machine (the driver's count, ahead of the core's until advance()). */
+  readonly applied: number;
+  readonly lastIndex: number;
+}
+
+/** Leader only: how far each member's log is known to match the leader's. */
+export type ReplicationProgress = ReadonlyMap<NodeId, { readonly match: number; readonly next: number; readonly state: ProgressState }>;
 
 export type DriverSubmitResult = SubmitResult | { readonly accepted: false; readonly reason: 'stopped' };
 const STOPPED: DriverSubmitResult = { accepted: false, reason: 'stopped' };
@@ -134,15 +111,21 @@ export class RaftDriver {
     return this.running;
   }
 
-  get appliedIndex(): number {
-    return this.applied;
+  /** Cheap; safe on every request. */
+  status(): DriverStatus {
+    const s = this.node.basicStatus();
+    return { id: s.id, role: s.role, leader: s.lead, term: s.term, commit: s.commit, applied: this.applied, lastIndex: s.lastIndex };
   }
 
-  status(): RaftStatus {
-    return this.node.status();
+  /** Leader only (empty otherwise): per-member replication progress, e.g. to pick a successor. */
+  progress(): ReplicationProgress {
+    return this.node.status().progress;
   }
 
-  /** Read-only access to the core for invariant checks and diagnostics. */
+  /**
+   * The core itself, for the simulator's invariant checks and tests only: server code uses
+   * status() and progress(), which do not depend on the core's internals.
+   */
   get rawNode(): RawNode {
     return this.node;
   }
@@ -245,13 +228,13 @@ export class RaftDriver {
     if (rd.messages.length > 0) this.opts.sender.send(rd.messages);
     // 3. apply: snapshot first, then the entries after it
     const snap = rd.snapshot;
-    this.settle(snap === undefined ? undefined : this.opts.applier.restore(snap), () => {
+    this.settle(snap === undefined ? undefined : this.opts.stateMachine.restore(snap), () => {
       if (snap !== undefined) {
         this.applied = snap.index;
         this.lastSnapshotIndex = snap.index;
       }
       const last = rd.committedEntries[rd.committedEntries.length - 1];
-      this.settle(last === undefined ? undefined : this.opts.applier.apply(rd.committedEntries), () => {
+      this.settle(last === undefined ? undefined : this.opts.stateMachine.apply(rd.committedEntries), () => {
         if (last !== undefined) this.applied = last.index;
         // 4. advance
         this.node.advance(rd);
@@ -275,13 +258,13 @@ export class RaftDriver {
 
   private maybeCompact(done: () => void): void {
     const every = this.opts.snapshotEvery ?? 0;
-    const applier = this.opts.applier;
-    if (every <= 0 || applier.snapshot === undefined || this.applied - this.lastSnapshotIndex < every) {
+    const stateMachine = this.opts.stateMachine;
+    if (every <= 0 || stateMachine.snapshot === undefined || this.applied - this.lastSnapshotIndex < every) {
       done();
       return;
     }
     const index = this.applied;
-    this.settle(applier.snapshot(), (data) => {
+    this.settle(stateMachine.snapshot(), (data) => {
       const compactIndex = Math.max(this.lastSnapshotIndex, index - (this.opts.compactKeep ?? 0));
       const confState = this.node.status().confState;
       this.settle(this.opts.persistence.compact({ index, confState, data }, compactIndex), () => {

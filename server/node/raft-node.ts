@@ -1,11 +1,9 @@
 import type { Logger } from 'pino';
 import type { Command } from '../../gen/ts/cairn/internal/v1/command.js';
 import { Proposal } from '../../gen/ts/cairn/internal/v1/command.js';
-import type { WritePath } from '../apply/write-path.js';
-import type { CommandOutcome } from '../apply/outcome.js';
 import { CairnError, ErrorCode } from '../errors.js';
 import type { Message } from '../raft/message.js';
-import type { ReadState } from '../raft/types.js';
+import { StateRole, type ReadState } from '../raft/types.js';
 import type { RaftDriver } from './raft-driver.js';
 import { PendingRequests } from './pending-requests.js';
 
@@ -24,9 +22,13 @@ const RETRY_MS = 25;
  * request: a follower's proposals and read-index requests are forwarded to the leader by
  * the Raft core, and the answer comes from this member's own state machine once it applied
  * the entry, so clients never need to know who leads.
+ *
+ * `Outcome` is what the state machine reports for an applied proposal (server/apply's
+ * CommandOutcome in production); the node only hands it over, so it need not import the
+ * layer above. With it, a RaftNode is the API's WritePath (server/apply/write-path.ts).
  */
-export class RaftNode implements WritePath {
-  private readonly proposals = new PendingRequests<CommandOutcome>();
+export class RaftNode<Outcome> {
+  private readonly proposals = new PendingRequests<Outcome>();
   private readonly reads = new PendingRequests<void>();
   private closed = false;
   private readonly queued: (() => void)[] = [];
@@ -44,7 +46,7 @@ export class RaftNode implements WritePath {
   ) {}
 
   /** The state machine reports each applied proposal of this member here. */
-  readonly onOutcome = (proposalId: number, outcome: CommandOutcome): void => this.proposals.resolve(proposalId, outcome);
+  readonly onOutcome = (proposalId: number, outcome: Outcome): void => this.proposals.resolve(proposalId, outcome);
 
   /** The driver reports read states once the state machine applied up to their index. */
   readonly onReadState = (rs: ReadState): void => {
@@ -52,7 +54,7 @@ export class RaftNode implements WritePath {
     if (read !== undefined && read.memberId === this.memberId) this.reads.resolve(read.id, undefined);
   };
 
-  submit(command: Command): Promise<CommandOutcome> {
+  submit(command: Command): Promise<Outcome> {
     if (this.closed) return Promise.reject(new CairnError(ErrorCode.Stopping, 'the member is shutting down'));
     const { id, done } = this.proposals.register(
       this.timeouts.requestMs,
@@ -93,13 +95,13 @@ export class RaftNode implements WritePath {
    * first catches the target up, then tells it to campaign at once (MsgTimeoutNow).
    */
   async moveLeader(target: number, timeoutMs: number): Promise<void> {
-    if (this.driver.rawNode.basicStatus().lead === target) return;
+    if (this.driver.status().leader === target) return;
     const result = this.driver.transferLeadership(target);
     if (!result.accepted) {
       throw new CairnError(ErrorCode.NoLeader, `leadership cannot move now (${result.reason}); try again once a leader is elected`);
     }
     const deadline = Date.now() + timeoutMs;
-    while (this.driver.rawNode.basicStatus().lead !== target) {
+    while (this.driver.status().leader !== target) {
       if (Date.now() > deadline)
         throw new CairnError(ErrorCode.Timeout, `member ${target} did not take over within ${timeoutMs} ms; it may be down or far behind`);
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
@@ -108,7 +110,7 @@ export class RaftNode implements WritePath {
 
   step(messages: readonly Message[]): void {
     for (const m of messages) this.driver.step(m);
-    const leader = this.driver.rawNode.basicStatus().lead;
+    const leader = this.driver.status().leader;
     if (leader !== 0 && messages.some((m) => m.from === leader)) this.lastLeaderContact = Date.now();
     this.checkLeader();
   }
@@ -126,7 +128,7 @@ export class RaftNode implements WritePath {
    * them); reads are safe to retry.
    */
   private checkLeader(): void {
-    const leader = this.driver.rawNode.basicStatus().lead;
+    const leader = this.driver.status().leader;
     if (leader === this.knownLeader) return;
     const previous = this.knownLeader;
     this.knownLeader = leader;
@@ -147,19 +149,20 @@ export class RaftNode implements WritePath {
    * from the majority step down within an election timeout).
    */
   freshEnough(maxStalenessMs: number): boolean {
-    const s = this.driver.rawNode.basicStatus();
-    if (s.role === 'leader') return true;
-    if (s.lead === 0) return false;
-    return Date.now() - this.lastLeaderContact <= maxStalenessMs && this.driver.appliedIndex >= s.commit;
+    const s = this.driver.status();
+    if (s.role === StateRole.Leader) return true;
+    if (s.leader === 0) return false;
+    return Date.now() - this.lastLeaderContact <= maxStalenessMs && s.applied >= s.commit;
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
     clearInterval(this.leaderWatch);
     const stopping = new CairnError(ErrorCode.Stopping, 'the member is shutting down');
     this.proposals.rejectAll(stopping);
     this.reads.rejectAll(stopping);
     this.driver.stop();
+    return Promise.resolve();
   }
 
   /**

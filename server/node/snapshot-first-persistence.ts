@@ -1,5 +1,5 @@
 import type { Snapshot } from '../raft/types.js';
-import type { PersistBatch, RaftLogPersistence } from './raft-driver.js';
+import type { PersistBatch, RaftLogPersistence } from './ports/raft-log-persistence.js';
 
 /**
  * Raft log persistence that puts a snapshot's data into the store BEFORE the log is cut

@@ -5,8 +5,8 @@ import type { ProgressState } from './progress.js';
 import type { RaftOptions } from './raft.js';
 import { Raft } from './raft.js';
 import type { Ready } from './ready.js';
-import type { ConfState, Entry, HardState, NodeId, SoftState, StateRole, SubmitResult } from './types.js';
-import { EMPTY_HARD_STATE, EntryType, hardStateEqual } from './types.js';
+import type { ConfState, Entry, HardState, NodeId, SoftState, SubmitResult } from './types.js';
+import { EMPTY_HARD_STATE, EntryType, StateRole, hardStateEqual } from './types.js';
 
 export interface BasicStatus {
   readonly id: NodeId;
@@ -190,7 +190,7 @@ export class RawNode {
   status(): RaftStatus {
     const r = this.raft;
     const progress = new Map<NodeId, { match: number; next: number; state: ProgressState }>();
-    if (r.role === 'leader') {
+    if (r.role === StateRole.Leader) {
       for (const [id, pr] of r.tracker.progress) progress.set(id, { match: pr.match, next: pr.next, state: pr.state });
     }
     return {

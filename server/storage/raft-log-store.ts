@@ -1,4 +1,4 @@
-import type { PersistBatch, RaftLogPersistence } from '../node/raft-driver.js';
+import type { PersistBatch, RaftLogPersistence } from '../node/ports/raft-log-persistence.js';
 import { invariant } from '../raft/errors.js';
 import type { MemoryRaftStorage } from '../raft/memory-storage.js';
 import type { RaftStorage } from '../raft/storage.js';

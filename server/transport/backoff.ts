@@ -4,18 +4,18 @@
  * peer at the same moment from reconnecting in lockstep; the floor keeps retries from
  * collapsing to zero.
  */
-export interface BackoffOptions {
+export interface PeerBackoffOptions {
   readonly initialMs: number;
   readonly maxMs: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 100, maxMs: 2_000 };
+export const DEFAULT_BACKOFF: PeerBackoffOptions = { initialMs: 100, maxMs: 2_000 };
 
 export class Backoff {
   private attempt = 0;
 
   constructor(
-    private readonly opts: BackoffOptions = DEFAULT_BACKOFF,
+    private readonly opts: PeerBackoffOptions = DEFAULT_BACKOFF,
     private readonly random: () => number = Math.random,
   ) {}
 

@@ -1,10 +1,10 @@
 import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
 import { RaftPeerServiceClient } from '../../gen/ts/cairn/raft/v1/raft.js';
-import type { BackoffOptions } from './backoff.js';
+import type { PeerBackoffOptions } from './backoff.js';
 
 export interface ChannelSettings {
   readonly credentials: ChannelCredentials;
-  readonly backoff: BackoffOptions;
+  readonly backoff: PeerBackoffOptions;
   /** Ping an idle connection this often, so a silently dead peer (no RST) is noticed. */
   readonly keepaliveTimeMs: number;
   /** ...and give up on it when a ping goes unanswered this long. */

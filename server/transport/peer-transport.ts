@@ -6,10 +6,10 @@
  * the event loop, never re-entrantly from inside `send`.
  */
 import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
-import type { PeerSender } from '../node/raft-driver.js';
+import type { PeerSender } from '../node/ports/peer-sender.js';
 import { isLocalMessage, MessageType, type Message } from '../raft/message.js';
 import type { NodeId } from '../raft/types.js';
-import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { DEFAULT_BACKOFF, type PeerBackoffOptions } from './backoff.js';
 import { createPeerClient, type ChannelSettings } from './channel.js';
 import { PeerClient, type PeerClientStats } from './peer-client.js';
 import { sendSnapshot } from './snapshot-sender.js';
@@ -39,7 +39,7 @@ export interface PeerTransportOptions {
   readonly snapshotChunkBytes?: number;
   readonly snapshotTimeoutMs?: number;
   /** Reconnect backoff, 100 ms doubling to 2 s by default (with jitter). */
-  readonly backoff?: BackoffOptions;
+  readonly backoff?: PeerBackoffOptions;
   readonly keepaliveTimeMs?: number;
   readonly keepaliveTimeoutMs?: number;
   /** Jitter source (tests may fix it). */
@@ -193,6 +193,7 @@ function dataInMessage(msg: Message): SnapshotChunks {
   const data = msg.snapshot?.data ?? new Uint8Array(0);
   return {
     totalBytes: data.byteLength,
+    // eslint-disable-next-line @typescript-eslint/require-await -- one chunk already in memory
     async *[Symbol.asyncIterator]() {
       yield data;
     },

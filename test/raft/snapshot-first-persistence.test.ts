@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { snapshotFirstPersistence } from '../../server/node/snapshot-first-persistence.js';
-import type { PersistBatch } from '../../server/node/raft-driver.js';
+import type { PersistBatch } from '../../server/node/ports/raft-log-persistence.js';
 import type { Snapshot } from '../../server/raft/types.js';
 
 const snapshot: Snapshot = { index: 10, term: 2, confState: { voters: [1, 2, 3] }, data: new Uint8Array(0) };
@@ -14,11 +14,13 @@ test('a snapshot is installed in the store before the log is cut back to it', as
   const calls: string[] = [];
   const persistence = snapshotFirstPersistence(
     {
-      save: async (batch: PersistBatch) => {
+      save: (batch: PersistBatch) => {
         calls.push(`save ${batch.snapshot === undefined ? 'entries' : `snapshot ${batch.snapshot.index}`}`);
+        return Promise.resolve();
       },
-      compact: async () => {
+      compact: () => {
         calls.push('compact');
+        return Promise.resolve();
       },
     },
     async (s) => {
@@ -35,14 +37,13 @@ test('a failed install leaves the log untouched', async (t) => {
   let saved = false;
   const persistence = snapshotFirstPersistence(
     {
-      save: async () => {
+      save: () => {
         saved = true;
+        return Promise.resolve();
       },
-      compact: async () => undefined,
+      compact: () => Promise.resolve(),
     },
-    async () => {
-      throw new Error('disk full');
-    },
+    () => Promise.reject(new Error('disk full')),
   );
   await t.throwsAsync(persistence.save({ entries: [], mustSync: true, snapshot }), { message: 'disk full' });
   t.false(saved);

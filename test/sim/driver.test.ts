@@ -1,5 +1,8 @@
 import test from 'ava';
-import type { Applier, PeerSender, PersistBatch, RaftLogPersistence, Ticker } from '../../server/node/raft-driver.js';
+import type { PeerSender } from '../../server/node/ports/peer-sender.js';
+import type { PersistBatch, RaftLogPersistence } from '../../server/node/ports/raft-log-persistence.js';
+import type { StateMachine } from '../../server/node/ports/state-machine.js';
+import type { Ticker } from '../../server/node/ports/ticker.js';
 import { RaftDriver } from '../../server/node/raft-driver.js';
 import { MemoryRaftStorage } from '../../server/raft/memory-storage.js';
 import type { Message } from '../../server/raft/message.js';
@@ -10,7 +13,7 @@ import { Prng } from './prng.js';
 import { SyncCompletion } from './sim-disk.js';
 
 /** A disk whose writes complete only when the test says so; records the order of effects. */
-class ManualHarness implements RaftLogPersistence, PeerSender, Applier, Ticker {
+class ManualHarness implements RaftLogPersistence, PeerSender, StateMachine, Ticker {
   readonly storage = new MemoryRaftStorage([1, 2, 3]);
   readonly events: string[] = [];
   readonly pending: { batch: PersistBatch; done: SyncCompletion }[] = [];
@@ -80,7 +83,7 @@ function setup(): { h: ManualHarness; d: RaftDriver; reads: ReadState[]; fatal: 
     node,
     persistence: h,
     sender: h,
-    applier: h,
+    stateMachine: h,
     ticker: h,
     onReadState: (rs) => reads.push(rs),
     onFatal: (e) => fatal.push(e),

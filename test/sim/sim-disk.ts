@@ -1,4 +1,4 @@
-import type { PersistBatch, RaftLogPersistence } from '../../server/node/raft-driver.js';
+import type { PersistBatch, RaftLogPersistence } from '../../server/node/ports/raft-log-persistence.js';
 import { MemoryRaftStorage } from '../../server/raft/memory-storage.js';
 import type { ConfState, NodeId } from '../../server/raft/types.js';
 import type { EventQueue } from './event-queue.js';

@@ -1,4 +1,4 @@
-import type { Applier } from '../../server/node/raft-driver.js';
+import type { StateMachine } from '../../server/node/ports/state-machine.js';
 import type { Entry, NodeId, Snapshot } from '../../server/raft/types.js';
 import type { InvariantChecker } from './invariants.js';
 import { InvariantViolation } from './invariants.js';
@@ -21,7 +21,7 @@ function chain(hash: number, e: Entry): number {
  * (including no-ops), plus the set of applied client values. Volatile: rebuilt from the
  * durable snapshot and the log on restart.
  */
-export class SimStateMachine implements Applier {
+export class SimStateMachine implements StateMachine {
   applied = 0;
   hash = 0;
   /** Snapshots received from a leader and installed (not counting restarts). */

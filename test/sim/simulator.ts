@@ -1,5 +1,5 @@
 import { RaftDriver } from '../../server/node/raft-driver.js';
-import type { Ticker } from '../../server/node/raft-driver.js';
+import type { Ticker } from '../../server/node/ports/ticker.js';
 import { RaftInvariantError } from '../../server/raft/errors.js';
 import { RawNode } from '../../server/raft/raw-node.js';
 import type { Entry, NodeId, ReadState } from '../../server/raft/types.js';
@@ -218,7 +218,7 @@ export class Simulation {
       node,
       persistence: new SimPersistence(id, m.disk, this.queue, this.rng.fork(), () => this.diskFaults, this.checker),
       sender: { send: (msgs) => this.network.send(msgs) },
-      applier: sm,
+      stateMachine: sm,
       ticker: new SimTicker(this.queue, TICK_MS + this.rng.between(-1, 1), this.rng.between(1, TICK_MS)),
       snapshotEvery: this.cfg.snapshotEvery,
       compactKeep: this.cfg.compactKeep,

@@ -8,7 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ENGINE_NAMES, type EngineName } from '../../server/config.js';
-import { RaftDriver, type PersistBatch } from '../../server/node/raft-driver.js';
+import type { PersistBatch } from '../../server/node/ports/raft-log-persistence.js';
+import { RaftDriver } from '../../server/node/raft-driver.js';
 import { RaftInvariantError } from '../../server/raft/errors.js';
 import { RawNode } from '../../server/raft/raw-node.js';
 import type { RaftStorage } from '../../server/raft/storage.js';
@@ -335,7 +336,7 @@ for (const name of ENGINE_NAMES) {
           node,
           persistence: store,
           sender: { send: () => undefined },
-          applier: {
+          stateMachine: {
             apply: (es) => void applied.push(...es.filter((e) => e.data.length > 0).map((e) => Buffer.from(e.data).toString())),
             restore: () => undefined,
             snapshot: () => new Uint8Array(0),

@@ -1,24 +1,26 @@
 import type { Logger } from 'pino';
-import { Applier, type HeaderFactory } from '../apply/applier.js';
-import type { MvccStore } from '../mvcc/kv-store.js';
-import { exportSnapshot } from '../mvcc/snapshot.js';
-import type { WatchHub } from '../mvcc/watch-hub.js';
-import type { RandomSource } from '../raft/random.js';
-import { RawNode } from '../raft/raw-node.js';
-import type { StorageEngine } from '../storage/engine.js';
-import type { RaftLogStore } from '../storage/raft-log-store.js';
-import { PeerServer } from '../transport/peer-server.js';
-import { PeerTransport } from '../transport/peer-transport.js';
-import type { ClusterConfig } from './cluster-config.js';
-import { InFlight } from './in-flight.js';
-import { IntervalTicker } from './interval-ticker.js';
-import { RaftDriver } from './raft-driver.js';
-import { RaftNode } from './raft-node.js';
-import { ReplicatedStateMachine } from './replicated-state-machine.js';
-import { snapshotFirstPersistence } from './snapshot-first-persistence.js';
-import { SnapshotInbox } from './snapshot-inbox.js';
+import { Applier, type HeaderFactory } from './apply/applier.js';
+import type { CommandOutcome } from './apply/outcome.js';
+import { ReplicatedStateMachine } from './apply/replicated-state-machine.js';
+import { SnapshotInbox } from './apply/snapshot-inbox.js';
+import type { MvccStore } from './mvcc/kv-store.js';
+import { exportSnapshot } from './mvcc/snapshot.js';
+import type { WatchHub } from './mvcc/watch-hub.js';
+import type { RandomSource } from './raft/random.js';
+import { RawNode } from './raft/raw-node.js';
+import { StateRole } from './raft/types.js';
+import type { StorageEngine } from './storage/engine.js';
+import type { RaftLogStore } from './storage/raft-log-store.js';
+import { PeerServer } from './transport/peer-server.js';
+import { PeerTransport } from './transport/peer-transport.js';
+import type { ClusterConfig } from './node/cluster-config.js';
+import { InFlight } from './node/in-flight.js';
+import { IntervalTicker } from './node/interval-ticker.js';
+import { RaftDriver } from './node/raft-driver.js';
+import { RaftNode } from './node/raft-node.js';
+import { snapshotFirstPersistence } from './node/snapshot-first-persistence.js';
 
-export interface MemberOptions {
+export interface RaftMemberOptions {
   cluster: ClusterConfig;
   engine: StorageEngine;
   store: MvccStore;
@@ -34,8 +36,8 @@ export interface MemberOptions {
   onFatal: (err: unknown) => void;
 }
 
-export interface Member {
-  readonly node: RaftNode;
+export interface RaftMember {
+  readonly node: RaftNode<CommandOutcome>;
   readonly driver: RaftDriver;
   readonly peerServer: PeerServer;
   start(): void;
@@ -48,9 +50,11 @@ const mathRandom: RandomSource = { nextInt: (n) => Math.floor(Math.random() * n)
 /**
  * Wires this member's Raft: the pure core, its driver, the durable log, the state machine
  * (the MVCC store), and the peer transport in both directions. One tick is one heartbeat
- * interval, so the election timeout is a whole number of ticks, as in etcd.
+ * interval, so the election timeout is a whole number of ticks, as in etcd. Part of the
+ * composition root (only main.ts imports it): it is where the driver's ports meet their
+ * implementations in storage, transport and apply.
  */
-export function createMember(o: MemberOptions): Member {
+export function createRaftMember(o: RaftMemberOptions): RaftMember {
   const { cluster, logger } = o;
   const self = cluster.self.id;
   const storage = o.logStore.storage;
@@ -75,13 +79,12 @@ export function createMember(o: MemberOptions): Member {
   const inbox = new SnapshotInbox(o.engine, o.store, o.hub, logger);
   // The state machine, the transport and the driver refer to each other; late binding
   // through these closures breaks the construction cycle.
-  let node: RaftNode | undefined;
-  let driver: RaftDriver | undefined;
+  const late: { node?: RaftNode<CommandOutcome>; driver?: RaftDriver } = {};
   const stateMachine = new ReplicatedStateMachine(
     o.store,
     new Applier(o.header),
     self,
-    (id, outcome) => node?.onOutcome(id, outcome),
+    (id, outcome) => late.node?.onOutcome(id, outcome),
     inbox,
   );
   const transport = new PeerTransport({
@@ -89,22 +92,22 @@ export function createMember(o: MemberOptions): Member {
     self,
     peers: cluster.members.filter((m) => m.id !== self).map((m) => ({ id: m.id, address: m.address })),
     reporter: {
-      reportUnreachable: (id) => driver?.reportUnreachable(id),
-      reportSnapshot: (id, failed) => driver?.reportSnapshot(id, failed),
+      reportUnreachable: (id) => late.driver?.reportUnreachable(id),
+      reportSnapshot: (id, failed) => late.driver?.reportSnapshot(id, failed),
     },
     snapshotSource: () => exportSnapshot(o.engine),
     logger,
   });
   const inFlight = new InFlight();
   const persistence = snapshotFirstPersistence(o.logStore, (snapshot) => inbox.install(snapshot));
-  driver = new RaftDriver({
+  const raftDriver = new RaftDriver({
     node: rawNode,
     persistence: {
       save: (batch) => inFlight.track(persistence.save(batch)),
       compact: (snapshot, compactIndex) => inFlight.track(persistence.compact(snapshot, compactIndex)),
     },
     sender: transport,
-    applier: {
+    stateMachine: {
       apply: (entries) => inFlight.track(stateMachine.apply(entries)),
       restore: (snapshot) => inFlight.track(stateMachine.restore(snapshot)),
       snapshot: () => stateMachine.snapshot(),
@@ -112,21 +115,27 @@ export function createMember(o: MemberOptions): Member {
     ticker: new IntervalTicker(o.heartbeatIntervalMs),
     snapshotEvery: o.snapshotCount,
     compactKeep: o.snapshotCatchUpEntries,
-    onReadState: (rs) => node?.onReadState(rs),
+    onReadState: (rs) => late.node?.onReadState(rs),
     onFatal: o.onFatal,
   });
-  node = new RaftNode(driver, self, { leaderWaitMs: o.electionTimeoutMs * 3, requestMs: o.requestTimeoutMs }, logger);
-  const raftDriver = driver;
-  const raftNode = node;
+  late.driver = raftDriver;
+  const raftNode = new RaftNode<CommandOutcome>(
+    raftDriver,
+    self,
+    { leaderWaitMs: o.electionTimeoutMs * 3, requestMs: o.requestTimeoutMs },
+    logger,
+  );
+  late.node = raftNode;
 
   const peerServer = new PeerServer({
     clusterId: cluster.clusterId,
     self,
     deliver: (messages) => raftNode.step(messages),
-    deliverSnapshot: async (message, data) => {
+    deliverSnapshot: (message, data) => {
       const snap = message.snapshot;
       if (snap !== undefined) inbox.stage(snap.index, snap.term, data);
       raftDriver.step(message);
+      return Promise.resolve();
     },
     logger,
   });
@@ -160,17 +169,17 @@ export function createMember(o: MemberOptions): Member {
  */
 async function handOffLeadership(
   driver: RaftDriver,
-  node: RaftNode,
+  node: RaftNode<CommandOutcome>,
   cluster: ClusterConfig,
   electionTimeoutMs: number,
   logger: Logger,
 ): Promise<void> {
   if (cluster.members.length < 2 || driver.isStopped) return;
   const status = driver.status();
-  if (status.role !== 'leader') return;
+  if (status.role !== StateRole.Leader) return;
   let target: number | undefined;
   let best = -1;
-  for (const [id, progress] of status.progress) {
+  for (const [id, progress] of driver.progress()) {
     if (id !== status.id && progress.match > best) {
       best = progress.match;
       target = id;

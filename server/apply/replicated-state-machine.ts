@@ -1,10 +1,10 @@
 import { Proposal } from '../../gen/ts/cairn/internal/v1/command.js';
-import type { Applier } from '../apply/applier.js';
-import type { CommandOutcome } from '../apply/outcome.js';
 import type { MvccStore } from '../mvcc/kv-store.js';
+import type { StateMachine } from '../node/ports/state-machine.js';
 import type { Entry, Snapshot } from '../raft/types.js';
 import { EntryType } from '../raft/types.js';
-import type { Applier as DriverApplier } from './raft-driver.js';
+import type { Applier } from './applier.js';
+import type { CommandOutcome } from './outcome.js';
 
 /** Installs a snapshot's data received from the leader; see snapshot-inbox.ts. */
 export interface SnapshotInstaller {
@@ -18,7 +18,7 @@ export interface SnapshotInstaller {
  * log is replayed after a restart: nothing is applied twice. The batch is not synced: the
  * Raft log already holds these entries durably, and replay rebuilds what a crash lost.
  */
-export class ReplicatedStateMachine implements DriverApplier {
+export class ReplicatedStateMachine implements StateMachine {
   constructor(
     private readonly store: MvccStore,
     private readonly applier: Applier,
