@@ -7,9 +7,11 @@ import { unary } from './unary.js';
 /** The Cluster service: the membership this member was started with. */
 export function clusterService(members: () => readonly Member[], header: () => ResponseHeader, logger: Logger): ClusterServiceServer {
   return {
-    memberList: unary(logger, 'MemberList', async (): Promise<MemberListResponse> => ({
-      header: header(),
-      members: members().map((m) => ({ id: m.id, name: m.name, address: m.address })),
-    })),
+    memberList: unary(logger, 'MemberList', () =>
+      Promise.resolve<MemberListResponse>({
+        header: header(),
+        members: members().map((m) => ({ id: m.id, name: m.name, address: m.address })),
+      }),
+    ),
   };
 }

@@ -1,4 +1,4 @@
-import { KeyValue } from '../../gen/ts/cairn/v1/types.js';
+import type { KeyValue } from '../../gen/ts/cairn/v1/types.js';
 import type { BatchOp } from '../storage/engine.js';
 import type { RevisionEvents } from './events.js';
 import type { KeyIndex } from './key-index.js';
@@ -72,7 +72,7 @@ export class WriteBatch implements WriteContext {
   }
 
   async load(revisions: Revision[]): Promise<(KeyValue | undefined)[]> {
-    const result: (KeyValue | undefined)[] = new Array(revisions.length);
+    const result = new Array<KeyValue | undefined>(revisions.length);
     const fromStore: { at: number; rev: Revision }[] = [];
     revisions.forEach((rev, at) => {
       const staged = this.staged.get(revisionKey(rev, false).toString('latin1'));

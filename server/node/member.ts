@@ -123,7 +123,7 @@ export function createMember(o: MemberOptions): Member {
     clusterId: cluster.clusterId,
     self,
     deliver: (messages) => raftNode.step(messages),
-    deliverSnapshot: async (message, data) => {
+    deliverSnapshot: (message, data) => {
       const snap = message.snapshot;
       if (snap !== undefined) inbox.stage(snap.index, snap.term, data);
       raftDriver.step(message);

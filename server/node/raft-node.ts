@@ -153,13 +153,15 @@ export class RaftNode implements WritePath {
     return Date.now() - this.lastLeaderContact <= maxStalenessMs && this.driver.appliedIndex >= s.commit;
   }
 
-  async close(): Promise<void> {
+  /** Synchronous; a Promise only because WritePath.close is. */
+  close(): Promise<void> {
     this.closed = true;
     clearInterval(this.leaderWatch);
     const stopping = new CairnError(ErrorCode.Stopping, 'the member is shutting down');
     this.proposals.rejectAll(stopping);
     this.reads.rejectAll(stopping);
     this.driver.stop();
+    return Promise.resolve();
   }
 
   /**
