@@ -11,8 +11,8 @@ export function clusterService(
   logger: Logger,
 ): ClusterServiceServer {
   return {
-    memberList: unary(logger, 'MemberList', (): Promise<MemberListResponse> =>
-      Promise.resolve({
+    memberList: unary(logger, 'MemberList', () =>
+      Promise.resolve<MemberListResponse>({
         header: header(),
         members: members().map((m) => ({ id: m.id, name: m.name, address: m.address })),
       }),

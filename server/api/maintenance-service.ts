@@ -35,7 +35,7 @@ export function maintenanceService(
   logger: Logger,
 ): MaintenanceServiceServer {
   return {
-    status: unary(logger, 'Status', async (): Promise<StatusResponse> => ({ header: header(), version, ...status() })),
+    status: unary(logger, 'Status', () => Promise.resolve<StatusResponse>({ header: header(), version, ...status() })),
     hashKv: unary(logger, 'HashKV', async (req): Promise<HashKVResponse> => {
       store.checkReadable(req.revision > 0 ? req.revision : store.currentRevision);
       const { hash, revision, keys } = await hashKeySpace(store, req.revision);

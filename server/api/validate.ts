@@ -1,4 +1,5 @@
 import {
+  Compare_CompareResult,
   Compare_CompareTarget,
   type Compare,
   type CompactRequest,
@@ -113,9 +114,13 @@ export class RequestValidator {
 
   private compare(c: Compare): void {
     this.key(c.key, 'compare key');
-    if (!Number.isInteger(c.result) || c.result < 1 || c.result > 4)
+    if (
+      !Number.isInteger(c.result) ||
+      c.result < Compare_CompareResult.COMPARE_RESULT_EQUAL ||
+      c.result > Compare_CompareResult.COMPARE_RESULT_NOT_EQUAL
+    )
       throw new CairnError(ErrorCode.InvalidArgument, 'compare result must be EQUAL, GREATER, LESS or NOT_EQUAL');
-    const expected = UNION_CASE[c.target as Compare_CompareTarget];
+    const expected = UNION_CASE[c.target];
     if (expected === undefined)
       throw new CairnError(ErrorCode.InvalidArgument, 'compare target must be VERSION, CREATE, MOD, VALUE or LEASE');
     if (c.targetUnion !== undefined && c.targetUnion.$case !== expected) {

@@ -19,13 +19,13 @@ export function call<Res>(invoke: (cb: (err: ServiceError | null, res: Res) => v
 }
 
 export async function memberList(endpoints: string[], timeoutMs: number): Promise<MemberListResponse> {
-  let lastError: unknown;
+  let lastError: ServiceError | undefined;
   for (const endpoint of endpoints) {
     const client = new ClusterServiceClient(endpoint, credentials.createInsecure());
     try {
       return await call<MemberListResponse>((cb) => client.memberList({}, new Metadata(), { deadline: Date.now() + timeoutMs }, cb));
     } catch (err) {
-      lastError = err;
+      lastError = err as ServiceError; // what `call` rejects with
     } finally {
       client.close();
     }

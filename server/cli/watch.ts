@@ -45,7 +45,7 @@ function follow(stream: ClientDuplexStream<WatchRequest, WatchResponse>, flags: 
   const json = flags.output === 'json';
   return new Promise<void>((resolve, reject) => {
     let stopping = false;
-    const stop = (err?: unknown): void => {
+    const stop = (err?: Error): void => {
       if (stopping) return;
       stopping = true;
       clearTimeout(createTimer);

@@ -12,7 +12,7 @@ export class PendingRequests<T> {
   }
 
   /** Registers a request; returns its id and a promise settled by resolve/reject/timeout. */
-  register(timeoutMs: number, onTimeout: () => unknown): { id: number; done: Promise<T> } {
+  register(timeoutMs: number, onTimeout: () => Error): { id: number; done: Promise<T> } {
     const id = this.nextId++;
     const done = new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -155,6 +155,7 @@ export class RaftNode<Outcome> {
     return Date.now() - this.lastLeaderContact <= maxStalenessMs && s.applied >= s.commit;
   }
 
+  /** Synchronous; a Promise only because WritePath.close is. */
   close(): Promise<void> {
     this.closed = true;
     clearInterval(this.leaderWatch);

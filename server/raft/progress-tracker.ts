@@ -1,4 +1,4 @@
-import { RaftConfig } from './conf-state.js';
+import type { RaftConfig } from './conf-state.js';
 import { invariant } from './errors.js';
 import { Progress } from './progress.js';
 import type { VoteResult } from './quorum.js';

@@ -23,7 +23,7 @@ export async function openEngine(engine: EngineName, dataDir: string): Promise<S
     db = new RocksLevel(location, BUFFERS) as unknown as AbstractLevelLike;
   } else {
     const { ClassicLevel } = await import('classic-level');
-    db = new ClassicLevel<Buffer, Buffer>(location, BUFFERS) as unknown as AbstractLevelLike;
+    db = new ClassicLevel<Buffer, Buffer>(location, BUFFERS);
   }
   await db.open();
   return new AbstractLevelEngine(engine, db);

@@ -36,9 +36,10 @@ export interface PeerServerOptions {
   readonly deliver: (messages: Message[]) => void;
   /**
    * Hands a complete snapshot to the core. `message.snapshot.data` is `data`. The sender
-   * is told applied=true once this resolves; a rejection reports failure to the sender.
+   * is told applied=true once this returns (or resolves); a throw or rejection reports
+   * failure to the sender.
    */
-  readonly deliverSnapshot: (message: Message, data: Buffer) => Promise<void>;
+  readonly deliverSnapshot: (message: Message, data: Buffer) => void | Promise<void>;
   /** Largest snapshot accepted (default 512 MiB); larger ones get RESOURCE_EXHAUSTED. */
   readonly maxSnapshotBytes?: number;
   /** Snapshots assembled at once (default 2), as each may hold up to maxSnapshotBytes. */

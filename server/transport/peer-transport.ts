@@ -141,12 +141,21 @@ export class PeerTransport implements PeerSender {
       return;
     }
     peer.snapshotInFlight = true;
-    void this.transferSnapshot(peer, msg).then((applied) => {
-      peer.snapshotInFlight = false;
-      if (applied) this.counts.snapshotsSent++;
-      else this.counts.snapshotsFailed++;
-      this.report(() => this.opts.reporter.reportSnapshot(id, !applied));
-    });
+    // sendSnapshot turns every transfer failure into applied: false, but transferSnapshot can
+    // still reject (creating the client, or a bug). That must count as a failed transfer too:
+    // unhandled, it would crash the process, and the peer would stay in flight forever with
+    // the core never told. The chain ends in a handler that cannot throw (report catches).
+    void this.transferSnapshot(peer, msg)
+      .catch((err: unknown) => {
+        this.opts.logger?.warn({ peer: id, index: msg.snapshot?.index, err }, 'snapshot transfer failed unexpectedly');
+        return false;
+      })
+      .then((applied) => {
+        peer.snapshotInFlight = false;
+        if (applied) this.counts.snapshotsSent++;
+        else this.counts.snapshotsFailed++;
+        this.report(() => this.opts.reporter.reportSnapshot(id, !applied));
+      });
   }
 
   private async transferSnapshot(peer: Peer, msg: Message): Promise<boolean> {
@@ -193,7 +202,7 @@ function dataInMessage(msg: Message): SnapshotChunks {
   const data = msg.snapshot?.data ?? new Uint8Array(0);
   return {
     totalBytes: data.byteLength,
-    // eslint-disable-next-line @typescript-eslint/require-await -- one chunk already in memory
+    // eslint-disable-next-line @typescript-eslint/require-await -- an async generator is the plain way to write this AsyncIterable; it has nothing to wait for
     async *[Symbol.asyncIterator]() {
       yield data;
     },

@@ -149,7 +149,7 @@ test('grpcurl lists, describes and calls the services through reflection', async
   const describe = await run(address, 'describe', 'cairn.v1.KVService');
   t.regex(describe.stdout, /rpc Range \( \.cairn\.v1\.RangeRequest \) returns \( \.cairn\.v1\.RangeResponse \)/);
   const health = await run('-d', '{"service":""}', address, 'grpc.health.v1.Health/Check');
-  t.is(JSON.parse(health.stdout).status, 'SERVING');
+  t.is((JSON.parse(health.stdout) as { status: string }).status, 'SERVING');
 
   await kv.set('from-node', 'hello');
   const range = await run('-d', JSON.stringify({ key: Buffer.from('from-node').toString('base64') }), address, 'cairn.v1.KVService/Range');

@@ -77,7 +77,7 @@ for (const engine of ENGINE_NAMES) {
     );
     for (const k of [...raw].reverse()) await kv.put({ key: k, value: k });
     const hex = (r: RangeResponse) => r.kvs.map((kv) => kv.key.toString('hex'));
-    const sorted = [...raw].sort(Buffer.compare).map((k) => k.toString('hex'));
+    const sorted = [...raw].sort((x, y) => Buffer.compare(x, y)).map((k) => k.toString('hex'));
     t.deepEqual(hex(await kv.range(ALL)), sorted, 'byte order, not UTF-16 or UTF-8 code point order');
     t.deepEqual(hex(await kv.range({ key: Buffer.from([0x80]), rangeEnd: Buffer.from([0xff]) })), ['80', 'c3a9']);
     // The prefix a\xff has range_end "b" (etcd's GetPrefixRangeEnd).

@@ -7,7 +7,6 @@ import { WatchCreateRequest_FilterType as Filter, type WatchResponse } from '../
 import { b, ENGINE_NAMES, s, startApiNode, status, statusName, summarize, waitUntil, type WatchSession } from '../helpers/grpc-clients.js';
 
 const PUT = Event_EventType.EVENT_TYPE_PUT;
-const DELETE = Event_EventType.EVENT_TYPE_DELETE;
 const show = (e: Event): string =>
   `${e.type === PUT ? 'PUT' : 'DEL'} ${s(e.kv?.key)}${e.type === PUT ? '=' + s(e.kv?.value) : ''}@${e.kv?.modRevision}`;
 

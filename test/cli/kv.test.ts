@@ -74,7 +74,11 @@ test('get --rev reads an older version; --serializable reads too', async (t) => 
 
 test('-o json prints one object with keys and values as UTF-8 strings', async (t) => {
   const rev = await put('json/ключ', 'värde ✓');
-  const out = JSON.parse(await ok(['get', 'json/', '--prefix', '-o', 'json']));
+  const out = JSON.parse(await ok(['get', 'json/', '--prefix', '-o', 'json'])) as {
+    count: number;
+    kvs: object[];
+    header: { revision: number };
+  };
   t.is(out.count, 1);
   t.like(out.kvs[0], { key: 'json/ключ', value: 'värde ✓', modRevision: rev, createRevision: rev, version: 1 });
   t.true(out.header.revision >= rev);
@@ -116,12 +120,15 @@ test('client options are accepted before the command, as with etcdctl', async (t
   await put('global/a', 'x');
   const r = await runCli(['--endpoints', node.address, '-o', 'json', 'get', 'global/a']);
   t.is(r.code, 0, r.stderr);
-  t.is(JSON.parse(r.stdout).kvs[0].value, 'x');
+  t.is((JSON.parse(r.stdout) as { kvs: { value: string }[] }).kvs[0]!.value, 'x');
 });
 
 test('bench put and range report throughput and percentiles as JSON', async (t) => {
   for (const op of ['put', 'range']) {
-    const out = JSON.parse(await ok(['bench', op, '--total', '300', '--clients', '8', '--connections', '2', '-o', 'json']));
+    const out = JSON.parse(await ok(['bench', op, '--total', '300', '--clients', '8', '--connections', '2', '-o', 'json'])) as {
+      opsPerSec: number;
+      latencyMs: { p50: number; p99: number; max: number };
+    };
     t.like(out, { op, requests: 300, errors: 0, clients: 8, connections: 2 });
     t.true(out.opsPerSec > 0);
     t.true(out.latencyMs.p50 <= out.latencyMs.p99 && out.latencyMs.p99 <= out.latencyMs.max);

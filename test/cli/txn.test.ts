@@ -11,6 +11,8 @@ test.after.always(async () => {
 });
 
 const txn = (script: string, ...flags: string[]) => runCli(['txn', '--endpoints', node.address, ...flags], { input: script });
+/** The parts of `txn -o json` output these tests read. */
+type TxnJson = { succeeded: boolean; responses: unknown[] };
 
 test('success branch runs when every compare holds', async (t) => {
   await runCli(['put', 'txn1/k', 'v1', '--endpoints', node.address]);
@@ -32,8 +34,8 @@ test('create("k") = "0" guards creation; -o json reports the branch', async (t) 
   const script = 'create("txn3/k") = "0"\n\nput txn3/k first\n\n';
   const first = await txn(script, '-o', 'json');
   t.is(first.code, 0, first.stderr);
-  t.true(JSON.parse(first.stdout).succeeded);
-  const second = JSON.parse((await txn(script, '-o', 'json')).stdout);
+  t.true((JSON.parse(first.stdout) as TxnJson).succeeded);
+  const second = JSON.parse((await txn(script, '-o', 'json')).stdout) as TxnJson;
   t.false(second.succeeded);
   t.deepEqual(second.responses, []);
 });

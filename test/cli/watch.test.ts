@@ -16,6 +16,8 @@ const cli = async (...args: string[]) => {
   if (r.code !== 0) throw new Error(`cairn ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 };
+/** The revision in a `-o json` write response. */
+const revisionOf = (json: string): number => (JSON.parse(json) as { header: { revision: number } }).header.revision;
 
 /** A watch process whose stdout is collected; `until` waits for some output. */
 function watch(...args: string[]) {
@@ -62,7 +64,7 @@ test('prints PUT and DELETE events made by another process; SIGINT exits 0', asy
 });
 
 test('--rev replays history, with --prev-kv and -o json', async (t) => {
-  const rev = JSON.parse(await cli('put', 'w2/k', 'a', '-o', 'json')).header.revision as number;
+  const rev = revisionOf(await cli('put', 'w2/k', 'a', '-o', 'json'));
   await cli('put', 'w2/k', 'b');
   await cli('del', 'w2/k');
   const w = watch('w2/k', '--rev', String(rev), '--prev-kv', '-o', 'json');
@@ -71,19 +73,19 @@ test('--rev replays history, with --prev-kv and -o json', async (t) => {
   const events = out
     .trim()
     .split('\n')
-    .map((l) => JSON.parse(l));
+    .map((l) => JSON.parse(l) as { type: string; kv: unknown });
   t.deepEqual(
     events.map((e) => e.type),
     ['PUT', 'PUT', 'DELETE'],
   );
-  t.like(events[0].kv, { key: 'w2/k', value: 'a', modRevision: rev });
+  t.like(events[0]!.kv, { key: 'w2/k', value: 'a', modRevision: rev });
   t.like(events[1], { kv: { value: 'b' }, prevKv: { value: 'a' } });
   t.like(events[2], { kv: { key: 'w2/k' }, prevKv: { value: 'b' } });
   t.is(await w.exit, 0);
 });
 
 test('--no-put keeps only deletes', async (t) => {
-  const rev = JSON.parse(await cli('put', 'w3/k', 'a', '-o', 'json')).header.revision as number;
+  const rev = revisionOf(await cli('put', 'w3/k', 'a', '-o', 'json'));
   await cli('del', 'w3/k');
   const w = watch('w3/k', '--rev', String(rev), '--no-put');
   const out = await w.until((o) => o.includes('DELETE'));
@@ -94,8 +96,8 @@ test('--no-put keeps only deletes', async (t) => {
 
 // Serial tests run before the others, so compaction cannot hide the history they replay.
 test.serial('a compacted start revision cancels the watch with a clear error', async (t) => {
-  const old = JSON.parse(await cli('put', 'w4/k', 'a', '-o', 'json')).header.revision as number;
-  const now = JSON.parse(await cli('put', 'w4/k', 'b', '-o', 'json')).header.revision as number;
+  const old = revisionOf(await cli('put', 'w4/k', 'a', '-o', 'json'));
+  const now = revisionOf(await cli('put', 'w4/k', 'b', '-o', 'json'));
   await cli('compact', String(now));
   const w = watch('w4/k', '--rev', String(old));
   const code = await w.exit;
@@ -113,7 +115,7 @@ test('--progress-notify prints progress lines at the node interval', async (t) =
     for (let i = 0; i < 100 && stdout.split('\n').length < 3; i++) await new Promise((r) => setTimeout(r, 50));
     child.kill('SIGINT');
     t.is(await exit, 0);
-    const first = JSON.parse(stdout.split('\n')[0]!);
+    const first = JSON.parse(stdout.split('\n')[0]!) as { type: string; revision: unknown };
     t.is(first.type, 'PROGRESS');
     t.is(typeof first.revision, 'number');
   } finally {

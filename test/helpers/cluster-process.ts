@@ -121,7 +121,7 @@ export async function startClusterProcesses(size: number, extraArgs: string[] = 
       while (Date.now() < deadline) {
         last = await Promise.all(members.map((m) => m.status(1000)));
         const applied = new Set(last.map((s) => s?.raftAppliedIndex));
-        if (last.every((s) => s !== undefined) && applied.size === 1) return last as StatusResponse[];
+        if (last.every((s) => s !== undefined) && applied.size === 1) return last;
         await new Promise((r) => setTimeout(r, 100));
       }
       throw new Error(

@@ -30,7 +30,7 @@ import {
   type DeepPartial,
   type TxnResponse,
 } from '../../gen/ts/cairn/v1/kv.js';
-import type { Event } from '../../gen/ts/cairn/v1/types.js';
+import { Event_EventType, type Event } from '../../gen/ts/cairn/v1/types.js';
 import { WatchCreateRequest, WatchServiceClient, type WatchRequest, type WatchResponse } from '../../gen/ts/cairn/v1/watch.js';
 import { DEFAULT_LIMITS, DEFAULT_NODE_OPTIONS, ENGINE_NAMES, type EngineName, type Limits, type NodeOptions } from '../../server/config.js';
 import { startNode, type RunningNode } from '../../server/main.js';
@@ -206,7 +206,9 @@ export class WatchSession {
 export function summarize(responses: WatchResponse[]): string {
   const shown = responses.slice(-20).map((r) => {
     const flags = [r.created && 'created', r.canceled && 'canceled', r.fragment && 'fragment'].filter(Boolean).join(',');
-    const evs = r.events.map((e) => `${e.type === 1 ? 'PUT' : 'DEL'} ${s(e.kv?.key)}@${e.kv?.modRevision}`).join(' ');
+    const evs = r.events
+      .map((e) => `${e.type === Event_EventType.EVENT_TYPE_PUT ? 'PUT' : 'DEL'} ${s(e.kv?.key)}@${e.kv?.modRevision}`)
+      .join(' ');
     return `{id ${r.watchId} rev ${r.header?.revision}${flags ? ' ' + flags : ''}${r.cancelReason ? ` reason "${r.cancelReason}"` : ''}${evs ? ' [' + evs + ']' : ''}}`;
   });
   return `${responses.length > 20 ? `(${responses.length - 20} earlier) ` : ''}${shown.join(' ') || '(none)'}`;
@@ -218,9 +220,9 @@ export interface ApiNode {
   readonly dataDir: string;
   readonly kv: Kv;
   /** A new watch client (its own channel when `ownChannel`) and stream, closed at teardown. */
-  openWatch(options?: { ownChannel?: boolean }): WatchSession;
+  readonly openWatch: (options?: { ownChannel?: boolean }) => WatchSession;
   /** A new KV client on its own channel, closed at teardown. */
-  newKv(): Kv;
+  readonly newKv: () => Kv;
 }
 
 export interface ApiNodeOverrides {

@@ -71,7 +71,7 @@ function spawnServe(listen: string, dataDir: string, args: string[], log: string
       reject(new Error(`cairn serve not ready within ${READY_TIMEOUT_MS} ms:\n${log.join('')}`));
     }, READY_TIMEOUT_MS);
     let stdout = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       log.push(chunk);
       stdout += chunk;
       const match = /serving on (\S+)/.exec(stdout);
@@ -80,7 +80,7 @@ function spawnServe(listen: string, dataDir: string, args: string[], log: string
         resolve({ child, address: match[1]! });
       }
     });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => log.push(chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => log.push(chunk));
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       reject(new Error(`cairn serve exited (${code ?? signal}) before serving:\n${log.join('')}`));
@@ -140,7 +140,7 @@ export interface CliOptions {
 export function spawnCli(args: string[], options: CliOptions = {}): ChildProcess {
   const { CAIRN_ENDPOINTS: _ignored, ...env } = process.env;
   const child = spawn(process.execPath, [CAIRN_BIN, ...args], { env: { ...env, ...options.env }, stdio: 'pipe' });
-  child.stdin!.end(options.input ?? '');
+  child.stdin.end(options.input ?? '');
   return child;
 }
 

@@ -91,7 +91,7 @@ const sortedKeys = (state: State) => [...state.keys()].sort();
 
 class Model {
   /** history[r]: the state after revision r. */
-  readonly history: State[] = [new Map()];
+  readonly history: State[] = [new Map<string, MKV>()];
   /** events[r]: the changes of revision r, in order. */
   readonly events: MEvent[][] = [[]];
   compacted = 0;
@@ -643,7 +643,7 @@ async function checkRead(t: ExecutionContext, rng: Rng, ts: TestStore, model: Mo
   if (revision > model.rev || (revision > 0 && revision < model.compacted)) {
     const code = revision > model.rev ? ErrorCode.FutureRevision : ErrorCode.Compacted;
     const err = await t.throwsAsync(ts.store.range(req as never), { instanceOf: CairnError }, what);
-    return err !== undefined && (err as CairnError).code === code;
+    return err !== undefined && err.code === code;
   }
   const actual = await ts.range(sel.start, sel.end, o);
   t.is(actual.revision, model.rev, `${what}: header`);

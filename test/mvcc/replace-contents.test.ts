@@ -30,7 +30,7 @@ async function fill(ts: TestStore, writes: number, tag: string): Promise<void> {
 
 async function readAll(ts: TestStore): Promise<string> {
   const r = await ts.store.range(RangeRequest.fromPartial({ key: Buffer.from([0]), rangeEnd: Buffer.from([0]) }));
-  return `${r.revision}:` + r.kvs.map((kv) => `${kv.key}=${kv.value}@${kv.modRevision}`).join(',');
+  return `${r.revision}:` + r.kvs.map((kv) => `${kv.key.toString()}=${kv.value.toString()}@${kv.modRevision}`).join(',');
 }
 
 for (const engine of ['rocksdb', 'leveldb'] as const) {

@@ -70,9 +70,9 @@ const summary = (kv: KeyValue | undefined) =>
 
 async function expectCode(t: ExecutionContext, promise: Promise<unknown>, code: ErrorCode, message?: RegExp): Promise<CairnError> {
   const err = await t.throwsAsync(promise, { instanceOf: CairnError });
-  t.is((err as CairnError).code, code);
-  if (message !== undefined) t.regex(err!.message, message);
-  return err as CairnError;
+  t.is(err.code, code);
+  if (message !== undefined) t.regex(err.message, message);
+  return err;
 }
 
 /** Every stored (revision key) entry: [main, sub, tombstone]. */
@@ -911,7 +911,7 @@ test('a failed engine write stops the writer: pending commands fail, onFatal fir
     t.regex(String(ts.fatal[0]), /disk on fire/);
     fail = false;
     const refused = await t.throwsAsync(ts.writer.submit(putCmd('c', '1')), { instanceOf: CairnError });
-    t.is((refused as CairnError).code, ErrorCode.Stopping);
+    t.is(refused.code, ErrorCode.Stopping);
     // Nothing of the failed batch became readable.
     t.is(ts.store.currentRevision, 1);
     t.deepEqual(entries(await ts.range('', '\0')), ['a=1']);

@@ -2,7 +2,7 @@
 // binary entry data and context survive, local types never encode, and malformed input
 // from a peer is refused with a TransportError naming the problem.
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import * as pb from '../../gen/ts/cairn/raft/v1/raft.js';
 import { CAMPAIGN_TRANSFER, isLocalMessage, makeMessage, MessageType, type Message } from '../../server/raft/message.js';
 import { EntryType } from '../../server/raft/types.js';
@@ -23,7 +23,7 @@ function wire(overrides: Partial<pb.Message>): pb.Message {
 }
 
 function refused(
-  t: import('ava').ExecutionContext,
+  t: ExecutionContext,
   w: pb.Message,
   code: TransportErrorCode,
   pattern: RegExp,

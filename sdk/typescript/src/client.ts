@@ -31,7 +31,7 @@ import {
 } from './kv-types.js';
 import { MemberPool, type InvokeOptions } from './pool.js';
 import { deleteRequest, putRequest, rangeRequest, type DeleteOptions, type PutOptions, type ReadOptions } from './requests.js';
-import { Txn, txnResult, type CommitOptions, type TxnResult } from './txn.js';
+import { Txn, txnResult, type CommitOptions } from './txn.js';
 import { Watch, type WatchOptions } from './watch.js';
 
 export const DEFAULT_ENDPOINT = '127.0.0.1:7379';

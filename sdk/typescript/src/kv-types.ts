@@ -72,7 +72,7 @@ export interface DeleteResult {
 
 export function rangeResult(res: RangeResponse): RangeResult {
   const h = header(res.header);
-  return { header: h, revision: h.revision, kvs: res.kvs.map(KeyValue.from), count: res.count, more: res.more };
+  return { header: h, revision: h.revision, kvs: res.kvs.map((kv) => KeyValue.from(kv)), count: res.count, more: res.more };
 }
 
 export function putResult(res: PutResponse): PutResult {
@@ -82,5 +82,5 @@ export function putResult(res: PutResponse): PutResult {
 
 export function deleteResult(res: DeleteRangeResponse): DeleteResult {
   const h = header(res.header);
-  return { header: h, revision: h.revision, deleted: res.deleted, prevKvs: res.prevKvs.map(KeyValue.from) };
+  return { header: h, revision: h.revision, deleted: res.deleted, prevKvs: res.prevKvs.map((kv) => KeyValue.from(kv)) };
 }

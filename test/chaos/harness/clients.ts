@@ -31,9 +31,9 @@ const CHANNEL_OPTIONS = {
 
 type Unary<Req, Res> = (req: Req, md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res: Res) => void) => unknown;
 
-function call<Req, Res>(fn: Unary<Req, Res>, self: unknown, req: Req, timeoutMs: number): Promise<Res> {
+function call<Req, Res>(fn: Unary<Req, Res>, req: Req, timeoutMs: number): Promise<Res> {
   return new Promise((resolve, reject) => {
-    fn.call(self, req, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
+    fn(req, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
   });
 }
 
@@ -52,34 +52,31 @@ export class MemberClient {
   }
 
   range(req: DeepPartial<RangeRequest>, timeoutMs: number): Promise<RangeResponse> {
-    return call(this.kv.range as Unary<RangeRequest, RangeResponse>, this.kv, RangeRequest.fromPartial(req), timeoutMs);
+    return call<RangeRequest, RangeResponse>((r, md, o, cb) => this.kv.range(r, md, o, cb), RangeRequest.fromPartial(req), timeoutMs);
   }
   put(req: DeepPartial<PutRequest>, timeoutMs: number): Promise<PutResponse> {
-    return call(this.kv.put as Unary<PutRequest, PutResponse>, this.kv, PutRequest.fromPartial(req), timeoutMs);
+    return call<PutRequest, PutResponse>((r, md, o, cb) => this.kv.put(r, md, o, cb), PutRequest.fromPartial(req), timeoutMs);
   }
   deleteRange(req: DeepPartial<DeleteRangeRequest>, timeoutMs: number): Promise<DeleteRangeResponse> {
-    return call(
-      this.kv.deleteRange as Unary<DeleteRangeRequest, DeleteRangeResponse>,
-      this.kv,
+    return call<DeleteRangeRequest, DeleteRangeResponse>(
+      (r, md, o, cb) => this.kv.deleteRange(r, md, o, cb),
       DeleteRangeRequest.fromPartial(req),
       timeoutMs,
     );
   }
   txn(req: DeepPartial<TxnRequest>, timeoutMs: number): Promise<TxnResponse> {
-    return call(this.kv.txn as Unary<TxnRequest, TxnResponse>, this.kv, TxnRequest.fromPartial(req), timeoutMs);
+    return call<TxnRequest, TxnResponse>((r, md, o, cb) => this.kv.txn(r, md, o, cb), TxnRequest.fromPartial(req), timeoutMs);
   }
   status(timeoutMs: number): Promise<StatusResponse> {
-    return call(
-      this.maintenance.status as Unary<StatusRequest, StatusResponse>,
-      this.maintenance,
+    return call<StatusRequest, StatusResponse>(
+      (r, md, o, cb) => this.maintenance.status(r, md, o, cb),
       StatusRequest.fromPartial({}),
       timeoutMs,
     );
   }
   hashKv(revision: number, timeoutMs: number): Promise<HashKVResponse> {
-    return call(
-      this.maintenance.hashKv as Unary<HashKVRequest, HashKVResponse>,
-      this.maintenance,
+    return call<HashKVRequest, HashKVResponse>(
+      (r, md, o, cb) => this.maintenance.hashKv(r, md, o, cb),
       HashKVRequest.fromPartial({ revision }),
       timeoutMs,
     );

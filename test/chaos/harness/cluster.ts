@@ -59,14 +59,14 @@ export class Member {
         resolve();
       }),
     );
-    child.stderr!.pipe(log, { end: false });
+    child.stderr.pipe(log, { end: false });
     await new Promise<void>((resolve, reject) => {
       let out = '';
       const timer = setTimeout(
         () => reject(new Error(`${this.name} not serving within ${READY_TIMEOUT_MS} ms (log ${this.logPath})`)),
         READY_TIMEOUT_MS,
       );
-      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
         log.write(chunk);
         out += chunk;
         if (out.includes('serving on')) {

@@ -33,7 +33,7 @@ export async function waitConverged(pool: ClientPool, timeoutMs: number): Promis
       ),
     );
     if (answers.every((s) => s !== undefined)) {
-      const shape = answers.map((s) => `${s!.leader}/${s!.raftAppliedIndex}/${s!.header!.revision}`);
+      const shape = answers.map((s) => `${s.leader}/${s.raftAppliedIndex}/${s.header!.revision}`);
       lastSeen = pool.names
         .map((n, i) => `${n}: leader ${answers[i]!.leader} applied ${answers[i]!.raftAppliedIndex} rev ${answers[i]!.header!.revision}`)
         .join('; ');

@@ -10,7 +10,7 @@ import { WatchCreateRequest, type WatchRequest, type WatchResponse } from '../..
 import type { RevEvent } from '../checker/revision-history.js';
 import type { WatchBatch, WatcherLog, WatchProgress } from '../checker/watch-check.js';
 import type { ClientPool } from './clients.js';
-import { Rng } from './rng.js';
+import type { Rng } from './rng.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 

@@ -192,7 +192,7 @@ export class Workload {
  * Reads change nothing, so a failed read is simply failed. A write whose request never left
  * the client (no connection) is definitely not applied; any other error may hide a commit.
  */
-function outcomeOf(call: Call, code: number, details: string): Outcome {
+function outcomeOf(call: Call, code: status, details: string): Outcome {
   if (call.f === 'get' || call.f === 'mget') return 'failed';
   if (code === status.UNAVAILABLE && /No connection established|ECONNREFUSED/.test(details)) return 'failed';
   return 'unknown';
