@@ -13,6 +13,7 @@ import type {
 } from '../../gen/ts/cairn/v1/kv.js';
 import type { KeyValue, ResponseHeader } from '../../gen/ts/cairn/v1/types.js';
 import { CairnError, compactedError, ErrorCode, futureRevisionError } from '../errors.js';
+import { invariant } from '../invariant.js';
 import { rangeContains, toKeyRange, type KeyRange } from '../mvcc/key-range.js';
 import type { WriteBatch } from '../mvcc/write-batch.js';
 import type { WriteTxn } from '../mvcc/write-txn.js';
@@ -61,7 +62,7 @@ export class Applier {
       }
     } catch (err) {
       if (err instanceof CairnError) {
-        if (txn.changed) throw new Error(`invariant: command failed after changing the store: ${err.message}`);
+        invariant(!txn.changed, () => `command failed after changing the store: ${err.message}`);
         return failure(err);
       }
       throw err;

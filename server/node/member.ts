@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { Applier, type HeaderFactory } from '../apply/applier.js';
+import { invariant } from '../invariant.js';
 import type { MvccStore } from '../mvcc/kv-store.js';
 import { exportSnapshot } from '../mvcc/snapshot.js';
 import type { WatchHub } from '../mvcc/watch-hub.js';
@@ -56,9 +57,10 @@ export function createMember(o: MemberOptions): Member {
   const storage = o.logStore.storage;
   const { hardState } = storage.initialState();
   const firstApplicable = storage.firstIndex() - 1;
-  if (o.store.consistentIndex < firstApplicable) {
-    throw new Error(`invariant: the store applied up to ${o.store.consistentIndex}, but the raft log starts after ${firstApplicable}`);
-  }
+  invariant(
+    o.store.consistentIndex >= firstApplicable,
+    () => `the store applied up to ${o.store.consistentIndex}, but the raft log starts after ${firstApplicable}`,
+  );
   const rawNode = new RawNode({
     id: self,
     voters: cluster.members.map((m) => m.id),

@@ -1,5 +1,5 @@
 /** Public surface of the pure Raft core. */
-export { RaftInvariantError, invariant } from './errors.js';
+export { InvariantError, invariant } from './errors.js';
 export type { RandomSource } from './random.js';
 export * from './types.js';
 export type { Message, MessageInit } from './message.js';
