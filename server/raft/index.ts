@@ -5,7 +5,6 @@ export * from './types.js';
 export type { Message, MessageInit } from './message.js';
 export { MessageType, CAMPAIGN_TRANSFER, makeMessage, isLocalMessage } from './message.js';
 export type { RaftStorage } from './storage.js';
-export { RaftStorageError, StorageErrorCode } from './storage.js';
 export { MemoryRaftStorage } from './memory-storage.js';
 export type { Ready } from './ready.js';
 export type { RaftOptions } from './raft.js';
