@@ -47,7 +47,7 @@ export class Applier {
 
   async apply(batch: WriteBatch, command: Command): Promise<CommandOutcome> {
     const request = command.request;
-    if (request === undefined) return failure(new CairnError(ErrorCode.InvalidArgument, 'empty command'));
+    if (request === undefined) return failure(new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'empty command'));
     const txn = batch.beginTxn();
     try {
       switch (request.$case) {
@@ -119,7 +119,7 @@ export class Applier {
   private async checkPlan(txn: WriteTxn, plan: TxnPlan, planned: PlannedWrite[]): Promise<void> {
     for (const op of plan.ops) {
       const request = op.request;
-      if (request === undefined) throw new CairnError(ErrorCode.InvalidArgument, 'empty operation in txn');
+      if (request === undefined) throw new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'empty operation in txn');
       switch (request.$case) {
         case 'requestPut':
           await this.checkPut(txn, request.requestPut, planned);
@@ -145,11 +145,11 @@ export class Applier {
 
   private async checkPut(txn: WriteTxn, req: PutRequest, planned: readonly PlannedWrite[]): Promise<void> {
     if (req.lease !== 0) {
-      throw new CairnError(ErrorCode.LeaseNotFound, `lease ${req.lease} not found`);
+      throw new CairnError(ErrorCode.ERROR_CODE_LEASE_NOT_FOUND, `lease ${req.lease} not found`);
     }
     if ((req.ignoreValue || req.ignoreLease) && !(await existsWhenRun(txn, req.key, planned))) {
       throw new CairnError(
-        ErrorCode.KeyNotFound,
+        ErrorCode.ERROR_CODE_KEY_NOT_FOUND,
         `key ${JSON.stringify(req.key.toString())} does not exist; ignore_value and ignore_lease need an existing key`,
       );
     }
