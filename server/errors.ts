@@ -1,43 +1,36 @@
 /**
- * Domain errors. Every failure a client can cause has a code here; server/api/errors.ts maps
- * each code to one gRPC status. Broken invariants are not CairnErrors: they crash.
+ * Domain errors. Every failure a client can cause has a code in cairn.v1.ErrorCode
+ * (proto/cairn/v1/errors.proto), the one definition shared with the SDKs; server/api/errors.ts
+ * maps each code to one gRPC status. Broken invariants are not CairnErrors: they crash
+ * (server/invariant.ts).
  */
-export const ErrorCode = {
-  EmptyKey: 'EMPTY_KEY',
-  KeyTooLarge: 'KEY_TOO_LARGE',
-  ValueTooLarge: 'VALUE_TOO_LARGE',
-  RequestTooLarge: 'REQUEST_TOO_LARGE',
-  TooManyTxnOps: 'TOO_MANY_TXN_OPS',
-  InvalidArgument: 'INVALID_ARGUMENT',
-  Compacted: 'COMPACTED',
-  FutureRevision: 'FUTURE_REVISION',
-  LeaseNotFound: 'LEASE_NOT_FOUND',
-  KeyNotFound: 'KEY_NOT_FOUND',
-  TooManyWatches: 'TOO_MANY_WATCHES',
-  TooManyWatchStreams: 'TOO_MANY_WATCH_STREAMS',
-  DuplicateWatchId: 'DUPLICATE_WATCH_ID',
-  Stopping: 'STOPPING',
-  NoLeader: 'NO_LEADER',
-  Timeout: 'TIMEOUT',
-  LeaderChanged: 'LEADER_CHANGED',
-} as const;
+import { ErrorCode } from '../gen/ts/cairn/v1/errors.js';
 
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+export { ErrorCode };
+
+/** The codes a CairnError carries: every ErrorCode but the zero value and ts-proto's UNRECOGNIZED. */
+export type DomainErrorCode = Exclude<ErrorCode, ErrorCode.ERROR_CODE_UNSPECIFIED | ErrorCode.UNRECOGNIZED>;
 
 export class CairnError extends Error {
   override readonly name = 'CairnError';
   constructor(
-    readonly code: ErrorCode,
+    readonly code: DomainErrorCode,
     message: string,
+    /** With ERROR_CODE_COMPACTED, the oldest revision still available (ErrorInfo.compact_revision); 0 otherwise. */
+    readonly compactRevision = 0,
   ) {
     super(message);
   }
 }
 
 export function compactedError(requested: number, compacted: number): CairnError {
-  return new CairnError(ErrorCode.Compacted, `revision ${requested} has been compacted; the oldest available revision is ${compacted}`);
+  return new CairnError(
+    ErrorCode.ERROR_CODE_COMPACTED,
+    `revision ${requested} has been compacted; the oldest available revision is ${compacted}`,
+    compacted,
+  );
 }
 
 export function futureRevisionError(requested: number, current: number): CairnError {
-  return new CairnError(ErrorCode.FutureRevision, `revision ${requested} is in the future; the current revision is ${current}`);
+  return new CairnError(ErrorCode.ERROR_CODE_FUTURE_REVISION, `revision ${requested} is in the future; the current revision is ${current}`);
 }

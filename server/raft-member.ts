@@ -19,6 +19,7 @@ import { IntervalTicker } from './node/interval-ticker.js';
 import { RaftDriver } from './node/raft-driver.js';
 import { RaftNode } from './node/raft-node.js';
 import { snapshotFirstPersistence } from './node/snapshot-first-persistence.js';
+import { invariant } from './invariant.js';
 
 export interface RaftMemberOptions {
   cluster: ClusterConfig;
@@ -60,9 +61,10 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
   const storage = o.logStore.storage;
   const { hardState } = storage.initialState();
   const firstApplicable = storage.firstIndex() - 1;
-  if (o.store.consistentIndex < firstApplicable) {
-    throw new Error(`invariant: the store applied up to ${o.store.consistentIndex}, but the raft log starts after ${firstApplicable}`);
-  }
+  invariant(
+    o.store.consistentIndex >= firstApplicable,
+    () => `the store applied up to ${o.store.consistentIndex}, but the raft log starts after ${firstApplicable}`,
+  );
   const rawNode = new RawNode({
     id: self,
     voters: cluster.members.map((m) => m.id),

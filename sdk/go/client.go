@@ -13,7 +13,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 )
 
 // Backoff between failover attempts: it starts at backoffBase and doubles up to backoffCap.
@@ -50,8 +49,8 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	c := &Client{cfg: cfg, endpoints: cfg.endpoints(), conns: map[string]*grpc.ClientConn{}}
 	var err error
 	if cfg.DisableDiscovery {
-		err = c.invoke(ctx, readCall, func(ctx context.Context, cc *grpc.ClientConn, md *metadata.MD) error {
-			_, err := cairnv1.NewMaintenanceServiceClient(cc).Status(ctx, &cairnv1.StatusRequest{}, grpc.Trailer(md))
+		err = c.invoke(ctx, readCall, func(ctx context.Context, cc *grpc.ClientConn) error {
+			_, err := cairnv1.NewMaintenanceServiceClient(cc).Status(ctx, &cairnv1.StatusRequest{})
 			return err
 		})
 	} else {
@@ -75,8 +74,8 @@ type Member struct {
 // endpoints. It returns the members.
 func (c *Client) Sync(ctx context.Context) ([]Member, error) {
 	var resp *cairnv1.MemberListResponse
-	err := c.invoke(ctx, readCall, func(ctx context.Context, cc *grpc.ClientConn, md *metadata.MD) (err error) {
-		resp, err = cairnv1.NewClusterServiceClient(cc).MemberList(ctx, &cairnv1.MemberListRequest{}, grpc.Trailer(md))
+	err := c.invoke(ctx, readCall, func(ctx context.Context, cc *grpc.ClientConn) (err error) {
+		resp, err = cairnv1.NewClusterServiceClient(cc).MemberList(ctx, &cairnv1.MemberListRequest{})
 		return err
 	})
 	if err != nil {
@@ -201,8 +200,8 @@ const (
 	unsafeWriteCall
 )
 
-// attemptFunc runs one attempt on a connected member; md receives the trailers.
-type attemptFunc func(ctx context.Context, cc *grpc.ClientConn, md *metadata.MD) error
+// attemptFunc runs one attempt on a connected member.
+type attemptFunc func(ctx context.Context, cc *grpc.ClientConn) error
 
 // withDeadline applies CallTimeout when ctx has no deadline.
 func (c *Client) withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -248,25 +247,24 @@ func (c *Client) invoke(ctx context.Context, kind callKind, fn attemptFunc) erro
 		}
 		ep, cc, err := c.pick()
 		if err != nil {
-			return toError(err, ep, "")
+			return toError(err, ep)
 		}
 		if err := c.waitReady(ctx, ep, cc); err != nil {
 			if ctx.Err() != nil {
 				return finalError(last, ctx.Err())
 			}
 			// Never connected: nothing was sent, so any call may go elsewhere.
-			last = toError(err, ep, "")
+			last = toError(err, ep)
 			c.failover(ep)
 			continue
 		}
-		var md metadata.MD
 		actx, acancel := c.attemptContext(ctx, kind)
-		err = fn(actx, cc, &md)
+		err = fn(actx, cc)
 		acancel()
 		if err == nil {
 			return nil
 		}
-		e := toError(err, ep, trailerCode(md))
+		e := toError(err, ep)
 		if ctx.Err() != nil {
 			return finalError(e, ctx.Err())
 		}
@@ -282,13 +280,13 @@ func (c *Client) invoke(ctx context.Context, kind callKind, fn attemptFunc) erro
 // after failing with e (the call's own deadline has not passed).
 func retryable(e *Error, kind callKind) bool {
 	switch e.CairnCode {
-	case CodeNoLeader, CodeStopping:
+	case cairnv1.ErrorCode_ERROR_CODE_NO_LEADER, cairnv1.ErrorCode_ERROR_CODE_STOPPING:
 		// Not applied: safe for every call.
 		return true
-	case CodeTimeout, CodeLeaderChanged:
+	case cairnv1.ErrorCode_ERROR_CODE_TIMEOUT, cairnv1.ErrorCode_ERROR_CODE_LEADER_CHANGED:
 		// Outcome unknown.
 		return kind != writeCall
-	case "":
+	case cairnv1.ErrorCode_ERROR_CODE_UNSPECIFIED:
 		// The transport failed, the connection was closed under the call, or the attempt
 		// ran out of its share of the deadline; a write may have reached the member.
 		switch e.code {
@@ -303,20 +301,13 @@ func retryable(e *Error, kind callKind) bool {
 // the context error when there was no attempt.
 func finalError(last *Error, ctxErr error) *Error {
 	if last == nil {
-		return toError(ctxErr, "", "")
+		return toError(ctxErr, "")
 	}
 	e := *last
 	if e.cause == nil || !errors.Is(e.cause, ctxErr) {
 		e.cause = errors.Join(e.cause, ctxErr)
 	}
 	return &e
-}
-
-func trailerCode(md metadata.MD) string {
-	if v := md.Get(errorCodeKey); len(v) > 0 {
-		return v[0]
-	}
-	return ""
 }
 
 // backoffDelay is the jittered, capped exponential delay before retry number attempt (>= 1).

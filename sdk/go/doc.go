@@ -10,8 +10,9 @@
 //
 // Every call runs under a deadline: the caller's context, or Config.CallTimeout when the
 // context has none. Failures are returned as *Error values that carry the gRPC status code
-// and the server's cairn-error-code; they match the sentinels of this package with
-// errors.Is (for example ErrCompacted, ErrNoLeader).
+// and the server's error code (the generated cairn.v1.ErrorCode, read from the ErrorInfo in
+// the status details); they match the sentinels of this package with errors.Is (for
+// example ErrCompacted, ErrNoLeader).
 //
 // Leases are not implemented by the server yet, so this package has no lease API.
 package cairn

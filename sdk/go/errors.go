@@ -5,39 +5,28 @@ import (
 	"errors"
 	"fmt"
 
+	cairnv1 "github.com/cairn-dev/cairn/gen/go/cairn/v1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 )
-
-// Server error codes carried in the cairn-error-code trailing metadata.
-const (
-	CodeEmptyKey       = "EMPTY_KEY"
-	CodeInvalidArg     = "INVALID_ARGUMENT"
-	CodeCompacted      = "COMPACTED"
-	CodeFutureRevision = "FUTURE_REVISION"
-	CodeKeyNotFound    = "KEY_NOT_FOUND"
-	CodeStopping       = "STOPPING"
-	CodeNoLeader       = "NO_LEADER"
-	CodeTimeout        = "TIMEOUT"
-	CodeLeaderChanged  = "LEADER_CHANGED"
-)
-
-// errorCodeKey is the trailing metadata key in which the server names its error code.
-const errorCodeKey = "cairn-error-code"
 
 // Error is the error returned by every Client method. It carries the gRPC status code and,
 // when the server sent one, the Cairn error code.
 type Error struct {
 	code codes.Code
-	// CairnCode is the server's cairn-error-code (for example "NO_LEADER"), or "" when the
-	// failure carried none (a transport failure or a client-side error).
-	CairnCode string
+	// CairnCode is the server's error code, read from the cairn.v1.ErrorInfo in the status
+	// details (for example cairnv1.ErrorCode_ERROR_CODE_NO_LEADER), or
+	// ERROR_CODE_UNSPECIFIED when the failure carried none (a transport failure or a
+	// client-side error).
+	CairnCode cairnv1.ErrorCode
 	// Message describes the failure.
 	Message string
 	// Endpoint is the member that produced the error, when one did.
 	Endpoint string
-	// CompactRevision is the oldest revision still available, set on a watch canceled
-	// because its start revision was compacted.
+	// CompactRevision is the oldest revision still available, set with ERROR_CODE_COMPACTED
+	// (a read below the compaction, or a watch canceled because its start revision was
+	// compacted).
 	CompactRevision int64
 	cause           error
 }
@@ -48,8 +37,8 @@ func (e *Error) Code() codes.Code { return e.code }
 // Error implements error.
 func (e *Error) Error() string {
 	s := "cairn: " + e.code.String()
-	if e.CairnCode != "" {
-		s += " (" + e.CairnCode + ")"
+	if e.CairnCode != cairnv1.ErrorCode_ERROR_CODE_UNSPECIFIED {
+		s += " (" + e.CairnCode.String() + ")"
 	}
 	if e.Message != "" {
 		s += ": " + e.Message
@@ -73,7 +62,7 @@ func (e *Error) Is(target error) bool {
 	if !ok {
 		return false
 	}
-	if t.CairnCode != "" {
+	if t.CairnCode != cairnv1.ErrorCode_ERROR_CODE_UNSPECIFIED {
 		return t.CairnCode == e.CairnCode
 	}
 	return t.code == e.code
@@ -83,17 +72,17 @@ func (e *Error) Is(target error) bool {
 // values that match them.
 var (
 	// ErrCompacted: the requested revision was compacted away.
-	ErrCompacted = &Error{code: codes.OutOfRange, CairnCode: CodeCompacted}
+	ErrCompacted = &Error{code: codes.OutOfRange, CairnCode: cairnv1.ErrorCode_ERROR_CODE_COMPACTED}
 	// ErrFutureRevision: the requested revision is beyond the current one.
-	ErrFutureRevision = &Error{code: codes.OutOfRange, CairnCode: CodeFutureRevision}
+	ErrFutureRevision = &Error{code: codes.OutOfRange, CairnCode: cairnv1.ErrorCode_ERROR_CODE_FUTURE_REVISION}
 	// ErrNoLeader: the member has no leader; the request was not applied.
-	ErrNoLeader = &Error{code: codes.Unavailable, CairnCode: CodeNoLeader}
+	ErrNoLeader = &Error{code: codes.Unavailable, CairnCode: cairnv1.ErrorCode_ERROR_CODE_NO_LEADER}
 	// ErrStopping: the member is shutting down; the request was not applied.
-	ErrStopping = &Error{code: codes.Unavailable, CairnCode: CodeStopping}
+	ErrStopping = &Error{code: codes.Unavailable, CairnCode: cairnv1.ErrorCode_ERROR_CODE_STOPPING}
 	// ErrTimeout: consensus did not finish in time; a write may or may not have applied.
-	ErrTimeout = &Error{code: codes.Unavailable, CairnCode: CodeTimeout}
+	ErrTimeout = &Error{code: codes.Unavailable, CairnCode: cairnv1.ErrorCode_ERROR_CODE_TIMEOUT}
 	// ErrKeyNotFound: the key does not exist (returned by GetConfig).
-	ErrKeyNotFound = &Error{code: codes.NotFound, CairnCode: CodeKeyNotFound}
+	ErrKeyNotFound = &Error{code: codes.NotFound, CairnCode: cairnv1.ErrorCode_ERROR_CODE_KEY_NOT_FOUND}
 	// ErrInvalidArgument: the request was rejected as malformed.
 	ErrInvalidArgument = &Error{code: codes.InvalidArgument}
 	// ErrUnavailable: no member could serve the request (any Unavailable failure).
@@ -103,8 +92,9 @@ var (
 // IsCompacted reports whether err says that a revision was compacted away.
 func IsCompacted(err error) bool { return errors.Is(err, ErrCompacted) }
 
-// toError converts an error from a gRPC call on endpoint into an *Error.
-func toError(err error, endpoint string, trailerCode string) *Error {
+// toError converts an error from a gRPC call on endpoint into an *Error. The Cairn code
+// comes from the cairn.v1.ErrorInfo among the status details (grpc-status-details-bin).
+func toError(err error, endpoint string) *Error {
 	if err == nil {
 		return nil
 	}
@@ -119,12 +109,15 @@ func toError(err error, endpoint string, trailerCode string) *Error {
 	if !ok {
 		return &Error{code: codes.Unknown, Message: err.Error(), Endpoint: endpoint, cause: err}
 	}
-	e := &Error{code: st.Code(), CairnCode: trailerCode, Message: st.Message(), Endpoint: endpoint, cause: err}
-	if e.CairnCode == "" && st.Code() == codes.OutOfRange {
-		// Older servers or proxies may drop trailers; OUT_OF_RANGE on a read is compaction
-		// unless the message says otherwise.
-		e.CairnCode = CodeCompacted
+	var info *cairnv1.ErrorInfo
+	for _, d := range st.Details() {
+		if i, ok := d.(*cairnv1.ErrorInfo); ok {
+			info = i
+			break
+		}
 	}
+	e := fromStatus(st.Code(), st.Message(), info, endpoint)
+	e.cause = err
 	switch st.Code() {
 	case codes.DeadlineExceeded:
 		e.cause = fmt.Errorf("%w: %v", context.DeadlineExceeded, err)
@@ -133,3 +126,22 @@ func toError(err error, endpoint string, trailerCode string) *Error {
 	}
 	return e
 }
+
+// fromStatus builds the *Error for a status from endpoint and its ErrorInfo (nil if none).
+func fromStatus(code codes.Code, message string, info *cairnv1.ErrorInfo, endpoint string) *Error {
+	return &Error{code: code, CairnCode: info.GetCode(), CompactRevision: info.GetCompactRevision(), Message: message, Endpoint: endpoint}
+}
+
+// statusInfo returns the ErrorInfo among the details of st (a watch's cancel_status), or nil.
+func statusInfo(st *cairnv1.RpcStatus) *cairnv1.ErrorInfo {
+	for _, d := range st.GetDetails() {
+		info := &cairnv1.ErrorInfo{}
+		if d.GetTypeUrl() == errorInfoTypeURL && proto.Unmarshal(d.GetValue(), info) == nil {
+			return info
+		}
+	}
+	return nil
+}
+
+// errorInfoTypeURL is the type URL of an ErrorInfo packed in a status detail.
+var errorInfoTypeURL = "type.googleapis.com/" + string((&cairnv1.ErrorInfo{}).ProtoReflect().Descriptor().FullName())

@@ -6,7 +6,6 @@ import (
 
 	cairnv1 "github.com/cairn-dev/cairn/gen/go/cairn/v1"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 )
 
 // PutResponse reports a put.
@@ -41,8 +40,8 @@ func (c *Client) Put(ctx context.Context, key, val string, opts ...OpOption) (*P
 	o := buildOp(opts)
 	req := putRequest(key, val, o)
 	var resp *cairnv1.PutResponse
-	err := c.invoke(ctx, o.writeKind(), func(ctx context.Context, cc *grpc.ClientConn, md *metadata.MD) (err error) {
-		resp, err = cairnv1.NewKVServiceClient(cc).Put(ctx, req, grpc.Trailer(md))
+	err := c.invoke(ctx, o.writeKind(), func(ctx context.Context, cc *grpc.ClientConn) (err error) {
+		resp, err = cairnv1.NewKVServiceClient(cc).Put(ctx, req)
 		return err
 	})
 	if err != nil {
@@ -57,8 +56,8 @@ func (c *Client) Put(ctx context.Context, key, val string, opts ...OpOption) (*P
 func (c *Client) Get(ctx context.Context, key string, opts ...OpOption) (*GetResponse, error) {
 	req := rangeRequest(key, buildOp(opts))
 	var resp *cairnv1.RangeResponse
-	err := c.invoke(ctx, readCall, func(ctx context.Context, cc *grpc.ClientConn, md *metadata.MD) (err error) {
-		resp, err = cairnv1.NewKVServiceClient(cc).Range(ctx, req, grpc.Trailer(md))
+	err := c.invoke(ctx, readCall, func(ctx context.Context, cc *grpc.ClientConn) (err error) {
+		resp, err = cairnv1.NewKVServiceClient(cc).Range(ctx, req)
 		return err
 	})
 	if err != nil {
@@ -78,8 +77,8 @@ func (c *Client) Delete(ctx context.Context, key string, opts ...OpOption) (*Del
 	o := buildOp(opts)
 	req := deleteRequest(key, o)
 	var resp *cairnv1.DeleteRangeResponse
-	err := c.invoke(ctx, o.writeKind(), func(ctx context.Context, cc *grpc.ClientConn, md *metadata.MD) (err error) {
-		resp, err = cairnv1.NewKVServiceClient(cc).DeleteRange(ctx, req, grpc.Trailer(md))
+	err := c.invoke(ctx, o.writeKind(), func(ctx context.Context, cc *grpc.ClientConn) (err error) {
+		resp, err = cairnv1.NewKVServiceClient(cc).DeleteRange(ctx, req)
 		return err
 	})
 	if err != nil {
@@ -93,8 +92,8 @@ func (c *Client) Delete(ctx context.Context, key string, opts ...OpOption) (*Del
 // Compact is retried like a read.
 func (c *Client) Compact(ctx context.Context, revision int64) (Header, error) {
 	var resp *cairnv1.CompactResponse
-	err := c.invoke(ctx, readCall, func(ctx context.Context, cc *grpc.ClientConn, md *metadata.MD) (err error) {
-		resp, err = cairnv1.NewKVServiceClient(cc).Compact(ctx, &cairnv1.CompactRequest{Revision: revision}, grpc.Trailer(md))
+	err := c.invoke(ctx, readCall, func(ctx context.Context, cc *grpc.ClientConn) (err error) {
+		resp, err = cairnv1.NewKVServiceClient(cc).Compact(ctx, &cairnv1.CompactRequest{Revision: revision})
 		return err
 	})
 	if err != nil {

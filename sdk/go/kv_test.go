@@ -3,9 +3,11 @@ package cairn_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	cairnv1 "github.com/cairn-dev/cairn/gen/go/cairn/v1"
 	cairn "github.com/cairn-dev/cairn/sdk/go"
 	"github.com/cairn-dev/cairn/sdk/go/internal/testcluster"
 	"google.golang.org/grpc/codes"
@@ -196,12 +198,30 @@ func testErrors(t *testing.T, c *cairn.Client) {
 	if !errors.As(err, &ce) || ce.Code() != codes.InvalidArgument || !errors.Is(err, cairn.ErrInvalidArgument) {
 		t.Errorf("put of an empty key: %v; want an InvalidArgument *cairn.Error", err)
 	}
+	if ce.CairnCode != cairnv1.ErrorCode_ERROR_CODE_EMPTY_KEY {
+		t.Errorf("put of an empty key: CairnCode = %v, want ERROR_CODE_EMPTY_KEY", ce.CairnCode)
+	}
 	if status.Code(err) != codes.InvalidArgument {
 		t.Errorf("status.Code = %v", status.Code(err))
 	}
 	_, err = c.Get(ctx, "kv/k", cairn.AtRevision(1_000_000))
 	if !errors.Is(err, cairn.ErrFutureRevision) || cairn.IsCompacted(err) {
 		t.Errorf("get at a future revision: %v; want ErrFutureRevision", err)
+	}
+	// The server's default limit is 128 operations per txn list.
+	ops := make([]cairn.Op, 129)
+	for i := range ops {
+		ops[i] = cairn.OpPut(fmt.Sprintf("many/%d", i), "v")
+	}
+	_, err = c.Txn(ctx).Then(ops...).Commit()
+	if !errors.As(err, &ce) || ce.Code() != codes.ResourceExhausted || ce.CairnCode != cairnv1.ErrorCode_ERROR_CODE_TOO_MANY_TXN_OPS {
+		t.Errorf("txn of 129 puts: %v; want ResourceExhausted with ERROR_CODE_TOO_MANY_TXN_OPS", err)
+	}
+	// grpc-go itself finds the ErrorInfo among the status details.
+	if details := status.Convert(errors.Unwrap(err)).Details(); len(details) != 1 {
+		t.Errorf("status details = %v; want one cairn.v1.ErrorInfo", details)
+	} else if info, ok := details[0].(*cairnv1.ErrorInfo); !ok || info.GetCode() != cairnv1.ErrorCode_ERROR_CODE_TOO_MANY_TXN_OPS {
+		t.Errorf("status detail = %#v; want a cairn.v1.ErrorInfo", details[0])
 	}
 	expired, cancel := context.WithTimeout(ctx, time.Nanosecond)
 	defer cancel()
@@ -253,12 +273,15 @@ func testCompaction(t *testing.T, c *cairn.Client) {
 	if !cairn.IsCompacted(err) || !errors.Is(err, cairn.ErrCompacted) || !errors.As(err, &ce) || ce.Code() != codes.OutOfRange {
 		t.Fatalf("get at a compacted revision: %v; want ErrCompacted (OutOfRange)", err)
 	}
+	if ce.CairnCode != cairnv1.ErrorCode_ERROR_CODE_COMPACTED || ce.CompactRevision != p2.Header.Revision {
+		t.Errorf("get at a compacted revision: CairnCode %v, CompactRevision %d; want ERROR_CODE_COMPACTED, %d", ce.CairnCode, ce.CompactRevision, p2.Header.Revision)
+	}
 	ch := c.Watch(ctx, "cp/", cairn.WithPrefix(), cairn.FromRevision(p1.Header.Revision))
 	wr, ok := <-ch
 	if !ok || !cairn.IsCompacted(wr.Err) || len(wr.Events) != 0 {
 		t.Fatalf("watch from a compacted revision delivered %+v (open %v); want a compaction error", wr, ok)
 	}
-	if !errors.As(wr.Err, &ce) || ce.CompactRevision != p2.Header.Revision {
+	if !errors.As(wr.Err, &ce) || ce.CompactRevision != p2.Header.Revision || ce.Code() != codes.OutOfRange {
 		t.Errorf("compaction error %v: CompactRevision = %d, want %d", wr.Err, ce.CompactRevision, p2.Header.Revision)
 	}
 	if wr, ok := <-ch; ok {

@@ -5,7 +5,6 @@ import (
 
 	cairnv1 "github.com/cairn-dev/cairn/gen/go/cairn/v1"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 )
 
 // Cmp is one condition of a transaction. Build it from a target:
@@ -195,8 +194,8 @@ func (t *Txn) Commit() (*TxnResponse, error) {
 		kind = unsafeWriteCall
 	}
 	var resp *cairnv1.TxnResponse
-	err := t.c.invoke(t.ctx, kind, func(ctx context.Context, cc *grpc.ClientConn, md *metadata.MD) (err error) {
-		resp, err = cairnv1.NewKVServiceClient(cc).Txn(ctx, req, grpc.Trailer(md))
+	err := t.c.invoke(t.ctx, kind, func(ctx context.Context, cc *grpc.ClientConn) (err error) {
+		resp, err = cairnv1.NewKVServiceClient(cc).Txn(ctx, req)
 		return err
 	})
 	if err != nil {

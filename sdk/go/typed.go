@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	cairnv1 "github.com/cairn-dev/cairn/gen/go/cairn/v1"
 	"google.golang.org/grpc/codes"
 )
 
@@ -18,7 +19,7 @@ func GetConfig[T any](ctx context.Context, c *Client, key string) (T, int64, err
 		return zero, 0, err
 	}
 	if len(resp.Kvs) == 0 {
-		return zero, 0, &Error{code: codes.NotFound, CairnCode: CodeKeyNotFound, Message: fmt.Sprintf("key %q does not exist", key)}
+		return zero, 0, &Error{code: codes.NotFound, CairnCode: cairnv1.ErrorCode_ERROR_CODE_KEY_NOT_FOUND, Message: fmt.Sprintf("key %q does not exist", key)}
 	}
 	kv := resp.Kvs[0]
 	v, err := decode[T](kv)

@@ -105,7 +105,7 @@ func (w *watcher) stream(ctx context.Context, ep string, client cairnv1.WatchSer
 	defer cancel(nil)
 	stream, err := client.Watch(sctx)
 	if err != nil {
-		return false, toError(err, ep, "")
+		return false, toError(err, ep)
 	}
 	key, end := w.o.keyRange(w.key)
 	create := &cairnv1.WatchCreateRequest{Key: key, RangeEnd: end, StartRevision: w.next, PrevKv: w.o.prevKV}
@@ -113,7 +113,7 @@ func (w *watcher) stream(ctx context.Context, ep string, client cairnv1.WatchSer
 		// The stream broke; Recv returns its status.
 		for {
 			if _, err := stream.Recv(); err != nil {
-				return false, toError(err, ep, trailerCode(stream.Trailer()))
+				return false, toError(err, ep)
 			}
 		}
 	}
@@ -126,7 +126,7 @@ func (w *watcher) stream(ctx context.Context, ep string, client cairnv1.WatchSer
 			if cause := context.Cause(sctx); errors.Is(cause, errHung) {
 				return progressed, &Error{code: codes.Unavailable, Endpoint: ep, Message: cause.Error(), cause: cause}
 			}
-			return progressed, toError(err, ep, trailerCode(stream.Trailer()))
+			return progressed, toError(err, ep)
 		}
 		lastHeard.Store(time.Now().UnixNano())
 		if resp.GetCanceled() {
@@ -194,15 +194,16 @@ func (w *watcher) probe(ctx context.Context, cancel context.CancelCauseFunc, str
 
 // cancelError turns a cancellation from the server into an error.
 func cancelError(resp *cairnv1.WatchResponse, next int64, ep string) *Error {
-	if rev := resp.GetCompactRevision(); rev > 0 {
-		return &Error{
-			code: codes.OutOfRange, CairnCode: CodeCompacted, Endpoint: ep, CompactRevision: rev,
-			Message: fmt.Sprintf("watch canceled: revision %d was compacted; the oldest available is %d", next, rev),
+	if st := resp.GetCancelStatus(); st != nil {
+		// Canceled because of an error (compacted history, a refused create): the server
+		// sends the status and ErrorInfo a failed call would carry.
+		e := fromStatus(codes.Code(st.GetCode()), st.GetMessage(), statusInfo(st), ep)
+		if e.CairnCode == cairnv1.ErrorCode_ERROR_CODE_COMPACTED {
+			e.Message = fmt.Sprintf("watch canceled: revision %d was compacted; the oldest available is %d", next, e.CompactRevision)
+		} else if resp.GetCreated() {
+			e.Message = "watch rejected: " + e.Message
 		}
-	}
-	if resp.GetCreated() {
-		// The server refused to create the watch.
-		return &Error{code: codes.InvalidArgument, CairnCode: CodeInvalidArg, Endpoint: ep, Message: "watch rejected: " + resp.GetCancelReason()}
+		return e
 	}
 	// Canceled after it ran (the member is stopping, for example): resume elsewhere.
 	return &Error{code: codes.Unavailable, Endpoint: ep, Message: "watch canceled by the server: " + resp.GetCancelReason()}

@@ -1,40 +1,61 @@
-import { status, type ServiceError } from '@grpc/grpc-js';
-import { Metadata } from '@grpc/grpc-js';
-import { CairnError, ErrorCode } from '../errors.js';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { ErrorInfo, RpcStatus, protobufPackage } from '../../gen/ts/cairn/v1/errors.js';
+import { CairnError, ErrorCode, type DomainErrorCode } from '../errors.js';
 
-/** The one table from domain error codes to gRPC status codes. */
-const STATUS_BY_CODE: Record<ErrorCode, status> = {
-  [ErrorCode.EmptyKey]: status.INVALID_ARGUMENT,
-  [ErrorCode.KeyTooLarge]: status.INVALID_ARGUMENT,
-  [ErrorCode.ValueTooLarge]: status.INVALID_ARGUMENT,
-  [ErrorCode.InvalidArgument]: status.INVALID_ARGUMENT,
-  [ErrorCode.RequestTooLarge]: status.RESOURCE_EXHAUSTED,
-  [ErrorCode.TooManyTxnOps]: status.RESOURCE_EXHAUSTED,
-  [ErrorCode.TooManyWatches]: status.RESOURCE_EXHAUSTED,
-  [ErrorCode.TooManyWatchStreams]: status.RESOURCE_EXHAUSTED,
-  [ErrorCode.DuplicateWatchId]: status.ALREADY_EXISTS,
+/**
+ * The one table from domain error codes to gRPC status codes, for every service: unary
+ * calls, watch streams that end with an error, and watches canceled because of one.
+ * Typed over every code, so a code added to errors.proto does not compile until it has a
+ * status here (and its comment in errors.proto should name the same one).
+ */
+const STATUS_BY_CODE: Record<DomainErrorCode, status> = {
+  [ErrorCode.ERROR_CODE_EMPTY_KEY]: status.INVALID_ARGUMENT,
+  [ErrorCode.ERROR_CODE_KEY_TOO_LARGE]: status.INVALID_ARGUMENT,
+  [ErrorCode.ERROR_CODE_VALUE_TOO_LARGE]: status.INVALID_ARGUMENT,
+  [ErrorCode.ERROR_CODE_INVALID_ARGUMENT]: status.INVALID_ARGUMENT,
+  [ErrorCode.ERROR_CODE_REQUEST_TOO_LARGE]: status.RESOURCE_EXHAUSTED,
+  [ErrorCode.ERROR_CODE_TOO_MANY_TXN_OPS]: status.RESOURCE_EXHAUSTED,
+  [ErrorCode.ERROR_CODE_TOO_MANY_WATCHES]: status.RESOURCE_EXHAUSTED,
+  [ErrorCode.ERROR_CODE_TOO_MANY_WATCH_STREAMS]: status.RESOURCE_EXHAUSTED,
+  [ErrorCode.ERROR_CODE_DUPLICATE_WATCH_ID]: status.ALREADY_EXISTS,
   // etcd answers OUT_OF_RANGE for both; clients already know to look for it.
-  [ErrorCode.Compacted]: status.OUT_OF_RANGE,
-  [ErrorCode.FutureRevision]: status.OUT_OF_RANGE,
-  [ErrorCode.LeaseNotFound]: status.NOT_FOUND,
-  [ErrorCode.KeyNotFound]: status.NOT_FOUND,
-  [ErrorCode.Stopping]: status.UNAVAILABLE,
+  [ErrorCode.ERROR_CODE_COMPACTED]: status.OUT_OF_RANGE,
+  [ErrorCode.ERROR_CODE_FUTURE_REVISION]: status.OUT_OF_RANGE,
+  [ErrorCode.ERROR_CODE_LEASE_NOT_FOUND]: status.NOT_FOUND,
+  [ErrorCode.ERROR_CODE_KEY_NOT_FOUND]: status.NOT_FOUND,
+  [ErrorCode.ERROR_CODE_STOPPING]: status.UNAVAILABLE,
   // Both are safe to retry on another member; a timed-out write may still have applied.
-  [ErrorCode.NoLeader]: status.UNAVAILABLE,
-  [ErrorCode.Timeout]: status.UNAVAILABLE,
-  [ErrorCode.LeaderChanged]: status.UNAVAILABLE,
+  [ErrorCode.ERROR_CODE_NO_LEADER]: status.UNAVAILABLE,
+  [ErrorCode.ERROR_CODE_TIMEOUT]: status.UNAVAILABLE,
+  [ErrorCode.ERROR_CODE_LEADER_CHANGED]: status.UNAVAILABLE,
 };
 
-export function grpcStatusOf(code: ErrorCode): status {
+/** The type URL of an ErrorInfo packed in an Any, as every protobuf runtime spells it. */
+export const ERROR_INFO_TYPE_URL = `type.googleapis.com/${protobufPackage}.ErrorInfo`;
+
+/** The trailer in which gRPC carries rich status details (a serialized google.rpc.Status). */
+export const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
+
+export function grpcStatusOf(code: DomainErrorCode): status {
   return STATUS_BY_CODE[code];
 }
 
-/** Turns any error into a ServiceError; unknown errors become INTERNAL without leaking details. */
+/** The status a domain error ends a call or a watch with: code, message and its ErrorInfo. */
+export function rpcStatusOf(err: CairnError): RpcStatus {
+  const info = ErrorInfo.encode({ code: err.code, compactRevision: err.compactRevision }).finish();
+  return { code: grpcStatusOf(err.code), message: err.message, details: [{ typeUrl: ERROR_INFO_TYPE_URL, value: Buffer.from(info) }] };
+}
+
+/**
+ * Turns any error into the ServiceError a call or stream ends with. A CairnError carries its
+ * RpcStatus in grpc-status-details-bin; anything else becomes INTERNAL without leaking details.
+ */
 export function toServiceError(err: unknown): Partial<ServiceError> {
   if (err instanceof CairnError) {
+    const rpcStatus = rpcStatusOf(err);
     const metadata = new Metadata();
-    metadata.set('cairn-error-code', err.code);
-    return { code: grpcStatusOf(err.code), details: err.message, metadata };
+    metadata.set(STATUS_DETAILS_KEY, Buffer.from(RpcStatus.encode(rpcStatus).finish()));
+    return { code: rpcStatus.code, details: rpcStatus.message, metadata };
   }
   return { code: status.INTERNAL, details: 'internal error; see the server log' };
 }

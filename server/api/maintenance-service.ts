@@ -44,7 +44,7 @@ export function maintenanceService(
     moveLeader: unary(logger, 'MoveLeader', async (req): Promise<MoveLeaderResponse> => {
       if (!mover.memberIds.includes(req.targetId)) {
         throw new CairnError(
-          ErrorCode.InvalidArgument,
+          ErrorCode.ERROR_CODE_INVALID_ARGUMENT,
           `member ${req.targetId} is not in the cluster (${mover.memberIds.join(', ')}); see 'cairn status'`,
         );
       }

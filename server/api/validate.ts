@@ -21,10 +21,13 @@ export class RequestValidator {
 
   key(key: Buffer, what = 'key'): void {
     if (key.length === 0)
-      throw new CairnError(ErrorCode.EmptyKey, `${what} is empty; give a non-empty key (use "\\0" with range_end "\\0" for every key)`);
+      throw new CairnError(
+        ErrorCode.ERROR_CODE_EMPTY_KEY,
+        `${what} is empty; give a non-empty key (use "\\0" with range_end "\\0" for every key)`,
+      );
     if (key.length > this.limits.maxKeyBytes) {
       throw new CairnError(
-        ErrorCode.KeyTooLarge,
+        ErrorCode.ERROR_CODE_KEY_TOO_LARGE,
         `${what} is ${key.length} bytes; the limit is ${this.limits.maxKeyBytes} (--max-key-bytes)`,
       );
     }
@@ -32,10 +35,15 @@ export class RequestValidator {
 
   range(req: RangeRequest): void {
     this.key(req.key);
-    if (req.limit < 0) throw new CairnError(ErrorCode.InvalidArgument, `limit is ${req.limit}; it must be 0 (no limit) or positive`);
-    if (req.revision < 0) throw new CairnError(ErrorCode.InvalidArgument, `revision is ${req.revision}; it must be 0 (latest) or positive`);
+    if (req.limit < 0)
+      throw new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, `limit is ${req.limit}; it must be 0 (no limit) or positive`);
+    if (req.revision < 0)
+      throw new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, `revision is ${req.revision}; it must be 0 (latest) or positive`);
     if (req.maxStalenessMs < 0)
-      throw new CairnError(ErrorCode.InvalidArgument, `max_staleness_ms is ${req.maxStalenessMs}; it must be 0 (no bound) or positive`);
+      throw new CairnError(
+        ErrorCode.ERROR_CODE_INVALID_ARGUMENT,
+        `max_staleness_ms is ${req.maxStalenessMs}; it must be 0 (no bound) or positive`,
+      );
     checkEnum('sort_order', req.sortOrder, 2);
     checkEnum('sort_target', req.sortTarget, 5);
   }
@@ -44,15 +52,15 @@ export class RequestValidator {
     this.key(req.key);
     if (req.value.length > this.limits.maxValueBytes) {
       throw new CairnError(
-        ErrorCode.ValueTooLarge,
+        ErrorCode.ERROR_CODE_VALUE_TOO_LARGE,
         `value is ${req.value.length} bytes; the limit is ${this.limits.maxValueBytes} (--max-value-bytes)`,
       );
     }
     if (req.ignoreValue && req.value.length > 0) {
-      throw new CairnError(ErrorCode.InvalidArgument, 'ignore_value is set, so value must be empty');
+      throw new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'ignore_value is set, so value must be empty');
     }
     if (req.ignoreLease && req.lease !== 0) {
-      throw new CairnError(ErrorCode.InvalidArgument, 'ignore_lease is set, so lease must be 0');
+      throw new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'ignore_lease is set, so lease must be 0');
     }
     this.size(req.key.length + req.value.length);
   }
@@ -63,7 +71,7 @@ export class RequestValidator {
 
   compact(req: CompactRequest): void {
     if (req.revision <= 0)
-      throw new CairnError(ErrorCode.InvalidArgument, `revision is ${req.revision}; compaction needs a positive revision`);
+      throw new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, `revision is ${req.revision}; compaction needs a positive revision`);
   }
 
   txn(req: TxnRequest): void {
@@ -85,7 +93,7 @@ export class RequestValidator {
     ] as const) {
       if (list.length > budget) {
         throw new CairnError(
-          ErrorCode.TooManyTxnOps,
+          ErrorCode.ERROR_CODE_TOO_MANY_TXN_OPS,
           nested
             ? `nested txn ${name} has ${list.length} entries; ${budget} of the limit of ${this.limits.maxTxnOps} are left after the enclosing txn (--max-txn-ops)`
             : `txn ${name} has ${list.length} entries; the limit is ${this.limits.maxTxnOps} (--max-txn-ops)`,
@@ -99,7 +107,7 @@ export class RequestValidator {
 
   private op(op: RequestOp, budget: number): void {
     const r = op.request;
-    if (r === undefined) throw new CairnError(ErrorCode.InvalidArgument, 'txn operation has no request set');
+    if (r === undefined) throw new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'txn operation has no request set');
     switch (r.$case) {
       case 'requestRange':
         return this.range(r.requestRange);
@@ -119,13 +127,13 @@ export class RequestValidator {
       c.result < Compare_CompareResult.COMPARE_RESULT_EQUAL ||
       c.result > Compare_CompareResult.COMPARE_RESULT_NOT_EQUAL
     )
-      throw new CairnError(ErrorCode.InvalidArgument, 'compare result must be EQUAL, GREATER, LESS or NOT_EQUAL');
+      throw new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'compare result must be EQUAL, GREATER, LESS or NOT_EQUAL');
     const expected = UNION_CASE[c.target];
     if (expected === undefined)
-      throw new CairnError(ErrorCode.InvalidArgument, 'compare target must be VERSION, CREATE, MOD, VALUE or LEASE');
+      throw new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'compare target must be VERSION, CREATE, MOD, VALUE or LEASE');
     if (c.targetUnion !== undefined && c.targetUnion.$case !== expected) {
       throw new CairnError(
-        ErrorCode.InvalidArgument,
+        ErrorCode.ERROR_CODE_INVALID_ARGUMENT,
         `compare target ${Compare_CompareTarget[c.target]} needs its value in field ${expected}, not ${c.targetUnion.$case}`,
       );
     }
@@ -134,7 +142,7 @@ export class RequestValidator {
   private size(bytes: number): void {
     if (bytes > this.limits.maxRequestBytes) {
       throw new CairnError(
-        ErrorCode.RequestTooLarge,
+        ErrorCode.ERROR_CODE_REQUEST_TOO_LARGE,
         `request carries ${bytes} bytes of keys and values; the limit is ${this.limits.maxRequestBytes} (--max-request-bytes)`,
       );
     }
@@ -165,5 +173,5 @@ const UNION_CASE: Partial<Record<Compare_CompareTarget, string>> = {
 
 function checkEnum(field: string, value: number, max: number): void {
   if (!Number.isInteger(value) || value < 0 || value > max)
-    throw new CairnError(ErrorCode.InvalidArgument, `${field} ${value} is not a known value`);
+    throw new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, `${field} ${value} is not a known value`);
 }

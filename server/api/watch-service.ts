@@ -1,10 +1,12 @@
-import { status, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ResponseHeader } from '../../gen/ts/cairn/v1/types.js';
 import type { WatchRequest, WatchResponse, WatchServiceServer } from '../../gen/ts/cairn/v1/watch.js';
 import type { Limits } from '../config.js';
+import { CairnError, ErrorCode } from '../errors.js';
 import type { MvccStore } from '../mvcc/kv-store.js';
 import type { WatchHub } from '../mvcc/watch-hub.js';
+import { toServiceError } from './errors.js';
 import type { RequestValidator } from './validate.js';
 import { WatchStream } from './watch-stream.js';
 
@@ -22,18 +24,28 @@ export interface WatchServiceDeps {
 export function watchService(deps: WatchServiceDeps): { service: WatchServiceServer; closeAll: () => void } {
   let open = 0;
   const calls = new Set<ServerDuplexStream<WatchRequest, WatchResponse>>();
-  /** Ends every stream with UNAVAILABLE so that clients resume on another member. */
+  /** Ends every stream with STOPPING (UNAVAILABLE) so that clients resume on another member. */
   const closeAll = (): void => {
-    for (const call of calls) call.emit('error', { code: status.UNAVAILABLE, details: 'the node is shutting down' });
+    const stopping = new CairnError(ErrorCode.ERROR_CODE_STOPPING, 'the node is shutting down');
+    for (const call of calls) call.emit('error', toServiceError(stopping));
     calls.clear();
+  };
+  /** Refuses a stream over the limit; another member may accept it. */
+  const admit = (): void => {
+    if (open >= deps.limits.maxWatchStreams) {
+      throw new CairnError(
+        ErrorCode.ERROR_CODE_TOO_MANY_WATCH_STREAMS,
+        `the node already serves ${open} watch streams; the limit is ${deps.limits.maxWatchStreams} (--max-watch-streams)`,
+      );
+    }
   };
   const service: WatchServiceServer = {
     watch(call: ServerDuplexStream<WatchRequest, WatchResponse>): void {
-      if (open >= deps.limits.maxWatchStreams) {
-        call.emit('error', {
-          code: status.RESOURCE_EXHAUSTED,
-          details: `the node already serves ${open} watch streams; the limit is ${deps.limits.maxWatchStreams} (--max-watch-streams)`,
-        });
+      try {
+        admit();
+      } catch (err) {
+        // Ends the stream with the error's status, through the one table (server/api/errors.ts).
+        call.emit('error', toServiceError(err));
         return;
       }
       open++;

@@ -4,11 +4,12 @@ import type { WatchCreateRequest, WatchRequest, WatchResponse } from '../../gen/
 import { WatchCreateRequest_FilterType } from '../../gen/ts/cairn/v1/watch.js';
 import type { ResponseHeader } from '../../gen/ts/cairn/v1/types.js';
 import type { Limits } from '../config.js';
-import { CairnError, ErrorCode } from '../errors.js';
+import { CairnError, compactedError, ErrorCode } from '../errors.js';
 import type { RevisionEvents } from '../mvcc/events.js';
 import { toKeyRange } from '../mvcc/key-range.js';
 import type { WatchHub } from '../mvcc/watch-hub.js';
 import { Watcher, type WatchSink } from '../mvcc/watcher.js';
+import { rpcStatusOf } from './errors.js';
 import type { RequestValidator } from './validate.js';
 
 interface Outgoing {
@@ -71,6 +72,7 @@ export class WatchStream implements WatchSink {
             canceled: false,
             compactRevision: 0,
             cancelReason: '',
+            cancelStatus: undefined,
             fragment: !last,
             events: chunk,
           },
@@ -83,14 +85,7 @@ export class WatchStream implements WatchSink {
 
   compacted(watcher: Watcher, compactedRevision: number): void {
     this.watchers.delete(watcher.id);
-    this.enqueue(
-      this.reply(watcher.id, {
-        canceled: true,
-        compactRevision: compactedRevision,
-        cancelReason: `revision ${watcher.nextRevision} has been compacted; the oldest available revision is ${compactedRevision}`,
-      }),
-      undefined,
-    );
+    this.enqueue(this.reply(watcher.id, canceledBy(compactedError(watcher.nextRevision, compactedRevision))), undefined);
   }
 
   // Requests
@@ -113,25 +108,29 @@ export class WatchStream implements WatchSink {
     try {
       this.validator.key(req.key);
       if (req.startRevision < 0)
-        throw new CairnError(ErrorCode.InvalidArgument, `start_revision is ${req.startRevision}; use 0 (now) or a positive revision`);
+        throw new CairnError(
+          ErrorCode.ERROR_CODE_INVALID_ARGUMENT,
+          `start_revision is ${req.startRevision}; use 0 (now) or a positive revision`,
+        );
       if (req.watchId < 0)
-        throw new CairnError(ErrorCode.InvalidArgument, `watch_id is ${req.watchId}; use 0 (server chooses) or a positive id`);
-      if (this.watchers.has(id)) throw new CairnError(ErrorCode.DuplicateWatchId, `watch id ${id} is already in use on this stream`);
+        throw new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, `watch_id is ${req.watchId}; use 0 (server chooses) or a positive id`);
+      if (this.watchers.has(id))
+        throw new CairnError(ErrorCode.ERROR_CODE_DUPLICATE_WATCH_ID, `watch id ${id} is already in use on this stream`);
       if (this.watchers.size >= this.limits.maxWatchesPerStream) {
         throw new CairnError(
-          ErrorCode.TooManyWatches,
+          ErrorCode.ERROR_CODE_TOO_MANY_WATCHES,
           `this stream already has ${this.watchers.size} watches; the limit is ${this.limits.maxWatchesPerStream} (--max-watches-per-stream)`,
         );
       }
       for (const f of req.filters) {
         if (f !== WatchCreateRequest_FilterType.FILTER_TYPE_NOPUT && f !== WatchCreateRequest_FilterType.FILTER_TYPE_NODELETE) {
-          throw new CairnError(ErrorCode.InvalidArgument, `filter ${f} is not NOPUT or NODELETE`);
+          throw new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, `filter ${f} is not NOPUT or NODELETE`);
         }
       }
     } catch (err) {
       if (!(err instanceof CairnError)) throw err;
       // As in etcd, a bad create ends only that watch, not the stream.
-      this.enqueue(this.reply(id, { created: true, canceled: true, cancelReason: err.message }), undefined);
+      this.enqueue(this.reply(id, { created: true, ...canceledBy(err) }), undefined);
       return;
     }
     const watcher = new Watcher(
@@ -208,6 +207,7 @@ export class WatchStream implements WatchSink {
       canceled: false,
       compactRevision: 0,
       cancelReason: '',
+      cancelStatus: undefined,
       fragment: false,
       events: [],
       ...fields,
@@ -248,4 +248,12 @@ export class WatchStream implements WatchSink {
     while (this.watchers.has(this.nextWatchId)) this.nextWatchId++;
     return this.nextWatchId++;
   }
+}
+
+/**
+ * The fields of a watch canceled because of an error: its message, and the status and
+ * ErrorInfo a call failing the same way would end with (the one table, server/api/errors.ts).
+ */
+function canceledBy(err: CairnError): Partial<WatchResponse> {
+  return { canceled: true, cancelReason: err.message, cancelStatus: rpcStatusOf(err), compactRevision: err.compactRevision };
 }

@@ -13,6 +13,7 @@ import type {
 } from '../../gen/ts/cairn/v1/kv.js';
 import type { KeyValue, ResponseHeader } from '../../gen/ts/cairn/v1/types.js';
 import { CairnError, compactedError, ErrorCode, futureRevisionError } from '../errors.js';
+import { invariant } from '../invariant.js';
 import { rangeContains, toKeyRange, type KeyRange } from '../mvcc/key-range.js';
 import type { WriteBatch } from '../mvcc/write-batch.js';
 import type { WriteTxn } from '../mvcc/write-txn.js';
@@ -46,7 +47,7 @@ export class Applier {
 
   async apply(batch: WriteBatch, command: Command): Promise<CommandOutcome> {
     const request = command.request;
-    if (request === undefined) return failure(new CairnError(ErrorCode.InvalidArgument, 'empty command'));
+    if (request === undefined) return failure(new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'empty command'));
     const txn = batch.beginTxn();
     try {
       switch (request.$case) {
@@ -61,7 +62,7 @@ export class Applier {
       }
     } catch (err) {
       if (err instanceof CairnError) {
-        if (txn.changed) throw new Error(`invariant: command failed after changing the store: ${err.message}`);
+        invariant(!txn.changed, () => `command failed after changing the store: ${err.message}`);
         return failure(err);
       }
       throw err;
@@ -118,7 +119,7 @@ export class Applier {
   private async checkPlan(txn: WriteTxn, plan: TxnPlan, planned: PlannedWrite[]): Promise<void> {
     for (const op of plan.ops) {
       const request = op.request;
-      if (request === undefined) throw new CairnError(ErrorCode.InvalidArgument, 'empty operation in txn');
+      if (request === undefined) throw new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'empty operation in txn');
       switch (request.$case) {
         case 'requestPut':
           await this.checkPut(txn, request.requestPut, planned);
@@ -144,11 +145,11 @@ export class Applier {
 
   private async checkPut(txn: WriteTxn, req: PutRequest, planned: readonly PlannedWrite[]): Promise<void> {
     if (req.lease !== 0) {
-      throw new CairnError(ErrorCode.LeaseNotFound, `lease ${req.lease} not found`);
+      throw new CairnError(ErrorCode.ERROR_CODE_LEASE_NOT_FOUND, `lease ${req.lease} not found`);
     }
     if ((req.ignoreValue || req.ignoreLease) && !(await existsWhenRun(txn, req.key, planned))) {
       throw new CairnError(
-        ErrorCode.KeyNotFound,
+        ErrorCode.ERROR_CODE_KEY_NOT_FOUND,
         `key ${JSON.stringify(req.key.toString())} does not exist; ignore_value and ignore_lease need an existing key`,
       );
     }

@@ -1,5 +1,6 @@
 import { Compare_CompareResult, Compare_CompareTarget, type Compare } from '../../gen/ts/cairn/v1/kv.js';
 import type { KeyValue } from '../../gen/ts/cairn/v1/types.js';
+import { invariant } from '../invariant.js';
 import type { WriteTxn } from '../mvcc/write-txn.js';
 
 /**
@@ -48,7 +49,7 @@ function compareKeyValue(compare: Compare, kv: KeyValue | undefined): boolean {
       order = Math.sign((kv?.lease ?? 0) - numberOf(union));
       break;
     default:
-      throw new Error(`invariant: unvalidated compare target ${compare.target}`);
+      invariant(false, `unvalidated compare target ${compare.target}`);
   }
   switch (compare.result) {
     case Compare_CompareResult.COMPARE_RESULT_EQUAL:
@@ -60,7 +61,7 @@ function compareKeyValue(compare: Compare, kv: KeyValue | undefined): boolean {
     case Compare_CompareResult.COMPARE_RESULT_LESS:
       return order < 0;
     default:
-      throw new Error(`invariant: unvalidated compare result ${compare.result}`);
+      invariant(false, `unvalidated compare result ${compare.result}`);
   }
 }
 

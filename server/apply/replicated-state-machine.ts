@@ -1,4 +1,5 @@
 import { Proposal } from '../../gen/ts/cairn/internal/v1/command.js';
+import { invariant } from '../invariant.js';
 import type { MvccStore } from '../mvcc/kv-store.js';
 import type { StateMachine } from '../node/ports/state-machine.js';
 import type { Entry, Snapshot } from '../raft/types.js';
@@ -38,7 +39,7 @@ export class ReplicatedStateMachine implements StateMachine {
         // A new leader's no-op entry (and, later, membership changes) carry no command.
         if (entry.type !== EntryType.Normal || entry.data.byteLength === 0) continue;
         const proposal = Proposal.decode(entry.data);
-        if (proposal.command === undefined) throw new Error(`invariant: entry ${entry.index} holds a proposal without a command`);
+        invariant(proposal.command !== undefined, () => `entry ${entry.index} holds a proposal without a command`);
         const outcome = await this.applier.apply(batch, proposal.command);
         if (proposal.memberId === this.memberId) mine.push({ id: proposal.id, outcome });
       }

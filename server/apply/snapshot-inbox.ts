@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { invariant } from '../invariant.js';
 import type { MvccStore } from '../mvcc/kv-store.js';
 import { importSnapshot } from '../mvcc/snapshot.js';
 import type { WatchHub } from '../mvcc/watch-hub.js';
@@ -30,8 +31,11 @@ export class SnapshotInbox implements SnapshotInstaller {
     this.pending = undefined;
     if (pending === undefined || pending.index !== snapshot.index || pending.term !== snapshot.term) {
       // Nothing received for it: acceptable only if the store already holds that state.
-      if (this.store.consistentIndex >= snapshot.index) return;
-      throw new Error(`invariant: no data for snapshot at index ${snapshot.index} term ${snapshot.term}`);
+      invariant(
+        this.store.consistentIndex >= snapshot.index,
+        () => `no data for snapshot at index ${snapshot.index} term ${snapshot.term}`,
+      );
+      return;
     }
     // The data is the leader's live store, at or past the snapshot's index; entries up to
     // its consistent index are then skipped by the state machine.

@@ -4,6 +4,7 @@ import sortedBtree from 'sorted-btree';
 // default import is the whole exports object.
 const BTree = sortedBtree.default;
 type BTree<K, V> = InstanceType<typeof sortedBtree.default<K, V>>;
+import { invariant } from '../invariant.js';
 import { compareRevisions, type Revision } from './revision.js';
 
 /**
@@ -83,7 +84,7 @@ export class KeyIndex {
   tombstone(key: string, rev: Revision): void {
     const generations = this.keys.get(key);
     const last = generations?.[generations.length - 1];
-    if (last === undefined || last.ended) throw new Error(`invariant: tombstone of key that is not live at ${rev.main}`);
+    invariant(last !== undefined && !last.ended, () => `tombstone of key that is not live at ${rev.main}`);
     last.revs.push(rev);
     last.changes++;
     last.ended = true;

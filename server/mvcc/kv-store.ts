@@ -1,6 +1,7 @@
 import type { RangeRequest } from '../../gen/ts/cairn/v1/kv.js';
 import { Event_EventType, KeyValue, type Event } from '../../gen/ts/cairn/v1/types.js';
 import { compactedError, futureRevisionError } from '../errors.js';
+import { invariant } from '../invariant.js';
 import type { BatchOp, StorageEngine } from '../storage/engine.js';
 import { Compactor } from './compactor.js';
 import type { RevisionEvents } from './events.js';
@@ -85,7 +86,7 @@ export class MvccStore implements BatchStore {
 
   /** Starts the next batch of writes; only one may be open. */
   beginBatch(): WriteBatch {
-    if (this.openBatch !== undefined) throw new Error('invariant: a write batch is already open');
+    invariant(this.openBatch === undefined, 'a write batch is already open');
     this.openBatch = new WriteBatch(this);
     return this.openBatch;
   }
@@ -101,7 +102,7 @@ export class MvccStore implements BatchStore {
    * trusted: the caller must stop the node.
    */
   async commit(batch: WriteBatch, consistentIndex: number, options: { sync: boolean }): Promise<void> {
-    if (batch !== this.openBatch) throw new Error('invariant: committing a batch that is not open');
+    invariant(batch === this.openBatch, 'committing a batch that is not open');
     const ops: BatchOp[] = [
       ...batch.ops,
       { type: 'put', key: META_KEYS.consistentIndex, value: encodeCounter(consistentIndex) },
@@ -179,7 +180,7 @@ export class MvccStore implements BatchStore {
    * half-replaced store. No write batch may be open (the Raft loop applies nothing meanwhile).
    */
   async replaceContents(install: () => Promise<void>): Promise<void> {
-    if (this.openBatch !== undefined) throw new Error('invariant: replacing the store with a write batch open');
+    invariant(this.openBatch === undefined, 'replacing the store with a write batch open');
     let release = (): void => undefined;
     this.replacing = new Promise<void>((resolve) => (release = resolve));
     this.generation++;
@@ -236,9 +237,10 @@ export class MvccStore implements BatchStore {
       else state.index.restorePut(name, rev, kv.createRevision, kv.version);
       highest = rev.main;
     }
-    if (highest > state.currentRevision) {
-      throw new Error(`invariant: stored revision ${highest} is beyond the recorded current revision ${state.currentRevision}`);
-    }
+    invariant(
+      highest <= state.currentRevision,
+      () => `stored revision ${highest} is beyond the recorded current revision ${state.currentRevision}`,
+    );
     return state;
   }
 

@@ -1,3 +1,4 @@
+import { invariant } from '../invariant.js';
 import { readRevision, REVISION_BYTES, writeRevision, type Revision } from './revision.js';
 
 /**
@@ -27,9 +28,7 @@ export function revisionLowerBound(main: number): Buffer {
 }
 
 export function parseRevisionKey(key: Buffer): { rev: Revision; tombstone: boolean } {
-  if (key.length !== 1 + REVISION_BYTES && key.length !== 2 + REVISION_BYTES) {
-    throw new Error(`invariant: malformed revision key of ${key.length} bytes`);
-  }
+  invariant(key.length === 1 + REVISION_BYTES || key.length === 2 + REVISION_BYTES, () => `malformed revision key of ${key.length} bytes`);
   return { rev: readRevision(key, 1), tombstone: key.length === 2 + REVISION_BYTES };
 }
 
@@ -53,6 +52,6 @@ export function encodeCounter(value: number): Buffer {
 
 export function decodeCounter(buf: Buffer | undefined): number {
   if (buf === undefined) return 0;
-  if (buf.length !== 8) throw new Error(`invariant: counter of ${buf.length} bytes`);
+  invariant(buf.length === 8, () => `counter of ${buf.length} bytes`);
   return buf.readUInt32BE(0) * 2 ** 32 + buf.readUInt32BE(4);
 }

@@ -1,4 +1,5 @@
 import type { KeyValue } from '../../gen/ts/cairn/v1/types.js';
+import { invariant } from '../invariant.js';
 import type { BatchOp } from '../storage/engine.js';
 import type { RevisionEvents } from './events.js';
 import type { KeyIndex } from './key-index.js';
@@ -54,14 +55,14 @@ export class WriteBatch implements WriteContext {
   }
 
   beginTxn(): WriteTxn {
-    if (this.txn !== undefined) throw new Error('invariant: a write transaction is already open');
+    invariant(this.txn === undefined, 'a write transaction is already open');
     this.txn = new WriteTxn(this, this.revision);
     return this.txn;
   }
 
   /** Ends the open transaction; returns the revision after it. */
   endTxn(txn: WriteTxn): number {
-    if (txn !== this.txn) throw new Error('invariant: ending a transaction that is not open');
+    invariant(txn === this.txn, 'ending a transaction that is not open');
     this.txn = undefined;
     const events = txn.finish();
     if (events !== undefined) {

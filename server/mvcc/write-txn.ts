@@ -1,6 +1,7 @@
 import type { RangeRequest } from '../../gen/ts/cairn/v1/kv.js';
 import { Event_EventType, KeyValue, type Event } from '../../gen/ts/cairn/v1/types.js';
 import { compactedError, futureRevisionError } from '../errors.js';
+import { invariant } from '../invariant.js';
 import type { BatchOp } from '../storage/engine.js';
 import type { RevisionEvents } from './events.js';
 import type { KeyIndex } from './key-index.js';
@@ -62,7 +63,7 @@ export class WriteTxn {
     const at = this.ctx.index.get(key.toString('latin1'), this.readRevision);
     if (at === undefined) return undefined;
     const [kv] = await this.ctx.load([at.modified]);
-    if (kv === undefined) throw new Error(`invariant: live version of key at ${at.modified.main} not stored`);
+    invariant(kv !== undefined, () => `live version of key at ${at.modified.main} not stored`);
     return kv;
   }
 

@@ -55,12 +55,12 @@ export class RaftNode<Outcome> {
   };
 
   submit(command: Command): Promise<Outcome> {
-    if (this.closed) return Promise.reject(new CairnError(ErrorCode.Stopping, 'the member is shutting down'));
+    if (this.closed) return Promise.reject(new CairnError(ErrorCode.ERROR_CODE_STOPPING, 'the member is shutting down'));
     const { id, done } = this.proposals.register(
       this.timeouts.requestMs,
       () =>
         new CairnError(
-          ErrorCode.Timeout,
+          ErrorCode.ERROR_CODE_TIMEOUT,
           `the write was not applied within ${this.timeouts.requestMs} ms (it may still apply); check the cluster with 'cairn status'`,
         ),
     );
@@ -73,12 +73,12 @@ export class RaftNode<Outcome> {
   }
 
   linearizableRead(): Promise<void> {
-    if (this.closed) return Promise.reject(new CairnError(ErrorCode.Stopping, 'the member is shutting down'));
+    if (this.closed) return Promise.reject(new CairnError(ErrorCode.ERROR_CODE_STOPPING, 'the member is shutting down'));
     const { id, done } = this.reads.register(
       this.timeouts.requestMs,
       () =>
         new CairnError(
-          ErrorCode.Timeout,
+          ErrorCode.ERROR_CODE_TIMEOUT,
           `no quorum confirmed a read point within ${this.timeouts.requestMs} ms; use a serializable read to read this member's possibly stale data`,
         ),
     );
@@ -98,12 +98,18 @@ export class RaftNode<Outcome> {
     if (this.driver.status().leader === target) return;
     const result = this.driver.transferLeadership(target);
     if (!result.accepted) {
-      throw new CairnError(ErrorCode.NoLeader, `leadership cannot move now (${result.reason}); try again once a leader is elected`);
+      throw new CairnError(
+        ErrorCode.ERROR_CODE_NO_LEADER,
+        `leadership cannot move now (${result.reason}); try again once a leader is elected`,
+      );
     }
     const deadline = Date.now() + timeoutMs;
     while (this.driver.status().leader !== target) {
       if (Date.now() > deadline)
-        throw new CairnError(ErrorCode.Timeout, `member ${target} did not take over within ${timeoutMs} ms; it may be down or far behind`);
+        throw new CairnError(
+          ErrorCode.ERROR_CODE_TIMEOUT,
+          `member ${target} did not take over within ${timeoutMs} ms; it may be down or far behind`,
+        );
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
     }
   }
@@ -135,11 +141,11 @@ export class RaftNode<Outcome> {
     if (previous === 0) return;
     this.proposals.rejectAll(
       new CairnError(
-        ErrorCode.LeaderChanged,
+        ErrorCode.ERROR_CODE_LEADER_CHANGED,
         'the leader changed while the write was in flight; it may or may not have been applied (check before retrying)',
       ),
     );
-    this.reads.rejectAll(new CairnError(ErrorCode.LeaderChanged, 'the leader changed before the read was confirmed; retry it'));
+    this.reads.rejectAll(new CairnError(ErrorCode.ERROR_CODE_LEADER_CHANGED, 'the leader changed before the read was confirmed; retry it'));
   }
 
   /**
@@ -159,7 +165,7 @@ export class RaftNode<Outcome> {
   close(): Promise<void> {
     this.closed = true;
     clearInterval(this.leaderWatch);
-    const stopping = new CairnError(ErrorCode.Stopping, 'the member is shutting down');
+    const stopping = new CairnError(ErrorCode.ERROR_CODE_STOPPING, 'the member is shutting down');
     this.proposals.rejectAll(stopping);
     this.reads.rejectAll(stopping);
     this.driver.stop();
@@ -173,15 +179,15 @@ export class RaftNode<Outcome> {
   private offer(attempt: () => { accepted: boolean; reason?: string }, fail: (err: unknown) => void): void {
     const deadline = Date.now() + this.timeouts.leaderWaitMs;
     const tryOnce = (): void => {
-      if (this.closed) return fail(new CairnError(ErrorCode.Stopping, 'the member is shutting down'));
+      if (this.closed) return fail(new CairnError(ErrorCode.ERROR_CODE_STOPPING, 'the member is shutting down'));
       const result = attempt();
       if (result.accepted) return;
-      if (result.reason === 'stopped') return fail(new CairnError(ErrorCode.Stopping, 'the member stopped after a fatal error'));
+      if (result.reason === 'stopped') return fail(new CairnError(ErrorCode.ERROR_CODE_STOPPING, 'the member stopped after a fatal error'));
       if (Date.now() >= deadline) {
         this.logger.debug({ reason: result.reason }, 'request refused by raft');
         return fail(
           new CairnError(
-            ErrorCode.NoLeader,
+            ErrorCode.ERROR_CODE_NO_LEADER,
             `no leader was elected within ${this.timeouts.leaderWaitMs} ms (${result.reason}); is a majority of members up?`,
           ),
         );

@@ -1,6 +1,5 @@
 import { invariant } from './errors.js';
 import type { RaftStorage } from './storage.js';
-import { RaftStorageError, StorageErrorCode } from './storage.js';
 import type { ConfState, Entry, HardState, Snapshot } from './types.js';
 import { EMPTY_HARD_STATE, EntryType, limitSize } from './types.js';
 
@@ -40,15 +39,15 @@ export class MemoryRaftStorage implements RaftStorage {
 
   term(index: number): number {
     const off = this.offset();
-    if (index < off) throw new RaftStorageError(StorageErrorCode.Compacted, `term(${index}) < offset ${off}`);
+    invariant(index >= off, () => `term(${index}) of a compacted index: the log starts after ${off}`);
     const e = this.ents[index - off];
-    if (e === undefined) throw new RaftStorageError(StorageErrorCode.Unavailable, `term(${index}) > last ${this.lastIndex()}`);
+    invariant(e !== undefined, () => `term(${index}) > last ${this.lastIndex()}`);
     return e.term;
   }
 
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
     const off = this.offset();
-    if (lo <= off) throw new RaftStorageError(StorageErrorCode.Compacted, `entries(${lo}) <= offset ${off}`);
+    invariant(lo > off, () => `entries(${lo}) of compacted entries: the log starts after ${off}`);
     invariant(hi <= this.lastIndex() + 1, () => `entries hi ${hi} out of bound last ${this.lastIndex()}`);
     return [...limitSize(this.ents.slice(lo - off, hi - off), maxBytes)];
   }
@@ -59,18 +58,14 @@ export class MemoryRaftStorage implements RaftStorage {
 
   /** Replaces all content with a received snapshot (follower install). */
   applySnapshot(snap: Snapshot): void {
-    if (snap.index <= this.snap.index) {
-      throw new RaftStorageError(StorageErrorCode.SnapshotOutOfDate, `snapshot ${snap.index} <= ${this.snap.index}`);
-    }
+    invariant(snap.index > this.snap.index, () => `snapshot ${snap.index} is out of date: ${snap.index} <= ${this.snap.index}`);
     this.snap = snap;
     this.ents = [dummy(snap.index, snap.term)];
   }
 
   /** Records a snapshot of the state machine at `index` (<= last applied); does not compact. */
   createSnapshot(index: number, confState: ConfState, data: Uint8Array): Snapshot {
-    if (index <= this.snap.index) {
-      throw new RaftStorageError(StorageErrorCode.SnapshotOutOfDate, `snapshot ${index} <= ${this.snap.index}`);
-    }
+    invariant(index > this.snap.index, () => `snapshot ${index} is out of date: ${index} <= ${this.snap.index}`);
     invariant(index <= this.lastIndex(), () => `snapshot ${index} > last ${this.lastIndex()}`);
     this.snap = { index, term: this.term(index), confState, data };
     return this.snap;

@@ -5,7 +5,8 @@ import type { ConfState, Entry, HardState, Snapshot } from './types.js';
  *
  * The log held by storage is conceptually a snapshot at (firstIndex-1) followed by entries
  * [firstIndex, lastIndex]. The core only calls `term(i)` for i in [firstIndex-1, lastIndex] and
- * `entries(lo, hi)` for firstIndex <= lo <= hi <= lastIndex+1; anything else is a caller bug.
+ * `entries(lo, hi)` for firstIndex <= lo <= hi <= lastIndex+1; anything else is a caller bug
+ * (MemoryRaftStorage answers it with an InvariantError).
  * Storage errors (I/O) are thrown and are fatal for the node.
  */
 export interface RaftStorage {
@@ -18,21 +19,4 @@ export interface RaftStorage {
   lastIndex(): number;
   /** The most recent snapshot (index 0 if none was ever taken). */
   snapshot(): Snapshot;
-}
-
-export const StorageErrorCode = {
-  Compacted: 'compacted',
-  Unavailable: 'unavailable',
-  SnapshotOutOfDate: 'snapshot-out-of-date',
-} as const;
-export type StorageErrorCode = (typeof StorageErrorCode)[keyof typeof StorageErrorCode];
-
-export class RaftStorageError extends Error {
-  override readonly name = 'RaftStorageError';
-  constructor(
-    readonly code: StorageErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }

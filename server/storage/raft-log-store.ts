@@ -1,5 +1,5 @@
 import type { PersistBatch, RaftLogPersistence } from '../node/ports/raft-log-persistence.js';
-import { invariant } from '../raft/errors.js';
+import { invariant } from '../invariant.js';
 import type { MemoryRaftStorage } from '../raft/memory-storage.js';
 import type { RaftStorage } from '../raft/storage.js';
 import type { ConfState, Entry, NodeId } from '../raft/types.js';

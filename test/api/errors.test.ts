@@ -2,13 +2,29 @@
 // to change, and leaves the store untouched (same revision, sentinel key unchanged).
 import test, { type ExecutionContext } from 'ava';
 import type { ServiceError } from '@grpc/grpc-js';
+import { ErrorCode } from '../../gen/ts/cairn/v1/errors.js';
 import {
   Compare_CompareResult as Result,
   Compare_CompareTarget as Target,
   type RangeRequest_SortOrder,
   type RangeRequest_SortTarget,
 } from '../../gen/ts/cairn/v1/kv.js';
-import { b, ENGINE_NAMES, grpcError, s, startApiNode, status, statusName, type Kv, type TxnInput } from '../helpers/grpc-clients.js';
+import type { WatchCreateRequest_FilterType as Filter, WatchResponse } from '../../gen/ts/cairn/v1/watch.js';
+import {
+  b,
+  ENGINE_NAMES,
+  errorDetails,
+  grpcError,
+  s,
+  startApiNode,
+  status,
+  statusDetails,
+  statusName,
+  waitUntil,
+  type EngineName,
+  type Kv,
+  type TxnInput,
+} from '../helpers/grpc-clients.js';
 
 const LIMITS = { maxRequestBytes: 1024, maxTxnOps: 4, maxKeyBytes: 32, maxValueBytes: 2048 };
 
@@ -22,8 +38,32 @@ async function setup(t: ExecutionContext, engine: (typeof ENGINE_NAMES)[number])
 }
 
 /**
- * Runs a call that must fail; checks code, message and the domain code in metadata (when
- * given), then that nothing changed: revision 3, sentinel at v2 modified at 3.
+ * Checks that a failed call carries its status in grpc-status-details-bin: the same gRPC
+ * code and message as the call, and an ErrorInfo with the expected Cairn code.
+ */
+function carries(t: ExecutionContext, err: ServiceError, domainCode: ErrorCode, compactRevision = 0): void {
+  const details = errorDetails(err);
+  if (details === undefined) return void t.fail(`no grpc-status-details-bin on ${statusName(err.code)}: ${err.details}`);
+  t.is(details.status.code, err.code, 'the details repeat the status code');
+  t.is(details.status.message, err.details, 'the details repeat the message');
+  t.is(details.status.details.length, 1);
+  t.deepEqual(details.info, { code: domainCode, compactRevision }, `expected ${ErrorCode[domainCode]}`);
+}
+
+/** Checks a watch canceled because of an error: created/canceled, its reason, and the status the table gives its code. */
+function canceledWith(t: ExecutionContext, r: WatchResponse, code: number, domainCode: ErrorCode, reason: RegExp): void {
+  t.true(r.canceled, `watch ${r.watchId} canceled`);
+  t.regex(r.cancelReason, reason);
+  if (r.cancelStatus === undefined) return void t.fail(`watch ${r.watchId} canceled without cancel_status: ${r.cancelReason}`);
+  const { status: st, info } = statusDetails(r.cancelStatus);
+  t.is(st.code, code, `expected ${statusName(code)}, got ${statusName(st.code)}: ${st.message}`);
+  t.is(st.message, r.cancelReason);
+  t.deepEqual(info, { code: domainCode, compactRevision: r.compactRevision });
+}
+
+/**
+ * Runs a call that must fail; checks code, message and the domain code in the status
+ * details (when given), then that nothing changed: revision 3, sentinel at v2 modified at 3.
  */
 async function refused(
   t: ExecutionContext,
@@ -31,12 +71,13 @@ async function refused(
   call: Promise<unknown>,
   code: number,
   message: RegExp,
-  domainCode?: string,
+  domainCode?: ErrorCode,
+  compactRevision = 0,
 ): Promise<ServiceError> {
   const err = await grpcError(call);
   t.is(err.code, code, `expected ${statusName(code)}, got ${statusName(err.code)}: ${err.details}`);
   t.regex(err.details, message);
-  if (domainCode !== undefined) t.deepEqual(err.metadata.get('cairn-error-code'), [domainCode]);
+  if (domainCode !== undefined) carries(t, err, domainCode, compactRevision);
   const sentinel = await kv.get('sentinel');
   t.is(sentinel.header!.revision, 3, `revision unchanged after: ${err.details}`);
   t.is(s(sentinel.kvs[0]?.value), 'v2');
@@ -55,10 +96,24 @@ for (const engine of ENGINE_NAMES) {
   test(`${engine}: empty, oversized keys and oversized values are INVALID_ARGUMENT`, async (t) => {
     const { kv } = await setup(t, engine);
     const emptyKey = /key is empty; give a non-empty key/;
-    await refused(t, kv, kv.put({ key: b(''), value: b('v') }), status.INVALID_ARGUMENT, emptyKey, 'EMPTY_KEY');
-    await refused(t, kv, kv.range({ key: b('') }), status.INVALID_ARGUMENT, emptyKey, 'EMPTY_KEY');
-    await refused(t, kv, kv.deleteRange({ key: b(''), rangeEnd: b('\0') }), status.INVALID_ARGUMENT, emptyKey, 'EMPTY_KEY');
-    await refused(t, kv, kv.txn({ success: [put('sentinel', 'bad'), put('')] }), status.INVALID_ARGUMENT, emptyKey, 'EMPTY_KEY');
+    await refused(t, kv, kv.put({ key: b(''), value: b('v') }), status.INVALID_ARGUMENT, emptyKey, ErrorCode.ERROR_CODE_EMPTY_KEY);
+    await refused(t, kv, kv.range({ key: b('') }), status.INVALID_ARGUMENT, emptyKey, ErrorCode.ERROR_CODE_EMPTY_KEY);
+    await refused(
+      t,
+      kv,
+      kv.deleteRange({ key: b(''), rangeEnd: b('\0') }),
+      status.INVALID_ARGUMENT,
+      emptyKey,
+      ErrorCode.ERROR_CODE_EMPTY_KEY,
+    );
+    await refused(
+      t,
+      kv,
+      kv.txn({ success: [put('sentinel', 'bad'), put('')] }),
+      status.INVALID_ARGUMENT,
+      emptyKey,
+      ErrorCode.ERROR_CODE_EMPTY_KEY,
+    );
     await refused(
       t,
       kv,
@@ -84,7 +139,7 @@ for (const engine of ENGINE_NAMES) {
       kv.set(bigKey, 'v'),
       status.INVALID_ARGUMENT,
       /key is 33 bytes; the limit is 32 \(--max-key-bytes\)/,
-      'KEY_TOO_LARGE',
+      ErrorCode.ERROR_CODE_KEY_TOO_LARGE,
     );
     await refused(t, kv, kv.range({ key: b(bigKey) }), status.INVALID_ARGUMENT, /the limit is 32 \(--max-key-bytes\)/);
     await refused(t, kv, kv.txn({ success: [put('sentinel', 'bad'), put(bigKey)] }), status.INVALID_ARGUMENT, /--max-key-bytes/);
@@ -94,6 +149,7 @@ for (const engine of ENGINE_NAMES) {
     const err = await grpcError(kv.put({ key: b('sentinel'), value: bigValue }));
     t.is(err.code, status.INVALID_ARGUMENT);
     t.regex(err.details, /value is 2049 bytes; the limit is 2048 \(--max-value-bytes\)/);
+    carries(t, err, ErrorCode.ERROR_CODE_VALUE_TOO_LARGE);
     t.is(s((await kv.get('sentinel')).kvs[0]?.value), 'v2');
   });
 
@@ -106,7 +162,7 @@ for (const engine of ENGINE_NAMES) {
       kv.put({ key: b('sentinel'), value: Buffer.alloc(1500, 1) }),
       status.RESOURCE_EXHAUSTED,
       /request carries 1508 bytes of keys and values; the limit is 1024 \(--max-request-bytes\)/,
-      'REQUEST_TOO_LARGE',
+      ErrorCode.ERROR_CODE_REQUEST_TOO_LARGE,
     );
     // Three puts of 400 bytes: each fits, together they do not; none is applied.
     await refused(
@@ -115,7 +171,7 @@ for (const engine of ENGINE_NAMES) {
       kv.txn({ success: [put('sentinel', Buffer.alloc(400, 1)), put('t1', Buffer.alloc(400, 1)), put('t2', Buffer.alloc(400, 1))] }),
       status.RESOURCE_EXHAUSTED,
       /--max-request-bytes/,
-      'REQUEST_TOO_LARGE',
+      ErrorCode.ERROR_CODE_REQUEST_TOO_LARGE,
     );
     t.is((await kv.get('t1')).count, 0);
     // Far over the limit, past the transport's cap (2 x max request bytes + 1 MiB, room for
@@ -135,7 +191,7 @@ for (const engine of ENGINE_NAMES) {
       kv.txn({ success: five }),
       status.RESOURCE_EXHAUSTED,
       /txn success has 5 entries; the limit is 4 \(--max-txn-ops\)/,
-      'TOO_MANY_TXN_OPS',
+      ErrorCode.ERROR_CODE_TOO_MANY_TXN_OPS,
     );
     await refused(t, kv, kv.txn({ failure: five }), status.RESOURCE_EXHAUSTED, /txn failure has 5 entries; the limit is 4/);
     const compare = {
@@ -167,7 +223,7 @@ for (const engine of ENGINE_NAMES) {
       kv.txn({ success: [put('sentinel', 'bad'), nestedThree] }),
       status.RESOURCE_EXHAUSTED,
       /nested txn success has 3 entries; 2 of the limit of 4 are left after the enclosing txn \(--max-txn-ops\)/,
-      'TOO_MANY_TXN_OPS',
+      ErrorCode.ERROR_CODE_TOO_MANY_TXN_OPS,
     );
     const deep = (depth: number): ReturnType<typeof put> | typeof nestedThree =>
       depth === 0
@@ -194,7 +250,7 @@ for (const engine of ENGINE_NAMES) {
       kv.get('sentinel', { revision: 4 }),
       status.OUT_OF_RANGE,
       /^revision 4 is in the future; the current revision is 3$/,
-      'FUTURE_REVISION',
+      ErrorCode.ERROR_CODE_FUTURE_REVISION,
     );
     await refused(t, kv, kv.get('sentinel', { revision: 1000 }), status.OUT_OF_RANGE, /revision 1000 is in the future/);
     // A txn reading a future revision applies none of its writes.
@@ -216,7 +272,8 @@ for (const engine of ENGINE_NAMES) {
       kv.get('sentinel', { revision: 1 }),
       status.OUT_OF_RANGE,
       /^revision 1 has been compacted; the oldest available revision is 2$/,
-      'COMPACTED',
+      ErrorCode.ERROR_CODE_COMPACTED,
+      2,
     );
     await refused(
       t,
@@ -227,7 +284,15 @@ for (const engine of ENGINE_NAMES) {
       status.OUT_OF_RANGE,
       /revision 1 has been compacted; the oldest available revision is 2/,
     );
-    await refused(t, kv, kv.compact({ revision: 1 }), status.OUT_OF_RANGE, /oldest available revision is 2/);
+    await refused(
+      t,
+      kv,
+      kv.compact({ revision: 1 }),
+      status.OUT_OF_RANGE,
+      /oldest available revision is 2/,
+      ErrorCode.ERROR_CODE_COMPACTED,
+      2,
+    );
     t.is(s((await kv.get('sentinel', { revision: 2 })).kvs[0]?.value), 'v1', 'the compacted revision itself is readable');
   });
 
@@ -239,7 +304,7 @@ for (const engine of ENGINE_NAMES) {
       kv.put({ key: b('sentinel'), value: b('bad'), lease: 42 }),
       status.NOT_FOUND,
       /^lease 42 not found$/,
-      'LEASE_NOT_FOUND',
+      ErrorCode.ERROR_CODE_LEASE_NOT_FOUND,
     );
     await refused(t, kv, kv.put({ key: b('new'), value: b('bad'), lease: 7 }), status.NOT_FOUND, /lease 7 not found/);
     await refused(
@@ -288,6 +353,7 @@ for (const engine of ENGINE_NAMES) {
       txnWith({ key: b('sentinel'), target: 99 as Target, result: Result.COMPARE_RESULT_EQUAL }),
       status.INVALID_ARGUMENT,
       /compare target must be VERSION, CREATE, MOD, VALUE or LEASE/,
+      ErrorCode.ERROR_CODE_INVALID_ARGUMENT,
     );
     await refused(
       t,
@@ -328,6 +394,7 @@ for (const engine of ENGINE_NAMES) {
       kv.get('sentinel', { limit: -1 }),
       status.INVALID_ARGUMENT,
       /^limit is -1; it must be 0 \(no limit\) or positive$/,
+      ErrorCode.ERROR_CODE_INVALID_ARGUMENT,
     );
     await refused(
       t,
@@ -361,3 +428,87 @@ for (const engine of ENGINE_NAMES) {
     );
   });
 }
+
+// The watch path goes through the same table: a stream refused or ended by the node, and a
+// watch canceled because of an error, carry the status and ErrorInfo a call would.
+const engine: EngineName = 'rocksdb';
+
+test(`${engine}: a watch stream over --max-watch-streams ends with TOO_MANY_WATCH_STREAMS, RESOURCE_EXHAUSTED`, async (t) => {
+  const n = await startApiNode(t, engine, { limits: { maxWatchStreams: 1 } });
+  const first = n.openWatch({ ownChannel: true });
+  await first.create({ key: b('a') });
+  const second = n.openWatch({ ownChannel: true });
+  second.requestProgress();
+  await waitUntil(() => second.error !== undefined, 5_000, 'the second stream to be refused');
+  const err = second.error!;
+  t.is(err.code, status.RESOURCE_EXHAUSTED, statusName(err.code));
+  t.regex(err.details, /the node already serves 1 watch streams; the limit is 1 \(--max-watch-streams\)/);
+  carries(t, err, ErrorCode.ERROR_CODE_TOO_MANY_WATCH_STREAMS);
+  t.is(first.error, undefined, 'the admitted stream goes on');
+});
+
+test(`${engine}: a stream ended by a stopping node carries STOPPING, UNAVAILABLE`, async (t) => {
+  const n = await startApiNode(t, engine);
+  const w = n.openWatch();
+  await w.create({ key: b('a') });
+  await n.node.close();
+  await waitUntil(() => w.error !== undefined, 5_000, 'the stream to end with an error');
+  t.is(w.error!.code, status.UNAVAILABLE, statusName(w.error!.code));
+  carries(t, w.error!, ErrorCode.ERROR_CODE_STOPPING);
+});
+
+test(`${engine}: watches canceled because of an error carry cancel_status from the table; a client cancel carries none`, async (t) => {
+  const n = await startApiNode(t, engine, { limits: { maxWatchesPerStream: 2 } });
+  const w = n.openWatch();
+  canceledWith(t, await w.createRaw({ key: b('') }), status.INVALID_ARGUMENT, ErrorCode.ERROR_CODE_EMPTY_KEY, /key is empty/);
+  canceledWith(
+    t,
+    await w.createRaw({ key: b('x'), startRevision: -3 }),
+    status.INVALID_ARGUMENT,
+    ErrorCode.ERROR_CODE_INVALID_ARGUMENT,
+    /start_revision is -3/,
+  );
+  canceledWith(
+    t,
+    await w.createRaw({ key: b('x'), filters: [7 as Filter] }),
+    status.INVALID_ARGUMENT,
+    ErrorCode.ERROR_CODE_INVALID_ARGUMENT,
+    /filter 7/,
+  );
+  const first = await w.create({ key: b('a') });
+  canceledWith(
+    t,
+    await w.createRaw({ key: b('a'), watchId: first }),
+    status.ALREADY_EXISTS,
+    ErrorCode.ERROR_CODE_DUPLICATE_WATCH_ID,
+    /already in use/,
+  );
+  await w.create({ key: b('b') });
+  canceledWith(
+    t,
+    await w.createRaw({ key: b('c') }),
+    status.RESOURCE_EXHAUSTED,
+    ErrorCode.ERROR_CODE_TOO_MANY_WATCHES,
+    /--max-watches-per-stream/,
+  );
+
+  w.cancel(first);
+  const byClient = await w.waitFor((r) => r.watchId === first && r.canceled && !r.created, 'the client cancel to be confirmed');
+  t.is(byClient.cancelStatus, undefined, 'a cancel the client asked for is not an error');
+  t.is(w.error, undefined, 'none of these ended the stream');
+
+  // A watch whose start revision is compacted: OUT_OF_RANGE, with the compacted revision.
+  for (let i = 1; i <= 4; i++) await n.kv.set('k', String(i));
+  await n.kv.compact({ revision: 3, physical: true });
+  const other = n.openWatch();
+  const created = await other.createRaw({ key: b('k'), startRevision: 1 });
+  const compacted = await other.waitFor((r) => r.watchId === created.watchId && r.canceled, 'the compacted watch to be canceled');
+  t.is(compacted.compactRevision, 3);
+  canceledWith(
+    t,
+    compacted,
+    status.OUT_OF_RANGE,
+    ErrorCode.ERROR_CODE_COMPACTED,
+    /^revision 1 has been compacted; the oldest available revision is 3$/,
+  );
+});

@@ -8,8 +8,20 @@ import {
   RangeRequest_SortTarget as SortBy,
   type RangeResponse,
 } from '../../gen/ts/cairn/v1/kv.js';
+import { ErrorCode } from '../../gen/ts/cairn/v1/errors.js';
 import type { KeyValue } from '../../gen/ts/cairn/v1/types.js';
-import { b, ENGINE_NAMES, grpcError, s, startApiNode, status, statusName, type Kv, type TxnInput } from '../helpers/grpc-clients.js';
+import {
+  b,
+  ENGINE_NAMES,
+  errorDetails,
+  grpcError,
+  s,
+  startApiNode,
+  status,
+  statusName,
+  type Kv,
+  type TxnInput,
+} from '../helpers/grpc-clients.js';
 
 const keys = (r: RangeResponse): string[] => r.kvs.map((kv) => s(kv.key));
 const values = (r: RangeResponse): string[] => r.kvs.map((kv) => s(kv.value));
@@ -478,7 +490,7 @@ for (const engine of ENGINE_NAMES) {
     const below = await grpcError(kv.get('c/1', { revision: 5 }));
     t.is(below.code, status.OUT_OF_RANGE, statusName(below.code));
     t.is(below.details, 'revision 5 has been compacted; the oldest available revision is 6');
-    t.deepEqual(below.metadata.get('cairn-error-code'), ['COMPACTED']);
+    t.deepEqual(errorDetails(below)?.info, { code: ErrorCode.ERROR_CODE_COMPACTED, compactRevision: 6 });
 
     // At the compacted revision every key still reads as it was.
     const at6 = await kv.range({ key: b('c/'), rangeEnd: b('c0'), revision: 6 });

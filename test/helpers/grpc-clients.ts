@@ -30,6 +30,7 @@ import {
   type DeepPartial,
   type TxnResponse,
 } from '../../gen/ts/cairn/v1/kv.js';
+import { ErrorInfo, RpcStatus } from '../../gen/ts/cairn/v1/errors.js';
 import { Event_EventType, type Event } from '../../gen/ts/cairn/v1/types.js';
 import { WatchCreateRequest, WatchServiceClient, type WatchRequest, type WatchResponse } from '../../gen/ts/cairn/v1/watch.js';
 import { DEFAULT_LIMITS, DEFAULT_NODE_OPTIONS, ENGINE_NAMES, type EngineName, type Limits, type NodeOptions } from '../../server/config.js';
@@ -112,6 +113,23 @@ export async function grpcError(call: Promise<unknown>): Promise<ServiceError> {
 
 /** The name of a gRPC status code, for readable assertion messages. */
 export const statusName = (code: number): string => status[code] ?? String(code);
+
+/**
+ * The RpcStatus a failed call carries in grpc-status-details-bin, and the ErrorInfo in its
+ * details; undefined when the call carried none. Decoded here from the wire, independently
+ * of server/api/errors.ts, so that tests check what clients actually receive.
+ */
+export function errorDetails(err: ServiceError): { status: RpcStatus; info: ErrorInfo | undefined } | undefined {
+  const raw = err.metadata?.get('grpc-status-details-bin')[0];
+  if (raw === undefined || typeof raw === 'string') return undefined;
+  return statusDetails(RpcStatus.decode(raw));
+}
+
+/** An RpcStatus with its ErrorInfo detail decoded (a failed call's, or WatchResponse.cancel_status). */
+export function statusDetails(rpcStatus: RpcStatus): { status: RpcStatus; info: ErrorInfo | undefined } {
+  const any = rpcStatus.details.find((d) => d.typeUrl === 'type.googleapis.com/cairn.v1.ErrorInfo');
+  return { status: rpcStatus, info: any === undefined ? undefined : ErrorInfo.decode(any.value) };
+}
 
 /**
  * One client watch stream with every response collected in order. Creates resolve with

@@ -32,7 +32,7 @@ export class LocalWriter implements WritePath {
   ) {}
 
   submit(command: Command): Promise<CommandOutcome> {
-    if (this.closed) return Promise.reject(new CairnError(ErrorCode.Stopping, 'the node is shutting down'));
+    if (this.closed) return Promise.reject(new CairnError(ErrorCode.ERROR_CODE_STOPPING, 'the node is shutting down'));
     return new Promise((resolve, reject) => {
       this.queue.push({ command, resolve, reject });
       this.draining ??= this.drain();

@@ -22,7 +22,7 @@ import {
 import { Event_EventType, type KeyValue } from '../../gen/ts/cairn/v1/types.js';
 import type { CommandOutcome } from '../../server/apply/outcome.js';
 import { ENGINE_NAMES } from '../../server/config.js';
-import { CairnError, ErrorCode } from '../../server/errors.js';
+import { CairnError, ErrorCode, type DomainErrorCode } from '../../server/errors.js';
 import { prefixRangeEnd } from '../../server/mvcc/key-range.js';
 import { MVCC_SPAN, parseRevisionKey } from '../../server/mvcc/schema.js';
 import { b, compactCmd, delCmd, putCmd, TestStore } from '../helpers/mvcc-store.js';
@@ -117,8 +117,8 @@ class Model {
 }
 
 class Fail extends Error {
-  constructor(readonly code: ErrorCode) {
-    super(code);
+  constructor(readonly code: DomainErrorCode) {
+    super(ErrorCode[code]);
   }
 }
 
@@ -144,9 +144,9 @@ class ModelTxn {
     return this.changes.has(key) ? this.changes.get(key) : this.model.prevOf(key);
   }
   put(key: string, value: string, prevKv: boolean, ignoreValue: boolean, lease: number, ignoreLease = false): MKV | undefined {
-    if (lease !== 0) throw new Fail(ErrorCode.LeaseNotFound);
+    if (lease !== 0) throw new Fail(ErrorCode.ERROR_CODE_LEASE_NOT_FOUND);
     const existing = this.working.get(key);
-    if ((ignoreValue || ignoreLease) && existing === undefined) throw new Fail(ErrorCode.KeyNotFound);
+    if ((ignoreValue || ignoreLease) && existing === undefined) throw new Fail(ErrorCode.ERROR_CODE_KEY_NOT_FOUND);
     const kv: MKV = {
       key,
       value: ignoreValue ? existing!.value : value,
@@ -496,8 +496,8 @@ function execModel(mt: ModelTxn, plan: TxnPlanM, ranges: { state: State; sel: Se
       }
       case 'requestRange': {
         const q = r.requestRange;
-        if (q.revision > mt.base) throw new Fail(ErrorCode.FutureRevision);
-        if (q.revision > 0 && q.revision < mt.model.compacted) throw new Fail(ErrorCode.Compacted);
+        if (q.revision > mt.base) throw new Fail(ErrorCode.ERROR_CODE_FUTURE_REVISION);
+        if (q.revision > 0 && q.revision < mt.model.compacted) throw new Fail(ErrorCode.ERROR_CODE_COMPACTED);
         const state = q.revision > 0 ? mt.model.state(q.revision) : new Map(mt.working);
         const sel = { start: q.key.toString('latin1'), end: q.rangeEnd.toString('latin1') };
         // Checked with checkRange after the fact (sorting ties are free).
@@ -536,7 +536,7 @@ function normalizeResponses(responses: ResponseOp[], ranges: { kvs: KeyValue[]; 
 function applyToModel(model: Model, cmd: Command): (t: ExecutionContext, label: string, outcome: CommandOutcome) => void {
   const req = cmd.request!;
   const mt = new ModelTxn(model);
-  const expectError = (code: ErrorCode) => (t: ExecutionContext, label: string, outcome: CommandOutcome) => {
+  const expectError = (code: DomainErrorCode) => (t: ExecutionContext, label: string, outcome: CommandOutcome) => {
     if (outcome.ok) t.fail(`${label}: expected ${code}, got success ${JSON.stringify(outcome.response)}`);
     else t.is(outcome.error.code, code, `${label}: ${outcome.error.message}`);
   };
@@ -579,8 +579,8 @@ function applyToModel(model: Model, cmd: Command): (t: ExecutionContext, label: 
       }
       case 'compact': {
         const r = req.compact.revision;
-        if (r > model.rev) throw new Fail(ErrorCode.FutureRevision);
-        if (r <= model.compacted) throw new Fail(ErrorCode.Compacted);
+        if (r > model.rev) throw new Fail(ErrorCode.ERROR_CODE_FUTURE_REVISION);
+        if (r <= model.compacted) throw new Fail(ErrorCode.ERROR_CODE_COMPACTED);
         model.compacted = r;
         const rev = model.rev;
         return (t, label, outcome) => void expectHeader(t, label, outcome, rev);
@@ -641,7 +641,7 @@ async function checkRead(t: ExecutionContext, rng: Rng, ts: TestStore, model: Mo
   const req = { key: b(sel.start), rangeEnd: b(sel.end), ...o };
   const what = `${label}: range ${JSON.stringify(sel)} ${JSON.stringify(o)}`;
   if (revision > model.rev || (revision > 0 && revision < model.compacted)) {
-    const code = revision > model.rev ? ErrorCode.FutureRevision : ErrorCode.Compacted;
+    const code = revision > model.rev ? ErrorCode.ERROR_CODE_FUTURE_REVISION : ErrorCode.ERROR_CODE_COMPACTED;
     const err = await t.throwsAsync(ts.store.range(req as never), { instanceOf: CairnError }, what);
     return err !== undefined && err.code === code;
   }

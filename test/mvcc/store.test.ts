@@ -19,7 +19,7 @@ import {
 import { Event_EventType, type KeyValue } from '../../gen/ts/cairn/v1/types.js';
 import { Applier } from '../../server/apply/applier.js';
 import { ENGINE_NAMES, type EngineName } from '../../server/config.js';
-import { CairnError, ErrorCode } from '../../server/errors.js';
+import { CairnError, ErrorCode, type DomainErrorCode } from '../../server/errors.js';
 import type { RevisionEvents } from '../../server/mvcc/events.js';
 import { prefixRangeEnd } from '../../server/mvcc/key-range.js';
 import { MVCC_SPAN, parseRevisionKey } from '../../server/mvcc/schema.js';
@@ -68,7 +68,7 @@ const summary = (kv: KeyValue | undefined) =>
     ? undefined
     : { key: kv.key.toString(), value: kv.value.toString(), create: kv.createRevision, mod: kv.modRevision, version: kv.version };
 
-async function expectCode(t: ExecutionContext, promise: Promise<unknown>, code: ErrorCode, message?: RegExp): Promise<CairnError> {
+async function expectCode(t: ExecutionContext, promise: Promise<unknown>, code: DomainErrorCode, message?: RegExp): Promise<CairnError> {
   const err = await t.throwsAsync(promise, { instanceOf: CairnError });
   t.is(err.code, code);
   if (message !== undefined) t.regex(err.message, message);
@@ -259,7 +259,7 @@ for (const engine of ENGINE_NAMES) {
     await expectCode(
       t,
       ts.range('a', '', { revision: 6 }),
-      ErrorCode.FutureRevision,
+      ErrorCode.ERROR_CODE_FUTURE_REVISION,
       /revision 6 is in the future; the current revision is 5/,
     );
   });
@@ -275,7 +275,7 @@ for (const engine of ENGINE_NAMES) {
     // Applied but not durable: reads still see revision 1.
     t.deepEqual(entries(await ts.range('', '\0')), ['a=1']);
     t.is(ts.store.currentRevision, 1);
-    await expectCode(t, ts.range('a', '', { revision: 2 }), ErrorCode.FutureRevision);
+    await expectCode(t, ts.range('a', '', { revision: 2 }), ErrorCode.ERROR_CODE_FUTURE_REVISION);
     await ts.store.commit(batch, 3, { sync: true });
     t.deepEqual(entries(await ts.range('', '\0')), ['new=x']);
     t.is(ts.store.currentRevision, 4);
@@ -301,10 +301,10 @@ for (const engine of ENGINE_NAMES) {
     // On a missing key (never existed, or deleted) both fail and change nothing.
     for (const extra of [{ ignoreValue: true }, { ignoreLease: true }]) {
       const err = await ts.fails(putCmd('missing', 'x', extra));
-      t.is(err.code, ErrorCode.KeyNotFound);
+      t.is(err.code, ErrorCode.ERROR_CODE_KEY_NOT_FOUND);
     }
     await ts.del('k'); // 6
-    t.is((await ts.fails(putCmd('k', 'x', { ignoreValue: true }))).code, ErrorCode.KeyNotFound);
+    t.is((await ts.fails(putCmd('k', 'x', { ignoreValue: true }))).code, ErrorCode.ERROR_CODE_KEY_NOT_FOUND);
     t.is(ts.store.currentRevision, 6);
     t.deepEqual(keys(await ts.range('', '\0')), []);
   });
@@ -312,7 +312,7 @@ for (const engine of ENGINE_NAMES) {
   storeTest(engine, 'put with a lease fails with LEASE_NOT_FOUND and changes nothing', async (t, ts) => {
     await ts.put('k', 'v');
     const err = await ts.fails(putCmd('k', 'w', { lease: 42 }));
-    t.is(err.code, ErrorCode.LeaseNotFound);
+    t.is(err.code, ErrorCode.ERROR_CODE_LEASE_NOT_FOUND);
     t.regex(err.message, /42/);
     t.is(ts.store.currentRevision, 1);
     t.deepEqual(entries(await ts.range('k')), ['k=v']);
@@ -578,7 +578,7 @@ for (const engine of ENGINE_NAMES) {
       ['ignore_value after delete in txn', { success: [opDel('k'), opPut('k', '', { ignoreValue: true })] }],
       ['ignore_lease after range delete in txn', { success: [opDel('', '\0'), opPut('j', 'x', { ignoreLease: true })] }],
     ];
-    const codes: string[] = [];
+    const codes: DomainErrorCode[] = [];
     for (const [label, req] of attempts) {
       const err = await ts.fails({ request: { $case: 'txn', txn: TxnRequest.fromPartial(req) } });
       codes.push(err.code);
@@ -586,13 +586,13 @@ for (const engine of ENGINE_NAMES) {
       t.deepEqual(await snapshot(ts), before, label);
     }
     t.deepEqual(codes, [
-      ErrorCode.LeaseNotFound,
-      ErrorCode.KeyNotFound,
-      ErrorCode.LeaseNotFound,
-      ErrorCode.FutureRevision,
-      ErrorCode.KeyNotFound,
-      ErrorCode.KeyNotFound,
-      ErrorCode.KeyNotFound,
+      ErrorCode.ERROR_CODE_LEASE_NOT_FOUND,
+      ErrorCode.ERROR_CODE_KEY_NOT_FOUND,
+      ErrorCode.ERROR_CODE_LEASE_NOT_FOUND,
+      ErrorCode.ERROR_CODE_FUTURE_REVISION,
+      ErrorCode.ERROR_CODE_KEY_NOT_FOUND,
+      ErrorCode.ERROR_CODE_KEY_NOT_FOUND,
+      ErrorCode.ERROR_CODE_KEY_NOT_FOUND,
     ]);
     // ignore_value works on a key put earlier in the same txn, including after a delete.
     const res = await ts.txn({
@@ -621,29 +621,29 @@ for (const engine of ENGINE_NAMES) {
     t.is(ts.store.compactedRevision, 3);
     t.is(ts.store.currentRevision, 5, 'compaction does not create a revision');
     for (const rev of [1, 2]) {
-      const err = await expectCode(t, ts.range('a', '', { revision: rev }), ErrorCode.Compacted);
+      const err = await expectCode(t, ts.range('a', '', { revision: rev }), ErrorCode.ERROR_CODE_COMPACTED);
       t.regex(err.message, new RegExp(`revision ${rev} has been compacted; the oldest available revision is 3`));
     }
     t.deepEqual(entries(await ts.range('', '\0', { revision: 3 })), atBefore3);
     t.deepEqual(entries(await ts.range('', '\0', { revision: 4 })), ['b=1']);
     t.deepEqual(entries(await ts.range('', '\0')), ['b=2']);
     // Compacting again at or below, or in the future, fails and changes nothing.
-    t.is((await ts.fails(compactCmd(3))).code, ErrorCode.Compacted);
-    t.is((await ts.fails(compactCmd(2))).code, ErrorCode.Compacted);
+    t.is((await ts.fails(compactCmd(3))).code, ErrorCode.ERROR_CODE_COMPACTED);
+    t.is((await ts.fails(compactCmd(2))).code, ErrorCode.ERROR_CODE_COMPACTED);
     const future = await ts.fails(compactCmd(6));
-    t.is(future.code, ErrorCode.FutureRevision);
+    t.is(future.code, ErrorCode.ERROR_CODE_FUTURE_REVISION);
     t.regex(future.message, /revision 6 is in the future/);
     t.is(ts.store.compactedRevision, 3);
     // Inside a txn, a read below the compaction fails the txn and changes nothing.
     const err = await ts.fails({
       request: { $case: 'txn', txn: TxnRequest.fromPartial({ success: [opPut('x', 'x'), opRange('a', '', { revision: 2 })] }) },
     });
-    t.is(err.code, ErrorCode.Compacted);
+    t.is(err.code, ErrorCode.ERROR_CODE_COMPACTED);
     t.is(ts.store.currentRevision, 5);
     // Compacting at the current revision is allowed.
     await ts.compact(5);
     t.deepEqual(entries(await ts.range('', '\0', { revision: 5 })), ['b=2']);
-    await expectCode(t, ts.range('', '\0', { revision: 4 }), ErrorCode.Compacted, /oldest available revision is 5/);
+    await expectCode(t, ts.range('', '\0', { revision: 4 }), ErrorCode.ERROR_CODE_COMPACTED, /oldest available revision is 5/);
   });
 
   storeTest(engine, 'compact: physical deletion removes superseded versions and keeps needed ones', async (t, ts) => {
@@ -699,7 +699,7 @@ for (const engine of ENGINE_NAMES) {
               t.deepEqual(entries(r), want, `read at ${rev}`);
             },
             (err: unknown) => {
-              t.true(err instanceof CairnError && err.code === ErrorCode.Compacted, `read at ${rev}: ${String(err)}`);
+              t.true(err instanceof CairnError && err.code === ErrorCode.ERROR_CODE_COMPACTED, `read at ${rev}: ${String(err)}`);
               t.true(rev < target, `only reads below the compaction fail (read at ${rev}, compaction at ${target})`);
               compactedErrors++;
             },
@@ -749,7 +749,7 @@ for (const engine of ENGINE_NAMES) {
     t.is(ts.store.compactedRevision, 6);
     t.is(ts.store.consistentIndex, 10, 'the compaction command was applied too');
     t.deepEqual(await reads(), compacted);
-    await expectCode(t, ts.range('', '\0', { revision: 5 }), ErrorCode.Compacted, /oldest available revision is 6/);
+    await expectCode(t, ts.range('', '\0', { revision: 5 }), ErrorCode.ERROR_CODE_COMPACTED, /oldest available revision is 6/);
     t.deepEqual(await ts.store.compactionSettled(6), undefined);
 
     // Versions and create revisions carry on across compaction and reopen.
@@ -911,7 +911,7 @@ test('a failed engine write stops the writer: pending commands fail, onFatal fir
     t.regex(String(ts.fatal[0]), /disk on fire/);
     fail = false;
     const refused = await t.throwsAsync(ts.writer.submit(putCmd('c', '1')), { instanceOf: CairnError });
-    t.is(refused.code, ErrorCode.Stopping);
+    t.is(refused.code, ErrorCode.ERROR_CODE_STOPPING);
     // Nothing of the failed batch became readable.
     t.is(ts.store.currentRevision, 1);
     t.deepEqual(entries(await ts.range('', '\0')), ['a=1']);

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { RaftInvariantError } from '../../server/raft/errors.js';
+import { InvariantError } from '../../server/raft/errors.js';
 import { Inflights } from '../../server/raft/inflights.js';
 import { MemoryRaftStorage } from '../../server/raft/memory-storage.js';
 import { Progress } from '../../server/raft/progress.js';
@@ -31,9 +31,9 @@ test('raft log: overwriting a committed entry is an invariant violation', (t) =>
   const log = logWith([1, 1, 2]);
   log.commitTo(3);
   const err = t.throws(() => log.maybeAppend(1, 1, 3, [ent(2, 5)]));
-  t.true(err instanceof RaftInvariantError);
-  t.is(err?.name, 'RaftInvariantError');
-  t.throws(() => log.commitTo(9), { instanceOf: RaftInvariantError });
+  t.true(err instanceof InvariantError);
+  t.is(err?.name, 'InvariantError');
+  t.throws(() => log.commitTo(9), { instanceOf: InvariantError });
 });
 
 test('raft log: findConflictByTerm skips a whole term', (t) => {
@@ -104,7 +104,7 @@ test('inflights: bounded by count and bytes, freed by acknowledgement', (t) => {
   t.true(inf.full(), 'byte limit');
   inf.freeFirstOne();
   t.is(inf.count(), 1);
-  t.throws(() => inf.add(2, 1), { instanceOf: RaftInvariantError });
+  t.throws(() => inf.add(2, 1), { instanceOf: InvariantError });
 });
 
 test('quorum: majority commit index and vote results', (t) => {

@@ -100,7 +100,7 @@ test('simulation: the invariants catch a disk that acknowledges writes before th
   }
   t.log(failures.join('\n'));
   t.true(failures.length > 0, 'at least one seed detected the lost writes');
-  for (const f of failures) t.regex(f, /^seed \d+ failed at virtual t=\d+ms, step \d+: (InvariantViolation|RaftInvariantError): /);
+  for (const f of failures) t.regex(f, /^seed \d+ failed at virtual t=\d+ms, step \d+: (InvariantViolation|InvariantError): /);
 });
 
 test('simulation: the liveness check catches reads that never complete', (t) => {

@@ -1,6 +1,6 @@
 import { RaftDriver } from '../../server/node/raft-driver.js';
 import type { Ticker } from '../../server/node/ports/ticker.js';
-import { RaftInvariantError } from '../../server/raft/errors.js';
+import { InvariantError } from '../../server/raft/errors.js';
 import { RawNode } from '../../server/raft/raw-node.js';
 import type { Entry, NodeId, ReadState } from '../../server/raft/types.js';
 import { ClientRequests } from './client-requests.js';
@@ -247,7 +247,7 @@ export class Simulation {
   }
 
   private onFatal(id: NodeId, err: unknown): void {
-    if (err instanceof InvariantViolation || err instanceof RaftInvariantError) {
+    if (err instanceof InvariantViolation || err instanceof InvariantError) {
       this.failure ??= err;
       return;
     }

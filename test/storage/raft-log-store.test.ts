@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ENGINE_NAMES, type EngineName } from '../../server/config.js';
 import type { PersistBatch } from '../../server/node/ports/raft-log-persistence.js';
 import { RaftDriver } from '../../server/node/raft-driver.js';
-import { RaftInvariantError } from '../../server/raft/errors.js';
+import { InvariantError } from '../../server/invariant.js';
 import { RawNode } from '../../server/raft/raw-node.js';
 import type { RaftStorage } from '../../server/raft/storage.js';
 import type { Entry, HardState } from '../../server/raft/types.js';
@@ -188,7 +188,7 @@ for (const name of ENGINE_NAMES) {
       const before = dump(s);
       const reopened = await RaftLogStore.open(await ctx.reopenEngine(), { voters: VOTERS });
       t.deepEqual(dump(reopened.storage), before);
-      await t.throwsAsync(reopened.save(batch([], { snapshot: { ...snapshot, index: 9 } })), { instanceOf: RaftInvariantError });
+      await t.throwsAsync(reopened.save(batch([], { snapshot: { ...snapshot, index: 9 } })), { instanceOf: InvariantError });
     });
   });
 

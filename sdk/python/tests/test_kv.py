@@ -5,9 +5,10 @@ import grpc
 import pytest
 
 from cairn_client import (
-    CairnClient, CompactedError, Compare, DeleteResult, GetResult, InvalidArgumentError, Op, PutResult,
-    prefix_end,
+    CairnClient, CairnError, CompactedError, Compare, DeleteResult, ErrorCode, FutureRevisionError, GetResult,
+    InvalidArgumentError, Op, PutResult, prefix_end,
 )
+from cairn.v1 import errors_pb2
 from cluster import Cluster, run
 
 
@@ -15,6 +16,18 @@ def test_prefix_end() -> None:
     assert prefix_end(b"a/") == b"a0"
     assert prefix_end(b"a\xff") == b"b"
     assert prefix_end(b"\xff\xff") == b"\0"
+
+
+def test_from_status_reads_the_error_info() -> None:
+    from cairn_client.errors import from_status
+    info = errors_pb2.ErrorInfo(code=errors_pb2.ERROR_CODE_COMPACTED, compact_revision=7)
+    status = errors_pb2.RpcStatus(code=grpc.StatusCode.OUT_OF_RANGE.value[0], message="compacted", details=[
+        errors_pb2.StatusDetail(type_url="type.googleapis.com/cairn.v1.ErrorInfo", value=info.SerializeToString())])
+    err = from_status(status)
+    assert isinstance(err, CompactedError)
+    assert (err.code, err.cairn_code, err.compact_revision) == (grpc.StatusCode.OUT_OF_RANGE, errors_pb2.ERROR_CODE_COMPACTED, 7)
+    bare = from_status(errors_pb2.RpcStatus(code=grpc.StatusCode.INVALID_ARGUMENT.value[0], message="bad"))
+    assert isinstance(bare, InvalidArgumentError) and bare.cairn_code is None
 
 
 def test_put_get_range_delete(shared_cluster: Cluster) -> None:
@@ -88,7 +101,19 @@ def test_errors_are_typed(shared_cluster: Cluster) -> None:
             with pytest.raises(InvalidArgumentError) as empty:
                 await client.put("", "v")
             assert empty.value.code == grpc.StatusCode.INVALID_ARGUMENT
-            assert empty.value.cairn_code == "EMPTY_KEY"
+            assert empty.value.cairn_code == errors_pb2.ERROR_CODE_EMPTY_KEY
+            assert empty.value.cairn_code == ErrorCode.ERROR_CODE_EMPTY_KEY  # the same, exported
+            assert empty.value.cairn_code_name == "ERROR_CODE_EMPTY_KEY"
+
+            with pytest.raises(FutureRevisionError) as future:
+                await client.get("cmp/a", revision=1_000_000)
+            assert future.value.cairn_code == errors_pb2.ERROR_CODE_FUTURE_REVISION
+
+            # The server's default limit is 128 operations per txn list.
+            with pytest.raises(CairnError) as too_many:
+                await client.txn().then(*(Op.put(f"many/{i}", "v") for i in range(129))).commit()
+            assert too_many.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert too_many.value.cairn_code == errors_pb2.ERROR_CODE_TOO_MANY_TXN_OPS
 
             first = await client.put("cmp/a", "1")
             await client.put("cmp/a", "2")
@@ -97,10 +122,14 @@ def test_errors_are_typed(shared_cluster: Cluster) -> None:
             with pytest.raises(CompactedError) as compacted:
                 await client.get("cmp/a", revision=first.revision)
             assert compacted.value.code == grpc.StatusCode.OUT_OF_RANGE
+            assert compacted.value.cairn_code == errors_pb2.ERROR_CODE_COMPACTED
             assert compacted.value.compact_revision == last.revision
-            with pytest.raises(CompactedError):
+            with pytest.raises(CompactedError) as watched:
                 async for _ in client.watch("cmp/", prefix=True, start_revision=first.revision):
                     pass
+            assert watched.value.code == grpc.StatusCode.OUT_OF_RANGE
+            assert watched.value.cairn_code == errors_pb2.ERROR_CODE_COMPACTED
+            assert watched.value.compact_revision == last.revision
             with pytest.raises(ValueError):
                 await client.get("cmp/a", max_staleness=1.0)
     run(main())

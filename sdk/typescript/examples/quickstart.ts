@@ -55,7 +55,7 @@ try {
   await client.put('', 'an empty key is invalid');
 } catch (err) {
   if (!(err instanceof CairnError)) throw err;
-  console.log(`error ${err.codeName} ${err.cairnCode}`);
+  console.log(`error ${err.codeName} ${err.cairnCodeName}`);
 }
 
 await client.delete({ prefix: 'quickstart/' });

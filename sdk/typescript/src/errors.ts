@@ -1,35 +1,23 @@
 /**
  * CairnError: every failure the SDK reports. It keeps the gRPC status (number and name)
- * and the server's domain code (the `cairn-error-code` trailer), which is what decides
- * whether a request may be retried.
+ * and the server's domain code (the generated cairn.v1.ErrorCode, read from the ErrorInfo
+ * in the status details), which is what decides whether a request may be retried.
  */
 import { status, type ServiceError } from '@grpc/grpc-js';
+import { ErrorCode, ErrorInfo, RpcStatus, errorCodeToJSON, protobufPackage } from '../../../gen/ts/cairn/v1/errors.js';
 
-/** Server domain codes (server/errors.ts); other strings may appear from newer servers. */
-export type CairnCode =
-  | 'EMPTY_KEY'
-  | 'KEY_TOO_LARGE'
-  | 'VALUE_TOO_LARGE'
-  | 'REQUEST_TOO_LARGE'
-  | 'TOO_MANY_TXN_OPS'
-  | 'INVALID_ARGUMENT'
-  | 'COMPACTED'
-  | 'FUTURE_REVISION'
-  | 'LEASE_NOT_FOUND'
-  | 'KEY_NOT_FOUND'
-  | 'TOO_MANY_WATCHES'
-  | 'TOO_MANY_WATCH_STREAMS'
-  | 'DUPLICATE_WATCH_ID'
-  | 'STOPPING'
-  | 'NO_LEADER'
-  | 'TIMEOUT'
-  | 'LEADER_CHANGED'
-  | (string & {});
+export { ErrorCode };
+
+/** The trailer in which gRPC carries rich status details: a serialized google.rpc.Status (RpcStatus). */
+const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
+const ERROR_INFO_TYPE_URL = `type.googleapis.com/${protobufPackage}.ErrorInfo`;
 
 export interface CairnErrorInit {
   code: status;
   message: string;
-  cairnCode?: CairnCode | undefined;
+  cairnCode?: ErrorCode | undefined;
+  /** With ERROR_CODE_COMPACTED, the oldest revision still available. */
+  compactRevision?: number | undefined;
   /** The member that answered (or failed to), when known. */
   endpoint?: string | undefined;
   /** True when the request certainly never reached a member (no connection). */
@@ -43,8 +31,10 @@ export class CairnError extends Error {
   readonly code: status;
   /** gRPC status name, e.g. 'OUT_OF_RANGE'. */
   readonly codeName: string;
-  /** Server domain code from the `cairn-error-code` trailer, when the server sent one. */
-  readonly cairnCode: CairnCode | undefined;
+  /** The server's domain code (from the ErrorInfo in the status details), when it sent one. */
+  readonly cairnCode: ErrorCode | undefined;
+  /** With ERROR_CODE_COMPACTED, the oldest revision still available; otherwise undefined. */
+  readonly compactRevision: number | undefined;
   readonly endpoint: string | undefined;
   readonly notSent: boolean;
 
@@ -53,31 +43,37 @@ export class CairnError extends Error {
     this.code = init.code;
     this.codeName = status[init.code] ?? `STATUS_${init.code}`;
     this.cairnCode = init.cairnCode;
+    this.compactRevision = init.compactRevision;
     this.endpoint = init.endpoint;
     this.notSent = init.notSent ?? false;
   }
 
+  /** The name of the server's domain code, e.g. 'ERROR_CODE_COMPACTED'; undefined without one. */
+  get cairnCodeName(): string | undefined {
+    return this.cairnCode === undefined ? undefined : errorCodeToJSON(this.cairnCode);
+  }
+
   /** The requested revision was compacted away (reads at a revision, watches). */
   get isCompacted(): boolean {
-    return this.cairnCode === 'COMPACTED';
+    return this.cairnCode === ErrorCode.ERROR_CODE_COMPACTED;
   }
 
   /** The requested revision is newer than the store's. */
   get isFutureRevision(): boolean {
-    return this.cairnCode === 'FUTURE_REVISION';
+    return this.cairnCode === ErrorCode.ERROR_CODE_FUTURE_REVISION;
   }
 
   /** The member had no leader, or was stopping: the request was not applied. */
   get isNotApplied(): boolean {
-    return this.notSent || this.cairnCode === 'NO_LEADER' || this.cairnCode === 'STOPPING';
+    return this.notSent || this.cairnCode === ErrorCode.ERROR_CODE_NO_LEADER || this.cairnCode === ErrorCode.ERROR_CODE_STOPPING;
   }
 
   /** The outcome of a write is unknown: it may or may not have been applied. */
   get isOutcomeUnknown(): boolean {
     if (this.isNotApplied) return false;
     return (
-      this.cairnCode === 'TIMEOUT' ||
-      this.cairnCode === 'LEADER_CHANGED' ||
+      this.cairnCode === ErrorCode.ERROR_CODE_TIMEOUT ||
+      this.cairnCode === ErrorCode.ERROR_CODE_LEADER_CHANGED ||
       this.code === status.DEADLINE_EXCEEDED ||
       this.code === status.UNAVAILABLE
     );
@@ -100,18 +96,46 @@ function isServiceError(err: unknown): err is ServiceError {
   return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number';
 }
 
+/** The ErrorInfo among a status's details, if any. */
+function errorInfoOf(rpcStatus: RpcStatus): ErrorInfo | undefined {
+  const detail = rpcStatus.details.find((d) => d.typeUrl === ERROR_INFO_TYPE_URL);
+  return detail === undefined ? undefined : ErrorInfo.decode(detail.value);
+}
+
+/** The domain fields of an ErrorInfo, as CairnErrorInit takes them. */
+function domainFields(info: ErrorInfo | undefined): Pick<CairnErrorInit, 'cairnCode' | 'compactRevision'> {
+  if (info === undefined || info.code === ErrorCode.ERROR_CODE_UNSPECIFIED) return {};
+  return { cairnCode: info.code, compactRevision: info.compactRevision > 0 ? info.compactRevision : undefined };
+}
+
+/** The status details a failed call carried in grpc-status-details-bin, if any (and if they decode). */
+function statusDetailsOf(err: ServiceError): RpcStatus | undefined {
+  const raw = err.metadata?.get(STATUS_DETAILS_KEY)[0];
+  if (raw === undefined || typeof raw === 'string') return undefined;
+  try {
+    return RpcStatus.decode(raw);
+  } catch {
+    return undefined; // Not ours to judge: the call's status still stands.
+  }
+}
+
+/** The error a status from the server stands for: a failed call's, or a watch's cancel_status. */
+export function fromRpcStatus(rpcStatus: RpcStatus, endpoint?: string): CairnError {
+  return new CairnError({ code: rpcStatus.code, message: rpcStatus.message, endpoint, ...domainFields(errorInfoOf(rpcStatus)) });
+}
+
 /** Wraps anything a gRPC call threw into a CairnError. */
 export function toCairnError(err: unknown, endpoint?: string): CairnError {
   if (err instanceof CairnError) return err;
   if (isServiceError(err)) {
-    const raw = err.metadata?.get('cairn-error-code')[0];
-    const cairnCode = raw === undefined ? undefined : raw.toString();
+    const details = statusDetailsOf(err);
+    const domain = domainFields(details === undefined ? undefined : errorInfoOf(details));
     return new CairnError({
       code: err.code,
       message: err.details || err.message,
-      cairnCode,
+      ...domain,
       endpoint,
-      notSent: err.code === status.UNAVAILABLE && cairnCode === undefined && NEVER_CONNECTED.test(err.details),
+      notSent: err.code === status.UNAVAILABLE && domain.cairnCode === undefined && NEVER_CONNECTED.test(err.details),
       cause: err,
     });
   }

@@ -1,5 +1,5 @@
 export { CairnClient, DEFAULT_ENDPOINT, type ClientOptions } from './client.js';
-export { CairnError, type CairnCode } from './errors.js';
+export { CairnError, ErrorCode } from './errors.js';
 export { KeyValue, type Header, type RangeResult, type PutResult, type DeleteResult } from './kv-types.js';
 export type { Bytes, KeySelector } from './bytes.js';
 export type { Consistency, ReadOptions, PutOptions, DeleteOptions } from './requests.js';

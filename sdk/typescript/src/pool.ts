@@ -6,7 +6,7 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import type { MemberListResponse } from '../../../gen/ts/cairn/v1/cluster.js';
 import { backoffDelay, sleep } from './backoff.js';
-import { CairnError, toCairnError } from './errors.js';
+import { CairnError, ErrorCode, toCairnError } from './errors.js';
 import { MemberConnection, unary } from './member.js';
 
 /**
@@ -102,7 +102,7 @@ export class MemberPool {
       }
       if (!retryable(error, safety, options.retryUnsafe ?? false) || this.closed) throw error;
       // A member that answered TIMEOUT is alive, just slow to commit; others mean go elsewhere.
-      if (error.cairnCode !== 'TIMEOUT') this.failover(member);
+      if (error.cairnCode !== ErrorCode.ERROR_CODE_TIMEOUT) this.failover(member);
       const delay = backoffDelay(n);
       if (Date.now() + delay >= deadline) throw error;
       await sleep(delay);

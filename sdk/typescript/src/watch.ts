@@ -16,7 +16,7 @@ import { status, type ClientDuplexStream } from '@grpc/grpc-js';
 import { Event_EventType, type Event as PbEvent } from '../../../gen/ts/cairn/v1/types.js';
 import { WatchRequest, type WatchResponse } from '../../../gen/ts/cairn/v1/watch.js';
 import { backoffDelay, sleep } from './backoff.js';
-import { CairnError, toCairnError } from './errors.js';
+import { CairnError, fromRpcStatus, toCairnError } from './errors.js';
 import { KeyValue } from './kv-types.js';
 import type { MemberConnection } from './member.js';
 import type { MemberPool } from './pool.js';
@@ -221,20 +221,16 @@ export class Watch implements AsyncIterableIterator<WatchBatch> {
         heard = true;
         if (this.closed) return;
         if (res.canceled) {
-          if (res.compactRevision > 0) {
-            const error = new CairnError({
-              code: status.OUT_OF_RANGE,
-              cairnCode: 'COMPACTED',
-              message: res.cancelReason,
-              endpoint: member.address,
-            });
-            return finish(() => reject(error), true);
-          }
-          const error = new CairnError({
-            code: status.FAILED_PRECONDITION,
-            message: `watch canceled by the server: ${res.cancelReason}`,
-            endpoint: member.address,
-          });
+          // Canceled because of an error (a refused create, compacted history): the server
+          // sends the status and ErrorInfo a failed call would carry.
+          const error =
+            res.cancelStatus !== undefined
+              ? fromRpcStatus(res.cancelStatus, member.address)
+              : new CairnError({
+                  code: status.FAILED_PRECONDITION,
+                  message: `watch canceled by the server: ${res.cancelReason}`,
+                  endpoint: member.address,
+                });
           return finish(() => reject(error), true);
         }
         if (res.watchId === -1) return; // A progress reply: only a sign of life.

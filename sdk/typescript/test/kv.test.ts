@@ -4,7 +4,7 @@
  */
 import anyTest, { type TestFn } from 'ava';
 import { startClusterProcesses, type ClusterProcesses } from '../../../test/helpers/cluster-process.js';
-import { CairnClient, CairnError, Compare, Op, type WatchBatch } from '../src/index.js';
+import { CairnClient, CairnError, Compare, ErrorCode, Op, type WatchBatch } from '../src/index.js';
 import { prefixEnd } from '../src/bytes.js';
 import { retryable } from '../src/pool.js';
 
@@ -116,15 +116,28 @@ test('txn compares value, version, create and mod revisions and runs then or els
   t.throws(() => client.txn().then((() => undefined) as never), { instanceOf: TypeError }, 'a txn is not a promise');
 });
 
-test('errors carry the gRPC status and the server code', async (t) => {
+test('errors carry the gRPC status and the server code, as the generated ErrorCode', async (t) => {
   const { client } = t.context;
   const empty = await t.throwsAsync(client.put('', 'v'), { instanceOf: CairnError });
   t.is(empty?.codeName, 'INVALID_ARGUMENT');
   t.is(empty?.code, 3);
-  t.is(empty?.cairnCode, 'EMPTY_KEY');
+  t.is(empty?.cairnCode, ErrorCode.ERROR_CODE_EMPTY_KEY);
+  t.is(empty?.cairnCodeName, 'ERROR_CODE_EMPTY_KEY');
   t.true(empty?.isInvalidArgument);
   const future = await t.throwsAsync(client.get('x', { revision: 1_000_000 }), { instanceOf: CairnError });
+  t.is(future?.cairnCode, ErrorCode.ERROR_CODE_FUTURE_REVISION);
   t.true(future?.isFutureRevision);
+  // The server's default limit is 128 operations per txn list.
+  const ops = Array.from({ length: 129 }, (_, i) => Op.put(`many/${i}`, 'v'));
+  const tooMany = await t.throwsAsync(
+    client
+      .txn()
+      .then(...ops)
+      .commit(),
+    { instanceOf: CairnError },
+  );
+  t.is(tooMany?.codeName, 'RESOURCE_EXHAUSTED');
+  t.is(tooMany?.cairnCode, ErrorCode.ERROR_CODE_TOO_MANY_TXN_OPS);
 });
 
 test('watch yields per-revision batches from a start revision, with prevKv, and break cancels it', async (t) => {
@@ -168,6 +181,8 @@ test.serial('compaction: reads and watches below it fail with isCompacted', asyn
   const read = await t.throwsAsync(client.get('cmp/k', { revision: old.revision }), { instanceOf: CairnError });
   t.true(read?.isCompacted);
   t.is(read?.codeName, 'OUT_OF_RANGE');
+  t.is(read?.cairnCode, ErrorCode.ERROR_CODE_COMPACTED);
+  t.is(read?.compactRevision, now.revision, 'the ErrorInfo names the oldest revision left');
   const watched = await t.throwsAsync(
     (async () => {
       for await (const _ of client.watch('cmp/k', { startRevision: old.revision })) t.fail('no event below the compaction');
@@ -175,6 +190,8 @@ test.serial('compaction: reads and watches below it fail with isCompacted', asyn
     { instanceOf: CairnError },
   );
   t.true(watched?.isCompacted);
+  t.is(watched?.codeName, 'OUT_OF_RANGE', 'a canceled watch carries the status a call would');
+  t.is(watched?.compactRevision, now.revision);
 });
 
 interface Limits {
@@ -228,21 +245,22 @@ test('prefixEnd increments the last byte below 0xff', (t) => {
 });
 
 test('retry policy: reads retry transient failures, writes only when surely not applied', (t) => {
-  const err = (code: number, cairnCode?: string, notSent = false): CairnError => new CairnError({ code, message: 'x', cairnCode, notSent });
+  const err = (code: number, cairnCode?: ErrorCode, notSent = false): CairnError =>
+    new CairnError({ code, message: 'x', cairnCode, notSent });
   const UNAVAILABLE = 14;
   const DEADLINE_EXCEEDED = 4;
   for (const safety of ['read', 'write'] as const) {
-    t.true(retryable(err(UNAVAILABLE, 'NO_LEADER'), safety, false), `${safety}: NO_LEADER was not applied`);
-    t.true(retryable(err(UNAVAILABLE, 'STOPPING'), safety, false));
+    t.true(retryable(err(UNAVAILABLE, ErrorCode.ERROR_CODE_NO_LEADER), safety, false), `${safety}: NO_LEADER was not applied`);
+    t.true(retryable(err(UNAVAILABLE, ErrorCode.ERROR_CODE_STOPPING), safety, false));
     t.true(retryable(err(UNAVAILABLE, undefined, true), safety, false), `${safety}: never connected`);
-    t.false(retryable(err(3, 'EMPTY_KEY'), safety, true), `${safety}: a bad request stays bad`);
-    t.false(retryable(err(11, 'COMPACTED'), safety, true));
+    t.false(retryable(err(3, ErrorCode.ERROR_CODE_EMPTY_KEY), safety, true), `${safety}: a bad request stays bad`);
+    t.false(retryable(err(11, ErrorCode.ERROR_CODE_COMPACTED), safety, true));
   }
-  t.true(retryable(err(UNAVAILABLE, 'TIMEOUT'), 'read', false));
+  t.true(retryable(err(UNAVAILABLE, ErrorCode.ERROR_CODE_TIMEOUT), 'read', false));
   t.true(retryable(err(DEADLINE_EXCEEDED), 'read', false));
-  t.false(retryable(err(UNAVAILABLE, 'TIMEOUT'), 'write', false), 'a timed-out write may have applied');
+  t.false(retryable(err(UNAVAILABLE, ErrorCode.ERROR_CODE_TIMEOUT), 'write', false), 'a timed-out write may have applied');
   t.false(retryable(err(UNAVAILABLE), 'write', false), 'a dropped connection may have carried the write');
-  t.true(retryable(err(UNAVAILABLE, 'TIMEOUT'), 'write', true), 'unless the caller says it is idempotent');
-  t.true(err(UNAVAILABLE, 'TIMEOUT').isOutcomeUnknown);
-  t.false(err(UNAVAILABLE, 'NO_LEADER').isOutcomeUnknown);
+  t.true(retryable(err(UNAVAILABLE, ErrorCode.ERROR_CODE_TIMEOUT), 'write', true), 'unless the caller says it is idempotent');
+  t.true(err(UNAVAILABLE, ErrorCode.ERROR_CODE_TIMEOUT).isOutcomeUnknown);
+  t.false(err(UNAVAILABLE, ErrorCode.ERROR_CODE_NO_LEADER).isOutcomeUnknown);
 });

@@ -42,7 +42,7 @@ test('scenario.ts prints expected.txt against a fresh three-member cluster; then
   t.regex(quickstart.stdout, /watch rev=\+0 put quickstart\/greeting=hello\nwatch rev=\+1 put quickstart\/greeting=hello again\n/);
   t.regex(
     quickstart.stdout,
-    /config image=web:1 replicas=2\nconfig update replicas=2\nconfig update replicas=3\nerror INVALID_ARGUMENT EMPTY_KEY\n$/,
+    /config image=web:1 replicas=2\nconfig update replicas=2\nconfig update replicas=3\nerror INVALID_ARGUMENT ERROR_CODE_EMPTY_KEY\n$/,
   );
 });
 

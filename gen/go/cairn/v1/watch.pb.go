@@ -392,6 +392,10 @@ type WatchResponse struct {
 	CancelReason string `protobuf:"bytes,6,opt,name=cancel_reason,json=cancelReason,proto3" json:"cancel_reason,omitempty"`
 	// fragment is true when more responses of the same revision follow.
 	Fragment bool `protobuf:"varint,7,opt,name=fragment,proto3" json:"fragment,omitempty"`
+	// cancel_status is set when the watch was canceled because of an error (its create
+	// request was refused, or the history it needs was compacted): the status and ErrorInfo
+	// a call failing the same way would end with. Unset when the client canceled the watch.
+	CancelStatus *RpcStatus `protobuf:"bytes,8,opt,name=cancel_status,json=cancelStatus,proto3" json:"cancel_status,omitempty"`
 	// events are the changes, in revision order; all events of one revision arrive in one
 	// response unless fragmenting was allowed.
 	Events        []*Event `protobuf:"bytes,11,rep,name=events,proto3" json:"events,omitempty"`
@@ -478,6 +482,13 @@ func (x *WatchResponse) GetFragment() bool {
 	return false
 }
 
+func (x *WatchResponse) GetCancelStatus() *RpcStatus {
+	if x != nil {
+		return x.CancelStatus
+	}
+	return nil
+}
+
 func (x *WatchResponse) GetEvents() []*Event {
 	if x != nil {
 		return x.Events
@@ -489,7 +500,7 @@ var File_cairn_v1_watch_proto protoreflect.FileDescriptor
 
 const file_cairn_v1_watch_proto_rawDesc = "" +
 	"\n" +
-	"\x14cairn/v1/watch.proto\x12\bcairn.v1\x1a\x14cairn/v1/types.proto\"\xf4\x01\n" +
+	"\x14cairn/v1/watch.proto\x12\bcairn.v1\x1a\x15cairn/v1/errors.proto\x1a\x14cairn/v1/types.proto\"\xf4\x01\n" +
 	"\fWatchRequest\x12E\n" +
 	"\x0ecreate_request\x18\x01 \x01(\v2\x1c.cairn.v1.WatchCreateRequestH\x00R\rcreateRequest\x12E\n" +
 	"\x0ecancel_request\x18\x02 \x01(\v2\x1c.cairn.v1.WatchCancelRequestH\x00R\rcancelRequest\x12K\n" +
@@ -511,7 +522,7 @@ const file_cairn_v1_watch_proto_rawDesc = "" +
 	"\x14FILTER_TYPE_NODELETE\x10\x02\"/\n" +
 	"\x12WatchCancelRequest\x12\x19\n" +
 	"\bwatch_id\x18\x01 \x01(\x03R\awatchId\"\x16\n" +
-	"\x14WatchProgressRequest\"\xa7\x02\n" +
+	"\x14WatchProgressRequest\"\xe1\x02\n" +
 	"\rWatchResponse\x120\n" +
 	"\x06header\x18\x01 \x01(\v2\x18.cairn.v1.ResponseHeaderR\x06header\x12\x19\n" +
 	"\bwatch_id\x18\x02 \x01(\x03R\awatchId\x12\x18\n" +
@@ -519,7 +530,8 @@ const file_cairn_v1_watch_proto_rawDesc = "" +
 	"\bcanceled\x18\x04 \x01(\bR\bcanceled\x12)\n" +
 	"\x10compact_revision\x18\x05 \x01(\x03R\x0fcompactRevision\x12#\n" +
 	"\rcancel_reason\x18\x06 \x01(\tR\fcancelReason\x12\x1a\n" +
-	"\bfragment\x18\a \x01(\bR\bfragment\x12'\n" +
+	"\bfragment\x18\a \x01(\bR\bfragment\x128\n" +
+	"\rcancel_status\x18\b \x01(\v2\x13.cairn.v1.RpcStatusR\fcancelStatus\x12'\n" +
 	"\x06events\x18\v \x03(\v2\x0f.cairn.v1.EventR\x06events2L\n" +
 	"\fWatchService\x12<\n" +
 	"\x05Watch\x12\x16.cairn.v1.WatchRequest\x1a\x17.cairn.v1.WatchResponse(\x010\x01B\x8f\x01\n" +
@@ -548,7 +560,8 @@ var file_cairn_v1_watch_proto_goTypes = []any{
 	(*WatchProgressRequest)(nil),       // 4: cairn.v1.WatchProgressRequest
 	(*WatchResponse)(nil),              // 5: cairn.v1.WatchResponse
 	(*ResponseHeader)(nil),             // 6: cairn.v1.ResponseHeader
-	(*Event)(nil),                      // 7: cairn.v1.Event
+	(*RpcStatus)(nil),                  // 7: cairn.v1.RpcStatus
+	(*Event)(nil),                      // 8: cairn.v1.Event
 }
 var file_cairn_v1_watch_proto_depIdxs = []int32{
 	2, // 0: cairn.v1.WatchRequest.create_request:type_name -> cairn.v1.WatchCreateRequest
@@ -556,14 +569,15 @@ var file_cairn_v1_watch_proto_depIdxs = []int32{
 	4, // 2: cairn.v1.WatchRequest.progress_request:type_name -> cairn.v1.WatchProgressRequest
 	0, // 3: cairn.v1.WatchCreateRequest.filters:type_name -> cairn.v1.WatchCreateRequest.FilterType
 	6, // 4: cairn.v1.WatchResponse.header:type_name -> cairn.v1.ResponseHeader
-	7, // 5: cairn.v1.WatchResponse.events:type_name -> cairn.v1.Event
-	1, // 6: cairn.v1.WatchService.Watch:input_type -> cairn.v1.WatchRequest
-	5, // 7: cairn.v1.WatchService.Watch:output_type -> cairn.v1.WatchResponse
-	7, // [7:8] is the sub-list for method output_type
-	6, // [6:7] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	7, // 5: cairn.v1.WatchResponse.cancel_status:type_name -> cairn.v1.RpcStatus
+	8, // 6: cairn.v1.WatchResponse.events:type_name -> cairn.v1.Event
+	1, // 7: cairn.v1.WatchService.Watch:input_type -> cairn.v1.WatchRequest
+	5, // 8: cairn.v1.WatchService.Watch:output_type -> cairn.v1.WatchResponse
+	8, // [8:9] is the sub-list for method output_type
+	7, // [7:8] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_cairn_v1_watch_proto_init() }
@@ -571,6 +585,7 @@ func file_cairn_v1_watch_proto_init() {
 	if File_cairn_v1_watch_proto != nil {
 		return
 	}
+	file_cairn_v1_errors_proto_init()
 	file_cairn_v1_types_proto_init()
 	file_cairn_v1_watch_proto_msgTypes[0].OneofWrappers = []any{
 		(*WatchRequest_CreateRequest)(nil),

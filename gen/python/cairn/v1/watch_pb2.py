@@ -11,10 +11,11 @@ from google.protobuf import symbol_database as _symbol_database
 _sym_db = _symbol_database.Default()
 
 
+from cairn.v1 import errors_pb2 as cairn_dot_v1_dot_errors__pb2
 from cairn.v1 import types_pb2 as cairn_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x63\x61irn/v1/watch.proto\x12\x08\x63\x61irn.v1\x1a\x14\x63\x61irn/v1/types.proto\"\xf4\x01\n\x0cWatchRequest\x12\x45\n\x0e\x63reate_request\x18\x01 \x01(\x0b\x32\x1c.cairn.v1.WatchCreateRequestH\x00R\rcreateRequest\x12\x45\n\x0e\x63\x61ncel_request\x18\x02 \x01(\x0b\x32\x1c.cairn.v1.WatchCancelRequestH\x00R\rcancelRequest\x12K\n\x10progress_request\x18\x03 \x01(\x0b\x32\x1e.cairn.v1.WatchProgressRequestH\x00R\x0fprogressRequestB\t\n\x07request\"\x82\x03\n\x12WatchCreateRequest\x12\x10\n\x03key\x18\x01 \x01(\x0cR\x03key\x12\x1b\n\trange_end\x18\x02 \x01(\x0cR\x08rangeEnd\x12%\n\x0estart_revision\x18\x03 \x01(\x03R\rstartRevision\x12\'\n\x0fprogress_notify\x18\x04 \x01(\x08R\x0eprogressNotify\x12\x41\n\x07\x66ilters\x18\x05 \x03(\x0e\x32\'.cairn.v1.WatchCreateRequest.FilterTypeR\x07\x66ilters\x12\x17\n\x07prev_kv\x18\x06 \x01(\x08R\x06prevKv\x12\x19\n\x08watch_id\x18\x07 \x01(\x03R\x07watchId\x12\x1a\n\x08\x66ragment\x18\x08 \x01(\x08R\x08\x66ragment\"Z\n\nFilterType\x12\x1b\n\x17\x46ILTER_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x46ILTER_TYPE_NOPUT\x10\x01\x12\x18\n\x14\x46ILTER_TYPE_NODELETE\x10\x02\"/\n\x12WatchCancelRequest\x12\x19\n\x08watch_id\x18\x01 \x01(\x03R\x07watchId\"\x16\n\x14WatchProgressRequest\"\xa7\x02\n\rWatchResponse\x12\x30\n\x06header\x18\x01 \x01(\x0b\x32\x18.cairn.v1.ResponseHeaderR\x06header\x12\x19\n\x08watch_id\x18\x02 \x01(\x03R\x07watchId\x12\x18\n\x07\x63reated\x18\x03 \x01(\x08R\x07\x63reated\x12\x1a\n\x08\x63\x61nceled\x18\x04 \x01(\x08R\x08\x63\x61nceled\x12)\n\x10\x63ompact_revision\x18\x05 \x01(\x03R\x0f\x63ompactRevision\x12#\n\rcancel_reason\x18\x06 \x01(\tR\x0c\x63\x61ncelReason\x12\x1a\n\x08\x66ragment\x18\x07 \x01(\x08R\x08\x66ragment\x12\'\n\x06\x65vents\x18\x0b \x03(\x0b\x32\x0f.cairn.v1.EventR\x06\x65vents2L\n\x0cWatchService\x12<\n\x05Watch\x12\x16.cairn.v1.WatchRequest\x1a\x17.cairn.v1.WatchResponse(\x01\x30\x01\x42\x8f\x01\n\x0c\x63om.cairn.v1B\nWatchProtoP\x01Z2github.com/cairn-dev/cairn/gen/go/cairn/v1;cairnv1\xa2\x02\x03\x43XX\xaa\x02\x08\x43\x61irn.V1\xca\x02\x08\x43\x61irn\\V1\xe2\x02\x14\x43\x61irn\\V1\\GPBMetadata\xea\x02\tCairn::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x63\x61irn/v1/watch.proto\x12\x08\x63\x61irn.v1\x1a\x15\x63\x61irn/v1/errors.proto\x1a\x14\x63\x61irn/v1/types.proto\"\xf4\x01\n\x0cWatchRequest\x12\x45\n\x0e\x63reate_request\x18\x01 \x01(\x0b\x32\x1c.cairn.v1.WatchCreateRequestH\x00R\rcreateRequest\x12\x45\n\x0e\x63\x61ncel_request\x18\x02 \x01(\x0b\x32\x1c.cairn.v1.WatchCancelRequestH\x00R\rcancelRequest\x12K\n\x10progress_request\x18\x03 \x01(\x0b\x32\x1e.cairn.v1.WatchProgressRequestH\x00R\x0fprogressRequestB\t\n\x07request\"\x82\x03\n\x12WatchCreateRequest\x12\x10\n\x03key\x18\x01 \x01(\x0cR\x03key\x12\x1b\n\trange_end\x18\x02 \x01(\x0cR\x08rangeEnd\x12%\n\x0estart_revision\x18\x03 \x01(\x03R\rstartRevision\x12\'\n\x0fprogress_notify\x18\x04 \x01(\x08R\x0eprogressNotify\x12\x41\n\x07\x66ilters\x18\x05 \x03(\x0e\x32\'.cairn.v1.WatchCreateRequest.FilterTypeR\x07\x66ilters\x12\x17\n\x07prev_kv\x18\x06 \x01(\x08R\x06prevKv\x12\x19\n\x08watch_id\x18\x07 \x01(\x03R\x07watchId\x12\x1a\n\x08\x66ragment\x18\x08 \x01(\x08R\x08\x66ragment\"Z\n\nFilterType\x12\x1b\n\x17\x46ILTER_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x46ILTER_TYPE_NOPUT\x10\x01\x12\x18\n\x14\x46ILTER_TYPE_NODELETE\x10\x02\"/\n\x12WatchCancelRequest\x12\x19\n\x08watch_id\x18\x01 \x01(\x03R\x07watchId\"\x16\n\x14WatchProgressRequest\"\xe1\x02\n\rWatchResponse\x12\x30\n\x06header\x18\x01 \x01(\x0b\x32\x18.cairn.v1.ResponseHeaderR\x06header\x12\x19\n\x08watch_id\x18\x02 \x01(\x03R\x07watchId\x12\x18\n\x07\x63reated\x18\x03 \x01(\x08R\x07\x63reated\x12\x1a\n\x08\x63\x61nceled\x18\x04 \x01(\x08R\x08\x63\x61nceled\x12)\n\x10\x63ompact_revision\x18\x05 \x01(\x03R\x0f\x63ompactRevision\x12#\n\rcancel_reason\x18\x06 \x01(\tR\x0c\x63\x61ncelReason\x12\x1a\n\x08\x66ragment\x18\x07 \x01(\x08R\x08\x66ragment\x12\x38\n\rcancel_status\x18\x08 \x01(\x0b\x32\x13.cairn.v1.RpcStatusR\x0c\x63\x61ncelStatus\x12\'\n\x06\x65vents\x18\x0b \x03(\x0b\x32\x0f.cairn.v1.EventR\x06\x65vents2L\n\x0cWatchService\x12<\n\x05Watch\x12\x16.cairn.v1.WatchRequest\x1a\x17.cairn.v1.WatchResponse(\x01\x30\x01\x42\x8f\x01\n\x0c\x63om.cairn.v1B\nWatchProtoP\x01Z2github.com/cairn-dev/cairn/gen/go/cairn/v1;cairnv1\xa2\x02\x03\x43XX\xaa\x02\x08\x43\x61irn.V1\xca\x02\x08\x43\x61irn\\V1\xe2\x02\x14\x43\x61irn\\V1\\GPBMetadata\xea\x02\tCairn::V1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cairn.v1.watch_pb2', globals())
@@ -22,18 +23,18 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\n\014com.cairn.v1B\nWatchProtoP\001Z2github.com/cairn-dev/cairn/gen/go/cairn/v1;cairnv1\242\002\003CXX\252\002\010Cairn.V1\312\002\010Cairn\\V1\342\002\024Cairn\\V1\\GPBMetadata\352\002\tCairn::V1'
-  _WATCHREQUEST._serialized_start=57
-  _WATCHREQUEST._serialized_end=301
-  _WATCHCREATEREQUEST._serialized_start=304
-  _WATCHCREATEREQUEST._serialized_end=690
-  _WATCHCREATEREQUEST_FILTERTYPE._serialized_start=600
-  _WATCHCREATEREQUEST_FILTERTYPE._serialized_end=690
-  _WATCHCANCELREQUEST._serialized_start=692
-  _WATCHCANCELREQUEST._serialized_end=739
-  _WATCHPROGRESSREQUEST._serialized_start=741
-  _WATCHPROGRESSREQUEST._serialized_end=763
-  _WATCHRESPONSE._serialized_start=766
-  _WATCHRESPONSE._serialized_end=1061
-  _WATCHSERVICE._serialized_start=1063
-  _WATCHSERVICE._serialized_end=1139
+  _WATCHREQUEST._serialized_start=80
+  _WATCHREQUEST._serialized_end=324
+  _WATCHCREATEREQUEST._serialized_start=327
+  _WATCHCREATEREQUEST._serialized_end=713
+  _WATCHCREATEREQUEST_FILTERTYPE._serialized_start=623
+  _WATCHCREATEREQUEST_FILTERTYPE._serialized_end=713
+  _WATCHCANCELREQUEST._serialized_start=715
+  _WATCHCANCELREQUEST._serialized_end=762
+  _WATCHPROGRESSREQUEST._serialized_start=764
+  _WATCHPROGRESSREQUEST._serialized_end=786
+  _WATCHRESPONSE._serialized_start=789
+  _WATCHRESPONSE._serialized_end=1142
+  _WATCHSERVICE._serialized_start=1144
+  _WATCHSERVICE._serialized_end=1220
 # @@protoc_insertion_point(module_scope)

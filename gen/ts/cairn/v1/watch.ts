@@ -17,6 +17,7 @@ import {
   type Metadata,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { RpcStatus } from "./errors.js";
 import { Event, ResponseHeader } from "./types.js";
 
 export const protobufPackage = "cairn.v1";
@@ -145,6 +146,14 @@ export interface WatchResponse {
   cancelReason: string;
   /** fragment is true when more responses of the same revision follow. */
   fragment: boolean;
+  /**
+   * cancel_status is set when the watch was canceled because of an error (its create
+   * request was refused, or the history it needs was compacted): the status and ErrorInfo
+   * a call failing the same way would end with. Unset when the client canceled the watch.
+   */
+  cancelStatus:
+    | RpcStatus
+    | undefined;
   /**
    * events are the changes, in revision order; all events of one revision arrive in one
    * response unless fragmenting was allowed.
@@ -658,6 +667,7 @@ function createBaseWatchResponse(): WatchResponse {
     compactRevision: 0,
     cancelReason: "",
     fragment: false,
+    cancelStatus: undefined,
     events: [],
   };
 }
@@ -684,6 +694,9 @@ export const WatchResponse: MessageFns<WatchResponse> = {
     }
     if (message.fragment !== false) {
       writer.uint32(56).bool(message.fragment);
+    }
+    if (message.cancelStatus !== undefined) {
+      RpcStatus.encode(message.cancelStatus, writer.uint32(66).fork()).join();
     }
     for (const v of message.events) {
       Event.encode(v!, writer.uint32(90).fork()).join();
@@ -760,6 +773,14 @@ export const WatchResponse: MessageFns<WatchResponse> = {
             message.fragment = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.cancelStatus = RpcStatus.decode(reader, reader.uint32());
+            continue;
+          }
           case 11: {
             if (tag !== 90) {
               break;
@@ -801,7 +822,14 @@ export const WatchResponse: MessageFns<WatchResponse> = {
         ? globalThis.String(object.cancel_reason)
         : "",
       fragment: isSet(object.fragment) ? globalThis.Boolean(object.fragment) : false,
-      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => Event.fromJSON(e)) : [],
+      cancelStatus: isSet(object.cancelStatus)
+        ? RpcStatus.fromJSON(object.cancelStatus)
+        : isSet(object.cancel_status)
+        ? RpcStatus.fromJSON(object.cancel_status)
+        : undefined,
+      events: globalThis.Array.isArray(object?.events)
+        ? object.events.map((e: any) => Event.fromJSON(e))
+        : [],
     };
   },
 
@@ -828,6 +856,9 @@ export const WatchResponse: MessageFns<WatchResponse> = {
     if (message.fragment !== false) {
       obj.fragment = message.fragment;
     }
+    if (message.cancelStatus !== undefined) {
+      obj.cancelStatus = RpcStatus.toJSON(message.cancelStatus);
+    }
     if (message.events?.length) {
       obj.events = message.events.map((e) => Event.toJSON(e));
     }
@@ -848,6 +879,9 @@ export const WatchResponse: MessageFns<WatchResponse> = {
     message.compactRevision = object.compactRevision ?? 0;
     message.cancelReason = object.cancelReason ?? "";
     message.fragment = object.fragment ?? false;
+    message.cancelStatus = (object.cancelStatus !== undefined && object.cancelStatus !== null)
+      ? RpcStatus.fromPartial(object.cancelStatus)
+      : undefined;
     message.events = object.events?.map((e) => Event.fromPartial(e)) || [];
     return message;
   },

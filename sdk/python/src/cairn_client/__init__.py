@@ -1,4 +1,6 @@
 """Cairn client: an asyncio SDK for the Cairn configuration store."""
+from cairn.v1.errors_pb2 import ErrorCode
+
 from .backoff import Backoff
 from .client import CairnClient, Consistency
 from .config import decode_config
@@ -19,7 +21,7 @@ from .watch import Watch
 
 __all__ = [
     "Backoff", "CairnClient", "CairnError", "CompactedError", "Compare", "ConfigDecodeError", "Consistency",
-    "DeadlineExceededError", "DeleteResult", "Event", "FutureRevisionError", "GetResult", "Header",
+    "DeadlineExceededError", "DeleteResult", "ErrorCode", "Event", "FutureRevisionError", "GetResult", "Header",
     "InvalidArgumentError", "KeyValue", "Member", "NotFoundError", "Op", "PutResult", "Txn", "TxnResult",
     "UnavailableError", "Watch", "decode_config", "prefix_end",
 ]

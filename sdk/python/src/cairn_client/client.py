@@ -10,7 +10,7 @@ from typing import AsyncIterator, Awaitable, Callable, Literal, TypeVar, Union
 import grpc
 import grpc.aio
 
-from cairn.v1 import cluster_pb2, cluster_pb2_grpc, kv_pb2, kv_pb2_grpc
+from cairn.v1 import cluster_pb2, cluster_pb2_grpc, errors_pb2, kv_pb2, kv_pb2_grpc
 
 from .backoff import Backoff
 from .config import decode_config
@@ -149,7 +149,8 @@ class CairnClient:
         if the key does not exist."""
         result = await self.get(key)
         if result.kv is None:
-            raise NotFoundError(grpc.StatusCode.NOT_FOUND, f"config key {to_bytes(key)!r} does not exist", "KEY_NOT_FOUND")
+            raise NotFoundError(grpc.StatusCode.NOT_FOUND, f"config key {to_bytes(key)!r} does not exist",
+                                errors_pb2.ERROR_CODE_KEY_NOT_FOUND)
         return decode_config(result.kv.value, into, result.kv.key_str)
 
     async def watch_config(self, key: Bytesish, into: type[T]) -> AsyncIterator[T]:

@@ -21,7 +21,7 @@ from cairn.v1 import watch_pb2, watch_pb2_grpc
 
 from .backoff import Backoff
 from .connection import Connection
-from .errors import CairnError, CompactedError, UnavailableError, from_rpc_error
+from .errors import CairnError, UnavailableError, from_rpc_error, from_status
 from .results import Event
 
 # Stream failures that say nothing against the watch itself: reconnect elsewhere.
@@ -223,9 +223,10 @@ class Watch:
         if response.canceled:
             self._closed = True
             self._drop_stream()
-            if response.compact_revision > 0:
-                raise CompactedError(grpc.StatusCode.OUT_OF_RANGE, response.cancel_reason, "COMPACTED",
-                                     compact_revision=response.compact_revision)
+            if response.HasField("cancel_status"):
+                # Canceled because of an error (compacted history, a refused create): the
+                # server sends the status and ErrorInfo a failed call would carry.
+                raise from_status(response.cancel_status)
             raise CairnError(grpc.StatusCode.CANCELLED, response.cancel_reason or "the server canceled the watch")
         if response.created:
             if self._next_revision == 0:
