@@ -26,14 +26,16 @@ usage: bench/compare.sh [options]
   --workloads LIST      put,lin-get,ser-get,txn,watch,load (default: all)
   --clients LIST        clients for put/lin-get/ser-get/txn (default: 64 with 1 member,
                         64,256 with 3 members; txn always 64 unless given)
-  --connections N       gRPC connections per load generator (default 8)
+  --connections N       gRPC connections of the load generator, spread round-robin over
+                        the members (default 8 with 1 member, 3 per member otherwise,
+                        so that every member gets the same share)
   --rounds N            A/B rounds per case (default 2)
   --warmup D            warm-up per run (default 3s)
   --duration D          measured window per run (default 10s)
   --watchers N          watch fan-out watchers (default 1000)
   --streams N           watch streams (default 100)
   --watch-rate R        puts/s during the watch fan-out (default 50)
-  --watch-clients N     concurrent putters during the watch fan-out (default 32)
+  --watch-clients N     concurrent putters during the watch fan-out (default 100: enough to hold the rate when puts are slow)
   --keys N              key space, loaded before gets and by the load case (default 10000)
   --value-size N        value bytes (default 256)
   --cpus LIST           taskset -c LIST for every server of both stores (e.g. 0 or 0,1)
@@ -49,14 +51,14 @@ command="bench/compare.sh $*"
 members_list="1,3"
 workloads_list="put,lin-get,ser-get,txn,watch,load"
 clients_list=""
-connections=8
+connections=""
 rounds=2
 warmup=3s
 duration=10s
 watchers=1000
 streams=100
 watch_rate=50
-watch_clients=32
+watch_clients=100
 keys=10000
 value_size=256
 cpus=""
@@ -188,7 +190,8 @@ for m in $(tr , ' ' <<<"$members_list"); do
 done
 
 # Refuse to start when another process holds one of the ports.
-for i in 1 2 3; do
+max_members=$(tr , '\n' <<<"$members_list" | sort -n | tail -1)
+for i in $(seq 1 "$max_members"); do
   for p in $((port_base + i)) $((port_base + 100 + i)) $((port_base + 200 + i)); do
     if ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then
       echo "compare.sh: port $p is in use; pick other ports with --port-base" >&2
@@ -228,7 +231,8 @@ for c in "${cases[@]}"; do
       data="$out/data/$name"
       rm -rf "$data"; mkdir -p "$data"
       start_cluster "$target" "$m" "$data" "$out/logs/$name"
-      args=(-target "$target" -endpoints "$endpoints" -workload "$w" -clients "$cl" -connections "$connections"
+      conns="${connections:-$(( m == 1 ? 8 : 3 * m ))}"
+      args=(-target "$target" -endpoints "$endpoints" -workload "$w" -clients "$cl" -connections "$conns"
         -keys "$keys" -value-size "$value_size" -warmup "$warmup" -duration "$duration"
         -server-pids "$(IFS=,; echo "${pids[*]}")" -o json
         -meta "case=$label" -meta "seq=$seq_no" -meta "members=$m" -meta "round=$r")

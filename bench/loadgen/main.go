@@ -107,7 +107,7 @@ func parseFlags(args []string, errOut io.Writer) (Config, options, error) {
 	fs.BoolVar(&cfg.Prefill, "prefill", true, "load the key space before lin-get, ser-get and txn")
 	fs.StringVar(&cfg.KeyPrefix, "key-prefix", "bench/", "prefix of every key")
 	fs.DurationVar(&cfg.OpTimeout, "op-timeout", 10*time.Second, "deadline of each request")
-	fs.DurationVar(&cfg.Drain, "drain", 10*time.Second, "watch: how long watchers may take to catch up after the last put")
+	fs.DurationVar(&cfg.Drain, "drain", 30*time.Second, "watch: how long watchers may take to catch up after the last put; later events count as missed")
 	fs.StringVar(&pids, "server-pids", "", "comma-separated server process ids whose CPU and memory to report")
 	fs.StringVar(&opts.output, "o", "text", "output: text or json")
 	fs.DurationVar(&opts.wait, "wait", 30*time.Second, "first wait this long at most until a put succeeds through every endpoint (0: don't)")

@@ -68,11 +68,13 @@ func groupCases(results []*Result) []*caseRuns {
 		if name == "" {
 			name = fmt.Sprintf("%s, %d clients", r.Workload, r.Clients)
 		}
-		c := byName[name]
+		// One case per compare.sh sequence number (the same label recurs per topology).
+		key := r.Meta["seq"] + "|" + r.Meta["members"] + "|" + name
+		c := byName[key]
 		if c == nil {
 			seq, _ := strconv.Atoi(r.Meta["seq"])
 			c = &caseRuns{name: name, seq: seq, members: r.Meta["members"], runs: map[string][]*Result{}}
-			byName[name] = c
+			byName[key] = c
 			cases = append(cases, c)
 		}
 		c.runs[r.Target] = append(c.runs[r.Target], r)
@@ -203,8 +205,8 @@ func writeReport(out io.Writer, results []*Result, details bool) {
 		for _, target := range []string{"etcd", "cairn"} {
 			for _, r := range c.runs[target] {
 				if w := r.Watch; w != nil {
-					watchRows = append(watchRows, fmt.Sprintf("| %s | %s | %s | %d | %d | %.1f | %s | %s | %s | %d | %d | %d | %d | %d | %.0f |",
-						c.name, targetName(target), r.Meta["round"], w.Watchers, w.Streams, w.PutsPerSec, msStr(w.PutLatency.P99),
+					watchRows = append(watchRows, fmt.Sprintf("| %s | %s | %s | %s | %d | %d | %.1f | %s | %s | %s | %d | %d | %d | %d | %d | %.0f |",
+						c.name, c.members, targetName(target), r.Meta["round"], w.Watchers, w.Streams, w.PutsPerSec, msStr(w.PutLatency.P99),
 						thousands(float64(w.Expected)), thousands(float64(w.Delivered)), w.Missed, w.Duplicates, w.OutOfOrder, w.Unexpected, w.WatchErrors, w.DrainMs))
 				}
 			}
@@ -214,8 +216,8 @@ func writeReport(out io.Writer, results []*Result, details bool) {
 		fmt.Fprintln(out)
 		fmt.Fprintln(out, "Watch fan-out, every run (deliveries counted over every acknowledged put, warm-up included):")
 		fmt.Fprintln(out)
-		fmt.Fprintln(out, "| case | store | round | watchers | streams | puts/s | put p99 ms | expected | delivered | missed | duplicates | out of order | unexpected | watch errors | drain ms |")
-		fmt.Fprintln(out, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+		fmt.Fprintln(out, "| case | members | store | round | watchers | streams | puts/s | put p99 ms | expected | delivered | missed | duplicates | out of order | unexpected | watch errors | drain ms |")
+		fmt.Fprintln(out, "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 		for _, row := range watchRows {
 			fmt.Fprintln(out, row)
 		}
@@ -225,8 +227,8 @@ func writeReport(out io.Writer, results []*Result, details bool) {
 		fmt.Fprintln(out)
 		fmt.Fprintln(out, "Every run, in the order run:")
 		fmt.Fprintln(out)
-		fmt.Fprintln(out, "| case | store | round | ops/s | p50 ms | p99 ms | max ms | errors | server CPU s | CPU ms per 1k ops | RSS MiB per member | loadgen CPU s | load avg |")
-		fmt.Fprintln(out, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+		fmt.Fprintln(out, "| case | members | store | round | ops/s | p50 ms | p99 ms | max ms | errors | server CPU s | CPU ms per 1k ops | RSS MiB per member | loadgen CPU s | load avg |")
+		fmt.Fprintln(out, "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 		var all []*Result
 		for _, r := range results {
 			all = append(all, r)
@@ -241,8 +243,8 @@ func writeReport(out io.Writer, results []*Result, details bool) {
 			if name == "" {
 				name = r.Workload
 			}
-			fmt.Fprintf(out, "| %s | %s | %s | %s | %s | %s | %s | %d | %.2f | %.0f | %s | %.2f | %s |\n",
-				name, targetName(r.Target), r.Meta["round"], thousands(r.OpsPerSec), msStr(r.Latency.P50), msStr(r.Latency.P99), msStr(r.Latency.Max),
+			fmt.Fprintf(out, "| %s | %s | %s | %s | %s | %s | %s | %s | %d | %.2f | %.0f | %s | %.2f | %s |\n",
+				name, r.Meta["members"], targetName(r.Target), r.Meta["round"], thousands(r.OpsPerSec), msStr(r.Latency.P50), msStr(r.Latency.P99), msStr(r.Latency.Max),
 				r.Errors, r.ServerCPU, r.CPUPer1k, strings.Join(rss, " / "), r.ClientCPU, r.LoadAvg)
 		}
 	}

@@ -34,9 +34,9 @@ type fanWatcher struct {
 }
 
 type latencyShard struct {
-	mu   sync.Mutex
-	hist *hdrhistogram.Histogram
-	n    int64
+	mu      sync.Mutex
+	hist    *hdrhistogram.Histogram // deliveries of puts sent in the window, whenever they arrive
+	arrived int64                   // deliveries that arrived in the window
 }
 
 type ackedPut struct {
@@ -229,7 +229,7 @@ func runWatch(ctx context.Context, b Backend, cfg Config, res *Result) error {
 	for _, s := range shards {
 		s.mu.Lock()
 		h.Merge(s.hist)
-		stats.DeliveriesInWindow += s.n
+		stats.DeliveriesInWindow += s.arrived
 		s.mu.Unlock()
 	}
 	res.Latency = latencyOf(h)
@@ -274,11 +274,18 @@ func (w *fanWatcher) event(rev int64, value []byte, base int64, win *window, win
 	}
 	w.lastRev = max(w.lastRev, rev)
 	w.mu.Unlock()
-	if first && winSet.Load() && win.contains(sent) {
-		s := w.shard
-		s.mu.Lock()
-		record(s.hist, now.Sub(sent))
-		s.n++
-		s.mu.Unlock()
+	if first && winSet.Load() {
+		sentIn, arrivedIn := win.contains(sent), win.contains(now)
+		if sentIn || arrivedIn {
+			s := w.shard
+			s.mu.Lock()
+			if sentIn {
+				record(s.hist, now.Sub(sent))
+			}
+			if arrivedIn {
+				s.arrived++
+			}
+			s.mu.Unlock()
+		}
 	}
 }

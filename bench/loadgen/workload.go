@@ -84,7 +84,8 @@ type WatchStats struct {
 	WatchErrors        int64   `json:"watch_errors"`
 	FirstWatchError    string  `json:"first_watch_error,omitempty"`
 	WatcherSetupMs     float64 `json:"watcher_setup_ms"`
-	DeliveriesInWindow int64   `json:"deliveries_in_window"`
+	DeliveriesInWindow int64   `json:"deliveries_in_window"` // arrived in the measured window: the run's ops
+
 }
 
 // Result is one run's outcome; -o json prints it.
@@ -100,7 +101,8 @@ type Result struct {
 	WarmupSec   float64  `json:"warmup_s"`
 	Seconds     float64  `json:"seconds"` // measured window
 	// Ops completed in the measured window: requests, or for load the keys written, or for
-	// watch the events delivered to watchers.
+	// watch the events that arrived at watchers in the window. Watch latency covers the
+	// deliveries of puts sent in the window, however late they arrived.
 	Ops        int64         `json:"ops"`
 	OpsPerSec  float64       `json:"ops_per_sec"`
 	Errors     int64         `json:"errors"`
