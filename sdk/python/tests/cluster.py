@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import grpc
 
@@ -21,6 +22,9 @@ from cairn.v1 import maintenance_pb2, maintenance_pb2_grpc
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CAIRN_BIN = REPO_ROOT / "bin" / "cairn.js"
 READY_TIMEOUT = 30.0
+# Bounds a wait for an election: many election timeouts (1 s), because CI shares two busy
+# cores with other work (RELIABILITY.md 14). It only stops a test that is stuck.
+LEADER_WAIT = 30.0
 
 
 def free_port() -> int:
@@ -118,7 +122,7 @@ class Cluster:
         self.wait_for_leader()
         return self
 
-    def wait_for_leader(self, timeout: float = 15.0) -> MemberProcess:
+    def wait_for_leader(self, timeout: float = LEADER_WAIT) -> MemberProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             statuses = [s for m in self.members if not m.paused and m.proc and m.proc.poll() is None
@@ -136,6 +140,16 @@ class Cluster:
         for m in self.members:
             m.kill()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+async def wait_until(cond: Callable[[], bool], timeout: float, what: str) -> None:
+    """Waits, polling, until cond() holds: for a condition no event announces. `timeout`
+    only stops a test that is stuck; it is not a guess at how long the condition takes."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not cond():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not within {timeout}s: {what}")
+        await asyncio.sleep(0.01)
 
 
 def run(coro: "asyncio.Future[object] | object") -> object:

@@ -9,7 +9,7 @@ from typing import Optional
 import pytest
 
 from cairn_client import CairnClient, ConfigDecodeError, NotFoundError
-from cluster import Cluster, run
+from cluster import Cluster, run, wait_until
 
 
 @dataclass
@@ -58,11 +58,10 @@ def test_watch_config_yields_current_then_each_new_version(shared_cluster: Clust
                         return
 
             follower = asyncio.create_task(follow())
-            while not seen:
-                await asyncio.sleep(0.01)
+            await wait_until(lambda: bool(seen), 30, "the current config")
             await client.put("wcfg/app", json.dumps({"name": "v2", "replicas": 2}))
             await client.delete("wcfg/app")  # skipped: a deleted config has no version
             await client.put("wcfg/app", json.dumps({"name": "v3", "replicas": 3, "limits": {"rps": 5}}))
-            await asyncio.wait_for(follower, 10)
+            await asyncio.wait_for(follower, 60)
             assert seen == [Service("v1", 1), Service("v2", 2), Service("v3", 3, limits=Limits(5))]
     run(main())

@@ -12,7 +12,7 @@ import asyncio
 import weakref
 from collections import deque
 from types import TracebackType
-from typing import AsyncGenerator, AsyncIterator
+from typing import Any, AsyncGenerator, AsyncIterator, Coroutine
 
 import grpc
 import grpc.aio
@@ -43,6 +43,17 @@ def _task_cancelling() -> bool:
 
 _PROGRESS = watch_pb2.WatchRequest(progress_request=watch_pb2.WatchProgressRequest())
 
+# The event loop keeps only weak references to tasks: one nobody holds may be collected
+# before it finishes. Background tasks stay here until they are done.
+_background: set[asyncio.Task[None]] = set()
+
+
+def _spawn(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    task = asyncio.get_running_loop().create_task(coro)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    return task
+
 
 class Watch:
     """Async iterator of Events. Leave it with `break` or, for a deterministic close,
@@ -66,6 +77,7 @@ class Watch:
         self._pending: deque[Event] = deque()
         self._closed = False
         self._iterator: AsyncGenerator[Event, None] | None = None
+        self._watchdog_task: asyncio.Task[None] | None = None
         self._receiving = False  # the iterator is suspended inside _receive, not at a yield
 
     @property
@@ -121,6 +133,9 @@ class Watch:
         if self._call is not None:
             self._call.cancel()
             self._call = None
+        if self._watchdog_task is not None:
+            self._watchdog_task.cancel()
+            self._watchdog_task = None
 
     async def _receive(self) -> None:
         """Waits for the next batch of events, reconnecting as often as needed."""
@@ -182,7 +197,7 @@ class Watch:
                                        details="watch stream ended before the watch was created")
         self._heard = asyncio.get_running_loop().time()
         self._handle(first)
-        asyncio.ensure_future(Watch._watchdog(weakref.ref(self), call, self._keepalive, self._create_timeout))
+        self._watchdog_task = _spawn(Watch._watchdog(weakref.ref(self), call, self._keepalive, self._create_timeout))
 
     @staticmethod
     async def _watchdog(ref: weakref.ref[Watch], call: grpc.aio.StreamStreamCall[watch_pb2.WatchRequest, watch_pb2.WatchResponse],
@@ -206,7 +221,7 @@ class Watch:
             del watch
             asked = loop.time()
             # Not awaited: on a silent member the write itself may block for good.
-            write = asyncio.ensure_future(call.write(_PROGRESS))
+            write = _spawn(call.write(_PROGRESS))
             write.add_done_callback(lambda t: t.cancelled() or t.exception())
             while (watch := current()) is not None and watch._heard < asked and loop.time() - asked < timeout:
                 del watch
