@@ -2,6 +2,7 @@
 import test from 'ava';
 import type { ChildProcess } from 'node:child_process';
 import { runCli, spawnCli, startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
+import { MIN_WAIT_MS } from '../helpers/wait.js';
 
 let node: NodeProcess;
 test.before(async () => {
@@ -25,7 +26,7 @@ function watch(...args: string[]) {
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   const exit = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  const until = async (pred: (out: string) => boolean, ms = 10_000): Promise<string> => {
+  const until = async (pred: (out: string) => boolean, ms = MIN_WAIT_MS): Promise<string> => {
     const end = Date.now() + ms;
     while (!pred(stdout)) {
       if (Date.now() > end) throw new Error(`watch output so far: ${JSON.stringify(stdout)}; stderr: ${stderr}`);
@@ -110,7 +111,17 @@ test('--progress-notify prints progress lines at the node interval', async (t) =
     let stdout = '';
     child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
     const exit = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-    for (let i = 0; i < 100 && stdout.split('\n').length < 3; i++) await new Promise((r) => setTimeout(r, 50));
+    // Two whole lines, however long they take (each is due 200 ms after the previous).
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`progress lines so far: ${JSON.stringify(stdout)}`)), MIN_WAIT_MS);
+      const check = (): void => {
+        if (stdout.split('\n').length < 3) return;
+        clearTimeout(timer);
+        child.stdout!.off('data', check);
+        resolve();
+      };
+      child.stdout!.on('data', check);
+    });
     child.kill('SIGINT');
     t.is(await exit, 0);
     const first = JSON.parse(stdout.split('\n')[0]!);
