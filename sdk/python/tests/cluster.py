@@ -1,4 +1,5 @@
 """A real three-member Cairn cluster on loopback, for tests (cf. test/helpers/cluster-process.ts)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -48,8 +49,9 @@ class MemberProcess:
         return self.proc.pid
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(["node", str(CAIRN_BIN), *self.args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
+        self.proc = subprocess.Popen(
+            ["node", str(CAIRN_BIN), *self.args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         ready = threading.Event()
 
         def pump(stream: subprocess.Popen[str]) -> None:
@@ -84,7 +86,8 @@ class MemberProcess:
         with grpc.insecure_channel(self.address) as channel:
             try:
                 return maintenance_pb2_grpc.MaintenanceServiceStub(channel).Status(
-                    maintenance_pb2.StatusRequest(), timeout=timeout)
+                    maintenance_pb2.StatusRequest(), timeout=timeout
+                )
             except grpc.RpcError:
                 return None
 
@@ -94,13 +97,27 @@ class Cluster:
         self.root = tempfile.mkdtemp(prefix="cairn-py-")
         ports = [free_port() for _ in range(size)]
         names = [f"n{i + 1}" for i in range(size)]
-        initial = ",".join(f"{n}=127.0.0.1:{p}" for n, p in zip(names, ports))
+        initial = ",".join(f"{n}=127.0.0.1:{p}" for n, p in zip(names, ports, strict=True))
         self.members = [
-            MemberProcess(n, f"127.0.0.1:{p}", [
-                "serve", "--name", n, "--listen", f"127.0.0.1:{p}", "--initial-cluster", initial,
-                "--data-dir", os.path.join(self.root, n), "--log-level", "warn", *(extra_args or []),
-            ])
-            for n, p in zip(names, ports)
+            MemberProcess(
+                n,
+                f"127.0.0.1:{p}",
+                [
+                    "serve",
+                    "--name",
+                    n,
+                    "--listen",
+                    f"127.0.0.1:{p}",
+                    "--initial-cluster",
+                    initial,
+                    "--data-dir",
+                    os.path.join(self.root, n),
+                    "--log-level",
+                    "warn",
+                    *(extra_args or []),
+                ],
+            )
+            for n, p in zip(names, ports, strict=True)
         ]
 
     @property
@@ -125,8 +142,13 @@ class Cluster:
     def wait_for_leader(self, timeout: float = LEADER_WAIT) -> MemberProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            statuses = [s for m in self.members if not m.paused and m.proc and m.proc.poll() is None
-                        for s in [m.status(0.5)] if s is not None]
+            statuses = [
+                s
+                for m in self.members
+                if not m.paused and m.proc and m.proc.poll() is None
+                for s in [m.status(0.5)]
+                if s is not None
+            ]
             leaders = [s for s in statuses if s.role == "leader"]
             if leaders and len({s.leader for s in statuses}) == 1 and len(statuses) > len(self.members) // 2:
                 return self.member(leaders[0].name)

@@ -1,4 +1,5 @@
 """Failover when the member in use dies or hangs, and which calls are retried."""
+
 from __future__ import annotations
 
 import time
@@ -6,6 +7,7 @@ import time
 import pytest
 
 from cairn_client import CairnClient, DeadlineExceededError
+
 from cluster import Cluster, run
 
 
@@ -35,6 +37,7 @@ def test_fails_over_when_the_member_in_use_is_killed(fresh_cluster: Cluster) -> 
             assert [(kv.key_str, kv.value_str) for kv in got.kvs] == [("fo/after", "2"), ("fo/before", "1")]
             assert got.revision >= put.revision
             assert time.monotonic() - started < 15
+
     run(main())
 
 
@@ -44,8 +47,7 @@ def test_writes_with_unknown_outcome_are_retried_only_when_allowed(fresh_cluster
 
     async def main() -> None:
         safe = CairnClient([hung.address, *rest], discover=False, dial_timeout=2, call_timeout=3)
-        unsafe = CairnClient([hung.address, *rest], discover=False, dial_timeout=2, call_timeout=3,
-                             retry_unsafe=True)
+        unsafe = CairnClient([hung.address, *rest], discover=False, dial_timeout=2, call_timeout=3, retry_unsafe=True)
         try:
             await safe.put("u/warm", "1")  # both clients now hold a ready channel to `hung`
             await unsafe.put("u/warm", "1")
@@ -60,4 +62,5 @@ def test_writes_with_unknown_outcome_are_retried_only_when_allowed(fresh_cluster
             hung.resume()
             await safe.close()
             await unsafe.close()
+
     run(main())

@@ -1,13 +1,22 @@
 """KV operations, transactions and error classes against a live cluster."""
+
 from __future__ import annotations
 
 import grpc
 import pytest
 
 from cairn_client import (
-    CairnClient, CompactedError, Compare, DeleteResult, GetResult, InvalidArgumentError, Op, PutResult,
+    CairnClient,
+    CompactedError,
+    Compare,
+    DeleteResult,
+    GetResult,
+    InvalidArgumentError,
+    Op,
+    PutResult,
     prefix_end,
 )
+
 from cluster import Cluster, run
 
 
@@ -28,7 +37,11 @@ def test_put_get_range_delete(shared_cluster: Cluster) -> None:
             got = await client.get("kv/a")
             assert got.kv is not None
             assert (got.kv.value_str, got.kv.version, got.kv.create_revision, got.kv.mod_revision) == (
-                "2", 2, first.revision, second.revision)
+                "2",
+                2,
+                first.revision,
+                second.revision,
+            )
             assert (await client.get("kv/missing")).kv is None
             old = await client.get("kv/a", revision=first.revision)
             assert old.kv is not None and old.kv.value == b"1"
@@ -44,6 +57,7 @@ def test_put_get_range_delete(shared_cluster: Cluster) -> None:
             assert gone.deleted == 2 and sorted(kv.key_str for kv in gone.prev_kvs) == ["kv/a", "kv/b"]
             assert (await client.get_prefix("kv/")).count == 0
             assert (await client.get("kw/outside")).kv is not None
+
     run(main())
 
 
@@ -55,23 +69,31 @@ def test_txn_compares(shared_cluster: Cluster) -> None:
             a = (await client.get("tx/a")).kv
             assert a is not None
 
-            ok = await (client.txn()
-                        .if_(Compare.value("tx/a") == "2", Compare.version("tx/a") == 2,
-                             Compare.create("tx/a") == created.revision, Compare.mod("tx/a") == a.mod_revision,
-                             Compare.version("tx/nothing") == 0)
-                        .then(Op.put("tx/b", "yes", prev_kv=True), Op.get("tx/a"))
-                        .else_(Op.put("tx/b", "no"))
-                        .commit())
+            ok = await (
+                client.txn()
+                .if_(
+                    Compare.value("tx/a") == "2",
+                    Compare.version("tx/a") == 2,
+                    Compare.create("tx/a") == created.revision,
+                    Compare.mod("tx/a") == a.mod_revision,
+                    Compare.version("tx/nothing") == 0,
+                )
+                .then(Op.put("tx/b", "yes", prev_kv=True), Op.get("tx/a"))
+                .else_(Op.put("tx/b", "no"))
+                .commit()
+            )
             assert ok.succeeded and ok.revision == a.mod_revision + 1
             put, get = ok.responses
             assert isinstance(put, PutResult) and put.prev_kv is None
             assert isinstance(get, GetResult) and get.kv is not None and get.kv.value == b"2"
 
-            failed = await (client.txn()
-                            .if_(Compare.mod("tx/a") > a.mod_revision)
-                            .then(Op.delete("tx/a"))
-                            .else_(Op.delete("tx/", prefix=True), Op.get("tx/", prefix=True))
-                            .commit())
+            failed = await (
+                client.txn()
+                .if_(Compare.mod("tx/a") > a.mod_revision)
+                .then(Op.delete("tx/a"))
+                .else_(Op.delete("tx/", prefix=True), Op.get("tx/", prefix=True))
+                .commit()
+            )
             assert not failed.succeeded
             deleted, after = failed.responses
             assert isinstance(deleted, DeleteResult) and deleted.deleted == 2
@@ -79,6 +101,7 @@ def test_txn_compares(shared_cluster: Cluster) -> None:
 
             with pytest.raises(TypeError):
                 Compare.version("tx/a") == "1"  # noqa: B015 - the compare raises on build
+
     run(main())
 
 
@@ -103,4 +126,5 @@ def test_errors_are_typed(shared_cluster: Cluster) -> None:
                     pass
             with pytest.raises(ValueError):
                 await client.get("cmp/a", max_staleness=1.0)
+
     run(main())

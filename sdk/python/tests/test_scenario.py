@@ -1,4 +1,5 @@
 """The cross-SDK scenario, byte for byte against sdk/scenario/expected.txt."""
+
 from __future__ import annotations
 
 import os

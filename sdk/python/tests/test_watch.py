@@ -1,4 +1,5 @@
 """Watches: resuming across a leader kill without gap or duplicate, and clean cancellation."""
+
 from __future__ import annotations
 
 import asyncio
@@ -6,6 +7,7 @@ import gc
 from typing import Callable
 
 from cairn_client import CairnClient, CairnError, Event
+
 from cluster import Cluster, run, wait_until
 
 WRITES = 60
@@ -66,12 +68,14 @@ def test_watch_keeps_its_place_across_a_leader_kill(new_cluster: Callable[..., C
             revisions = [e.revision for e in events]
             assert revisions == sorted(set(revisions)), "out of order or duplicated"
             assert [(e.type, e.key, e.value, e.revision) for e in events] == [
-                (e.type, e.key, e.value, e.revision) for e in history]
+                (e.type, e.key, e.value, e.revision) for e in history
+            ]
             assert set(acked) <= set(revisions)
             assert len(acked) > KILL_AFTER
         finally:
             await watcher.close()
             await writer.close()
+
     run(main())
 
 
@@ -87,6 +91,7 @@ def test_leaving_a_watch_cancels_it(shared_cluster: Cluster) -> None:
             def closed() -> bool:
                 gc.collect()
                 return len(client._watches) == 0
+
             await wait_until(closed, 10, "the abandoned watch closed")
 
             async with client.watch("leave/", prefix=True, start_revision=put.revision) as watch:
@@ -98,6 +103,7 @@ def test_leaving_a_watch_cancels_it(shared_cluster: Cluster) -> None:
             assert watch._watchdog_task is None
             await asyncio.wait({watchdog}, timeout=10)
             assert watchdog.cancelled()
+
     run(main())
 
 
@@ -132,4 +138,5 @@ def test_watch_leaves_a_member_that_hangs(fresh_cluster: Cluster) -> None:
             hung.resume()
             await watcher.close()
             await writer.close()
+
     run(main())

@@ -1,4 +1,5 @@
 """Cairn client: an asyncio SDK for the Cairn configuration store."""
+
 from .backoff import Backoff
 from .client import CairnClient, Consistency
 from .config import decode_config
@@ -18,8 +19,29 @@ from .txn import Compare, Op, Txn
 from .watch import Watch
 
 __all__ = [
-    "Backoff", "CairnClient", "CairnError", "CompactedError", "Compare", "ConfigDecodeError", "Consistency",
-    "DeadlineExceededError", "DeleteResult", "Event", "FutureRevisionError", "GetResult", "Header",
-    "InvalidArgumentError", "KeyValue", "Member", "NotFoundError", "Op", "PutResult", "Txn", "TxnResult",
-    "UnavailableError", "Watch", "decode_config", "prefix_end",
+    "Backoff",
+    "CairnClient",
+    "CairnError",
+    "CompactedError",
+    "Compare",
+    "ConfigDecodeError",
+    "Consistency",
+    "DeadlineExceededError",
+    "DeleteResult",
+    "Event",
+    "FutureRevisionError",
+    "GetResult",
+    "Header",
+    "InvalidArgumentError",
+    "KeyValue",
+    "Member",
+    "NotFoundError",
+    "Op",
+    "PutResult",
+    "Txn",
+    "TxnResult",
+    "UnavailableError",
+    "Watch",
+    "decode_config",
+    "prefix_end",
 ]

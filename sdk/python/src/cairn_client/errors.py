@@ -1,4 +1,5 @@
 """Exceptions raised by the client, one class per kind of failure a caller handles."""
+
 from __future__ import annotations
 
 import re
@@ -36,8 +37,9 @@ class DeadlineExceededError(CairnError):
 class CompactedError(CairnError):
     """The requested revision was compacted. `compact_revision` is the oldest one left."""
 
-    def __init__(self, code: grpc.StatusCode, message: str, cairn_code: str | None = None,
-                 compact_revision: int | None = None) -> None:
+    def __init__(
+        self, code: grpc.StatusCode, message: str, cairn_code: str | None = None, compact_revision: int | None = None
+    ) -> None:
         super().__init__(code, message, cairn_code)
         if compact_revision is None:
             match = _COMPACTED_RE.search(message)

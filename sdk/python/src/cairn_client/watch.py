@@ -6,6 +6,7 @@ with no gap and no duplicate. Only compaction past that revision ends it (Compac
 A member that stops answering without closing the connection (paused, partitioned) is
 noticed by asking it for progress after `keepalive` seconds of silence.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,13 +26,15 @@ from .errors import CairnError, CompactedError, UnavailableError, from_rpc_error
 from .results import Event
 
 # Stream failures that say nothing against the watch itself: reconnect elsewhere.
-_RECONNECT_CODES = frozenset({
-    grpc.StatusCode.UNAVAILABLE,
-    grpc.StatusCode.CANCELLED,
-    grpc.StatusCode.INTERNAL,
-    grpc.StatusCode.UNKNOWN,
-    grpc.StatusCode.DEADLINE_EXCEEDED,
-})
+_RECONNECT_CODES = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+    }
+)
 
 
 def _task_cancelling() -> bool:
@@ -59,8 +62,17 @@ class Watch:
     """Async iterator of Events. Leave it with `break` or, for a deterministic close,
     `async with client.watch(...) as w:` / `await w.aclose()`."""
 
-    def __init__(self, conn: Connection, key: bytes, range_end: bytes, start_revision: int,
-                 prev_kv: bool, create_timeout: float, backoff: Backoff, keepalive: float) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        key: bytes,
+        range_end: bytes,
+        start_revision: int,
+        prev_kv: bool,
+        create_timeout: float,
+        backoff: Backoff,
+        keepalive: float,
+    ) -> None:
         self._conn = conn
         self._key = key
         self._range_end = range_end
@@ -101,8 +113,9 @@ class Watch:
     async def __aenter__(self) -> Watch:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -193,15 +206,23 @@ class Watch:
         # The first reply confirms the watch; a member that can't send it is no use to us.
         first = await asyncio.wait_for(call.read(), self._create_timeout)
         if not isinstance(first, watch_pb2.WatchResponse):
-            raise grpc.aio.AioRpcError(grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata(),
-                                       details="watch stream ended before the watch was created")
+            raise grpc.aio.AioRpcError(
+                grpc.StatusCode.UNAVAILABLE,
+                grpc.aio.Metadata(),
+                grpc.aio.Metadata(),
+                details="watch stream ended before the watch was created",
+            )
         self._heard = asyncio.get_running_loop().time()
         self._handle(first)
         self._watchdog_task = _spawn(Watch._watchdog(weakref.ref(self), call, self._keepalive, self._create_timeout))
 
     @staticmethod
-    async def _watchdog(ref: weakref.ref[Watch], call: grpc.aio.StreamStreamCall[watch_pb2.WatchRequest, watch_pb2.WatchResponse],
-                        keepalive: float, timeout: float) -> None:
+    async def _watchdog(
+        ref: weakref.ref[Watch],
+        call: grpc.aio.StreamStreamCall[watch_pb2.WatchRequest, watch_pb2.WatchResponse],
+        keepalive: float,
+        timeout: float,
+    ) -> None:
         """Drops `call` when its member goes silent: after `keepalive` seconds without a
         message it asks for progress, which any live member answers at once. It holds the
         watch weakly, so that an abandoned watch is still collected (and closed)."""
@@ -239,8 +260,12 @@ class Watch:
             self._closed = True
             self._drop_stream()
             if response.compact_revision > 0:
-                raise CompactedError(grpc.StatusCode.OUT_OF_RANGE, response.cancel_reason, "COMPACTED",
-                                     compact_revision=response.compact_revision)
+                raise CompactedError(
+                    grpc.StatusCode.OUT_OF_RANGE,
+                    response.cancel_reason,
+                    "COMPACTED",
+                    compact_revision=response.compact_revision,
+                )
             raise CairnError(grpc.StatusCode.CANCELLED, response.cancel_reason or "the server canceled the watch")
         if response.created:
             if self._next_revision == 0:
