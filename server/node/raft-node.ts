@@ -155,6 +155,8 @@ export class RaftNode implements WritePath {
       ),
     );
     this.reads.rejectAll(new CairnError(ErrorCode.LeaderChanged, 'the leader changed before the read was confirmed; retry it'));
+    // Reads that arrive from now on start a new batch instead of joining the failed one.
+    this.readBatch = undefined;
   }
 
   /**
