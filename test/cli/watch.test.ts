@@ -42,20 +42,21 @@ async function putUntilSeen(w: ReturnType<typeof watch>, key: string, value: str
   for (let i = 0; i < 50 && !w.child.exitCode; i++) {
     await cli('put', key, value);
     try {
-      await w.until((out) => out.includes(value), 200);
+      await w.until((out) => out.includes(`${value}\n`), 200);
       return;
     } catch {
       // not created yet; put again
     }
   }
-  await w.until((out) => out.includes(value));
+  await w.until((out) => out.includes(`${value}\n`));
 }
 
 test('prints PUT and DELETE events made by another process; SIGINT exits 0', async (t) => {
   const w = watch('w1/', '--prefix');
   await putUntilSeen(w, 'w1/a', 'one');
   await cli('del', 'w1/a');
-  const out = await w.until((o) => o.includes('DELETE'));
+  // The whole event: output may arrive in pieces, e.g. 'DELETE\nw1/a' and then '\n'.
+  const out = await w.until((o) => o.includes('DELETE\nw1/a\n'));
   t.true(out.startsWith('PUT\nw1/a\none\n'));
   t.true(out.endsWith('DELETE\nw1/a\n'));
   w.child.kill('SIGINT');
@@ -87,7 +88,7 @@ test('--no-put keeps only deletes', async (t) => {
   const rev = JSON.parse(await cli('put', 'w3/k', 'a', '-o', 'json')).header.revision as number;
   await cli('del', 'w3/k');
   const w = watch('w3/k', '--rev', String(rev), '--no-put');
-  const out = await w.until((o) => o.includes('DELETE'));
+  const out = await w.until((o) => o.includes('DELETE\nw3/k\n'));
   w.child.kill('SIGINT');
   t.is(out, 'DELETE\nw3/k\n');
   await w.exit;

@@ -75,7 +75,8 @@ function spawnServe(listen: string, dataDir: string, args: string[], log: string
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       log.push(chunk);
       stdout += chunk;
-      const match = /serving on (\S+)/.exec(stdout);
+      // Up to the space after it: the line may arrive in pieces, cutting the address short.
+      const match = /serving on (\S+)\s/.exec(stdout);
       if (match) {
         clearTimeout(timer);
         resolve({ child, address: match[1]! });
