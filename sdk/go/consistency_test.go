@@ -17,7 +17,7 @@ import (
 func TestStaleVersusLinearizable(t *testing.T) {
 	t.Parallel()
 	cluster := testcluster.Start(t, 3, "--request-timeout", "1500")
-	leader := cluster.WaitLeader(15 * time.Second)
+	leader := cluster.WaitLeader(testcluster.LeaderWait)
 	var isolated *testcluster.Member
 	for _, m := range cluster.Members {
 		if m != leader {
@@ -27,7 +27,7 @@ func TestStaleVersusLinearizable(t *testing.T) {
 	}
 	// A client held to the isolated member, so every read is answered by it.
 	pinned := newClient(t, cairn.Config{Endpoints: []string{isolated.Address}, DisableDiscovery: true, DialTimeout: 500 * time.Millisecond})
-	ctx := timeout(t, 30*time.Second)
+	ctx := timeout(t, testBound)
 	if _, err := pinned.Put(ctx, "k", "v1"); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,8 @@ func TestStaleVersusLinearizable(t *testing.T) {
 	if !errors.As(err, &ce) || (ce.Code() != codes.Unavailable && ce.Code() != codes.DeadlineExceeded) {
 		t.Errorf("linearizable get error = %v; want Unavailable or DeadlineExceeded", err)
 	}
-	if time.Since(start) > 6*time.Second {
+	// It fails at its deadline rather than hanging; the slack is for a busy machine.
+	if time.Since(start) > 14*time.Second {
 		t.Errorf("the failing read took %v; the deadline was 4s", time.Since(start))
 	}
 
@@ -73,7 +74,7 @@ func TestStaleVersusLinearizable(t *testing.T) {
 	for _, m := range cluster.Members {
 		m.Resume()
 	}
-	cluster.WaitLeader(15 * time.Second)
+	cluster.WaitLeader(testcluster.LeaderWait)
 	if _, err := pinned.Put(ctx, "k", "v2"); err != nil {
 		t.Fatal(err)
 	}

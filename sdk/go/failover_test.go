@@ -2,7 +2,6 @@ package cairn_test
 
 import (
 	"testing"
-	"time"
 
 	cairn "github.com/cairn-dev/cairn/sdk/go"
 	"github.com/cairn-dev/cairn/sdk/go/internal/testcluster"
@@ -13,10 +12,10 @@ import (
 func TestFailover(t *testing.T) {
 	t.Parallel()
 	cluster := testcluster.Start(t, 3)
-	leader := cluster.WaitLeader(15 * time.Second)
+	leader := cluster.WaitLeader(testcluster.LeaderWait)
 	all := cluster.Endpoints()
 	c := newClient(t, cairn.Config{Endpoints: append([]string{leader.Address}, others(all, leader.Address)...)})
-	ctx := timeout(t, 30*time.Second)
+	ctx := timeout(t, testBound)
 	if c.Endpoint() != leader.Address {
 		t.Fatalf("client uses %s, want the first endpoint %s", c.Endpoint(), leader.Address)
 	}

@@ -8,10 +8,15 @@ import (
 	cairn "github.com/cairn-dev/cairn/sdk/go"
 )
 
+// testBound bounds a test's calls as a whole. Generous, since CI shares two busy cores
+// with other work (RELIABILITY.md 14): it only stops a test that is stuck, while the
+// deadlines a test is about are set where it makes them.
+const testBound = 90 * time.Second
+
 // newClient connects to the given endpoints and closes the client at cleanup.
 func newClient(t *testing.T, cfg cairn.Config) *cairn.Client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, err := cairn.New(ctx, cfg)
 	if err != nil {

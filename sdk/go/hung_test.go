@@ -15,7 +15,7 @@ import (
 func TestHungMember(t *testing.T) {
 	t.Parallel()
 	cluster := testcluster.Start(t, 3)
-	leader := cluster.WaitLeader(15 * time.Second)
+	leader := cluster.WaitLeader(testcluster.LeaderWait)
 	var hung *testcluster.Member
 	for _, m := range cluster.Members {
 		if m != leader {
@@ -27,7 +27,7 @@ func TestHungMember(t *testing.T) {
 	reader := newClient(t, cairn.Config{Endpoints: endpoints})
 	watcher := newClient(t, cairn.Config{Endpoints: endpoints, WatchProbeInterval: 300 * time.Millisecond})
 	writer := newClient(t, cairn.Config{Endpoints: others(cluster.Endpoints(), hung.Address)})
-	ctx := timeout(t, 30*time.Second)
+	ctx := timeout(t, testBound)
 
 	first, err := writer.Put(ctx, "h/1", "one")
 	if err != nil {

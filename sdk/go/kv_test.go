@@ -19,7 +19,7 @@ import (
 func TestKV(t *testing.T) {
 	t.Parallel()
 	cluster := testcluster.Start(t, 3)
-	cluster.WaitLeader(15 * time.Second)
+	cluster.WaitLeader(testcluster.LeaderWait)
 	c := newClient(t, cairn.Config{Endpoints: cluster.Endpoints()[:1]})
 	if got := len(c.Endpoints()); got != 3 {
 		t.Fatalf("discovered %d endpoints, want 3: %v", got, c.Endpoints())
@@ -37,7 +37,7 @@ func TestKV(t *testing.T) {
 }
 
 func testPutGet(t *testing.T, c *cairn.Client) {
-	ctx := timeout(t, 10*time.Second)
+	ctx := timeout(t, testBound)
 	p1, err := c.Put(ctx, "kv/k", "v1")
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +81,7 @@ func testPutGet(t *testing.T, c *cairn.Client) {
 }
 
 func testRange(t *testing.T, c *cairn.Client) {
-	ctx := timeout(t, 10*time.Second)
+	ctx := timeout(t, testBound)
 	for _, k := range []string{"r/c", "r/a", "r/b", "r0", "q/x"} {
 		if _, err := c.Put(ctx, k, "val-"+k); err != nil {
 			t.Fatal(err)
@@ -116,7 +116,7 @@ func testRange(t *testing.T, c *cairn.Client) {
 }
 
 func testDelete(t *testing.T, c *cairn.Client) {
-	ctx := timeout(t, 10*time.Second)
+	ctx := timeout(t, testBound)
 	for _, k := range []string{"d/1", "d/2", "d/3"} {
 		if _, err := c.Put(ctx, k, k); err != nil {
 			t.Fatal(err)
@@ -144,7 +144,7 @@ func testDelete(t *testing.T, c *cairn.Client) {
 }
 
 func testTxn(t *testing.T, c *cairn.Client) {
-	ctx := timeout(t, 10*time.Second)
+	ctx := timeout(t, testBound)
 	// Create-if-absent, twice: only the first succeeds.
 	create := func() *cairn.TxnResponse {
 		r, err := c.Txn(ctx).
@@ -192,7 +192,7 @@ func testTxn(t *testing.T, c *cairn.Client) {
 }
 
 func testErrors(t *testing.T, c *cairn.Client) {
-	ctx := timeout(t, 10*time.Second)
+	ctx := timeout(t, testBound)
 	_, err := c.Put(ctx, "", "v")
 	var ce *cairn.Error
 	if !errors.As(err, &ce) || ce.Code() != codes.InvalidArgument || !errors.Is(err, cairn.ErrInvalidArgument) {
@@ -233,16 +233,32 @@ func testErrors(t *testing.T, c *cairn.Client) {
 }
 
 func testWatchCancel(t *testing.T, c *cairn.Client) {
-	ctx, cancel := context.WithCancel(timeout(t, 10*time.Second))
+	ctx, cancel := context.WithCancel(timeout(t, testBound))
 	ch := c.Watch(ctx, "wc/k")
-	time.Sleep(200 * time.Millisecond) // let the watch start before the put
-	put, err := c.Put(ctx, "wc/k", "1")
-	if err != nil {
-		t.Fatal(err)
+	// A watch from "now" starts when the member creates it, which the caller can't see: put
+	// until it delivers (instead of sleeping and hoping it was created by then). It must
+	// deliver puts made after it started, and nothing else.
+	puts := map[int64]bool{}
+	var wr cairn.WatchResponse
+	for delivered := false; !delivered; {
+		put, err := c.Put(ctx, "wc/k", "1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		puts[put.Header.Revision] = true
+		select {
+		case wr = <-ch:
+			delivered = true
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	wr := <-ch
-	if wr.Err != nil || len(wr.Events) != 1 || wr.Events[0].Type != cairn.EventPut || wr.Events[0].KV.ModRevision != put.Header.Revision {
-		t.Fatalf("watch from now = %+v; want the put at %d", wr, put.Header.Revision)
+	if wr.Err != nil || len(wr.Events) == 0 {
+		t.Fatalf("watch from now = %+v; want one of the puts at %v", wr, puts)
+	}
+	for _, e := range wr.Events {
+		if e.Type != cairn.EventPut || e.KV.Key != "wc/k" || !puts[e.KV.ModRevision] {
+			t.Fatalf("watch from now delivered %+v; want only the puts at %v", e, puts)
+		}
 	}
 	cancel()
 	select {
@@ -250,13 +266,13 @@ func testWatchCancel(t *testing.T, c *cairn.Client) {
 		if ok {
 			t.Fatalf("after cancel the watch delivered %+v; want the channel closed", wr)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("the watch channel was not closed after cancel")
 	}
 }
 
 func testCompaction(t *testing.T, c *cairn.Client) {
-	ctx := timeout(t, 10*time.Second)
+	ctx := timeout(t, testBound)
 	p1, err := c.Put(ctx, "cp/k", "old")
 	if err != nil {
 		t.Fatal(err)

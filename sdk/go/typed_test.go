@@ -3,7 +3,6 @@ package cairn_test
 import (
 	"errors"
 	"testing"
-	"time"
 
 	cairn "github.com/cairn-dev/cairn/sdk/go"
 )
@@ -14,7 +13,7 @@ type service struct {
 }
 
 func testConfig(t *testing.T, c *cairn.Client) {
-	ctx := timeout(t, 10*time.Second)
+	ctx := timeout(t, testBound)
 	put, err := c.Put(ctx, "cfg/web", `{"name":"web","replicas":3}`)
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +34,7 @@ func testConfig(t *testing.T, c *cairn.Client) {
 }
 
 func testWatchConfig(t *testing.T, c *cairn.Client) {
-	ctx := timeout(t, 15*time.Second)
+	ctx := timeout(t, testBound)
 	first, err := c.Put(ctx, "cfg/api", `{"name":"api","replicas":1}`)
 	if err != nil {
 		t.Fatal(err)

@@ -19,11 +19,11 @@ import (
 func TestWatchSurvivesLeaderKill(t *testing.T) {
 	t.Parallel()
 	cluster := testcluster.Start(t, 3)
-	leader := cluster.WaitLeader(15 * time.Second)
+	leader := cluster.WaitLeader(testcluster.LeaderWait)
 	rest := others(cluster.Endpoints(), leader.Address)
 	watcher := newClient(t, cairn.Config{Endpoints: append([]string{leader.Address}, rest...)})
 	writer := newClient(t, cairn.Config{Endpoints: rest})
-	ctx := timeout(t, 45*time.Second)
+	ctx := timeout(t, testBound)
 
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()

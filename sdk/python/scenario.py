@@ -1,5 +1,6 @@
 """The cross-SDK scenario (sdk/scenario/SCENARIO.md) against CAIRN_ENDPOINTS; prints
 exactly the lines of sdk/scenario/expected.txt on a fresh cluster."""
+
 from __future__ import annotations
 
 import asyncio
@@ -40,10 +41,22 @@ async def main() -> None:
         scn = await client.get_prefix("scn/")
         print(f"range scn/ count={scn.count}: {pairs(scn)}")
 
-        t1 = await client.txn().if_(Compare.value("scn/a") == "3").then(Op.put("scn/c", "4")).else_(Op.put("scn/c", "x")).commit()
+        t1 = (
+            await client.txn()
+            .if_(Compare.value("scn/a") == "3")
+            .then(Op.put("scn/c", "4"))
+            .else_(Op.put("scn/c", "x"))
+            .commit()
+        )
         print(f"txn succeeded={str(t1.succeeded).lower()} rev={t1.revision}")
 
-        t2 = await client.txn().if_(Compare.version("scn/b") > 5).then(Op.delete("scn/b")).else_(Op.get("scn/b")).commit()
+        t2 = (
+            await client.txn()
+            .if_(Compare.version("scn/b") > 5)
+            .then(Op.delete("scn/b"))
+            .else_(Op.get("scn/b"))
+            .commit()
+        )
         got = t2.responses[0]
         assert isinstance(got, GetResult) and got.kv is not None
         print(f"txn succeeded={str(t2.succeeded).lower()} rev={t2.revision} get scn/b={got.kv.value_str}")

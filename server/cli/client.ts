@@ -1,5 +1,5 @@
 /** A KV/Watch client over a list of endpoints, with failover and per-call deadlines. */
-import { credentials, Metadata, status, type CallOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import { connectivityState, credentials, Metadata, status, type CallOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import {
   KVServiceClient,
   type CompactRequest,
@@ -30,9 +30,24 @@ type UnaryMethod<Req, Res> = (
   callback: (error: ServiceError | null, response: Res) => void,
 ) => ClientUnaryCall;
 
+class ConnectionRefused extends Error {}
+
+/**
+ * Resolves once the client's channel is connected. Rejects at the deadline, and at once
+ * when the connection attempt fails (refused, unreachable): nothing is listening there,
+ * so waiting out the dial timeout would only delay moving to the next endpoint.
+ */
 function waitForReady(client: KVServiceClient, timeoutMs: number): Promise<void> {
+  const channel = client.getChannel();
+  const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
-    client.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(err) : resolve()));
+    const check = (): void => {
+      const state = channel.getConnectivityState(true);
+      if (state === connectivityState.READY) return resolve();
+      if (state === connectivityState.TRANSIENT_FAILURE || state === connectivityState.SHUTDOWN) return reject(new ConnectionRefused());
+      channel.watchConnectivityState(state, deadline, (err?: Error) => (err ? reject(err) : check()));
+    };
+    check();
   });
 }
 
@@ -49,11 +64,13 @@ export class CliClient {
 
   /**
    * Connects to the first endpoint, starting at the current one, that becomes ready within
-   * the dial timeout. Fails with UNAVAILABLE when none does.
+   * the dial timeout; an endpoint that refuses the connection is skipped at once. Fails
+   * with UNAVAILABLE when none connects.
    */
   async connect(): Promise<KVServiceClient> {
     if (this.kv) return this.kv;
     const { endpoints, dialTimeoutMs } = this.config;
+    const failures: string[] = [];
     for (let tried = 0; tried < endpoints.length; tried++) {
       const index = (this.current + tried) % endpoints.length;
       const client = new KVServiceClient(endpoints[index]!, credentials.createInsecure());
@@ -62,11 +79,14 @@ export class CliClient {
         this.kv = client;
         this.current = index;
         return client;
-      } catch {
+      } catch (err) {
         client.close();
+        failures.push(
+          `${endpoints[index]}: ${err instanceof ConnectionRefused ? 'connection failed' : `not connected within ${dialTimeoutMs} ms`}`,
+        );
       }
     }
-    throw serviceError(status.UNAVAILABLE, `no endpoint answered within ${dialTimeoutMs} ms (${endpoints.join(', ')})`);
+    throw serviceError(status.UNAVAILABLE, `no endpoint answered (${failures.join(', ')})`);
   }
 
   /** Opens a watch stream on the connected endpoint; it has no deadline. */

@@ -41,6 +41,11 @@ export interface ClientFlags {
 }
 
 export const DEFAULT_ENDPOINT = '127.0.0.1:7379';
+/**
+ * Generous (etcdctl uses 2 s): on a busy host a live member can take seconds to complete
+ * the handshake, and an endpoint that refuses the connection is skipped at once anyway.
+ */
+const DIAL_TIMEOUT_MS = 5000;
 
 export function addClientOptions(cmd: Command): Command {
   return cmd
@@ -49,7 +54,11 @@ export function addClientOptions(cmd: Command): Command {
         .env('CAIRN_ENDPOINTS')
         .default(DEFAULT_ENDPOINT),
     )
-    .addOption(new Option('--dial-timeout <duration>', 'time allowed to connect to one endpoint').argParser(durationMs).default(2000, '2s'))
+    .addOption(
+      new Option('--dial-timeout <duration>', 'time allowed to connect to one endpoint')
+        .argParser(durationMs)
+        .default(DIAL_TIMEOUT_MS, '5s'),
+    )
     .addOption(new Option('--command-timeout <duration>', 'deadline of each request').argParser(durationMs).default(5000, '5s'))
     .addOption(
       new Option('-o, --output <format>', 'simple, or json (one object; keys and values as UTF-8 strings)')

@@ -29,6 +29,7 @@ const RETRY_MS = 25;
  */
 export class RaftNode<Outcome> {
   private readonly proposals = new PendingRequests<Outcome>();
+  /** Read-index requests, each shared by a batch of linearizable reads. */
   private readonly reads = new PendingRequests<void>();
   private closed = false;
   private readonly queued: (() => void)[] = [];
@@ -37,6 +38,8 @@ export class RaftNode<Outcome> {
   private knownLeader = 0;
   private leaderWatch: NodeJS.Timeout | undefined;
   private flushScheduled = false;
+  /** The read-index request the next linearizable reads join, until it is handed to the core. */
+  private readBatch: Promise<void> | undefined;
 
   constructor(
     private readonly driver: RaftDriver,
@@ -72,8 +75,17 @@ export class RaftNode<Outcome> {
     return done;
   }
 
+  /**
+   * Resolves once this member's state machine has applied everything committed before the
+   * call. Reads that arrive before the next flush share one read-index request (like etcd's
+   * read loop): the leader fixes the read point only when the request reaches it, after
+   * every read in the batch began, so each still sees every write acknowledged before it.
+   * One request per read would cost a heartbeat round and a handful of peer messages per
+   * read, and a burst of a few hundred reads would then take seconds of CPU on a busy host.
+   */
   linearizableRead(): Promise<void> {
     if (this.closed) return Promise.reject(new CairnError(ErrorCode.ERROR_CODE_STOPPING, 'the member is shutting down'));
+    if (this.readBatch !== undefined) return this.readBatch;
     const { id, done } = this.reads.register(
       this.timeouts.requestMs,
       () =>
@@ -82,9 +94,14 @@ export class RaftNode<Outcome> {
           `no quorum confirmed a read point within ${this.timeouts.requestMs} ms; use a serializable read to read this member's possibly stale data`,
         ),
     );
+    this.readBatch = done;
     const context = readContext(this.memberId, id);
     this.offer(
-      () => this.driver.readIndex(context),
+      () => {
+        // The batch closes when it is handed to the core: later reads start the next one.
+        if (this.readBatch === done) this.readBatch = undefined;
+        return this.driver.readIndex(context);
+      },
       (err) => this.reads.reject(id, err),
     );
     return done;
@@ -146,6 +163,8 @@ export class RaftNode<Outcome> {
       ),
     );
     this.reads.rejectAll(new CairnError(ErrorCode.ERROR_CODE_LEADER_CHANGED, 'the leader changed before the read was confirmed; retry it'));
+    // Reads that arrive from now on start a new batch instead of joining the failed one.
+    this.readBatch = undefined;
   }
 
   /**

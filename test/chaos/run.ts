@@ -1,7 +1,7 @@
 /**
  * Long chaos runs from the command line:
  *
- *   npm run chaos -- --members 5 --minutes 10 --nemesis kill,pause,partition [--engine leveldb] [--seed N] [--runs K]
+ *   npm run chaos -- --members 5 --minutes 10 --nemesis kill,pause,partition [--engine leveldb] [--seed BASE] [--runs K]
  *   npm run chaos -- --help
  *
  * Runs through tsx (no build step for the harness; the cluster members run the compiled
@@ -37,9 +37,12 @@ for (const n of nemeses)
 if (values.engine !== 'rocksdb' && values.engine !== 'leveldb') throw new Error(`unknown engine ${values.engine}`);
 const engine = values.engine;
 
+// One base seed, printed, from which every run's seed follows: --seed <base> replays them all.
+const base = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
+console.log(`base seed ${base} (--seed ${base} replays every run)`);
 let failed = 0;
 for (let run = 0; run < Number(values.runs); run++) {
-  const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed) + run;
+  const seed = base + run;
   console.log(
     `chaos run ${run + 1}: seed ${seed}, ${values.members} members, ${engine}, nemeses ${nemeses.join(',')}, ${values.minutes} min`,
   );
@@ -54,7 +57,7 @@ for (let run = 0; run < Number(values.runs); run++) {
     log: (line) => console.log(`  ${line}`),
   });
   const s = result.summary;
-  console.log(`  ${describeOutcomes(s)}; warm-up ${s.warmupOkOpsPerSec} ok ops/s; final revision ${s.finalRevision}`);
+  console.log(`  ${describeOutcomes(s)}; warm-up ${s.warmupOkOps} ok ops in ${s.warmupMs} ms; final revision ${s.finalRevision}`);
   console.log(`  by kind: ${JSON.stringify(s.byKind)}`);
   console.log(`  faults: ${s.faults.map((f) => `${(f.at / 1000).toFixed(1)}s ${f.what}`).join('; ')}`);
   console.log(`  linearizability: ${s.linearizability.verdict} in ${s.linearizability.ms} ms; watchers: ${s.watchers}`);

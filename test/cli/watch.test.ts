@@ -2,6 +2,7 @@
 import test from 'ava';
 import type { ChildProcess } from 'node:child_process';
 import { runCli, spawnCli, startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
+import { MIN_WAIT_MS } from '../helpers/wait.js';
 
 let node: NodeProcess;
 test.before(async () => {
@@ -27,7 +28,7 @@ function watch(...args: string[]) {
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   const exit = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  const until = async (pred: (out: string) => boolean, ms = 10_000): Promise<string> => {
+  const until = async (pred: (out: string) => boolean, ms = MIN_WAIT_MS): Promise<string> => {
     const end = Date.now() + ms;
     while (!pred(stdout)) {
       if (Date.now() > end) throw new Error(`watch output so far: ${JSON.stringify(stdout)}; stderr: ${stderr}`);
@@ -43,20 +44,21 @@ async function putUntilSeen(w: ReturnType<typeof watch>, key: string, value: str
   for (let i = 0; i < 50 && !w.child.exitCode; i++) {
     await cli('put', key, value);
     try {
-      await w.until((out) => out.includes(value), 200);
+      await w.until((out) => out.includes(`${value}\n`), 200);
       return;
     } catch {
       // not created yet; put again
     }
   }
-  await w.until((out) => out.includes(value));
+  await w.until((out) => out.includes(`${value}\n`));
 }
 
 test('prints PUT and DELETE events made by another process; SIGINT exits 0', async (t) => {
   const w = watch('w1/', '--prefix');
   await putUntilSeen(w, 'w1/a', 'one');
   await cli('del', 'w1/a');
-  const out = await w.until((o) => o.includes('DELETE'));
+  // The whole event: output may arrive in pieces, e.g. 'DELETE\nw1/a' and then '\n'.
+  const out = await w.until((o) => o.includes('DELETE\nw1/a\n'));
   t.true(out.startsWith('PUT\nw1/a\none\n'));
   t.true(out.endsWith('DELETE\nw1/a\n'));
   w.child.kill('SIGINT');
@@ -88,7 +90,7 @@ test('--no-put keeps only deletes', async (t) => {
   const rev = revisionOf(await cli('put', 'w3/k', 'a', '-o', 'json'));
   await cli('del', 'w3/k');
   const w = watch('w3/k', '--rev', String(rev), '--no-put');
-  const out = await w.until((o) => o.includes('DELETE'));
+  const out = await w.until((o) => o.includes('DELETE\nw3/k\n'));
   w.child.kill('SIGINT');
   t.is(out, 'DELETE\nw3/k\n');
   await w.exit;
@@ -112,7 +114,17 @@ test('--progress-notify prints progress lines at the node interval', async (t) =
     let stdout = '';
     child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
     const exit = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-    for (let i = 0; i < 100 && stdout.split('\n').length < 3; i++) await new Promise((r) => setTimeout(r, 50));
+    // Two whole lines, however long they take (each is due 200 ms after the previous).
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`progress lines so far: ${JSON.stringify(stdout)}`)), MIN_WAIT_MS);
+      const check = (): void => {
+        if (stdout.split('\n').length < 3) return;
+        clearTimeout(timer);
+        child.stdout!.off('data', check);
+        resolve();
+      };
+      child.stdout!.on('data', check);
+    });
     child.kill('SIGINT');
     t.is(await exit, 0);
     const first = JSON.parse(stdout.split('\n')[0]!) as { type: string; revision: unknown };

@@ -93,13 +93,15 @@ for (const engine of ['rocksdb', 'leveldb'] as const) {
           survivors[i % survivors.length]!.put(
             PutRequest.fromPartial({ key: Buffer.from('probe'), value: Buffer.from(String(i)) }),
             new Metadata(),
-            { deadline: Date.now() + 250 },
+            // Short, so the measured failover time is fine-grained; on a busy machine a
+            // healthy put can take longer, hence not shorter than this.
+            { deadline: Date.now() + 1000 },
             cb,
           ),
         );
         break;
       } catch {
-        if (Date.now() - killedAt > 30_000) throw new Error(`no write succeeded within 30 s of the leader's death\n${cluster.logs()}`);
+        if (Date.now() - killedAt > 60_000) throw new Error(`no write succeeded within 60 s of the leader's death\n${cluster.logs()}`);
       }
     }
     const failoverMs = Date.now() - killedAt;

@@ -6,6 +6,7 @@
 import test from 'ava';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { KVServiceClient, PutRequest, RangeRequest, type PutResponse, type RangeResponse } from '../../gen/ts/cairn/v1/kv.js';
+import { waitUntil } from '../helpers/wait.js';
 import { startNodeProcess } from '../helpers/node-process.js';
 
 const CLIENTS = 16;
@@ -23,7 +24,9 @@ function put(client: KVServiceClient, key: string, value: string): Promise<PutRe
     client.put(
       PutRequest.fromPartial({ key: Buffer.from(key), value: Buffer.from(value) }),
       new Metadata(),
-      { deadline: Date.now() + 5000 },
+      // Generous: a put that times out on a slow machine would end its worker; a kill
+      // fails the put at once anyway.
+      { deadline: Date.now() + 30_000 },
       (err: ServiceError | null, res?: PutResponse) => (err ? reject(err) : resolve(res!)),
     ),
   );
@@ -68,7 +71,7 @@ for (const engine of ['rocksdb', 'leveldb'] as const) {
         }
       };
       const workers = Array.from({ length: CLIENTS }, (_, i) => worker(i));
-      while (acks.length - acksBefore < KILL_AFTER_ACKS) await new Promise((r) => setTimeout(r, 5));
+      await waitUntil(() => acks.length - acksBefore >= KILL_AFTER_ACKS, 60_000, `${KILL_AFTER_ACKS} acknowledged writes`);
       await node.kill();
       stop = true;
       await Promise.all(workers);

@@ -15,6 +15,9 @@ import { join } from 'node:path';
 import { MaintenanceServiceClient, type HashKVResponse, type StatusResponse } from '../../gen/ts/cairn/v1/maintenance.js';
 import { startNodeProcess, type NodeProcess } from './node-process.js';
 
+/** An election takes about one election timeout (1 s); this bound is generous, for CI's two busy cores. */
+const LEADER_WAIT_MS = 30_000;
+
 /** A port the OS reports free now; the member binds it a moment later. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -104,7 +107,7 @@ export async function startClusterProcesses(size: number, extraArgs: string[] = 
     endpoints: members.map((m) => m.address),
     member: byName,
     logs,
-    async waitForLeader(timeoutMs = 15_000) {
+    async waitForLeader(timeoutMs = LEADER_WAIT_MS) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
         const statuses = (await Promise.all(members.map((m) => m.status(500)))).filter((s) => s !== undefined);

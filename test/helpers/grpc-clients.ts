@@ -35,6 +35,7 @@ import { Event_EventType, type Event } from '../../gen/ts/cairn/v1/types.js';
 import { WatchCreateRequest, WatchServiceClient, type WatchRequest, type WatchResponse } from '../../gen/ts/cairn/v1/watch.js';
 import { DEFAULT_LIMITS, DEFAULT_NODE_OPTIONS, ENGINE_NAMES, type EngineName, type Limits, type NodeOptions } from '../../server/config.js';
 import { startNode, type RunningNode } from '../../server/main.js';
+import { MIN_WAIT_MS, waitUntil } from './wait.js';
 
 export { ENGINE_NAMES, status };
 export type { EngineName };
@@ -52,14 +53,7 @@ export type TxnInput = DeepPartial<TxnRequest>;
 export type CompactInput = DeepPartial<CompactRequest>;
 export type WatchCreateInput = DeepPartial<WatchCreateRequest>;
 
-/** Bounded wait for a condition; fails with `message` (and optional detail) on timeout. */
-export async function waitUntil(cond: () => boolean, timeoutMs: number, message: string | (() => string)): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${typeof message === 'string' ? message : message()}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export { waitUntil };
 
 /** Promisified KV calls taking partial requests. */
 export class Kv {
@@ -160,7 +154,7 @@ export class WatchSession {
   }
 
   /** Sends a create request and waits for its `created` reply (which may also be canceled). */
-  async createRaw(req: WatchCreateInput, timeoutMs = 5_000): Promise<WatchResponse> {
+  async createRaw(req: WatchCreateInput, timeoutMs = MIN_WAIT_MS): Promise<WatchResponse> {
     const reply = new Promise<WatchResponse>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no created reply within ${timeoutMs} ms for ${JSON.stringify(req)}`)), timeoutMs);
       this.pendingCreates.push((r) => {

@@ -28,6 +28,7 @@ export const REPO_ROOT: string = (() => {
 export const CAIRN_BIN = join(REPO_ROOT, 'bin', 'cairn.js');
 
 const READY_TIMEOUT_MS = 30_000;
+const CLI_TIMEOUT_MS = 90_000;
 
 export interface NodeProcessOptions {
   /** Data directory; a fresh temporary one (removed by cleanup) when omitted. */
@@ -74,7 +75,8 @@ function spawnServe(listen: string, dataDir: string, args: string[], log: string
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       log.push(chunk);
       stdout += chunk;
-      const match = /serving on (\S+)/.exec(stdout);
+      // Up to the space after it: the line may arrive in pieces, cutting the address short.
+      const match = /serving on (\S+)\s/.exec(stdout);
       if (match) {
         clearTimeout(timer);
         resolve({ child, address: match[1]! });
@@ -133,6 +135,7 @@ export interface CliOptions {
   input?: string | Buffer;
   /** Added to the environment; CAIRN_ENDPOINTS is removed from the inherited one. */
   env?: Record<string, string>;
+  /** The command is killed after this long (default 90 s); stderr then says so. */
   timeoutMs?: number;
 }
 
@@ -151,11 +154,18 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+  // Only a bound on a hang: on a busy machine a command that starts a fresh node process
+  // can take many seconds, and several tests run them at once.
+  const timeoutMs = options.timeoutMs ?? CLI_TIMEOUT_MS;
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    child.kill('SIGKILL');
+  }, timeoutMs);
   return new Promise((resolve) => {
     child.once('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, stdout, stderr: killed ? `${stderr}[killed: still running after ${timeoutMs} ms]\n` : stderr });
     });
   });
 }

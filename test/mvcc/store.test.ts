@@ -24,6 +24,7 @@ import type { RevisionEvents } from '../../server/mvcc/events.js';
 import { prefixRangeEnd } from '../../server/mvcc/key-range.js';
 import { MVCC_SPAN, parseRevisionKey } from '../../server/mvcc/schema.js';
 import { b, compactCmd, delCmd, header, putCmd, TestStore } from '../helpers/mvcc-store.js';
+import { MIN_WAIT_MS } from '../helpers/wait.js';
 
 // ---- request builders ----
 
@@ -130,10 +131,12 @@ for (const engine of ENGINE_NAMES) {
   storeTest(engine, 'sequential submits on the writer never stall', async (t, ts) => {
     // Submitting straight from the continuation of the previous submit (no extra ticks).
     for (let i = 0; i < 5; i++) {
+      let timer: NodeJS.Timeout | undefined;
       const outcome = await Promise.race([
         ts.writer.submit(putCmd('k', String(i))),
-        new Promise<'stalled'>((resolve) => setTimeout(() => resolve('stalled'), 3000)),
+        new Promise<'stalled'>((resolve) => (timer = setTimeout(() => resolve('stalled'), MIN_WAIT_MS))),
       ]);
+      clearTimeout(timer);
       t.not(outcome, 'stalled', `submit ${i}`);
     }
     t.is(ts.store.currentRevision, 5);

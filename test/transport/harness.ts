@@ -14,6 +14,7 @@ import { makeMessage, MessageType, type Message, type MessageInit } from '../../
 import { EntryType, type NodeId } from '../../server/raft/types.js';
 import { PeerServer, type PeerServerOptions } from '../../server/transport/peer-server.js';
 import { PeerTransport, type PeerTransportOptions } from '../../server/transport/peer-transport.js';
+import { MIN_WAIT_MS } from '../helpers/wait.js';
 
 export const CLUSTER_ID = 7;
 
@@ -46,12 +47,16 @@ export interface ClusterOptions {
   readonly transportFor?: Readonly<Record<NodeId, Partial<PeerTransportOptions>>>;
 }
 
-/** Bounded wait for a condition; fails with `message` on timeout. */
+/**
+ * Waits for a condition; fails with `message` after timeoutMs, or MIN_WAIT_MS if that is
+ * longer: a wait is bounded only to stop a stuck test, and CI shares two busy cores.
+ */
 export async function waitUntil(cond: () => boolean, timeoutMs: number, message: string | (() => string)): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const bound = Math.max(timeoutMs, MIN_WAIT_MS);
+  const deadline = Date.now() + bound;
   while (!cond()) {
     if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof message === 'string' ? message : message()}`);
+      throw new Error(`timed out after ${bound} ms waiting for ${typeof message === 'string' ? message : message()}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }

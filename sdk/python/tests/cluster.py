@@ -1,4 +1,5 @@
 """A real three-member Cairn cluster on loopback, for tests (cf. test/helpers/cluster-process.ts)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import grpc
 
@@ -21,6 +23,9 @@ from cairn.v1 import maintenance_pb2, maintenance_pb2_grpc
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CAIRN_BIN = REPO_ROOT / "bin" / "cairn.js"
 READY_TIMEOUT = 30.0
+# Bounds a wait for an election: many election timeouts (1 s), because CI shares two busy
+# cores with other work (RELIABILITY.md 14). It only stops a test that is stuck.
+LEADER_WAIT = 30.0
 
 
 def free_port() -> int:
@@ -44,8 +49,9 @@ class MemberProcess:
         return self.proc.pid
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(["node", str(CAIRN_BIN), *self.args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
+        self.proc = subprocess.Popen(
+            ["node", str(CAIRN_BIN), *self.args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         ready = threading.Event()
 
         def pump(stream: subprocess.Popen[str]) -> None:
@@ -80,7 +86,8 @@ class MemberProcess:
         with grpc.insecure_channel(self.address) as channel:
             try:
                 return maintenance_pb2_grpc.MaintenanceServiceStub(channel).Status(
-                    maintenance_pb2.StatusRequest(), timeout=timeout)
+                    maintenance_pb2.StatusRequest(), timeout=timeout
+                )
             except grpc.RpcError:
                 return None
 
@@ -90,13 +97,27 @@ class Cluster:
         self.root = tempfile.mkdtemp(prefix="cairn-py-")
         ports = [free_port() for _ in range(size)]
         names = [f"n{i + 1}" for i in range(size)]
-        initial = ",".join(f"{n}=127.0.0.1:{p}" for n, p in zip(names, ports))
+        initial = ",".join(f"{n}=127.0.0.1:{p}" for n, p in zip(names, ports, strict=True))
         self.members = [
-            MemberProcess(n, f"127.0.0.1:{p}", [
-                "serve", "--name", n, "--listen", f"127.0.0.1:{p}", "--initial-cluster", initial,
-                "--data-dir", os.path.join(self.root, n), "--log-level", "warn", *(extra_args or []),
-            ])
-            for n, p in zip(names, ports)
+            MemberProcess(
+                n,
+                f"127.0.0.1:{p}",
+                [
+                    "serve",
+                    "--name",
+                    n,
+                    "--listen",
+                    f"127.0.0.1:{p}",
+                    "--initial-cluster",
+                    initial,
+                    "--data-dir",
+                    os.path.join(self.root, n),
+                    "--log-level",
+                    "warn",
+                    *(extra_args or []),
+                ],
+            )
+            for n, p in zip(names, ports, strict=True)
         ]
 
     @property
@@ -118,11 +139,16 @@ class Cluster:
         self.wait_for_leader()
         return self
 
-    def wait_for_leader(self, timeout: float = 15.0) -> MemberProcess:
+    def wait_for_leader(self, timeout: float = LEADER_WAIT) -> MemberProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            statuses = [s for m in self.members if not m.paused and m.proc and m.proc.poll() is None
-                        for s in [m.status(0.5)] if s is not None]
+            statuses = [
+                s
+                for m in self.members
+                if not m.paused and m.proc and m.proc.poll() is None
+                for s in [m.status(0.5)]
+                if s is not None
+            ]
             leaders = [s for s in statuses if s.role == "leader"]
             if leaders and len({s.leader for s in statuses}) == 1 and len(statuses) > len(self.members) // 2:
                 return self.member(leaders[0].name)
@@ -136,6 +162,16 @@ class Cluster:
         for m in self.members:
             m.kill()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+async def wait_until(cond: Callable[[], bool], timeout: float, what: str) -> None:
+    """Waits, polling, until cond() holds: for a condition no event announces. `timeout`
+    only stops a test that is stuck; it is not a guess at how long the condition takes."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not cond():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not within {timeout}s: {what}")
+        await asyncio.sleep(0.01)
 
 
 def run(coro: "asyncio.Future[object] | object") -> object:

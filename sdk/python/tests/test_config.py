@@ -1,4 +1,5 @@
 """Typed config helpers: get_config and watch_config."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +10,8 @@ from typing import Optional
 import pytest
 
 from cairn_client import CairnClient, ConfigDecodeError, NotFoundError
-from cluster import Cluster, run
+
+from cluster import Cluster, run, wait_until
 
 
 @dataclass
@@ -42,6 +44,7 @@ def test_get_config(shared_cluster: Cluster) -> None:
                 await client.get_config("cfg/notjson", into=dict)
             with pytest.raises(NotFoundError):
                 await client.get_config("cfg/missing", into=Service)
+
     run(main())
 
 
@@ -58,11 +61,11 @@ def test_watch_config_yields_current_then_each_new_version(shared_cluster: Clust
                         return
 
             follower = asyncio.create_task(follow())
-            while not seen:
-                await asyncio.sleep(0.01)
+            await wait_until(lambda: bool(seen), 30, "the current config")
             await client.put("wcfg/app", json.dumps({"name": "v2", "replicas": 2}))
             await client.delete("wcfg/app")  # skipped: a deleted config has no version
             await client.put("wcfg/app", json.dumps({"name": "v3", "replicas": 3, "limits": {"rps": 5}}))
-            await asyncio.wait_for(follower, 10)
+            await asyncio.wait_for(follower, 60)
             assert seen == [Service("v1", 1), Service("v2", 2), Service("v3", 3, limits=Limits(5))]
+
     run(main())

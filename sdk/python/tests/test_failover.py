@@ -1,4 +1,5 @@
 """Failover when the member in use dies or hangs, and which calls are retried."""
+
 from __future__ import annotations
 
 import time
@@ -6,6 +7,7 @@ import time
 import pytest
 
 from cairn_client import CairnClient, DeadlineExceededError
+
 from cluster import Cluster, run
 
 
@@ -16,7 +18,9 @@ def test_fails_over_when_the_member_in_use_is_killed(fresh_cluster: Cluster) -> 
     in_use = next(m for m in fresh_cluster.members if m is not leader)
 
     async def main() -> None:
-        async with CairnClient([in_use.address], dial_timeout=1, call_timeout=4) as client:
+        # A call timeout far above what a failover takes even on a busy machine, so that
+        # "failed over, not waited out a deadline" shows in the elapsed time.
+        async with CairnClient([in_use.address], dial_timeout=2, call_timeout=30) as client:
             await client.put("fo/before", "1")
             assert client.endpoint == in_use.address
             assert sorted(client.endpoints) == sorted(fresh_cluster.endpoints)  # learned via MemberList
@@ -32,7 +36,8 @@ def test_fails_over_when_the_member_in_use_is_killed(fresh_cluster: Cluster) -> 
             got = await client.get_prefix("fo/")
             assert [(kv.key_str, kv.value_str) for kv in got.kvs] == [("fo/after", "2"), ("fo/before", "1")]
             assert got.revision >= put.revision
-            assert time.monotonic() - started < 3
+            assert time.monotonic() - started < 15
+
     run(main())
 
 
@@ -41,9 +46,8 @@ def test_writes_with_unknown_outcome_are_retried_only_when_allowed(fresh_cluster
     rest = [m.address for m in fresh_cluster.members[1:]]
 
     async def main() -> None:
-        safe = CairnClient([hung.address, *rest], discover=False, dial_timeout=1, call_timeout=1)
-        unsafe = CairnClient([hung.address, *rest], discover=False, dial_timeout=1, call_timeout=1,
-                             retry_unsafe=True)
+        safe = CairnClient([hung.address, *rest], discover=False, dial_timeout=2, call_timeout=3)
+        unsafe = CairnClient([hung.address, *rest], discover=False, dial_timeout=2, call_timeout=3, retry_unsafe=True)
         try:
             await safe.put("u/warm", "1")  # both clients now hold a ready channel to `hung`
             await unsafe.put("u/warm", "1")
@@ -58,4 +62,5 @@ def test_writes_with_unknown_outcome_are_retried_only_when_allowed(fresh_cluster
             hung.resume()
             await safe.close()
             await unsafe.close()
+
     run(main())

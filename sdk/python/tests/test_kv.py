@@ -1,14 +1,26 @@
 """KV operations, transactions and error classes against a live cluster."""
+
 from __future__ import annotations
 
 import grpc
 import pytest
 
-from cairn_client import (
-    CairnClient, CairnError, CompactedError, Compare, DeleteResult, ErrorCode, FutureRevisionError, GetResult,
-    InvalidArgumentError, Op, PutResult, prefix_end,
-)
 from cairn.v1 import errors_pb2
+from cairn_client import (
+    CairnClient,
+    CairnError,
+    CompactedError,
+    Compare,
+    DeleteResult,
+    ErrorCode,
+    FutureRevisionError,
+    GetResult,
+    InvalidArgumentError,
+    Op,
+    PutResult,
+    prefix_end,
+)
+
 from cluster import Cluster, run
 
 
@@ -20,12 +32,22 @@ def test_prefix_end() -> None:
 
 def test_from_status_reads_the_error_info() -> None:
     from cairn_client.errors import from_status
+
     info = errors_pb2.ErrorInfo(code=errors_pb2.ERROR_CODE_COMPACTED, compact_revision=7)
-    status = errors_pb2.RpcStatus(code=grpc.StatusCode.OUT_OF_RANGE.value[0], message="compacted", details=[
-        errors_pb2.StatusDetail(type_url="type.googleapis.com/cairn.v1.ErrorInfo", value=info.SerializeToString())])
+    status = errors_pb2.RpcStatus(
+        code=grpc.StatusCode.OUT_OF_RANGE.value[0],
+        message="compacted",
+        details=[
+            errors_pb2.StatusDetail(type_url="type.googleapis.com/cairn.v1.ErrorInfo", value=info.SerializeToString())
+        ],
+    )
     err = from_status(status)
     assert isinstance(err, CompactedError)
-    assert (err.code, err.cairn_code, err.compact_revision) == (grpc.StatusCode.OUT_OF_RANGE, errors_pb2.ERROR_CODE_COMPACTED, 7)
+    assert (err.code, err.cairn_code, err.compact_revision) == (
+        grpc.StatusCode.OUT_OF_RANGE,
+        errors_pb2.ERROR_CODE_COMPACTED,
+        7,
+    )
     bare = from_status(errors_pb2.RpcStatus(code=grpc.StatusCode.INVALID_ARGUMENT.value[0], message="bad"))
     assert isinstance(bare, InvalidArgumentError) and bare.cairn_code is None
 
@@ -41,7 +63,11 @@ def test_put_get_range_delete(shared_cluster: Cluster) -> None:
             got = await client.get("kv/a")
             assert got.kv is not None
             assert (got.kv.value_str, got.kv.version, got.kv.create_revision, got.kv.mod_revision) == (
-                "2", 2, first.revision, second.revision)
+                "2",
+                2,
+                first.revision,
+                second.revision,
+            )
             assert (await client.get("kv/missing")).kv is None
             old = await client.get("kv/a", revision=first.revision)
             assert old.kv is not None and old.kv.value == b"1"
@@ -57,6 +83,7 @@ def test_put_get_range_delete(shared_cluster: Cluster) -> None:
             assert gone.deleted == 2 and sorted(kv.key_str for kv in gone.prev_kvs) == ["kv/a", "kv/b"]
             assert (await client.get_prefix("kv/")).count == 0
             assert (await client.get("kw/outside")).kv is not None
+
     run(main())
 
 
@@ -68,23 +95,31 @@ def test_txn_compares(shared_cluster: Cluster) -> None:
             a = (await client.get("tx/a")).kv
             assert a is not None
 
-            ok = await (client.txn()
-                        .if_(Compare.value("tx/a") == "2", Compare.version("tx/a") == 2,
-                             Compare.create("tx/a") == created.revision, Compare.mod("tx/a") == a.mod_revision,
-                             Compare.version("tx/nothing") == 0)
-                        .then(Op.put("tx/b", "yes", prev_kv=True), Op.get("tx/a"))
-                        .else_(Op.put("tx/b", "no"))
-                        .commit())
+            ok = await (
+                client.txn()
+                .if_(
+                    Compare.value("tx/a") == "2",
+                    Compare.version("tx/a") == 2,
+                    Compare.create("tx/a") == created.revision,
+                    Compare.mod("tx/a") == a.mod_revision,
+                    Compare.version("tx/nothing") == 0,
+                )
+                .then(Op.put("tx/b", "yes", prev_kv=True), Op.get("tx/a"))
+                .else_(Op.put("tx/b", "no"))
+                .commit()
+            )
             assert ok.succeeded and ok.revision == a.mod_revision + 1
             put, get = ok.responses
             assert isinstance(put, PutResult) and put.prev_kv is None
             assert isinstance(get, GetResult) and get.kv is not None and get.kv.value == b"2"
 
-            failed = await (client.txn()
-                            .if_(Compare.mod("tx/a") > a.mod_revision)
-                            .then(Op.delete("tx/a"))
-                            .else_(Op.delete("tx/", prefix=True), Op.get("tx/", prefix=True))
-                            .commit())
+            failed = await (
+                client.txn()
+                .if_(Compare.mod("tx/a") > a.mod_revision)
+                .then(Op.delete("tx/a"))
+                .else_(Op.delete("tx/", prefix=True), Op.get("tx/", prefix=True))
+                .commit()
+            )
             assert not failed.succeeded
             deleted, after = failed.responses
             assert isinstance(deleted, DeleteResult) and deleted.deleted == 2
@@ -92,6 +127,7 @@ def test_txn_compares(shared_cluster: Cluster) -> None:
 
             with pytest.raises(TypeError):
                 Compare.version("tx/a") == "1"  # noqa: B015 - the compare raises on build
+
     run(main())
 
 
@@ -132,4 +168,5 @@ def test_errors_are_typed(shared_cluster: Cluster) -> None:
             assert watched.value.compact_revision == last.revision
             with pytest.raises(ValueError):
                 await client.get("cmp/a", max_staleness=1.0)
+
     run(main())

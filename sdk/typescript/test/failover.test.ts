@@ -4,6 +4,7 @@
  */
 import test from 'ava';
 import { freePort, startClusterProcesses } from '../../../test/helpers/cluster-process.js';
+import { MIN_WAIT_MS } from '../../../test/helpers/wait.js';
 import { CairnClient, CairnError, type WatchEvent } from '../src/index.js';
 import type { PutResult } from '../src/index.js';
 
@@ -21,7 +22,9 @@ test('when the member in use is killed, reads and writes continue on another mem
   // forwarded to a dead leader has an unknown outcome, and is rightly not retried).
   const dead = `127.0.0.1:${await freePort()}`;
   const follower = cluster.members.find((m) => m.name !== leader)!;
-  const client = new CairnClient({ endpoints: [dead, follower.address], dialTimeoutMs: 500, callTimeoutMs: 8000 });
+  // The dead endpoint costs a whole dial timeout; 2 s leaves a live member on a busy
+  // machine time to answer.
+  const client = new CairnClient({ endpoints: [dead, follower.address], dialTimeoutMs: 2000, callTimeoutMs: 15_000 });
   t.teardown(() => client.close());
 
   await client.put('f/1', 'a');
@@ -93,7 +96,7 @@ test('a watch keeps its place across a leader kill: every write once, in order',
   const history = stored.map((kv) => `${kv.modRevision} ${kv.keyString}=${kv.valueString}`).sort((x, y) => parseInt(x) - parseInt(y));
   wanted = history.length;
   if (events.length >= wanted) reachedWanted();
-  await Promise.race([allSeen, watching, stalled(15_000, () => `watch stalled at ${events.length}/${wanted} events`)]);
+  await Promise.race([allSeen, watching, stalled(MIN_WAIT_MS, () => `watch stalled at ${events.length}/${wanted} events`)]);
   await watch.return();
   t.deepEqual(
     events.map((e) => `${e.kv.modRevision} ${e.kv.keyString}=${e.kv.valueString}`),
@@ -113,7 +116,7 @@ test('a watch on a hung member (SIGSTOP) notices through its heartbeat and resum
   });
   const leader = cluster.member(await cluster.waitForLeader());
   const hung = cluster.members.find((m) => m !== leader)!;
-  const watcher = new CairnClient({ endpoints: [hung.address], dialTimeoutMs: 500 });
+  const watcher = new CairnClient({ endpoints: [hung.address], dialTimeoutMs: 2000 });
   const writer = new CairnClient({ endpoints: [leader.address] });
   t.teardown(() => {
     watcher.close();
@@ -145,7 +148,7 @@ test('a watch on a hung member (SIGSTOP) notices through its heartbeat and resum
       if (after.length === 5) break;
     }
   })();
-  await Promise.race([collect, stalled(10_000, () => `watch stalled after ${JSON.stringify(after)}`)]);
+  await Promise.race([collect, stalled(MIN_WAIT_MS, () => `watch stalled after ${JSON.stringify(after)}`)]);
   t.deepEqual(after, [written[4]! + 1, ...written.slice(5)]);
   t.not(watcher.activeEndpoint, hung.address);
 });

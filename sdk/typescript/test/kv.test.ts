@@ -166,9 +166,16 @@ test('watch yields per-revision batches from a start revision, with prevKv, and 
   // Without a start revision a watch follows only later changes.
   const live = client.watch('w/a');
   const next = live.next();
-  const p = await client.put('w/a', 'live');
-  const got = await next;
-  t.is(got.done ? undefined : got.value.revision, p.revision);
+  // A watch from now starts when the member creates it, which the caller can't see: put
+  // until it delivers (rather than hope it was created before one put), then check that it
+  // delivered one of those puts.
+  const puts: number[] = [];
+  let got: Awaited<typeof next> | undefined;
+  while (got === undefined) {
+    puts.push((await client.put('w/a', 'live')).revision);
+    got = await Promise.race([next, new Promise<undefined>((r) => setTimeout(() => r(undefined), 100))]);
+  }
+  t.true(!got.done && puts.includes(got.value.revision), `delivered ${JSON.stringify(got.value)}; puts at ${puts.join(', ')}`);
   t.deepEqual(await live.return(), { value: undefined, done: true });
   t.deepEqual(await live.next(), { value: undefined, done: true });
 });

@@ -54,7 +54,7 @@ export async function compareHashes(pool: ClientPool, revision: number): Promise
   const problems: string[] = [];
   for (const n of pool.names) {
     try {
-      const r = await pool.get(n).hashKv(revision, 5000);
+      const r = await pool.get(n).hashKv(revision, 15_000);
       hashes[n] = `${r.hash} (rev ${r.revision}, ${r.keys} keys)`;
     } catch (err) {
       problems.push(`hashKv on ${n} failed: ${isServiceError(err) ? err.details : String(err)}`);
@@ -72,7 +72,7 @@ export async function finalReads(pool: ClientPool, keys: readonly string[], t0: 
     const invoke = micros(t0);
     const base = { id: nextId + ops.length, client: -1, member, call: { f: 'get' as const, key, serializable: false }, invoke };
     try {
-      const r = await pool.get(member).range({ key: Buffer.from(key, 'latin1') }, 5000);
+      const r = await pool.get(member).range({ key: Buffer.from(key, 'latin1') }, 15_000);
       const kv = r.kvs[0];
       ops.push({
         ...base,

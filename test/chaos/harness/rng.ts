@@ -27,3 +27,22 @@ export class Rng {
     return choices.at(-1)![0];
   }
 }
+
+/**
+ * A seed for one part of a run (a test, a run of several) from a base seed and a label, so
+ * that one printed base seed replays every run derived from it.
+ */
+export function deriveSeed(base: number, label: string): number {
+  let h = 0x811c9dc5 ^ (base >>> 0);
+  for (const c of `${base}/${label}`) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193);
+  return (h >>> 0) % 2 ** 31;
+}
+
+/** The base seed: CHAOS_SEED when set (to replay), else a fresh random one. */
+export function baseSeed(): number {
+  const fromEnv = process.env['CHAOS_SEED'];
+  if (fromEnv === undefined || fromEnv === '') return Math.floor(Math.random() * 2 ** 31);
+  const n = Number(fromEnv);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`CHAOS_SEED must be a non-negative integer, not ${fromEnv}`);
+  return n;
+}

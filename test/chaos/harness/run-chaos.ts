@@ -30,9 +30,13 @@ export interface ChaosOptions {
   readonly clients?: number;
   readonly keys?: number;
   readonly watchers?: number;
-  /** Fault-free warm-up during which the minimum rate must be reached. */
-  readonly warmupMs?: number;
-  readonly minOkOpsPerSec?: number;
+  /**
+   * Faults start once this many operations completed ok (default 150), so a run cannot pass
+   * by doing nothing. A count, not a rate: on a busy machine the warm-up just takes longer.
+   */
+  readonly warmupOkOps?: number;
+  /** The run fails if the warm-up count is not reached within this long (default 60 s). */
+  readonly warmupLimitMs?: number;
   readonly checkerTimeoutMs?: number;
   /** Where failing runs are saved; default <repo>/.chaos-runs. */
   readonly artifactsRoot?: string;
@@ -47,7 +51,9 @@ export interface ChaosSummary {
   readonly ops: number;
   readonly outcomes: Record<string, number>;
   readonly byKind: Record<string, string>;
-  readonly warmupOkOpsPerSec: number;
+  /** Operations completed ok before the faults, and how long that took. */
+  readonly warmupOkOps: number;
+  readonly warmupMs: number;
   readonly faults: readonly NemesisEvent[];
   readonly finalRevision: number;
   readonly hashes: Record<string, string>;
@@ -65,6 +71,14 @@ export interface ChaosResult {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Bounds on waits that take a second or two on a quiet machine. Generous, since CI shares
+ * two cores with other work (RELIABILITY.md 14): they only stop a run that is stuck.
+ */
+const CONVERGE_MS = 60_000;
+const HISTORY_READ_MS = 60_000;
+const WATCH_CATCH_UP_MS = 60_000;
+
 /** Children must not outlive us even if we exit abruptly (a test timeout, Ctrl-C). */
 const liveClusters = new Set<ChaosCluster>();
 process.once('exit', () => {
@@ -75,7 +89,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const wallStart = Date.now();
   const log = o.log ?? (() => undefined);
   const keys = Array.from({ length: o.keys ?? 8 }, (_, i) => `k${i}`);
-  const warmupMs = o.warmupMs ?? 3000;
+  const warmupOkOps = o.warmupOkOps ?? 150;
+  const warmupLimitMs = o.warmupLimitMs ?? 60_000;
   const problems: string[] = [];
   const rng = new Rng(o.seed);
   const cluster = await ChaosCluster.create({
@@ -105,12 +120,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   let watchers: ResilientWatcher[] = [];
   let lin: LinearizabilityReport | undefined;
   let nemesis: Nemesis | undefined;
-  let warmupRate = 0;
+  let warmup = { okOps: 0, ms: 0 };
   let finalRevision = 0;
   let hashes: Record<string, string> = {};
   let passed = false;
   try {
-    await waitConverged(control, 20_000);
+    await waitConverged(control, CONVERGE_MS);
     const t0 = process.hrtime.bigint();
     const startedAt = Date.now();
     const workload = new Workload(addresses, { clients: o.clients ?? 12, keys: keys.length, opTimeoutMs: 2000, seed: o.seed }, t0);
@@ -121,14 +136,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     workload.start();
     for (const w of watchers) w.start();
 
-    await sleep(warmupMs);
-    warmupRate = workload.okOpsBetween(0, warmupMs * 1000) / (warmupMs / 1000);
-    const minRate = o.minOkOpsPerSec ?? 50;
+    const warmedUp = await workload.whenOkOps(warmupOkOps, warmupLimitMs);
+    warmup = { okOps: workload.okOps, ms: Date.now() - startedAt };
     nemesis = new Nemesis(cluster, control, o.nemeses, rng, startedAt);
-    if (warmupRate < minRate)
-      problems.push(`only ${warmupRate.toFixed(0)} ok ops/s before the faults (need ${minRate}): the run proves nothing`);
+    if (!warmedUp)
+      problems.push(
+        `only ${warmup.okOps} ok ops in ${(warmup.ms / 1000).toFixed(1)} s before the faults (need ${warmupOkOps}): the run proves nothing`,
+      );
     else {
-      log(`warm-up: ${warmupRate.toFixed(0)} ok ops/s; faults for ${o.faultMs / 1000} s`);
+      log(`warm-up: ${warmup.okOps} ok ops in ${(warmup.ms / 1000).toFixed(1)} s; faults for ${o.faultMs / 1000} s`);
       await nemesis.run(Date.now() + o.faultMs);
     }
     await workload.stop();
@@ -138,15 +154,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     await cluster.healAll();
     await Promise.all(cluster.members.map((m) => m.kill()));
     await Promise.all(cluster.members.map((m) => m.start()));
-    const converged = await waitConverged(control, 30_000);
+    const converged = await waitConverged(control, CONVERGE_MS);
     finalRevision = converged.revision;
     const compared = await compareHashes(control, converged.revision);
     hashes = compared.hashes;
     problems.push(...compared.problems);
     history = [...history, ...(await finalReads(control, keys, t0, history.length))];
-    const rh = new RevisionHistory(await readCommittedHistory(control, cluster.members[0]!.name, converged.revision, 20_000));
+    const rh = new RevisionHistory(await readCommittedHistory(control, cluster.members[0]!.name, converged.revision, HISTORY_READ_MS));
 
-    const watchDeadline = Date.now() + 15_000;
+    const watchDeadline = Date.now() + WATCH_CATCH_UP_MS;
     while (watchers.some((w) => w.lastRevision < converged.revision) && Date.now() < watchDeadline) await sleep(100);
     for (const w of watchers) {
       w.stop();
@@ -180,7 +196,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     engine: o.engine,
     nemeses: o.nemeses,
     ...countOps(history),
-    warmupOkOpsPerSec: Math.round(warmupRate),
+    warmupOkOps: warmup.okOps,
+    warmupMs: warmup.ms,
     faults: nemesis?.events ?? [],
     finalRevision,
     hashes,

@@ -40,6 +40,8 @@ export class Workload {
   /** The last value any client saw per key: what a compare-and-swap expects. */
   private readonly lastSeen = new Map<string, string | null>();
   private readonly pools: ClientPool[] = [];
+  private okCount = 0;
+  private readonly okWaiters = new Set<{ n: number; resolve: (reached: boolean) => void }>();
 
   constructor(
     private readonly addresses: ReadonlyMap<string, string>,
@@ -65,6 +67,37 @@ export class Workload {
 
   okOpsBetween(fromMicros: number, toMicros: number): number {
     return this.history.filter((o) => o.outcome === 'ok' && o.complete >= fromMicros && o.complete < toMicros).length;
+  }
+
+  /** Operations that completed ok so far. */
+  get okOps(): number {
+    return this.okCount;
+  }
+
+  /** Resolves once `n` operations completed ok (counted from the start), or false after limitMs. */
+  whenOkOps(n: number, limitMs: number): Promise<boolean> {
+    if (this.okCount >= n) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = { n, resolve: (reached: boolean) => resolve(reached) };
+      const timer = setTimeout(() => {
+        this.okWaiters.delete(waiter);
+        resolve(false);
+      }, limitMs);
+      waiter.resolve = (reached) => {
+        clearTimeout(timer);
+        resolve(reached);
+      };
+      this.okWaiters.add(waiter);
+    });
+  }
+
+  private countOk(): void {
+    this.okCount++;
+    for (const w of this.okWaiters)
+      if (this.okCount >= w.n) {
+        this.okWaiters.delete(w);
+        w.resolve(true);
+      }
   }
 
   private async runClient(client: number, pool: ClientPool, names: string[], rng: Rng): Promise<void> {
@@ -117,6 +150,7 @@ export class Workload {
     try {
       const { result, revision } = await this.send(mc, call);
       this.history.push({ ...base, id: this.history.length, complete: micros(this.t0), outcome: 'ok', result, revision });
+      this.countOk();
       if (result.f === 'get' && call.f === 'get' && !call.serializable) this.lastSeen.set(call.key, result.value);
       if (result.f === 'mget' && call.f === 'mget') call.keys.forEach((k, i) => this.lastSeen.set(k, result.values[i] ?? null));
       return true;

@@ -26,10 +26,10 @@ func TestScenarioMatchesExpected(t *testing.T) {
 		t.Fatal(err)
 	}
 	cluster := testcluster.Start(t, 3)
-	cluster.WaitLeader(15 * time.Second)
+	cluster.WaitLeader(testcluster.LeaderWait)
 
 	t.Setenv("CAIRN_ENDPOINTS", strings.Join(cluster.Endpoints(), ","))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	var out bytes.Buffer
 	if err := run(ctx, &out); err != nil {

@@ -27,6 +27,10 @@ import (
 // readyTimeout bounds the wait for a member to print "serving on".
 const readyTimeout = 30 * time.Second
 
+// LeaderWait bounds the wait for an election: many election timeouts (1 s), because CI
+// shares two busy cores with other work. It only stops a test that is stuck.
+const LeaderWait = 30 * time.Second
+
 // RepoRoot is the repository root, found upwards from this file (it holds package.json).
 func RepoRoot() (string, error) {
 	_, file, _, ok := runtime.Caller(0)

@@ -1,4 +1,5 @@
 """Cairn client: an asyncio SDK for the Cairn configuration store."""
+
 from cairn.v1.errors_pb2 import ErrorCode
 
 from .backoff import Backoff
@@ -20,8 +21,30 @@ from .txn import Compare, Op, Txn
 from .watch import Watch
 
 __all__ = [
-    "Backoff", "CairnClient", "CairnError", "CompactedError", "Compare", "ConfigDecodeError", "Consistency",
-    "DeadlineExceededError", "DeleteResult", "ErrorCode", "Event", "FutureRevisionError", "GetResult", "Header",
-    "InvalidArgumentError", "KeyValue", "Member", "NotFoundError", "Op", "PutResult", "Txn", "TxnResult",
-    "UnavailableError", "Watch", "decode_config", "prefix_end",
+    "Backoff",
+    "CairnClient",
+    "CairnError",
+    "CompactedError",
+    "Compare",
+    "ConfigDecodeError",
+    "Consistency",
+    "DeadlineExceededError",
+    "DeleteResult",
+    "ErrorCode",
+    "Event",
+    "FutureRevisionError",
+    "GetResult",
+    "Header",
+    "InvalidArgumentError",
+    "KeyValue",
+    "Member",
+    "NotFoundError",
+    "Op",
+    "PutResult",
+    "Txn",
+    "TxnResult",
+    "UnavailableError",
+    "Watch",
+    "decode_config",
+    "prefix_end",
 ]

@@ -1,4 +1,5 @@
 """Capped exponential backoff with jitter between retry attempts."""
+
 from __future__ import annotations
 
 import random

@@ -1,11 +1,12 @@
 """CairnClient: the asyncio entry point."""
+
 from __future__ import annotations
 
 import asyncio
 import weakref
 from datetime import timedelta
 from types import TracebackType
-from typing import AsyncIterator, Awaitable, Callable, Literal, TypeVar, Union
+from typing import AsyncIterator, Awaitable, Callable, Literal, TypeVar
 
 import grpc
 import grpc.aio
@@ -15,7 +16,15 @@ from cairn.v1 import cluster_pb2, cluster_pb2_grpc, errors_pb2, kv_pb2, kv_pb2_g
 from .backoff import Backoff
 from .config import decode_config
 from .connection import Connection, default_endpoints
-from .errors import NOT_APPLIED_CODES, CairnError, CompactedError, NotFoundError, UnavailableError, from_rpc_error, never_sent
+from .errors import (
+    NOT_APPLIED_CODES,
+    CairnError,
+    CompactedError,
+    NotFoundError,
+    UnavailableError,
+    from_rpc_error,
+    never_sent,
+)
 from .keys import Bytesish, prefix_end, to_bytes
 from .results import DeleteResult, GetResult, Member, PutResult, TxnResult
 from .txn import Txn
@@ -36,9 +45,18 @@ class CairnClient:
     is set (a retried write that had applied is applied twice).
     """
 
-    def __init__(self, endpoints: list[str] | str | None = None, *, dial_timeout: float = 2.0,
-                 call_timeout: float = 5.0, max_attempts: int | None = None, retry_unsafe: bool = False,
-                 discover: bool = True, backoff: Backoff | None = None, watch_keepalive: float = 10.0) -> None:
+    def __init__(
+        self,
+        endpoints: list[str] | str | None = None,
+        *,
+        dial_timeout: float = 2.0,
+        call_timeout: float = 5.0,
+        max_attempts: int | None = None,
+        retry_unsafe: bool = False,
+        discover: bool = True,
+        backoff: Backoff | None = None,
+        watch_keepalive: float = 10.0,
+    ) -> None:
         if isinstance(endpoints, str):
             endpoints = [e.strip() for e in endpoints.split(",") if e.strip()]
         self._conn = Connection(endpoints or default_endpoints(), dial_timeout, discover)
@@ -63,8 +81,9 @@ class CairnClient:
     async def __aenter__(self) -> CairnClient:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.close()
 
     async def close(self) -> None:
@@ -77,10 +96,18 @@ class CairnClient:
         req = kv_pb2.PutRequest(key=to_bytes(key), value=to_bytes(value), prev_kv=prev_kv)
         return PutResult.from_pb(await self._kv(lambda s: s.Put, req, read=False))
 
-    async def get(self, key: Bytesish, *, consistency: Consistency = "linearizable",
-                  max_staleness: float | timedelta | None = None, revision: int = 0,
-                  keys_only: bool = False, count_only: bool = False, limit: int = 0,
-                  range_end: Bytesish = b"") -> GetResult:
+    async def get(
+        self,
+        key: Bytesish,
+        *,
+        consistency: Consistency = "linearizable",
+        max_staleness: float | timedelta | None = None,
+        revision: int = 0,
+        keys_only: bool = False,
+        count_only: bool = False,
+        limit: int = 0,
+        range_end: Bytesish = b"",
+    ) -> GetResult:
         """Reads one key (or [key, range_end)). "stale" serves the read from the member in
         use without a quorum round; with `max_staleness` (seconds) the member does so only
         if it is that fresh, and falls back to a linearizable read otherwise."""
@@ -90,19 +117,40 @@ class CairnClient:
             raise ValueError("max_staleness bounds a stale read: pass consistency='stale'")
         seconds = max_staleness.total_seconds() if isinstance(max_staleness, timedelta) else max_staleness
         req = kv_pb2.RangeRequest(
-            key=to_bytes(key), range_end=to_bytes(range_end), revision=revision, limit=limit,
-            serializable=consistency == "stale", keys_only=keys_only, count_only=count_only,
+            key=to_bytes(key),
+            range_end=to_bytes(range_end),
+            revision=revision,
+            limit=limit,
+            serializable=consistency == "stale",
+            keys_only=keys_only,
+            count_only=count_only,
             max_staleness_ms=max(1, round(seconds * 1000)) if seconds is not None else 0,
         )
         return GetResult.from_pb(await self._kv(lambda s: s.Range, req, read=True))
 
-    async def get_prefix(self, prefix: Bytesish, *, consistency: Consistency = "linearizable",
-                         max_staleness: float | timedelta | None = None, revision: int = 0,
-                         keys_only: bool = False, count_only: bool = False, limit: int = 0) -> GetResult:
+    async def get_prefix(
+        self,
+        prefix: Bytesish,
+        *,
+        consistency: Consistency = "linearizable",
+        max_staleness: float | timedelta | None = None,
+        revision: int = 0,
+        keys_only: bool = False,
+        count_only: bool = False,
+        limit: int = 0,
+    ) -> GetResult:
         """Reads every key starting with `prefix`, in key order."""
         p = to_bytes(prefix)
-        return await self.get(p, range_end=prefix_end(p), consistency=consistency, max_staleness=max_staleness,
-                              revision=revision, keys_only=keys_only, count_only=count_only, limit=limit)
+        return await self.get(
+            p,
+            range_end=prefix_end(p),
+            consistency=consistency,
+            max_staleness=max_staleness,
+            revision=revision,
+            keys_only=keys_only,
+            count_only=count_only,
+            limit=limit,
+        )
 
     async def delete(self, key: Bytesish, *, prefix: bool = False, prev_kv: bool = False) -> DeleteResult:
         k = to_bytes(key)
@@ -111,8 +159,10 @@ class CairnClient:
 
     def txn(self) -> Txn:
         """A transaction builder; see cairn_client.txn."""
+
         async def commit(req: kv_pb2.TxnRequest) -> TxnResult:
             return TxnResult.from_pb(await self._kv(lambda s: s.Txn, req, read=False))
+
         return Txn(commit)
 
     async def compact(self, revision: int, *, physical: bool = False) -> int:
@@ -125,20 +175,29 @@ class CairnClient:
         async def call(channel: grpc.aio.Channel) -> cluster_pb2.MemberListResponse:
             stub = cluster_pb2_grpc.ClusterServiceStub(channel)
             reply: cluster_pb2.MemberListResponse = await stub.MemberList(
-                cluster_pb2.MemberListRequest(), timeout=self._call_timeout)
+                cluster_pb2.MemberListRequest(), timeout=self._call_timeout
+            )
             return reply
+
         reply = await self._with_retries(call, read=True)
         return [Member(m.id, m.name, m.address) for m in reply.members]
 
     # Watch
 
-    def watch(self, key: Bytesish, *, prefix: bool = False, start_revision: int = 0,
-              prev_kv: bool = False) -> Watch:
+    def watch(self, key: Bytesish, *, prefix: bool = False, start_revision: int = 0, prev_kv: bool = False) -> Watch:
         """Events on a key or prefix from `start_revision` (0: from now on), as an async
         iterator that survives member failures; see cairn_client.watch."""
         k = to_bytes(key)
-        w = Watch(self._conn, k, prefix_end(k) if prefix else b"", start_revision, prev_kv,
-                  self._call_timeout, self._backoff, self._watch_keepalive)
+        w = Watch(
+            self._conn,
+            k,
+            prefix_end(k) if prefix else b"",
+            start_revision,
+            prev_kv,
+            self._call_timeout,
+            self._backoff,
+            self._watch_keepalive,
+        )
         self._watches.add(w)
         return w
 
@@ -149,8 +208,11 @@ class CairnClient:
         if the key does not exist."""
         result = await self.get(key)
         if result.kv is None:
-            raise NotFoundError(grpc.StatusCode.NOT_FOUND, f"config key {to_bytes(key)!r} does not exist",
-                                errors_pb2.ERROR_CODE_KEY_NOT_FOUND)
+            raise NotFoundError(
+                grpc.StatusCode.NOT_FOUND,
+                f"config key {to_bytes(key)!r} does not exist",
+                errors_pb2.ERROR_CODE_KEY_NOT_FOUND,
+            )
         return decode_config(result.kv.value, into, result.kv.key_str)
 
     async def watch_config(self, key: Bytesish, into: type[T]) -> AsyncIterator[T]:
@@ -175,10 +237,12 @@ class CairnClient:
 
     # Calls
 
-    async def _kv(self, method: Callable[[kv_pb2_grpc.KVServiceStub], Callable[..., Awaitable[R]]],
-                  request: object, *, read: bool) -> R:
+    async def _kv(
+        self, method: Callable[[kv_pb2_grpc.KVServiceStub], Callable[..., Awaitable[R]]], request: object, *, read: bool
+    ) -> R:
         async def call(channel: grpc.aio.Channel) -> R:
             return await method(kv_pb2_grpc.KVServiceStub(channel))(request, timeout=self._call_timeout)
+
         return await self._with_retries(call, read=read)
 
     async def _with_retries(self, call: Callable[[grpc.aio.Channel], Awaitable[R]], *, read: bool) -> R:

@@ -1,4 +1,5 @@
 """Decoding JSON config values into dicts or (nested) dataclasses."""
+
 from __future__ import annotations
 
 import dataclasses

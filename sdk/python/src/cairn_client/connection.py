@@ -1,4 +1,5 @@
 """Endpoint selection: one channel per member, the member in use, discovery and failover."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """Exceptions raised by the client, one class per kind of failure a caller handles."""
+
 from __future__ import annotations
 
 import grpc
@@ -47,8 +48,13 @@ class DeadlineExceededError(CairnError):
 class CompactedError(CairnError):
     """The requested revision was compacted. `compact_revision` is the oldest one left."""
 
-    def __init__(self, code: grpc.StatusCode, message: str, cairn_code: ErrorCode | None = None,
-                 compact_revision: int | None = None) -> None:
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        message: str,
+        cairn_code: ErrorCode | None = None,
+        compact_revision: int | None = None,
+    ) -> None:
         super().__init__(code, message, cairn_code)
         self.compact_revision = compact_revision
 

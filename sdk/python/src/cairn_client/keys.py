@@ -1,4 +1,5 @@
 """Key encoding and etcd-style range selection."""
+
 from __future__ import annotations
 
 from typing import Union

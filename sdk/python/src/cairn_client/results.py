@@ -1,4 +1,5 @@
 """Plain result types, decoupled from the generated protobuf classes."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,11 +1,12 @@
 """Transactions: compares on value/version/create/mod revision, and the ops to run.
 
-    await (client.txn()
-           .if_(Compare.value("a") == "3", Compare.version("b") > 0)
-           .then(Op.put("c", "4"))
-           .else_(Op.get("c"))
-           .commit())
+await (client.txn()
+       .if_(Compare.value("a") == "3", Compare.version("b") > 0)
+       .then(Op.put("c", "4"))
+       .else_(Op.get("c"))
+       .commit())
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -95,7 +96,9 @@ class Op:
 
     @staticmethod
     def put(key: Bytesish, value: Bytesish, *, prev_kv: bool = False) -> kv_pb2.RequestOp:
-        return kv_pb2.RequestOp(request_put=kv_pb2.PutRequest(key=to_bytes(key), value=to_bytes(value), prev_kv=prev_kv))
+        return kv_pb2.RequestOp(
+            request_put=kv_pb2.PutRequest(key=to_bytes(key), value=to_bytes(value), prev_kv=prev_kv)
+        )
 
     @staticmethod
     def delete(key: Bytesish, *, prefix: bool = False, prev_kv: bool = False) -> kv_pb2.RequestOp:

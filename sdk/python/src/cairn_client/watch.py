@@ -6,13 +6,14 @@ with no gap and no duplicate. Only compaction past that revision ends it (Compac
 A member that stops answering without closing the connection (paused, partitioned) is
 noticed by asking it for progress after `keepalive` seconds of silence.
 """
+
 from __future__ import annotations
 
 import asyncio
 import weakref
 from collections import deque
 from types import TracebackType
-from typing import AsyncGenerator, AsyncIterator
+from typing import Any, AsyncGenerator, AsyncIterator, Coroutine
 
 import grpc
 import grpc.aio
@@ -25,13 +26,15 @@ from .errors import CairnError, UnavailableError, from_rpc_error, from_status
 from .results import Event
 
 # Stream failures that say nothing against the watch itself: reconnect elsewhere.
-_RECONNECT_CODES = frozenset({
-    grpc.StatusCode.UNAVAILABLE,
-    grpc.StatusCode.CANCELLED,
-    grpc.StatusCode.INTERNAL,
-    grpc.StatusCode.UNKNOWN,
-    grpc.StatusCode.DEADLINE_EXCEEDED,
-})
+_RECONNECT_CODES = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+    }
+)
 
 
 def _task_cancelling() -> bool:
@@ -43,13 +46,33 @@ def _task_cancelling() -> bool:
 
 _PROGRESS = watch_pb2.WatchRequest(progress_request=watch_pb2.WatchProgressRequest())
 
+# The event loop keeps only weak references to tasks: one nobody holds may be collected
+# before it finishes. Background tasks stay here until they are done.
+_background: set[asyncio.Task[None]] = set()
+
+
+def _spawn(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    task = asyncio.get_running_loop().create_task(coro)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    return task
+
 
 class Watch:
     """Async iterator of Events. Leave it with `break` or, for a deterministic close,
     `async with client.watch(...) as w:` / `await w.aclose()`."""
 
-    def __init__(self, conn: Connection, key: bytes, range_end: bytes, start_revision: int,
-                 prev_kv: bool, create_timeout: float, backoff: Backoff, keepalive: float) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        key: bytes,
+        range_end: bytes,
+        start_revision: int,
+        prev_kv: bool,
+        create_timeout: float,
+        backoff: Backoff,
+        keepalive: float,
+    ) -> None:
         self._conn = conn
         self._key = key
         self._range_end = range_end
@@ -66,6 +89,7 @@ class Watch:
         self._pending: deque[Event] = deque()
         self._closed = False
         self._iterator: AsyncGenerator[Event, None] | None = None
+        self._watchdog_task: asyncio.Task[None] | None = None
         self._receiving = False  # the iterator is suspended inside _receive, not at a yield
 
     @property
@@ -89,8 +113,9 @@ class Watch:
     async def __aenter__(self) -> Watch:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -121,6 +146,9 @@ class Watch:
         if self._call is not None:
             self._call.cancel()
             self._call = None
+        if self._watchdog_task is not None:
+            self._watchdog_task.cancel()
+            self._watchdog_task = None
 
     async def _receive(self) -> None:
         """Waits for the next batch of events, reconnecting as often as needed."""
@@ -178,15 +206,23 @@ class Watch:
         # The first reply confirms the watch; a member that can't send it is no use to us.
         first = await asyncio.wait_for(call.read(), self._create_timeout)
         if not isinstance(first, watch_pb2.WatchResponse):
-            raise grpc.aio.AioRpcError(grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata(),
-                                       details="watch stream ended before the watch was created")
+            raise grpc.aio.AioRpcError(
+                grpc.StatusCode.UNAVAILABLE,
+                grpc.aio.Metadata(),
+                grpc.aio.Metadata(),
+                details="watch stream ended before the watch was created",
+            )
         self._heard = asyncio.get_running_loop().time()
         self._handle(first)
-        asyncio.ensure_future(Watch._watchdog(weakref.ref(self), call, self._keepalive, self._create_timeout))
+        self._watchdog_task = _spawn(Watch._watchdog(weakref.ref(self), call, self._keepalive, self._create_timeout))
 
     @staticmethod
-    async def _watchdog(ref: weakref.ref[Watch], call: grpc.aio.StreamStreamCall[watch_pb2.WatchRequest, watch_pb2.WatchResponse],
-                        keepalive: float, timeout: float) -> None:
+    async def _watchdog(
+        ref: weakref.ref[Watch],
+        call: grpc.aio.StreamStreamCall[watch_pb2.WatchRequest, watch_pb2.WatchResponse],
+        keepalive: float,
+        timeout: float,
+    ) -> None:
         """Drops `call` when its member goes silent: after `keepalive` seconds without a
         message it asks for progress, which any live member answers at once. It holds the
         watch weakly, so that an abandoned watch is still collected (and closed)."""
@@ -206,7 +242,7 @@ class Watch:
             del watch
             asked = loop.time()
             # Not awaited: on a silent member the write itself may block for good.
-            write = asyncio.ensure_future(call.write(_PROGRESS))
+            write = _spawn(call.write(_PROGRESS))
             write.add_done_callback(lambda t: t.cancelled() or t.exception())
             while (watch := current()) is not None and watch._heard < asked and loop.time() - asked < timeout:
                 del watch
