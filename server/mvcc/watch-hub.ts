@@ -125,7 +125,7 @@ export class WatchHub {
         selectFor(this.synced, rev, (watcher, selected) => {
           if (!watcher.synced) return; // it fell out at an earlier revision of this batch
           if ((watcher.prevKv && !selected.prevKvLoaded) || !this.offer(watcher, selected)) {
-            // Everything before this revision was taken; this one and later are read from storage.
+            // Everything before this revision was taken; this one and later are read from history.
             watcher.synced = false;
             watcher.nextRevision = selected.revision;
             fallen.push(watcher);
