@@ -17,8 +17,21 @@ export interface Limits {
   maxWatchesPerStream: number;
   /** Events buffered for one watcher before it falls back to catching up from storage. */
   maxWatcherBufferEvents: number;
+  /**
+   * Bytes one watch stream may hold for all its watchers (events waiting, and responses
+   * handed to the transport but not yet sent) before its watchers fall back to catching up
+   * from storage and it stops reading requests.
+   */
+  maxWatchStreamBufferBytes: number;
+  /**
+   * Bytes of watch responses handed to the transport and not yet sent, for all streams of
+   * the member together; each stream may always have one response in flight.
+   */
+  maxWatchSendBufferBytes: number;
   /** Most events sent to a watcher in one catch-up read from storage. */
   watchCatchUpBatchEvents: number;
+  /** Bytes of recent revisions kept in memory, so that watchers a little behind catch up without reading storage. */
+  watchCacheBytes: number;
   /** Most watch streams open on the node at once. */
   maxWatchStreams: number;
 }
@@ -29,8 +42,11 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxKeyBytes: 32 * 1024,
   maxValueBytes: 1.5 * 1024 * 1024,
   maxWatchesPerStream: 1000,
-  maxWatcherBufferEvents: 1024,
+  maxWatcherBufferEvents: 256,
+  maxWatchStreamBufferBytes: 1024 * 1024,
+  maxWatchSendBufferBytes: 32 * 1024 * 1024,
   watchCatchUpBatchEvents: 1000,
+  watchCacheBytes: 4 * 1024 * 1024,
   maxWatchStreams: 10_000,
 });
 

@@ -8,10 +8,10 @@ import type { WatchServiceServer } from '../../gen/ts/cairn/v1/watch.js';
 import { ClusterServiceService, type ClusterServiceServer } from '../../gen/ts/cairn/v1/cluster.js';
 import { MaintenanceServiceService, type MaintenanceServiceServer } from '../../gen/ts/cairn/v1/maintenance.js';
 import { RaftPeerServiceService, type RaftPeerServiceServer } from '../../gen/ts/cairn/raft/v1/raft.js';
-import { WatchServiceService } from '../../gen/ts/cairn/v1/watch.js';
 import type { Limits } from '../config.js';
 import path from 'node:path';
 import { HEALTH_PROTO_FILE, packageRoot, PUBLIC_PROTO_FILES } from './proto-files.js';
+import { WATCH_SERVICE_DEFINITION } from './watch-encoding.js';
 
 /**
  * The transport-level cap on any message. Client requests are held to maxRequestBytes by
@@ -41,7 +41,8 @@ export function buildGrpcServer(services: NodeServices, limits: Limits): { serve
     'grpc.keepalive_permit_without_calls': 1,
   });
   server.addService(KVServiceService, services.kv);
-  server.addService(WatchServiceService, services.watch);
+  // Watch streams write responses they encoded themselves (fan-out encodes each revision once).
+  server.addService(WATCH_SERVICE_DEFINITION, services.watch);
   server.addService(ClusterServiceService, services.cluster);
   server.addService(MaintenanceServiceService, services.maintenance);
   server.addService(RaftPeerServiceService, services.peer);

@@ -1,4 +1,5 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { WatchCreateRequest, WatchRequest, WatchResponse } from '../../gen/ts/cairn/v1/watch.js';
 import { WatchCreateRequest_FilterType } from '../../gen/ts/cairn/v1/watch.js';
@@ -8,30 +9,128 @@ import { CairnError, compactedError, ErrorCode } from '../errors.js';
 import type { RevisionEvents } from '../mvcc/events.js';
 import { toKeyRange } from '../mvcc/key-range.js';
 import type { WatchHub } from '../mvcc/watch-hub.js';
-import { Watcher, type WatchSink } from '../mvcc/watcher.js';
+import { Watcher, type WatcherOptions, type WatchSink } from '../mvcc/watcher.js';
+import { Fifo } from '../mvcc/fifo.js';
+import { encodeEventResponse, encodeHeaderField, encodeResponse, encodeRevision, type EncodedRevision } from './watch-encoding.js';
 import { rpcStatusOf } from './errors.js';
 import type { RequestValidator } from './validate.js';
 
-interface Outgoing {
-  response: WatchResponse;
-  watcher: Watcher | undefined;
-  events: number;
+/** Bytes counted per event on top of its key and values, for the buffer bound. */
+const EVENT_OVERHEAD_BYTES = 32;
+/** Revisions of one watcher are coalesced into one response up to about this size. */
+const COALESCE_BYTES = 16 * 1024;
+/**
+ * Most bytes one stream hands to the transport ahead of what it has sent: about HTTP/2's
+ * default window. Writing further ahead than the client lets the server send only piles
+ * encoded copies up in buffers; kept unencoded, pending revisions are shared references.
+ */
+const STREAM_SEND_AHEAD_BYTES = 64 * 1024;
+/**
+ * Coalescing limit of the one response a stream may always have in flight while the
+ * member's send budget is spent: small, so that thousands of streams cost little beyond
+ * the budget (a single revision larger than this still goes whole).
+ */
+const OVER_BUDGET_COALESCE_BYTES = 2 * 1024;
+/** What a queued progress notification counts toward the buffer until it is written. */
+const PROGRESS_ITEM_BYTES = 64;
+/** Most time spent writing to streams before other work (commits, requests) gets a turn. */
+const FLUSH_SLICE_MS = 10;
+
+/** One watch on a stream: the hub's watcher plus what waits to be written for it. */
+class StreamWatcher extends Watcher {
+  /** Revisions taken from the hub and not yet written, in order. */
+  readonly pending = new Fifo<RevisionEvents>();
+  /** pending's share of the stream's buffered bytes. */
+  pendingBytes = 0;
+  /** Whether an 'events' item for this watcher is in the stream's queue. */
+  scheduled = false;
+  /** Canceled by the client or the stream closed: nothing more is written for it. */
+  dropped = false;
+  /** The cancel to write once pending is written (history compacted under it). */
+  finalReply: Buffer | undefined;
+  /** Whether a periodic progress notification for it waits in the queue. */
+  progressQueued = false;
 }
 
-/** A few hundred bytes per event for fields and framing, on top of keys and values. */
-const EVENT_OVERHEAD_BYTES = 256;
+/**
+ * Responses handed to the transport and not yet sent, by every stream of one member. Each
+ * stream may always have one response in flight (so none starves); beyond that, streams
+ * write ahead only while the member's total is under maxWatchSendBufferBytes. This bounds
+ * the encoded copies that many slow clients can make a member hold.
+ */
+class SendBudget {
+  inflight = 0;
+  /** Streams that stopped writing because the budget was spent, in the order they stopped. */
+  private readonly waiting = new Fifo<WatchStream>();
+  private readonly isWaiting = new WeakSet<WatchStream>();
+
+  wait(stream: WatchStream): void {
+    if (this.isWaiting.has(stream)) return;
+    this.isWaiting.add(stream);
+    this.waiting.push(stream);
+  }
+
+  /**
+   * Budget was freed: lets the longest-waiting streams write again, a few at a time (each
+   * response sent frees room for about one more), not all at once to find it spent again.
+   */
+  wakeSome(count: number): void {
+    for (let i = 0; i < count; i++) {
+      const stream = this.waiting.shift();
+      if (stream === undefined) return;
+      this.isWaiting.delete(stream);
+      scheduleFlush(stream);
+    }
+  }
+}
+
+/** One budget per member: its streams share the hub. */
+const sendBudgets = new WeakMap<WatchHub, SendBudget>();
+
+type Item =
+  /** A response encoded when it was queued (created, canceled). */
+  | { kind: 'reply'; bytes: Buffer }
+  /** Whatever the watcher has pending when the item's turn comes. */
+  | { kind: 'events'; watcher: StreamWatcher }
+  /** A progress notification, its revision taken when it is written; for the stream (-1) or one watcher. */
+  | { kind: 'progress'; watcher: StreamWatcher | undefined };
 
 /**
- * One client watch stream: many watchers, one ordered outbound queue. The queue is
- * written to the transport only while the transport accepts more, so a slow client
- * stalls only its own watchers, whose buffers are bounded by the hub.
+ * One client watch stream: many watchers, one ordered queue, one bounded buffer.
+ *
+ * What the hub offers goes to the watcher's pending revisions (references to revisions many
+ * watchers share, not copies); the queue holds one 'events' item per watcher with pending
+ * revisions, in the order they first had some, between control replies. Writing takes
+ * items in order while the transport accepts more (write() true; 'drain' otherwise, which
+ * follows HTTP/2 flow control), and a watcher's turn writes all its pending revisions
+ * (whole revisions, up to COALESCE_BYTES) as one response; what remains goes to the back.
+ *
+ * Pending events, queued replies and responses handed to the transport but not yet sent
+ * all count toward `maxWatchStreamBufferBytes`. Over it, the stream refuses offers (the
+ * hub then catches those watchers up from history once the stream has room again) and
+ * stops reading requests. So a stream that can't keep up costs a bounded buffer, not
+ * memory growing with the backlog. Encoded responses in flight are bounded further: per
+ * stream by STREAM_SEND_AHEAD_BYTES, and for all streams of the member together by
+ * `maxWatchSendBufferBytes` (SendBudget).
+ *
+ * Writing happens in a shared, time-sliced flush after the current work (setImmediate),
+ * so that the events of one commit, or of several, go out together per watcher, and no
+ * commit waits for watch traffic.
  */
 export class WatchStream implements WatchSink {
-  private readonly watchers = new Map<number, Watcher>();
-  private readonly queue: Outgoing[] = [];
+  private readonly watchers = new Map<number, StreamWatcher>();
+  private readonly queue = new Fifo<Item>();
+  /** Pending events (estimated), queued replies and written responses not yet sent. */
+  private bufferedBytes = 0;
   private nextWatchId = 1;
   private writable = true;
   private closed = false;
+  private readingPaused = false;
+  /** Bytes handed to the transport and not yet sent (also counted in bufferedBytes). */
+  private inflight = 0;
+  private readonly budget: SendBudget;
+  /** The hub was refused room since the last wake: wake it when there is room again. */
+  private roomWanted = false;
   private progressTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -44,13 +143,16 @@ export class WatchStream implements WatchSink {
     private readonly logger: Logger,
     progressIntervalMs: number,
   ) {
+    let budget = sendBudgets.get(hub);
+    if (budget === undefined) sendBudgets.set(hub, (budget = new SendBudget()));
+    this.budget = budget;
     call.on('data', (req: WatchRequest) => this.handle(req));
     call.on('end', () => this.close(true));
     call.on('error', () => this.close(false));
     call.on('cancelled', () => this.close(false));
     call.on('drain', () => {
       this.writable = true;
-      this.pump();
+      scheduleFlush(this);
     });
     this.progressTimer = setInterval(() => this.periodicProgress(), progressIntervalMs);
     this.progressTimer.unref();
@@ -58,34 +160,42 @@ export class WatchStream implements WatchSink {
 
   // WatchSink
 
-  send(watcher: Watcher, revisions: RevisionEvents[]): void {
-    for (const rev of revisions) {
-      const events = watcher.prevKv ? rev.events : rev.events.map((e) => ({ ...e, prevKv: undefined }));
-      const chunks = this.fragments(watcher, events);
-      for (const [i, chunk] of chunks.entries()) {
-        const last = i === chunks.length - 1;
-        this.enqueue(
-          {
-            header: this.header(rev.revision),
-            watchId: watcher.id,
-            created: false,
-            canceled: false,
-            compactRevision: 0,
-            cancelReason: '',
-            cancelStatus: undefined,
-            fragment: !last,
-            events: chunk,
-          },
-          watcher,
-        );
-      }
+  offer(watcher: Watcher, rev: RevisionEvents): boolean {
+    const w = watcher as StreamWatcher;
+    if (this.closed || w.dropped) return true; // going away: nothing to keep
+    const bytes = estimateBytes(rev, w.prevKv);
+    if (this.bufferedBytes > 0 && this.bufferedBytes + bytes > this.limits.maxWatchStreamBufferBytes) {
+      this.roomWanted = true;
+      return false;
     }
-    watcher.sentSinceProgress = true;
+    w.pending.push(rev);
+    w.pendingBytes += bytes;
+    w.queuedEvents += rev.events.length;
+    w.sentSinceProgress = true;
+    this.bufferedBytes += bytes;
+    if (!w.scheduled) {
+      w.scheduled = true;
+      this.queue.push({ kind: 'events', watcher: w });
+    }
+    scheduleFlush(this);
+    return true;
+  }
+
+  /** Room for a storage read: at most half full, so that a read is not wasted on a few bytes of room. */
+  hasRoom(): boolean {
+    if (this.bufferedBytes <= this.limits.maxWatchStreamBufferBytes / 2) return true;
+    this.roomWanted = true;
+    return false;
   }
 
   compacted(watcher: Watcher, compactedRevision: number): void {
-    this.watchers.delete(watcher.id);
-    this.enqueue(this.reply(watcher.id, canceledBy(compactedError(watcher.nextRevision, compactedRevision))), undefined);
+    const w = watcher as StreamWatcher;
+    if (this.watchers.get(w.id) === w) this.watchers.delete(w.id);
+    if (this.closed || w.dropped) return;
+    const bytes = encodeResponse(this.reply(w.id, canceledBy(compactedError(w.nextRevision, compactedRevision))));
+    // After the events it already took, which are history before the compaction.
+    if (w.scheduled) w.finalReply = bytes;
+    else this.enqueueReply(bytes);
   }
 
   // Requests
@@ -99,7 +209,7 @@ export class WatchStream implements WatchSink {
       case 'cancelRequest':
         return this.cancel(r.cancelRequest.watchId, 'canceled by the client');
       case 'progressRequest':
-        return this.progressAll();
+        return this.enqueue({ kind: 'progress', watcher: undefined }, PROGRESS_ITEM_BYTES);
     }
   }
 
@@ -130,24 +240,23 @@ export class WatchStream implements WatchSink {
     } catch (err) {
       if (!(err instanceof CairnError)) throw err;
       // As in etcd, a bad create ends only that watch, not the stream.
-      this.enqueue(this.reply(id, { created: true, ...canceledBy(err) }), undefined);
+      this.enqueueReply(encodeResponse(this.reply(id, { created: true, ...canceledBy(err) })));
       return;
     }
-    const watcher = new Watcher(
-      {
-        id,
-        range: toKeyRange(req.key, req.rangeEnd),
-        startRevision: req.startRevision,
-        prevKv: req.prevKv,
-        noPut: req.filters.includes(WatchCreateRequest_FilterType.FILTER_TYPE_NOPUT),
-        noDelete: req.filters.includes(WatchCreateRequest_FilterType.FILTER_TYPE_NODELETE),
-        progressNotify: req.progressNotify,
-        fragment: req.fragment,
-      },
-      this,
-    );
+    const options: WatcherOptions = {
+      id,
+      range: toKeyRange(req.key, req.rangeEnd),
+      startRevision: req.startRevision,
+      prevKv: req.prevKv,
+      noPut: req.filters.includes(WatchCreateRequest_FilterType.FILTER_TYPE_NOPUT),
+      noDelete: req.filters.includes(WatchCreateRequest_FilterType.FILTER_TYPE_NODELETE),
+      progressNotify: req.progressNotify,
+      fragment: req.fragment,
+    };
+    const watcher = new StreamWatcher(options, this);
     this.watchers.set(id, watcher);
-    this.enqueue(this.reply(id, { created: true }), undefined);
+    // Queued before the hub can offer it anything, so it precedes the watcher's events.
+    this.enqueueReply(encodeResponse(this.reply(id, { created: true })));
     this.hub.add(watcher);
   }
 
@@ -156,47 +265,200 @@ export class WatchStream implements WatchSink {
     if (watcher === undefined) return;
     this.watchers.delete(id);
     this.hub.remove(watcher);
-    this.enqueue(this.reply(id, { canceled: true, cancelReason: reason }), undefined);
-  }
-
-  /**
-   * Answers a progress request with one response for the whole stream (watch_id -1). It
-   * follows every event queued so far, and names the lowest revision all watchers reached,
-   * so it never claims a revision whose events are still to come.
-   */
-  private progressAll(): void {
-    let revision = this.currentRevision();
-    for (const watcher of this.watchers.values()) revision = Math.min(revision, this.hub.progressRevision(watcher));
-    this.enqueue({ ...this.reply(-1, {}), header: this.header(revision) }, undefined);
+    this.drop(watcher);
+    this.enqueueReply(encodeResponse(this.reply(id, { canceled: true, cancelReason: reason })));
   }
 
   private periodicProgress(): void {
     for (const watcher of this.watchers.values()) {
       if (!watcher.progressNotify) continue;
-      if (!watcher.sentSinceProgress && watcher.synced && watcher.queuedEvents === 0) {
-        this.enqueue({ ...this.reply(watcher.id, {}), header: this.header(this.hub.progressRevision(watcher)) }, undefined);
+      if (!watcher.sentSinceProgress && watcher.synced && watcher.queuedEvents === 0 && !watcher.progressQueued) {
+        watcher.progressQueued = true;
+        this.enqueue({ kind: 'progress', watcher }, PROGRESS_ITEM_BYTES);
       }
       watcher.sentSinceProgress = false;
     }
   }
 
+  /** The revision through which every event of the watcher has been written. */
+  private writtenRevision(watcher: StreamWatcher): number {
+    const first = watcher.pending.peek();
+    return first !== undefined ? first.revision - 1 : this.hub.progressRevision(watcher);
+  }
+
   // Output
 
-  /** Splits one revision's events when the watcher allows it and they are too large for one message. */
-  private fragments(watcher: Watcher, events: RevisionEvents['events']): RevisionEvents['events'][] {
-    if (!watcher.fragment) return [events];
-    const chunks: RevisionEvents['events'][] = [[]];
-    let bytes = 0;
-    for (const event of events) {
-      const size = EVENT_OVERHEAD_BYTES + event.kv!.key.length + event.kv!.value.length + (event.prevKv?.value.length ?? 0);
-      if (bytes + size > this.limits.maxRequestBytes && chunks[chunks.length - 1]!.length > 0) {
-        chunks.push([]);
-        bytes = 0;
+  /** Writes queued items while the transport takes them; called by the shared flush. */
+  flush(): void {
+    while (this.canSend()) {
+      const item = this.queue.shift();
+      if (item === undefined) break;
+      switch (item.kind) {
+        case 'reply':
+          this.write(item.bytes);
+          break;
+        case 'events':
+          this.writeEvents(item.watcher);
+          break;
+        case 'progress':
+          this.writeProgress(item.watcher);
+          break;
       }
-      chunks[chunks.length - 1]!.push(event);
-      bytes += size;
     }
-    return chunks;
+  }
+
+  /**
+   * Whether to hand the transport another response now: it accepts more (write() returned
+   * true; otherwise 'drain' follows flow control), and this stream's and the member's
+   * responses in flight are within bounds. A stream with nothing in flight may always write.
+   */
+  private canSend(): boolean {
+    if (!this.writable || this.closed) return false;
+    if (this.inflight === 0) return true;
+    if (this.inflight >= STREAM_SEND_AHEAD_BYTES) return false; // sent() resumes it
+    if (this.budget.inflight >= this.limits.maxWatchSendBufferBytes) {
+      this.budget.wait(this);
+      return false;
+    }
+    return true;
+  }
+
+  private writeEvents(w: StreamWatcher): void {
+    if (w.dropped) {
+      w.scheduled = false;
+      return;
+    }
+    const overBudget = this.budget.inflight >= this.limits.maxWatchSendBufferBytes;
+    const limit = Math.min(overBudget ? OVER_BUDGET_COALESCE_BYTES : COALESCE_BYTES, this.limits.maxRequestBytes);
+    const parts: Buffer[] = [];
+    let bytes = 0;
+    let events = 0;
+    let estimate = 0;
+    let last = 0;
+    for (let rev = w.pending.peek(); rev !== undefined; rev = w.pending.peek()) {
+      const encoded = encodeRevision(rev, w.prevKv);
+      if (w.fragment && encoded.bytes > this.limits.maxRequestBytes) {
+        if (parts.length > 0) break; // what was gathered goes first, then this one alone
+        w.pending.shift();
+        this.writeFragments(w, rev, encoded);
+        this.consumed(w, rev.events.length, estimateBytes(rev, w.prevKv));
+        break;
+      }
+      if (parts.length > 0 && bytes + encoded.bytes > limit) break;
+      w.pending.shift();
+      for (const p of encoded.parts) parts.push(p);
+      bytes += encoded.bytes;
+      events += rev.events.length;
+      estimate += estimateBytes(rev, w.prevKv);
+      last = rev.revision;
+    }
+    if (parts.length > 0) {
+      this.consumed(w, events, estimate);
+      this.write(encodeEventResponse(this.headerField(last), w.id, false, parts, bytes), true);
+    }
+    if (w.pending.length > 0) {
+      this.queue.push({ kind: 'events', watcher: w }); // the others get a turn first
+      return;
+    }
+    w.scheduled = false;
+    if (w.finalReply !== undefined) {
+      const reply = w.finalReply;
+      w.finalReply = undefined;
+      this.write(reply, true);
+    }
+    // An unsynced watcher with an empty queue can read on from history.
+    if (!w.synced && !w.canceled) this.hub.wake();
+  }
+
+  /** A revision too large for one response, split over several (the watcher allowed it). */
+  private writeFragments(w: StreamWatcher, rev: RevisionEvents, encoded: EncodedRevision): void {
+    const headerField = this.headerField(rev.revision);
+    let parts: Buffer[] = [];
+    let bytes = 0;
+    const flushPart = (fragment: boolean): void => {
+      this.write(encodeEventResponse(headerField, w.id, fragment, parts, bytes), true);
+      parts = [];
+      bytes = 0;
+    };
+    for (const p of encoded.parts) {
+      if (parts.length > 0 && bytes + p.length > this.limits.maxRequestBytes) flushPart(true);
+      parts.push(p);
+      bytes += p.length;
+    }
+    flushPart(false);
+  }
+
+  /** Events leave the watcher's pending revisions as they are written. */
+  private consumed(w: StreamWatcher, events: number, estimate: number): void {
+    w.queuedEvents -= events;
+    w.pendingBytes -= estimate;
+    this.bufferedBytes -= estimate;
+  }
+
+  private writeProgress(watcher: StreamWatcher | undefined): void {
+    this.bufferedBytes -= PROGRESS_ITEM_BYTES;
+    let revision: number;
+    if (watcher === undefined) {
+      // For the whole stream: the lowest revision every watcher has been written through.
+      revision = this.currentRevision();
+      for (const w of this.watchers.values()) revision = Math.min(revision, this.writtenRevision(w));
+    } else {
+      watcher.progressQueued = false;
+      if (watcher.dropped || watcher.canceled) return;
+      revision = this.writtenRevision(watcher);
+    }
+    const response = this.reply(watcher?.id ?? -1, {});
+    this.write(encodeResponse({ ...response, header: this.header(revision) }), true);
+  }
+
+  /**
+   * Hands one encoded response to the transport; it counts toward the buffer until the
+   * transport has sent it (counted already when `fresh` is false).
+   */
+  private write(bytes: Buffer, fresh = false): void {
+    if (fresh) this.bufferedBytes += bytes.length;
+    this.inflight += bytes.length;
+    this.budget.inflight += bytes.length;
+    // The service's serializer passes Buffers through (WATCH_SERVICE_DEFINITION).
+    this.writable = this.call.write(bytes as unknown as WatchResponse, () => this.sent(bytes.length));
+  }
+
+  private sent(bytes: number): void {
+    if (this.closed) return; // close() gave back everything in flight
+    this.bufferedBytes -= bytes;
+    this.inflight -= bytes;
+    this.budget.inflight -= bytes;
+    if (this.budget.inflight < this.limits.maxWatchSendBufferBytes) this.budget.wakeSome(2);
+    if (this.queue.length > 0) scheduleFlush(this);
+    const low = this.bufferedBytes <= this.limits.maxWatchStreamBufferBytes / 2;
+    if (low && this.readingPaused) {
+      this.readingPaused = false;
+      this.call.resume();
+    }
+    if (low && this.roomWanted) {
+      this.roomWanted = false;
+      this.hub.wake();
+    }
+  }
+
+  private enqueueReply(bytes: Buffer): void {
+    this.enqueue({ kind: 'reply', bytes }, bytes.length);
+  }
+
+  private enqueue(item: Item, bytes: number): void {
+    if (this.closed) return;
+    this.bufferedBytes += bytes;
+    this.queue.push(item);
+    // A client that sends requests without reading the replies is read no further for now.
+    if (this.bufferedBytes > this.limits.maxWatchStreamBufferBytes && !this.readingPaused) {
+      this.readingPaused = true;
+      this.call.pause();
+    }
+    scheduleFlush(this);
+  }
+
+  private headerField(revision: number): Buffer {
+    return cachedHeaderField(this.header, revision);
   }
 
   private reply(watchId: number, fields: Partial<WatchResponse>): WatchResponse {
@@ -214,32 +476,31 @@ export class WatchStream implements WatchSink {
     };
   }
 
-  private enqueue(response: WatchResponse, watcher: Watcher | undefined): void {
-    if (this.closed) return;
-    const events = watcher === undefined ? 0 : response.events.length;
-    if (watcher !== undefined) watcher.queuedEvents += events;
-    this.queue.push({ response, watcher, events });
-    this.pump();
-  }
-
-  private pump(): void {
-    while (this.writable && !this.closed && this.queue.length > 0) {
-      const item = this.queue.shift()!;
-      this.writable = this.call.write(item.response);
-      if (item.watcher !== undefined) {
-        item.watcher.queuedEvents -= item.events;
-        if (item.watcher.queuedEvents === 0) this.hub.drained(item.watcher);
-      }
-    }
+  /** Forgets what the watcher has pending: it is canceled or the stream is closing. */
+  private drop(w: StreamWatcher): void {
+    w.dropped = true;
+    this.bufferedBytes -= w.pendingBytes;
+    w.pendingBytes = 0;
+    w.queuedEvents = 0;
+    w.pending.clear();
+    w.finalReply = undefined;
   }
 
   private close(graceful: boolean): void {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.progressTimer);
-    for (const watcher of this.watchers.values()) this.hub.remove(watcher);
+    for (const watcher of this.watchers.values()) {
+      this.hub.remove(watcher);
+      this.drop(watcher);
+    }
     this.watchers.clear();
-    this.queue.length = 0;
+    this.queue.clear();
+    dirty.delete(this);
+    // A canceled call may never confirm what it had in flight: give it back to the member now.
+    this.budget.inflight -= this.inflight;
+    this.inflight = 0;
+    this.budget.wakeSome(2);
     if (graceful) this.call.end();
     this.logger.debug({ graceful }, 'watch stream closed');
   }
@@ -256,4 +517,58 @@ export class WatchStream implements WatchSink {
  */
 function canceledBy(err: CairnError): Partial<WatchResponse> {
   return { canceled: true, cancelReason: err.message, cancelStatus: rpcStatusOf(err), compactRevision: err.compactRevision };
+}
+
+/** What one revision adds to a stream's buffer for a watcher. */
+function estimateBytes(rev: RevisionEvents, prevKv: boolean): number {
+  let n = 0;
+  for (const e of rev.events) {
+    n += EVENT_OVERHEAD_BYTES + e.kv!.key.length + e.kv!.value.length;
+    if (prevKv && e.prevKv !== undefined) n += EVENT_OVERHEAD_BYTES + e.prevKv.key.length + e.prevKv.value.length;
+  }
+  return n;
+}
+
+// The shared flush: streams with something to write, written in turn, a slice at a time.
+
+const dirty = new Set<WatchStream>();
+let flushScheduled = false;
+/** Encoded headers by header function and revision, valid for one slice (the term may change). */
+let headerCache = new WeakMap<(revision: number) => ResponseHeader, Map<number, Buffer>>();
+
+function scheduleFlush(stream: WatchStream): void {
+  dirty.add(stream);
+  if (flushScheduled) return;
+  flushScheduled = true;
+  setImmediate(flushDirty);
+}
+
+function flushDirty(): void {
+  flushScheduled = false;
+  headerCache = new WeakMap();
+  const deadline = performance.now() + FLUSH_SLICE_MS;
+  let flushed = 0;
+  for (const stream of dirty) {
+    dirty.delete(stream);
+    stream.flush();
+    if (++flushed % 32 === 0 && performance.now() >= deadline) break;
+  }
+  if (dirty.size > 0) {
+    flushScheduled = true;
+    setImmediate(flushDirty);
+  }
+}
+
+function cachedHeaderField(header: (revision: number) => ResponseHeader, revision: number): Buffer {
+  let byRevision = headerCache.get(header);
+  if (byRevision === undefined) {
+    byRevision = new Map();
+    headerCache.set(header, byRevision);
+  }
+  let field = byRevision.get(revision);
+  if (field === undefined) {
+    field = encodeHeaderField(header(revision));
+    byRevision.set(revision, field);
+  }
+  return field;
 }

@@ -11,7 +11,10 @@ const LIMIT_HELP: Record<keyof Limits, string> = {
   maxValueBytes: 'largest value, in bytes',
   maxWatchesPerStream: 'most watches on one watch stream',
   maxWatcherBufferEvents: 'events buffered per watcher before it catches up from storage',
+  maxWatchStreamBufferBytes: 'bytes buffered per watch stream (all its watchers) before its watchers catch up from storage',
+  maxWatchSendBufferBytes: 'bytes of watch responses in flight to clients, all streams together (each may always have one)',
   watchCatchUpBatchEvents: 'most events per catch-up read from storage',
+  watchCacheBytes: 'bytes of recent revisions kept in memory for watchers catching up',
   maxWatchStreams: 'most watch streams open at once',
 };
 

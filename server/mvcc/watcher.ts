@@ -1,13 +1,24 @@
 import type { Event } from '../../gen/ts/cairn/v1/types.js';
 import { Event_EventType } from '../../gen/ts/cairn/v1/types.js';
 import type { RevisionEvents } from './events.js';
-import { rangeContains, type KeyRange } from './key-range.js';
+import type { KeyRange } from './key-range.js';
 
-/** Where a watcher's output goes: the watch stream that owns it. */
+/**
+ * Where a watcher's output goes: the watch stream that owns it. The stream bounds what it
+ * holds for all its watchers together; the hub bounds each watcher (see WatchHub).
+ */
 export interface WatchSink {
-  /** Queues the events of whole revisions, in order; the sink counts them in `queuedEvents`. */
-  send(watcher: Watcher, revisions: RevisionEvents[]): void;
-  /** Ends the watcher because the history it needs was compacted. */
+  /**
+   * Offers one whole revision (the events of it the watcher wants), in revision order. The
+   * sink counts accepted events in `queuedEvents` until it hands them to the transport. It
+   * refuses (returning false and taking nothing) when its buffer is full, unless it holds
+   * nothing at all, so that a watcher can always make progress; the hub then catches that
+   * watcher up from storage once the sink has room.
+   */
+  offer(watcher: Watcher, revision: RevisionEvents): boolean;
+  /** Whether the sink would take more now; the hub asks before reading storage for a watcher. */
+  hasRoom(): boolean;
+  /** Ends the watcher because the history it needs was compacted (after what it already took). */
   compacted(watcher: Watcher, compactedRevision: number): void;
 }
 
@@ -32,14 +43,17 @@ export class Watcher {
   readonly noDelete: boolean;
   readonly progressNotify: boolean;
   readonly fragment: boolean;
-  /** Every event below this revision has been queued for sending. */
+  /**
+   * While unsynced: every event below this revision has been offered to the sink. While
+   * synced, the hub's published revision says how far the watcher got; this field then only
+   * holds a start revision still in the future.
+   */
   nextRevision: number;
-  /** Events queued on the stream and not yet handed to the transport. */
+  /** Events the sink holds for this watcher and has not yet handed to the transport. */
   queuedEvents = 0;
   canceled = false;
   /** True while the watcher is served live from commits rather than from storage. */
   synced = false;
-  catchingUp = false;
   /** Whether events were sent since the last periodic progress notification. */
   sentSinceProgress = false;
 
@@ -57,25 +71,8 @@ export class Watcher {
     this.nextRevision = options.startRevision;
   }
 
-  /** The revisions at or after nextRevision, each cut down to the events this watcher wants. */
-  select(revisions: RevisionEvents[]): RevisionEvents[] {
-    const selected: RevisionEvents[] = [];
-    for (const rev of revisions) {
-      if (rev.revision < this.nextRevision) continue;
-      const events = rev.events.filter((e) => this.wants(e));
-      if (events.length > 0) selected.push({ revision: rev.revision, events, prevKvLoaded: rev.prevKvLoaded });
-    }
-    return selected;
+  /** Whether the watcher's filters let this kind of event through (keys are matched by WatcherIndex). */
+  wantsType(event: Event): boolean {
+    return event.type === Event_EventType.EVENT_TYPE_PUT ? !this.noPut : !this.noDelete;
   }
-
-  private wants(event: Event): boolean {
-    if (event.type === Event_EventType.EVENT_TYPE_PUT ? this.noPut : this.noDelete) return false;
-    return rangeContains(this.range, event.kv!.key.toString('latin1'));
-  }
-}
-
-export function countEvents(revisions: RevisionEvents[]): number {
-  let n = 0;
-  for (const r of revisions) n += r.events.length;
-  return n;
 }

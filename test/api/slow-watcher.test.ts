@@ -25,7 +25,16 @@ const WARM_UP_EVENTS = eventsOfWrites(WARM_UP_WRITES);
 const EVENTS = eventsOfWrites(WRITES); // 1800
 const TOTAL = WARM_UP_EVENTS + EVENTS;
 const PAYLOAD_BYTES = EVENTS * VALUE_BYTES; // ~15 MB of values written while one watcher does not read
-const LIMITS: Partial<Limits> = { maxWatcherBufferEvents: 64, watchCatchUpBatchEvents: 64 };
+/**
+ * Small bounds, so that what they hold is a small part of the payload: 64 events per
+ * watcher, 256 KiB per stream, and 1 MiB of recent history cached for catching up.
+ */
+const LIMITS: Partial<Limits> = {
+  maxWatcherBufferEvents: 64,
+  maxWatchStreamBufferBytes: 256 * 1024,
+  watchCatchUpBatchEvents: 64,
+  watchCacheBytes: 1024 * 1024,
+};
 
 /** Heap plus Buffer memory after full collections: what the process holds on to. */
 function retainedBytes(): number {
@@ -35,8 +44,9 @@ function retainedBytes(): number {
 }
 
 /**
- * Follows one watch's responses as they stream in, checking without keeping them: each
- * response holds one revision, revisions strictly increase (so none is split or repeated).
+ * Follows one watch's responses as they stream in, checking without keeping them: a
+ * response holds whole revisions (possibly several), and revisions strictly increase (so
+ * none is split or repeated).
  */
 class Follower {
   count = 0;
@@ -52,14 +62,18 @@ class Follower {
     if (r.watchId !== this.watchId) return;
     if (r.canceled) this.problems.push(`canceled: ${r.cancelReason}`);
     if (r.events.length === 0) return;
-    const rev = r.events[0]!.kv!.modRevision;
-    if (r.events.some((e) => e.kv!.modRevision !== rev)) this.problems.push(`a response mixes revisions at ${rev}`);
-    if (rev <= this.lastRevision) this.problems.push(`revision ${rev} after ${this.lastRevision}`);
-    if (r.events.some((e) => e.kv!.value.length !== VALUE_BYTES)) this.problems.push(`a value of the wrong size at ${rev}`);
-    this.lastRevision = rev;
+    const first = r.events[0]!.kv!.modRevision;
+    if (first <= this.lastRevision) this.problems.push(`revision ${first} after ${this.lastRevision}`);
+    if (r.events.some((e) => e.kv!.value.length !== VALUE_BYTES)) this.problems.push(`a value of the wrong size at ${first}`);
+    const now = Date.now();
+    for (const e of r.events) {
+      const rev = e.kv!.modRevision;
+      if (rev < this.lastRevision) this.problems.push(`revision ${rev} after ${this.lastRevision} in one response`);
+      this.lastRevision = rev;
+      this.perRevision.set(rev, (this.perRevision.get(rev) ?? 0) + 1);
+      this.receivedAt.set(rev, now);
+    }
     this.count += r.events.length;
-    this.perRevision.set(rev, r.events.length);
-    this.receivedAt.set(rev, Date.now());
   };
 }
 
@@ -206,11 +220,13 @@ for (const [engine, shared] of CASES) {
   );
 }
 
-// Control: with the per-watcher bound effectively disabled, the same scenario retains most
-// of the payload: the memory assertion above can fail, and measures the server's buffering.
+// Control: with the per-watcher and per-stream bounds effectively disabled, the same scenario
+// retains most of the payload: the memory assertion above can fail, and measures the
+// server's buffering.
 test.serial('control (rocksdb): without a buffer bound the backlog is held in memory', async (t) => {
   const { slowSession, slow, growth, baseline } = await scenario(t, 'rocksdb', {
     maxWatcherBufferEvents: 1_000_000,
+    maxWatchStreamBufferBytes: 1024 * 1024 * 1024,
     watchCatchUpBatchEvents: 100,
   });
   t.log(

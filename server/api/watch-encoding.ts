@@ -1,0 +1,111 @@
+/**
+ * WatchResponse wire encoding for fan-out. Many watchers receive the same revision: its
+ * events are encoded once (cached on the revision object), and a response is assembled
+ * from the encoded header, the watch id and those shared bytes, without building a
+ * WatchResponse object per watcher. The watch service is registered with a serializer that
+ * passes such pre-encoded responses through (see WATCH_SERVICE_DEFINITION).
+ */
+import { Event, ResponseHeader } from '../../gen/ts/cairn/v1/types.js';
+import { WatchResponse, WatchServiceService } from '../../gen/ts/cairn/v1/watch.js';
+import type { RevisionEvents } from '../mvcc/events.js';
+
+/** The events of one revision as WatchResponse.events entries (field 11), ready to concatenate. */
+export interface EncodedRevision {
+  /** One entry per event: tag, length and the encoded Event. */
+  readonly parts: readonly Buffer[];
+  readonly bytes: number;
+}
+
+const withPrevKv = new WeakMap<RevisionEvents, EncodedRevision>();
+const withoutPrevKv = new WeakMap<RevisionEvents, EncodedRevision>();
+
+const EVENTS_TAG = (11 << 3) | 2;
+const HEADER_TAG = (1 << 3) | 2;
+const WATCH_ID_TAG = (2 << 3) | 0;
+const FRAGMENT_TAG = (7 << 3) | 0;
+
+/** The revision's events encoded for a watcher that does (or does not) want prev_kv; cached. */
+export function encodeRevision(rev: RevisionEvents, prevKv: boolean): EncodedRevision {
+  const strip = !prevKv && rev.events.some((e) => e.prevKv !== undefined);
+  const cache = strip ? withoutPrevKv : withPrevKv;
+  let encoded = cache.get(rev);
+  if (encoded === undefined) {
+    const parts = rev.events.map((e) => field(EVENTS_TAG, Event.encode(strip ? { ...e, prevKv: undefined } : e).finish()));
+    let bytes = 0;
+    for (const p of parts) bytes += p.length;
+    encoded = { parts, bytes };
+    cache.set(rev, encoded);
+  }
+  return encoded;
+}
+
+/** A ResponseHeader as WatchResponse field 1. */
+export function encodeHeaderField(header: ResponseHeader): Buffer {
+  return field(HEADER_TAG, ResponseHeader.encode(header).finish());
+}
+
+/** An event response: header, a non-negative watch id, the fragment flag and event entries. */
+export function encodeEventResponse(
+  headerField: Buffer,
+  watchId: number,
+  fragment: boolean,
+  parts: readonly Buffer[],
+  bytes: number,
+): Buffer {
+  const size = headerField.length + 1 + varintLength(watchId) + (fragment ? 2 : 0) + bytes;
+  const out = Buffer.allocUnsafe(size);
+  let at = headerField.copy(out, 0);
+  out[at++] = WATCH_ID_TAG;
+  at = writeVarint(out, at, watchId);
+  if (fragment) {
+    out[at++] = FRAGMENT_TAG;
+    out[at++] = 1;
+  }
+  for (const p of parts) at += p.copy(out, at);
+  return out;
+}
+
+/** Any other response (created, canceled, progress), through the generated encoder. */
+export function encodeResponse(response: WatchResponse): Buffer {
+  const bytes = WatchResponse.encode(response).finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * The watch service definition, with a response serializer that sends a Buffer as it is:
+ * the stream writes responses it encoded itself.
+ */
+export const WATCH_SERVICE_DEFINITION = {
+  ...WatchServiceService,
+  watch: {
+    ...WatchServiceService.watch,
+    responseSerialize: (value: WatchResponse | Buffer): Buffer =>
+      Buffer.isBuffer(value) ? value : WatchServiceService.watch.responseSerialize(value),
+  },
+} as const;
+
+function field(tag: number, payload: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(1 + varintLength(payload.length) + payload.length);
+  out[0] = tag;
+  const at = writeVarint(out, 1, payload.length);
+  out.set(payload, at);
+  return out;
+}
+
+function varintLength(n: number): number {
+  let len = 1;
+  while (n >= 128) {
+    n = Math.floor(n / 128);
+    len++;
+  }
+  return len;
+}
+
+function writeVarint(out: Buffer, at: number, n: number): number {
+  while (n >= 128) {
+    out[at++] = (n % 128) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  out[at++] = n;
+  return at;
+}
