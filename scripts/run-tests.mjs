@@ -13,6 +13,8 @@
  *   ava          the TypeScript tests (test/, sdk/typescript/test)
  *   python       the Python SDK's tests (sdk/python/run-tests.sh: mypy, pytest)
  *   go           the Go SDK's tests (sdk/go/run-tests.sh: go vet, go test)
+ *   loadgen      the benchmark load generator's smoke test (bench/loadgen/run-tests.sh: every
+ *                workload for about a second against a real member; not a benchmark)
  *
  * Each step's output streams through as it runs; then a table of the steps, and last one
  * line `N passed, N failed[, N skipped]` counting the tests of ava, pytest and go test,
@@ -127,10 +129,11 @@ async function pytest() {
 }
 
 /**
- * The Go SDK's tests with `go test -json` (through sdk/go/run-tests.sh, which vets first);
- * prints package results and the output of failed tests rather than the raw JSON.
+ * Go tests with `go test -json`, through a run-tests.sh that vets first and passes its
+ * arguments to go test; prints package results and the output of failed tests rather than
+ * the raw JSON.
  */
-async function goTest() {
+const goTest = (script) => async () => {
   const results = new Map(); // "pkg/Test" -> pass | fail | skip
   const packageFailed = new Set();
   const outputs = new Map();
@@ -166,13 +169,13 @@ async function goTest() {
     }
     return shown;
   };
-  const { code } = await run('bash', ['sdk/go/run-tests.sh', '-json'], { filter });
+  const { code } = await run('bash', [script, '-json'], { filter });
   const count = (action) => [...results.values()].filter((a) => a === action).length;
   let failed = count('fail');
   if (failed === 0) failed = packageFailed.size;
   if (code !== 0 && failed === 0) failed = 1;
   return { ok: code === 0, passed: count('pass'), failed, skipped: count('skip'), note: code !== 0 ? `exit ${code}` : '' };
-}
+};
 
 const STEPS = [
   ['build', check('npx', 'tsc', '-p', '.')],
@@ -184,7 +187,8 @@ const STEPS = [
   ['lint-go', lintGo],
   ['ava', ava],
   ['python', pytest],
-  ['go', goTest],
+  ['go', goTest('sdk/go/run-tests.sh')],
+  ['loadgen', goTest('bench/loadgen/run-tests.sh')],
 ];
 
 const args = process.argv.slice(2);
