@@ -85,6 +85,18 @@ const (
 	// ERROR_CODE_LEADER_CHANGED: leadership changed while the request waited; a write may
 	// or may not have been applied. Status: UNAVAILABLE.
 	ErrorCode_ERROR_CODE_LEADER_CHANGED ErrorCode = 17
+	// ERROR_CODE_LEASE_EXISTS: a grant asks for a lease id that is already in use. Status:
+	// ALREADY_EXISTS.
+	ErrorCode_ERROR_CODE_LEASE_EXISTS ErrorCode = 18
+	// ERROR_CODE_LEASE_TTL_TOO_LARGE: a grant asks for a TTL over --max-lease-ttl. Status:
+	// INVALID_ARGUMENT.
+	ErrorCode_ERROR_CODE_LEASE_TTL_TOO_LARGE ErrorCode = 19
+	// ERROR_CODE_TOO_MANY_LEASES: the cluster already holds --max-leases leases. Status:
+	// RESOURCE_EXHAUSTED.
+	ErrorCode_ERROR_CODE_TOO_MANY_LEASES ErrorCode = 20
+	// ERROR_CODE_TOO_MANY_KEYS_PER_LEASE: a put would attach more than
+	// --max-keys-per-lease keys to one lease. Status: RESOURCE_EXHAUSTED.
+	ErrorCode_ERROR_CODE_TOO_MANY_KEYS_PER_LEASE ErrorCode = 21
 )
 
 // Enum value maps for ErrorCode.
@@ -108,26 +120,34 @@ var (
 		15: "ERROR_CODE_NO_LEADER",
 		16: "ERROR_CODE_TIMEOUT",
 		17: "ERROR_CODE_LEADER_CHANGED",
+		18: "ERROR_CODE_LEASE_EXISTS",
+		19: "ERROR_CODE_LEASE_TTL_TOO_LARGE",
+		20: "ERROR_CODE_TOO_MANY_LEASES",
+		21: "ERROR_CODE_TOO_MANY_KEYS_PER_LEASE",
 	}
 	ErrorCode_value = map[string]int32{
-		"ERROR_CODE_UNSPECIFIED":            0,
-		"ERROR_CODE_EMPTY_KEY":              1,
-		"ERROR_CODE_KEY_TOO_LARGE":          2,
-		"ERROR_CODE_VALUE_TOO_LARGE":        3,
-		"ERROR_CODE_REQUEST_TOO_LARGE":      4,
-		"ERROR_CODE_TOO_MANY_TXN_OPS":       5,
-		"ERROR_CODE_INVALID_ARGUMENT":       6,
-		"ERROR_CODE_COMPACTED":              7,
-		"ERROR_CODE_FUTURE_REVISION":        8,
-		"ERROR_CODE_LEASE_NOT_FOUND":        9,
-		"ERROR_CODE_KEY_NOT_FOUND":          10,
-		"ERROR_CODE_TOO_MANY_WATCHES":       11,
-		"ERROR_CODE_TOO_MANY_WATCH_STREAMS": 12,
-		"ERROR_CODE_DUPLICATE_WATCH_ID":     13,
-		"ERROR_CODE_STOPPING":               14,
-		"ERROR_CODE_NO_LEADER":              15,
-		"ERROR_CODE_TIMEOUT":                16,
-		"ERROR_CODE_LEADER_CHANGED":         17,
+		"ERROR_CODE_UNSPECIFIED":             0,
+		"ERROR_CODE_EMPTY_KEY":               1,
+		"ERROR_CODE_KEY_TOO_LARGE":           2,
+		"ERROR_CODE_VALUE_TOO_LARGE":         3,
+		"ERROR_CODE_REQUEST_TOO_LARGE":       4,
+		"ERROR_CODE_TOO_MANY_TXN_OPS":        5,
+		"ERROR_CODE_INVALID_ARGUMENT":        6,
+		"ERROR_CODE_COMPACTED":               7,
+		"ERROR_CODE_FUTURE_REVISION":         8,
+		"ERROR_CODE_LEASE_NOT_FOUND":         9,
+		"ERROR_CODE_KEY_NOT_FOUND":           10,
+		"ERROR_CODE_TOO_MANY_WATCHES":        11,
+		"ERROR_CODE_TOO_MANY_WATCH_STREAMS":  12,
+		"ERROR_CODE_DUPLICATE_WATCH_ID":      13,
+		"ERROR_CODE_STOPPING":                14,
+		"ERROR_CODE_NO_LEADER":               15,
+		"ERROR_CODE_TIMEOUT":                 16,
+		"ERROR_CODE_LEADER_CHANGED":          17,
+		"ERROR_CODE_LEASE_EXISTS":            18,
+		"ERROR_CODE_LEASE_TTL_TOO_LARGE":     19,
+		"ERROR_CODE_TOO_MANY_LEASES":         20,
+		"ERROR_CODE_TOO_MANY_KEYS_PER_LEASE": 21,
 	}
 )
 
@@ -355,7 +375,7 @@ const file_cairn_v1_errors_proto_rawDesc = "" +
 	"\adetails\x18\x03 \x03(\v2\x16.cairn.v1.StatusDetailR\adetails\"?\n" +
 	"\fStatusDetail\x12\x19\n" +
 	"\btype_url\x18\x01 \x01(\tR\atypeUrl\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value*\xb0\x04\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value*\xb9\x05\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ERROR_CODE_EMPTY_KEY\x10\x01\x12\x1c\n" +
@@ -375,7 +395,11 @@ const file_cairn_v1_errors_proto_rawDesc = "" +
 	"\x13ERROR_CODE_STOPPING\x10\x0e\x12\x18\n" +
 	"\x14ERROR_CODE_NO_LEADER\x10\x0f\x12\x16\n" +
 	"\x12ERROR_CODE_TIMEOUT\x10\x10\x12\x1d\n" +
-	"\x19ERROR_CODE_LEADER_CHANGED\x10\x11B\x90\x01\n" +
+	"\x19ERROR_CODE_LEADER_CHANGED\x10\x11\x12\x1b\n" +
+	"\x17ERROR_CODE_LEASE_EXISTS\x10\x12\x12\"\n" +
+	"\x1eERROR_CODE_LEASE_TTL_TOO_LARGE\x10\x13\x12\x1e\n" +
+	"\x1aERROR_CODE_TOO_MANY_LEASES\x10\x14\x12&\n" +
+	"\"ERROR_CODE_TOO_MANY_KEYS_PER_LEASE\x10\x15B\x90\x01\n" +
 	"\fcom.cairn.v1B\vErrorsProtoP\x01Z2github.com/cairn-dev/cairn/gen/go/cairn/v1;cairnv1\xa2\x02\x03CXX\xaa\x02\bCairn.V1\xca\x02\bCairn\\V1\xe2\x02\x14Cairn\\V1\\GPBMetadata\xea\x02\tCairn::V1b\x06proto3"
 
 var (

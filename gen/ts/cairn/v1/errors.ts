@@ -107,6 +107,26 @@ export enum ErrorCode {
    * or may not have been applied. Status: UNAVAILABLE.
    */
   ERROR_CODE_LEADER_CHANGED = 17,
+  /**
+   * ERROR_CODE_LEASE_EXISTS - ERROR_CODE_LEASE_EXISTS: a grant asks for a lease id that is already in use. Status:
+   * ALREADY_EXISTS.
+   */
+  ERROR_CODE_LEASE_EXISTS = 18,
+  /**
+   * ERROR_CODE_LEASE_TTL_TOO_LARGE - ERROR_CODE_LEASE_TTL_TOO_LARGE: a grant asks for a TTL over --max-lease-ttl. Status:
+   * INVALID_ARGUMENT.
+   */
+  ERROR_CODE_LEASE_TTL_TOO_LARGE = 19,
+  /**
+   * ERROR_CODE_TOO_MANY_LEASES - ERROR_CODE_TOO_MANY_LEASES: the cluster already holds --max-leases leases. Status:
+   * RESOURCE_EXHAUSTED.
+   */
+  ERROR_CODE_TOO_MANY_LEASES = 20,
+  /**
+   * ERROR_CODE_TOO_MANY_KEYS_PER_LEASE - ERROR_CODE_TOO_MANY_KEYS_PER_LEASE: a put would attach more than
+   * --max-keys-per-lease keys to one lease. Status: RESOURCE_EXHAUSTED.
+   */
+  ERROR_CODE_TOO_MANY_KEYS_PER_LEASE = 21,
   UNRECOGNIZED = -1,
 }
 
@@ -166,6 +186,18 @@ export function errorCodeFromJSON(object: any): ErrorCode {
     case 17:
     case "ERROR_CODE_LEADER_CHANGED":
       return ErrorCode.ERROR_CODE_LEADER_CHANGED;
+    case 18:
+    case "ERROR_CODE_LEASE_EXISTS":
+      return ErrorCode.ERROR_CODE_LEASE_EXISTS;
+    case 19:
+    case "ERROR_CODE_LEASE_TTL_TOO_LARGE":
+      return ErrorCode.ERROR_CODE_LEASE_TTL_TOO_LARGE;
+    case 20:
+    case "ERROR_CODE_TOO_MANY_LEASES":
+      return ErrorCode.ERROR_CODE_TOO_MANY_LEASES;
+    case 21:
+    case "ERROR_CODE_TOO_MANY_KEYS_PER_LEASE":
+      return ErrorCode.ERROR_CODE_TOO_MANY_KEYS_PER_LEASE;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -211,6 +243,14 @@ export function errorCodeToJSON(object: ErrorCode): string {
       return "ERROR_CODE_TIMEOUT";
     case ErrorCode.ERROR_CODE_LEADER_CHANGED:
       return "ERROR_CODE_LEADER_CHANGED";
+    case ErrorCode.ERROR_CODE_LEASE_EXISTS:
+      return "ERROR_CODE_LEASE_EXISTS";
+    case ErrorCode.ERROR_CODE_LEASE_TTL_TOO_LARGE:
+      return "ERROR_CODE_LEASE_TTL_TOO_LARGE";
+    case ErrorCode.ERROR_CODE_TOO_MANY_LEASES:
+      return "ERROR_CODE_TOO_MANY_LEASES";
+    case ErrorCode.ERROR_CODE_TOO_MANY_KEYS_PER_LEASE:
+      return "ERROR_CODE_TOO_MANY_KEYS_PER_LEASE";
     case ErrorCode.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
