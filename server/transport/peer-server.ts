@@ -72,6 +72,8 @@ export class PeerServer {
   /** Ends each open call with UNAVAILABLE; filled while calls are open, for closeAll. */
   private readonly openCalls = new Set<() => void>();
   private closed = false;
+  /** When each refusal reason was last logged at warn level. */
+  private readonly refusalsLogged = new Map<string, number>();
 
   constructor(private readonly opts: PeerServerOptions) {
     this.maxSnapshotBytes = opts.maxSnapshotBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES;
@@ -292,11 +294,27 @@ export class PeerServer {
     }
   }
 
+  /**
+   * Whether a refusal for this reason was not warned about within REFUSAL_LOG_INTERVAL_MS: a
+   * peer (or attacker) retrying every second must not flood the log. Bounded: the table is
+   * cleared when it holds MAX_REFUSAL_REASONS reasons.
+   */
+  private firstInAWhile(reason: string): boolean {
+    const now = Date.now();
+    const last = this.refusalsLogged.get(reason);
+    if (last !== undefined && now - last < REFUSAL_LOG_INTERVAL_MS) return false;
+    if (this.refusalsLogged.size >= MAX_REFUSAL_REASONS) this.refusalsLogged.clear();
+    this.refusalsLogged.set(reason, now);
+    return true;
+  }
+
   /** Counts and logs a refusal and turns it into the status the peer sees. */
   private refusal(err: unknown, what: string, remote: string): Partial<StatusObject> {
     if (err instanceof TransportError) {
       this.rejected[err.code] = (this.rejected[err.code] ?? 0) + 1;
-      this.opts.logger?.warn({ code: err.code, reason: err.message, remote }, `raft peer ${what} refused`);
+      const fields = { code: err.code, reason: err.message, remote };
+      if (this.firstInAWhile(err.message)) this.opts.logger?.warn(fields, `raft peer ${what} refused`);
+      else this.opts.logger?.debug(fields, `raft peer ${what} refused again`);
       return { code: grpcStatusOf(err.code), details: err.message };
     }
     // A bug on this side (deliver threw): keep the node up, tell the peer little.
@@ -304,6 +322,9 @@ export class PeerServer {
     return { code: status.INTERNAL, details: 'internal error; see the receiver log' };
   }
 }
+
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
+const MAX_REFUSAL_REASONS = 1000;
 
 const SHUTTING_DOWN: Partial<StatusObject> = { code: status.UNAVAILABLE, details: 'member is shutting down' };
 
