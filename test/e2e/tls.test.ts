@@ -95,10 +95,15 @@ test.before(async () => {
   const members = new Map(['n1', 'n2', 'n3'].map((n) => [n, pki.issue(n, { san: memberSan(n) })] as const));
   const client = pki.issue('client');
   const creds = sslCredentials(pki.caFile, client);
-  const cluster = await startClusterProcesses(3, ['--client-cert-auth', '--trusted-ca-file', pki.caFile], {
-    memberArgs: (name) => ['--cert-file', members.get(name)!.certFile, '--key-file', members.get(name)!.keyFile],
-    credentials: creds,
-  });
+  // A short log, so that a member left behind catches up by snapshot (SendSnapshot over TLS).
+  const cluster = await startClusterProcesses(
+    3,
+    ['--client-cert-auth', '--trusted-ca-file', pki.caFile, '--snapshot-count', '50', '--snapshot-catch-up-entries', '5'],
+    {
+      memberArgs: (name) => ['--cert-file', members.get(name)!.certFile, '--key-file', members.get(name)!.keyFile],
+      credentials: creds,
+    },
+  );
   await cluster.waitForLeader();
   const clusterClient = new ClusterServiceClient(cluster.endpoints[0]!, creds);
   const list = await unary<MemberListResponse>((cb) => clusterClient.memberList({}, cb)).finally(() => clusterClient.close());
@@ -227,6 +232,23 @@ test.serial(
     for (const m of cluster.members) t.is((await get(m.address, creds, 'k')).kvs[0]?.value.toString(), 'after');
   },
 );
+
+test.serial('a member left behind catches up by a snapshot sent over TLS', async (t) => {
+  const { cluster, creds } = c();
+  const leader = await cluster.waitForLeader();
+  const behind = cluster.members.find((m) => m.name !== leader)!;
+  await behind.process.stop();
+  const up = cluster.members.find((m) => m !== behind)!;
+  for (let i = 0; i < 120; i++) await put(up.address, creds, `bulk/${i}`, `v${i}`);
+  await behind.process.restart();
+  await waitUntil(
+    () => behind.process.output().includes('installed snapshot from the leader'),
+    30_000,
+    () => `no snapshot installed:\n${behind.process.output()}`,
+  );
+  await cluster.waitForConvergence();
+  t.is((await get(behind.address, creds, 'bulk/119')).kvs[0]?.value.toString(), 'v119');
+});
 
 test.serial('a member of another cluster with the same names and another token is refused, and says why', async (t) => {
   const { cluster, members, pki } = c();
