@@ -42,9 +42,10 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   const single = options.initialCluster.trim() === '';
   // Checked before anything is written, so a mistaken command line leaves no data dir behind.
   const memberCount = single ? 1 : parseInitialCluster(options.initialCluster, options.name).members.length;
+  checkPlaintextListen(options.listen, options.tls.certFile !== '' || options.tls.keyFile !== '', options.insecurePlaintext);
+  // The current members, set once the cluster is known; the peer authenticator reads it per call.
   let members: readonly ClusterMember[] = [];
   const tls = memberTls(options.tls, () => members, memberCount, logger);
-  checkPlaintextListen(options.listen, tls !== undefined, options.insecurePlaintext);
   await mkdir(options.dataDir, { recursive: true });
   const { token, warning } = await chooseClusterToken(options.dataDir, options.initialClusterToken, memberCount);
   if (warning !== undefined) logger.warn(warning);
