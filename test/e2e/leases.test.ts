@@ -41,7 +41,7 @@ const keysOf = async (kv: KVServiceClient, prefix: string, serializable = false)
   return r.kvs.map((kv) => kv.key.toString());
 };
 
-test('after kill -9 of the leader, a lease continues from its remaining TTL (not reset) and follower keep-alives work', async (t) => {
+test.serial('after kill -9 of the leader, a lease continues from its remaining TTL (not reset) and follower keep-alives work', async (t) => {
   const cluster = await startClusterProcesses(3, ['--lease-checkpoint-interval', '200']);
   t.teardown(() => cluster.cleanup());
   const leaderName = await cluster.waitForLeader();
@@ -83,7 +83,7 @@ test('after kill -9 of the leader, a lease continues from its remaining TTL (not
   t.is((await eventually(() => ka2.renew(id), 'keep-alive through a survivor')).ttl, GRANTED);
 });
 
-test('a leadership transfer checkpoints remaining TTLs first, so the next leader continues from them', async (t) => {
+test.serial('a leadership transfer checkpoints remaining TTLs first, so the next leader continues from them', async (t) => {
   // Periodic checkpoints effectively off: only the one taken before the transfer can help.
   const cluster = await startClusterProcesses(3, ['--lease-checkpoint-interval', '3600000']);
   t.teardown(() => cluster.cleanup());
@@ -110,7 +110,7 @@ test('a leadership transfer checkpoints remaining TTLs first, so the next leader
   t.true(after.ttl <= before + ELECTION_TIMEOUT_S + 1, `${after.ttl}s: the new leader did not continue from the checkpoint`);
 });
 
-test('a member that catches up by snapshot knows the leases and their keys; revoke through it deletes them', async (t) => {
+test.serial('a member that catches up by snapshot knows the leases and their keys; revoke through it deletes them', async (t) => {
   const cluster = await startClusterProcesses(3, ['--snapshot-count', '20', '--snapshot-catch-up-entries', '5']);
   t.teardown(() => cluster.cleanup());
   const leaderName = await cluster.waitForLeader();
@@ -144,7 +144,7 @@ test('a member that catches up by snapshot knows the leases and their keys; revo
   t.is(hashes.size, 1, 'every member holds the same data');
 });
 
-test('a restarted member keeps its leases, their keys and their checkpointed TTL', async (t) => {
+test.serial('a restarted member keeps its leases, their keys and their checkpointed TTL', async (t) => {
   const node = await startNodeProcess({ args: ['--lease-checkpoint-interval', '200'] });
   t.teardown(() => node.cleanup());
   let leases = new Leases(node.address);
