@@ -603,6 +603,8 @@ function applyToModel(model: Model, cmd: Command): (t: ExecutionContext, label: 
           });
         };
       }
+      case 'auth':
+        throw new Error('the model covers key-value commands only');
     }
   } catch (err) {
     if (err instanceof Fail) return expectError(err.code);

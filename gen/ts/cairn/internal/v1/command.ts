@@ -7,6 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { CompactRequest, DeleteRangeRequest, PutRequest, TxnRequest } from "../../v1/kv.js";
+import { AuthCommand } from "./auth.js";
 
 export const protobufPackage = "cairn.internal.v1";
 
@@ -31,6 +32,12 @@ export interface Command {
     | //
     /** compact discards history. */
     { $case: "compact"; compact: CompactRequest }
+    | //
+    /**
+     * auth changes users, roles or the enabled flag. Field numbers 30-49 are kept for
+     * authentication, like the error codes, so that other areas never pick them.
+     */
+    { $case: "auth"; auth: AuthCommand }
     | undefined;
 }
 
@@ -65,6 +72,9 @@ export const Command: MessageFns<Command> = {
         break;
       case "compact":
         CompactRequest.encode(message.request.compact, writer.uint32(34).fork()).join();
+        break;
+      case "auth":
+        AuthCommand.encode(message.request.auth, writer.uint32(242).fork()).join();
         break;
     }
     return writer;
@@ -115,6 +125,14 @@ export const Command: MessageFns<Command> = {
             message.request = { $case: "compact", compact: CompactRequest.decode(reader, reader.uint32()) };
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.request = { $case: "auth", auth: AuthCommand.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -139,6 +157,8 @@ export const Command: MessageFns<Command> = {
         ? { $case: "txn", txn: TxnRequest.fromJSON(object.txn) }
         : isSet(object.compact)
         ? { $case: "compact", compact: CompactRequest.fromJSON(object.compact) }
+        : isSet(object.auth)
+        ? { $case: "auth", auth: AuthCommand.fromJSON(object.auth) }
         : undefined,
     };
   },
@@ -153,6 +173,8 @@ export const Command: MessageFns<Command> = {
       obj.txn = TxnRequest.toJSON(message.request.txn);
     } else if (message.request?.$case === "compact") {
       obj.compact = CompactRequest.toJSON(message.request.compact);
+    } else if (message.request?.$case === "auth") {
+      obj.auth = AuthCommand.toJSON(message.request.auth);
     }
     return obj;
   },
@@ -187,6 +209,12 @@ export const Command: MessageFns<Command> = {
       case "compact": {
         if (object.request?.compact !== undefined && object.request?.compact !== null) {
           message.request = { $case: "compact", compact: CompactRequest.fromPartial(object.request.compact) };
+        }
+        break;
+      }
+      case "auth": {
+        if (object.request?.auth !== undefined && object.request?.auth !== null) {
+          message.request = { $case: "auth", auth: AuthCommand.fromPartial(object.request.auth) };
         }
         break;
       }
