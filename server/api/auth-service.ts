@@ -55,7 +55,8 @@ export function authService(deps: AuthServiceDeps): AuthServiceServer {
       const user = store.user(req.name);
       // The same error and (scrypt) cost for an unknown user and a wrong password.
       const ok = await verifyPassword(req.password, user?.password ?? DECOY_HASH);
-      if (user === undefined || !ok) throw new CairnError(ErrorCode.ERROR_CODE_AUTH_FAILED, 'authentication failed: wrong user name or password');
+      if (user === undefined || !ok)
+        throw new CairnError(ErrorCode.ERROR_CODE_AUTH_FAILED, 'authentication failed: wrong user name or password');
       const token = issueToken(store, req.name, deps.tokenTtlMs, Date.now());
       return { header: deps.header(), token, ttlSeconds: Math.floor(deps.tokenTtlMs / 1000) };
     }),
@@ -102,7 +103,8 @@ export function authService(deps: AuthServiceDeps): AuthServiceServer {
     roleGet: unary(logger, 'RoleGet', (req) =>
       read(() => {
         const role = store.role(req.role);
-        if (role === undefined) throw new CairnError(ErrorCode.ERROR_CODE_ROLE_NOT_FOUND, `role ${JSON.stringify(req.role)} does not exist`);
+        if (role === undefined)
+          throw new CairnError(ErrorCode.ERROR_CODE_ROLE_NOT_FOUND, `role ${JSON.stringify(req.role)} does not exist`);
         return { perm: [...role.permissions] };
       }),
     ),

@@ -25,7 +25,7 @@ export type AccessRule =
 
 const OPEN: AccessRule = { kind: 'open' };
 const ROOT: AccessRule = { kind: 'root' };
-const keys = <Req>(needs: (request: Req) => KeyNeed[]): AccessRule => ({ kind: 'keys', needs: needs as (request: never) => KeyNeed[] });
+const keys = <Req>(needs: (request: Req) => KeyNeed[]): AccessRule => ({ kind: 'keys', needs: needs });
 
 const read = (key: Buffer, rangeEnd: Buffer): KeyNeed => ({ access: 'read', key, rangeEnd });
 const write = (key: Buffer, rangeEnd: Buffer): KeyNeed => ({ access: 'write', key, rangeEnd });

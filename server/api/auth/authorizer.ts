@@ -48,7 +48,10 @@ export class Authorizer {
     if (typeof token === 'string' && token !== '') return verifyToken(this.store, token, options.ignoreExpiry ? 0 : this.now());
     const fromCertificate = this.certificateUser(credentials.call);
     if (fromCertificate !== undefined) return fromCertificate;
-    throw new CairnError(ErrorCode.ERROR_CODE_AUTH_REQUIRED, 'authentication is enabled: send a token (Authenticate) in the "token" metadata');
+    throw new CairnError(
+      ErrorCode.ERROR_CODE_AUTH_REQUIRED,
+      'authentication is enabled: send a token (Authenticate) in the "token" metadata',
+    );
   }
 
   /** Throws a CairnError unless the rule lets this caller make this request. */

@@ -47,7 +47,8 @@ export function verifyToken(store: AuthStore, token: string, now: number): strin
   const body = `${parts[0]}.${parts[1]}`;
   const expected = Buffer.from(sign(store.tokenKey, body));
   const given = Buffer.from(parts[2]!);
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid('bad signature (or authentication was re-enabled since)');
+  if (expected.length !== given.length || !timingSafeEqual(expected, given))
+    throw invalid('bad signature (or authentication was re-enabled since)');
   let payload: TokenPayload;
   try {
     payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as TokenPayload;

@@ -36,6 +36,9 @@ export function checkPermission(perm: Permission | undefined, maxKeyBytes: numbe
 export function checkPermissionKey(key: Buffer, rangeEnd: Buffer, maxKeyBytes: number): void {
   if (key.length === 0) throw new CairnError(ErrorCode.ERROR_CODE_EMPTY_KEY, 'the permission key is empty');
   if (key.length > maxKeyBytes || rangeEnd.length > maxKeyBytes) {
-    throw new CairnError(ErrorCode.ERROR_CODE_KEY_TOO_LARGE, `the permission key or range_end is over ${maxKeyBytes} bytes (--max-key-bytes)`);
+    throw new CairnError(
+      ErrorCode.ERROR_CODE_KEY_TOO_LARGE,
+      `the permission key or range_end is over ${maxKeyBytes} bytes (--max-key-bytes)`,
+    );
   }
 }

@@ -122,7 +122,8 @@ export class AuthStore {
     switch (change.$case) {
       case 'enable': {
         const root = this.users.get(ROOT_USER);
-        if (root === undefined) throw new CairnError(ErrorCode.ERROR_CODE_ROOT_USER_NOT_EXIST, 'the root user does not exist; add it first');
+        if (root === undefined)
+          throw new CairnError(ErrorCode.ERROR_CODE_ROOT_USER_NOT_EXIST, 'the root user does not exist; add it first');
         if (!root.roles.includes(ROOT_ROLE))
           throw new CairnError(ErrorCode.ERROR_CODE_ROOT_ROLE_NOT_EXIST, 'the root user does not have the root role; grant it first');
         this.putState(batch, { enabled: true, revision, tokenKey: change.enable.tokenKey });
@@ -167,16 +168,23 @@ export class AuthStore {
         const { name, role } = change.userRevokeRole;
         const user = this.existingUser(name);
         if (!user.roles.includes(role))
-          throw new CairnError(ErrorCode.ERROR_CODE_ROLE_NOT_GRANTED, `user ${JSON.stringify(name)} does not have role ${JSON.stringify(role)}`);
+          throw new CairnError(
+            ErrorCode.ERROR_CODE_ROLE_NOT_GRANTED,
+            `user ${JSON.stringify(name)} does not have role ${JSON.stringify(role)}`,
+          );
         if (name === ROOT_USER && role === ROOT_ROLE && this.state.enabled)
-          throw new CairnError(ErrorCode.ERROR_CODE_INVALID_AUTH_MGMT, 'the root role cannot be revoked from root while authentication is enabled');
+          throw new CairnError(
+            ErrorCode.ERROR_CODE_INVALID_AUTH_MGMT,
+            'the root role cannot be revoked from root while authentication is enabled',
+          );
         this.putUser(batch, { ...user, roles: user.roles.filter((r) => r !== role) });
         this.bump(batch, revision);
         break;
       }
       case 'roleAdd': {
         const { name } = change.roleAdd;
-        if (this.role(name) !== undefined) throw new CairnError(ErrorCode.ERROR_CODE_ROLE_EXISTS, `role ${JSON.stringify(name)} already exists`);
+        if (this.role(name) !== undefined)
+          throw new CairnError(ErrorCode.ERROR_CODE_ROLE_EXISTS, `role ${JSON.stringify(name)} already exists`);
         this.putRole(batch, { name, permissions: [] });
         this.bump(batch, revision);
         break;
