@@ -91,10 +91,7 @@ test.serial('users, roles, enable, and acting as a user with --user, CAIRN_USER/
   const rootDelete = await cli(['user', 'delete', 'root', ...root]);
   t.regex(rootDelete.stderr, /FAILED_PRECONDITION: the root user cannot be deleted while authentication is enabled/);
   t.is(await ok(['auth', 'disable', ...root]), 'Authentication Disabled\n');
-  t.is(
-    await ok(['auth', 'status']),
-    'Authentication Status: false\nAuthRevision: ' + (await ok(['auth', 'status'])).split('AuthRevision: ')[1],
-  );
+  t.regex(await ok(['auth', 'status']), /^Authentication Status: false\n/);
   t.is(await ok(['get', 'app/x']), 'app/x\n1\n');
 });
 
