@@ -56,7 +56,8 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   const auth = new AuthStore();
   await auth.load(engine);
   // The user of a verified client certificate (--client-cert-auth) plugs in here once TLS lands.
-  const authorizer = new Authorizer(auth);
+  let readBarrier = (): Promise<void> => Promise.resolve();
+  const authorizer = new Authorizer(auth, { readBarrier: () => readBarrier() });
 
   let term = (): number => 0;
   const header = (revision: number): ResponseHeader => ({
@@ -72,6 +73,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   };
   const member = createRaftMember({ ...options, cluster, engine, store, logStore, hub, auth, header, logger, onFatal });
   term = () => member.driver.status().term;
+  readBarrier = () => member.node.linearizableRead();
 
   const validator = new RequestValidator(options.limits);
   const watch = watchService({
@@ -97,6 +99,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
         logger,
         linearizableReadBarrier: () => member.node.linearizableRead(),
         freshEnough: (ms) => member.node.freshEnough(ms),
+        checkedAs: (call) => authorizer.caller({ metadata: call.metadata, call }) ?? '',
       }),
       watch: watch.service,
       cluster: clusterService(

@@ -32,7 +32,7 @@ export function authService(deps: AuthServiceDeps): AuthServiceServer {
   const { store, logger } = deps;
 
   async function change(command: AuthCommand['change']): Promise<{ header: ResponseHeader | undefined }> {
-    const outcome = await deps.writes.submit({ request: { $case: 'auth', auth: { change: command } } });
+    const outcome = await deps.writes.submit({ request: { $case: 'auth', auth: { change: command } }, checkedAs: '' });
     if (!outcome.ok) throw outcome.error;
     return { header: outcome.response.header };
   }

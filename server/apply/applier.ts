@@ -19,6 +19,7 @@ import { rangeContains, toKeyRange, type KeyRange } from '../mvcc/key-range.js';
 import type { WriteBatch } from '../mvcc/write-batch.js';
 import type { WriteTxn } from '../mvcc/write-txn.js';
 import type { AuthStore } from './auth/auth-store.js';
+import { commandNeeds } from './auth/key-needs.js';
 import { compareHolds } from './compare.js';
 import type { CommandOutcome } from './outcome.js';
 
@@ -55,6 +56,12 @@ export class Applier {
     if (request === undefined) return failure(new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'empty command'));
     // Auth changes touch no key and make no revision: they write auth records into the batch.
     if (request.$case === 'auth') return this.applyAuth(batch, request.auth);
+    // The proposer checked the caller's permissions; a change applied since (an earlier
+    // entry of the log) may have taken them away. Same state, same verdict on every member.
+    if (command.checkedAs !== '' && this.auth.enabled) {
+      const refusal = this.auth.refusal(command.checkedAs, commandNeeds(command));
+      if (refusal !== undefined) return failure(refusal);
+    }
     const txn = batch.beginTxn();
     try {
       switch (request.$case) {

@@ -98,7 +98,7 @@ export class TestStore {
   }
 
   txn(req: DeepPartial<TxnRequest>): Promise<TxnResponse> {
-    return this.ok({ request: { $case: 'txn', txn: TxnRequest.fromPartial(req) } });
+    return this.ok({ request: { $case: 'txn', txn: TxnRequest.fromPartial(req) }, checkedAs: '' });
   }
 
   compact(revision: number): Promise<CompactResponse> {
@@ -113,13 +113,16 @@ export class TestStore {
 export const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 
 export function putCmd(key: string, value: string, extra: Omit<DeepPartial<PutRequest>, 'key' | 'value'> = {}): Command {
-  return { request: { $case: 'put', put: PutRequest.fromPartial({ key: b(key), value: b(value), ...extra }) } };
+  return { request: { $case: 'put', put: PutRequest.fromPartial({ key: b(key), value: b(value), ...extra }) }, checkedAs: '' };
 }
 
 export function delCmd(key: string, rangeEnd = '', prevKv = false): Command {
-  return { request: { $case: 'deleteRange', deleteRange: DeleteRangeRequest.fromPartial({ key: b(key), rangeEnd: b(rangeEnd), prevKv }) } };
+  return {
+    request: { $case: 'deleteRange', deleteRange: DeleteRangeRequest.fromPartial({ key: b(key), rangeEnd: b(rangeEnd), prevKv }) },
+    checkedAs: '',
+  };
 }
 
 export function compactCmd(revision: number): Command {
-  return { request: { $case: 'compact', compact: CompactRequest.fromPartial({ revision }) } };
+  return { request: { $case: 'compact', compact: CompactRequest.fromPartial({ revision }) }, checkedAs: '' };
 }

@@ -584,7 +584,7 @@ for (const engine of ENGINE_NAMES) {
     ];
     const codes: DomainErrorCode[] = [];
     for (const [label, req] of attempts) {
-      const err = await ts.fails({ request: { $case: 'txn', txn: TxnRequest.fromPartial(req) } });
+      const err = await ts.fails({ request: { $case: 'txn', txn: TxnRequest.fromPartial(req) }, checkedAs: '' });
       codes.push(err.code);
       t.is(ts.store.currentRevision, 2, label);
       t.deepEqual(await snapshot(ts), before, label);
@@ -641,6 +641,7 @@ for (const engine of ENGINE_NAMES) {
     // Inside a txn, a read below the compaction fails the txn and changes nothing.
     const err = await ts.fails({
       request: { $case: 'txn', txn: TxnRequest.fromPartial({ success: [opPut('x', 'x'), opRange('a', '', { revision: 2 })] }) },
+      checkedAs: '',
     });
     t.is(err.code, ErrorCode.ERROR_CODE_COMPACTED);
     t.is(ts.store.currentRevision, 5);

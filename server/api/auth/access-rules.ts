@@ -1,11 +1,5 @@
-import type { DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from '../../../gen/ts/cairn/v1/kv.js';
-
-/** One key or range a call reads or writes, with key/range_end as in RangeRequest. */
-export interface KeyNeed {
-  readonly access: 'read' | 'write';
-  readonly key: Buffer;
-  readonly rangeEnd: Buffer;
-}
+import type { RangeRequest } from '../../../gen/ts/cairn/v1/kv.js';
+import { deleteNeeds, putNeeds, rangeNeeds, txnNeeds, type KeyNeed } from '../../apply/auth/key-needs.js';
 
 /**
  * What a method needs of its caller while authentication is on:
@@ -20,49 +14,22 @@ export type AccessRule =
   | { readonly kind: 'open' }
   | { readonly kind: 'user' }
   | { readonly kind: 'root' }
-  | { readonly kind: 'keys'; readonly needs: (request: never) => KeyNeed[] }
+  | {
+      readonly kind: 'keys';
+      readonly needs: (request: never) => KeyNeed[];
+      /**
+       * Whether the check must wait for the read barrier first: a linearizable read is
+       * judged against the auth state as fresh as the data it returns, so a permission
+       * revoked through any member is seen. (Writes are checked again when applied.)
+       */
+      readonly afterReadBarrier?: (request: never) => boolean;
+    }
   | { readonly kind: 'watch' };
 
 const OPEN: AccessRule = { kind: 'open' };
 const ROOT: AccessRule = { kind: 'root' };
-const keys = <Req>(needs: (request: Req) => KeyNeed[]): AccessRule => ({ kind: 'keys', needs: needs });
-
-const read = (key: Buffer, rangeEnd: Buffer): KeyNeed => ({ access: 'read', key, rangeEnd });
-const write = (key: Buffer, rangeEnd: Buffer): KeyNeed => ({ access: 'write', key, rangeEnd });
-const NO_END = Buffer.alloc(0);
-
-/** A range needs read on its keys, whatever revision it reads at (history is still data). */
-export const rangeNeeds = (r: RangeRequest): KeyNeed[] => [read(r.key, r.rangeEnd)];
-/** prev_kv returns the old value: a put with it needs read too. */
-export const putNeeds = (r: PutRequest): KeyNeed[] => [write(r.key, NO_END), ...(r.prevKv ? [read(r.key, NO_END)] : [])];
-export const deleteNeeds = (r: DeleteRangeRequest): KeyNeed[] => [write(r.key, r.rangeEnd), ...(r.prevKv ? [read(r.key, r.rangeEnd)] : [])];
-
-/**
- * Every compare needs read (its outcome discloses the key's value or revisions), and every
- * operation of both branches is checked, whichever would run, nested txns included: which
- * branch runs is data the caller may not be allowed to learn.
- */
-export function txnNeeds(r: TxnRequest): KeyNeed[] {
-  const needs: KeyNeed[] = r.compare.map((c) => read(c.key, c.rangeEnd));
-  for (const op of [...r.success, ...r.failure]) needs.push(...opNeeds(op));
-  return needs;
-}
-
-function opNeeds(op: RequestOp): KeyNeed[] {
-  const request = op.request;
-  switch (request?.$case) {
-    case 'requestRange':
-      return rangeNeeds(request.requestRange);
-    case 'requestPut':
-      return putNeeds(request.requestPut);
-    case 'requestDeleteRange':
-      return deleteNeeds(request.requestDeleteRange);
-    case 'requestTxn':
-      return txnNeeds(request.requestTxn);
-    case undefined:
-      return [];
-  }
-}
+const keys = <Req>(needs: (request: Req) => KeyNeed[], afterReadBarrier?: (request: Req) => boolean): AccessRule =>
+  afterReadBarrier === undefined ? { kind: 'keys', needs } : { kind: 'keys', needs, afterReadBarrier };
 
 /**
  * The one table: every method the member serves, by its gRPC path. A service registered
@@ -70,7 +37,7 @@ function opNeeds(op: RequestOp): KeyNeed[] {
  * so a new RPC cannot ship unchecked. Leases will be rows here too (LeaseGrant: user, ...).
  */
 export const ACCESS_RULES: Readonly<Record<string, AccessRule>> = {
-  '/cairn.v1.KVService/Range': keys(rangeNeeds),
+  '/cairn.v1.KVService/Range': keys(rangeNeeds, (r: RangeRequest) => !r.serializable),
   '/cairn.v1.KVService/Put': keys(putNeeds),
   '/cairn.v1.KVService/DeleteRange': keys(deleteNeeds),
   '/cairn.v1.KVService/Txn': keys(txnNeeds),

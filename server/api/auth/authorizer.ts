@@ -1,8 +1,8 @@
 import type { Metadata } from '@grpc/grpc-js';
-import type { AuthStore } from '../../apply/auth/auth-store.js';
+import { permissionDenied, type AuthStore } from '../../apply/auth/auth-store.js';
+import type { KeyNeed } from '../../apply/auth/key-needs.js';
 import { CairnError, ErrorCode } from '../../errors.js';
-import { intervalOf } from '../../apply/auth/key-coverage.js';
-import type { AccessRule, KeyNeed } from './access-rules.js';
+import type { AccessRule } from './access-rules.js';
 import { verifyToken } from './tokens.js';
 
 /** The metadata key clients send their token in, as etcd's clients do. */
@@ -24,14 +24,28 @@ export interface CallCredentials {
 /**
  * Decides whether a call may run, from its method's AccessRule and the replicated auth
  * state as it is now: a permission revoked, a user deleted or a password changed takes
- * effect on the next call. Everything is in memory; nothing here waits.
+ * effect on the next call. Everything is in memory; only readBarrier() waits.
  */
 export class Authorizer {
+  private readonly certificateUser: CertificateUser;
+  private readonly now: () => number;
+
   constructor(
     private readonly store: AuthStore,
-    private readonly certificateUser: CertificateUser = NO_CERTIFICATE_USER,
-    private readonly now: () => number = Date.now,
-  ) {}
+    options: {
+      /** Resolves once this member has applied everything committed when it was called. */
+      readBarrier: () => Promise<void>;
+      certificateUser?: CertificateUser;
+      now?: () => number;
+    },
+  ) {
+    this.readBarrier = options.readBarrier;
+    this.certificateUser = options.certificateUser ?? NO_CERTIFICATE_USER;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Waits until the local auth state is at least as new as any committed change. */
+  readonly readBarrier: () => Promise<void>;
 
   get enabled(): boolean {
     return this.store.enabled;
@@ -75,14 +89,8 @@ export class Authorizer {
 
   /** Throws PERMISSION_DENIED unless user may do every need. */
   checkKeys(user: string, needs: readonly KeyNeed[]): void {
-    const perms = this.permissions(user);
-    if (perms.root) return;
-    for (const need of needs) {
-      const coverage = need.access === 'read' ? perms.read : perms.write;
-      if (!coverage.covers(intervalOf(need.key, need.rangeEnd))) {
-        throw denied(user, `no ${need.access} permission on ${describe(need)}`);
-      }
-    }
+    const refusal = this.store.refusal(user, needs);
+    if (refusal !== undefined) throw refusal;
   }
 
   /** Subscribes to auth changes (for open watch streams); returns the unsubscribe. */
@@ -98,12 +106,5 @@ export class Authorizer {
 }
 
 function denied(user: string, why: string): CairnError {
-  return new CairnError(ErrorCode.ERROR_CODE_PERMISSION_DENIED, `permission denied for user ${JSON.stringify(user)}: ${why}`);
-}
-
-function describe(need: KeyNeed): string {
-  const key = JSON.stringify(need.key.toString('utf8'));
-  if (need.rangeEnd.length === 0) return `key ${key}`;
-  if (need.rangeEnd.length === 1 && need.rangeEnd[0] === 0) return `every key from ${key}`;
-  return `range [${key}, ${JSON.stringify(need.rangeEnd.toString('utf8'))})`;
+  return permissionDenied(user, why);
 }

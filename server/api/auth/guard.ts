@@ -28,9 +28,27 @@ export function guardService<Impl extends object>(definition: ServiceDefinition,
     invariant(handler !== undefined, () => `service has no handler for ${method.path}`);
     if (!method.requestStream && !method.responseStream) {
       const unary = handler as unknown as UnaryHandler;
+      const fresh = rule.kind === 'keys' ? rule.afterReadBarrier : undefined;
+      const check = (call: ServerUnaryCall<unknown, unknown>): void =>
+        authorizer.authorize(rule, call.request, { metadata: call.metadata, call });
       guarded[name] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>): void => {
+        if (fresh !== undefined && authorizer.enabled && fresh(call.request as never)) {
+          authorizer.readBarrier().then(
+            () => {
+              try {
+                check(call);
+              } catch (err) {
+                callback(toServiceError(err), null);
+                return;
+              }
+              unary(call, callback);
+            },
+            (err: unknown) => callback(toServiceError(err), null),
+          );
+          return;
+        }
         try {
-          authorizer.authorize(rule, call.request, { metadata: call.metadata, call });
+          check(call);
         } catch (err) {
           callback(toServiceError(err), null);
           return;
@@ -38,6 +56,7 @@ export function guardService<Impl extends object>(definition: ServiceDefinition,
         unary(call, callback);
       };
     } else {
+      invariant(rule.kind !== 'keys', () => `streaming method ${method.path} cannot have a per-request key rule`);
       const stream = handler as unknown as StreamHandler;
       guarded[name] = (call: StreamCall): void => {
         try {

@@ -11,6 +11,7 @@ import type { WriteBatch } from '../../mvcc/write-batch.js';
 import type { StorageEngine } from '../../storage/engine.js';
 import { AUTH_STATE_KEY, ROLE_SPAN, roleKey, USER_SPAN, userKey } from './auth-keys.js';
 import { intervalOf, KeyCoverage, type KeyInterval } from './key-coverage.js';
+import type { KeyNeed } from './key-needs.js';
 
 export const ROOT_USER = 'root';
 export const ROOT_ROLE = 'root';
@@ -104,6 +105,19 @@ export class AuthStore {
     const perms = { root: user.roles.includes(ROOT_ROLE), read: new KeyCoverage(read), write: new KeyCoverage(write) };
     this.cache.set(name, perms);
     return perms;
+  }
+
+  /** Why user may not do every need (PERMISSION_DENIED), or undefined when it may. */
+  refusal(user: string, needs: readonly KeyNeed[]): CairnError | undefined {
+    const perms = this.permissions(user);
+    if (perms === undefined) return permissionDenied(user, 'the user does not exist');
+    if (perms.root) return undefined;
+    for (const need of needs) {
+      const coverage = need.access === 'read' ? perms.read : perms.write;
+      if (!coverage.covers(intervalOf(need.key, need.rangeEnd)))
+        return permissionDenied(user, `no ${need.access} permission on ${describe(need)}`);
+    }
+    return undefined;
   }
 
   onChange(listener: AuthChangeListener): () => void {
@@ -267,6 +281,17 @@ export class AuthStore {
     this.cache.clear();
     for (const listener of this.listeners) listener();
   }
+}
+
+export function permissionDenied(user: string, why: string): CairnError {
+  return new CairnError(ErrorCode.ERROR_CODE_PERMISSION_DENIED, `permission denied for user ${JSON.stringify(user)}: ${why}`);
+}
+
+function describe(need: KeyNeed): string {
+  const key = JSON.stringify(need.key.toString('utf8'));
+  if (need.rangeEnd.length === 0) return `key ${key}`;
+  if (need.rangeEnd.length === 1 && need.rangeEnd[0] === 0) return `every key from ${key}`;
+  return `range [${key}, ${JSON.stringify(need.rangeEnd.toString('utf8'))})`;
 }
 
 function required<T>(value: T | undefined): T {

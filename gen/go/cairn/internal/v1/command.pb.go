@@ -35,7 +35,12 @@ type Command struct {
 	//	*Command_Txn
 	//	*Command_Compact
 	//	*Command_Auth
-	Request       isCommand_Request `protobuf_oneof:"request"`
+	Request isCommand_Request `protobuf_oneof:"request"`
+	// checked_as is, while authentication is on, the user whose permissions the proposing
+	// member checked the request against. The applier checks them again against the auth
+	// state at this point of the log, so that a permission revoked by an earlier entry
+	// refuses the request on every member, however late the proposer learned of it.
+	CheckedAs     string `protobuf:"bytes,31,opt,name=checked_as,json=checkedAs,proto3" json:"checked_as,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -120,6 +125,13 @@ func (x *Command) GetAuth() *AuthCommand {
 		}
 	}
 	return nil
+}
+
+func (x *Command) GetCheckedAs() string {
+	if x != nil {
+		return x.CheckedAs
+	}
+	return ""
 }
 
 type isCommand_Request interface {
@@ -231,13 +243,15 @@ var File_cairn_internal_v1_command_proto protoreflect.FileDescriptor
 
 const file_cairn_internal_v1_command_proto_rawDesc = "" +
 	"\n" +
-	"\x1fcairn/internal/v1/command.proto\x12\x11cairn.internal.v1\x1a\x1ccairn/internal/v1/auth.proto\x1a\x11cairn/v1/kv.proto\"\x97\x02\n" +
+	"\x1fcairn/internal/v1/command.proto\x12\x11cairn.internal.v1\x1a\x1ccairn/internal/v1/auth.proto\x1a\x11cairn/v1/kv.proto\"\xb6\x02\n" +
 	"\aCommand\x12(\n" +
 	"\x03put\x18\x01 \x01(\v2\x14.cairn.v1.PutRequestH\x00R\x03put\x12A\n" +
 	"\fdelete_range\x18\x02 \x01(\v2\x1c.cairn.v1.DeleteRangeRequestH\x00R\vdeleteRange\x12(\n" +
 	"\x03txn\x18\x03 \x01(\v2\x14.cairn.v1.TxnRequestH\x00R\x03txn\x124\n" +
 	"\acompact\x18\x04 \x01(\v2\x18.cairn.v1.CompactRequestH\x00R\acompact\x124\n" +
-	"\x04auth\x18\x1e \x01(\v2\x1e.cairn.internal.v1.AuthCommandH\x00R\x04authB\t\n" +
+	"\x04auth\x18\x1e \x01(\v2\x1e.cairn.internal.v1.AuthCommandH\x00R\x04auth\x12\x1d\n" +
+	"\n" +
+	"checked_as\x18\x1f \x01(\tR\tcheckedAsB\t\n" +
 	"\arequest\"m\n" +
 	"\bProposal\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\x04R\bmemberId\x12\x0e\n" +

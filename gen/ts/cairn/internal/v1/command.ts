@@ -39,6 +39,13 @@ export interface Command {
      */
     { $case: "auth"; auth: AuthCommand }
     | undefined;
+  /**
+   * checked_as is, while authentication is on, the user whose permissions the proposing
+   * member checked the request against. The applier checks them again against the auth
+   * state at this point of the log, so that a permission revoked by an earlier entry
+   * refuses the request on every member, however late the proposer learned of it.
+   */
+  checkedAs: string;
 }
 
 /**
@@ -55,7 +62,7 @@ export interface Proposal {
 }
 
 function createBaseCommand(): Command {
-  return { request: undefined };
+  return { request: undefined, checkedAs: "" };
 }
 
 export const Command: MessageFns<Command> = {
@@ -76,6 +83,9 @@ export const Command: MessageFns<Command> = {
       case "auth":
         AuthCommand.encode(message.request.auth, writer.uint32(242).fork()).join();
         break;
+    }
+    if (message.checkedAs !== "") {
+      writer.uint32(250).string(message.checkedAs);
     }
     return writer;
   },
@@ -133,6 +143,14 @@ export const Command: MessageFns<Command> = {
             message.request = { $case: "auth", auth: AuthCommand.decode(reader, reader.uint32()) };
             continue;
           }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.checkedAs = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -160,6 +178,11 @@ export const Command: MessageFns<Command> = {
         : isSet(object.auth)
         ? { $case: "auth", auth: AuthCommand.fromJSON(object.auth) }
         : undefined,
+      checkedAs: isSet(object.checkedAs)
+        ? globalThis.String(object.checkedAs)
+        : isSet(object.checked_as)
+        ? globalThis.String(object.checked_as)
+        : "",
     };
   },
 
@@ -175,6 +198,9 @@ export const Command: MessageFns<Command> = {
       obj.compact = CompactRequest.toJSON(message.request.compact);
     } else if (message.request?.$case === "auth") {
       obj.auth = AuthCommand.toJSON(message.request.auth);
+    }
+    if (message.checkedAs !== "") {
+      obj.checkedAs = message.checkedAs;
     }
     return obj;
   },
@@ -219,6 +245,7 @@ export const Command: MessageFns<Command> = {
         break;
       }
     }
+    message.checkedAs = object.checkedAs ?? "";
     return message;
   },
 };
