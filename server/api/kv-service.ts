@@ -1,4 +1,3 @@
-import type { Metadata } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Command } from '../../gen/ts/cairn/internal/v1/command.js';
 import type {
@@ -12,6 +11,7 @@ import type {
 import type { WritePath } from '../apply/write-path.js';
 import type { HeaderFactory } from '../apply/applier.js';
 import type { MvccStore } from '../mvcc/kv-store.js';
+import type { ServerCall } from './auth/authorizer.js';
 import { unary } from './unary.js';
 import type { RequestValidator } from './validate.js';
 
@@ -32,7 +32,7 @@ export interface KvServiceDeps {
    * The user a call was authorized as ('' while authentication is off), written into the
    * command so that the applier checks the same permissions again at its place in the log.
    */
-  checkedAs: (call: { metadata: Metadata; getPeer(): string }) => string;
+  checkedAs: (call: ServerCall) => string;
 }
 
 /** The KV service: thin handlers that validate, then read locally or submit a write. */

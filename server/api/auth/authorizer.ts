@@ -1,4 +1,10 @@
-import type { Metadata } from '@grpc/grpc-js';
+import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
+
+/**
+ * What every server call has, unary or streaming (grpc-js's ServerCall, which it
+ * does not export): metadata, peer, and getAuthContext() with the peer certificate.
+ */
+export type ServerCall = Pick<ServerUnaryCall<unknown, unknown>, 'metadata' | 'getPeer' | 'getAuthContext'>;
 import { permissionDenied, type AuthStore } from '../../apply/auth/auth-store.js';
 import type { KeyNeed } from '../../apply/auth/key-needs.js';
 import { CairnError, ErrorCode } from '../../errors.js';
@@ -9,16 +15,18 @@ import { verifyToken } from './tokens.js';
 export const TOKEN_METADATA_KEY = 'token';
 
 /**
- * The user named by the call's verified client certificate, when --client-cert-auth is on.
- * The TLS work supplies it; until then no call has one.
+ * The user named by the call's verified client certificate (its subject CN), when
+ * --client-cert-auth is on: the one hook the TLS work plugs in (new Authorizer(store,
+ * { certificateUser })). A call with a token is that token's user; one without a token
+ * but with such a certificate is the certificate's user. Until TLS lands, no call has one.
  */
-export type CertificateUser = (call: { getPeer(): string }) => string | undefined;
+export type CertificateUser = (call: ServerCall) => string | undefined;
 export const NO_CERTIFICATE_USER: CertificateUser = () => undefined;
 
 /** What a call presented: its metadata, and the call itself for its certificate. */
 export interface CallCredentials {
   readonly metadata: Metadata;
-  readonly call: { getPeer(): string };
+  readonly call: ServerCall;
 }
 
 /**

@@ -1,15 +1,11 @@
-import type { Metadata, sendUnaryData, ServerUnaryCall, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { sendUnaryData, ServerUnaryCall, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { invariant } from '../../invariant.js';
 import { toServiceError } from '../errors.js';
 import { ACCESS_RULES } from './access-rules.js';
-import type { Authorizer } from './authorizer.js';
+import type { Authorizer, ServerCall } from './authorizer.js';
 
 type UnaryHandler = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => void;
-interface StreamCall {
-  metadata: Metadata;
-  getPeer(): string;
-  emit(event: 'error', err: unknown): boolean;
-}
+type StreamCall = ServerCall & { emit(event: 'error', err: unknown): boolean };
 type StreamHandler = (call: StreamCall) => void;
 
 /**
