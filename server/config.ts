@@ -142,6 +142,8 @@ export interface NodeOptions {
   minLeaseTtl: number;
   /** How often the leader checkpoints remaining lease TTLs through the log. */
   leaseCheckpointIntervalMs: number;
+  /** Lifetime of the tokens Authenticate issues (etcd's simple tokens: 5 minutes). */
+  authTokenTtlMs: number;
 }
 
 /** As etcd: 1.5 election timeouts, rounded up to whole seconds, unless set. */
@@ -168,4 +170,5 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   snapshotCatchUpEntries: 5_000,
   minLeaseTtl: 0,
   leaseCheckpointIntervalMs: 1000,
+  authTokenTtlMs: 5 * 60 * 1000,
 });

@@ -1,6 +1,7 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { Applier, type HeaderFactory } from './apply/applier.js';
+import type { AuthStore } from './apply/auth/auth-store.js';
 import type { CommandOutcome } from './apply/outcome.js';
 import { ReplicatedStateMachine } from './apply/replicated-state-machine.js';
 import { SnapshotInbox } from './apply/snapshot-inbox.js';
@@ -32,6 +33,7 @@ export interface RaftMemberOptions {
   store: MvccStore;
   logStore: RaftLogStore;
   hub: WatchHub;
+  auth: AuthStore;
   header: HeaderFactory;
   heartbeatIntervalMs: number;
   electionTimeoutMs: number;
@@ -97,7 +99,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     maxSizePerMsg: 1024 * 1024,
   });
 
-  const inbox = new SnapshotInbox(o.engine, o.store, o.hub, logger);
+  const inbox = new SnapshotInbox(o.engine, o.store, o.hub, o.auth, logger);
   const late: { node?: RaftNode<CommandOutcome>; driver?: RaftDriver } = {};
   const lessor = new Lessor({
     table: () => o.store.leases,
@@ -115,7 +117,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
   // binding through the closures over `late` breaks the construction cycle.
   const stateMachine = new ReplicatedStateMachine(
     o.store,
-    new Applier(o.header, lessor.onChange),
+    new Applier(o.header, o.auth, lessor.onChange),
     self,
     (id, outcome) => late.node?.onOutcome(id, outcome),
     inbox,

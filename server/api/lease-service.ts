@@ -13,6 +13,7 @@ import type {
 } from '../../gen/ts/cairn/v1/lease.js';
 import type { Lessor } from '../apply/lessor.js';
 import type { HeaderFactory } from '../apply/outcome.js';
+import type { ServerCall } from './auth/authorizer.js';
 import type { WritePath } from '../apply/write-path.js';
 import type { Limits } from '../config.js';
 import { CairnError, ErrorCode } from '../errors.js';
@@ -40,6 +41,8 @@ export interface LeaseServiceDeps {
   header: HeaderFactory;
   logger: Logger;
   linearizableReadBarrier: () => Promise<void>;
+  /** The user the caller was checked as (empty when authentication is off); see command.proto. */
+  checkedAs: (call: ServerCall) => string;
 }
 
 /**
@@ -82,16 +85,20 @@ export function leaseService(deps: LeaseServiceDeps): LeaseServiceServer {
       for (let attempt = 1; ; attempt++) {
         const id = req.id !== 0 ? req.id : randomLeaseId();
         try {
-          return await write<LeaseGrantResponse>({ request: { $case: 'leaseGrant', leaseGrant: { id, ttl } } });
+          return await write<LeaseGrantResponse>({ request: { $case: 'leaseGrant', leaseGrant: { id, ttl } }, checkedAs: '' });
         } catch (err) {
           const clash = err instanceof CairnError && err.code === ErrorCode.ERROR_CODE_LEASE_EXISTS;
           if (!clash || req.id !== 0 || attempt >= GRANT_ATTEMPTS) throw err;
         }
       }
     }),
-    leaseRevoke: unary(logger, 'LeaseRevoke', (req) => {
+    leaseRevoke: unary(logger, 'LeaseRevoke', (req, call) => {
       if (req.id <= 0 || req.id > MAX_LEASE_ID) throw invalid(`lease id must be between 1 and ${MAX_LEASE_ID} (got ${req.id})`);
-      return write<LeaseRevokeResponse>({ request: { $case: 'leaseRevoke', leaseRevoke: { id: req.id } } });
+      // Revoking deletes the lease's keys: the applier checks write permission on each of them.
+      return write<LeaseRevokeResponse>({
+        request: { $case: 'leaseRevoke', leaseRevoke: { id: req.id } },
+        checkedAs: deps.checkedAs(call),
+      });
     }),
     leaseTimeToLive: unary(logger, 'LeaseTimeToLive', (req, call) => timeToLive(req, call.metadata.get(FORWARDED_HEADER).length > 0)),
     leaseLeases: unary(logger, 'LeaseLeases', async () => {

@@ -1,3 +1,4 @@
+import type { AuthCommand } from '../../gen/ts/cairn/internal/v1/auth.js';
 import type { ApplyLimits, Command } from '../../gen/ts/cairn/internal/v1/command.js';
 import type {
   CompactRequest,
@@ -17,6 +18,8 @@ import { invariant } from '../invariant.js';
 import { rangeContains, toKeyRange, type KeyRange } from '../mvcc/key-range.js';
 import type { WriteBatch } from '../mvcc/write-batch.js';
 import type { WriteTxn } from '../mvcc/write-txn.js';
+import type { AuthStore } from './auth/auth-store.js';
+import { commandNeeds, leaseRevokeNeeds } from './auth/key-needs.js';
 import { compareHolds } from './compare.js';
 import { LeaseApplier, leaseNotFound, type LeaseOutcome } from './lease-applier.js';
 import type { CommandOutcome, HeaderFactory } from './outcome.js';
@@ -52,6 +55,7 @@ export class Applier {
 
   constructor(
     private readonly header: HeaderFactory,
+    private readonly auth: AuthStore,
     /** Told about every lease change applied, after it is in the batch (the lessor's bookkeeping). */
     onLeaseChange?: (change: LeaseOutcome) => void,
   ) {
@@ -62,6 +66,15 @@ export class Applier {
   async apply(batch: WriteBatch, command: Command, limits: ApplyLimits = NO_LIMITS): Promise<CommandOutcome> {
     const request = command.request;
     if (request === undefined) return failure(new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'empty command'));
+    // Auth changes touch no key and make no revision: they write auth records into the batch.
+    if (request.$case === 'auth') return this.applyAuth(batch, request.auth);
+    // The proposer checked the caller's permissions; a change applied since (an earlier
+    // entry of the log) may have taken them away. Same state, same verdict on every member.
+    if (command.checkedAs !== '' && this.auth.enabled) {
+      const needs = request.$case === 'leaseRevoke' ? leaseRevokeNeeds(attachedKeys(batch, request.leaseRevoke.id)) : commandNeeds(command);
+      const refusal = this.auth.refusal(command.checkedAs, needs);
+      if (refusal !== undefined) return failure(refusal);
+    }
     this.limits = limits;
     // Lease commands manage their own transactions: an expiry ends several leases, each at its own revision.
     switch (request.$case) {
@@ -88,6 +101,7 @@ export class Applier {
         case 'compact':
           return { ok: true, response: this.compact(batch, txn, request.compact) };
       }
+      return failure(new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'unknown command'));
     } catch (err) {
       if (err instanceof CairnError) {
         invariant(!txn.changed, () => `command failed after changing the store: ${err.message}`);
@@ -96,6 +110,16 @@ export class Applier {
       throw err;
     } finally {
       batch.endTxn(txn);
+    }
+  }
+
+  private applyAuth(batch: WriteBatch, command: AuthCommand): CommandOutcome {
+    try {
+      this.auth.apply(batch, command);
+      return { ok: true, response: { header: this.header(batch.revision) } };
+    } catch (err) {
+      if (err instanceof CairnError) return failure(err);
+      throw err;
     }
   }
 
@@ -293,4 +317,9 @@ function fillHeaders(responses: ResponseOp[], header: ResponseHeader): ResponseO
     }
   }
   return responses;
+}
+
+/** The keys attached to a lease (none when it does not exist: the revoke then fails as not found). */
+function attachedKeys(batch: WriteBatch, id: number): Buffer[] {
+  return [...(batch.leases.get(id)?.keys ?? [])].map((name) => Buffer.from(name, 'latin1'));
 }

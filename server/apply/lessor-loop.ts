@@ -44,7 +44,7 @@ export class LessorLoop {
       if (expired.length > 0) {
         this.expiring = true;
         this.logger.debug({ leases: expired.reduce((n, ids) => n + ids.length, 0) }, 'expiring leases');
-        void this.proposeAll(expired.map((ids) => ({ request: { $case: 'leaseExpire', leaseExpire: { ids } } }))).finally(
+        void this.proposeAll(expired.map((ids) => ({ request: { $case: 'leaseExpire', leaseExpire: { ids } }, checkedAs: '' }))).finally(
           () => (this.expiring = false),
         );
       }
@@ -69,5 +69,5 @@ export class LessorLoop {
 }
 
 function checkpoint(remaining: LeaseRemaining[]): Command {
-  return { request: { $case: 'leaseCheckpoint', leaseCheckpoint: { remaining } } };
+  return { request: { $case: 'leaseCheckpoint', leaseCheckpoint: { remaining } }, checkedAs: '' };
 }

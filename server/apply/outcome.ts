@@ -5,10 +5,16 @@ import type { CairnError } from '../errors.js';
 
 export type HeaderFactory = (revision: number) => ResponseHeader;
 
+/** What an auth change answers: every AuthService write response is a header alone. */
+export interface AuthChangeResponse {
+  header: ResponseHeader | undefined;
+}
+
 /** The response a command produced, or the domain error that made it change nothing. */
 export type CommandOutcome =
   | {
       readonly ok: true;
-      readonly response: PutResponse | DeleteRangeResponse | TxnResponse | CompactResponse | LeaseGrantResponse | LeaseRevokeResponse;
+      readonly response:
+        PutResponse | DeleteRangeResponse | TxnResponse | CompactResponse | LeaseGrantResponse | LeaseRevokeResponse | AuthChangeResponse;
     }
   | { readonly ok: false; readonly error: CairnError };

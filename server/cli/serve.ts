@@ -52,6 +52,7 @@ type ServeFlags = Partial<Limits> & {
   watchProgressInterval: number;
   minLeaseTtl?: number;
   leaseCheckpointInterval: number;
+  authTokenTtl: number;
 };
 
 function nodeOptions(flags: ServeFlags): NodeOptions {
@@ -92,6 +93,7 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     watchProgressIntervalMs: flags.watchProgressInterval,
     minLeaseTtl: flags.minLeaseTtl ?? 0,
     leaseCheckpointIntervalMs: flags.leaseCheckpointInterval,
+    authTokenTtlMs: flags.authTokenTtl,
     limits,
   };
 }
@@ -171,6 +173,9 @@ export function registerServe(program: Command): void {
     .option('--data-dir <dir>', 'directory of the database', d.dataDir)
     .addOption(new Option('--engine <name>', 'storage engine').choices(ENGINE_NAMES).default(d.engine))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(d.logLevel))
+    .addOption(
+      new Option('--auth-token-ttl <ms>', 'lifetime of the tokens Authenticate issues').argParser(positiveInt).default(d.authTokenTtlMs),
+    )
     .addOption(
       new Option('--watch-progress-interval <ms>', 'interval of progress notifications on watches that ask for them')
         .argParser(positiveInt)

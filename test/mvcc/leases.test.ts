@@ -8,11 +8,12 @@ import { ErrorCode } from '../../server/errors.js';
 import type { RevisionEvents } from '../../server/mvcc/events.js';
 import { TestStore } from '../helpers/mvcc-store.js';
 
-const grant = (id: number, ttl: number): Command => ({ request: { $case: 'leaseGrant', leaseGrant: { id, ttl } } });
-const revoke = (id: number): Command => ({ request: { $case: 'leaseRevoke', leaseRevoke: { id } } });
-const expire = (...ids: number[]): Command => ({ request: { $case: 'leaseExpire', leaseExpire: { ids } } });
+const grant = (id: number, ttl: number): Command => ({ request: { $case: 'leaseGrant', leaseGrant: { id, ttl } }, checkedAs: '' });
+const revoke = (id: number): Command => ({ request: { $case: 'leaseRevoke', leaseRevoke: { id } }, checkedAs: '' });
+const expire = (...ids: number[]): Command => ({ request: { $case: 'leaseExpire', leaseExpire: { ids } }, checkedAs: '' });
 const checkpoint = (id: number, remainingMs: number): Command => ({
   request: { $case: 'leaseCheckpoint', leaseCheckpoint: { remaining: [{ id, remainingMs }] } },
+  checkedAs: '',
 });
 
 async function store(t: { teardown: (fn: () => Promise<void>) => void }): Promise<TestStore> {
@@ -43,6 +44,7 @@ test('puts attach keys to leases and move them; deletes detach them; an unknown 
       $case: 'put',
       put: { key: Buffer.from('c'), value: Buffer.from('x'), lease: 9, prevKv: false, ignoreValue: false, ignoreLease: false },
     },
+    checkedAs: '',
   });
   t.is(err.code, ErrorCode.ERROR_CODE_LEASE_NOT_FOUND);
   t.is(err.message, 'lease 9 not found');

@@ -38,7 +38,13 @@ type Command struct {
 	//	*Command_LeaseRevoke
 	//	*Command_LeaseExpire
 	//	*Command_LeaseCheckpoint
-	Request       isCommand_Request `protobuf_oneof:"request"`
+	//	*Command_Auth
+	Request isCommand_Request `protobuf_oneof:"request"`
+	// checked_as is, while authentication is on, the user whose permissions the proposing
+	// member checked the request against. The applier checks them again against the auth
+	// state at this point of the log, so that a permission revoked by an earlier entry
+	// refuses the request on every member, however late the proposer learned of it.
+	CheckedAs     string `protobuf:"bytes,31,opt,name=checked_as,json=checkedAs,proto3" json:"checked_as,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -152,6 +158,22 @@ func (x *Command) GetLeaseCheckpoint() *LeaseCheckpoint {
 	return nil
 }
 
+func (x *Command) GetAuth() *AuthCommand {
+	if x != nil {
+		if x, ok := x.Request.(*Command_Auth); ok {
+			return x.Auth
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetCheckedAs() string {
+	if x != nil {
+		return x.CheckedAs
+	}
+	return ""
+}
+
 type isCommand_Request interface {
 	isCommand_Request()
 }
@@ -196,6 +218,12 @@ type Command_LeaseCheckpoint struct {
 	LeaseCheckpoint *LeaseCheckpoint `protobuf:"bytes,8,opt,name=lease_checkpoint,json=leaseCheckpoint,proto3,oneof"`
 }
 
+type Command_Auth struct {
+	// auth changes users, roles or the enabled flag. Field numbers 30-49 are kept for
+	// authentication, like the error codes, so that other areas never pick them.
+	Auth *AuthCommand `protobuf:"bytes,30,opt,name=auth,proto3,oneof"`
+}
+
 func (*Command_Put) isCommand_Request() {}
 
 func (*Command_DeleteRange) isCommand_Request() {}
@@ -211,6 +239,8 @@ func (*Command_LeaseRevoke) isCommand_Request() {}
 func (*Command_LeaseExpire) isCommand_Request() {}
 
 func (*Command_LeaseCheckpoint) isCommand_Request() {}
+
+func (*Command_Auth) isCommand_Request() {}
 
 // ApplyLimits are the limits a command is checked against when applied; 0 means no limit.
 type ApplyLimits struct {
@@ -613,7 +643,7 @@ var File_cairn_internal_v1_command_proto protoreflect.FileDescriptor
 
 const file_cairn_internal_v1_command_proto_rawDesc = "" +
 	"\n" +
-	"\x1fcairn/internal/v1/command.proto\x12\x11cairn.internal.v1\x1a\x11cairn/v1/kv.proto\x1a\x14cairn/v1/lease.proto\"\xfc\x03\n" +
+	"\x1fcairn/internal/v1/command.proto\x12\x11cairn.internal.v1\x1a\x1ccairn/internal/v1/auth.proto\x1a\x11cairn/v1/kv.proto\x1a\x14cairn/v1/lease.proto\"\xd1\x04\n" +
 	"\aCommand\x12(\n" +
 	"\x03put\x18\x01 \x01(\v2\x14.cairn.v1.PutRequestH\x00R\x03put\x12A\n" +
 	"\fdelete_range\x18\x02 \x01(\v2\x1c.cairn.v1.DeleteRangeRequestH\x00R\vdeleteRange\x12(\n" +
@@ -623,7 +653,10 @@ const file_cairn_internal_v1_command_proto_rawDesc = "" +
 	"leaseGrant\x12A\n" +
 	"\flease_revoke\x18\x06 \x01(\v2\x1c.cairn.v1.LeaseRevokeRequestH\x00R\vleaseRevoke\x12C\n" +
 	"\flease_expire\x18\a \x01(\v2\x1e.cairn.internal.v1.LeaseExpireH\x00R\vleaseExpire\x12O\n" +
-	"\x10lease_checkpoint\x18\b \x01(\v2\".cairn.internal.v1.LeaseCheckpointH\x00R\x0fleaseCheckpointB\t\n" +
+	"\x10lease_checkpoint\x18\b \x01(\v2\".cairn.internal.v1.LeaseCheckpointH\x00R\x0fleaseCheckpoint\x124\n" +
+	"\x04auth\x18\x1e \x01(\v2\x1e.cairn.internal.v1.AuthCommandH\x00R\x04auth\x12\x1d\n" +
+	"\n" +
+	"checked_as\x18\x1f \x01(\tR\tcheckedAsB\t\n" +
 	"\arequest\"Y\n" +
 	"\vApplyLimits\x12\x1d\n" +
 	"\n" +
@@ -678,6 +711,7 @@ var file_cairn_internal_v1_command_proto_goTypes = []any{
 	(*v1.TxnRequest)(nil),         // 10: cairn.v1.TxnRequest
 	(*v1.CompactRequest)(nil),     // 11: cairn.v1.CompactRequest
 	(*v1.LeaseRevokeRequest)(nil), // 12: cairn.v1.LeaseRevokeRequest
+	(*AuthCommand)(nil),           // 13: cairn.internal.v1.AuthCommand
 }
 var file_cairn_internal_v1_command_proto_depIdxs = []int32{
 	8,  // 0: cairn.internal.v1.Command.put:type_name -> cairn.v1.PutRequest
@@ -688,14 +722,15 @@ var file_cairn_internal_v1_command_proto_depIdxs = []int32{
 	12, // 5: cairn.internal.v1.Command.lease_revoke:type_name -> cairn.v1.LeaseRevokeRequest
 	3,  // 6: cairn.internal.v1.Command.lease_expire:type_name -> cairn.internal.v1.LeaseExpire
 	4,  // 7: cairn.internal.v1.Command.lease_checkpoint:type_name -> cairn.internal.v1.LeaseCheckpoint
-	5,  // 8: cairn.internal.v1.LeaseCheckpoint.remaining:type_name -> cairn.internal.v1.LeaseRemaining
-	0,  // 9: cairn.internal.v1.Proposal.command:type_name -> cairn.internal.v1.Command
-	1,  // 10: cairn.internal.v1.Proposal.limits:type_name -> cairn.internal.v1.ApplyLimits
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	13, // 8: cairn.internal.v1.Command.auth:type_name -> cairn.internal.v1.AuthCommand
+	5,  // 9: cairn.internal.v1.LeaseCheckpoint.remaining:type_name -> cairn.internal.v1.LeaseRemaining
+	0,  // 10: cairn.internal.v1.Proposal.command:type_name -> cairn.internal.v1.Command
+	1,  // 11: cairn.internal.v1.Proposal.limits:type_name -> cairn.internal.v1.ApplyLimits
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_cairn_internal_v1_command_proto_init() }
@@ -703,6 +738,7 @@ func file_cairn_internal_v1_command_proto_init() {
 	if File_cairn_internal_v1_command_proto != nil {
 		return
 	}
+	file_cairn_internal_v1_auth_proto_init()
 	file_cairn_internal_v1_command_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_Put)(nil),
 		(*Command_DeleteRange)(nil),
@@ -712,6 +748,7 @@ func file_cairn_internal_v1_command_proto_init() {
 		(*Command_LeaseRevoke)(nil),
 		(*Command_LeaseExpire)(nil),
 		(*Command_LeaseCheckpoint)(nil),
+		(*Command_Auth)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

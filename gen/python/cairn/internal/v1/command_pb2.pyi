@@ -1,3 +1,4 @@
+from cairn.internal.v1 import auth_pb2 as _auth_pb2
 from cairn.v1 import kv_pb2 as _kv_pb2
 from cairn.v1 import lease_pb2 as _lease_pb2
 from google.protobuf.internal import containers as _containers
@@ -16,7 +17,9 @@ class ApplyLimits(_message.Message):
     def __init__(self, max_leases: _Optional[int] = ..., max_keys_per_lease: _Optional[int] = ...) -> None: ...
 
 class Command(_message.Message):
-    __slots__ = ["compact", "delete_range", "lease_checkpoint", "lease_expire", "lease_grant", "lease_revoke", "put", "txn"]
+    __slots__ = ["auth", "checked_as", "compact", "delete_range", "lease_checkpoint", "lease_expire", "lease_grant", "lease_revoke", "put", "txn"]
+    AUTH_FIELD_NUMBER: _ClassVar[int]
+    CHECKED_AS_FIELD_NUMBER: _ClassVar[int]
     COMPACT_FIELD_NUMBER: _ClassVar[int]
     DELETE_RANGE_FIELD_NUMBER: _ClassVar[int]
     LEASE_CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +28,8 @@ class Command(_message.Message):
     LEASE_REVOKE_FIELD_NUMBER: _ClassVar[int]
     PUT_FIELD_NUMBER: _ClassVar[int]
     TXN_FIELD_NUMBER: _ClassVar[int]
+    auth: _auth_pb2.AuthCommand
+    checked_as: str
     compact: _kv_pb2.CompactRequest
     delete_range: _kv_pb2.DeleteRangeRequest
     lease_checkpoint: LeaseCheckpoint
@@ -33,7 +38,7 @@ class Command(_message.Message):
     lease_revoke: _lease_pb2.LeaseRevokeRequest
     put: _kv_pb2.PutRequest
     txn: _kv_pb2.TxnRequest
-    def __init__(self, put: _Optional[_Union[_kv_pb2.PutRequest, _Mapping]] = ..., delete_range: _Optional[_Union[_kv_pb2.DeleteRangeRequest, _Mapping]] = ..., txn: _Optional[_Union[_kv_pb2.TxnRequest, _Mapping]] = ..., compact: _Optional[_Union[_kv_pb2.CompactRequest, _Mapping]] = ..., lease_grant: _Optional[_Union[LeaseGrant, _Mapping]] = ..., lease_revoke: _Optional[_Union[_lease_pb2.LeaseRevokeRequest, _Mapping]] = ..., lease_expire: _Optional[_Union[LeaseExpire, _Mapping]] = ..., lease_checkpoint: _Optional[_Union[LeaseCheckpoint, _Mapping]] = ...) -> None: ...
+    def __init__(self, put: _Optional[_Union[_kv_pb2.PutRequest, _Mapping]] = ..., delete_range: _Optional[_Union[_kv_pb2.DeleteRangeRequest, _Mapping]] = ..., txn: _Optional[_Union[_kv_pb2.TxnRequest, _Mapping]] = ..., compact: _Optional[_Union[_kv_pb2.CompactRequest, _Mapping]] = ..., lease_grant: _Optional[_Union[LeaseGrant, _Mapping]] = ..., lease_revoke: _Optional[_Union[_lease_pb2.LeaseRevokeRequest, _Mapping]] = ..., lease_expire: _Optional[_Union[LeaseExpire, _Mapping]] = ..., lease_checkpoint: _Optional[_Union[LeaseCheckpoint, _Mapping]] = ..., auth: _Optional[_Union[_auth_pb2.AuthCommand, _Mapping]] = ..., checked_as: _Optional[str] = ...) -> None: ...
 
 class LeaseCheckpoint(_message.Message):
     __slots__ = ["remaining"]

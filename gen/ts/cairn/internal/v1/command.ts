@@ -8,6 +8,7 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { CompactRequest, DeleteRangeRequest, PutRequest, TxnRequest } from "../../v1/kv.js";
 import { LeaseRevokeRequest } from "../../v1/lease.js";
+import { AuthCommand } from "./auth.js";
 
 export const protobufPackage = "cairn.internal.v1";
 
@@ -44,7 +45,20 @@ export interface Command {
     | //
     /** lease_checkpoint records remaining TTLs, so that a new leader continues from them. */
     { $case: "leaseCheckpoint"; leaseCheckpoint: LeaseCheckpoint }
+    | //
+    /**
+     * auth changes users, roles or the enabled flag. Field numbers 30-49 are kept for
+     * authentication, like the error codes, so that other areas never pick them.
+     */
+    { $case: "auth"; auth: AuthCommand }
     | undefined;
+  /**
+   * checked_as is, while authentication is on, the user whose permissions the proposing
+   * member checked the request against. The applier checks them again against the auth
+   * state at this point of the log, so that a permission revoked by an earlier entry
+   * refuses the request on every member, however late the proposer learned of it.
+   */
+  checkedAs: string;
 }
 
 /** ApplyLimits are the limits a command is checked against when applied; 0 means no limit. */
@@ -115,7 +129,7 @@ export interface Proposal {
 }
 
 function createBaseCommand(): Command {
-  return { request: undefined };
+  return { request: undefined, checkedAs: "" };
 }
 
 export const Command: MessageFns<Command> = {
@@ -145,6 +159,12 @@ export const Command: MessageFns<Command> = {
       case "leaseCheckpoint":
         LeaseCheckpoint.encode(message.request.leaseCheckpoint, writer.uint32(66).fork()).join();
         break;
+      case "auth":
+        AuthCommand.encode(message.request.auth, writer.uint32(242).fork()).join();
+        break;
+    }
+    if (message.checkedAs !== "") {
+      writer.uint32(250).string(message.checkedAs);
     }
     return writer;
   },
@@ -229,6 +249,22 @@ export const Command: MessageFns<Command> = {
             };
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.request = { $case: "auth", auth: AuthCommand.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.checkedAs = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -269,7 +305,14 @@ export const Command: MessageFns<Command> = {
         ? { $case: "leaseCheckpoint", leaseCheckpoint: LeaseCheckpoint.fromJSON(object.leaseCheckpoint) }
         : isSet(object.lease_checkpoint)
         ? { $case: "leaseCheckpoint", leaseCheckpoint: LeaseCheckpoint.fromJSON(object.lease_checkpoint) }
+        : isSet(object.auth)
+        ? { $case: "auth", auth: AuthCommand.fromJSON(object.auth) }
         : undefined,
+      checkedAs: isSet(object.checkedAs)
+        ? globalThis.String(object.checkedAs)
+        : isSet(object.checked_as)
+        ? globalThis.String(object.checked_as)
+        : "",
     };
   },
 
@@ -291,6 +334,11 @@ export const Command: MessageFns<Command> = {
       obj.leaseExpire = LeaseExpire.toJSON(message.request.leaseExpire);
     } else if (message.request?.$case === "leaseCheckpoint") {
       obj.leaseCheckpoint = LeaseCheckpoint.toJSON(message.request.leaseCheckpoint);
+    } else if (message.request?.$case === "auth") {
+      obj.auth = AuthCommand.toJSON(message.request.auth);
+    }
+    if (message.checkedAs !== "") {
+      obj.checkedAs = message.checkedAs;
     }
     return obj;
   },
@@ -358,7 +406,14 @@ export const Command: MessageFns<Command> = {
         }
         break;
       }
+      case "auth": {
+        if (object.request?.auth !== undefined && object.request?.auth !== null) {
+          message.request = { $case: "auth", auth: AuthCommand.fromPartial(object.request.auth) };
+        }
+        break;
+      }
     }
+    message.checkedAs = object.checkedAs ?? "";
     return message;
   },
 };
