@@ -3,8 +3,10 @@ import { Command, CommanderError } from 'commander';
 import { registerBench } from './bench.js';
 import { registerCompact } from './compact.js';
 import { registerDel } from './del.js';
+import { registerElect } from './elect.js';
 import { EXIT_USAGE, reportError } from './errors.js';
 import { registerGet } from './get.js';
+import { registerLock } from './lock.js';
 import { inheritClientOptions } from './options.js';
 import { registerPut } from './put.js';
 import { registerServe } from './serve.js';
@@ -31,6 +33,8 @@ function buildProgram(): Command {
     registerCompact,
     registerStatus,
     registerMoveLeader,
+    registerLock,
+    registerElect,
     registerBench,
   ]) {
     register(program);
@@ -41,7 +45,8 @@ function buildProgram(): Command {
 async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
-    return 0;
+    // A command that reports an exit code of its own (`lock` passes on its command's) sets it.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version requests end with exitCode 0; everything else is bad usage.
