@@ -87,7 +87,7 @@ test('a session: register binds keys to it, close revokes them; a lease revoked 
   await session.close();
   t.is(await client.get('session/a'), undefined);
 
-  const other = await client.session({ ttl: 30 });
+  const other = await client.session({ ttl: 3 });
   const lost = new Promise<Error>((resolve) => other.once('lost', resolve));
   await client.lease.revoke(other.leaseId);
   const reason = await lost;
@@ -134,7 +134,7 @@ test('mutex: one holder at a time, tokens grow, a waiter gets the lock on unlock
 });
 
 test('mutex: a waiting lock() rejects when its signal aborts or its session is lost, and leaves the queue', async (t) => {
-  const [holder, waiter] = await Promise.all([client.session({ ttl: 30 }), client.session({ ttl: 30 })]);
+  const [holder, waiter] = await Promise.all([client.session({ ttl: 30 }), client.session({ ttl: 3 })]);
   t.teardown(() => Promise.all([holder.close(), waiter.close()]));
   await new Mutex(holder, 'mutex-abort').lock();
   const abort = new AbortController();
