@@ -43,7 +43,7 @@ function workers(t: { teardown(fn: () => Promise<void>): void }): (endpoints: st
   };
 }
 
-test('a lock holder paused past its TTL loses the lock: the next holder has a higher token, the paused one’s fenced write is refused', async (t) => {
+test.serial('a lock holder paused past its TTL loses the lock: the next holder has a higher token, the paused one’s fenced write is refused', async (t) => {
   const cluster = await cluster3(t);
   const client = clientOf(cluster, t);
   const start = workers(t);
@@ -93,7 +93,7 @@ function leaderRuns(seen: Observed[]): Observed[] {
   return seen.filter((o, i) => i === 0 || seen[i - 1]!.key !== o.key);
 }
 
-test('across three leader kills an election has at most one leader at a time, as its observers see it', async (t) => {
+test.serial('across three leader kills an election has at most one leader at a time, as its observers see it', async (t) => {
   const cluster = await cluster3(t);
   const stop = new AbortController();
   const observers = [
@@ -161,7 +161,7 @@ test('across three leader kills an election has at most one leader at a time, as
   );
 });
 
-test('a registered service killed with SIGKILL leaves discover within TTL + one election timeout', async (t) => {
+test.serial('a registered service killed with SIGKILL leaves discover within TTL + one election timeout', async (t) => {
   const cluster = await cluster3(t);
   const client = clientOf(cluster, t);
   const discovery = await client.discover('services/api/');
@@ -209,7 +209,7 @@ function lines(args: string[], env: Record<string, string>, t: { teardown(fn: ()
   };
 }
 
-test('the ephemeral /config example: the watcher prints each version, then the key’s disappearance when the publisher is killed', async (t) => {
+test.serial('the ephemeral /config example: the watcher prints each version, then the key’s disappearance when the publisher is killed', async (t) => {
   const cluster = await cluster3(t);
   const env = { CAIRN_ENDPOINTS: cluster.endpoints.join(','), CONFIG_TTL: String(TTL) };
   const example = join(REPO_ROOT, 'sdk/typescript/examples/ephemeral-config.ts');
