@@ -43,27 +43,30 @@ function workers(t: { teardown(fn: () => Promise<void>): void }): (endpoints: st
   };
 }
 
-test.serial('a lock holder paused past its TTL loses the lock: the next holder has a higher token, the paused one’s fenced write is refused', async (t) => {
-  const cluster = await cluster3(t);
-  const client = clientOf(cluster, t);
-  const start = workers(t);
-  const a = start(cluster.endpoints, ['lock', 'fenced', String(TTL)]);
-  const aLocked = await a.waitFor((e) => e.event === 'locked');
-  a.signal('SIGSTOP');
+test.serial(
+  'a lock holder paused past its TTL loses the lock: the next holder has a higher token, the paused one’s fenced write is refused',
+  async (t) => {
+    const cluster = await cluster3(t);
+    const client = clientOf(cluster, t);
+    const start = workers(t);
+    const a = start(cluster.endpoints, ['lock', 'fenced', String(TTL)]);
+    const aLocked = await a.waitFor((e) => e.event === 'locked');
+    a.signal('SIGSTOP');
 
-  const b = start(cluster.endpoints, ['lock', 'fenced', String(TTL)]);
-  const bLocked = await b.waitFor((e) => e.event === 'locked');
-  t.true((bLocked['token'] as number) > (aLocked['token'] as number), 'fencing tokens only grow');
-  b.send('write fenced-data b');
-  t.true((await b.waitFor((e) => e.event === 'write'))['succeeded']);
+    const b = start(cluster.endpoints, ['lock', 'fenced', String(TTL)]);
+    const bLocked = await b.waitFor((e) => e.event === 'locked');
+    t.true((bLocked['token'] as number) > (aLocked['token'] as number), 'fencing tokens only grow');
+    b.send('write fenced-data b');
+    t.true((await b.waitFor((e) => e.event === 'write'))['succeeded']);
 
-  // The paused holder wakes up still believing it holds the lock, and writes.
-  a.signal('SIGCONT');
-  a.send('write fenced-data a');
-  t.false((await a.waitFor((e) => e.event === 'write'))['succeeded'], 'the write guarded by the stale token is refused');
-  await a.waitFor((e) => e.event === 'lost');
-  t.is((await client.get('fenced-data'))?.valueString, 'b');
-});
+    // The paused holder wakes up still believing it holds the lock, and writes.
+    a.signal('SIGCONT');
+    a.send('write fenced-data a');
+    t.false((await a.waitFor((e) => e.event === 'write'))['succeeded'], 'the write guarded by the stale token is refused');
+    await a.waitFor((e) => e.event === 'lost');
+    t.is((await client.get('fenced-data'))?.valueString, 'b');
+  },
+);
 
 interface Observed {
   key: string;
@@ -209,16 +212,19 @@ function lines(args: string[], env: Record<string, string>, t: { teardown(fn: ()
   };
 }
 
-test.serial('the ephemeral /config example: the watcher prints each version, then the key’s disappearance when the publisher is killed', async (t) => {
-  const cluster = await cluster3(t);
-  const env = { CAIRN_ENDPOINTS: cluster.endpoints.join(','), CONFIG_TTL: String(TTL) };
-  const example = join(REPO_ROOT, 'sdk/typescript/examples/ephemeral-config.ts');
-  const watcher = lines([example, 'watch'], env, t);
-  await watcher.waitFor(/^config: \(gone\) at revision \d+\n/);
-  const publisher = lines([example, 'publish'], env, t);
-  await watcher.waitFor(/config: \{"version":1,/);
-  await watcher.waitFor(/config: \{"version":2,/);
-  publisher.child.kill('SIGKILL');
-  await watcher.waitFor(/config: \{"version":2,.*\n(config: \{"version":\d+,.*\n)*config: \(gone\) at revision \d+\n$/);
-  t.regex(publisher.output(), /^published \/config \{"version":1,/);
-});
+test.serial(
+  'the ephemeral /config example: the watcher prints each version, then the key’s disappearance when the publisher is killed',
+  async (t) => {
+    const cluster = await cluster3(t);
+    const env = { CAIRN_ENDPOINTS: cluster.endpoints.join(','), CONFIG_TTL: String(TTL) };
+    const example = join(REPO_ROOT, 'sdk/typescript/examples/ephemeral-config.ts');
+    const watcher = lines([example, 'watch'], env, t);
+    await watcher.waitFor(/^config: \(gone\) at revision \d+\n/);
+    const publisher = lines([example, 'publish'], env, t);
+    await watcher.waitFor(/config: \{"version":1,/);
+    await watcher.waitFor(/config: \{"version":2,/);
+    publisher.child.kill('SIGKILL');
+    await watcher.waitFor(/config: \{"version":2,.*\n(config: \{"version":\d+,.*\n)*config: \(gone\) at revision \d+\n$/);
+    t.regex(publisher.output(), /^published \/config \{"version":1,/);
+  },
+);
