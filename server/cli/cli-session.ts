@@ -65,14 +65,22 @@ export class CliSession {
     if (this.closed) return;
     this.closed = true;
     this.stop();
-    if (this.lostReason !== undefined) return this.client.close();
-    const lease = await leaseClient(this.client);
-    await new Promise<LeaseRevokeResponse | undefined>((resolve, reject) =>
-      lease.leaseRevoke({ id: this.leaseId }, new Metadata(), { deadline: Date.now() + 10_000 }, (err, r) =>
-        // Gone already is what close wants.
-        err && !(isServiceError(err) && err.code === status.NOT_FOUND) ? reject(err) : resolve(r),
-      ),
-    ).finally(() => this.client.close());
+    // A session lost because no endpoint answered may still have its lease: revoke it
+    // anyway, best effort then.
+    const bestEffort = this.lostReason !== undefined;
+    try {
+      const lease = await leaseClient(this.client);
+      await new Promise<LeaseRevokeResponse | undefined>((resolve, reject) =>
+        lease.leaseRevoke({ id: this.leaseId }, new Metadata(), { deadline: Date.now() + 10_000 }, (err, r) =>
+          // Gone already is what close wants.
+          err && !bestEffort && !(isServiceError(err) && err.code === status.NOT_FOUND) ? reject(err) : resolve(r),
+        ),
+      );
+    } catch (err) {
+      if (!bestEffort) throw err;
+    } finally {
+      this.client.close();
+    }
   }
 
   private stop(): void {

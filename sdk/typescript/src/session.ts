@@ -110,12 +110,13 @@ export class Session extends EventEmitter {
     this.closed = true;
     const wasLost = this.isLost;
     this.stop();
-    if (wasLost) return;
     try {
       await this.client.lease.revoke(this.leaseId);
     } catch (err) {
-      // Already gone is what close wants; anything else the caller should hear about.
-      if (toCairnError(err).cairnCode !== ErrorCode.ERROR_CODE_LEASE_NOT_FOUND) throw err;
+      // Already gone is what close wants. A session lost because no member could be
+      // reached may still have its lease on the server: revoking it then is best effort.
+      if (wasLost || toCairnError(err).cairnCode === ErrorCode.ERROR_CODE_LEASE_NOT_FOUND) return;
+      throw err;
     }
   }
 
