@@ -30,6 +30,7 @@ function spawned([command, ...args]: string[]) {
     child,
     exit,
     stdout: () => stdout,
+    stderr: () => stderr,
     until: (pattern: RegExp) =>
       waitUntil(
         () => pattern.test(stdout),
@@ -130,4 +131,13 @@ test('elect campaigns and prints the leader; --listen prints each leader; an int
 test('elect needs a value or --listen, not both', async (t) => {
   t.is((await runCli(['elect', 'x', '--endpoints', node.address])).code, 2);
   t.is((await runCli(['elect', 'x', 'v', '--listen', '--endpoints', node.address])).code, 2);
+});
+
+test('lock: when its session is lost while the command runs, the command gets SIGTERM and lock fails', async (t) => {
+  const cli = spawned(['lock', 'cli-lost', '--ttl', '3', '--', 'sh', '-c', 'echo "$CAIRN_LOCK_KEY"; exec sleep 60']);
+  await cli.until(/^cli-lost\/[0-9a-f]+\n$/);
+  const lease = parseInt(cli.stdout().trim().split('/')[1]!, 16);
+  await client.lease.revoke(lease);
+  t.is(await cli.exit, 1);
+  t.regex(cli.stderr(), /session lost/);
 });
