@@ -105,17 +105,29 @@ export function leaseService(deps: LeaseServiceDeps): LeaseServiceServer {
 
 /**
  * One keep-alive stream: each request is answered with the lease's new TTL (0 when it does
- * not exist or expired; the stream stays open). At most maxLeaseKeepAlivesPerStream requests
- * are answered at once; beyond that the stream is paused, so a client sending faster than
- * the leader answers is slowed down by gRPC flow control instead of filling memory.
+ * not exist or expired; the stream stays open). Reading requests is paused while
+ * maxLeaseKeepAlivesPerStream of them wait for answers (forwarded to the leader), and while
+ * the answers already written wait for the client to read them; so a client sending faster
+ * than it is answered, or not reading, is slowed down by HTTP/2 flow control instead of
+ * filling this member's memory.
  */
 function keepAliveStream(call: ServerDuplexStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse>, deps: LeaseServiceDeps): void {
   const { lessor, header, limits } = deps;
   const forwarded = call.metadata.get(FORWARDED_HEADER).length > 0;
   let inFlight = 0;
   let paused = false;
+  /** Answers wait in the transport for the client to read them. */
+  let blocked = false;
   let ended = false;
   let failed = false;
+
+  const pauseOrResume = (): void => {
+    const shouldPause = blocked || inFlight >= limits.maxLeaseKeepAlivesPerStream;
+    if (shouldPause === paused) return;
+    paused = shouldPause;
+    if (paused) call.pause();
+    else call.resume();
+  };
 
   const fail = (err: unknown): void => {
     if (failed) return;
@@ -125,23 +137,24 @@ function keepAliveStream(call: ServerDuplexStream<LeaseKeepAliveRequest, LeaseKe
   };
   const settled = (): void => {
     inFlight--;
-    if (paused && inFlight < limits.maxLeaseKeepAlivesPerStream) {
-      paused = false;
-      call.resume();
-    }
+    pauseOrResume();
     if (ended && inFlight === 0 && !failed) call.end();
   };
   const answer = (id: number, ttl: number): void => {
-    if (!failed && !call.cancelled) call.write({ header: header(deps.store.currentRevision), id, ttl });
+    if (failed || call.cancelled) return;
+    if (!call.write({ header: header(deps.store.currentRevision), id, ttl }) && !blocked) {
+      blocked = true;
+      call.once('drain', () => {
+        blocked = false;
+        pauseOrResume();
+      });
+    }
   };
 
   call.on('data', (req: LeaseKeepAliveRequest) => {
     if (failed) return;
     inFlight++;
-    if (inFlight >= limits.maxLeaseKeepAlivesPerStream) {
-      paused = true;
-      call.pause();
-    }
+    pauseOrResume();
     try {
       const address = leaderToForwardTo(deps, forwarded);
       if (address === undefined) {

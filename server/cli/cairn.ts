@@ -6,6 +6,7 @@ import { registerDel } from './del.js';
 import { registerElect } from './elect.js';
 import { EXIT_USAGE, reportError } from './errors.js';
 import { registerGet } from './get.js';
+import { registerLease } from './lease.js';
 import { registerLock } from './lock.js';
 import { inheritClientOptions } from './options.js';
 import { registerPut } from './put.js';
@@ -29,6 +30,7 @@ function buildProgram(): Command {
     registerGet,
     registerDel,
     registerWatch,
+    registerLease,
     registerTxn,
     registerCompact,
     registerStatus,

@@ -5,9 +5,9 @@
  * CLI's own copy of the SDK's session (server/ must not import sdk/); the key layout it
  * serves is in docs/recipes.md.
  */
-import { credentials, Metadata, status, type ClientDuplexStream } from '@grpc/grpc-js';
+import { Metadata, status, type ClientDuplexStream } from '@grpc/grpc-js';
+import type { LeaseServiceClient } from '../../gen/ts/cairn/v1/lease.js';
 import {
-  LeaseServiceClient,
   type LeaseGrantResponse,
   type LeaseKeepAliveRequest,
   type LeaseKeepAliveResponse,
@@ -39,7 +39,7 @@ export class CliSession {
 
   static async start(client: CliClient, ttl: number, onLost: (reason: CliError) => void): Promise<CliSession> {
     const sentAt = Date.now();
-    const lease = await leaseClient(client);
+    const lease = await client.leaseClient();
     const res = await new Promise<LeaseGrantResponse>((resolve, reject) =>
       lease.leaseGrant({ ttl, id: 0 }, new Metadata(), { deadline: Date.now() + 10_000 }, (err, r) => (err ? reject(err) : resolve(r))),
     );
@@ -69,7 +69,7 @@ export class CliSession {
     // anyway, best effort then.
     const bestEffort = this.lostReason !== undefined;
     try {
-      const lease = await leaseClient(this.client);
+      const lease = await this.client.leaseClient();
       await new Promise<LeaseRevokeResponse | undefined>((resolve, reject) =>
         lease.leaseRevoke({ id: this.leaseId }, new Metadata(), { deadline: Date.now() + 10_000 }, (err, r) =>
           // Gone already is what close wants.
@@ -108,7 +108,7 @@ export class CliSession {
   private async keepAlive(): Promise<void> {
     while (!this.ended.signal.aborted) {
       try {
-        await this.stream(await leaseClient(this.client));
+        await this.stream(await this.client.leaseClient());
       } catch {
         // Renewals go on elsewhere; the expiry timer decides when it is too late.
       }
@@ -149,10 +149,4 @@ export class CliSession {
       send();
     });
   }
-}
-
-/** A LeaseService stub on the client's connected channel. */
-async function leaseClient(client: CliClient): Promise<LeaseServiceClient> {
-  const kv = await client.connect();
-  return new LeaseServiceClient(client.endpoint!, credentials.createInsecure(), { channelOverride: kv.getChannel() });
 }

@@ -99,7 +99,7 @@ export function registerServe(program: Command): void {
   const d = DEFAULT_NODE_OPTIONS;
   const cmd = program
     .command('serve')
-    .description('run a node serving KV, Watch, health and reflection on one port')
+    .description('run a node serving KV, Watch, Lease, health and reflection on one port')
     .option('--name <name>', 'member name; the member id is derived from it', d.name)
     .option(
       '--initial-cluster <list>',

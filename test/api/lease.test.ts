@@ -150,3 +150,27 @@ test('limits: leases per cluster and keys per lease', async (t) => {
   t.regex(full.details, /--max-keys-per-lease/);
   t.is((await kv.range({ key: b('c') })).kvs.length, 0, 'the refused put changed nothing');
 });
+
+test('a keep-alive stream flooded with requests answers every one, in order, through flow control', async (t) => {
+  const { leases } = await leaseNode(t);
+  const id = (await leases.grant(60)).id;
+  const stream = leases.client.leaseKeepAlive();
+  t.teardown(() => stream.cancel());
+  const N = 5000;
+  const answers: number[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('data', (r: { id: number; ttl: number }) => {
+      answers.push(r.ttl);
+      if (answers.length === N) resolve();
+    });
+    stream.on('error', reject);
+  });
+  // Written without waiting for answers: the server pauses reading while its answers queue.
+  for (let i = 0; i < N; i++) stream.write({ id: i % 2 === 0 ? id : 424242 });
+  await done;
+  t.deepEqual(
+    answers.filter((_, i) => i < 4),
+    [60, 0, 60, 0],
+  );
+  t.is(answers.filter((ttl) => ttl === 60).length, N / 2);
+});

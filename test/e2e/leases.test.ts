@@ -6,6 +6,7 @@
  */
 import test from 'ava';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { MaintenanceServiceClient, type MoveLeaderResponse } from '../../gen/ts/cairn/v1/maintenance.js';
 import { KVServiceClient, PutRequest, RangeRequest, type PutResponse, type RangeResponse } from '../../gen/ts/cairn/v1/kv.js';
 import { startClusterProcesses } from '../helpers/cluster-process.js';
 import { Leases } from '../helpers/lease-client.js';
@@ -80,6 +81,33 @@ test('after kill -9 of the leader, a lease continues from its remaining TTL (not
   const ka2 = leases2.keepAlive();
   t.teardown(() => ka2.close());
   t.is((await eventually(() => ka2.renew(id), 'keep-alive through a survivor')).ttl, GRANTED);
+});
+
+test('a leadership transfer checkpoints remaining TTLs first, so the next leader continues from them', async (t) => {
+  // Periodic checkpoints effectively off: only the one taken before the transfer can help.
+  const cluster = await startClusterProcesses(3, ['--lease-checkpoint-interval', '3600000']);
+  t.teardown(() => cluster.cleanup());
+  const leaderName = await cluster.waitForLeader();
+  const leader = cluster.member(leaderName);
+  const target = cluster.members.find((m) => m.name !== leaderName)!;
+  const leases = new Leases(leader.address);
+  const targetLeases = new Leases(target.address);
+  const maintenance = new MaintenanceServiceClient(leader.address, credentials.createInsecure());
+  t.teardown(() => [leases, targetLeases].forEach((l) => l.close()));
+  t.teardown(() => maintenance.close());
+
+  const GRANTED = 30;
+  const { id } = await leases.grant(GRANTED);
+  let before = (await leases.timeToLive(id)).ttl;
+  while (before > GRANTED - 4) {
+    await new Promise((r) => setTimeout(r, 200));
+    before = (await leases.timeToLive(id)).ttl;
+  }
+  const targetId = (await target.status(5000))!.header!.memberId;
+  await call<MoveLeaderResponse>((cb) => maintenance.moveLeader({ targetId }, cb));
+  const after = await eventually(() => targetLeases.timeToLive(id), 'time-to-live on the new leader');
+  t.log(`remaining TTL ${before}s before the transfer, ${after.ttl}s after`);
+  t.true(after.ttl <= before + ELECTION_TIMEOUT_S + 1, `${after.ttl}s: the new leader did not continue from the checkpoint`);
 });
 
 test('a member that catches up by snapshot knows the leases and their keys; revoke through it deletes them', async (t) => {
