@@ -4,9 +4,11 @@ import { registerAuth } from './auth.js';
 import { registerBench } from './bench.js';
 import { registerCompact } from './compact.js';
 import { registerDel } from './del.js';
+import { registerElect } from './elect.js';
 import { EXIT_USAGE, reportError } from './errors.js';
 import { registerGet } from './get.js';
 import { registerLease } from './lease.js';
+import { registerLock } from './lock.js';
 import { inheritClientOptions } from './options.js';
 import { registerPut } from './put.js';
 import { registerRole } from './role.js';
@@ -44,6 +46,8 @@ function buildProgram(): Command {
     registerUser,
     registerRole,
     registerAuth,
+    registerLock,
+    registerElect,
     registerBench,
   ]) {
     register(program);
@@ -54,7 +58,8 @@ function buildProgram(): Command {
 async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
-    return 0;
+    // A command that reports an exit code of its own (`lock` passes on its command's) sets it.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version requests end with exitCode 0; everything else is bad usage.

@@ -190,6 +190,12 @@ export class CliClient {
     this.kv = undefined;
   }
 
+  /** Drops the connection and makes the next endpoint the first to try (a stream found this one failing). */
+  failover(): void {
+    this.close();
+    this.current = (this.current + 1) % this.config.endpoints.length;
+  }
+
   /**
    * Runs one call with the command deadline. On UNAVAILABLE the request never reached a
    * serving node, so it is retried once on each of the other endpoints.

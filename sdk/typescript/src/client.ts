@@ -33,6 +33,10 @@ import { MemberPool, type InvokeOptions } from './pool.js';
 import { deleteRequest, putRequest, rangeRequest, type DeleteOptions, type PutOptions, type ReadOptions } from './requests.js';
 import { Txn, txnResult, type CommitOptions } from './txn.js';
 import { Watch, type WatchOptions } from './watch.js';
+import { LeaseClient } from './lease.js';
+import { Session, type SessionOptions } from './session.js';
+import { discover, type Discovery } from './discovery.js';
+import { observeLeader } from './election.js';
 
 export const DEFAULT_ENDPOINT = '127.0.0.1:7379';
 
@@ -63,6 +67,8 @@ function resolveEndpoints(given: ClientOptions['endpoints']): string[] {
 export class CairnClient {
   private readonly pool: MemberPool;
   private readonly dialTimeoutMs: number;
+  /** Leases: grant, revoke, keepAlive, keepAliveOnce, timeToLive, leases. */
+  readonly lease: LeaseClient;
 
   constructor(options: ClientOptions = {}) {
     this.dialTimeoutMs = options.dialTimeoutMs ?? 2000;
@@ -72,6 +78,7 @@ export class CairnClient {
       callTimeoutMs: options.callTimeoutMs ?? 5000,
       discover: options.discover ?? true,
     });
+    this.lease = new LeaseClient(this.pool, this.dialTimeoutMs);
   }
 
   /** Every member address the client knows, the one in use first. */
@@ -185,6 +192,24 @@ export class CairnClient {
   /** Yields the config's current version, then each new one, decoded as T. */
   watchConfig<T>(key: Bytes, options: ConfigOptions<T> & { signal?: AbortSignal } = {}): AsyncGenerator<ConfigVersion<T>, void, undefined> {
     return watchConfig<T>(this, key, options);
+  }
+
+  /**
+   * Starts a session: a lease (default TTL 60 s) kept alive in the background, for
+   * `session.register`, `new Mutex(session, name)` and `new Election(session, name)`.
+   */
+  session(options: SessionOptions = {}): Promise<Session> {
+    return Session.create(this, options);
+  }
+
+  /** The live keys under `prefix` (registered services) and the joins and leaves after them. */
+  discover(prefix: string, options: { signal?: AbortSignal } = {}): Promise<Discovery> {
+    return discover(this, prefix, options);
+  }
+
+  /** The leader of election `name` each time it changes; no session needed. */
+  observeLeader(name: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<KeyValue, void, undefined> {
+    return observeLeader(this, name, options);
   }
 
   /** Closes every connection; in-flight calls fail and watches end. */

@@ -6,6 +6,7 @@ import { KVServiceClient } from '../../../gen/ts/cairn/v1/kv.js';
 import { WatchServiceClient } from '../../../gen/ts/cairn/v1/watch.js';
 import { ClusterServiceClient } from '../../../gen/ts/cairn/v1/cluster.js';
 import { MaintenanceServiceClient } from '../../../gen/ts/cairn/v1/maintenance.js';
+import { LeaseServiceClient } from '../../../gen/ts/cairn/v1/lease.js';
 import { CairnError } from './errors.js';
 
 export class MemberConnection {
@@ -13,6 +14,7 @@ export class MemberConnection {
   readonly watch: WatchServiceClient;
   readonly cluster: ClusterServiceClient;
   readonly maintenance: MaintenanceServiceClient;
+  readonly lease: LeaseServiceClient;
 
   constructor(readonly address: string) {
     this.kv = new KVServiceClient(address, credentials.createInsecure(), {
@@ -25,6 +27,7 @@ export class MemberConnection {
     this.watch = new WatchServiceClient(address, credentials.createInsecure(), { channelOverride });
     this.cluster = new ClusterServiceClient(address, credentials.createInsecure(), { channelOverride });
     this.maintenance = new MaintenanceServiceClient(address, credentials.createInsecure(), { channelOverride });
+    this.lease = new LeaseServiceClient(address, credentials.createInsecure(), { channelOverride });
   }
 
   get ready(): boolean {
@@ -54,7 +57,7 @@ export class MemberConnection {
   }
 
   close(): void {
-    // All four stubs share the channel; closing it once closes them all.
+    // All the stubs share the channel; closing it once closes them all.
     this.kv.close();
   }
 }

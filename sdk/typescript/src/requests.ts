@@ -35,6 +35,8 @@ export interface ReadOptions {
 export interface PutOptions {
   /** Return the previous version of the key. */
   prevKv?: boolean;
+  /** Attach the key to this lease (it is deleted when the lease ends); 0 or unset: no lease. */
+  lease?: number;
 }
 
 export interface DeleteOptions {
@@ -71,7 +73,7 @@ export function rangeRequest(sel: KeySelector, o: ReadOptions = {}): RangeReques
 }
 
 export function putRequest(key: Bytes, value: Bytes, o: PutOptions = {}): PutRequest {
-  return PutRequest.fromPartial({ key: toBuffer(key), value: toBuffer(value), prevKv: o.prevKv ?? false });
+  return PutRequest.fromPartial({ key: toBuffer(key), value: toBuffer(value), prevKv: o.prevKv ?? false, lease: o.lease ?? 0 });
 }
 
 export function deleteRequest(sel: KeySelector, o: DeleteOptions = {}): DeleteRangeRequest {
