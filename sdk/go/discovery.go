@@ -5,26 +5,22 @@ import (
 	"sync"
 )
 
-// ChangeKind says what happened to a registered service.
-type ChangeKind int
+// ChangeType says what happened to a registered service.
+type ChangeType int
 
-// Change kinds.
+// Change types.
 const (
-	// ServiceJoin: a key appeared under the prefix.
-	ServiceJoin ChangeKind = iota + 1
-	// ServiceUpdate: a registered key got a new value.
-	ServiceUpdate
+	// ServiceJoin: a key appeared under the prefix, or got a new value.
+	ServiceJoin ChangeType = iota + 1
 	// ServiceLeave: a key vanished (deregistered, or its session's lease ended).
 	ServiceLeave
 )
 
-// String returns "join", "update" or "leave".
-func (k ChangeKind) String() string {
-	switch k {
+// String returns "join" or "leave".
+func (t ChangeType) String() string {
+	switch t {
 	case ServiceJoin:
 		return "join"
-	case ServiceUpdate:
-		return "update"
 	case ServiceLeave:
 		return "leave"
 	}
@@ -33,7 +29,7 @@ func (k ChangeKind) String() string {
 
 // ServiceChange is one change to the set of services under a prefix.
 type ServiceChange struct {
-	Kind ChangeKind
+	Type ChangeType
 	Key  string
 	// Value is the new value; for a leave, the last value known.
 	Value    []byte
@@ -44,11 +40,11 @@ type ServiceChange struct {
 // live set at Revision, then every change from Revision+1 on Changes, with no gap and no
 // duplicate.
 type Discovery struct {
-	// Members is the live set at Revision, by key. It is not updated: apply Changes.
-	Members map[string]KeyValue
+	// Services is the live set at Revision: key to value. It is not updated: apply Changes.
+	Services map[string][]byte
 	// Revision is the revision Members was read at.
 	Revision int64
-	// Changes delivers joins, updates and leaves in revision order. It is closed when the
+	// Changes delivers joins and leaves in revision order. It is closed when the
 	// context given to Discover is done, or the watch fails for good (see Err).
 	Changes <-chan ServiceChange
 
@@ -64,18 +60,19 @@ func (d *Discovery) Err() error {
 	return d.err
 }
 
-// Discover reads the services registered under prefix and follows them until ctx is done.
-func Discover(ctx context.Context, c *Client, prefix string) (*Discovery, error) {
+// Discover reads the services registered under prefix (Session.Register) and follows
+// them until ctx is done.
+func (c *Client) Discover(ctx context.Context, prefix string) (*Discovery, error) {
 	current, err := c.Get(ctx, prefix, WithPrefix())
 	if err != nil {
 		return nil, err
 	}
 	ch := make(chan ServiceChange)
-	d := &Discovery{Members: map[string]KeyValue{}, Revision: current.Header.Revision, Changes: ch}
-	known := map[string]KeyValue{}
+	d := &Discovery{Services: map[string][]byte{}, Revision: current.Header.Revision, Changes: ch}
+	known := map[string][]byte{} // the live set as of the last change sent
 	for _, kv := range current.Kvs {
-		d.Members[kv.Key] = kv
-		known[kv.Key] = kv
+		d.Services[kv.Key] = kv.Value
+		known[kv.Key] = kv.Value
 	}
 	events := c.Watch(ctx, prefix, WithPrefix(), FromRevision(d.Revision+1))
 	go func() {
@@ -88,18 +85,12 @@ func Discover(ctx context.Context, c *Client, prefix string) (*Discovery, error)
 				return
 			}
 			for _, ev := range resp.Events {
-				change := ServiceChange{Key: ev.KV.Key, Value: ev.KV.Value, Revision: ev.KV.ModRevision}
-				prev, present := known[ev.KV.Key]
-				switch {
-				case ev.Type == EventDelete:
-					change.Kind, change.Value = ServiceLeave, prev.Value
+				change := ServiceChange{Type: ServiceJoin, Key: ev.KV.Key, Value: ev.KV.Value, Revision: ev.KV.ModRevision}
+				if ev.Type == EventDelete {
+					change.Type, change.Value = ServiceLeave, known[ev.KV.Key]
 					delete(known, ev.KV.Key)
-				case present:
-					change.Kind = ServiceUpdate
-					known[ev.KV.Key] = ev.KV
-				default:
-					change.Kind = ServiceJoin
-					known[ev.KV.Key] = ev.KV
+				} else {
+					known[ev.KV.Key] = ev.KV.Value
 				}
 				select {
 				case ch <- change:

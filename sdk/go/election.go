@@ -116,18 +116,18 @@ func electionLeader(ctx context.Context, c *Client, prefix string) (*KeyValue, e
 	return &resp.Kvs[0], nil
 }
 
-// Observe delivers the leader now, then each change of leader or of its value, in
-// revision order with nothing skipped (one watch on the whole queue). A nil value means
-// nobody leads. The channel is closed when ctx is done or the watch fails for good
-// (compaction past its position). The session is not needed to observe: see
-// ObserveElection.
-func (e *Election) Observe(ctx context.Context) <-chan *KeyValue {
-	return ObserveElection(ctx, e.s.c, e.prefix[:len(e.prefix)-1])
+// Observe is Client.ObserveElection for this election.
+func (e *Election) Observe(ctx context.Context) <-chan KeyValue {
+	return e.s.c.ObserveElection(ctx, e.prefix[:len(e.prefix)-1])
 }
 
-// ObserveElection is Election.Observe for the election called name, without a session.
-func ObserveElection(ctx context.Context, c *Client, name string) <-chan *KeyValue {
-	ch := make(chan *KeyValue)
+// ObserveElection delivers the leader of the election called name now (if any), then
+// each new leader or new value of the leader, in revision order with nothing skipped (one
+// watch on the whole queue). Like etcd's, it delivers nothing while nobody leads. The
+// channel is closed when ctx is done or the watch fails for good (compaction past its
+// position). It needs no session.
+func (c *Client) ObserveElection(ctx context.Context, name string) <-chan KeyValue {
+	ch := make(chan KeyValue)
 	prefix := name + "/"
 	go func() {
 		defer close(ch)
@@ -140,7 +140,7 @@ func ObserveElection(ctx context.Context, c *Client, name string) <-chan *KeyVal
 			queue[kv.Key] = kv
 		}
 		last := leaderOf(queue)
-		if !deliver(ctx, ch, last) {
+		if last != nil && !deliver(ctx, ch, *last) {
 			return
 		}
 		wctx, cancel := context.WithCancel(ctx)
@@ -161,9 +161,9 @@ func ObserveElection(ctx context.Context, c *Client, name string) <-chan *KeyVal
 					continue
 				}
 				leader := leaderOf(queue)
-				if leaderChanged(last, leader) {
+				if leader != nil && leaderChanged(last, leader) {
 					last = leader
-					if !deliver(ctx, ch, leader) {
+					if !deliver(ctx, ch, *leader) {
 						return
 					}
 				}
@@ -173,7 +173,7 @@ func ObserveElection(ctx context.Context, c *Client, name string) <-chan *KeyVal
 	return ch
 }
 
-func deliver(ctx context.Context, ch chan<- *KeyValue, kv *KeyValue) bool {
+func deliver(ctx context.Context, ch chan<- KeyValue, kv KeyValue) bool {
 	select {
 	case ch <- kv:
 		return true
@@ -194,8 +194,5 @@ func leaderOf(queue map[string]KeyValue) *KeyValue {
 }
 
 func leaderChanged(before, after *KeyValue) bool {
-	if before == nil || after == nil {
-		return before != after
-	}
-	return before.Key != after.Key || before.ModRevision != after.ModRevision
+	return before == nil || before.Key != after.Key || before.ModRevision != after.ModRevision
 }

@@ -3,6 +3,7 @@ package cairn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	cairnv1 "github.com/cairn-dev/cairn/gen/go/cairn/v1"
@@ -140,8 +141,8 @@ func (c *Client) Leases(ctx context.Context) ([]LeaseID, error) {
 	return ids, nil
 }
 
-// KeepAliveOnce renews a lease once. A response with TTL <= 0 means the lease is gone.
-// Renewing twice is harmless, so it is retried like a read.
+// KeepAliveOnce renews a lease once. A lease that is gone gives an error matching
+// ErrLeaseNotFound. Renewing twice is harmless, so it is retried like a read.
 func (c *Client) KeepAliveOnce(ctx context.Context, id LeaseID) (*LeaseKeepAliveResponse, error) {
 	var resp *cairnv1.LeaseKeepAliveResponse
 	err := c.invoke(ctx, readCall, func(ctx context.Context, cc *grpc.ClientConn) error {
@@ -160,6 +161,9 @@ func (c *Client) KeepAliveOnce(ctx context.Context, id LeaseID) (*LeaseKeepAlive
 	})
 	if err != nil {
 		return nil, err
+	}
+	if resp.GetTtl() <= 0 {
+		return nil, &Error{code: codes.NotFound, CairnCode: cairnv1.ErrorCode_ERROR_CODE_LEASE_NOT_FOUND, Message: fmt.Sprintf("lease %x not found", id)}
 	}
 	return &LeaseKeepAliveResponse{Header: fromHeader(resp.GetHeader()), ID: LeaseID(resp.GetId()), TTL: resp.GetTtl()}, nil
 }

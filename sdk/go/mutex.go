@@ -18,7 +18,7 @@ var ErrLocked = errors.New("cairn: the lock is held by another session")
 // that key, so a write guarded by its token (Guard) is refused:
 //
 //	token, err := m.Lock(ctx)
-//	resp, err := client.Txn(ctx).If(m.Guard()).Then(cairn.OpPut("db/x", "1")).Commit()
+//	resp, err := m.Txn(ctx).Then(cairn.OpPut("db/x", "1")).Commit() // Txn(ctx).If(m.Guard())
 //	// resp.Succeeded is false if the lock was lost meanwhile
 type Mutex struct {
 	s      *Session
@@ -101,6 +101,10 @@ func (m *Mutex) Guard() Cmp {
 	}
 	return CreateRevision(m.key).Equal(token)
 }
+
+// Txn starts a transaction with Guard already among its compares: its Then operations
+// apply only while this session still holds the lock.
+func (m *Mutex) Txn(ctx context.Context) *Txn { return m.s.c.Txn(ctx).If(m.Guard()) }
 
 // notHeld is a create revision no key has: the guard of a mutex not held never holds.
 const notHeld = -1

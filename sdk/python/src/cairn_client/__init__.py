@@ -6,7 +6,7 @@ from .backoff import Backoff
 from .client import CairnClient, Consistency
 from .config import decode_config
 from .discovery import Discovery, ServiceChange, discover
-from .election import Election
+from .election import Election, observe
 from .errors import (
     CairnError,
     CompactedError,
@@ -66,5 +66,6 @@ __all__ = [
     "Watch",
     "decode_config",
     "discover",
+    "observe",
     "prefix_end",
 ]

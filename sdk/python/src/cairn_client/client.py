@@ -16,6 +16,7 @@ from cairn.v1 import cluster_pb2, cluster_pb2_grpc, errors_pb2, kv_pb2, kv_pb2_g
 from .backoff import Backoff
 from .config import decode_config
 from .connection import Connection, default_endpoints
+from .discovery import Discovery, discover
 from .errors import (
     NOT_APPLIED_CODES,
     CairnError,
@@ -28,6 +29,7 @@ from .errors import (
 from .keys import Bytesish, prefix_end, to_bytes
 from .lease import LeaseClient
 from .results import DeleteResult, GetResult, Member, PutResult, TxnResult
+from .session import DEFAULT_SESSION_TTL, Session
 from .txn import Txn
 from .watch import Watch
 
@@ -222,6 +224,16 @@ class CairnClient:
         )
         self._watches.add(w)
         return w
+
+    # Recipes (cairn_client.session, .discovery): on leases, Txn and watches.
+
+    async def session(self, *, ttl: int = DEFAULT_SESSION_TTL, lease_id: int | None = None) -> Session:
+        """A started Session: a lease of `ttl` seconds kept alive in the background."""
+        return await Session.create(self, ttl=ttl, lease_id=lease_id)
+
+    async def discover(self, prefix: Bytesish) -> Discovery:
+        """The services registered under `prefix` and a stream of joins and leaves."""
+        return await discover(self, prefix)
 
     # Config
 

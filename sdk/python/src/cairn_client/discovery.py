@@ -1,10 +1,10 @@
 """Service discovery over ephemeral keys: services `session.register(key, value)` under a
 prefix; `discover(client, prefix)` gives the live set and then every join and leave.
 
-    services = await discover(client, "services/api/")
-    print(services.members)                  # {key: KeyValue} at services.revision
-    async for change in services:            # from services.revision + 1: no gap, no duplicate
-        print(change.kind, change.key_str)   # "join" / "leave" (services.members follows)
+    found = await client.discover("services/api/")   # or discover(client, prefix)
+    print(found.services)                    # {key: value} at found.revision
+    async for change in found.changes:       # from found.revision + 1: no gap, no duplicate
+        print(change.type, change.key_str)   # "join" / "leave"; found.services follows
 """
 
 from __future__ import annotations
@@ -14,20 +14,19 @@ from types import TracebackType
 from typing import TYPE_CHECKING, AsyncGenerator, AsyncIterator, Literal
 
 from .keys import Bytesish, to_bytes
-from .results import KeyValue
 from .watch import Watch
 
 if TYPE_CHECKING:
     from .client import CairnClient
 
-ChangeKind = Literal["join", "update", "leave"]
+ChangeType = Literal["join", "leave"]
 
 
 @dataclass(frozen=True)
 class ServiceChange:
-    """A service appeared ("join"), changed its value ("update") or vanished ("leave")."""
+    """A service appeared or changed its value ("join"), or vanished ("leave")."""
 
-    kind: ChangeKind
+    type: ChangeType
     key: bytes
     value: bytes
     """The new value; for a leave, the last value known."""
@@ -43,14 +42,19 @@ class ServiceChange:
 
 
 class Discovery:
-    """The live set under a prefix (`members`, read at `revision`) and, as an async
-    iterator, every change after it. `members` is kept up to date as changes are read."""
+    """The live set under a prefix (`services`, key to value, read at `revision`) and
+    `changes`, an async iterator of every change after it (iterating the Discovery itself
+    is the same). `services` and `revision` follow the changes as they are read."""
 
-    def __init__(self, members: dict[bytes, KeyValue], revision: int, watch: Watch) -> None:
-        self.members = members
+    def __init__(self, services: dict[bytes, bytes], revision: int, watch: Watch) -> None:
+        self.services = services
         self.revision = revision
         self._watch = watch
         self._iterator: AsyncGenerator[ServiceChange, None] | None = None
+
+    @property
+    def changes(self) -> AsyncIterator[ServiceChange]:
+        return self.__aiter__()
 
     def __aiter__(self) -> AsyncIterator[ServiceChange]:
         if self._iterator is None:
@@ -64,12 +68,11 @@ class Discovery:
         async for event in self._watch:
             self.revision = event.revision
             if event.type == "PUT":
-                kind: ChangeKind = "update" if event.key in self.members else "join"
-                self.members[event.key] = event.kv
-                yield ServiceChange(kind, event.key, event.value, event.revision)
+                self.services[event.key] = event.value
+                yield ServiceChange("join", event.key, event.value, event.revision)
             else:
-                gone = self.members.pop(event.key, None)
-                yield ServiceChange("leave", event.key, gone.value if gone else b"", event.revision)
+                gone = self.services.pop(event.key, b"")
+                yield ServiceChange("leave", event.key, gone, event.revision)
 
     async def aclose(self) -> None:
         await self._watch.aclose()
@@ -89,4 +92,4 @@ async def discover(client: CairnClient, prefix: Bytesish) -> Discovery:
     p = to_bytes(prefix)
     current = await client.get_prefix(p)
     watch = client.watch(p, prefix=True, start_revision=current.revision + 1)
-    return Discovery({kv.key: kv for kv in current.kvs}, current.revision, watch)
+    return Discovery({kv.key: kv.value for kv in current.kvs}, current.revision, watch)

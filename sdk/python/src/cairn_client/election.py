@@ -5,8 +5,8 @@
     await election.proclaim("host-a:v2")       # refused (NotLeaderError) once it no longer leads
     await election.resign()
 
-    async for leader in Election(session, "elections/scheduler").observe():
-        print(leader.value_str if leader else "no leader")
+    async for leader in observe(client, "elections/scheduler"):   # or election.observe()
+        print(leader.key_str, leader.value_str)
 
 Candidates queue under `<name>/<lease id hex>` with their value; the one whose key has the
 lowest create revision leads, until it resigns or its session ends.
@@ -14,7 +14,7 @@ lowest create revision leads, until it resigns or its session ends.
 
 from __future__ import annotations
 
-from typing import AsyncIterator
+from typing import TYPE_CHECKING, AsyncIterator
 
 from . import _queue
 from .errors import CairnError, NotLeaderError
@@ -22,6 +22,9 @@ from .keys import Bytesish, to_bytes
 from .results import KeyValue
 from .session import Session
 from .txn import Compare, Op
+
+if TYPE_CHECKING:
+    from .client import CairnClient
 
 
 class Election:
@@ -85,31 +88,38 @@ class Election:
         result = await self.session.client.get_prefix(self.prefix, sort_by="create", limit=1)
         return result.kv
 
-    async def observe(self) -> AsyncIterator[KeyValue | None]:
-        """The leader now, then each change of leader or of its value (None: nobody
-        leads), in revision order with nothing skipped (one watch on the whole queue)."""
-        client = self.session.client
-        current = await client.get_prefix(self.prefix)
-        queue = {kv.key: kv for kv in current.kvs}
-        last = _leader_of(queue)
+    def observe(self) -> AsyncIterator[KeyValue]:
+        """See observe(client, name): the leader's key and value at each change."""
+        return observe(self.session.client, self.prefix[:-1])
+
+
+async def observe(client: CairnClient, name: Bytesish) -> AsyncIterator[KeyValue]:
+    """The leader of election `name` now (if any), then each new leader or new value of
+    the leader, in revision order with nothing skipped (one watch on the whole queue).
+    Like etcd's, it yields nothing while nobody leads. Needs no session."""
+    prefix = to_bytes(name) + b"/"
+    current = await client.get_prefix(prefix)
+    queue = {kv.key: kv for kv in current.kvs}
+    last = _leader_of(queue)
+    if last is not None:
         yield last
-        async with client.watch(self.prefix, prefix=True, start_revision=current.revision + 1) as watch:
-            async for event in watch:
-                if event.type == "PUT":
-                    queue[event.key] = event.kv
-                else:
-                    queue.pop(event.key, None)
-                leader = _leader_of(queue)
-                if _changed(last, leader):
-                    last = leader
-                    yield leader
+    async with client.watch(prefix, prefix=True, start_revision=current.revision + 1) as watch:
+        async for event in watch:
+            if event.type == "PUT":
+                queue[event.key] = event.kv
+            else:
+                queue.pop(event.key, None)
+            if watch.pending_revision == event.revision:
+                continue  # judge the leader after whole revisions: an expiry deletes several keys at once
+            leader = _leader_of(queue)
+            if leader is not None and _changed(last, leader):
+                last = leader
+                yield leader
 
 
 def _leader_of(queue: dict[bytes, KeyValue]) -> KeyValue | None:
     return min(queue.values(), key=lambda kv: kv.create_revision, default=None)
 
 
-def _changed(before: KeyValue | None, after: KeyValue | None) -> bool:
-    if before is None or after is None:
-        return before is not after
-    return (before.key, before.mod_revision) != (after.key, after.mod_revision)
+def _changed(before: KeyValue | None, after: KeyValue) -> bool:
+    return before is None or (before.key, before.mod_revision) != (after.key, after.mod_revision)

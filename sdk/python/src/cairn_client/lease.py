@@ -14,11 +14,11 @@ from typing import AsyncGenerator, AsyncIterator, Awaitable, Callable, Protocol,
 import grpc
 import grpc.aio
 
-from cairn.v1 import lease_pb2, lease_pb2_grpc
+from cairn.v1 import errors_pb2, lease_pb2, lease_pb2_grpc
 
 from .backoff import Backoff
 from .connection import Connection
-from .errors import UnavailableError, from_rpc_error
+from .errors import NotFoundError, UnavailableError, from_rpc_error
 from .results import Header
 
 R = TypeVar("R")
@@ -106,7 +106,7 @@ class LeaseClient:
         return [status.id for status in reply.leases]
 
     async def keep_alive_once(self, lease_id: int) -> KeepAliveResult:
-        """Renews the lease once. A result with ttl <= 0 means the lease is gone."""
+        """Renews the lease once. NotFoundError (ERROR_CODE_LEASE_NOT_FOUND) if it is gone."""
 
         async def call(channel: grpc.aio.Channel) -> lease_pb2.LeaseKeepAliveResponse:
             stream = lease_pb2_grpc.LeaseServiceStub(channel).LeaseKeepAlive(timeout=self._call_timeout)
@@ -121,6 +121,10 @@ class LeaseClient:
 
         # Renewing twice is harmless: safe to retry like a read.
         reply = await self._with_retries(call, read=True)
+        if reply.ttl <= 0:
+            raise NotFoundError(
+                grpc.StatusCode.NOT_FOUND, f"lease {lease_id:x} not found", errors_pb2.ERROR_CODE_LEASE_NOT_FOUND
+            )
         return KeepAliveResult(Header.from_pb(reply.header), reply.id, reply.ttl)
 
     def keep_alive(self, lease_id: int, *, ttl: int | None = None) -> KeepAlive:

@@ -3,8 +3,9 @@
     async with await Session.create(client, ttl=10) as session:
         mutex = Mutex(session, "locks/db")
         token = await mutex.lock()
-        # A write that only applies while this holder still owns the lock:
-        await client.txn().if_(mutex.guard()).then(Op.put("db/x", "1")).commit()
+        # A write that only applies while this holder still owns the lock
+        # (mutex.txn() is client.txn().if_(mutex.guard())):
+        result = await mutex.txn().then(Op.put("db/x", "1")).commit()   # result.succeeded
         await mutex.unlock()
 
 The fencing token is the create revision of the holder's key: every later holder has a
@@ -23,7 +24,7 @@ from .errors import CairnError, SessionLostError
 from .keys import Bytesish, to_bytes
 from .results import KeyValue
 from .session import Session
-from .txn import Compare
+from .txn import Compare, Txn
 
 
 class Mutex:
@@ -71,6 +72,11 @@ class Mutex:
         if not self.token:
             raise SessionLostError("the mutex is not held: lock() it first")
         return Compare.create(self.key) == self.token
+
+    def txn(self) -> Txn:
+        """A transaction with guard() already in its compares: it applies its `then` ops
+        only while this holder still owns the lock."""
+        return self.session.client.txn().if_(self.guard())
 
     async def unlock(self) -> None:
         """Releases the lock (deletes this session's key) so the next waiter gets it."""
