@@ -179,6 +179,31 @@ func TestSessionLostWhenLeaseRevoked(t *testing.T) {
 	}
 }
 
+// TestSessionLostWhenNoMemberRenews pauses every member: no renewal is answered, and the
+// session reports itself lost once its lease would have expired.
+func TestSessionLostWhenNoMemberRenews(t *testing.T) {
+	t.Parallel()
+	cluster := testcluster.Start(t, 3)
+	c := newClient(t, cairn.Config{Endpoints: cluster.Endpoints(), DialTimeout: 500 * time.Millisecond, CallTimeout: time.Second})
+	ctx := timeout(t, testBound)
+	s, err := cairn.NewSession(ctx, c, cairn.WithTTL(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range cluster.Members {
+		m.Pause()
+		defer m.Resume()
+	}
+	select {
+	case <-s.Done():
+	case <-ctx.Done():
+		t.Fatal("the session never noticed that nobody renews its lease")
+	}
+	if !errors.Is(s.Err(), cairn.ErrSessionLost) {
+		t.Fatalf("Err: %v, want ErrSessionLost", s.Err())
+	}
+}
+
 // TestMutexExclusionAndFencing: contenders never overlap; a holder whose lease ends loses
 // the lock to the waiter, which gets a higher token, and the old token's guarded write is
 // refused.

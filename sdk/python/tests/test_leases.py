@@ -7,6 +7,7 @@ what an expiry does to the keys, without waiting for one."""
 from __future__ import annotations
 
 import asyncio
+from typing import Callable
 
 import pytest
 
@@ -125,6 +126,23 @@ def test_session_is_lost_when_its_lease_is_revoked_from_outside(shared_cluster: 
             assert not session.is_lost
             assert (await other.get("sess-a/me")).kv is None
             assert (await other.lease.time_to_live(session.lease_id)).ttl == -1
+
+    run(main())
+
+
+def test_session_is_lost_when_no_member_renews_it_in_time(new_cluster: Callable[..., Cluster]) -> None:
+    cluster = new_cluster()
+
+    async def main() -> None:
+        async with CairnClient(cluster.endpoints, dial_timeout=0.5, call_timeout=1) as client:
+            session = await client.session(ttl=2)
+            for member in cluster.members:  # every member stops answering, none refuses
+                member.pause()
+            try:
+                await asyncio.wait_for(session.lost.wait(), STUCK)
+            finally:
+                for member in cluster.members:
+                    member.resume()
 
     run(main())
 
