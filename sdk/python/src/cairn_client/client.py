@@ -135,6 +135,8 @@ class CairnClient:
             raise ValueError(f"consistency must be 'linearizable' or 'stale', not {consistency!r}")
         if max_staleness is not None and consistency != "stale":
             raise ValueError("max_staleness bounds a stale read: pass consistency='stale'")
+        if descending and sort_by is None:
+            sort_by = "key"
         seconds = max_staleness.total_seconds() if isinstance(max_staleness, timedelta) else max_staleness
         req = kv_pb2.RangeRequest(
             key=to_bytes(key),
@@ -145,6 +147,8 @@ class CairnClient:
             keys_only=keys_only,
             count_only=count_only,
             max_staleness_ms=max(1, round(seconds * 1000)) if seconds is not None else 0,
+            sort_target=_SORT_TARGETS[sort_by] if sort_by is not None else _RR.SORT_TARGET_UNSPECIFIED,
+            sort_order=(_DESCEND if descending else _ASCEND) if sort_by is not None else _RR.SORT_ORDER_UNSPECIFIED,
         )
         return GetResult.from_pb(await self._kv(lambda s: s.Range, req, read=True))
 
