@@ -13,16 +13,14 @@ import (
 	"github.com/cairn-dev/cairn/sdk/go/internal/testcluster"
 )
 
-// TestEphemeralConfigExample runs examples/ephemeral-config as two real processes: the
+// testEphemeralConfigExample runs examples/ephemeral-config as two real processes: the
 // watcher prints the owner's value and its changes, then the key's disappearance once the
 // owner is killed with SIGKILL (its lease expires).
-func TestEphemeralConfigExample(t *testing.T) {
-	t.Parallel()
+func testEphemeralConfigExample(t *testing.T, cluster *testcluster.Cluster) {
 	bin := filepath.Join(t.TempDir(), "ephemeral-config")
 	if out, err := exec.Command("go", "build", "-o", bin, "./examples/ephemeral-config").CombinedOutput(); err != nil {
 		t.Fatalf("building the example: %v\n%s", err, out)
 	}
-	cluster := testcluster.Start(t, 3)
 	env := append(os.Environ(), "CAIRN_ENDPOINTS="+strings.Join(cluster.Endpoints(), ","))
 	start := func(args ...string) (*exec.Cmd, *lines) {
 		cmd := exec.Command(bin, args...)

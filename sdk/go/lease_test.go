@@ -16,11 +16,32 @@ import (
 // lease ends by an outside Revoke, which does to its keys what an expiry does, without
 // waiting for one.
 
-// TestLeaseGrantKeepAliveTimeToLiveRevoke covers the lease calls: a lease renewed for twice
-// its TTL keeps its keys; revoked, it and its keys are gone and the renewals stop.
-func TestLeaseGrantKeepAliveTimeToLiveRevoke(t *testing.T) {
+// TestLeasesAndRecipes runs the tests that leave the cluster alone on one shared cluster
+// (each on its own keys), in parallel: three member processes instead of three per test.
+func TestLeasesAndRecipes(t *testing.T) {
 	t.Parallel()
 	cluster := testcluster.Start(t, 3)
+	for _, tc := range []struct {
+		name string
+		run  func(*testing.T, *testcluster.Cluster)
+	}{
+		{"LeaseGrantKeepAliveTimeToLiveRevoke", testLeaseGrantKeepAliveTimeToLiveRevoke},
+		{"SessionLostWhenLeaseRevoked", testSessionLostWhenLeaseRevoked},
+		{"MutexExclusionAndFencing", testMutexExclusionAndFencing},
+		{"Election", testElection},
+		{"Discover", testDiscover},
+		{"EphemeralConfigExample", testEphemeralConfigExample},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.run(t, cluster)
+		})
+	}
+}
+
+// testLeaseGrantKeepAliveTimeToLiveRevoke covers the lease calls: a lease renewed for twice
+// its TTL keeps its keys; revoked, it and its keys are gone and the renewals stop.
+func testLeaseGrantKeepAliveTimeToLiveRevoke(t *testing.T, cluster *testcluster.Cluster) {
 	c := newClient(t, cairn.Config{Endpoints: cluster.Endpoints()})
 	ctx := timeout(t, testBound)
 
@@ -123,12 +144,10 @@ func TestLeaseGrantKeepAliveTimeToLiveRevoke(t *testing.T) {
 	}
 }
 
-// TestSessionLostWhenLeaseRevoked revokes a session's lease from another client: Done is
+// testSessionLostWhenLeaseRevoked revokes a session's lease from another client: Done is
 // closed with ErrSessionLost and the registered key is gone. Close of a live session
 // revokes its lease.
-func TestSessionLostWhenLeaseRevoked(t *testing.T) {
-	t.Parallel()
-	cluster := testcluster.Start(t, 3)
+func testSessionLostWhenLeaseRevoked(t *testing.T, cluster *testcluster.Cluster) {
 	c := newClient(t, cairn.Config{Endpoints: cluster.Endpoints()})
 	other := newClient(t, cairn.Config{Endpoints: cluster.Endpoints()})
 	ctx := timeout(t, testBound)
@@ -190,10 +209,12 @@ func TestSessionLostWhenNoMemberRenews(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	paused := time.Now()
 	for _, m := range cluster.Members {
 		m.Pause()
 		defer m.Resume()
 	}
+	defer func() { t.Logf("lost %v after pausing every member (TTL %ds)", time.Since(paused).Round(time.Millisecond), s.TTL()) }()
 	select {
 	case <-s.Done():
 	case <-ctx.Done():
@@ -204,12 +225,10 @@ func TestSessionLostWhenNoMemberRenews(t *testing.T) {
 	}
 }
 
-// TestMutexExclusionAndFencing: contenders never overlap; a holder whose lease ends loses
+// testMutexExclusionAndFencing: contenders never overlap; a holder whose lease ends loses
 // the lock to the waiter, which gets a higher token, and the old token's guarded write is
 // refused.
-func TestMutexExclusionAndFencing(t *testing.T) {
-	t.Parallel()
-	cluster := testcluster.Start(t, 3)
+func testMutexExclusionAndFencing(t *testing.T, cluster *testcluster.Cluster) {
 	ctx := timeout(t, testBound)
 	var clients []*cairn.Client
 	var sessions []*cairn.Session
@@ -340,11 +359,9 @@ func untilQueued(t *testing.T, ctx context.Context, c *cairn.Client, prefix stri
 	}
 }
 
-// TestElection: one leader at a time; resigning and a lost session hand over; Observe
+// testElection: one leader at a time; resigning and a lost session hand over; Observe
 // sees every leader and value in order.
-func TestElection(t *testing.T) {
-	t.Parallel()
-	cluster := testcluster.Start(t, 3)
+func testElection(t *testing.T, cluster *testcluster.Cluster) {
 	ctx := timeout(t, testBound)
 	var clients []*cairn.Client
 	var elections []*cairn.Election
@@ -418,11 +435,9 @@ func TestElection(t *testing.T) {
 	}
 }
 
-// TestDiscover: the live set, then a join, an orderly leave (Close) and a leave by lease
+// testDiscover: the live set, then a join, an orderly leave (Close) and a leave by lease
 // end (as when the process dies), in order and from the next revision.
-func TestDiscover(t *testing.T) {
-	t.Parallel()
-	cluster := testcluster.Start(t, 3)
+func testDiscover(t *testing.T, cluster *testcluster.Cluster) {
 	c := newClient(t, cairn.Config{Endpoints: cluster.Endpoints()})
 	other := newClient(t, cairn.Config{Endpoints: cluster.Endpoints()})
 	ctx := timeout(t, testBound)
