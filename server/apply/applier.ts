@@ -172,7 +172,7 @@ export class Applier {
   }
 
   private async checkPut(txn: WriteTxn, req: PutRequest, planned: readonly PlannedWrite[]): Promise<void> {
-    if (req.lease !== 0 && !req.ignoreLease) this.checkAttach(txn, req.key.toString('latin1'), req.lease, planned);
+    if (req.lease !== 0) this.checkAttach(txn, req.key.toString('latin1'), req.lease, planned);
     if ((req.ignoreValue || req.ignoreLease) && !(await existsWhenRun(txn, req.key, planned))) {
       throw new CairnError(
         ErrorCode.ERROR_CODE_KEY_NOT_FOUND,
