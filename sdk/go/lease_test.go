@@ -214,7 +214,9 @@ func TestSessionLostWhenNoMemberRenews(t *testing.T) {
 		m.Pause()
 		defer m.Resume()
 	}
-	defer func() { t.Logf("lost %v after pausing every member (TTL %ds)", time.Since(paused).Round(time.Millisecond), s.TTL()) }()
+	defer func() {
+		t.Logf("lost %v after pausing every member (TTL %ds)", time.Since(paused).Round(time.Millisecond), s.TTL())
+	}()
 	select {
 	case <-s.Done():
 	case <-ctx.Done():
