@@ -147,6 +147,37 @@ def test_session_is_lost_when_no_member_renews_it_in_time(new_cluster: Callable[
     run(main())
 
 
+def test_keep_alive_moves_to_another_member_when_the_leader_is_killed(new_cluster: Callable[..., Cluster]) -> None:
+    cluster = new_cluster()
+    leader = cluster.wait_for_leader()
+    rest = [m.address for m in cluster.members if m is not leader]
+
+    async def main() -> None:
+        async with CairnClient([leader.address, *rest], dial_timeout=1, call_timeout=2) as client:
+            session = await client.session(ttl=3)
+            await session.register("failover/me", "1")
+            grant = await client.lease.grant(3)
+            keep_alive = client.lease.keep_alive(grant.id)
+            renewals = aiter(keep_alive)
+            await anext(renewals)
+            leader.kill()
+            # Renewed (by the survivors) for twice its TTL after the kill: still alive.
+            loop = asyncio.get_running_loop()
+            until = loop.time() + 2 * grant.ttl
+            while loop.time() < until:
+                renewal = await asyncio.wait_for(anext(renewals), STUCK)
+                assert renewal.ttl > 0
+            await keep_alive.aclose()
+            assert not session.is_lost
+            async with CairnClient(rest) as other:
+                kv = (await other.get("failover/me")).kv
+                assert kv is not None and kv.lease == session.lease_id
+                assert (await other.lease.time_to_live(grant.id)).ttl > 0
+            await session.close()
+
+    run(main())
+
+
 def test_mutex_excludes_and_fences_a_holder_that_lost_it(shared_cluster: Cluster) -> None:
     async def main() -> None:
         clients = [CairnClient(shared_cluster.endpoints) for _ in range(3)]

@@ -111,7 +111,10 @@ class LeaseClient:
         async def call(channel: grpc.aio.Channel) -> lease_pb2.LeaseKeepAliveResponse:
             stream = lease_pb2_grpc.LeaseServiceStub(channel).LeaseKeepAlive(timeout=self._call_timeout)
             try:
-                await stream.write(lease_pb2.LeaseKeepAliveRequest(id=lease_id))
+                try:
+                    await stream.write(lease_pb2.LeaseKeepAliveRequest(id=lease_id))
+                except asyncio.InvalidStateError:
+                    pass  # the call already ended: read() reports its status
                 reply = await stream.read()
             finally:
                 stream.cancel()
@@ -217,8 +220,8 @@ class KeepAlive:
             except grpc.aio.AioRpcError as err:
                 if err.code() not in _RECONNECT_CODES:
                     raise from_rpc_error(err) from None
-            except (UnavailableError, asyncio.TimeoutError):
-                pass
+            except (UnavailableError, asyncio.TimeoutError, asyncio.InvalidStateError):
+                pass  # no member, no answer in time, or a write on a stream that had ended
             finally:
                 if stream is not None:
                     stream.cancel()

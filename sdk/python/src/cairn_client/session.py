@@ -12,7 +12,7 @@ import asyncio
 from types import TracebackType
 from typing import TYPE_CHECKING, Callable
 
-from .errors import CairnError, NotFoundError, SessionLostError
+from .errors import NotFoundError, SessionLostError
 from .keys import Bytesish
 from .lease import KeepAlive
 from .results import PutResult
@@ -84,8 +84,10 @@ class Session:
         try:
             async for _ in keep_alive:
                 pass
-        except CairnError:
-            pass  # a refusal that no member will answer differently: the lease can't be kept
+        except Exception:
+            # A refusal no member will answer differently, or a failure nobody expected:
+            # either way the lease is no longer kept, and the holder must know.
+            pass
         finally:
             await keep_alive.aclose()
         if not self._closed:
