@@ -227,6 +227,53 @@ func TestSessionLostWhenNoMemberRenews(t *testing.T) {
 	}
 }
 
+// TestKeepAliveSurvivesLeaderKill kills the leader the client renews through: renewals go
+// on through the survivors, and neither the session nor the lease is lost.
+func TestKeepAliveSurvivesLeaderKill(t *testing.T) {
+	t.Parallel()
+	cluster := testcluster.Start(t, 3)
+	leader := cluster.WaitLeader(testcluster.LeaderWait)
+	rest := others(cluster.Endpoints(), leader.Address)
+	c := newClient(t, cairn.Config{Endpoints: append([]string{leader.Address}, rest...), DialTimeout: time.Second, CallTimeout: 2 * time.Second})
+	ctx := timeout(t, testBound)
+	// TTLs well above an election on a busy machine: failover is the point, not expiry.
+	s, err := cairn.NewSession(ctx, c, cairn.WithTTL(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Register(ctx, "failover/me", "1"); err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.Grant(ctx, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewals := c.KeepAlive(ctx, g.ID)
+	<-renewals
+	leader.Kill()
+	until := time.Now().Add(2 * time.Duration(g.TTL) * time.Second)
+	for time.Now().Before(until) {
+		r, ok := <-renewals
+		if !ok {
+			t.Fatal("renewals stopped after the leader was killed")
+		}
+		if r.TTL <= 0 {
+			t.Fatalf("renewal %+v", r)
+		}
+	}
+	if s.Err() != nil {
+		t.Fatalf("session: %v", s.Err())
+	}
+	other := newClient(t, cairn.Config{Endpoints: rest})
+	if resp, err := other.Get(ctx, "failover/me"); err != nil || len(resp.Kvs) != 1 || resp.Kvs[0].Lease != s.Lease() {
+		t.Fatalf("registered key after the kill: %+v %v", resp, err)
+	}
+	if ttl, err := other.TimeToLive(ctx, g.ID); err != nil || ttl.TTL <= 0 {
+		t.Fatalf("lease after the kill: %+v %v", ttl, err)
+	}
+}
+
 // testMutexExclusionAndFencing: contenders never overlap; a holder whose lease ends loses
 // the lock to the waiter, which gets a higher token, and the old token's guarded write is
 // refused.
