@@ -118,7 +118,7 @@ func (s *Session) Register(ctx context.Context, key, val string) (*PutResponse, 
 }
 
 // Close stops renewing and revokes the lease, deleting every key bound to it. A lease
-// already gone is not an error.
+// already gone is not an error, nor is any failure to revoke once the session was lost.
 func (s *Session) Close() error {
 	s.mu.Lock()
 	lost := s.err != nil
@@ -126,12 +126,11 @@ func (s *Session) Close() error {
 	s.mu.Unlock()
 	s.cancel()
 	<-s.done
-	if lost {
-		return nil
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.c.cfg.CallTimeout)
 	defer cancel()
-	if _, err := s.c.Revoke(ctx, s.id); err != nil && !errors.Is(err, ErrLeaseNotFound) {
+	// After a loss the revoke is best effort: the lease is gone, or no member could be
+	// reached (and the lease may outlive the session by its TTL).
+	if _, err := s.c.Revoke(ctx, s.id); err != nil && !errors.Is(err, ErrLeaseNotFound) && !lost {
 		return err
 	}
 	return nil

@@ -12,7 +12,7 @@ import asyncio
 from types import TracebackType
 from typing import TYPE_CHECKING, Callable
 
-from .errors import NotFoundError, SessionLostError
+from .errors import CairnError, NotFoundError, SessionLostError
 from .keys import Bytesish
 from .lease import KeepAlive
 from .results import PutResult
@@ -113,18 +113,24 @@ class Session:
         return await self.client.put(key, value, lease=self.lease_id)
 
     async def close(self) -> None:
-        """Stops renewing and revokes the lease (its keys are deleted at once)."""
+        """Stops renewing and revokes the lease (its keys are deleted at once). After a
+        loss, the revoke is best effort: the lease is gone, or no member could be reached."""
         if self._closed:
             return
         self._closed = True
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        if self._lease_id is not None and not self.lost.is_set():
-            try:
-                await self.client.lease.revoke(self._lease_id)
-            except NotFoundError:
-                pass  # already gone
+        if self._lease_id is None:
+            return
+        try:
+            await self.client.lease.revoke(self._lease_id)
+        except NotFoundError:
+            pass  # already gone
+        except CairnError:
+            if not self.lost.is_set():
+                raise
+            # Lost because no member answered in time: the lease may outlive us by its TTL.
 
     async def __aenter__(self) -> Session:
         return await self.start()
