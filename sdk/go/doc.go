@@ -14,5 +14,8 @@
 // the status details); they match the sentinels of this package with errors.Is (for
 // example ErrCompacted, ErrNoLeader).
 //
-// Leases are not implemented by the server yet, so this package has no lease API.
+// Leases (Grant, KeepAlive, Revoke, TimeToLive, Leases; WithLease on Put) carry the
+// recipes built on them with etcd's concurrency key layout, shared with the other SDKs and
+// the CLI: Session (a lease kept alive in the background, Done when lost), Session.Register
+// and Client.Discover for service discovery, Mutex with fencing tokens, and Election.
 package cairn

@@ -35,7 +35,7 @@ type DeleteResponse struct {
 	PrevKVs []KeyValue
 }
 
-// Put sets key to val. Options: WithPrevKV, WithRetryUnsafe.
+// Put sets key to val. Options: WithPrevKV, WithLease, WithRetryUnsafe.
 func (c *Client) Put(ctx context.Context, key, val string, opts ...OpOption) (*PutResponse, error) {
 	o := buildOp(opts)
 	req := putRequest(key, val, o)
@@ -51,7 +51,7 @@ func (c *Client) Put(ctx context.Context, key, val string, opts ...OpOption) (*P
 }
 
 // Get reads key. Options: Linearizable (default), Stale, MaxStaleness, AtRevision,
-// WithPrefix, WithRange, WithLimit, WithKeysOnly, WithCountOnly. A missing key gives an
+// WithPrefix, WithRange, WithSort, WithLimit, WithKeysOnly, WithCountOnly. A missing key gives an
 // empty Kvs, not an error.
 func (c *Client) Get(ctx context.Context, key string, opts ...OpOption) (*GetResponse, error) {
 	req := rangeRequest(key, buildOp(opts))
@@ -103,7 +103,7 @@ func (c *Client) Compact(ctx context.Context, revision int64) (Header, error) {
 }
 
 func putRequest(key, val string, o op) *cairnv1.PutRequest {
-	return &cairnv1.PutRequest{Key: []byte(key), Value: []byte(val), PrevKv: o.prevKV}
+	return &cairnv1.PutRequest{Key: []byte(key), Value: []byte(val), PrevKv: o.prevKV, Lease: int64(o.lease)}
 }
 
 func rangeRequest(key string, o op) *cairnv1.RangeRequest {
@@ -111,6 +111,7 @@ func rangeRequest(key string, o op) *cairnv1.RangeRequest {
 	req := &cairnv1.RangeRequest{
 		Key: k, RangeEnd: end, Revision: o.revision, Limit: o.limit,
 		KeysOnly: o.keysOnly, CountOnly: o.countOnly,
+		SortTarget: cairnv1.RangeRequest_SortTarget(o.sortTarget), SortOrder: cairnv1.RangeRequest_SortOrder(o.sortOrder),
 	}
 	switch o.consistency {
 	case stale:

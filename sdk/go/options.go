@@ -24,6 +24,9 @@ type op struct {
 	prevKV       bool
 	retryUnsafe  bool
 	fromRevision int64
+	lease        LeaseID
+	sortTarget   SortTarget
+	sortOrder    SortOrder
 }
 
 // OpOption configures one operation. Options that do not apply to an operation are
@@ -87,6 +90,37 @@ func WithRetryUnsafe() OpOption { return func(o *op) { o.retryUnsafe = true } }
 // FromRevision starts a watch at revision r, replaying every change since; 0 (the
 // default) means from the next change.
 func FromRevision(r int64) OpOption { return func(o *op) { o.fromRevision = r } }
+
+// WithLease attaches the key of a Put (or OpPut) to a lease: the key is deleted when the
+// lease expires or is revoked. A later put without it detaches the key.
+func WithLease(id LeaseID) OpOption { return func(o *op) { o.lease = id } }
+
+// SortTarget is the field a read sorts its keys by.
+type SortTarget int32
+
+// Sort targets (etcd's).
+const (
+	SortByKey SortTarget = iota + 1
+	SortByVersion
+	SortByCreateRevision
+	SortByModRevision
+	SortByValue
+)
+
+// SortOrder is the direction of a sort.
+type SortOrder int32
+
+// Sort orders.
+const (
+	SortAscend SortOrder = iota + 1
+	SortDescend
+)
+
+// WithSort makes Get return its keys sorted by target in the given order (key order by
+// default). With WithLimit, the limit applies after sorting.
+func WithSort(target SortTarget, order SortOrder) OpOption {
+	return func(o *op) { o.sortTarget, o.sortOrder = target, order }
+}
 
 // keyRange returns the [key, end) the options select for key.
 func (o op) keyRange(key string) (k, end []byte) {

@@ -114,7 +114,7 @@ func OpGet(key string, opts ...OpOption) Op {
 	return Op{pb: &cairnv1.RequestOp{Request: &cairnv1.RequestOp_RequestRange{RequestRange: rangeRequest(key, o)}}}
 }
 
-// OpPut sets key to val inside a transaction (option: WithPrevKV).
+// OpPut sets key to val inside a transaction (options: WithPrevKV, WithLease).
 func OpPut(key, val string, opts ...OpOption) Op {
 	return Op{pb: &cairnv1.RequestOp{Request: &cairnv1.RequestOp_RequestPut{RequestPut: putRequest(key, val, buildOp(opts))}}, write: true}
 }

@@ -19,7 +19,8 @@ type KeyValue struct {
 	ModRevision    int64
 	// Version counts the puts to the key since it was (re)created, starting at 1.
 	Version int64
-	Lease   int64
+	// Lease is the lease the key is attached to (WithLease), 0 for none.
+	Lease LeaseID
 }
 
 // EventType is the kind of a watch event.
@@ -62,7 +63,7 @@ func fromKV(kv *cairnv1.KeyValue) KeyValue {
 		CreateRevision: kv.GetCreateRevision(),
 		ModRevision:    kv.GetModRevision(),
 		Version:        kv.GetVersion(),
-		Lease:          kv.GetLease(),
+		Lease:          LeaseID(kv.GetLease()),
 	}
 }
 

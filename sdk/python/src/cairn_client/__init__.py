@@ -5,6 +5,8 @@ from cairn.v1.errors_pb2 import ErrorCode
 from .backoff import Backoff
 from .client import CairnClient, Consistency
 from .config import decode_config
+from .discovery import Discovery, ServiceChange, discover
+from .election import Election, observe
 from .errors import (
     CairnError,
     CompactedError,
@@ -13,10 +15,15 @@ from .errors import (
     FutureRevisionError,
     InvalidArgumentError,
     NotFoundError,
+    NotLeaderError,
+    SessionLostError,
     UnavailableError,
 )
 from .keys import prefix_end
+from .lease import KeepAlive, KeepAliveResult, LeaseClient, LeaseGrant, LeaseTimeToLive
+from .mutex import Mutex
 from .results import DeleteResult, Event, GetResult, Header, KeyValue, Member, PutResult, TxnResult
+from .session import Session
 from .txn import Compare, Op, Txn
 from .watch import Watch
 
@@ -30,21 +37,35 @@ __all__ = [
     "Consistency",
     "DeadlineExceededError",
     "DeleteResult",
+    "Discovery",
+    "Election",
     "ErrorCode",
     "Event",
     "FutureRevisionError",
     "GetResult",
     "Header",
     "InvalidArgumentError",
+    "KeepAlive",
+    "KeepAliveResult",
     "KeyValue",
+    "LeaseClient",
+    "LeaseGrant",
+    "LeaseTimeToLive",
     "Member",
+    "Mutex",
     "NotFoundError",
+    "NotLeaderError",
     "Op",
     "PutResult",
+    "ServiceChange",
+    "Session",
+    "SessionLostError",
     "Txn",
     "TxnResult",
     "UnavailableError",
     "Watch",
     "decode_config",
+    "discover",
+    "observe",
     "prefix_end",
 ]

@@ -16,6 +16,7 @@ from cairn.v1 import cluster_pb2, cluster_pb2_grpc, errors_pb2, kv_pb2, kv_pb2_g
 from .backoff import Backoff
 from .config import decode_config
 from .connection import Connection, default_endpoints
+from .discovery import Discovery, discover
 from .errors import (
     NOT_APPLIED_CODES,
     CairnError,
@@ -26,13 +27,26 @@ from .errors import (
     never_sent,
 )
 from .keys import Bytesish, prefix_end, to_bytes
+from .lease import LeaseClient
 from .results import DeleteResult, GetResult, Member, PutResult, TxnResult
+from .session import DEFAULT_SESSION_TTL, Session
 from .txn import Txn
 from .watch import Watch
 
 T = TypeVar("T")
 R = TypeVar("R")
 Consistency = Literal["linearizable", "stale"]
+# What a read sorts its keys by: key (the default order), version, create or mod revision, value.
+SortTarget = Literal["key", "version", "create", "mod", "value"]
+_RR = kv_pb2.RangeRequest
+_SORT_TARGETS = {
+    "key": _RR.SORT_TARGET_KEY,
+    "version": _RR.SORT_TARGET_VERSION,
+    "create": _RR.SORT_TARGET_CREATE,
+    "mod": _RR.SORT_TARGET_MOD,
+    "value": _RR.SORT_TARGET_VALUE,
+}
+_ASCEND, _DESCEND = _RR.SORT_ORDER_ASCEND, _RR.SORT_ORDER_DESCEND
 
 
 class CairnClient:
@@ -67,6 +81,8 @@ class CairnClient:
         self._watch_keepalive = watch_keepalive
         # Open watches, closed with the client; weak so that abandoned ones don't pile up.
         self._watches: weakref.WeakSet[Watch] = weakref.WeakSet()
+        self.lease = LeaseClient(self._conn, self._with_retries, call_timeout, self._backoff)
+        """Leases: grant, revoke, keep_alive, keep_alive_once, time_to_live, leases."""
 
     @property
     def endpoint(self) -> str:
@@ -92,8 +108,10 @@ class CairnClient:
 
     # KV
 
-    async def put(self, key: Bytesish, value: Bytesish, *, prev_kv: bool = False) -> PutResult:
-        req = kv_pb2.PutRequest(key=to_bytes(key), value=to_bytes(value), prev_kv=prev_kv)
+    async def put(self, key: Bytesish, value: Bytesish, *, prev_kv: bool = False, lease: int = 0) -> PutResult:
+        """Sets `key` to `value`. With `lease`, the key is attached to that lease and deleted
+        when it expires or is revoked; a later put without it detaches the key."""
+        req = kv_pb2.PutRequest(key=to_bytes(key), value=to_bytes(value), prev_kv=prev_kv, lease=lease)
         return PutResult.from_pb(await self._kv(lambda s: s.Put, req, read=False))
 
     async def get(
@@ -107,6 +125,8 @@ class CairnClient:
         count_only: bool = False,
         limit: int = 0,
         range_end: Bytesish = b"",
+        sort_by: SortTarget | None = None,
+        descending: bool = False,
     ) -> GetResult:
         """Reads one key (or [key, range_end)). "stale" serves the read from the member in
         use without a quorum round; with `max_staleness` (seconds) the member does so only
@@ -115,6 +135,8 @@ class CairnClient:
             raise ValueError(f"consistency must be 'linearizable' or 'stale', not {consistency!r}")
         if max_staleness is not None and consistency != "stale":
             raise ValueError("max_staleness bounds a stale read: pass consistency='stale'")
+        if descending and sort_by is None:
+            sort_by = "key"
         seconds = max_staleness.total_seconds() if isinstance(max_staleness, timedelta) else max_staleness
         req = kv_pb2.RangeRequest(
             key=to_bytes(key),
@@ -125,6 +147,8 @@ class CairnClient:
             keys_only=keys_only,
             count_only=count_only,
             max_staleness_ms=max(1, round(seconds * 1000)) if seconds is not None else 0,
+            sort_target=_SORT_TARGETS[sort_by] if sort_by is not None else _RR.SORT_TARGET_UNSPECIFIED,
+            sort_order=(_DESCEND if descending else _ASCEND) if sort_by is not None else _RR.SORT_ORDER_UNSPECIFIED,
         )
         return GetResult.from_pb(await self._kv(lambda s: s.Range, req, read=True))
 
@@ -138,8 +162,10 @@ class CairnClient:
         keys_only: bool = False,
         count_only: bool = False,
         limit: int = 0,
+        sort_by: SortTarget | None = None,
+        descending: bool = False,
     ) -> GetResult:
-        """Reads every key starting with `prefix`, in key order."""
+        """Reads every key starting with `prefix`, in key order unless `sort_by` says otherwise."""
         p = to_bytes(prefix)
         return await self.get(
             p,
@@ -150,6 +176,8 @@ class CairnClient:
             keys_only=keys_only,
             count_only=count_only,
             limit=limit,
+            sort_by=sort_by,
+            descending=descending,
         )
 
     async def delete(self, key: Bytesish, *, prefix: bool = False, prev_kv: bool = False) -> DeleteResult:
@@ -200,6 +228,16 @@ class CairnClient:
         )
         self._watches.add(w)
         return w
+
+    # Recipes (cairn_client.session, .discovery): on leases, Txn and watches.
+
+    async def session(self, *, ttl: int = DEFAULT_SESSION_TTL, lease_id: int | None = None) -> Session:
+        """A started Session: a lease of `ttl` seconds kept alive in the background."""
+        return await Session.create(self, ttl=ttl, lease_id=lease_id)
+
+    async def discover(self, prefix: Bytesish) -> Discovery:
+        """The services registered under `prefix` and a stream of joins and leaves."""
+        return await discover(self, prefix)
 
     # Config
 

@@ -129,3 +129,13 @@ def never_sent(err: grpc.aio.AioRpcError) -> bool:
         return False
     text = f"{err.details()} {err.debug_error_string()}".lower()
     return "failed to connect" in text or "connection refused" in text
+
+
+class SessionLostError(Exception):
+    """The session's lease is gone (expired, revoked, or not renewable in time): every key
+    bound to it, locks and candidacies included, has been or will be deleted."""
+
+
+class NotLeaderError(Exception):
+    """An election call that needs leadership (proclaim) found this candidate is not the
+    leader (it resigned, or its session was lost)."""

@@ -95,9 +95,9 @@ class Op:
         return kv_pb2.RequestOp(request_range=req)
 
     @staticmethod
-    def put(key: Bytesish, value: Bytesish, *, prev_kv: bool = False) -> kv_pb2.RequestOp:
+    def put(key: Bytesish, value: Bytesish, *, prev_kv: bool = False, lease: int = 0) -> kv_pb2.RequestOp:
         return kv_pb2.RequestOp(
-            request_put=kv_pb2.PutRequest(key=to_bytes(key), value=to_bytes(value), prev_kv=prev_kv)
+            request_put=kv_pb2.PutRequest(key=to_bytes(key), value=to_bytes(value), prev_kv=prev_kv, lease=lease)
         )
 
     @staticmethod

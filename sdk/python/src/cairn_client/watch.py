@@ -98,6 +98,12 @@ class Watch:
         return self._next_revision
 
     @property
+    def pending_revision(self) -> int | None:
+        """The revision of the next event already received and not yet yielded, if any:
+        equal to the last event's revision when more of the same revision follow."""
+        return self._pending[0].revision if self._pending else None
+
+    @property
     def endpoint(self) -> str | None:
         """The member currently streaming to this watch."""
         return self._endpoint if self._call is not None else None
