@@ -34,6 +34,16 @@ export interface Limits {
   watchCacheBytes: number;
   /** Most watch streams open on the node at once. */
   maxWatchStreams: number;
+  /** Most leases the cluster holds (checked by the member that proposes a grant). */
+  maxLeases: number;
+  /** Most keys attached to one lease (its revoke deletes them all at one revision). */
+  maxKeysPerLease: number;
+  /** Longest lease TTL a grant may ask for, in seconds (etcd's limit: 9,000,000,000). */
+  maxLeaseTtl: number;
+  /** Keep-alive requests of one stream being answered at once; the stream is not read further meanwhile. */
+  maxLeaseKeepAlivesPerStream: number;
+  /** Keep-alives and time-to-live requests this member forwards to the leader at once, all streams together. */
+  maxLeaseForwards: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -48,6 +58,11 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   watchCatchUpBatchEvents: 1000,
   watchCacheBytes: 4 * 1024 * 1024,
   maxWatchStreams: 10_000,
+  maxLeases: 1_000_000,
+  maxKeysPerLease: 10_000,
+  maxLeaseTtl: 9_000_000_000,
+  maxLeaseKeepAlivesPerStream: 128,
+  maxLeaseForwards: 10_000,
 });
 
 export interface NodeOptions {
@@ -78,6 +93,18 @@ export interface NodeOptions {
   snapshotCount: number;
   /** Entries kept in the log after a compaction, so slightly lagging followers need no snapshot. */
   snapshotCatchUpEntries: number;
+  /**
+   * Smallest lease TTL in seconds; grants asking for less get this. 0 means derived from the
+   * election timeout (see minLeaseTtlSeconds), so that no lease can expire during an election.
+   */
+  minLeaseTtl: number;
+  /** How often the leader checkpoints remaining lease TTLs through the log. */
+  leaseCheckpointIntervalMs: number;
+}
+
+/** As etcd: 1.5 election timeouts, rounded up to whole seconds, unless set. */
+export function minLeaseTtlSeconds(options: Pick<NodeOptions, 'minLeaseTtl' | 'electionTimeoutMs'>): number {
+  return options.minLeaseTtl > 0 ? options.minLeaseTtl : Math.ceil((1.5 * options.electionTimeoutMs) / 1000);
 }
 
 export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
@@ -94,4 +121,6 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   requestTimeoutMs: 7000,
   snapshotCount: 10_000,
   snapshotCatchUpEntries: 5_000,
+  minLeaseTtl: 0,
+  leaseCheckpointIntervalMs: 1000,
 });

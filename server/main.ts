@@ -5,11 +5,13 @@ import type { ResponseHeader } from '../gen/ts/cairn/v1/types.js';
 import { clusterService } from './api/cluster-service.js';
 import { buildGrpcServer, bind } from './api/grpc-server.js';
 import { kvService } from './api/kv-service.js';
+import { LeaseForwarder } from './api/lease-forwarder.js';
+import { leaseService } from './api/lease-service.js';
 import { maintenanceService } from './api/maintenance-service.js';
 import { packageRoot } from './api/proto-files.js';
 import { RequestValidator } from './api/validate.js';
 import { watchService } from './api/watch-service.js';
-import type { NodeOptions } from './config.js';
+import { minLeaseTtlSeconds, type NodeOptions } from './config.js';
 import { MvccStore } from './mvcc/kv-store.js';
 import { recoverSnapshotImport } from './mvcc/snapshot.js';
 import { WatchHub } from './mvcc/watch-hub.js';
@@ -75,6 +77,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     logger,
     progressIntervalMs: options.watchProgressIntervalMs,
   });
+  const forwarder = new LeaseForwarder(options.limits.maxLeaseForwards, options.requestTimeoutMs, logger);
   const version = await packageVersion();
   // A lone member reports the address it actually bound (--listen may name port 0).
   let members = cluster.members;
@@ -90,6 +93,21 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
         freshEnough: (ms) => member.node.freshEnough(ms),
       }),
       watch: watch.service,
+      lease: leaseService({
+        store,
+        writes: member.node,
+        lessor: member.lessor,
+        forwarder,
+        leaderAddress: () => {
+          const leader = member.driver.status().leader;
+          return cluster.members.find((m) => m.id === leader && m.id !== cluster.self.id)?.address;
+        },
+        limits: options.limits,
+        minLeaseTtl: minLeaseTtlSeconds(options),
+        header,
+        logger,
+        linearizableReadBarrier: () => member.node.linearizableRead(),
+      }),
       cluster: clusterService(
         () => members,
         () => header(store.currentRevision),
@@ -113,7 +131,11 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
         },
         {
           memberIds: cluster.members.map((m) => m.id),
-          moveLeader: (target) => member.node.moveLeader(target, 2 * options.electionTimeoutMs),
+          moveLeader: async (target) => {
+            // So that the next leader continues each lease from its remaining TTL.
+            if (member.lessor.isLeader()) await member.checkpointLeases();
+            await member.node.moveLeader(target, 2 * options.electionTimeoutMs);
+          },
         },
         () => header(store.currentRevision),
         version,
@@ -154,6 +176,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       health.setStatus('', 'NOT_SERVING');
       const stopped = shutdownServer(server);
       watch.closeAll();
+      forwarder.close();
       await member.close();
       await stopped;
       await store.close();

@@ -3,6 +3,9 @@ import { Applier, type HeaderFactory } from './apply/applier.js';
 import type { CommandOutcome } from './apply/outcome.js';
 import { ReplicatedStateMachine } from './apply/replicated-state-machine.js';
 import { SnapshotInbox } from './apply/snapshot-inbox.js';
+import { Lessor } from './apply/lessor.js';
+import { LessorLoop } from './apply/lessor-loop.js';
+import type { Limits } from './config.js';
 import type { MvccStore } from './mvcc/kv-store.js';
 import { exportSnapshot } from './mvcc/snapshot.js';
 import type { WatchHub } from './mvcc/watch-hub.js';
@@ -33,6 +36,8 @@ export interface RaftMemberOptions {
   requestTimeoutMs: number;
   snapshotCount: number;
   snapshotCatchUpEntries: number;
+  limits: Limits;
+  leaseCheckpointIntervalMs: number;
   logger: Logger;
   onFatal: (err: unknown) => void;
 }
@@ -41,9 +46,17 @@ export interface RaftMember {
   readonly node: RaftNode<CommandOutcome>;
   readonly driver: RaftDriver;
   readonly peerServer: PeerServer;
+  readonly lessor: Lessor;
+  /** Checkpoints remaining lease TTLs through the log, so that a next leader continues from them. */
+  checkpointLeases(): Promise<void>;
   start(): void;
   close(): Promise<void>;
 }
+
+/** How often the leader looks for expired leases (etcd: 500 ms). */
+const LESSOR_TICK_MS = 250;
+/** Most leases in one expiry or checkpoint command (etcd batches 1000 too). */
+const LEASE_BATCH = 1000;
 
 /** Election timeouts must differ between members; nothing else in Raft needs randomness. */
 const mathRandom: RandomSource = { nextInt: (n) => Math.floor(Math.random() * n) };
@@ -79,12 +92,24 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
   });
 
   const inbox = new SnapshotInbox(o.engine, o.store, o.hub, logger);
-  // The state machine, the transport and the driver refer to each other; late binding
-  // through these closures breaks the construction cycle.
   const late: { node?: RaftNode<CommandOutcome>; driver?: RaftDriver } = {};
+  const lessor = new Lessor({
+    table: () => o.store.leases,
+    role: () => {
+      const s = late.driver?.status();
+      return { leader: s?.role === StateRole.Leader, term: s?.term ?? 0 };
+    },
+    now: () => performance.now(),
+    promotionExtensionMs: o.electionTimeoutMs,
+    checkpointIntervalMs: o.leaseCheckpointIntervalMs,
+    maxBatch: LEASE_BATCH,
+    expiryRetryMs: o.requestTimeoutMs,
+  });
+  // The state machine, the lessor, the transport and the driver refer to each other; late
+  // binding through the closures over `late` breaks the construction cycle.
   const stateMachine = new ReplicatedStateMachine(
     o.store,
-    new Applier(o.header),
+    new Applier(o.header, lessor.onChange),
     self,
     (id, outcome) => late.node?.onOutcome(id, outcome),
     inbox,
@@ -126,8 +151,11 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     self,
     { leaderWaitMs: o.electionTimeoutMs * 3, requestMs: o.requestTimeoutMs },
     logger,
+    { maxLeases: o.limits.maxLeases, maxKeysPerLease: o.limits.maxKeysPerLease },
   );
   late.node = raftNode;
+  const lessorLoop = new LessorLoop(lessor, raftNode, LESSOR_TICK_MS, logger);
+  const checkpointLeases = (): Promise<void> => lessorLoop.checkpointNow();
 
   const peerServer = new PeerServer({
     clusterId: cluster.clusterId,
@@ -146,14 +174,18 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     node: raftNode,
     driver: raftDriver,
     peerServer,
+    lessor,
+    checkpointLeases,
     start() {
       raftDriver.start();
+      lessorLoop.start();
       raftNode.watchLeader(o.heartbeatIntervalMs);
       // A lone member need not wait out an election timeout to lead.
       if (cluster.members.length === 1) raftDriver.campaign();
     },
     async close() {
-      await handOffLeadership(raftDriver, raftNode, cluster, o.electionTimeoutMs, logger);
+      await handOffLeadership(raftDriver, raftNode, cluster, o.electionTimeoutMs, logger, checkpointLeases);
+      lessorLoop.stop();
       peerServer.closeAll();
       transport.close();
       await raftNode.close();
@@ -175,6 +207,7 @@ async function handOffLeadership(
   cluster: ClusterConfig,
   electionTimeoutMs: number,
   logger: Logger,
+  checkpointLeases: () => Promise<void>,
 ): Promise<void> {
   if (cluster.members.length < 2 || driver.isStopped) return;
   const status = driver.status();
@@ -189,6 +222,8 @@ async function handOffLeadership(
   }
   if (target === undefined) return;
   try {
+    // So that the next leader continues each lease from its remaining TTL, not a stale one.
+    await checkpointLeases();
     await node.moveLeader(target, electionTimeoutMs);
     logger.info({ to: target }, 'handed leadership over before stopping');
   } catch (err) {

@@ -5,6 +5,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { KVServiceServer } from '../../gen/ts/cairn/v1/kv.js';
 import { KVServiceService } from '../../gen/ts/cairn/v1/kv.js';
 import type { WatchServiceServer } from '../../gen/ts/cairn/v1/watch.js';
+import { LeaseServiceService, type LeaseServiceServer } from '../../gen/ts/cairn/v1/lease.js';
 import { ClusterServiceService, type ClusterServiceServer } from '../../gen/ts/cairn/v1/cluster.js';
 import { MaintenanceServiceService, type MaintenanceServiceServer } from '../../gen/ts/cairn/v1/maintenance.js';
 import { RaftPeerServiceService, type RaftPeerServiceServer } from '../../gen/ts/cairn/raft/v1/raft.js';
@@ -23,6 +24,7 @@ const GRPC_OVERHEAD_BYTES = 1024 * 1024;
 export interface NodeServices {
   kv: KVServiceServer;
   watch: WatchServiceServer;
+  lease: LeaseServiceServer;
   cluster: ClusterServiceServer;
   maintenance: MaintenanceServiceServer;
   /** Raft traffic between members; not described by reflection, it is not a public API. */
@@ -43,6 +45,7 @@ export function buildGrpcServer(services: NodeServices, limits: Limits): { serve
   server.addService(KVServiceService, services.kv);
   // Watch streams write responses they encoded themselves (fan-out encodes each revision once).
   server.addService(WATCH_SERVICE_DEFINITION, services.watch);
+  server.addService(LeaseServiceService, services.lease);
   server.addService(ClusterServiceService, services.cluster);
   server.addService(MaintenanceServiceService, services.maintenance);
   server.addService(RaftPeerServiceService, services.peer);
@@ -51,6 +54,7 @@ export function buildGrpcServer(services: NodeServices, limits: Limits): { serve
     '': 'SERVING',
     'cairn.v1.KVService': 'SERVING',
     'cairn.v1.WatchService': 'SERVING',
+    'cairn.v1.LeaseService': 'SERVING',
     'cairn.v1.ClusterService': 'SERVING',
     'cairn.v1.MaintenanceService': 'SERVING',
   });

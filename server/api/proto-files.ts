@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 export const PUBLIC_PROTO_FILES = [
   'cairn/v1/kv.proto',
   'cairn/v1/watch.proto',
+  'cairn/v1/lease.proto',
   'cairn/v1/cluster.proto',
   'cairn/v1/maintenance.proto',
   'cairn/v1/types.proto',

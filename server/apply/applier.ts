@@ -1,4 +1,4 @@
-import type { Command } from '../../gen/ts/cairn/internal/v1/command.js';
+import type { ApplyLimits, Command } from '../../gen/ts/cairn/internal/v1/command.js';
 import type {
   CompactRequest,
   CompactResponse,
@@ -18,16 +18,19 @@ import { rangeContains, toKeyRange, type KeyRange } from '../mvcc/key-range.js';
 import type { WriteBatch } from '../mvcc/write-batch.js';
 import type { WriteTxn } from '../mvcc/write-txn.js';
 import { compareHolds } from './compare.js';
-import type { CommandOutcome } from './outcome.js';
+import { LeaseApplier, leaseNotFound, type LeaseOutcome } from './lease-applier.js';
+import type { CommandOutcome, HeaderFactory } from './outcome.js';
 
-export type HeaderFactory = (revision: number) => ResponseHeader;
+export type { HeaderFactory } from './outcome.js';
 
 /**
  * A write made by an earlier operation of the transaction being checked, in execution order.
  * ignore_value/ignore_lease need the key to exist when the put runs, which depends on the
  * puts and deletes before it in the same transaction, not only on the state before it.
  */
-type PlannedWrite = { readonly put: string } | { readonly deleted: KeyRange };
+type PlannedWrite = { readonly put: string; readonly lease: number } | { readonly deleted: KeyRange };
+
+const NO_LIMITS: ApplyLimits = { maxLeases: 0, maxKeysPerLease: 0 };
 
 /** A transaction with the branch chosen for it and for each transaction nested in it. */
 interface TxnPlan {
@@ -43,11 +46,36 @@ interface TxnPlan {
  * can fail runs before the first write.
  */
 export class Applier {
-  constructor(private readonly header: HeaderFactory) {}
+  private readonly leases: LeaseApplier;
+  /** The limits of the command being applied (they travel with it; see command.proto). */
+  private limits: ApplyLimits = NO_LIMITS;
 
-  async apply(batch: WriteBatch, command: Command): Promise<CommandOutcome> {
+  constructor(
+    private readonly header: HeaderFactory,
+    /** Told about every lease change applied, after it is in the batch (the lessor's bookkeeping). */
+    onLeaseChange?: (change: LeaseOutcome) => void,
+  ) {
+    this.leases = new LeaseApplier(header, onLeaseChange);
+  }
+
+  /** limits: the proposer's, carried in the proposal (none when absent, as in entries from before leases). */
+  async apply(batch: WriteBatch, command: Command, limits: ApplyLimits = NO_LIMITS): Promise<CommandOutcome> {
     const request = command.request;
     if (request === undefined) return failure(new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'empty command'));
+    this.limits = limits;
+    // Lease commands manage their own transactions: an expiry ends several leases, each at its own revision.
+    switch (request.$case) {
+      case 'leaseGrant':
+        return this.leases.grant(batch, request.leaseGrant, this.limits);
+      case 'leaseRevoke':
+        return this.leases.revoke(batch, request.leaseRevoke.id);
+      case 'leaseExpire':
+        return this.leases.expire(batch, request.leaseExpire.ids);
+      case 'leaseCheckpoint':
+        return this.leases.checkpoint(batch, request.leaseCheckpoint.remaining);
+      default:
+        break;
+    }
     const txn = batch.beginTxn();
     try {
       switch (request.$case) {
@@ -123,7 +151,7 @@ export class Applier {
       switch (request.$case) {
         case 'requestPut':
           await this.checkPut(txn, request.requestPut, planned);
-          planned.push({ put: request.requestPut.key.toString('latin1') });
+          planned.push({ put: request.requestPut.key.toString('latin1'), lease: request.requestPut.lease });
           break;
         case 'requestRange': {
           const rev = request.requestRange.revision;
@@ -144,13 +172,31 @@ export class Applier {
   }
 
   private async checkPut(txn: WriteTxn, req: PutRequest, planned: readonly PlannedWrite[]): Promise<void> {
-    if (req.lease !== 0) {
-      throw new CairnError(ErrorCode.ERROR_CODE_LEASE_NOT_FOUND, `lease ${req.lease} not found`);
-    }
+    if (req.lease !== 0) this.checkAttach(txn, req.key.toString('latin1'), req.lease, planned);
     if ((req.ignoreValue || req.ignoreLease) && !(await existsWhenRun(txn, req.key, planned))) {
       throw new CairnError(
         ErrorCode.ERROR_CODE_KEY_NOT_FOUND,
         `key ${JSON.stringify(req.key.toString())} does not exist; ignore_value and ignore_lease need an existing key`,
+      );
+    }
+  }
+
+  /**
+   * The lease must exist, and may not end up with more than max_keys_per_lease keys, counting
+   * the keys earlier puts of the same transaction attach to it.
+   */
+  private checkAttach(txn: WriteTxn, name: string, leaseId: number, planned: readonly PlannedWrite[]): void {
+    const lease = txn.leases.get(leaseId);
+    if (lease === undefined) throw leaseNotFound(leaseId);
+    const max = this.limits.maxKeysPerLease;
+    if (max <= 0 || lease.keys.has(name)) return;
+    const added = new Set<string>();
+    for (const write of planned) if ('put' in write && write.lease === leaseId && !lease.keys.has(write.put)) added.add(write.put);
+    added.add(name);
+    if (lease.keys.size + added.size > max) {
+      throw new CairnError(
+        ErrorCode.ERROR_CODE_TOO_MANY_KEYS_PER_LEASE,
+        `lease ${leaseId} already has ${lease.keys.size} keys attached; the limit is ${max} (--max-keys-per-lease)`,
       );
     }
   }

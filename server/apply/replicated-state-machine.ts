@@ -40,7 +40,7 @@ export class ReplicatedStateMachine implements StateMachine {
         if (entry.type !== EntryType.Normal || entry.data.byteLength === 0) continue;
         const proposal = Proposal.decode(entry.data);
         invariant(proposal.command !== undefined, () => `entry ${entry.index} holds a proposal without a command`);
-        const outcome = await this.applier.apply(batch, proposal.command);
+        const outcome = await this.applier.apply(batch, proposal.command, proposal.limits);
         if (proposal.memberId === this.memberId) mine.push({ id: proposal.id, outcome });
       }
     } catch (err) {

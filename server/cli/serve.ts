@@ -16,6 +16,11 @@ const LIMIT_HELP: Record<keyof Limits, string> = {
   watchCatchUpBatchEvents: 'most events per catch-up read from storage',
   watchCacheBytes: 'bytes of recent revisions kept in memory for watchers catching up',
   maxWatchStreams: 'most watch streams open at once',
+  maxLeases: 'most leases the cluster holds',
+  maxKeysPerLease: 'most keys attached to one lease',
+  maxLeaseTtl: 'longest lease TTL a grant may ask for, in seconds',
+  maxLeaseKeepAlivesPerStream: 'keep-alives of one stream answered at once before the stream is paused',
+  maxLeaseForwards: 'lease keep-alives and time-to-live requests forwarded to the leader at once',
 };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -35,6 +40,8 @@ type ServeFlags = Partial<Limits> & {
   engine: EngineName;
   logLevel: string;
   watchProgressInterval: number;
+  minLeaseTtl?: number;
+  leaseCheckpointInterval: number;
 };
 
 function nodeOptions(flags: ServeFlags): NodeOptions {
@@ -61,6 +68,8 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     engine: flags.engine,
     logLevel: flags.logLevel,
     watchProgressIntervalMs: flags.watchProgressInterval,
+    minLeaseTtl: flags.minLeaseTtl ?? 0,
+    leaseCheckpointIntervalMs: flags.leaseCheckpointInterval,
     limits,
   };
 }
@@ -122,6 +131,17 @@ export function registerServe(program: Command): void {
       new Option('--watch-progress-interval <ms>', 'interval of progress notifications on watches that ask for them')
         .argParser(positiveInt)
         .default(d.watchProgressIntervalMs),
+    )
+    .addOption(
+      new Option(
+        '--min-lease-ttl <s>',
+        'smallest lease TTL in seconds; grants asking for less get this (default: 1.5 x --election-timeout, rounded up)',
+      ).argParser(positiveInt),
+    )
+    .addOption(
+      new Option('--lease-checkpoint-interval <ms>', 'how often the leader checkpoints remaining lease TTLs through the log')
+        .argParser(positiveInt)
+        .default(d.leaseCheckpointIntervalMs),
     );
   for (const [name, help] of Object.entries(LIMIT_HELP) as [keyof Limits, string][]) {
     cmd.addOption(new Option(`--${kebab(name)} <n>`, `${help} (default: ${DEFAULT_LIMITS[name]})`).argParser(positiveInt));

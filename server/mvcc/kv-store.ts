@@ -6,9 +6,19 @@ import type { BatchOp, StorageEngine } from '../storage/engine.js';
 import { Compactor } from './compactor.js';
 import type { RevisionEvents } from './events.js';
 import { KeyIndex } from './key-index.js';
+import { decodeLease, LeaseTable } from './lease-table.js';
 import { MissingVersionError, readRange, type RangeReadResult } from './range-reader.js';
 import type { Revision } from './revision.js';
-import { decodeCounter, encodeCounter, META_KEYS, MVCC_SPAN, parseRevisionKey, revisionKey, revisionLowerBound } from './schema.js';
+import {
+  decodeCounter,
+  encodeCounter,
+  LEASE_SPAN,
+  META_KEYS,
+  MVCC_SPAN,
+  parseRevisionKey,
+  revisionKey,
+  revisionLowerBound,
+} from './schema.js';
 import { WriteBatch, type BatchStore } from './write-batch.js';
 
 export type CommitListener = (revisions: RevisionEvents[]) => void;
@@ -22,6 +32,8 @@ export type CommitListener = (revisions: RevisionEvents[]) => void;
 export class MvccStore implements BatchStore {
   /** Replaced, not mutated, when a snapshot from the leader replaces the whole store. */
   index = new KeyIndex();
+  /** The leases and their attached keys; replaced with the index. */
+  leases = new LeaseTable();
   /** Last published (durable) revision: what reads observe. */
   currentRevision = 0;
   /** Reads and watches below this revision fail. */
@@ -223,20 +235,28 @@ export class MvccStore implements BatchStore {
     ]);
     const state: LoadedState = {
       index: new KeyIndex(),
+      leases: new LeaseTable(),
       currentRevision: decodeCounter(current),
       consistentIndex: decodeCounter(consistent),
       compactedRevision: decodeCounter(compacted),
       compactionDone: decodeCounter(done),
     };
+    for await (const [, value] of this.engine.scan(LEASE_SPAN)) state.leases.add(decodeLease(value));
     let highest = 0;
+    /** The lease of each live attached key, as of the versions read so far. */
+    const attached = new Map<string, number>();
     for await (const [key, value] of this.engine.scan(MVCC_SPAN)) {
       const { rev, tombstone } = parseRevisionKey(key);
       const kv = KeyValue.decode(value);
       const name = kv.key.toString('latin1');
       if (tombstone) state.index.restoreTombstone(name, rev);
       else state.index.restorePut(name, rev, kv.createRevision, kv.version);
+      if (!tombstone && kv.lease !== 0) attached.set(name, kv.lease);
+      else attached.delete(name);
       highest = rev.main;
     }
+    // A lease's keys are deleted in the same batch that removes it, so each is still there.
+    for (const [name, lease] of attached) state.leases.attach(name, lease);
     invariant(
       highest <= state.currentRevision,
       () => `stored revision ${highest} is beyond the recorded current revision ${state.currentRevision}`,
@@ -247,6 +267,7 @@ export class MvccStore implements BatchStore {
   /** Makes a loaded state the store's, all in one synchronous step. */
   private adopt(state: LoadedState): void {
     this.index = state.index;
+    this.leases = state.leases;
     this.currentRevision = state.currentRevision;
     this.consistentIndex = state.consistentIndex;
     this.compactedRevision = state.compactedRevision;
@@ -262,6 +283,7 @@ export class MvccStore implements BatchStore {
 
 interface LoadedState {
   index: KeyIndex;
+  leases: LeaseTable;
   currentRevision: number;
   consistentIndex: number;
   compactedRevision: number;

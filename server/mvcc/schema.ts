@@ -7,6 +7,7 @@ import { readRevision, REVISION_BYTES, writeRevision, type Revision } from './re
  *
  *   'k' + revision(16) [+ 't']   one version of one key, by revision; 't' marks a delete
  *   'm' + name                   store metadata (applied index, compaction progress)
+ *   'mlease/' + id(8)            one lease (a LeaseRecord; see lease-table.ts)
  *   'r', 'h', 's'                the Raft log, hard state and snapshot metadata (server/storage/)
  */
 export const MVCC_PREFIX = 0x6b;
@@ -54,4 +55,12 @@ export function decodeCounter(buf: Buffer | undefined): number {
   if (buf === undefined) return 0;
   invariant(buf.length === 8, () => `counter of ${buf.length} bytes`);
   return buf.readUInt32BE(0) * 2 ** 32 + buf.readUInt32BE(4);
+}
+
+/** Leases live in the metadata keyspace, so that snapshots carry them with everything else. */
+const LEASE_KEY_PREFIX = Buffer.from('mlease/');
+export const LEASE_SPAN = { gte: LEASE_KEY_PREFIX, lt: Buffer.from('mlease0') } as const;
+
+export function leaseKey(id: number): Buffer {
+  return Buffer.concat([LEASE_KEY_PREFIX, encodeCounter(id)]);
 }

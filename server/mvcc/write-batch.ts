@@ -3,8 +3,9 @@ import { invariant } from '../invariant.js';
 import type { BatchOp } from '../storage/engine.js';
 import type { RevisionEvents } from './events.js';
 import type { KeyIndex } from './key-index.js';
+import { encodeLease, type Lease, type LeaseTable } from './lease-table.js';
 import type { Revision } from './revision.js';
-import { encodeCounter, META_KEYS, revisionKey } from './schema.js';
+import { encodeCounter, leaseKey, META_KEYS, revisionKey } from './schema.js';
 import { WriteTxn, type WriteContext } from './write-txn.js';
 
 /**
@@ -16,6 +17,7 @@ export interface BatchStore {
   readonly currentRevision: number;
   readonly compactedRevision: number;
   readonly index: KeyIndex;
+  readonly leases: LeaseTable;
   /** Watchers that want prev_kv on live events. */
   readonly prevKvWatchers: number;
   /** Marks history below revision as gone. */
@@ -48,6 +50,26 @@ export class WriteBatch implements WriteContext {
 
   get compactedRevision(): number {
     return this.store.compactedRevision;
+  }
+
+  get leases(): LeaseTable {
+    return this.store.leases;
+  }
+
+  /** Adds a lease, stored with this batch. */
+  grantLease(id: number, ttl: number): void {
+    this.storeLease(this.store.leases.add({ id, ttl, remainingMs: 0 }));
+  }
+
+  /** Stores a lease's changed record (a checkpoint) with this batch. */
+  storeLease(lease: Lease): void {
+    this.ops.push({ type: 'put', key: leaseKey(lease.id), value: encodeLease(lease) });
+  }
+
+  /** Removes a lease whose keys are already deleted, with this batch. */
+  removeLease(id: number): void {
+    this.store.leases.remove(id);
+    this.ops.push({ type: 'del', key: leaseKey(id) });
   }
 
   get wantPrevKv(): boolean {

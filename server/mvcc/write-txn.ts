@@ -6,6 +6,7 @@ import type { BatchOp } from '../storage/engine.js';
 import type { RevisionEvents } from './events.js';
 import type { KeyIndex } from './key-index.js';
 import { keyBytes, toKeyRange } from './key-range.js';
+import type { LeaseTable } from './lease-table.js';
 import { readRange, type RangeReadResult } from './range-reader.js';
 import type { Revision } from './revision.js';
 import { revisionKey } from './schema.js';
@@ -14,6 +15,8 @@ import { revisionKey } from './schema.js';
 export interface WriteContext {
   readonly index: KeyIndex;
   readonly compactedRevision: number;
+  /** Which key is attached to which lease; puts and deletes keep it up to date. */
+  readonly leases: LeaseTable;
   /** Whether live events must carry prev_kv (some watcher asked for it). */
   readonly wantPrevKv: boolean;
   load(revisions: Revision[]): Promise<(KeyValue | undefined)[]>;
@@ -45,6 +48,10 @@ export class WriteTxn {
 
   get compactedRevision(): number {
     return this.ctx.compactedRevision;
+  }
+
+  get leases(): LeaseTable {
+    return this.ctx.leases;
   }
 
   get changed(): boolean {
@@ -82,6 +89,7 @@ export class WriteTxn {
       version: at === undefined ? 1 : at.version + 1,
     });
     this.ctx.index.put(name, rev);
+    this.ctx.leases.attach(name, lease);
     const storedKey = revisionKey(rev, false);
     this.ctx.stage(storedKey, kv, { type: 'put', key: storedKey, value: Buffer.from(KeyValue.encode(kv).finish()) });
     this.events.push(event(Event_EventType.EVENT_TYPE_PUT, kv, prev));
@@ -100,6 +108,7 @@ export class WriteTxn {
       const rev = this.nextRevision();
       const tombstone = KeyValue.fromPartial({ key: keyBytes(victim.name), modRevision: rev.main });
       this.ctx.index.tombstone(victim.name, rev);
+      this.ctx.leases.detach(victim.name);
       const storedKey = revisionKey(rev, true);
       this.ctx.stage(storedKey, tombstone, { type: 'put', key: storedKey, value: Buffer.from(KeyValue.encode(tombstone).finish()) });
       this.events.push(event(Event_EventType.EVENT_TYPE_DELETE, tombstone, prevKvs[i]));

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Command } from '../../gen/ts/cairn/internal/v1/command.js';
+import type { ApplyLimits, Command } from '../../gen/ts/cairn/internal/v1/command.js';
 import { Proposal } from '../../gen/ts/cairn/internal/v1/command.js';
 import { CairnError, ErrorCode } from '../errors.js';
 import type { Message } from '../raft/message.js';
@@ -46,6 +46,8 @@ export class RaftNode<Outcome> {
     private readonly memberId: number,
     private readonly timeouts: RaftNodeTimeouts,
     private readonly logger: Logger,
+    /** This member's lease limits, sent along with each proposal (see Proposal.limits). */
+    private readonly limits: ApplyLimits | undefined = undefined,
   ) {}
 
   /** The state machine reports each applied proposal of this member here. */
@@ -67,7 +69,7 @@ export class RaftNode<Outcome> {
           `the write was not applied within ${this.timeouts.requestMs} ms (it may still apply); check the cluster with 'cairn status'`,
         ),
     );
-    const data = Proposal.encode({ memberId: this.memberId, id, command }).finish();
+    const data = Proposal.encode({ memberId: this.memberId, id, command, limits: this.limits }).finish();
     this.offer(
       () => this.driver.propose(data),
       (err) => this.proposals.reject(id, err),

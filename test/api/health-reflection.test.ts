@@ -80,6 +80,7 @@ test('Health/Check reports SERVING for the node and each public service; unknown
   t.is((await check('')).status, 'SERVING');
   t.is((await check('cairn.v1.KVService')).status, 'SERVING');
   t.is((await check('cairn.v1.WatchService')).status, 'SERVING');
+  t.is((await check('cairn.v1.LeaseService')).status, 'SERVING');
   const unknown = await check('cairn.v1.Nope').then(
     () => undefined,
     (err: ServiceError) => err,
@@ -94,13 +95,14 @@ test('reflection lists the public services and health, and describes each', asyn
 
   const listed = await reflect(client, { list_services: '' });
   const names = (listed.list_services_response?.service ?? []).map((s) => s.name);
-  for (const name of ['cairn.v1.KVService', 'cairn.v1.WatchService', 'grpc.health.v1.Health'])
+  for (const name of ['cairn.v1.KVService', 'cairn.v1.WatchService', 'cairn.v1.LeaseService', 'grpc.health.v1.Health'])
     t.true(names.includes(name), `${name} in ${JSON.stringify(names)}`);
 
   // Each is described by a file descriptor naming its methods, so clients can call it.
   for (const [symbol, methods] of [
     ['cairn.v1.KVService', ['Range', 'Put', 'DeleteRange', 'Txn', 'Compact']],
     ['cairn.v1.WatchService', ['Watch']],
+    ['cairn.v1.LeaseService', ['LeaseGrant', 'LeaseRevoke', 'LeaseKeepAlive', 'LeaseTimeToLive', 'LeaseLeases']],
     ['grpc.health.v1.Health', ['Check']],
   ] as const) {
     const described = await reflect(client, { file_containing_symbol: symbol });
@@ -144,10 +146,17 @@ test('grpcurl lists, describes and calls the services through reflection', async
   const run = (...args: string[]) => promisify(execFile)(grpcurl, ['-plaintext', ...args], { timeout: 15_000 });
 
   const list = (await run(address, 'list')).stdout.trim().split('\n');
-  for (const name of ['cairn.v1.KVService', 'cairn.v1.WatchService', 'grpc.health.v1.Health'])
+  for (const name of ['cairn.v1.KVService', 'cairn.v1.WatchService', 'cairn.v1.LeaseService', 'grpc.health.v1.Health'])
     t.true(list.includes(name), `${name} in ${JSON.stringify(list)}`);
   const describe = await run(address, 'describe', 'cairn.v1.KVService');
   t.regex(describe.stdout, /rpc Range \( \.cairn\.v1\.RangeRequest \) returns \( \.cairn\.v1\.RangeResponse \)/);
+  const lease = await run(address, 'describe', 'cairn.v1.LeaseService');
+  t.regex(
+    lease.stdout,
+    /rpc LeaseKeepAlive \( stream \.cairn\.v1\.LeaseKeepAliveRequest \) returns \( stream \.cairn\.v1\.LeaseKeepAliveResponse \)/,
+  );
+  const granted = await run('-d', '{"ttl": 60}', address, 'cairn.v1.LeaseService/LeaseGrant');
+  t.is((JSON.parse(granted.stdout) as { ttl: string }).ttl, '60');
   const health = await run('-d', '{"service":""}', address, 'grpc.health.v1.Health/Check');
   t.is((JSON.parse(health.stdout) as { status: string }).status, 'SERVING');
 

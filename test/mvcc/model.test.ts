@@ -603,6 +603,8 @@ function applyToModel(model: Model, cmd: Command): (t: ExecutionContext, label: 
           });
         };
       }
+      default:
+        throw new Error(`the model does not generate ${req.$case} commands`);
     }
   } catch (err) {
     if (err instanceof Fail) return expectError(err.code);

@@ -34,6 +34,10 @@ type Command struct {
 	//	*Command_DeleteRange
 	//	*Command_Txn
 	//	*Command_Compact
+	//	*Command_LeaseGrant
+	//	*Command_LeaseRevoke
+	//	*Command_LeaseExpire
+	//	*Command_LeaseCheckpoint
 	Request       isCommand_Request `protobuf_oneof:"request"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -112,6 +116,42 @@ func (x *Command) GetCompact() *v1.CompactRequest {
 	return nil
 }
 
+func (x *Command) GetLeaseGrant() *LeaseGrant {
+	if x != nil {
+		if x, ok := x.Request.(*Command_LeaseGrant); ok {
+			return x.LeaseGrant
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetLeaseRevoke() *v1.LeaseRevokeRequest {
+	if x != nil {
+		if x, ok := x.Request.(*Command_LeaseRevoke); ok {
+			return x.LeaseRevoke
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetLeaseExpire() *LeaseExpire {
+	if x != nil {
+		if x, ok := x.Request.(*Command_LeaseExpire); ok {
+			return x.LeaseExpire
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetLeaseCheckpoint() *LeaseCheckpoint {
+	if x != nil {
+		if x, ok := x.Request.(*Command_LeaseCheckpoint); ok {
+			return x.LeaseCheckpoint
+		}
+	}
+	return nil
+}
+
 type isCommand_Request interface {
 	isCommand_Request()
 }
@@ -136,6 +176,26 @@ type Command_Compact struct {
 	Compact *v1.CompactRequest `protobuf:"bytes,4,opt,name=compact,proto3,oneof"`
 }
 
+type Command_LeaseGrant struct {
+	// lease_grant creates a lease with the id and TTL the proposing member settled on.
+	LeaseGrant *LeaseGrant `protobuf:"bytes,5,opt,name=lease_grant,json=leaseGrant,proto3,oneof"`
+}
+
+type Command_LeaseRevoke struct {
+	// lease_revoke ends a lease, deleting its keys at one revision.
+	LeaseRevoke *v1.LeaseRevokeRequest `protobuf:"bytes,6,opt,name=lease_revoke,json=leaseRevoke,proto3,oneof"`
+}
+
+type Command_LeaseExpire struct {
+	// lease_expire ends leases the leader found expired; each one's keys go at one revision.
+	LeaseExpire *LeaseExpire `protobuf:"bytes,7,opt,name=lease_expire,json=leaseExpire,proto3,oneof"`
+}
+
+type Command_LeaseCheckpoint struct {
+	// lease_checkpoint records remaining TTLs, so that a new leader continues from them.
+	LeaseCheckpoint *LeaseCheckpoint `protobuf:"bytes,8,opt,name=lease_checkpoint,json=leaseCheckpoint,proto3,oneof"`
+}
+
 func (*Command_Put) isCommand_Request() {}
 
 func (*Command_DeleteRange) isCommand_Request() {}
@@ -143,6 +203,335 @@ func (*Command_DeleteRange) isCommand_Request() {}
 func (*Command_Txn) isCommand_Request() {}
 
 func (*Command_Compact) isCommand_Request() {}
+
+func (*Command_LeaseGrant) isCommand_Request() {}
+
+func (*Command_LeaseRevoke) isCommand_Request() {}
+
+func (*Command_LeaseExpire) isCommand_Request() {}
+
+func (*Command_LeaseCheckpoint) isCommand_Request() {}
+
+// ApplyLimits are the limits a command is checked against when applied; 0 means no limit.
+type ApplyLimits struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// max_leases is the most leases the cluster may hold.
+	MaxLeases int64 `protobuf:"varint,1,opt,name=max_leases,json=maxLeases,proto3" json:"max_leases,omitempty"`
+	// max_keys_per_lease is the most keys one lease may have attached.
+	MaxKeysPerLease int64 `protobuf:"varint,2,opt,name=max_keys_per_lease,json=maxKeysPerLease,proto3" json:"max_keys_per_lease,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ApplyLimits) Reset() {
+	*x = ApplyLimits{}
+	mi := &file_cairn_internal_v1_command_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplyLimits) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyLimits) ProtoMessage() {}
+
+func (x *ApplyLimits) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_internal_v1_command_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyLimits.ProtoReflect.Descriptor instead.
+func (*ApplyLimits) Descriptor() ([]byte, []int) {
+	return file_cairn_internal_v1_command_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ApplyLimits) GetMaxLeases() int64 {
+	if x != nil {
+		return x.MaxLeases
+	}
+	return 0
+}
+
+func (x *ApplyLimits) GetMaxKeysPerLease() int64 {
+	if x != nil {
+		return x.MaxKeysPerLease
+	}
+	return 0
+}
+
+// LeaseGrant creates a lease.
+type LeaseGrant struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the lease id, chosen by the proposing member when the client left it 0.
+	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// ttl is the granted time to live in seconds, already raised to the minimum.
+	Ttl           int64 `protobuf:"varint,2,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaseGrant) Reset() {
+	*x = LeaseGrant{}
+	mi := &file_cairn_internal_v1_command_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaseGrant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaseGrant) ProtoMessage() {}
+
+func (x *LeaseGrant) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_internal_v1_command_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaseGrant.ProtoReflect.Descriptor instead.
+func (*LeaseGrant) Descriptor() ([]byte, []int) {
+	return file_cairn_internal_v1_command_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *LeaseGrant) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *LeaseGrant) GetTtl() int64 {
+	if x != nil {
+		return x.Ttl
+	}
+	return 0
+}
+
+// LeaseExpire ends leases whose time to live ran out, as decided by the leader.
+type LeaseExpire struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ids are the expired leases; ids that no longer exist are skipped.
+	Ids           []int64 `protobuf:"varint,1,rep,packed,name=ids,proto3" json:"ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaseExpire) Reset() {
+	*x = LeaseExpire{}
+	mi := &file_cairn_internal_v1_command_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaseExpire) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaseExpire) ProtoMessage() {}
+
+func (x *LeaseExpire) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_internal_v1_command_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaseExpire.ProtoReflect.Descriptor instead.
+func (*LeaseExpire) Descriptor() ([]byte, []int) {
+	return file_cairn_internal_v1_command_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *LeaseExpire) GetIds() []int64 {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+// LeaseCheckpoint records the remaining time to live of leases, as the leader sees it.
+type LeaseCheckpoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// remaining are the leases and their remaining TTLs.
+	Remaining     []*LeaseRemaining `protobuf:"bytes,1,rep,name=remaining,proto3" json:"remaining,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaseCheckpoint) Reset() {
+	*x = LeaseCheckpoint{}
+	mi := &file_cairn_internal_v1_command_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaseCheckpoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaseCheckpoint) ProtoMessage() {}
+
+func (x *LeaseCheckpoint) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_internal_v1_command_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaseCheckpoint.ProtoReflect.Descriptor instead.
+func (*LeaseCheckpoint) Descriptor() ([]byte, []int) {
+	return file_cairn_internal_v1_command_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *LeaseCheckpoint) GetRemaining() []*LeaseRemaining {
+	if x != nil {
+		return x.Remaining
+	}
+	return nil
+}
+
+// LeaseRemaining is one lease's remaining time to live.
+type LeaseRemaining struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the lease.
+	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// remaining_ms is its remaining time to live in milliseconds.
+	RemainingMs   int64 `protobuf:"varint,2,opt,name=remaining_ms,json=remainingMs,proto3" json:"remaining_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaseRemaining) Reset() {
+	*x = LeaseRemaining{}
+	mi := &file_cairn_internal_v1_command_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaseRemaining) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaseRemaining) ProtoMessage() {}
+
+func (x *LeaseRemaining) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_internal_v1_command_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaseRemaining.ProtoReflect.Descriptor instead.
+func (*LeaseRemaining) Descriptor() ([]byte, []int) {
+	return file_cairn_internal_v1_command_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *LeaseRemaining) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *LeaseRemaining) GetRemainingMs() int64 {
+	if x != nil {
+		return x.RemainingMs
+	}
+	return 0
+}
+
+// LeaseRecord is a lease as stored by every member (in the store's metadata keyspace).
+type LeaseRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the lease id.
+	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// ttl is the granted time to live in seconds.
+	Ttl int64 `protobuf:"varint,2,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	// remaining_ms is the last checkpointed remaining time to live; 0 when never checkpointed.
+	RemainingMs   int64 `protobuf:"varint,3,opt,name=remaining_ms,json=remainingMs,proto3" json:"remaining_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaseRecord) Reset() {
+	*x = LeaseRecord{}
+	mi := &file_cairn_internal_v1_command_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaseRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaseRecord) ProtoMessage() {}
+
+func (x *LeaseRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_internal_v1_command_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaseRecord.ProtoReflect.Descriptor instead.
+func (*LeaseRecord) Descriptor() ([]byte, []int) {
+	return file_cairn_internal_v1_command_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *LeaseRecord) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *LeaseRecord) GetTtl() int64 {
+	if x != nil {
+		return x.Ttl
+	}
+	return 0
+}
+
+func (x *LeaseRecord) GetRemainingMs() int64 {
+	if x != nil {
+		return x.RemainingMs
+	}
+	return 0
+}
 
 // Proposal is what a member puts in the replicated log: a command, tagged so that the
 // member that proposed it can hand the result back to the waiting client when it applies.
@@ -153,14 +542,18 @@ type Proposal struct {
 	// id is unique among the proposals of that member since it started.
 	Id uint64 `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
 	// command is the write to apply.
-	Command       *Command `protobuf:"bytes,3,opt,name=command,proto3" json:"command,omitempty"`
+	Command *Command `protobuf:"bytes,3,opt,name=command,proto3" json:"command,omitempty"`
+	// limits are the proposing member's lease limits. Applying a command must give the same
+	// result on every member, so the limits it is checked against travel with it instead of
+	// being read from each member's own flags (which may differ).
+	Limits        *ApplyLimits `protobuf:"bytes,4,opt,name=limits,proto3" json:"limits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Proposal) Reset() {
 	*x = Proposal{}
-	mi := &file_cairn_internal_v1_command_proto_msgTypes[1]
+	mi := &file_cairn_internal_v1_command_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -172,7 +565,7 @@ func (x *Proposal) String() string {
 func (*Proposal) ProtoMessage() {}
 
 func (x *Proposal) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_internal_v1_command_proto_msgTypes[1]
+	mi := &file_cairn_internal_v1_command_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -185,7 +578,7 @@ func (x *Proposal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Proposal.ProtoReflect.Descriptor instead.
 func (*Proposal) Descriptor() ([]byte, []int) {
-	return file_cairn_internal_v1_command_proto_rawDescGZIP(), []int{1}
+	return file_cairn_internal_v1_command_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Proposal) GetMemberId() uint64 {
@@ -209,21 +602,53 @@ func (x *Proposal) GetCommand() *Command {
 	return nil
 }
 
+func (x *Proposal) GetLimits() *ApplyLimits {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
+}
+
 var File_cairn_internal_v1_command_proto protoreflect.FileDescriptor
 
 const file_cairn_internal_v1_command_proto_rawDesc = "" +
 	"\n" +
-	"\x1fcairn/internal/v1/command.proto\x12\x11cairn.internal.v1\x1a\x11cairn/v1/kv.proto\"\xe1\x01\n" +
+	"\x1fcairn/internal/v1/command.proto\x12\x11cairn.internal.v1\x1a\x11cairn/v1/kv.proto\x1a\x14cairn/v1/lease.proto\"\xfc\x03\n" +
 	"\aCommand\x12(\n" +
 	"\x03put\x18\x01 \x01(\v2\x14.cairn.v1.PutRequestH\x00R\x03put\x12A\n" +
 	"\fdelete_range\x18\x02 \x01(\v2\x1c.cairn.v1.DeleteRangeRequestH\x00R\vdeleteRange\x12(\n" +
 	"\x03txn\x18\x03 \x01(\v2\x14.cairn.v1.TxnRequestH\x00R\x03txn\x124\n" +
-	"\acompact\x18\x04 \x01(\v2\x18.cairn.v1.CompactRequestH\x00R\acompactB\t\n" +
-	"\arequest\"m\n" +
+	"\acompact\x18\x04 \x01(\v2\x18.cairn.v1.CompactRequestH\x00R\acompact\x12@\n" +
+	"\vlease_grant\x18\x05 \x01(\v2\x1d.cairn.internal.v1.LeaseGrantH\x00R\n" +
+	"leaseGrant\x12A\n" +
+	"\flease_revoke\x18\x06 \x01(\v2\x1c.cairn.v1.LeaseRevokeRequestH\x00R\vleaseRevoke\x12C\n" +
+	"\flease_expire\x18\a \x01(\v2\x1e.cairn.internal.v1.LeaseExpireH\x00R\vleaseExpire\x12O\n" +
+	"\x10lease_checkpoint\x18\b \x01(\v2\".cairn.internal.v1.LeaseCheckpointH\x00R\x0fleaseCheckpointB\t\n" +
+	"\arequest\"Y\n" +
+	"\vApplyLimits\x12\x1d\n" +
+	"\n" +
+	"max_leases\x18\x01 \x01(\x03R\tmaxLeases\x12+\n" +
+	"\x12max_keys_per_lease\x18\x02 \x01(\x03R\x0fmaxKeysPerLease\".\n" +
+	"\n" +
+	"LeaseGrant\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x10\n" +
+	"\x03ttl\x18\x02 \x01(\x03R\x03ttl\"\x1f\n" +
+	"\vLeaseExpire\x12\x10\n" +
+	"\x03ids\x18\x01 \x03(\x03R\x03ids\"R\n" +
+	"\x0fLeaseCheckpoint\x12?\n" +
+	"\tremaining\x18\x01 \x03(\v2!.cairn.internal.v1.LeaseRemainingR\tremaining\"C\n" +
+	"\x0eLeaseRemaining\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12!\n" +
+	"\fremaining_ms\x18\x02 \x01(\x03R\vremainingMs\"R\n" +
+	"\vLeaseRecord\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x10\n" +
+	"\x03ttl\x18\x02 \x01(\x03R\x03ttl\x12!\n" +
+	"\fremaining_ms\x18\x03 \x01(\x03R\vremainingMs\"\xa5\x01\n" +
 	"\bProposal\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\x04R\bmemberId\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x04R\x02id\x124\n" +
-	"\acommand\x18\x03 \x01(\v2\x1a.cairn.internal.v1.CommandR\acommandB\xcb\x01\n" +
+	"\acommand\x18\x03 \x01(\v2\x1a.cairn.internal.v1.CommandR\acommand\x126\n" +
+	"\x06limits\x18\x04 \x01(\v2\x1e.cairn.internal.v1.ApplyLimitsR\x06limitsB\xcb\x01\n" +
 	"\x15com.cairn.internal.v1B\fCommandProtoP\x01Z>github.com/cairn-dev/cairn/gen/go/cairn/internal/v1;internalv1\xa2\x02\x03CIX\xaa\x02\x11Cairn.Internal.V1\xca\x02\x11Cairn\\Internal\\V1\xe2\x02\x1dCairn\\Internal\\V1\\GPBMetadata\xea\x02\x13Cairn::Internal::V1b\x06proto3"
 
 var (
@@ -238,26 +663,39 @@ func file_cairn_internal_v1_command_proto_rawDescGZIP() []byte {
 	return file_cairn_internal_v1_command_proto_rawDescData
 }
 
-var file_cairn_internal_v1_command_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_cairn_internal_v1_command_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_cairn_internal_v1_command_proto_goTypes = []any{
 	(*Command)(nil),               // 0: cairn.internal.v1.Command
-	(*Proposal)(nil),              // 1: cairn.internal.v1.Proposal
-	(*v1.PutRequest)(nil),         // 2: cairn.v1.PutRequest
-	(*v1.DeleteRangeRequest)(nil), // 3: cairn.v1.DeleteRangeRequest
-	(*v1.TxnRequest)(nil),         // 4: cairn.v1.TxnRequest
-	(*v1.CompactRequest)(nil),     // 5: cairn.v1.CompactRequest
+	(*ApplyLimits)(nil),           // 1: cairn.internal.v1.ApplyLimits
+	(*LeaseGrant)(nil),            // 2: cairn.internal.v1.LeaseGrant
+	(*LeaseExpire)(nil),           // 3: cairn.internal.v1.LeaseExpire
+	(*LeaseCheckpoint)(nil),       // 4: cairn.internal.v1.LeaseCheckpoint
+	(*LeaseRemaining)(nil),        // 5: cairn.internal.v1.LeaseRemaining
+	(*LeaseRecord)(nil),           // 6: cairn.internal.v1.LeaseRecord
+	(*Proposal)(nil),              // 7: cairn.internal.v1.Proposal
+	(*v1.PutRequest)(nil),         // 8: cairn.v1.PutRequest
+	(*v1.DeleteRangeRequest)(nil), // 9: cairn.v1.DeleteRangeRequest
+	(*v1.TxnRequest)(nil),         // 10: cairn.v1.TxnRequest
+	(*v1.CompactRequest)(nil),     // 11: cairn.v1.CompactRequest
+	(*v1.LeaseRevokeRequest)(nil), // 12: cairn.v1.LeaseRevokeRequest
 }
 var file_cairn_internal_v1_command_proto_depIdxs = []int32{
-	2, // 0: cairn.internal.v1.Command.put:type_name -> cairn.v1.PutRequest
-	3, // 1: cairn.internal.v1.Command.delete_range:type_name -> cairn.v1.DeleteRangeRequest
-	4, // 2: cairn.internal.v1.Command.txn:type_name -> cairn.v1.TxnRequest
-	5, // 3: cairn.internal.v1.Command.compact:type_name -> cairn.v1.CompactRequest
-	0, // 4: cairn.internal.v1.Proposal.command:type_name -> cairn.internal.v1.Command
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	8,  // 0: cairn.internal.v1.Command.put:type_name -> cairn.v1.PutRequest
+	9,  // 1: cairn.internal.v1.Command.delete_range:type_name -> cairn.v1.DeleteRangeRequest
+	10, // 2: cairn.internal.v1.Command.txn:type_name -> cairn.v1.TxnRequest
+	11, // 3: cairn.internal.v1.Command.compact:type_name -> cairn.v1.CompactRequest
+	2,  // 4: cairn.internal.v1.Command.lease_grant:type_name -> cairn.internal.v1.LeaseGrant
+	12, // 5: cairn.internal.v1.Command.lease_revoke:type_name -> cairn.v1.LeaseRevokeRequest
+	3,  // 6: cairn.internal.v1.Command.lease_expire:type_name -> cairn.internal.v1.LeaseExpire
+	4,  // 7: cairn.internal.v1.Command.lease_checkpoint:type_name -> cairn.internal.v1.LeaseCheckpoint
+	5,  // 8: cairn.internal.v1.LeaseCheckpoint.remaining:type_name -> cairn.internal.v1.LeaseRemaining
+	0,  // 9: cairn.internal.v1.Proposal.command:type_name -> cairn.internal.v1.Command
+	1,  // 10: cairn.internal.v1.Proposal.limits:type_name -> cairn.internal.v1.ApplyLimits
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_cairn_internal_v1_command_proto_init() }
@@ -270,6 +708,10 @@ func file_cairn_internal_v1_command_proto_init() {
 		(*Command_DeleteRange)(nil),
 		(*Command_Txn)(nil),
 		(*Command_Compact)(nil),
+		(*Command_LeaseGrant)(nil),
+		(*Command_LeaseRevoke)(nil),
+		(*Command_LeaseExpire)(nil),
+		(*Command_LeaseCheckpoint)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -277,7 +719,7 @@ func file_cairn_internal_v1_command_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairn_internal_v1_command_proto_rawDesc), len(file_cairn_internal_v1_command_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -7,6 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { CompactRequest, DeleteRangeRequest, PutRequest, TxnRequest } from "../../v1/kv.js";
+import { LeaseRevokeRequest } from "../../v1/lease.js";
 
 export const protobufPackage = "cairn.internal.v1";
 
@@ -31,7 +32,65 @@ export interface Command {
     | //
     /** compact discards history. */
     { $case: "compact"; compact: CompactRequest }
+    | //
+    /** lease_grant creates a lease with the id and TTL the proposing member settled on. */
+    { $case: "leaseGrant"; leaseGrant: LeaseGrant }
+    | //
+    /** lease_revoke ends a lease, deleting its keys at one revision. */
+    { $case: "leaseRevoke"; leaseRevoke: LeaseRevokeRequest }
+    | //
+    /** lease_expire ends leases the leader found expired; each one's keys go at one revision. */
+    { $case: "leaseExpire"; leaseExpire: LeaseExpire }
+    | //
+    /** lease_checkpoint records remaining TTLs, so that a new leader continues from them. */
+    { $case: "leaseCheckpoint"; leaseCheckpoint: LeaseCheckpoint }
     | undefined;
+}
+
+/** ApplyLimits are the limits a command is checked against when applied; 0 means no limit. */
+export interface ApplyLimits {
+  /** max_leases is the most leases the cluster may hold. */
+  maxLeases: number;
+  /** max_keys_per_lease is the most keys one lease may have attached. */
+  maxKeysPerLease: number;
+}
+
+/** LeaseGrant creates a lease. */
+export interface LeaseGrant {
+  /** id is the lease id, chosen by the proposing member when the client left it 0. */
+  id: number;
+  /** ttl is the granted time to live in seconds, already raised to the minimum. */
+  ttl: number;
+}
+
+/** LeaseExpire ends leases whose time to live ran out, as decided by the leader. */
+export interface LeaseExpire {
+  /** ids are the expired leases; ids that no longer exist are skipped. */
+  ids: number[];
+}
+
+/** LeaseCheckpoint records the remaining time to live of leases, as the leader sees it. */
+export interface LeaseCheckpoint {
+  /** remaining are the leases and their remaining TTLs. */
+  remaining: LeaseRemaining[];
+}
+
+/** LeaseRemaining is one lease's remaining time to live. */
+export interface LeaseRemaining {
+  /** id is the lease. */
+  id: number;
+  /** remaining_ms is its remaining time to live in milliseconds. */
+  remainingMs: number;
+}
+
+/** LeaseRecord is a lease as stored by every member (in the store's metadata keyspace). */
+export interface LeaseRecord {
+  /** id is the lease id. */
+  id: number;
+  /** ttl is the granted time to live in seconds. */
+  ttl: number;
+  /** remaining_ms is the last checkpointed remaining time to live; 0 when never checkpointed. */
+  remainingMs: number;
 }
 
 /**
@@ -44,7 +103,15 @@ export interface Proposal {
   /** id is unique among the proposals of that member since it started. */
   id: number;
   /** command is the write to apply. */
-  command: Command | undefined;
+  command:
+    | Command
+    | undefined;
+  /**
+   * limits are the proposing member's lease limits. Applying a command must give the same
+   * result on every member, so the limits it is checked against travel with it instead of
+   * being read from each member's own flags (which may differ).
+   */
+  limits: ApplyLimits | undefined;
 }
 
 function createBaseCommand(): Command {
@@ -65,6 +132,18 @@ export const Command: MessageFns<Command> = {
         break;
       case "compact":
         CompactRequest.encode(message.request.compact, writer.uint32(34).fork()).join();
+        break;
+      case "leaseGrant":
+        LeaseGrant.encode(message.request.leaseGrant, writer.uint32(42).fork()).join();
+        break;
+      case "leaseRevoke":
+        LeaseRevokeRequest.encode(message.request.leaseRevoke, writer.uint32(50).fork()).join();
+        break;
+      case "leaseExpire":
+        LeaseExpire.encode(message.request.leaseExpire, writer.uint32(58).fork()).join();
+        break;
+      case "leaseCheckpoint":
+        LeaseCheckpoint.encode(message.request.leaseCheckpoint, writer.uint32(66).fork()).join();
         break;
     }
     return writer;
@@ -115,6 +194,41 @@ export const Command: MessageFns<Command> = {
             message.request = { $case: "compact", compact: CompactRequest.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.request = { $case: "leaseGrant", leaseGrant: LeaseGrant.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.request = { $case: "leaseRevoke", leaseRevoke: LeaseRevokeRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.request = { $case: "leaseExpire", leaseExpire: LeaseExpire.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.request = {
+              $case: "leaseCheckpoint",
+              leaseCheckpoint: LeaseCheckpoint.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -139,6 +253,22 @@ export const Command: MessageFns<Command> = {
         ? { $case: "txn", txn: TxnRequest.fromJSON(object.txn) }
         : isSet(object.compact)
         ? { $case: "compact", compact: CompactRequest.fromJSON(object.compact) }
+        : isSet(object.leaseGrant)
+        ? { $case: "leaseGrant", leaseGrant: LeaseGrant.fromJSON(object.leaseGrant) }
+        : isSet(object.lease_grant)
+        ? { $case: "leaseGrant", leaseGrant: LeaseGrant.fromJSON(object.lease_grant) }
+        : isSet(object.leaseRevoke)
+        ? { $case: "leaseRevoke", leaseRevoke: LeaseRevokeRequest.fromJSON(object.leaseRevoke) }
+        : isSet(object.lease_revoke)
+        ? { $case: "leaseRevoke", leaseRevoke: LeaseRevokeRequest.fromJSON(object.lease_revoke) }
+        : isSet(object.leaseExpire)
+        ? { $case: "leaseExpire", leaseExpire: LeaseExpire.fromJSON(object.leaseExpire) }
+        : isSet(object.lease_expire)
+        ? { $case: "leaseExpire", leaseExpire: LeaseExpire.fromJSON(object.lease_expire) }
+        : isSet(object.leaseCheckpoint)
+        ? { $case: "leaseCheckpoint", leaseCheckpoint: LeaseCheckpoint.fromJSON(object.leaseCheckpoint) }
+        : isSet(object.lease_checkpoint)
+        ? { $case: "leaseCheckpoint", leaseCheckpoint: LeaseCheckpoint.fromJSON(object.lease_checkpoint) }
         : undefined,
     };
   },
@@ -153,6 +283,14 @@ export const Command: MessageFns<Command> = {
       obj.txn = TxnRequest.toJSON(message.request.txn);
     } else if (message.request?.$case === "compact") {
       obj.compact = CompactRequest.toJSON(message.request.compact);
+    } else if (message.request?.$case === "leaseGrant") {
+      obj.leaseGrant = LeaseGrant.toJSON(message.request.leaseGrant);
+    } else if (message.request?.$case === "leaseRevoke") {
+      obj.leaseRevoke = LeaseRevokeRequest.toJSON(message.request.leaseRevoke);
+    } else if (message.request?.$case === "leaseExpire") {
+      obj.leaseExpire = LeaseExpire.toJSON(message.request.leaseExpire);
+    } else if (message.request?.$case === "leaseCheckpoint") {
+      obj.leaseCheckpoint = LeaseCheckpoint.toJSON(message.request.leaseCheckpoint);
     }
     return obj;
   },
@@ -190,13 +328,567 @@ export const Command: MessageFns<Command> = {
         }
         break;
       }
+      case "leaseGrant": {
+        if (object.request?.leaseGrant !== undefined && object.request?.leaseGrant !== null) {
+          message.request = { $case: "leaseGrant", leaseGrant: LeaseGrant.fromPartial(object.request.leaseGrant) };
+        }
+        break;
+      }
+      case "leaseRevoke": {
+        if (object.request?.leaseRevoke !== undefined && object.request?.leaseRevoke !== null) {
+          message.request = {
+            $case: "leaseRevoke",
+            leaseRevoke: LeaseRevokeRequest.fromPartial(object.request.leaseRevoke),
+          };
+        }
+        break;
+      }
+      case "leaseExpire": {
+        if (object.request?.leaseExpire !== undefined && object.request?.leaseExpire !== null) {
+          message.request = { $case: "leaseExpire", leaseExpire: LeaseExpire.fromPartial(object.request.leaseExpire) };
+        }
+        break;
+      }
+      case "leaseCheckpoint": {
+        if (object.request?.leaseCheckpoint !== undefined && object.request?.leaseCheckpoint !== null) {
+          message.request = {
+            $case: "leaseCheckpoint",
+            leaseCheckpoint: LeaseCheckpoint.fromPartial(object.request.leaseCheckpoint),
+          };
+        }
+        break;
+      }
     }
     return message;
   },
 };
 
+function createBaseApplyLimits(): ApplyLimits {
+  return { maxLeases: 0, maxKeysPerLease: 0 };
+}
+
+export const ApplyLimits: MessageFns<ApplyLimits> = {
+  encode(message: ApplyLimits, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.maxLeases !== 0) {
+      writer.uint32(8).int64(message.maxLeases);
+    }
+    if (message.maxKeysPerLease !== 0) {
+      writer.uint32(16).int64(message.maxKeysPerLease);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApplyLimits {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApplyLimits();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.maxLeases = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.maxKeysPerLease = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ApplyLimits {
+    return {
+      maxLeases: isSet(object.maxLeases)
+        ? globalThis.Number(object.maxLeases)
+        : isSet(object.max_leases)
+        ? globalThis.Number(object.max_leases)
+        : 0,
+      maxKeysPerLease: isSet(object.maxKeysPerLease)
+        ? globalThis.Number(object.maxKeysPerLease)
+        : isSet(object.max_keys_per_lease)
+        ? globalThis.Number(object.max_keys_per_lease)
+        : 0,
+    };
+  },
+
+  toJSON(message: ApplyLimits): unknown {
+    const obj: any = {};
+    if (message.maxLeases !== 0) {
+      obj.maxLeases = Math.round(message.maxLeases);
+    }
+    if (message.maxKeysPerLease !== 0) {
+      obj.maxKeysPerLease = Math.round(message.maxKeysPerLease);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ApplyLimits>, I>>(base?: I): ApplyLimits {
+    return ApplyLimits.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ApplyLimits>, I>>(object: I): ApplyLimits {
+    const message = createBaseApplyLimits();
+    message.maxLeases = object.maxLeases ?? 0;
+    message.maxKeysPerLease = object.maxKeysPerLease ?? 0;
+    return message;
+  },
+};
+
+function createBaseLeaseGrant(): LeaseGrant {
+  return { id: 0, ttl: 0 };
+}
+
+export const LeaseGrant: MessageFns<LeaseGrant> = {
+  encode(message: LeaseGrant, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).int64(message.id);
+    }
+    if (message.ttl !== 0) {
+      writer.uint32(16).int64(message.ttl);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaseGrant {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaseGrant();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ttl = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LeaseGrant {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      ttl: isSet(object.ttl) ? globalThis.Number(object.ttl) : 0,
+    };
+  },
+
+  toJSON(message: LeaseGrant): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.ttl !== 0) {
+      obj.ttl = Math.round(message.ttl);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LeaseGrant>, I>>(base?: I): LeaseGrant {
+    return LeaseGrant.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LeaseGrant>, I>>(object: I): LeaseGrant {
+    const message = createBaseLeaseGrant();
+    message.id = object.id ?? 0;
+    message.ttl = object.ttl ?? 0;
+    return message;
+  },
+};
+
+function createBaseLeaseExpire(): LeaseExpire {
+  return { ids: [] };
+}
+
+export const LeaseExpire: MessageFns<LeaseExpire> = {
+  encode(message: LeaseExpire, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ids.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.ids) {
+        writer.int64(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaseExpire {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaseExpire();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.ids.push(longToNumber(reader.int64()));
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.ids.push(longToNumber(reader.int64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LeaseExpire {
+    return { ids: globalThis.Array.isArray(object?.ids) ? object.ids.map((e: any) => globalThis.Number(e)) : [] };
+  },
+
+  toJSON(message: LeaseExpire): unknown {
+    const obj: any = {};
+    if (message.ids?.length) {
+      obj.ids = message.ids.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LeaseExpire>, I>>(base?: I): LeaseExpire {
+    return LeaseExpire.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LeaseExpire>, I>>(object: I): LeaseExpire {
+    const message = createBaseLeaseExpire();
+    message.ids = object.ids?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseLeaseCheckpoint(): LeaseCheckpoint {
+  return { remaining: [] };
+}
+
+export const LeaseCheckpoint: MessageFns<LeaseCheckpoint> = {
+  encode(message: LeaseCheckpoint, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.remaining) {
+      LeaseRemaining.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaseCheckpoint {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaseCheckpoint();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.remaining.push(LeaseRemaining.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LeaseCheckpoint {
+    return {
+      remaining: globalThis.Array.isArray(object?.remaining)
+        ? object.remaining.map((e: any) => LeaseRemaining.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: LeaseCheckpoint): unknown {
+    const obj: any = {};
+    if (message.remaining?.length) {
+      obj.remaining = message.remaining.map((e) => LeaseRemaining.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LeaseCheckpoint>, I>>(base?: I): LeaseCheckpoint {
+    return LeaseCheckpoint.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LeaseCheckpoint>, I>>(object: I): LeaseCheckpoint {
+    const message = createBaseLeaseCheckpoint();
+    message.remaining = object.remaining?.map((e) => LeaseRemaining.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseLeaseRemaining(): LeaseRemaining {
+  return { id: 0, remainingMs: 0 };
+}
+
+export const LeaseRemaining: MessageFns<LeaseRemaining> = {
+  encode(message: LeaseRemaining, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).int64(message.id);
+    }
+    if (message.remainingMs !== 0) {
+      writer.uint32(16).int64(message.remainingMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaseRemaining {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaseRemaining();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.remainingMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LeaseRemaining {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      remainingMs: isSet(object.remainingMs)
+        ? globalThis.Number(object.remainingMs)
+        : isSet(object.remaining_ms)
+        ? globalThis.Number(object.remaining_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: LeaseRemaining): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.remainingMs !== 0) {
+      obj.remainingMs = Math.round(message.remainingMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LeaseRemaining>, I>>(base?: I): LeaseRemaining {
+    return LeaseRemaining.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LeaseRemaining>, I>>(object: I): LeaseRemaining {
+    const message = createBaseLeaseRemaining();
+    message.id = object.id ?? 0;
+    message.remainingMs = object.remainingMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseLeaseRecord(): LeaseRecord {
+  return { id: 0, ttl: 0, remainingMs: 0 };
+}
+
+export const LeaseRecord: MessageFns<LeaseRecord> = {
+  encode(message: LeaseRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).int64(message.id);
+    }
+    if (message.ttl !== 0) {
+      writer.uint32(16).int64(message.ttl);
+    }
+    if (message.remainingMs !== 0) {
+      writer.uint32(24).int64(message.remainingMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaseRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaseRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ttl = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.remainingMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LeaseRecord {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      ttl: isSet(object.ttl) ? globalThis.Number(object.ttl) : 0,
+      remainingMs: isSet(object.remainingMs)
+        ? globalThis.Number(object.remainingMs)
+        : isSet(object.remaining_ms)
+        ? globalThis.Number(object.remaining_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: LeaseRecord): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.ttl !== 0) {
+      obj.ttl = Math.round(message.ttl);
+    }
+    if (message.remainingMs !== 0) {
+      obj.remainingMs = Math.round(message.remainingMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LeaseRecord>, I>>(base?: I): LeaseRecord {
+    return LeaseRecord.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LeaseRecord>, I>>(object: I): LeaseRecord {
+    const message = createBaseLeaseRecord();
+    message.id = object.id ?? 0;
+    message.ttl = object.ttl ?? 0;
+    message.remainingMs = object.remainingMs ?? 0;
+    return message;
+  },
+};
+
 function createBaseProposal(): Proposal {
-  return { memberId: 0, id: 0, command: undefined };
+  return { memberId: 0, id: 0, command: undefined, limits: undefined };
 }
 
 export const Proposal: MessageFns<Proposal> = {
@@ -209,6 +901,9 @@ export const Proposal: MessageFns<Proposal> = {
     }
     if (message.command !== undefined) {
       Command.encode(message.command, writer.uint32(26).fork()).join();
+    }
+    if (message.limits !== undefined) {
+      ApplyLimits.encode(message.limits, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -250,6 +945,14 @@ export const Proposal: MessageFns<Proposal> = {
             message.command = Command.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.limits = ApplyLimits.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -271,6 +974,7 @@ export const Proposal: MessageFns<Proposal> = {
         : 0,
       id: isSet(object.id) ? globalThis.Number(object.id) : 0,
       command: isSet(object.command) ? Command.fromJSON(object.command) : undefined,
+      limits: isSet(object.limits) ? ApplyLimits.fromJSON(object.limits) : undefined,
     };
   },
 
@@ -285,6 +989,9 @@ export const Proposal: MessageFns<Proposal> = {
     if (message.command !== undefined) {
       obj.command = Command.toJSON(message.command);
     }
+    if (message.limits !== undefined) {
+      obj.limits = ApplyLimits.toJSON(message.limits);
+    }
     return obj;
   },
 
@@ -297,6 +1004,9 @@ export const Proposal: MessageFns<Proposal> = {
     message.id = object.id ?? 0;
     message.command = (object.command !== undefined && object.command !== null)
       ? Command.fromPartial(object.command)
+      : undefined;
+    message.limits = (object.limits !== undefined && object.limits !== null)
+      ? ApplyLimits.fromPartial(object.limits)
       : undefined;
     return message;
   },

@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Command } from '../../gen/ts/cairn/internal/v1/command.js';
+import type {
+  LeaseGrantResponse,
+  LeaseKeepAliveRequest,
+  LeaseKeepAliveResponse,
+  LeaseRevokeResponse,
+  LeaseServiceServer,
+  LeaseTimeToLiveRequest,
+  LeaseTimeToLiveResponse,
+} from '../../gen/ts/cairn/v1/lease.js';
+import type { Lessor } from '../apply/lessor.js';
+import type { HeaderFactory } from '../apply/outcome.js';
+import type { WritePath } from '../apply/write-path.js';
+import type { Limits } from '../config.js';
+import { CairnError, ErrorCode } from '../errors.js';
+import { keyBytes } from '../mvcc/key-range.js';
+import type { MvccStore } from '../mvcc/kv-store.js';
+import { toServiceError } from './errors.js';
+import { FORWARDED_HEADER, type LeaseForwarder } from './lease-forwarder.js';
+import { unary } from './unary.js';
+
+/** Lease ids are positive and at most 2^53 - 1, so that every SDK holds them as plain numbers. */
+export const MAX_LEASE_ID = Number.MAX_SAFE_INTEGER;
+/** Grants with an id the member chose retry this often on the (unlikely) clash with a lease in use. */
+const GRANT_ATTEMPTS = 3;
+
+export interface LeaseServiceDeps {
+  store: MvccStore;
+  writes: WritePath;
+  lessor: Lessor;
+  forwarder: LeaseForwarder;
+  /** The leader's client address, or undefined while none is known. */
+  leaderAddress: () => string | undefined;
+  limits: Limits;
+  /** Grants asking for a shorter TTL get this many seconds. */
+  minLeaseTtl: number;
+  header: HeaderFactory;
+  logger: Logger;
+  linearizableReadBarrier: () => Promise<void>;
+}
+
+/**
+ * The Lease service. Grant and revoke are writes through the log. Keep-alive and
+ * time-to-live need the leader's clock: the leader answers them from its lessor (no log
+ * entry per renewal), and a follower forwards them to the leader (lease-forwarder.ts).
+ */
+export function leaseService(deps: LeaseServiceDeps): LeaseServiceServer {
+  const { store, writes, lessor, header, logger, limits } = deps;
+
+  async function write<T>(command: Command): Promise<T> {
+    const outcome = await writes.submit(command);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.response as T;
+  }
+
+  async function timeToLive(req: LeaseTimeToLiveRequest, forwarded: boolean): Promise<LeaseTimeToLiveResponse> {
+    const address = leaderToForwardTo(deps, forwarded);
+    if (address !== undefined) return deps.forwarder.timeToLive(address, req);
+    const ttl = lessor.timeToLive(req.id);
+    const lease = store.leases.get(req.id);
+    if (ttl === undefined || lease === undefined)
+      return { header: header(store.currentRevision), id: req.id, ttl: -1, grantedTtl: 0, keys: [] };
+    const keys = req.keys ? [...lease.keys].sort().map(keyBytes) : [];
+    return { header: header(store.currentRevision), id: req.id, ttl: ttl.ttl, grantedTtl: ttl.grantedTtl, keys };
+  }
+
+  return {
+    leaseGrant: unary(logger, 'LeaseGrant', async (req): Promise<LeaseGrantResponse> => {
+      if (req.ttl < 0) throw invalid(`ttl must not be negative (got ${req.ttl})`);
+      if (req.id < 0 || req.id > MAX_LEASE_ID)
+        throw invalid(`lease id must be between 1 and ${MAX_LEASE_ID}, or 0 to let the cluster choose (got ${req.id})`);
+      if (req.ttl > limits.maxLeaseTtl) {
+        throw new CairnError(
+          ErrorCode.ERROR_CODE_LEASE_TTL_TOO_LARGE,
+          `ttl ${req.ttl}s is over the limit of ${limits.maxLeaseTtl}s (--max-lease-ttl)`,
+        );
+      }
+      const ttl = Math.max(req.ttl, deps.minLeaseTtl);
+      for (let attempt = 1; ; attempt++) {
+        const id = req.id !== 0 ? req.id : randomLeaseId();
+        try {
+          return await write<LeaseGrantResponse>({ request: { $case: 'leaseGrant', leaseGrant: { id, ttl } } });
+        } catch (err) {
+          const clash = err instanceof CairnError && err.code === ErrorCode.ERROR_CODE_LEASE_EXISTS;
+          if (!clash || req.id !== 0 || attempt >= GRANT_ATTEMPTS) throw err;
+        }
+      }
+    }),
+    leaseRevoke: unary(logger, 'LeaseRevoke', (req) => {
+      if (req.id <= 0 || req.id > MAX_LEASE_ID) throw invalid(`lease id must be between 1 and ${MAX_LEASE_ID} (got ${req.id})`);
+      return write<LeaseRevokeResponse>({ request: { $case: 'leaseRevoke', leaseRevoke: { id: req.id } } });
+    }),
+    leaseTimeToLive: unary(logger, 'LeaseTimeToLive', (req, call) => timeToLive(req, call.metadata.get(FORWARDED_HEADER).length > 0)),
+    leaseLeases: unary(logger, 'LeaseLeases', async () => {
+      await deps.linearizableReadBarrier();
+      const ids = [...store.leases.all()].map((l) => l.id).sort((a, b) => a - b);
+      return { header: header(store.currentRevision), leases: ids.map((id) => ({ id })) };
+    }),
+    leaseKeepAlive: (call) => keepAliveStream(call, deps),
+  };
+}
+
+/**
+ * One keep-alive stream: each request is answered with the lease's new TTL (0 when it does
+ * not exist or expired; the stream stays open). At most maxLeaseKeepAlivesPerStream requests
+ * are answered at once; beyond that the stream is paused, so a client sending faster than
+ * the leader answers is slowed down by gRPC flow control instead of filling memory.
+ */
+function keepAliveStream(call: ServerDuplexStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse>, deps: LeaseServiceDeps): void {
+  const { lessor, header, limits } = deps;
+  const forwarded = call.metadata.get(FORWARDED_HEADER).length > 0;
+  let inFlight = 0;
+  let paused = false;
+  let ended = false;
+  let failed = false;
+
+  const fail = (err: unknown): void => {
+    if (failed) return;
+    failed = true;
+    if (!(err instanceof CairnError)) deps.logger.error({ err }, 'keep-alive failed');
+    call.emit('error', toServiceError(err));
+  };
+  const settled = (): void => {
+    inFlight--;
+    if (paused && inFlight < limits.maxLeaseKeepAlivesPerStream) {
+      paused = false;
+      call.resume();
+    }
+    if (ended && inFlight === 0 && !failed) call.end();
+  };
+  const answer = (id: number, ttl: number): void => {
+    if (!failed && !call.cancelled) call.write({ header: header(deps.store.currentRevision), id, ttl });
+  };
+
+  call.on('data', (req: LeaseKeepAliveRequest) => {
+    if (failed) return;
+    inFlight++;
+    if (inFlight >= limits.maxLeaseKeepAlivesPerStream) {
+      paused = true;
+      call.pause();
+    }
+    try {
+      const address = leaderToForwardTo(deps, forwarded);
+      if (address === undefined) {
+        answer(req.id, lessor.renew(req.id));
+        settled();
+        return;
+      }
+      deps.forwarder.keepAlive(address, req.id).then(
+        (ttl) => {
+          answer(req.id, ttl);
+          settled();
+        },
+        (err: unknown) => {
+          fail(err);
+          settled();
+        },
+      );
+    } catch (err) {
+      fail(err);
+      settled();
+    }
+  });
+  call.on('end', () => {
+    ended = true;
+    if (inFlight === 0 && !failed) call.end();
+  });
+  call.on('error', () => undefined);
+}
+
+/**
+ * undefined when this member leads and answers itself; else the leader to forward to. A
+ * request that was already forwarded is never forwarded again (no loops while leadership
+ * moves): the client retries instead.
+ */
+function leaderToForwardTo(deps: LeaseServiceDeps, forwarded: boolean): string | undefined {
+  if (deps.lessor.isLeader()) return undefined;
+  const address = deps.leaderAddress();
+  if (address === undefined || forwarded) {
+    throw new CairnError(ErrorCode.ERROR_CODE_NO_LEADER, 'no leader is known to answer lease keep-alives and time-to-live now; retry');
+  }
+  return address;
+}
+
+function invalid(message: string): CairnError {
+  return new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, message);
+}
+
+/** A random id in [1, 2^53 - 1]: 53 random bits, never 0. */
+function randomLeaseId(): number {
+  const bytes = randomBytes(8);
+  const id = (bytes.readUInt32BE(0) & 0x1fffff) * 2 ** 32 + bytes.readUInt32BE(4);
+  return id === 0 ? 1 : id;
+}
