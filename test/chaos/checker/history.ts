@@ -24,8 +24,8 @@ export type Call =
   | { readonly f: 'delete'; readonly key: string }
   /** Txn: if value(key) == expected (version == 0 when expected is null) then put(key, value). */
   | { readonly f: 'cas'; readonly key: string; readonly expected: string | null; readonly value: string }
-  /** Txn putting several keys at once (one revision). */
-  | { readonly f: 'mput'; readonly kvs: readonly (readonly [string, string])[] }
+  /** Txn putting several keys at once (one revision), on lease keys attached to `lease`. */
+  | { readonly f: 'mput'; readonly kvs: readonly (readonly [string, string])[]; readonly lease?: number }
   /** Txn reading several keys at once (one snapshot). */
   | { readonly f: 'mget'; readonly keys: readonly string[] }
   /** Grant a lease with the id the client chose and a TTL in seconds (the server may raise it). */
@@ -107,7 +107,7 @@ function argsOf(c: Call): string {
     case 'cas':
       return `${c.key} ${c.expected ?? 'nil'}->${c.value}`;
     case 'mput':
-      return c.kvs.map(([k, v]) => `${k}=${v}`).join(',');
+      return `${c.kvs.map(([k, v]) => `${k}=${v}`).join(',')}${c.lease === undefined ? '' : ` lease ${c.lease}`}`;
     case 'mget':
       return c.keys.join(',');
     case 'grant':

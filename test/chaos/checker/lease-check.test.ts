@@ -13,6 +13,15 @@ const got = (value: string | null): Result => ({ f: 'get', value, modRevision: 0
 const LPUT: Result = { f: 'lput' };
 const REVOKED: Result = { f: 'revoke' };
 
+const mput4: Call = {
+  f: 'mput',
+  kvs: [
+    ['kl2', 'h'],
+    ['kl3', 'i'],
+  ],
+  lease: 4,
+};
+
 /**
  * Lease 1 holds kl0=a and kl1=b and expires at revision 4 (both deleted there); kl0 is then
  * put with no lease; lease 2 gets kl1=d, which a later put moves off it (kl1=e, no lease), so
@@ -40,6 +49,10 @@ function goodRun(): { h: HistoryBuilder; rh: RevisionHistory } {
   h.op(3, revoke(3), 30, 31, 'ok', REVOKED, 9);
   h.op(3, revoke(3), 32, 33, 'unknown');
   h.op(1, get('kl2'), 34, 35, 'ok', got(null), 9);
+  // Lease 4 gets two keys in one transaction; its expiry deletes both at revision 11.
+  h.op(0, mput4, 36, 37, 'ok', { f: 'mput' }, 10);
+  h.op(1, get('kl3'), 38, 39, 'ok', got('i'), 10);
+  h.op(1, get('kl3'), 40, 41, 'ok', got(null), 11);
   const rh = new RevisionHistory([
     ev(2, 'kl0', 'a'),
     ev(3, 'kl1', 'b'),
@@ -50,6 +63,10 @@ function goodRun(): { h: HistoryBuilder; rh: RevisionHistory } {
     ev(7, 'kl1', 'e'),
     ev(8, 'kl2', 'g'),
     ev(9, 'kl2', null),
+    ev(10, 'kl2', 'h'),
+    ev(10, 'kl3', 'i'),
+    ev(11, 'kl2', null),
+    ev(11, 'kl3', null),
   ]);
   return { h, rh };
 }
@@ -68,6 +85,14 @@ test('rejects a lease whose keys disappear at two revisions', (t) => {
   const problems = checkLeases(h.ops, rh, { allLeasesEnded: true }).join('\n');
   t.regex(problems, /lease 1 ended at revision 4 deleting kl0, but its keys kl1=b were left/);
   t.regex(problems, /keys of lease 1 were deleted at two revisions, 4 and 5/);
+});
+
+test('rejects a two-key lease put whose keys end at two revisions', (t) => {
+  const h = builder();
+  h.op(0, mput4, 0, 1, 'ok', { f: 'mput' }, 2);
+  const rh = new RevisionHistory([ev(2, 'kl2', 'h'), ev(2, 'kl3', 'i'), ev(3, 'kl3', null), ev(4, 'kl2', null)]);
+  const problems = checkLeases(h.ops, rh, { allLeasesEnded: true }).join('\n');
+  t.regex(problems, /lease 4 ended at revision 3 deleting kl3, but its keys kl2=h were left/);
 });
 
 test('rejects a read at or after the expiry’s revision that still returns the lease’s key', (t) => {

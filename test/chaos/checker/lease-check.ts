@@ -33,6 +33,32 @@ export interface LeaseCheckOptions {
 
 const MAX_PROBLEMS = 20;
 
+/** The values an op writes to lease keys, with the lease each is attached to (0: none). */
+function leaseValues(op: Op): [string, number][] {
+  const c = op.call;
+  if (c.f === 'lput') return [[c.value, c.lease]];
+  if (c.f === 'mput' && c.lease !== undefined) return c.kvs.map(([, v]) => [v, c.lease!]);
+  return [];
+}
+
+/** What the run exercised: leases granted, deaths seen in the history, keys they deleted. */
+export function describeLeases(history: readonly Op[], rh: RevisionHistory): string {
+  const leaseOf = new Map<string, number>();
+  for (const op of history) for (const [value, lease] of leaseValues(op)) leaseOf.set(value, lease);
+  const death = replay(
+    rh,
+    (v) => (v === null ? 0 : (leaseOf.get(v) ?? 0)),
+    new Map(),
+    () => undefined,
+  );
+  const deleted = rh.events.filter((e) => isLeaseKey(e.key) && e.value === null).length;
+  const count = (f: string, outcome: string): number => history.filter((o) => o.call.f === f && o.outcome === outcome).length;
+  return (
+    `${count('grant', 'ok')} grants ok (${count('grant', 'unknown')} unknown), ${death.size} leases ended holding keys ` +
+    `(${deleted} keys deleted with them), ${count('revoke', 'ok')} revokes ok, ${count('lput', 'ok')} lease puts ok`
+  );
+}
+
 export function checkLeases(history: readonly Op[], rh: RevisionHistory, options: LeaseCheckOptions): string[] {
   const problems: string[] = [];
   const add = (msg: string): void => {
@@ -41,7 +67,7 @@ export function checkLeases(history: readonly Op[], rh: RevisionHistory, options
 
   /** The lease each value written to a lease key was attached to (0: none). */
   const leaseOf = new Map<string, number>();
-  for (const op of history) if (op.call.f === 'lput') leaseOf.set(op.call.value, op.call.lease);
+  for (const op of history) for (const [value, lease] of leaseValues(op)) leaseOf.set(value, lease);
   const attachedTo = (value: string | null): number => (value === null ? 0 : (leaseOf.get(value) ?? 0));
 
   /** Per lease: the ok revoke with the lowest header revision, and the one that answered first. */
@@ -83,11 +109,12 @@ export function checkLeases(history: readonly Op[], rh: RevisionHistory, options
     const c = op.call;
     const r = op.result;
     if (op.outcome !== 'ok') continue;
-    const lease = c.f === 'lput' ? c.lease : c.f === 'get' && !c.serializable && r?.f === 'get' ? attachedTo(r.value) : 0;
+    const lease =
+      c.f === 'lput' || c.f === 'mput' ? (c.lease ?? 0) : c.f === 'get' && !c.serializable && r?.f === 'get' ? attachedTo(r.value) : 0;
     const revoke = lease === 0 ? undefined : revokedFirst.get(lease);
     if (revoke !== undefined && revoke.complete < op.invoke)
       add(
-        `${c.f === 'lput' ? 'a put attached a key to' : 'a linearizable read saw a key of'} lease ${lease} after its revoke answered:\n  ${describe(revoke)}\n  ${describe(op)}`,
+        `${c.f !== 'get' ? 'a put attached a key to' : 'a linearizable read saw a key of'} lease ${lease} after its revoke answered:\n  ${describe(revoke)}\n  ${describe(op)}`,
       );
   }
 

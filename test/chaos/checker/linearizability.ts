@@ -62,7 +62,7 @@ function project(history: readonly Op[]): Map<string, KeyOp[]> {
         add(c.key, { op, kind: 'put', value: c.value });
         break;
       case 'mput':
-        for (const [key, value] of c.kvs) add(key, { op, kind: 'put', value });
+        for (const [key, value] of c.kvs) if (!isLeaseKey(key)) add(key, { op, kind: 'put', value });
         break;
       case 'get':
         if (!c.serializable && !isLeaseKey(c.key) && r?.f === 'get') add(c.key, { op, kind: 'get', value: r.value });

@@ -19,7 +19,8 @@ const LEASES_PER_CLIENT = 3;
 /** Lease ids: client c uses (c + 1) * 10^6 + n, far below the 2^53 - 1 limit. */
 const IDS_PER_CLIENT = 1_000_000;
 
-export type LeaseKind = 'grant' | 'lput' | 'revoke' | 'keepalive';
+/** lmput: a transaction putting two lease keys attached to one lease (leases with several keys). */
+export type LeaseKind = 'grant' | 'lput' | 'lmput' | 'revoke' | 'keepalive';
 
 export const leaseKeyNames = (n: number): string[] => Array.from({ length: n }, (_, i) => `${LEASE_KEY_PREFIX}${i}`);
 
@@ -40,13 +41,22 @@ export class ClientLeases {
     private readonly rng: Rng,
   ) {}
 
-  /** The call for `kind`; a grant when the kind needs a lease the client does not hold. */
-  callOf(kind: LeaseKind, key: string, value: string): Call {
+  /** The call for `kind` on `key` (and `other`, for two keys); a grant when it needs a lease the client does not hold. */
+  callOf(kind: LeaseKind, key: string, other: string, value: string): Call {
     const kept = this.held.filter((l) => l.keep);
     if (kind === 'grant' || this.held.length === 0 || (kind === 'keepalive' && kept.length === 0)) return this.grant();
     switch (kind) {
       case 'lput':
         return { f: 'lput', key, value, lease: this.rng.next() < 0.15 ? 0 : this.rng.pick(this.held).id };
+      case 'lmput':
+        return {
+          f: 'mput',
+          kvs: [
+            [key, value],
+            [other, `${value}b`],
+          ],
+          lease: this.rng.pick(this.held).id,
+        };
       case 'keepalive':
         return { f: 'keepalive', lease: this.rng.pick(kept).id };
       case 'revoke': {
@@ -59,8 +69,11 @@ export class ClientLeases {
 
   /** Learns from an answer: a lease the server says is gone is no longer used. */
   observe(call: Call, result: Result | undefined, notFound: boolean): void {
-    if ((call.f === 'lput' || call.f === 'keepalive') && (notFound || (result?.f === 'keepalive' && result.ttl <= 0)))
-      this.forget(call.lease);
+    if (
+      (call.f === 'lput' || call.f === 'keepalive' || (call.f === 'mput' && call.lease !== undefined)) &&
+      (notFound || (result?.f === 'keepalive' && result.ttl <= 0))
+    )
+      this.forget(call.lease!);
   }
 
   private grant(): Call {
@@ -80,7 +93,7 @@ export class ClientLeases {
 /** Sends a lease call; grant and keep-alive answers carry no op revision (see history.ts). */
 export async function sendLeaseCall(
   mc: MemberClient,
-  call: Extract<Call, { f: LeaseKind }>,
+  call: Extract<Call, { f: 'grant' | 'lput' | 'revoke' | 'keepalive' }>,
   timeoutMs: number,
 ): Promise<{ result: Result; revision?: number }> {
   switch (call.f) {

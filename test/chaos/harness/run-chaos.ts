@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../helpers/node-process.js';
 import { isLeaseKey, type Op } from '../checker/history.js';
 import { checkLinearizability, type LinearizabilityReport } from '../checker/linearizability.js';
-import { checkLeases } from '../checker/lease-check.js';
+import { checkLeases, describeLeases } from '../checker/lease-check.js';
 import { checkAgainstRevisions, checkMonotonic, checkRealTimeOrder, RevisionHistory } from '../checker/revision-history.js';
 import { checkWatcher } from '../checker/watch-check.js';
 import { saveArtifacts } from './artifacts.js';
@@ -63,6 +63,8 @@ export interface ChaosSummary {
   readonly hashes: Record<string, string>;
   readonly linearizability: { verdict: string; ms: number; keys: string };
   readonly watchers: string;
+  /** Leases granted, ended (from the committed history), revoked. */
+  readonly leases: string;
   readonly wallMs: number;
 }
 
@@ -130,6 +132,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   let warmup = { okOps: 0, ms: 0 };
   let finalRevision = 0;
   let hashes: Record<string, string> = {};
+  let leaseSummary = 'not checked';
   let passed = false;
   try {
     await waitConverged(control, CONVERGE_MS);
@@ -196,6 +199,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       ...checkRealTimeOrder(history),
       ...checkLeases(history, rh, { allLeasesEnded: leases.left.length === 0 && leases.error === undefined }),
     );
+    leaseSummary = describeLeases(history, rh);
 
     passed = problems.length === 0;
   } catch (err) {
@@ -232,6 +236,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
           `${w.name}: ${w.batches.reduce((n, b) => n + b.events.length, 0)} events, ${w.progress.length} progress notifications, ${w.reconnects} reconnects (${[...w.reasons].map(([why, n]) => `${n} ${why}`).join(', ')})`,
       )
       .join('; '),
+    leases: leaseSummary,
     wallMs: Date.now() - wallStart,
   };
   let artifacts: string | undefined;

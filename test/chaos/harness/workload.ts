@@ -34,7 +34,8 @@ const MIX: readonly (readonly [Kind, number])[] = [
   ['mget', 8],
   // Leases: about a quarter of the ops.
   ['grant', 4],
-  ['lput', 10],
+  ['lput', 7],
+  ['lmput', 3],
   ['lget', 8],
   ['stale-lget', 3],
   ['keepalive', 6],
@@ -123,8 +124,8 @@ export class Workload {
       const call =
         kind === 'lget' || kind === 'stale-lget'
           ? { f: 'get' as const, key: rng.pick(leaseKeys), serializable: kind === 'stale-lget' }
-          : kind === 'grant' || kind === 'lput' || kind === 'keepalive' || kind === 'revoke'
-            ? leases.callOf(kind, rng.pick(leaseKeys), value)
+          : kind === 'grant' || kind === 'lput' || kind === 'lmput' || kind === 'keepalive' || kind === 'revoke'
+            ? leases.callOf(kind, ...twoOf(rng, leaseKeys), value)
             : this.callOf(kind, rng.pick(keys), value, rng, keys);
       const ok = await this.execute(client, pool.get(member), call, leases);
       if (!ok) {
@@ -239,7 +240,10 @@ export class Workload {
         return { result: { f: 'cas', succeeded: r.succeeded }, revision: r.header!.revision };
       }
       case 'mput': {
-        const success = call.kvs.map(([k, v]) => ({ request: { $case: 'requestPut' as const, requestPut: { key: b(k), value: b(v) } } }));
+        const lease = call.lease ?? 0;
+        const success = call.kvs.map(([k, v]) => ({
+          request: { $case: 'requestPut' as const, requestPut: { key: b(k), value: b(v), lease } },
+        }));
         const r = await mc.txn({ success }, t);
         return { result: { f: 'mput' }, revision: r.header!.revision };
       }
@@ -255,6 +259,12 @@ export class Workload {
   }
 }
 
+/** Two different keys (in a random order). */
+function twoOf(rng: Rng, keys: readonly string[]): [string, string] {
+  const first = rng.pick(keys);
+  return [first, rng.pick(keys.filter((k) => k !== first))];
+}
+
 /**
  * Reads change nothing, so a failed read is simply failed. A write whose request never left
  * the client (no connection) is definitely not applied, nor is a lease put or revoke refused
@@ -265,6 +275,7 @@ function outcomeOf(call: Call, code: status, details: string): Outcome {
   if (call.f === 'get' || call.f === 'mget') return 'failed';
   if (call.f === 'keepalive') return 'unknown';
   if (code === status.UNAVAILABLE && /No connection established|ECONNREFUSED/.test(details)) return 'failed';
-  if ((call.f === 'lput' || call.f === 'revoke') && code === status.NOT_FOUND) return 'failed';
+  const onLease = call.f === 'lput' || call.f === 'revoke' || (call.f === 'mput' && call.lease !== undefined);
+  if (onLease && code === status.NOT_FOUND) return 'failed';
   return 'unknown';
 }
