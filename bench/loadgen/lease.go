@@ -279,48 +279,40 @@ func leaseChildMain(ctx context.Context, b Backend, cfg Config) error {
 	return json.NewEncoder(os.Stdout).Encode(share)
 }
 
-// runLeaseShare grants n leases (cfg.Clients at a time), opens a keep-alive stream per lease
-// (lease i on connection i mod connections) and renews each every TTL/3, its first renewal
-// at a random point of the first interval so that renewals are spread evenly. It calls
-// ready once every session renewed once, then counts the answers that arrive inside the
-// window it receives, and returns when the window has ended.
+// runLeaseShare runs n sessions. Each grants its lease (cfg.Clients grants at a time), opens
+// its keep-alive stream (session i on connection i mod connections) and renews at once,
+// then every TTL/3, its second renewal at a random point of the first interval so that
+// renewals spread evenly; as a real session does, it starts renewing as soon as its own
+// grant is answered, however long the other grants take. It calls ready once every session
+// renewed once, then counts the answers that arrive inside the window it receives, and
+// returns when the window has ended.
 func runLeaseShare(ctx context.Context, b Backend, cfg Config, n int, ready func(), winCh <-chan window) (*leaseShare, error) {
-	ids := make([]int64, n)
-	var g errgroup.Group
-	g.SetLimit(max(cfg.Clients, 1))
-	for i := range ids {
-		g.Go(func() error {
-			octx, cancel := context.WithTimeout(ctx, cfg.OpTimeout)
-			defer cancel()
-			id, err := b.LeaseGrant(octx, i%b.Conns(), cfg.LeaseTTL)
-			if err != nil {
-				return fmt.Errorf("granting lease %d: %w", i, err)
-			}
-			ids[i] = id
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	interval := keepAliveInterval(cfg.LeaseTTL)
 	var mu sync.Mutex
 	share := &leaseShare{}
 	hist := newHist()
+	var setupErr error
 	var win atomic.Pointer[window]
 	var started sync.WaitGroup
 	started.Add(n)
+	grants := make(chan struct{}, max(cfg.Clients, 1))
 	var wg sync.WaitGroup
-	for i, id := range ids {
-		st, err := b.OpenKeepAlive(sctx, i%b.Conns())
-		if err != nil {
-			return nil, fmt.Errorf("opening keep-alive stream %d: %w", i, err)
-		}
-		rng := rand.New(rand.NewPCG(uint64(id), uint64(i)))
+	for i := range n {
 		wg.Go(func() {
+			conn := i % b.Conns()
+			id, st, err := openSession(sctx, b, cfg, conn, grants)
+			if err != nil {
+				mu.Lock()
+				if setupErr == nil && sctx.Err() == nil {
+					setupErr = fmt.Errorf("session %d: %w", i, err)
+				}
+				mu.Unlock()
+				started.Done()
+				return
+			}
+			rng := rand.New(rand.NewPCG(uint64(id), uint64(i)))
 			first := true
 			next := time.Now()
 			for {
@@ -368,6 +360,12 @@ func runLeaseShare(ctx context.Context, b Backend, cfg Config, n int, ready func
 		})
 	}
 	started.Wait()
+	mu.Lock()
+	err := setupErr
+	mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	ready()
 	var w window
 	select {
@@ -389,4 +387,26 @@ func runLeaseShare(ctx context.Context, b Backend, cfg Config, n int, ready func
 		share.Histogram = base64.StdEncoding.EncodeToString(enc)
 	}
 	return share, nil
+}
+
+// openSession grants a lease (holding one of the grants slots meanwhile) and opens its
+// keep-alive stream.
+func openSession(ctx context.Context, b Backend, cfg Config, conn int, grants chan struct{}) (int64, KeepAliveStream, error) {
+	select {
+	case grants <- struct{}{}:
+	case <-ctx.Done():
+		return 0, nil, ctx.Err()
+	}
+	octx, cancel := context.WithTimeout(ctx, cfg.OpTimeout)
+	id, err := b.LeaseGrant(octx, conn, cfg.LeaseTTL)
+	cancel()
+	<-grants
+	if err != nil {
+		return 0, nil, fmt.Errorf("grant: %w", err)
+	}
+	st, err := b.OpenKeepAlive(ctx, conn)
+	if err != nil {
+		return 0, nil, fmt.Errorf("opening its keep-alive stream: %w", err)
+	}
+	return id, st, nil
 }
