@@ -169,7 +169,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     await Promise.all(cluster.members.map((m) => m.kill()));
     await Promise.all(cluster.members.map((m) => m.start()));
     // Nobody renews any more: every lease must end, at a time the leader decides.
+    const leasesWait = Date.now();
     const leases = await waitLeasesEnded(control, LEASES_END_MS);
+    if (leases.left.length === 0 && leases.error === undefined)
+      log(`every lease ended ${((Date.now() - leasesWait) / 1000).toFixed(1)} s after the restart`);
     if (leases.left.length > 0 || leases.error !== undefined)
       problems.push(
         `leases not ended ${LEASES_END_MS / 1000} s after the restart with no renewals: ${leases.left.length > 0 ? leases.left.join(', ') : leases.error}`,
