@@ -104,7 +104,7 @@ func runLeaseKeepAlive(ctx context.Context, b Backend, cfg Config, res *Result) 
 func leaseWindow(ctx context.Context, b Backend, cfg Config, stats *LeaseStats, win window, res *Result) error {
 	cs := newCPUSampler(cfg.ServerPIDs)
 	time.Sleep(time.Until(win.start))
-	leader, first, err := leaderStatus(ctx, b)
+	leader, first, err := leaderStatus(ctx, b, cfg.OpTimeout)
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func leaseWindow(ctx context.Context, b Backend, cfg Config, stats *LeaseStats, 
 		return ctx.Err()
 	}
 	cs.end()
-	_, last, err := leaderStatus(ctx, b)
+	_, last, err := leaderStatus(ctx, b, cfg.OpTimeout)
 	if err != nil {
 		return err
 	}
@@ -131,12 +131,21 @@ func leaseWindow(ctx context.Context, b Backend, cfg Config, stats *LeaseStats, 
 	return nil
 }
 
-// leaderStatus returns the connection to the leader and its status.
-func leaderStatus(ctx context.Context, b Backend) (int, MemberStatus, error) {
+// leaderStatus returns the connection to the leader and its status. A member serving
+// thousands of streams on a busy machine can be slow to answer: each status request may
+// take the op timeout, and is tried three times.
+func leaderStatus(ctx context.Context, b Backend, timeout time.Duration) (int, MemberStatus, error) {
 	for conn := 0; conn < b.Conns(); conn++ {
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		st, err := b.Status(sctx, conn)
-		cancel()
+		var st MemberStatus
+		var err error
+		for attempt := 0; attempt < 3; attempt++ {
+			sctx, cancel := context.WithTimeout(ctx, timeout)
+			st, err = b.Status(sctx, conn)
+			cancel()
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+		}
 		if err != nil {
 			return 0, st, fmt.Errorf("status: %w", err)
 		}
