@@ -32,6 +32,7 @@ const STATUS_BY_CODE: Record<DomainErrorCode, status> = {
   [ErrorCode.ERROR_CODE_LEASE_TTL_TOO_LARGE]: status.INVALID_ARGUMENT,
   [ErrorCode.ERROR_CODE_TOO_MANY_LEASES]: status.RESOURCE_EXHAUSTED,
   [ErrorCode.ERROR_CODE_TOO_MANY_KEYS_PER_LEASE]: status.RESOURCE_EXHAUSTED,
+  [ErrorCode.ERROR_CODE_TOO_MANY_LEASE_FORWARDS]: status.RESOURCE_EXHAUSTED,
 };
 
 /** The type URL of an ErrorInfo packed in an Any, as every protobuf runtime spells it. */

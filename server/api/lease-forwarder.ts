@@ -81,7 +81,7 @@ export class LeaseForwarder {
   private admit(): void {
     if (this.inFlight >= this.maxInFlight) {
       throw new CairnError(
-        ErrorCode.ERROR_CODE_NO_LEADER,
+        ErrorCode.ERROR_CODE_TOO_MANY_LEASE_FORWARDS,
         `${this.inFlight} lease requests are already being forwarded to the leader (--max-lease-forwards); retry, or connect to the leader`,
       );
     }

@@ -5,6 +5,7 @@ import { registerCompact } from './compact.js';
 import { registerDel } from './del.js';
 import { EXIT_USAGE, reportError } from './errors.js';
 import { registerGet } from './get.js';
+import { registerLease } from './lease.js';
 import { inheritClientOptions } from './options.js';
 import { registerPut } from './put.js';
 import { registerServe } from './serve.js';
@@ -27,6 +28,7 @@ function buildProgram(): Command {
     registerGet,
     registerDel,
     registerWatch,
+    registerLease,
     registerTxn,
     registerCompact,
     registerStatus,

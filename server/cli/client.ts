@@ -13,6 +13,7 @@ import {
   type TxnRequest,
   type TxnResponse,
 } from '../../gen/ts/cairn/v1/kv.js';
+import { LeaseServiceClient } from '../../gen/ts/cairn/v1/lease.js';
 import { WatchServiceClient } from '../../gen/ts/cairn/v1/watch.js';
 import { isServiceError, serviceError } from './errors.js';
 import { parseEndpoints, type ClientFlags } from './options.js';
@@ -93,6 +94,17 @@ export class CliClient {
   async watchClient(): Promise<WatchServiceClient> {
     const kv = await this.connect();
     return new WatchServiceClient(this.endpoint!, credentials.createInsecure(), { channelOverride: kv.getChannel() });
+  }
+
+  /** A lease client on the connected endpoint's channel; calls and streams set their own deadlines. */
+  async leaseClient(): Promise<LeaseServiceClient> {
+    const kv = await this.connect();
+    return new LeaseServiceClient(this.endpoint!, credentials.createInsecure(), { channelOverride: kv.getChannel() });
+  }
+
+  /** The deadline of one call, from --command-timeout. */
+  get callDeadline(): Date {
+    return new Date(Date.now() + this.config.commandTimeoutMs);
   }
 
   range(req: RangeRequest): Promise<RangeResponse> {

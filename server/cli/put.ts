@@ -3,12 +3,13 @@ import { Option, type Command } from 'commander';
 import { PutRequest } from '../../gen/ts/cairn/v1/kv.js';
 import { withClient } from './client.js';
 import { usageError } from './errors.js';
-import { addClientOptions, nonNegativeInt, type ClientFlags } from './options.js';
+import { parseLeaseId } from './lease-id.js';
+import { addClientOptions, type ClientFlags } from './options.js';
 import { printKv, render, writeLine } from './output.js';
 
 interface PutFlags extends ClientFlags {
   prevKv?: boolean;
-  lease: number;
+  lease?: number;
 }
 
 async function readStdin(): Promise<Buffer> {
@@ -24,13 +25,15 @@ export function registerPut(program: Command): void {
     .argument('<key>', 'key to set')
     .argument('[value]', 'value to store (default: stdin)')
     .option('--prev-kv', 'also print the previous key-value')
-    .addOption(new Option('--lease <id>', 'attach the key to this lease').argParser(nonNegativeInt).default(0));
+    .addOption(
+      new Option('--lease <id>', 'attach the key to this lease (hex id, as `cairn lease grant` prints it)').argParser(parseLeaseId),
+    );
   addClientOptions(cmd).action(async (key: string, value: string | undefined, flags: PutFlags) => {
     if (key === '') throw usageError('the key must not be empty');
     const request = PutRequest.fromPartial({
       key: Buffer.from(key, 'utf8'),
       value: value === undefined ? await readStdin() : Buffer.from(value, 'utf8'),
-      lease: flags.lease,
+      lease: flags.lease ?? 0,
       prevKv: flags.prevKv === true,
     });
     const response = await withClient(flags, (client) => client.put(request));

@@ -97,6 +97,10 @@ const (
 	// ERROR_CODE_TOO_MANY_KEYS_PER_LEASE: a put would attach more than
 	// --max-keys-per-lease keys to one lease. Status: RESOURCE_EXHAUSTED.
 	ErrorCode_ERROR_CODE_TOO_MANY_KEYS_PER_LEASE ErrorCode = 21
+	// ERROR_CODE_TOO_MANY_LEASE_FORWARDS: a follower already forwards --max-lease-forwards
+	// keep-alives and time-to-live requests to the leader; retry, or ask the leader. Status:
+	// RESOURCE_EXHAUSTED.
+	ErrorCode_ERROR_CODE_TOO_MANY_LEASE_FORWARDS ErrorCode = 22
 )
 
 // Enum value maps for ErrorCode.
@@ -124,6 +128,7 @@ var (
 		19: "ERROR_CODE_LEASE_TTL_TOO_LARGE",
 		20: "ERROR_CODE_TOO_MANY_LEASES",
 		21: "ERROR_CODE_TOO_MANY_KEYS_PER_LEASE",
+		22: "ERROR_CODE_TOO_MANY_LEASE_FORWARDS",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":             0,
@@ -148,6 +153,7 @@ var (
 		"ERROR_CODE_LEASE_TTL_TOO_LARGE":     19,
 		"ERROR_CODE_TOO_MANY_LEASES":         20,
 		"ERROR_CODE_TOO_MANY_KEYS_PER_LEASE": 21,
+		"ERROR_CODE_TOO_MANY_LEASE_FORWARDS": 22,
 	}
 )
 
@@ -375,7 +381,7 @@ const file_cairn_v1_errors_proto_rawDesc = "" +
 	"\adetails\x18\x03 \x03(\v2\x16.cairn.v1.StatusDetailR\adetails\"?\n" +
 	"\fStatusDetail\x12\x19\n" +
 	"\btype_url\x18\x01 \x01(\tR\atypeUrl\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value*\xb9\x05\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value*\xe1\x05\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ERROR_CODE_EMPTY_KEY\x10\x01\x12\x1c\n" +
@@ -399,7 +405,8 @@ const file_cairn_v1_errors_proto_rawDesc = "" +
 	"\x17ERROR_CODE_LEASE_EXISTS\x10\x12\x12\"\n" +
 	"\x1eERROR_CODE_LEASE_TTL_TOO_LARGE\x10\x13\x12\x1e\n" +
 	"\x1aERROR_CODE_TOO_MANY_LEASES\x10\x14\x12&\n" +
-	"\"ERROR_CODE_TOO_MANY_KEYS_PER_LEASE\x10\x15B\x90\x01\n" +
+	"\"ERROR_CODE_TOO_MANY_KEYS_PER_LEASE\x10\x15\x12&\n" +
+	"\"ERROR_CODE_TOO_MANY_LEASE_FORWARDS\x10\x16B\x90\x01\n" +
 	"\fcom.cairn.v1B\vErrorsProtoP\x01Z2github.com/cairn-dev/cairn/gen/go/cairn/v1;cairnv1\xa2\x02\x03CXX\xaa\x02\bCairn.V1\xca\x02\bCairn\\V1\xe2\x02\x14Cairn\\V1\\GPBMetadata\xea\x02\tCairn::V1b\x06proto3"
 
 var (

@@ -127,6 +127,12 @@ export enum ErrorCode {
    * --max-keys-per-lease keys to one lease. Status: RESOURCE_EXHAUSTED.
    */
   ERROR_CODE_TOO_MANY_KEYS_PER_LEASE = 21,
+  /**
+   * ERROR_CODE_TOO_MANY_LEASE_FORWARDS - ERROR_CODE_TOO_MANY_LEASE_FORWARDS: a follower already forwards --max-lease-forwards
+   * keep-alives and time-to-live requests to the leader; retry, or ask the leader. Status:
+   * RESOURCE_EXHAUSTED.
+   */
+  ERROR_CODE_TOO_MANY_LEASE_FORWARDS = 22,
   UNRECOGNIZED = -1,
 }
 
@@ -198,6 +204,9 @@ export function errorCodeFromJSON(object: any): ErrorCode {
     case 21:
     case "ERROR_CODE_TOO_MANY_KEYS_PER_LEASE":
       return ErrorCode.ERROR_CODE_TOO_MANY_KEYS_PER_LEASE;
+    case 22:
+    case "ERROR_CODE_TOO_MANY_LEASE_FORWARDS":
+      return ErrorCode.ERROR_CODE_TOO_MANY_LEASE_FORWARDS;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -251,6 +260,8 @@ export function errorCodeToJSON(object: ErrorCode): string {
       return "ERROR_CODE_TOO_MANY_LEASES";
     case ErrorCode.ERROR_CODE_TOO_MANY_KEYS_PER_LEASE:
       return "ERROR_CODE_TOO_MANY_KEYS_PER_LEASE";
+    case ErrorCode.ERROR_CODE_TOO_MANY_LEASE_FORWARDS:
+      return "ERROR_CODE_TOO_MANY_LEASE_FORWARDS";
     case ErrorCode.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
