@@ -126,6 +126,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const control = new ClientPool(addresses);
   const watcherPool = new ClientPool(addresses);
   let history: Op[] = [];
+  let workload: Workload | undefined;
   let watchers: ResilientWatcher[] = [];
   let lin: LinearizabilityReport | undefined;
   let nemesis: Nemesis | undefined;
@@ -138,7 +139,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     await waitConverged(control, CONVERGE_MS);
     const t0 = process.hrtime.bigint();
     const startedAt = Date.now();
-    const workload = new Workload(
+    workload = new Workload(
       addresses,
       { clients: o.clients ?? 12, keys: keys.length, leaseKeys: leaseKeys.length, opTimeoutMs: 2000, seed: o.seed },
       t0,
@@ -208,6 +209,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   } catch (err) {
     problems.push(`run aborted: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   } finally {
+    // A run that broke off (a member that would not restart) must still stop its clients:
+    // left running, they would retry against dead ports for ever and keep the process alive.
+    if (workload !== undefined) {
+      await workload.stop().catch((err: unknown) => problems.push(`workload did not stop cleanly: ${String(err)}`));
+      if (history.length === 0) history = workload.history;
+    }
     for (const w of watchers) w.stop();
     control.close();
     watcherPool.close();
