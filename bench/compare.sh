@@ -10,6 +10,7 @@
 #   bench/compare.sh --members 3 --workloads put,lin-get --clients 64 --rounds 3
 #   bench/compare.sh --cpus 0         # pin every server to CPU 0 (taskset), loadgen free
 #   bench/compare.sh --quick --tls both --workloads put,lin-get   # TLS off and on, side by side
+#   bench/compare.sh --members 1,3 --workloads lease-keepalive --leases 10000 --lease-procs 4
 #
 # Needs Node.js 20 with `npm install` done, Go, and network access to the Go module proxy
 # the first time (etcd is built from go.etcd.io/etcd/server/v3 at the version in
@@ -24,7 +25,7 @@ usage() {
 usage: bench/compare.sh [options]
   --quick               1 member, 1 round, 1 s warm-up + 3 s measured, 200 watchers / 20 streams
   --members LIST        topologies: 1, 3 or 1,3 (default 1,3)
-  --workloads LIST      put,lin-get,ser-get,txn,watch,load (default: all)
+  --workloads LIST      put,lin-get,ser-get,txn,watch,load,lease-keepalive (default: all)
   --clients LIST        clients for put/lin-get/ser-get/txn (default: 64 with 1 member,
                         64,256 with 3 members; txn always 64 unless given)
   --connections N       gRPC connections of the load generator, spread round-robin over
@@ -37,6 +38,10 @@ usage: bench/compare.sh [options]
   --streams N           watch streams (default 100)
   --watch-rate R        puts/s during the watch fan-out (default 50)
   --watch-clients N     concurrent putters during the watch fan-out (default 100: enough to hold the rate when puts are slow)
+  --leases N            lease keep-alive sessions, one lease and one stream each (default 10000)
+  --lease-ttl S         their TTL in seconds; each renews every TTL/3 (default 10)
+  --lease-procs P       client processes sharing the sessions, each with --connections
+                        connections (default 4)
   --keys N              key space, loaded before gets and by the load case (default 10000)
   --value-size N        value bytes (default 256)
   --cpus LIST           taskset -c LIST for every server of both stores (e.g. 0 or 0,1)
@@ -53,7 +58,7 @@ EOF
 
 command="bench/compare.sh $*"
 members_list="1,3"
-workloads_list="put,lin-get,ser-get,txn,watch,load"
+workloads_list="put,lin-get,ser-get,txn,watch,load,lease-keepalive"
 clients_list=""
 connections=""
 rounds=2
@@ -63,6 +68,9 @@ watchers=1000
 streams=100
 watch_rate=50
 watch_clients=100
+leases=10000
+lease_ttl=10
+lease_procs=4
 keys=10000
 value_size=256
 cpus=""
@@ -75,7 +83,7 @@ tls_modes="off"
 
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) members_list=1; rounds=1; warmup=1s; duration=3s; watchers=200; streams=20; shift ;;
+    --quick) members_list=1; rounds=1; warmup=1s; duration=3s; watchers=200; streams=20; leases=1000; shift ;;
     --members) members_list="$2"; shift 2 ;;
     --workloads) workloads_list="$2"; shift 2 ;;
     --clients) clients_list="$2"; shift 2 ;;
@@ -87,6 +95,9 @@ while [ $# -gt 0 ]; do
     --streams) streams="$2"; shift 2 ;;
     --watch-rate) watch_rate="$2"; shift 2 ;;
     --watch-clients) watch_clients="$2"; shift 2 ;;
+    --leases) leases="$2"; shift 2 ;;
+    --lease-ttl) lease_ttl="$2"; shift 2 ;;
+    --lease-procs) lease_procs="$2"; shift 2 ;;
     --keys) keys="$2"; shift 2 ;;
     --value-size) value_size="$2"; shift 2 ;;
     --cpus) cpus="$2"; shift 2 ;;
@@ -213,13 +224,14 @@ has() { [[ ",$1," == *",$2,"* ]]; }
 for m in $(tr , ' ' <<<"$members_list"); do
   default_clients=64
   [ "$m" -gt 1 ] && default_clients="64,256"
-  for w in put lin-get ser-get txn watch load; do
+  for w in put lin-get ser-get txn watch load lease-keepalive; do
     has "$workloads_list" "$w" || continue
     case "$w" in
       put|lin-get|ser-get) for c in $(tr , ' ' <<<"${clients_list:-$default_clients}"); do cases+=("$m|$w|$c"); done ;;
       txn) for c in $(tr , ' ' <<<"${clients_list:-64}"); do cases+=("$m|$w|$c"); done ;;
       watch) cases+=("$m|$w|$watch_clients") ;;
       load) cases+=("$m|$w|16") ;;
+      lease-keepalive) cases+=("$m|$w|64") ;;
     esac
   done
 done
@@ -257,6 +269,7 @@ for c in "${cases[@]}"; do
   case "$w" in
     watch) label="watch fan-out: $watchers watchers / $streams streams, $watch_rate puts/s" ;;
     load) label="bulk load of $keys keys (txns of 100); RSS after" ;;
+    lease-keepalive) label="lease keep-alive: $leases sessions, TTL ${lease_ttl} s, $lease_procs client processes" ;;
     *) label="$w, $cl clients" ;;
   esac
   for tls in $tls_modes; do
@@ -279,6 +292,7 @@ for c in "${cases[@]}"; do
         -meta "case=$tls_label" -meta "seq=$seq_no" -meta "members=$m" -meta "round=$r")
       [ "$tls" = on ] && args+=(-cacert "$tls_dir/ca.pem" -cert "$tls_dir/client.pem" -key "$tls_dir/client.key")
       [ "$w" = watch ] && args+=(-watchers "$watchers" -streams "$streams" -rate "$watch_rate")
+      [ "$w" = lease-keepalive ] && args+=(-leases "$leases" -lease-ttl "$lease_ttl" -procs "$lease_procs")
       if "${client_pin[@]}" "$build/loadgen" "${args[@]}" >"$out/runs/$name.json" 2>"$out/logs/$name-loadgen.log"; then
         log "[$run/$total] $name: $(jq -r '"\(.ops_per_sec|floor) ops/s, p50 \(.latency_ms.p50) ms, p99 \(.latency_ms.p99) ms, errors \(.errors), load \(.loadavg)"' "$out/runs/$name.json")"
       else

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	cairnv1 "github.com/cairn-dev/cairn/gen/go/cairn/v1"
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -34,7 +35,26 @@ type Backend interface {
 	// OpenWatchStream opens watch stream number stream on connection conn; errors that end
 	// or cancel its watchers later are given to onErr. The stream lives as long as ctx.
 	OpenWatchStream(ctx context.Context, conn, stream int, onErr func(error)) (WatchStream, error)
+	// LeaseGrant grants a lease of ttl seconds (the server picks its id) and returns its id.
+	LeaseGrant(ctx context.Context, conn int, ttl int64) (id int64, err error)
+	// OpenKeepAlive opens a lease keep-alive stream on connection conn; it lives as long as ctx.
+	OpenKeepAlive(ctx context.Context, conn int) (KeepAliveStream, error)
+	// Status describes the member behind connection conn.
+	Status(ctx context.Context, conn int) (MemberStatus, error)
 	Close() error
+}
+
+// KeepAliveStream renews leases one request at a time (one stream per session, as a
+// client with one lease uses it).
+type KeepAliveStream interface {
+	// KeepAlive renews lease id and returns its new TTL in seconds (<= 0: the lease is gone).
+	KeepAlive(id int64) (ttl int64, err error)
+}
+
+// MemberStatus is what the lease benchmark needs of a member's status.
+type MemberStatus struct {
+	Leader    bool
+	RaftIndex uint64 // the index of the last entry in the member's Raft log
 }
 
 // WatchFunc receives one event: its revision and value. Calls for one watcher never overlap.
@@ -66,9 +86,11 @@ func newBackend(target string, endpoints []string, conns int, tlsConfig *tls.Con
 // connection per grpc.ClientConn. (The SDK's failover and retries are not what is measured.)
 
 type cairnBackend struct {
-	conns []*grpc.ClientConn
-	kv    []cairnv1.KVServiceClient
-	watch []cairnv1.WatchServiceClient
+	conns       []*grpc.ClientConn
+	kv          []cairnv1.KVServiceClient
+	watch       []cairnv1.WatchServiceClient
+	lease       []cairnv1.LeaseServiceClient
+	maintenance []cairnv1.MaintenanceServiceClient
 }
 
 func newCairn(endpoints []string, n int, tlsConfig *tls.Config) (*cairnBackend, error) {
@@ -90,8 +112,49 @@ func newCairn(endpoints []string, n int, tlsConfig *tls.Config) (*cairnBackend, 
 		b.conns = append(b.conns, cc)
 		b.kv = append(b.kv, cairnv1.NewKVServiceClient(cc))
 		b.watch = append(b.watch, cairnv1.NewWatchServiceClient(cc))
+		b.lease = append(b.lease, cairnv1.NewLeaseServiceClient(cc))
+		b.maintenance = append(b.maintenance, cairnv1.NewMaintenanceServiceClient(cc))
 	}
 	return b, nil
+}
+
+func (b *cairnBackend) LeaseGrant(ctx context.Context, conn int, ttl int64) (int64, error) {
+	resp, err := b.lease[conn].LeaseGrant(ctx, &cairnv1.LeaseGrantRequest{Ttl: ttl})
+	if err != nil {
+		return 0, err
+	}
+	return resp.GetId(), nil
+}
+
+type cairnKeepAlive struct {
+	stream cairnv1.LeaseService_LeaseKeepAliveClient
+}
+
+func (b *cairnBackend) OpenKeepAlive(ctx context.Context, conn int) (KeepAliveStream, error) {
+	st, err := b.lease[conn].LeaseKeepAlive(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &cairnKeepAlive{stream: st}, nil
+}
+
+func (k *cairnKeepAlive) KeepAlive(id int64) (int64, error) {
+	if err := k.stream.Send(&cairnv1.LeaseKeepAliveRequest{Id: id}); err != nil {
+		return 0, err
+	}
+	resp, err := k.stream.Recv()
+	if err != nil {
+		return 0, err
+	}
+	return resp.GetTtl(), nil
+}
+
+func (b *cairnBackend) Status(ctx context.Context, conn int) (MemberStatus, error) {
+	resp, err := b.maintenance[conn].Status(ctx, &cairnv1.StatusRequest{})
+	if err != nil {
+		return MemberStatus{}, err
+	}
+	return MemberStatus{Leader: resp.GetRole() == "leader", RaftIndex: resp.GetRaftIndex()}, nil
 }
 
 func (b *cairnBackend) Conns() int { return len(b.conns) }
@@ -254,7 +317,8 @@ func (s *cairnStream) Watch(ctx context.Context, key []byte, startRev int64, fn 
 // connection, each with a single endpoint.
 
 type etcdBackend struct {
-	clients []*clientv3.Client
+	clients   []*clientv3.Client
+	endpoints []string // of each client
 }
 
 func newEtcd(endpoints []string, n int, tlsConfig *tls.Config) (*etcdBackend, error) {
@@ -271,8 +335,54 @@ func newEtcd(endpoints []string, n int, tlsConfig *tls.Config) (*etcdBackend, er
 			return nil, err
 		}
 		b.clients = append(b.clients, c)
+		b.endpoints = append(b.endpoints, endpoints[i%len(endpoints)])
 	}
 	return b, nil
+}
+
+// Leases on etcd go through its raw gRPC lease service, not clientv3's Lease, which
+// multiplexes every lease of a client on one keep-alive stream: here each session has its
+// own stream, as on Cairn.
+func (b *etcdBackend) LeaseGrant(ctx context.Context, conn int, ttl int64) (int64, error) {
+	resp, err := etcdserverpb.NewLeaseClient(b.clients[conn].ActiveConnection()).LeaseGrant(ctx, &etcdserverpb.LeaseGrantRequest{TTL: ttl})
+	if err != nil {
+		return 0, err
+	}
+	if resp.Error != "" {
+		return 0, fmt.Errorf("lease grant: %s", resp.Error)
+	}
+	return resp.ID, nil
+}
+
+type etcdKeepAlive struct {
+	stream etcdserverpb.Lease_LeaseKeepAliveClient
+}
+
+func (b *etcdBackend) OpenKeepAlive(ctx context.Context, conn int) (KeepAliveStream, error) {
+	st, err := etcdserverpb.NewLeaseClient(b.clients[conn].ActiveConnection()).LeaseKeepAlive(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &etcdKeepAlive{stream: st}, nil
+}
+
+func (k *etcdKeepAlive) KeepAlive(id int64) (int64, error) {
+	if err := k.stream.Send(&etcdserverpb.LeaseKeepAliveRequest{ID: id}); err != nil {
+		return 0, err
+	}
+	resp, err := k.stream.Recv()
+	if err != nil {
+		return 0, err
+	}
+	return resp.TTL, nil
+}
+
+func (b *etcdBackend) Status(ctx context.Context, conn int) (MemberStatus, error) {
+	resp, err := b.clients[conn].Status(ctx, b.endpoints[conn])
+	if err != nil {
+		return MemberStatus{}, err
+	}
+	return MemberStatus{Leader: resp.Leader == resp.Header.MemberId, RaftIndex: resp.RaftIndex}, nil
 }
 
 func (b *etcdBackend) Conns() int { return len(b.clients) }

@@ -23,6 +23,16 @@ import (
 // etcd binary (bench/compare.sh builds one into bench/.build/etcd) to run it against etcd
 // too.
 
+// TestMain runs main instead of the tests when a lease-keepalive run starts this binary as
+// one of its client processes (lease.go sets LOADGEN_RUN_MAIN).
+func TestMain(m *testing.M) {
+	if os.Getenv("LOADGEN_RUN_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
 func TestSmokeCairn(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
@@ -59,6 +69,8 @@ func smoke(t *testing.T, target, addr string, pid int) {
 				Keys: 300, ValueSize: 64, Warmup: 200 * time.Millisecond, Duration: time.Second,
 				Watchers: 20, Streams: 4, Rate: 0, Batch: 100, Prefill: true, KeyPrefix: "smoke/",
 				OpTimeout: 10 * time.Second, Drain: 10 * time.Second, ServerPIDs: []string{strconv.Itoa(pid)},
+				// Renewals every 1.7 s: a busy machine does not make a session lapse.
+				Leases: 40, LeaseTTL: 5, Procs: 1,
 			}
 			b, err := newBackend(target, cfg.Endpoints, cfg.Connections, nil)
 			if err != nil {
@@ -98,6 +110,9 @@ func smoke(t *testing.T, target, addr string, pid int) {
 					t.Errorf("txn outcomes %+v do not add up to %d ops", res.Txn, res.Ops)
 				}
 			}
+			if w == WLeaseKeepAlive {
+				checkLease(t, res, cfg, pid)
+			}
 			if w == WWatch {
 				s := res.Watch
 				if s.Puts == 0 || s.Expected != s.Puts*int64(cfg.Watchers) || s.Delivered != s.Expected {
@@ -111,6 +126,73 @@ func smoke(t *testing.T, target, addr string, pid int) {
 				}
 			}
 		})
+	}
+}
+
+func checkLease(t *testing.T, res *Result, cfg Config, pid int) {
+	l := res.Lease
+	if l == nil || l.Leases != cfg.Leases || l.KeepAlives != res.Ops || l.Lost != 0 {
+		t.Errorf("lease stats: %+v (ops %d)", l, res.Ops)
+	}
+	if l != nil && (l.LeaderPID != strconv.Itoa(pid) || l.RaftEntries < 0 || l.LeaderCPUSec < 0) {
+		t.Errorf("leader stats: %+v", l)
+	}
+}
+
+// The same workload with its sessions in two client processes (this test binary, run as
+// main): they report ready, take the window from stdin and send back their counts.
+func TestLeaseKeepAliveInClientProcesses(t *testing.T) {
+	t.Run("cairn", func(t *testing.T) {
+		root, err := filepath.Abs("../..")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("node", filepath.Join(root, "bin", "cairn.js"), "serve",
+			"--listen", "127.0.0.1:0", "--data-dir", filepath.Join(t.TempDir(), "data"), "--log-level", "warn")
+		addr, pid := startServer(t, cmd, regexp.MustCompile(`serving on (\S+)`))
+		leaseInClientProcesses(t, "cairn", addr, pid)
+	})
+	t.Run("etcd", func(t *testing.T) {
+		bin := os.Getenv("LOADGEN_ETCD_BIN")
+		if bin == "" {
+			t.Skip("LOADGEN_ETCD_BIN is not set")
+		}
+		client, peer := freePort(t), freePort(t)
+		cmd := exec.Command(bin, "--name", "e1", "--data-dir", filepath.Join(t.TempDir(), "data"),
+			"--listen-client-urls", "http://"+client, "--advertise-client-urls", "http://"+client,
+			"--listen-peer-urls", "http://"+peer, "--initial-advertise-peer-urls", "http://"+peer,
+			"--initial-cluster", "e1=http://"+peer, "--log-level", "info")
+		_, pid := startServer(t, cmd, regexp.MustCompile(`ready to serve client requests`))
+		leaseInClientProcesses(t, "etcd", client, pid)
+	})
+}
+
+func leaseInClientProcesses(t *testing.T, target, addr string, pid int) {
+	cfg := Config{
+		Target: target, Endpoints: []string{addr}, Workload: WLeaseKeepAlive, Clients: 4, Connections: 2,
+		Keys: 1, Warmup: 200 * time.Millisecond, Duration: 2 * time.Second, Batch: 1, OpTimeout: 10 * time.Second,
+		ServerPIDs: []string{strconv.Itoa(pid)}, Leases: 41, LeaseTTL: 3, Procs: 2,
+	}
+	b, err := newBackend(target, cfg.Endpoints, cfg.Connections, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := Run(ctx, b, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	printText(&out, res)
+	t.Log("\n" + out.String())
+	if res.Ops <= 0 || res.Errors != 0 {
+		t.Fatalf("ops %d, errors %d (first: %s)", res.Ops, res.Errors, res.FirstError)
+	}
+	checkLease(t, res, cfg, pid)
+	if res.Lease.ClientProcsCPUSec <= 0 {
+		t.Errorf("no CPU time reported by the client processes: %+v", res.Lease)
 	}
 }
 

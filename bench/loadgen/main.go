@@ -10,7 +10,9 @@
 // if unchanged, else get), watch (fan-out: every watcher watches one key that the clients
 // put at -rate, latency from the timestamp in each value to each delivery), load (bulk
 // load of -keys keys in transactions of -batch puts). Get and txn runs first load the key
-// space (-prefill). Latency percentiles come from HDR histograms (3 significant digits).
+// space (-prefill), lease-keepalive (-leases sessions over -procs client processes, each
+// keeping its lease alive on its own stream; Raft entries/s and the leader's CPU: lease.go).
+// Latency percentiles come from HDR histograms (3 significant digits).
 // With -server-pids, the CPU time (utime+stime from /proc/<pid>/stat) the servers used in
 // the measured window and their resident set (/proc/<pid>/status) are reported too.
 package main
@@ -56,6 +58,13 @@ func main() {
 		os.Exit(1)
 	}
 	defer b.Close()
+	if opts.leaseChild {
+		if err := leaseChildMain(ctx, b, cfg); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen client process:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if opts.wait > 0 {
 		if err := waitReady(ctx, b, cfg, opts.wait); err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen:", err)
@@ -80,9 +89,10 @@ func main() {
 }
 
 type options struct {
-	output string
-	wait   time.Duration
-	meta   map[string]string
+	leaseChild bool
+	output     string
+	wait       time.Duration
+	meta       map[string]string
 }
 
 func parseFlags(args []string, errOut io.Writer) (Config, options, error) {
@@ -116,6 +126,10 @@ func parseFlags(args []string, errOut io.Writer) (Config, options, error) {
 	fs.StringVar(&cfg.KeyPrefix, "key-prefix", "bench/", "prefix of every key")
 	fs.DurationVar(&cfg.OpTimeout, "op-timeout", 10*time.Second, "deadline of each request")
 	fs.DurationVar(&cfg.Drain, "drain", 30*time.Second, "watch: how long watchers may take to catch up after the last put; later events count as missed")
+	fs.IntVar(&cfg.Leases, "leases", 10000, "lease-keepalive: sessions (a lease and a keep-alive stream each)")
+	fs.Int64Var(&cfg.LeaseTTL, "lease-ttl", 10, "lease-keepalive: lease TTL in seconds; sessions renew every TTL/3")
+	fs.IntVar(&cfg.Procs, "procs", 4, "lease-keepalive: client processes sharing the sessions, each with -connections connections")
+	fs.BoolVar(&opts.leaseChild, "lease-child", false, "internal: run as one client process of a lease-keepalive run")
 	fs.StringVar(&pids, "server-pids", "", "comma-separated server process ids whose CPU and memory to report")
 	fs.StringVar(&opts.output, "o", "text", "output: text or json")
 	fs.DurationVar(&opts.wait, "wait", 30*time.Second, "first wait this long at most until a put succeeds through every endpoint (0: don't)")
@@ -201,19 +215,27 @@ func loadAvg() string {
 
 func printText(w io.Writer, r *Result) {
 	what := fmt.Sprintf("%d clients over %d connections", r.Clients, r.Connections)
-	if r.Watch != nil {
+	if l := r.Lease; l != nil {
+		what = fmt.Sprintf("%d sessions (TTL %d s, a renewal every %.0f ms) in %d client processes of %d connections", l.Leases, l.TTL, l.IntervalMs, l.Procs, r.Connections)
+	} else if r.Watch != nil {
 		what = fmt.Sprintf("%d watchers over %d streams, %d putters at %g puts/s, %d connections", r.Watch.Watchers, r.Watch.Streams, r.Clients, r.Rate, r.Connections)
 	} else if r.Rate > 0 {
 		what += fmt.Sprintf(", limited to %g ops/s", r.Rate)
 	}
-	fmt.Fprintf(w, "%s %s on %s: %s, %d keys, %d-byte values, %.1f s measured after %.1f s warm-up\n",
-		r.Target, r.Workload, strings.Join(r.Endpoints, ","), what, r.Keys, r.ValueSize, r.Seconds, r.WarmupSec)
+	data := fmt.Sprintf(", %d keys, %d-byte values", r.Keys, r.ValueSize)
+	if r.Lease != nil {
+		data = ""
+	}
+	fmt.Fprintf(w, "%s %s on %s: %s%s, %.1f s measured after %.1f s warm-up\n",
+		r.Target, r.Workload, strings.Join(r.Endpoints, ","), what, data, r.Seconds, r.WarmupSec)
 	unit := "ops"
 	switch r.Workload {
 	case WLoad:
 		unit = "keys"
 	case WWatch:
 		unit = "deliveries"
+	case WLeaseKeepAlive:
+		unit = "keep-alives"
 	}
 	fmt.Fprintf(w, "  %s %d   %s/s %.1f   errors %d\n", unit, r.Ops, unit, r.OpsPerSec, r.Errors)
 	if r.FirstError != "" {
@@ -225,10 +247,16 @@ func printText(w io.Writer, r *Result) {
 		label = "txn latency"
 	} else if r.Workload == WWatch {
 		label = "put-to-delivery latency"
+	} else if r.Workload == WLeaseKeepAlive {
+		label = "keep-alive round-trip latency"
 	}
 	fmt.Fprintf(w, "  %s ms: p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f  mean %.2f\n", label, l.P50, l.P90, l.P99, l.P999, l.Max, l.Mean)
 	if t := r.Txn; t != nil {
 		fmt.Fprintf(w, "  compare-and-swap: %d succeeded, %d failed\n", t.Succeeded, t.Failed)
+	}
+	if l := r.Lease; l != nil {
+		fmt.Fprintf(w, "  raft entries %d (%.1f/s), leases lost %d, granting and first renewals %.1f s\n", l.RaftEntries, l.RaftEntriesPerSec, l.Lost, l.GrantSec)
+		fmt.Fprintf(w, "  leader pid %s: cpu %.2f s (%.2f cores); client processes' cpu %.2f s\n", l.LeaderPID, l.LeaderCPUSec, l.LeaderCores, l.ClientProcsCPUSec)
 	}
 	if s := r.Watch; s != nil {
 		fmt.Fprintf(w, "  puts %d (%.1f/s in the window), put latency ms p50 %.2f p99 %.2f\n", s.Puts, s.PutsPerSec, s.PutLatency.P50, s.PutLatency.P99)

@@ -223,6 +223,30 @@ func writeReport(out io.Writer, results []*Result, details bool) {
 		}
 	}
 
+	// Lease keep-alive details.
+	var leaseRows []string
+	for _, c := range cases {
+		for _, target := range []string{"etcd", "cairn"} {
+			for _, r := range c.runs[target] {
+				if l := r.Lease; l != nil {
+					leaseRows = append(leaseRows, fmt.Sprintf("| %s | %s | %s | %s | %s | %d × %d | %s | %d | %s | %.2f | %s | %.1f |",
+						c.name, c.members, targetName(target), r.Meta["round"], thousands(float64(l.Leases)), l.Procs, r.Connections,
+						thousands(r.OpsPerSec), l.Lost, thousands(l.RaftEntriesPerSec), l.LeaderCores, msStr(r.Latency.P99), l.GrantSec))
+				}
+			}
+		}
+	}
+	if len(leaseRows) > 0 {
+		fmt.Fprintln(out)
+		fmt.Fprintln(out, "Lease keep-alive, every run (Raft entries appended by the leader per second and its CPU, in the measured window):")
+		fmt.Fprintln(out)
+		fmt.Fprintln(out, "| case | members | store | round | sessions | processes × connections | keep-alives/s | leases lost | Raft entries/s | leader CPU cores | keep-alive p99 ms | grant + first renewal s |")
+		fmt.Fprintln(out, "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+		for _, row := range leaseRows {
+			fmt.Fprintln(out, row)
+		}
+	}
+
 	if details {
 		fmt.Fprintln(out)
 		fmt.Fprintln(out, "Every run, in the order run:")

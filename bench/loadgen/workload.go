@@ -21,9 +21,11 @@ const (
 	WTxn    = "txn"     // compare-and-swap on a random key's mod revision
 	WWatch  = "watch"   // watch fan-out
 	WLoad   = "load"    // bulk load of the key space in transactions of Batch puts
+	// WLeaseKeepAlive: Leases sessions keeping their leases alive (lease.go).
+	WLeaseKeepAlive = "lease-keepalive"
 )
 
-var workloads = []string{WPut, WLinGet, WSerGet, WTxn, WWatch, WLoad}
+var workloads = []string{WPut, WLinGet, WSerGet, WTxn, WWatch, WLoad, WLeaseKeepAlive}
 
 // Config is one run.
 type Config struct {
@@ -46,6 +48,9 @@ type Config struct {
 	Drain       time.Duration // how long watchers may take to catch up after the last put
 	ServerPIDs  []string
 	TLS         TLSFiles
+	Leases      int   // lease-keepalive: sessions, one lease and one keep-alive stream each
+	LeaseTTL    int64 // lease-keepalive: seconds; each session renews every TTL/3
+	Procs       int   // lease-keepalive: client processes sharing the sessions
 }
 
 // Latency percentiles, in milliseconds.
@@ -111,6 +116,7 @@ type Result struct {
 	Latency    Latency       `json:"latency_ms"` // per request; for watch, put-to-delivery
 	Txn        *TxnStats     `json:"txn,omitempty"`
 	Watch      *WatchStats   `json:"watch,omitempty"`
+	Lease      *LeaseStats   `json:"lease,omitempty"`
 	Servers    []ServerStat  `json:"servers,omitempty"`
 	ServerCPU  float64       `json:"server_cpu_s"`             // all servers, measured window
 	CPUPer1k   float64       `json:"server_cpu_ms_per_1k_ops"` // all servers, per 1,000 ops
@@ -178,6 +184,8 @@ func Run(ctx context.Context, b Backend, cfg Config) (*Result, error) {
 		err = runLoad(ctx, b, cfg, keys, modRevs, res)
 	case WWatch:
 		err = runWatch(ctx, b, cfg, res)
+	case WLeaseKeepAlive:
+		err = runLeaseKeepAlive(ctx, b, cfg, res)
 	case WPut, WLinGet, WSerGet, WTxn:
 		if cfg.Prefill && cfg.Workload != WPut {
 			start := time.Now()

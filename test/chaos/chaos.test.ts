@@ -31,6 +31,7 @@ async function chaos(t: ExecutionContext, options: Omit<ChaosOptions, 'seed' | '
   t.log(`by kind: ${JSON.stringify(sum.byKind)}`);
   t.log(`faults: ${sum.faults.map((f) => `${(f.at / 1000).toFixed(1)}s ${f.what}`).join('; ')}`);
   t.log(`checker: ${sum.linearizability.verdict} in ${sum.linearizability.ms} ms; ${sum.watchers}`);
+  t.log(`leases: ${sum.leases}`);
   t.true(
     result.passed,
     `chaos run failed (CHAOS_SEED=${BASE_SEED}, run seed ${s}, saved to ${result.artifacts}):\n${result.problems.join('\n')}`,

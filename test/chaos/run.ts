@@ -61,6 +61,7 @@ for (let run = 0; run < Number(values.runs); run++) {
   console.log(`  by kind: ${JSON.stringify(s.byKind)}`);
   console.log(`  faults: ${s.faults.map((f) => `${(f.at / 1000).toFixed(1)}s ${f.what}`).join('; ')}`);
   console.log(`  linearizability: ${s.linearizability.verdict} in ${s.linearizability.ms} ms; watchers: ${s.watchers}`);
+  console.log(`  leases: ${s.leases}`);
   if (result.passed) console.log(`  PASSED in ${(s.wallMs / 1000).toFixed(0)} s`);
   else {
     failed++;

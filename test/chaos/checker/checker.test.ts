@@ -1,32 +1,10 @@
 import test from 'ava';
-import type { Call, Op, Outcome, Result } from './history.js';
+import type { Call, Result } from './history.js';
+import { builder } from './history-builder.js';
 import { checkLinearizability } from './linearizability.js';
-import { checkAgainstRevisions, checkMonotonic, RevisionHistory, type RevEvent } from './revision-history.js';
+import { checkAgainstRevisions, checkMonotonic, checkRealTimeOrder, RevisionHistory, type RevEvent } from './revision-history.js';
 import { checkWatcher } from './watch-check.js';
 
-/** Builds a history: op(client, call, invoke, complete, outcome, result?, revision?). */
-function builder(): {
-  ops: Op[];
-  op(client: number, call: Call, invoke: number, complete: number, outcome: Outcome, result?: Result, revision?: number): void;
-} {
-  const ops: Op[] = [];
-  return {
-    ops,
-    op(client, call, invoke, complete, outcome, result, revision) {
-      ops.push({
-        id: ops.length,
-        client,
-        member: 'n1',
-        call,
-        invoke,
-        complete,
-        outcome,
-        ...(result ? { result } : {}),
-        ...(revision === undefined ? {} : { revision }),
-      });
-    },
-  };
-}
 const put = (key: string, value: string): Call => ({ f: 'put', key, value });
 const get = (key: string): Call => ({ f: 'get', key, serializable: false });
 const cas = (key: string, expected: string | null, value: string): Call => ({ f: 'cas', key, expected, value });
@@ -200,6 +178,21 @@ test('monotonic revisions per client', (t) => {
   h.op(0, put('a', '1'), 0, 1, 'ok', PUT, 5);
   h.op(0, get('a'), 2, 3, 'ok', got('1'), 4);
   t.regex(checkMonotonic(h.ops).join(), /went backwards for c0: 5 then 4/);
+});
+
+test('real-time order: an op that began after another ended sees at least its revision', (t) => {
+  const good = builder();
+  good.op(0, put('a', '1'), 0, 10, 'ok', PUT, 5);
+  good.op(1, get('b'), 5, 20, 'ok', got(null), 4); // overlaps the put: either order
+  good.op(2, { f: 'get', key: 'a', serializable: true }, 30, 31, 'ok', got(null), 3); // stale by contract
+  good.op(3, { f: 'keepalive', lease: 7 }, 32, 33, 'ok', { f: 'keepalive', ttl: 2, headerRevision: 1 }); // no op revision
+  good.op(1, get('b'), 40, 41, 'ok', got(null), 5);
+  t.deepEqual(checkRealTimeOrder(good.ops), []);
+
+  const bad = builder();
+  bad.op(0, put('a', '1'), 0, 10, 'ok', PUT, 5);
+  bad.op(1, get('kl0'), 11, 12, 'ok', got(null), 4); // another key, another client: still after
+  t.regex(checkRealTimeOrder(bad.ops).join(), /revision 4 of an op that began after another ended at revision 5/);
 });
 
 test('watch check: exact committed sequence, no gap, no duplicate, revisions whole', (t) => {

@@ -3,10 +3,12 @@
  * linearizable iff its projection on every key is). Multi-key operations are projected onto
  * each key they touch (mput as puts, mget as reads); their atomicity across keys is not
  * provable this way and is checked against the revision history (revision-history.ts).
- * Serializable reads are not linearizable by contract and are left out here.
+ * Serializable reads are not linearizable by contract and are left out here. Lease keys
+ * change without any client op (an expiry deletes them), so they and the lease ops are left
+ * to the lease model (lease-check.ts) and the revision history's real-time order.
  */
 import { checkRegister, type RegOp, type RegState, type SearchResult } from './wgl.js';
-import { describe, type Op } from './history.js';
+import { describe, isLeaseKey, type Op } from './history.js';
 
 export type Verdict = 'linearizable' | 'not-linearizable' | 'undecided';
 
@@ -60,10 +62,10 @@ function project(history: readonly Op[]): Map<string, KeyOp[]> {
         add(c.key, { op, kind: 'put', value: c.value });
         break;
       case 'mput':
-        for (const [key, value] of c.kvs) add(key, { op, kind: 'put', value });
+        for (const [key, value] of c.kvs) if (!isLeaseKey(key)) add(key, { op, kind: 'put', value });
         break;
       case 'get':
-        if (!c.serializable && r?.f === 'get') add(c.key, { op, kind: 'get', value: r.value });
+        if (!c.serializable && !isLeaseKey(c.key) && r?.f === 'get') add(c.key, { op, kind: 'get', value: r.value });
         break;
       case 'mget':
         if (r?.f === 'mget') c.keys.forEach((key, i) => add(key, { op, kind: 'get', value: r.values[i] ?? null }));
@@ -79,6 +81,11 @@ function project(history: readonly Op[]): Map<string, KeyOp[]> {
             : { op, kind: 'cas', value: c.value, expected: c.expected },
         );
         break;
+      case 'grant':
+      case 'lput':
+      case 'revoke':
+      case 'keepalive':
+        break; // lease-check.ts
     }
   }
   return byKey;

@@ -73,7 +73,7 @@ export function checkAgainstRevisions(history: readonly Op[], rh: RevisionHistor
   const written = new Set<string>();
   for (const op of history) {
     const c = op.call;
-    if (c.f === 'put' || c.f === 'cas') written.add(c.value);
+    if (c.f === 'put' || c.f === 'cas' || c.f === 'lput') written.add(c.value);
     if (c.f === 'mput') for (const [, v] of c.kvs) written.add(v);
   }
   for (const [value, rev] of seenValue) if (!written.has(value)) add(`revision ${rev} holds ${value}, which no client wrote`);
@@ -95,7 +95,7 @@ export function checkAgainstRevisions(history: readonly Op[], rh: RevisionHistor
     const r = op.result;
     if (op.outcome === 'failed' || (op.outcome === 'unknown' && c.f === 'mput')) {
       // Not applied, or (mput) applied as a whole: never some keys without the others.
-      const values = c.f === 'put' || c.f === 'cas' ? [c.value] : c.f === 'mput' ? c.kvs.map(([, v]) => v) : [];
+      const values = c.f === 'put' || c.f === 'cas' || c.f === 'lput' ? [c.value] : c.f === 'mput' ? c.kvs.map(([, v]) => v) : [];
       const revs = values.map((v) => seenValue.get(v));
       if (op.outcome === 'failed' && revs.some((x) => x !== undefined)) add(`a write reported as failed was applied: ${describe(op)}`);
       if (op.outcome === 'unknown' && new Set(revs).size !== 1)
@@ -105,7 +105,7 @@ export function checkAgainstRevisions(history: readonly Op[], rh: RevisionHistor
     if (op.outcome !== 'ok' || op.revision === undefined || r === undefined) continue;
     if (op.revision > rh.lastRevision)
       add(`response revision ${op.revision} is beyond the final revision ${rh.lastRevision}: ${describe(op)}`);
-    if (c.f === 'put') expectAt(op, c.key, c.value);
+    if (c.f === 'put' || c.f === 'lput') expectAt(op, c.key, c.value);
     else if (c.f === 'mput') for (const [k, v] of c.kvs) expectAt(op, k, v);
     else if (c.f === 'cas' && r.f === 'cas') {
       if (r.succeeded) expectAt(op, c.key, c.value);
@@ -137,6 +137,35 @@ export function checkMonotonic(history: readonly Op[]): string[] {
       );
     }
     last.set(scope, op);
+  }
+  return problems;
+}
+
+/**
+ * Real-time order of revisions across clients: an op that began after another ended sees
+ * at least that op's revision. A linearizable read is served once the member has applied
+ * everything committed when it arrived, and a write's header names the revision it applied
+ * at or after, so this holds for every ok op except serializable reads (stale by contract)
+ * and keep-alives (answered by the leader without the log; they carry no op revision).
+ * Lease keys are outside the single-register search (an expiry changes them with no client
+ * op); this check is what ties their reads to real time.
+ */
+export function checkRealTimeOrder(history: readonly Op[]): string[] {
+  const problems: string[] = [];
+  const ops = history.filter((op) => op.outcome === 'ok' && op.revision !== undefined && !(op.call.f === 'get' && op.call.serializable));
+  const byComplete = [...ops].sort((a, b) => a.complete - b.complete);
+  const byInvoke = [...ops].sort((a, b) => a.invoke - b.invoke);
+  let done = 0;
+  let highest: Op | undefined; // the highest revision among ops that completed so far
+  for (const op of byInvoke) {
+    while (done < byComplete.length && byComplete[done]!.complete < op.invoke) {
+      const c = byComplete[done++]!;
+      if (highest === undefined || c.revision! > highest.revision!) highest = c;
+    }
+    if (highest !== undefined && op.revision! < highest.revision! && problems.length < MAX_PROBLEMS)
+      problems.push(
+        `revision ${op.revision} of an op that began after another ended at revision ${highest.revision}:\n  ${describe(highest)}\n  ${describe(op)}`,
+      );
   }
   return problems;
 }

@@ -1,5 +1,5 @@
 /** gRPC clients for chaos runs: promisified calls with deadlines, and quick reconnects. */
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import {
   DeleteRangeRequest,
   KVServiceClient,
@@ -19,6 +19,17 @@ import {
   type HashKVResponse,
   type StatusResponse,
 } from '../../../gen/ts/cairn/v1/maintenance.js';
+import {
+  LeaseGrantRequest,
+  LeaseLeasesRequest,
+  LeaseRevokeRequest,
+  LeaseServiceClient,
+  type LeaseGrantResponse,
+  type LeaseKeepAliveRequest,
+  type LeaseKeepAliveResponse,
+  type LeaseLeasesResponse,
+  type LeaseRevokeResponse,
+} from '../../../gen/ts/cairn/v1/lease.js';
 import { WatchServiceClient } from '../../../gen/ts/cairn/v1/watch.js';
 
 /** Members come back within seconds; the default backoff (up to 2 min) would outlast runs. */
@@ -41,6 +52,8 @@ export class MemberClient {
   readonly kv: KVServiceClient;
   readonly maintenance: MaintenanceServiceClient;
   readonly watch: WatchServiceClient;
+  readonly lease: LeaseServiceClient;
+  private keepAlive: KeepAliveStream | undefined;
 
   constructor(
     readonly member: string,
@@ -49,6 +62,7 @@ export class MemberClient {
     this.kv = new KVServiceClient(address, credentials.createInsecure(), CHANNEL_OPTIONS);
     this.maintenance = new MaintenanceServiceClient(address, credentials.createInsecure(), CHANNEL_OPTIONS);
     this.watch = new WatchServiceClient(address, credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.lease = new LeaseServiceClient(address, credentials.createInsecure(), CHANNEL_OPTIONS);
   }
 
   range(req: DeepPartial<RangeRequest>, timeoutMs: number): Promise<RangeResponse> {
@@ -82,10 +96,96 @@ export class MemberClient {
     );
   }
 
+  leaseGrant(id: number, ttl: number, timeoutMs: number): Promise<LeaseGrantResponse> {
+    return call<LeaseGrantRequest, LeaseGrantResponse>(
+      (r, md, o, cb) => this.lease.leaseGrant(r, md, o, cb),
+      LeaseGrantRequest.fromPartial({ id, ttl }),
+      timeoutMs,
+    );
+  }
+  leaseRevoke(id: number, timeoutMs: number): Promise<LeaseRevokeResponse> {
+    return call<LeaseRevokeRequest, LeaseRevokeResponse>(
+      (r, md, o, cb) => this.lease.leaseRevoke(r, md, o, cb),
+      LeaseRevokeRequest.fromPartial({ id }),
+      timeoutMs,
+    );
+  }
+  leaseLeases(timeoutMs: number): Promise<LeaseLeasesResponse> {
+    return call<LeaseLeasesRequest, LeaseLeasesResponse>(
+      (r, md, o, cb) => this.lease.leaseLeases(r, md, o, cb),
+      LeaseLeasesRequest.fromPartial({}),
+      timeoutMs,
+    );
+  }
+  /** One renewal on this member's keep-alive stream (opened on first use, again after an error). */
+  keepAliveOnce(id: number, timeoutMs: number): Promise<LeaseKeepAliveResponse> {
+    this.keepAlive ??= new KeepAliveStream(this.lease.leaseKeepAlive(), () => (this.keepAlive = undefined));
+    return this.keepAlive.renew(id, timeoutMs);
+  }
+
   close(): void {
+    this.keepAlive?.close();
     this.kv.close();
     this.maintenance.close();
     this.watch.close();
+    this.lease.close();
+  }
+}
+
+/**
+ * A keep-alive stream used one renewal at a time (a workload client runs one op at a time):
+ * each request is answered by the next response. Any error or a missed deadline ends the
+ * stream, so a late answer can never be taken for the next renewal's.
+ */
+class KeepAliveStream {
+  private pending: { resolve: (r: LeaseKeepAliveResponse) => void; reject: (err: Error) => void } | undefined;
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly stream: ClientDuplexStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse>,
+    private readonly onEnd: () => void,
+  ) {
+    stream.on('data', (r: LeaseKeepAliveResponse) => {
+      const p = this.pending;
+      this.pending = undefined;
+      p?.resolve(r);
+    });
+    stream.on('error', (err: Error) => this.end(err));
+    stream.on('end', () => this.end(Object.assign(new Error('keep-alive stream ended'), { code: 14, details: 'stream ended' })));
+  }
+
+  renew(id: number, timeoutMs: number): Promise<LeaseKeepAliveResponse> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.end(Object.assign(new Error('keep-alive deadline exceeded'), { code: 4, details: 'Deadline exceeded' }));
+      }, timeoutMs);
+      this.pending = {
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      };
+      this.stream.write({ id });
+    });
+  }
+
+  close(): void {
+    this.end(new Error('closed'));
+  }
+
+  private end(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.onEnd();
+    this.stream.cancel();
+    const p = this.pending;
+    this.pending = undefined;
+    p?.reject(err);
   }
 }
 

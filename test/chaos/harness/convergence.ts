@@ -1,7 +1,7 @@
 /**
- * End-of-run steps on a healed cluster: wait until every member agrees on leader, applied
- * index and revision; compare hashKv; read every key linearizably; and read the committed
- * history with a fresh watch from revision 1.
+ * End-of-run steps on a healed cluster: wait until every lease has ended and every member
+ * agrees on leader, applied index and revision; compare hashKv; read every key
+ * linearizably; and read the committed history with a fresh watch from revision 1.
  */
 import type { Op } from '../checker/history.js';
 import type { RevEvent } from '../checker/revision-history.js';
@@ -46,6 +46,30 @@ export async function waitConverged(pool: ClientPool, timeoutMs: number): Promis
     await sleep(300);
   }
   throw new Error(`members did not converge within ${timeoutMs} ms; last: ${lastSeen}`);
+}
+
+/**
+ * Waits until the cluster lists no lease: once the workload stopped, nobody renews, so
+ * every lease must end (expire, or have been revoked) however long the leader takes to
+ * decide it; the bound only stops a stuck run. Returns the leases still listed at the bound
+ * (empty when all ended) and the last error if no member answered.
+ */
+export async function waitLeasesEnded(pool: ClientPool, timeoutMs: number): Promise<{ left: number[]; error?: string }> {
+  const deadline = Date.now() + timeoutMs;
+  let left: number[] = [];
+  let error: string | undefined;
+  for (let i = 0; ; i++) {
+    const member = pool.names[i % pool.names.length]!;
+    try {
+      left = (await pool.get(member).leaseLeases(2000)).leases.map((l) => l.id);
+      error = undefined;
+      if (left.length === 0) return { left };
+    } catch (err) {
+      error = `${member}: ${isServiceError(err) ? err.details : String(err)}`;
+    }
+    if (Date.now() >= deadline) return error === undefined ? { left } : { left, error };
+    await sleep(300);
+  }
 }
 
 /** hashKv at `revision` from every member; problems when they differ. */

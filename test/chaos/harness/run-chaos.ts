@@ -7,14 +7,16 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../helpers/node-process.js';
-import type { Op } from '../checker/history.js';
+import { isLeaseKey, type Op } from '../checker/history.js';
 import { checkLinearizability, type LinearizabilityReport } from '../checker/linearizability.js';
-import { checkAgainstRevisions, checkMonotonic, RevisionHistory } from '../checker/revision-history.js';
+import { checkLeases, describeLeases } from '../checker/lease-check.js';
+import { checkAgainstRevisions, checkMonotonic, checkRealTimeOrder, RevisionHistory } from '../checker/revision-history.js';
 import { checkWatcher } from '../checker/watch-check.js';
 import { saveArtifacts } from './artifacts.js';
 import { ClientPool } from './clients.js';
 import { ChaosCluster } from './cluster.js';
-import { compareHashes, finalReads, readCommittedHistory, waitConverged } from './convergence.js';
+import { compareHashes, finalReads, readCommittedHistory, waitConverged, waitLeasesEnded } from './convergence.js';
+import { leaseKeyNames } from './lease-workload.js';
 import { Nemesis, type NemesisEvent, type NemesisKind } from './nemesis.js';
 import { Rng } from './rng.js';
 import { ResilientWatcher } from './watchers.js';
@@ -29,6 +31,8 @@ export interface ChaosOptions {
   readonly seed: number;
   readonly clients?: number;
   readonly keys?: number;
+  /** Keys written only with leases (default 4). */
+  readonly leaseKeys?: number;
   readonly watchers?: number;
   /**
    * Faults start once this many operations completed ok (default 150), so a run cannot pass
@@ -59,6 +63,8 @@ export interface ChaosSummary {
   readonly hashes: Record<string, string>;
   readonly linearizability: { verdict: string; ms: number; keys: string };
   readonly watchers: string;
+  /** Leases granted, ended (from the committed history), revoked. */
+  readonly leases: string;
   readonly wallMs: number;
 }
 
@@ -78,6 +84,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const CONVERGE_MS = 60_000;
 const HISTORY_READ_MS = 60_000;
 const WATCH_CATCH_UP_MS = 60_000;
+/** Leases are granted for seconds; after the restart the leader waits an election timeout. */
+const LEASES_END_MS = 60_000;
 
 /** Children must not outlive us even if we exit abruptly (a test timeout, Ctrl-C). */
 const liveClusters = new Set<ChaosCluster>();
@@ -89,6 +97,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const wallStart = Date.now();
   const log = o.log ?? (() => undefined);
   const keys = Array.from({ length: o.keys ?? 8 }, (_, i) => `k${i}`);
+  const leaseKeys = leaseKeyNames(o.leaseKeys ?? 4);
   const warmupOkOps = o.warmupOkOps ?? 150;
   const warmupLimitMs = o.warmupLimitMs ?? 60_000;
   const problems: string[] = [];
@@ -117,18 +126,24 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const control = new ClientPool(addresses);
   const watcherPool = new ClientPool(addresses);
   let history: Op[] = [];
+  let workload: Workload | undefined;
   let watchers: ResilientWatcher[] = [];
   let lin: LinearizabilityReport | undefined;
   let nemesis: Nemesis | undefined;
   let warmup = { okOps: 0, ms: 0 };
   let finalRevision = 0;
   let hashes: Record<string, string> = {};
+  let leaseSummary = 'not checked';
   let passed = false;
   try {
     await waitConverged(control, CONVERGE_MS);
     const t0 = process.hrtime.bigint();
     const startedAt = Date.now();
-    const workload = new Workload(addresses, { clients: o.clients ?? 12, keys: keys.length, opTimeoutMs: 2000, seed: o.seed }, t0);
+    workload = new Workload(
+      addresses,
+      { clients: o.clients ?? 12, keys: keys.length, leaseKeys: leaseKeys.length, opTimeoutMs: 2000, seed: o.seed },
+      t0,
+    );
     watchers = Array.from(
       { length: o.watchers ?? 3 },
       (_, i) => new ResilientWatcher(`watcher${i}`, watcherPool, new Rng(o.seed + 1000 + i), 5000),
@@ -154,12 +169,21 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     await cluster.healAll();
     await Promise.all(cluster.members.map((m) => m.kill()));
     await Promise.all(cluster.members.map((m) => m.start()));
+    // Nobody renews any more: every lease must end, at a time the leader decides.
+    const leasesWait = Date.now();
+    const leases = await waitLeasesEnded(control, LEASES_END_MS);
+    if (leases.left.length === 0 && leases.error === undefined)
+      log(`every lease ended ${((Date.now() - leasesWait) / 1000).toFixed(1)} s after the restart`);
+    if (leases.left.length > 0 || leases.error !== undefined)
+      problems.push(
+        `leases not ended ${LEASES_END_MS / 1000} s after the restart with no renewals: ${leases.left.length > 0 ? leases.left.join(', ') : leases.error}`,
+      );
     const converged = await waitConverged(control, CONVERGE_MS);
     finalRevision = converged.revision;
     const compared = await compareHashes(control, converged.revision);
     hashes = compared.hashes;
     problems.push(...compared.problems);
-    history = [...history, ...(await finalReads(control, keys, t0, history.length))];
+    history = [...history, ...(await finalReads(control, [...keys, ...leaseKeys], t0, history.length))];
     const rh = new RevisionHistory(await readCommittedHistory(control, cluster.members[0]!.name, converged.revision, HISTORY_READ_MS));
 
     const watchDeadline = Date.now() + WATCH_CATCH_UP_MS;
@@ -173,12 +197,24 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 
     lin = checkLinearizability(history, { timeoutMs: o.checkerTimeoutMs ?? 60_000 });
     if (lin.verdict !== 'linearizable') problems.push(`linearizability: ${lin.verdict}\n${lin.explanation}`);
-    problems.push(...checkAgainstRevisions(history, rh), ...checkMonotonic(history));
+    problems.push(
+      ...checkAgainstRevisions(history, rh),
+      ...checkMonotonic(history),
+      ...checkRealTimeOrder(history),
+      ...checkLeases(history, rh, { allLeasesEnded: leases.left.length === 0 && leases.error === undefined }),
+    );
+    leaseSummary = describeLeases(history, rh);
 
     passed = problems.length === 0;
   } catch (err) {
     problems.push(`run aborted: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   } finally {
+    // A run that broke off (a member that would not restart) must still stop its clients:
+    // left running, they would retry against dead ports for ever and keep the process alive.
+    if (workload !== undefined) {
+      await workload.stop().catch((err: unknown) => problems.push(`workload did not stop cleanly: ${String(err)}`));
+      if (history.length === 0) history = workload.history;
+    }
     for (const w of watchers) w.stop();
     control.close();
     watcherPool.close();
@@ -210,6 +246,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
           `${w.name}: ${w.batches.reduce((n, b) => n + b.events.length, 0)} events, ${w.progress.length} progress notifications, ${w.reconnects} reconnects (${[...w.reasons].map(([why, n]) => `${n} ${why}`).join(', ')})`,
       )
       .join('; '),
+    leases: leaseSummary,
     wallMs: Date.now() - wallStart,
   };
   let artifacts: string | undefined;
@@ -231,7 +268,8 @@ function countOps(history: readonly Op[]): Pick<ChaosSummary, 'ops' | 'outcomes'
   const kinds = new Map<string, Record<string, number>>();
   for (const op of history) {
     outcomes[op.outcome] = (outcomes[op.outcome] ?? 0) + 1;
-    const kind = op.call.f === 'get' && op.call.serializable ? 'stale-get' : op.call.f;
+    const c = op.call;
+    const kind = c.f === 'get' ? `${c.serializable ? 'stale-' : ''}${isLeaseKey(c.key) ? 'lget' : 'get'}` : c.f;
     const k = kinds.get(kind) ?? { ok: 0, failed: 0, unknown: 0 };
     k[op.outcome] = (k[op.outcome] ?? 0) + 1;
     kinds.set(kind, k);

@@ -1,17 +1,21 @@
 /**
  * Concurrent clients on a small key set, recording every operation with its invoke and
  * complete time and outcome. Each client runs one op at a time (so its ops are sequential)
- * and moves to another member after an error.
+ * and moves to another member after an error. Besides the plain keys, clients grant, renew
+ * and revoke leases and attach lease keys to them (lease-workload.ts).
  */
 import { status } from '@grpc/grpc-js';
 import { Compare_CompareResult, Compare_CompareTarget } from '../../../gen/ts/cairn/v1/kv.js';
 import type { Call, Op, Outcome, Result } from '../checker/history.js';
 import { ClientPool, isServiceError, type MemberClient } from './clients.js';
+import { ClientLeases, leaseKeyNames, sendLeaseCall, type LeaseKind } from './lease-workload.js';
 import { Rng } from './rng.js';
 
 export interface WorkloadOptions {
   readonly clients: number;
   readonly keys: number;
+  /** Keys written only with leases (checker/lease-check.ts). */
+  readonly leaseKeys: number;
   readonly opTimeoutMs: number;
   readonly seed: number;
 }
@@ -19,7 +23,7 @@ export interface WorkloadOptions {
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const str = (buf: Buffer | undefined): string | null => (buf === undefined ? null : buf.toString('latin1'));
 
-type Kind = 'put' | 'get' | 'stale-get' | 'delete' | 'cas' | 'mput' | 'mget';
+type Kind = 'put' | 'get' | 'stale-get' | 'delete' | 'cas' | 'mput' | 'mget' | 'lget' | 'stale-lget' | LeaseKind;
 const MIX: readonly (readonly [Kind, number])[] = [
   ['put', 20],
   ['get', 25],
@@ -28,6 +32,14 @@ const MIX: readonly (readonly [Kind, number])[] = [
   ['cas', 25],
   ['mput', 7],
   ['mget', 8],
+  // Leases: about a quarter of the ops.
+  ['grant', 4],
+  ['lput', 7],
+  ['lmput', 3],
+  ['lget', 8],
+  ['stale-lget', 3],
+  ['keepalive', 6],
+  ['revoke', 2],
 ];
 
 /** Microseconds since `t0` (process.hrtime). */
@@ -104,11 +116,18 @@ export class Workload {
     let member = names[client % names.length]!;
     let seq = 0;
     const keys = Array.from({ length: this.options.keys }, (_, i) => `k${i}`);
+    const leaseKeys = leaseKeyNames(this.options.leaseKeys);
+    const leases = new ClientLeases(client, rng);
     while (!this.stopped) {
-      const key = rng.pick(keys);
       const value = `c${client}-${seq++}`;
-      const call = this.callOf(rng.weighted(MIX), key, value, rng, keys);
-      const ok = await this.execute(client, pool.get(member), call);
+      const kind = rng.weighted(MIX);
+      const call =
+        kind === 'lget' || kind === 'stale-lget'
+          ? { f: 'get' as const, key: rng.pick(leaseKeys), serializable: kind === 'stale-lget' }
+          : kind === 'grant' || kind === 'lput' || kind === 'lmput' || kind === 'keepalive' || kind === 'revoke'
+            ? leases.callOf(kind, ...twoOf(rng, leaseKeys), value)
+            : this.callOf(kind, rng.pick(keys), value, rng, keys);
+      const ok = await this.execute(client, pool.get(member), call, leases);
       if (!ok) {
         member = rng.pick(names.filter((n) => n !== member));
         await new Promise((r) => setTimeout(r, 20));
@@ -116,7 +135,7 @@ export class Workload {
     }
   }
 
-  private callOf(kind: Kind, key: string, value: string, rng: Rng, keys: string[]): Call {
+  private callOf(kind: Exclude<Kind, LeaseKind | 'lget' | 'stale-lget'>, key: string, value: string, rng: Rng, keys: string[]): Call {
     switch (kind) {
       case 'put':
         return { f: 'put', key, value };
@@ -144,19 +163,29 @@ export class Workload {
   }
 
   /** Runs one call and records it; false when it did not complete ok. */
-  private async execute(client: number, mc: MemberClient, call: Call): Promise<boolean> {
+  private async execute(client: number, mc: MemberClient, call: Call, leases: ClientLeases): Promise<boolean> {
     const invoke = micros(this.t0);
     const base = { id: 0, client, member: mc.member, call, invoke };
     try {
       const { result, revision } = await this.send(mc, call);
-      this.history.push({ ...base, id: this.history.length, complete: micros(this.t0), outcome: 'ok', result, revision });
+      const complete = micros(this.t0);
+      this.history.push({
+        ...base,
+        id: this.history.length,
+        complete,
+        outcome: 'ok',
+        result,
+        ...(revision === undefined ? {} : { revision }),
+      });
       this.countOk();
+      leases.observe(call, result, false);
       if (result.f === 'get' && call.f === 'get' && !call.serializable) this.lastSeen.set(call.key, result.value);
       if (result.f === 'mget' && call.f === 'mget') call.keys.forEach((k, i) => this.lastSeen.set(k, result.values[i] ?? null));
       return true;
     } catch (err) {
       const complete = micros(this.t0);
       if (!isServiceError(err)) throw err;
+      leases.observe(call, undefined, err.code === status.NOT_FOUND);
       this.history.push({
         ...base,
         id: this.history.length,
@@ -168,9 +197,14 @@ export class Workload {
     }
   }
 
-  private async send(mc: MemberClient, call: Call): Promise<{ result: Result; revision: number }> {
+  private async send(mc: MemberClient, call: Call): Promise<{ result: Result; revision?: number }> {
     const t = this.options.opTimeoutMs;
     switch (call.f) {
+      case 'grant':
+      case 'lput':
+      case 'revoke':
+      case 'keepalive':
+        return sendLeaseCall(mc, call, t);
       case 'put': {
         const r = await mc.put({ key: b(call.key), value: b(call.value) }, t);
         return { result: { f: 'put' }, revision: r.header!.revision };
@@ -206,7 +240,10 @@ export class Workload {
         return { result: { f: 'cas', succeeded: r.succeeded }, revision: r.header!.revision };
       }
       case 'mput': {
-        const success = call.kvs.map(([k, v]) => ({ request: { $case: 'requestPut' as const, requestPut: { key: b(k), value: b(v) } } }));
+        const lease = call.lease ?? 0;
+        const success = call.kvs.map(([k, v]) => ({
+          request: { $case: 'requestPut' as const, requestPut: { key: b(k), value: b(v), lease } },
+        }));
         const r = await mc.txn({ success }, t);
         return { result: { f: 'mput' }, revision: r.header!.revision };
       }
@@ -222,12 +259,23 @@ export class Workload {
   }
 }
 
+/** Two different keys (in a random order). */
+function twoOf(rng: Rng, keys: readonly string[]): [string, string] {
+  const first = rng.pick(keys);
+  return [first, rng.pick(keys.filter((k) => k !== first))];
+}
+
 /**
  * Reads change nothing, so a failed read is simply failed. A write whose request never left
- * the client (no connection) is definitely not applied; any other error may hide a commit.
+ * the client (no connection) is definitely not applied, nor is a lease put or revoke refused
+ * with NOT_FOUND (the lease is gone; the server changes nothing); any other error may hide
+ * a commit. A keep-alive that errored may still have renewed.
  */
 function outcomeOf(call: Call, code: status, details: string): Outcome {
   if (call.f === 'get' || call.f === 'mget') return 'failed';
+  if (call.f === 'keepalive') return 'unknown';
   if (code === status.UNAVAILABLE && /No connection established|ECONNREFUSED/.test(details)) return 'failed';
+  const onLease = call.f === 'lput' || call.f === 'revoke' || (call.f === 'mput' && call.lease !== undefined);
+  if (onLease && code === status.NOT_FOUND) return 'failed';
   return 'unknown';
 }
