@@ -78,6 +78,11 @@ export interface NodeOptions {
   snapshotCount: number;
   /** Entries kept in the log after a compaction, so slightly lagging followers need no snapshot. */
   snapshotCatchUpEntries: number;
+  /**
+   * Longest time the durable-promise record (storage/durable-promise.ts) lags the log's
+   * growth: one extra fsync per interval at most, whatever the write rate.
+   */
+  durablePromiseIntervalMs: number;
 }
 
 export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
@@ -94,4 +99,5 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   requestTimeoutMs: 7000,
   snapshotCount: 10_000,
   snapshotCatchUpEntries: 5_000,
+  durablePromiseIntervalMs: 100,
 });

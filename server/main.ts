@@ -17,7 +17,12 @@ import { parseInitialCluster, singleMemberCluster } from './node/cluster-config.
 import { checkIdentity } from './node-identity.js';
 import { createRaftMember } from './raft-member.js';
 import { createLogger } from './observability/logging.js';
-import { openEngine } from './storage/open-engine.js';
+import { readDurablePromise } from './storage/durable-promise.js';
+import { checkEngineOwner } from './storage/engine-owner.js';
+import { fatalMessage } from './storage/open-errors.js';
+import { engineLocation, openEngine } from './storage/open-engine.js';
+import { checkAgainstPromise, checkStoreCoversLog } from './storage/promise-check.js';
+import { PromiseKeeper } from './storage/promise-keeper.js';
 import { RaftLogStore } from './storage/raft-log-store.js';
 import path from 'node:path';
 
@@ -43,11 +48,35 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       : parseInitialCluster(options.initialCluster, options.name);
   await mkdir(options.dataDir, { recursive: true });
   await checkIdentity(options.dataDir, { clusterId: cluster.clusterId, memberId: cluster.self.id, name: cluster.self.name });
+  const identity = { clusterId: cluster.clusterId, memberId: cluster.self.id };
+  const engineDir = engineLocation(options.engine, options.dataDir);
   const engine = await openEngine(options.engine, options.dataDir);
-  // A snapshot install interrupted by a crash is finished (or discarded) before anything reads the store.
-  await recoverSnapshotImport(engine);
-  const store = await MvccStore.open(engine);
-  const logStore = await RaftLogStore.open(engine, { voters: cluster.members.map((m) => m.id) });
+  const onFatal = (err: unknown): void => {
+    // Storage or an invariant failed: stop rather than serve from a state that can't be trusted.
+    logger.fatal({ err }, fatalMessage(err, options.dataDir));
+    process.exit(1);
+  };
+  let keeper: PromiseKeeper | undefined;
+  let store: MvccStore;
+  let logStore: RaftLogStore;
+  try {
+    await checkEngineOwner(engine, engineDir, identity);
+    // A snapshot install interrupted by a crash is finished (or discarded) before anything reads the store.
+    await recoverSnapshotImport(engine);
+    store = await MvccStore.open(engine);
+    const promise = await readDurablePromise(options.dataDir);
+    logStore = await RaftLogStore.open(engine, {
+      voters: cluster.members.map((m) => m.id),
+      onSaved: (state) => keeper?.observe(state),
+    });
+    // Refuse, before anything is served or sent, a log that forgot what it promised.
+    checkAgainstPromise(options.dataDir, engineDir, logStore.storage, promise, identity, logStore.hadData);
+    checkStoreCoversLog(engineDir, store.consistentIndex, logStore.storage);
+    keeper = new PromiseKeeper(options.dataDir, identity, promise, options.durablePromiseIntervalMs, onFatal);
+  } catch (err) {
+    await engine.close().catch(() => undefined);
+    throw err;
+  }
   const hub = new WatchHub(store, options.limits, logger);
 
   let term = (): number => 0;
@@ -57,11 +86,6 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     revision,
     raftTerm: term(),
   });
-  const onFatal = (err: unknown): void => {
-    // Storage or an invariant failed: stop rather than serve from a state that can't be trusted.
-    logger.fatal({ err }, 'fatal error; stopping the member');
-    process.exit(1);
-  };
   const member = createRaftMember({ ...options, cluster, engine, store, logStore, hub, header, logger, onFatal });
   term = () => member.driver.status().term;
 
@@ -156,6 +180,8 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       watch.closeAll();
       await member.close();
       await stopped;
+      // The log is quiet now: the record becomes exact.
+      await keeper?.close().catch((err: unknown) => logger.error({ err }, 'could not update the durable-promise record'));
       await store.close();
       await engine.close();
       logger.info({ address }, 'member stopped');

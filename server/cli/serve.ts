@@ -29,6 +29,7 @@ type ServeFlags = Partial<Limits> & {
   electionTimeout: number;
   requestTimeout: number;
   snapshotCount: number;
+  durablePromiseInterval: number;
   snapshotCatchUpEntries: number;
   listen: string;
   dataDir: string;
@@ -56,6 +57,7 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     requestTimeoutMs: flags.requestTimeout,
     snapshotCount: flags.snapshotCount,
     snapshotCatchUpEntries: flags.snapshotCatchUpEntries,
+    durablePromiseIntervalMs: flags.durablePromiseInterval,
     listen: flags.listen,
     dataDir: flags.dataDir,
     engine: flags.engine,
@@ -114,6 +116,14 @@ export function registerServe(program: Command): void {
       new Option('--snapshot-catch-up-entries <n>', 'entries kept after a log compaction for slow followers')
         .argParser(positiveInt)
         .default(d.snapshotCatchUpEntries),
+    )
+    .addOption(
+      new Option(
+        '--durable-promise-interval <ms>',
+        'longest time the record of durably promised raft state lags the log (one fsync per interval at most)',
+      )
+        .argParser(positiveInt)
+        .default(d.durablePromiseIntervalMs),
     )
     .option('--data-dir <dir>', 'directory of the database', d.dataDir)
     .addOption(new Option('--engine <name>', 'storage engine').choices(ENGINE_NAMES).default(d.engine))
