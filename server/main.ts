@@ -21,7 +21,8 @@ import { readDurablePromise } from './storage/durable-promise.js';
 import { checkEngineOwner } from './storage/engine-owner.js';
 import { fatalMessage } from './storage/open-errors.js';
 import { engineLocation, openEngine } from './storage/open-engine.js';
-import { checkAgainstPromise, checkStoreCoversLog } from './storage/promise-check.js';
+import { checkAgainstPromise, checkStoreCoversLog, REJOIN_FIX } from './storage/promise-check.js';
+import { StorageIntegrityError } from './storage/storage-error.js';
 import { PromiseKeeper } from './storage/promise-keeper.js';
 import { RaftLogStore } from './storage/raft-log-store.js';
 import path from 'node:path';
@@ -75,7 +76,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     keeper = new PromiseKeeper(options.dataDir, identity, promise, options.durablePromiseIntervalMs, onFatal);
   } catch (err) {
     await engine.close().catch(() => undefined);
-    throw err;
+    throw withLocation(err, engineDir);
   }
   const hub = new WatchHub(store, options.limits, logger);
 
@@ -187,6 +188,12 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       logger.info({ address }, 'member stopped');
     })());
   return { address, memberId: cluster.self.id, close };
+}
+
+/** A damaged record found while loading names the database it is in and the way back. */
+function withLocation(err: unknown, engineDir: string): unknown {
+  if (!(err instanceof StorageIntegrityError) || err.message.includes(engineDir)) return err;
+  return new StorageIntegrityError(err.code, `${engineDir}: ${err.message}: the database's records are damaged; ${REJOIN_FIX}`);
 }
 
 async function packageVersion(): Promise<string> {

@@ -38,7 +38,7 @@ async function populated(
 for (const engine of ['rocksdb', 'leveldb'] as const) {
   const wal = engine === 'rocksdb' ? '.log' : '.log';
 
-  test(`${engine}: write-ahead log truncated to half`, async (t) => {
+  test.serial(`${engine}: write-ahead log truncated to half`, async (t) => {
     const { dataDir, args, acks } = await populated(engine, 'n1');
     t.teardown(() => rm(dataDir, { recursive: true, force: true }));
     const [log] = await engineFiles(dataDir, engine, wal);
@@ -46,15 +46,17 @@ for (const engine of ['rocksdb', 'leveldb'] as const) {
     await restartAfterDamage(t, dataDir, args, acks, LOST_WRITES);
   });
 
-  test(`${engine}: garbage written into the middle of the write-ahead log`, async (t) => {
+  test.serial(`${engine}: garbage written into the middle of the write-ahead log`, async (t) => {
     const { dataDir, args, acks } = await populated(engine, 'n1');
     t.teardown(() => rm(dataDir, { recursive: true, force: true }));
     const [log] = await engineFiles(dataDir, engine, wal);
     await overwrite(log!, 0.4, Buffer.from('garbage garbage garbage'));
-    await restartAfterDamage(t, dataDir, args, acks, LOST_WRITES);
+    // RocksDB drops everything after the damage (caught by the durable-promise record);
+    // LevelDB skips the damaged block and keeps what follows (a gap the log loader refuses).
+    await restartAfterDamage(t, dataDir, args, acks, /(lost writes it had synced|gap in raft log).*--discard-local-data-and-rejoin/s);
   });
 
-  test(`${engine}: write-ahead log truncated while table files hold the older writes`, async (t) => {
+  test.serial(`${engine}: write-ahead log truncated while table files hold the older writes`, async (t) => {
     const { dataDir, args, acks } = await populated(engine, 'n1', true);
     t.teardown(() => rm(dataDir, { recursive: true, force: true }));
     const [log] = await engineFiles(dataDir, engine, wal);
@@ -62,14 +64,14 @@ for (const engine of ['rocksdb', 'leveldb'] as const) {
     await restartAfterDamage(t, dataDir, args, acks, LOST_WRITES);
   });
 
-  test(`${engine}: the durable-promise record removed`, async (t) => {
+  test.serial(`${engine}: the durable-promise record removed`, async (t) => {
     const { dataDir, args, acks } = await populated(engine, 'n1');
     t.teardown(() => rm(dataDir, { recursive: true, force: true }));
     await rm(path.join(dataDir, 'durable-promise.json'));
     await restartAfterDamage(t, dataDir, args, acks, /durable-promise\.json is missing.*--discard-local-data-and-rejoin/s);
   });
 
-  test(`${engine}: a Raft log record overwritten (checksum)`, async (t) => {
+  test.serial(`${engine}: a Raft log record overwritten (checksum)`, async (t) => {
     const { dataDir, args, acks } = await populated(engine, 'n1');
     t.teardown(() => rm(dataDir, { recursive: true, force: true }));
     const db = await openEngine(engine, dataDir);
@@ -79,10 +81,16 @@ for (const engine of ['rocksdb', 'leveldb'] as const) {
     record![record!.length - 1]! ^= 0xff;
     await db.write([{ type: 'put', key, value: record! }], { sync: true });
     await db.close();
-    await restartAfterDamage(t, dataDir, args, acks, new RegExp(`raft log entry ${WRITES / 2}: checksum mismatch`));
+    await restartAfterDamage(
+      t,
+      dataDir,
+      args,
+      acks,
+      new RegExp(`${engine}: raft log entry ${WRITES / 2}: checksum mismatch.*--discard-local-data-and-rejoin`, 's'),
+    );
   });
 
-  test(`${engine}: another member's database swapped in`, async (t) => {
+  test.serial(`${engine}: another member's database swapped in`, async (t) => {
     const mine = await populated(engine, 'n1');
     const theirs = await populated(engine, 'n2');
     t.teardown(() => Promise.all([mine, theirs].map((p) => rm(p.dataDir, { recursive: true, force: true }))));
@@ -97,7 +105,7 @@ for (const engine of ['rocksdb', 'leveldb'] as const) {
     );
   });
 
-  test(`${engine}: the whole database directory removed`, async (t) => {
+  test.serial(`${engine}: the whole database directory removed`, async (t) => {
     const { dataDir, args, acks } = await populated(engine, 'n1');
     t.teardown(() => rm(dataDir, { recursive: true, force: true }));
     await rm(path.join(dataDir, engine), { recursive: true });
@@ -105,7 +113,7 @@ for (const engine of ['rocksdb', 'leveldb'] as const) {
   });
 }
 
-test('rocksdb: a table file truncated', async (t) => {
+test.serial('rocksdb: a table file truncated', async (t) => {
   const { dataDir, args, acks } = await populated('rocksdb', 'n1', true);
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const [sst] = await engineFiles(dataDir, 'rocksdb', '.sst');
@@ -114,7 +122,7 @@ test('rocksdb: a table file truncated', async (t) => {
   await restartAfterDamage(t, dataDir, args, acks, /has a truncated file.*\.sst.*restore the data dir from a backup/s);
 });
 
-test('rocksdb: a table file removed', async (t) => {
+test.serial('rocksdb: a table file removed', async (t) => {
   const { dataDir, args, acks } = await populated('rocksdb', 'n1', true);
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const [sst] = await engineFiles(dataDir, 'rocksdb', '.sst');
@@ -122,7 +130,7 @@ test('rocksdb: a table file removed', async (t) => {
   await restartAfterDamage(t, dataDir, args, acks, /is missing a file.*\.sst/s);
 });
 
-test('a data dir in use by another member process is refused as locked', async (t) => {
+test.serial('a data dir in use by another member process is refused as locked', async (t) => {
   const first = await startNodeProcess({ args: ['--log-level', 'warn'] });
   t.teardown(() => first.cleanup());
   const err = await t.throwsAsync(startNodeProcess({ dataDir: first.dataDir, args: ['--log-level', 'warn'] }));
