@@ -83,6 +83,11 @@ export interface NodeOptions {
    * growth: one extra fsync per interval at most, whatever the write rate.
    */
   durablePromiseIntervalMs: number;
+  /**
+   * Operator action for a member refused for damage: wipe the local data and rejoin as an
+   * empty member (same id) that receives a snapshot from the leader.
+   */
+  discardLocalDataAndRejoin: boolean;
 }
 
 export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
@@ -100,4 +105,5 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   snapshotCount: 10_000,
   snapshotCatchUpEntries: 5_000,
   durablePromiseIntervalMs: 100,
+  discardLocalDataAndRejoin: false,
 });

@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { access, mkdir, readFile } from 'node:fs/promises';
 import type { Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ResponseHeader } from '../gen/ts/cairn/v1/types.js';
@@ -17,6 +17,7 @@ import { parseInitialCluster, singleMemberCluster } from './node/cluster-config.
 import { checkIdentity } from './node-identity.js';
 import { createRaftMember } from './raft-member.js';
 import { createLogger } from './observability/logging.js';
+import { clearRejoiningMarker, discardLocalData, REJOINING_MARKER } from './storage/discard-local-data.js';
 import { readDurablePromise } from './storage/durable-promise.js';
 import { checkEngineOwner } from './storage/engine-owner.js';
 import { fatalMessage } from './storage/open-errors.js';
@@ -48,6 +49,20 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       ? singleMemberCluster(options.name, options.listen)
       : parseInitialCluster(options.initialCluster, options.name);
   await mkdir(options.dataDir, { recursive: true });
+  if (options.discardLocalDataAndRejoin) {
+    if (cluster.members.length === 1) {
+      throw new Error(
+        `--discard-local-data-and-rejoin needs other members to receive a snapshot from, and ${options.dataDir} is a single-member ` +
+          'cluster: restore the data dir from a backup instead',
+      );
+    }
+    await discardLocalData(options.dataDir);
+    logger.warn(
+      { dataDir: options.dataDir },
+      'discarded the local data; rejoining as an empty member that receives a snapshot from the leader',
+    );
+  }
+  const rejoining = await fileExists(path.join(options.dataDir, REJOINING_MARKER));
   await checkIdentity(options.dataDir, { clusterId: cluster.clusterId, memberId: cluster.self.id, name: cluster.self.name });
   const identity = { clusterId: cluster.clusterId, memberId: cluster.self.id };
   const engineDir = engineLocation(options.engine, options.dataDir);
@@ -87,7 +102,24 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     revision,
     raftTerm: term(),
   });
-  const member = createRaftMember({ ...options, cluster, engine, store, logStore, hub, header, logger, onFatal });
+  const member = createRaftMember({
+    ...options,
+    cluster,
+    engine,
+    store,
+    logStore,
+    hub,
+    header,
+    logger,
+    onFatal,
+    rejoining,
+    onCaughtUp: () => {
+      clearRejoiningMarker(options.dataDir).then(
+        () => logger.info('caught up with the leader after rejoining; this member votes again'),
+        onFatal,
+      );
+    },
+  });
   term = () => member.driver.status().term;
 
   const validator = new RequestValidator(options.limits);
@@ -194,6 +226,15 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
 function withLocation(err: unknown, engineDir: string): unknown {
   if (!(err instanceof StorageIntegrityError) || err.message.includes(engineDir)) return err;
   return new StorageIntegrityError(err.code, `${engineDir}: ${err.message}: the database's records are damaged; ${REJOIN_FIX}`);
+}
+
+async function fileExists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function packageVersion(): Promise<string> {

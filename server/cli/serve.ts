@@ -30,6 +30,7 @@ type ServeFlags = Partial<Limits> & {
   requestTimeout: number;
   snapshotCount: number;
   durablePromiseInterval: number;
+  discardLocalDataAndRejoin?: boolean;
   snapshotCatchUpEntries: number;
   listen: string;
   dataDir: string;
@@ -58,6 +59,7 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     snapshotCount: flags.snapshotCount,
     snapshotCatchUpEntries: flags.snapshotCatchUpEntries,
     durablePromiseIntervalMs: flags.durablePromiseInterval,
+    discardLocalDataAndRejoin: flags.discardLocalDataAndRejoin === true,
     listen: flags.listen,
     dataDir: flags.dataDir,
     engine: flags.engine,
@@ -124,6 +126,10 @@ export function registerServe(program: Command): void {
       )
         .argParser(positiveInt)
         .default(d.durablePromiseIntervalMs),
+    )
+    .option(
+      '--discard-local-data-and-rejoin',
+      'operator action for a member refused for damaged storage: delete its data and rejoin the cluster as an empty member that receives a snapshot from the leader',
     )
     .option('--data-dir <dir>', 'directory of the database', d.dataDir)
     .addOption(new Option('--engine <name>', 'storage engine').choices(ENGINE_NAMES).default(d.engine))

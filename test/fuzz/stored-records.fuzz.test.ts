@@ -203,12 +203,10 @@ test('MVCC versions: valid ones round-trip; random and mutated bytes are refused
         fc
           .tuple(fc.uint8Array({ maxLength: 96 }), fc.integer({ min: 0, max: 20 }))
           .map(([b, k]) => ({ bytes: Buffer.from(b), keyBytes: k })),
-        fc
-          .tuple(versionArb, fc.array(mutationArb, { minLength: 1, maxLength: 3 }))
-          .map(([v, ms]) => ({
-            bytes: ms.reduce<Buffer>((b, m) => mutate(b, m), versionRecord(v)),
-            keyBytes: v.tombstone ? KEY_BYTES + 1 : KEY_BYTES,
-          })),
+        fc.tuple(versionArb, fc.array(mutationArb, { minLength: 1, maxLength: 3 })).map(([v, ms]) => ({
+          bytes: ms.reduce<Buffer>((b, m) => mutate(b, m), versionRecord(v)),
+          keyBytes: v.tombstone ? KEY_BYTES + 1 : KEY_BYTES,
+        })),
       ),
       ({ bytes, keyBytes }) => {
         const got = decodeOrRefuse(() => decodeStoredVersion(bytes.subarray(0, keyBytes), bytes.subarray(keyBytes)));
