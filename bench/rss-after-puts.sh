@@ -12,11 +12,11 @@ PORT=$(node -e "const s=require('net').createServer().listen(0,()=>{console.log(
 $CAIRN serve --listen 127.0.0.1:$PORT --data-dir "$DIR" --log-level warn "$@" > "$DIR.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DIR" "$DIR.log"' EXIT
-until grep -q "serving on" "$DIR.log"; do sleep 0.2; done
+until grep -qs "serving on" "$DIR.log"; do sleep 0.2; done
 rss() { awk '/VmRSS/ {printf "%d MB", $2/1024}' /proc/$PID/status; }
 echo "after start: $(rss)"
 $CAIRN bench put --endpoints 127.0.0.1:$PORT --total "$N" --value-size "$SIZE" --key-space "$KEYS" | grep -E 'throughput|errors'
 echo "after $N puts of $SIZE bytes over $KEYS keys: $(rss)"
-REV=$($CAIRN status --endpoints 127.0.0.1:$PORT -o json | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const j=JSON.parse(s);const o=Array.isArray(j)?j[0]:j;console.log(o.header?.revision ?? o.revision)})")
+REV=$($CAIRN status --endpoints 127.0.0.1:$PORT -o json | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const j=JSON.parse(s);const o=j.members?.[0] ?? j;console.log(o.header?.revision ?? o.revision)})")
 $CAIRN compact "$REV" --physical --endpoints 127.0.0.1:$PORT > /dev/null
 echo "after compact $REV --physical: $(rss)"

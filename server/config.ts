@@ -88,6 +88,10 @@ export interface NodeOptions {
    * empty member (same id) that receives a snapshot from the leader.
    */
   discardLocalDataAndRejoin: boolean;
+  /** The storage engine's block cache, in bytes. */
+  engineCacheBytes: number;
+  /** The storage engine's memtable budget, in bytes (see storage/open-engine.ts). */
+  engineMemtableBytes: number;
 }
 
 export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
@@ -106,4 +110,6 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   snapshotCatchUpEntries: 5_000,
   durablePromiseIntervalMs: 100,
   discardLocalDataAndRejoin: false,
+  engineCacheBytes: 8 * 1024 * 1024,
+  engineMemtableBytes: 16 * 1024 * 1024,
 });

@@ -66,7 +66,10 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   await checkIdentity(options.dataDir, { clusterId: cluster.clusterId, memberId: cluster.self.id, name: cluster.self.name });
   const identity = { clusterId: cluster.clusterId, memberId: cluster.self.id };
   const engineDir = engineLocation(options.engine, options.dataDir);
-  const engine = await openEngine(options.engine, options.dataDir);
+  const engine = await openEngine(options.engine, options.dataDir, {
+    cacheBytes: options.engineCacheBytes,
+    memtableBytes: options.engineMemtableBytes,
+  });
   const onFatal = (err: unknown): void => {
     // Storage or an invariant failed: stop rather than serve from a state that can't be trusted.
     logger.fatal({ err }, fatalMessage(err, options.dataDir));

@@ -31,6 +31,8 @@ type ServeFlags = Partial<Limits> & {
   snapshotCount: number;
   durablePromiseInterval: number;
   discardLocalDataAndRejoin?: boolean;
+  engineCacheBytes: number;
+  engineMemtableBytes: number;
   snapshotCatchUpEntries: number;
   listen: string;
   dataDir: string;
@@ -60,6 +62,8 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     snapshotCatchUpEntries: flags.snapshotCatchUpEntries,
     durablePromiseIntervalMs: flags.durablePromiseInterval,
     discardLocalDataAndRejoin: flags.discardLocalDataAndRejoin === true,
+    engineCacheBytes: flags.engineCacheBytes,
+    engineMemtableBytes: flags.engineMemtableBytes,
     listen: flags.listen,
     dataDir: flags.dataDir,
     engine: flags.engine,
@@ -133,6 +137,14 @@ export function registerServe(program: Command): void {
     )
     .option('--data-dir <dir>', 'directory of the database', d.dataDir)
     .addOption(new Option('--engine <name>', 'storage engine').choices(ENGINE_NAMES).default(d.engine))
+    .addOption(
+      new Option('--engine-cache-bytes <n>', "storage engine's block cache, in bytes").argParser(positiveInt).default(d.engineCacheBytes),
+    )
+    .addOption(
+      new Option('--engine-memtable-bytes <n>', "storage engine's memtable budget, in bytes (RocksDB may use 1.5x while a flush stalls)")
+        .argParser(positiveInt)
+        .default(d.engineMemtableBytes),
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(d.logLevel))
     .addOption(
       new Option('--watch-progress-interval <ms>', 'interval of progress notifications on watches that ask for them')

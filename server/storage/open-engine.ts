@@ -8,6 +8,20 @@ import { StorageErrorCode, StorageIntegrityError } from './storage-error.js';
 
 const BUFFERS = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const;
 
+/** The engine's own memory: bounded by configuration, not by write volume. */
+export interface EngineMemory {
+  /** Block cache (RocksDB) or LRU cache (LevelDB), in bytes. */
+  readonly cacheBytes: number;
+  /**
+   * Memtable budget in bytes. RocksDB: memtables of a quarter of it each (level compaction,
+   * at most six, so 1.5x in the worst case of a stalled flush); LevelDB: one write buffer
+   * of a quarter of it. RocksDB's default otherwise is 64 MiB per memtable.
+   */
+  readonly memtableBytes: number;
+}
+
+export const DEFAULT_ENGINE_MEMORY: EngineMemory = { cacheBytes: 8 * 1024 * 1024, memtableBytes: 16 * 1024 * 1024 };
+
 /** Where the engine keeps its files under the data dir. */
 export function engineLocation(engine: EngineName, dataDir: string): string {
   return path.join(dataDir, engine);
@@ -18,7 +32,11 @@ export function engineLocation(engine: EngineName, dataDir: string): string {
  * subdirectory so that a data dir written by one engine is never misread by the other.
  * Every failure is a StorageIntegrityError naming the path, what is wrong and the fix.
  */
-export async function openEngine(engine: EngineName, dataDir: string): Promise<StorageEngine> {
+export async function openEngine(
+  engine: EngineName,
+  dataDir: string,
+  memory: EngineMemory = DEFAULT_ENGINE_MEMORY,
+): Promise<StorageEngine> {
   const location = engineLocation(engine, dataDir);
   const other = engine === 'rocksdb' ? 'leveldb' : 'rocksdb';
   if (!(await exists(location)) && (await exists(path.join(dataDir, other)))) {
@@ -30,10 +48,19 @@ export async function openEngine(engine: EngineName, dataDir: string): Promise<S
   let db: AbstractLevelLike;
   if (engine === 'rocksdb') {
     const { RocksLevel } = await import('@nxtedition/rocksdb');
-    db = new RocksLevel(location, BUFFERS) as unknown as AbstractLevelLike;
+    db = new RocksLevel(location, {
+      ...BUFFERS,
+      cacheSize: memory.cacheBytes,
+      compaction: 'level',
+      memtableMemoryBudget: memory.memtableBytes,
+    }) as unknown as AbstractLevelLike;
   } else {
     const { ClassicLevel } = await import('classic-level');
-    db = new ClassicLevel<Buffer, Buffer>(location, BUFFERS);
+    db = new ClassicLevel<Buffer, Buffer>(location, {
+      ...BUFFERS,
+      cacheSize: memory.cacheBytes,
+      writeBufferSize: Math.max(1024 * 1024, Math.floor(memory.memtableBytes / 4)),
+    });
   }
   try {
     await db.open();
