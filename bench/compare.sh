@@ -9,6 +9,7 @@
 #   bench/compare.sh --quick          # one member, 1 round, 3 s windows (about 2 minutes)
 #   bench/compare.sh --members 3 --workloads put,lin-get --clients 64 --rounds 3
 #   bench/compare.sh --cpus 0         # pin every server to CPU 0 (taskset), loadgen free
+#   bench/compare.sh --quick --tls both --workloads put,lin-get   # TLS off and on, side by side
 #
 # Needs Node.js 20 with `npm install` done, Go, and network access to the Go module proxy
 # the first time (etcd is built from go.etcd.io/etcd/server/v3 at the version in
@@ -44,6 +45,9 @@ usage: bench/compare.sh [options]
   --port-base N         first port used (default 24000)
   --out DIR             results directory (default bench/results/compare-<time>)
   --keep-data           keep the data directories (default: removed after each run)
+  --tls MODE            off (default), on, or both: TLS with client certificates
+                        (--client-cert-auth; etcd also on its peer URLs), certificates made
+                        with openssl into <out>/tls; "both" runs every case both ways
 EOF
 }
 
@@ -67,6 +71,7 @@ engine=rocksdb
 port_base=24000
 out=""
 keep_data=0
+tls_modes="off"
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -90,6 +95,10 @@ while [ $# -gt 0 ]; do
     --port-base) port_base="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --keep-data) keep_data=1; shift ;;
+    --tls)
+      case "$2" in off) tls_modes="off" ;; on) tls_modes="on" ;; both) tls_modes="off on" ;;
+        *) echo "compare.sh: --tls takes off, on or both" >&2; exit 2 ;; esac
+      shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -119,6 +128,24 @@ pin=()
 client_pin=()
 [ -n "$client_cpus" ] && client_pin=(taskset -c "$client_cpus")
 
+# ---- TLS: a CA, one certificate per member of either store (its name and 127.0.0.1 in the
+# SAN; it serves and dials peers), and one for the load generator.
+
+tls_dir="$out/tls"
+if [[ " $tls_modes " == *" on "* ]]; then
+  mkdir -p "$tls_dir"
+  (
+    cd "$tls_dir"
+    key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+    openssl req -x509 "${key[@]}" -days 2 -subj "/CN=bench CA" -keyout ca.key -out ca.pem 2>/dev/null
+    for n in n1 n2 n3 e1 e2 e3 client; do
+      openssl req "${key[@]}" -subj "/CN=$n" -keyout "$n.key" -out "$n.csr" 2>/dev/null
+      printf 'subjectAltName=DNS:%s,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' "$n" >"$n.ext"
+      openssl x509 -req -in "$n.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile "$n.ext" -out "$n.pem" 2>/dev/null
+    done
+  )
+fi
+
 # ---- clusters
 
 pids=()
@@ -137,14 +164,15 @@ stop_cluster() {
 trap stop_cluster EXIT
 trap 'exit 130' INT TERM
 
-# start_cluster TARGET MEMBERS DATADIR LOGPREFIX: starts the members in the background and
+# start_cluster TARGET MEMBERS DATADIR LOGPREFIX TLS: starts the members in the background and
 # sets pids and endpoints (the load generator waits until a put succeeds through each).
 start_cluster() {
-  local target=$1 n=$2 data=$3 logp=$4 i initial="" eps=()
+  local target=$1 n=$2 data=$3 logp=$4 tls=$5 i initial="" eps=() scheme=http
+  [ "$tls" = on ] && scheme=https
   pids=()
   for i in $(seq 1 "$n"); do
     if [ "$target" = etcd ]; then
-      initial+="${initial:+,}e$i=http://127.0.0.1:$((port_base + 100 + i))"
+      initial+="${initial:+,}e$i=$scheme://127.0.0.1:$((port_base + 100 + i))"
       eps+=("127.0.0.1:$((port_base + i))")
     else
       initial+="${initial:+,}n$i=127.0.0.1:$((port_base + 200 + i))"
@@ -154,16 +182,23 @@ start_cluster() {
   for i in $(seq 1 "$n"); do
     if [ "$target" = etcd ]; then
       local client="127.0.0.1:$((port_base + i))" peer="127.0.0.1:$((port_base + 100 + i))"
+      local tls_flags=()
+      [ "$tls" = on ] && tls_flags=(--cert-file "$tls_dir/e$i.pem" --key-file "$tls_dir/e$i.key"
+        --trusted-ca-file "$tls_dir/ca.pem" --client-cert-auth
+        --peer-cert-file "$tls_dir/e$i.pem" --peer-key-file "$tls_dir/e$i.key"
+        --peer-trusted-ca-file "$tls_dir/ca.pem" --peer-client-cert-auth)
       "${pin[@]}" "$build/etcd" --name "e$i" --data-dir "$data/e$i" \
-        --listen-client-urls "http://$client" --advertise-client-urls "http://$client" \
-        --listen-peer-urls "http://$peer" --initial-advertise-peer-urls "http://$peer" \
+        --listen-client-urls "$scheme://$client" --advertise-client-urls "$scheme://$client" \
+        --listen-peer-urls "$scheme://$peer" --initial-advertise-peer-urls "$scheme://$peer" \
         --initial-cluster "$initial" --initial-cluster-state new --initial-cluster-token cairn-bench \
-        --log-level warn >"$logp-e$i.log" 2>&1 &
+        "${tls_flags[@]}" --log-level warn >"$logp-e$i.log" 2>&1 &
     else
-      local cluster_flags=()
-      [ "$n" -gt 1 ] && cluster_flags=(--initial-cluster "$initial")
+      local cluster_flags=() tls_flags=()
+      [ "$n" -gt 1 ] && cluster_flags=(--initial-cluster "$initial" --initial-cluster-token cairn-bench)
+      [ "$tls" = on ] && tls_flags=(--cert-file "$tls_dir/n$i.pem" --key-file "$tls_dir/n$i.key"
+        --trusted-ca-file "$tls_dir/ca.pem" --client-cert-auth)
       "${pin[@]}" node "$root/bin/cairn.js" serve --name "n$i" --listen "127.0.0.1:$((port_base + 200 + i))" \
-        "${cluster_flags[@]}" --data-dir "$data/n$i" --engine "$engine" \
+        "${cluster_flags[@]}" "${tls_flags[@]}" --data-dir "$data/n$i" --engine "$engine" \
         --log-level warn >"$logp-n$i.log" 2>&1 &
     fi
     pids+=($!)
@@ -200,7 +235,8 @@ for i in $(seq 1 "$max_members"); do
   done
 done
 
-total=$(( ${#cases[@]} * rounds * 2 ))
+tls_count=$(wc -w <<<"$tls_modes")
+total=$(( ${#cases[@]} * rounds * 2 * tls_count ))
 log "${#cases[@]} cases x $rounds rounds x 2 stores = $total runs of ${warmup} warm-up + ${duration}; results in $out"
 {
   echo "started: $(date -u +%FT%TZ)"
@@ -209,6 +245,7 @@ log "${#cases[@]} cases x $rounds rounds x 2 stores = $total runs of ${warmup} w
   echo "etcd: $("$build/etcd" --version | head -1)"
   echo "cairn: $(cd "$root" && git describe --always --dirty 2>/dev/null || echo unknown), engine $engine, $(node --version)"
   echo "cpus: servers ${cpus:-any}, loadgen ${client_cpus:-any}"
+  echo "tls: $tls_modes"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$out/env.txt"
 
@@ -222,20 +259,25 @@ for c in "${cases[@]}"; do
     load) label="bulk load of $keys keys (txns of 100); RSS after" ;;
     *) label="$w, $cl clients" ;;
   esac
+  for tls in $tls_modes; do
+  tls_label="$label"
+  [ "$tls" = on ] && tls_label="$label, TLS"
   for r in $(seq 1 "$rounds"); do
     order="etcd cairn"
     [ $((r % 2)) -eq 0 ] && order="cairn etcd"
     for target in $order; do
       run=$((run + 1))
       name="$(printf '%02d' "$seq_no")-m$m-$w-c$cl-r$r-$target"
+      [ "$tls" = on ] && name="$name-tls"
       data="$out/data/$name"
       rm -rf "$data"; mkdir -p "$data"
-      start_cluster "$target" "$m" "$data" "$out/logs/$name"
+      start_cluster "$target" "$m" "$data" "$out/logs/$name" "$tls"
       conns="${connections:-$(( m == 1 ? 8 : 3 * m ))}"
       args=(-target "$target" -endpoints "$endpoints" -workload "$w" -clients "$cl" -connections "$conns"
         -keys "$keys" -value-size "$value_size" -warmup "$warmup" -duration "$duration"
         -server-pids "$(IFS=,; echo "${pids[*]}")" -o json
-        -meta "case=$label" -meta "seq=$seq_no" -meta "members=$m" -meta "round=$r")
+        -meta "case=$tls_label" -meta "seq=$seq_no" -meta "members=$m" -meta "round=$r")
+      [ "$tls" = on ] && args+=(-cacert "$tls_dir/ca.pem" -cert "$tls_dir/client.pem" -key "$tls_dir/client.key")
       [ "$w" = watch ] && args+=(-watchers "$watchers" -streams "$streams" -rate "$watch_rate")
       if "${client_pin[@]}" "$build/loadgen" "${args[@]}" >"$out/runs/$name.json" 2>"$out/logs/$name-loadgen.log"; then
         log "[$run/$total] $name: $(jq -r '"\(.ops_per_sec|floor) ops/s, p50 \(.latency_ms.p50) ms, p99 \(.latency_ms.p99) ms, errors \(.errors), load \(.loadavg)"' "$out/runs/$name.json")"
@@ -246,6 +288,7 @@ for c in "${cases[@]}"; do
       stop_cluster
       [ "$keep_data" = 1 ] || rm -rf "$data"
     done
+  done
   done
 done
 

@@ -13,8 +13,8 @@ import type { NodeOptions } from './config.js';
 import { MvccStore } from './mvcc/kv-store.js';
 import { recoverSnapshotImport } from './mvcc/snapshot.js';
 import { WatchHub } from './mvcc/watch-hub.js';
-import { parseInitialCluster, singleMemberCluster } from './node/cluster-config.js';
-import { checkIdentity } from './node-identity.js';
+import { parseInitialCluster, singleMemberCluster, type ClusterMember } from './node/cluster-config.js';
+import { checkIdentity, chooseClusterToken } from './node-identity.js';
 import { createRaftMember } from './raft-member.js';
 import { createLogger } from './observability/logging.js';
 import { clearRejoiningMarker, discardLocalData, REJOINING_MARKER } from './storage/discard-local-data.js';
@@ -26,6 +26,8 @@ import { checkAgainstPromise, checkStoreCoversLog, REJOIN_FIX } from './storage/
 import { StorageIntegrityError } from './storage/storage-error.js';
 import { PromiseKeeper } from './storage/promise-keeper.js';
 import { RaftLogStore } from './storage/raft-log-store.js';
+import { checkPlaintextListen, memberTls } from './transport/member-tls.js';
+import { serverCredentials } from './api/server-credentials.js';
 import path from 'node:path';
 
 export interface RunningNode {
@@ -44,11 +46,25 @@ const SHUTDOWN_GRACE_MS = 3_000;
  * writes finish, and closes the database.
  */
 export async function startNode(options: NodeOptions, logger: Logger = createLogger(options.logLevel)): Promise<RunningNode> {
-  const cluster =
-    options.initialCluster.trim() === ''
-      ? singleMemberCluster(options.name, options.listen)
-      : parseInitialCluster(options.initialCluster, options.name);
+  const single = options.initialCluster.trim() === '';
+  // Checked before anything is written, so a mistaken command line leaves no data dir behind.
+  const memberCount = single ? 1 : parseInitialCluster(options.initialCluster, options.name).members.length;
+  checkPlaintextListen(options.listen, options.tls.certFile !== '' || options.tls.keyFile !== '', options.insecurePlaintext);
+  // The current members, set once the cluster is known; the peer authenticator reads it per call.
+  let members: readonly ClusterMember[] = [];
+  const tls = memberTls(options.tls, () => members, memberCount, logger);
   await mkdir(options.dataDir, { recursive: true });
+  const { token, warning } = await chooseClusterToken(options.dataDir, options.initialClusterToken, memberCount);
+  if (warning !== undefined) logger.warn(warning);
+  const cluster = single
+    ? singleMemberCluster(options.name, options.listen, token)
+    : parseInitialCluster(options.initialCluster, options.name, token);
+  await checkIdentity(options.dataDir, {
+    clusterId: cluster.clusterId,
+    memberId: cluster.self.id,
+    name: cluster.self.name,
+    clusterToken: token,
+  });
   if (options.discardLocalDataAndRejoin) {
     if (cluster.members.length === 1) {
       throw new Error(
@@ -63,7 +79,6 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     );
   }
   const rejoining = await fileExists(path.join(options.dataDir, REJOINING_MARKER));
-  await checkIdentity(options.dataDir, { clusterId: cluster.clusterId, memberId: cluster.self.id, name: cluster.self.name });
   const identity = { clusterId: cluster.clusterId, memberId: cluster.self.id };
   const engineDir = engineLocation(options.engine, options.dataDir);
   const engine = await openEngine(options.engine, options.dataDir, {
@@ -105,6 +120,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     revision,
     raftTerm: term(),
   });
+  members = cluster.members;
   const member = createRaftMember({
     ...options,
     cluster,
@@ -122,6 +138,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
         onFatal,
       );
     },
+    ...(tls !== undefined ? { peerCredentials: tls.peerCredentials, peerAuthenticator: tls.authenticator } : {}),
   });
   term = () => member.driver.status().term;
 
@@ -137,7 +154,6 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   });
   const version = await packageVersion();
   // A lone member reports the address it actually bound (--listen may name port 0).
-  let members = cluster.members;
   const { server, health } = buildGrpcServer(
     {
       kv: kvService({
@@ -185,8 +201,9 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   );
   let port: number;
   try {
-    port = await bind(server, options.listen);
+    port = await bind(server, options.listen, serverCredentials(tls?.serverFiles, tls?.clientCertAuth ?? false));
   } catch (err) {
+    tls?.close();
     await store.close();
     await engine.close();
     throw new Error(`cannot listen on ${options.listen}: ${(err as Error).message}`);
@@ -204,6 +221,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       dataDir: options.dataDir,
       engine: options.engine,
       revision: store.currentRevision,
+      tls: tls === undefined ? 'off' : tls.clientCertAuth ? 'on, client certificates required' : 'on',
     },
     'member started',
   );
@@ -218,6 +236,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       await stopped;
       // The log is quiet now: the record becomes exact.
       await keeper?.close().catch((err: unknown) => logger.error({ err }, 'could not update the durable-promise record'));
+      tls?.close();
       await store.close();
       await engine.close();
       logger.info({ address }, 'member stopped');

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"strconv"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 )
@@ -44,7 +46,7 @@ type WatchStream interface {
 	Watch(ctx context.Context, key []byte, startRev int64, fn WatchFunc) error
 }
 
-func newBackend(target string, endpoints []string, conns int) (Backend, error) {
+func newBackend(target string, endpoints []string, conns int, tlsConfig *tls.Config) (Backend, error) {
 	if len(endpoints) == 0 {
 		return nil, fmt.Errorf("no endpoints")
 	}
@@ -53,9 +55,9 @@ func newBackend(target string, endpoints []string, conns int) (Backend, error) {
 	}
 	switch target {
 	case "cairn":
-		return newCairn(endpoints, conns)
+		return newCairn(endpoints, conns, tlsConfig)
 	case "etcd":
-		return newEtcd(endpoints, conns)
+		return newEtcd(endpoints, conns, tlsConfig)
 	}
 	return nil, fmt.Errorf("unknown target %q (cairn or etcd)", target)
 }
@@ -69,12 +71,16 @@ type cairnBackend struct {
 	watch []cairnv1.WatchServiceClient
 }
 
-func newCairn(endpoints []string, n int) (*cairnBackend, error) {
+func newCairn(endpoints []string, n int, tlsConfig *tls.Config) (*cairnBackend, error) {
 	b := &cairnBackend{}
+	creds := insecure.NewCredentials()
+	if tlsConfig != nil {
+		creds = credentials.NewTLS(tlsConfig)
+	}
 	for i := 0; i < n; i++ {
 		// WaitForReady, as clientv3 does by default: a call waits for the connection rather
 		// than failing while it (re)connects.
-		cc, err := grpc.NewClient(endpoints[i%len(endpoints)], grpc.WithTransportCredentials(insecure.NewCredentials()),
+		cc, err := grpc.NewClient(endpoints[i%len(endpoints)], grpc.WithTransportCredentials(creds),
 			grpc.WithDefaultCallOptions(grpc.WaitForReady(true)))
 		if err != nil {
 			b.Close()
@@ -251,12 +257,13 @@ type etcdBackend struct {
 	clients []*clientv3.Client
 }
 
-func newEtcd(endpoints []string, n int) (*etcdBackend, error) {
+func newEtcd(endpoints []string, n int, tlsConfig *tls.Config) (*etcdBackend, error) {
 	b := &etcdBackend{}
 	for i := 0; i < n; i++ {
 		c, err := clientv3.New(clientv3.Config{
 			Endpoints:   []string{endpoints[i%len(endpoints)]},
 			DialTimeout: 5 * time.Second,
+			TLS:         tlsConfig,
 			Logger:      zap.NewNop(),
 		})
 		if err != nil {

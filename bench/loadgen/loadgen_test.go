@@ -60,7 +60,7 @@ func smoke(t *testing.T, target, addr string, pid int) {
 				Watchers: 20, Streams: 4, Rate: 0, Batch: 100, Prefill: true, KeyPrefix: "smoke/",
 				OpTimeout: 10 * time.Second, Drain: 10 * time.Second, ServerPIDs: []string{strconv.Itoa(pid)},
 			}
-			b, err := newBackend(target, cfg.Endpoints, cfg.Connections)
+			b, err := newBackend(target, cfg.Endpoints, cfg.Connections, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

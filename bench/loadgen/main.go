@@ -45,7 +45,12 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	b, err := newBackend(cfg.Target, cfg.Endpoints, cfg.Connections)
+	tlsConfig, err := cfg.TLS.Config()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(2)
+	}
+	b, err := newBackend(cfg.Target, cfg.Endpoints, cfg.Connections, tlsConfig)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
@@ -93,6 +98,9 @@ func parseFlags(args []string, errOut io.Writer) (Config, options, error) {
 	var meta metaFlag
 	fs.StringVar(&cfg.Target, "target", "cairn", "store to drive: cairn or etcd")
 	fs.StringVar(&endpoints, "endpoints", "", "comma-separated host:port list (default 127.0.0.1:7379 for cairn, 127.0.0.1:2379 for etcd)")
+	fs.StringVar(&cfg.TLS.CACert, "cacert", "", "TLS: CA bundle that signed the servers' certificates (turns TLS on)")
+	fs.StringVar(&cfg.TLS.Cert, "cert", "", "TLS: client certificate")
+	fs.StringVar(&cfg.TLS.Key, "key", "", "TLS: key of -cert")
 	fs.StringVar(&cfg.Workload, "workload", WPut, "one of "+strings.Join(workloads, ", "))
 	fs.IntVar(&cfg.Clients, "clients", 64, "concurrent clients (each one request at a time); for watch, the putters")
 	fs.IntVar(&cfg.Connections, "connections", 8, "gRPC connections, spread round-robin over the endpoints")

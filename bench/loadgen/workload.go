@@ -45,6 +45,7 @@ type Config struct {
 	OpTimeout   time.Duration
 	Drain       time.Duration // how long watchers may take to catch up after the last put
 	ServerPIDs  []string
+	TLS         TLSFiles
 }
 
 // Latency percentiles, in milliseconds.

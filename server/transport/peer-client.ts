@@ -8,7 +8,7 @@
  * queue is full are dropped and the peer is reported unreachable, and Raft resends. Order is
  * preserved for what does arrive: one call at a time, batches written in queue order.
  */
-import type { ClientWritableStream, ServiceError } from '@grpc/grpc-js';
+import { status, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js';
 import type * as pb from '../../gen/ts/cairn/raft/v1/raft.js';
 import type { RaftPeerServiceClient, StreamRequest } from '../../gen/ts/cairn/raft/v1/raft.js';
 import type { Message } from '../raft/message.js';
@@ -60,6 +60,8 @@ export class PeerClient {
   /** The call's buffer is full: wait for 'drain' and let the queue absorb (and bound) the rest. */
   private blocked = false;
   private active = false;
+  /** Why the peer last refused our stream, so a refusal repeated on every retry is logged once. */
+  private lastRefusal: string | undefined = undefined;
   private overflowed = false;
   private flushTask: NodeJS.Immediate | undefined = undefined;
   private retryTimer: NodeJS.Timeout | undefined = undefined;
@@ -178,8 +180,13 @@ export class PeerClient {
     this.queue = [];
     const detail = { peer: this.opts.peer.id, address: this.opts.peer.address, code: err?.code, details: err?.details };
     // Warn on losing a working stream; repeated failures to reconnect are only debug noise.
-    if (this.active) this.opts.logger?.warn(detail, 'raft peer stream lost');
+    // A refusal (not a member's certificate, another cluster) is the operator's to fix: warned
+    // once per reason, not on every retry.
+    const refused = err?.code === status.PERMISSION_DENIED || err?.code === status.FAILED_PRECONDITION;
+    if (refused && err.details !== this.lastRefusal) this.opts.logger?.warn(detail, 'raft peer refused this member');
+    else if (this.active) this.opts.logger?.warn(detail, 'raft peer stream lost');
     else this.opts.logger?.debug(detail, 'raft peer stream failed');
+    this.lastRefusal = refused ? err.details : undefined;
     this.active = false;
     this.state = 'backoff';
     this.retryTimer = setTimeout(() => {

@@ -110,6 +110,9 @@ class Cluster:
                     f"127.0.0.1:{p}",
                     "--initial-cluster",
                     initial,
+                    # Each test cluster is its own: the temp dir's unique name is its token.
+                    "--initial-cluster-token",
+                    os.path.basename(self.root),
                     "--data-dir",
                     os.path.join(self.root, n),
                     "--log-level",

@@ -109,6 +109,7 @@ func (c *Cluster) start(root, dataRoot string, size int, extra []string) error {
 		ports[i] = port
 		initial[i] = fmt.Sprintf("n%d=127.0.0.1:%d", i+1, ports[i])
 	}
+	token := fmt.Sprintf("test-%d-%d", os.Getpid(), time.Now().UnixNano())
 	for i := range ports {
 		name := fmt.Sprintf("n%d", i+1)
 		addr := fmt.Sprintf("127.0.0.1:%d", ports[i])
@@ -117,6 +118,8 @@ func (c *Cluster) start(root, dataRoot string, size int, extra []string) error {
 			args: append([]string{
 				filepath.Join(root, "bin", "cairn.js"), "serve", "--name", name, "--listen", addr,
 				"--initial-cluster", strings.Join(initial, ","), "--data-dir", filepath.Join(dataRoot, name),
+				// Each test cluster is its own, with a token of its own.
+				"--initial-cluster-token", token,
 				"--log-level", "warn",
 			}, extra...),
 			output: &lockedBuffer{},
