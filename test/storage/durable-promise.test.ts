@@ -86,7 +86,7 @@ test('the keeper writes term and vote changes and a log that went back at once, 
   t.like(await readDurablePromise(dir), { term: 2, vote: 3, lastIndex: 5 });
   await keeper.observe(state({ term: 2, vote: 3, commit: 5, lastIndex: 4, lastTerm: 2 }));
   t.like(await readDurablePromise(dir), { lastIndex: 4, lastTerm: 2 }, 'a replaced suffix is recorded at once');
-  keeper.observe(state({ term: 2, vote: 3, commit: 9, lastIndex: 9, lastTerm: 2 }));
+  void keeper.observe(state({ term: 2, vote: 3, commit: 9, lastIndex: 9, lastTerm: 2 }));
   await keeper.close();
   t.like(await readDurablePromise(dir), { commit: 9, lastIndex: 9 }, 'close makes the record exact');
   t.deepEqual(errors, []);
