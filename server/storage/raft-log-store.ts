@@ -80,7 +80,9 @@ export class RaftLogStore implements RaftLogPersistence {
         if (entries.length > 0) this.mirror.append(entries);
         if (batch.hardState !== undefined) this.mirror.setHardState(batch.hardState);
       });
-      const recording = this.onSaved?.(this.durableState());
+      // Only a synced write makes the state durable (and with it every unsynced one before
+      // it): the record must never claim a commit index a power loss could take back.
+      const recording = batch.mustSync ? this.onSaved?.(this.durableState()) : undefined;
       if (recording !== undefined) await this.guard(recording);
     });
   }
