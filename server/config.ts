@@ -144,6 +144,20 @@ export interface NodeOptions {
   leaseCheckpointIntervalMs: number;
   /** Lifetime of the tokens Authenticate issues (etcd's simple tokens: 5 minutes). */
   authTokenTtlMs: number;
+  /**
+   * Longest time the durable-promise record (storage/durable-promise.ts) lags the log's
+   * growth: one extra fsync per interval at most, whatever the write rate.
+   */
+  durablePromiseIntervalMs: number;
+  /**
+   * Operator action for a member refused for damage: wipe the local data and rejoin as an
+   * empty member (same id) that receives a snapshot from the leader.
+   */
+  discardLocalDataAndRejoin: boolean;
+  /** The storage engine's block cache, in bytes. */
+  engineCacheBytes: number;
+  /** The storage engine's memtable budget, in bytes (see storage/open-engine.ts). */
+  engineMemtableBytes: number;
 }
 
 /** As etcd: 1.5 election timeouts, rounded up to whole seconds, unless set. */
@@ -171,4 +185,8 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   minLeaseTtl: 0,
   leaseCheckpointIntervalMs: 1000,
   authTokenTtlMs: 5 * 60 * 1000,
+  durablePromiseIntervalMs: 100,
+  discardLocalDataAndRejoin: false,
+  engineCacheBytes: 8 * 1024 * 1024,
+  engineMemtableBytes: 16 * 1024 * 1024,
 });

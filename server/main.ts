@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { access, mkdir, readFile } from 'node:fs/promises';
 import type { Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ResponseHeader } from '../gen/ts/cairn/v1/types.js';
@@ -23,7 +23,14 @@ import { parseInitialCluster, singleMemberCluster, type ClusterMember } from './
 import { checkIdentity, chooseClusterToken } from './node-identity.js';
 import { createRaftMember } from './raft-member.js';
 import { createLogger } from './observability/logging.js';
-import { openEngine } from './storage/open-engine.js';
+import { clearRejoiningMarker, discardLocalData, REJOINING_MARKER } from './storage/discard-local-data.js';
+import { readDurablePromise } from './storage/durable-promise.js';
+import { checkEngineOwner } from './storage/engine-owner.js';
+import { fatalMessage } from './storage/open-errors.js';
+import { engineLocation, openEngine } from './storage/open-engine.js';
+import { checkAgainstPromise, checkStoreCoversLog, REJOIN_FIX } from './storage/promise-check.js';
+import { StorageIntegrityError } from './storage/storage-error.js';
+import { PromiseKeeper } from './storage/promise-keeper.js';
 import { RaftLogStore } from './storage/raft-log-store.js';
 import { checkPlaintextListen, memberTls } from './transport/member-tls.js';
 import { serverCredentials } from './api/server-credentials.js';
@@ -64,11 +71,52 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     name: cluster.self.name,
     clusterToken: token,
   });
-  const engine = await openEngine(options.engine, options.dataDir);
-  // A snapshot install interrupted by a crash is finished (or discarded) before anything reads the store.
-  await recoverSnapshotImport(engine);
-  const store = await MvccStore.open(engine);
-  const logStore = await RaftLogStore.open(engine, { voters: cluster.members.map((m) => m.id) });
+  if (options.discardLocalDataAndRejoin) {
+    if (cluster.members.length === 1) {
+      throw new Error(
+        `--discard-local-data-and-rejoin needs other members to receive a snapshot from, and ${options.dataDir} is a single-member ` +
+          'cluster: restore the data dir from a backup instead',
+      );
+    }
+    await discardLocalData(options.dataDir);
+    logger.warn(
+      { dataDir: options.dataDir },
+      'discarded the local data; rejoining as an empty member that receives a snapshot from the leader',
+    );
+  }
+  const rejoining = await fileExists(path.join(options.dataDir, REJOINING_MARKER));
+  const identity = { clusterId: cluster.clusterId, memberId: cluster.self.id };
+  const engineDir = engineLocation(options.engine, options.dataDir);
+  const engine = await openEngine(options.engine, options.dataDir, {
+    cacheBytes: options.engineCacheBytes,
+    memtableBytes: options.engineMemtableBytes,
+  });
+  const onFatal = (err: unknown): void => {
+    // Storage or an invariant failed: stop rather than serve from a state that can't be trusted.
+    logger.fatal({ err }, fatalMessage(err, options.dataDir));
+    process.exit(1);
+  };
+  let keeper: PromiseKeeper | undefined;
+  let store: MvccStore;
+  let logStore: RaftLogStore;
+  try {
+    await checkEngineOwner(engine, engineDir, identity);
+    // A snapshot install interrupted by a crash is finished (or discarded) before anything reads the store.
+    await recoverSnapshotImport(engine);
+    store = await MvccStore.open(engine);
+    const promise = await readDurablePromise(options.dataDir);
+    logStore = await RaftLogStore.open(engine, {
+      voters: cluster.members.map((m) => m.id),
+      onSaved: (state) => keeper?.observe(state),
+    });
+    // Refuse, before anything is served or sent, a log that forgot what it promised.
+    checkAgainstPromise(options.dataDir, engineDir, logStore.storage, promise, identity, logStore.hadData);
+    checkStoreCoversLog(engineDir, store.consistentIndex, logStore.storage);
+    keeper = new PromiseKeeper(options.dataDir, identity, promise, options.durablePromiseIntervalMs, onFatal);
+  } catch (err) {
+    await engine.close().catch(() => undefined);
+    throw withLocation(err, engineDir);
+  }
   const hub = new WatchHub(store, options.limits, logger);
   const auth = new AuthStore();
   await auth.load(engine);
@@ -83,11 +131,6 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     revision,
     raftTerm: term(),
   });
-  const onFatal = (err: unknown): void => {
-    // Storage or an invariant failed: stop rather than serve from a state that can't be trusted.
-    logger.fatal({ err }, 'fatal error; stopping the member');
-    process.exit(1);
-  };
   members = cluster.members;
   const member = createRaftMember({
     ...options,
@@ -100,6 +143,13 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     header,
     logger,
     onFatal,
+    rejoining,
+    onCaughtUp: () => {
+      clearRejoiningMarker(options.dataDir).then(
+        () => logger.info('caught up with the leader after rejoining; this member votes again'),
+        onFatal,
+      );
+    },
     ...(tls !== undefined ? { peerCredentials: tls.peerCredentials, peerAuthenticator: tls.authenticator } : {}),
   });
   term = () => member.driver.status().term;
@@ -231,12 +281,29 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       forwarder.close();
       await member.close();
       await stopped;
+      // The log is quiet now: the record becomes exact.
+      await keeper?.close().catch((err: unknown) => logger.error({ err }, 'could not update the durable-promise record'));
       tls?.close();
       await store.close();
       await engine.close();
       logger.info({ address }, 'member stopped');
     })());
   return { address, memberId: cluster.self.id, close };
+}
+
+/** A damaged record found while loading names the database it is in and the way back. */
+function withLocation(err: unknown, engineDir: string): unknown {
+  if (!(err instanceof StorageIntegrityError) || err.message.includes(engineDir)) return err;
+  return new StorageIntegrityError(err.code, `${engineDir}: ${err.message}: the database's records are damaged; ${REJOIN_FIX}`);
+}
+
+async function fileExists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function packageVersion(): Promise<string> {

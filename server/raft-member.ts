@@ -24,6 +24,7 @@ import { InFlight } from './node/in-flight.js';
 import { IntervalTicker } from './node/interval-ticker.js';
 import { RaftDriver } from './node/raft-driver.js';
 import { RaftNode } from './node/raft-node.js';
+import { RejoinGuard } from './node/rejoin-guard.js';
 import { snapshotFirstPersistence } from './node/snapshot-first-persistence.js';
 import { invariant } from './invariant.js';
 
@@ -44,6 +45,9 @@ export interface RaftMemberOptions {
   leaseCheckpointIntervalMs: number;
   logger: Logger;
   onFatal: (err: unknown) => void;
+  /** The member discarded its data and must not vote until it caught up (see RejoinGuard). */
+  rejoining: boolean;
+  onCaughtUp: () => void;
   /** What this member presents and trusts when dialing peers (default: plaintext). */
   peerCredentials?: ChannelCredentials;
   /** Who may speak for which member on the peer service (default: anyone; plaintext only). */
@@ -166,13 +170,28 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
   const lessorLoop = new LessorLoop(lessor, raftNode, LESSOR_TICK_MS, logger);
   const checkpointLeases = (): Promise<void> => lessorLoop.checkpointNow();
 
+  const voteGuard = new RejoinGuard({
+    rejoining: o.rejoining,
+    self,
+    members: cluster.members.map((m) => m.id),
+    electionTimeoutMs: o.electionTimeoutMs,
+    status: () => raftDriver.status(),
+    moveLeader: (target) => {
+      logger.warn({ target }, 'rejoining: the leader does not send this member a snapshot; asking to move leadership');
+      raftNode
+        .moveLeader(target, 2 * o.electionTimeoutMs)
+        .catch((err: unknown) => logger.warn({ err, target }, 'could not move leadership'));
+    },
+    onCaughtUp: o.onCaughtUp,
+  });
   const peerServer = new PeerServer({
     clusterId: cluster.clusterId,
     self,
-    deliver: (messages) => raftNode.step(messages),
+    deliver: (messages) => raftNode.step(voteGuard.filter(messages)),
     deliverSnapshot: (message, data) => {
       const snap = message.snapshot;
       if (snap !== undefined) inbox.stage(snap.index, snap.term, data);
+      voteGuard.filter([message]);
       raftDriver.step(message);
       return Promise.resolve();
     },

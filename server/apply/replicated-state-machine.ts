@@ -1,11 +1,10 @@
-import { Proposal } from '../../gen/ts/cairn/internal/v1/command.js';
-import { invariant } from '../invariant.js';
 import type { MvccStore } from '../mvcc/kv-store.js';
 import type { StateMachine } from '../node/ports/state-machine.js';
 import type { Entry, Snapshot } from '../raft/types.js';
 import { EntryType } from '../raft/types.js';
 import type { Applier } from './applier.js';
 import type { CommandOutcome } from './outcome.js';
+import { decodeProposal } from './proposal-codec.js';
 
 /** Installs a snapshot's data received from the leader; see snapshot-inbox.ts. */
 export interface SnapshotInstaller {
@@ -38,8 +37,7 @@ export class ReplicatedStateMachine implements StateMachine {
         if (entry.index <= this.store.consistentIndex) continue;
         // A new leader's no-op entry (and, later, membership changes) carry no command.
         if (entry.type !== EntryType.Normal || entry.data.byteLength === 0) continue;
-        const proposal = Proposal.decode(entry.data);
-        invariant(proposal.command !== undefined, () => `entry ${entry.index} holds a proposal without a command`);
+        const proposal = decodeProposal(entry.data, entry.index);
         const outcome = await this.applier.apply(batch, proposal.command, proposal.limits);
         if (proposal.memberId === this.memberId) mine.push({ id: proposal.id, outcome });
       }

@@ -44,6 +44,10 @@ type ServeFlags = Partial<Limits> & {
   electionTimeout: number;
   requestTimeout: number;
   snapshotCount: number;
+  durablePromiseInterval: number;
+  discardLocalDataAndRejoin?: boolean;
+  engineCacheBytes: number;
+  engineMemtableBytes: number;
   snapshotCatchUpEntries: number;
   listen: string;
   dataDir: string;
@@ -86,6 +90,10 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     requestTimeoutMs: flags.requestTimeout,
     snapshotCount: flags.snapshotCount,
     snapshotCatchUpEntries: flags.snapshotCatchUpEntries,
+    durablePromiseIntervalMs: flags.durablePromiseInterval,
+    discardLocalDataAndRejoin: flags.discardLocalDataAndRejoin === true,
+    engineCacheBytes: flags.engineCacheBytes,
+    engineMemtableBytes: flags.engineMemtableBytes,
     listen: flags.listen,
     dataDir: flags.dataDir,
     engine: flags.engine,
@@ -170,8 +178,28 @@ export function registerServe(program: Command): void {
         .argParser(positiveInt)
         .default(d.snapshotCatchUpEntries),
     )
+    .addOption(
+      new Option(
+        '--durable-promise-interval <ms>',
+        'longest time the record of durably promised raft state lags the log (one fsync per interval at most)',
+      )
+        .argParser(positiveInt)
+        .default(d.durablePromiseIntervalMs),
+    )
+    .option(
+      '--discard-local-data-and-rejoin',
+      'operator action for a member refused for damaged storage: delete its data and rejoin the cluster as an empty member that receives a snapshot from the leader',
+    )
     .option('--data-dir <dir>', 'directory of the database', d.dataDir)
     .addOption(new Option('--engine <name>', 'storage engine').choices(ENGINE_NAMES).default(d.engine))
+    .addOption(
+      new Option('--engine-cache-bytes <n>', "storage engine's block cache, in bytes").argParser(positiveInt).default(d.engineCacheBytes),
+    )
+    .addOption(
+      new Option('--engine-memtable-bytes <n>', "storage engine's memtable budget, in bytes (RocksDB may use 1.5x while a flush stalls)")
+        .argParser(positiveInt)
+        .default(d.engineMemtableBytes),
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(d.logLevel))
     .addOption(
       new Option('--auth-token-ttl <ms>', 'lifetime of the tokens Authenticate issues').argParser(positiveInt).default(d.authTokenTtlMs),

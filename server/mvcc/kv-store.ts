@@ -1,5 +1,6 @@
 import type { RangeRequest } from '../../gen/ts/cairn/v1/kv.js';
-import { Event_EventType, KeyValue, type Event } from '../../gen/ts/cairn/v1/types.js';
+import type { KeyValue } from '../../gen/ts/cairn/v1/types.js';
+import { Event_EventType, type Event } from '../../gen/ts/cairn/v1/types.js';
 import { compactedError, futureRevisionError } from '../errors.js';
 import { invariant } from '../invariant.js';
 import type { BatchOp, StorageEngine } from '../storage/engine.js';
@@ -9,16 +10,8 @@ import { KeyIndex } from './key-index.js';
 import { decodeLease, LeaseTable } from './lease-table.js';
 import { MissingVersionError, readRange, type RangeReadResult } from './range-reader.js';
 import type { Revision } from './revision.js';
-import {
-  decodeCounter,
-  encodeCounter,
-  LEASE_SPAN,
-  META_KEYS,
-  MVCC_SPAN,
-  parseRevisionKey,
-  revisionKey,
-  revisionLowerBound,
-} from './schema.js';
+import { decodeCounter, encodeCounter, LEASE_SPAN, META_KEYS, MVCC_SPAN, revisionKey, revisionLowerBound } from './schema.js';
+import { decodeStoredPut, decodeStoredVersion } from './stored-version.js';
 import { WriteBatch, type BatchStore } from './write-batch.js';
 
 export type CommitListener = (revisions: RevisionEvents[]) => void;
@@ -92,8 +85,9 @@ export class MvccStore implements BatchStore {
 
   /** Stored versions by revision (puts only). */
   async loadVersions(revisions: Revision[]): Promise<(KeyValue | undefined)[]> {
-    const values = await this.engine.getMany(revisions.map((rev) => revisionKey(rev, false)));
-    return values.map((value) => (value === undefined ? undefined : KeyValue.decode(value)));
+    const keys = revisions.map((rev) => revisionKey(rev, false));
+    const values = await this.engine.getMany(keys);
+    return values.map((value, i) => (value === undefined ? undefined : decodeStoredPut(keys[i]!, value)));
   }
 
   /** Starts the next batch of writes; only one may be open. */
@@ -159,14 +153,13 @@ export class MvccStore implements BatchStore {
     let events = 0;
     let current: { revision: number; events: Event[] } | undefined;
     for await (const [key, value] of this.engine.scan({ gte: revisionLowerBound(from), lt: revisionLowerBound(to + 1) })) {
-      const { rev, tombstone } = parseRevisionKey(key);
+      const { rev, tombstone, kv } = decodeStoredVersion(key, value);
       if (current === undefined || current.revision !== rev.main) {
         if (current !== undefined && events >= maxEvents) return { revisions, through: current.revision };
         current = { revision: rev.main, events: [] };
         revisions.push({ ...current, prevKvLoaded: withPrevKv });
         current = revisions[revisions.length - 1]!;
       }
-      const kv = KeyValue.decode(value);
       const type = tombstone ? Event_EventType.EVENT_TYPE_DELETE : Event_EventType.EVENT_TYPE_PUT;
       current.events.push({ type, kv, prevKv: withPrevKv ? await this.previousVersion(kv.key, rev) : undefined });
       events++;
@@ -236,18 +229,17 @@ export class MvccStore implements BatchStore {
     const state: LoadedState = {
       index: new KeyIndex(),
       leases: new LeaseTable(),
-      currentRevision: decodeCounter(current),
-      consistentIndex: decodeCounter(consistent),
-      compactedRevision: decodeCounter(compacted),
-      compactionDone: decodeCounter(done),
+      currentRevision: decodeCounter(current, 'current revision'),
+      consistentIndex: decodeCounter(consistent, 'applied index'),
+      compactedRevision: decodeCounter(compacted, 'compacted revision'),
+      compactionDone: decodeCounter(done, 'finished compaction'),
     };
     for await (const [, value] of this.engine.scan(LEASE_SPAN)) state.leases.add(decodeLease(value));
     let highest = 0;
     /** The lease of each live attached key, as of the versions read so far. */
     const attached = new Map<string, number>();
     for await (const [key, value] of this.engine.scan(MVCC_SPAN)) {
-      const { rev, tombstone } = parseRevisionKey(key);
-      const kv = KeyValue.decode(value);
+      const { rev, tombstone, kv } = decodeStoredVersion(key, value);
       const name = kv.key.toString('latin1');
       if (tombstone) state.index.restoreTombstone(name, rev);
       else state.index.restorePut(name, rev, kv.createRevision, kv.version);

@@ -1,4 +1,4 @@
-import { invariant } from '../invariant.js';
+import { StorageErrorCode, StorageIntegrityError } from '../storage/storage-error.js';
 import { readRevision, REVISION_BYTES, writeRevision, type Revision } from './revision.js';
 
 /**
@@ -28,9 +28,19 @@ export function revisionLowerBound(main: number): Buffer {
   return revisionKey({ main, sub: 0 }, false);
 }
 
+/** A stored key that is not one Cairn writes is damage on disk: refused, never guessed at. */
 export function parseRevisionKey(key: Buffer): { rev: Revision; tombstone: boolean } {
-  invariant(key.length === 1 + REVISION_BYTES || key.length === 2 + REVISION_BYTES, () => `malformed revision key of ${key.length} bytes`);
-  return { rev: readRevision(key, 1), tombstone: key.length === 2 + REVISION_BYTES };
+  const tombstone = key.length === 2 + REVISION_BYTES;
+  if (
+    !(key.length === 1 + REVISION_BYTES || tombstone) ||
+    key[0] !== MVCC_PREFIX ||
+    (tombstone && key[1 + REVISION_BYTES] !== TOMBSTONE_MARK)
+  ) {
+    throw corrupt(`malformed revision key ${key.toString('hex')} (${key.length} bytes)`);
+  }
+  const rev = readRevision(key, 1);
+  if (!Number.isSafeInteger(rev.main) || !Number.isSafeInteger(rev.sub)) throw corrupt(`revision key ${key.toString('hex')} out of range`);
+  return { rev, tombstone };
 }
 
 export const META_KEYS = {
@@ -51,10 +61,16 @@ export function encodeCounter(value: number): Buffer {
   return buf;
 }
 
-export function decodeCounter(buf: Buffer | undefined): number {
+export function decodeCounter(buf: Buffer | undefined, what = 'stored counter'): number {
   if (buf === undefined) return 0;
-  invariant(buf.length === 8, () => `counter of ${buf.length} bytes`);
-  return buf.readUInt32BE(0) * 2 ** 32 + buf.readUInt32BE(4);
+  if (buf.length !== 8) throw corrupt(`${what}: ${buf.length} bytes instead of 8`);
+  const value = buf.readUInt32BE(0) * 2 ** 32 + buf.readUInt32BE(4);
+  if (!Number.isSafeInteger(value)) throw corrupt(`${what}: ${buf.toString('hex')} out of range`);
+  return value;
+}
+
+function corrupt(message: string): StorageIntegrityError {
+  return new StorageIntegrityError(StorageErrorCode.CorruptRecord, message);
 }
 
 /** Leases live in the metadata keyspace, so that snapshots carry them with everything else. */

@@ -6,6 +6,7 @@ import type { ConfState, Entry, NodeId } from '../raft/types.js';
 import type { BatchOp, StorageEngine } from './engine.js';
 import { encodeEntry, encodeHardState, encodeLogStart, encodeSnapshotMeta } from './raft-log-codec.js';
 import { buildMirror, loadRaftLog } from './raft-log-loader.js';
+import type { PromisedState } from './promise-keeper.js';
 import { entryKey, HARD_STATE_KEY, LOG_START_KEY, RAFT_LOG_SPAN, SNAPSHOT_META_KEY } from './reserved-keys.js';
 
 export interface RaftLogStoreOptions {
@@ -13,6 +14,11 @@ export interface RaftLogStoreOptions {
   readonly voters: readonly NodeId[];
   /** Entries deleted per write when compacting (default 1024). */
   readonly compactChunk?: number;
+  /**
+   * Told what the log durably holds after each save (promise-keeper.ts); a promise it
+   * returns is awaited before the save resolves, and its failure fails the store.
+   */
+  readonly onSaved?: (state: PromisedState) => Promise<void> | undefined;
 }
 
 const EMPTY_DATA = new Uint8Array(0);
@@ -33,19 +39,24 @@ export class RaftLogStore implements RaftLogPersistence {
   private tail: Promise<void> = Promise.resolve();
   private failure: { error: unknown } | undefined;
   private readonly compactChunk: number;
+  private readonly onSaved: RaftLogStoreOptions['onSaved'];
 
   private constructor(
     private readonly engine: StorageEngine,
     private readonly mirror: MemoryRaftStorage,
     options: RaftLogStoreOptions,
+    /** Whether the engine held any Raft state when opened. */
+    readonly hadData: boolean,
   ) {
     this.compactChunk = options.compactChunk ?? 1024;
+    this.onSaved = options.onSaved;
   }
 
   /** Loads and validates the stored log; refuses a corrupted or inconsistent one. */
   static async open(engine: StorageEngine, options: RaftLogStoreOptions): Promise<RaftLogStore> {
     const log = await loadRaftLog(engine);
-    return new RaftLogStore(engine, buildMirror(log, options.voters), options);
+    const hadData = log.hardState.term > 0 || log.entries.length > 0 || log.snapshot !== undefined || log.start.index > 0;
+    return new RaftLogStore(engine, buildMirror(log, options.voters), options, hadData);
   }
 
   /** What the core reads. Reflects only writes that completed. */
@@ -69,7 +80,19 @@ export class RaftLogStore implements RaftLogPersistence {
         if (entries.length > 0) this.mirror.append(entries);
         if (batch.hardState !== undefined) this.mirror.setHardState(batch.hardState);
       });
+      // Only a synced write makes the state durable (and with it every unsynced one before
+      // it): the record must never claim a commit index a power loss could take back.
+      const recording = batch.mustSync ? this.onSaved?.(this.durableState()) : undefined;
+      if (recording !== undefined) await this.guard(recording);
     });
+  }
+
+  /** What the log holds now (after a completed write). */
+  durableState(): PromisedState {
+    const m = this.mirror;
+    const { hardState } = m.initialState();
+    const lastIndex = m.lastIndex();
+    return { term: hardState.term, vote: hardState.vote, commit: hardState.commit, lastIndex, lastTerm: m.term(lastIndex) };
   }
 
   compact(snapshot: { index: number; confState: ConfState; data: Uint8Array }, compactIndex: number): Promise<void> {
@@ -156,8 +179,13 @@ export class RaftLogStore implements RaftLogPersistence {
   }
 
   private async write(ops: BatchOp[], sync: boolean): Promise<void> {
+    await this.guard(this.engine.write(ops, { sync }));
+  }
+
+  /** An I/O failure poisons the store. */
+  private async guard(io: Promise<void>): Promise<void> {
     try {
-      await this.engine.write(ops, { sync });
+      await io;
     } catch (error) {
       this.failure ??= { error };
       throw error;

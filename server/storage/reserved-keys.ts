@@ -7,6 +7,7 @@
  *   'st'                        index and term of the last discarded log entry (log start)
  *   'si' + key                  a snapshot import being staged (see mvcc/snapshot.ts)
  *   'sa'                        marker: a validated import is being applied
+ *   'o'                         the member that owns this database (engine-owner.ts)
  *
  * Big-endian indexes make key order equal log order, so scans walk the log in order.
  */
@@ -21,6 +22,7 @@ export const LOG_START_KEY = Buffer.from('st');
 export const IMPORT_STAGING_PREFIX = Buffer.from('si');
 export const IMPORT_STAGING_SPAN = { gte: IMPORT_STAGING_PREFIX, lt: Buffer.from('sj') } as const;
 export const IMPORT_MARKER_KEY = Buffer.from('sa');
+export const OWNER_KEY = Buffer.from('o');
 
 export function entryKey(index: number): Buffer {
   const key = Buffer.allocUnsafe(RAFT_ENTRY_KEY_BYTES);
