@@ -78,6 +78,11 @@ export interface NodeOptions {
   snapshotCount: number;
   /** Entries kept in the log after a compaction, so slightly lagging followers need no snapshot. */
   snapshotCatchUpEntries: number;
+  // --- observability (docs/observability.md) ---
+  /** host:port of the HTTP side port for /metrics, /healthz and /readyz; empty: none. */
+  metricsListen: string;
+  /** /readyz answers 503 while more committed entries than this wait to be applied. */
+  readyMaxApplyLag: number;
 }
 
 export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
@@ -94,4 +99,6 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   requestTimeoutMs: 7000,
   snapshotCount: 10_000,
   snapshotCatchUpEntries: 5_000,
+  metricsListen: '',
+  readyMaxApplyLag: 5_000,
 });

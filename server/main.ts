@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ResponseHeader } from '../gen/ts/cairn/v1/types.js';
 import { clusterService } from './api/cluster-service.js';
 import { buildGrpcServer, bind } from './api/grpc-server.js';
+import { rpcObserverInterceptor } from './api/rpc-observer.js';
 import { kvService } from './api/kv-service.js';
 import { maintenanceService } from './api/maintenance-service.js';
 import { packageRoot } from './api/proto-files.js';
@@ -17,6 +18,8 @@ import { parseInitialCluster, singleMemberCluster } from './node/cluster-config.
 import { checkIdentity } from './node-identity.js';
 import { createRaftMember } from './raft-member.js';
 import { createLogger } from './observability/logging.js';
+import { CairnMetrics } from './observability/metrics.js';
+import { startMemberTelemetry } from './member-telemetry.js';
 import { openEngine } from './storage/open-engine.js';
 import { RaftLogStore } from './storage/raft-log-store.js';
 import path from 'node:path';
@@ -25,6 +28,8 @@ export interface RunningNode {
   /** host:port actually bound (so that --listen with port 0 can be used in tests). */
   readonly address: string;
   readonly memberId: number;
+  /** host:port of /metrics, /healthz and /readyz; undefined without --metrics-listen. */
+  readonly metricsAddress: string | undefined;
   close(): Promise<void>;
 }
 
@@ -62,7 +67,8 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     logger.fatal({ err }, 'fatal error; stopping the member');
     process.exit(1);
   };
-  const member = createRaftMember({ ...options, cluster, engine, store, logStore, hub, header, logger, onFatal });
+  const metrics = new CairnMetrics({ member: cluster.self.name });
+  const member = createRaftMember({ ...options, cluster, engine, store, logStore, hub, header, logger, onFatal, observer: metrics });
   term = () => member.driver.status().term;
 
   const validator = new RequestValidator(options.limits);
@@ -74,6 +80,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     header,
     logger,
     progressIntervalMs: options.watchProgressIntervalMs,
+    observer: metrics,
   });
   const version = await packageVersion();
   // A lone member reports the address it actually bound (--listen may name port 0).
@@ -122,6 +129,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       peer: member.peerServer.service,
     },
     options.limits,
+    [rpcObserverInterceptor(metrics)],
   );
   let port: number;
   try {
@@ -132,6 +140,24 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     throw new Error(`cannot listen on ${options.listen}: ${(err as Error).message}`);
   }
   member.start();
+  let metricsServer;
+  try {
+    metricsServer = await startMemberTelemetry({
+      ...options,
+      metrics,
+      member,
+      store,
+      hub,
+      openWatchStreams: watch.openStreams,
+      logger,
+    });
+  } catch (err) {
+    server.forceShutdown();
+    await member.close();
+    await store.close();
+    await engine.close();
+    throw new Error(`cannot listen on ${options.metricsListen} for metrics: ${(err as Error).message}`);
+  }
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
   const address = `${host}:${port}`;
   if (cluster.members.length === 1) members = [{ ...cluster.self, address }];
@@ -152,15 +178,17 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       health.setStatus('', 'NOT_SERVING');
+      const metricsStopped = metricsServer?.close();
       const stopped = shutdownServer(server);
       watch.closeAll();
       await member.close();
       await stopped;
       await store.close();
       await engine.close();
+      await metricsStopped;
       logger.info({ address }, 'member stopped');
     })());
-  return { address, memberId: cluster.self.id, close };
+  return { address, memberId: cluster.self.id, metricsAddress: metricsServer?.address, close };
 }
 
 async function packageVersion(): Promise<string> {

@@ -19,6 +19,9 @@ import { IntervalTicker } from './node/interval-ticker.js';
 import { RaftDriver } from './node/raft-driver.js';
 import { RaftNode } from './node/raft-node.js';
 import { snapshotFirstPersistence } from './node/snapshot-first-persistence.js';
+import { observedPersistence } from './node/observed-persistence.js';
+import type { RaftObserver } from './node/ports/raft-observer.js';
+import type { TransportStats } from './transport/peer-transport.js';
 import { invariant } from './invariant.js';
 
 export interface RaftMemberOptions {
@@ -35,12 +38,16 @@ export interface RaftMemberOptions {
   snapshotCatchUpEntries: number;
   logger: Logger;
   onFatal: (err: unknown) => void;
+  /** Metrics: told of leader changes, proposals, log writes and snapshots received. */
+  observer?: RaftObserver & { snapshotReceived(): void };
 }
 
 export interface RaftMember {
   readonly node: RaftNode<CommandOutcome>;
   readonly driver: RaftDriver;
   readonly peerServer: PeerServer;
+  /** The peer transport's counters (messages, drops, reconnects, snapshots), for metrics. */
+  peerStats(): TransportStats;
   start(): void;
   close(): Promise<void>;
 }
@@ -101,7 +108,8 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     logger,
   });
   const inFlight = new InFlight();
-  const persistence = snapshotFirstPersistence(o.logStore, (snapshot) => inbox.install(snapshot));
+  const unobserved = snapshotFirstPersistence(o.logStore, (snapshot) => inbox.install(snapshot));
+  const persistence = o.observer === undefined ? unobserved : observedPersistence(unobserved, o.observer);
   const raftDriver = new RaftDriver({
     node: rawNode,
     persistence: {
@@ -119,6 +127,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     compactKeep: o.snapshotCatchUpEntries,
     onReadState: (rs) => late.node?.onReadState(rs),
     onFatal: o.onFatal,
+    ...(o.observer !== undefined ? { observer: o.observer } : {}),
   });
   late.driver = raftDriver;
   const raftNode = new RaftNode<CommandOutcome>(
@@ -126,6 +135,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     self,
     { leaderWaitMs: o.electionTimeoutMs * 3, requestMs: o.requestTimeoutMs },
     logger,
+    o.observer,
   );
   late.node = raftNode;
 
@@ -136,6 +146,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     deliverSnapshot: (message, data) => {
       const snap = message.snapshot;
       if (snap !== undefined) inbox.stage(snap.index, snap.term, data);
+      o.observer?.snapshotReceived();
       raftDriver.step(message);
       return Promise.resolve();
     },
@@ -146,6 +157,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     node: raftNode,
     driver: raftDriver,
     peerServer,
+    peerStats: () => transport.stats(),
     start() {
       raftDriver.start();
       raftNode.watchLeader(o.heartbeatIntervalMs);

@@ -8,7 +8,7 @@ import type { MvccStore } from '../mvcc/kv-store.js';
 import type { WatchHub } from '../mvcc/watch-hub.js';
 import { toServiceError } from './errors.js';
 import type { RequestValidator } from './validate.js';
-import { WatchStream } from './watch-stream.js';
+import { WatchStream, type WatchObserver } from './watch-stream.js';
 
 export interface WatchServiceDeps {
   store: MvccStore;
@@ -18,10 +18,12 @@ export interface WatchServiceDeps {
   header: (revision: number) => ResponseHeader;
   logger: Logger;
   progressIntervalMs: number;
+  /** Told of events written to streams (metrics). */
+  observer?: WatchObserver;
 }
 
 /** The Watch service: each call becomes a WatchStream, up to the stream limit. */
-export function watchService(deps: WatchServiceDeps): { service: WatchServiceServer; closeAll: () => void } {
+export function watchService(deps: WatchServiceDeps): { service: WatchServiceServer; closeAll: () => void; openStreams: () => number } {
   let open = 0;
   const calls = new Set<ServerDuplexStream<WatchRequest, WatchResponse>>();
   /** Ends every stream with STOPPING (UNAVAILABLE) so that clients resume on another member. */
@@ -69,8 +71,9 @@ export function watchService(deps: WatchServiceDeps): { service: WatchServiceSer
         () => deps.store.currentRevision,
         deps.logger,
         deps.progressIntervalMs,
+        deps.observer,
       );
     },
   };
-  return { service, closeAll };
+  return { service, closeAll, openStreams: () => open };
 }

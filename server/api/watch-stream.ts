@@ -117,6 +117,11 @@ type Item =
  * so that the events of one commit, or of several, go out together per watcher, and no
  * commit waits for watch traffic.
  */
+/** Told of what a watch stream sends, for metrics (server/observability/metrics.ts). */
+export interface WatchObserver {
+  watchEventsWritten(events: number): void;
+}
+
 export class WatchStream implements WatchSink {
   private readonly watchers = new Map<number, StreamWatcher>();
   private readonly queue = new Fifo<Item>();
@@ -142,6 +147,7 @@ export class WatchStream implements WatchSink {
     private readonly currentRevision: () => number,
     private readonly logger: Logger,
     progressIntervalMs: number,
+    private readonly observer?: WatchObserver,
   ) {
     let budget = sendBudgets.get(hub);
     if (budget === undefined) sendBudgets.set(hub, (budget = new SendBudget()));
@@ -390,6 +396,7 @@ export class WatchStream implements WatchSink {
 
   /** Events leave the watcher's pending revisions as they are written. */
   private consumed(w: StreamWatcher, events: number, estimate: number): void {
+    this.observer?.watchEventsWritten(events);
     w.queuedEvents -= events;
     w.pendingBytes -= estimate;
     this.bufferedBytes -= estimate;

@@ -1,7 +1,7 @@
 /** `cairn serve`: runs a node until SIGTERM/SIGINT. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_LIMITS, DEFAULT_NODE_OPTIONS, ENGINE_NAMES, type EngineName, type Limits, type NodeOptions } from '../config.js';
-import { positiveInt } from './options.js';
+import { nonNegativeInt, positiveInt } from './options.js';
 
 /** Help for the flag of each limit; typed so that a new Limits field needs a flag here. */
 const LIMIT_HELP: Record<keyof Limits, string> = {
@@ -35,6 +35,8 @@ type ServeFlags = Partial<Limits> & {
   engine: EngineName;
   logLevel: string;
   watchProgressInterval: number;
+  metricsListen: string;
+  readyMaxApplyLag: number;
 };
 
 function nodeOptions(flags: ServeFlags): NodeOptions {
@@ -61,6 +63,8 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     engine: flags.engine,
     logLevel: flags.logLevel,
     watchProgressIntervalMs: flags.watchProgressInterval,
+    metricsListen: flags.metricsListen,
+    readyMaxApplyLag: flags.readyMaxApplyLag,
     limits,
   };
 }
@@ -122,6 +126,16 @@ export function registerServe(program: Command): void {
       new Option('--watch-progress-interval <ms>', 'interval of progress notifications on watches that ask for them')
         .argParser(positiveInt)
         .default(d.watchProgressIntervalMs),
+    )
+    .option(
+      '--metrics-listen <host:port>',
+      'serve /metrics (Prometheus), /healthz and /readyz over HTTP here (port 0 picks a free port); off when not given',
+      d.metricsListen,
+    )
+    .addOption(
+      new Option('--ready-max-apply-lag <entries>', '/readyz fails while more committed entries than this wait to be applied')
+        .argParser(nonNegativeInt)
+        .default(d.readyMaxApplyLag),
     );
   for (const [name, help] of Object.entries(LIMIT_HELP) as [keyof Limits, string][]) {
     cmd.addOption(new Option(`--${kebab(name)} <n>`, `${help} (default: ${DEFAULT_LIMITS[name]})`).argParser(positiveInt));

@@ -6,6 +6,7 @@ import type { Message } from '../raft/message.js';
 import { StateRole, type ReadState } from '../raft/types.js';
 import type { RaftDriver } from './raft-driver.js';
 import { PendingRequests } from './pending-requests.js';
+import type { RaftObserver } from './ports/raft-observer.js';
 
 export interface RaftNodeTimeouts {
   /** How long a request waits for a leader to appear before failing with NO_LEADER. */
@@ -46,7 +47,13 @@ export class RaftNode<Outcome> {
     private readonly memberId: number,
     private readonly timeouts: RaftNodeTimeouts,
     private readonly logger: Logger,
+    private readonly observer?: Pick<RaftObserver, 'proposalSettled'>,
   ) {}
+
+  /** Proposals made through this member still waiting for their outcome. */
+  get pendingProposals(): number {
+    return this.proposals.size;
+  }
 
   /** The state machine reports each applied proposal of this member here. */
   readonly onOutcome = (proposalId: number, outcome: Outcome): void => this.proposals.resolve(proposalId, outcome);
@@ -72,7 +79,16 @@ export class RaftNode<Outcome> {
       () => this.driver.propose(data),
       (err) => this.proposals.reject(id, err),
     );
+    if (this.observer !== undefined) this.observeProposal(this.observer, done);
     return done;
+  }
+
+  private observeProposal(observer: Pick<RaftObserver, 'proposalSettled'>, done: Promise<Outcome>): void {
+    const started = performance.now();
+    done.then(
+      () => observer.proposalSettled(true, (performance.now() - started) / 1000),
+      () => observer.proposalSettled(false, (performance.now() - started) / 1000),
+    );
   }
 
   /**
