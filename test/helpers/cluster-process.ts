@@ -56,7 +56,12 @@ export interface ClusterProcesses {
   cleanup(): Promise<void>;
 }
 
-export async function startClusterProcesses(size: number, extraArgs: string[] = []): Promise<ClusterProcesses> {
+/** `memberArgs` adds flags for one member (by index), e.g. its own --metrics-listen port. */
+export async function startClusterProcesses(
+  size: number,
+  extraArgs: string[] = [],
+  memberArgs: (index: number) => string[] = () => [],
+): Promise<ClusterProcesses> {
   const root = await mkdtemp(join(tmpdir(), 'cairn-cluster-'));
   const ports = await Promise.all(Array.from({ length: size }, () => freePort()));
   const names = ports.map((_, i) => `n${i + 1}`);
@@ -66,7 +71,7 @@ export async function startClusterProcesses(size: number, extraArgs: string[] = 
       startNodeProcess({
         dataDir: join(root, name),
         listen: `127.0.0.1:${ports[i]}`,
-        args: ['--name', name, '--initial-cluster', initialCluster, '--log-level', 'info', ...extraArgs],
+        args: ['--name', name, '--initial-cluster', initialCluster, '--log-level', 'info', ...extraArgs, ...memberArgs(i)],
       }),
     ),
   );
