@@ -19,6 +19,8 @@ import { checkIdentity } from './node-identity.js';
 import { createRaftMember } from './raft-member.js';
 import { createLogger } from './observability/logging.js';
 import { CairnMetrics } from './observability/metrics.js';
+import { startTracing } from './observability/tracing.js';
+import { rpcTracingInterceptor } from './api/rpc-tracing.js';
 import { startMemberTelemetry } from './member-telemetry.js';
 import { openEngine } from './storage/open-engine.js';
 import { RaftLogStore } from './storage/raft-log-store.js';
@@ -68,7 +70,21 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     process.exit(1);
   };
   const metrics = new CairnMetrics({ member: cluster.self.name });
-  const member = createRaftMember({ ...options, cluster, engine, store, logStore, hub, header, logger, onFatal, observer: metrics });
+  // On only when the OTEL_* environment asks for it (docs/observability.md).
+  const tracing = startTracing({ name: cluster.self.name, id: cluster.self.id });
+  const member = createRaftMember({
+    ...options,
+    cluster,
+    engine,
+    store,
+    logStore,
+    hub,
+    header,
+    logger,
+    onFatal,
+    observer: metrics,
+    tracing: tracing !== undefined,
+  });
   term = () => member.driver.status().term;
 
   const validator = new RequestValidator(options.limits);
@@ -129,7 +145,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       peer: member.peerServer.service,
     },
     options.limits,
-    [rpcObserverInterceptor(metrics)],
+    tracing === undefined ? [rpcObserverInterceptor(metrics)] : [rpcTracingInterceptor(cluster.self.id), rpcObserverInterceptor(metrics)],
   );
   let port: number;
   try {
@@ -156,6 +172,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     await member.close();
     await store.close();
     await engine.close();
+    await tracing?.shutdown();
     throw new Error(`cannot listen on ${options.metricsListen} for metrics: ${(err as Error).message}`);
   }
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
@@ -186,6 +203,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       await store.close();
       await engine.close();
       await metricsStopped;
+      await tracing?.shutdown();
       logger.info({ address }, 'member stopped');
     })());
   return { address, memberId: cluster.self.id, metricsAddress: metricsServer?.address, close };

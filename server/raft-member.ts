@@ -20,6 +20,7 @@ import { RaftDriver } from './node/raft-driver.js';
 import { RaftNode } from './node/raft-node.js';
 import { snapshotFirstPersistence } from './node/snapshot-first-persistence.js';
 import { observedPersistence } from './node/observed-persistence.js';
+import { EntryTracer } from './node/raft-tracing.js';
 import type { RaftObserver } from './node/ports/raft-observer.js';
 import type { TransportStats } from './transport/peer-transport.js';
 import { invariant } from './invariant.js';
@@ -40,6 +41,8 @@ export interface RaftMemberOptions {
   onFatal: (err: unknown) => void;
   /** Metrics: told of leader changes, proposals, log writes and snapshots received. */
   observer?: RaftObserver & { snapshotReceived(): void };
+  /** Trace proposals through Raft (server/node/raft-tracing.ts); only when tracing is on. */
+  tracing?: boolean;
 }
 
 export interface RaftMember {
@@ -109,7 +112,14 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
   });
   const inFlight = new InFlight();
   const unobserved = snapshotFirstPersistence(o.logStore, (snapshot) => inbox.install(snapshot));
-  const persistence = o.observer === undefined ? unobserved : observedPersistence(unobserved, o.observer);
+  const observed = o.observer === undefined ? unobserved : observedPersistence(unobserved, o.observer);
+  const entryTracer = o.tracing === true ? new EntryTracer(self, () => late.driver?.status().role === StateRole.Leader) : undefined;
+  const persistence = entryTracer?.persistence(observed) ?? observed;
+  const applier = {
+    apply: (entries: Parameters<ReplicatedStateMachine['apply']>[0]) => inFlight.track(stateMachine.apply(entries)),
+    restore: (snapshot: Parameters<ReplicatedStateMachine['restore']>[0]) => inFlight.track(stateMachine.restore(snapshot)),
+    snapshot: () => stateMachine.snapshot(),
+  };
   const raftDriver = new RaftDriver({
     node: rawNode,
     persistence: {
@@ -117,11 +127,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
       compact: (snapshot, compactIndex) => inFlight.track(persistence.compact(snapshot, compactIndex)),
     },
     sender: transport,
-    stateMachine: {
-      apply: (entries) => inFlight.track(stateMachine.apply(entries)),
-      restore: (snapshot) => inFlight.track(stateMachine.restore(snapshot)),
-      snapshot: () => stateMachine.snapshot(),
-    },
+    stateMachine: entryTracer?.stateMachine(applier) ?? applier,
     ticker: new IntervalTicker(o.heartbeatIntervalMs),
     snapshotEvery: o.snapshotCount,
     compactKeep: o.snapshotCatchUpEntries,

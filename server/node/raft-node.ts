@@ -7,6 +7,7 @@ import { StateRole, type ReadState } from '../raft/types.js';
 import type { RaftDriver } from './raft-driver.js';
 import { PendingRequests } from './pending-requests.js';
 import type { RaftObserver } from './ports/raft-observer.js';
+import { endWhenSettled, startProposalSpan, traceReadIndex } from './raft-tracing.js';
 
 export interface RaftNodeTimeouts {
   /** How long a request waits for a leader to appear before failing with NO_LEADER. */
@@ -74,12 +75,15 @@ export class RaftNode<Outcome> {
           `the write was not applied within ${this.timeouts.requestMs} ms (it may still apply); check the cluster with 'cairn status'`,
         ),
     );
-    const data = Proposal.encode({ memberId: this.memberId, id, command }).finish();
+    // A traced request's span travels in the proposal, so the leader's spans join its trace.
+    const traced = startProposalSpan(this.driver.status().role !== StateRole.Leader, this.memberId);
+    const data = Proposal.encode({ memberId: this.memberId, id, command, traceparent: traced?.traceparent ?? '' }).finish();
     this.offer(
       () => this.driver.propose(data),
       (err) => this.proposals.reject(id, err),
     );
     if (this.observer !== undefined) this.observeProposal(this.observer, done);
+    if (traced !== undefined) endWhenSettled(traced.span, done);
     return done;
   }
 
@@ -101,7 +105,10 @@ export class RaftNode<Outcome> {
    */
   linearizableRead(): Promise<void> {
     if (this.closed) return Promise.reject(new CairnError(ErrorCode.ERROR_CODE_STOPPING, 'the member is shutting down'));
-    if (this.readBatch !== undefined) return this.readBatch;
+    if (this.readBatch !== undefined) {
+      traceReadIndex(this.memberId, this.readBatch);
+      return this.readBatch;
+    }
     const { id, done } = this.reads.register(
       this.timeouts.requestMs,
       () =>
@@ -111,6 +118,7 @@ export class RaftNode<Outcome> {
         ),
     );
     this.readBatch = done;
+    traceReadIndex(this.memberId, done);
     const context = readContext(this.memberId, id);
     this.offer(
       () => {

@@ -1,6 +1,21 @@
+import { trace } from '@opentelemetry/api';
 import { pino, type Logger } from 'pino';
+
+const NO_FIELDS = Object.freeze({});
+
+/**
+ * A line logged while serving a traced request carries its trace_id and span_id, so logs
+ * and traces of one request can be found from each other. Without tracing (no active span)
+ * it adds nothing.
+ */
+function traceFields(): object {
+  const span = trace.getActiveSpan();
+  if (span === undefined) return NO_FIELDS;
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  return { trace_id: traceId, span_id: spanId, trace_flags: `0${traceFlags.toString(16)}` };
+}
 
 /** Structured JSON logs on stderr, so stdout stays free for the CLI's own output. */
 export function createLogger(level: string): Logger {
-  return pino({ level, base: { service: 'cairn' } }, pino.destination(2));
+  return pino({ level, base: { service: 'cairn' }, mixin: traceFields }, pino.destination(2));
 }

@@ -153,7 +153,11 @@ type Proposal struct {
 	// id is unique among the proposals of that member since it started.
 	Id uint64 `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
 	// command is the write to apply.
-	Command       *Command `protobuf:"bytes,3,opt,name=command,proto3" json:"command,omitempty"`
+	Command *Command `protobuf:"bytes,3,opt,name=command,proto3" json:"command,omitempty"`
+	// traceparent is the W3C trace context of the proposing member's span, empty when the
+	// write is not traced: the leader's spans for the entry (append, fsync, apply) join the
+	// client's trace through it. Observability only; applying ignores it.
+	Traceparent   string `protobuf:"bytes,4,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -209,6 +213,13 @@ func (x *Proposal) GetCommand() *Command {
 	return nil
 }
 
+func (x *Proposal) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
+	}
+	return ""
+}
+
 var File_cairn_internal_v1_command_proto protoreflect.FileDescriptor
 
 const file_cairn_internal_v1_command_proto_rawDesc = "" +
@@ -219,11 +230,12 @@ const file_cairn_internal_v1_command_proto_rawDesc = "" +
 	"\fdelete_range\x18\x02 \x01(\v2\x1c.cairn.v1.DeleteRangeRequestH\x00R\vdeleteRange\x12(\n" +
 	"\x03txn\x18\x03 \x01(\v2\x14.cairn.v1.TxnRequestH\x00R\x03txn\x124\n" +
 	"\acompact\x18\x04 \x01(\v2\x18.cairn.v1.CompactRequestH\x00R\acompactB\t\n" +
-	"\arequest\"m\n" +
+	"\arequest\"\x8f\x01\n" +
 	"\bProposal\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\x04R\bmemberId\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x04R\x02id\x124\n" +
-	"\acommand\x18\x03 \x01(\v2\x1a.cairn.internal.v1.CommandR\acommandB\xcb\x01\n" +
+	"\acommand\x18\x03 \x01(\v2\x1a.cairn.internal.v1.CommandR\acommand\x12 \n" +
+	"\vtraceparent\x18\x04 \x01(\tR\vtraceparentB\xcb\x01\n" +
 	"\x15com.cairn.internal.v1B\fCommandProtoP\x01Z>github.com/cairn-dev/cairn/gen/go/cairn/internal/v1;internalv1\xa2\x02\x03CIX\xaa\x02\x11Cairn.Internal.V1\xca\x02\x11Cairn\\Internal\\V1\xe2\x02\x1dCairn\\Internal\\V1\\GPBMetadata\xea\x02\x13Cairn::Internal::V1b\x06proto3"
 
 var (

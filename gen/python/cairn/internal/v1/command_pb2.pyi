@@ -18,11 +18,13 @@ class Command(_message.Message):
     def __init__(self, put: _Optional[_Union[_kv_pb2.PutRequest, _Mapping]] = ..., delete_range: _Optional[_Union[_kv_pb2.DeleteRangeRequest, _Mapping]] = ..., txn: _Optional[_Union[_kv_pb2.TxnRequest, _Mapping]] = ..., compact: _Optional[_Union[_kv_pb2.CompactRequest, _Mapping]] = ...) -> None: ...
 
 class Proposal(_message.Message):
-    __slots__ = ["command", "id", "member_id"]
+    __slots__ = ["command", "id", "member_id", "traceparent"]
     COMMAND_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
     command: Command
     id: int
     member_id: int
-    def __init__(self, member_id: _Optional[int] = ..., id: _Optional[int] = ..., command: _Optional[_Union[Command, _Mapping]] = ...) -> None: ...
+    traceparent: str
+    def __init__(self, member_id: _Optional[int] = ..., id: _Optional[int] = ..., command: _Optional[_Union[Command, _Mapping]] = ..., traceparent: _Optional[str] = ...) -> None: ...

@@ -44,7 +44,15 @@ export interface Proposal {
   /** id is unique among the proposals of that member since it started. */
   id: number;
   /** command is the write to apply. */
-  command: Command | undefined;
+  command:
+    | Command
+    | undefined;
+  /**
+   * traceparent is the W3C trace context of the proposing member's span, empty when the
+   * write is not traced: the leader's spans for the entry (append, fsync, apply) join the
+   * client's trace through it. Observability only; applying ignores it.
+   */
+  traceparent: string;
 }
 
 function createBaseCommand(): Command {
@@ -196,7 +204,7 @@ export const Command: MessageFns<Command> = {
 };
 
 function createBaseProposal(): Proposal {
-  return { memberId: 0, id: 0, command: undefined };
+  return { memberId: 0, id: 0, command: undefined, traceparent: "" };
 }
 
 export const Proposal: MessageFns<Proposal> = {
@@ -209,6 +217,9 @@ export const Proposal: MessageFns<Proposal> = {
     }
     if (message.command !== undefined) {
       Command.encode(message.command, writer.uint32(26).fork()).join();
+    }
+    if (message.traceparent !== "") {
+      writer.uint32(34).string(message.traceparent);
     }
     return writer;
   },
@@ -250,6 +261,14 @@ export const Proposal: MessageFns<Proposal> = {
             message.command = Command.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.traceparent = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -271,6 +290,7 @@ export const Proposal: MessageFns<Proposal> = {
         : 0,
       id: isSet(object.id) ? globalThis.Number(object.id) : 0,
       command: isSet(object.command) ? Command.fromJSON(object.command) : undefined,
+      traceparent: isSet(object.traceparent) ? globalThis.String(object.traceparent) : "",
     };
   },
 
@@ -285,6 +305,9 @@ export const Proposal: MessageFns<Proposal> = {
     if (message.command !== undefined) {
       obj.command = Command.toJSON(message.command);
     }
+    if (message.traceparent !== "") {
+      obj.traceparent = message.traceparent;
+    }
     return obj;
   },
 
@@ -298,6 +321,7 @@ export const Proposal: MessageFns<Proposal> = {
     message.command = (object.command !== undefined && object.command !== null)
       ? Command.fromPartial(object.command)
       : undefined;
+    message.traceparent = object.traceparent ?? "";
     return message;
   },
 };
