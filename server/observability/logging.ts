@@ -1,5 +1,5 @@
 import { trace } from '@opentelemetry/api';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 const NO_FIELDS = Object.freeze({});
 
@@ -16,6 +16,6 @@ function traceFields(): object {
 }
 
 /** Structured JSON logs on stderr, so stdout stays free for the CLI's own output. */
-export function createLogger(level: string): Logger {
-  return pino({ level, base: { service: 'cairn' }, mixin: traceFields }, pino.destination(2));
+export function createLogger(level: string, destination: DestinationStream = pino.destination(2)): Logger {
+  return pino({ level, base: { service: 'cairn' }, mixin: traceFields }, destination);
 }
