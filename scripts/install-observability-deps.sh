@@ -30,12 +30,15 @@ if ! command -v prometheus >/dev/null 2>&1; then
 fi
 
 gobin="$(go env GOPATH)/bin"
-installed_version() { go version -m "$1" 2>/dev/null | awk '$1 == "mod" { print $3; exit }'; }
-if [ "$(installed_version "$gobin/jaeger")" != "$JAEGER_VERSION" ]; then
+# Built inside the module, the binary reports its version as (devel): a stamp beside it
+# records which version it is.
+stamp="$gobin/.jaeger-version"
+if [ ! -x "$gobin/jaeger" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$JAEGER_VERSION" ]; then
   echo "building jaeger $JAEGER_VERSION from the Go module proxy (once; takes a few minutes)..."
   # Plain `go install ...@version` refuses this module: its go.mod has a replace directive.
   # Building inside the downloaded module (as its own main module) honours it instead.
   dir="$(go mod download -json "github.com/jaegertracing/jaeger@$JAEGER_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
   (cd "$dir" && go build -trimpath -o "$gobin/jaeger" ./cmd/jaeger)
+  echo "$JAEGER_VERSION" >"$stamp"
 fi
-echo "observability test deps ready: $(prometheus --version 2>&1 | head -1); jaeger $(installed_version "$gobin/jaeger")"
+echo "observability test deps ready: $(prometheus --version 2>&1 | head -1); jaeger $(cat "$stamp")"
