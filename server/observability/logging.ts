@@ -1,8 +1,6 @@
 import { trace } from '@opentelemetry/api';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
-const NO_FIELDS = Object.freeze({});
-
 /**
  * A line logged while serving a traced request carries its trace_id and span_id, so logs
  * and traces of one request can be found from each other. Without tracing (no active span)
@@ -10,7 +8,8 @@ const NO_FIELDS = Object.freeze({});
  */
 function traceFields(): object {
   const span = trace.getActiveSpan();
-  if (span === undefined) return NO_FIELDS;
+  // A new object each time: pino merges the line's own fields into it.
+  if (span === undefined) return {};
   const { traceId, spanId, traceFlags } = span.spanContext();
   return { trace_id: traceId, span_id: spanId, trace_flags: `0${traceFlags.toString(16)}` };
 }

@@ -28,18 +28,19 @@ test('log lines inside a span carry its trace_id and span_id; others do not', as
   });
   const logger = createLogger('info', sink);
 
-  logger.info('before');
+  logger.info({ address: 'a' }, 'before');
   const ids = await trace.getTracer('test').startActiveSpan('request', async (span) => {
     await Promise.resolve(); // across an await, as in a handler
     logger.info('while serving');
     span.end();
     return span.spanContext();
   });
-  logger.info('after');
+  logger.info({ address: 'b' }, 'after');
   await new Promise((r) => setImmediate(r));
 
   t.is(lines.length, 3);
   t.is(lines[0]!.trace_id, undefined);
+  t.is(lines[0]!.address, 'a', "the line's own fields are kept");
   t.is(lines[1]!.trace_id, ids.traceId);
   t.is(lines[1]!.span_id, ids.spanId);
   t.is(lines[2]!.span_id, undefined);
