@@ -69,7 +69,8 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     logger.fatal({ err }, 'fatal error; stopping the member');
     process.exit(1);
   };
-  const metrics = new CairnMetrics({ member: cluster.self.name });
+  // Without a metrics port nobody reads the numbers: skip the process metrics' timers.
+  const metrics = new CairnMetrics({ member: cluster.self.name }, options.metricsListen !== '');
   // On only when the OTEL_* environment asks for it (docs/observability.md).
   const tracing = startTracing({ name: cluster.self.name, id: cluster.self.id });
   const member = createRaftMember({

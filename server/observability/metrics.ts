@@ -95,11 +95,12 @@ export class CairnMetrics {
   private readonly snapshotsReceived: Counter;
   private readonly watchEventsSent: Counter;
 
-  constructor(labels: { member: string }) {
+  /** `processMetrics`: also the process's CPU, memory, event-loop and GC metrics (these sample on timers). */
+  constructor(labels: { member: string }, processMetrics = true) {
     const registers = [this.registry];
     this.registry.setDefaultLabels(labels);
     // process_* and nodejs_* (CPU, memory, event loop lag, GC), unprefixed as everywhere.
-    collectDefaultMetrics({ register: this.registry });
+    if (processMetrics) collectDefaultMetrics({ register: this.registry });
 
     const rpcLabels = ['grpc_service', 'grpc_method', 'grpc_type'] as const;
     this.rpcStartedTotal = new Counter({
