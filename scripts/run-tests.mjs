@@ -7,6 +7,8 @@
  *   imports      scripts/check-imports.mjs
  *   generated    scripts/check-generated.sh (generated code matches the protos)
  *   grpcurl      scripts/ensure-grpcurl.sh (installs it when missing)
+ *   obs-deps     scripts/install-observability-deps.sh (the real Prometheus and Jaeger the
+ *                observability tests run; installs them when missing)
  *   lint-ts      npm run lint (ESLint + Prettier --check)
  *   lint-python  sdk/python/lint.sh (ruff check + ruff format --check)
  *   lint-go      gofmt -l on every tracked Go file + go vet in every Go module
@@ -182,6 +184,7 @@ const STEPS = [
   ['imports', check('node', 'scripts/check-imports.mjs')],
   ['generated', check('bash', 'scripts/check-generated.sh')],
   ['grpcurl', check('bash', 'scripts/ensure-grpcurl.sh')],
+  ['obs-deps', check('bash', 'scripts/install-observability-deps.sh')],
   ['lint-ts', check('npm', 'run', '--silent', 'lint')],
   ['lint-python', check('bash', 'sdk/python/lint.sh')],
   ['lint-go', lintGo],

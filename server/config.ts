@@ -158,6 +158,11 @@ export interface NodeOptions {
   engineCacheBytes: number;
   /** The storage engine's memtable budget, in bytes (see storage/open-engine.ts). */
   engineMemtableBytes: number;
+  // --- observability (docs/observability.md) ---
+  /** host:port of the HTTP side port for /metrics, /healthz and /readyz; empty: none. */
+  metricsListen: string;
+  /** /readyz answers 503 while more committed entries than this wait to be applied. */
+  readyMaxApplyLag: number;
 }
 
 /** As etcd: 1.5 election timeouts, rounded up to whole seconds, unless set. */
@@ -189,4 +194,6 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   discardLocalDataAndRejoin: false,
   engineCacheBytes: 8 * 1024 * 1024,
   engineMemtableBytes: 16 * 1024 * 1024,
+  metricsListen: '',
+  readyMaxApplyLag: 5_000,
 });

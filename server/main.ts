@@ -8,6 +8,7 @@ import { Authorizer } from './api/auth/authorizer.js';
 import { watchAccess } from './api/auth/watch-access.js';
 import { clusterService } from './api/cluster-service.js';
 import { buildGrpcServer, bind } from './api/grpc-server.js';
+import { rpcObserverInterceptor } from './api/rpc-observer.js';
 import { kvService } from './api/kv-service.js';
 import { LeaseForwarder } from './api/lease-forwarder.js';
 import { leaseService } from './api/lease-service.js';
@@ -31,6 +32,10 @@ import { engineLocation, openEngine } from './storage/open-engine.js';
 import { checkAgainstPromise, checkStoreCoversLog, REJOIN_FIX } from './storage/promise-check.js';
 import { StorageIntegrityError } from './storage/storage-error.js';
 import { PromiseKeeper } from './storage/promise-keeper.js';
+import { CairnMetrics } from './observability/metrics.js';
+import { startTracing } from './observability/tracing.js';
+import { rpcTracingInterceptor } from './api/rpc-tracing.js';
+import { startMemberTelemetry } from './member-telemetry.js';
 import { RaftLogStore } from './storage/raft-log-store.js';
 import { checkPlaintextListen, memberTls } from './transport/member-tls.js';
 import { serverCredentials } from './api/server-credentials.js';
@@ -40,6 +45,8 @@ export interface RunningNode {
   /** host:port actually bound (so that --listen with port 0 can be used in tests). */
   readonly address: string;
   readonly memberId: number;
+  /** host:port of /metrics, /healthz and /readyz; undefined without --metrics-listen. */
+  readonly metricsAddress: string | undefined;
   close(): Promise<void>;
 }
 
@@ -132,6 +139,10 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     raftTerm: term(),
   });
   members = cluster.members;
+  // Without a metrics port nobody reads the numbers: skip the process metrics' timers.
+  const metrics = new CairnMetrics({ member: cluster.self.name }, options.metricsListen !== '');
+  // On only when the OTEL_* environment asks for it (docs/observability.md).
+  const tracing = startTracing({ name: cluster.self.name, id: cluster.self.id });
   const member = createRaftMember({
     ...options,
     cluster,
@@ -151,6 +162,8 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       );
     },
     ...(tls !== undefined ? { peerCredentials: tls.peerCredentials, peerAuthenticator: tls.authenticator } : {}),
+    observer: metrics,
+    tracing: tracing !== undefined,
   });
   term = () => member.driver.status().term;
   readBarrier = () => member.node.linearizableRead();
@@ -165,6 +178,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     logger,
     progressIntervalMs: options.watchProgressIntervalMs,
     access: (call) => watchAccess(authorizer, { metadata: call.metadata, call }),
+    observer: metrics,
   });
   const forwarder = new LeaseForwarder(options.limits.maxLeaseForwards, options.requestTimeoutMs, logger);
   const version = await packageVersion();
@@ -244,6 +258,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     },
     options.limits,
     authorizer,
+    tracing === undefined ? [rpcObserverInterceptor(metrics)] : [rpcTracingInterceptor(cluster.self.id), rpcObserverInterceptor(metrics)],
   );
   let port: number;
   try {
@@ -255,6 +270,25 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     throw new Error(`cannot listen on ${options.listen}: ${(err as Error).message}`);
   }
   member.start();
+  let metricsServer;
+  try {
+    metricsServer = await startMemberTelemetry({
+      ...options,
+      metrics,
+      member,
+      store,
+      hub,
+      openWatchStreams: watch.openStreams,
+      logger,
+    });
+  } catch (err) {
+    server.forceShutdown();
+    await member.close();
+    await store.close();
+    await engine.close();
+    await tracing?.shutdown();
+    throw new Error(`cannot listen on ${options.metricsListen} for metrics: ${(err as Error).message}`);
+  }
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
   const address = `${host}:${port}`;
   if (cluster.members.length === 1) members = [{ ...cluster.self, address }];
@@ -276,6 +310,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       health.setStatus('', 'NOT_SERVING');
+      const metricsStopped = metricsServer?.close();
       const stopped = shutdownServer(server);
       watch.closeAll();
       forwarder.close();
@@ -286,9 +321,11 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       tls?.close();
       await store.close();
       await engine.close();
+      await metricsStopped;
+      await tracing?.shutdown();
       logger.info({ address }, 'member stopped');
     })());
-  return { address, memberId: cluster.self.id, close };
+  return { address, memberId: cluster.self.id, metricsAddress: metricsServer?.address, close };
 }
 
 /** A damaged record found while loading names the database it is in and the way back. */

@@ -26,6 +26,10 @@ import { RaftDriver } from './node/raft-driver.js';
 import { RaftNode } from './node/raft-node.js';
 import { RejoinGuard } from './node/rejoin-guard.js';
 import { snapshotFirstPersistence } from './node/snapshot-first-persistence.js';
+import { observedPersistence } from './node/observed-persistence.js';
+import { EntryTracer } from './node/raft-tracing.js';
+import type { RaftObserver } from './node/ports/raft-observer.js';
+import type { TransportStats } from './transport/peer-transport.js';
 import { invariant } from './invariant.js';
 
 export interface RaftMemberOptions {
@@ -52,6 +56,10 @@ export interface RaftMemberOptions {
   peerCredentials?: ChannelCredentials;
   /** Who may speak for which member on the peer service (default: anyone; plaintext only). */
   peerAuthenticator?: PeerAuthenticator;
+  /** Metrics: told of leader changes, proposals, log writes and snapshots received. */
+  observer?: RaftObserver & { snapshotReceived(): void };
+  /** Trace proposals through Raft (server/node/raft-tracing.ts); only when tracing is on. */
+  tracing?: boolean;
 }
 
 export interface RaftMember {
@@ -61,6 +69,8 @@ export interface RaftMember {
   readonly lessor: Lessor;
   /** Checkpoints remaining lease TTLs through the log, so that a next leader continues from them. */
   checkpointLeases(): Promise<void>;
+  /** The peer transport's counters (messages, drops, reconnects, snapshots), for metrics. */
+  peerStats(): TransportStats;
   start(): void;
   close(): Promise<void>;
 }
@@ -139,7 +149,15 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     logger,
   });
   const inFlight = new InFlight();
-  const persistence = snapshotFirstPersistence(o.logStore, (snapshot) => inbox.install(snapshot));
+  const unobserved = snapshotFirstPersistence(o.logStore, (snapshot) => inbox.install(snapshot));
+  const observed = o.observer === undefined ? unobserved : observedPersistence(unobserved, o.observer);
+  const entryTracer = o.tracing === true ? new EntryTracer(self, () => late.driver?.status().role === StateRole.Leader) : undefined;
+  const persistence = entryTracer?.persistence(observed) ?? observed;
+  const applier = {
+    apply: (entries: Parameters<ReplicatedStateMachine['apply']>[0]) => inFlight.track(stateMachine.apply(entries)),
+    restore: (snapshot: Parameters<ReplicatedStateMachine['restore']>[0]) => inFlight.track(stateMachine.restore(snapshot)),
+    snapshot: () => stateMachine.snapshot(),
+  };
   const raftDriver = new RaftDriver({
     node: rawNode,
     persistence: {
@@ -147,16 +165,13 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
       compact: (snapshot, compactIndex) => inFlight.track(persistence.compact(snapshot, compactIndex)),
     },
     sender: transport,
-    stateMachine: {
-      apply: (entries) => inFlight.track(stateMachine.apply(entries)),
-      restore: (snapshot) => inFlight.track(stateMachine.restore(snapshot)),
-      snapshot: () => stateMachine.snapshot(),
-    },
+    stateMachine: entryTracer?.stateMachine(applier) ?? applier,
     ticker: new IntervalTicker(o.heartbeatIntervalMs),
     snapshotEvery: o.snapshotCount,
     compactKeep: o.snapshotCatchUpEntries,
     onReadState: (rs) => late.node?.onReadState(rs),
     onFatal: o.onFatal,
+    ...(o.observer !== undefined ? { observer: o.observer } : {}),
   });
   late.driver = raftDriver;
   const raftNode = new RaftNode<CommandOutcome>(
@@ -165,6 +180,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     { leaderWaitMs: o.electionTimeoutMs * 3, requestMs: o.requestTimeoutMs },
     logger,
     { maxLeases: o.limits.maxLeases, maxKeysPerLease: o.limits.maxKeysPerLease },
+    o.observer,
   );
   late.node = raftNode;
   const lessorLoop = new LessorLoop(lessor, raftNode, LESSOR_TICK_MS, logger);
@@ -192,6 +208,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
       const snap = message.snapshot;
       if (snap !== undefined) inbox.stage(snap.index, snap.term, data);
       voteGuard.filter([message]);
+      o.observer?.snapshotReceived();
       raftDriver.step(message);
       return Promise.resolve();
     },
@@ -205,6 +222,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     peerServer,
     lessor,
     checkpointLeases,
+    peerStats: () => transport.stats(),
     start() {
       raftDriver.start();
       lessorLoop.start();

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	cairnv1 "github.com/cairn-dev/cairn/gen/go/cairn/v1"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
@@ -136,6 +137,9 @@ func (c *Client) pick() (string, *grpc.ClientConn, error) {
 	}
 	cc, err := grpc.NewClient(ep,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		// Client spans and W3C trace context in the metadata, through the global
+		// OpenTelemetry providers: no-ops unless the application set them up.
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
 		grpc.WithConnectParams(grpc.ConnectParams{
 			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
 			MinConnectTimeout: c.cfg.DialTimeout,

@@ -1,4 +1,4 @@
-import { Server, type ServerCredentials } from '@grpc/grpc-js';
+import { Server, type ServerCredentials, type ServerInterceptor } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
@@ -43,8 +43,11 @@ export function buildGrpcServer(
   services: NodeServices,
   limits: Limits,
   authorizer: Authorizer,
+  /** Around every call, in order (metrics, tracing): see rpc-observer.ts. */
+  interceptors: ServerInterceptor[] = [],
 ): { server: Server; health: HealthImplementation } {
   const server = new Server({
+    interceptors,
     'grpc.max_receive_message_length': 2 * limits.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,

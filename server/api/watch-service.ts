@@ -9,7 +9,7 @@ import type { WatchHub } from '../mvcc/watch-hub.js';
 import type { WatchAccess } from './auth/watch-access.js';
 import { toServiceError } from './errors.js';
 import type { RequestValidator } from './validate.js';
-import { WatchStream } from './watch-stream.js';
+import { WatchStream, type WatchObserver } from './watch-stream.js';
 
 export interface WatchServiceDeps {
   store: MvccStore;
@@ -21,10 +21,12 @@ export interface WatchServiceDeps {
   progressIntervalMs: number;
   /** The access checks of the stream's caller (server/api/auth/). */
   access: (call: ServerDuplexStream<WatchRequest, WatchResponse>) => WatchAccess;
+  /** Told of events written to streams (metrics). */
+  observer?: WatchObserver;
 }
 
 /** The Watch service: each call becomes a WatchStream, up to the stream limit. */
-export function watchService(deps: WatchServiceDeps): { service: WatchServiceServer; closeAll: () => void } {
+export function watchService(deps: WatchServiceDeps): { service: WatchServiceServer; closeAll: () => void; openStreams: () => number } {
   let open = 0;
   const calls = new Set<ServerDuplexStream<WatchRequest, WatchResponse>>();
   /** Ends every stream with STOPPING (UNAVAILABLE) so that clients resume on another member. */
@@ -73,8 +75,9 @@ export function watchService(deps: WatchServiceDeps): { service: WatchServiceSer
         deps.logger,
         deps.progressIntervalMs,
         deps.access(call),
+        deps.observer,
       );
     },
   };
-  return { service, closeAll };
+  return { service, closeAll, openStreams: () => open };
 }

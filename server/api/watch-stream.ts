@@ -118,6 +118,11 @@ type Item =
  * so that the events of one commit, or of several, go out together per watcher, and no
  * commit waits for watch traffic.
  */
+/** Told of what a watch stream sends, for metrics (server/observability/metrics.ts). */
+export interface WatchObserver {
+  watchEventsWritten(events: number): void;
+}
+
 export class WatchStream implements WatchSink {
   private readonly watchers = new Map<number, StreamWatcher>();
   private readonly queue = new Fifo<Item>();
@@ -147,6 +152,7 @@ export class WatchStream implements WatchSink {
     private readonly logger: Logger,
     progressIntervalMs: number,
     private readonly access: WatchAccess,
+    private readonly observer?: WatchObserver,
   ) {
     let budget = sendBudgets.get(hub);
     if (budget === undefined) sendBudgets.set(hub, (budget = new SendBudget()));
@@ -417,6 +423,7 @@ export class WatchStream implements WatchSink {
 
   /** Events leave the watcher's pending revisions as they are written. */
   private consumed(w: StreamWatcher, events: number, estimate: number): void {
+    this.observer?.watchEventsWritten(events);
     w.queuedEvents -= events;
     w.pendingBytes -= estimate;
     this.bufferedBytes -= estimate;

@@ -1,7 +1,7 @@
 /** `cairn serve`: runs a node until SIGTERM/SIGINT. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_LIMITS, DEFAULT_NODE_OPTIONS, ENGINE_NAMES, type EngineName, type Limits, type NodeOptions } from '../config.js';
-import { positiveInt } from './options.js';
+import { nonNegativeInt, positiveInt } from './options.js';
 
 /** Help for the flag of each limit; typed so that a new Limits field needs a flag here. */
 const LIMIT_HELP: Record<keyof Limits, string> = {
@@ -57,6 +57,8 @@ type ServeFlags = Partial<Limits> & {
   minLeaseTtl?: number;
   leaseCheckpointInterval: number;
   authTokenTtl: number;
+  metricsListen: string;
+  readyMaxApplyLag: number;
 };
 
 function nodeOptions(flags: ServeFlags): NodeOptions {
@@ -102,6 +104,8 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     minLeaseTtl: flags.minLeaseTtl ?? 0,
     leaseCheckpointIntervalMs: flags.leaseCheckpointInterval,
     authTokenTtlMs: flags.authTokenTtl,
+    metricsListen: flags.metricsListen,
+    readyMaxApplyLag: flags.readyMaxApplyLag,
     limits,
   };
 }
@@ -219,6 +223,16 @@ export function registerServe(program: Command): void {
       new Option('--lease-checkpoint-interval <ms>', 'how often the leader checkpoints remaining lease TTLs through the log')
         .argParser(positiveInt)
         .default(d.leaseCheckpointIntervalMs),
+    )
+    .option(
+      '--metrics-listen <host:port>',
+      'serve /metrics (Prometheus), /healthz and /readyz over HTTP here (port 0 picks a free port); off when not given',
+      d.metricsListen,
+    )
+    .addOption(
+      new Option('--ready-max-apply-lag <entries>', '/readyz fails while more committed entries than this wait to be applied')
+        .argParser(nonNegativeInt)
+        .default(d.readyMaxApplyLag),
     );
   for (const [name, help] of Object.entries(LIMIT_HELP) as [keyof Limits, string][]) {
     cmd.addOption(new Option(`--${kebab(name)} <n>`, `${help} (default: ${DEFAULT_LIMITS[name]})`).argParser(positiveInt));

@@ -58,6 +58,11 @@ export class WatchHub {
     store.onCommit((revisions) => this.publish(revisions));
   }
 
+  /** Watchers fed live (synced) and those catching up from history (unsynced: slow or starting in the past). */
+  watcherCounts(): { synced: number; unsynced: number } {
+    return { synced: this.synced.size, unsynced: this.unsynced.size };
+  }
+
   /** Registers a watcher whose nextRevision is its start revision (0: from the next change). */
   add(watcher: Watcher): void {
     if (watcher.prevKv) this.store.prevKvWatchers++;

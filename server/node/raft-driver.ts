@@ -4,6 +4,7 @@ import type { RawNode } from '../raft/raw-node.js';
 import type { Ready } from '../raft/ready.js';
 import type { NodeId, ReadState, StateRole, SubmitResult } from '../raft/types.js';
 import type { PeerSender } from './ports/peer-sender.js';
+import type { RaftObserver } from './ports/raft-observer.js';
 import type { PersistBatch, RaftLogPersistence } from './ports/raft-log-persistence.js';
 import type { StateMachine } from './ports/state-machine.js';
 import type { Ticker } from './ports/ticker.js';
@@ -23,6 +24,8 @@ export interface RaftDriverOptions {
   readonly onReadState?: (rs: ReadState) => void;
   /** The node stopped because of an I/O failure or a broken invariant; it must not be reused. */
   readonly onFatal?: (err: unknown) => void;
+  /** Told of leader changes as the core reports them (metrics). */
+  readonly observer?: Pick<RaftObserver, 'leaderChanged'>;
 }
 
 /** This member's view of Raft, for the request path and diagnostics (see RaftDriver.status()). */
@@ -79,6 +82,8 @@ export class RaftDriver {
   private applied: number;
   private lastSnapshotIndex: number;
   private pendingReads: ReadState[] = [];
+  /** The last leader the core reported, to tell the observer of changes. */
+  private reportedLeader = 0;
 
   constructor(opts: RaftDriverOptions) {
     this.opts = opts;
@@ -209,6 +214,10 @@ export class RaftDriver {
 
   /** Runs steps 1-5 for one Ready, calling `done` when all of it completed. */
   private process(rd: Ready, done: () => void): void {
+    if (rd.softState !== undefined && rd.softState.lead !== this.reportedLeader) {
+      this.reportedLeader = rd.softState.lead;
+      if (rd.softState.lead !== 0) this.opts.observer?.leaderChanged();
+    }
     // 1. persist (synced) before anything that depends on it leaves this node
     if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
       const batch: PersistBatch = {

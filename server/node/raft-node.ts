@@ -6,6 +6,8 @@ import type { Message } from '../raft/message.js';
 import { StateRole, type ReadState } from '../raft/types.js';
 import type { RaftDriver } from './raft-driver.js';
 import { PendingRequests } from './pending-requests.js';
+import type { RaftObserver } from './ports/raft-observer.js';
+import { endWhenSettled, startProposalSpan, traceReadIndex } from './raft-tracing.js';
 
 export interface RaftNodeTimeouts {
   /** How long a request waits for a leader to appear before failing with NO_LEADER. */
@@ -48,7 +50,13 @@ export class RaftNode<Outcome> {
     private readonly logger: Logger,
     /** This member's lease limits, sent along with each proposal (see Proposal.limits). */
     private readonly limits: ApplyLimits | undefined = undefined,
+    private readonly observer?: Pick<RaftObserver, 'proposalSettled'>,
   ) {}
+
+  /** Proposals made through this member still waiting for their outcome. */
+  get pendingProposals(): number {
+    return this.proposals.size;
+  }
 
   /** The state machine reports each applied proposal of this member here. */
   readonly onOutcome = (proposalId: number, outcome: Outcome): void => this.proposals.resolve(proposalId, outcome);
@@ -69,12 +77,30 @@ export class RaftNode<Outcome> {
           `the write was not applied within ${this.timeouts.requestMs} ms (it may still apply); check the cluster with 'cairn status'`,
         ),
     );
-    const data = Proposal.encode({ memberId: this.memberId, id, command, limits: this.limits }).finish();
+    // A traced request's span travels in the proposal, so the leader's spans join its trace.
+    const traced = startProposalSpan(this.driver.status().role !== StateRole.Leader, this.memberId);
+    const data = Proposal.encode({
+      memberId: this.memberId,
+      id,
+      command,
+      limits: this.limits,
+      traceparent: traced?.traceparent ?? '',
+    }).finish();
     this.offer(
       () => this.driver.propose(data),
       (err) => this.proposals.reject(id, err),
     );
+    if (this.observer !== undefined) this.observeProposal(this.observer, done);
+    if (traced !== undefined) endWhenSettled(traced.span, done);
     return done;
+  }
+
+  private observeProposal(observer: Pick<RaftObserver, 'proposalSettled'>, done: Promise<Outcome>): void {
+    const started = performance.now();
+    done.then(
+      () => observer.proposalSettled(true, (performance.now() - started) / 1000),
+      () => observer.proposalSettled(false, (performance.now() - started) / 1000),
+    );
   }
 
   /**
@@ -87,7 +113,10 @@ export class RaftNode<Outcome> {
    */
   linearizableRead(): Promise<void> {
     if (this.closed) return Promise.reject(new CairnError(ErrorCode.ERROR_CODE_STOPPING, 'the member is shutting down'));
-    if (this.readBatch !== undefined) return this.readBatch;
+    if (this.readBatch !== undefined) {
+      traceReadIndex(this.memberId, this.readBatch);
+      return this.readBatch;
+    }
     const { id, done } = this.reads.register(
       this.timeouts.requestMs,
       () =>
@@ -97,6 +126,7 @@ export class RaftNode<Outcome> {
         ),
     );
     this.readBatch = done;
+    traceReadIndex(this.memberId, done);
     const context = readContext(this.memberId, id);
     this.offer(
       () => {

@@ -58,8 +58,8 @@ export interface ClusterProcesses {
 }
 
 export interface ClusterProcessOptions {
-  /** Flags for one member only (its certificate files, say). */
-  readonly memberArgs?: (name: string) => string[];
+  /** Flags for one member only (its certificate files, its own --metrics-listen port, say). */
+  readonly memberArgs?: (name: string, index: number) => string[];
   /** How the helper's own clients (status, hashKv) connect; plaintext by default. */
   readonly credentials?: ChannelCredentials;
   /** --initial-cluster-token; a fresh random one by default, as each test cluster is its own. */
@@ -91,8 +91,8 @@ export async function startClusterProcesses(
           token,
           '--log-level',
           'info',
-          ...(options.memberArgs?.(name) ?? []),
           ...extraArgs,
+          ...(options.memberArgs?.(name, i) ?? []),
         ],
       }),
     ),

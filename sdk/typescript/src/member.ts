@@ -8,6 +8,9 @@ import { ClusterServiceClient } from '../../../gen/ts/cairn/v1/cluster.js';
 import { MaintenanceServiceClient } from '../../../gen/ts/cairn/v1/maintenance.js';
 import { LeaseServiceClient } from '../../../gen/ts/cairn/v1/lease.js';
 import { CairnError } from './errors.js';
+import { tracingInterceptor } from './tracing.js';
+
+const interceptors = [tracingInterceptor];
 
 export class MemberConnection {
   readonly kv: KVServiceClient;
@@ -22,12 +25,14 @@ export class MemberConnection {
       // the client would rather move to another member.
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1000,
+      // Client spans and trace context, when the application has OpenTelemetry set up.
+      interceptors,
     });
     const channelOverride = this.kv.getChannel();
-    this.watch = new WatchServiceClient(address, credentials.createInsecure(), { channelOverride });
-    this.cluster = new ClusterServiceClient(address, credentials.createInsecure(), { channelOverride });
-    this.maintenance = new MaintenanceServiceClient(address, credentials.createInsecure(), { channelOverride });
-    this.lease = new LeaseServiceClient(address, credentials.createInsecure(), { channelOverride });
+    this.watch = new WatchServiceClient(address, credentials.createInsecure(), { channelOverride, interceptors });
+    this.cluster = new ClusterServiceClient(address, credentials.createInsecure(), { channelOverride, interceptors });
+    this.maintenance = new MaintenanceServiceClient(address, credentials.createInsecure(), { channelOverride, interceptors });
+    this.lease = new LeaseServiceClient(address, credentials.createInsecure(), { channelOverride, interceptors });
   }
 
   get ready(): boolean {

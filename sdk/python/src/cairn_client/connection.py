@@ -7,6 +7,7 @@ import os
 
 import grpc
 import grpc.aio
+from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
 from cairn.v1 import cluster_pb2, cluster_pb2_grpc
 
@@ -53,7 +54,11 @@ class Connection:
             raise RuntimeError("the client is closed")
         channel = self._channels.get(endpoint)
         if channel is None:
-            channel = grpc.aio.insecure_channel(endpoint, options=_CHANNEL_OPTIONS)
+            # Client spans and W3C trace context, when the application set up OpenTelemetry
+            # (the global tracer provider); no-ops otherwise.
+            channel = grpc.aio.insecure_channel(
+                endpoint, options=_CHANNEL_OPTIONS, interceptors=aio_client_interceptors()
+            )
             self._channels[endpoint] = channel
         return channel
 

@@ -576,7 +576,11 @@ type Proposal struct {
 	// limits are the proposing member's lease limits. Applying a command must give the same
 	// result on every member, so the limits it is checked against travel with it instead of
 	// being read from each member's own flags (which may differ).
-	Limits        *ApplyLimits `protobuf:"bytes,4,opt,name=limits,proto3" json:"limits,omitempty"`
+	Limits *ApplyLimits `protobuf:"bytes,4,opt,name=limits,proto3" json:"limits,omitempty"`
+	// traceparent is the W3C trace context of the proposing member's span, empty when the
+	// write is not traced: the leader's spans for the entry (append, fsync, apply) join the
+	// client's trace through it. Observability only; applying ignores it.
+	Traceparent   string `protobuf:"bytes,5,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -639,6 +643,13 @@ func (x *Proposal) GetLimits() *ApplyLimits {
 	return nil
 }
 
+func (x *Proposal) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
+	}
+	return ""
+}
+
 var File_cairn_internal_v1_command_proto protoreflect.FileDescriptor
 
 const file_cairn_internal_v1_command_proto_rawDesc = "" +
@@ -676,12 +687,13 @@ const file_cairn_internal_v1_command_proto_rawDesc = "" +
 	"\vLeaseRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x10\n" +
 	"\x03ttl\x18\x02 \x01(\x03R\x03ttl\x12!\n" +
-	"\fremaining_ms\x18\x03 \x01(\x03R\vremainingMs\"\xa5\x01\n" +
+	"\fremaining_ms\x18\x03 \x01(\x03R\vremainingMs\"\xc7\x01\n" +
 	"\bProposal\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\x04R\bmemberId\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x04R\x02id\x124\n" +
 	"\acommand\x18\x03 \x01(\v2\x1a.cairn.internal.v1.CommandR\acommand\x126\n" +
-	"\x06limits\x18\x04 \x01(\v2\x1e.cairn.internal.v1.ApplyLimitsR\x06limitsB\xcb\x01\n" +
+	"\x06limits\x18\x04 \x01(\v2\x1e.cairn.internal.v1.ApplyLimitsR\x06limits\x12 \n" +
+	"\vtraceparent\x18\x05 \x01(\tR\vtraceparentB\xcb\x01\n" +
 	"\x15com.cairn.internal.v1B\fCommandProtoP\x01Z>github.com/cairn-dev/cairn/gen/go/cairn/internal/v1;internalv1\xa2\x02\x03CIX\xaa\x02\x11Cairn.Internal.V1\xca\x02\x11Cairn\\Internal\\V1\xe2\x02\x1dCairn\\Internal\\V1\\GPBMetadata\xea\x02\x13Cairn::Internal::V1b\x06proto3"
 
 var (

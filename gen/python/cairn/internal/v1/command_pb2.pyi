@@ -79,13 +79,15 @@ class LeaseRemaining(_message.Message):
     def __init__(self, id: _Optional[int] = ..., remaining_ms: _Optional[int] = ...) -> None: ...
 
 class Proposal(_message.Message):
-    __slots__ = ["command", "id", "limits", "member_id"]
+    __slots__ = ["command", "id", "limits", "member_id", "traceparent"]
     COMMAND_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     LIMITS_FIELD_NUMBER: _ClassVar[int]
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
     command: Command
     id: int
     limits: ApplyLimits
     member_id: int
-    def __init__(self, member_id: _Optional[int] = ..., id: _Optional[int] = ..., command: _Optional[_Union[Command, _Mapping]] = ..., limits: _Optional[_Union[ApplyLimits, _Mapping]] = ...) -> None: ...
+    traceparent: str
+    def __init__(self, member_id: _Optional[int] = ..., id: _Optional[int] = ..., command: _Optional[_Union[Command, _Mapping]] = ..., limits: _Optional[_Union[ApplyLimits, _Mapping]] = ..., traceparent: _Optional[str] = ...) -> None: ...

@@ -125,7 +125,15 @@ export interface Proposal {
    * result on every member, so the limits it is checked against travel with it instead of
    * being read from each member's own flags (which may differ).
    */
-  limits: ApplyLimits | undefined;
+  limits:
+    | ApplyLimits
+    | undefined;
+  /**
+   * traceparent is the W3C trace context of the proposing member's span, empty when the
+   * write is not traced: the leader's spans for the entry (append, fsync, apply) join the
+   * client's trace through it. Observability only; applying ignores it.
+   */
+  traceparent: string;
 }
 
 function createBaseCommand(): Command {
@@ -943,7 +951,7 @@ export const LeaseRecord: MessageFns<LeaseRecord> = {
 };
 
 function createBaseProposal(): Proposal {
-  return { memberId: 0, id: 0, command: undefined, limits: undefined };
+  return { memberId: 0, id: 0, command: undefined, limits: undefined, traceparent: "" };
 }
 
 export const Proposal: MessageFns<Proposal> = {
@@ -959,6 +967,9 @@ export const Proposal: MessageFns<Proposal> = {
     }
     if (message.limits !== undefined) {
       ApplyLimits.encode(message.limits, writer.uint32(34).fork()).join();
+    }
+    if (message.traceparent !== "") {
+      writer.uint32(42).string(message.traceparent);
     }
     return writer;
   },
@@ -1008,6 +1019,14 @@ export const Proposal: MessageFns<Proposal> = {
             message.limits = ApplyLimits.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.traceparent = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1030,6 +1049,7 @@ export const Proposal: MessageFns<Proposal> = {
       id: isSet(object.id) ? globalThis.Number(object.id) : 0,
       command: isSet(object.command) ? Command.fromJSON(object.command) : undefined,
       limits: isSet(object.limits) ? ApplyLimits.fromJSON(object.limits) : undefined,
+      traceparent: isSet(object.traceparent) ? globalThis.String(object.traceparent) : "",
     };
   },
 
@@ -1047,6 +1067,9 @@ export const Proposal: MessageFns<Proposal> = {
     if (message.limits !== undefined) {
       obj.limits = ApplyLimits.toJSON(message.limits);
     }
+    if (message.traceparent !== "") {
+      obj.traceparent = message.traceparent;
+    }
     return obj;
   },
 
@@ -1063,6 +1086,7 @@ export const Proposal: MessageFns<Proposal> = {
     message.limits = (object.limits !== undefined && object.limits !== null)
       ? ApplyLimits.fromPartial(object.limits)
       : undefined;
+    message.traceparent = object.traceparent ?? "";
     return message;
   },
 };
