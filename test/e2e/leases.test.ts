@@ -41,47 +41,50 @@ const keysOf = async (kv: KVServiceClient, prefix: string, serializable = false)
   return r.kvs.map((kv) => kv.key.toString());
 };
 
-test.serial('after kill -9 of the leader, a lease continues from its remaining TTL (not reset) and follower keep-alives work', async (t) => {
-  const cluster = await startClusterProcesses(3, ['--lease-checkpoint-interval', '200']);
-  t.teardown(() => cluster.cleanup());
-  const leaderName = await cluster.waitForLeader();
-  const [f1, f2] = cluster.members.filter((m) => m.name !== leaderName);
-  const leases1 = new Leases(f1!.address);
-  const leases2 = new Leases(f2!.address);
-  const kv2 = new KVServiceClient(f2!.address, credentials.createInsecure());
-  t.teardown(() => [leases1, leases2].forEach((l) => l.close()));
-  t.teardown(() => kv2.close());
+test.serial(
+  'after kill -9 of the leader, a lease continues from its remaining TTL (not reset) and follower keep-alives work',
+  async (t) => {
+    const cluster = await startClusterProcesses(3, ['--lease-checkpoint-interval', '200']);
+    t.teardown(() => cluster.cleanup());
+    const leaderName = await cluster.waitForLeader();
+    const [f1, f2] = cluster.members.filter((m) => m.name !== leaderName);
+    const leases1 = new Leases(f1!.address);
+    const leases2 = new Leases(f2!.address);
+    const kv2 = new KVServiceClient(f2!.address, credentials.createInsecure());
+    t.teardown(() => [leases1, leases2].forEach((l) => l.close()));
+    t.teardown(() => kv2.close());
 
-  const GRANTED = 30;
-  const { id } = await leases1.grant(GRANTED);
-  await put(kv2, 'svc/a', id);
-  const ka = leases1.keepAlive();
-  t.teardown(() => ka.close());
-  t.is((await ka.renew(id)).ttl, GRANTED, 'a follower forwards keep-alives to the leader');
+    const GRANTED = 30;
+    const { id } = await leases1.grant(GRANTED);
+    await put(kv2, 'svc/a', id);
+    const ka = leases1.keepAlive();
+    t.teardown(() => ka.close());
+    t.is((await ka.renew(id)).ttl, GRANTED, 'a follower forwards keep-alives to the leader');
 
-  // Let a few seconds of the TTL pass (and checkpoints with them), as the leader reports it.
-  let before = (await leases2.timeToLive(id)).ttl;
-  while (before > GRANTED - 4) {
-    await new Promise((r) => setTimeout(r, 200));
-    before = (await leases2.timeToLive(id)).ttl;
-  }
-  const killedAt = Date.now();
-  await cluster.member(leaderName).process.kill();
-  await cluster.waitForLeader();
-  const after = await eventually(() => leases2.timeToLive(id), 'time-to-live through a survivor');
-  const elapsedS = (Date.now() - killedAt) / 1000;
-  t.log(`remaining TTL ${before}s before the kill, ${after.ttl}s after (${elapsedS.toFixed(1)}s later)`);
-  t.true(after.ttl < GRANTED - 1, `not reset to the granted ${GRANTED}s: ${after.ttl}s`);
-  // At most one election timeout (the new leader's grace) above what it was, plus rounding up.
-  t.true(after.ttl <= before + ELECTION_TIMEOUT_S + 1, `${after.ttl}s is more than an election timeout over ${before}s`);
-  t.true(after.ttl >= before - elapsedS - 1, `${after.ttl}s lost more than the ${elapsedS}s that passed`);
-  t.is(after.grantedTtl, GRANTED);
-  t.deepEqual(await keysOf(kv2, 'svc/'), ['svc/a']);
+    // Let a few seconds of the TTL pass (and checkpoints with them), as the leader reports it.
+    let before = (await leases2.timeToLive(id)).ttl;
+    while (before > GRANTED - 4) {
+      await new Promise((r) => setTimeout(r, 200));
+      before = (await leases2.timeToLive(id)).ttl;
+    }
+    const killedAt = Date.now();
+    await cluster.member(leaderName).process.kill();
+    await cluster.waitForLeader();
+    const after = await eventually(() => leases2.timeToLive(id), 'time-to-live through a survivor');
+    const elapsedS = (Date.now() - killedAt) / 1000;
+    t.log(`remaining TTL ${before}s before the kill, ${after.ttl}s after (${elapsedS.toFixed(1)}s later)`);
+    t.true(after.ttl < GRANTED - 1, `not reset to the granted ${GRANTED}s: ${after.ttl}s`);
+    // At most one election timeout (the new leader's grace) above what it was, plus rounding up.
+    t.true(after.ttl <= before + ELECTION_TIMEOUT_S + 1, `${after.ttl}s is more than an election timeout over ${before}s`);
+    t.true(after.ttl >= before - elapsedS - 1, `${after.ttl}s lost more than the ${elapsedS}s that passed`);
+    t.is(after.grantedTtl, GRANTED);
+    t.deepEqual(await keysOf(kv2, 'svc/'), ['svc/a']);
 
-  const ka2 = leases2.keepAlive();
-  t.teardown(() => ka2.close());
-  t.is((await eventually(() => ka2.renew(id), 'keep-alive through a survivor')).ttl, GRANTED);
-});
+    const ka2 = leases2.keepAlive();
+    t.teardown(() => ka2.close());
+    t.is((await eventually(() => ka2.renew(id), 'keep-alive through a survivor')).ttl, GRANTED);
+  },
+);
 
 test.serial('a leadership transfer checkpoints remaining TTLs first, so the next leader continues from them', async (t) => {
   // Periodic checkpoints effectively off: only the one taken before the transfer can help.
