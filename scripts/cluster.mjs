@@ -2,6 +2,8 @@
 // `npm run cluster`: a three-member local cluster on 127.0.0.1:7001-7003, data in
 // ./cluster-data/n1..n3. Ctrl-C stops all three (each shuts down gracefully).
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -9,6 +11,14 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const members = [1, 2, 3].map((i) => ({ name: `n${i}`, address: `127.0.0.1:${7000 + i}` }));
 const initialCluster = members.map((m) => `${m.name}=${m.address}`).join(',');
 const extra = process.argv.slice(2);
+// One token per cluster, chosen at its first start and reused after (the members' data dirs
+// remember it and refuse another), so this cluster's id differs from every other n1..n3 one.
+const tokenFile = path.join('cluster-data', 'initial-cluster-token');
+if (!existsSync(tokenFile)) {
+  mkdirSync('cluster-data', { recursive: true });
+  writeFileSync(tokenFile, `local-${randomBytes(8).toString('hex')}\n`);
+}
+const token = readFileSync(tokenFile, 'utf8').trim();
 
 const children = members.map((m) => {
   const child = spawn(
@@ -22,6 +32,8 @@ const children = members.map((m) => {
       m.address,
       '--initial-cluster',
       initialCluster,
+      '--initial-cluster-token',
+      token,
       '--data-dir',
       path.join('cluster-data', m.name),
       ...extra,

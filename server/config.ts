@@ -50,6 +50,40 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxWatchStreams: 10_000,
 });
 
+/**
+ * Transport security, with etcd's flag names. One gRPC server on one port serves clients and
+ * peers, so it presents `certFile` to both and verifies client certificates against both
+ * CAs; the peer service then accepts only certificates issued by the peer CA that name a
+ * member. Empty strings mean "not set".
+ */
+export interface TlsOptions {
+  /** The certificate this member's server presents (PEM); setting it turns TLS on. */
+  certFile: string;
+  keyFile: string;
+  /** CA that client certificates must chain to. */
+  trustedCaFile: string;
+  /** Refuse clients that present no valid certificate. */
+  clientCertAuth: boolean;
+  /** The certificate this member presents when dialing peers (default: certFile). */
+  peerCertFile: string;
+  peerKeyFile: string;
+  /** CA that peers' certificates must chain to (default: trustedCaFile). */
+  peerTrustedCaFile: string;
+  /** How often the certificate files are re-read, so a rotated certificate is used without restart. */
+  reloadIntervalMs: number;
+}
+
+export const DEFAULT_TLS_OPTIONS: Readonly<TlsOptions> = Object.freeze({
+  certFile: '',
+  keyFile: '',
+  trustedCaFile: '',
+  clientCertAuth: false,
+  peerCertFile: '',
+  peerKeyFile: '',
+  peerTrustedCaFile: '',
+  reloadIntervalMs: 10_000,
+});
+
 export interface NodeOptions {
   /** Member name; the member id is derived from it. */
   name: string;
@@ -58,8 +92,16 @@ export interface NodeOptions {
    * single-member cluster. This member's entry is the address its peers dial.
    */
   initialCluster: string;
+  /**
+   * Mixed into the cluster id at bootstrap so that clusters with the same member names are
+   * told apart (etcd's --initial-cluster-token); '' picks one (single member) or none.
+   */
+  initialClusterToken: string;
   /** host:port the gRPC server listens on. */
   listen: string;
+  tls: TlsOptions;
+  /** Allow listening without TLS on an address other than loopback (anyone who can reach it could join). */
+  insecurePlaintext: boolean;
   /** Directory that holds the node's database. */
   dataDir: string;
   engine: EngineName;
@@ -83,7 +125,10 @@ export interface NodeOptions {
 export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   name: 'default',
   initialCluster: '',
+  initialClusterToken: '',
   listen: '127.0.0.1:7379',
+  tls: DEFAULT_TLS_OPTIONS,
+  insecurePlaintext: false,
   dataDir: './cairn-data',
   engine: 'rocksdb',
   limits: DEFAULT_LIMITS,

@@ -13,12 +13,14 @@ import type { NodeOptions } from './config.js';
 import { MvccStore } from './mvcc/kv-store.js';
 import { recoverSnapshotImport } from './mvcc/snapshot.js';
 import { WatchHub } from './mvcc/watch-hub.js';
-import { parseInitialCluster, singleMemberCluster } from './node/cluster-config.js';
-import { checkIdentity } from './node-identity.js';
+import { parseInitialCluster, singleMemberCluster, type ClusterMember } from './node/cluster-config.js';
+import { checkIdentity, chooseClusterToken } from './node-identity.js';
 import { createRaftMember } from './raft-member.js';
 import { createLogger } from './observability/logging.js';
 import { openEngine } from './storage/open-engine.js';
 import { RaftLogStore } from './storage/raft-log-store.js';
+import { checkPlaintextListen, memberTls } from './transport/member-tls.js';
+import { serverCredentials } from './api/server-credentials.js';
 import path from 'node:path';
 
 export interface RunningNode {
@@ -37,12 +39,24 @@ const SHUTDOWN_GRACE_MS = 3_000;
  * writes finish, and closes the database.
  */
 export async function startNode(options: NodeOptions, logger: Logger = createLogger(options.logLevel)): Promise<RunningNode> {
-  const cluster =
-    options.initialCluster.trim() === ''
-      ? singleMemberCluster(options.name, options.listen)
-      : parseInitialCluster(options.initialCluster, options.name);
+  const single = options.initialCluster.trim() === '';
+  // Checked before anything is written, so a mistaken command line leaves no data dir behind.
+  const memberCount = single ? 1 : parseInitialCluster(options.initialCluster, options.name).members.length;
+  let members: readonly ClusterMember[] = [];
+  const tls = memberTls(options.tls, () => members, memberCount, logger);
+  checkPlaintextListen(options.listen, tls !== undefined, options.insecurePlaintext);
   await mkdir(options.dataDir, { recursive: true });
-  await checkIdentity(options.dataDir, { clusterId: cluster.clusterId, memberId: cluster.self.id, name: cluster.self.name });
+  const { token, warning } = await chooseClusterToken(options.dataDir, options.initialClusterToken, memberCount);
+  if (warning !== undefined) logger.warn(warning);
+  const cluster = single
+    ? singleMemberCluster(options.name, options.listen, token)
+    : parseInitialCluster(options.initialCluster, options.name, token);
+  await checkIdentity(options.dataDir, {
+    clusterId: cluster.clusterId,
+    memberId: cluster.self.id,
+    name: cluster.self.name,
+    clusterToken: token,
+  });
   const engine = await openEngine(options.engine, options.dataDir);
   // A snapshot install interrupted by a crash is finished (or discarded) before anything reads the store.
   await recoverSnapshotImport(engine);
@@ -62,7 +76,19 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     logger.fatal({ err }, 'fatal error; stopping the member');
     process.exit(1);
   };
-  const member = createRaftMember({ ...options, cluster, engine, store, logStore, hub, header, logger, onFatal });
+  members = cluster.members;
+  const member = createRaftMember({
+    ...options,
+    cluster,
+    engine,
+    store,
+    logStore,
+    hub,
+    header,
+    logger,
+    onFatal,
+    ...(tls !== undefined ? { peerCredentials: tls.peerCredentials, peerAuthenticator: tls.authenticator } : {}),
+  });
   term = () => member.driver.status().term;
 
   const validator = new RequestValidator(options.limits);
@@ -77,7 +103,6 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   });
   const version = await packageVersion();
   // A lone member reports the address it actually bound (--listen may name port 0).
-  let members = cluster.members;
   const { server, health } = buildGrpcServer(
     {
       kv: kvService({
@@ -125,8 +150,9 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   );
   let port: number;
   try {
-    port = await bind(server, options.listen);
+    port = await bind(server, options.listen, serverCredentials(tls?.serverFiles, tls?.clientCertAuth ?? false));
   } catch (err) {
+    tls?.close();
     await store.close();
     await engine.close();
     throw new Error(`cannot listen on ${options.listen}: ${(err as Error).message}`);
@@ -144,6 +170,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       dataDir: options.dataDir,
       engine: options.engine,
       revision: store.currentRevision,
+      tls: tls === undefined ? 'off' : tls.clientCertAuth ? 'on, client certificates required' : 'on',
     },
     'member started',
   );
@@ -156,6 +183,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       watch.closeAll();
       await member.close();
       await stopped;
+      tls?.close();
       await store.close();
       await engine.close();
       logger.info({ address }, 'member stopped');

@@ -1,3 +1,4 @@
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { Applier, type HeaderFactory } from './apply/applier.js';
 import type { CommandOutcome } from './apply/outcome.js';
@@ -11,6 +12,7 @@ import { RawNode } from './raft/raw-node.js';
 import { StateRole } from './raft/types.js';
 import type { StorageEngine } from './storage/engine.js';
 import type { RaftLogStore } from './storage/raft-log-store.js';
+import type { PeerAuthenticator } from './transport/peer-authenticator.js';
 import { PeerServer } from './transport/peer-server.js';
 import { PeerTransport } from './transport/peer-transport.js';
 import type { ClusterConfig } from './node/cluster-config.js';
@@ -35,6 +37,10 @@ export interface RaftMemberOptions {
   snapshotCatchUpEntries: number;
   logger: Logger;
   onFatal: (err: unknown) => void;
+  /** What this member presents and trusts when dialing peers (default: plaintext). */
+  peerCredentials?: ChannelCredentials;
+  /** Who may speak for which member on the peer service (default: anyone; plaintext only). */
+  peerAuthenticator?: PeerAuthenticator;
 }
 
 export interface RaftMember {
@@ -98,6 +104,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
       reportSnapshot: (id, failed) => late.driver?.reportSnapshot(id, failed),
     },
     snapshotSource: () => exportSnapshot(o.engine),
+    ...(o.peerCredentials !== undefined ? { credentials: o.peerCredentials } : {}),
     logger,
   });
   const inFlight = new InFlight();
@@ -139,6 +146,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
       raftDriver.step(message);
       return Promise.resolve();
     },
+    ...(o.peerAuthenticator !== undefined ? { authenticator: o.peerAuthenticator } : {}),
     logger,
   });
 

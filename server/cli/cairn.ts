@@ -13,6 +13,11 @@ import { registerMoveLeader } from './move-leader.js';
 import { registerTxn } from './txn.js';
 import { registerWatch } from './watch.js';
 
+// grpc-js hands an endpoint's IP address to TLS as the server name, which Node flags as
+// deprecated (DEP0123) on every TLS command to an IP; the certificate is still checked
+// against the IP. Operators can do nothing about it, so the CLI does not print it.
+process.noDeprecation = true;
+
 function buildProgram(): Command {
   const program = new Command('cairn')
     .description('Cairn: a distributed configuration store (etcd v3 alternative)')

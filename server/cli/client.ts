@@ -1,5 +1,13 @@
 /** A KV/Watch client over a list of endpoints, with failover and per-call deadlines. */
-import { connectivityState, credentials, Metadata, status, type CallOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import {
+  connectivityState,
+  Metadata,
+  type ChannelCredentials,
+  status,
+  type CallOptions,
+  type ClientUnaryCall,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import {
   KVServiceClient,
   type CompactRequest,
@@ -16,9 +24,13 @@ import {
 import { WatchServiceClient } from '../../gen/ts/cairn/v1/watch.js';
 import { isServiceError, serviceError } from './errors.js';
 import { parseEndpoints, type ClientFlags } from './options.js';
+import { clientCredentials, tlsHint } from './tls.js';
 
 export interface ClientConfig {
   endpoints: string[];
+  credentials: ChannelCredentials;
+  /** Added to "no endpoint answered": plaintext against TLS (or the reverse) looks like a dead endpoint. */
+  connectHint?: string;
   dialTimeoutMs: number;
   commandTimeoutMs: number;
 }
@@ -73,7 +85,7 @@ export class CliClient {
     const failures: string[] = [];
     for (let tried = 0; tried < endpoints.length; tried++) {
       const index = (this.current + tried) % endpoints.length;
-      const client = new KVServiceClient(endpoints[index]!, credentials.createInsecure());
+      const client = new KVServiceClient(endpoints[index]!, this.config.credentials);
       try {
         await waitForReady(client, dialTimeoutMs);
         this.kv = client;
@@ -86,13 +98,14 @@ export class CliClient {
         );
       }
     }
-    throw serviceError(status.UNAVAILABLE, `no endpoint answered (${failures.join(', ')})`);
+    const hint = this.config.connectHint === undefined ? '' : `; connecting with ${this.config.connectHint}`;
+    throw serviceError(status.UNAVAILABLE, `no endpoint answered (${failures.join(', ')})${hint}`);
   }
 
   /** Opens a watch stream on the connected endpoint; it has no deadline. */
   async watchClient(): Promise<WatchServiceClient> {
     const kv = await this.connect();
-    return new WatchServiceClient(this.endpoint!, credentials.createInsecure(), { channelOverride: kv.getChannel() });
+    return new WatchServiceClient(this.endpoint!, this.config.credentials, { channelOverride: kv.getChannel() });
   }
 
   range(req: RangeRequest): Promise<RangeResponse> {
@@ -144,6 +157,8 @@ export class CliClient {
 export function clientFromFlags(flags: ClientFlags): CliClient {
   return new CliClient({
     endpoints: parseEndpoints(flags.endpoints),
+    credentials: clientCredentials(flags),
+    connectHint: tlsHint(flags),
     dialTimeoutMs: flags.dialTimeout,
     commandTimeoutMs: flags.commandTimeout,
   });

@@ -1,11 +1,12 @@
 /** `cairn move-leader <member>`: hands leadership to another member (by name or id). */
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { Metadata } from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { MaintenanceServiceClient, type MoveLeaderResponse } from '../../gen/ts/cairn/v1/maintenance.js';
 import { usageError } from './errors.js';
 import { addClientOptions, parseEndpoints, type ClientFlags } from './options.js';
 import { render, writeLine } from './output.js';
 import { call, memberList } from './status.js';
+import { clientCredentials } from './tls.js';
 
 export function registerMoveLeader(program: Command): void {
   const cmd = program
@@ -14,11 +15,12 @@ export function registerMoveLeader(program: Command): void {
     .argument('<member>', 'name or id of the member that should lead');
   addClientOptions(cmd).action(async (wanted: string, flags: ClientFlags) => {
     const endpoints = parseEndpoints(flags.endpoints);
-    const list = await memberList(endpoints, flags.commandTimeout);
+    const creds = clientCredentials(flags);
+    const list = await memberList(endpoints, flags.commandTimeout, creds);
     const target = list.members.find((m) => m.name === wanted || String(m.id) === wanted);
     if (target === undefined)
       throw usageError(`no member named or numbered ${wanted}; members: ${list.members.map((m) => m.name).join(', ')}`);
-    const client = new MaintenanceServiceClient(endpoints[0]!, credentials.createInsecure());
+    const client = new MaintenanceServiceClient(endpoints[0]!, creds);
     try {
       const response = await call<MoveLeaderResponse>((cb) =>
         client.moveLeader({ targetId: target.id }, new Metadata(), { deadline: Date.now() + flags.commandTimeout }, cb),

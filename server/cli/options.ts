@@ -1,5 +1,6 @@
 /** Option parsers and the options shared by every client command. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { TlsFlags } from './tls.js';
 import { usageError } from './errors.js';
 
 export function positiveInt(value: string): number {
@@ -33,7 +34,7 @@ export function durationMs(value: string): number {
 export type OutputFormat = 'simple' | 'json';
 
 /** Options every command that talks to a node accepts. */
-export interface ClientFlags {
+export interface ClientFlags extends TlsFlags {
   endpoints: string;
   dialTimeout: number;
   commandTimeout: number;
@@ -60,6 +61,11 @@ export function addClientOptions(cmd: Command): Command {
         .default(DIAL_TIMEOUT_MS, '5s'),
     )
     .addOption(new Option('--command-timeout <duration>', 'deadline of each request').argParser(durationMs).default(5000, '5s'))
+    .addOption(new Option('--cacert <file>', 'TLS: verify members with this CA bundle (PEM); turns TLS on').env('CAIRN_CACERT').default(''))
+    .addOption(
+      new Option('--cert <file>', 'TLS: client certificate (PEM), for members with --client-cert-auth').env('CAIRN_CERT').default(''),
+    )
+    .addOption(new Option('--key <file>', 'TLS: key of --cert').env('CAIRN_KEY').default(''))
     .addOption(
       new Option('-o, --output <format>', 'simple, or json (one object; keys and values as UTF-8 strings)')
         .choices(['simple', 'json'])
@@ -67,7 +73,7 @@ export function addClientOptions(cmd: Command): Command {
     );
 }
 
-const CLIENT_OPTION_KEYS = ['endpoints', 'dialTimeout', 'commandTimeout', 'output'] as const;
+const CLIENT_OPTION_KEYS = ['endpoints', 'dialTimeout', 'commandTimeout', 'output', 'cacert', 'cert', 'key'] as const;
 
 /**
  * Lets the client options also come before the command (`cairn --endpoints x get k`), as

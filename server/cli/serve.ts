@@ -25,6 +25,16 @@ const kebab = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLo
 type ServeFlags = Partial<Limits> & {
   name: string;
   initialCluster: string;
+  initialClusterToken: string;
+  certFile: string;
+  keyFile: string;
+  trustedCaFile: string;
+  clientCertAuth: boolean;
+  peerCertFile: string;
+  peerKeyFile: string;
+  peerTrustedCaFile: string;
+  tlsReloadInterval: number;
+  insecurePlaintext: boolean;
   heartbeatInterval: number;
   electionTimeout: number;
   requestTimeout: number;
@@ -51,6 +61,18 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
   return {
     name: flags.name,
     initialCluster: flags.initialCluster,
+    initialClusterToken: flags.initialClusterToken,
+    tls: {
+      certFile: flags.certFile,
+      keyFile: flags.keyFile,
+      trustedCaFile: flags.trustedCaFile,
+      clientCertAuth: flags.clientCertAuth,
+      peerCertFile: flags.peerCertFile,
+      peerKeyFile: flags.peerKeyFile,
+      peerTrustedCaFile: flags.peerTrustedCaFile,
+      reloadIntervalMs: flags.tlsReloadInterval,
+    },
+    insecurePlaintext: flags.insecurePlaintext,
     heartbeatIntervalMs: flags.heartbeatInterval,
     electionTimeoutMs: flags.electionTimeout,
     requestTimeoutMs: flags.requestTimeout,
@@ -97,7 +119,29 @@ export function registerServe(program: Command): void {
       'every member as name=host:port,... (the same on every member); omit for a single node',
       d.initialCluster,
     )
+    .option(
+      '--initial-cluster-token <token>',
+      'names the cluster at bootstrap (mixed into its id); the same on every member, unique per cluster',
+      d.initialClusterToken,
+    )
     .option('--listen <host:port>', 'address to listen on (port 0 picks a free port)', d.listen)
+    .option('--cert-file <file>', 'TLS: the certificate the server presents (PEM); turns TLS on', d.tls.certFile)
+    .option('--key-file <file>', 'TLS: the key of --cert-file', d.tls.keyFile)
+    .option('--trusted-ca-file <file>', 'TLS: CA that client certificates must chain to', d.tls.trustedCaFile)
+    .option('--client-cert-auth', 'TLS: refuse clients without a valid client certificate', d.tls.clientCertAuth)
+    .option('--peer-cert-file <file>', 'TLS: the certificate presented when dialing peers (default: --cert-file)', d.tls.peerCertFile)
+    .option('--peer-key-file <file>', 'TLS: the key of --peer-cert-file', d.tls.peerKeyFile)
+    .option(
+      '--peer-trusted-ca-file <file>',
+      "TLS: CA that peers' certificates must chain to (default: --trusted-ca-file); a peer's certificate names its member in a SAN",
+      d.tls.peerTrustedCaFile,
+    )
+    .addOption(
+      new Option('--tls-reload-interval <ms>', 'how often certificate files are re-read (rotation without restart)')
+        .argParser(positiveInt)
+        .default(d.tls.reloadIntervalMs),
+    )
+    .option('--insecure-plaintext', 'allow listening without TLS on an address other than loopback', d.insecurePlaintext)
     .addOption(new Option('--heartbeat-interval <ms>', 'raft heartbeat interval').argParser(positiveInt).default(d.heartbeatIntervalMs))
     .addOption(
       new Option('--election-timeout <ms>', 'time without a leader before campaigning').argParser(positiveInt).default(d.electionTimeoutMs),

@@ -1,11 +1,12 @@
 /** `cairn status`: every member of the cluster, its role, term and Raft progress. */
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { ClusterServiceClient, type Member, type MemberListResponse } from '../../gen/ts/cairn/v1/cluster.js';
 import { MaintenanceServiceClient, type StatusResponse } from '../../gen/ts/cairn/v1/maintenance.js';
 import { parseEndpoints, addClientOptions, type ClientFlags } from './options.js';
 import { render, writeLine } from './output.js';
 import { serviceError } from './errors.js';
+import { clientCredentials } from './tls.js';
 import { status as grpcStatus } from '@grpc/grpc-js';
 
 interface MemberReport {
@@ -18,10 +19,10 @@ export function call<Res>(invoke: (cb: (err: ServiceError | null, res: Res) => v
   return new Promise((resolve, reject) => invoke((err, res) => (err ? reject(err) : resolve(res))));
 }
 
-export async function memberList(endpoints: string[], timeoutMs: number): Promise<MemberListResponse> {
+export async function memberList(endpoints: string[], timeoutMs: number, creds: ChannelCredentials): Promise<MemberListResponse> {
   let lastError: ServiceError | undefined;
   for (const endpoint of endpoints) {
-    const client = new ClusterServiceClient(endpoint, credentials.createInsecure());
+    const client = new ClusterServiceClient(endpoint, creds);
     try {
       return await call<MemberListResponse>((cb) => client.memberList({}, new Metadata(), { deadline: Date.now() + timeoutMs }, cb));
     } catch (err) {
@@ -33,8 +34,8 @@ export async function memberList(endpoints: string[], timeoutMs: number): Promis
   throw lastError ?? serviceError(grpcStatus.UNAVAILABLE, 'no endpoint answered');
 }
 
-async function memberStatus(member: Member, timeoutMs: number): Promise<MemberReport> {
-  const client = new MaintenanceServiceClient(member.address, credentials.createInsecure());
+async function memberStatus(member: Member, timeoutMs: number, creds: ChannelCredentials): Promise<MemberReport> {
+  const client = new MaintenanceServiceClient(member.address, creds);
   try {
     const status = await call<StatusResponse>((cb) => client.status({}, new Metadata(), { deadline: Date.now() + timeoutMs }, cb));
     return { member, status };
@@ -80,8 +81,9 @@ export function registerStatus(program: Command): void {
   const cmd = program.command('status').description('show every member: role, leader, term, raft index and applied index');
   addClientOptions(cmd).action(async (flags: ClientFlags) => {
     const endpoints = parseEndpoints(flags.endpoints);
-    const list = await memberList(endpoints, flags.commandTimeout);
-    const reports = await Promise.all(list.members.map((m) => memberStatus(m, flags.commandTimeout)));
+    const creds = clientCredentials(flags);
+    const list = await memberList(endpoints, flags.commandTimeout, creds);
+    const reports = await Promise.all(list.members.map((m) => memberStatus(m, flags.commandTimeout, creds)));
     render(
       flags.output,
       { members: reports.map((r) => ({ ...r.member, ...(r.status ?? {}), ...(r.error ? { error: r.error } : {}) })) },

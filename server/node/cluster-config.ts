@@ -29,7 +29,7 @@ function idOf(text: string): number {
  * a cluster with other names are refused. The addresses are where this member dials each
  * peer, so they may differ between members (a proxy in between, for instance).
  */
-export function parseInitialCluster(initialCluster: string, name: string): ClusterConfig {
+export function parseInitialCluster(initialCluster: string, name: string, token = ''): ClusterConfig {
   const members: ClusterMember[] = [];
   for (const part of initialCluster
     .split(',')
@@ -54,14 +54,23 @@ export function parseInitialCluster(initialCluster: string, name: string): Clust
     .map((m) => m.name)
     .sort()
     .join(',');
-  return { clusterId: idOf(`cluster:${canonical}`), self, members };
+  return { clusterId: idOf(clusterSeed(token, canonical)), self, members };
 }
 
 /**
- * The one-member cluster a plain `cairn serve` runs. Its id depends on the name only, so
- * that the node may listen on another port (or port 0) after a restart.
+ * What the cluster id is derived from. The token (--initial-cluster-token) tells apart two
+ * clusters with the same member names; an empty token gives the ids of clusters
+ * bootstrapped before tokens existed. The id is no secret: every response header carries it.
  */
-export function singleMemberCluster(name: string, address: string): ClusterConfig {
+function clusterSeed(token: string, canonical: string): string {
+  return token === '' ? `cluster:${canonical}` : `cluster:token:${token}:${canonical}`;
+}
+
+/**
+ * The one-member cluster a plain `cairn serve` runs. Its id depends on the name and token
+ * only, so that the node may listen on another port (or port 0) after a restart.
+ */
+export function singleMemberCluster(name: string, address: string, token = ''): ClusterConfig {
   const config = parseInitialCluster(`${name}=${address}`, name);
-  return { ...config, clusterId: idOf(`cluster:single:${name}`) };
+  return { ...config, clusterId: idOf(token === '' ? `cluster:single:${name}` : `cluster:single:token:${token}:${name}`) };
 }

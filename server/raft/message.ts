@@ -21,7 +21,7 @@ export const MessageType = {
   Unreachable: 'MsgUnreachable',
   /** Local (reported by the transport): snapshot delivery finished or failed. */
   SnapStatus: 'MsgSnapStatus',
-  /** `from` is the proposed new leader. */
+  /** `index` is the proposed new leader; `from` the member asking (etcd puts the transferee in `from`). */
   TransferLeader: 'MsgTransferLeader',
   TimeoutNow: 'MsgTimeoutNow',
   ReadIndex: 'MsgReadIndex',
@@ -41,7 +41,7 @@ export interface Message {
   readonly term: number;
   /** MsgApp: term of entry `index`. Vote requests: candidate's last log term. Reject hints: term at rejectHint. */
   readonly logTerm: number;
-  /** MsgApp: index preceding `entries`. AppResp: last index accepted (or rejected probe index). */
+  /** MsgApp: index preceding `entries`. AppResp: last index accepted (or rejected probe index). MsgTransferLeader: the transferee. */
   readonly index: number;
   readonly entries: readonly Entry[];
   readonly commit: number;

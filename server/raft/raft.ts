@@ -133,7 +133,8 @@ export class Raft {
   // ---- outgoing messages ----
 
   private send(init: MessageInit): void {
-    // `from` is kept when forwarding on behalf of another node (transfer, reads).
+    // Every message is from this node: a follower forwards only its own requests, so the
+    // receiver can hold each message's `from` to the member its transport authenticated.
     const m = makeMessage({ ...init, from: init.from ?? this.id });
     invariant(m.to !== this.id, () => `${m.type} addressed to self`);
     if (
@@ -534,7 +535,8 @@ export class Raft {
         if (pr.state === ProgressState.Replicate) pr.becomeProbe();
         return ACCEPTED;
       case MessageType.TransferLeader: {
-        const transferee = m.from;
+        const transferee = m.index;
+        if (this.tracker.get(transferee) === undefined) return ACCEPTED;
         if (this.leadTransferee !== NONE) {
           if (this.leadTransferee === transferee) return ACCEPTED;
           this.leadTransferee = NONE;
@@ -543,7 +545,7 @@ export class Raft {
         // Bound the transfer to one election timeout (see tickHeartbeat).
         this.electionElapsed = 0;
         this.leadTransferee = transferee;
-        if (pr.match === this.raftLog.lastIndex()) this.send({ type: MessageType.TimeoutNow, to: transferee });
+        if (this.tracker.get(transferee)!.match === this.raftLog.lastIndex()) this.send({ type: MessageType.TimeoutNow, to: transferee });
         else this.sendAppend(transferee);
         return ACCEPTED;
       }
@@ -598,6 +600,7 @@ export class Raft {
       case MessageType.Prop:
         // Forward to the leader; with no known leader, report the drop so the caller retries.
         if (this.lead === NONE) return dropped(DropReason.NoLeader);
+        if (m.from !== this.id) return dropped(DropReason.NotLeader);
         this.send({ ...m, to: this.lead });
         return ACCEPTED;
       case MessageType.App:
@@ -617,7 +620,8 @@ export class Raft {
         return ACCEPTED;
       case MessageType.TransferLeader:
         if (this.lead === NONE) return dropped(DropReason.NoLeader);
-        this.send({ type: MessageType.TransferLeader, to: this.lead, from: m.from });
+        if (m.from !== this.id) return dropped(DropReason.NotLeader);
+        this.send({ type: MessageType.TransferLeader, to: this.lead, index: m.index });
         return ACCEPTED;
       case MessageType.TimeoutNow:
         // Leadership transfer: campaign at once, bypassing pre-vote and leases.
@@ -625,6 +629,7 @@ export class Raft {
         return ACCEPTED;
       case MessageType.ReadIndex:
         if (this.lead === NONE) return dropped(DropReason.NoLeader);
+        if (m.from !== this.id) return dropped(DropReason.NotLeader);
         this.send({ ...m, to: this.lead });
         return ACCEPTED;
       case MessageType.ReadIndexResp:

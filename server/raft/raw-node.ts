@@ -80,7 +80,7 @@ export class RawNode {
 
   /** Asks the leader to hand leadership to `to` (forwarded if this node is a follower). */
   transferLeadership(to: NodeId): SubmitResult {
-    return this.raft.step(makeMessage({ type: MessageType.TransferLeader, from: to }));
+    return this.raft.step(makeMessage({ type: MessageType.TransferLeader, from: this.raft.id, index: to }));
   }
 
   /** Feeds a message received from a peer. Local-only message types are rejected. */

@@ -115,6 +115,12 @@ export const DropReason = {
   NoLeader: 'no-leader',
   /** The leader stops accepting proposals while handing leadership over. */
   LeaderTransferring: 'leader-transferring',
+  /**
+   * A request forwarded by another member reached a follower (leadership moved on the way).
+   * It is not forwarded a second time, as that hop would speak for a member that did not
+   * send it; the member it came from times out and retries.
+   */
+  NotLeader: 'not-leader',
   /** This node is not a voter of the current configuration. */
   NotMember: 'not-member',
 } as const;

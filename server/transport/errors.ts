@@ -10,6 +10,8 @@ export const TransportErrorCode = {
   WrongRecipient: 'WRONG_RECIPIENT',
   /** Fields are missing, inconsistent or out of range. */
   MalformedMessage: 'MALFORMED_MESSAGE',
+  /** The caller proved no membership (TLS: no member certificate), or spoke for another member. */
+  PeerNotAuthenticated: 'PEER_NOT_AUTHENTICATED',
   /** The sender belongs to another cluster. */
   ClusterMismatch: 'CLUSTER_MISMATCH',
   /** A snapshot exceeds the receiver's size limit. */
@@ -38,6 +40,7 @@ const STATUS_BY_CODE: Record<TransportErrorCode, status> = {
   [TransportErrorCode.WrongRecipient]: status.INVALID_ARGUMENT,
   [TransportErrorCode.MalformedMessage]: status.INVALID_ARGUMENT,
   [TransportErrorCode.MalformedSnapshot]: status.INVALID_ARGUMENT,
+  [TransportErrorCode.PeerNotAuthenticated]: status.PERMISSION_DENIED,
   [TransportErrorCode.ClusterMismatch]: status.FAILED_PRECONDITION,
   [TransportErrorCode.SnapshotTooLarge]: status.RESOURCE_EXHAUSTED,
   [TransportErrorCode.TooManySnapshots]: status.RESOURCE_EXHAUSTED,
@@ -50,6 +53,7 @@ export function grpcStatusOf(code: TransportErrorCode): status {
 export function clusterMismatch(ours: number, theirs: number, from: number): TransportError {
   return new TransportError(
     TransportErrorCode.ClusterMismatch,
-    `cluster id mismatch: this member belongs to cluster ${ours}, the sender (member ${from}) to cluster ${theirs}`,
+    `cluster id mismatch: this member belongs to cluster ${ours}, the sender (member ${from}) to cluster ${theirs} ` +
+      '(another --initial-cluster or --initial-cluster-token)',
   );
 }

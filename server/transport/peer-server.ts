@@ -22,6 +22,7 @@ import { MessageType, type Message } from '../raft/message.js';
 import type { NodeId } from '../raft/types.js';
 import { decodeMessage } from './codec.js';
 import { clusterMismatch, grpcStatusOf, TransportError, TransportErrorCode } from './errors.js';
+import { TRUST_THE_NETWORK, type PeerAuthenticator } from './peer-authenticator.js';
 import { SnapshotAssembly } from './snapshot-assembly.js';
 import type { TransportLogger } from './types.js';
 
@@ -44,6 +45,8 @@ export interface PeerServerOptions {
   readonly maxSnapshotBytes?: number;
   /** Snapshots assembled at once (default 2), as each may hold up to maxSnapshotBytes. */
   readonly maxConcurrentSnapshots?: number;
+  /** Who may speak for which member (default: anyone, for plaintext development clusters). */
+  readonly authenticator?: PeerAuthenticator;
   readonly logger?: TransportLogger;
 }
 
@@ -121,11 +124,19 @@ export class PeerServer {
     const finish = (err: unknown): void => {
       if (!end()) return;
       if (err === undefined) callback(null, { received });
-      else callback(this.refusal(err, 'message stream'));
+      else callback(this.refusal(err, 'message stream', call.getPeer()));
     };
+    const allowed = this.authenticate(call, finish);
+    if (allowed === null) return;
+    /** The member this stream speaks for: the first batch's sender, which its certificate must name. */
+    let sender: NodeId | undefined;
     call.on('data', (req: StreamRequest) => {
       if (done) return;
       try {
+        if (allowed !== undefined) {
+          sender ??= req.from;
+          if (req.from !== sender || !allowed.has(req.from)) throw speaksForAnother(req.from, sender, allowed);
+        }
         if (req.clusterId !== this.opts.clusterId) throw clusterMismatch(this.opts.clusterId, req.clusterId, req.from);
         // Decode the whole batch first: a batch is delivered entirely or not at all.
         const messages = req.messages.map((w) => decodeMessage(w, { to: this.opts.self, from: req.from }));
@@ -184,8 +195,10 @@ export class PeerServer {
     const fail = (err: unknown): void => {
       if (!end()) return;
       release();
-      callback(this.refusal(err, 'snapshot transfer'));
+      callback(this.refusal(err, 'snapshot transfer', call.getPeer()));
     };
+    const allowed = this.authenticate(call, fail);
+    if (allowed === null) return;
     call.on('data', (req: SendSnapshotRequest) => {
       if (done) return;
       try {
@@ -194,6 +207,7 @@ export class PeerServer {
         if (assembly === undefined) {
           if (req.message === undefined) throw malformedSnapshot('the first chunk carries no message');
           const m = decodeMessage(req.message, { to: this.opts.self });
+          if (allowed !== undefined && !allowed.has(m.from)) throw speaksForAnother(m.from, undefined, allowed);
           if (m.type !== MessageType.Snap) throw malformedSnapshot(`${m.type} from member ${m.from} sent as a snapshot`);
           if (this.snapshotsInProgress >= this.maxConcurrentSnapshots) {
             throw new TransportError(
@@ -262,11 +276,27 @@ export class PeerServer {
     call.on('error', abandoned);
   }
 
+  /**
+   * The members the call may speak for (undefined: anyone), or null when it proves no
+   * membership, in which case it has been refused through `refuse`.
+   */
+  private authenticate(
+    call: ServerReadableStream<unknown, unknown>,
+    refuse: (err: unknown) => void,
+  ): ReadonlySet<NodeId> | undefined | null {
+    try {
+      return (this.opts.authenticator ?? TRUST_THE_NETWORK).membersFor(call);
+    } catch (err) {
+      refuse(err);
+      return null;
+    }
+  }
+
   /** Counts and logs a refusal and turns it into the status the peer sees. */
-  private refusal(err: unknown, what: string): Partial<StatusObject> {
+  private refusal(err: unknown, what: string, remote: string): Partial<StatusObject> {
     if (err instanceof TransportError) {
       this.rejected[err.code] = (this.rejected[err.code] ?? 0) + 1;
-      this.opts.logger?.warn({ code: err.code, reason: err.message }, `raft peer ${what} refused`);
+      this.opts.logger?.warn({ code: err.code, reason: err.message, remote }, `raft peer ${what} refused`);
       return { code: grpcStatusOf(err.code), details: err.message };
     }
     // A bug on this side (deliver threw): keep the node up, tell the peer little.
@@ -276,6 +306,16 @@ export class PeerServer {
 }
 
 const SHUTTING_DOWN: Partial<StatusObject> = { code: status.UNAVAILABLE, details: 'member is shutting down' };
+
+function speaksForAnother(from: NodeId, sender: NodeId | undefined, allowed: ReadonlySet<NodeId>): TransportError {
+  const may = [...allowed].join(', ');
+  return new TransportError(
+    TransportErrorCode.PeerNotAuthenticated,
+    sender !== undefined && from !== sender
+      ? `a batch from member ${from} on a stream that speaks for member ${sender}`
+      : `a message from member ${from}, but the caller's certificate names member(s) ${may}`,
+  );
+}
 
 function malformedSnapshot(detail: string): TransportError {
   return new TransportError(TransportErrorCode.MalformedSnapshot, `malformed snapshot transfer: ${detail}`);

@@ -7,7 +7,8 @@
  *   await cluster.member(leader).restart();
  *   await cluster.cleanup();
  */
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -56,17 +57,43 @@ export interface ClusterProcesses {
   cleanup(): Promise<void>;
 }
 
-export async function startClusterProcesses(size: number, extraArgs: string[] = []): Promise<ClusterProcesses> {
+export interface ClusterProcessOptions {
+  /** Flags for one member only (its certificate files, say). */
+  readonly memberArgs?: (name: string) => string[];
+  /** How the helper's own clients (status, hashKv) connect; plaintext by default. */
+  readonly credentials?: ChannelCredentials;
+  /** --initial-cluster-token; a fresh random one by default, as each test cluster is its own. */
+  readonly token?: string;
+}
+
+export async function startClusterProcesses(
+  size: number,
+  extraArgs: string[] = [],
+  options: ClusterProcessOptions = {},
+): Promise<ClusterProcesses> {
   const root = await mkdtemp(join(tmpdir(), 'cairn-cluster-'));
   const ports = await Promise.all(Array.from({ length: size }, () => freePort()));
   const names = ports.map((_, i) => `n${i + 1}`);
   const initialCluster = names.map((name, i) => `${name}=127.0.0.1:${ports[i]}`).join(',');
+  const token = options.token ?? `test-${randomBytes(8).toString('hex')}`;
+  const creds = (): ChannelCredentials => options.credentials ?? credentials.createInsecure();
   const processes = await Promise.all(
     names.map((name, i) =>
       startNodeProcess({
         dataDir: join(root, name),
         listen: `127.0.0.1:${ports[i]}`,
-        args: ['--name', name, '--initial-cluster', initialCluster, '--log-level', 'info', ...extraArgs],
+        args: [
+          '--name',
+          name,
+          '--initial-cluster',
+          initialCluster,
+          '--initial-cluster-token',
+          token,
+          '--log-level',
+          'info',
+          ...(options.memberArgs?.(name) ?? []),
+          ...extraArgs,
+        ],
       }),
     ),
   );
@@ -77,7 +104,7 @@ export async function startClusterProcesses(size: number, extraArgs: string[] = 
       address,
       process,
       async status(timeoutMs = 1000) {
-        const client = new MaintenanceServiceClient(address, credentials.createInsecure());
+        const client = new MaintenanceServiceClient(address, creds());
         try {
           return await unary<StatusResponse>((cb) => client.status({}, new Metadata(), { deadline: Date.now() + timeoutMs }, cb));
         } catch {
@@ -87,7 +114,7 @@ export async function startClusterProcesses(size: number, extraArgs: string[] = 
         }
       },
       async hashKv(revision = 0) {
-        const client = new MaintenanceServiceClient(address, credentials.createInsecure());
+        const client = new MaintenanceServiceClient(address, creds());
         try {
           return await unary<HashKVResponse>((cb) => client.hashKv({ revision }, new Metadata(), { deadline: Date.now() + 10_000 }, cb));
         } finally {

@@ -5,6 +5,7 @@
  * server/node/cluster-config.ts), so every member gets its own --initial-cluster addresses.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import net from 'node:net';
@@ -142,6 +143,8 @@ export class ChaosCluster {
       }
     }
     const members: Member[] = [];
+    // Each chaos cluster is its own: a token of its own gives it a cluster id no other has.
+    const token = `chaos-${randomBytes(8).toString('hex')}`;
     for (const name of names) {
       const initialCluster = names
         .map((peer) => `${peer}=127.0.0.1:${peer === name ? ports.get(peer)! : proxies.get(`${name}->${peer}`)!.port}`)
@@ -155,6 +158,8 @@ export class ChaosCluster {
         `127.0.0.1:${ports.get(name)!}`,
         '--initial-cluster',
         initialCluster,
+        '--initial-cluster-token',
+        token,
         '--data-dir',
         dataDir,
         '--engine',
