@@ -65,14 +65,14 @@ export function decodeHardState(record: Buffer): HardState {
 }
 
 export function encodeSnapshotMeta(meta: SnapshotMeta): Buffer {
-  const voters = [...meta.confState.voters];
-  return frame(ProtoSnapshotMetadata.encode({ index: meta.index, term: meta.term, confState: { voters } }).finish());
+  const confState = { voters: [...meta.confState.voters], learners: [...(meta.confState.learners ?? [])] };
+  return frame(ProtoSnapshotMetadata.encode({ index: meta.index, term: meta.term, confState }).finish());
 }
 
 export function decodeSnapshotMeta(record: Buffer): SnapshotMeta {
   const what = 'raft snapshot metadata';
   const p = decode(what, () => ProtoSnapshotMetadata.decode(unframe(record, what)));
-  return { index: p.index, term: p.term, confState: { voters: p.confState?.voters ?? [] } };
+  return { index: p.index, term: p.term, confState: { voters: p.confState?.voters ?? [], learners: p.confState?.learners ?? [] } };
 }
 
 /** The log start is stored as the "dummy" entry of MemoryRaftStorage: index and term only. */

@@ -107,13 +107,13 @@ test('decoding refuses unknown types, wrong addressing and inconsistent fields',
   refused(t, wire({ type: pb.MessageType.MESSAGE_TYPE_SNAP }), TransportErrorCode.MalformedMessage, /no snapshot metadata/);
   refused(
     t,
-    wire({ snapshotMetadata: { index: 1, term: 1, confState: { voters: [1] } } }),
+    wire({ snapshotMetadata: { index: 1, term: 1, confState: { voters: [1], learners: [] } } }),
     TransportErrorCode.MalformedMessage,
     /not MsgSnap/,
   );
   refused(
     t,
-    wire({ type: pb.MessageType.MESSAGE_TYPE_SNAP, snapshotMetadata: { index: 1, term: 1, confState: { voters: [1, 0] } } }),
+    wire({ type: pb.MessageType.MESSAGE_TYPE_SNAP, snapshotMetadata: { index: 1, term: 1, confState: { voters: [1, 0], learners: [] } } }),
     TransportErrorCode.MalformedMessage,
     /bad snapshot metadata/,
   );
