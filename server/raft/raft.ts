@@ -16,13 +16,17 @@ import { ACCEPTED, DropReason, EntryType, NONE, StateRole, dropped, entriesSize,
 
 export interface RaftOptions {
   readonly id: NodeId;
-  /** Voters used when storage has no membership yet (fresh bootstrap). */
+  /**
+   * Voters used when storage has no membership yet: the bootstrap members, or, for a member
+   * joining a running cluster, the voters of the configuration that added it.
+   */
   readonly voters?: readonly NodeId[];
   /**
-   * Start with no configuration at all: a new member waiting to be added as a learner. It
-   * learns the membership from the leader's snapshot or log, and never campaigns meanwhile.
+   * Learners used when storage has no membership yet: for a joining member, the learners of
+   * the configuration that added it (itself included). Replaying the cluster's older conf
+   * changes over that configuration converges to the right one (see README, Membership).
    */
-  readonly joining?: boolean;
+  readonly learners?: readonly NodeId[];
   readonly storage: RaftStorage;
   readonly random: RandomSource;
   /** Ticks without hearing from a leader before campaigning (randomized in [e, 2e)). */
@@ -93,6 +97,12 @@ export class Raft {
   pendingConfIndex = 0;
   /** Set once a committed conf change removed this node: it then takes part in nothing. */
   removed = false;
+  /**
+   * A MsgTimeoutNow arrived while a committed conf change was not applied yet (typically the
+   * removal of the leader that sent it, whose commit came in the same batch): campaign as
+   * soon as it is applied rather than an election timeout later.
+   */
+  private transferCampaignPending = false;
 
   private electionElapsed = 0;
   /** Monotonic tick counter; the leader's clock for check-quorum. */
@@ -121,16 +131,13 @@ export class Raft {
 
     const { hardState, confState } = opts.storage.initialState();
     const known = confState.voters.length > 0 || (confState.learners ?? []).length > 0;
-    const config = known ? RaftConfig.fromConfState(confState) : new RaftConfig(opts.voters ?? []);
-    invariant(
-      config.voters.size > 0 || opts.joining === true,
-      'no voters: pass voters, a storage with a conf state, or joining for a member waiting to be added',
-    );
+    const config = known ? RaftConfig.fromConfState(confState) : new RaftConfig(opts.voters ?? [], opts.learners ?? []);
     this.tracker = new ProgressTracker(config, opts.maxInflightMsgs ?? 256, opts.maxInflightBytes ?? 0);
 
     if (!isEmptyHardState(hardState)) this.loadState(hardState);
     if (opts.applied !== undefined && opts.applied > 0) this.raftLog.appliedTo(opts.applied);
     this.replayAppliedConfChanges(opts.storage.snapshot().index);
+    invariant(this.tracker.config.voters.size > 0, 'no voters: pass voters, or a storage with a conf state');
     this.becomeFollower(this.term, NONE);
   }
 
@@ -287,6 +294,7 @@ export class Raft {
     this.readOnly.clear();
     this.readRoundPending = false;
     this.pendingReadIndexMessages = [];
+    this.transferCampaignPending = false;
   }
 
   becomeFollower(term: number, lead: NodeId): void {
@@ -698,7 +706,8 @@ export class Raft {
         return ACCEPTED;
       case MessageType.TimeoutNow:
         // Leadership transfer: campaign at once, bypassing pre-vote and leases.
-        this.hup('transfer');
+        if (this.promotable() && this.hasUnappliedConfChanges()) this.transferCampaignPending = true;
+        else this.hup('transfer');
         return ACCEPTED;
       case MessageType.ReadIndex:
         if (this.lead === NONE) return dropped(DropReason.NoLeader);
@@ -752,11 +761,10 @@ export class Raft {
   private restore(s: Snapshot): boolean {
     if (s.index <= this.raftLog.committed) return false;
     invariant(this.role === StateRole.Follower, 'only followers restore snapshots');
+    // A snapshot whose configuration does not name us was taken before we were added: a
+    // leader sends only to members of its (applied) configuration, and ids are never reused,
+    // so it cannot be one taken after our removal. The log after it adds us again.
     const snapConfig = RaftConfig.fromConfState(s.confState);
-    // A member must find itself in the snapshot's configuration (defence in depth: a leader
-    // only sends to members). A joining member, in no configuration yet, takes any snapshot:
-    // one taken before it was added still leads to the log entry that adds it.
-    if (this.tracker.config.isMember(this.id) && !snapConfig.isMember(this.id)) return false;
     if (this.raftLog.matchTerm(s.index, s.term)) {
       // We already have the entries: just fast-forward commit.
       this.raftLog.commitTo(s.index);
@@ -769,6 +777,13 @@ export class Raft {
   }
 
   // ---- membership ----
+
+  /** The RawNode advanced the applied index: run a transfer campaign that waited for it. */
+  onApplied(): void {
+    if (!this.transferCampaignPending || this.hasUnappliedConfChanges()) return;
+    this.transferCampaignPending = false;
+    if (this.role === StateRole.Follower) this.hup('transfer');
+  }
 
   /**
    * Leader admission of conf changes in a proposal. Refused (with the reason) when: an

@@ -205,6 +205,7 @@ export class RawNode {
       if (e.type === EntryType.ConfChange && !r.removed) applied.push(r.applyConfChange(e.index, decodeConfChange(e.data)));
     }
     if (lastApplied !== undefined) r.raftLog.appliedTo(lastApplied.index);
+    r.onApplied();
     const lastEntry = rd.entries[rd.entries.length - 1];
     r.onPersisted(lastEntry === undefined ? undefined : { index: lastEntry.index, term: lastEntry.term }, rd.snapshot?.index);
     // The writes are durable: the leader acknowledges its own entries (may commit, release
