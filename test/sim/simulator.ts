@@ -273,7 +273,11 @@ export class Simulation {
    */
   private onConfChange(id: NodeId, ev: ConfigChangeEvent): void {
     if (ev.change === undefined) return;
-    if (this.latestConf === undefined || ev.index > this.latestConf.index) this.latestConf = { index: ev.index, confState: ev.confState };
+    if (this.latestConf === undefined || ev.index > this.latestConf.index) {
+      this.latestConf = { index: ev.index, confState: ev.confState };
+      // A removal proposed before healing may apply after it.
+      if (this.healed) this.queue.schedule(0, () => this.retireFormerMembers());
+    }
     if (!this.appliedChangeIndexes.has(ev.index)) {
       this.appliedChangeIndexes.add(ev.index);
       this.membershipCounts.applied++;
@@ -605,13 +609,16 @@ export class Simulation {
       m.driver = undefined;
       m.sm = undefined;
       m.removed = true;
+      this.requests.disturb();
       this.log(`retire former member ${m.id}`);
     }
   }
 
   /** The members of the latest configuration (all members while it never changed). */
   private currentMembers(): Member[] {
-    return [...this.members.values()].filter((m) => !m.removed);
+    const conf = this.latestConf?.confState;
+    const inConf = (id: NodeId): boolean => conf === undefined || conf.voters.includes(id) || (conf.learners ?? []).includes(id);
+    return [...this.members.values()].filter((m) => !m.removed && inConf(m.id));
   }
 
   run(): SimResult {
