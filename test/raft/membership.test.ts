@@ -37,14 +37,21 @@ test('an added learner receives the log, is tracked with its match index, and ap
   );
 });
 
-test('a learner is not counted in the commit quorum', (t) => {
+test('learners are not counted in the commit quorum', (t) => {
   const c = withLearner(4);
+  t.true(c.node(1).proposeConfChange(addLearner(5)).accepted);
+  c.stabilize();
+  c.join(5, c.node(1).status().confState);
+  c.tickAll(3);
   const before = c.node(1).status().commit;
-  c.partition([1, 4], [2, 3]);
+  // Leader + 2 learners would be 3 of 5 members, but they are 1 of 3 voters.
+  c.partition([1, 4, 5], [2, 3]);
   c.node(1).propose(enc('x'));
   c.stabilize();
-  t.is(c.node(1).status().progress.get(4)?.match, c.node(1).status().lastIndex, 'the learner acknowledged the entry');
-  t.is(c.node(1).status().commit, before, 'leader + learner are no quorum of 3 voters');
+  const last = c.node(1).status().lastIndex;
+  t.is(c.node(1).status().progress.get(4)?.match, last, 'learner 4 acknowledged the entry');
+  t.is(c.node(1).status().progress.get(5)?.match, last, 'learner 5 acknowledged the entry');
+  t.is(c.node(1).status().commit, before, 'not committed');
 });
 
 test('a learner never campaigns, however long it hears nothing', (t) => {
@@ -59,10 +66,14 @@ test('a learner never campaigns, however long it hears nothing', (t) => {
   );
 });
 
-test('check-quorum counts voters only: a leader that hears only from a learner steps down', (t) => {
+test('check-quorum counts voters only: a leader that hears only from learners steps down', (t) => {
   const c = withLearner(4);
-  c.partition([1, 4], [2, 3]);
-  c.tickAll(25, [1, 4]);
+  t.true(c.node(1).proposeConfChange(addLearner(5)).accepted);
+  c.stabilize();
+  c.join(5, c.node(1).status().confState);
+  c.tickAll(3);
+  c.partition([1, 4, 5], [2, 3]);
+  c.tickAll(25, [1, 4, 5]);
   t.not(c.node(1).status().role, StateRole.Leader);
 });
 
