@@ -1,5 +1,5 @@
 import type { ConfChange } from './conf-change.js';
-import { applyConfChange, confChangeError, decodeConfChange } from './conf-change.js';
+import { ConfChangeType, applyConfChange, confChangeError, decodeConfChange } from './conf-change.js';
 import { RaftConfig } from './conf-state.js';
 import { invariant } from './errors.js';
 import type { Message, MessageInit } from './message.js';
@@ -806,8 +806,18 @@ export class Raft {
     if (!this.committedEntryInCurrentTerm()) {
       return dropped(DropReason.ConfChangeTooEarly, `leader of term ${this.term} has not committed an entry of its term yet`);
     }
-    const error = confChangeError(this.tracker.config, decodeConfChange(changes[0]!.data));
+    const cc = decodeConfChange(changes[0]!.data);
+    const error = confChangeError(this.tracker.config, cc);
     if (error !== undefined) return dropped(DropReason.ConfChangeInvalid, error);
+    if (cc.type === ConfChangeType.RemoveMember && cc.nodeId === this.id && this.tracker.config.voters.size === 2) {
+      // The other voter switches to the new configuration only when it learns the removal
+      // is committed, which only we can tell it; until then it needs our vote to elect
+      // anyone. If we stop (or crash) first, it is stuck for good. Hand over, then remove.
+      return dropped(
+        DropReason.ConfChangeInvalid,
+        `the leader cannot remove itself from a two-voter configuration: transfer leadership first, then remove member ${this.id}`,
+      );
+    }
     // appendEntries numbers the entries from lastIndex + 1, in order.
     this.pendingConfIndex = this.raftLog.lastIndex() + 1 + entries.indexOf(changes[0]!);
     return undefined;

@@ -254,3 +254,15 @@ test('a joining member behind the compacted log is caught up by snapshot and lea
   t.deepEqual(c.appliedData(4).slice(-1), ['later']);
 });
 
+
+test('the leader of a two-voter configuration cannot remove itself (the other voter would need its vote forever)', (t) => {
+  const c = new TestCluster([1, 2, 3]);
+  c.campaign(1);
+  const two = new TestCluster([1, 2]);
+  two.campaign(1);
+  const r = two.node(1).proposeConfChange(remove(1));
+  t.false(r.accepted);
+  if (!r.accepted) t.regex(r.detail ?? '', /transfer leadership first/);
+  t.true(two.node(1).proposeConfChange(remove(2)).accepted, 'removing the follower is fine: the leader applies it itself');
+  t.true(c.node(1).proposeConfChange(remove(1)).accepted, 'with three voters the others keep a quorum of the old configuration');
+});

@@ -235,7 +235,7 @@ test('driver: an fsync failure is fatal — the node stops and sends nothing', (
 });
 
 test('driver: a conf change is proposed, applied in order and reported; a removed leader hands over, stops and says so', async (t) => {
-  const h = new ManualHarness([1]);
+  const h = new ManualHarness([1, 2, 3]);
   const node = new RawNode({ id: 1, storage: h.storage, random: new Prng(1), electionTick: 10, heartbeatTick: 1 });
   const changes: ConfigChangeEvent[] = [];
   const removed: unknown[] = [];
@@ -250,42 +250,46 @@ test('driver: a conf change is proposed, applied in order and reported; a remove
   });
   d.start();
   d.campaign();
+  d.step(resp(MessageType.PreVoteResp, 2, 1));
+  h.syncAll();
+  d.step(resp(MessageType.VoteResp, 2, 1));
   h.syncAll();
   t.is(d.status().role, 'leader');
+  // Member 2 acknowledges everything the leader has: with the leader, a quorum of 3.
+  const ack = (): void => {
+    d.step(resp(MessageType.AppResp, 2, d.status().term, { index: d.status().lastIndex }));
+    h.syncAll();
+  };
+  ack();
 
-  const add = d.proposeConfChange({ type: ConfChangeType.AddLearner, nodeId: 2, context: enc('n2') });
+  const add = d.proposeConfChange({ type: ConfChangeType.AddLearner, nodeId: 4, context: enc('n4') });
   if (!add.accepted) return t.fail(`refused: ${add.reason}`);
-  const second = d.proposeConfChange({ type: ConfChangeType.AddLearner, nodeId: 3 });
+  const second = d.proposeConfChange({ type: ConfChangeType.AddLearner, nodeId: 5 });
   t.like(second, { accepted: false, reason: 'conf-change-pending' });
   h.syncAll();
-  const applied = await add.applied;
-  t.deepEqual(applied.confState, { voters: [1], learners: [2] });
-  t.deepEqual(changes.map((c) => [c.index, c.change?.type, c.confState]), [[add.index, 'add-learner', { voters: [1], learners: [2] }]]);
-  t.deepEqual(d.confState(), { voters: [1], learners: [2] });
-  t.like(d.progress().get(2), { learner: true, match: 0 });
-
-  const promote = d.proposeConfChange({ type: ConfChangeType.PromoteLearner, nodeId: 2 });
-  if (!promote.accepted) return t.fail(`refused: ${promote.reason}`);
-  h.syncAll();
-  t.deepEqual((await promote.applied).confState, { voters: [1, 2], learners: [] });
-
-  // Member 2 catches up (its acks), then the leader removes itself: with two voters the
-  // removal commits only with 2's ack, then 1 hands over to 2 and stops.
-  const ack = (): void => d.step(resp(MessageType.AppResp, 2, d.status().term, { index: d.status().lastIndex }));
   ack();
-  h.syncAll();
+  const applied = await add.applied;
+  t.deepEqual(applied.confState, { voters: [1, 2, 3], learners: [4] });
+  t.deepEqual(applied.change.context, enc('n4'), 'the context travels with the change');
+  t.deepEqual(
+    changes.map((c) => [c.index, c.change?.type, c.confState]),
+    [[add.index, 'add-learner', { voters: [1, 2, 3], learners: [4] }]],
+  );
+  t.deepEqual(d.confState(), { voters: [1, 2, 3], learners: [4] });
+  t.like(d.progress().get(4), { learner: true, match: 0 });
+
   const rm = d.proposeConfChange({ type: ConfChangeType.RemoveMember, nodeId: 1 });
   if (!rm.accepted) return t.fail(`refused: ${rm.reason}`);
   h.syncAll();
   t.deepEqual(removed, [], 'not removed before the change commits');
+  t.false(d.isStopped);
   ack();
-  h.syncAll();
-  t.deepEqual((await rm.applied).confState, { voters: [2], learners: [] });
+  t.deepEqual((await rm.applied).confState, { voters: [2, 3], learners: [4] });
   t.true(d.isStopped);
-  t.deepEqual(removed, [{ index: rm.index, confState: { voters: [2], learners: [] } }]);
+  t.deepEqual(removed, [{ index: rm.index, confState: { voters: [2, 3], learners: [4] } }]);
   t.true(
     h.sent.some((m) => m.type === MessageType.TimeoutNow && m.to === 2),
-    'the hand-over left before the driver stopped',
+    'the hand-over to the up-to-date voter left before the driver stopped',
   );
-  t.like(d.proposeConfChange({ type: ConfChangeType.AddLearner, nodeId: 3 }), { accepted: false, reason: 'stopped' });
+  t.like(d.proposeConfChange({ type: ConfChangeType.AddLearner, nodeId: 5 }), { accepted: false, reason: 'stopped' });
 });
