@@ -115,10 +115,7 @@ export class RaftDriver {
   private lastSnapshotIndex: number;
   private pendingReads: ReadState[] = [];
   /** Waiters of accepted conf changes by log index (at most one at a time, by the core's rule). */
-  private readonly confWaiters = new Map<
-    number,
-    { term: number; resolve: (a: AppliedConfChange) => void; reject: (e: Error) => void }
-  >();
+  private readonly confWaiters = new Map<number, { term: number; resolve: (a: AppliedConfChange) => void; reject: (e: Error) => void }>();
   /** Set when the core reported this member removed: stop once the last Ready is out. */
   private removedAt: { index: number; confState: ConfState } | undefined = undefined;
 

@@ -1,5 +1,5 @@
 import type { ConfChange } from './conf-change.js';
-import { encodeConfChange } from './conf-change.js';
+import { decodeConfChange, encodeConfChange } from './conf-change.js';
 import { invariant } from './errors.js';
 import type { Message } from './message.js';
 import { MessageType, isLocalMessage, isResponseMessage, makeMessage } from './message.js';
@@ -9,7 +9,6 @@ import { Raft } from './raft.js';
 import type { Ready } from './ready.js';
 import type { ConfState, Entry, HardState, NodeId, SoftState, SubmitResult } from './types.js';
 import { DropReason, EMPTY_HARD_STATE, EntryType, NONE, StateRole, dropped, hardStateEqual } from './types.js';
-import { decodeConfChange } from './conf-change.js';
 
 export interface BasicStatus {
   readonly id: NodeId;

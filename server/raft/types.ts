@@ -141,8 +141,7 @@ export type DropReason = (typeof DropReason)[keyof typeof DropReason];
  * queued; it is NOT a promise of commit: the caller watches committed entries / read states.
  */
 export type SubmitResult =
-  | { readonly accepted: true }
-  | { readonly accepted: false; readonly reason: DropReason; readonly detail?: string };
+  { readonly accepted: true } | { readonly accepted: false; readonly reason: DropReason; readonly detail?: string };
 
 export const ACCEPTED: SubmitResult = { accepted: true };
 export function dropped(reason: DropReason, detail?: string): SubmitResult {

@@ -21,7 +21,11 @@ const samples: ConfChange[] = [
 test('the core codec writes exactly what the generated protobuf code writes, and reads it back', (t) => {
   for (const cc of samples) {
     const ours = encodeConfChange(cc);
-    const theirs = pb.ConfChange.encode({ type: WIRE[cc.type], nodeId: cc.nodeId, context: Buffer.from(cc.context ?? new Uint8Array(0)) }).finish();
+    const theirs = pb.ConfChange.encode({
+      type: WIRE[cc.type],
+      nodeId: cc.nodeId,
+      context: Buffer.from(cc.context ?? new Uint8Array(0)),
+    }).finish();
     t.deepEqual([...ours], [...theirs], `${cc.type} ${cc.nodeId}`);
     t.deepEqual(decodeConfChange(theirs), cc);
     const back = pb.ConfChange.decode(ours);

@@ -254,7 +254,6 @@ test('a joining member behind the compacted log is caught up by snapshot and lea
   t.deepEqual(c.appliedData(4).slice(-1), ['later']);
 });
 
-
 test('the leader of a two-voter configuration cannot remove itself (the other voter would need its vote forever)', (t) => {
   const c = new TestCluster([1, 2, 3]);
   c.campaign(1);
