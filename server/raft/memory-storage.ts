@@ -13,7 +13,8 @@ export class MemoryRaftStorage implements RaftStorage {
   private ents: Entry[];
 
   constructor(voters: readonly number[] = [], learners: readonly number[] = []) {
-    this.snap = { index: 0, term: 0, confState: { voters: [...voters], learners: [...learners] }, data: new Uint8Array(0) };
+    const confState = learners.length > 0 ? { voters: [...voters], learners: [...learners] } : { voters: [...voters] };
+    this.snap = { index: 0, term: 0, confState, data: new Uint8Array(0) };
     this.ents = [dummy(0, 0)];
   }
 

@@ -168,7 +168,8 @@ function decodeSnapshotMetadata(w: pb.Message, type: MessageType, what: string):
       `${what}: bad snapshot metadata (index ${md.index}, term ${md.term}, voters ${voters.join(',')}, learners ${learners.join(',')})`,
     );
   }
-  return { index: md.index, term: md.term, confState: { voters, learners }, data: new Uint8Array(0) };
+  const confState = learners.length > 0 ? { voters, learners } : { voters };
+  return { index: md.index, term: md.term, confState, data: new Uint8Array(0) };
 }
 
 function isUint(v: number): boolean {
