@@ -132,8 +132,10 @@ const MAX_MEMBERS = 7;
 /**
  * One seeded run of a 1-, 3- or 5-member cluster: a fault phase (random drops, duplicates,
  * delays, partitions, crashes that lose unsynced writes, fsync failures, leadership
- * transfers, client proposals and reads), then a healed liveness phase that must commit a new
- * proposal on every member within LIVENESS_BOUND_MS while the clients keep going, and in
+ * transfers, client proposals and reads; in half of the seeds membership changes too: learners
+ * added (started once their addition applies), promoted, members removed, the leader
+ * included), then a healed liveness phase that must commit a new
+ * proposal on every member of the latest configuration within LIVENESS_BOUND_MS while the clients keep going, and in
  * which every client request issued since the last disturbance completes or is rejected
  * within REQUEST_BOUND_MS (see ClientRequests). Safety invariants are checked after every
  * event.
