@@ -130,6 +130,12 @@ export class RaftDriver {
   start(): void {
     if (this.started || this.stopped) return;
     this.started = true;
+    // Restarted after its removal was applied (the core replayed it): never serve again.
+    if (this.node.removed) {
+      const st = this.node.status();
+      this.finishRemoval({ index: st.applied, confState: st.confState });
+      return;
+    }
     this.opts.ticker.start(() => this.input(() => this.node.tick()));
     this.kick();
   }

@@ -265,3 +265,15 @@ test('the leader of a two-voter configuration cannot remove itself (the other vo
   t.true(two.node(1).proposeConfChange(remove(2)).accepted, 'removing the follower is fine: the leader applies it itself');
   t.true(c.node(1).proposeConfChange(remove(1)).accepted, 'with three voters the others keep a quorum of the old configuration');
 });
+
+test('a member restarted after applying its own removal stays removed', (t) => {
+  const c = new TestCluster([1, 2, 3]);
+  c.campaign(1);
+  t.true(c.node(1).proposeConfChange(remove(3)).accepted);
+  c.stabilize();
+  c.tickAll(2);
+  t.true(c.node(3).status().removed);
+  c.restart(3, 5, c.node(3).status().applied);
+  t.true(c.node(3).status().removed, 'the replayed log says so');
+  t.deepEqual(c.node(3).status().confState, { voters: [1, 2], learners: [] });
+});
