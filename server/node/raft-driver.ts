@@ -1,8 +1,10 @@
+import type { ConfChange } from '../raft/conf-change.js';
 import type { Message } from '../raft/message.js';
 import type { ProgressState } from '../raft/progress.js';
-import type { RawNode } from '../raft/raw-node.js';
+import type { AppliedConfChange } from '../raft/raft.js';
+import type { ConfChangeSubmitResult, RawNode } from '../raft/raw-node.js';
 import type { Ready } from '../raft/ready.js';
-import type { NodeId, ReadState, StateRole, SubmitResult } from '../raft/types.js';
+import type { ConfState, NodeId, ReadState, StateRole, SubmitResult } from '../raft/types.js';
 import type { PeerSender } from './ports/peer-sender.js';
 import type { RaftObserver } from './ports/raft-observer.js';
 import type { PersistBatch, RaftLogPersistence } from './ports/raft-log-persistence.js';
@@ -26,7 +28,36 @@ export interface RaftDriverOptions {
   readonly onFatal?: (err: unknown) => void;
   /** Told of leader changes as the core reports them (metrics). */
   readonly observer?: Pick<RaftObserver, 'leaderChanged'>;
+  /**
+   * The configuration changed: a committed conf change was applied (`change` set), or an
+   * installed snapshot brought its configuration. Called in log order, after the state
+   * machine applied everything up to `index`; the place to add or remove transport peers.
+   */
+  readonly onConfChange?: (event: ConfigChangeEvent) => void;
+  /**
+   * A committed conf change removed this member. The driver has sent its last messages
+   * (a removed leader's hand-over) and stopped; the member must not serve again under its id.
+   */
+  readonly onRemoved?: (event: { readonly index: number; readonly confState: ConfState }) => void;
 }
+
+export interface ConfigChangeEvent {
+  readonly index: number;
+  readonly confState: ConfState;
+  /** Absent when the configuration came with a snapshot. */
+  readonly change?: ConfChange;
+}
+
+/** A conf change was appended at `index` but another entry was committed there (leadership changed). */
+export class ConfChangeLostError extends Error {
+  override readonly name = 'ConfChangeLostError';
+}
+
+/** proposeConfChange's answer: when accepted, `applied` settles once the change took effect. */
+export type DriverConfChangeResult =
+  | (Extract<ConfChangeSubmitResult, { accepted: true }> & { readonly applied: Promise<AppliedConfChange> })
+  | Extract<ConfChangeSubmitResult, { accepted: false }>
+  | { readonly accepted: false; readonly reason: 'stopped' };
 
 /** This member's view of Raft, for the request path and diagnostics (see RaftDriver.status()). */
 export interface DriverStatus {
@@ -42,11 +73,15 @@ export interface DriverStatus {
   readonly lastIndex: number;
 }
 
-/** Leader only: how far each member's log is known to match the leader's. */
-export type ReplicationProgress = ReadonlyMap<NodeId, { readonly match: number; readonly next: number; readonly state: ProgressState }>;
+/** Leader only: how far each member's log (learners' too) is known to match the leader's. */
+export type ReplicationProgress = ReadonlyMap<
+  NodeId,
+  { readonly match: number; readonly next: number; readonly state: ProgressState; readonly learner: boolean }
+>;
 
 export type DriverSubmitResult = SubmitResult | { readonly accepted: false; readonly reason: 'stopped' };
 const STOPPED: DriverSubmitResult = { accepted: false, reason: 'stopped' };
+const STOPPED_CC: DriverConfChangeResult = { accepted: false, reason: 'stopped' };
 
 /**
  * Owns all I/O around one Raft core. Inputs (ticks, peer messages, proposals) are fed to the
@@ -84,6 +119,10 @@ export class RaftDriver {
   private pendingReads: ReadState[] = [];
   /** The last leader the core reported, to tell the observer of changes. */
   private reportedLeader = 0;
+  /** Waiters of accepted conf changes by log index (at most one at a time, by the core's rule). */
+  private readonly confWaiters = new Map<number, { term: number; resolve: (a: AppliedConfChange) => void; reject: (e: Error) => void }>();
+  /** Set when the core reported this member removed: stop once the last Ready is out. */
+  private removedAt: { index: number; confState: ConfState } | undefined = undefined;
 
   constructor(opts: RaftDriverOptions) {
     this.opts = opts;
@@ -96,6 +135,12 @@ export class RaftDriver {
   start(): void {
     if (this.started || this.stopped) return;
     this.started = true;
+    // Restarted after its removal was applied (the core replayed it): never serve again.
+    if (this.node.removed) {
+      const st = this.node.status();
+      this.finishRemoval({ index: st.applied, confState: st.confState });
+      return;
+    }
     this.opts.ticker.start(() => this.input(() => this.node.tick()));
     this.kick();
   }
@@ -105,6 +150,8 @@ export class RaftDriver {
     if (this.stopped) return;
     this.stopped = true;
     this.opts.ticker.stop();
+    for (const w of this.confWaiters.values()) w.reject(new ConfChangeLostError('the member stopped before the conf change applied'));
+    this.confWaiters.clear();
   }
 
   get isStopped(): boolean {
@@ -125,6 +172,32 @@ export class RaftDriver {
   /** Leader only (empty otherwise): per-member replication progress, e.g. to pick a successor. */
   progress(): ReplicationProgress {
     return this.node.status().progress;
+  }
+
+  /** The configuration in effect on this member (as of its applied index). */
+  confState(): ConfState {
+    return this.node.status().confState;
+  }
+
+  /**
+   * Proposes a membership change on the leader (see RawNode.proposeConfChange for the rules
+   * and refusals). When accepted, `applied` resolves once the change took effect here, or
+   * rejects with ConfChangeLostError if another entry was committed at its index or the
+   * member stopped first.
+   */
+  proposeConfChange(cc: ConfChange): DriverConfChangeResult {
+    if (this.stopped) return STOPPED_CC;
+    let r: ConfChangeSubmitResult | undefined;
+    this.input(() => {
+      r = this.node.proposeConfChange(cc);
+    });
+    if (r === undefined) return STOPPED_CC;
+    const accepted = r;
+    if (!accepted.accepted) return accepted;
+    const applied = new Promise<AppliedConfChange>((resolve, reject) => {
+      this.confWaiters.set(accepted.index, { term: accepted.term, resolve, reject });
+    });
+    return { ...accepted, applied };
   }
 
   /**
@@ -190,6 +263,7 @@ export class RaftDriver {
       if (this.stopped) return;
       if (!this.node.hasReady()) {
         this.running = false;
+        if (this.removedAt !== undefined) this.finishRemoval(this.removedAt);
         return;
       }
       let waiting = false;
@@ -245,14 +319,48 @@ export class RaftDriver {
       const last = rd.committedEntries[rd.committedEntries.length - 1];
       this.settle(last === undefined ? undefined : this.opts.stateMachine.apply(rd.committedEntries), () => {
         if (last !== undefined) this.applied = last.index;
-        // 4. advance
-        this.node.advance(rd);
+        // 4. advance (conf changes among the applied entries take effect now)
+        const changes = this.node.advance(rd);
+        if (snap !== undefined) this.opts.onConfChange?.({ index: snap.index, confState: snap.confState });
+        for (const c of changes) this.confChangeApplied(c);
+        this.settleConfWaiters(rd, changes);
         // 5. reads and compaction
         for (const rs of rd.readStates) this.pendingReads.push(rs);
         this.releaseReads();
         this.maybeCompact(done);
       });
     });
+  }
+
+  private confChangeApplied(c: AppliedConfChange): void {
+    this.opts.onConfChange?.({ index: c.index, confState: c.confState, change: c.change });
+    if (this.node.removed && this.removedAt === undefined) this.removedAt = { index: c.index, confState: c.confState };
+  }
+
+  /** Resolves the waiter whose index was applied, or rejects it if another entry took its place. */
+  private settleConfWaiters(rd: Ready, changes: readonly AppliedConfChange[]): void {
+    if (this.confWaiters.size === 0) return;
+    if (rd.snapshot !== undefined) {
+      for (const [index, w] of this.confWaiters) {
+        if (index > rd.snapshot.index) continue;
+        this.confWaiters.delete(index);
+        w.reject(new ConfChangeLostError(`a snapshot covered index ${index}: outcome unknown, read the configuration`));
+      }
+    }
+    for (const e of rd.committedEntries) {
+      const w = this.confWaiters.get(e.index);
+      if (w === undefined) continue;
+      this.confWaiters.delete(e.index);
+      const applied = changes.find((c) => c.index === e.index);
+      if (e.term === w.term && applied !== undefined) w.resolve(applied);
+      else w.reject(new ConfChangeLostError(`another entry (term ${e.term}) was committed at index ${e.index}`));
+    }
+  }
+
+  /** Removed: the last messages (a removed leader's hand-over) are out; stop for good. */
+  private finishRemoval(at: { index: number; confState: ConfState }): void {
+    this.stop();
+    this.opts.onRemoved?.(at);
   }
 
   private releaseReads(): void {

@@ -7,7 +7,9 @@ export { MessageType, CAMPAIGN_TRANSFER, makeMessage, isLocalMessage } from './m
 export type { RaftStorage } from './storage.js';
 export { MemoryRaftStorage } from './memory-storage.js';
 export type { Ready } from './ready.js';
-export type { RaftOptions } from './raft.js';
+export type { AppliedConfChange, RaftOptions } from './raft.js';
+export type { ConfChange } from './conf-change.js';
+export { ConfChangeType, confChangeError, decodeConfChange, encodeConfChange } from './conf-change.js';
 export { RawNode } from './raw-node.js';
-export type { BasicStatus, RaftStatus } from './raw-node.js';
+export type { BasicStatus, ConfChangeSubmitResult, RaftStatus } from './raw-node.js';
 export { ProgressState } from './progress.js';

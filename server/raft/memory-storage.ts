@@ -12,8 +12,9 @@ export class MemoryRaftStorage implements RaftStorage {
   private snap: Snapshot;
   private ents: Entry[];
 
-  constructor(voters: readonly number[] = []) {
-    this.snap = { index: 0, term: 0, confState: { voters: [...voters] }, data: new Uint8Array(0) };
+  constructor(voters: readonly number[] = [], learners: readonly number[] = []) {
+    const confState = learners.length > 0 ? { voters: [...voters], learners: [...learners] } : { voters: [...voters] };
+    this.snap = { index: 0, term: 0, confState, data: new Uint8Array(0) };
     this.ents = [dummy(0, 0)];
   }
 

@@ -20,15 +20,36 @@ export class ProgressTracker {
   }
 
   /**
-   * Re-creates progress for every voter (new term, or after a snapshot). Everyone counts as
-   * heard from `now`: a fresh leader just got a quorum of votes.
+   * Re-creates progress for every member, voter or learner (new term, or after a snapshot).
+   * Everyone counts as heard from `now`: a fresh leader just got a quorum of votes.
    */
   resetProgress(lastIndex: number, selfId: NodeId, selfMatch: number, now: number): void {
     this.progress.clear();
-    for (const id of this.config.voters) {
+    for (const id of this.config.members()) {
       const pr = new Progress(0, lastIndex + 1, this.maxInflight, this.maxInflightBytes);
       pr.lastActiveTick = now;
       if (id === selfId) pr.match = selfMatch;
+      this.progress.set(id, pr);
+    }
+  }
+
+  /**
+   * Switches to a new configuration, keeping the progress of members that stay (a promoted
+   * learner keeps its match). An added member starts probing right after the leader's log
+   * (its match is unknown) and counts as heard from `now`, so it may be sent a snapshot.
+   */
+  switchConfig(config: RaftConfig, lastIndex: number, now: number): void {
+    this.config = config;
+    for (const id of [...this.progress.keys()]) {
+      if (!config.isMember(id)) {
+        this.progress.delete(id);
+        this.votes.delete(id);
+      }
+    }
+    for (const id of config.members()) {
+      if (this.progress.has(id)) continue;
+      const pr = new Progress(0, lastIndex + 1, this.maxInflight, this.maxInflightBytes);
+      pr.lastActiveTick = now;
       this.progress.set(id, pr);
     }
   }

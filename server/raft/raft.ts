@@ -1,3 +1,5 @@
+import type { ConfChange } from './conf-change.js';
+import { ConfChangeType, applyConfChange, confChangeError, decodeConfChange } from './conf-change.js';
 import { RaftConfig } from './conf-state.js';
 import { invariant } from './errors.js';
 import type { Message, MessageInit } from './message.js';
@@ -9,13 +11,22 @@ import type { RandomSource } from './random.js';
 import { RaftLog } from './raft-log.js';
 import { ReadOnly } from './read-only.js';
 import type { RaftStorage } from './storage.js';
-import type { Entry, HardState, NodeId, ReadState, Snapshot, SoftState, SubmitResult } from './types.js';
+import type { ConfState, Entry, HardState, NodeId, ReadState, Snapshot, SoftState, SubmitResult } from './types.js';
 import { ACCEPTED, DropReason, EntryType, NONE, StateRole, dropped, entriesSize, isEmptyHardState } from './types.js';
 
 export interface RaftOptions {
   readonly id: NodeId;
-  /** Voters used when storage has no membership yet (fresh bootstrap). */
+  /**
+   * Voters used when storage has no membership yet: the bootstrap members, or, for a member
+   * joining a running cluster, the voters of the configuration that added it.
+   */
   readonly voters?: readonly NodeId[];
+  /**
+   * Learners used when storage has no membership yet: for a joining member, the learners of
+   * the configuration that added it (itself included). Replaying the cluster's older conf
+   * changes over that configuration converges to the right one (see README, Membership).
+   */
+  readonly learners?: readonly NodeId[];
   readonly storage: RaftStorage;
   readonly random: RandomSource;
   /** Ticks without hearing from a leader before campaigning (randomized in [e, 2e)). */
@@ -39,6 +50,14 @@ export interface RaftOptions {
 }
 
 type CampaignType = 'pre-election' | 'election' | 'transfer';
+
+/** A committed conf change as applied by this node (see RawNode.advance). */
+export interface AppliedConfChange {
+  readonly index: number;
+  readonly change: ConfChange;
+  /** The configuration after it (unchanged if the change did not apply). */
+  readonly confState: ConfState;
+}
 
 const LOCAL_ONLY = new Set<string>([MessageType.Prop, MessageType.ReadIndex]);
 
@@ -71,6 +90,19 @@ export class Raft {
   /** ReadIndex requests postponed until this leader has committed an entry of its term. */
   private pendingReadIndexMessages: Message[] = [];
   leadTransferee: NodeId = NONE;
+  /**
+   * Leader: index of the last conf change it appended (or its last index on election, which
+   * may hide one). No new change is accepted until the log is applied up to here.
+   */
+  pendingConfIndex = 0;
+  /** Set once a committed conf change removed this node: it then takes part in nothing. */
+  removed = false;
+  /**
+   * A MsgTimeoutNow arrived while a committed conf change was not applied yet (typically the
+   * removal of the leader that sent it, whose commit came in the same batch): campaign as
+   * soon as it is applied rather than an election timeout later.
+   */
+  private transferCampaignPending = false;
 
   private electionElapsed = 0;
   /** Monotonic tick counter; the leader's clock for check-quorum. */
@@ -98,13 +130,41 @@ export class Raft {
     this.raftLog = new RaftLog(opts.storage, opts.maxCommittedSizePerReady ?? 4 * 1024 * 1024);
 
     const { hardState, confState } = opts.storage.initialState();
-    const voters = confState.voters.length > 0 ? confState.voters : (opts.voters ?? []);
-    invariant(voters.length > 0, 'no voters: pass voters or a storage with a conf state');
-    this.tracker = new ProgressTracker(new RaftConfig(voters), opts.maxInflightMsgs ?? 256, opts.maxInflightBytes ?? 0);
+    const known = confState.voters.length > 0 || (confState.learners ?? []).length > 0;
+    const config = known ? RaftConfig.fromConfState(confState) : new RaftConfig(opts.voters ?? [], opts.learners ?? []);
+    this.tracker = new ProgressTracker(config, opts.maxInflightMsgs ?? 256, opts.maxInflightBytes ?? 0);
 
     if (!isEmptyHardState(hardState)) this.loadState(hardState);
     if (opts.applied !== undefined && opts.applied > 0) this.raftLog.appliedTo(opts.applied);
+    this.replayAppliedConfChanges(opts.storage.snapshot().index);
+    invariant(this.tracker.config.voters.size > 0, 'no voters: pass voters, or a storage with a conf state');
     this.becomeFollower(this.term, NONE);
+  }
+
+  /**
+   * The storage's conf state is the one of its snapshot; conf changes between the snapshot
+   * and the applied index were applied before the restart and will not be handed out again,
+   * so they are re-applied here (pure, no effects) to know the current configuration.
+   */
+  private replayAppliedConfChanges(snapshotIndex: number): void {
+    const lo = Math.max(snapshotIndex + 1, this.raftLog.firstIndex());
+    const hi = this.raftLog.applied;
+    if (hi < lo) return;
+    let config = this.tracker.config;
+    for (const e of this.raftLog.slice(lo, hi + 1, Infinity)) {
+      if (e.type === EntryType.ConfChange) config = applyConfChange(config, decodeConfChange(e.data));
+    }
+    this.tracker.config = config;
+    // A member whose removal was applied before the restart stays removed.
+    if (hi > snapshotIndex && !config.isMember(this.id) && this.wasEverMember(lo, hi)) this.removed = true;
+  }
+
+  /** True if some conf change in [lo, hi] named this node (so it was a member at some point). */
+  private wasEverMember(lo: number, hi: number): boolean {
+    for (const e of this.raftLog.slice(lo, hi + 1, Infinity)) {
+      if (e.type === EntryType.ConfChange && decodeConfChange(e.data).nodeId === this.id) return true;
+    }
+    return false;
   }
 
   private loadState(hs: HardState): void {
@@ -125,9 +185,9 @@ export class Raft {
     return { lead: this.lead, role: this.role };
   }
 
-  /** Voter and no snapshot waiting to be installed (its membership may differ). */
+  /** Voter, not removed, and no snapshot waiting to be installed (its membership may differ). */
   promotable(): boolean {
-    return this.tracker.config.isVoter(this.id) && !this.raftLog.hasPendingSnapshot();
+    return !this.removed && this.tracker.config.isVoter(this.id) && !this.raftLog.hasPendingSnapshot();
   }
 
   // ---- outgoing messages ----
@@ -193,8 +253,9 @@ export class Raft {
     this.maybeSendAppend(to, true);
   }
 
+  /** Voters and learners alike receive the log. */
   private bcastAppend(): void {
-    for (const id of this.tracker.config.voters) if (id !== this.id) this.sendAppend(id);
+    for (const id of this.tracker.config.members()) if (id !== this.id) this.sendAppend(id);
   }
 
   private sendHeartbeat(to: NodeId, context: Uint8Array | undefined): void {
@@ -206,7 +267,7 @@ export class Raft {
   private bcastHeartbeat(): void {
     this.readRoundPending = false;
     const ctx = this.readOnly.lastPendingContext();
-    for (const id of this.tracker.config.voters) if (id !== this.id) this.sendHeartbeat(id, ctx);
+    for (const id of this.tracker.config.members()) if (id !== this.id) this.sendHeartbeat(id, ctx);
   }
 
   /** One heartbeat round confirms every read queued since the previous round. */
@@ -233,6 +294,7 @@ export class Raft {
     this.readOnly.clear();
     this.readRoundPending = false;
     this.pendingReadIndexMessages = [];
+    this.transferCampaignPending = false;
   }
 
   becomeFollower(term: number, lead: NodeId): void {
@@ -262,6 +324,8 @@ export class Raft {
     this.lead = this.id;
     this.role = StateRole.Leader;
     this.tracker.mustGet(this.id).becomeReplicate();
+    // Our log may hold a conf change not applied yet: no new change until it is.
+    this.pendingConfIndex = this.raftLog.lastIndex();
     // A no-op in our term: committing it commits all earlier entries (Raft §5.4.2) and
     // unlocks ReadIndex.
     this.appendEntries([{ term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array(0) }]);
@@ -294,6 +358,7 @@ export class Raft {
   // ---- ticks ----
 
   tick(): void {
+    if (this.removed) return;
     this.ticks++;
     if (this.role === StateRole.Leader) this.tickHeartbeat();
     else this.tickElection();
@@ -332,7 +397,17 @@ export class Raft {
   private hup(t: CampaignType): void {
     if (this.role === StateRole.Leader) return;
     if (!this.promotable()) return;
+    // A committed conf change not applied yet may change who votes: campaigning with the
+    // old configuration could count the wrong quorum (as in etcd-io/raft).
+    if (this.hasUnappliedConfChanges()) return;
     this.campaign(t);
+  }
+
+  private hasUnappliedConfChanges(): boolean {
+    const lo = Math.max(this.raftLog.applied + 1, this.raftLog.firstIndex());
+    const hi = this.raftLog.committed;
+    if (hi < lo) return false;
+    return this.raftLog.slice(lo, hi + 1, Infinity).some((e) => e.type === EntryType.ConfChange);
   }
 
   private campaign(t: CampaignType): void {
@@ -371,6 +446,8 @@ export class Raft {
   // ---- step ----
 
   step(m: Message): SubmitResult {
+    // A removed member takes part in nothing: no votes, no acks, no requests.
+    if (this.removed) return dropped(DropReason.Removed);
     if (m.term === 0) {
       // local message (or termless forwarded request)
     } else if (m.term > this.term) {
@@ -447,6 +524,8 @@ export class Raft {
         invariant(m.entries.length > 0, 'stepped empty MsgProp');
         if (!this.tracker.config.isVoter(this.id)) return dropped(DropReason.NotMember);
         if (this.leadTransferee !== NONE) return dropped(DropReason.LeaderTransferring);
+        const refused = this.checkConfChanges(m.entries);
+        if (refused !== undefined) return refused;
         this.appendEntries(m.entries);
         this.bcastAppend();
         return ACCEPTED;
@@ -537,6 +616,8 @@ export class Raft {
       case MessageType.TransferLeader: {
         const transferee = m.index;
         if (this.tracker.get(transferee) === undefined) return ACCEPTED;
+        // A learner cannot win an election: handing leadership to it would only stall writes.
+        if (!this.tracker.config.isVoter(transferee)) return dropped(DropReason.NotMember, `member ${transferee} is not a voter`);
         if (this.leadTransferee !== NONE) {
           if (this.leadTransferee === transferee) return ACCEPTED;
           this.leadTransferee = NONE;
@@ -625,7 +706,8 @@ export class Raft {
         return ACCEPTED;
       case MessageType.TimeoutNow:
         // Leadership transfer: campaign at once, bypassing pre-vote and leases.
-        this.hup('transfer');
+        if (this.promotable() && this.hasUnappliedConfChanges()) this.transferCampaignPending = true;
+        else this.hup('transfer');
         return ACCEPTED;
       case MessageType.ReadIndex:
         if (this.lead === NONE) return dropped(DropReason.NoLeader);
@@ -679,16 +761,116 @@ export class Raft {
   private restore(s: Snapshot): boolean {
     if (s.index <= this.raftLog.committed) return false;
     invariant(this.role === StateRole.Follower, 'only followers restore snapshots');
-    if (!s.confState.voters.includes(this.id)) return false; // not for us (conf changes later)
+    // A snapshot whose configuration does not name us was taken before we were added: a
+    // leader sends only to members of its (applied) configuration, and ids are never reused,
+    // so it cannot be one taken after our removal. The log after it adds us again.
+    const snapConfig = RaftConfig.fromConfState(s.confState);
     if (this.raftLog.matchTerm(s.index, s.term)) {
       // We already have the entries: just fast-forward commit.
       this.raftLog.commitTo(s.index);
       return false;
     }
     this.raftLog.restore(s);
-    this.tracker.config = RaftConfig.fromConfState(s.confState);
+    this.tracker.config = snapConfig;
     this.tracker.resetProgress(this.raftLog.lastIndex(), this.id, 0, this.ticks);
     return true;
+  }
+
+  // ---- membership ----
+
+  /** The RawNode advanced the applied index: run a transfer campaign that waited for it. */
+  onApplied(): void {
+    if (!this.transferCampaignPending || this.hasUnappliedConfChanges()) return;
+    this.transferCampaignPending = false;
+    if (this.role === StateRole.Follower) this.hup('transfer');
+  }
+
+  /**
+   * Leader admission of conf changes in a proposal. Refused (with the reason) when: an
+   * earlier change is not applied yet (one change at a time keeps every two consecutive
+   * configurations' majorities overlapping, thesis §4.1); no entry of this term committed
+   * yet (the previous leader's unfinished change may still commit, thesis §4.1 and the 2015
+   * raft-dev correction); or the change does not apply to the configuration, e.g. it would
+   * remove the last voter.
+   */
+  private checkConfChanges(entries: readonly Entry[]): SubmitResult | undefined {
+    const changes = entries.filter((e) => e.type === EntryType.ConfChange);
+    if (changes.length === 0) return undefined;
+    if (changes.length > 1) return dropped(DropReason.ConfChangePending, 'one conf change per proposal');
+    if (this.pendingConfIndex > this.raftLog.applied) {
+      return dropped(
+        DropReason.ConfChangePending,
+        `the conf change at index ${this.pendingConfIndex} is not applied yet (applied ${this.raftLog.applied})`,
+      );
+    }
+    if (!this.committedEntryInCurrentTerm()) {
+      return dropped(DropReason.ConfChangeTooEarly, `leader of term ${this.term} has not committed an entry of its term yet`);
+    }
+    const cc = decodeConfChange(changes[0]!.data);
+    const error = confChangeError(this.tracker.config, cc);
+    if (error !== undefined) return dropped(DropReason.ConfChangeInvalid, error);
+    if (cc.type === ConfChangeType.RemoveMember && cc.nodeId === this.id && this.tracker.config.voters.size === 2) {
+      // The other voter switches to the new configuration only when it learns the removal
+      // is committed, which only we can tell it; until then it needs our vote to elect
+      // anyone. If we stop (or crash) first, it is stuck for good. Hand over, then remove.
+      return dropped(
+        DropReason.ConfChangeInvalid,
+        `the leader cannot remove itself from a two-voter configuration: transfer leadership first, then remove member ${this.id}`,
+      );
+    }
+    // appendEntries numbers the entries from lastIndex + 1, in order.
+    this.pendingConfIndex = this.raftLog.lastIndex() + 1 + entries.indexOf(changes[0]!);
+    return undefined;
+  }
+
+  /**
+   * Applies a committed conf change: the configuration takes effect when the entry is
+   * APPLIED (etcd-io/raft's choice, not on append as in the thesis), on every member alike,
+   * in log order. Being committed, it can never be rolled back, so no member ever has to
+   * revert a configuration; the cost is that a leader counts the old quorum until then.
+   */
+  applyConfChange(index: number, cc: ConfChange): AppliedConfChange {
+    const before = this.tracker.config;
+    const after = applyConfChange(before, cc);
+    this.tracker.switchConfig(after, this.raftLog.lastIndex(), this.ticks);
+    const wasMember = before.isMember(this.id);
+    if (this.role === StateRole.Leader) {
+      if (this.leadTransferee !== NONE && !after.isVoter(this.leadTransferee)) this.leadTransferee = NONE;
+      if (!after.isVoter(this.id)) {
+        this.stepDownRemovedLeader();
+      } else {
+        // Fewer voters may commit more at once; new members get the log right away.
+        if (this.maybeCommit()) this.releasePendingReadIndexMessages();
+        this.bcastAppend();
+      }
+    }
+    if (wasMember && !after.isMember(this.id)) {
+      this.removed = true;
+      if (this.role !== StateRole.Leader) this.role = StateRole.Follower;
+      this.lead = NONE;
+    }
+    return { index, change: cc, confState: after.toConfState() };
+  }
+
+  /**
+   * The leader applied its own removal: tell everyone the commit (so the remaining voters
+   * apply the change too), hand leadership to the most up-to-date remaining voter at once
+   * (TimeoutNow; it need not wait an election timeout), and step down.
+   */
+  private stepDownRemovedLeader(): void {
+    this.bcastAppend();
+    let best: NodeId = NONE;
+    let bestMatch = -1;
+    for (const id of [...this.tracker.config.voters].sort((a, b) => a - b)) {
+      const pr = this.tracker.get(id);
+      if (pr !== undefined && pr.match > bestMatch) {
+        best = id;
+        bestMatch = pr.match;
+      }
+    }
+    // TimeoutNow is safe only to a voter holding our whole log (it must win the election).
+    if (best !== NONE && bestMatch === this.raftLog.lastIndex()) this.send({ type: MessageType.TimeoutNow, to: best });
+    this.becomeFollower(this.term, NONE);
   }
 
   // ---- commit and reads ----

@@ -1,12 +1,14 @@
+import type { ConfChange } from './conf-change.js';
+import { decodeConfChange, encodeConfChange } from './conf-change.js';
 import { invariant } from './errors.js';
 import type { Message } from './message.js';
 import { MessageType, isLocalMessage, isResponseMessage, makeMessage } from './message.js';
 import type { ProgressState } from './progress.js';
-import type { RaftOptions } from './raft.js';
+import type { AppliedConfChange, RaftOptions } from './raft.js';
 import { Raft } from './raft.js';
 import type { Ready } from './ready.js';
 import type { ConfState, Entry, HardState, NodeId, SoftState, SubmitResult } from './types.js';
-import { EMPTY_HARD_STATE, EntryType, StateRole, hardStateEqual } from './types.js';
+import { DropReason, EMPTY_HARD_STATE, EntryType, NONE, StateRole, dropped, hardStateEqual } from './types.js';
 
 export interface BasicStatus {
   readonly id: NodeId;
@@ -22,10 +24,22 @@ export interface BasicStatus {
 
 export interface RaftStatus extends BasicStatus {
   readonly leadTransferee: NodeId;
+  /** The configuration in effect (as of the applied index): voters and learners. */
   readonly confState: ConfState;
-  /** Leader only: per-follower replication state. */
-  readonly progress: ReadonlyMap<NodeId, { match: number; next: number; state: ProgressState }>;
+  /** True once a committed conf change removed this member. */
+  readonly removed: boolean;
+  /**
+   * Leader only: per-member replication state, learners included. `match` is the highest
+   * index known to be in that member's log: `lastIndex - match` says how far behind it is
+   * (e.g. to refuse promoting a learner that has not caught up).
+   */
+  readonly progress: ReadonlyMap<NodeId, { match: number; next: number; state: ProgressState; learner: boolean }>;
 }
+
+/** Outcome of proposeConfChange: where the change was appended, or why it was refused. */
+export type ConfChangeSubmitResult =
+  | { readonly accepted: true; readonly index: number; readonly term: number }
+  | { readonly accepted: false; readonly reason: DropReason; readonly detail?: string };
 
 /**
  * The application-facing handle on the core: feeds inputs in and hands out Ready batches.
@@ -76,6 +90,26 @@ export class RawNode {
   readIndex(context: Uint8Array): SubmitResult {
     invariant(context.byteLength > 0, 'read index context must not be empty');
     return this.raft.step(makeMessage({ type: MessageType.ReadIndex, from: this.raft.id, context }));
+  }
+
+  /**
+   * Proposes a membership change. Leader only (a follower answers not-leader, or no-leader,
+   * so the caller can go to the leader and get its precise answer). Refused when another
+   * change is not applied yet, when this leader has not committed an entry of its term, or
+   * when the change does not fit the configuration (`detail` says why). Accepted means
+   * appended at `index` in `term`: the change takes effect when that entry is applied
+   * (reported by advance()); if another entry ends up at `index`, it was lost.
+   */
+  proposeConfChange(cc: ConfChange): ConfChangeSubmitResult {
+    const r = this.raft;
+    if (r.removed) return dropped(DropReason.Removed) as ConfChangeSubmitResult;
+    if (r.role !== StateRole.Leader) {
+      return dropped(r.lead === NONE ? DropReason.NoLeader : DropReason.NotLeader) as ConfChangeSubmitResult;
+    }
+    const entry: Entry = { term: 0, index: 0, type: EntryType.ConfChange, data: encodeConfChange(cc) };
+    const result = r.step(makeMessage({ type: MessageType.Prop, from: r.id, entries: [entry] }));
+    if (!result.accepted) return result;
+    return { accepted: true, index: r.raftLog.lastIndex(), term: r.term };
   }
 
   /** Asks the leader to hand leadership to `to` (forwarded if this node is a follower). */
@@ -154,14 +188,23 @@ export class RawNode {
     return rd;
   }
 
-  /** Acknowledges that `rd` was fully processed (persisted, sent, applied). */
-  advance(rd: Ready): void {
+  /**
+   * Acknowledges that `rd` was fully processed (persisted, sent, applied). The conf changes
+   * among its committed entries take effect now, in log order; each is returned with the
+   * configuration after it, for the driver to tell the transport and the server.
+   */
+  advance(rd: Ready): AppliedConfChange[] {
     invariant(this.outstanding === rd, 'advance() with a Ready that is not the outstanding one');
     this.outstanding = undefined;
     const r = this.raft;
     const lastApplied = rd.committedEntries[rd.committedEntries.length - 1];
     if (rd.snapshot !== undefined) r.raftLog.appliedTo(Math.max(rd.snapshot.index, r.raftLog.applied));
+    const applied: AppliedConfChange[] = [];
+    for (const e of rd.committedEntries) {
+      if (e.type === EntryType.ConfChange && !r.removed) applied.push(r.applyConfChange(e.index, decodeConfChange(e.data)));
+    }
     if (lastApplied !== undefined) r.raftLog.appliedTo(lastApplied.index);
+    r.onApplied();
     const lastEntry = rd.entries[rd.entries.length - 1];
     r.onPersisted(lastEntry === undefined ? undefined : { index: lastEntry.index, term: lastEntry.term }, rd.snapshot?.index);
     // The writes are durable: the leader acknowledges its own entries (may commit, release
@@ -169,6 +212,12 @@ export class RawNode {
     const steps = this.stepsOnAdvance;
     this.stepsOnAdvance = [];
     for (const m of steps) r.step(m);
+    return applied;
+  }
+
+  /** True once a committed conf change removed this member: it must stop. */
+  get removed(): boolean {
+    return this.raft.removed;
   }
 
   /** The cheap part of status(), without progress or membership (hot paths, invariant checks). */
@@ -189,9 +238,11 @@ export class RawNode {
 
   status(): RaftStatus {
     const r = this.raft;
-    const progress = new Map<NodeId, { match: number; next: number; state: ProgressState }>();
+    const progress = new Map<NodeId, { match: number; next: number; state: ProgressState; learner: boolean }>();
     if (r.role === StateRole.Leader) {
-      for (const [id, pr] of r.tracker.progress) progress.set(id, { match: pr.match, next: pr.next, state: pr.state });
+      for (const [id, pr] of r.tracker.progress) {
+        progress.set(id, { match: pr.match, next: pr.next, state: pr.state, learner: r.tracker.config.isLearner(id) });
+      }
     }
     return {
       id: r.id,
@@ -205,6 +256,7 @@ export class RawNode {
       lastIndex: r.raftLog.lastIndex(),
       leadTransferee: r.leadTransferee,
       confState: r.tracker.config.toConfState(),
+      removed: r.removed,
       progress,
     };
   }

@@ -9,7 +9,7 @@ export const NONE: NodeId = 0;
 
 export const EntryType = {
   Normal: 'normal',
-  /** Reserved for membership changes (joint consensus), not produced yet. */
+  /** A membership change; `data` is an encoded ConfChange (see conf-change.ts). */
   ConfChange: 'conf-change',
 } as const;
 export type EntryType = (typeof EntryType)[keyof typeof EntryType];
@@ -39,9 +39,11 @@ export function isEmptyHardState(hs: HardState): boolean {
   return hardStateEqual(hs, EMPTY_HARD_STATE);
 }
 
-/** Cluster membership as recorded in snapshots. Voters only until conf changes land. */
+/** Cluster membership as recorded in snapshots: voters and (non-voting) learners, disjoint. */
 export interface ConfState {
   readonly voters: readonly NodeId[];
+  /** Absent means none (snapshots written before learners existed). */
+  readonly learners?: readonly NodeId[];
 }
 
 export interface Snapshot {
@@ -123,6 +125,14 @@ export const DropReason = {
   NotLeader: 'not-leader',
   /** This node is not a voter of the current configuration. */
   NotMember: 'not-member',
+  /** This node was removed from the cluster by a committed conf change; it takes part in nothing. */
+  Removed: 'removed',
+  /** A conf change is refused while an earlier one is not applied yet (one change at a time). */
+  ConfChangePending: 'conf-change-pending',
+  /** A new leader refuses conf changes until an entry of its own term committed. */
+  ConfChangeTooEarly: 'conf-change-too-early',
+  /** The conf change does not apply to the current configuration (see `detail`). */
+  ConfChangeInvalid: 'conf-change-invalid',
 } as const;
 export type DropReason = (typeof DropReason)[keyof typeof DropReason];
 
@@ -130,9 +140,10 @@ export type DropReason = (typeof DropReason)[keyof typeof DropReason];
  * Outcome of a local request. `accepted` means appended (leader), forwarded (follower) or
  * queued; it is NOT a promise of commit: the caller watches committed entries / read states.
  */
-export type SubmitResult = { readonly accepted: true } | { readonly accepted: false; readonly reason: DropReason };
+export type SubmitResult =
+  { readonly accepted: true } | { readonly accepted: false; readonly reason: DropReason; readonly detail?: string };
 
 export const ACCEPTED: SubmitResult = { accepted: true };
-export function dropped(reason: DropReason): SubmitResult {
-  return { accepted: false, reason };
+export function dropped(reason: DropReason, detail?: string): SubmitResult {
+  return detail === undefined ? { accepted: false, reason } : { accepted: false, reason, detail };
 }

@@ -65,14 +65,17 @@ export function decodeHardState(record: Buffer): HardState {
 }
 
 export function encodeSnapshotMeta(meta: SnapshotMeta): Buffer {
-  const voters = [...meta.confState.voters];
-  return frame(ProtoSnapshotMetadata.encode({ index: meta.index, term: meta.term, confState: { voters } }).finish());
+  const confState = { voters: [...meta.confState.voters], learners: [...(meta.confState.learners ?? [])] };
+  return frame(ProtoSnapshotMetadata.encode({ index: meta.index, term: meta.term, confState }).finish());
 }
 
 export function decodeSnapshotMeta(record: Buffer): SnapshotMeta {
   const what = 'raft snapshot metadata';
   const p = decode(what, () => ProtoSnapshotMetadata.decode(unframe(record, what)));
-  return { index: p.index, term: p.term, confState: { voters: p.confState?.voters ?? [] } };
+  const voters = p.confState?.voters ?? [];
+  const learners = p.confState?.learners ?? [];
+  // `learners` only when there are some: the same ConfState as before learners existed.
+  return { index: p.index, term: p.term, confState: learners.length > 0 ? { voters, learners } : { voters } };
 }
 
 /** The log start is stored as the "dummy" entry of MemoryRaftStorage: index and term only. */

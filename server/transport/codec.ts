@@ -83,7 +83,11 @@ export function encodeMessage(m: Message): pb.Message {
     snapshotMetadata:
       m.snapshot === undefined
         ? undefined
-        : { index: m.snapshot.index, term: m.snapshot.term, confState: { voters: [...m.snapshot.confState.voters] } },
+        : {
+            index: m.snapshot.index,
+            term: m.snapshot.term,
+            confState: { voters: [...m.snapshot.confState.voters], learners: [...(m.snapshot.confState.learners ?? [])] },
+          },
     context: m.context === undefined ? EMPTY : asBuffer(m.context),
     hasContext: m.context !== undefined,
   };
@@ -157,10 +161,15 @@ function decodeSnapshotMetadata(w: pb.Message, type: MessageType, what: string):
   }
   if (md === undefined) throw malformed(`${what}: no snapshot metadata`);
   const voters = md.confState?.voters ?? [];
-  if (!isUint(md.index) || !isUint(md.term) || voters.some((v) => !isUint(v) || v === NONE)) {
-    throw malformed(`${what}: bad snapshot metadata (index ${md.index}, term ${md.term}, voters ${voters.join(',')})`);
+  const learners = md.confState?.learners ?? [];
+  const badId = (v: number): boolean => !isUint(v) || v === NONE;
+  if (!isUint(md.index) || !isUint(md.term) || voters.some(badId) || learners.some(badId) || learners.some((l) => voters.includes(l))) {
+    throw malformed(
+      `${what}: bad snapshot metadata (index ${md.index}, term ${md.term}, voters ${voters.join(',')}, learners ${learners.join(',')})`,
+    );
   }
-  return { index: md.index, term: md.term, confState: { voters }, data: new Uint8Array(0) };
+  const confState = learners.length > 0 ? { voters, learners } : { voters };
+  return { index: md.index, term: md.term, confState, data: new Uint8Array(0) };
 }
 
 function isUint(v: number): boolean {

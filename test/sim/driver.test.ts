@@ -3,23 +3,36 @@ import type { PeerSender } from '../../server/node/ports/peer-sender.js';
 import type { PersistBatch, RaftLogPersistence } from '../../server/node/ports/raft-log-persistence.js';
 import type { StateMachine } from '../../server/node/ports/state-machine.js';
 import type { Ticker } from '../../server/node/ports/ticker.js';
+import type { ConfigChangeEvent } from '../../server/node/raft-driver.js';
 import { RaftDriver } from '../../server/node/raft-driver.js';
+import { ConfChangeType } from '../../server/raft/conf-change.js';
 import { MemoryRaftStorage } from '../../server/raft/memory-storage.js';
 import type { Message } from '../../server/raft/message.js';
 import { MessageType } from '../../server/raft/message.js';
 import { RawNode } from '../../server/raft/raw-node.js';
 import type { Entry, ReadState, Snapshot } from '../../server/raft/types.js';
 import { Prng } from './prng.js';
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 import { SyncCompletion } from './sim-disk.js';
 
 /** A disk whose writes complete only when the test says so; records the order of effects. */
 class ManualHarness implements RaftLogPersistence, PeerSender, StateMachine, Ticker {
-  readonly storage = new MemoryRaftStorage([1, 2, 3]);
+  readonly storage: MemoryRaftStorage;
   readonly events: string[] = [];
   readonly pending: { batch: PersistBatch; done: SyncCompletion }[] = [];
   readonly sent: Message[] = [];
   readonly applied: Entry[] = [];
   onTick: (() => void) | undefined;
+
+  constructor(voters: readonly number[] = [1, 2, 3]) {
+    this.storage = new MemoryRaftStorage(voters);
+  }
+
+  /** Completes every outstanding write, including those the completions trigger. */
+  syncAll(): void {
+    while (this.pending.length > 0) this.sync();
+  }
 
   save(batch: PersistBatch): PromiseLike<void> {
     const done = new SyncCompletion();
@@ -219,4 +232,64 @@ test('driver: an fsync failure is fatal — the node stops and sends nothing', (
   t.deepEqual(h.sent, []);
   t.deepEqual(d.propose(new Uint8Array([1])), { accepted: false, reason: 'stopped' });
   t.is(h.onTick, undefined, 'ticker stopped');
+});
+
+test('driver: a conf change is proposed, applied in order and reported; a removed leader hands over, stops and says so', async (t) => {
+  const h = new ManualHarness([1, 2, 3]);
+  const node = new RawNode({ id: 1, storage: h.storage, random: new Prng(1), electionTick: 10, heartbeatTick: 1 });
+  const changes: ConfigChangeEvent[] = [];
+  const removed: unknown[] = [];
+  const d = new RaftDriver({
+    node,
+    persistence: h,
+    sender: h,
+    stateMachine: h,
+    ticker: h,
+    onConfChange: (ev) => changes.push(ev),
+    onRemoved: (ev) => removed.push(ev),
+  });
+  d.start();
+  d.campaign();
+  d.step(resp(MessageType.PreVoteResp, 2, 1));
+  h.syncAll();
+  d.step(resp(MessageType.VoteResp, 2, 1));
+  h.syncAll();
+  t.is(d.status().role, 'leader');
+  // Member 2 acknowledges everything the leader has: with the leader, a quorum of 3.
+  const ack = (): void => {
+    d.step(resp(MessageType.AppResp, 2, d.status().term, { index: d.status().lastIndex }));
+    h.syncAll();
+  };
+  ack();
+
+  const add = d.proposeConfChange({ type: ConfChangeType.AddLearner, nodeId: 4, context: enc('n4') });
+  if (!add.accepted) return t.fail(`refused: ${add.reason}`);
+  const second = d.proposeConfChange({ type: ConfChangeType.AddLearner, nodeId: 5 });
+  t.like(second, { accepted: false, reason: 'conf-change-pending' });
+  h.syncAll();
+  ack();
+  const applied = await add.applied;
+  t.deepEqual(applied.confState, { voters: [1, 2, 3], learners: [4] });
+  t.deepEqual(applied.change.context, enc('n4'), 'the context travels with the change');
+  t.deepEqual(
+    changes.map((c) => [c.index, c.change?.type, c.confState]),
+    [[add.index, 'add-learner', { voters: [1, 2, 3], learners: [4] }]],
+  );
+  t.deepEqual(d.confState(), { voters: [1, 2, 3], learners: [4] });
+  t.like(d.progress().get(4), { learner: true, match: 0 });
+
+  const rm = d.proposeConfChange({ type: ConfChangeType.RemoveMember, nodeId: 1 });
+  if (!rm.accepted) return t.fail(`refused: ${rm.reason}`);
+  h.syncAll();
+  t.deepEqual(removed, [], 'not removed before the change commits');
+  t.false(d.isStopped);
+  ack();
+  t.deepEqual((await rm.applied).confState, { voters: [2, 3], learners: [4] });
+  t.true(d.isStopped);
+  t.deepEqual(removed, [{ index: rm.index, confState: { voters: [2, 3], learners: [4] } }]);
+  t.true(
+    h.sent.some((m) => m.type === MessageType.TimeoutNow && m.to === 2),
+    'the hand-over to the up-to-date voter left before the driver stopped',
+  );
+  t.like(d.proposeConfChange({ type: ConfChangeType.AddLearner, nodeId: 5 }), { accepted: false, reason: 'stopped' });
 });

@@ -32,12 +32,14 @@ export class SimDisk {
    * @param lying a broken disk that acknowledges writes before they are durable (a crash
    *   loses acknowledged writes). Used only to prove the invariants catch such a bug.
    */
+  /** @param learners a member added to a running cluster starts with its configuration's learners (itself included). */
   constructor(
     private readonly voters: readonly NodeId[],
     readonly lying = false,
+    private readonly learners: readonly NodeId[] = [],
   ) {
-    this.durable = new MemoryRaftStorage(voters);
-    if (lying) this.shadow = new MemoryRaftStorage(voters);
+    this.durable = new MemoryRaftStorage(voters, learners);
+    if (lying) this.shadow = new MemoryRaftStorage(voters, learners);
   }
 
   /** Lying mode: performs `write` on the real medium later, in FIFO order. */
@@ -53,13 +55,13 @@ export class SimDisk {
     this.incarnation++;
     if (this.shadow !== undefined) {
       this.durable = this.shadow;
-      this.shadow = cloneStorage(this.shadow, this.voters);
+      this.shadow = cloneStorage(this.shadow, this.voters, this.learners);
     }
   }
 }
 
-function cloneStorage(s: MemoryRaftStorage, voters: readonly NodeId[]): MemoryRaftStorage {
-  const c = new MemoryRaftStorage(voters);
+function cloneStorage(s: MemoryRaftStorage, voters: readonly NodeId[], learners: readonly NodeId[]): MemoryRaftStorage {
+  const c = new MemoryRaftStorage(voters, learners);
   const snap = s.snapshot();
   if (snap.index > 0) c.applySnapshot(snap);
   const from = Math.max(s.firstIndex(), snap.index + 1);

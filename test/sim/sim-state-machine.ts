@@ -1,5 +1,6 @@
 import type { StateMachine } from '../../server/node/ports/state-machine.js';
 import type { Entry, NodeId, Snapshot } from '../../server/raft/types.js';
+import { EntryType } from '../../server/raft/types.js';
 import type { InvariantChecker } from './invariants.js';
 import { InvariantViolation } from './invariants.js';
 
@@ -46,7 +47,7 @@ export class SimStateMachine implements StateMachine {
       }
       this.hash = chain(this.hash, e);
       this.applied = e.index;
-      if (e.data.byteLength > 0) {
+      if (e.type === EntryType.Normal && e.data.byteLength > 0) {
         const value = this.decoder.decode(e.data);
         this.values.add(value);
         this.onValue?.(value);

@@ -4,7 +4,8 @@ import type { SimResult } from './simulator.js';
 import { LIVENESS_BOUND_MS, REQUEST_BOUND_MS, runSeed } from './simulator.js';
 
 /*
- * Seeded deterministic simulation of 1-, 3- and 5-member clusters running the real RaftDriver
+ * Seeded deterministic simulation of 1-, 3- and 5-member clusters (half of the seeds also add,
+ * promote and remove members, the leader included) running the real RaftDriver
  * over a simulated network and disk. Environment:
  *   SIM_SEEDS=N        number of seeds (default 1000), starting at SIM_FIRST_SEED (default 1)
  *   SIM_SEED=S         run exactly one seed (replay a failure)
@@ -32,6 +33,7 @@ test(`simulation: ${seeds.length === 1 ? `seed ${seeds[0]}` : `${seeds.length} s
   let committed = 0;
   let snapshots = 0;
   let elections = 0;
+  const membership = { seeds: 0, proposed: 0, applied: 0, added: 0, removed: 0 };
   for (let i = 0; i < seeds.length; i++) {
     const seed = seeds[i]!;
     let r: SimResult;
@@ -58,6 +60,11 @@ test(`simulation: ${seeds.length === 1 ? `seed ${seeds[0]}` : `${seeds.length} s
     committed += r.committed;
     snapshots += r.snapshotsInstalled;
     elections += r.leaderElections;
+    if (r.membership.proposed > 0) membership.seeds++;
+    membership.proposed += r.membership.proposed;
+    membership.applied += r.membership.applied;
+    membership.added += r.membership.added;
+    membership.removed += r.membership.removed;
     if (i % 50 === 49) await yieldToEventLoop(); // stay responsive to the test runner
   }
   const wall = Date.now() - started;
@@ -66,6 +73,8 @@ test(`simulation: ${seeds.length === 1 ? `seed ${seeds[0]}` : `${seeds.length} s
     `${steps} steps, ${(virtualMs / 1000).toFixed(0)} virtual s, ${committed} entries committed, ${crashes} crashes ` +
     `(${fsyncFailures} from fsync failures), ${partitions} partitions, ${elections} leaders elected, ` +
     `${snapshots} snapshots installed by followers, ${reads} linearizable reads checked; ` +
+    `membership: ${membership.seeds} seeds changed it, ${membership.proposed} changes accepted, ${membership.applied} applied, ` +
+    `${membership.added} members added, ${membership.removed} removed (told by their driver); ` +
     `client requests: ${requests.issued} issued, ${requests.completed} completed, ${requests.rejected} rejected at once, ` +
     `${requests.excused} excused by a disturbance (slowest undisturbed ${maxRequest} ms, bound ${REQUEST_BOUND_MS} ms after healing); ` +
     `slowest post-heal commit ${maxLiveness} ms (bound ${LIVENESS_BOUND_MS} ms); wall ${(wall / 1000).toFixed(1)} s`;
@@ -76,6 +85,7 @@ test(`simulation: ${seeds.length === 1 ? `seed ${seeds[0]}` : `${seeds.length} s
   if (seeds.length >= 100) {
     t.true(snapshots > 0 && elections > seeds.length, 'snapshot catch-up and leader changes were exercised');
     t.true((bySize.get(1) ?? 0) > 0 && (bySize.get(3) ?? 0) > 0 && (bySize.get(5) ?? 0) > 0, 'every cluster size ran');
+    t.true(membership.added > 0 && membership.removed > 0, 'members were added and removed under faults');
   }
 });
 

@@ -1,8 +1,11 @@
+import type { ConfigChangeEvent } from '../../server/node/raft-driver.js';
 import { RaftDriver } from '../../server/node/raft-driver.js';
+import type { ConfChange } from '../../server/raft/conf-change.js';
+import { ConfChangeType } from '../../server/raft/conf-change.js';
 import type { Ticker } from '../../server/node/ports/ticker.js';
 import { InvariantError } from '../../server/raft/errors.js';
 import { RawNode } from '../../server/raft/raw-node.js';
-import type { Entry, NodeId, ReadState } from '../../server/raft/types.js';
+import type { ConfState, Entry, NodeId, ReadState } from '../../server/raft/types.js';
 import { ClientRequests } from './client-requests.js';
 import { EventQueue } from './event-queue.js';
 import { InvariantChecker, InvariantViolation } from './invariants.js';
@@ -48,6 +51,8 @@ export interface SimResult {
   readonly reads: number;
   readonly snapshotsInstalled: number;
   readonly leaderElections: number;
+  /** Membership changes proposed (accepted by a leader) and applied; members added and removed. */
+  readonly membership: { proposed: number; applied: number; added: number; removed: number };
   /** Client proposals and reads issued, completed, rejected at once, excused by a disturbance. */
   readonly requests: { issued: number; completed: number; rejected: number; excused: number };
   /** Slowest completion (virtual ms) of a client request no disturbance excused. */
@@ -100,6 +105,8 @@ interface Member {
   readonly disk: SimDisk;
   driver: RaftDriver | undefined;
   sm: SimStateMachine | undefined;
+  /** Removed from the cluster (told by its driver, or stopped by the operator after healing): never restarted. */
+  removed: boolean;
   /** role@term/lead last seen: for the trace, and a change is a disturbance for client requests. */
   lastView: string;
 }
@@ -115,13 +122,20 @@ interface Config {
   readonly faultPhaseMs: number;
   /** Range of virtual ms between fault injections (some seeds are much more violent). */
   readonly chaosEvery: readonly [number, number];
+  /** Membership changes (add learner, promote, remove, the leader included) during the fault phase. */
+  readonly membership: boolean;
 }
+
+/** Members never exceed this many (voters and learners), so a change can always be tried. */
+const MAX_MEMBERS = 7;
 
 /**
  * One seeded run of a 1-, 3- or 5-member cluster: a fault phase (random drops, duplicates,
  * delays, partitions, crashes that lose unsynced writes, fsync failures, leadership
- * transfers, client proposals and reads), then a healed liveness phase that must commit a new
- * proposal on every member within LIVENESS_BOUND_MS while the clients keep going, and in
+ * transfers, client proposals and reads; in half of the seeds membership changes too: learners
+ * added (started once their addition applies), promoted, members removed, the leader
+ * included), then a healed liveness phase that must commit a new
+ * proposal on every member of the latest configuration within LIVENESS_BOUND_MS while the clients keep going, and in
  * which every client request issued since the last disturbance completes or is rejected
  * within REQUEST_BOUND_MS (see ClientRequests). Safety invariants are checked after every
  * event.
@@ -132,7 +146,12 @@ export class Simulation {
   private readonly checker = new InvariantChecker();
   private readonly network: SimNetwork;
   private readonly members = new Map<NodeId, Member>();
+  /** Every member ever started, removed ones included (new ones are appended as they join). */
   private readonly ids: NodeId[];
+  /** The configuration of the highest-index conf change applied anywhere: the cluster's latest. */
+  private latestConf: { index: number; confState: ConfState } | undefined = undefined;
+  private readonly membershipCounts = { proposed: 0, applied: 0, added: 0, removed: 0 };
+  private readonly appliedChangeIndexes = new Set<number>();
   private readonly cfg: Config;
   private diskFaults: DiskFaults = { minLatency: 1, maxLatency: 5, fsyncFailure: 0 };
   private failure: Error | undefined = undefined;
@@ -171,6 +190,7 @@ export class Simulation {
         [20, 250],
         [10, 80],
       ] as const),
+      membership: r.chance(0.5),
     };
     this.ids = Array.from({ length: this.cfg.size }, (_, i) => i + 1);
     this.network = new SimNetwork(this.queue, r.fork(), (id) => {
@@ -184,6 +204,7 @@ export class Simulation {
         disk: new SimDisk(this.ids, this.options.lyingDisk === true),
         driver: undefined,
         sm: undefined,
+        removed: false,
         lastView: '',
       });
   }
@@ -224,6 +245,8 @@ export class Simulation {
       compactKeep: this.cfg.compactKeep,
       onReadState: (rs) => this.onReadState(id, rs),
       onFatal: (err) => this.onFatal(id, err),
+      onConfChange: (ev) => this.onConfChange(id, ev),
+      onRemoved: () => this.onRemoved(id),
     });
     m.driver = driver;
     m.sm = sm;
@@ -244,6 +267,85 @@ export class Simulation {
     this.crashes++;
     this.requests.disturb();
     this.log(`crash ${id} (${why})`);
+  }
+
+  /**
+   * A member applied a conf change. Like the server, the cluster starts a new member once
+   * its addition is applied, with the configuration that added it.
+   */
+  private onConfChange(id: NodeId, ev: ConfigChangeEvent): void {
+    if (ev.change === undefined) return;
+    if (this.latestConf === undefined || ev.index > this.latestConf.index) {
+      this.latestConf = { index: ev.index, confState: ev.confState };
+      // A removal proposed before healing may apply after it.
+      if (this.healed) this.queue.schedule(0, () => this.retireFormerMembers());
+    }
+    if (!this.appliedChangeIndexes.has(ev.index)) {
+      this.appliedChangeIndexes.add(ev.index);
+      this.membershipCounts.applied++;
+      this.log(`member ${id} applied ${ev.change.type} ${ev.change.nodeId} at ${ev.index}: ${JSON.stringify(ev.confState)}`);
+    }
+    const newId = ev.change.nodeId;
+    if (ev.change.type !== ConfChangeType.AddLearner || this.members.has(newId)) return;
+    const { voters, learners } = ev.confState;
+    if (!(learners ?? []).includes(newId)) return; // the change did not apply (cannot happen: validated)
+    this.members.set(newId, {
+      id: newId,
+      disk: new SimDisk(voters, this.options.lyingDisk === true, learners ?? []),
+      driver: undefined,
+      sm: undefined,
+      removed: false,
+      lastView: '',
+    });
+    this.ids.push(newId);
+    this.membershipCounts.added++;
+    this.queue.schedule(0, () => {
+      if (this.members.get(newId)!.driver === undefined && !this.members.get(newId)!.removed) {
+        this.log(`start new member ${newId}`);
+        this.start(newId);
+      }
+    });
+  }
+
+  /** The driver stopped itself: this member was removed. It stays down for good. */
+  private onRemoved(id: NodeId): void {
+    const m = this.members.get(id)!;
+    m.removed = true;
+    this.membershipCounts.removed++;
+    this.snapshotsInstalled += m.sm?.restores ?? 0;
+    m.driver = undefined;
+    m.sm = undefined;
+    this.requests.disturb();
+    this.log(`member ${id} was removed and stopped`);
+  }
+
+  /** Proposes a random membership change on the leader (refusals are part of the test). */
+  private changeMembership(leader: Member): void {
+    const r = this.rng;
+    const conf = leader.driver!.confState();
+    const learners = conf.learners ?? [];
+    const size = conf.voters.length + learners.length;
+    let cc: ConfChange;
+    const x = r.next();
+    if (learners.length > 0 && x < 0.4) cc = { type: ConfChangeType.PromoteLearner, nodeId: r.pick(learners) };
+    else if (size < MAX_MEMBERS && x < 0.75) cc = { type: ConfChangeType.AddLearner, nodeId: this.ids.length + 1 };
+    else cc = { type: ConfChangeType.RemoveMember, nodeId: r.pick([...conf.voters, ...learners]) };
+    const res = leader.driver!.proposeConfChange(cc);
+    if (res.accepted) {
+      this.membershipCounts.proposed++;
+      // The waiter may be rejected when the change is lost or the member stops: expected here.
+      res.applied.catch(() => undefined);
+    }
+    this.log(`propose ${cc.type} ${cc.nodeId} on leader ${leader.id}: ${res.accepted ? 'accepted' : `refused (${res.reason})`}`);
+  }
+
+  private scheduleMembership(): void {
+    this.queue.schedule(this.rng.between(50, 400), () => {
+      if (this.healed) return;
+      const leader = this.leader();
+      if (leader !== undefined) this.changeMembership(leader);
+      this.scheduleMembership();
+    });
   }
 
   private onFatal(id: NodeId, err: unknown): void {
@@ -287,8 +389,9 @@ export class Simulation {
     return [...this.members.values()].filter((m) => m.driver !== undefined);
   }
 
+  /** Members that are down and may be restarted (not removed ones). */
   private down(): Member[] {
-    return [...this.members.values()].filter((m) => m.driver === undefined);
+    return [...this.members.values()].filter((m) => m.driver === undefined && !m.removed);
   }
 
   /** Proposes on a random live member; a client's proposals are tracked until applied. */
@@ -364,7 +467,7 @@ export class Simulation {
     this.crash(id, why);
     if (this.rng.chance(0.7)) {
       this.queue.schedule(this.rng.between(0, 150), () => {
-        if (this.members.get(id)!.driver === undefined && !this.healed) {
+        if (this.members.get(id)!.driver === undefined && !this.members.get(id)!.removed && !this.healed) {
           this.log(`restart ${id}`);
           this.start(id);
         }
@@ -492,6 +595,34 @@ export class Simulation {
     InvariantChecker.checkLogsMatch(logs);
   }
 
+  /**
+   * At healing, the operator stops members that are no longer in the cluster's latest
+   * configuration but never learned it (partitioned or down when removed), as the server
+   * refuses a removed member's data dir. Until then they are part of the faults.
+   */
+  private retireFormerMembers(): void {
+    const conf = this.latestConf?.confState;
+    if (conf === undefined) return;
+    const current = new Set([...conf.voters, ...(conf.learners ?? [])]);
+    for (const m of this.members.values()) {
+      if (current.has(m.id) || m.removed) continue;
+      m.driver?.stop();
+      this.snapshotsInstalled += m.sm?.restores ?? 0;
+      m.driver = undefined;
+      m.sm = undefined;
+      m.removed = true;
+      this.requests.disturb();
+      this.log(`retire former member ${m.id}`);
+    }
+  }
+
+  /** The members of the latest configuration (all members while it never changed). */
+  private currentMembers(): Member[] {
+    const conf = this.latestConf?.confState;
+    const inConf = (id: NodeId): boolean => conf === undefined || conf.voters.includes(id) || (conf.learners ?? []).includes(id);
+    return [...this.members.values()].filter((m) => !m.removed && inConf(m.id));
+  }
+
   run(): SimResult {
     try {
       return this.runInner();
@@ -513,6 +644,7 @@ export class Simulation {
     this.network.faults = this.randomNetworkFaults();
     this.scheduleClient();
     this.scheduleChaos();
+    if (this.cfg.membership) this.scheduleMembership();
 
     const healAt = this.cfg.faultPhaseMs;
     let livenessValue = '';
@@ -524,6 +656,7 @@ export class Simulation {
       this.network.heal();
       this.network.faults = { drop: 0, duplicate: 0, minDelay: 1, maxDelay: 10, slow: 0, slowDelay: 0 };
       this.diskFaults = { minLatency: 1, maxLatency: 5, fsyncFailure: 0 };
+      this.retireFormerMembers();
       for (const m of this.down()) this.start(m.id);
       livenessValue = `liveness-${this.seed}`;
       this.log('healed everything; liveness phase');
@@ -550,7 +683,7 @@ export class Simulation {
       if (this.steps % FULL_CHECK_EVERY === 0) this.fullCheck();
       if (healedAt >= 0 && livenessMs >= 0 && this.requests.size === 0) break;
       if (healedAt >= 0 && livenessMs < 0) {
-        if ([...this.members.values()].every((m) => m.sm?.values.has(livenessValue) === true)) {
+        if (this.currentMembers().every((m) => m.sm?.values.has(livenessValue) === true)) {
           livenessMs = this.queue.now - healedAt;
           this.log(`liveness value applied everywhere after ${livenessMs}ms; clients stop`);
           this.clientsStopped = true;
@@ -576,6 +709,7 @@ export class Simulation {
       reads: this.reads,
       snapshotsInstalled: this.snapshotsInstalled,
       leaderElections: this.leaderElections,
+      membership: { ...this.membershipCounts },
       requests: {
         issued: this.requests.issued,
         completed: this.requests.completed,

@@ -192,6 +192,18 @@ for (const name of ENGINE_NAMES) {
     });
   });
 
+  test(`${name}: a snapshot's configuration keeps its learners across a reopen`, async (t) => {
+    await withEngine(name, async (ctx) => {
+      const store = await RaftLogStore.open(ctx.engine, { voters: VOTERS });
+      await store.save(batch(ents(1, [1, 1, 1]), { hardState: { term: 1, vote: 1, commit: 3 } }));
+      const confState = { voters: [1, 2, 3], learners: [4] };
+      await store.compact({ index: 3, confState, data: new Uint8Array(0) }, 3);
+      t.deepEqual(store.storage.initialState().confState, confState);
+      const reopened = await RaftLogStore.open(await ctx.reopenEngine(), { voters: VOTERS });
+      t.deepEqual(reopened.storage.initialState().confState, confState);
+    });
+  });
+
   test(`${name}: compaction drops entries and keeps the term at the compaction point`, async (t) => {
     await withEngine(name, async (ctx) => {
       const store = await RaftLogStore.open(ctx.engine, { voters: VOTERS, compactChunk: 2 });

@@ -86,7 +86,7 @@ test('a MsgSnap carries the metadata only; the data travels separately', (t) => 
     snapshot: { index: 50, term: 3, confState: { voters: [1, 2, 3] }, data: ALL_BYTES },
   });
   const w = encodeMessage(m);
-  t.deepEqual(w.snapshotMetadata, { index: 50, term: 3, confState: { voters: [1, 2, 3] } });
+  t.deepEqual(w.snapshotMetadata, { index: 50, term: 3, confState: { voters: [1, 2, 3], learners: [] } });
   t.deepEqual(viaWire(m).snapshot, { index: 50, term: 3, confState: { voters: [1, 2, 3] }, data: new Uint8Array(0) });
 });
 
@@ -107,13 +107,13 @@ test('decoding refuses unknown types, wrong addressing and inconsistent fields',
   refused(t, wire({ type: pb.MessageType.MESSAGE_TYPE_SNAP }), TransportErrorCode.MalformedMessage, /no snapshot metadata/);
   refused(
     t,
-    wire({ snapshotMetadata: { index: 1, term: 1, confState: { voters: [1] } } }),
+    wire({ snapshotMetadata: { index: 1, term: 1, confState: { voters: [1], learners: [] } } }),
     TransportErrorCode.MalformedMessage,
     /not MsgSnap/,
   );
   refused(
     t,
-    wire({ type: pb.MessageType.MESSAGE_TYPE_SNAP, snapshotMetadata: { index: 1, term: 1, confState: { voters: [1, 0] } } }),
+    wire({ type: pb.MessageType.MESSAGE_TYPE_SNAP, snapshotMetadata: { index: 1, term: 1, confState: { voters: [1, 0], learners: [] } } }),
     TransportErrorCode.MalformedMessage,
     /bad snapshot metadata/,
   );
@@ -147,4 +147,22 @@ test('uint64 values beyond 2^53 are refused by the generated decoder, not silent
     .uint64(2n ** 63n)
     .finish();
   t.throws(() => pb.Message.decode(bytes), { message: /MAX_SAFE_INTEGER/ });
+});
+
+test('a MsgSnap carries the configuration with its learners', (t) => {
+  const confState = { voters: [1, 2, 3], learners: [4, 5] };
+  const m = makeMessage({
+    type: MessageType.Snap,
+    from: 2,
+    to: 1,
+    term: 3,
+    snapshot: { index: 50, term: 3, confState, data: new Uint8Array(0) },
+  });
+  t.deepEqual(viaWire(m).snapshot?.confState, confState);
+  refused(
+    t,
+    wire({ type: pb.MessageType.MESSAGE_TYPE_SNAP, snapshotMetadata: { index: 1, term: 1, confState: { voters: [1], learners: [1] } } }),
+    TransportErrorCode.MalformedMessage,
+    /bad snapshot metadata/,
+  );
 });

@@ -1,9 +1,10 @@
 import type { Message } from '../../../server/raft/message.js';
 import { MemoryRaftStorage } from '../../../server/raft/memory-storage.js';
-import type { RaftOptions } from '../../../server/raft/raft.js';
+import type { AppliedConfChange, RaftOptions } from '../../../server/raft/raft.js';
 import { RawNode } from '../../../server/raft/raw-node.js';
 import type { Ready } from '../../../server/raft/ready.js';
-import type { Entry, NodeId, ReadState } from '../../../server/raft/types.js';
+import type { ConfState, Entry, NodeId, ReadState } from '../../../server/raft/types.js';
+import { EntryType } from '../../../server/raft/types.js';
 import { Prng } from '../../sim/prng.js';
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -18,6 +19,8 @@ export interface TestMember {
   readonly readStates: ReadState[];
   /** Snapshots installed from the leader. */
   readonly installedSnapshots: number[];
+  /** Conf changes this member applied (as reported by advance()). */
+  readonly confChanges: AppliedConfChange[];
 }
 
 export type ClusterOptions = Partial<Omit<RaftOptions, 'id' | 'storage' | 'random' | 'voters'>> & { seed?: number };
@@ -40,12 +43,12 @@ export class TestCluster {
   private readonly held = new Map<NodeId, Ready>();
 
   constructor(
-    readonly ids: readonly NodeId[],
+    initialIds: readonly NodeId[],
     readonly opts: ClusterOptions = {},
   ) {
     const rnd = new Prng(opts.seed ?? 1);
-    for (const id of ids) {
-      const storage = new MemoryRaftStorage(ids);
+    for (const id of initialIds) {
+      const storage = new MemoryRaftStorage(initialIds);
       this.members.set(id, {
         id,
         node: this.newNode(id, storage, rnd.fork()),
@@ -53,8 +56,43 @@ export class TestCluster {
         applied: [],
         readStates: [],
         installedSnapshots: [],
+        confChanges: [],
       });
     }
+  }
+
+  /** Every member ever started here (removed ones included), in id order. */
+  get ids(): NodeId[] {
+    return [...this.members.keys()].sort((a, b) => a - b);
+  }
+
+  /**
+   * Starts a new, empty member that was added as a learner, with the configuration that added
+   * it (as a server's join would fetch it from the cluster).
+   */
+  join(id: NodeId, confState: ConfState, seed = 7): TestMember {
+    const storage = new MemoryRaftStorage();
+    const { voters, learners } = confState;
+    const mem: TestMember = {
+      id,
+      node: new RawNode({
+        electionTick: 10,
+        heartbeatTick: 1,
+        ...withoutSeed(this.opts),
+        id,
+        storage,
+        random: new Prng(seed),
+        voters,
+        learners: learners ?? [],
+      }),
+      storage,
+      applied: [],
+      readStates: [],
+      installedSnapshots: [],
+      confChanges: [],
+    };
+    this.members.set(id, mem);
+    return mem;
   }
 
   private newNode(id: NodeId, storage: MemoryRaftStorage, random: Prng): RawNode {
@@ -115,7 +153,7 @@ export class TestCluster {
   private finish(mem: TestMember, rd: Ready): void {
     mem.applied.push(...rd.committedEntries);
     mem.readStates.push(...rd.readStates);
-    mem.node.advance(rd);
+    mem.confChanges.push(...mem.node.advance(rd));
   }
 
   /**
@@ -226,17 +264,20 @@ export class TestCluster {
     return this.ids.filter((id) => this.node(id).status().role === 'leader');
   }
 
-  /** Data of applied non-empty entries (the no-ops are skipped). */
+  /** Data of applied non-empty normal entries (no-ops and conf changes are skipped). */
   appliedData(id: NodeId): string[] {
     return this.m(id)
-      .applied.filter((e) => e.data.byteLength > 0)
+      .applied.filter((e) => e.type === EntryType.Normal && e.data.byteLength > 0)
       .map((e) => dec(e.data));
   }
 
-  /** Replaces a member's node with a fresh one built from its storage (a restart). */
-  restart(id: NodeId, seed = 99): void {
+  /**
+   * Replaces a member's node with a fresh one built from its storage (a restart). The state
+   * machine restarts from the snapshot unless `applied` says it kept more.
+   */
+  restart(id: NodeId, seed = 99, applied?: number): void {
     const mem = this.m(id);
-    const snapIndex = mem.storage.snapshot().index;
+    const snapIndex = applied ?? mem.storage.snapshot().index;
     mem.applied.length = 0;
     mem.node = new RawNode({
       electionTick: 10,

@@ -175,6 +175,63 @@ func (EntryType) EnumDescriptor() ([]byte, []int) {
 	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{1}
 }
 
+// ConfChangeType is the kind of a single-server membership change.
+type ConfChangeType int32
+
+const (
+	// CONF_CHANGE_TYPE_UNSPECIFIED is never written.
+	ConfChangeType_CONF_CHANGE_TYPE_UNSPECIFIED ConfChangeType = 0
+	// CONF_CHANGE_TYPE_ADD_LEARNER adds a new member as a learner.
+	ConfChangeType_CONF_CHANGE_TYPE_ADD_LEARNER ConfChangeType = 1
+	// CONF_CHANGE_TYPE_PROMOTE_LEARNER makes a learner a voter.
+	ConfChangeType_CONF_CHANGE_TYPE_PROMOTE_LEARNER ConfChangeType = 2
+	// CONF_CHANGE_TYPE_REMOVE_MEMBER removes a voter or a learner.
+	ConfChangeType_CONF_CHANGE_TYPE_REMOVE_MEMBER ConfChangeType = 3
+)
+
+// Enum value maps for ConfChangeType.
+var (
+	ConfChangeType_name = map[int32]string{
+		0: "CONF_CHANGE_TYPE_UNSPECIFIED",
+		1: "CONF_CHANGE_TYPE_ADD_LEARNER",
+		2: "CONF_CHANGE_TYPE_PROMOTE_LEARNER",
+		3: "CONF_CHANGE_TYPE_REMOVE_MEMBER",
+	}
+	ConfChangeType_value = map[string]int32{
+		"CONF_CHANGE_TYPE_UNSPECIFIED":     0,
+		"CONF_CHANGE_TYPE_ADD_LEARNER":     1,
+		"CONF_CHANGE_TYPE_PROMOTE_LEARNER": 2,
+		"CONF_CHANGE_TYPE_REMOVE_MEMBER":   3,
+	}
+)
+
+func (x ConfChangeType) Enum() *ConfChangeType {
+	p := new(ConfChangeType)
+	*p = x
+	return p
+}
+
+func (x ConfChangeType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ConfChangeType) Descriptor() protoreflect.EnumDescriptor {
+	return file_cairn_raft_v1_raft_proto_enumTypes[2].Descriptor()
+}
+
+func (ConfChangeType) Type() protoreflect.EnumType {
+	return &file_cairn_raft_v1_raft_proto_enumTypes[2]
+}
+
+func (x ConfChangeType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ConfChangeType.Descriptor instead.
+func (ConfChangeType) EnumDescriptor() ([]byte, []int) {
+	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{2}
+}
+
 // StreamRequest is a batch: a group of messages sent together from one member to another.
 type StreamRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -480,11 +537,13 @@ func (x *Entry) GetData() []byte {
 	return nil
 }
 
-// ConfState lists the members that vote.
+// ConfState is the membership configuration: voters and non-voting learners (disjoint).
 type ConfState struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// voters are the voting member ids.
-	Voters        []uint64 `protobuf:"varint,1,rep,packed,name=voters,proto3" json:"voters,omitempty"`
+	Voters []uint64 `protobuf:"varint,1,rep,packed,name=voters,proto3" json:"voters,omitempty"`
+	// learners receive the log but never vote; a new member joins as one.
+	Learners      []uint64 `protobuf:"varint,2,rep,packed,name=learners,proto3" json:"learners,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -526,6 +585,79 @@ func (x *ConfState) GetVoters() []uint64 {
 	return nil
 }
 
+func (x *ConfState) GetLearners() []uint64 {
+	if x != nil {
+		return x.Learners
+	}
+	return nil
+}
+
+// ConfChange is the data of an ENTRY_TYPE_CONF_CHANGE entry. The Raft core encodes and
+// decodes it itself (server/raft/conf-change.ts, which may import nothing); this message is
+// its specification, and test/raft/conf-change.test.ts checks both agree.
+type ConfChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// type is the kind of change.
+	Type ConfChangeType `protobuf:"varint,1,opt,name=type,proto3,enum=cairn.raft.v1.ConfChangeType" json:"type,omitempty"`
+	// node_id is the member added, promoted or removed.
+	NodeId uint64 `protobuf:"varint,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// context is opaque to Raft: the server's record of the member (name, addresses).
+	Context       []byte `protobuf:"bytes,3,opt,name=context,proto3" json:"context,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfChange) Reset() {
+	*x = ConfChange{}
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfChange) ProtoMessage() {}
+
+func (x *ConfChange) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfChange.ProtoReflect.Descriptor instead.
+func (*ConfChange) Descriptor() ([]byte, []int) {
+	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ConfChange) GetType() ConfChangeType {
+	if x != nil {
+		return x.Type
+	}
+	return ConfChangeType_CONF_CHANGE_TYPE_UNSPECIFIED
+}
+
+func (x *ConfChange) GetNodeId() uint64 {
+	if x != nil {
+		return x.NodeId
+	}
+	return 0
+}
+
+func (x *ConfChange) GetContext() []byte {
+	if x != nil {
+		return x.Context
+	}
+	return nil
+}
+
 // SnapshotMetadata describes a snapshot without its data.
 type SnapshotMetadata struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -541,7 +673,7 @@ type SnapshotMetadata struct {
 
 func (x *SnapshotMetadata) Reset() {
 	*x = SnapshotMetadata{}
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[6]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -553,7 +685,7 @@ func (x *SnapshotMetadata) String() string {
 func (*SnapshotMetadata) ProtoMessage() {}
 
 func (x *SnapshotMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[6]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -566,7 +698,7 @@ func (x *SnapshotMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotMetadata.ProtoReflect.Descriptor instead.
 func (*SnapshotMetadata) Descriptor() ([]byte, []int) {
-	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{6}
+	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SnapshotMetadata) GetIndex() uint64 {
@@ -605,7 +737,7 @@ type HardState struct {
 
 func (x *HardState) Reset() {
 	*x = HardState{}
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[7]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -617,7 +749,7 @@ func (x *HardState) String() string {
 func (*HardState) ProtoMessage() {}
 
 func (x *HardState) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[7]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -630,7 +762,7 @@ func (x *HardState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HardState.ProtoReflect.Descriptor instead.
 func (*HardState) Descriptor() ([]byte, []int) {
-	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{7}
+	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *HardState) GetTerm() uint64 {
@@ -689,7 +821,7 @@ type Message struct {
 
 func (x *Message) Reset() {
 	*x = Message{}
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[8]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -701,7 +833,7 @@ func (x *Message) String() string {
 func (*Message) ProtoMessage() {}
 
 func (x *Message) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[8]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -714,7 +846,7 @@ func (x *Message) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Message.ProtoReflect.Descriptor instead.
 func (*Message) Descriptor() ([]byte, []int) {
-	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{8}
+	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Message) GetType() MessageType {
@@ -833,9 +965,15 @@ const file_cairn_raft_v1_raft_proto_rawDesc = "" +
 	"\x04term\x18\x01 \x01(\x04R\x04term\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\x04R\x05index\x12,\n" +
 	"\x04type\x18\x03 \x01(\x0e2\x18.cairn.raft.v1.EntryTypeR\x04type\x12\x12\n" +
-	"\x04data\x18\x04 \x01(\fR\x04data\"#\n" +
+	"\x04data\x18\x04 \x01(\fR\x04data\"?\n" +
 	"\tConfState\x12\x16\n" +
-	"\x06voters\x18\x01 \x03(\x04R\x06voters\"u\n" +
+	"\x06voters\x18\x01 \x03(\x04R\x06voters\x12\x1a\n" +
+	"\blearners\x18\x02 \x03(\x04R\blearners\"r\n" +
+	"\n" +
+	"ConfChange\x121\n" +
+	"\x04type\x18\x01 \x01(\x0e2\x1d.cairn.raft.v1.ConfChangeTypeR\x04type\x12\x17\n" +
+	"\anode_id\x18\x02 \x01(\x04R\x06nodeId\x12\x18\n" +
+	"\acontext\x18\x03 \x01(\fR\acontext\"u\n" +
 	"\x10SnapshotMetadata\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x12\n" +
 	"\x04term\x18\x02 \x01(\x04R\x04term\x127\n" +
@@ -882,7 +1020,12 @@ const file_cairn_raft_v1_raft_proto_rawDesc = "" +
 	"\tEntryType\x12\x1a\n" +
 	"\x16ENTRY_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ENTRY_TYPE_NORMAL\x10\x01\x12\x1a\n" +
-	"\x16ENTRY_TYPE_CONF_CHANGE\x10\x022\xb5\x01\n" +
+	"\x16ENTRY_TYPE_CONF_CHANGE\x10\x02*\x9e\x01\n" +
+	"\x0eConfChangeType\x12 \n" +
+	"\x1cCONF_CHANGE_TYPE_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cCONF_CHANGE_TYPE_ADD_LEARNER\x10\x01\x12$\n" +
+	" CONF_CHANGE_TYPE_PROMOTE_LEARNER\x10\x02\x12\"\n" +
+	"\x1eCONF_CHANGE_TYPE_REMOVE_MEMBER\x10\x032\xb5\x01\n" +
 	"\x0fRaftPeerService\x12G\n" +
 	"\x06Stream\x12\x1c.cairn.raft.v1.StreamRequest\x1a\x1d.cairn.raft.v1.StreamResponse(\x01\x12Y\n" +
 	"\fSendSnapshot\x12\".cairn.raft.v1.SendSnapshotRequest\x1a#.cairn.raft.v1.SendSnapshotResponse(\x01B\xac\x01\n" +
@@ -900,38 +1043,41 @@ func file_cairn_raft_v1_raft_proto_rawDescGZIP() []byte {
 	return file_cairn_raft_v1_raft_proto_rawDescData
 }
 
-var file_cairn_raft_v1_raft_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_cairn_raft_v1_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_cairn_raft_v1_raft_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_cairn_raft_v1_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_cairn_raft_v1_raft_proto_goTypes = []any{
 	(MessageType)(0),             // 0: cairn.raft.v1.MessageType
 	(EntryType)(0),               // 1: cairn.raft.v1.EntryType
-	(*StreamRequest)(nil),        // 2: cairn.raft.v1.StreamRequest
-	(*StreamResponse)(nil),       // 3: cairn.raft.v1.StreamResponse
-	(*SendSnapshotRequest)(nil),  // 4: cairn.raft.v1.SendSnapshotRequest
-	(*SendSnapshotResponse)(nil), // 5: cairn.raft.v1.SendSnapshotResponse
-	(*Entry)(nil),                // 6: cairn.raft.v1.Entry
-	(*ConfState)(nil),            // 7: cairn.raft.v1.ConfState
-	(*SnapshotMetadata)(nil),     // 8: cairn.raft.v1.SnapshotMetadata
-	(*HardState)(nil),            // 9: cairn.raft.v1.HardState
-	(*Message)(nil),              // 10: cairn.raft.v1.Message
+	(ConfChangeType)(0),          // 2: cairn.raft.v1.ConfChangeType
+	(*StreamRequest)(nil),        // 3: cairn.raft.v1.StreamRequest
+	(*StreamResponse)(nil),       // 4: cairn.raft.v1.StreamResponse
+	(*SendSnapshotRequest)(nil),  // 5: cairn.raft.v1.SendSnapshotRequest
+	(*SendSnapshotResponse)(nil), // 6: cairn.raft.v1.SendSnapshotResponse
+	(*Entry)(nil),                // 7: cairn.raft.v1.Entry
+	(*ConfState)(nil),            // 8: cairn.raft.v1.ConfState
+	(*ConfChange)(nil),           // 9: cairn.raft.v1.ConfChange
+	(*SnapshotMetadata)(nil),     // 10: cairn.raft.v1.SnapshotMetadata
+	(*HardState)(nil),            // 11: cairn.raft.v1.HardState
+	(*Message)(nil),              // 12: cairn.raft.v1.Message
 }
 var file_cairn_raft_v1_raft_proto_depIdxs = []int32{
-	10, // 0: cairn.raft.v1.StreamRequest.messages:type_name -> cairn.raft.v1.Message
-	10, // 1: cairn.raft.v1.SendSnapshotRequest.message:type_name -> cairn.raft.v1.Message
+	12, // 0: cairn.raft.v1.StreamRequest.messages:type_name -> cairn.raft.v1.Message
+	12, // 1: cairn.raft.v1.SendSnapshotRequest.message:type_name -> cairn.raft.v1.Message
 	1,  // 2: cairn.raft.v1.Entry.type:type_name -> cairn.raft.v1.EntryType
-	7,  // 3: cairn.raft.v1.SnapshotMetadata.conf_state:type_name -> cairn.raft.v1.ConfState
-	0,  // 4: cairn.raft.v1.Message.type:type_name -> cairn.raft.v1.MessageType
-	6,  // 5: cairn.raft.v1.Message.entries:type_name -> cairn.raft.v1.Entry
-	8,  // 6: cairn.raft.v1.Message.snapshot_metadata:type_name -> cairn.raft.v1.SnapshotMetadata
-	2,  // 7: cairn.raft.v1.RaftPeerService.Stream:input_type -> cairn.raft.v1.StreamRequest
-	4,  // 8: cairn.raft.v1.RaftPeerService.SendSnapshot:input_type -> cairn.raft.v1.SendSnapshotRequest
-	3,  // 9: cairn.raft.v1.RaftPeerService.Stream:output_type -> cairn.raft.v1.StreamResponse
-	5,  // 10: cairn.raft.v1.RaftPeerService.SendSnapshot:output_type -> cairn.raft.v1.SendSnapshotResponse
-	9,  // [9:11] is the sub-list for method output_type
-	7,  // [7:9] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	2,  // 3: cairn.raft.v1.ConfChange.type:type_name -> cairn.raft.v1.ConfChangeType
+	8,  // 4: cairn.raft.v1.SnapshotMetadata.conf_state:type_name -> cairn.raft.v1.ConfState
+	0,  // 5: cairn.raft.v1.Message.type:type_name -> cairn.raft.v1.MessageType
+	7,  // 6: cairn.raft.v1.Message.entries:type_name -> cairn.raft.v1.Entry
+	10, // 7: cairn.raft.v1.Message.snapshot_metadata:type_name -> cairn.raft.v1.SnapshotMetadata
+	3,  // 8: cairn.raft.v1.RaftPeerService.Stream:input_type -> cairn.raft.v1.StreamRequest
+	5,  // 9: cairn.raft.v1.RaftPeerService.SendSnapshot:input_type -> cairn.raft.v1.SendSnapshotRequest
+	4,  // 10: cairn.raft.v1.RaftPeerService.Stream:output_type -> cairn.raft.v1.StreamResponse
+	6,  // 11: cairn.raft.v1.RaftPeerService.SendSnapshot:output_type -> cairn.raft.v1.SendSnapshotResponse
+	10, // [10:12] is the sub-list for method output_type
+	8,  // [8:10] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_cairn_raft_v1_raft_proto_init() }
@@ -944,8 +1090,8 @@ func file_cairn_raft_v1_raft_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairn_raft_v1_raft_proto_rawDesc), len(file_cairn_raft_v1_raft_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   9,
+			NumEnums:      3,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -4,6 +4,10 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
+CONF_CHANGE_TYPE_ADD_LEARNER: ConfChangeType
+CONF_CHANGE_TYPE_PROMOTE_LEARNER: ConfChangeType
+CONF_CHANGE_TYPE_REMOVE_MEMBER: ConfChangeType
+CONF_CHANGE_TYPE_UNSPECIFIED: ConfChangeType
 DESCRIPTOR: _descriptor.FileDescriptor
 ENTRY_TYPE_CONF_CHANGE: EntryType
 ENTRY_TYPE_NORMAL: EntryType
@@ -24,11 +28,23 @@ MESSAGE_TYPE_UNSPECIFIED: MessageType
 MESSAGE_TYPE_VOTE: MessageType
 MESSAGE_TYPE_VOTE_RESP: MessageType
 
+class ConfChange(_message.Message):
+    __slots__ = ["context", "node_id", "type"]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    context: bytes
+    node_id: int
+    type: ConfChangeType
+    def __init__(self, type: _Optional[_Union[ConfChangeType, str]] = ..., node_id: _Optional[int] = ..., context: _Optional[bytes] = ...) -> None: ...
+
 class ConfState(_message.Message):
-    __slots__ = ["voters"]
+    __slots__ = ["learners", "voters"]
+    LEARNERS_FIELD_NUMBER: _ClassVar[int]
     VOTERS_FIELD_NUMBER: _ClassVar[int]
+    learners: _containers.RepeatedScalarFieldContainer[int]
     voters: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, voters: _Optional[_Iterable[int]] = ...) -> None: ...
+    def __init__(self, voters: _Optional[_Iterable[int]] = ..., learners: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class Entry(_message.Message):
     __slots__ = ["data", "index", "term", "type"]
@@ -128,4 +144,7 @@ class MessageType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class EntryType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class ConfChangeType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

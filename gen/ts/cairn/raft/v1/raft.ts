@@ -193,6 +193,56 @@ export function entryTypeToJSON(object: EntryType): string {
   }
 }
 
+/** ConfChangeType is the kind of a single-server membership change. */
+export enum ConfChangeType {
+  /** CONF_CHANGE_TYPE_UNSPECIFIED - CONF_CHANGE_TYPE_UNSPECIFIED is never written. */
+  CONF_CHANGE_TYPE_UNSPECIFIED = 0,
+  /** CONF_CHANGE_TYPE_ADD_LEARNER - CONF_CHANGE_TYPE_ADD_LEARNER adds a new member as a learner. */
+  CONF_CHANGE_TYPE_ADD_LEARNER = 1,
+  /** CONF_CHANGE_TYPE_PROMOTE_LEARNER - CONF_CHANGE_TYPE_PROMOTE_LEARNER makes a learner a voter. */
+  CONF_CHANGE_TYPE_PROMOTE_LEARNER = 2,
+  /** CONF_CHANGE_TYPE_REMOVE_MEMBER - CONF_CHANGE_TYPE_REMOVE_MEMBER removes a voter or a learner. */
+  CONF_CHANGE_TYPE_REMOVE_MEMBER = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function confChangeTypeFromJSON(object: any): ConfChangeType {
+  switch (object) {
+    case 0:
+    case "CONF_CHANGE_TYPE_UNSPECIFIED":
+      return ConfChangeType.CONF_CHANGE_TYPE_UNSPECIFIED;
+    case 1:
+    case "CONF_CHANGE_TYPE_ADD_LEARNER":
+      return ConfChangeType.CONF_CHANGE_TYPE_ADD_LEARNER;
+    case 2:
+    case "CONF_CHANGE_TYPE_PROMOTE_LEARNER":
+      return ConfChangeType.CONF_CHANGE_TYPE_PROMOTE_LEARNER;
+    case 3:
+    case "CONF_CHANGE_TYPE_REMOVE_MEMBER":
+      return ConfChangeType.CONF_CHANGE_TYPE_REMOVE_MEMBER;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ConfChangeType.UNRECOGNIZED;
+  }
+}
+
+export function confChangeTypeToJSON(object: ConfChangeType): string {
+  switch (object) {
+    case ConfChangeType.CONF_CHANGE_TYPE_UNSPECIFIED:
+      return "CONF_CHANGE_TYPE_UNSPECIFIED";
+    case ConfChangeType.CONF_CHANGE_TYPE_ADD_LEARNER:
+      return "CONF_CHANGE_TYPE_ADD_LEARNER";
+    case ConfChangeType.CONF_CHANGE_TYPE_PROMOTE_LEARNER:
+      return "CONF_CHANGE_TYPE_PROMOTE_LEARNER";
+    case ConfChangeType.CONF_CHANGE_TYPE_REMOVE_MEMBER:
+      return "CONF_CHANGE_TYPE_REMOVE_MEMBER";
+    case ConfChangeType.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** StreamRequest is a batch: a group of messages sent together from one member to another. */
 export interface StreamRequest {
   /** cluster_id identifies the cluster; a member refuses messages from another cluster. */
@@ -246,10 +296,26 @@ export interface Entry {
   data: Buffer;
 }
 
-/** ConfState lists the members that vote. */
+/** ConfState is the membership configuration: voters and non-voting learners (disjoint). */
 export interface ConfState {
   /** voters are the voting member ids. */
   voters: number[];
+  /** learners receive the log but never vote; a new member joins as one. */
+  learners: number[];
+}
+
+/**
+ * ConfChange is the data of an ENTRY_TYPE_CONF_CHANGE entry. The Raft core encodes and
+ * decodes it itself (server/raft/conf-change.ts, which may import nothing); this message is
+ * its specification, and test/raft/conf-change.test.ts checks both agree.
+ */
+export interface ConfChange {
+  /** type is the kind of change. */
+  type: ConfChangeType;
+  /** node_id is the member added, promoted or removed. */
+  nodeId: number;
+  /** context is opaque to Raft: the server's record of the member (name, addresses). */
+  context: Buffer;
 }
 
 /** SnapshotMetadata describes a snapshot without its data. */
@@ -788,7 +854,7 @@ export const Entry: MessageFns<Entry> = {
 };
 
 function createBaseConfState(): ConfState {
-  return { voters: [] };
+  return { voters: [], learners: [] };
 }
 
 export const ConfState: MessageFns<ConfState> = {
@@ -796,6 +862,13 @@ export const ConfState: MessageFns<ConfState> = {
     if (message.voters.length !== 0) {
       writer.uint32(10).fork();
       for (const v of message.voters) {
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    if (message.learners.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.learners) {
         writer.uint64(v);
       }
       writer.join();
@@ -834,6 +907,24 @@ export const ConfState: MessageFns<ConfState> = {
 
             break;
           }
+          case 2: {
+            if (tag === 16) {
+              message.learners.push(longToNumber(reader.uint64()));
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.learners.push(longToNumber(reader.uint64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -849,6 +940,7 @@ export const ConfState: MessageFns<ConfState> = {
   fromJSON(object: any): ConfState {
     return {
       voters: globalThis.Array.isArray(object?.voters) ? object.voters.map((e: any) => globalThis.Number(e)) : [],
+      learners: globalThis.Array.isArray(object?.learners) ? object.learners.map((e: any) => globalThis.Number(e)) : [],
     };
   },
 
@@ -856,6 +948,9 @@ export const ConfState: MessageFns<ConfState> = {
     const obj: any = {};
     if (message.voters?.length) {
       obj.voters = message.voters.map((e) => Math.round(e));
+    }
+    if (message.learners?.length) {
+      obj.learners = message.learners.map((e) => Math.round(e));
     }
     return obj;
   },
@@ -866,6 +961,112 @@ export const ConfState: MessageFns<ConfState> = {
   fromPartial<I extends Exact<DeepPartial<ConfState>, I>>(object: I): ConfState {
     const message = createBaseConfState();
     message.voters = object.voters?.map((e) => e) || [];
+    message.learners = object.learners?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseConfChange(): ConfChange {
+  return { type: 0, nodeId: 0, context: Buffer.alloc(0) };
+}
+
+export const ConfChange: MessageFns<ConfChange> = {
+  encode(message: ConfChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== 0) {
+      writer.uint32(8).int32(message.type);
+    }
+    if (message.nodeId !== 0) {
+      writer.uint32(16).uint64(message.nodeId);
+    }
+    if (message.context.length !== 0) {
+      writer.uint32(26).bytes(message.context);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.type = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.nodeId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.context = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfChange {
+    return {
+      type: isSet(object.type) ? confChangeTypeFromJSON(object.type) : 0,
+      nodeId: isSet(object.nodeId)
+        ? globalThis.Number(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.Number(object.node_id)
+        : 0,
+      context: isSet(object.context) ? Buffer.from(bytesFromBase64(object.context)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: ConfChange): unknown {
+    const obj: any = {};
+    if (message.type !== 0) {
+      obj.type = confChangeTypeToJSON(message.type);
+    }
+    if (message.nodeId !== 0) {
+      obj.nodeId = Math.round(message.nodeId);
+    }
+    if (message.context.length !== 0) {
+      obj.context = base64FromBytes(message.context);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConfChange>, I>>(base?: I): ConfChange {
+    return ConfChange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConfChange>, I>>(object: I): ConfChange {
+    const message = createBaseConfChange();
+    message.type = object.type ?? 0;
+    message.nodeId = object.nodeId ?? 0;
+    message.context = object.context ?? Buffer.alloc(0);
     return message;
   },
 };
