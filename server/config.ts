@@ -120,6 +120,8 @@ export interface NodeOptions {
   snapshotCount: number;
   /** Entries kept in the log after a compaction, so slightly lagging followers need no snapshot. */
   snapshotCatchUpEntries: number;
+  /** Lifetime of the tokens Authenticate issues (etcd's simple tokens: 5 minutes). */
+  authTokenTtlMs: number;
 }
 
 export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
@@ -139,4 +141,5 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   requestTimeoutMs: 7000,
   snapshotCount: 10_000,
   snapshotCatchUpEntries: 5_000,
+  authTokenTtlMs: 5 * 60 * 1000,
 });

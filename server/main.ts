@@ -2,6 +2,10 @@ import { mkdir, readFile } from 'node:fs/promises';
 import type { Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ResponseHeader } from '../gen/ts/cairn/v1/types.js';
+import { AuthStore } from './apply/auth/auth-store.js';
+import { authService } from './api/auth-service.js';
+import { Authorizer } from './api/auth/authorizer.js';
+import { watchAccess } from './api/auth/watch-access.js';
 import { clusterService } from './api/cluster-service.js';
 import { buildGrpcServer, bind } from './api/grpc-server.js';
 import { kvService } from './api/kv-service.js';
@@ -64,6 +68,11 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   const store = await MvccStore.open(engine);
   const logStore = await RaftLogStore.open(engine, { voters: cluster.members.map((m) => m.id) });
   const hub = new WatchHub(store, options.limits, logger);
+  const auth = new AuthStore();
+  await auth.load(engine);
+  // The user of a verified client certificate (--client-cert-auth) plugs in here once TLS lands.
+  let readBarrier = (): Promise<void> => Promise.resolve();
+  const authorizer = new Authorizer(auth, { readBarrier: () => readBarrier() });
 
   let term = (): number => 0;
   const header = (revision: number): ResponseHeader => ({
@@ -87,10 +96,12 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     hub,
     header,
     logger,
+    auth,
     onFatal,
     ...(tls !== undefined ? { peerCredentials: tls.peerCredentials, peerAuthenticator: tls.authenticator } : {}),
   });
   term = () => member.driver.status().term;
+  readBarrier = () => member.node.linearizableRead();
 
   const validator = new RequestValidator(options.limits);
   const watch = watchService({
@@ -101,6 +112,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     header,
     logger,
     progressIntervalMs: options.watchProgressIntervalMs,
+    access: (call) => watchAccess(authorizer, { metadata: call.metadata, call }),
   });
   const version = await packageVersion();
   // A lone member reports the address it actually bound (--listen may name port 0).
@@ -114,6 +126,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
         logger,
         linearizableReadBarrier: () => member.node.linearizableRead(),
         freshEnough: (ms) => member.node.freshEnough(ms),
+        checkedAs: (call) => authorizer.caller({ metadata: call.metadata, call }) ?? '',
       }),
       watch: watch.service,
       cluster: clusterService(
@@ -145,9 +158,19 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
         version,
         logger,
       ),
+      auth: authService({
+        store: auth,
+        writes: member.node,
+        header: () => header(store.currentRevision),
+        linearizableReadBarrier: () => member.node.linearizableRead(),
+        tokenTtlMs: options.authTokenTtlMs,
+        maxKeyBytes: options.limits.maxKeyBytes,
+        logger,
+      }),
       peer: member.peerServer.service,
     },
     options.limits,
+    authorizer,
   );
   let port: number;
   try {

@@ -1,6 +1,7 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { Applier, type HeaderFactory } from './apply/applier.js';
+import type { AuthStore } from './apply/auth/auth-store.js';
 import type { CommandOutcome } from './apply/outcome.js';
 import { ReplicatedStateMachine } from './apply/replicated-state-machine.js';
 import { SnapshotInbox } from './apply/snapshot-inbox.js';
@@ -29,6 +30,7 @@ export interface RaftMemberOptions {
   store: MvccStore;
   logStore: RaftLogStore;
   hub: WatchHub;
+  auth: AuthStore;
   header: HeaderFactory;
   heartbeatIntervalMs: number;
   electionTimeoutMs: number;
@@ -84,13 +86,13 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     maxSizePerMsg: 1024 * 1024,
   });
 
-  const inbox = new SnapshotInbox(o.engine, o.store, o.hub, logger);
+  const inbox = new SnapshotInbox(o.engine, o.store, o.hub, o.auth, logger);
   // The state machine, the transport and the driver refer to each other; late binding
   // through these closures breaks the construction cycle.
   const late: { node?: RaftNode<CommandOutcome>; driver?: RaftDriver } = {};
   const stateMachine = new ReplicatedStateMachine(
     o.store,
-    new Applier(o.header),
+    new Applier(o.header, o.auth),
     self,
     (id, outcome) => late.node?.onOutcome(id, outcome),
     inbox,

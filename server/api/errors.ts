@@ -28,6 +28,26 @@ const STATUS_BY_CODE: Record<DomainErrorCode, status> = {
   [ErrorCode.ERROR_CODE_NO_LEADER]: status.UNAVAILABLE,
   [ErrorCode.ERROR_CODE_TIMEOUT]: status.UNAVAILABLE,
   [ErrorCode.ERROR_CODE_LEADER_CHANGED]: status.UNAVAILABLE,
+  // Lease rows added here only so that this branch compiles; the leases branch owns them.
+  [ErrorCode.ERROR_CODE_LEASE_EXISTS]: status.ALREADY_EXISTS,
+  [ErrorCode.ERROR_CODE_LEASE_TTL_TOO_LARGE]: status.INVALID_ARGUMENT,
+  [ErrorCode.ERROR_CODE_TOO_MANY_LEASES]: status.RESOURCE_EXHAUSTED,
+  [ErrorCode.ERROR_CODE_TOO_MANY_KEYS_PER_LEASE]: status.RESOURCE_EXHAUSTED,
+  [ErrorCode.ERROR_CODE_PERMISSION_DENIED]: status.PERMISSION_DENIED,
+  // Missing, wrong or stale credentials: the client must (re)authenticate, not retry as is.
+  [ErrorCode.ERROR_CODE_AUTH_FAILED]: status.UNAUTHENTICATED,
+  [ErrorCode.ERROR_CODE_INVALID_AUTH_TOKEN]: status.UNAUTHENTICATED,
+  [ErrorCode.ERROR_CODE_AUTH_REQUIRED]: status.UNAUTHENTICATED,
+  [ErrorCode.ERROR_CODE_AUTH_NOT_ENABLED]: status.FAILED_PRECONDITION,
+  [ErrorCode.ERROR_CODE_USER_NOT_FOUND]: status.NOT_FOUND,
+  [ErrorCode.ERROR_CODE_USER_EXISTS]: status.ALREADY_EXISTS,
+  [ErrorCode.ERROR_CODE_ROLE_NOT_FOUND]: status.NOT_FOUND,
+  [ErrorCode.ERROR_CODE_ROLE_EXISTS]: status.ALREADY_EXISTS,
+  [ErrorCode.ERROR_CODE_ROOT_USER_NOT_EXIST]: status.FAILED_PRECONDITION,
+  [ErrorCode.ERROR_CODE_ROOT_ROLE_NOT_EXIST]: status.FAILED_PRECONDITION,
+  [ErrorCode.ERROR_CODE_ROLE_NOT_GRANTED]: status.FAILED_PRECONDITION,
+  [ErrorCode.ERROR_CODE_PERMISSION_NOT_GRANTED]: status.FAILED_PRECONDITION,
+  [ErrorCode.ERROR_CODE_INVALID_AUTH_MGMT]: status.FAILED_PRECONDITION,
 };
 
 /** The type URL of an ErrorInfo packed in an Any, as every protobuf runtime spells it. */

@@ -8,7 +8,10 @@ import type { WatchServiceServer } from '../../gen/ts/cairn/v1/watch.js';
 import { ClusterServiceService, type ClusterServiceServer } from '../../gen/ts/cairn/v1/cluster.js';
 import { MaintenanceServiceService, type MaintenanceServiceServer } from '../../gen/ts/cairn/v1/maintenance.js';
 import { RaftPeerServiceService, type RaftPeerServiceServer } from '../../gen/ts/cairn/raft/v1/raft.js';
+import { AuthServiceService, type AuthServiceServer } from '../../gen/ts/cairn/v1/auth.js';
 import type { Limits } from '../config.js';
+import type { Authorizer } from './auth/authorizer.js';
+import { guardService } from './auth/guard.js';
 import path from 'node:path';
 import { HEALTH_PROTO_FILE, packageRoot, PUBLIC_PROTO_FILES } from './proto-files.js';
 import { WATCH_SERVICE_DEFINITION } from './watch-encoding.js';
@@ -25,6 +28,7 @@ export interface NodeServices {
   watch: WatchServiceServer;
   cluster: ClusterServiceServer;
   maintenance: MaintenanceServiceServer;
+  auth: AuthServiceServer;
   /** Raft traffic between members; not described by reflection, it is not a public API. */
   peer: RaftPeerServiceServer;
 }
@@ -33,18 +37,25 @@ export interface NodeServices {
  * The member's one gRPC server: public services, the Raft peer service, health and
  * reflection on one port. Reflection lets grpcurl work without .proto files.
  */
-export function buildGrpcServer(services: NodeServices, limits: Limits): { server: Server; health: HealthImplementation } {
+export function buildGrpcServer(
+  services: NodeServices,
+  limits: Limits,
+  authorizer: Authorizer,
+): { server: Server; health: HealthImplementation } {
   const server = new Server({
     'grpc.max_receive_message_length': 2 * limits.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.keepalive_permit_without_calls': 1,
   });
-  server.addService(KVServiceService, services.kv);
+  // Every public service behind the access check (auth/access-rules.ts); health and
+  // reflection stay open, and the peer service is the members' own (TLS identifies them).
+  server.addService(KVServiceService, guardService(KVServiceService, services.kv, authorizer));
   // Watch streams write responses they encoded themselves (fan-out encodes each revision once).
-  server.addService(WATCH_SERVICE_DEFINITION, services.watch);
-  server.addService(ClusterServiceService, services.cluster);
-  server.addService(MaintenanceServiceService, services.maintenance);
+  server.addService(WATCH_SERVICE_DEFINITION, guardService(WATCH_SERVICE_DEFINITION, services.watch, authorizer));
+  server.addService(ClusterServiceService, guardService(ClusterServiceService, services.cluster, authorizer));
+  server.addService(MaintenanceServiceService, guardService(MaintenanceServiceService, services.maintenance, authorizer));
+  server.addService(AuthServiceService, guardService(AuthServiceService, services.auth, authorizer));
   server.addService(RaftPeerServiceService, services.peer);
 
   const health = new HealthImplementation({
@@ -53,6 +64,7 @@ export function buildGrpcServer(services: NodeServices, limits: Limits): { serve
     'cairn.v1.WatchService': 'SERVING',
     'cairn.v1.ClusterService': 'SERVING',
     'cairn.v1.MaintenanceService': 'SERVING',
+    'cairn.v1.AuthService': 'SERVING',
   });
   health.addToServer(server);
 

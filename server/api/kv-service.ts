@@ -11,6 +11,7 @@ import type {
 import type { WritePath } from '../apply/write-path.js';
 import type { HeaderFactory } from '../apply/applier.js';
 import type { MvccStore } from '../mvcc/kv-store.js';
+import type { ServerCall } from './auth/authorizer.js';
 import { unary } from './unary.js';
 import type { RequestValidator } from './validate.js';
 
@@ -27,6 +28,11 @@ export interface KvServiceDeps {
   linearizableReadBarrier: () => Promise<void>;
   /** Whether local state is within maxStalenessMs of the leader's (see RaftNode.freshEnough). */
   freshEnough: (maxStalenessMs: number) => boolean;
+  /**
+   * The user a call was authorized as ('' while authentication is off), written into the
+   * command so that the applier checks the same permissions again at its place in the log.
+   */
+  checkedAs: (call: ServerCall) => string;
 }
 
 /** The KV service: thin handlers that validate, then read locally or submit a write. */
@@ -49,21 +55,22 @@ export function kvService(deps: KvServiceDeps): KVServiceServer {
       const { revision, ...result } = await store.range(req);
       return { header: header(revision), ...result };
     }),
-    put: unary(logger, 'Put', (req) => {
+    put: unary(logger, 'Put', (req, call) => {
       validator.put(req);
-      return write<PutResponse>({ request: { $case: 'put', put: req } });
+      return write<PutResponse>({ request: { $case: 'put', put: req }, checkedAs: deps.checkedAs(call) });
     }),
-    deleteRange: unary(logger, 'DeleteRange', (req) => {
+    deleteRange: unary(logger, 'DeleteRange', (req, call) => {
       validator.deleteRange(req);
-      return write<DeleteRangeResponse>({ request: { $case: 'deleteRange', deleteRange: req } });
+      return write<DeleteRangeResponse>({ request: { $case: 'deleteRange', deleteRange: req }, checkedAs: deps.checkedAs(call) });
     }),
-    txn: unary(logger, 'Txn', (req) => {
+    txn: unary(logger, 'Txn', (req, call) => {
       validator.txn(req);
-      return write<TxnResponse>({ request: { $case: 'txn', txn: req } });
+      return write<TxnResponse>({ request: { $case: 'txn', txn: req }, checkedAs: deps.checkedAs(call) });
     }),
     compact: unary(logger, 'Compact', async (req) => {
       validator.compact(req);
-      const response = await write<CompactResponse>({ request: { $case: 'compact', compact: req } });
+      // Root only, checked in front; a root that loses its role meanwhile still compacts (as etcd).
+      const response = await write<CompactResponse>({ request: { $case: 'compact', compact: req }, checkedAs: '' });
       if (req.physical) await store.compactionSettled(req.revision);
       return response;
     }),

@@ -8,6 +8,7 @@ export const PUBLIC_PROTO_FILES = [
   'cairn/v1/watch.proto',
   'cairn/v1/cluster.proto',
   'cairn/v1/maintenance.proto',
+  'cairn/v1/auth.proto',
   'cairn/v1/types.proto',
   'cairn/v1/errors.proto',
 ];

@@ -6,6 +6,7 @@ import type { Limits } from '../config.js';
 import { CairnError, ErrorCode } from '../errors.js';
 import type { MvccStore } from '../mvcc/kv-store.js';
 import type { WatchHub } from '../mvcc/watch-hub.js';
+import type { WatchAccess } from './auth/watch-access.js';
 import { toServiceError } from './errors.js';
 import type { RequestValidator } from './validate.js';
 import { WatchStream } from './watch-stream.js';
@@ -18,6 +19,8 @@ export interface WatchServiceDeps {
   header: (revision: number) => ResponseHeader;
   logger: Logger;
   progressIntervalMs: number;
+  /** The access checks of the stream's caller (server/api/auth/). */
+  access: (call: ServerDuplexStream<WatchRequest, WatchResponse>) => WatchAccess;
 }
 
 /** The Watch service: each call becomes a WatchStream, up to the stream limit. */
@@ -69,6 +72,7 @@ export function watchService(deps: WatchServiceDeps): { service: WatchServiceSer
         () => deps.store.currentRevision,
         deps.logger,
         deps.progressIntervalMs,
+        deps.access(call),
       );
     },
   };

@@ -14,6 +14,7 @@ import { Fifo } from '../mvcc/fifo.js';
 import { encodeEventResponse, encodeHeaderField, encodeResponse, encodeRevision, type EncodedRevision } from './watch-encoding.js';
 import { rpcStatusOf } from './errors.js';
 import type { RequestValidator } from './validate.js';
+import type { WatchAccess } from './auth/watch-access.js';
 
 /** Bytes counted per event on top of its key and values, for the buffer bound. */
 const EVENT_OVERHEAD_BYTES = 32;
@@ -132,6 +133,9 @@ export class WatchStream implements WatchSink {
   /** The hub was refused room since the last wake: wake it when there is room again. */
   private roomWanted = false;
   private progressTimer: NodeJS.Timeout | undefined;
+  /** The key and range_end each open watch was granted on, re-checked on auth changes. */
+  private readonly watchedRanges = new Map<number, { key: Buffer; rangeEnd: Buffer }>();
+  private readonly stopAccessChecks: () => void;
 
   constructor(
     private readonly call: ServerDuplexStream<WatchRequest, WatchResponse>,
@@ -142,6 +146,7 @@ export class WatchStream implements WatchSink {
     private readonly currentRevision: () => number,
     private readonly logger: Logger,
     progressIntervalMs: number,
+    private readonly access: WatchAccess,
   ) {
     let budget = sendBudgets.get(hub);
     if (budget === undefined) sendBudgets.set(hub, (budget = new SendBudget()));
@@ -156,6 +161,8 @@ export class WatchStream implements WatchSink {
     });
     this.progressTimer = setInterval(() => this.periodicProgress(), progressIntervalMs);
     this.progressTimer.unref();
+    // Deferred: the change is being applied right now; re-check once it is done.
+    this.stopAccessChecks = access.onChange(() => queueMicrotask(() => this.recheckAccess()));
   }
 
   // WatchSink
@@ -190,7 +197,10 @@ export class WatchStream implements WatchSink {
 
   compacted(watcher: Watcher, compactedRevision: number): void {
     const w = watcher as StreamWatcher;
-    if (this.watchers.get(w.id) === w) this.watchers.delete(w.id);
+    if (this.watchers.get(w.id) === w) {
+      this.watchers.delete(w.id);
+      this.watchedRanges.delete(w.id);
+    }
     if (this.closed || w.dropped) return;
     const bytes = encodeResponse(this.reply(w.id, canceledBy(compactedError(w.nextRevision, compactedRevision))));
     // After the events it already took, which are history before the compaction.
@@ -237,6 +247,7 @@ export class WatchStream implements WatchSink {
           throw new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, `filter ${f} is not NOPUT or NODELETE`);
         }
       }
+      this.access.check(req.key, req.rangeEnd);
     } catch (err) {
       if (!(err instanceof CairnError)) throw err;
       // As in etcd, a bad create ends only that watch, not the stream.
@@ -255,18 +266,34 @@ export class WatchStream implements WatchSink {
     };
     const watcher = new StreamWatcher(options, this);
     this.watchers.set(id, watcher);
+    this.watchedRanges.set(id, { key: req.key, rangeEnd: req.rangeEnd });
     // Queued before the hub can offer it anything, so it precedes the watcher's events.
     this.enqueueReply(encodeResponse(this.reply(id, { created: true })));
     this.hub.add(watcher);
   }
 
-  private cancel(id: number, reason: string): void {
+  private cancel(id: number, reason: string | CairnError): void {
     const watcher = this.watchers.get(id);
     if (watcher === undefined) return;
     this.watchers.delete(id);
+    this.watchedRanges.delete(id);
     this.hub.remove(watcher);
     this.drop(watcher);
-    this.enqueueReply(encodeResponse(this.reply(id, { canceled: true, cancelReason: reason })));
+    const fields = typeof reason === 'string' ? { canceled: true, cancelReason: reason } : canceledBy(reason);
+    this.enqueueReply(encodeResponse(this.reply(id, fields)));
+  }
+
+  /** Cancels, with the error in cancel_status, every watch the caller may no longer have. */
+  private recheckAccess(): void {
+    if (this.closed) return;
+    for (const [id, { key, rangeEnd }] of [...this.watchedRanges]) {
+      try {
+        this.access.check(key, rangeEnd);
+      } catch (err) {
+        if (!(err instanceof CairnError)) throw err;
+        this.cancel(id, err);
+      }
+    }
   }
 
   private periodicProgress(): void {
@@ -490,6 +517,8 @@ export class WatchStream implements WatchSink {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.progressTimer);
+    this.stopAccessChecks();
+    this.watchedRanges.clear();
     for (const watcher of this.watchers.values()) {
       this.hub.remove(watcher);
       this.drop(watcher);

@@ -1,3 +1,4 @@
+import type { AuthCommand } from '../../gen/ts/cairn/internal/v1/auth.js';
 import type { Command } from '../../gen/ts/cairn/internal/v1/command.js';
 import type {
   CompactRequest,
@@ -17,6 +18,8 @@ import { invariant } from '../invariant.js';
 import { rangeContains, toKeyRange, type KeyRange } from '../mvcc/key-range.js';
 import type { WriteBatch } from '../mvcc/write-batch.js';
 import type { WriteTxn } from '../mvcc/write-txn.js';
+import type { AuthStore } from './auth/auth-store.js';
+import { commandNeeds } from './auth/key-needs.js';
 import { compareHolds } from './compare.js';
 import type { CommandOutcome } from './outcome.js';
 
@@ -43,11 +46,22 @@ interface TxnPlan {
  * can fail runs before the first write.
  */
 export class Applier {
-  constructor(private readonly header: HeaderFactory) {}
+  constructor(
+    private readonly header: HeaderFactory,
+    private readonly auth: AuthStore,
+  ) {}
 
   async apply(batch: WriteBatch, command: Command): Promise<CommandOutcome> {
     const request = command.request;
     if (request === undefined) return failure(new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'empty command'));
+    // Auth changes touch no key and make no revision: they write auth records into the batch.
+    if (request.$case === 'auth') return this.applyAuth(batch, request.auth);
+    // The proposer checked the caller's permissions; a change applied since (an earlier
+    // entry of the log) may have taken them away. Same state, same verdict on every member.
+    if (command.checkedAs !== '' && this.auth.enabled) {
+      const refusal = this.auth.refusal(command.checkedAs, commandNeeds(command));
+      if (refusal !== undefined) return failure(refusal);
+    }
     const txn = batch.beginTxn();
     try {
       switch (request.$case) {
@@ -60,6 +74,7 @@ export class Applier {
         case 'compact':
           return { ok: true, response: this.compact(batch, txn, request.compact) };
       }
+      return failure(new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'unknown command'));
     } catch (err) {
       if (err instanceof CairnError) {
         invariant(!txn.changed, () => `command failed after changing the store: ${err.message}`);
@@ -68,6 +83,16 @@ export class Applier {
       throw err;
     } finally {
       batch.endTxn(txn);
+    }
+  }
+
+  private applyAuth(batch: WriteBatch, command: AuthCommand): CommandOutcome {
+    try {
+      this.auth.apply(batch, command);
+      return { ok: true, response: { header: this.header(batch.revision) } };
+    } catch (err) {
+      if (err instanceof CairnError) return failure(err);
+      throw err;
     }
   }
 

@@ -1,5 +1,6 @@
 /** Entry point of the `cairn` command (bin/cairn.js imports the compiled file). */
 import { Command, CommanderError } from 'commander';
+import { registerAuth } from './auth.js';
 import { registerBench } from './bench.js';
 import { registerCompact } from './compact.js';
 import { registerDel } from './del.js';
@@ -7,10 +8,12 @@ import { EXIT_USAGE, reportError } from './errors.js';
 import { registerGet } from './get.js';
 import { inheritClientOptions } from './options.js';
 import { registerPut } from './put.js';
+import { registerRole } from './role.js';
 import { registerServe } from './serve.js';
 import { registerStatus } from './status.js';
 import { registerMoveLeader } from './move-leader.js';
 import { registerTxn } from './txn.js';
+import { registerUser } from './user.js';
 import { registerWatch } from './watch.js';
 
 // grpc-js hands an endpoint's IP address to TLS as the server name, which Node flags as
@@ -36,6 +39,9 @@ function buildProgram(): Command {
     registerCompact,
     registerStatus,
     registerMoveLeader,
+    registerUser,
+    registerRole,
+    registerAuth,
     registerBench,
   ]) {
     register(program);

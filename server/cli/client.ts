@@ -22,9 +22,11 @@ import {
   type TxnResponse,
 } from '../../gen/ts/cairn/v1/kv.js';
 import { WatchServiceClient } from '../../gen/ts/cairn/v1/watch.js';
-import { isServiceError, serviceError } from './errors.js';
+import { AuthServiceClient } from '../../gen/ts/cairn/v1/auth.js';
+import { CliError, isServiceError, serviceError } from './errors.js';
 import { parseEndpoints, type ClientFlags } from './options.js';
 import { clientCredentials, tlsHint } from './tls.js';
+import { promptHidden, splitUser } from './password-input.js';
 
 export interface ClientConfig {
   endpoints: string[];
@@ -33,9 +35,14 @@ export interface ClientConfig {
   connectHint?: string;
   dialTimeoutMs: number;
   commandTimeoutMs: number;
+  /** Authenticate as this user and send its token with every call (--user). */
+  user?: { name: string; password: () => Promise<string> };
 }
 
-type UnaryMethod<Req, Res> = (
+/** The metadata key Cairn (like etcd) reads the token from. */
+const TOKEN_KEY = 'token';
+
+export type UnaryMethod<Req, Res> = (
   request: Req,
   metadata: Metadata,
   options: Partial<CallOptions>,
@@ -67,6 +74,8 @@ export class CliClient {
   private kv: KVServiceClient | undefined;
   /** Index of the endpoint in use, or of the next one to try. */
   private current = 0;
+  /** The token of config.user, once authenticated (any member accepts it). */
+  private token: string | undefined;
 
   constructor(private readonly config: ClientConfig) {}
 
@@ -108,6 +117,46 @@ export class CliClient {
     return new WatchServiceClient(this.endpoint!, this.config.credentials, { channelOverride: kv.getChannel() });
   }
 
+  /** An AuthService client on the connected endpoint's channel. */
+  async authClient(): Promise<AuthServiceClient> {
+    const kv = await this.connect();
+    return new AuthServiceClient(this.endpoint!, this.config.credentials, { channelOverride: kv.getChannel() });
+  }
+
+  /**
+   * The metadata every call carries: the token of --user, authenticating the first time
+   * (the password is asked for then, if it was not given).
+   */
+  async callMetadata(): Promise<Metadata> {
+    const metadata = new Metadata();
+    const user = this.config.user;
+    if (user === undefined) return metadata;
+    if (this.token === undefined) {
+      const password = await user.password();
+      const auth = await this.authClient();
+      const response = await new Promise<{ token: string }>((resolve, reject) =>
+        auth.authenticate(
+          { name: user.name, password },
+          new Metadata(),
+          { deadline: Date.now() + this.config.commandTimeoutMs },
+          (err, res) => (err ? reject(err) : resolve(res)),
+        ),
+      );
+      this.token = response.token;
+    }
+    metadata.set(TOKEN_KEY, this.token);
+    return metadata;
+  }
+
+  /** Runs one AuthService call with the command deadline and the caller's token. */
+  async auth<Req, Res>(pick: (auth: AuthServiceClient) => UnaryMethod<Req, Res>, req: Req): Promise<Res> {
+    const metadata = await this.callMetadata();
+    const auth = await this.authClient();
+    return new Promise<Res>((resolve, reject) =>
+      pick(auth)(req, metadata, { deadline: Date.now() + this.config.commandTimeoutMs }, (err, res) => (err ? reject(err) : resolve(res))),
+    );
+  }
+
   range(req: RangeRequest): Promise<RangeResponse> {
     return this.unary((kv) => kv.range.bind(kv), req);
   }
@@ -137,10 +186,11 @@ export class CliClient {
     let lastError: unknown;
     for (let attempt = 0; attempt < this.config.endpoints.length; attempt++) {
       const kv = await this.connect();
+      const metadata = await this.callMetadata();
       try {
         return await new Promise<Res>((resolve, reject) => {
           const deadline = Date.now() + this.config.commandTimeoutMs;
-          pick(kv)(req, new Metadata(), { deadline }, (err, res) => (err ? reject(err) : resolve(res)));
+          pick(kv)(req, metadata, { deadline }, (err, res) => (err ? reject(err) : resolve(res)));
         });
       } catch (err) {
         if (!isServiceError(err) || err.code !== status.UNAVAILABLE) throw err;
@@ -161,7 +211,22 @@ export function clientFromFlags(flags: ClientFlags): CliClient {
     connectHint: tlsHint(flags),
     dialTimeoutMs: flags.dialTimeout,
     commandTimeoutMs: flags.commandTimeout,
+    ...(flags.user === undefined ? {} : { user: userFromFlags(flags.user, flags.password) }),
   });
+}
+
+/** --user NAME[:PASSWORD], with --password/CAIRN_PASSWORD, else a prompt on the terminal. */
+function userFromFlags(spec: string, password: string | undefined): { name: string; password: () => Promise<string> } {
+  const { name, password: inline } = splitUser(spec);
+  if (name === '') throw new CliError('--user needs a user name');
+  const given = inline ?? password;
+  return {
+    name,
+    password: () =>
+      given !== undefined
+        ? Promise.resolve(given)
+        : promptHidden(`Password of ${name}: `, 'give --user NAME:PASSWORD, or set CAIRN_PASSWORD'),
+  };
 }
 
 /** Runs `fn` with a client and closes the client afterwards. */

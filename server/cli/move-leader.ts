@@ -1,5 +1,5 @@
 /** `cairn move-leader <member>`: hands leadership to another member (by name or id). */
-import { Metadata } from '@grpc/grpc-js';
+import { withClient } from './client.js';
 import type { Command } from 'commander';
 import { MaintenanceServiceClient, type MoveLeaderResponse } from '../../gen/ts/cairn/v1/maintenance.js';
 import { usageError } from './errors.js';
@@ -20,10 +20,12 @@ export function registerMoveLeader(program: Command): void {
     const target = list.members.find((m) => m.name === wanted || String(m.id) === wanted);
     if (target === undefined)
       throw usageError(`no member named or numbered ${wanted}; members: ${list.members.map((m) => m.name).join(', ')}`);
+    // MoveLeader needs the root role once authentication is on.
+    const metadata = await withClient(flags, (c) => c.callMetadata());
     const client = new MaintenanceServiceClient(endpoints[0]!, creds);
     try {
       const response = await call<MoveLeaderResponse>((cb) =>
-        client.moveLeader({ targetId: target.id }, new Metadata(), { deadline: Date.now() + flags.commandTimeout }, cb),
+        client.moveLeader({ targetId: target.id }, metadata, { deadline: Date.now() + flags.commandTimeout }, cb),
       );
       render(flags.output, response, () => writeLine(`leadership moved to ${target.name} (${target.id})`));
     } finally {

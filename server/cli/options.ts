@@ -39,6 +39,10 @@ export interface ClientFlags extends TlsFlags {
   dialTimeout: number;
   commandTimeout: number;
   output: OutputFormat;
+  /** NAME or NAME:PASSWORD to authenticate as (--user, CAIRN_USER). */
+  user?: string;
+  /** The password when --user names only the user (--password, CAIRN_PASSWORD). */
+  password?: string;
 }
 
 export const DEFAULT_ENDPOINT = '127.0.0.1:7379';
@@ -70,10 +74,16 @@ export function addClientOptions(cmd: Command): Command {
       new Option('-o, --output <format>', 'simple, or json (one object; keys and values as UTF-8 strings)')
         .choices(['simple', 'json'])
         .default('simple'),
+    )
+    .addOption(
+      new Option('--user <name[:password]>', 'authenticate as this user (asks for the password when it is not given)').env('CAIRN_USER'),
+    )
+    .addOption(
+      new Option('--password <password>', 'password of --user (prefer CAIRN_PASSWORD: arguments are visible to ps)').env('CAIRN_PASSWORD'),
     );
 }
 
-const CLIENT_OPTION_KEYS = ['endpoints', 'dialTimeout', 'commandTimeout', 'output', 'cacert', 'cert', 'key'] as const;
+const CLIENT_OPTION_KEYS = ['endpoints', 'dialTimeout', 'commandTimeout', 'output', 'cacert', 'cert', 'key', 'user', 'password'] as const;
 
 /**
  * Lets the client options also come before the command (`cairn --endpoints x get k`), as

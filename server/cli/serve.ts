@@ -45,6 +45,7 @@ type ServeFlags = Partial<Limits> & {
   engine: EngineName;
   logLevel: string;
   watchProgressInterval: number;
+  authTokenTtl: number;
 };
 
 function nodeOptions(flags: ServeFlags): NodeOptions {
@@ -83,6 +84,7 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     engine: flags.engine,
     logLevel: flags.logLevel,
     watchProgressIntervalMs: flags.watchProgressInterval,
+    authTokenTtlMs: flags.authTokenTtl,
     limits,
   };
 }
@@ -162,6 +164,9 @@ export function registerServe(program: Command): void {
     .option('--data-dir <dir>', 'directory of the database', d.dataDir)
     .addOption(new Option('--engine <name>', 'storage engine').choices(ENGINE_NAMES).default(d.engine))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(d.logLevel))
+    .addOption(
+      new Option('--auth-token-ttl <ms>', 'lifetime of the tokens Authenticate issues').argParser(positiveInt).default(d.authTokenTtlMs),
+    )
     .addOption(
       new Option('--watch-progress-interval <ms>', 'interval of progress notifications on watches that ask for them')
         .argParser(positiveInt)

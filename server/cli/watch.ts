@@ -105,7 +105,7 @@ export function registerWatch(program: Command): void {
     const client = clientFromFlags(flags);
     try {
       const watchClient = await client.watchClient();
-      const stream = watchClient.watch();
+      const stream = watchClient.watch(await client.callMetadata());
       stream.write({ request: { $case: 'createRequest', createRequest } });
       await follow(stream, flags);
     } finally {

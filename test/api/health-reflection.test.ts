@@ -94,13 +94,14 @@ test('reflection lists the public services and health, and describes each', asyn
 
   const listed = await reflect(client, { list_services: '' });
   const names = (listed.list_services_response?.service ?? []).map((s) => s.name);
-  for (const name of ['cairn.v1.KVService', 'cairn.v1.WatchService', 'grpc.health.v1.Health'])
+  for (const name of ['cairn.v1.KVService', 'cairn.v1.WatchService', 'cairn.v1.AuthService', 'grpc.health.v1.Health'])
     t.true(names.includes(name), `${name} in ${JSON.stringify(names)}`);
 
   // Each is described by a file descriptor naming its methods, so clients can call it.
   for (const [symbol, methods] of [
     ['cairn.v1.KVService', ['Range', 'Put', 'DeleteRange', 'Txn', 'Compact']],
     ['cairn.v1.WatchService', ['Watch']],
+    ['cairn.v1.AuthService', ['Authenticate', 'UserAdd', 'RoleGrantPermission', 'AuthEnable']],
     ['grpc.health.v1.Health', ['Check']],
   ] as const) {
     const described = await reflect(client, { file_containing_symbol: symbol });

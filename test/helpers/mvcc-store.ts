@@ -20,6 +20,7 @@ import {
 } from '../../gen/ts/cairn/v1/kv.js';
 import { ResponseHeader } from '../../gen/ts/cairn/v1/types.js';
 import { Applier } from '../../server/apply/applier.js';
+import { AuthStore } from '../../server/apply/auth/auth-store.js';
 import { LocalWriter } from './local-writer.js';
 import type { CommandOutcome } from '../../server/apply/outcome.js';
 import type { EngineName } from '../../server/config.js';
@@ -50,7 +51,7 @@ export class TestStore {
   }
 
   private newWriter(): LocalWriter {
-    return new LocalWriter(this.store, new Applier(header), (err) => this.fatal.push(err));
+    return new LocalWriter(this.store, new Applier(header, new AuthStore()), (err) => this.fatal.push(err));
   }
 
   /** Closes everything and opens the same directory again: the index is rebuilt from disk. */
@@ -97,7 +98,7 @@ export class TestStore {
   }
 
   txn(req: DeepPartial<TxnRequest>): Promise<TxnResponse> {
-    return this.ok({ request: { $case: 'txn', txn: TxnRequest.fromPartial(req) } });
+    return this.ok({ request: { $case: 'txn', txn: TxnRequest.fromPartial(req) }, checkedAs: '' });
   }
 
   compact(revision: number): Promise<CompactResponse> {
@@ -112,13 +113,16 @@ export class TestStore {
 export const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 
 export function putCmd(key: string, value: string, extra: Omit<DeepPartial<PutRequest>, 'key' | 'value'> = {}): Command {
-  return { request: { $case: 'put', put: PutRequest.fromPartial({ key: b(key), value: b(value), ...extra }) } };
+  return { request: { $case: 'put', put: PutRequest.fromPartial({ key: b(key), value: b(value), ...extra }) }, checkedAs: '' };
 }
 
 export function delCmd(key: string, rangeEnd = '', prevKv = false): Command {
-  return { request: { $case: 'deleteRange', deleteRange: DeleteRangeRequest.fromPartial({ key: b(key), rangeEnd: b(rangeEnd), prevKv }) } };
+  return {
+    request: { $case: 'deleteRange', deleteRange: DeleteRangeRequest.fromPartial({ key: b(key), rangeEnd: b(rangeEnd), prevKv }) },
+    checkedAs: '',
+  };
 }
 
 export function compactCmd(revision: number): Command {
-  return { request: { $case: 'compact', compact: CompactRequest.fromPartial({ revision }) } };
+  return { request: { $case: 'compact', compact: CompactRequest.fromPartial({ revision }) }, checkedAs: '' };
 }

@@ -603,6 +603,8 @@ function applyToModel(model: Model, cmd: Command): (t: ExecutionContext, label: 
           });
         };
       }
+      case 'auth':
+        throw new Error('the model covers key-value commands only');
     }
   } catch (err) {
     if (err instanceof Fail) return expectError(err.code);
@@ -624,7 +626,7 @@ function randomCommand(rng: Rng, model: Model): Command {
     const sel = rng.chance(0.6) ? { start: rng.pick(KEYS), end: '' } : randomSel(rng);
     return delCmd(sel.start, sel.end, rng.chance(0.5));
   }
-  if (roll < 0.985) return { request: { $case: 'txn', txn: randomTxn(rng, model) } };
+  if (roll < 0.985) return { request: { $case: 'txn', txn: randomTxn(rng, model) }, checkedAs: '' };
   // Compaction: mostly valid, sometimes at or below the compacted revision or in the future.
   const lo = model.compacted + 1;
   const revision = rng.chance(0.85) && lo <= model.rev ? rng.int(lo, Math.min(model.rev, lo + 150)) : rng.int(0, model.rev + 2);

@@ -24,6 +24,7 @@ async function fill(ts: TestStore, writes: number, tag: string): Promise<void> {
           ignoreLease: false,
         },
       },
+      checkedAs: '',
     });
   }
 }

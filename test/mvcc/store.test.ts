@@ -18,6 +18,7 @@ import {
 } from '../../gen/ts/cairn/v1/kv.js';
 import { Event_EventType, type KeyValue } from '../../gen/ts/cairn/v1/types.js';
 import { Applier } from '../../server/apply/applier.js';
+import { AuthStore } from '../../server/apply/auth/auth-store.js';
 import { ENGINE_NAMES, type EngineName } from '../../server/config.js';
 import { CairnError, ErrorCode, type DomainErrorCode } from '../../server/errors.js';
 import type { RevisionEvents } from '../../server/mvcc/events.js';
@@ -269,7 +270,7 @@ for (const engine of ENGINE_NAMES) {
 
   storeTest(engine, 'reads observe only committed batches', async (t, ts) => {
     await ts.put('a', '1');
-    const applier = new Applier(header);
+    const applier = new Applier(header, new AuthStore());
     const batch = ts.store.beginBatch();
     const outcome = await applier.apply(batch, putCmd('a', '2'));
     t.true(outcome.ok);
@@ -583,7 +584,7 @@ for (const engine of ENGINE_NAMES) {
     ];
     const codes: DomainErrorCode[] = [];
     for (const [label, req] of attempts) {
-      const err = await ts.fails({ request: { $case: 'txn', txn: TxnRequest.fromPartial(req) } });
+      const err = await ts.fails({ request: { $case: 'txn', txn: TxnRequest.fromPartial(req) }, checkedAs: '' });
       codes.push(err.code);
       t.is(ts.store.currentRevision, 2, label);
       t.deepEqual(await snapshot(ts), before, label);
@@ -640,6 +641,7 @@ for (const engine of ENGINE_NAMES) {
     // Inside a txn, a read below the compaction fails the txn and changes nothing.
     const err = await ts.fails({
       request: { $case: 'txn', txn: TxnRequest.fromPartial({ success: [opPut('x', 'x'), opRange('a', '', { revision: 2 })] }) },
+      checkedAs: '',
     });
     t.is(err.code, ErrorCode.ERROR_CODE_COMPACTED);
     t.is(ts.store.currentRevision, 5);

@@ -97,6 +97,47 @@ const (
 	// ERROR_CODE_TOO_MANY_KEYS_PER_LEASE: a put would attach more than
 	// --max-keys-per-lease keys to one lease. Status: RESOURCE_EXHAUSTED.
 	ErrorCode_ERROR_CODE_TOO_MANY_KEYS_PER_LEASE ErrorCode = 21
+	// ERROR_CODE_PERMISSION_DENIED: authentication is on and the caller's roles do not
+	// allow the call (a key or range outside its permissions, or an operation that needs
+	// the root role). Status: PERMISSION_DENIED.
+	ErrorCode_ERROR_CODE_PERMISSION_DENIED ErrorCode = 30
+	// ERROR_CODE_AUTH_FAILED: Authenticate was given an unknown user or a wrong password
+	// (the two are not told apart). Status: UNAUTHENTICATED.
+	ErrorCode_ERROR_CODE_AUTH_FAILED ErrorCode = 31
+	// ERROR_CODE_INVALID_AUTH_TOKEN: the token is malformed, badly signed, expired, or was
+	// revoked (its user was deleted or changed password, or authentication was disabled
+	// since); authenticate again. Status: UNAUTHENTICATED.
+	ErrorCode_ERROR_CODE_INVALID_AUTH_TOKEN ErrorCode = 32
+	// ERROR_CODE_AUTH_NOT_ENABLED: Authenticate while authentication is off. Status:
+	// FAILED_PRECONDITION.
+	ErrorCode_ERROR_CODE_AUTH_NOT_ENABLED ErrorCode = 33
+	// ERROR_CODE_USER_NOT_FOUND: the named user does not exist. Status: NOT_FOUND.
+	ErrorCode_ERROR_CODE_USER_NOT_FOUND ErrorCode = 34
+	// ERROR_CODE_USER_EXISTS: a user of that name already exists. Status: ALREADY_EXISTS.
+	ErrorCode_ERROR_CODE_USER_EXISTS ErrorCode = 35
+	// ERROR_CODE_ROLE_NOT_FOUND: the named role does not exist. Status: NOT_FOUND.
+	ErrorCode_ERROR_CODE_ROLE_NOT_FOUND ErrorCode = 36
+	// ERROR_CODE_ROLE_EXISTS: a role of that name already exists. Status: ALREADY_EXISTS.
+	ErrorCode_ERROR_CODE_ROLE_EXISTS ErrorCode = 37
+	// ERROR_CODE_ROOT_USER_NOT_EXIST: AuthEnable without a user named root. Status:
+	// FAILED_PRECONDITION.
+	ErrorCode_ERROR_CODE_ROOT_USER_NOT_EXIST ErrorCode = 38
+	// ERROR_CODE_ROOT_ROLE_NOT_EXIST: AuthEnable while the root user lacks the root role.
+	// Status: FAILED_PRECONDITION.
+	ErrorCode_ERROR_CODE_ROOT_ROLE_NOT_EXIST ErrorCode = 39
+	// ERROR_CODE_ROLE_NOT_GRANTED: UserRevokeRole names a role the user does not have.
+	// Status: FAILED_PRECONDITION.
+	ErrorCode_ERROR_CODE_ROLE_NOT_GRANTED ErrorCode = 40
+	// ERROR_CODE_PERMISSION_NOT_GRANTED: RoleRevokePermission names a key and range_end
+	// the role holds no permission on. Status: FAILED_PRECONDITION.
+	ErrorCode_ERROR_CODE_PERMISSION_NOT_GRANTED ErrorCode = 41
+	// ERROR_CODE_INVALID_AUTH_MGMT: the change would lock everyone out while
+	// authentication is on (deleting the root user or the root role, or taking the root
+	// role from the root user). Status: FAILED_PRECONDITION.
+	ErrorCode_ERROR_CODE_INVALID_AUTH_MGMT ErrorCode = 42
+	// ERROR_CODE_AUTH_REQUIRED: authentication is on and the call carries no token (and
+	// no client certificate naming a user). Status: UNAUTHENTICATED.
+	ErrorCode_ERROR_CODE_AUTH_REQUIRED ErrorCode = 43
 )
 
 // Enum value maps for ErrorCode.
@@ -124,6 +165,20 @@ var (
 		19: "ERROR_CODE_LEASE_TTL_TOO_LARGE",
 		20: "ERROR_CODE_TOO_MANY_LEASES",
 		21: "ERROR_CODE_TOO_MANY_KEYS_PER_LEASE",
+		30: "ERROR_CODE_PERMISSION_DENIED",
+		31: "ERROR_CODE_AUTH_FAILED",
+		32: "ERROR_CODE_INVALID_AUTH_TOKEN",
+		33: "ERROR_CODE_AUTH_NOT_ENABLED",
+		34: "ERROR_CODE_USER_NOT_FOUND",
+		35: "ERROR_CODE_USER_EXISTS",
+		36: "ERROR_CODE_ROLE_NOT_FOUND",
+		37: "ERROR_CODE_ROLE_EXISTS",
+		38: "ERROR_CODE_ROOT_USER_NOT_EXIST",
+		39: "ERROR_CODE_ROOT_ROLE_NOT_EXIST",
+		40: "ERROR_CODE_ROLE_NOT_GRANTED",
+		41: "ERROR_CODE_PERMISSION_NOT_GRANTED",
+		42: "ERROR_CODE_INVALID_AUTH_MGMT",
+		43: "ERROR_CODE_AUTH_REQUIRED",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":             0,
@@ -148,6 +203,20 @@ var (
 		"ERROR_CODE_LEASE_TTL_TOO_LARGE":     19,
 		"ERROR_CODE_TOO_MANY_LEASES":         20,
 		"ERROR_CODE_TOO_MANY_KEYS_PER_LEASE": 21,
+		"ERROR_CODE_PERMISSION_DENIED":       30,
+		"ERROR_CODE_AUTH_FAILED":             31,
+		"ERROR_CODE_INVALID_AUTH_TOKEN":      32,
+		"ERROR_CODE_AUTH_NOT_ENABLED":        33,
+		"ERROR_CODE_USER_NOT_FOUND":          34,
+		"ERROR_CODE_USER_EXISTS":             35,
+		"ERROR_CODE_ROLE_NOT_FOUND":          36,
+		"ERROR_CODE_ROLE_EXISTS":             37,
+		"ERROR_CODE_ROOT_USER_NOT_EXIST":     38,
+		"ERROR_CODE_ROOT_ROLE_NOT_EXIST":     39,
+		"ERROR_CODE_ROLE_NOT_GRANTED":        40,
+		"ERROR_CODE_PERMISSION_NOT_GRANTED":  41,
+		"ERROR_CODE_INVALID_AUTH_MGMT":       42,
+		"ERROR_CODE_AUTH_REQUIRED":           43,
 	}
 )
 
@@ -375,7 +444,7 @@ const file_cairn_v1_errors_proto_rawDesc = "" +
 	"\adetails\x18\x03 \x03(\v2\x16.cairn.v1.StatusDetailR\adetails\"?\n" +
 	"\fStatusDetail\x12\x19\n" +
 	"\btype_url\x18\x01 \x01(\tR\atypeUrl\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value*\xb9\x05\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value*\x81\t\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ERROR_CODE_EMPTY_KEY\x10\x01\x12\x1c\n" +
@@ -399,7 +468,21 @@ const file_cairn_v1_errors_proto_rawDesc = "" +
 	"\x17ERROR_CODE_LEASE_EXISTS\x10\x12\x12\"\n" +
 	"\x1eERROR_CODE_LEASE_TTL_TOO_LARGE\x10\x13\x12\x1e\n" +
 	"\x1aERROR_CODE_TOO_MANY_LEASES\x10\x14\x12&\n" +
-	"\"ERROR_CODE_TOO_MANY_KEYS_PER_LEASE\x10\x15B\x90\x01\n" +
+	"\"ERROR_CODE_TOO_MANY_KEYS_PER_LEASE\x10\x15\x12 \n" +
+	"\x1cERROR_CODE_PERMISSION_DENIED\x10\x1e\x12\x1a\n" +
+	"\x16ERROR_CODE_AUTH_FAILED\x10\x1f\x12!\n" +
+	"\x1dERROR_CODE_INVALID_AUTH_TOKEN\x10 \x12\x1f\n" +
+	"\x1bERROR_CODE_AUTH_NOT_ENABLED\x10!\x12\x1d\n" +
+	"\x19ERROR_CODE_USER_NOT_FOUND\x10\"\x12\x1a\n" +
+	"\x16ERROR_CODE_USER_EXISTS\x10#\x12\x1d\n" +
+	"\x19ERROR_CODE_ROLE_NOT_FOUND\x10$\x12\x1a\n" +
+	"\x16ERROR_CODE_ROLE_EXISTS\x10%\x12\"\n" +
+	"\x1eERROR_CODE_ROOT_USER_NOT_EXIST\x10&\x12\"\n" +
+	"\x1eERROR_CODE_ROOT_ROLE_NOT_EXIST\x10'\x12\x1f\n" +
+	"\x1bERROR_CODE_ROLE_NOT_GRANTED\x10(\x12%\n" +
+	"!ERROR_CODE_PERMISSION_NOT_GRANTED\x10)\x12 \n" +
+	"\x1cERROR_CODE_INVALID_AUTH_MGMT\x10*\x12\x1c\n" +
+	"\x18ERROR_CODE_AUTH_REQUIRED\x10+B\x90\x01\n" +
 	"\fcom.cairn.v1B\vErrorsProtoP\x01Z2github.com/cairn-dev/cairn/gen/go/cairn/v1;cairnv1\xa2\x02\x03CXX\xaa\x02\bCairn.V1\xca\x02\bCairn\\V1\xe2\x02\x14Cairn\\V1\\GPBMetadata\xea\x02\tCairn::V1b\x06proto3"
 
 var (

@@ -127,6 +127,67 @@ export enum ErrorCode {
    * --max-keys-per-lease keys to one lease. Status: RESOURCE_EXHAUSTED.
    */
   ERROR_CODE_TOO_MANY_KEYS_PER_LEASE = 21,
+  /**
+   * ERROR_CODE_PERMISSION_DENIED - ERROR_CODE_PERMISSION_DENIED: authentication is on and the caller's roles do not
+   * allow the call (a key or range outside its permissions, or an operation that needs
+   * the root role). Status: PERMISSION_DENIED.
+   */
+  ERROR_CODE_PERMISSION_DENIED = 30,
+  /**
+   * ERROR_CODE_AUTH_FAILED - ERROR_CODE_AUTH_FAILED: Authenticate was given an unknown user or a wrong password
+   * (the two are not told apart). Status: UNAUTHENTICATED.
+   */
+  ERROR_CODE_AUTH_FAILED = 31,
+  /**
+   * ERROR_CODE_INVALID_AUTH_TOKEN - ERROR_CODE_INVALID_AUTH_TOKEN: the token is malformed, badly signed, expired, or was
+   * revoked (its user was deleted or changed password, or authentication was disabled
+   * since); authenticate again. Status: UNAUTHENTICATED.
+   */
+  ERROR_CODE_INVALID_AUTH_TOKEN = 32,
+  /**
+   * ERROR_CODE_AUTH_NOT_ENABLED - ERROR_CODE_AUTH_NOT_ENABLED: Authenticate while authentication is off. Status:
+   * FAILED_PRECONDITION.
+   */
+  ERROR_CODE_AUTH_NOT_ENABLED = 33,
+  /** ERROR_CODE_USER_NOT_FOUND - ERROR_CODE_USER_NOT_FOUND: the named user does not exist. Status: NOT_FOUND. */
+  ERROR_CODE_USER_NOT_FOUND = 34,
+  /** ERROR_CODE_USER_EXISTS - ERROR_CODE_USER_EXISTS: a user of that name already exists. Status: ALREADY_EXISTS. */
+  ERROR_CODE_USER_EXISTS = 35,
+  /** ERROR_CODE_ROLE_NOT_FOUND - ERROR_CODE_ROLE_NOT_FOUND: the named role does not exist. Status: NOT_FOUND. */
+  ERROR_CODE_ROLE_NOT_FOUND = 36,
+  /** ERROR_CODE_ROLE_EXISTS - ERROR_CODE_ROLE_EXISTS: a role of that name already exists. Status: ALREADY_EXISTS. */
+  ERROR_CODE_ROLE_EXISTS = 37,
+  /**
+   * ERROR_CODE_ROOT_USER_NOT_EXIST - ERROR_CODE_ROOT_USER_NOT_EXIST: AuthEnable without a user named root. Status:
+   * FAILED_PRECONDITION.
+   */
+  ERROR_CODE_ROOT_USER_NOT_EXIST = 38,
+  /**
+   * ERROR_CODE_ROOT_ROLE_NOT_EXIST - ERROR_CODE_ROOT_ROLE_NOT_EXIST: AuthEnable while the root user lacks the root role.
+   * Status: FAILED_PRECONDITION.
+   */
+  ERROR_CODE_ROOT_ROLE_NOT_EXIST = 39,
+  /**
+   * ERROR_CODE_ROLE_NOT_GRANTED - ERROR_CODE_ROLE_NOT_GRANTED: UserRevokeRole names a role the user does not have.
+   * Status: FAILED_PRECONDITION.
+   */
+  ERROR_CODE_ROLE_NOT_GRANTED = 40,
+  /**
+   * ERROR_CODE_PERMISSION_NOT_GRANTED - ERROR_CODE_PERMISSION_NOT_GRANTED: RoleRevokePermission names a key and range_end
+   * the role holds no permission on. Status: FAILED_PRECONDITION.
+   */
+  ERROR_CODE_PERMISSION_NOT_GRANTED = 41,
+  /**
+   * ERROR_CODE_INVALID_AUTH_MGMT - ERROR_CODE_INVALID_AUTH_MGMT: the change would lock everyone out while
+   * authentication is on (deleting the root user or the root role, or taking the root
+   * role from the root user). Status: FAILED_PRECONDITION.
+   */
+  ERROR_CODE_INVALID_AUTH_MGMT = 42,
+  /**
+   * ERROR_CODE_AUTH_REQUIRED - ERROR_CODE_AUTH_REQUIRED: authentication is on and the call carries no token (and
+   * no client certificate naming a user). Status: UNAUTHENTICATED.
+   */
+  ERROR_CODE_AUTH_REQUIRED = 43,
   UNRECOGNIZED = -1,
 }
 
@@ -198,6 +259,48 @@ export function errorCodeFromJSON(object: any): ErrorCode {
     case 21:
     case "ERROR_CODE_TOO_MANY_KEYS_PER_LEASE":
       return ErrorCode.ERROR_CODE_TOO_MANY_KEYS_PER_LEASE;
+    case 30:
+    case "ERROR_CODE_PERMISSION_DENIED":
+      return ErrorCode.ERROR_CODE_PERMISSION_DENIED;
+    case 31:
+    case "ERROR_CODE_AUTH_FAILED":
+      return ErrorCode.ERROR_CODE_AUTH_FAILED;
+    case 32:
+    case "ERROR_CODE_INVALID_AUTH_TOKEN":
+      return ErrorCode.ERROR_CODE_INVALID_AUTH_TOKEN;
+    case 33:
+    case "ERROR_CODE_AUTH_NOT_ENABLED":
+      return ErrorCode.ERROR_CODE_AUTH_NOT_ENABLED;
+    case 34:
+    case "ERROR_CODE_USER_NOT_FOUND":
+      return ErrorCode.ERROR_CODE_USER_NOT_FOUND;
+    case 35:
+    case "ERROR_CODE_USER_EXISTS":
+      return ErrorCode.ERROR_CODE_USER_EXISTS;
+    case 36:
+    case "ERROR_CODE_ROLE_NOT_FOUND":
+      return ErrorCode.ERROR_CODE_ROLE_NOT_FOUND;
+    case 37:
+    case "ERROR_CODE_ROLE_EXISTS":
+      return ErrorCode.ERROR_CODE_ROLE_EXISTS;
+    case 38:
+    case "ERROR_CODE_ROOT_USER_NOT_EXIST":
+      return ErrorCode.ERROR_CODE_ROOT_USER_NOT_EXIST;
+    case 39:
+    case "ERROR_CODE_ROOT_ROLE_NOT_EXIST":
+      return ErrorCode.ERROR_CODE_ROOT_ROLE_NOT_EXIST;
+    case 40:
+    case "ERROR_CODE_ROLE_NOT_GRANTED":
+      return ErrorCode.ERROR_CODE_ROLE_NOT_GRANTED;
+    case 41:
+    case "ERROR_CODE_PERMISSION_NOT_GRANTED":
+      return ErrorCode.ERROR_CODE_PERMISSION_NOT_GRANTED;
+    case 42:
+    case "ERROR_CODE_INVALID_AUTH_MGMT":
+      return ErrorCode.ERROR_CODE_INVALID_AUTH_MGMT;
+    case 43:
+    case "ERROR_CODE_AUTH_REQUIRED":
+      return ErrorCode.ERROR_CODE_AUTH_REQUIRED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -251,6 +354,34 @@ export function errorCodeToJSON(object: ErrorCode): string {
       return "ERROR_CODE_TOO_MANY_LEASES";
     case ErrorCode.ERROR_CODE_TOO_MANY_KEYS_PER_LEASE:
       return "ERROR_CODE_TOO_MANY_KEYS_PER_LEASE";
+    case ErrorCode.ERROR_CODE_PERMISSION_DENIED:
+      return "ERROR_CODE_PERMISSION_DENIED";
+    case ErrorCode.ERROR_CODE_AUTH_FAILED:
+      return "ERROR_CODE_AUTH_FAILED";
+    case ErrorCode.ERROR_CODE_INVALID_AUTH_TOKEN:
+      return "ERROR_CODE_INVALID_AUTH_TOKEN";
+    case ErrorCode.ERROR_CODE_AUTH_NOT_ENABLED:
+      return "ERROR_CODE_AUTH_NOT_ENABLED";
+    case ErrorCode.ERROR_CODE_USER_NOT_FOUND:
+      return "ERROR_CODE_USER_NOT_FOUND";
+    case ErrorCode.ERROR_CODE_USER_EXISTS:
+      return "ERROR_CODE_USER_EXISTS";
+    case ErrorCode.ERROR_CODE_ROLE_NOT_FOUND:
+      return "ERROR_CODE_ROLE_NOT_FOUND";
+    case ErrorCode.ERROR_CODE_ROLE_EXISTS:
+      return "ERROR_CODE_ROLE_EXISTS";
+    case ErrorCode.ERROR_CODE_ROOT_USER_NOT_EXIST:
+      return "ERROR_CODE_ROOT_USER_NOT_EXIST";
+    case ErrorCode.ERROR_CODE_ROOT_ROLE_NOT_EXIST:
+      return "ERROR_CODE_ROOT_ROLE_NOT_EXIST";
+    case ErrorCode.ERROR_CODE_ROLE_NOT_GRANTED:
+      return "ERROR_CODE_ROLE_NOT_GRANTED";
+    case ErrorCode.ERROR_CODE_PERMISSION_NOT_GRANTED:
+      return "ERROR_CODE_PERMISSION_NOT_GRANTED";
+    case ErrorCode.ERROR_CODE_INVALID_AUTH_MGMT:
+      return "ERROR_CODE_INVALID_AUTH_MGMT";
+    case ErrorCode.ERROR_CODE_AUTH_REQUIRED:
+      return "ERROR_CODE_AUTH_REQUIRED";
     case ErrorCode.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

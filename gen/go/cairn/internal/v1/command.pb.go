@@ -34,7 +34,13 @@ type Command struct {
 	//	*Command_DeleteRange
 	//	*Command_Txn
 	//	*Command_Compact
-	Request       isCommand_Request `protobuf_oneof:"request"`
+	//	*Command_Auth
+	Request isCommand_Request `protobuf_oneof:"request"`
+	// checked_as is, while authentication is on, the user whose permissions the proposing
+	// member checked the request against. The applier checks them again against the auth
+	// state at this point of the log, so that a permission revoked by an earlier entry
+	// refuses the request on every member, however late the proposer learned of it.
+	CheckedAs     string `protobuf:"bytes,31,opt,name=checked_as,json=checkedAs,proto3" json:"checked_as,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -112,6 +118,22 @@ func (x *Command) GetCompact() *v1.CompactRequest {
 	return nil
 }
 
+func (x *Command) GetAuth() *AuthCommand {
+	if x != nil {
+		if x, ok := x.Request.(*Command_Auth); ok {
+			return x.Auth
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetCheckedAs() string {
+	if x != nil {
+		return x.CheckedAs
+	}
+	return ""
+}
+
 type isCommand_Request interface {
 	isCommand_Request()
 }
@@ -136,6 +158,12 @@ type Command_Compact struct {
 	Compact *v1.CompactRequest `protobuf:"bytes,4,opt,name=compact,proto3,oneof"`
 }
 
+type Command_Auth struct {
+	// auth changes users, roles or the enabled flag. Field numbers 30-49 are kept for
+	// authentication, like the error codes, so that other areas never pick them.
+	Auth *AuthCommand `protobuf:"bytes,30,opt,name=auth,proto3,oneof"`
+}
+
 func (*Command_Put) isCommand_Request() {}
 
 func (*Command_DeleteRange) isCommand_Request() {}
@@ -143,6 +171,8 @@ func (*Command_DeleteRange) isCommand_Request() {}
 func (*Command_Txn) isCommand_Request() {}
 
 func (*Command_Compact) isCommand_Request() {}
+
+func (*Command_Auth) isCommand_Request() {}
 
 // Proposal is what a member puts in the replicated log: a command, tagged so that the
 // member that proposed it can hand the result back to the waiting client when it applies.
@@ -213,12 +243,15 @@ var File_cairn_internal_v1_command_proto protoreflect.FileDescriptor
 
 const file_cairn_internal_v1_command_proto_rawDesc = "" +
 	"\n" +
-	"\x1fcairn/internal/v1/command.proto\x12\x11cairn.internal.v1\x1a\x11cairn/v1/kv.proto\"\xe1\x01\n" +
+	"\x1fcairn/internal/v1/command.proto\x12\x11cairn.internal.v1\x1a\x1ccairn/internal/v1/auth.proto\x1a\x11cairn/v1/kv.proto\"\xb6\x02\n" +
 	"\aCommand\x12(\n" +
 	"\x03put\x18\x01 \x01(\v2\x14.cairn.v1.PutRequestH\x00R\x03put\x12A\n" +
 	"\fdelete_range\x18\x02 \x01(\v2\x1c.cairn.v1.DeleteRangeRequestH\x00R\vdeleteRange\x12(\n" +
 	"\x03txn\x18\x03 \x01(\v2\x14.cairn.v1.TxnRequestH\x00R\x03txn\x124\n" +
-	"\acompact\x18\x04 \x01(\v2\x18.cairn.v1.CompactRequestH\x00R\acompactB\t\n" +
+	"\acompact\x18\x04 \x01(\v2\x18.cairn.v1.CompactRequestH\x00R\acompact\x124\n" +
+	"\x04auth\x18\x1e \x01(\v2\x1e.cairn.internal.v1.AuthCommandH\x00R\x04auth\x12\x1d\n" +
+	"\n" +
+	"checked_as\x18\x1f \x01(\tR\tcheckedAsB\t\n" +
 	"\arequest\"m\n" +
 	"\bProposal\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\x04R\bmemberId\x12\x0e\n" +
@@ -246,18 +279,20 @@ var file_cairn_internal_v1_command_proto_goTypes = []any{
 	(*v1.DeleteRangeRequest)(nil), // 3: cairn.v1.DeleteRangeRequest
 	(*v1.TxnRequest)(nil),         // 4: cairn.v1.TxnRequest
 	(*v1.CompactRequest)(nil),     // 5: cairn.v1.CompactRequest
+	(*AuthCommand)(nil),           // 6: cairn.internal.v1.AuthCommand
 }
 var file_cairn_internal_v1_command_proto_depIdxs = []int32{
 	2, // 0: cairn.internal.v1.Command.put:type_name -> cairn.v1.PutRequest
 	3, // 1: cairn.internal.v1.Command.delete_range:type_name -> cairn.v1.DeleteRangeRequest
 	4, // 2: cairn.internal.v1.Command.txn:type_name -> cairn.v1.TxnRequest
 	5, // 3: cairn.internal.v1.Command.compact:type_name -> cairn.v1.CompactRequest
-	0, // 4: cairn.internal.v1.Proposal.command:type_name -> cairn.internal.v1.Command
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	6, // 4: cairn.internal.v1.Command.auth:type_name -> cairn.internal.v1.AuthCommand
+	0, // 5: cairn.internal.v1.Proposal.command:type_name -> cairn.internal.v1.Command
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_cairn_internal_v1_command_proto_init() }
@@ -265,11 +300,13 @@ func file_cairn_internal_v1_command_proto_init() {
 	if File_cairn_internal_v1_command_proto != nil {
 		return
 	}
+	file_cairn_internal_v1_auth_proto_init()
 	file_cairn_internal_v1_command_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_Put)(nil),
 		(*Command_DeleteRange)(nil),
 		(*Command_Txn)(nil),
 		(*Command_Compact)(nil),
+		(*Command_Auth)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

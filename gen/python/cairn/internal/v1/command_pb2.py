@@ -11,10 +11,11 @@ from google.protobuf import symbol_database as _symbol_database
 _sym_db = _symbol_database.Default()
 
 
+from cairn.internal.v1 import auth_pb2 as cairn_dot_internal_dot_v1_dot_auth__pb2
 from cairn.v1 import kv_pb2 as cairn_dot_v1_dot_kv__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63\x61irn/internal/v1/command.proto\x12\x11\x63\x61irn.internal.v1\x1a\x11\x63\x61irn/v1/kv.proto\"\xe1\x01\n\x07\x43ommand\x12(\n\x03put\x18\x01 \x01(\x0b\x32\x14.cairn.v1.PutRequestH\x00R\x03put\x12\x41\n\x0c\x64\x65lete_range\x18\x02 \x01(\x0b\x32\x1c.cairn.v1.DeleteRangeRequestH\x00R\x0b\x64\x65leteRange\x12(\n\x03txn\x18\x03 \x01(\x0b\x32\x14.cairn.v1.TxnRequestH\x00R\x03txn\x12\x34\n\x07\x63ompact\x18\x04 \x01(\x0b\x32\x18.cairn.v1.CompactRequestH\x00R\x07\x63ompactB\t\n\x07request\"m\n\x08Proposal\x12\x1b\n\tmember_id\x18\x01 \x01(\x04R\x08memberId\x12\x0e\n\x02id\x18\x02 \x01(\x04R\x02id\x12\x34\n\x07\x63ommand\x18\x03 \x01(\x0b\x32\x1a.cairn.internal.v1.CommandR\x07\x63ommandB\xcb\x01\n\x15\x63om.cairn.internal.v1B\x0c\x43ommandProtoP\x01Z>github.com/cairn-dev/cairn/gen/go/cairn/internal/v1;internalv1\xa2\x02\x03\x43IX\xaa\x02\x11\x43\x61irn.Internal.V1\xca\x02\x11\x43\x61irn\\Internal\\V1\xe2\x02\x1d\x43\x61irn\\Internal\\V1\\GPBMetadata\xea\x02\x13\x43\x61irn::Internal::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63\x61irn/internal/v1/command.proto\x12\x11\x63\x61irn.internal.v1\x1a\x1c\x63\x61irn/internal/v1/auth.proto\x1a\x11\x63\x61irn/v1/kv.proto\"\xb6\x02\n\x07\x43ommand\x12(\n\x03put\x18\x01 \x01(\x0b\x32\x14.cairn.v1.PutRequestH\x00R\x03put\x12\x41\n\x0c\x64\x65lete_range\x18\x02 \x01(\x0b\x32\x1c.cairn.v1.DeleteRangeRequestH\x00R\x0b\x64\x65leteRange\x12(\n\x03txn\x18\x03 \x01(\x0b\x32\x14.cairn.v1.TxnRequestH\x00R\x03txn\x12\x34\n\x07\x63ompact\x18\x04 \x01(\x0b\x32\x18.cairn.v1.CompactRequestH\x00R\x07\x63ompact\x12\x34\n\x04\x61uth\x18\x1e \x01(\x0b\x32\x1e.cairn.internal.v1.AuthCommandH\x00R\x04\x61uth\x12\x1d\n\nchecked_as\x18\x1f \x01(\tR\tcheckedAsB\t\n\x07request\"m\n\x08Proposal\x12\x1b\n\tmember_id\x18\x01 \x01(\x04R\x08memberId\x12\x0e\n\x02id\x18\x02 \x01(\x04R\x02id\x12\x34\n\x07\x63ommand\x18\x03 \x01(\x0b\x32\x1a.cairn.internal.v1.CommandR\x07\x63ommandB\xcb\x01\n\x15\x63om.cairn.internal.v1B\x0c\x43ommandProtoP\x01Z>github.com/cairn-dev/cairn/gen/go/cairn/internal/v1;internalv1\xa2\x02\x03\x43IX\xaa\x02\x11\x43\x61irn.Internal.V1\xca\x02\x11\x43\x61irn\\Internal\\V1\xe2\x02\x1d\x43\x61irn\\Internal\\V1\\GPBMetadata\xea\x02\x13\x43\x61irn::Internal::V1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cairn.internal.v1.command_pb2', globals())
@@ -22,8 +23,8 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\n\025com.cairn.internal.v1B\014CommandProtoP\001Z>github.com/cairn-dev/cairn/gen/go/cairn/internal/v1;internalv1\242\002\003CIX\252\002\021Cairn.Internal.V1\312\002\021Cairn\\Internal\\V1\342\002\035Cairn\\Internal\\V1\\GPBMetadata\352\002\023Cairn::Internal::V1'
-  _COMMAND._serialized_start=74
-  _COMMAND._serialized_end=299
-  _PROPOSAL._serialized_start=301
-  _PROPOSAL._serialized_end=410
+  _COMMAND._serialized_start=104
+  _COMMAND._serialized_end=414
+  _PROPOSAL._serialized_start=416
+  _PROPOSAL._serialized_end=525
 # @@protoc_insertion_point(module_scope)

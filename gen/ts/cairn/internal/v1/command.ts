@@ -7,6 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { CompactRequest, DeleteRangeRequest, PutRequest, TxnRequest } from "../../v1/kv.js";
+import { AuthCommand } from "./auth.js";
 
 export const protobufPackage = "cairn.internal.v1";
 
@@ -31,7 +32,20 @@ export interface Command {
     | //
     /** compact discards history. */
     { $case: "compact"; compact: CompactRequest }
+    | //
+    /**
+     * auth changes users, roles or the enabled flag. Field numbers 30-49 are kept for
+     * authentication, like the error codes, so that other areas never pick them.
+     */
+    { $case: "auth"; auth: AuthCommand }
     | undefined;
+  /**
+   * checked_as is, while authentication is on, the user whose permissions the proposing
+   * member checked the request against. The applier checks them again against the auth
+   * state at this point of the log, so that a permission revoked by an earlier entry
+   * refuses the request on every member, however late the proposer learned of it.
+   */
+  checkedAs: string;
 }
 
 /**
@@ -48,7 +62,7 @@ export interface Proposal {
 }
 
 function createBaseCommand(): Command {
-  return { request: undefined };
+  return { request: undefined, checkedAs: "" };
 }
 
 export const Command: MessageFns<Command> = {
@@ -66,6 +80,12 @@ export const Command: MessageFns<Command> = {
       case "compact":
         CompactRequest.encode(message.request.compact, writer.uint32(34).fork()).join();
         break;
+      case "auth":
+        AuthCommand.encode(message.request.auth, writer.uint32(242).fork()).join();
+        break;
+    }
+    if (message.checkedAs !== "") {
+      writer.uint32(250).string(message.checkedAs);
     }
     return writer;
   },
@@ -115,6 +135,22 @@ export const Command: MessageFns<Command> = {
             message.request = { $case: "compact", compact: CompactRequest.decode(reader, reader.uint32()) };
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.request = { $case: "auth", auth: AuthCommand.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.checkedAs = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -139,7 +175,14 @@ export const Command: MessageFns<Command> = {
         ? { $case: "txn", txn: TxnRequest.fromJSON(object.txn) }
         : isSet(object.compact)
         ? { $case: "compact", compact: CompactRequest.fromJSON(object.compact) }
+        : isSet(object.auth)
+        ? { $case: "auth", auth: AuthCommand.fromJSON(object.auth) }
         : undefined,
+      checkedAs: isSet(object.checkedAs)
+        ? globalThis.String(object.checkedAs)
+        : isSet(object.checked_as)
+        ? globalThis.String(object.checked_as)
+        : "",
     };
   },
 
@@ -153,6 +196,11 @@ export const Command: MessageFns<Command> = {
       obj.txn = TxnRequest.toJSON(message.request.txn);
     } else if (message.request?.$case === "compact") {
       obj.compact = CompactRequest.toJSON(message.request.compact);
+    } else if (message.request?.$case === "auth") {
+      obj.auth = AuthCommand.toJSON(message.request.auth);
+    }
+    if (message.checkedAs !== "") {
+      obj.checkedAs = message.checkedAs;
     }
     return obj;
   },
@@ -190,7 +238,14 @@ export const Command: MessageFns<Command> = {
         }
         break;
       }
+      case "auth": {
+        if (object.request?.auth !== undefined && object.request?.auth !== null) {
+          message.request = { $case: "auth", auth: AuthCommand.fromPartial(object.request.auth) };
+        }
+        break;
+      }
     }
+    message.checkedAs = object.checkedAs ?? "";
     return message;
   },
 };

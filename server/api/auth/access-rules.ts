@@ -1,0 +1,70 @@
+import type { RangeRequest } from '../../../gen/ts/cairn/v1/kv.js';
+import { deleteNeeds, putNeeds, rangeNeeds, txnNeeds, type KeyNeed } from '../../apply/auth/key-needs.js';
+
+/**
+ * What a method needs of its caller while authentication is on:
+ * - open: nothing (the call reveals no key and changes nothing, or is how one logs in);
+ * - user: any authenticated user;
+ * - root: a user with the root role;
+ * - keys: read or write permission on every key the request touches (root passes);
+ * - watch: a valid caller to open the stream; each watch create then needs read
+ *   permission on its whole range, re-checked on every auth change (see WatchAccess).
+ */
+export type AccessRule =
+  | { readonly kind: 'open' }
+  | { readonly kind: 'user' }
+  | { readonly kind: 'root' }
+  | {
+      readonly kind: 'keys';
+      readonly needs: (request: never) => KeyNeed[];
+      /**
+       * Whether the check must wait for the read barrier first: a linearizable read is
+       * judged against the auth state as fresh as the data it returns, so a permission
+       * revoked through any member is seen. (Writes are checked again when applied.)
+       */
+      readonly afterReadBarrier?: (request: never) => boolean;
+    }
+  | { readonly kind: 'watch' };
+
+const OPEN: AccessRule = { kind: 'open' };
+const ROOT: AccessRule = { kind: 'root' };
+const keys = <Req>(needs: (request: Req) => KeyNeed[], afterReadBarrier?: (request: Req) => boolean): AccessRule =>
+  afterReadBarrier === undefined ? { kind: 'keys', needs } : { kind: 'keys', needs, afterReadBarrier };
+
+/**
+ * The one table: every method the member serves, by its gRPC path. A service registered
+ * through the guard with a method missing here stops the member at start (fail closed),
+ * so a new RPC cannot ship unchecked. Leases will be rows here too (LeaseGrant: user, ...).
+ */
+export const ACCESS_RULES: Readonly<Record<string, AccessRule>> = {
+  '/cairn.v1.KVService/Range': keys(rangeNeeds, (r: RangeRequest) => !r.serializable),
+  '/cairn.v1.KVService/Put': keys(putNeeds),
+  '/cairn.v1.KVService/DeleteRange': keys(deleteNeeds),
+  '/cairn.v1.KVService/Txn': keys(txnNeeds),
+  '/cairn.v1.KVService/Compact': ROOT,
+  '/cairn.v1.WatchService/Watch': { kind: 'watch' },
+  // Membership is what clients need to find endpoints (etcd leaves MemberList open too).
+  '/cairn.v1.ClusterService/MemberList': OPEN,
+  // Status is what load balancers and `cairn status` probe; it shows Raft progress, no key
+  // (etcd leaves it open). HashKV digests every key; MoveLeader disrupts the cluster.
+  '/cairn.v1.MaintenanceService/Status': OPEN,
+  '/cairn.v1.MaintenanceService/HashKV': ROOT,
+  '/cairn.v1.MaintenanceService/MoveLeader': ROOT,
+  '/cairn.v1.AuthService/Authenticate': OPEN,
+  '/cairn.v1.AuthService/AuthStatus': OPEN,
+  '/cairn.v1.AuthService/AuthEnable': ROOT,
+  '/cairn.v1.AuthService/AuthDisable': ROOT,
+  '/cairn.v1.AuthService/UserAdd': ROOT,
+  '/cairn.v1.AuthService/UserDelete': ROOT,
+  '/cairn.v1.AuthService/UserGet': ROOT,
+  '/cairn.v1.AuthService/UserList': ROOT,
+  '/cairn.v1.AuthService/UserChangePassword': ROOT,
+  '/cairn.v1.AuthService/UserGrantRole': ROOT,
+  '/cairn.v1.AuthService/UserRevokeRole': ROOT,
+  '/cairn.v1.AuthService/RoleAdd': ROOT,
+  '/cairn.v1.AuthService/RoleDelete': ROOT,
+  '/cairn.v1.AuthService/RoleGet': ROOT,
+  '/cairn.v1.AuthService/RoleList': ROOT,
+  '/cairn.v1.AuthService/RoleGrantPermission': ROOT,
+  '/cairn.v1.AuthService/RoleRevokePermission': ROOT,
+};
