@@ -1,30 +1,39 @@
 /**
  * One member's connection: one gRPC channel shared by the service stubs of that member.
  */
-import { credentials, connectivityState, status, type ServiceError } from '@grpc/grpc-js';
+import { connectivityState, status, type ServiceError } from '@grpc/grpc-js';
+import { AuthServiceClient } from '../../../gen/ts/cairn/v1/auth.js';
 import { KVServiceClient } from '../../../gen/ts/cairn/v1/kv.js';
 import { WatchServiceClient } from '../../../gen/ts/cairn/v1/watch.js';
 import { ClusterServiceClient } from '../../../gen/ts/cairn/v1/cluster.js';
 import { MaintenanceServiceClient } from '../../../gen/ts/cairn/v1/maintenance.js';
 import { CairnError } from './errors.js';
+import type { Transport } from './tls.js';
 
 export class MemberConnection {
   readonly kv: KVServiceClient;
   readonly watch: WatchServiceClient;
   readonly cluster: ClusterServiceClient;
   readonly maintenance: MaintenanceServiceClient;
+  readonly auth: AuthServiceClient;
 
-  constructor(readonly address: string) {
-    this.kv = new KVServiceClient(address, credentials.createInsecure(), {
+  constructor(
+    readonly address: string,
+    private readonly transport: Transport,
+  ) {
+    const creds = transport.credentials;
+    this.kv = new KVServiceClient(address, creds, {
+      ...transport.channelOptions,
       // Fail fast while a member is down rather than waiting for it to come back:
       // the client would rather move to another member.
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1000,
     });
     const channelOverride = this.kv.getChannel();
-    this.watch = new WatchServiceClient(address, credentials.createInsecure(), { channelOverride });
-    this.cluster = new ClusterServiceClient(address, credentials.createInsecure(), { channelOverride });
-    this.maintenance = new MaintenanceServiceClient(address, credentials.createInsecure(), { channelOverride });
+    this.watch = new WatchServiceClient(address, creds, { channelOverride });
+    this.cluster = new ClusterServiceClient(address, creds, { channelOverride });
+    this.maintenance = new MaintenanceServiceClient(address, creds, { channelOverride });
+    this.auth = new AuthServiceClient(address, creds, { channelOverride });
   }
 
   get ready(): boolean {
@@ -43,7 +52,7 @@ export class MemberConnection {
         reject(
           new CairnError({
             code: status.UNAVAILABLE,
-            message: `could not connect to ${this.address} within ${timeoutMs} ms`,
+            message: `could not connect to ${this.address} within ${timeoutMs} ms${this.hint()}`,
             endpoint: this.address,
             notSent: true,
             cause: err,
@@ -53,8 +62,15 @@ export class MemberConnection {
     });
   }
 
+  /** Plaintext against a TLS member (or the reverse) looks like a dead member; say what to check. */
+  private hint(): string {
+    return this.transport.secure
+      ? ' (connecting with TLS: check that the member serves TLS, that its certificate chains to the CA given, and that a client certificate is given if it requires one)'
+      : ' (connecting with plaintext: if the member serves TLS, give the tls option or CAIRN_CACERT, and a client certificate if it requires one)';
+  }
+
   close(): void {
-    // All four stubs share the channel; closing it once closes them all.
+    // All five stubs share the channel; closing it once closes them all.
     this.kv.close();
   }
 }
