@@ -6,6 +6,7 @@ from .backoff import Backoff
 from .client import CairnClient, Consistency
 from .config import decode_config
 from .errors import (
+    AuthenticationError,
     CairnError,
     CompactedError,
     ConfigDecodeError,
@@ -13,14 +14,17 @@ from .errors import (
     FutureRevisionError,
     InvalidArgumentError,
     NotFoundError,
+    PermissionDeniedError,
     UnavailableError,
 )
 from .keys import prefix_end
 from .results import DeleteResult, Event, GetResult, Header, KeyValue, Member, PutResult, TxnResult
+from .tls import TlsOptions
 from .txn import Compare, Op, Txn
 from .watch import Watch
 
 __all__ = [
+    "AuthenticationError",
     "Backoff",
     "CairnClient",
     "CairnError",
@@ -40,7 +44,9 @@ __all__ = [
     "Member",
     "NotFoundError",
     "Op",
+    "PermissionDeniedError",
     "PutResult",
+    "TlsOptions",
     "Txn",
     "TxnResult",
     "UnavailableError",
