@@ -4,6 +4,7 @@
  * user/password with typed errors, and a token renewed without the caller noticing.
  */
 import test from 'ava';
+import { readFileSync } from 'node:fs';
 import { Permission_Type } from '../../../gen/ts/cairn/v1/auth.js';
 import { authClient, login, outcome, kvWithToken, type AuthCalls } from '../../../test/helpers/auth-clients.js';
 import { b } from '../../../test/helpers/grpc-clients.js';
@@ -44,7 +45,6 @@ test('TLS with a CA and a client certificate: put, get and watch; plaintext and 
   t.regex(refused?.message ?? '', /connecting with plaintext: if the member serves TLS, give the tls option or CAIRN_CACERT/);
 
   // The CA from bytes this time, but no client certificate: the member requires one.
-  const { readFileSync } = await import('node:fs');
   const noCert = new CairnClient({
     endpoints: node.address,
     tls: { ca: readFileSync(pki.caFile) },
