@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 )
 
 // Backoff between failover attempts: it starts at backoffBase and doubles up to backoffCap.
@@ -32,6 +32,11 @@ type Client struct {
 	current   int
 	conns     map[string]*grpc.ClientConn
 	closed    bool
+
+	// creds and secure are the transport the config asks for; tokens is nil without a user.
+	creds  credentials.TransportCredentials
+	secure bool
+	tokens *tokenSource
 }
 
 // New connects to the cluster described by cfg. It reaches one member (bounded by ctx and
@@ -49,6 +54,16 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, endpoints: cfg.endpoints(), conns: map[string]*grpc.ClientConn{}}
 	var err error
+	if c.creds, c.secure, err = cfg.transportCredentials(); err != nil {
+		return nil, &Error{code: codes.InvalidArgument, Message: err.Error(), cause: err}
+	}
+	user, password, ok, err := cfg.userCredentials()
+	if err != nil {
+		return nil, &Error{code: codes.InvalidArgument, Message: err.Error(), cause: err}
+	}
+	if ok {
+		c.tokens = &tokenSource{user: user, password: password}
+	}
 	if cfg.DisableDiscovery {
 		err = c.invoke(ctx, readCall, func(ctx context.Context, cc *grpc.ClientConn) error {
 			_, err := cairnv1.NewMaintenanceServiceClient(cc).Status(ctx, &cairnv1.StatusRequest{})
@@ -135,8 +150,8 @@ func (c *Client) pick() (string, *grpc.ClientConn, error) {
 	if cc, ok := c.conns[ep]; ok {
 		return ep, cc, nil
 	}
-	cc, err := grpc.NewClient(ep,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+	opts := []grpc.DialOption{
+		grpc.WithTransportCredentials(c.creds),
 		// Client spans and W3C trace context in the metadata, through the global
 		// OpenTelemetry providers: no-ops unless the application set them up.
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
@@ -144,7 +159,11 @@ func (c *Client) pick() (string, *grpc.ClientConn, error) {
 			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
 			MinConnectTimeout: c.cfg.DialTimeout,
 		}),
-	)
+	}
+	if c.tokens != nil {
+		opts = append(opts, grpc.WithChainUnaryInterceptor(c.tokens.unary), grpc.WithChainStreamInterceptor(c.tokens.stream))
+	}
+	cc, err := grpc.NewClient(ep, opts...)
 	if err != nil {
 		return ep, nil, &Error{code: codes.InvalidArgument, Message: err.Error(), Endpoint: ep, cause: err}
 	}
@@ -178,7 +197,7 @@ func (c *Client) waitReady(ctx context.Context, ep string, cc *grpc.ClientConn) 
 			attempted = true
 		case connectivity.TransientFailure:
 			if attempted {
-				return &Error{code: codes.Unavailable, Message: "cannot connect", Endpoint: ep}
+				return &Error{code: codes.Unavailable, Message: "cannot connect; " + connectHint(c.secure), Endpoint: ep}
 			}
 		case connectivity.Shutdown:
 			return &Error{code: codes.Unavailable, Message: "connection closed", Endpoint: ep}
@@ -186,7 +205,7 @@ func (c *Client) waitReady(ctx context.Context, ep string, cc *grpc.ClientConn) 
 			cc.Connect()
 		}
 		if !cc.WaitForStateChange(ctx, s) {
-			return &Error{code: codes.Unavailable, Message: "connect timed out", Endpoint: ep, cause: ctx.Err()}
+			return &Error{code: codes.Unavailable, Message: "connect timed out; " + connectHint(c.secure), Endpoint: ep, cause: ctx.Err()}
 		}
 	}
 }

@@ -35,6 +35,15 @@ type Config struct {
 	// DisableDiscovery keeps the client on Endpoints only, without asking for the member
 	// list.
 	DisableDiscovery bool
+	// TLS connects with TLS; its unset fields default to CAIRN_CACERT, CAIRN_CERT and
+	// CAIRN_KEY. When it is nil and none of those is set, the client speaks plaintext.
+	TLS *TLSOptions
+	// User authenticates as this user (default CAIRN_USER, which may be NAME:PASSWORD as
+	// for the CLI); the token is sent with every call and stream and renewed when a member
+	// refuses it (expired or revoked).
+	User string
+	// Password is the user's password (default CAIRN_PASSWORD).
+	Password string
 }
 
 // endpoints returns the configured endpoints, applying the environment and the default.

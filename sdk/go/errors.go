@@ -87,7 +87,20 @@ var (
 	ErrInvalidArgument = &Error{code: codes.InvalidArgument}
 	// ErrUnavailable: no member could serve the request (any Unavailable failure).
 	ErrUnavailable = &Error{code: codes.Unavailable}
+	// ErrPermissionDenied: authentication is on and the caller's roles do not allow the
+	// call (a key or range outside its permissions, or an operation that needs root).
+	ErrPermissionDenied = &Error{code: codes.PermissionDenied, CairnCode: cairnv1.ErrorCode_ERROR_CODE_PERMISSION_DENIED}
+	// ErrAuthentication: the client could not prove who it is (any Unauthenticated
+	// failure): a wrong user or password (ERROR_CODE_AUTH_FAILED, also ErrAuthFailed), no
+	// credentials while authentication is on (ERROR_CODE_AUTH_REQUIRED), or a token still
+	// refused after authenticating again (ERROR_CODE_INVALID_AUTH_TOKEN).
+	ErrAuthentication = &Error{code: codes.Unauthenticated}
+	// ErrAuthFailed: Authenticate refused the user and password.
+	ErrAuthFailed = &Error{code: codes.Unauthenticated, CairnCode: cairnv1.ErrorCode_ERROR_CODE_AUTH_FAILED}
 )
+
+// IsPermissionDenied reports whether err says the caller's roles do not allow the call.
+func IsPermissionDenied(err error) bool { return errors.Is(err, ErrPermissionDenied) }
 
 // IsCompacted reports whether err says that a revision was compacted away.
 func IsCompacted(err error) bool { return errors.Is(err, ErrCompacted) }

@@ -57,6 +57,7 @@ type watcher struct {
 
 func (w *watcher) run(ctx context.Context) {
 	defer close(w.out)
+	reauthenticated := false
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 && sleep(ctx, backoffDelay(attempt)) != nil {
 			return
@@ -73,9 +74,25 @@ func (w *watcher) run(ctx context.Context) {
 			w.c.failover(ep)
 			continue
 		}
+		var sent string
+		if w.c.tokens != nil {
+			sent = w.c.tokens.current()
+		}
 		progressed, err := w.stream(ctx, ep, cairnv1.NewWatchServiceClient(cc))
 		if ctx.Err() != nil {
 			return
+		}
+		if progressed {
+			reauthenticated = false
+		}
+		// A refused token (expired, revoked): authenticate again and reopen on this member,
+		// once per stream that worked.
+		var e *Error
+		if w.c.tokens != nil && errors.As(err, &e) && tokenRejected(e) && !reauthenticated {
+			reauthenticated = true
+			w.c.tokens.invalidate(sent)
+			attempt = -1
+			continue
 		}
 		if isTerminal(err) {
 			w.send(ctx, WatchResponse{Err: err})

@@ -42,6 +42,8 @@ class MemberProcess:
     proc: subprocess.Popen[str] | None = None
     output: list[str] = field(default_factory=list)
     paused: bool = False
+    credentials: grpc.ChannelCredentials | None = None
+    """How the helper's status checks connect (TLS members); plaintext when None."""
 
     @property
     def pid(self) -> int:
@@ -83,7 +85,12 @@ class MemberProcess:
         self.paused = False
 
     def status(self, timeout: float = 1.0) -> maintenance_pb2.StatusResponse | None:
-        with grpc.insecure_channel(self.address) as channel:
+        channel = (
+            grpc.insecure_channel(self.address)
+            if self.credentials is None
+            else grpc.secure_channel(self.address, self.credentials)
+        )
+        with channel:
             try:
                 return maintenance_pb2_grpc.MaintenanceServiceStub(channel).Status(
                     maintenance_pb2.StatusRequest(), timeout=timeout
@@ -93,7 +100,13 @@ class MemberProcess:
 
 
 class Cluster:
-    def __init__(self, size: int = 3, extra_args: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        size: int = 3,
+        extra_args: list[str] | None = None,
+        member_args: Callable[[str], list[str]] | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+    ) -> None:
         self.root = tempfile.mkdtemp(prefix="cairn-py-")
         ports = [free_port() for _ in range(size)]
         names = [f"n{i + 1}" for i in range(size)]
@@ -117,8 +130,10 @@ class Cluster:
                     os.path.join(self.root, n),
                     "--log-level",
                     "warn",
+                    *(member_args(n) if member_args else []),
                     *(extra_args or []),
                 ],
+                credentials=credentials,
             )
             for n, p in zip(names, ports, strict=True)
         ]
@@ -175,6 +190,32 @@ async def wait_until(cond: Callable[[], bool], timeout: float, what: str) -> Non
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"not within {timeout}s: {what}")
         await asyncio.sleep(0.01)
+
+
+def make_test_certs(directory: Path, members: list[str]) -> Path:
+    """CA, member and client certificates in `directory` (sdk/scenario/make-test-certs.sh)."""
+    script = REPO_ROOT / "sdk" / "scenario" / "make-test-certs.sh"
+    subprocess.run(["bash", str(script), str(directory), *members], check=True, timeout=60)
+    return directory
+
+
+def tls_member_args(certs: Path) -> Callable[[str], list[str]]:
+    """`cairn serve` flags for a member with its own certificate and --client-cert-auth."""
+    return lambda name: [
+        "--cert-file",
+        str(certs / f"{name}.pem"),
+        "--key-file",
+        str(certs / f"{name}.key"),
+        "--trusted-ca-file",
+        str(certs / "ca.pem"),
+        "--client-cert-auth",
+    ]
+
+
+def client_credentials(certs: Path) -> grpc.ChannelCredentials:
+    return grpc.ssl_channel_credentials(
+        (certs / "ca.pem").read_bytes(), (certs / "client.key").read_bytes(), (certs / "client.pem").read_bytes()
+    )
 
 
 def run(coro: "asyncio.Future[object] | object") -> object:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -21,8 +21,8 @@ def new_cluster() -> Iterator[Callable[..., Cluster]]:
     every member is killed by pid and its data removed at teardown."""
     started: list[Cluster] = []
 
-    def start(*extra_args: str) -> Cluster:
-        cluster = Cluster(extra_args=list(extra_args))
+    def start(*extra_args: str, **options: Any) -> Cluster:
+        cluster = Cluster(extra_args=list(extra_args), **options)
         started.append(cluster)
         return cluster.start()
 

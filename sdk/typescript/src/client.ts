@@ -29,7 +29,9 @@ import {
   type PutResult,
   type RangeResult,
 } from './kv-types.js';
+import { userCredentials } from './auth.js';
 import { MemberPool, type InvokeOptions } from './pool.js';
+import { transportFor, type TlsOptions } from './tls.js';
 import { deleteRequest, putRequest, rangeRequest, type DeleteOptions, type PutOptions, type ReadOptions } from './requests.js';
 import { Txn, txnResult, type CommitOptions } from './txn.js';
 import { Watch, type WatchOptions } from './watch.js';
@@ -49,6 +51,19 @@ export interface ClientOptions {
   callTimeoutMs?: number;
   /** Learn the other members' addresses from the cluster (default true). */
   discover?: boolean;
+  /**
+   * Connect with TLS: the CA, and a client certificate for members with --client-cert-auth.
+   * Unset fields default to CAIRN_CACERT, CAIRN_CERT and CAIRN_KEY; with none at all the
+   * client speaks plaintext.
+   */
+  tls?: TlsOptions;
+  /**
+   * Authenticate as this user (default CAIRN_USER, which may be NAME:PASSWORD as for the
+   * CLI); the token is sent with every call and renewed when it expires.
+   */
+  user?: string;
+  /** The user's password (default CAIRN_PASSWORD). */
+  password?: string;
 }
 
 function parseEndpoints(e: string): string[] {
@@ -77,6 +92,8 @@ export class CairnClient {
       dialTimeoutMs: this.dialTimeoutMs,
       callTimeoutMs: options.callTimeoutMs ?? 5000,
       discover: options.discover ?? true,
+      transport: transportFor(options.tls),
+      user: userCredentials(options.user, options.password),
     });
     this.lease = new LeaseClient(this.pool, this.dialTimeoutMs);
   }

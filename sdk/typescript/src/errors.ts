@@ -26,7 +26,7 @@ export interface CairnErrorInit {
 }
 
 export class CairnError extends Error {
-  override readonly name = 'CairnError';
+  override readonly name: string = 'CairnError';
   /** gRPC status number, e.g. 11 for OUT_OF_RANGE. */
   readonly code: status;
   /** gRPC status name, e.g. 'OUT_OF_RANGE'. */
@@ -89,6 +89,36 @@ export class CairnError extends Error {
   }
 }
 
+/**
+ * Authentication is on and the caller's roles do not allow the call (a key or range
+ * outside its permissions, or an operation that needs root). Not retried.
+ */
+export class PermissionDeniedError extends CairnError {
+  override readonly name: string = 'PermissionDeniedError';
+}
+
+/**
+ * The client could not prove who it is: a wrong user or password (ERROR_CODE_AUTH_FAILED),
+ * no credentials while authentication is on (ERROR_CODE_AUTH_REQUIRED), or a token still
+ * refused after authenticating again (ERROR_CODE_INVALID_AUTH_TOKEN).
+ */
+export class AuthenticationError extends CairnError {
+  override readonly name: string = 'AuthenticationError';
+}
+
+const AUTHENTICATION_CODES = new Set<ErrorCode>([
+  ErrorCode.ERROR_CODE_AUTH_FAILED,
+  ErrorCode.ERROR_CODE_AUTH_REQUIRED,
+  ErrorCode.ERROR_CODE_INVALID_AUTH_TOKEN,
+]);
+
+/** The CairnError, or its typed subclass, that the server's domain code stands for. */
+function makeError(init: CairnErrorInit): CairnError {
+  if (init.cairnCode === ErrorCode.ERROR_CODE_PERMISSION_DENIED) return new PermissionDeniedError(init);
+  if (init.cairnCode !== undefined && AUTHENTICATION_CODES.has(init.cairnCode)) return new AuthenticationError(init);
+  return new CairnError(init);
+}
+
 /** grpc-js reports a call that never got a connection with this text (pick-first LB). */
 const NEVER_CONNECTED = /No connection established|ECONNREFUSED|Failed to connect/i;
 
@@ -121,7 +151,7 @@ function statusDetailsOf(err: ServiceError): RpcStatus | undefined {
 
 /** The error a status from the server stands for: a failed call's, or a watch's cancel_status. */
 export function fromRpcStatus(rpcStatus: RpcStatus, endpoint?: string): CairnError {
-  return new CairnError({ code: rpcStatus.code, message: rpcStatus.message, endpoint, ...domainFields(errorInfoOf(rpcStatus)) });
+  return makeError({ code: rpcStatus.code, message: rpcStatus.message, endpoint, ...domainFields(errorInfoOf(rpcStatus)) });
 }
 
 /** Wraps anything a gRPC call threw into a CairnError. */
@@ -130,7 +160,7 @@ export function toCairnError(err: unknown, endpoint?: string): CairnError {
   if (isServiceError(err)) {
     const details = statusDetailsOf(err);
     const domain = domainFields(details === undefined ? undefined : errorInfoOf(details));
-    return new CairnError({
+    return makeError({
       code: err.code,
       message: err.details || err.message,
       ...domain,

@@ -1,5 +1,6 @@
 export { CairnClient, DEFAULT_ENDPOINT, type ClientOptions } from './client.js';
-export { CairnError, ErrorCode } from './errors.js';
+export { CairnError, PermissionDeniedError, AuthenticationError, ErrorCode } from './errors.js';
+export type { TlsOptions } from './tls.js';
 export { KeyValue, type Header, type RangeResult, type PutResult, type DeleteResult } from './kv-types.js';
 export type { Bytes, KeySelector } from './bytes.js';
 export type { Consistency, ReadOptions, PutOptions, DeleteOptions } from './requests.js';

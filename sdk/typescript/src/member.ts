@@ -1,7 +1,8 @@
 /**
  * One member's connection: one gRPC channel shared by the service stubs of that member.
  */
-import { credentials, connectivityState, status, type ServiceError } from '@grpc/grpc-js';
+import { connectivityState, status, type ServiceError } from '@grpc/grpc-js';
+import { AuthServiceClient } from '../../../gen/ts/cairn/v1/auth.js';
 import { KVServiceClient } from '../../../gen/ts/cairn/v1/kv.js';
 import { WatchServiceClient } from '../../../gen/ts/cairn/v1/watch.js';
 import { ClusterServiceClient } from '../../../gen/ts/cairn/v1/cluster.js';
@@ -9,6 +10,7 @@ import { MaintenanceServiceClient } from '../../../gen/ts/cairn/v1/maintenance.j
 import { LeaseServiceClient } from '../../../gen/ts/cairn/v1/lease.js';
 import { CairnError } from './errors.js';
 import { tracingInterceptor } from './tracing.js';
+import type { Transport } from './tls.js';
 
 const interceptors = [tracingInterceptor];
 
@@ -18,9 +20,15 @@ export class MemberConnection {
   readonly cluster: ClusterServiceClient;
   readonly maintenance: MaintenanceServiceClient;
   readonly lease: LeaseServiceClient;
+  readonly auth: AuthServiceClient;
 
-  constructor(readonly address: string) {
-    this.kv = new KVServiceClient(address, credentials.createInsecure(), {
+  constructor(
+    readonly address: string,
+    private readonly transport: Transport,
+  ) {
+    const creds = transport.credentials;
+    this.kv = new KVServiceClient(address, creds, {
+      ...transport.channelOptions,
       // Fail fast while a member is down rather than waiting for it to come back:
       // the client would rather move to another member.
       'grpc.initial_reconnect_backoff_ms': 100,
@@ -29,10 +37,11 @@ export class MemberConnection {
       interceptors,
     });
     const channelOverride = this.kv.getChannel();
-    this.watch = new WatchServiceClient(address, credentials.createInsecure(), { channelOverride, interceptors });
-    this.cluster = new ClusterServiceClient(address, credentials.createInsecure(), { channelOverride, interceptors });
-    this.maintenance = new MaintenanceServiceClient(address, credentials.createInsecure(), { channelOverride, interceptors });
-    this.lease = new LeaseServiceClient(address, credentials.createInsecure(), { channelOverride, interceptors });
+    this.watch = new WatchServiceClient(address, creds, { channelOverride, interceptors });
+    this.cluster = new ClusterServiceClient(address, creds, { channelOverride, interceptors });
+    this.maintenance = new MaintenanceServiceClient(address, creds, { channelOverride, interceptors });
+    this.lease = new LeaseServiceClient(address, creds, { channelOverride, interceptors });
+    this.auth = new AuthServiceClient(address, creds, { channelOverride, interceptors });
   }
 
   get ready(): boolean {
@@ -51,7 +60,7 @@ export class MemberConnection {
         reject(
           new CairnError({
             code: status.UNAVAILABLE,
-            message: `could not connect to ${this.address} within ${timeoutMs} ms`,
+            message: `could not connect to ${this.address} within ${timeoutMs} ms${this.hint()}`,
             endpoint: this.address,
             notSent: true,
             cause: err,
@@ -59,6 +68,13 @@ export class MemberConnection {
         );
       });
     });
+  }
+
+  /** Plaintext against a TLS member (or the reverse) looks like a dead member; say what to check. */
+  private hint(): string {
+    return this.transport.secure
+      ? ' (connecting with TLS: check that the member serves TLS, that its certificate chains to the CA given, and that a client certificate is given if it requires one)'
+      : ' (connecting with plaintext: if the member serves TLS, give the tls option or CAIRN_CACERT, and a client certificate if it requires one)';
   }
 
   close(): void {

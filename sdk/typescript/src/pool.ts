@@ -3,11 +3,13 @@
  * use; `invoke` retries and moves to the next member when that one cannot serve, but only
  * where a retry cannot apply a write twice.
  */
-import { Metadata, status } from '@grpc/grpc-js';
+import { status, type Metadata } from '@grpc/grpc-js';
 import type { MemberListResponse } from '../../../gen/ts/cairn/v1/cluster.js';
 import { backoffDelay, sleep } from './backoff.js';
 import { CairnError, ErrorCode, toCairnError } from './errors.js';
+import { isTokenRejected, TokenSource, type UserCredentials } from './auth.js';
 import { MemberConnection, unary } from './member.js';
+import type { Transport } from './tls.js';
 
 /**
  * What a retry of a failed request could do: reads can always be retried; a write only
@@ -27,6 +29,9 @@ export interface PoolOptions {
   dialTimeoutMs: number;
   callTimeoutMs: number;
   discover: boolean;
+  transport: Transport;
+  /** Authenticate as this user and send its token with every call. */
+  user: UserCredentials | undefined;
 }
 
 export interface CallContext {
@@ -43,10 +48,12 @@ export class MemberPool {
   private closed = false;
   /** Long-lived users of the pool (watches) to end when it closes. */
   private readonly closers = new Set<() => void>();
+  readonly tokens: TokenSource;
 
   constructor(private readonly options: PoolOptions) {
     if (options.endpoints.length === 0) throw new Error('CairnClient needs at least one endpoint');
-    this.members = [...new Set(options.endpoints)].map((a) => new MemberConnection(a));
+    this.members = [...new Set(options.endpoints)].map((a) => new MemberConnection(a, options.transport));
+    this.tokens = new TokenSource(options.user);
   }
 
   /** Addresses of every known member; the one in use first. */
@@ -73,7 +80,8 @@ export class MemberPool {
     ).then(
       (res) => {
         for (const m of res.members)
-          if (m.address !== '' && !this.members.some((k) => k.address === m.address)) this.members.push(new MemberConnection(m.address));
+          if (m.address !== '' && !this.members.some((k) => k.address === m.address))
+            this.members.push(new MemberConnection(m.address, this.options.transport));
       },
       () => {
         // The configured endpoints still work; discovery is retried on the next call.
@@ -91,14 +99,24 @@ export class MemberPool {
     if (this.closed) throw new CairnError({ code: status.CANCELLED, message: 'the client is closed' });
     const timeoutMs = options.timeoutMs ?? this.options.callTimeoutMs;
     const deadline = Date.now() + timeoutMs;
+    let reauthenticated = false;
     for (let n = 0; ; n++) {
       const member = this.active;
       let error: CairnError;
+      let metadata: Metadata | undefined;
       try {
         await member.connect(Math.min(this.options.dialTimeoutMs, deadline - Date.now()));
-        return await attempt({ member, deadline: new Date(deadline), metadata: new Metadata() });
+        metadata = await this.tokens.metadata(member, new Date(deadline));
+        return await attempt({ member, deadline: new Date(deadline), metadata });
       } catch (err) {
         error = toCairnError(err, member.address);
+      }
+      // A refused token means the call was not applied: authenticate again and retry it
+      // once, at once and on the same member, whatever the call.
+      if (metadata !== undefined && isTokenRejected(error) && !reauthenticated && !this.closed) {
+        reauthenticated = true;
+        this.tokens.invalidate(metadata);
+        continue;
       }
       if (!retryable(error, safety, options.retryUnsafe ?? false) || this.closed) throw error;
       // A member that answered TIMEOUT is alive, just slow to commit; others mean go elsewhere.

@@ -12,9 +12,10 @@
  * compacted meanwhile, iteration throws a CairnError with isCompacted. `break` (or
  * `return()`, or the abort signal) cancels the watch on the server.
  */
-import { status, type ClientDuplexStream } from '@grpc/grpc-js';
+import { status, type ClientDuplexStream, type Metadata } from '@grpc/grpc-js';
 import { Event_EventType, type Event as PbEvent } from '../../../gen/ts/cairn/v1/types.js';
 import { WatchRequest, type WatchResponse } from '../../../gen/ts/cairn/v1/watch.js';
+import { isTokenRejected } from './auth.js';
 import { backoffDelay, sleep } from './backoff.js';
 import { CairnError, fromRpcStatus, toCairnError } from './errors.js';
 import { KeyValue } from './kv-types.js';
@@ -165,19 +166,29 @@ export class Watch implements AsyncIterableIterator<WatchBatch> {
 
   /** Keeps a stream open on some member until the watch is closed or fails for good. */
   private async run(): Promise<void> {
+    let reauthenticated = false;
     for (let attempt = 0; !this.closed;) {
       // Know the other members before this one fails (cached once it succeeded).
       await this.pool.discover();
       if (this.closed) return;
       const member = this.pool.active;
       this.created = false;
+      let metadata: Metadata | undefined;
       try {
         await member.connect(this.dialTimeoutMs);
-        await this.stream(member);
+        metadata = await this.pool.tokens.metadata(member, new Date(Date.now() + this.dialTimeoutMs));
+        await this.stream(member, metadata);
       } catch (err) {
         const error = toCairnError(err, member.address);
+        // A refused token: authenticate again and reopen here, once per stream that worked.
+        if (metadata !== undefined && isTokenRejected(error) && !reauthenticated) {
+          reauthenticated = true;
+          this.pool.tokens.invalidate(metadata);
+          continue;
+        }
         if (!error.notSent && !RECONNECTABLE.has(error.code)) return this.fail(error);
       }
+      if (this.created) reauthenticated = false;
       if (this.closed) return;
       // A stream that worked resets the backoff: the next failure is a new incident.
       attempt = this.created ? 0 : attempt + 1;
@@ -190,9 +201,9 @@ export class Watch implements AsyncIterableIterator<WatchBatch> {
    * One stream on one member. Resolves when the stream ends in a way another member can
    * recover from; rejects with errors it cannot (and with reconnectable gRPC errors).
    */
-  private stream(member: MemberConnection): Promise<void> {
+  private stream(member: MemberConnection, metadata: Metadata): Promise<void> {
     return new Promise((resolve, reject) => {
-      const call = member.watch.watch();
+      const call = member.watch.watch(metadata);
       this.call = call;
       if (this.paused) call.pause();
       let heard = true;

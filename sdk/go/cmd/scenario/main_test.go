@@ -58,3 +58,34 @@ func diffLines(got, want string) string {
 	}
 	return b.String()
 }
+
+// TestScenarioOverTLS is issue 10's acceptance: the same scenario against three members
+// with TLS and --client-cert-auth, the certificates given through CAIRN_CACERT,
+// CAIRN_CERT and CAIRN_KEY as for the CLI.
+func TestScenarioOverTLS(t *testing.T) {
+	root, err := testcluster.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join(root, "sdk", "scenario", "expected.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs := testcluster.MakeTestCerts(t, 3)
+	cluster := testcluster.StartTLS(t, 3, certs)
+	cluster.WaitLeader(testcluster.LeaderWait)
+
+	t.Setenv("CAIRN_ENDPOINTS", strings.Join(cluster.Endpoints(), ","))
+	t.Setenv("CAIRN_CACERT", filepath.Join(certs, "ca.pem"))
+	t.Setenv("CAIRN_CERT", filepath.Join(certs, "client.pem"))
+	t.Setenv("CAIRN_KEY", filepath.Join(certs, "client.key"))
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	if err := run(ctx, &out); err != nil {
+		t.Fatalf("scenario: %v\noutput so far:\n%s", err, out.String())
+	}
+	if got := out.String(); got != string(want) {
+		t.Fatalf("scenario output differs from expected.txt\n--- got ---\n%s--- want ---\n%s--- diff ---\n%s", got, want, diffLines(got, string(want)))
+	}
+}

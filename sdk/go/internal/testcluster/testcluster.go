@@ -5,6 +5,8 @@ package testcluster
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -21,6 +23,7 @@ import (
 
 	cairnv1 "github.com/cairn-dev/cairn/gen/go/cairn/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 )
 
@@ -58,6 +61,15 @@ type Member struct {
 	cmd    *exec.Cmd
 	done   chan struct{}
 	output *lockedBuffer
+	// creds is how the helper's status checks connect.
+	creds credentials.TransportCredentials
+}
+
+func perMember(memberArgs func(string) []string, name string) []string {
+	if memberArgs == nil {
+		return nil
+	}
+	return memberArgs(name)
 }
 
 // Cluster is a running cluster.
@@ -74,6 +86,63 @@ const startAttempts = 4
 // A start that loses a port to another process (EADDRINUSE) is retried on fresh ports.
 func Start(t testing.TB, size int, extra ...string) *Cluster {
 	t.Helper()
+	return startWith(t, size, nil, nil, extra)
+}
+
+// StartTLS starts a cluster whose members serve TLS with the certificates in certs (made
+// by MakeTestCerts) and require client certificates (--client-cert-auth); the helper's
+// own status checks use the client certificate.
+func StartTLS(t testing.TB, size int, certs string, extra ...string) *Cluster {
+	t.Helper()
+	creds, err := ClientTLS(certs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	memberArgs := func(name string) []string {
+		return []string{
+			"--cert-file", filepath.Join(certs, name+".pem"), "--key-file", filepath.Join(certs, name+".key"),
+			"--trusted-ca-file", filepath.Join(certs, "ca.pem"), "--client-cert-auth",
+		}
+	}
+	return startWith(t, size, memberArgs, creds, extra)
+}
+
+// MakeTestCerts makes a CA, a certificate per member (n1..nN) and a client certificate in
+// a temporary directory, with sdk/scenario/make-test-certs.sh (openssl), and returns it.
+func MakeTestCerts(t testing.TB, size int) string {
+	t.Helper()
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	args := []string{filepath.Join(root, "sdk", "scenario", "make-test-certs.sh"), dir}
+	for i := 1; i <= size; i++ {
+		args = append(args, fmt.Sprintf("n%d", i))
+	}
+	if out, err := exec.Command("bash", args...).CombinedOutput(); err != nil {
+		t.Fatalf("making test certificates: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// ClientTLS returns credentials with the CA and client certificate in certs.
+func ClientTLS(certs string) (credentials.TransportCredentials, error) {
+	ca, err := os.ReadFile(filepath.Join(certs, "ca.pem"))
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	pair, err := tls.LoadX509KeyPair(filepath.Join(certs, "client.pem"), filepath.Join(certs, "client.key"))
+	if err != nil {
+		return nil, err
+	}
+	return credentials.NewTLS(&tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}), nil
+}
+
+func startWith(t testing.TB, size int, memberArgs func(string) []string, creds credentials.TransportCredentials, extra []string) *Cluster {
+	t.Helper()
 	root, err := RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +153,7 @@ func Start(t testing.TB, size int, extra ...string) *Cluster {
 	for attempt := 1; ; attempt++ {
 		c := &Cluster{t: t}
 		t.Cleanup(c.cleanup)
-		err := c.start(root, t.TempDir(), size, extra)
+		err := c.start(root, t.TempDir(), size, memberArgs, creds, extra)
 		if err == nil {
 			return c
 		}
@@ -98,7 +167,10 @@ func Start(t testing.TB, size int, extra ...string) *Cluster {
 }
 
 // start starts every member on fresh ports under dataRoot.
-func (c *Cluster) start(root, dataRoot string, size int, extra []string) error {
+func (c *Cluster) start(root, dataRoot string, size int, memberArgs func(string) []string, creds credentials.TransportCredentials, extra []string) error {
+	if creds == nil {
+		creds = insecure.NewCredentials()
+	}
 	ports := make([]int, size)
 	initial := make([]string, size)
 	for i := range ports {
@@ -121,8 +193,9 @@ func (c *Cluster) start(root, dataRoot string, size int, extra []string) error {
 				// Each test cluster is its own, with a token of its own.
 				"--initial-cluster-token", token,
 				"--log-level", "warn",
-			}, extra...),
+			}, append(perMember(memberArgs, name), extra...)...),
 			output: &lockedBuffer{},
+			creds:  creds,
 		})
 	}
 	errs := make(chan error, size)
@@ -207,7 +280,7 @@ func (c *Cluster) cleanup() {
 
 // Status asks the member for its status.
 func (m *Member) Status(timeout time.Duration) (*cairnv1.StatusResponse, error) {
-	cc, err := grpc.NewClient(m.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cc, err := grpc.NewClient(m.Address, grpc.WithTransportCredentials(m.creds))
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ from .config import decode_config
 from .discovery import Discovery, ServiceChange, discover
 from .election import Election, observe
 from .errors import (
+    AuthenticationError,
     CairnError,
     CompactedError,
     ConfigDecodeError,
@@ -16,6 +17,7 @@ from .errors import (
     InvalidArgumentError,
     NotFoundError,
     NotLeaderError,
+    PermissionDeniedError,
     SessionLostError,
     UnavailableError,
 )
@@ -24,10 +26,12 @@ from .lease import KeepAlive, KeepAliveResult, LeaseClient, LeaseGrant, LeaseTim
 from .mutex import Mutex
 from .results import DeleteResult, Event, GetResult, Header, KeyValue, Member, PutResult, TxnResult
 from .session import Session
+from .tls import TlsOptions
 from .txn import Compare, Op, Txn
 from .watch import Watch
 
 __all__ = [
+    "AuthenticationError",
     "Backoff",
     "CairnClient",
     "CairnError",
@@ -56,10 +60,12 @@ __all__ = [
     "NotFoundError",
     "NotLeaderError",
     "Op",
+    "PermissionDeniedError",
     "PutResult",
     "ServiceChange",
     "Session",
     "SessionLostError",
+    "TlsOptions",
     "Txn",
     "TxnResult",
     "UnavailableError",

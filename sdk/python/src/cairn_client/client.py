@@ -13,6 +13,7 @@ import grpc.aio
 
 from cairn.v1 import cluster_pb2, cluster_pb2_grpc, errors_pb2, kv_pb2, kv_pb2_grpc
 
+from .auth import Metadata, is_token_rejected, user_credentials
 from .backoff import Backoff
 from .config import decode_config
 from .connection import Connection, default_endpoints
@@ -30,6 +31,7 @@ from .keys import Bytesish, prefix_end, to_bytes
 from .lease import LeaseClient
 from .results import DeleteResult, GetResult, Member, PutResult, TxnResult
 from .session import DEFAULT_SESSION_TTL, Session
+from .tls import TlsOptions, transport_for
 from .txn import Txn
 from .watch import Watch
 
@@ -57,6 +59,11 @@ class CairnClient:
     Reads are always retried; writes only when the server said they were not applied
     (NO_LEADER, STOPPING) or the request never left the client, unless `retry_unsafe`
     is set (a retried write that had applied is applied twice).
+
+    `tls` connects with TLS (unset fields default to CAIRN_CACERT, CAIRN_CERT, CAIRN_KEY);
+    `user` and `password` (default CAIRN_USER, which may be NAME:PASSWORD, and
+    CAIRN_PASSWORD) authenticate on first use; the token goes with every call and is
+    renewed, and the call retried once, when a member refuses it (expired or revoked).
     """
 
     def __init__(
@@ -70,10 +77,19 @@ class CairnClient:
         discover: bool = True,
         backoff: Backoff | None = None,
         watch_keepalive: float = 10.0,
+        tls: TlsOptions | None = None,
+        user: str | None = None,
+        password: str | None = None,
     ) -> None:
         if isinstance(endpoints, str):
             endpoints = [e.strip() for e in endpoints.split(",") if e.strip()]
-        self._conn = Connection(endpoints or default_endpoints(), dial_timeout, discover)
+        self._conn = Connection(
+            endpoints or default_endpoints(),
+            dial_timeout,
+            discover,
+            transport_for(tls),
+            user_credentials(user, password),
+        )
         self._call_timeout = call_timeout
         self._max_attempts = max_attempts
         self._retry_unsafe = retry_unsafe
@@ -200,10 +216,10 @@ class CairnClient:
         return reply.header.revision
 
     async def member_list(self) -> list[Member]:
-        async def call(channel: grpc.aio.Channel) -> cluster_pb2.MemberListResponse:
+        async def call(channel: grpc.aio.Channel, metadata: Metadata) -> cluster_pb2.MemberListResponse:
             stub = cluster_pb2_grpc.ClusterServiceStub(channel)
             reply: cluster_pb2.MemberListResponse = await stub.MemberList(
-                cluster_pb2.MemberListRequest(), timeout=self._call_timeout
+                cluster_pb2.MemberListRequest(), timeout=self._call_timeout, metadata=metadata
             )
             return reply
 
@@ -278,25 +294,35 @@ class CairnClient:
     async def _kv(
         self, method: Callable[[kv_pb2_grpc.KVServiceStub], Callable[..., Awaitable[R]]], request: object, *, read: bool
     ) -> R:
-        async def call(channel: grpc.aio.Channel) -> R:
-            return await method(kv_pb2_grpc.KVServiceStub(channel))(request, timeout=self._call_timeout)
+        async def call(channel: grpc.aio.Channel, metadata: Metadata) -> R:
+            stub = kv_pb2_grpc.KVServiceStub(channel)
+            return await method(stub)(request, timeout=self._call_timeout, metadata=metadata)
 
         return await self._with_retries(call, read=read)
 
-    async def _with_retries(self, call: Callable[[grpc.aio.Channel], Awaitable[R]], *, read: bool) -> R:
+    async def _with_retries(self, call: Callable[[grpc.aio.Channel, Metadata], Awaitable[R]], *, read: bool) -> R:
         limit = self._max_attempts or max(3, 2 * len(self._conn.endpoints))
         attempt = 0
+        reauthenticated = False
         while True:
             attempt += 1
             try:
                 endpoint, channel = await self._conn.ready()
+                metadata = await self._conn.tokens.metadata(channel, self._call_timeout)
             except UnavailableError as err:
                 error: CairnError = err  # never sent: always safe to retry
             else:
                 try:
-                    return await call(channel)
+                    return await call(channel, metadata)
                 except grpc.aio.AioRpcError as rpc:
                     error = from_rpc_error(rpc)
+                    # A refused token means the call was not applied: authenticate again
+                    # and retry it once, at once and on the same member, whatever the call.
+                    if is_token_rejected(error) and not reauthenticated:
+                        reauthenticated = True
+                        self._conn.tokens.invalidate(metadata)
+                        attempt -= 1
+                        continue
                     if not self._may_retry(rpc, error, read):
                         raise error from None
                     self._conn.fail(endpoint)

@@ -11,7 +11,9 @@ from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
 from cairn.v1 import cluster_pb2, cluster_pb2_grpc
 
-from .errors import UnavailableError
+from .auth import TokenSource, UserCredentials
+from .errors import CairnError, UnavailableError
+from .tls import Transport
 
 DEFAULT_ENDPOINT = "127.0.0.1:7379"
 
@@ -34,7 +36,14 @@ class Connection:
     """Tracks the member in use. Every call asks for a ready channel; a failed member is
     left for the next one in the list."""
 
-    def __init__(self, endpoints: list[str], dial_timeout: float, discover: bool) -> None:
+    def __init__(
+        self,
+        endpoints: list[str],
+        dial_timeout: float,
+        discover: bool,
+        transport: Transport | None = None,
+        user: UserCredentials | None = None,
+    ) -> None:
         if not endpoints:
             raise ValueError("at least one endpoint is required")
         self.endpoints: list[str] = list(dict.fromkeys(endpoints))
@@ -43,6 +52,8 @@ class Connection:
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._current = 0
         self._closed = False
+        self._transport = transport or Transport(None, [])
+        self.tokens = TokenSource(user)
 
     @property
     def endpoint(self) -> str:
@@ -54,10 +65,15 @@ class Connection:
             raise RuntimeError("the client is closed")
         channel = self._channels.get(endpoint)
         if channel is None:
+            options = [*_CHANNEL_OPTIONS, *self._transport.options]
+            creds = self._transport.credentials
             # Client spans and W3C trace context, when the application set up OpenTelemetry
             # (the global tracer provider); no-ops otherwise.
-            channel = grpc.aio.insecure_channel(
-                endpoint, options=_CHANNEL_OPTIONS, interceptors=aio_client_interceptors()
+            interceptors = aio_client_interceptors()
+            channel = (
+                grpc.aio.insecure_channel(endpoint, options=options, interceptors=interceptors)
+                if creds is None
+                else grpc.aio.secure_channel(endpoint, creds, options=options, interceptors=interceptors)
             )
             self._channels[endpoint] = channel
         return channel
@@ -71,12 +87,25 @@ class Connection:
         if not await self._connect(channel):
             self.fail(endpoint)
             raise UnavailableError(
-                grpc.StatusCode.UNAVAILABLE, f"could not connect to {endpoint} (dial timeout {self._dial_timeout:g}s)"
+                grpc.StatusCode.UNAVAILABLE,
+                f"could not connect to {endpoint} (dial timeout {self._dial_timeout:g}s){self._hint()}",
             )
         if self._discover:
             self._discover = False
             await self._learn_members(channel)
         return endpoint, channel
+
+    def _hint(self) -> str:
+        """Plaintext against a TLS member (or the reverse) looks like a dead member; say what to check."""
+        if self._transport.secure:
+            return (
+                "; connecting with TLS: check that the member serves TLS, that its certificate chains to"
+                " the CA given, and that a client certificate is given if it requires one"
+            )
+        return (
+            "; connecting with plaintext: if the member serves TLS, give tls= or CAIRN_CACERT,"
+            " and a client certificate if it requires one"
+        )
 
     async def _connect(self, channel: grpc.aio.Channel) -> bool:
         """Waits for the channel to be ready. When another member could be tried, a refused
@@ -104,10 +133,11 @@ class Connection:
     async def _learn_members(self, channel: grpc.aio.Channel) -> None:
         # Best effort: the configured endpoints keep working if the list can't be fetched.
         try:
+            metadata = await self.tokens.metadata(channel, self._dial_timeout)
             reply: cluster_pb2.MemberListResponse = await cluster_pb2_grpc.ClusterServiceStub(channel).MemberList(
-                cluster_pb2.MemberListRequest(), timeout=self._dial_timeout
+                cluster_pb2.MemberListRequest(), timeout=self._dial_timeout, metadata=metadata
             )
-        except grpc.aio.AioRpcError:
+        except (grpc.aio.AioRpcError, CairnError):
             return
         for member in reply.members:
             if member.address and member.address not in self.endpoints:

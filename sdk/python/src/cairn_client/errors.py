@@ -71,6 +71,22 @@ class NotFoundError(CairnError):
     """The key (e.g. a config key) does not exist."""
 
 
+class PermissionDeniedError(CairnError):
+    """Authentication is on and the caller's roles do not allow the call (a key or range
+    outside its permissions, or an operation that needs root). Not retried."""
+
+
+class AuthenticationError(CairnError):
+    """The client could not prove who it is: a wrong user or password (AUTH_FAILED), no
+    credentials while authentication is on (AUTH_REQUIRED), or a token still refused after
+    authenticating again (INVALID_AUTH_TOKEN)."""
+
+
+_AUTHENTICATION_CODES = frozenset(
+    {errors_pb2.ERROR_CODE_AUTH_FAILED, errors_pb2.ERROR_CODE_AUTH_REQUIRED, errors_pb2.ERROR_CODE_INVALID_AUTH_TOKEN}
+)
+
+
 class ConfigDecodeError(CairnError):
     """A config value is not JSON of the shape asked for."""
 
@@ -101,6 +117,10 @@ def _from_status(code: grpc.StatusCode, details: str, info: errors_pb2.ErrorInfo
         return CompactedError(code, details, cairn_code, compact_revision=info.compact_revision or None)
     if cairn_code == errors_pb2.ERROR_CODE_FUTURE_REVISION:
         return FutureRevisionError(code, details, cairn_code)
+    if cairn_code == errors_pb2.ERROR_CODE_PERMISSION_DENIED:
+        return PermissionDeniedError(code, details, cairn_code)
+    if cairn_code in _AUTHENTICATION_CODES:
+        return AuthenticationError(code, details, cairn_code)
     cls: type[CairnError] = {
         grpc.StatusCode.UNAVAILABLE: UnavailableError,
         grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,

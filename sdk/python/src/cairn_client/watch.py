@@ -20,6 +20,7 @@ import grpc.aio
 
 from cairn.v1 import watch_pb2, watch_pb2_grpc
 
+from .auth import Metadata, is_token_rejected
 from .backoff import Backoff
 from .connection import Connection
 from .errors import CairnError, UnavailableError, from_rpc_error, from_status
@@ -91,6 +92,8 @@ class Watch:
         self._iterator: AsyncGenerator[Event, None] | None = None
         self._watchdog_task: asyncio.Task[None] | None = None
         self._receiving = False  # the iterator is suspended inside _receive, not at a yield
+        self._metadata: Metadata = ()  # sent with the current stream (its token)
+        self._reauthenticated = False  # since the last stream that was created
 
     @property
     def next_revision(self) -> int:
@@ -179,8 +182,11 @@ class Watch:
             except grpc.aio.AioRpcError as err:
                 if self._closed and not self._stalled:
                     return
+                error = from_rpc_error(err)
+                if self._reauthenticate(error):
+                    continue
                 if err.code() not in _RECONNECT_CODES:
-                    raise from_rpc_error(err) from None
+                    raise error from None
                 self._lose_member()
             except asyncio.TimeoutError:
                 self._lose_member()  # the member accepted the stream but never confirmed the watch
@@ -201,9 +207,11 @@ class Watch:
 
     async def _open(self) -> None:
         endpoint, channel = await self._conn.ready()
+        metadata = await self._conn.tokens.metadata(channel, self._create_timeout)
         if self._closed:
             return
-        call = watch_pb2_grpc.WatchServiceStub(channel).Watch()
+        call = watch_pb2_grpc.WatchServiceStub(channel).Watch(metadata=metadata)
+        self._metadata = metadata
         self._call, self._endpoint = call, endpoint
         create = watch_pb2.WatchCreateRequest(
             key=self._key, range_end=self._range_end, start_revision=self._next_revision, prev_kv=self._prev_kv
@@ -261,7 +269,20 @@ class Watch:
                 return
             del watch
 
+    def _reauthenticate(self, error: CairnError) -> bool:
+        """A refused token (expired, revoked): forget it and reopen the stream, once per
+        stream that worked. True when the stream is to be reopened."""
+        if not is_token_rejected(error) or self._reauthenticated:
+            return False
+        self._reauthenticated = True
+        self._conn.tokens.invalidate(self._metadata)
+        self._drop_stream()
+        return True
+
     def _handle(self, response: watch_pb2.WatchResponse) -> None:
+        if response.canceled and response.HasField("cancel_status"):
+            if self._reauthenticate(from_status(response.cancel_status)):
+                return
         if response.canceled:
             self._closed = True
             self._drop_stream()
@@ -271,6 +292,7 @@ class Watch:
                 raise from_status(response.cancel_status)
             raise CairnError(grpc.StatusCode.CANCELLED, response.cancel_reason or "the server canceled the watch")
         if response.created:
+            self._reauthenticated = False
             if self._next_revision == 0:
                 self._next_revision = response.header.revision + 1
             return
