@@ -122,7 +122,10 @@ export class Authorizer {
    */
   private checkForwarder(rule: AccessRule, call: ServerCall): void {
     if (rule.kind !== 'user' || rule.forwardedByMembers !== true) {
-      throw new CairnError(ErrorCode.ERROR_CODE_PERMISSION_DENIED, `only lease keep-alives and time-to-live requests are forwarded (${FORWARDED_HEADER})`);
+      throw new CairnError(
+        ErrorCode.ERROR_CODE_PERMISSION_DENIED,
+        `only lease keep-alives and time-to-live requests are forwarded (${FORWARDED_HEADER})`,
+      );
     }
     if (!this.fromMember(call)) {
       throw new CairnError(
