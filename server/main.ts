@@ -1,10 +1,11 @@
 import { access, mkdir, readFile } from 'node:fs/promises';
-import type { Server } from '@grpc/grpc-js';
+import { credentials, type Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ResponseHeader } from '../gen/ts/cairn/v1/types.js';
 import { AuthStore } from './apply/auth/auth-store.js';
 import { authService } from './api/auth-service.js';
 import { Authorizer } from './api/auth/authorizer.js';
+import { certificateUser, memberByCertificate } from './api/auth/certificate-identity.js';
 import { watchAccess } from './api/auth/watch-access.js';
 import { clusterService } from './api/cluster-service.js';
 import { buildGrpcServer, bind } from './api/grpc-server.js';
@@ -127,9 +128,14 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   const hub = new WatchHub(store, options.limits, logger);
   const auth = new AuthStore();
   await auth.load(engine);
-  // The user of a verified client certificate (--client-cert-auth) plugs in here once TLS lands.
   let readBarrier = (): Promise<void> => Promise.resolve();
-  const authorizer = new Authorizer(auth, { readBarrier: () => readBarrier() });
+  const authorizer = new Authorizer(auth, {
+    readBarrier: () => readBarrier(),
+    // Without TLS, forwarded lease calls are trusted like the peer service (loopback only).
+    ...(tls !== undefined
+      ? { certificateUser: certificateUser(tls.clientCertAuth), fromMember: memberByCertificate(tls.authenticator) }
+      : {}),
+  });
 
   let term = (): number => 0;
   const header = (revision: number): ResponseHeader => ({
@@ -180,7 +186,13 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     access: (call) => watchAccess(authorizer, { metadata: call.metadata, call }),
     observer: metrics,
   });
-  const forwarder = new LeaseForwarder(options.limits.maxLeaseForwards, options.requestTimeoutMs, logger);
+  const forwarder = new LeaseForwarder(
+    options.limits.maxLeaseForwards,
+    options.requestTimeoutMs,
+    logger,
+    // With TLS the leader's server is dialled like a peer, with the member certificate that proves the forwarder a member.
+    tls?.peerCredentials ?? credentials.createInsecure(),
+  );
   const version = await packageVersion();
   // A lone member reports the address it actually bound (--listen may name port 0).
   const { server, health } = buildGrpcServer(

@@ -1,4 +1,4 @@
-import { credentials, Metadata, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, type ChannelCredentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ErrorInfo, RpcStatus } from '../../gen/ts/cairn/v1/errors.js';
 import {
@@ -11,7 +11,12 @@ import {
 import { CairnError, ErrorCode } from '../errors.js';
 import { STATUS_DETAILS_KEY } from './errors.js';
 
-/** Set on calls a follower forwards, so that a member that is not the leader either refuses them instead of forwarding again. */
+/**
+ * Set on calls a follower forwards, so that a member that is not the leader either refuses
+ * them instead of forwarding again. Under authentication the mark replaces the user check
+ * (the follower checked its client), so the leader honours it only from a member: with TLS
+ * the forwarder dials with its member certificate (see Authorizer, MemberCheck).
+ */
 export const FORWARDED_HEADER = 'cairn-lease-forwarded';
 
 interface Waiter {
@@ -42,6 +47,8 @@ export class LeaseForwarder {
     private readonly maxInFlight: number,
     private readonly timeoutMs: number,
     private readonly logger: Logger,
+    /** How to dial the leader: with TLS, the member's peer credentials (its member certificate). */
+    private readonly channelCredentials: ChannelCredentials,
   ) {}
 
   keepAlive(leaderAddress: string, id: number): Promise<number> {
@@ -91,7 +98,7 @@ export class LeaseForwarder {
     if (this.target?.address !== address) {
       this.dropStream(new CairnError(ErrorCode.ERROR_CODE_NO_LEADER, 'the leader changed; retry'));
       this.target?.client.close();
-      this.target = { address, client: new LeaseServiceClient(address, credentials.createInsecure()) };
+      this.target = { address, client: new LeaseServiceClient(address, this.channelCredentials) };
     }
     return this.target;
   }

@@ -5,7 +5,12 @@
  */
 export class PendingRequests<T> {
   private readonly waiting = new Map<number, { resolve: (value: T) => void; reject: (err: unknown) => void; timer: NodeJS.Timeout }>();
-  private nextId = 1;
+  private nextId: number;
+
+  /** `firstId`: see request-ids.ts; ids must not repeat across restarts of the member. */
+  constructor(firstId: number) {
+    this.nextId = firstId;
+  }
 
   get size(): number {
     return this.waiting.size;

@@ -6,6 +6,7 @@ import type { Message } from '../raft/message.js';
 import { StateRole, type ReadState } from '../raft/types.js';
 import type { RaftDriver } from './raft-driver.js';
 import { PendingRequests } from './pending-requests.js';
+import { incarnationFirstId } from './request-ids.js';
 import type { RaftObserver } from './ports/raft-observer.js';
 import { endWhenSettled, startProposalSpan, traceReadIndex } from './raft-tracing.js';
 
@@ -30,9 +31,9 @@ const RETRY_MS = 25;
  * layer above. With it, a RaftNode is the API's WritePath (server/apply/write-path.ts).
  */
 export class RaftNode<Outcome> {
-  private readonly proposals = new PendingRequests<Outcome>();
+  private readonly proposals: PendingRequests<Outcome>;
   /** Read-index requests, each shared by a batch of linearizable reads. */
-  private readonly reads = new PendingRequests<void>();
+  private readonly reads: PendingRequests<void>;
   private closed = false;
   private readonly queued: (() => void)[] = [];
   /** When a message from the current leader last arrived (ms since epoch); for bounded-staleness reads. */
@@ -51,7 +52,14 @@ export class RaftNode<Outcome> {
     /** This member's lease limits, sent along with each proposal (see Proposal.limits). */
     private readonly limits: ApplyLimits | undefined = undefined,
     private readonly observer?: Pick<RaftObserver, 'proposalSettled'>,
-  ) {}
+    /** The wall clock, read once: request ids of this incarnation start from it (request-ids.ts). */
+    now: () => number = Date.now,
+  ) {
+    // Both kinds of request start from the same id: a proposal id and a read id never meet.
+    const firstId = incarnationFirstId(now());
+    this.proposals = new PendingRequests<Outcome>(firstId);
+    this.reads = new PendingRequests<void>(firstId);
+  }
 
   /** Proposals made through this member still waiting for their outcome. */
   get pendingProposals(): number {
@@ -265,19 +273,20 @@ export class RaftNode<Outcome> {
 }
 
 /**
- * A read-index request id, unique across the cluster: the leader keys pending reads by
- * context, so two members using the same counter value at once would lose one of the reads.
+ * A read-index request id, unique across the cluster and across restarts of the member: the
+ * leader keys pending reads by context, so two members using the same counter value at once
+ * would lose one of the reads, and a read state answering a request of an earlier
+ * incarnation must not release a later read (its read point may predate that read).
  */
 function readContext(memberId: number, id: number): Buffer {
-  const context = Buffer.alloc(12);
-  context.writeUInt32BE(Math.floor(memberId / 2 ** 32), 0);
-  context.writeUInt32BE(memberId >>> 0, 4);
-  context.writeUInt32BE(id, 8);
+  const context = Buffer.alloc(16);
+  context.writeBigUInt64BE(BigInt(memberId), 0);
+  context.writeBigUInt64BE(BigInt(id), 8);
   return context;
 }
 
 function parseReadContext(context: Uint8Array): { memberId: number; id: number } | undefined {
-  if (context.byteLength !== 12) return undefined;
+  if (context.byteLength !== 16) return undefined;
   const buf = Buffer.from(context.buffer, context.byteOffset, context.byteLength);
-  return { memberId: buf.readUInt32BE(0) * 2 ** 32 + buf.readUInt32BE(4), id: buf.readUInt32BE(8) };
+  return { memberId: Number(buf.readBigUInt64BE(0)), id: Number(buf.readBigUInt64BE(8)) };
 }

@@ -2,18 +2,41 @@
 // change what it touches (prev_kv, a past revision, key vs range vs prefix, nested txns,
 // compares, both txn branches, watch ranges) × the caller's permission (none, read, write,
 // readwrite on the prefix "a/", and root) × a target inside or outside the granted range
-// → allowed or PERMISSION_DENIED. Open methods and root-only methods have rows too.
-import test from 'ava';
-import { Metadata, type ServiceError } from '@grpc/grpc-js';
+// → allowed or PERMISSION_DENIED. Open methods, root-only methods and the LeaseService
+// (revoke: write on every attached key) have rows too.
+import test, { type ExecutionContext } from 'ava';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { Permission_Type } from '../../gen/ts/cairn/v1/auth.js';
 import { ErrorCode } from '../../gen/ts/cairn/v1/errors.js';
 import type { TxnInput } from '../helpers/grpc-clients.js';
 import { b, startApiNode, statusDetails, type Kv, type WatchSession } from '../helpers/grpc-clients.js';
-import { authClient, kvWithToken, login, maintenanceWithToken, outcome, watchWithToken } from '../helpers/auth-clients.js';
+import {
+  authClient,
+  kvWithToken,
+  login,
+  maintenanceWithToken,
+  outcome,
+  tokenInterceptor,
+  watchWithToken,
+} from '../helpers/auth-clients.js';
+import { Leases } from '../helpers/lease-client.js';
 import type { MaintenanceServiceClient } from '../../gen/ts/cairn/v1/maintenance.js';
 import type { AuthCalls } from '../helpers/auth-clients.js';
 
 const PASSWORD = 'matrix-password';
+
+function leasesWithToken(t: ExecutionContext, address: string, token: string | undefined): Leases {
+  const leases = new Leases(address, credentials.createInsecure(), { interceptors: [tokenInterceptor(token)] });
+  t.teardown(() => leases.close());
+  return leases;
+}
+
+/** One keep-alive on a fresh stream. */
+async function keepAliveOnce(t: ExecutionContext, leases: Leases, id: number): Promise<unknown> {
+  const session = leases.keepAlive();
+  t.teardown(() => session.close());
+  return session.renew(id);
+}
 
 /** A selection of keys: a key alone, or key with range_end. */
 interface Target {
@@ -201,6 +224,57 @@ test('authorization matrix: every RPC × option × permission × inside/outside 
         })(),
       );
     }
+  }
+
+  // Leases: holding one needs only an authenticated user; revoking deletes the attached keys,
+  // so it needs write permission on every one of them (checked when the revoke applies);
+  // a put with a lease needs write on its key only.
+  const rootLeases = leasesWithToken(t, address, callers[4]!.token);
+  const leaseWith = async (keys: string[]): Promise<number> => {
+    const { id } = await rootLeases.grant(60);
+    for (const key of keys) await callers[4]!.kv.put({ key: b(key), value: b('v'), lease: id });
+    return id;
+  };
+  for (const caller of callers) {
+    const leases = leasesWithToken(t, address, caller.token);
+    const held = await leaseWith([]);
+    await record(`${caller.name} LeaseGrant`, 'allowed', outcome(leases.grant(60)));
+    await record(`${caller.name} LeaseKeepAlive`, 'allowed', outcome(keepAliveOnce(t, leases, held)));
+    await record(`${caller.name} LeaseTimeToLive`, 'allowed', outcome(leases.timeToLive(held)));
+    await record(`${caller.name} LeaseTimeToLive with keys`, 'allowed', outcome(leases.timeToLive(held, true)));
+    await record(`${caller.name} LeaseLeases`, 'allowed', outcome(leases.list()));
+    for (const [what, keys, inside] of [
+      ['no keys', [], true],
+      ['a key inside', [`a/lease-${caller.name}`], true],
+      ['two keys inside', [`a/lease-${caller.name}-1`, `a/lease-${caller.name}-2`], true],
+      ['a key outside', [`b/lease-${caller.name}`], false],
+      ['keys inside and outside', [`a/lease-${caller.name}-3`, `b/lease-${caller.name}-3`], false],
+    ] as const) {
+      const id = await leaseWith([...keys]);
+      const ok = keys.length === 0 || allowed(caller, ['write'], inside);
+      await record(`${caller.name} LeaseRevoke of a lease with ${what}`, expectFor(ok), outcome(leases.revoke(id)));
+    }
+    for (const target of TARGETS.filter((x) => x.single)) {
+      await record(
+        `${caller.name} Put with a lease on ${target.name}`,
+        expectFor(allowed(caller, ['write'], target.inside)),
+        outcome(caller.kv.put({ key: b(target.key), value: b('v'), lease: held })),
+      );
+    }
+  }
+  // Without a token, every lease call is refused before it runs.
+  const anonymous = leasesWithToken(t, address, undefined);
+  for (const [name, call] of [
+    ['LeaseGrant', () => anonymous.grant(60)],
+    ['LeaseKeepAlive', () => keepAliveOnce(t, anonymous, 1)],
+    ['LeaseTimeToLive', () => anonymous.timeToLive(1)],
+    ['LeaseLeases', () => anonymous.list()],
+    ['LeaseRevoke', () => anonymous.revoke(1)],
+  ] as const) {
+    cases++;
+    const got = await outcome(call());
+    if (got !== ErrorCode.ERROR_CODE_AUTH_REQUIRED)
+      wrong.push(`no token ${name}: expected AUTH_REQUIRED, got ${got === 'ok' ? 'success' : ErrorCode[got]}`);
   }
 
   // Root-only and open methods, for every caller.

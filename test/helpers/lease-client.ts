@@ -6,7 +6,7 @@
  *   const ka = leases.keepAlive();
  *   const r = await ka.renew(id);        // r.ttl
  */
-import { credentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { credentials, type ChannelCredentials, type ChannelOptions, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import {
   LeaseServiceClient,
   type LeaseGrantResponse,
@@ -20,8 +20,9 @@ import {
 export class Leases {
   readonly client: LeaseServiceClient;
 
-  constructor(address: string) {
-    this.client = new LeaseServiceClient(address, credentials.createInsecure());
+  /** `creds`/`options`: TLS, and interceptors that add a token (auth-clients.ts's tokenInterceptor). */
+  constructor(address: string, creds: ChannelCredentials = credentials.createInsecure(), options: ChannelOptions = {}) {
+    this.client = new LeaseServiceClient(address, creds, options);
   }
 
   grant(ttl: number, id = 0): Promise<LeaseGrantResponse> {

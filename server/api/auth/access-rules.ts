@@ -12,7 +12,15 @@ import { deleteNeeds, putNeeds, rangeNeeds, txnNeeds, type KeyNeed } from '../..
  */
 export type AccessRule =
   | { readonly kind: 'open' }
-  | { readonly kind: 'user' }
+  | {
+      readonly kind: 'user';
+      /**
+       * A follower forwards these calls to the leader over one stream shared by all its
+       * clients (lease-forwarder.ts), after checking each client itself; the leader lets a
+       * call marked forwarded through when the caller proves it is a member (MemberCheck).
+       */
+      readonly forwardedByMembers?: true;
+    }
   | { readonly kind: 'root' }
   | {
       readonly kind: 'keys';
@@ -29,6 +37,7 @@ export type AccessRule =
 const OPEN: AccessRule = { kind: 'open' };
 const ROOT: AccessRule = { kind: 'root' };
 const USER: AccessRule = { kind: 'user' };
+const USER_OR_FORWARDED: AccessRule = { kind: 'user', forwardedByMembers: true };
 const keys = <Req>(needs: (request: Req) => KeyNeed[], afterReadBarrier?: (request: Req) => boolean): AccessRule =>
   afterReadBarrier === undefined ? { kind: 'keys', needs } : { kind: 'keys', needs, afterReadBarrier };
 
@@ -48,8 +57,8 @@ export const ACCESS_RULES: Readonly<Record<string, AccessRule>> = {
   // applier also checks write permission on every key attached at that point of the log.
   '/cairn.v1.LeaseService/LeaseGrant': USER,
   '/cairn.v1.LeaseService/LeaseRevoke': USER,
-  '/cairn.v1.LeaseService/LeaseKeepAlive': USER,
-  '/cairn.v1.LeaseService/LeaseTimeToLive': USER,
+  '/cairn.v1.LeaseService/LeaseKeepAlive': USER_OR_FORWARDED,
+  '/cairn.v1.LeaseService/LeaseTimeToLive': USER_OR_FORWARDED,
   '/cairn.v1.LeaseService/LeaseLeases': USER,
   // Membership is what clients need to find endpoints (etcd leaves MemberList open too).
   '/cairn.v1.ClusterService/MemberList': OPEN,

@@ -9,6 +9,7 @@ import { permissionDenied, type AuthStore } from '../../apply/auth/auth-store.js
 import type { KeyNeed } from '../../apply/auth/key-needs.js';
 import { CairnError, ErrorCode } from '../../errors.js';
 import type { AccessRule } from './access-rules.js';
+import { FORWARDED_HEADER } from '../lease-forwarder.js';
 import { verifyToken } from './tokens.js';
 
 /** The metadata key clients send their token in, as etcd's clients do. */
@@ -18,10 +19,21 @@ export const TOKEN_METADATA_KEY = 'token';
  * The user named by the call's verified client certificate (its subject CN), when
  * --client-cert-auth is on: the one hook the TLS work plugs in (new Authorizer(store,
  * { certificateUser })). A call with a token is that token's user; one without a token
- * but with such a certificate is the certificate's user. Until TLS lands, no call has one.
+ * but with such a certificate is the certificate's user. main.ts wires
+ * certificate-identity.ts's certificateUser when TLS is on.
  */
 export type CertificateUser = (call: ServerCall) => string | undefined;
 export const NO_CERTIFICATE_USER: CertificateUser = () => undefined;
+
+/**
+ * Whether the call comes from a member of this cluster. With TLS: its verified certificate
+ * names a current member (the peer service's check). Without TLS the member cannot tell,
+ * and trusts the network as its peer service does (plaintext members listen on loopback
+ * only, unless --insecure-plaintext): whoever can reach the port can act as a member there
+ * anyway, so honouring the forwarded mark gives away nothing the peer service does not.
+ */
+export type MemberCheck = (call: ServerCall) => boolean;
+export const TRUST_THE_NETWORK: MemberCheck = () => true;
 
 /** What a call presented: its metadata, and the call itself for its certificate. */
 export interface CallCredentials {
@@ -36,6 +48,7 @@ export interface CallCredentials {
  */
 export class Authorizer {
   private readonly certificateUser: CertificateUser;
+  private readonly fromMember: MemberCheck;
   private readonly now: () => number;
 
   constructor(
@@ -44,11 +57,14 @@ export class Authorizer {
       /** Resolves once this member has applied everything committed when it was called. */
       readBarrier: () => Promise<void>;
       certificateUser?: CertificateUser;
+      /** Who may mark a lease call as forwarded (FORWARDED_HEADER); see MemberCheck. */
+      fromMember?: MemberCheck;
       now?: () => number;
     },
   ) {
     this.readBarrier = options.readBarrier;
     this.certificateUser = options.certificateUser ?? NO_CERTIFICATE_USER;
+    this.fromMember = options.fromMember ?? TRUST_THE_NETWORK;
     this.now = options.now ?? Date.now;
   }
 
@@ -79,6 +95,10 @@ export class Authorizer {
   /** Throws a CairnError unless the rule lets this caller make this request. */
   authorize(rule: AccessRule, request: unknown, credentials: CallCredentials): void {
     if (rule.kind === 'open') return;
+    if (this.store.enabled && credentials.metadata.get(FORWARDED_HEADER).length > 0) {
+      this.checkForwarder(rule, credentials.call);
+      return;
+    }
     const user = this.caller(credentials);
     if (user === undefined) return;
     switch (rule.kind) {
@@ -92,6 +112,26 @@ export class Authorizer {
       case 'keys':
         this.checkKeys(user, rule.needs(request as never));
         return;
+    }
+  }
+
+  /**
+   * A call marked forwarded carries no user: the follower checked its client before
+   * forwarding. It is let through only for methods followers forward, and only from a
+   * member; anyone else setting the mark is refused, not treated as a user.
+   */
+  private checkForwarder(rule: AccessRule, call: ServerCall): void {
+    if (rule.kind !== 'user' || rule.forwardedByMembers !== true) {
+      throw new CairnError(
+        ErrorCode.ERROR_CODE_PERMISSION_DENIED,
+        `only lease keep-alives and time-to-live requests are forwarded (${FORWARDED_HEADER})`,
+      );
+    }
+    if (!this.fromMember(call)) {
+      throw new CairnError(
+        ErrorCode.ERROR_CODE_PERMISSION_DENIED,
+        `the ${FORWARDED_HEADER} header is for members forwarding to the leader, and this caller presented no member certificate; send a token instead`,
+      );
     }
   }
 

@@ -569,7 +569,9 @@ type Proposal struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// member_id is the member that proposed the command.
 	MemberId uint64 `protobuf:"varint,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
-	// id is unique among the proposals of that member since it started.
+	// id is unique among the proposals of that member, across its restarts too (an entry
+	// proposed before a crash may apply after the restart): each incarnation starts counting
+	// from the wall clock, see server/node/request-ids.ts.
 	Id uint64 `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
 	// command is the write to apply.
 	Command *Command `protobuf:"bytes,3,opt,name=command,proto3" json:"command,omitempty"`

@@ -114,7 +114,11 @@ export interface LeaseRecord {
 export interface Proposal {
   /** member_id is the member that proposed the command. */
   memberId: number;
-  /** id is unique among the proposals of that member since it started. */
+  /**
+   * id is unique among the proposals of that member, across its restarts too (an entry
+   * proposed before a crash may apply after the restart): each incarnation starts counting
+   * from the wall clock, see server/node/request-ids.ts.
+   */
   id: number;
   /** command is the write to apply. */
   command:
