@@ -20,6 +20,7 @@ import {
 } from '../../gen/ts/cairn/v1/kv.js';
 import { ResponseHeader } from '../../gen/ts/cairn/v1/types.js';
 import { Applier } from '../../server/apply/applier.js';
+import { AlarmStore } from '../../server/apply/alarm-store.js';
 import { AuthStore } from '../../server/apply/auth/auth-store.js';
 import { LocalWriter } from './local-writer.js';
 import type { CommandOutcome } from '../../server/apply/outcome.js';
@@ -51,7 +52,7 @@ export class TestStore {
   }
 
   private newWriter(): LocalWriter {
-    return new LocalWriter(this.store, new Applier(header, new AuthStore()), (err) => this.fatal.push(err));
+    return new LocalWriter(this.store, new Applier(header, new AuthStore(), new AlarmStore()), (err) => this.fatal.push(err));
   }
 
   /** Closes everything and opens the same directory again: the index is rebuilt from disk. */
