@@ -45,7 +45,9 @@ async function peerHash(peer: ClusterMember, revision: number, o: HashComparison
   const client = new MaintenanceServiceClient(peer.address, o.credentials ?? grpcCredentials.createInsecure());
   try {
     const response = await new Promise<HashKVResponse>((resolve, reject) => {
-      client.hashKv({ revision }, new Metadata(), { deadline: Date.now() + o.timeoutMs }, (err, res) => (err === null ? resolve(res) : reject(err)));
+      client.hashKv({ revision }, new Metadata(), { deadline: Date.now() + o.timeoutMs }, (err, res) =>
+        err === null ? resolve(res) : reject(err),
+      );
     });
     // An answer from another member than the one configured there (a moved address) proves nothing.
     if (response.header?.memberId !== peer.id || response.revision !== revision) return undefined;

@@ -23,15 +23,15 @@ export function divergentMembers(hashes: readonly MemberHash[], revision: number
   for (const { memberId, hash } of hashes) byHash.set(hash, [...(byHash.get(hash) ?? []), memberId]);
   if (byHash.size === 1) return [];
   const [majorityHash, holders] = [...byHash].sort((a, b) => b[1].length - a[1].length)[0]!;
-  const hex = (id: number): string => id.toString(16);
+  const name = (id: number): string => id.toString();
   if (holders.length * 2 > hashes.length) {
     return hashes
       .filter((h) => h.hash !== majorityHash)
       .map((h) => ({
         memberId: h.memberId,
-        detail: `hash ${h.hash} at revision ${revision} differs from ${majorityHash} held by members ${holders.map(hex).join(', ')}`,
+        detail: `hash ${h.hash} at revision ${revision} differs from ${majorityHash} held by members ${holders.map(name).join(', ')}`,
       }));
   }
-  const all = hashes.map((h) => `${hex(h.memberId)}=${h.hash}`).join(', ');
+  const all = hashes.map((h) => `${name(h.memberId)}=${h.hash}`).join(', ');
   return hashes.map((h) => ({ memberId: h.memberId, detail: `no majority of members agree on the hash at revision ${revision}: ${all}` }));
 }

@@ -252,7 +252,10 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
         () => header(store.currentRevision),
         version,
         logger,
-        { list: () => alarms.list(), disarm: (memberId, alarm) => submitAlarm(member.node, { activate: false, memberId, alarm, detail: '' }) },
+        {
+          list: () => alarms.list(),
+          disarm: (memberId, alarm) => submitAlarm(member.node, { activate: false, memberId, alarm, detail: '' }),
+        },
       ),
       auth: authService({
         store: auth,
@@ -297,7 +300,8 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
           intervalMs: options.corruptCheckIntervalMs,
           isLeader: () => member.driver.status().role === 'leader',
           alarmed: (memberId) => alarms.active(AlarmType.ALARM_TYPE_CORRUPT, memberId),
-          raise: ({ memberId, detail }) => submitAlarm(member.node, { activate: true, memberId, alarm: AlarmType.ALARM_TYPE_CORRUPT, detail }),
+          raise: ({ memberId, detail }) =>
+            submitAlarm(member.node, { activate: true, memberId, alarm: AlarmType.ALARM_TYPE_CORRUPT, detail }),
         })
       : undefined;
   let metricsServer;

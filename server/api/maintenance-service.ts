@@ -51,7 +51,9 @@ export function maintenanceService(
   alarms: AlarmAccess,
 ): MaintenanceServiceServer {
   return {
-    status: unary(logger, 'Status', () => Promise.resolve<StatusResponse>({ header: header(), version, ...status(), alarms: alarms.list() })),
+    status: unary(logger, 'Status', () =>
+      Promise.resolve<StatusResponse>({ header: header(), version, ...status(), alarms: alarms.list() }),
+    ),
     alarms: unary(logger, 'Alarms', async (req): Promise<AlarmsResponse> => {
       if (req.action === AlarmAction.ALARM_ACTION_DISARM) await alarms.disarm(req.memberId, req.alarm);
       else if (req.action !== AlarmAction.ALARM_ACTION_LIST && req.action !== AlarmAction.ALARM_ACTION_UNSPECIFIED) {

@@ -46,7 +46,8 @@ export class AlarmStore {
 
   /** Whether an alarm of this type is active for the member (any member when memberId is omitted). */
   active(type: AlarmType, memberId?: number): boolean {
-    for (const alarm of this.alarms.values()) if (alarm.alarm === type && (memberId === undefined || alarm.memberId === memberId)) return true;
+    for (const alarm of this.alarms.values())
+      if (alarm.alarm === type && (memberId === undefined || alarm.memberId === memberId)) return true;
     return false;
   }
 
@@ -54,7 +55,7 @@ export class AlarmStore {
   writeRefusal(): CairnError | undefined {
     const corrupt = this.list().filter((a) => a.alarm === AlarmType.ALARM_TYPE_CORRUPT);
     if (corrupt.length === 0) return undefined;
-    const members = corrupt.map((a) => a.memberId.toString(16)).join(', ');
+    const members = corrupt.map((a) => a.memberId.toString()).join(', ');
     return new CairnError(
       ErrorCode.ERROR_CODE_CORRUPT,
       `writes are refused: a CORRUPT alarm is active for member(s) ${members} (their key space differs from the others'); ` +
