@@ -33,6 +33,8 @@ export interface ComparisonResult {
  */
 export async function compareWithPeers(o: HashComparison): Promise<ComparisonResult> {
   const revision = o.store.currentRevision;
+  // An empty store (a fresh or rejoining member) has nothing to compare: HashKV at 0 means "current".
+  if (revision === 0) return { revision, answered: 0, divergences: [] };
   const own = await hashKeySpace(o.store, revision);
   const peers = o.members().filter((m) => m.id !== o.self.id);
   const answers = await Promise.all(peers.map((peer) => peerHash(peer, revision, o)));

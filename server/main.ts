@@ -283,7 +283,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   let port: number;
   try {
     // Before serving anything: a member whose key space alone differs must not hand it out.
-    if (options.initialCorruptCheck) await initialCorruptionCheck(comparison);
+    if (options.initialCorruptCheck && !rejoining) await initialCorruptionCheck(comparison);
     port = await bind(server, options.listen, serverCredentials(tls?.serverFiles, tls?.clientCertAuth ?? false));
   } catch (err) {
     tls?.close();
