@@ -34,6 +34,8 @@ export const header = (revision: number): ResponseHeader => ResponseHeader.fromP
 
 export class TestStore {
   fatal: unknown[] = [];
+  /** The replicated alarms, loaded from the database like a member does (main.ts). */
+  alarms = new AlarmStore();
   private constructor(
     readonly engineName: EngineName,
     readonly dir: string,
@@ -47,12 +49,13 @@ export class TestStore {
     const engine = await openEngine(engineName, dir);
     const store = await MvccStore.open(engine);
     const ts = new TestStore(engineName, dir, engine, store, undefined as unknown as LocalWriter);
+    await ts.alarms.load(engine);
     ts.writer = ts.newWriter();
     return ts;
   }
 
   private newWriter(): LocalWriter {
-    return new LocalWriter(this.store, new Applier(header, new AuthStore(), new AlarmStore()), (err) => this.fatal.push(err));
+    return new LocalWriter(this.store, new Applier(header, new AuthStore(), this.alarms), (err) => this.fatal.push(err));
   }
 
   /** Closes everything and opens the same directory again: the index is rebuilt from disk. */
@@ -60,6 +63,8 @@ export class TestStore {
     await this.closeStore();
     this.engine = await openEngine(this.engineName, this.dir);
     this.store = await MvccStore.open(this.engine);
+    this.alarms = new AlarmStore();
+    await this.alarms.load(this.engine);
     this.writer = this.newWriter();
   }
 
