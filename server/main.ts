@@ -317,6 +317,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     });
   } catch (err) {
     server.forceShutdown();
+    await corruptionCheck?.close();
     await member.close();
     await store.close();
     await engine.close();
