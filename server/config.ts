@@ -154,6 +154,13 @@ export interface NodeOptions {
    * empty member (same id) that receives a snapshot from the leader.
    */
   discardLocalDataAndRejoin: boolean;
+  /**
+   * How often the leader compares members' HashKV at its current revision; a difference
+   * raises a CORRUPT alarm that stops writes cluster-wide. 0 turns the check off.
+   */
+  corruptCheckIntervalMs: number;
+  /** Before serving, compare this member's HashKV with its peers' and refuse to start when it alone differs. */
+  initialCorruptCheck: boolean;
   /** The storage engine's block cache, in bytes. */
   engineCacheBytes: number;
   /** The storage engine's memtable budget, in bytes (see storage/open-engine.ts). */
@@ -192,6 +199,8 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   authTokenTtlMs: 5 * 60 * 1000,
   durablePromiseIntervalMs: 100,
   discardLocalDataAndRejoin: false,
+  corruptCheckIntervalMs: 5 * 60 * 1000,
+  initialCorruptCheck: true,
   engineCacheBytes: 8 * 1024 * 1024,
   engineMemtableBytes: 16 * 1024 * 1024,
   metricsListen: '',

@@ -1,7 +1,11 @@
 import { access, mkdir, readFile } from 'node:fs/promises';
 import { credentials, type Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import type { AlarmCommand } from '../gen/ts/cairn/internal/v1/command.js';
+import { AlarmType } from '../gen/ts/cairn/v1/maintenance.js';
 import type { ResponseHeader } from '../gen/ts/cairn/v1/types.js';
+import { AlarmStore } from './apply/alarm-store.js';
+import type { WritePath } from './apply/write-path.js';
 import { AuthStore } from './apply/auth/auth-store.js';
 import { authService } from './api/auth-service.js';
 import { Authorizer } from './api/auth/authorizer.js';
@@ -37,6 +41,7 @@ import { CairnMetrics } from './observability/metrics.js';
 import { startTracing } from './observability/tracing.js';
 import { rpcTracingInterceptor } from './api/rpc-tracing.js';
 import { startMemberTelemetry } from './member-telemetry.js';
+import { DivergentMemberError, initialCorruptionCheck, PeriodicCorruptionCheck, type HashComparison } from './corruption-check.js';
 import { RaftLogStore } from './storage/raft-log-store.js';
 import { checkPlaintextListen, memberTls } from './transport/member-tls.js';
 import { serverCredentials } from './api/server-credentials.js';
@@ -128,6 +133,8 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   const hub = new WatchHub(store, options.limits, logger);
   const auth = new AuthStore();
   await auth.load(engine);
+  const alarms = new AlarmStore();
+  await alarms.load(engine);
   let readBarrier = (): Promise<void> => Promise.resolve();
   const authorizer = new Authorizer(auth, {
     readBarrier: () => readBarrier(),
@@ -157,6 +164,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     logStore,
     hub,
     auth,
+    alarms,
     header,
     logger,
     onFatal,
@@ -256,6 +264,10 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
         () => header(store.currentRevision),
         version,
         logger,
+        {
+          list: () => alarms.list(),
+          disarm: (memberId, alarm) => submitAlarm(member.node, { activate: false, memberId, alarm, detail: '' }),
+        },
       ),
       auth: authService({
         store: auth,
@@ -272,16 +284,38 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     authorizer,
     tracing === undefined ? [rpcObserverInterceptor(metrics)] : [rpcTracingInterceptor(cluster.self.id), rpcObserverInterceptor(metrics)],
   );
+  const comparison: HashComparison = {
+    self: cluster.self,
+    members: () => cluster.members,
+    store,
+    credentials: tls?.peerCredentials,
+    timeoutMs: options.requestTimeoutMs,
+    logger,
+  };
   let port: number;
   try {
+    // Before serving anything: a member whose key space alone differs must not hand it out.
+    if (options.initialCorruptCheck && !rejoining) await initialCorruptionCheck(comparison);
     port = await bind(server, options.listen, serverCredentials(tls?.serverFiles, tls?.clientCertAuth ?? false));
   } catch (err) {
     tls?.close();
     await store.close();
     await engine.close();
+    if (err instanceof DivergentMemberError) throw err;
     throw new Error(`cannot listen on ${options.listen}: ${(err as Error).message}`);
   }
   member.start();
+  const corruptionCheck =
+    options.corruptCheckIntervalMs > 0 && cluster.members.length > 1
+      ? new PeriodicCorruptionCheck({
+          ...comparison,
+          intervalMs: options.corruptCheckIntervalMs,
+          isLeader: () => member.driver.status().role === 'leader',
+          alarmed: (memberId) => alarms.active(AlarmType.ALARM_TYPE_CORRUPT, memberId),
+          raise: ({ memberId, detail }) =>
+            submitAlarm(member.node, { activate: true, memberId, alarm: AlarmType.ALARM_TYPE_CORRUPT, detail }),
+        })
+      : undefined;
   let metricsServer;
   try {
     metricsServer = await startMemberTelemetry({
@@ -295,6 +329,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     });
   } catch (err) {
     server.forceShutdown();
+    await corruptionCheck?.close();
     await member.close();
     await store.close();
     await engine.close();
@@ -326,6 +361,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       const stopped = shutdownServer(server);
       watch.closeAll();
       forwarder.close();
+      await corruptionCheck?.close();
       await member.close();
       await stopped;
       // The log is quiet now: the record becomes exact.
@@ -338,6 +374,12 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       logger.info({ address }, 'member stopped');
     })());
   return { address, memberId: cluster.self.id, metricsAddress: metricsServer?.address, close };
+}
+
+/** Raises or ends alarms through the log, so that every member applies the same list. */
+async function submitAlarm(writes: WritePath, alarm: AlarmCommand): Promise<void> {
+  const outcome = await writes.submit({ request: { $case: 'alarm', alarm }, checkedAs: '' });
+  if (!outcome.ok) throw outcome.error;
 }
 
 /** A damaged record found while loading names the database it is in and the way back. */

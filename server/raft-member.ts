@@ -1,6 +1,7 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { Applier, type HeaderFactory } from './apply/applier.js';
+import type { AlarmStore } from './apply/alarm-store.js';
 import type { AuthStore } from './apply/auth/auth-store.js';
 import type { CommandOutcome } from './apply/outcome.js';
 import { ReplicatedStateMachine } from './apply/replicated-state-machine.js';
@@ -39,6 +40,7 @@ export interface RaftMemberOptions {
   logStore: RaftLogStore;
   hub: WatchHub;
   auth: AuthStore;
+  alarms: AlarmStore;
   header: HeaderFactory;
   heartbeatIntervalMs: number;
   electionTimeoutMs: number;
@@ -113,7 +115,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     maxSizePerMsg: 1024 * 1024,
   });
 
-  const inbox = new SnapshotInbox(o.engine, o.store, o.hub, o.auth, logger);
+  const inbox = new SnapshotInbox(o.engine, o.store, o.hub, o.auth, o.alarms, logger);
   const late: { node?: RaftNode<CommandOutcome>; driver?: RaftDriver } = {};
   const lessor = new Lessor({
     table: () => o.store.leases,
@@ -131,7 +133,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
   // binding through the closures over `late` breaks the construction cycle.
   const stateMachine = new ReplicatedStateMachine(
     o.store,
-    new Applier(o.header, o.auth, lessor.onChange),
+    new Applier(o.header, o.auth, o.alarms, lessor.onChange),
     self,
     (id, outcome) => late.node?.onOutcome(id, outcome),
     inbox,

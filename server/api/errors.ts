@@ -48,6 +48,8 @@ const STATUS_BY_CODE: Record<DomainErrorCode, status> = {
   [ErrorCode.ERROR_CODE_ROLE_NOT_GRANTED]: status.FAILED_PRECONDITION,
   [ErrorCode.ERROR_CODE_PERMISSION_NOT_GRANTED]: status.FAILED_PRECONDITION,
   [ErrorCode.ERROR_CODE_INVALID_AUTH_MGMT]: status.FAILED_PRECONDITION,
+  // gRPC's code for corrupted data (etcd's too): not retryable, an operator must repair.
+  [ErrorCode.ERROR_CODE_CORRUPT]: status.DATA_LOSS,
 };
 
 /** The type URL of an ErrorInfo packed in an Any, as every protobuf runtime spells it. */

@@ -1,5 +1,14 @@
 import type { Logger } from 'pino';
-import type { HashKVResponse, MaintenanceServiceServer, MoveLeaderResponse, StatusResponse } from '../../gen/ts/cairn/v1/maintenance.js';
+import {
+  AlarmAction,
+  type AlarmMember,
+  type AlarmsResponse,
+  type AlarmType,
+  type HashKVResponse,
+  type MaintenanceServiceServer,
+  type MoveLeaderResponse,
+  type StatusResponse,
+} from '../../gen/ts/cairn/v1/maintenance.js';
 import { CairnError, ErrorCode } from '../errors.js';
 import type { MvccStore } from '../mvcc/kv-store.js';
 import { hashKeySpace } from '../mvcc/hash-kv.js';
@@ -26,6 +35,12 @@ export interface LeaderMover {
   moveLeader(target: number): Promise<void>;
 }
 
+/** The cluster's replicated alarms (apply/alarm-store.ts) and the way to end them (through the log). */
+export interface AlarmAccess {
+  list(): AlarmMember[];
+  disarm(memberId: number, alarm: AlarmType): Promise<void>;
+}
+
 export function maintenanceService(
   store: MvccStore,
   status: () => MemberStatus,
@@ -33,9 +48,19 @@ export function maintenanceService(
   header: () => ResponseHeader,
   version: string,
   logger: Logger,
+  alarms: AlarmAccess,
 ): MaintenanceServiceServer {
   return {
-    status: unary(logger, 'Status', () => Promise.resolve<StatusResponse>({ header: header(), version, ...status() })),
+    status: unary(logger, 'Status', () =>
+      Promise.resolve<StatusResponse>({ header: header(), version, ...status(), alarms: alarms.list() }),
+    ),
+    alarms: unary(logger, 'Alarms', async (req): Promise<AlarmsResponse> => {
+      if (req.action === AlarmAction.ALARM_ACTION_DISARM) await alarms.disarm(req.memberId, req.alarm);
+      else if (req.action !== AlarmAction.ALARM_ACTION_LIST && req.action !== AlarmAction.ALARM_ACTION_UNSPECIFIED) {
+        throw new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, `unknown alarm action ${req.action}`);
+      }
+      return { header: header(), alarms: alarms.list() };
+    }),
     hashKv: unary(logger, 'HashKV', async (req): Promise<HashKVResponse> => {
       store.checkReadable(req.revision > 0 ? req.revision : store.currentRevision);
       const { hash, revision, keys } = await hashKeySpace(store, req.revision);

@@ -1,5 +1,5 @@
 import type { AuthCommand } from '../../gen/ts/cairn/internal/v1/auth.js';
-import type { ApplyLimits, Command } from '../../gen/ts/cairn/internal/v1/command.js';
+import type { AlarmCommand, ApplyLimits, Command } from '../../gen/ts/cairn/internal/v1/command.js';
 import type {
   CompactRequest,
   CompactResponse,
@@ -18,6 +18,7 @@ import { invariant } from '../invariant.js';
 import { rangeContains, toKeyRange, type KeyRange } from '../mvcc/key-range.js';
 import type { WriteBatch } from '../mvcc/write-batch.js';
 import type { WriteTxn } from '../mvcc/write-txn.js';
+import type { AlarmStore } from './alarm-store.js';
 import type { AuthStore } from './auth/auth-store.js';
 import { commandNeeds, leaseRevokeNeeds } from './auth/key-needs.js';
 import { compareHolds } from './compare.js';
@@ -56,6 +57,7 @@ export class Applier {
   constructor(
     private readonly header: HeaderFactory,
     private readonly auth: AuthStore,
+    private readonly alarms: AlarmStore,
     /** Told about every lease change applied, after it is in the batch (the lessor's bookkeeping). */
     onLeaseChange?: (change: LeaseOutcome) => void,
   ) {
@@ -68,6 +70,14 @@ export class Applier {
     if (request === undefined) return failure(new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'empty command'));
     // Auth changes touch no key and make no revision: they write auth records into the batch.
     if (request.$case === 'auth') return this.applyAuth(batch, request.auth);
+    if (request.$case === 'alarm') return this.applyAlarm(batch, request.alarm);
+    // While a CORRUPT alarm is active nothing changes the key space (etcd's corrupt
+    // applier): checked here, at the same point of the log on every member. A checkpoint
+    // only records TTLs; lease expiries wait, like every other write.
+    if (request.$case !== 'leaseCheckpoint') {
+      const refusal = this.alarms.writeRefusal();
+      if (refusal !== undefined) return failure(refusal);
+    }
     // The proposer checked the caller's permissions; a change applied since (an earlier
     // entry of the log) may have taken them away. Same state, same verdict on every member.
     if (command.checkedAs !== '' && this.auth.enabled) {
@@ -110,6 +120,16 @@ export class Applier {
       throw err;
     } finally {
       batch.endTxn(txn);
+    }
+  }
+
+  private applyAlarm(batch: WriteBatch, command: AlarmCommand): CommandOutcome {
+    try {
+      this.alarms.apply(batch, command);
+      return { ok: true, response: { header: this.header(batch.revision) } };
+    } catch (err) {
+      if (err instanceof CairnError) return failure(err);
+      throw err;
     }
   }
 

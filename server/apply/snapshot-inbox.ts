@@ -5,6 +5,7 @@ import { importSnapshot } from '../mvcc/snapshot.js';
 import type { WatchHub } from '../mvcc/watch-hub.js';
 import type { Snapshot } from '../raft/types.js';
 import type { StorageEngine } from '../storage/engine.js';
+import type { AlarmStore } from './alarm-store.js';
 import type { AuthStore } from './auth/auth-store.js';
 import type { SnapshotInstaller } from './replicated-state-machine.js';
 
@@ -21,6 +22,7 @@ export class SnapshotInbox implements SnapshotInstaller {
     private readonly store: MvccStore,
     private readonly hub: WatchHub,
     private readonly auth: AuthStore,
+    private readonly alarms: AlarmStore,
     private readonly logger: Logger,
   ) {}
 
@@ -44,8 +46,9 @@ export class SnapshotInbox implements SnapshotInstaller {
     let records = 0;
     await this.store.replaceContents(async () => {
       ({ records } = await importSnapshot(this.engine, single(pending.data)));
-      // Users and roles came with the snapshot (they live in the 'm' keyspace).
+      // Users, roles and alarms came with the snapshot (they live in the 'm' keyspace).
       await this.auth.load(this.engine);
+      await this.alarms.load(this.engine);
     });
     this.hub.resyncAll();
     this.logger.info(

@@ -1,5 +1,6 @@
 /** Entry point of the `cairn` command (bin/cairn.js imports the compiled file). */
 import { Command, CommanderError } from 'commander';
+import { registerAlarm } from './alarm.js';
 import { registerAuth } from './auth.js';
 import { registerBench } from './bench.js';
 import { registerCompact } from './compact.js';
@@ -43,6 +44,7 @@ function buildProgram(): Command {
     registerCompact,
     registerStatus,
     registerMoveLeader,
+    registerAlarm,
     registerUser,
     registerRole,
     registerAuth,

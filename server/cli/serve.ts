@@ -46,6 +46,8 @@ type ServeFlags = Partial<Limits> & {
   snapshotCount: number;
   durablePromiseInterval: number;
   discardLocalDataAndRejoin?: boolean;
+  corruptCheckInterval: number;
+  initialCorruptCheck: boolean;
   engineCacheBytes: number;
   engineMemtableBytes: number;
   snapshotCatchUpEntries: number;
@@ -94,6 +96,8 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     snapshotCatchUpEntries: flags.snapshotCatchUpEntries,
     durablePromiseIntervalMs: flags.durablePromiseInterval,
     discardLocalDataAndRejoin: flags.discardLocalDataAndRejoin === true,
+    corruptCheckIntervalMs: flags.corruptCheckInterval,
+    initialCorruptCheck: flags.initialCorruptCheck,
     engineCacheBytes: flags.engineCacheBytes,
     engineMemtableBytes: flags.engineMemtableBytes,
     listen: flags.listen,
@@ -194,6 +198,12 @@ export function registerServe(program: Command): void {
       '--discard-local-data-and-rejoin',
       'operator action for a member refused for damaged storage: delete its data and rejoin the cluster as an empty member that receives a snapshot from the leader',
     )
+    .addOption(
+      new Option('--corrupt-check-interval <ms>', "how often the leader compares members' key-space hashes (0: never)")
+        .argParser(nonNegativeInt)
+        .default(d.corruptCheckIntervalMs),
+    )
+    .option('--no-initial-corrupt-check', "serve without first comparing this member's key-space hash with its peers'")
     .option('--data-dir <dir>', 'directory of the database', d.dataDir)
     .addOption(new Option('--engine <name>', 'storage engine').choices(ENGINE_NAMES).default(d.engine))
     .addOption(

@@ -3,6 +3,7 @@ import { Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc
 import type { Command } from 'commander';
 import { ClusterServiceClient, type Member, type MemberListResponse } from '../../gen/ts/cairn/v1/cluster.js';
 import { MaintenanceServiceClient, type StatusResponse } from '../../gen/ts/cairn/v1/maintenance.js';
+import { alarmLine } from './alarm-format.js';
 import { parseEndpoints, addClientOptions, type ClientFlags } from './options.js';
 import { render, writeLine } from './output.js';
 import { serviceError } from './errors.js';
@@ -75,10 +76,21 @@ function printTable(reports: MemberReport[]): void {
         .join('  ')
         .trimEnd(),
     );
+  // Alarms are replicated: members list the same ones (a lagging member may not have applied one yet).
+  const names = new Map(reports.map((r) => [r.member.id, r.member.name]));
+  const seen = new Set<string>();
+  for (const alarm of reports.flatMap((r) => r.status?.alarms ?? [])) {
+    const key = `${alarm.memberId}/${alarm.alarm}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    writeLine(`ALARM ${alarmLine(alarm, names)}`);
+  }
 }
 
 export function registerStatus(program: Command): void {
-  const cmd = program.command('status').description('show every member: role, leader, term, raft index and applied index');
+  const cmd = program
+    .command('status')
+    .description('show every member: role, leader, term, raft index and applied index; then any active alarm');
   addClientOptions(cmd).action(async (flags: ClientFlags) => {
     const endpoints = parseEndpoints(flags.endpoints);
     const creds = clientCredentials(flags);

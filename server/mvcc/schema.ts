@@ -8,6 +8,7 @@ import { readRevision, REVISION_BYTES, writeRevision, type Revision } from './re
  *   'k' + revision(16) [+ 't']   one version of one key, by revision; 't' marks a delete
  *   'm' + name                   store metadata (applied index, compaction progress)
  *   'mlease/' + id(8)            one lease (a LeaseRecord; see lease-table.ts)
+ *   'malarm/' + type + member    one active alarm (see apply/alarm-store.ts)
  *   'r', 'h', 's'                the Raft log, hard state and snapshot metadata (server/storage/)
  */
 export const MVCC_PREFIX = 0x6b;

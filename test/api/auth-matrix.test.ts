@@ -286,6 +286,11 @@ test('authorization matrix: every RPC × option × permission × inside/outside 
     await record(`${caller.name} HashKV`, expectFor(isRoot), outcome(unary((cb) => m.hashKv({ revision: 0 }, new Metadata(), cb))));
     await record(`${caller.name} Status (open)`, 'allowed', outcome(unary((cb) => m.status({}, new Metadata(), cb))));
     await record(
+      `${caller.name} Alarms (list)`,
+      expectFor(isRoot),
+      outcome(unary((cb) => m.alarms({ action: 1, memberId: 0, alarm: 0 }, new Metadata(), cb))),
+    );
+    await record(
       `${caller.name} MoveLeader (to an unknown member)`,
       isRoot ? 'past-check' : 'denied',
       outcome(unary((cb) => m.moveLeader({ targetId: 12345 }, new Metadata(), cb))),

@@ -20,6 +20,7 @@ import {
 } from '../../gen/ts/cairn/v1/kv.js';
 import { ResponseHeader } from '../../gen/ts/cairn/v1/types.js';
 import { Applier } from '../../server/apply/applier.js';
+import { AlarmStore } from '../../server/apply/alarm-store.js';
 import { AuthStore } from '../../server/apply/auth/auth-store.js';
 import { LocalWriter } from './local-writer.js';
 import type { CommandOutcome } from '../../server/apply/outcome.js';
@@ -33,6 +34,8 @@ export const header = (revision: number): ResponseHeader => ResponseHeader.fromP
 
 export class TestStore {
   fatal: unknown[] = [];
+  /** The replicated alarms, loaded from the database like a member does (main.ts). */
+  alarms = new AlarmStore();
   private constructor(
     readonly engineName: EngineName,
     readonly dir: string,
@@ -46,12 +49,13 @@ export class TestStore {
     const engine = await openEngine(engineName, dir);
     const store = await MvccStore.open(engine);
     const ts = new TestStore(engineName, dir, engine, store, undefined as unknown as LocalWriter);
+    await ts.alarms.load(engine);
     ts.writer = ts.newWriter();
     return ts;
   }
 
   private newWriter(): LocalWriter {
-    return new LocalWriter(this.store, new Applier(header, new AuthStore()), (err) => this.fatal.push(err));
+    return new LocalWriter(this.store, new Applier(header, new AuthStore(), this.alarms), (err) => this.fatal.push(err));
   }
 
   /** Closes everything and opens the same directory again: the index is rebuilt from disk. */
@@ -59,6 +63,8 @@ export class TestStore {
     await this.closeStore();
     this.engine = await openEngine(this.engineName, this.dir);
     this.store = await MvccStore.open(this.engine);
+    this.alarms = new AlarmStore();
+    await this.alarms.load(this.engine);
     this.writer = this.newWriter();
   }
 

@@ -18,6 +18,7 @@ import {
 } from '../../gen/ts/cairn/v1/kv.js';
 import { Event_EventType, type KeyValue } from '../../gen/ts/cairn/v1/types.js';
 import { Applier } from '../../server/apply/applier.js';
+import { AlarmStore } from '../../server/apply/alarm-store.js';
 import { AuthStore } from '../../server/apply/auth/auth-store.js';
 import { ENGINE_NAMES, type EngineName } from '../../server/config.js';
 import { CairnError, ErrorCode, type DomainErrorCode } from '../../server/errors.js';
@@ -270,7 +271,7 @@ for (const engine of ENGINE_NAMES) {
 
   storeTest(engine, 'reads observe only committed batches', async (t, ts) => {
     await ts.put('a', '1');
-    const applier = new Applier(header, new AuthStore());
+    const applier = new Applier(header, new AuthStore(), new AlarmStore());
     const batch = ts.store.beginBatch();
     const outcome = await applier.apply(batch, putCmd('a', '2'));
     t.true(outcome.ok);

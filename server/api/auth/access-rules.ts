@@ -67,6 +67,9 @@ export const ACCESS_RULES: Readonly<Record<string, AccessRule>> = {
   '/cairn.v1.MaintenanceService/Status': OPEN,
   '/cairn.v1.MaintenanceService/HashKV': ROOT,
   '/cairn.v1.MaintenanceService/MoveLeader': ROOT,
+  // Listing shows which member is corrupt, disarming lets writes through again (etcd: admin only);
+  // Status (open) carries the list too, for `cairn status`.
+  '/cairn.v1.MaintenanceService/Alarms': ROOT,
   '/cairn.v1.AuthService/Authenticate': OPEN,
   '/cairn.v1.AuthService/AuthStatus': OPEN,
   '/cairn.v1.AuthService/AuthEnable': ROOT,

@@ -60,6 +60,7 @@ export function commandNeeds(command: Command): KeyNeed[] {
       return txnNeeds(request.txn);
     case 'compact':
     case 'auth':
+    case 'alarm':
     case 'leaseGrant':
     case 'leaseExpire':
     case 'leaseCheckpoint':

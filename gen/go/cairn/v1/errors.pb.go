@@ -142,6 +142,11 @@ const (
 	// ERROR_CODE_AUTH_REQUIRED: authentication is on and the call carries no token (and
 	// no client certificate naming a user). Status: UNAUTHENTICATED.
 	ErrorCode_ERROR_CODE_AUTH_REQUIRED ErrorCode = 43
+	// ERROR_CODE_CORRUPT: a CORRUPT alarm is active (members' key spaces were found to
+	// differ; see MaintenanceService.Alarms): the cluster refuses every write until an
+	// operator repairs the member named in the alarm and disarms it. Reads still work.
+	// Status: DATA_LOSS (gRPC's code for corrupted data, as etcd uses; not retryable).
+	ErrorCode_ERROR_CODE_CORRUPT ErrorCode = 50
 )
 
 // Enum value maps for ErrorCode.
@@ -184,6 +189,7 @@ var (
 		41: "ERROR_CODE_PERMISSION_NOT_GRANTED",
 		42: "ERROR_CODE_INVALID_AUTH_MGMT",
 		43: "ERROR_CODE_AUTH_REQUIRED",
+		50: "ERROR_CODE_CORRUPT",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":             0,
@@ -223,6 +229,7 @@ var (
 		"ERROR_CODE_PERMISSION_NOT_GRANTED":  41,
 		"ERROR_CODE_INVALID_AUTH_MGMT":       42,
 		"ERROR_CODE_AUTH_REQUIRED":           43,
+		"ERROR_CODE_CORRUPT":                 50,
 	}
 )
 
@@ -450,7 +457,7 @@ const file_cairn_v1_errors_proto_rawDesc = "" +
 	"\adetails\x18\x03 \x03(\v2\x16.cairn.v1.StatusDetailR\adetails\"?\n" +
 	"\fStatusDetail\x12\x19\n" +
 	"\btype_url\x18\x01 \x01(\tR\atypeUrl\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value*\xa9\t\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value*\xc1\t\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ERROR_CODE_EMPTY_KEY\x10\x01\x12\x1c\n" +
@@ -489,7 +496,8 @@ const file_cairn_v1_errors_proto_rawDesc = "" +
 	"\x1bERROR_CODE_ROLE_NOT_GRANTED\x10(\x12%\n" +
 	"!ERROR_CODE_PERMISSION_NOT_GRANTED\x10)\x12 \n" +
 	"\x1cERROR_CODE_INVALID_AUTH_MGMT\x10*\x12\x1c\n" +
-	"\x18ERROR_CODE_AUTH_REQUIRED\x10+B\x90\x01\n" +
+	"\x18ERROR_CODE_AUTH_REQUIRED\x10+\x12\x16\n" +
+	"\x12ERROR_CODE_CORRUPT\x102B\x90\x01\n" +
 	"\fcom.cairn.v1B\vErrorsProtoP\x01Z2github.com/cairn-dev/cairn/gen/go/cairn/v1;cairnv1\xa2\x02\x03CXX\xaa\x02\bCairn.V1\xca\x02\bCairn\\V1\xe2\x02\x14Cairn\\V1\\GPBMetadata\xea\x02\tCairn::V1b\x06proto3"
 
 var (

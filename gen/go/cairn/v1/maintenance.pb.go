@@ -21,6 +21,296 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// AlarmType is what an alarm reports. Several types may be active at once.
+type AlarmType int32
+
+const (
+	// ALARM_TYPE_UNSPECIFIED: no type; in a disarm request, every type.
+	AlarmType_ALARM_TYPE_UNSPECIFIED AlarmType = 0
+	// ALARM_TYPE_NOSPACE: the store reached its quota (reserved for the space quota).
+	AlarmType_ALARM_TYPE_NOSPACE AlarmType = 1
+	// ALARM_TYPE_CORRUPT: the member's key space differs from the others' at a common
+	// revision; writes are refused cluster-wide while it is active.
+	AlarmType_ALARM_TYPE_CORRUPT AlarmType = 2
+)
+
+// Enum value maps for AlarmType.
+var (
+	AlarmType_name = map[int32]string{
+		0: "ALARM_TYPE_UNSPECIFIED",
+		1: "ALARM_TYPE_NOSPACE",
+		2: "ALARM_TYPE_CORRUPT",
+	}
+	AlarmType_value = map[string]int32{
+		"ALARM_TYPE_UNSPECIFIED": 0,
+		"ALARM_TYPE_NOSPACE":     1,
+		"ALARM_TYPE_CORRUPT":     2,
+	}
+)
+
+func (x AlarmType) Enum() *AlarmType {
+	p := new(AlarmType)
+	*p = x
+	return p
+}
+
+func (x AlarmType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AlarmType) Descriptor() protoreflect.EnumDescriptor {
+	return file_cairn_v1_maintenance_proto_enumTypes[0].Descriptor()
+}
+
+func (AlarmType) Type() protoreflect.EnumType {
+	return &file_cairn_v1_maintenance_proto_enumTypes[0]
+}
+
+func (x AlarmType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AlarmType.Descriptor instead.
+func (AlarmType) EnumDescriptor() ([]byte, []int) {
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{0}
+}
+
+// AlarmAction is what an Alarms request does.
+type AlarmAction int32
+
+const (
+	// ALARM_ACTION_UNSPECIFIED: the same as ALARM_ACTION_LIST.
+	AlarmAction_ALARM_ACTION_UNSPECIFIED AlarmAction = 0
+	// ALARM_ACTION_LIST: list the active alarms.
+	AlarmAction_ALARM_ACTION_LIST AlarmAction = 1
+	// ALARM_ACTION_DISARM: end the alarms that match member_id and alarm (0 matches any).
+	AlarmAction_ALARM_ACTION_DISARM AlarmAction = 2
+)
+
+// Enum value maps for AlarmAction.
+var (
+	AlarmAction_name = map[int32]string{
+		0: "ALARM_ACTION_UNSPECIFIED",
+		1: "ALARM_ACTION_LIST",
+		2: "ALARM_ACTION_DISARM",
+	}
+	AlarmAction_value = map[string]int32{
+		"ALARM_ACTION_UNSPECIFIED": 0,
+		"ALARM_ACTION_LIST":        1,
+		"ALARM_ACTION_DISARM":      2,
+	}
+)
+
+func (x AlarmAction) Enum() *AlarmAction {
+	p := new(AlarmAction)
+	*p = x
+	return p
+}
+
+func (x AlarmAction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AlarmAction) Descriptor() protoreflect.EnumDescriptor {
+	return file_cairn_v1_maintenance_proto_enumTypes[1].Descriptor()
+}
+
+func (AlarmAction) Type() protoreflect.EnumType {
+	return &file_cairn_v1_maintenance_proto_enumTypes[1]
+}
+
+func (x AlarmAction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AlarmAction.Descriptor instead.
+func (AlarmAction) EnumDescriptor() ([]byte, []int) {
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{1}
+}
+
+// AlarmsRequest lists or disarms alarms.
+type AlarmsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// action is list or disarm.
+	Action AlarmAction `protobuf:"varint,1,opt,name=action,proto3,enum=cairn.v1.AlarmAction" json:"action,omitempty"`
+	// member_id selects the member whose alarm is disarmed; 0 means every member.
+	MemberId uint64 `protobuf:"varint,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// alarm selects the type disarmed; ALARM_TYPE_UNSPECIFIED means every type.
+	Alarm         AlarmType `protobuf:"varint,3,opt,name=alarm,proto3,enum=cairn.v1.AlarmType" json:"alarm,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlarmsRequest) Reset() {
+	*x = AlarmsRequest{}
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlarmsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlarmsRequest) ProtoMessage() {}
+
+func (x *AlarmsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlarmsRequest.ProtoReflect.Descriptor instead.
+func (*AlarmsRequest) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *AlarmsRequest) GetAction() AlarmAction {
+	if x != nil {
+		return x.Action
+	}
+	return AlarmAction_ALARM_ACTION_UNSPECIFIED
+}
+
+func (x *AlarmsRequest) GetMemberId() uint64 {
+	if x != nil {
+		return x.MemberId
+	}
+	return 0
+}
+
+func (x *AlarmsRequest) GetAlarm() AlarmType {
+	if x != nil {
+		return x.Alarm
+	}
+	return AlarmType_ALARM_TYPE_UNSPECIFIED
+}
+
+// AlarmMember is one active alarm.
+type AlarmMember struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// member_id is the member the alarm is about.
+	MemberId uint64 `protobuf:"varint,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// alarm is its type.
+	Alarm AlarmType `protobuf:"varint,2,opt,name=alarm,proto3,enum=cairn.v1.AlarmType" json:"alarm,omitempty"`
+	// detail says what was found, e.g. the differing hashes and the revision compared.
+	Detail        string `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlarmMember) Reset() {
+	*x = AlarmMember{}
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlarmMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlarmMember) ProtoMessage() {}
+
+func (x *AlarmMember) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlarmMember.ProtoReflect.Descriptor instead.
+func (*AlarmMember) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AlarmMember) GetMemberId() uint64 {
+	if x != nil {
+		return x.MemberId
+	}
+	return 0
+}
+
+func (x *AlarmMember) GetAlarm() AlarmType {
+	if x != nil {
+		return x.Alarm
+	}
+	return AlarmType_ALARM_TYPE_UNSPECIFIED
+}
+
+func (x *AlarmMember) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+// AlarmsResponse carries the alarms active after the request.
+type AlarmsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// header describes the answering member.
+	Header *ResponseHeader `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	// alarms are the active alarms, by member id then type.
+	Alarms        []*AlarmMember `protobuf:"bytes,2,rep,name=alarms,proto3" json:"alarms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlarmsResponse) Reset() {
+	*x = AlarmsResponse{}
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlarmsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlarmsResponse) ProtoMessage() {}
+
+func (x *AlarmsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlarmsResponse.ProtoReflect.Descriptor instead.
+func (*AlarmsResponse) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AlarmsResponse) GetHeader() *ResponseHeader {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+func (x *AlarmsResponse) GetAlarms() []*AlarmMember {
+	if x != nil {
+		return x.Alarms
+	}
+	return nil
+}
+
 // MoveLeaderRequest names the member that should lead.
 type MoveLeaderRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -32,7 +322,7 @@ type MoveLeaderRequest struct {
 
 func (x *MoveLeaderRequest) Reset() {
 	*x = MoveLeaderRequest{}
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[0]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -44,7 +334,7 @@ func (x *MoveLeaderRequest) String() string {
 func (*MoveLeaderRequest) ProtoMessage() {}
 
 func (x *MoveLeaderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[0]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -57,7 +347,7 @@ func (x *MoveLeaderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveLeaderRequest.ProtoReflect.Descriptor instead.
 func (*MoveLeaderRequest) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{0}
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *MoveLeaderRequest) GetTargetId() uint64 {
@@ -78,7 +368,7 @@ type MoveLeaderResponse struct {
 
 func (x *MoveLeaderResponse) Reset() {
 	*x = MoveLeaderResponse{}
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[1]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -90,7 +380,7 @@ func (x *MoveLeaderResponse) String() string {
 func (*MoveLeaderResponse) ProtoMessage() {}
 
 func (x *MoveLeaderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[1]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -103,7 +393,7 @@ func (x *MoveLeaderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveLeaderResponse.ProtoReflect.Descriptor instead.
 func (*MoveLeaderResponse) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{1}
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *MoveLeaderResponse) GetHeader() *ResponseHeader {
@@ -124,7 +414,7 @@ type HashKVRequest struct {
 
 func (x *HashKVRequest) Reset() {
 	*x = HashKVRequest{}
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[2]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -136,7 +426,7 @@ func (x *HashKVRequest) String() string {
 func (*HashKVRequest) ProtoMessage() {}
 
 func (x *HashKVRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[2]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -149,7 +439,7 @@ func (x *HashKVRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HashKVRequest.ProtoReflect.Descriptor instead.
 func (*HashKVRequest) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{2}
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *HashKVRequest) GetRevision() int64 {
@@ -178,7 +468,7 @@ type HashKVResponse struct {
 
 func (x *HashKVResponse) Reset() {
 	*x = HashKVResponse{}
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[3]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -190,7 +480,7 @@ func (x *HashKVResponse) String() string {
 func (*HashKVResponse) ProtoMessage() {}
 
 func (x *HashKVResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[3]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -203,7 +493,7 @@ func (x *HashKVResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HashKVResponse.ProtoReflect.Descriptor instead.
 func (*HashKVResponse) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{3}
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *HashKVResponse) GetHeader() *ResponseHeader {
@@ -250,7 +540,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[4]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -262,7 +552,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[4]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -275,7 +565,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{4}
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{7}
 }
 
 // StatusResponse describes one member.
@@ -303,13 +593,15 @@ type StatusResponse struct {
 	CompactedRevision int64 `protobuf:"varint,10,opt,name=compacted_revision,json=compactedRevision,proto3" json:"compacted_revision,omitempty"`
 	// storage_engine is the storage engine: rocksdb or leveldb.
 	StorageEngine string `protobuf:"bytes,11,opt,name=storage_engine,json=storageEngine,proto3" json:"storage_engine,omitempty"`
+	// alarms are the cluster's active alarms, as this member has applied them.
+	Alarms        []*AlarmMember `protobuf:"bytes,12,rep,name=alarms,proto3" json:"alarms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[5]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -321,7 +613,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[5]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -334,7 +626,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{5}
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *StatusResponse) GetHeader() *ResponseHeader {
@@ -414,11 +706,29 @@ func (x *StatusResponse) GetStorageEngine() string {
 	return ""
 }
 
+func (x *StatusResponse) GetAlarms() []*AlarmMember {
+	if x != nil {
+		return x.Alarms
+	}
+	return nil
+}
+
 var File_cairn_v1_maintenance_proto protoreflect.FileDescriptor
 
 const file_cairn_v1_maintenance_proto_rawDesc = "" +
 	"\n" +
-	"\x1acairn/v1/maintenance.proto\x12\bcairn.v1\x1a\x14cairn/v1/types.proto\"0\n" +
+	"\x1acairn/v1/maintenance.proto\x12\bcairn.v1\x1a\x14cairn/v1/types.proto\"\x86\x01\n" +
+	"\rAlarmsRequest\x12-\n" +
+	"\x06action\x18\x01 \x01(\x0e2\x15.cairn.v1.AlarmActionR\x06action\x12\x1b\n" +
+	"\tmember_id\x18\x02 \x01(\x04R\bmemberId\x12)\n" +
+	"\x05alarm\x18\x03 \x01(\x0e2\x13.cairn.v1.AlarmTypeR\x05alarm\"m\n" +
+	"\vAlarmMember\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\x04R\bmemberId\x12)\n" +
+	"\x05alarm\x18\x02 \x01(\x0e2\x13.cairn.v1.AlarmTypeR\x05alarm\x12\x16\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\"q\n" +
+	"\x0eAlarmsResponse\x120\n" +
+	"\x06header\x18\x01 \x01(\v2\x18.cairn.v1.ResponseHeaderR\x06header\x12-\n" +
+	"\x06alarms\x18\x02 \x03(\v2\x15.cairn.v1.AlarmMemberR\x06alarms\"0\n" +
 	"\x11MoveLeaderRequest\x12\x1b\n" +
 	"\ttarget_id\x18\x01 \x01(\x04R\btargetId\"F\n" +
 	"\x12MoveLeaderResponse\x120\n" +
@@ -431,7 +741,7 @@ const file_cairn_v1_maintenance_proto_rawDesc = "" +
 	"\brevision\x18\x03 \x01(\x03R\brevision\x12)\n" +
 	"\x10compact_revision\x18\x04 \x01(\x03R\x0fcompactRevision\x12\x12\n" +
 	"\x04keys\x18\x05 \x01(\x03R\x04keys\"\x0f\n" +
-	"\rStatusRequest\"\x88\x03\n" +
+	"\rStatusRequest\"\xb7\x03\n" +
 	"\x0eStatusResponse\x120\n" +
 	"\x06header\x18\x01 \x01(\v2\x18.cairn.v1.ResponseHeaderR\x06header\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x12\n" +
@@ -445,12 +755,22 @@ const file_cairn_v1_maintenance_proto_rawDesc = "" +
 	"\x12raft_applied_index\x18\t \x01(\x04R\x10raftAppliedIndex\x12-\n" +
 	"\x12compacted_revision\x18\n" +
 	" \x01(\x03R\x11compactedRevision\x12%\n" +
-	"\x0estorage_engine\x18\v \x01(\tR\rstorageEngine2\xd7\x01\n" +
+	"\x0estorage_engine\x18\v \x01(\tR\rstorageEngine\x12-\n" +
+	"\x06alarms\x18\f \x03(\v2\x15.cairn.v1.AlarmMemberR\x06alarms*W\n" +
+	"\tAlarmType\x12\x1a\n" +
+	"\x16ALARM_TYPE_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12ALARM_TYPE_NOSPACE\x10\x01\x12\x16\n" +
+	"\x12ALARM_TYPE_CORRUPT\x10\x02*[\n" +
+	"\vAlarmAction\x12\x1c\n" +
+	"\x18ALARM_ACTION_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11ALARM_ACTION_LIST\x10\x01\x12\x17\n" +
+	"\x13ALARM_ACTION_DISARM\x10\x022\x94\x02\n" +
 	"\x12MaintenanceService\x12;\n" +
 	"\x06Status\x12\x17.cairn.v1.StatusRequest\x1a\x18.cairn.v1.StatusResponse\x12;\n" +
 	"\x06HashKV\x12\x17.cairn.v1.HashKVRequest\x1a\x18.cairn.v1.HashKVResponse\x12G\n" +
 	"\n" +
-	"MoveLeader\x12\x1b.cairn.v1.MoveLeaderRequest\x1a\x1c.cairn.v1.MoveLeaderResponseB\x95\x01\n" +
+	"MoveLeader\x12\x1b.cairn.v1.MoveLeaderRequest\x1a\x1c.cairn.v1.MoveLeaderResponse\x12;\n" +
+	"\x06Alarms\x12\x17.cairn.v1.AlarmsRequest\x1a\x18.cairn.v1.AlarmsResponseB\x95\x01\n" +
 	"\fcom.cairn.v1B\x10MaintenanceProtoP\x01Z2github.com/cairn-dev/cairn/gen/go/cairn/v1;cairnv1\xa2\x02\x03CXX\xaa\x02\bCairn.V1\xca\x02\bCairn\\V1\xe2\x02\x14Cairn\\V1\\GPBMetadata\xea\x02\tCairn::V1b\x06proto3"
 
 var (
@@ -465,31 +785,45 @@ func file_cairn_v1_maintenance_proto_rawDescGZIP() []byte {
 	return file_cairn_v1_maintenance_proto_rawDescData
 }
 
-var file_cairn_v1_maintenance_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_cairn_v1_maintenance_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_cairn_v1_maintenance_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_cairn_v1_maintenance_proto_goTypes = []any{
-	(*MoveLeaderRequest)(nil),  // 0: cairn.v1.MoveLeaderRequest
-	(*MoveLeaderResponse)(nil), // 1: cairn.v1.MoveLeaderResponse
-	(*HashKVRequest)(nil),      // 2: cairn.v1.HashKVRequest
-	(*HashKVResponse)(nil),     // 3: cairn.v1.HashKVResponse
-	(*StatusRequest)(nil),      // 4: cairn.v1.StatusRequest
-	(*StatusResponse)(nil),     // 5: cairn.v1.StatusResponse
-	(*ResponseHeader)(nil),     // 6: cairn.v1.ResponseHeader
+	(AlarmType)(0),             // 0: cairn.v1.AlarmType
+	(AlarmAction)(0),           // 1: cairn.v1.AlarmAction
+	(*AlarmsRequest)(nil),      // 2: cairn.v1.AlarmsRequest
+	(*AlarmMember)(nil),        // 3: cairn.v1.AlarmMember
+	(*AlarmsResponse)(nil),     // 4: cairn.v1.AlarmsResponse
+	(*MoveLeaderRequest)(nil),  // 5: cairn.v1.MoveLeaderRequest
+	(*MoveLeaderResponse)(nil), // 6: cairn.v1.MoveLeaderResponse
+	(*HashKVRequest)(nil),      // 7: cairn.v1.HashKVRequest
+	(*HashKVResponse)(nil),     // 8: cairn.v1.HashKVResponse
+	(*StatusRequest)(nil),      // 9: cairn.v1.StatusRequest
+	(*StatusResponse)(nil),     // 10: cairn.v1.StatusResponse
+	(*ResponseHeader)(nil),     // 11: cairn.v1.ResponseHeader
 }
 var file_cairn_v1_maintenance_proto_depIdxs = []int32{
-	6, // 0: cairn.v1.MoveLeaderResponse.header:type_name -> cairn.v1.ResponseHeader
-	6, // 1: cairn.v1.HashKVResponse.header:type_name -> cairn.v1.ResponseHeader
-	6, // 2: cairn.v1.StatusResponse.header:type_name -> cairn.v1.ResponseHeader
-	4, // 3: cairn.v1.MaintenanceService.Status:input_type -> cairn.v1.StatusRequest
-	2, // 4: cairn.v1.MaintenanceService.HashKV:input_type -> cairn.v1.HashKVRequest
-	0, // 5: cairn.v1.MaintenanceService.MoveLeader:input_type -> cairn.v1.MoveLeaderRequest
-	5, // 6: cairn.v1.MaintenanceService.Status:output_type -> cairn.v1.StatusResponse
-	3, // 7: cairn.v1.MaintenanceService.HashKV:output_type -> cairn.v1.HashKVResponse
-	1, // 8: cairn.v1.MaintenanceService.MoveLeader:output_type -> cairn.v1.MoveLeaderResponse
-	6, // [6:9] is the sub-list for method output_type
-	3, // [3:6] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	1,  // 0: cairn.v1.AlarmsRequest.action:type_name -> cairn.v1.AlarmAction
+	0,  // 1: cairn.v1.AlarmsRequest.alarm:type_name -> cairn.v1.AlarmType
+	0,  // 2: cairn.v1.AlarmMember.alarm:type_name -> cairn.v1.AlarmType
+	11, // 3: cairn.v1.AlarmsResponse.header:type_name -> cairn.v1.ResponseHeader
+	3,  // 4: cairn.v1.AlarmsResponse.alarms:type_name -> cairn.v1.AlarmMember
+	11, // 5: cairn.v1.MoveLeaderResponse.header:type_name -> cairn.v1.ResponseHeader
+	11, // 6: cairn.v1.HashKVResponse.header:type_name -> cairn.v1.ResponseHeader
+	11, // 7: cairn.v1.StatusResponse.header:type_name -> cairn.v1.ResponseHeader
+	3,  // 8: cairn.v1.StatusResponse.alarms:type_name -> cairn.v1.AlarmMember
+	9,  // 9: cairn.v1.MaintenanceService.Status:input_type -> cairn.v1.StatusRequest
+	7,  // 10: cairn.v1.MaintenanceService.HashKV:input_type -> cairn.v1.HashKVRequest
+	5,  // 11: cairn.v1.MaintenanceService.MoveLeader:input_type -> cairn.v1.MoveLeaderRequest
+	2,  // 12: cairn.v1.MaintenanceService.Alarms:input_type -> cairn.v1.AlarmsRequest
+	10, // 13: cairn.v1.MaintenanceService.Status:output_type -> cairn.v1.StatusResponse
+	8,  // 14: cairn.v1.MaintenanceService.HashKV:output_type -> cairn.v1.HashKVResponse
+	6,  // 15: cairn.v1.MaintenanceService.MoveLeader:output_type -> cairn.v1.MoveLeaderResponse
+	4,  // 16: cairn.v1.MaintenanceService.Alarms:output_type -> cairn.v1.AlarmsResponse
+	13, // [13:17] is the sub-list for method output_type
+	9,  // [9:13] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_cairn_v1_maintenance_proto_init() }
@@ -503,13 +837,14 @@ func file_cairn_v1_maintenance_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairn_v1_maintenance_proto_rawDesc), len(file_cairn_v1_maintenance_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   6,
+			NumEnums:      2,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_cairn_v1_maintenance_proto_goTypes,
 		DependencyIndexes: file_cairn_v1_maintenance_proto_depIdxs,
+		EnumInfos:         file_cairn_v1_maintenance_proto_enumTypes,
 		MessageInfos:      file_cairn_v1_maintenance_proto_msgTypes,
 	}.Build()
 	File_cairn_v1_maintenance_proto = out.File

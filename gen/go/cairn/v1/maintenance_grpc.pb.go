@@ -22,6 +22,7 @@ const (
 	MaintenanceService_Status_FullMethodName     = "/cairn.v1.MaintenanceService/Status"
 	MaintenanceService_HashKV_FullMethodName     = "/cairn.v1.MaintenanceService/HashKV"
 	MaintenanceService_MoveLeader_FullMethodName = "/cairn.v1.MaintenanceService/MoveLeader"
+	MaintenanceService_Alarms_FullMethodName     = "/cairn.v1.MaintenanceService/Alarms"
 )
 
 // MaintenanceServiceClient is the client API for MaintenanceService service.
@@ -38,6 +39,10 @@ type MaintenanceServiceClient interface {
 	// MoveLeader hands leadership to another member and answers once it leads. Any member
 	// accepts it; a follower passes it to the leader.
 	MoveLeader(ctx context.Context, in *MoveLeaderRequest, opts ...grpc.CallOption) (*MoveLeaderResponse, error)
+	// Alarms lists the cluster's active alarms, or disarms one. Alarms are replicated
+	// state: every member holds the same list, and while a CORRUPT alarm is active every
+	// member refuses writes (ERROR_CODE_CORRUPT).
+	Alarms(ctx context.Context, in *AlarmsRequest, opts ...grpc.CallOption) (*AlarmsResponse, error)
 }
 
 type maintenanceServiceClient struct {
@@ -78,6 +83,16 @@ func (c *maintenanceServiceClient) MoveLeader(ctx context.Context, in *MoveLeade
 	return out, nil
 }
 
+func (c *maintenanceServiceClient) Alarms(ctx context.Context, in *AlarmsRequest, opts ...grpc.CallOption) (*AlarmsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AlarmsResponse)
+	err := c.cc.Invoke(ctx, MaintenanceService_Alarms_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MaintenanceServiceServer is the server API for MaintenanceService service.
 // All implementations must embed UnimplementedMaintenanceServiceServer
 // for forward compatibility.
@@ -92,6 +107,10 @@ type MaintenanceServiceServer interface {
 	// MoveLeader hands leadership to another member and answers once it leads. Any member
 	// accepts it; a follower passes it to the leader.
 	MoveLeader(context.Context, *MoveLeaderRequest) (*MoveLeaderResponse, error)
+	// Alarms lists the cluster's active alarms, or disarms one. Alarms are replicated
+	// state: every member holds the same list, and while a CORRUPT alarm is active every
+	// member refuses writes (ERROR_CODE_CORRUPT).
+	Alarms(context.Context, *AlarmsRequest) (*AlarmsResponse, error)
 	mustEmbedUnimplementedMaintenanceServiceServer()
 }
 
@@ -110,6 +129,9 @@ func (UnimplementedMaintenanceServiceServer) HashKV(context.Context, *HashKVRequ
 }
 func (UnimplementedMaintenanceServiceServer) MoveLeader(context.Context, *MoveLeaderRequest) (*MoveLeaderResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method MoveLeader not implemented")
+}
+func (UnimplementedMaintenanceServiceServer) Alarms(context.Context, *AlarmsRequest) (*AlarmsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Alarms not implemented")
 }
 func (UnimplementedMaintenanceServiceServer) mustEmbedUnimplementedMaintenanceServiceServer() {}
 func (UnimplementedMaintenanceServiceServer) testEmbeddedByValue()                            {}
@@ -186,6 +208,24 @@ func _MaintenanceService_MoveLeader_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MaintenanceService_Alarms_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AlarmsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MaintenanceServiceServer).Alarms(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MaintenanceService_Alarms_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MaintenanceServiceServer).Alarms(ctx, req.(*AlarmsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MaintenanceService_ServiceDesc is the grpc.ServiceDesc for MaintenanceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -204,6 +244,10 @@ var MaintenanceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "MoveLeader",
 			Handler:    _MaintenanceService_MoveLeader_Handler,
+		},
+		{
+			MethodName: "Alarms",
+			Handler:    _MaintenanceService_Alarms_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,9 +1,45 @@
 from cairn.v1 import types_pb2 as _types_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Mapping as _Mapping, Optional as _Optional, Union as _Union
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
+ALARM_ACTION_DISARM: AlarmAction
+ALARM_ACTION_LIST: AlarmAction
+ALARM_ACTION_UNSPECIFIED: AlarmAction
+ALARM_TYPE_CORRUPT: AlarmType
+ALARM_TYPE_NOSPACE: AlarmType
+ALARM_TYPE_UNSPECIFIED: AlarmType
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class AlarmMember(_message.Message):
+    __slots__ = ["alarm", "detail", "member_id"]
+    ALARM_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    alarm: AlarmType
+    detail: str
+    member_id: int
+    def __init__(self, member_id: _Optional[int] = ..., alarm: _Optional[_Union[AlarmType, str]] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class AlarmsRequest(_message.Message):
+    __slots__ = ["action", "alarm", "member_id"]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    ALARM_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    action: AlarmAction
+    alarm: AlarmType
+    member_id: int
+    def __init__(self, action: _Optional[_Union[AlarmAction, str]] = ..., member_id: _Optional[int] = ..., alarm: _Optional[_Union[AlarmType, str]] = ...) -> None: ...
+
+class AlarmsResponse(_message.Message):
+    __slots__ = ["alarms", "header"]
+    ALARMS_FIELD_NUMBER: _ClassVar[int]
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    alarms: _containers.RepeatedCompositeFieldContainer[AlarmMember]
+    header: _types_pb2.ResponseHeader
+    def __init__(self, header: _Optional[_Union[_types_pb2.ResponseHeader, _Mapping]] = ..., alarms: _Optional[_Iterable[_Union[AlarmMember, _Mapping]]] = ...) -> None: ...
 
 class HashKVRequest(_message.Message):
     __slots__ = ["revision"]
@@ -42,7 +78,8 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class StatusResponse(_message.Message):
-    __slots__ = ["compacted_revision", "header", "leader", "name", "raft_applied_index", "raft_commit_index", "raft_index", "raft_term", "role", "storage_engine", "version"]
+    __slots__ = ["alarms", "compacted_revision", "header", "leader", "name", "raft_applied_index", "raft_commit_index", "raft_index", "raft_term", "role", "storage_engine", "version"]
+    ALARMS_FIELD_NUMBER: _ClassVar[int]
     COMPACTED_REVISION_FIELD_NUMBER: _ClassVar[int]
     HEADER_FIELD_NUMBER: _ClassVar[int]
     LEADER_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +91,7 @@ class StatusResponse(_message.Message):
     ROLE_FIELD_NUMBER: _ClassVar[int]
     STORAGE_ENGINE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    alarms: _containers.RepeatedCompositeFieldContainer[AlarmMember]
     compacted_revision: int
     header: _types_pb2.ResponseHeader
     leader: int
@@ -65,4 +103,10 @@ class StatusResponse(_message.Message):
     role: str
     storage_engine: str
     version: str
-    def __init__(self, header: _Optional[_Union[_types_pb2.ResponseHeader, _Mapping]] = ..., version: _Optional[str] = ..., name: _Optional[str] = ..., leader: _Optional[int] = ..., role: _Optional[str] = ..., raft_index: _Optional[int] = ..., raft_term: _Optional[int] = ..., raft_commit_index: _Optional[int] = ..., raft_applied_index: _Optional[int] = ..., compacted_revision: _Optional[int] = ..., storage_engine: _Optional[str] = ...) -> None: ...
+    def __init__(self, header: _Optional[_Union[_types_pb2.ResponseHeader, _Mapping]] = ..., version: _Optional[str] = ..., name: _Optional[str] = ..., leader: _Optional[int] = ..., role: _Optional[str] = ..., raft_index: _Optional[int] = ..., raft_term: _Optional[int] = ..., raft_commit_index: _Optional[int] = ..., raft_applied_index: _Optional[int] = ..., compacted_revision: _Optional[int] = ..., storage_engine: _Optional[str] = ..., alarms: _Optional[_Iterable[_Union[AlarmMember, _Mapping]]] = ...) -> None: ...
+
+class AlarmType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class AlarmAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []

@@ -30,6 +30,11 @@ class MaintenanceServiceStub(object):
                 request_serializer=cairn_dot_v1_dot_maintenance__pb2.MoveLeaderRequest.SerializeToString,
                 response_deserializer=cairn_dot_v1_dot_maintenance__pb2.MoveLeaderResponse.FromString,
                 )
+        self.Alarms = channel.unary_unary(
+                '/cairn.v1.MaintenanceService/Alarms',
+                request_serializer=cairn_dot_v1_dot_maintenance__pb2.AlarmsRequest.SerializeToString,
+                response_deserializer=cairn_dot_v1_dot_maintenance__pb2.AlarmsResponse.FromString,
+                )
 
 
 class MaintenanceServiceServicer(object):
@@ -59,6 +64,15 @@ class MaintenanceServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Alarms(self, request, context):
+        """Alarms lists the cluster's active alarms, or disarms one. Alarms are replicated
+        state: every member holds the same list, and while a CORRUPT alarm is active every
+        member refuses writes (ERROR_CODE_CORRUPT).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MaintenanceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -76,6 +90,11 @@ def add_MaintenanceServiceServicer_to_server(servicer, server):
                     servicer.MoveLeader,
                     request_deserializer=cairn_dot_v1_dot_maintenance__pb2.MoveLeaderRequest.FromString,
                     response_serializer=cairn_dot_v1_dot_maintenance__pb2.MoveLeaderResponse.SerializeToString,
+            ),
+            'Alarms': grpc.unary_unary_rpc_method_handler(
+                    servicer.Alarms,
+                    request_deserializer=cairn_dot_v1_dot_maintenance__pb2.AlarmsRequest.FromString,
+                    response_serializer=cairn_dot_v1_dot_maintenance__pb2.AlarmsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -136,5 +155,22 @@ class MaintenanceService(object):
         return grpc.experimental.unary_unary(request, target, '/cairn.v1.MaintenanceService/MoveLeader',
             cairn_dot_v1_dot_maintenance__pb2.MoveLeaderRequest.SerializeToString,
             cairn_dot_v1_dot_maintenance__pb2.MoveLeaderResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Alarms(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/cairn.v1.MaintenanceService/Alarms',
+            cairn_dot_v1_dot_maintenance__pb2.AlarmsRequest.SerializeToString,
+            cairn_dot_v1_dot_maintenance__pb2.AlarmsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

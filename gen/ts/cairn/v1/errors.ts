@@ -194,6 +194,13 @@ export enum ErrorCode {
    * no client certificate naming a user). Status: UNAUTHENTICATED.
    */
   ERROR_CODE_AUTH_REQUIRED = 43,
+  /**
+   * ERROR_CODE_CORRUPT - ERROR_CODE_CORRUPT: a CORRUPT alarm is active (members' key spaces were found to
+   * differ; see MaintenanceService.Alarms): the cluster refuses every write until an
+   * operator repairs the member named in the alarm and disarms it. Reads still work.
+   * Status: DATA_LOSS (gRPC's code for corrupted data, as etcd uses; not retryable).
+   */
+  ERROR_CODE_CORRUPT = 50,
   UNRECOGNIZED = -1,
 }
 
@@ -310,6 +317,9 @@ export function errorCodeFromJSON(object: any): ErrorCode {
     case 43:
     case "ERROR_CODE_AUTH_REQUIRED":
       return ErrorCode.ERROR_CODE_AUTH_REQUIRED;
+    case 50:
+    case "ERROR_CODE_CORRUPT":
+      return ErrorCode.ERROR_CODE_CORRUPT;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -393,6 +403,8 @@ export function errorCodeToJSON(object: ErrorCode): string {
       return "ERROR_CODE_INVALID_AUTH_MGMT";
     case ErrorCode.ERROR_CODE_AUTH_REQUIRED:
       return "ERROR_CODE_AUTH_REQUIRED";
+    case ErrorCode.ERROR_CODE_CORRUPT:
+      return "ERROR_CODE_CORRUPT";
     case ErrorCode.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

@@ -24,6 +24,125 @@ export const protobufPackage = "cairn.v1";
 
 export const protobufFileName = "cairn/v1/maintenance.proto";
 
+/** AlarmType is what an alarm reports. Several types may be active at once. */
+export enum AlarmType {
+  /** ALARM_TYPE_UNSPECIFIED - ALARM_TYPE_UNSPECIFIED: no type; in a disarm request, every type. */
+  ALARM_TYPE_UNSPECIFIED = 0,
+  /** ALARM_TYPE_NOSPACE - ALARM_TYPE_NOSPACE: the store reached its quota (reserved for the space quota). */
+  ALARM_TYPE_NOSPACE = 1,
+  /**
+   * ALARM_TYPE_CORRUPT - ALARM_TYPE_CORRUPT: the member's key space differs from the others' at a common
+   * revision; writes are refused cluster-wide while it is active.
+   */
+  ALARM_TYPE_CORRUPT = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function alarmTypeFromJSON(object: any): AlarmType {
+  switch (object) {
+    case 0:
+    case "ALARM_TYPE_UNSPECIFIED":
+      return AlarmType.ALARM_TYPE_UNSPECIFIED;
+    case 1:
+    case "ALARM_TYPE_NOSPACE":
+      return AlarmType.ALARM_TYPE_NOSPACE;
+    case 2:
+    case "ALARM_TYPE_CORRUPT":
+      return AlarmType.ALARM_TYPE_CORRUPT;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return AlarmType.UNRECOGNIZED;
+  }
+}
+
+export function alarmTypeToJSON(object: AlarmType): string {
+  switch (object) {
+    case AlarmType.ALARM_TYPE_UNSPECIFIED:
+      return "ALARM_TYPE_UNSPECIFIED";
+    case AlarmType.ALARM_TYPE_NOSPACE:
+      return "ALARM_TYPE_NOSPACE";
+    case AlarmType.ALARM_TYPE_CORRUPT:
+      return "ALARM_TYPE_CORRUPT";
+    case AlarmType.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** AlarmAction is what an Alarms request does. */
+export enum AlarmAction {
+  /** ALARM_ACTION_UNSPECIFIED - ALARM_ACTION_UNSPECIFIED: the same as ALARM_ACTION_LIST. */
+  ALARM_ACTION_UNSPECIFIED = 0,
+  /** ALARM_ACTION_LIST - ALARM_ACTION_LIST: list the active alarms. */
+  ALARM_ACTION_LIST = 1,
+  /** ALARM_ACTION_DISARM - ALARM_ACTION_DISARM: end the alarms that match member_id and alarm (0 matches any). */
+  ALARM_ACTION_DISARM = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function alarmActionFromJSON(object: any): AlarmAction {
+  switch (object) {
+    case 0:
+    case "ALARM_ACTION_UNSPECIFIED":
+      return AlarmAction.ALARM_ACTION_UNSPECIFIED;
+    case 1:
+    case "ALARM_ACTION_LIST":
+      return AlarmAction.ALARM_ACTION_LIST;
+    case 2:
+    case "ALARM_ACTION_DISARM":
+      return AlarmAction.ALARM_ACTION_DISARM;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return AlarmAction.UNRECOGNIZED;
+  }
+}
+
+export function alarmActionToJSON(object: AlarmAction): string {
+  switch (object) {
+    case AlarmAction.ALARM_ACTION_UNSPECIFIED:
+      return "ALARM_ACTION_UNSPECIFIED";
+    case AlarmAction.ALARM_ACTION_LIST:
+      return "ALARM_ACTION_LIST";
+    case AlarmAction.ALARM_ACTION_DISARM:
+      return "ALARM_ACTION_DISARM";
+    case AlarmAction.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** AlarmsRequest lists or disarms alarms. */
+export interface AlarmsRequest {
+  /** action is list or disarm. */
+  action: AlarmAction;
+  /** member_id selects the member whose alarm is disarmed; 0 means every member. */
+  memberId: number;
+  /** alarm selects the type disarmed; ALARM_TYPE_UNSPECIFIED means every type. */
+  alarm: AlarmType;
+}
+
+/** AlarmMember is one active alarm. */
+export interface AlarmMember {
+  /** member_id is the member the alarm is about. */
+  memberId: number;
+  /** alarm is its type. */
+  alarm: AlarmType;
+  /** detail says what was found, e.g. the differing hashes and the revision compared. */
+  detail: string;
+}
+
+/** AlarmsResponse carries the alarms active after the request. */
+export interface AlarmsResponse {
+  /** header describes the answering member. */
+  header:
+    | ResponseHeader
+    | undefined;
+  /** alarms are the active alarms, by member id then type. */
+  alarms: AlarmMember[];
+}
+
 /** MoveLeaderRequest names the member that should lead. */
 export interface MoveLeaderRequest {
   /** target_id is the id of the member to lead (see ClusterService.MemberList). */
@@ -88,7 +207,306 @@ export interface StatusResponse {
   compactedRevision: number;
   /** storage_engine is the storage engine: rocksdb or leveldb. */
   storageEngine: string;
+  /** alarms are the cluster's active alarms, as this member has applied them. */
+  alarms: AlarmMember[];
 }
+
+function createBaseAlarmsRequest(): AlarmsRequest {
+  return { action: 0, memberId: 0, alarm: 0 };
+}
+
+export const AlarmsRequest: MessageFns<AlarmsRequest> = {
+  encode(message: AlarmsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.action !== 0) {
+      writer.uint32(8).int32(message.action);
+    }
+    if (message.memberId !== 0) {
+      writer.uint32(16).uint64(message.memberId);
+    }
+    if (message.alarm !== 0) {
+      writer.uint32(24).int32(message.alarm);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlarmsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlarmsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.action = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.memberId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.alarm = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlarmsRequest {
+    return {
+      action: isSet(object.action) ? alarmActionFromJSON(object.action) : 0,
+      memberId: isSet(object.memberId)
+        ? globalThis.Number(object.memberId)
+        : isSet(object.member_id)
+        ? globalThis.Number(object.member_id)
+        : 0,
+      alarm: isSet(object.alarm) ? alarmTypeFromJSON(object.alarm) : 0,
+    };
+  },
+
+  toJSON(message: AlarmsRequest): unknown {
+    const obj: any = {};
+    if (message.action !== 0) {
+      obj.action = alarmActionToJSON(message.action);
+    }
+    if (message.memberId !== 0) {
+      obj.memberId = Math.round(message.memberId);
+    }
+    if (message.alarm !== 0) {
+      obj.alarm = alarmTypeToJSON(message.alarm);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AlarmsRequest>, I>>(base?: I): AlarmsRequest {
+    return AlarmsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AlarmsRequest>, I>>(object: I): AlarmsRequest {
+    const message = createBaseAlarmsRequest();
+    message.action = object.action ?? 0;
+    message.memberId = object.memberId ?? 0;
+    message.alarm = object.alarm ?? 0;
+    return message;
+  },
+};
+
+function createBaseAlarmMember(): AlarmMember {
+  return { memberId: 0, alarm: 0, detail: "" };
+}
+
+export const AlarmMember: MessageFns<AlarmMember> = {
+  encode(message: AlarmMember, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.memberId !== 0) {
+      writer.uint32(8).uint64(message.memberId);
+    }
+    if (message.alarm !== 0) {
+      writer.uint32(16).int32(message.alarm);
+    }
+    if (message.detail !== "") {
+      writer.uint32(26).string(message.detail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlarmMember {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlarmMember();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.memberId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.alarm = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlarmMember {
+    return {
+      memberId: isSet(object.memberId)
+        ? globalThis.Number(object.memberId)
+        : isSet(object.member_id)
+        ? globalThis.Number(object.member_id)
+        : 0,
+      alarm: isSet(object.alarm) ? alarmTypeFromJSON(object.alarm) : 0,
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+    };
+  },
+
+  toJSON(message: AlarmMember): unknown {
+    const obj: any = {};
+    if (message.memberId !== 0) {
+      obj.memberId = Math.round(message.memberId);
+    }
+    if (message.alarm !== 0) {
+      obj.alarm = alarmTypeToJSON(message.alarm);
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AlarmMember>, I>>(base?: I): AlarmMember {
+    return AlarmMember.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AlarmMember>, I>>(object: I): AlarmMember {
+    const message = createBaseAlarmMember();
+    message.memberId = object.memberId ?? 0;
+    message.alarm = object.alarm ?? 0;
+    message.detail = object.detail ?? "";
+    return message;
+  },
+};
+
+function createBaseAlarmsResponse(): AlarmsResponse {
+  return { header: undefined, alarms: [] };
+}
+
+export const AlarmsResponse: MessageFns<AlarmsResponse> = {
+  encode(message: AlarmsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.alarms) {
+      AlarmMember.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlarmsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlarmsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.alarms.push(AlarmMember.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlarmsResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      alarms: globalThis.Array.isArray(object?.alarms) ? object.alarms.map((e: any) => AlarmMember.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: AlarmsResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.alarms?.length) {
+      obj.alarms = message.alarms.map((e) => AlarmMember.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AlarmsResponse>, I>>(base?: I): AlarmsResponse {
+    return AlarmsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AlarmsResponse>, I>>(object: I): AlarmsResponse {
+    const message = createBaseAlarmsResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.alarms = object.alarms?.map((e) => AlarmMember.fromPartial(e)) || [];
+    return message;
+  },
+};
 
 function createBaseMoveLeaderRequest(): MoveLeaderRequest {
   return { targetId: 0 };
@@ -503,6 +921,7 @@ function createBaseStatusResponse(): StatusResponse {
     raftAppliedIndex: 0,
     compactedRevision: 0,
     storageEngine: "",
+    alarms: [],
   };
 }
 
@@ -540,6 +959,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     }
     if (message.storageEngine !== "") {
       writer.uint32(90).string(message.storageEngine);
+    }
+    for (const v of message.alarms) {
+      AlarmMember.encode(v!, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -645,6 +1067,14 @@ export const StatusResponse: MessageFns<StatusResponse> = {
             message.storageEngine = reader.string();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.alarms.push(AlarmMember.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -694,6 +1124,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
         : isSet(object.storage_engine)
         ? globalThis.String(object.storage_engine)
         : "",
+      alarms: globalThis.Array.isArray(object?.alarms)
+        ? object.alarms.map((e: any) => AlarmMember.fromJSON(e))
+        : [],
     };
   },
 
@@ -732,6 +1165,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     if (message.storageEngine !== "") {
       obj.storageEngine = message.storageEngine;
     }
+    if (message.alarms?.length) {
+      obj.alarms = message.alarms.map((e) => AlarmMember.toJSON(e));
+    }
     return obj;
   },
 
@@ -753,6 +1189,7 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     message.raftAppliedIndex = object.raftAppliedIndex ?? 0;
     message.compactedRevision = object.compactedRevision ?? 0;
     message.storageEngine = object.storageEngine ?? "";
+    message.alarms = object.alarms?.map((e) => AlarmMember.fromPartial(e)) || [];
     return message;
   },
 };
@@ -796,6 +1233,20 @@ export const MaintenanceServiceService = {
     responseSerialize: (value: MoveLeaderResponse): Buffer => Buffer.from(MoveLeaderResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MoveLeaderResponse => MoveLeaderResponse.decode(value),
   },
+  /**
+   * Alarms lists the cluster's active alarms, or disarms one. Alarms are replicated
+   * state: every member holds the same list, and while a CORRUPT alarm is active every
+   * member refuses writes (ERROR_CODE_CORRUPT).
+   */
+  alarms: {
+    path: "/cairn.v1.MaintenanceService/Alarms" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AlarmsRequest): Buffer => Buffer.from(AlarmsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AlarmsRequest => AlarmsRequest.decode(value),
+    responseSerialize: (value: AlarmsResponse): Buffer => Buffer.from(AlarmsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AlarmsResponse => AlarmsResponse.decode(value),
+  },
 } as const;
 
 export interface MaintenanceServiceServer extends UntypedServiceImplementation {
@@ -811,6 +1262,12 @@ export interface MaintenanceServiceServer extends UntypedServiceImplementation {
    * accepts it; a follower passes it to the leader.
    */
   moveLeader: handleUnaryCall<MoveLeaderRequest, MoveLeaderResponse>;
+  /**
+   * Alarms lists the cluster's active alarms, or disarms one. Alarms are replicated
+   * state: every member holds the same list, and while a CORRUPT alarm is active every
+   * member refuses writes (ERROR_CODE_CORRUPT).
+   */
+  alarms: handleUnaryCall<AlarmsRequest, AlarmsResponse>;
 }
 
 export interface MaintenanceServiceClient extends Client {
@@ -867,6 +1324,26 @@ export interface MaintenanceServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MoveLeaderResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Alarms lists the cluster's active alarms, or disarms one. Alarms are replicated
+   * state: every member holds the same list, and while a CORRUPT alarm is active every
+   * member refuses writes (ERROR_CODE_CORRUPT).
+   */
+  alarms(
+    request: AlarmsRequest,
+    callback: (error: ServiceError | null, response: AlarmsResponse) => void,
+  ): ClientUnaryCall;
+  alarms(
+    request: AlarmsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AlarmsResponse) => void,
+  ): ClientUnaryCall;
+  alarms(
+    request: AlarmsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AlarmsResponse) => void,
   ): ClientUnaryCall;
 }
 

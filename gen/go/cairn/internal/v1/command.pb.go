@@ -39,6 +39,7 @@ type Command struct {
 	//	*Command_LeaseExpire
 	//	*Command_LeaseCheckpoint
 	//	*Command_Auth
+	//	*Command_Alarm
 	Request isCommand_Request `protobuf_oneof:"request"`
 	// checked_as is, while authentication is on, the user whose permissions the proposing
 	// member checked the request against. The applier checks them again against the auth
@@ -167,6 +168,15 @@ func (x *Command) GetAuth() *AuthCommand {
 	return nil
 }
 
+func (x *Command) GetAlarm() *AlarmCommand {
+	if x != nil {
+		if x, ok := x.Request.(*Command_Alarm); ok {
+			return x.Alarm
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetCheckedAs() string {
 	if x != nil {
 		return x.CheckedAs
@@ -224,6 +234,12 @@ type Command_Auth struct {
 	Auth *AuthCommand `protobuf:"bytes,30,opt,name=auth,proto3,oneof"`
 }
 
+type Command_Alarm struct {
+	// alarm raises or ends an alarm. Field numbers 50-59 are kept for storage integrity
+	// and alarms, like the error codes.
+	Alarm *AlarmCommand `protobuf:"bytes,50,opt,name=alarm,proto3,oneof"`
+}
+
 func (*Command_Put) isCommand_Request() {}
 
 func (*Command_DeleteRange) isCommand_Request() {}
@@ -241,6 +257,8 @@ func (*Command_LeaseExpire) isCommand_Request() {}
 func (*Command_LeaseCheckpoint) isCommand_Request() {}
 
 func (*Command_Auth) isCommand_Request() {}
+
+func (*Command_Alarm) isCommand_Request() {}
 
 // ApplyLimits are the limits a command is checked against when applied; 0 means no limit.
 type ApplyLimits struct {
@@ -652,11 +670,148 @@ func (x *Proposal) GetTraceparent() string {
 	return ""
 }
 
+// AlarmCommand raises or ends alarms; applied, it changes the replicated alarm list.
+type AlarmCommand struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// activate raises the alarm; false ends the alarms that match.
+	Activate bool `protobuf:"varint,1,opt,name=activate,proto3" json:"activate,omitempty"`
+	// member_id is the member the alarm is about; 0 in an end matches every member.
+	MemberId uint64 `protobuf:"varint,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// alarm is the type; ALARM_TYPE_UNSPECIFIED in an end matches every type.
+	Alarm v1.AlarmType `protobuf:"varint,3,opt,name=alarm,proto3,enum=cairn.v1.AlarmType" json:"alarm,omitempty"`
+	// detail says what was found (kept with the alarm, shown by `cairn alarm list`).
+	Detail        string `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlarmCommand) Reset() {
+	*x = AlarmCommand{}
+	mi := &file_cairn_internal_v1_command_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlarmCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlarmCommand) ProtoMessage() {}
+
+func (x *AlarmCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_internal_v1_command_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlarmCommand.ProtoReflect.Descriptor instead.
+func (*AlarmCommand) Descriptor() ([]byte, []int) {
+	return file_cairn_internal_v1_command_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *AlarmCommand) GetActivate() bool {
+	if x != nil {
+		return x.Activate
+	}
+	return false
+}
+
+func (x *AlarmCommand) GetMemberId() uint64 {
+	if x != nil {
+		return x.MemberId
+	}
+	return 0
+}
+
+func (x *AlarmCommand) GetAlarm() v1.AlarmType {
+	if x != nil {
+		return x.Alarm
+	}
+	return v1.AlarmType(0)
+}
+
+func (x *AlarmCommand) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+// AlarmRecord is an active alarm as stored by every member (in the store's metadata keyspace).
+type AlarmRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// member_id is the member the alarm is about.
+	MemberId uint64 `protobuf:"varint,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// alarm is the type.
+	Alarm v1.AlarmType `protobuf:"varint,2,opt,name=alarm,proto3,enum=cairn.v1.AlarmType" json:"alarm,omitempty"`
+	// detail says what was found.
+	Detail        string `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlarmRecord) Reset() {
+	*x = AlarmRecord{}
+	mi := &file_cairn_internal_v1_command_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlarmRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlarmRecord) ProtoMessage() {}
+
+func (x *AlarmRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_internal_v1_command_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlarmRecord.ProtoReflect.Descriptor instead.
+func (*AlarmRecord) Descriptor() ([]byte, []int) {
+	return file_cairn_internal_v1_command_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *AlarmRecord) GetMemberId() uint64 {
+	if x != nil {
+		return x.MemberId
+	}
+	return 0
+}
+
+func (x *AlarmRecord) GetAlarm() v1.AlarmType {
+	if x != nil {
+		return x.Alarm
+	}
+	return v1.AlarmType(0)
+}
+
+func (x *AlarmRecord) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
 var File_cairn_internal_v1_command_proto protoreflect.FileDescriptor
 
 const file_cairn_internal_v1_command_proto_rawDesc = "" +
 	"\n" +
-	"\x1fcairn/internal/v1/command.proto\x12\x11cairn.internal.v1\x1a\x1ccairn/internal/v1/auth.proto\x1a\x11cairn/v1/kv.proto\x1a\x14cairn/v1/lease.proto\"\xd1\x04\n" +
+	"\x1fcairn/internal/v1/command.proto\x12\x11cairn.internal.v1\x1a\x1ccairn/internal/v1/auth.proto\x1a\x11cairn/v1/kv.proto\x1a\x14cairn/v1/lease.proto\x1a\x1acairn/v1/maintenance.proto\"\x8a\x05\n" +
 	"\aCommand\x12(\n" +
 	"\x03put\x18\x01 \x01(\v2\x14.cairn.v1.PutRequestH\x00R\x03put\x12A\n" +
 	"\fdelete_range\x18\x02 \x01(\v2\x1c.cairn.v1.DeleteRangeRequestH\x00R\vdeleteRange\x12(\n" +
@@ -667,7 +822,8 @@ const file_cairn_internal_v1_command_proto_rawDesc = "" +
 	"\flease_revoke\x18\x06 \x01(\v2\x1c.cairn.v1.LeaseRevokeRequestH\x00R\vleaseRevoke\x12C\n" +
 	"\flease_expire\x18\a \x01(\v2\x1e.cairn.internal.v1.LeaseExpireH\x00R\vleaseExpire\x12O\n" +
 	"\x10lease_checkpoint\x18\b \x01(\v2\".cairn.internal.v1.LeaseCheckpointH\x00R\x0fleaseCheckpoint\x124\n" +
-	"\x04auth\x18\x1e \x01(\v2\x1e.cairn.internal.v1.AuthCommandH\x00R\x04auth\x12\x1d\n" +
+	"\x04auth\x18\x1e \x01(\v2\x1e.cairn.internal.v1.AuthCommandH\x00R\x04auth\x127\n" +
+	"\x05alarm\x182 \x01(\v2\x1f.cairn.internal.v1.AlarmCommandH\x00R\x05alarm\x12\x1d\n" +
 	"\n" +
 	"checked_as\x18\x1f \x01(\tR\tcheckedAsB\t\n" +
 	"\arequest\"Y\n" +
@@ -695,7 +851,16 @@ const file_cairn_internal_v1_command_proto_rawDesc = "" +
 	"\x02id\x18\x02 \x01(\x04R\x02id\x124\n" +
 	"\acommand\x18\x03 \x01(\v2\x1a.cairn.internal.v1.CommandR\acommand\x126\n" +
 	"\x06limits\x18\x04 \x01(\v2\x1e.cairn.internal.v1.ApplyLimitsR\x06limits\x12 \n" +
-	"\vtraceparent\x18\x05 \x01(\tR\vtraceparentB\xcb\x01\n" +
+	"\vtraceparent\x18\x05 \x01(\tR\vtraceparent\"\x8a\x01\n" +
+	"\fAlarmCommand\x12\x1a\n" +
+	"\bactivate\x18\x01 \x01(\bR\bactivate\x12\x1b\n" +
+	"\tmember_id\x18\x02 \x01(\x04R\bmemberId\x12)\n" +
+	"\x05alarm\x18\x03 \x01(\x0e2\x13.cairn.v1.AlarmTypeR\x05alarm\x12\x16\n" +
+	"\x06detail\x18\x04 \x01(\tR\x06detail\"m\n" +
+	"\vAlarmRecord\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\x04R\bmemberId\x12)\n" +
+	"\x05alarm\x18\x02 \x01(\x0e2\x13.cairn.v1.AlarmTypeR\x05alarm\x12\x16\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detailB\xcb\x01\n" +
 	"\x15com.cairn.internal.v1B\fCommandProtoP\x01Z>github.com/cairn-dev/cairn/gen/go/cairn/internal/v1;internalv1\xa2\x02\x03CIX\xaa\x02\x11Cairn.Internal.V1\xca\x02\x11Cairn\\Internal\\V1\xe2\x02\x1dCairn\\Internal\\V1\\GPBMetadata\xea\x02\x13Cairn::Internal::V1b\x06proto3"
 
 var (
@@ -710,7 +875,7 @@ func file_cairn_internal_v1_command_proto_rawDescGZIP() []byte {
 	return file_cairn_internal_v1_command_proto_rawDescData
 }
 
-var file_cairn_internal_v1_command_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_cairn_internal_v1_command_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_cairn_internal_v1_command_proto_goTypes = []any{
 	(*Command)(nil),               // 0: cairn.internal.v1.Command
 	(*ApplyLimits)(nil),           // 1: cairn.internal.v1.ApplyLimits
@@ -720,31 +885,37 @@ var file_cairn_internal_v1_command_proto_goTypes = []any{
 	(*LeaseRemaining)(nil),        // 5: cairn.internal.v1.LeaseRemaining
 	(*LeaseRecord)(nil),           // 6: cairn.internal.v1.LeaseRecord
 	(*Proposal)(nil),              // 7: cairn.internal.v1.Proposal
-	(*v1.PutRequest)(nil),         // 8: cairn.v1.PutRequest
-	(*v1.DeleteRangeRequest)(nil), // 9: cairn.v1.DeleteRangeRequest
-	(*v1.TxnRequest)(nil),         // 10: cairn.v1.TxnRequest
-	(*v1.CompactRequest)(nil),     // 11: cairn.v1.CompactRequest
-	(*v1.LeaseRevokeRequest)(nil), // 12: cairn.v1.LeaseRevokeRequest
-	(*AuthCommand)(nil),           // 13: cairn.internal.v1.AuthCommand
+	(*AlarmCommand)(nil),          // 8: cairn.internal.v1.AlarmCommand
+	(*AlarmRecord)(nil),           // 9: cairn.internal.v1.AlarmRecord
+	(*v1.PutRequest)(nil),         // 10: cairn.v1.PutRequest
+	(*v1.DeleteRangeRequest)(nil), // 11: cairn.v1.DeleteRangeRequest
+	(*v1.TxnRequest)(nil),         // 12: cairn.v1.TxnRequest
+	(*v1.CompactRequest)(nil),     // 13: cairn.v1.CompactRequest
+	(*v1.LeaseRevokeRequest)(nil), // 14: cairn.v1.LeaseRevokeRequest
+	(*AuthCommand)(nil),           // 15: cairn.internal.v1.AuthCommand
+	(v1.AlarmType)(0),             // 16: cairn.v1.AlarmType
 }
 var file_cairn_internal_v1_command_proto_depIdxs = []int32{
-	8,  // 0: cairn.internal.v1.Command.put:type_name -> cairn.v1.PutRequest
-	9,  // 1: cairn.internal.v1.Command.delete_range:type_name -> cairn.v1.DeleteRangeRequest
-	10, // 2: cairn.internal.v1.Command.txn:type_name -> cairn.v1.TxnRequest
-	11, // 3: cairn.internal.v1.Command.compact:type_name -> cairn.v1.CompactRequest
+	10, // 0: cairn.internal.v1.Command.put:type_name -> cairn.v1.PutRequest
+	11, // 1: cairn.internal.v1.Command.delete_range:type_name -> cairn.v1.DeleteRangeRequest
+	12, // 2: cairn.internal.v1.Command.txn:type_name -> cairn.v1.TxnRequest
+	13, // 3: cairn.internal.v1.Command.compact:type_name -> cairn.v1.CompactRequest
 	2,  // 4: cairn.internal.v1.Command.lease_grant:type_name -> cairn.internal.v1.LeaseGrant
-	12, // 5: cairn.internal.v1.Command.lease_revoke:type_name -> cairn.v1.LeaseRevokeRequest
+	14, // 5: cairn.internal.v1.Command.lease_revoke:type_name -> cairn.v1.LeaseRevokeRequest
 	3,  // 6: cairn.internal.v1.Command.lease_expire:type_name -> cairn.internal.v1.LeaseExpire
 	4,  // 7: cairn.internal.v1.Command.lease_checkpoint:type_name -> cairn.internal.v1.LeaseCheckpoint
-	13, // 8: cairn.internal.v1.Command.auth:type_name -> cairn.internal.v1.AuthCommand
-	5,  // 9: cairn.internal.v1.LeaseCheckpoint.remaining:type_name -> cairn.internal.v1.LeaseRemaining
-	0,  // 10: cairn.internal.v1.Proposal.command:type_name -> cairn.internal.v1.Command
-	1,  // 11: cairn.internal.v1.Proposal.limits:type_name -> cairn.internal.v1.ApplyLimits
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	15, // 8: cairn.internal.v1.Command.auth:type_name -> cairn.internal.v1.AuthCommand
+	8,  // 9: cairn.internal.v1.Command.alarm:type_name -> cairn.internal.v1.AlarmCommand
+	5,  // 10: cairn.internal.v1.LeaseCheckpoint.remaining:type_name -> cairn.internal.v1.LeaseRemaining
+	0,  // 11: cairn.internal.v1.Proposal.command:type_name -> cairn.internal.v1.Command
+	1,  // 12: cairn.internal.v1.Proposal.limits:type_name -> cairn.internal.v1.ApplyLimits
+	16, // 13: cairn.internal.v1.AlarmCommand.alarm:type_name -> cairn.v1.AlarmType
+	16, // 14: cairn.internal.v1.AlarmRecord.alarm:type_name -> cairn.v1.AlarmType
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_cairn_internal_v1_command_proto_init() }
@@ -763,6 +934,7 @@ func file_cairn_internal_v1_command_proto_init() {
 		(*Command_LeaseExpire)(nil),
 		(*Command_LeaseCheckpoint)(nil),
 		(*Command_Auth)(nil),
+		(*Command_Alarm)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -770,7 +942,7 @@ func file_cairn_internal_v1_command_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairn_internal_v1_command_proto_rawDesc), len(file_cairn_internal_v1_command_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -14,9 +14,10 @@ _sym_db = _symbol_database.Default()
 from cairn.internal.v1 import auth_pb2 as cairn_dot_internal_dot_v1_dot_auth__pb2
 from cairn.v1 import kv_pb2 as cairn_dot_v1_dot_kv__pb2
 from cairn.v1 import lease_pb2 as cairn_dot_v1_dot_lease__pb2
+from cairn.v1 import maintenance_pb2 as cairn_dot_v1_dot_maintenance__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63\x61irn/internal/v1/command.proto\x12\x11\x63\x61irn.internal.v1\x1a\x1c\x63\x61irn/internal/v1/auth.proto\x1a\x11\x63\x61irn/v1/kv.proto\x1a\x14\x63\x61irn/v1/lease.proto\"\xd1\x04\n\x07\x43ommand\x12(\n\x03put\x18\x01 \x01(\x0b\x32\x14.cairn.v1.PutRequestH\x00R\x03put\x12\x41\n\x0c\x64\x65lete_range\x18\x02 \x01(\x0b\x32\x1c.cairn.v1.DeleteRangeRequestH\x00R\x0b\x64\x65leteRange\x12(\n\x03txn\x18\x03 \x01(\x0b\x32\x14.cairn.v1.TxnRequestH\x00R\x03txn\x12\x34\n\x07\x63ompact\x18\x04 \x01(\x0b\x32\x18.cairn.v1.CompactRequestH\x00R\x07\x63ompact\x12@\n\x0blease_grant\x18\x05 \x01(\x0b\x32\x1d.cairn.internal.v1.LeaseGrantH\x00R\nleaseGrant\x12\x41\n\x0clease_revoke\x18\x06 \x01(\x0b\x32\x1c.cairn.v1.LeaseRevokeRequestH\x00R\x0bleaseRevoke\x12\x43\n\x0clease_expire\x18\x07 \x01(\x0b\x32\x1e.cairn.internal.v1.LeaseExpireH\x00R\x0bleaseExpire\x12O\n\x10lease_checkpoint\x18\x08 \x01(\x0b\x32\".cairn.internal.v1.LeaseCheckpointH\x00R\x0fleaseCheckpoint\x12\x34\n\x04\x61uth\x18\x1e \x01(\x0b\x32\x1e.cairn.internal.v1.AuthCommandH\x00R\x04\x61uth\x12\x1d\n\nchecked_as\x18\x1f \x01(\tR\tcheckedAsB\t\n\x07request\"Y\n\x0b\x41pplyLimits\x12\x1d\n\nmax_leases\x18\x01 \x01(\x03R\tmaxLeases\x12+\n\x12max_keys_per_lease\x18\x02 \x01(\x03R\x0fmaxKeysPerLease\".\n\nLeaseGrant\x12\x0e\n\x02id\x18\x01 \x01(\x03R\x02id\x12\x10\n\x03ttl\x18\x02 \x01(\x03R\x03ttl\"\x1f\n\x0bLeaseExpire\x12\x10\n\x03ids\x18\x01 \x03(\x03R\x03ids\"R\n\x0fLeaseCheckpoint\x12?\n\tremaining\x18\x01 \x03(\x0b\x32!.cairn.internal.v1.LeaseRemainingR\tremaining\"C\n\x0eLeaseRemaining\x12\x0e\n\x02id\x18\x01 \x01(\x03R\x02id\x12!\n\x0cremaining_ms\x18\x02 \x01(\x03R\x0bremainingMs\"R\n\x0bLeaseRecord\x12\x0e\n\x02id\x18\x01 \x01(\x03R\x02id\x12\x10\n\x03ttl\x18\x02 \x01(\x03R\x03ttl\x12!\n\x0cremaining_ms\x18\x03 \x01(\x03R\x0bremainingMs\"\xc7\x01\n\x08Proposal\x12\x1b\n\tmember_id\x18\x01 \x01(\x04R\x08memberId\x12\x0e\n\x02id\x18\x02 \x01(\x04R\x02id\x12\x34\n\x07\x63ommand\x18\x03 \x01(\x0b\x32\x1a.cairn.internal.v1.CommandR\x07\x63ommand\x12\x36\n\x06limits\x18\x04 \x01(\x0b\x32\x1e.cairn.internal.v1.ApplyLimitsR\x06limits\x12 \n\x0btraceparent\x18\x05 \x01(\tR\x0btraceparentB\xcb\x01\n\x15\x63om.cairn.internal.v1B\x0c\x43ommandProtoP\x01Z>github.com/cairn-dev/cairn/gen/go/cairn/internal/v1;internalv1\xa2\x02\x03\x43IX\xaa\x02\x11\x43\x61irn.Internal.V1\xca\x02\x11\x43\x61irn\\Internal\\V1\xe2\x02\x1d\x43\x61irn\\Internal\\V1\\GPBMetadata\xea\x02\x13\x43\x61irn::Internal::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63\x61irn/internal/v1/command.proto\x12\x11\x63\x61irn.internal.v1\x1a\x1c\x63\x61irn/internal/v1/auth.proto\x1a\x11\x63\x61irn/v1/kv.proto\x1a\x14\x63\x61irn/v1/lease.proto\x1a\x1a\x63\x61irn/v1/maintenance.proto\"\x8a\x05\n\x07\x43ommand\x12(\n\x03put\x18\x01 \x01(\x0b\x32\x14.cairn.v1.PutRequestH\x00R\x03put\x12\x41\n\x0c\x64\x65lete_range\x18\x02 \x01(\x0b\x32\x1c.cairn.v1.DeleteRangeRequestH\x00R\x0b\x64\x65leteRange\x12(\n\x03txn\x18\x03 \x01(\x0b\x32\x14.cairn.v1.TxnRequestH\x00R\x03txn\x12\x34\n\x07\x63ompact\x18\x04 \x01(\x0b\x32\x18.cairn.v1.CompactRequestH\x00R\x07\x63ompact\x12@\n\x0blease_grant\x18\x05 \x01(\x0b\x32\x1d.cairn.internal.v1.LeaseGrantH\x00R\nleaseGrant\x12\x41\n\x0clease_revoke\x18\x06 \x01(\x0b\x32\x1c.cairn.v1.LeaseRevokeRequestH\x00R\x0bleaseRevoke\x12\x43\n\x0clease_expire\x18\x07 \x01(\x0b\x32\x1e.cairn.internal.v1.LeaseExpireH\x00R\x0bleaseExpire\x12O\n\x10lease_checkpoint\x18\x08 \x01(\x0b\x32\".cairn.internal.v1.LeaseCheckpointH\x00R\x0fleaseCheckpoint\x12\x34\n\x04\x61uth\x18\x1e \x01(\x0b\x32\x1e.cairn.internal.v1.AuthCommandH\x00R\x04\x61uth\x12\x37\n\x05\x61larm\x18\x32 \x01(\x0b\x32\x1f.cairn.internal.v1.AlarmCommandH\x00R\x05\x61larm\x12\x1d\n\nchecked_as\x18\x1f \x01(\tR\tcheckedAsB\t\n\x07request\"Y\n\x0b\x41pplyLimits\x12\x1d\n\nmax_leases\x18\x01 \x01(\x03R\tmaxLeases\x12+\n\x12max_keys_per_lease\x18\x02 \x01(\x03R\x0fmaxKeysPerLease\".\n\nLeaseGrant\x12\x0e\n\x02id\x18\x01 \x01(\x03R\x02id\x12\x10\n\x03ttl\x18\x02 \x01(\x03R\x03ttl\"\x1f\n\x0bLeaseExpire\x12\x10\n\x03ids\x18\x01 \x03(\x03R\x03ids\"R\n\x0fLeaseCheckpoint\x12?\n\tremaining\x18\x01 \x03(\x0b\x32!.cairn.internal.v1.LeaseRemainingR\tremaining\"C\n\x0eLeaseRemaining\x12\x0e\n\x02id\x18\x01 \x01(\x03R\x02id\x12!\n\x0cremaining_ms\x18\x02 \x01(\x03R\x0bremainingMs\"R\n\x0bLeaseRecord\x12\x0e\n\x02id\x18\x01 \x01(\x03R\x02id\x12\x10\n\x03ttl\x18\x02 \x01(\x03R\x03ttl\x12!\n\x0cremaining_ms\x18\x03 \x01(\x03R\x0bremainingMs\"\xc7\x01\n\x08Proposal\x12\x1b\n\tmember_id\x18\x01 \x01(\x04R\x08memberId\x12\x0e\n\x02id\x18\x02 \x01(\x04R\x02id\x12\x34\n\x07\x63ommand\x18\x03 \x01(\x0b\x32\x1a.cairn.internal.v1.CommandR\x07\x63ommand\x12\x36\n\x06limits\x18\x04 \x01(\x0b\x32\x1e.cairn.internal.v1.ApplyLimitsR\x06limits\x12 \n\x0btraceparent\x18\x05 \x01(\tR\x0btraceparent\"\x8a\x01\n\x0c\x41larmCommand\x12\x1a\n\x08\x61\x63tivate\x18\x01 \x01(\x08R\x08\x61\x63tivate\x12\x1b\n\tmember_id\x18\x02 \x01(\x04R\x08memberId\x12)\n\x05\x61larm\x18\x03 \x01(\x0e\x32\x13.cairn.v1.AlarmTypeR\x05\x61larm\x12\x16\n\x06\x64\x65tail\x18\x04 \x01(\tR\x06\x64\x65tail\"m\n\x0b\x41larmRecord\x12\x1b\n\tmember_id\x18\x01 \x01(\x04R\x08memberId\x12)\n\x05\x61larm\x18\x02 \x01(\x0e\x32\x13.cairn.v1.AlarmTypeR\x05\x61larm\x12\x16\n\x06\x64\x65tail\x18\x03 \x01(\tR\x06\x64\x65tailB\xcb\x01\n\x15\x63om.cairn.internal.v1B\x0c\x43ommandProtoP\x01Z>github.com/cairn-dev/cairn/gen/go/cairn/internal/v1;internalv1\xa2\x02\x03\x43IX\xaa\x02\x11\x43\x61irn.Internal.V1\xca\x02\x11\x43\x61irn\\Internal\\V1\xe2\x02\x1d\x43\x61irn\\Internal\\V1\\GPBMetadata\xea\x02\x13\x43\x61irn::Internal::V1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cairn.internal.v1.command_pb2', globals())
@@ -24,20 +25,24 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\n\025com.cairn.internal.v1B\014CommandProtoP\001Z>github.com/cairn-dev/cairn/gen/go/cairn/internal/v1;internalv1\242\002\003CIX\252\002\021Cairn.Internal.V1\312\002\021Cairn\\Internal\\V1\342\002\035Cairn\\Internal\\V1\\GPBMetadata\352\002\023Cairn::Internal::V1'
-  _COMMAND._serialized_start=126
-  _COMMAND._serialized_end=719
-  _APPLYLIMITS._serialized_start=721
-  _APPLYLIMITS._serialized_end=810
-  _LEASEGRANT._serialized_start=812
-  _LEASEGRANT._serialized_end=858
-  _LEASEEXPIRE._serialized_start=860
-  _LEASEEXPIRE._serialized_end=891
-  _LEASECHECKPOINT._serialized_start=893
-  _LEASECHECKPOINT._serialized_end=975
-  _LEASEREMAINING._serialized_start=977
-  _LEASEREMAINING._serialized_end=1044
-  _LEASERECORD._serialized_start=1046
-  _LEASERECORD._serialized_end=1128
-  _PROPOSAL._serialized_start=1131
-  _PROPOSAL._serialized_end=1330
+  _COMMAND._serialized_start=154
+  _COMMAND._serialized_end=804
+  _APPLYLIMITS._serialized_start=806
+  _APPLYLIMITS._serialized_end=895
+  _LEASEGRANT._serialized_start=897
+  _LEASEGRANT._serialized_end=943
+  _LEASEEXPIRE._serialized_start=945
+  _LEASEEXPIRE._serialized_end=976
+  _LEASECHECKPOINT._serialized_start=978
+  _LEASECHECKPOINT._serialized_end=1060
+  _LEASEREMAINING._serialized_start=1062
+  _LEASEREMAINING._serialized_end=1129
+  _LEASERECORD._serialized_start=1131
+  _LEASERECORD._serialized_end=1213
+  _PROPOSAL._serialized_start=1216
+  _PROPOSAL._serialized_end=1415
+  _ALARMCOMMAND._serialized_start=1418
+  _ALARMCOMMAND._serialized_end=1556
+  _ALARMRECORD._serialized_start=1558
+  _ALARMRECORD._serialized_end=1667
 # @@protoc_insertion_point(module_scope)

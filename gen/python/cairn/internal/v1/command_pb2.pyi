@@ -1,12 +1,35 @@
 from cairn.internal.v1 import auth_pb2 as _auth_pb2
 from cairn.v1 import kv_pb2 as _kv_pb2
 from cairn.v1 import lease_pb2 as _lease_pb2
+from cairn.v1 import maintenance_pb2 as _maintenance_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class AlarmCommand(_message.Message):
+    __slots__ = ["activate", "alarm", "detail", "member_id"]
+    ACTIVATE_FIELD_NUMBER: _ClassVar[int]
+    ALARM_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    activate: bool
+    alarm: _maintenance_pb2.AlarmType
+    detail: str
+    member_id: int
+    def __init__(self, activate: bool = ..., member_id: _Optional[int] = ..., alarm: _Optional[_Union[_maintenance_pb2.AlarmType, str]] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class AlarmRecord(_message.Message):
+    __slots__ = ["alarm", "detail", "member_id"]
+    ALARM_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    alarm: _maintenance_pb2.AlarmType
+    detail: str
+    member_id: int
+    def __init__(self, member_id: _Optional[int] = ..., alarm: _Optional[_Union[_maintenance_pb2.AlarmType, str]] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class ApplyLimits(_message.Message):
     __slots__ = ["max_keys_per_lease", "max_leases"]
@@ -17,7 +40,8 @@ class ApplyLimits(_message.Message):
     def __init__(self, max_leases: _Optional[int] = ..., max_keys_per_lease: _Optional[int] = ...) -> None: ...
 
 class Command(_message.Message):
-    __slots__ = ["auth", "checked_as", "compact", "delete_range", "lease_checkpoint", "lease_expire", "lease_grant", "lease_revoke", "put", "txn"]
+    __slots__ = ["alarm", "auth", "checked_as", "compact", "delete_range", "lease_checkpoint", "lease_expire", "lease_grant", "lease_revoke", "put", "txn"]
+    ALARM_FIELD_NUMBER: _ClassVar[int]
     AUTH_FIELD_NUMBER: _ClassVar[int]
     CHECKED_AS_FIELD_NUMBER: _ClassVar[int]
     COMPACT_FIELD_NUMBER: _ClassVar[int]
@@ -28,6 +52,7 @@ class Command(_message.Message):
     LEASE_REVOKE_FIELD_NUMBER: _ClassVar[int]
     PUT_FIELD_NUMBER: _ClassVar[int]
     TXN_FIELD_NUMBER: _ClassVar[int]
+    alarm: AlarmCommand
     auth: _auth_pb2.AuthCommand
     checked_as: str
     compact: _kv_pb2.CompactRequest
@@ -38,7 +63,7 @@ class Command(_message.Message):
     lease_revoke: _lease_pb2.LeaseRevokeRequest
     put: _kv_pb2.PutRequest
     txn: _kv_pb2.TxnRequest
-    def __init__(self, put: _Optional[_Union[_kv_pb2.PutRequest, _Mapping]] = ..., delete_range: _Optional[_Union[_kv_pb2.DeleteRangeRequest, _Mapping]] = ..., txn: _Optional[_Union[_kv_pb2.TxnRequest, _Mapping]] = ..., compact: _Optional[_Union[_kv_pb2.CompactRequest, _Mapping]] = ..., lease_grant: _Optional[_Union[LeaseGrant, _Mapping]] = ..., lease_revoke: _Optional[_Union[_lease_pb2.LeaseRevokeRequest, _Mapping]] = ..., lease_expire: _Optional[_Union[LeaseExpire, _Mapping]] = ..., lease_checkpoint: _Optional[_Union[LeaseCheckpoint, _Mapping]] = ..., auth: _Optional[_Union[_auth_pb2.AuthCommand, _Mapping]] = ..., checked_as: _Optional[str] = ...) -> None: ...
+    def __init__(self, put: _Optional[_Union[_kv_pb2.PutRequest, _Mapping]] = ..., delete_range: _Optional[_Union[_kv_pb2.DeleteRangeRequest, _Mapping]] = ..., txn: _Optional[_Union[_kv_pb2.TxnRequest, _Mapping]] = ..., compact: _Optional[_Union[_kv_pb2.CompactRequest, _Mapping]] = ..., lease_grant: _Optional[_Union[LeaseGrant, _Mapping]] = ..., lease_revoke: _Optional[_Union[_lease_pb2.LeaseRevokeRequest, _Mapping]] = ..., lease_expire: _Optional[_Union[LeaseExpire, _Mapping]] = ..., lease_checkpoint: _Optional[_Union[LeaseCheckpoint, _Mapping]] = ..., auth: _Optional[_Union[_auth_pb2.AuthCommand, _Mapping]] = ..., alarm: _Optional[_Union[AlarmCommand, _Mapping]] = ..., checked_as: _Optional[str] = ...) -> None: ...
 
 class LeaseCheckpoint(_message.Message):
     __slots__ = ["remaining"]

@@ -8,6 +8,7 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { CompactRequest, DeleteRangeRequest, PutRequest, TxnRequest } from "../../v1/kv.js";
 import { LeaseRevokeRequest } from "../../v1/lease.js";
+import { AlarmType, alarmTypeFromJSON, alarmTypeToJSON } from "../../v1/maintenance.js";
 import { AuthCommand } from "./auth.js";
 
 export const protobufPackage = "cairn.internal.v1";
@@ -51,6 +52,12 @@ export interface Command {
      * authentication, like the error codes, so that other areas never pick them.
      */
     { $case: "auth"; auth: AuthCommand }
+    | //
+    /**
+     * alarm raises or ends an alarm. Field numbers 50-59 are kept for storage integrity
+     * and alarms, like the error codes.
+     */
+    { $case: "alarm"; alarm: AlarmCommand }
     | undefined;
   /**
    * checked_as is, while authentication is on, the user whose permissions the proposing
@@ -140,6 +147,28 @@ export interface Proposal {
   traceparent: string;
 }
 
+/** AlarmCommand raises or ends alarms; applied, it changes the replicated alarm list. */
+export interface AlarmCommand {
+  /** activate raises the alarm; false ends the alarms that match. */
+  activate: boolean;
+  /** member_id is the member the alarm is about; 0 in an end matches every member. */
+  memberId: number;
+  /** alarm is the type; ALARM_TYPE_UNSPECIFIED in an end matches every type. */
+  alarm: AlarmType;
+  /** detail says what was found (kept with the alarm, shown by `cairn alarm list`). */
+  detail: string;
+}
+
+/** AlarmRecord is an active alarm as stored by every member (in the store's metadata keyspace). */
+export interface AlarmRecord {
+  /** member_id is the member the alarm is about. */
+  memberId: number;
+  /** alarm is the type. */
+  alarm: AlarmType;
+  /** detail says what was found. */
+  detail: string;
+}
+
 function createBaseCommand(): Command {
   return { request: undefined, checkedAs: "" };
 }
@@ -173,6 +202,9 @@ export const Command: MessageFns<Command> = {
         break;
       case "auth":
         AuthCommand.encode(message.request.auth, writer.uint32(242).fork()).join();
+        break;
+      case "alarm":
+        AlarmCommand.encode(message.request.alarm, writer.uint32(402).fork()).join();
         break;
     }
     if (message.checkedAs !== "") {
@@ -269,6 +301,14 @@ export const Command: MessageFns<Command> = {
             message.request = { $case: "auth", auth: AuthCommand.decode(reader, reader.uint32()) };
             continue;
           }
+          case 50: {
+            if (tag !== 402) {
+              break;
+            }
+
+            message.request = { $case: "alarm", alarm: AlarmCommand.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 31: {
             if (tag !== 250) {
               break;
@@ -319,6 +359,8 @@ export const Command: MessageFns<Command> = {
         ? { $case: "leaseCheckpoint", leaseCheckpoint: LeaseCheckpoint.fromJSON(object.lease_checkpoint) }
         : isSet(object.auth)
         ? { $case: "auth", auth: AuthCommand.fromJSON(object.auth) }
+        : isSet(object.alarm)
+        ? { $case: "alarm", alarm: AlarmCommand.fromJSON(object.alarm) }
         : undefined,
       checkedAs: isSet(object.checkedAs)
         ? globalThis.String(object.checkedAs)
@@ -348,6 +390,8 @@ export const Command: MessageFns<Command> = {
       obj.leaseCheckpoint = LeaseCheckpoint.toJSON(message.request.leaseCheckpoint);
     } else if (message.request?.$case === "auth") {
       obj.auth = AuthCommand.toJSON(message.request.auth);
+    } else if (message.request?.$case === "alarm") {
+      obj.alarm = AlarmCommand.toJSON(message.request.alarm);
     }
     if (message.checkedAs !== "") {
       obj.checkedAs = message.checkedAs;
@@ -421,6 +465,12 @@ export const Command: MessageFns<Command> = {
       case "auth": {
         if (object.request?.auth !== undefined && object.request?.auth !== null) {
           message.request = { $case: "auth", auth: AuthCommand.fromPartial(object.request.auth) };
+        }
+        break;
+      }
+      case "alarm": {
+        if (object.request?.alarm !== undefined && object.request?.alarm !== null) {
+          message.request = { $case: "alarm", alarm: AlarmCommand.fromPartial(object.request.alarm) };
         }
         break;
       }
@@ -1091,6 +1141,232 @@ export const Proposal: MessageFns<Proposal> = {
       ? ApplyLimits.fromPartial(object.limits)
       : undefined;
     message.traceparent = object.traceparent ?? "";
+    return message;
+  },
+};
+
+function createBaseAlarmCommand(): AlarmCommand {
+  return { activate: false, memberId: 0, alarm: 0, detail: "" };
+}
+
+export const AlarmCommand: MessageFns<AlarmCommand> = {
+  encode(message: AlarmCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.activate !== false) {
+      writer.uint32(8).bool(message.activate);
+    }
+    if (message.memberId !== 0) {
+      writer.uint32(16).uint64(message.memberId);
+    }
+    if (message.alarm !== 0) {
+      writer.uint32(24).int32(message.alarm);
+    }
+    if (message.detail !== "") {
+      writer.uint32(34).string(message.detail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlarmCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlarmCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.activate = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.memberId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.alarm = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlarmCommand {
+    return {
+      activate: isSet(object.activate) ? globalThis.Boolean(object.activate) : false,
+      memberId: isSet(object.memberId)
+        ? globalThis.Number(object.memberId)
+        : isSet(object.member_id)
+        ? globalThis.Number(object.member_id)
+        : 0,
+      alarm: isSet(object.alarm) ? alarmTypeFromJSON(object.alarm) : 0,
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+    };
+  },
+
+  toJSON(message: AlarmCommand): unknown {
+    const obj: any = {};
+    if (message.activate !== false) {
+      obj.activate = message.activate;
+    }
+    if (message.memberId !== 0) {
+      obj.memberId = Math.round(message.memberId);
+    }
+    if (message.alarm !== 0) {
+      obj.alarm = alarmTypeToJSON(message.alarm);
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AlarmCommand>, I>>(base?: I): AlarmCommand {
+    return AlarmCommand.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AlarmCommand>, I>>(object: I): AlarmCommand {
+    const message = createBaseAlarmCommand();
+    message.activate = object.activate ?? false;
+    message.memberId = object.memberId ?? 0;
+    message.alarm = object.alarm ?? 0;
+    message.detail = object.detail ?? "";
+    return message;
+  },
+};
+
+function createBaseAlarmRecord(): AlarmRecord {
+  return { memberId: 0, alarm: 0, detail: "" };
+}
+
+export const AlarmRecord: MessageFns<AlarmRecord> = {
+  encode(message: AlarmRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.memberId !== 0) {
+      writer.uint32(8).uint64(message.memberId);
+    }
+    if (message.alarm !== 0) {
+      writer.uint32(16).int32(message.alarm);
+    }
+    if (message.detail !== "") {
+      writer.uint32(26).string(message.detail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlarmRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlarmRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.memberId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.alarm = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlarmRecord {
+    return {
+      memberId: isSet(object.memberId)
+        ? globalThis.Number(object.memberId)
+        : isSet(object.member_id)
+        ? globalThis.Number(object.member_id)
+        : 0,
+      alarm: isSet(object.alarm) ? alarmTypeFromJSON(object.alarm) : 0,
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+    };
+  },
+
+  toJSON(message: AlarmRecord): unknown {
+    const obj: any = {};
+    if (message.memberId !== 0) {
+      obj.memberId = Math.round(message.memberId);
+    }
+    if (message.alarm !== 0) {
+      obj.alarm = alarmTypeToJSON(message.alarm);
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AlarmRecord>, I>>(base?: I): AlarmRecord {
+    return AlarmRecord.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AlarmRecord>, I>>(object: I): AlarmRecord {
+    const message = createBaseAlarmRecord();
+    message.memberId = object.memberId ?? 0;
+    message.alarm = object.alarm ?? 0;
+    message.detail = object.detail ?? "";
     return message;
   },
 };
