@@ -34,7 +34,7 @@ import type { StateMachine } from './ports/state-machine.js';
 
 const tracer = trace.getTracer('cairn-raft');
 /** Field number of Proposal.traceparent (proto/cairn/internal/v1/command.proto). */
-const TRACEPARENT_FIELD = 4;
+const TRACEPARENT_FIELD = 5;
 /** Leader spans open at once (appended, not yet committed); beyond it the oldest end early. */
 const MAX_OPEN_PROPOSALS = 10_000;
 
