@@ -40,6 +40,7 @@ import { PromiseKeeper } from './storage/promise-keeper.js';
 import { CairnMetrics } from './observability/metrics.js';
 import { startTracing } from './observability/tracing.js';
 import { rpcTracingInterceptor } from './api/rpc-tracing.js';
+import { watchDeliveryTracer } from './api/watch-tracing.js';
 import { startMemberTelemetry } from './member-telemetry.js';
 import { DivergentMemberError, initialCorruptionCheck, PeriodicCorruptionCheck, type HashComparison } from './corruption-check.js';
 import { RaftLogStore } from './storage/raft-log-store.js';
@@ -156,6 +157,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   const metrics = new CairnMetrics({ member: cluster.self.name }, options.metricsListen !== '');
   // On only when the OTEL_* environment asks for it (docs/observability.md).
   const tracing = startTracing({ name: cluster.self.name, id: cluster.self.id });
+  if (tracing !== undefined) hub.observeDelivery(watchDeliveryTracer(cluster.self.id));
   const member = createRaftMember({
     ...options,
     cluster,

@@ -14,12 +14,15 @@ import { exportSnapshot } from './mvcc/snapshot.js';
 import type { WatchHub } from './mvcc/watch-hub.js';
 import type { RandomSource } from './raft/random.js';
 import { RawNode } from './raft/raw-node.js';
-import { StateRole } from './raft/types.js';
+import { StateRole, type Snapshot } from './raft/types.js';
+import type { Message } from './raft/message.js';
 import type { StorageEngine } from './storage/engine.js';
 import type { RaftLogStore } from './storage/raft-log-store.js';
 import type { PeerAuthenticator } from './transport/peer-authenticator.js';
 import { PeerServer } from './transport/peer-server.js';
-import { PeerTransport } from './transport/peer-transport.js';
+import { DEFAULT_SNAPSHOT_CHUNK_BYTES, PeerTransport } from './transport/peer-transport.js';
+import { SnapshotTracer } from './transport/snapshot-tracing.js';
+import type { PeerStatusReporter, SnapshotSource } from './transport/types.js';
 import type { ClusterConfig } from './node/cluster-config.js';
 import { InFlight } from './node/in-flight.js';
 import { IntervalTicker } from './node/interval-ticker.js';
@@ -138,20 +141,25 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     (id, outcome) => late.node?.onOutcome(id, outcome),
     inbox,
   );
+  // Tracing on: spans for snapshot transfers, wrapped around the ports handed to the transport.
+  const snapshotTracer = o.tracing === true ? new SnapshotTracer(self, DEFAULT_SNAPSHOT_CHUNK_BYTES) : undefined;
+  const reporter: PeerStatusReporter = {
+    reportUnreachable: (id) => late.driver?.reportUnreachable(id),
+    reportSnapshot: (id, failed) => late.driver?.reportSnapshot(id, failed),
+  };
+  const snapshotSource: SnapshotSource = () => exportSnapshot(o.engine);
   const transport = new PeerTransport({
     clusterId: cluster.clusterId,
     self,
     peers: cluster.members.filter((m) => m.id !== self).map((m) => ({ id: m.id, address: m.address })),
-    reporter: {
-      reportUnreachable: (id) => late.driver?.reportUnreachable(id),
-      reportSnapshot: (id, failed) => late.driver?.reportSnapshot(id, failed),
-    },
-    snapshotSource: () => exportSnapshot(o.engine),
+    reporter: snapshotTracer?.reporter(reporter) ?? reporter,
+    snapshotSource: snapshotTracer?.source(snapshotSource) ?? snapshotSource,
     ...(o.peerCredentials !== undefined ? { credentials: o.peerCredentials } : {}),
     logger,
   });
   const inFlight = new InFlight();
-  const unobserved = snapshotFirstPersistence(o.logStore, (snapshot) => inbox.install(snapshot));
+  const install = (snapshot: Snapshot): Promise<void> => inbox.install(snapshot);
+  const unobserved = snapshotFirstPersistence(o.logStore, snapshotTracer?.install(install) ?? install);
   const observed = o.observer === undefined ? unobserved : observedPersistence(unobserved, o.observer);
   const entryTracer = o.tracing === true ? new EntryTracer(self, () => late.driver?.status().role === StateRole.Leader) : undefined;
   const persistence = entryTracer?.persistence(observed) ?? observed;
@@ -202,18 +210,19 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     },
     onCaughtUp: o.onCaughtUp,
   });
+  const deliverSnapshot = (message: Message, data: Buffer): Promise<void> => {
+    const snap = message.snapshot;
+    if (snap !== undefined) inbox.stage(snap.index, snap.term, data);
+    voteGuard.filter([message]);
+    o.observer?.snapshotReceived();
+    raftDriver.step(message);
+    return Promise.resolve();
+  };
   const peerServer = new PeerServer({
     clusterId: cluster.clusterId,
     self,
     deliver: (messages) => raftNode.step(voteGuard.filter(messages)),
-    deliverSnapshot: (message, data) => {
-      const snap = message.snapshot;
-      if (snap !== undefined) inbox.stage(snap.index, snap.term, data);
-      voteGuard.filter([message]);
-      o.observer?.snapshotReceived();
-      raftDriver.step(message);
-      return Promise.resolve();
-    },
+    deliverSnapshot: snapshotTracer?.deliver(deliverSnapshot) ?? deliverSnapshot,
     ...(o.peerAuthenticator !== undefined ? { authenticator: o.peerAuthenticator } : {}),
     logger,
   });

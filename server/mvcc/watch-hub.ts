@@ -16,6 +16,21 @@ export interface WatchHubLimits {
 }
 
 /**
+ * Told of live deliveries, for tracing (server/node/watch-tracing.ts). `publishing` is asked
+ * once per commit and returns a recorder only when that commit is worth recording (a traced
+ * write): otherwise the hub records nothing, and with no observer it asks nothing.
+ */
+export interface DeliveryObserver {
+  publishing(revisions: readonly RevisionEvents[]): DeliveryRecorder | undefined;
+}
+export interface DeliveryRecorder {
+  /** A watcher's sink took one revision (the events of it the watcher wants). */
+  offered(watcher: Watcher, revision: RevisionEvents): void;
+  /** The commit has been offered to every synced watcher. */
+  done(): void;
+}
+
+/**
  * Feeds watchers, in the spirit of etcd's watchable store.
  *
  * Synced watchers are indexed by key and range (WatcherIndex), so a commit costs
@@ -47,6 +62,7 @@ export class WatchHub {
   private catchUpScheduled = false;
   /** Set when someone asks for a round while one runs: run another after it. */
   private catchUpWanted = false;
+  private deliveryObserver: DeliveryObserver | undefined;
 
   constructor(
     private readonly store: MvccStore,
@@ -56,6 +72,11 @@ export class WatchHub {
     this.publishedRevision = store.currentRevision;
     this.recent = new RecentRevisions(limits.watchCacheBytes);
     store.onCommit((revisions) => this.publish(revisions));
+  }
+
+  /** Installs the observer of live deliveries (tracing on). */
+  observeDelivery(observer: DeliveryObserver): void {
+    this.deliveryObserver = observer;
   }
 
   /** Watchers fed live (synced) and those catching up from history (unsynced: slow or starting in the past). */
@@ -126,6 +147,7 @@ export class WatchHub {
   private publish(revisions: RevisionEvents[]): void {
     const fallen: Watcher[] = [];
     if (this.synced.size > 0) {
+      const recorder = this.deliveryObserver?.publishing(revisions);
       for (const rev of revisions) {
         selectFor(this.synced, rev, (watcher, selected) => {
           if (!watcher.synced) return; // it fell out at an earlier revision of this batch
@@ -134,9 +156,10 @@ export class WatchHub {
             watcher.synced = false;
             watcher.nextRevision = selected.revision;
             fallen.push(watcher);
-          }
+          } else recorder?.offered(watcher, selected);
         });
       }
+      recorder?.done();
     }
     this.publishedRevision = revisions[revisions.length - 1]!.revision;
     this.recent.append(revisions);

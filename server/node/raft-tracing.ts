@@ -17,6 +17,7 @@
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import {
   context,
+  createContextKey,
   propagation,
   ROOT_CONTEXT,
   SpanStatusCode,
@@ -33,9 +34,17 @@ import type { StateMachine } from './ports/state-machine.js';
 
 const tracer = trace.getTracer('cairn-raft');
 /** Field number of Proposal.traceparent (proto/cairn/internal/v1/command.proto). */
-const TRACEPARENT_FIELD = 4;
+const TRACEPARENT_FIELD = 5;
 /** Leader spans open at once (appended, not yet committed); beyond it the oldest end early. */
 const MAX_OPEN_PROPOSALS = 10_000;
+
+/** Context key of every apply span of the batch being applied (read by applyBatchSpans). */
+const APPLY_BATCH_KEY = createContextKey('cairn.apply_batch');
+
+/** The apply spans of the entries being applied in `ctx` (traced entries only); [] outside an apply. */
+export function applyBatchSpans(ctx: Context): readonly Span[] {
+  return (ctx.getValue(APPLY_BATCH_KEY) as Span[] | undefined) ?? [];
+}
 
 const carrierSetter: TextMapSetter<Record<string, string>> = {
   set: (carrier, key, value) => {
@@ -148,8 +157,11 @@ export class EntryTracer {
     const wrapped: StateMachine = {
       apply: (entries) => {
         const spans = this.committed(entries);
-        const result = inner.apply(entries);
-        if (spans.length === 0) return result;
+        if (spans.length === 0) return inner.apply(entries);
+        // Applied inside the first traced entry's apply span, so what the commit sets off
+        // synchronously (watch delivery: server/api/watch-tracing.ts) joins that trace.
+        const applyCtx = trace.setSpan(context.active(), spans[0]!).setValue(APPLY_BATCH_KEY, spans);
+        const result = context.with(applyCtx, () => inner.apply(entries));
         const end = (): void => spans.forEach((s) => s.end());
         if (result === undefined) {
           end();

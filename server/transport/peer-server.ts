@@ -38,9 +38,9 @@ export interface PeerServerOptions {
   /**
    * Hands a complete snapshot to the core. `message.snapshot.data` is `data`. The sender
    * is told applied=true once this returns (or resolves); a throw or rejection reports
-   * failure to the sender.
+   * failure to the sender. `traceparent`: the sender's trace context, if it sent one.
    */
-  readonly deliverSnapshot: (message: Message, data: Buffer) => void | Promise<void>;
+  readonly deliverSnapshot: (message: Message, data: Buffer, traceparent?: string) => void | Promise<void>;
   /** Largest snapshot accepted (default 512 MiB); larger ones get RESOURCE_EXHAUSTED. */
   readonly maxSnapshotBytes?: number;
   /** Snapshots assembled at once (default 2), as each may hold up to maxSnapshotBytes. */
@@ -254,7 +254,7 @@ export class PeerServer {
       };
       // Deliver even if the sender is gone by now: the data is complete and valid.
       Promise.resolve()
-        .then(() => this.opts.deliverSnapshot(complete, data))
+        .then(() => this.opts.deliverSnapshot(complete, data, traceparentOf(call.metadata)))
         .then(
           () => {
             this.counts.snapshotsApplied++;
@@ -340,4 +340,10 @@ function speaksForAnother(from: NodeId, sender: NodeId | undefined, allowed: Rea
 
 function malformedSnapshot(detail: string): TransportError {
   return new TransportError(TransportErrorCode.MalformedSnapshot, `malformed snapshot transfer: ${detail}`);
+}
+
+/** The W3C trace context the sender put in the call's metadata (snapshot-tracing.ts), if any. */
+function traceparentOf(metadata: Metadata): string | undefined {
+  const value = metadata.get('traceparent')[0];
+  return typeof value === 'string' ? value : undefined;
 }

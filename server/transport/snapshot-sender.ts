@@ -9,7 +9,7 @@
  * The marker is what makes a transfer complete for the receiver, so a stream that ends
  * early for any reason can never be mistaken for a whole snapshot, even of unknown size.
  */
-import type { ClientWritableStream, ServiceError } from '@grpc/grpc-js';
+import { Metadata, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js';
 import type { RaftPeerServiceClient, SendSnapshotRequest, SendSnapshotResponse } from '../../gen/ts/cairn/raft/v1/raft.js';
 import type { Message } from '../raft/message.js';
 import { rechunk } from './chunks.js';
@@ -42,7 +42,9 @@ export async function sendSnapshot(t: SnapshotTransfer): Promise<SnapshotOutcome
   let call: ClientWritableStream<SendSnapshotRequest> | undefined;
   let finished = false;
   const done = new Promise<Completion>((resolve) => {
-    call = t.client.sendSnapshot({ deadline: Date.now() + t.timeoutMs }, (err, res) => {
+    const metadata = new Metadata();
+    if (t.chunks.traceparent !== undefined) metadata.set('traceparent', t.chunks.traceparent);
+    call = t.client.sendSnapshot(metadata, { deadline: Date.now() + t.timeoutMs }, (err, res) => {
       finished = true;
       resolve({ err, res });
     });

@@ -23,9 +23,11 @@ export interface PeerStatusReporter {
 /**
  * Snapshot data for a MsgSnap, streamed by the state machine. May carry `totalBytes` when the
  * size is known in advance: the receiver then refuses an oversized snapshot before any data
- * moves and detects truncation; without it the size goes out as 0 (unknown).
+ * moves and detects truncation; without it the size goes out as 0 (unknown). `traceparent`
+ * (tracing on: snapshot-tracing.ts) travels as the transfer's gRPC metadata, so the
+ * receiver's spans join the sender's trace.
  */
-export type SnapshotChunks = AsyncIterable<Uint8Array> & { readonly totalBytes?: number };
+export type SnapshotChunks = AsyncIterable<Uint8Array> & { readonly totalBytes?: number; readonly traceparent?: string };
 export type SnapshotSource = (msg: Message) => SnapshotChunks;
 
 /** The logger subset the transport uses (a pino Logger fits). */

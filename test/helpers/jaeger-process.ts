@@ -36,6 +36,8 @@ export interface JaegerProcess {
   readonly queryUrl: string;
   /** The spans of one trace, or [] while Jaeger has none of it. */
   trace(traceId: string): Promise<JaegerSpan[]>;
+  /** Recent traces (up to 50) holding a span of `operation` by `service`, each as its spans. */
+  search(operation: string, service?: string): Promise<JaegerSpan[][]>;
   output(): string;
   stop(): Promise<void>;
 }
@@ -140,34 +142,46 @@ exporters:
     async trace(traceId) {
       const res = await fetch(`${queryUrl}/api/traces/${traceId}`);
       if (res.status === 404) return [];
-      const body = (await res.json()) as {
-        data?: {
-          spans: {
-            spanID: string;
-            operationName: string;
-            references?: { refType: string; spanID: string }[];
-            processID: string;
-            tags?: { key: string; value: unknown }[];
-          }[];
-          processes: Record<string, { serviceName: string; tags?: { key: string; value: unknown }[] }>;
-        }[];
-      };
-      const data = body.data?.[0];
-      if (data === undefined) return [];
-      return data.spans.map((s) => {
-        const process = data.processes[s.processID];
-        const refs = s.references ?? [];
-        const parent = refs.find((r) => r.refType === 'CHILD_OF')?.spanID;
-        return {
-          spanID: s.spanID,
-          operationName: s.operationName,
-          parent,
-          links: refs.filter((r) => r.spanID !== parent).map((r) => r.spanID),
-          service: process?.serviceName ?? '?',
-          instance: process?.tags?.find((t) => t.key === 'service.instance.id')?.value as string | undefined,
-          tags: Object.fromEntries((s.tags ?? []).map((t) => [t.key, t.value])),
-        };
-      });
+      return parseTraces(await res.json())[0] ?? [];
+    },
+    async search(operation, service = 'cairn') {
+      const query = new URLSearchParams({ service, operation, limit: '50', lookback: '1h' });
+      const res = await fetch(`${queryUrl}/api/traces?${query.toString()}`);
+      if (!res.ok) return [];
+      return parseTraces(await res.json());
     },
   };
+}
+
+interface JaegerTraces {
+  data?: {
+    spans: {
+      spanID: string;
+      operationName: string;
+      references?: { refType: string; spanID: string }[];
+      processID: string;
+      tags?: { key: string; value: unknown }[];
+    }[];
+    processes: Record<string, { serviceName: string; tags?: { key: string; value: unknown }[] }>;
+  }[];
+}
+
+/** Jaeger's answer (one trace or a search) as our spans, one array per trace. */
+function parseTraces(body: unknown): JaegerSpan[][] {
+  return ((body as JaegerTraces).data ?? []).map((data) =>
+    data.spans.map((s) => {
+      const process = data.processes[s.processID];
+      const refs = s.references ?? [];
+      const parent = refs.find((r) => r.refType === 'CHILD_OF')?.spanID;
+      return {
+        spanID: s.spanID,
+        operationName: s.operationName,
+        parent,
+        links: refs.filter((r) => r.spanID !== parent).map((r) => r.spanID),
+        service: process?.serviceName ?? '?',
+        instance: process?.tags?.find((t) => t.key === 'service.instance.id')?.value as string | undefined,
+        tags: Object.fromEntries((s.tags ?? []).map((t) => [t.key, t.value])),
+      };
+    }),
+  );
 }
