@@ -13,13 +13,14 @@ import { exportSnapshot } from './mvcc/snapshot.js';
 import type { WatchHub } from './mvcc/watch-hub.js';
 import type { RandomSource } from './raft/random.js';
 import { RawNode } from './raft/raw-node.js';
-import { StateRole } from './raft/types.js';
+import { StateRole, type ConfState, type NodeId } from './raft/types.js';
 import type { StorageEngine } from './storage/engine.js';
 import type { RaftLogStore } from './storage/raft-log-store.js';
 import type { PeerAuthenticator } from './transport/peer-authenticator.js';
 import { PeerServer } from './transport/peer-server.js';
 import { PeerTransport } from './transport/peer-transport.js';
 import type { ClusterConfig } from './node/cluster-config.js';
+import type { Membership } from './node/membership.js';
 import { InFlight } from './node/in-flight.js';
 import { IntervalTicker } from './node/interval-ticker.js';
 import { RaftDriver } from './node/raft-driver.js';
@@ -34,6 +35,14 @@ import { invariant } from './invariant.js';
 
 export interface RaftMemberOptions {
   cluster: ClusterConfig;
+  /** The live member set; this member keeps it (and the transport's peers) in step with applied changes. */
+  membership: Membership;
+  /** The configuration the log starts from when there is no snapshot (bootstrap, or the one that added a joining member). */
+  startConfig: { readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[] };
+  /** After each applied membership change, once `membership` holds it (to persist it). */
+  onMembershipChanged: () => void;
+  /** A committed change removed this member: it has stopped taking part and must shut down. */
+  onRemoved: (event: { readonly index: number; readonly confState: ConfState }) => void;
   engine: StorageEngine;
   store: MvccStore;
   logStore: RaftLogStore;
@@ -102,7 +111,8 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
   );
   const rawNode = new RawNode({
     id: self,
-    voters: cluster.members.map((m) => m.id),
+    voters: o.startConfig.voters,
+    learners: o.startConfig.learners,
     storage,
     random: mathRandom,
     heartbeatTick: 1,
@@ -112,6 +122,9 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     // Appends stay well under the peer service's message cap (see grpc-server.ts).
     maxSizePerMsg: 1024 * 1024,
   });
+
+  // The configuration the core recovered (snapshot + conf changes replayed up to applied).
+  o.membership.apply(rawNode.status().confState);
 
   const inbox = new SnapshotInbox(o.engine, o.store, o.hub, o.auth, logger);
   const late: { node?: RaftNode<CommandOutcome>; driver?: RaftDriver } = {};
@@ -139,7 +152,10 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
   const transport = new PeerTransport({
     clusterId: cluster.clusterId,
     self,
-    peers: cluster.members.filter((m) => m.id !== self).map((m) => ({ id: m.id, address: m.address })),
+    peers: o.membership
+      .list()
+      .filter((m) => m.id !== self && m.address !== '')
+      .map((m) => ({ id: m.id, address: m.address })),
     reporter: {
       reportUnreachable: (id) => late.driver?.reportUnreachable(id),
       reportSnapshot: (id, failed) => late.driver?.reportSnapshot(id, failed),
@@ -172,6 +188,14 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     onReadState: (rs) => late.node?.onReadState(rs),
     onFatal: o.onFatal,
     ...(o.observer !== undefined ? { observer: o.observer } : {}),
+    onConfChange: ({ confState, change }) => {
+      const { added, removed } = o.membership.apply(confState, change);
+      for (const m of added) if (m.address !== '') transport.addPeer({ id: m.id, address: m.address });
+      for (const id of removed) transport.removePeer(id);
+      if (added.length > 0 || removed.length > 0) logger.info({ members: o.membership.list() }, 'membership changed');
+      o.onMembershipChanged();
+    },
+    onRemoved: (event) => o.onRemoved(event),
   });
   late.driver = raftDriver;
   const raftNode = new RaftNode<CommandOutcome>(
@@ -203,7 +227,8 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
   const peerServer = new PeerServer({
     clusterId: cluster.clusterId,
     self,
-    deliver: (messages) => raftNode.step(voteGuard.filter(messages)),
+    // A removed member that never learned it may still speak; it takes part in nothing (ids are never reused).
+    deliver: (messages) => raftNode.step(voteGuard.filter(messages.filter((m) => !o.membership.isRemoved(m.from)))),
     deliverSnapshot: (message, data) => {
       const snap = message.snapshot;
       if (snap !== undefined) inbox.stage(snap.index, snap.term, data);
@@ -228,7 +253,8 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
       lessorLoop.start();
       raftNode.watchLeader(o.heartbeatIntervalMs);
       // A lone member need not wait out an election timeout to lead.
-      if (cluster.members.length === 1) raftDriver.campaign();
+      const voters = raftDriver.confState().voters;
+      if (voters.length === 1 && voters[0] === self) raftDriver.campaign();
     },
     async close() {
       await handOffLeadership(raftDriver, raftNode, cluster, o.electionTimeoutMs, logger, checkpointLeases);
@@ -256,13 +282,13 @@ async function handOffLeadership(
   logger: Logger,
   checkpointLeases: () => Promise<void>,
 ): Promise<void> {
-  if (cluster.members.length < 2 || driver.isStopped) return;
+  if (driver.isStopped || driver.confState().voters.length < 2) return;
   const status = driver.status();
   if (status.role !== StateRole.Leader) return;
   let target: number | undefined;
   let best = -1;
   for (const [id, progress] of driver.progress()) {
-    if (id !== status.id && progress.match > best) {
+    if (id !== status.id && !progress.learner && progress.match > best) {
       best = progress.match;
       target = id;
     }

@@ -110,6 +110,9 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
   };
 }
 
+/** `cairn serve` exits with this when the member was removed from its cluster. */
+export const REMOVED_EXIT_CODE = 3;
+
 async function serve(flags: ServeFlags): Promise<void> {
   const options = nodeOptions(flags);
   // Loaded lazily so that client commands do not load the storage engines.
@@ -128,6 +131,13 @@ async function serve(flags: ServeFlags): Promise<void> {
       node.close().then(resolve, reject);
     };
     process.on('SIGTERM', shutdown).on('SIGINT', shutdown);
+    // Removed from the cluster: it already shut down; say so and exit non-zero so that a
+    // supervisor does not take it for a clean stop (restarting it would stop again).
+    void node.removed.then((message) => {
+      process.stderr.write(`cairn: ${message}\n`);
+      process.exitCode = REMOVED_EXIT_CODE;
+      resolve();
+    });
   });
 }
 
