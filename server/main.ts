@@ -24,6 +24,7 @@ import { parseInitialCluster, singleMemberCluster } from './node/cluster-config.
 import { Membership, type MemberView } from './node/membership.js';
 import { MembershipChanges } from './node/membership-changes.js';
 import { learnMembersFromLog } from './node/members-from-log.js';
+import { resumeOrJoin } from './join-cluster.js';
 import { readMemberRecords, writeMemberRecords, type StoredMemberRecords } from './storage/member-records.js';
 import { checkIdentity, chooseClusterToken } from './node-identity.js';
 import { createRaftMember } from './raft-member.js';
@@ -68,19 +69,25 @@ const SHUTDOWN_GRACE_MS = 3_000;
  * writes finish, and closes the database.
  */
 export async function startNode(options: NodeOptions, logger: Logger = createLogger(options.logLevel)): Promise<RunningNode> {
-  const single = options.initialCluster.trim() === '';
+  const joining = options.join.trim() !== '';
+  if (joining && options.initialCluster.trim() !== '') {
+    throw new Error('--join and --initial-cluster exclude each other: a joining member learns the members from the cluster');
+  }
+  const single = !joining && options.initialCluster.trim() === '';
   // Checked before anything is written, so a mistaken command line leaves no data dir behind.
-  const memberCount = single ? 1 : parseInitialCluster(options.initialCluster, options.name).members.length;
+  const memberCount = joining ? 2 : single ? 1 : parseInitialCluster(options.initialCluster, options.name).members.length;
   checkPlaintextListen(options.listen, options.tls.certFile !== '' || options.tls.keyFile !== '', options.insecurePlaintext);
   // The current members, set once the cluster is known; the peer authenticator reads it per call.
   let members = (): readonly MemberView[] => [];
   const tls = memberTls(options.tls, () => members(), memberCount, logger);
   await mkdir(options.dataDir, { recursive: true });
-  const { token, warning } = await chooseClusterToken(options.dataDir, options.initialClusterToken, memberCount);
+  const joined = joining ? await resumeOrJoin(options.dataDir, options.join, options.name, tls?.peerCredentials) : undefined;
+  const { token, warning }: { token: string; warning?: string } =
+    joined ?? (await chooseClusterToken(options.dataDir, options.initialClusterToken, memberCount));
   if (warning !== undefined) logger.warn(warning);
-  const cluster = single
-    ? singleMemberCluster(options.name, options.listen, token)
-    : parseInitialCluster(options.initialCluster, options.name, token);
+  const cluster =
+    joined?.cluster ??
+    (single ? singleMemberCluster(options.name, options.listen, token) : parseInitialCluster(options.initialCluster, options.name, token));
   await checkIdentity(options.dataDir, {
     clusterId: cluster.clusterId,
     memberId: cluster.self.id,
@@ -102,7 +109,8 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   }
   const rejoining = await fileExists(path.join(options.dataDir, REJOINING_MARKER));
   // Names and addresses of members added since bootstrap, and the configuration the log starts from.
-  const records: StoredMemberRecords = readMemberRecords(options.dataDir) ?? {
+  const records: StoredMemberRecords = joined?.records ??
+    readMemberRecords(options.dataDir) ?? {
     known: cluster.members,
     removed: [],
     start: { voters: cluster.members.map((m) => m.id), learners: [] },

@@ -31,6 +31,7 @@ type ServeFlags = Partial<Limits> & {
   name: string;
   initialCluster: string;
   initialClusterToken: string;
+  join: string;
   certFile: string;
   keyFile: string;
   trustedCaFile: string;
@@ -76,6 +77,7 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     name: flags.name,
     initialCluster: flags.initialCluster,
     initialClusterToken: flags.initialClusterToken,
+    join: flags.join,
     tls: {
       certFile: flags.certFile,
       keyFile: flags.keyFile,
@@ -156,6 +158,11 @@ export function registerServe(program: Command): void {
       '--initial-cluster-token <token>',
       'names the cluster at bootstrap (mixed into its id); the same on every member, unique per cluster',
       d.initialClusterToken,
+    )
+    .option(
+      '--join <endpoints>',
+      "join a running cluster (host:port,... of its members) as the learner 'cairn member add NAME' added there; replaces --initial-cluster",
+      d.join,
     )
     .option('--listen <host:port>', 'address to listen on (port 0 picks a free port)', d.listen)
     .option('--cert-file <file>', 'TLS: the certificate the server presents (PEM); turns TLS on', d.tls.certFile)

@@ -62,7 +62,8 @@ export class MembershipChanges {
     const progress = this.o.driver.progress().get(id);
     const last = this.o.driver.status().lastIndex;
     const behind = last - (progress?.match ?? 0);
-    if (progress === undefined || behind > PROMOTE_WITHIN_ENTRIES) {
+    // match 0: the leader has not heard from it yet (not started, or unreachable).
+    if (progress === undefined || progress.match === 0 || behind > PROMOTE_WITHIN_ENTRIES) {
       throw new CairnError(
         ErrorCode.ERROR_CODE_LEARNER_NOT_READY,
         `learner ${member.name} is ${behind} entries behind the leader (its log matches up to index ${progress?.match ?? 0}, the leader's last index is ${last}); ` +
