@@ -44,7 +44,10 @@ const LAYERS = [
   { name: 'mvcc', paths: ['server/mvcc/'] },
   { name: 'apply', paths: ['server/apply/'] },
   { name: 'api', paths: ['server/api/'] },
-  { name: 'main', paths: ['server/main.ts', 'server/raft-member.ts', 'server/node-identity.ts', 'server/member-telemetry.ts', 'server/join-cluster.ts'] },
+  {
+    name: 'main',
+    paths: ['server/main.ts', 'server/raft-member.ts', 'server/node-identity.ts', 'server/member-telemetry.ts', 'server/join-cluster.ts'],
+  },
   { name: 'cli', paths: ['server/cli/'] },
 ];
 /** Layers that implement the node's ports: they may see server/node/ports/ only. */

@@ -49,7 +49,7 @@ function fromMemberList(res: MemberListResponse, name: string): JoinedCluster {
   if (self === undefined || self.id !== id) {
     throw new JoinRefused(
       `--join: the cluster has no member named ${name}: add it first on the cluster with 'cairn member add ${name} --address HOST:PORT' ` +
-        '(a removed member\'s name cannot be used again: choose a new one)',
+        "(a removed member's name cannot be used again: choose a new one)",
     );
   }
   if (!self.learner) {

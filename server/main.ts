@@ -111,10 +111,10 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   // Names and addresses of members added since bootstrap, and the configuration the log starts from.
   const records: StoredMemberRecords = joined?.records ??
     readMemberRecords(options.dataDir) ?? {
-    known: cluster.members,
-    removed: [],
-    start: { voters: cluster.members.map((m) => m.id), learners: [] },
-  };
+      known: cluster.members,
+      removed: [],
+      start: { voters: cluster.members.map((m) => m.id), learners: [] },
+    };
   const membership = new Membership(cluster.self, records, records.start);
   const saveMembers = (): void => writeMemberRecords(options.dataDir, { ...membership.records(), start: records.start });
   const identity = { clusterId: cluster.clusterId, memberId: cluster.self.id };

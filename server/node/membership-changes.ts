@@ -58,7 +58,8 @@ export class MembershipChanges {
     const member = this.existing(id);
     this.requireLeader();
     const learner = this.o.membership.list().find((v) => v.id === id);
-    if (learner?.learner !== true) throw new CairnError(ErrorCode.ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED, `member ${member.name} is already a voter`);
+    if (learner?.learner !== true)
+      throw new CairnError(ErrorCode.ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED, `member ${member.name} is already a voter`);
     const progress = this.o.driver.progress().get(id);
     const last = this.o.driver.status().lastIndex;
     const behind = last - (progress?.match ?? 0);
@@ -86,7 +87,10 @@ export class MembershipChanges {
       const other = this.o.membership.list().find((v) => v.id !== id && !v.learner);
       if (other !== undefined) {
         await this.o.moveLeader(other.id);
-        throw this.notLeader(other.id, `leadership moved to ${other.name} before removing ${member.name}, the leader of a two-voter cluster`);
+        throw this.notLeader(
+          other.id,
+          `leadership moved to ${other.name} before removing ${member.name}, the leader of a two-voter cluster`,
+        );
       }
     }
     await this.change({ type: ConfChangeType.RemoveMember, nodeId: id }, `remove ${member.name}`);

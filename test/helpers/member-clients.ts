@@ -3,12 +3,7 @@
  * writes, for membership changes run against real processes.
  */
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import {
-  ClusterServiceClient,
-  type Member,
-  type MemberAddResponse,
-  type MemberListResponse,
-} from '../../gen/ts/cairn/v1/cluster.js';
+import { ClusterServiceClient, type Member, type MemberAddResponse, type MemberListResponse } from '../../gen/ts/cairn/v1/cluster.js';
 import { KVServiceClient } from '../../gen/ts/cairn/v1/kv.js';
 import { MaintenanceServiceClient, type StatusResponse } from '../../gen/ts/cairn/v1/maintenance.js';
 import { Kv, b } from './grpc-clients.js';
