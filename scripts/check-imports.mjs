@@ -53,6 +53,7 @@ const LAYERS = [
       'server/member-telemetry.ts',
       'server/corruption-check.ts',
       'server/hash-verdict.ts',
+      'server/join-cluster.ts',
     ],
   },
   { name: 'cli', paths: ['server/cli/'] },

@@ -112,6 +112,12 @@ export interface NodeOptions {
    * told apart (etcd's --initial-cluster-token); '' picks one (single member) or none.
    */
   initialClusterToken: string;
+  /**
+   * Endpoints (host:port,...) of a running cluster this new member joins, after
+   * `cairn member add` named it there; empty otherwise. Ignored once the data dir knows its
+   * cluster (a restart).
+   */
+  join: string;
   /** host:port the gRPC server listens on. */
   listen: string;
   tls: TlsOptions;
@@ -181,6 +187,7 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   name: 'default',
   initialCluster: '',
   initialClusterToken: '',
+  join: '',
   listen: '127.0.0.1:7379',
   tls: DEFAULT_TLS_OPTIONS,
   insecurePlaintext: false,

@@ -25,7 +25,12 @@ import { minLeaseTtlSeconds, type NodeOptions } from './config.js';
 import { MvccStore } from './mvcc/kv-store.js';
 import { recoverSnapshotImport } from './mvcc/snapshot.js';
 import { WatchHub } from './mvcc/watch-hub.js';
-import { parseInitialCluster, singleMemberCluster, type ClusterMember } from './node/cluster-config.js';
+import { parseInitialCluster, singleMemberCluster } from './node/cluster-config.js';
+import { Membership, type MemberView } from './node/membership.js';
+import { MembershipChanges } from './node/membership-changes.js';
+import { learnMembersFromLog } from './node/members-from-log.js';
+import { resumeOrJoin } from './join-cluster.js';
+import { readMemberRecords, writeMemberRecords, type StoredMemberRecords } from './storage/member-records.js';
 import { checkIdentity, chooseClusterToken } from './node-identity.js';
 import { createRaftMember } from './raft-member.js';
 import { createLogger } from './observability/logging.js';
@@ -55,6 +60,11 @@ export interface RunningNode {
   /** host:port of /metrics, /healthz and /readyz; undefined without --metrics-listen. */
   readonly metricsAddress: string | undefined;
   close(): Promise<void>;
+  /**
+   * Resolves, with what to tell the operator, once a committed membership change removed this
+   * member and it shut down (close() already ran). Never resolves otherwise.
+   */
+  readonly removed: Promise<string>;
 }
 
 const SHUTDOWN_GRACE_MS = 3_000;
@@ -66,19 +76,25 @@ const SHUTDOWN_GRACE_MS = 3_000;
  * writes finish, and closes the database.
  */
 export async function startNode(options: NodeOptions, logger: Logger = createLogger(options.logLevel)): Promise<RunningNode> {
-  const single = options.initialCluster.trim() === '';
+  const joining = options.join.trim() !== '';
+  if (joining && options.initialCluster.trim() !== '') {
+    throw new Error('--join and --initial-cluster exclude each other: a joining member learns the members from the cluster');
+  }
+  const single = !joining && options.initialCluster.trim() === '';
   // Checked before anything is written, so a mistaken command line leaves no data dir behind.
-  const memberCount = single ? 1 : parseInitialCluster(options.initialCluster, options.name).members.length;
+  const memberCount = joining ? 2 : single ? 1 : parseInitialCluster(options.initialCluster, options.name).members.length;
   checkPlaintextListen(options.listen, options.tls.certFile !== '' || options.tls.keyFile !== '', options.insecurePlaintext);
   // The current members, set once the cluster is known; the peer authenticator reads it per call.
-  let members: readonly ClusterMember[] = [];
-  const tls = memberTls(options.tls, () => members, memberCount, logger);
+  let members = (): readonly MemberView[] => [];
+  const tls = memberTls(options.tls, () => members(), memberCount, logger);
   await mkdir(options.dataDir, { recursive: true });
-  const { token, warning } = await chooseClusterToken(options.dataDir, options.initialClusterToken, memberCount);
+  const joined = joining ? await resumeOrJoin(options.dataDir, options.join, options.name, tls?.peerCredentials) : undefined;
+  const { token, warning }: { token: string; warning?: string } =
+    joined ?? (await chooseClusterToken(options.dataDir, options.initialClusterToken, memberCount));
   if (warning !== undefined) logger.warn(warning);
-  const cluster = single
-    ? singleMemberCluster(options.name, options.listen, token)
-    : parseInitialCluster(options.initialCluster, options.name, token);
+  const cluster =
+    joined?.cluster ??
+    (single ? singleMemberCluster(options.name, options.listen, token) : parseInitialCluster(options.initialCluster, options.name, token));
   await checkIdentity(options.dataDir, {
     clusterId: cluster.clusterId,
     memberId: cluster.self.id,
@@ -99,6 +115,15 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     );
   }
   const rejoining = await fileExists(path.join(options.dataDir, REJOINING_MARKER));
+  // Names and addresses of members added since bootstrap, and the configuration the log starts from.
+  const records: StoredMemberRecords = joined?.records ??
+    readMemberRecords(options.dataDir) ?? {
+      known: cluster.members,
+      removed: [],
+      start: { voters: cluster.members.map((m) => m.id), learners: [] },
+    };
+  const membership = new Membership(cluster.self, records, records.start);
+  const saveMembers = (): void => writeMemberRecords(options.dataDir, { ...membership.records(), start: records.start });
   const identity = { clusterId: cluster.clusterId, memberId: cluster.self.id };
   const engineDir = engineLocation(options.engine, options.dataDir);
   const engine = await openEngine(options.engine, options.dataDir, {
@@ -120,7 +145,8 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     store = await MvccStore.open(engine);
     const promise = await readDurablePromise(options.dataDir);
     logStore = await RaftLogStore.open(engine, {
-      voters: cluster.members.map((m) => m.id),
+      voters: records.start.voters,
+      learners: records.start.learners,
       onSaved: (state) => keeper?.observe(state),
     });
     // Refuse, before anything is served or sent, a log that forgot what it promised.
@@ -152,7 +178,15 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     revision,
     raftTerm: term(),
   });
-  members = cluster.members;
+  // Conf changes still in the log name their members, should the records have missed one (a crash between apply and save).
+  learnMembersFromLog(logStore.storage, membership);
+  saveMembers();
+  members = () => membership.list();
+  // Until startNode returns, a removal (a restarted member that was removed) waits here.
+  let removedEarly: string | undefined;
+  let onRemoved = (message: string): void => {
+    removedEarly = message;
+  };
   // Without a metrics port nobody reads the numbers: skip the process metrics' timers.
   const metrics = new CairnMetrics({ member: cluster.self.name }, options.metricsListen !== '');
   // On only when the OTEL_* environment asks for it (docs/observability.md).
@@ -161,6 +195,24 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   const member = createRaftMember({
     ...options,
     cluster,
+    membership,
+    startConfig: records.start,
+    onMembershipChanged: () => {
+      try {
+        saveMembers();
+      } catch (err) {
+        onFatal(err);
+      }
+    },
+    onRemoved: ({ index }) => {
+      const message =
+        `member ${cluster.self.name} (id ${cluster.self.id.toString(16)}) was removed from the cluster (membership change at index ${index}); it stopped. ` +
+        `Its data dir (${options.dataDir}) cannot rejoin under the same name: to bring the machine back, ` +
+        `'cairn member add' it under a new name and start it with an empty --data-dir and --join`;
+      logger.warn({ index }, message);
+      // Out of the driver's loop: shutting down waits for it.
+      setImmediate(() => onRemoved(message));
+    },
     engine,
     store,
     logStore,
@@ -225,7 +277,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
         forwarder,
         leaderAddress: () => {
           const leader = member.driver.status().leader;
-          return cluster.members.find((m) => m.id === leader && m.id !== cluster.self.id)?.address;
+          return leader === cluster.self.id ? undefined : membership.member(leader)?.address;
         },
         limits: options.limits,
         minLeaseTtl: minLeaseTtlSeconds(options),
@@ -234,11 +286,20 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
         linearizableReadBarrier: () => member.node.linearizableRead(),
         checkedAs: (call) => authorizer.caller({ metadata: call.metadata, call }) ?? '',
       }),
-      cluster: clusterService(
-        () => members,
-        () => header(store.currentRevision),
+      cluster: clusterService({
+        members: () => membership.list(),
+        changes: new MembershipChanges({
+          membership,
+          driver: member.driver,
+          moveLeader: async (target) => {
+            if (member.lessor.isLeader()) await member.checkpointLeases();
+            await member.node.moveLeader(target, 2 * options.electionTimeoutMs);
+          },
+          timeoutMs: options.requestTimeoutMs,
+        }),
+        header: () => header(store.currentRevision),
         logger,
-      ),
+      }),
       maintenance: maintenanceService(
         store,
         () => {
@@ -256,7 +317,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
           };
         },
         {
-          memberIds: cluster.members.map((m) => m.id),
+          memberIds: () => membership.list().map((m) => m.id),
           moveLeader: async (target) => {
             // So that the next leader continues each lease from its remaining TTL.
             if (member.lessor.isLeader()) await member.checkpointLeases();
@@ -288,7 +349,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   );
   const comparison: HashComparison = {
     self: cluster.self,
-    members: () => cluster.members,
+    members: () => membership.list(),
     store,
     credentials: tls?.peerCredentials,
     timeoutMs: options.requestTimeoutMs,
@@ -340,13 +401,14 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   }
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
   const address = `${host}:${port}`;
-  if (cluster.members.length === 1) members = [{ ...cluster.self, address }];
+  // A member bootstrapped alone tells the others (once it grows) the address it actually bound.
+  if (single) membership.setSelfAddress(address);
   logger.info(
     {
       address,
       name: cluster.self.name,
       memberId: cluster.self.id,
-      members: cluster.members.length,
+      members: membership.list().length,
       dataDir: options.dataDir,
       engine: options.engine,
       revision: store.currentRevision,
@@ -375,7 +437,11 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       await tracing?.shutdown();
       logger.info({ address }, 'member stopped');
     })());
-  return { address, memberId: cluster.self.id, metricsAddress: metricsServer?.address, close };
+  const removed = new Promise<string>((resolve) => {
+    onRemoved = (message) => void close().then(() => resolve(message));
+  });
+  if (removedEarly !== undefined) onRemoved(removedEarly);
+  return { address, memberId: cluster.self.id, metricsAddress: metricsServer?.address, close, removed };
 }
 
 /** Raises or ends alarms through the log, so that every member applies the same list. */

@@ -13,7 +13,7 @@ export interface NodeIdentity {
 const FILE = 'identity.json';
 
 /** What a data dir remembers of its cluster; undefined for a fresh data dir. */
-async function readIdentity(dataDir: string): Promise<NodeIdentity | undefined> {
+export async function readIdentity(dataDir: string): Promise<NodeIdentity | undefined> {
   const file = path.join(dataDir, FILE);
   try {
     const stored = JSON.parse(await readFile(file, 'utf8')) as Partial<NodeIdentity>;

@@ -14,7 +14,7 @@ import { exportSnapshot } from './mvcc/snapshot.js';
 import type { WatchHub } from './mvcc/watch-hub.js';
 import type { RandomSource } from './raft/random.js';
 import { RawNode } from './raft/raw-node.js';
-import { StateRole, type Snapshot } from './raft/types.js';
+import { StateRole, type ConfState, type NodeId, type Snapshot } from './raft/types.js';
 import type { Message } from './raft/message.js';
 import type { StorageEngine } from './storage/engine.js';
 import type { RaftLogStore } from './storage/raft-log-store.js';
@@ -24,6 +24,7 @@ import { DEFAULT_SNAPSHOT_CHUNK_BYTES, PeerTransport } from './transport/peer-tr
 import { SnapshotTracer } from './transport/snapshot-tracing.js';
 import type { PeerStatusReporter, SnapshotSource } from './transport/types.js';
 import type { ClusterConfig } from './node/cluster-config.js';
+import type { Membership } from './node/membership.js';
 import { InFlight } from './node/in-flight.js';
 import { IntervalTicker } from './node/interval-ticker.js';
 import { RaftDriver } from './node/raft-driver.js';
@@ -38,6 +39,14 @@ import { invariant } from './invariant.js';
 
 export interface RaftMemberOptions {
   cluster: ClusterConfig;
+  /** The live member set; this member keeps it (and the transport's peers) in step with applied changes. */
+  membership: Membership;
+  /** The configuration the log starts from when there is no snapshot (bootstrap, or the one that added a joining member). */
+  startConfig: { readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[] };
+  /** After each applied membership change, once `membership` holds it (to persist it). */
+  onMembershipChanged: () => void;
+  /** A committed change removed this member: it has stopped taking part and must shut down. */
+  onRemoved: (event: { readonly index: number; readonly confState: ConfState }) => void;
   engine: StorageEngine;
   store: MvccStore;
   logStore: RaftLogStore;
@@ -107,7 +116,8 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
   );
   const rawNode = new RawNode({
     id: self,
-    voters: cluster.members.map((m) => m.id),
+    voters: o.startConfig.voters,
+    learners: o.startConfig.learners,
     storage,
     random: mathRandom,
     heartbeatTick: 1,
@@ -117,6 +127,9 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     // Appends stay well under the peer service's message cap (see grpc-server.ts).
     maxSizePerMsg: 1024 * 1024,
   });
+
+  // The configuration the core recovered (snapshot + conf changes replayed up to applied).
+  o.membership.apply(rawNode.status().confState);
 
   const inbox = new SnapshotInbox(o.engine, o.store, o.hub, o.auth, o.alarms, logger);
   const late: { node?: RaftNode<CommandOutcome>; driver?: RaftDriver } = {};
@@ -151,7 +164,10 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
   const transport = new PeerTransport({
     clusterId: cluster.clusterId,
     self,
-    peers: cluster.members.filter((m) => m.id !== self).map((m) => ({ id: m.id, address: m.address })),
+    peers: o.membership
+      .list()
+      .filter((m) => m.id !== self && m.address !== '')
+      .map((m) => ({ id: m.id, address: m.address })),
     reporter: snapshotTracer?.reporter(reporter) ?? reporter,
     snapshotSource: snapshotTracer?.source(snapshotSource) ?? snapshotSource,
     ...(o.peerCredentials !== undefined ? { credentials: o.peerCredentials } : {}),
@@ -182,6 +198,14 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     onReadState: (rs) => late.node?.onReadState(rs),
     onFatal: o.onFatal,
     ...(o.observer !== undefined ? { observer: o.observer } : {}),
+    onConfChange: ({ confState, change }) => {
+      const { added, removed } = o.membership.apply(confState, change);
+      for (const m of added) if (m.address !== '') transport.addPeer({ id: m.id, address: m.address });
+      for (const id of removed) transport.removePeer(id);
+      if (added.length > 0 || removed.length > 0) logger.info({ members: o.membership.list() }, 'membership changed');
+      o.onMembershipChanged();
+    },
+    onRemoved: (event) => o.onRemoved(event),
   });
   late.driver = raftDriver;
   const raftNode = new RaftNode<CommandOutcome>(
@@ -221,7 +245,8 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
   const peerServer = new PeerServer({
     clusterId: cluster.clusterId,
     self,
-    deliver: (messages) => raftNode.step(voteGuard.filter(messages)),
+    // A removed member that never learned it may still speak; it takes part in nothing (ids are never reused).
+    deliver: (messages) => raftNode.step(voteGuard.filter(messages.filter((m) => !o.membership.isRemoved(m.from)))),
     deliverSnapshot: snapshotTracer?.deliver(deliverSnapshot) ?? deliverSnapshot,
     ...(o.peerAuthenticator !== undefined ? { authenticator: o.peerAuthenticator } : {}),
     logger,
@@ -239,7 +264,8 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
       lessorLoop.start();
       raftNode.watchLeader(o.heartbeatIntervalMs);
       // A lone member need not wait out an election timeout to lead.
-      if (cluster.members.length === 1) raftDriver.campaign();
+      const voters = raftDriver.confState().voters;
+      if (voters.length === 1 && voters[0] === self) raftDriver.campaign();
     },
     async close() {
       await handOffLeadership(raftDriver, raftNode, cluster, o.electionTimeoutMs, logger, checkpointLeases);
@@ -267,13 +293,13 @@ async function handOffLeadership(
   logger: Logger,
   checkpointLeases: () => Promise<void>,
 ): Promise<void> {
-  if (cluster.members.length < 2 || driver.isStopped) return;
+  if (driver.isStopped || driver.confState().voters.length < 2) return;
   const status = driver.status();
   if (status.role !== StateRole.Leader) return;
   let target: number | undefined;
   let best = -1;
   for (const [id, progress] of driver.progress()) {
-    if (id !== status.id && progress.match > best) {
+    if (id !== status.id && !progress.learner && progress.match > best) {
       best = progress.match;
       target = id;
     }

@@ -31,7 +31,8 @@ export interface MemberStatus {
 /** The Maintenance service: one member's health and progress. */
 /** Moves leadership; see RaftNode.moveLeader. */
 export interface LeaderMover {
-  memberIds: readonly number[];
+  /** The current members (they change with membership changes). */
+  memberIds: () => readonly number[];
   moveLeader(target: number): Promise<void>;
 }
 
@@ -67,10 +68,10 @@ export function maintenanceService(
       return { header: header(), hash, revision, compactRevision: store.compactedRevision, keys };
     }),
     moveLeader: unary(logger, 'MoveLeader', async (req): Promise<MoveLeaderResponse> => {
-      if (!mover.memberIds.includes(req.targetId)) {
+      if (!mover.memberIds().includes(req.targetId)) {
         throw new CairnError(
           ErrorCode.ERROR_CODE_INVALID_ARGUMENT,
-          `member ${req.targetId} is not in the cluster (${mover.memberIds.join(', ')}); see 'cairn status'`,
+          `member ${req.targetId} is not in the cluster (${mover.memberIds().join(', ')}); see 'cairn status'`,
         );
       }
       await mover.moveLeader(req.targetId);

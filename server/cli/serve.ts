@@ -31,6 +31,7 @@ type ServeFlags = Partial<Limits> & {
   name: string;
   initialCluster: string;
   initialClusterToken: string;
+  join: string;
   certFile: string;
   keyFile: string;
   trustedCaFile: string;
@@ -78,6 +79,7 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     name: flags.name,
     initialCluster: flags.initialCluster,
     initialClusterToken: flags.initialClusterToken,
+    join: flags.join,
     tls: {
       certFile: flags.certFile,
       keyFile: flags.keyFile,
@@ -114,6 +116,9 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
   };
 }
 
+/** `cairn serve` exits with this when the member was removed from its cluster. */
+export const REMOVED_EXIT_CODE = 3;
+
 async function serve(flags: ServeFlags): Promise<void> {
   const options = nodeOptions(flags);
   // Loaded lazily so that client commands do not load the storage engines.
@@ -132,6 +137,13 @@ async function serve(flags: ServeFlags): Promise<void> {
       node.close().then(resolve, reject);
     };
     process.on('SIGTERM', shutdown).on('SIGINT', shutdown);
+    // Removed from the cluster: it already shut down; say so and exit non-zero so that a
+    // supervisor does not take it for a clean stop (restarting it would stop again).
+    void node.removed.then((message) => {
+      process.stderr.write(`cairn: ${message}\n`);
+      process.exitCode = REMOVED_EXIT_CODE;
+      resolve();
+    });
   });
 }
 
@@ -150,6 +162,11 @@ export function registerServe(program: Command): void {
       '--initial-cluster-token <token>',
       'names the cluster at bootstrap (mixed into its id); the same on every member, unique per cluster',
       d.initialClusterToken,
+    )
+    .option(
+      '--join <endpoints>',
+      "join a running cluster (host:port,... of its members) as the learner 'cairn member add NAME' added there; replaces --initial-cluster",
+      d.join,
     )
     .option('--listen <host:port>', 'address to listen on (port 0 picks a free port)', d.listen)
     .option('--cert-file <file>', 'TLS: the certificate the server presents (PEM); turns TLS on', d.tls.certFile)

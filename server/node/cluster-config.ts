@@ -23,6 +23,11 @@ function idOf(text: string): number {
   return Number(digest.readBigUInt64BE(0) >> 11n) || 1;
 }
 
+/** The id of the member named `name`: the same on every member, and never reused (names are not). */
+export function memberIdOf(name: string): number {
+  return idOf(`member:${name}`);
+}
+
 /**
  * Parses `--initial-cluster n1=host:port,n2=host:port,...` for member `name`. Every member
  * must be started with the same names; the cluster id is derived from them, and peers of
@@ -42,7 +47,7 @@ export function parseInitialCluster(initialCluster: string, name: string, token 
       throw new Error(`--initial-cluster entry "${part}" is not name=host:port`);
     }
     if (members.some((m) => m.name === memberName)) throw new Error(`--initial-cluster names member "${memberName}" twice`);
-    members.push({ name: memberName, id: idOf(`member:${memberName}`), address });
+    members.push({ name: memberName, id: memberIdOf(memberName), address });
   }
   if (members.length === 0) throw new Error('--initial-cluster lists no members');
   const self = members.find((m) => m.name === name);

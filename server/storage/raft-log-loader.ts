@@ -72,9 +72,9 @@ export async function loadRaftLog(engine: StorageEngine): Promise<LoadedRaftLog>
 }
 
 /** Rebuilds exactly the MemoryRaftStorage that the writes being replayed had produced. */
-export function buildMirror(log: LoadedRaftLog, voters: readonly NodeId[]): MemoryRaftStorage {
+export function buildMirror(log: LoadedRaftLog, voters: readonly NodeId[], learners: readonly NodeId[] = []): MemoryRaftStorage {
   const snap = log.snapshot;
-  const mirror = new MemoryRaftStorage(snap?.confState.voters ?? voters, snap?.confState.learners ?? []);
+  const mirror = new MemoryRaftStorage(snap?.confState.voters ?? voters, snap?.confState.learners ?? learners);
   // The log start first (a snapshot as far as the mirror is concerned), then the entries,
   // some of which may sit below the real snapshot point (kept for lagging followers).
   if (snap !== undefined && log.start.index > 0) {

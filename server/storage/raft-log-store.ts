@@ -12,6 +12,8 @@ import { entryKey, HARD_STATE_KEY, LOG_START_KEY, RAFT_LOG_SPAN, SNAPSHOT_META_K
 export interface RaftLogStoreOptions {
   /** Voters of a brand-new cluster; a stored snapshot's membership takes precedence. */
   readonly voters: readonly NodeId[];
+  /** Learners of that first configuration: a joining member is one of them. */
+  readonly learners?: readonly NodeId[];
   /** Entries deleted per write when compacting (default 1024). */
   readonly compactChunk?: number;
   /**
@@ -56,7 +58,7 @@ export class RaftLogStore implements RaftLogPersistence {
   static async open(engine: StorageEngine, options: RaftLogStoreOptions): Promise<RaftLogStore> {
     const log = await loadRaftLog(engine);
     const hadData = log.hardState.term > 0 || log.entries.length > 0 || log.snapshot !== undefined || log.start.index > 0;
-    return new RaftLogStore(engine, buildMirror(log, options.voters), options, hadData);
+    return new RaftLogStore(engine, buildMirror(log, options.voters, options.learners), options, hadData);
   }
 
   /** What the core reads. Reflects only writes that completed. */

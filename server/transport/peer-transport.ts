@@ -1,6 +1,6 @@
 /**
- * The sending half of the transport, as the driver sees it: a PeerSender for a static set of
- * peers. Ordinary messages go to each peer's batched stream (peer-client.ts); MsgSnap goes
+ * The sending half of the transport, as the driver sees it: a PeerSender for the current
+ * peers (addPeer/removePeer follow applied membership changes). Ordinary messages go to each peer's batched stream (peer-client.ts); MsgSnap goes
  * over its own SendSnapshot call on a dedicated connection, one transfer per peer at a time.
  * `send` never throws and never blocks, and reports to the core always arrive later, from
  * the event loop, never re-entrantly from inside `send`.
@@ -82,19 +82,42 @@ export class PeerTransport implements PeerSender {
     for (const address of opts.peers) {
       if (address.id === opts.self) continue;
       if (this.peers.has(address.id)) throw new Error(`peer ${address.id} is listed twice`);
-      const client = new PeerClient({
-        peer: address,
-        clusterId: opts.clusterId,
-        self: opts.self,
-        channel: this.channel,
-        maxQueuedMessages: opts.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES,
-        maxBatchBytes: opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
-        random: opts.random ?? Math.random,
-        onUnreachable: () => this.report(() => opts.reporter.reportUnreachable(address.id)),
-        logger: opts.logger,
-      });
-      this.peers.set(address.id, { address, client, snapshotInFlight: false });
+      this.addPeer(address);
     }
+  }
+
+  /**
+   * Starts talking to a member that joined (a membership change was applied). A known peer
+   * whose address changed is reconnected; the same address is a no-op.
+   */
+  addPeer(address: PeerAddress): void {
+    if (this.closed || address.id === this.opts.self) return;
+    const known = this.peers.get(address.id);
+    if (known !== undefined) {
+      if (known.address.address === address.address) return;
+      this.removePeer(address.id);
+    }
+    const opts = this.opts;
+    const client = new PeerClient({
+      peer: address,
+      clusterId: opts.clusterId,
+      self: opts.self,
+      channel: this.channel,
+      maxQueuedMessages: opts.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES,
+      maxBatchBytes: opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
+      random: opts.random ?? Math.random,
+      onUnreachable: () => this.report(() => opts.reporter.reportUnreachable(address.id)),
+      logger: opts.logger,
+    });
+    this.peers.set(address.id, { address, client, snapshotInFlight: false });
+  }
+
+  /** Stops talking to a removed member: its stream and queue end; later messages to it are dropped. */
+  removePeer(id: NodeId): void {
+    const peer = this.peers.get(id);
+    if (peer === undefined) return;
+    this.peers.delete(id);
+    peer.client.close();
   }
 
   send(messages: readonly Message[]): void {

@@ -48,6 +48,8 @@ export interface NodeProcess {
   output(): string;
   /** SIGTERM, then waits for the exit; resolves to the exit code. */
   stop(): Promise<number | null>;
+  /** Waits for the node to exit by itself (it was removed from its cluster, say); resolves to the exit code. */
+  exited(): Promise<number | null>;
   /** SIGKILL, then waits for the exit: a crash. */
   kill(): Promise<void>;
   /** Starts the node again on the same data dir and address (after stop or kill). */
@@ -110,6 +112,7 @@ export async function startNodeProcess(options: NodeProcessOptions = {}): Promis
     dataDir,
     output: () => log.join(''),
     stop: () => stopWith('SIGTERM'),
+    exited: () => exited(child),
     kill: async () => {
       await stopWith('SIGKILL');
     },

@@ -62,6 +62,9 @@ export const ACCESS_RULES: Readonly<Record<string, AccessRule>> = {
   '/cairn.v1.LeaseService/LeaseLeases': USER,
   // Membership is what clients need to find endpoints (etcd leaves MemberList open too).
   '/cairn.v1.ClusterService/MemberList': OPEN,
+  '/cairn.v1.ClusterService/MemberAdd': ROOT,
+  '/cairn.v1.ClusterService/MemberPromote': ROOT,
+  '/cairn.v1.ClusterService/MemberRemove': ROOT,
   // Status is what load balancers and `cairn status` probe; it shows Raft progress, no key
   // (etcd leaves it open). HashKV digests every key; MoveLeader disrupts the cluster.
   '/cairn.v1.MaintenanceService/Status': OPEN,

@@ -29,7 +29,9 @@ type Member struct {
 	// name is the member's name, as given to --name.
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// address is host:port where the member serves clients and peers.
-	Address       string `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
+	Address string `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
+	// learner is true for a member that receives the log but does not vote yet.
+	Learner       bool `protobuf:"varint,4,opt,name=learner,proto3" json:"learner,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -83,6 +85,13 @@ func (x *Member) GetAddress() string {
 		return x.Address
 	}
 	return ""
+}
+
+func (x *Member) GetLearner() bool {
+	if x != nil {
+		return x.Learner
+	}
+	return false
 }
 
 // MemberListRequest asks for the members.
@@ -177,22 +186,364 @@ func (x *MemberListResponse) GetMembers() []*Member {
 	return nil
 }
 
+// MemberAddRequest names the new member and where it will listen.
+type MemberAddRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the new member's --name; names (and the ids derived from them) are never reused.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// address is host:port where the new member will serve peers and clients.
+	Address       string `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemberAddRequest) Reset() {
+	*x = MemberAddRequest{}
+	mi := &file_cairn_v1_cluster_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberAddRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberAddRequest) ProtoMessage() {}
+
+func (x *MemberAddRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_cluster_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberAddRequest.ProtoReflect.Descriptor instead.
+func (*MemberAddRequest) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_cluster_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *MemberAddRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *MemberAddRequest) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+// MemberAddResponse describes the added member and the members after the change.
+type MemberAddResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// header describes the answering member.
+	Header *ResponseHeader `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	// member is the added learner.
+	Member *Member `protobuf:"bytes,2,opt,name=member,proto3" json:"member,omitempty"`
+	// members are all members once the change took effect.
+	Members       []*Member `protobuf:"bytes,3,rep,name=members,proto3" json:"members,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemberAddResponse) Reset() {
+	*x = MemberAddResponse{}
+	mi := &file_cairn_v1_cluster_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberAddResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberAddResponse) ProtoMessage() {}
+
+func (x *MemberAddResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_cluster_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberAddResponse.ProtoReflect.Descriptor instead.
+func (*MemberAddResponse) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_cluster_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *MemberAddResponse) GetHeader() *ResponseHeader {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+func (x *MemberAddResponse) GetMember() *Member {
+	if x != nil {
+		return x.Member
+	}
+	return nil
+}
+
+func (x *MemberAddResponse) GetMembers() []*Member {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+// MemberPromoteRequest names the learner to promote.
+type MemberPromoteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the learner's member id.
+	Id            uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemberPromoteRequest) Reset() {
+	*x = MemberPromoteRequest{}
+	mi := &file_cairn_v1_cluster_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberPromoteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberPromoteRequest) ProtoMessage() {}
+
+func (x *MemberPromoteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_cluster_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberPromoteRequest.ProtoReflect.Descriptor instead.
+func (*MemberPromoteRequest) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_cluster_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *MemberPromoteRequest) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+// MemberPromoteResponse lists the members after the change.
+type MemberPromoteResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// header describes the answering member.
+	Header *ResponseHeader `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	// members are all members once the change took effect.
+	Members       []*Member `protobuf:"bytes,2,rep,name=members,proto3" json:"members,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemberPromoteResponse) Reset() {
+	*x = MemberPromoteResponse{}
+	mi := &file_cairn_v1_cluster_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberPromoteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberPromoteResponse) ProtoMessage() {}
+
+func (x *MemberPromoteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_cluster_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberPromoteResponse.ProtoReflect.Descriptor instead.
+func (*MemberPromoteResponse) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_cluster_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *MemberPromoteResponse) GetHeader() *ResponseHeader {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+func (x *MemberPromoteResponse) GetMembers() []*Member {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+// MemberRemoveRequest names the member to remove.
+type MemberRemoveRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the member's id.
+	Id            uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemberRemoveRequest) Reset() {
+	*x = MemberRemoveRequest{}
+	mi := &file_cairn_v1_cluster_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberRemoveRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberRemoveRequest) ProtoMessage() {}
+
+func (x *MemberRemoveRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_cluster_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberRemoveRequest.ProtoReflect.Descriptor instead.
+func (*MemberRemoveRequest) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_cluster_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *MemberRemoveRequest) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+// MemberRemoveResponse lists the members after the change.
+type MemberRemoveResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// header describes the answering member.
+	Header *ResponseHeader `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	// members are all members once the change took effect.
+	Members       []*Member `protobuf:"bytes,2,rep,name=members,proto3" json:"members,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemberRemoveResponse) Reset() {
+	*x = MemberRemoveResponse{}
+	mi := &file_cairn_v1_cluster_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberRemoveResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberRemoveResponse) ProtoMessage() {}
+
+func (x *MemberRemoveResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_cluster_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberRemoveResponse.ProtoReflect.Descriptor instead.
+func (*MemberRemoveResponse) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_cluster_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *MemberRemoveResponse) GetHeader() *ResponseHeader {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+func (x *MemberRemoveResponse) GetMembers() []*Member {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
 var File_cairn_v1_cluster_proto protoreflect.FileDescriptor
 
 const file_cairn_v1_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\x16cairn/v1/cluster.proto\x12\bcairn.v1\x1a\x14cairn/v1/types.proto\"F\n" +
+	"\x16cairn/v1/cluster.proto\x12\bcairn.v1\x1a\x14cairn/v1/types.proto\"`\n" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
-	"\aaddress\x18\x03 \x01(\tR\aaddress\"\x13\n" +
+	"\aaddress\x18\x03 \x01(\tR\aaddress\x12\x18\n" +
+	"\alearner\x18\x04 \x01(\bR\alearner\"\x13\n" +
 	"\x11MemberListRequest\"r\n" +
 	"\x12MemberListResponse\x120\n" +
 	"\x06header\x18\x01 \x01(\v2\x18.cairn.v1.ResponseHeaderR\x06header\x12*\n" +
-	"\amembers\x18\x02 \x03(\v2\x10.cairn.v1.MemberR\amembers2Y\n" +
+	"\amembers\x18\x02 \x03(\v2\x10.cairn.v1.MemberR\amembers\"@\n" +
+	"\x10MemberAddRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\"\x9b\x01\n" +
+	"\x11MemberAddResponse\x120\n" +
+	"\x06header\x18\x01 \x01(\v2\x18.cairn.v1.ResponseHeaderR\x06header\x12(\n" +
+	"\x06member\x18\x02 \x01(\v2\x10.cairn.v1.MemberR\x06member\x12*\n" +
+	"\amembers\x18\x03 \x03(\v2\x10.cairn.v1.MemberR\amembers\"&\n" +
+	"\x14MemberPromoteRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\"u\n" +
+	"\x15MemberPromoteResponse\x120\n" +
+	"\x06header\x18\x01 \x01(\v2\x18.cairn.v1.ResponseHeaderR\x06header\x12*\n" +
+	"\amembers\x18\x02 \x03(\v2\x10.cairn.v1.MemberR\amembers\"%\n" +
+	"\x13MemberRemoveRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\"t\n" +
+	"\x14MemberRemoveResponse\x120\n" +
+	"\x06header\x18\x01 \x01(\v2\x18.cairn.v1.ResponseHeaderR\x06header\x12*\n" +
+	"\amembers\x18\x02 \x03(\v2\x10.cairn.v1.MemberR\amembers2\xc0\x02\n" +
 	"\x0eClusterService\x12G\n" +
 	"\n" +
-	"MemberList\x12\x1b.cairn.v1.MemberListRequest\x1a\x1c.cairn.v1.MemberListResponseB\x91\x01\n" +
+	"MemberList\x12\x1b.cairn.v1.MemberListRequest\x1a\x1c.cairn.v1.MemberListResponse\x12D\n" +
+	"\tMemberAdd\x12\x1a.cairn.v1.MemberAddRequest\x1a\x1b.cairn.v1.MemberAddResponse\x12P\n" +
+	"\rMemberPromote\x12\x1e.cairn.v1.MemberPromoteRequest\x1a\x1f.cairn.v1.MemberPromoteResponse\x12M\n" +
+	"\fMemberRemove\x12\x1d.cairn.v1.MemberRemoveRequest\x1a\x1e.cairn.v1.MemberRemoveResponseB\x91\x01\n" +
 	"\fcom.cairn.v1B\fClusterProtoP\x01Z2github.com/cairn-dev/cairn/gen/go/cairn/v1;cairnv1\xa2\x02\x03CXX\xaa\x02\bCairn.V1\xca\x02\bCairn\\V1\xe2\x02\x14Cairn\\V1\\GPBMetadata\xea\x02\tCairn::V1b\x06proto3"
 
 var (
@@ -207,23 +558,42 @@ func file_cairn_v1_cluster_proto_rawDescGZIP() []byte {
 	return file_cairn_v1_cluster_proto_rawDescData
 }
 
-var file_cairn_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_cairn_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_cairn_v1_cluster_proto_goTypes = []any{
-	(*Member)(nil),             // 0: cairn.v1.Member
-	(*MemberListRequest)(nil),  // 1: cairn.v1.MemberListRequest
-	(*MemberListResponse)(nil), // 2: cairn.v1.MemberListResponse
-	(*ResponseHeader)(nil),     // 3: cairn.v1.ResponseHeader
+	(*Member)(nil),                // 0: cairn.v1.Member
+	(*MemberListRequest)(nil),     // 1: cairn.v1.MemberListRequest
+	(*MemberListResponse)(nil),    // 2: cairn.v1.MemberListResponse
+	(*MemberAddRequest)(nil),      // 3: cairn.v1.MemberAddRequest
+	(*MemberAddResponse)(nil),     // 4: cairn.v1.MemberAddResponse
+	(*MemberPromoteRequest)(nil),  // 5: cairn.v1.MemberPromoteRequest
+	(*MemberPromoteResponse)(nil), // 6: cairn.v1.MemberPromoteResponse
+	(*MemberRemoveRequest)(nil),   // 7: cairn.v1.MemberRemoveRequest
+	(*MemberRemoveResponse)(nil),  // 8: cairn.v1.MemberRemoveResponse
+	(*ResponseHeader)(nil),        // 9: cairn.v1.ResponseHeader
 }
 var file_cairn_v1_cluster_proto_depIdxs = []int32{
-	3, // 0: cairn.v1.MemberListResponse.header:type_name -> cairn.v1.ResponseHeader
-	0, // 1: cairn.v1.MemberListResponse.members:type_name -> cairn.v1.Member
-	1, // 2: cairn.v1.ClusterService.MemberList:input_type -> cairn.v1.MemberListRequest
-	2, // 3: cairn.v1.ClusterService.MemberList:output_type -> cairn.v1.MemberListResponse
-	3, // [3:4] is the sub-list for method output_type
-	2, // [2:3] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	9,  // 0: cairn.v1.MemberListResponse.header:type_name -> cairn.v1.ResponseHeader
+	0,  // 1: cairn.v1.MemberListResponse.members:type_name -> cairn.v1.Member
+	9,  // 2: cairn.v1.MemberAddResponse.header:type_name -> cairn.v1.ResponseHeader
+	0,  // 3: cairn.v1.MemberAddResponse.member:type_name -> cairn.v1.Member
+	0,  // 4: cairn.v1.MemberAddResponse.members:type_name -> cairn.v1.Member
+	9,  // 5: cairn.v1.MemberPromoteResponse.header:type_name -> cairn.v1.ResponseHeader
+	0,  // 6: cairn.v1.MemberPromoteResponse.members:type_name -> cairn.v1.Member
+	9,  // 7: cairn.v1.MemberRemoveResponse.header:type_name -> cairn.v1.ResponseHeader
+	0,  // 8: cairn.v1.MemberRemoveResponse.members:type_name -> cairn.v1.Member
+	1,  // 9: cairn.v1.ClusterService.MemberList:input_type -> cairn.v1.MemberListRequest
+	3,  // 10: cairn.v1.ClusterService.MemberAdd:input_type -> cairn.v1.MemberAddRequest
+	5,  // 11: cairn.v1.ClusterService.MemberPromote:input_type -> cairn.v1.MemberPromoteRequest
+	7,  // 12: cairn.v1.ClusterService.MemberRemove:input_type -> cairn.v1.MemberRemoveRequest
+	2,  // 13: cairn.v1.ClusterService.MemberList:output_type -> cairn.v1.MemberListResponse
+	4,  // 14: cairn.v1.ClusterService.MemberAdd:output_type -> cairn.v1.MemberAddResponse
+	6,  // 15: cairn.v1.ClusterService.MemberPromote:output_type -> cairn.v1.MemberPromoteResponse
+	8,  // 16: cairn.v1.ClusterService.MemberRemove:output_type -> cairn.v1.MemberRemoveResponse
+	13, // [13:17] is the sub-list for method output_type
+	9,  // [9:13] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_cairn_v1_cluster_proto_init() }
@@ -238,7 +608,7 @@ func file_cairn_v1_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairn_v1_cluster_proto_rawDesc), len(file_cairn_v1_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,7 +19,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ClusterService_MemberList_FullMethodName = "/cairn.v1.ClusterService/MemberList"
+	ClusterService_MemberList_FullMethodName    = "/cairn.v1.ClusterService/MemberList"
+	ClusterService_MemberAdd_FullMethodName     = "/cairn.v1.ClusterService/MemberAdd"
+	ClusterService_MemberPromote_FullMethodName = "/cairn.v1.ClusterService/MemberPromote"
+	ClusterService_MemberRemove_FullMethodName  = "/cairn.v1.ClusterService/MemberRemove"
 )
 
 // ClusterServiceClient is the client API for ClusterService service.
@@ -30,6 +33,13 @@ const (
 type ClusterServiceClient interface {
 	// MemberList lists every member of the cluster.
 	MemberList(ctx context.Context, in *MemberListRequest, opts ...grpc.CallOption) (*MemberListResponse, error)
+	// MemberAdd adds a member as a non-voting learner; it then starts with
+	// `cairn serve --join` and catches up from the leader.
+	MemberAdd(ctx context.Context, in *MemberAddRequest, opts ...grpc.CallOption) (*MemberAddResponse, error)
+	// MemberPromote makes a learner a voter, once it has caught up with the leader.
+	MemberPromote(ctx context.Context, in *MemberPromoteRequest, opts ...grpc.CallOption) (*MemberPromoteResponse, error)
+	// MemberRemove removes a member (voter or learner, the leader included).
+	MemberRemove(ctx context.Context, in *MemberRemoveRequest, opts ...grpc.CallOption) (*MemberRemoveResponse, error)
 }
 
 type clusterServiceClient struct {
@@ -50,6 +60,36 @@ func (c *clusterServiceClient) MemberList(ctx context.Context, in *MemberListReq
 	return out, nil
 }
 
+func (c *clusterServiceClient) MemberAdd(ctx context.Context, in *MemberAddRequest, opts ...grpc.CallOption) (*MemberAddResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MemberAddResponse)
+	err := c.cc.Invoke(ctx, ClusterService_MemberAdd_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterServiceClient) MemberPromote(ctx context.Context, in *MemberPromoteRequest, opts ...grpc.CallOption) (*MemberPromoteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MemberPromoteResponse)
+	err := c.cc.Invoke(ctx, ClusterService_MemberPromote_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterServiceClient) MemberRemove(ctx context.Context, in *MemberRemoveRequest, opts ...grpc.CallOption) (*MemberRemoveResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MemberRemoveResponse)
+	err := c.cc.Invoke(ctx, ClusterService_MemberRemove_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClusterServiceServer is the server API for ClusterService service.
 // All implementations must embed UnimplementedClusterServiceServer
 // for forward compatibility.
@@ -58,6 +98,13 @@ func (c *clusterServiceClient) MemberList(ctx context.Context, in *MemberListReq
 type ClusterServiceServer interface {
 	// MemberList lists every member of the cluster.
 	MemberList(context.Context, *MemberListRequest) (*MemberListResponse, error)
+	// MemberAdd adds a member as a non-voting learner; it then starts with
+	// `cairn serve --join` and catches up from the leader.
+	MemberAdd(context.Context, *MemberAddRequest) (*MemberAddResponse, error)
+	// MemberPromote makes a learner a voter, once it has caught up with the leader.
+	MemberPromote(context.Context, *MemberPromoteRequest) (*MemberPromoteResponse, error)
+	// MemberRemove removes a member (voter or learner, the leader included).
+	MemberRemove(context.Context, *MemberRemoveRequest) (*MemberRemoveResponse, error)
 	mustEmbedUnimplementedClusterServiceServer()
 }
 
@@ -70,6 +117,15 @@ type UnimplementedClusterServiceServer struct{}
 
 func (UnimplementedClusterServiceServer) MemberList(context.Context, *MemberListRequest) (*MemberListResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method MemberList not implemented")
+}
+func (UnimplementedClusterServiceServer) MemberAdd(context.Context, *MemberAddRequest) (*MemberAddResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MemberAdd not implemented")
+}
+func (UnimplementedClusterServiceServer) MemberPromote(context.Context, *MemberPromoteRequest) (*MemberPromoteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MemberPromote not implemented")
+}
+func (UnimplementedClusterServiceServer) MemberRemove(context.Context, *MemberRemoveRequest) (*MemberRemoveResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MemberRemove not implemented")
 }
 func (UnimplementedClusterServiceServer) mustEmbedUnimplementedClusterServiceServer() {}
 func (UnimplementedClusterServiceServer) testEmbeddedByValue()                        {}
@@ -110,6 +166,60 @@ func _ClusterService_MemberList_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClusterService_MemberAdd_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MemberAddRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).MemberAdd(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_MemberAdd_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).MemberAdd(ctx, req.(*MemberAddRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterService_MemberPromote_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MemberPromoteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).MemberPromote(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_MemberPromote_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).MemberPromote(ctx, req.(*MemberPromoteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterService_MemberRemove_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MemberRemoveRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).MemberRemove(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_MemberRemove_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).MemberRemove(ctx, req.(*MemberRemoveRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ClusterService_ServiceDesc is the grpc.ServiceDesc for ClusterService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -120,6 +230,18 @@ var ClusterService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "MemberList",
 			Handler:    _ClusterService_MemberList_Handler,
+		},
+		{
+			MethodName: "MemberAdd",
+			Handler:    _ClusterService_MemberAdd_Handler,
+		},
+		{
+			MethodName: "MemberPromote",
+			Handler:    _ClusterService_MemberPromote_Handler,
+		},
+		{
+			MethodName: "MemberRemove",
+			Handler:    _ClusterService_MemberRemove_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -147,6 +147,22 @@ const (
 	// operator repairs the member named in the alarm and disarms it. Reads still work.
 	// Status: DATA_LOSS (gRPC's code for corrupted data, as etcd uses; not retryable).
 	ErrorCode_ERROR_CODE_CORRUPT ErrorCode = 50
+	// ERROR_CODE_MEMBER_NOT_FOUND: no member has that id (or name). Status: NOT_FOUND.
+	ErrorCode_ERROR_CODE_MEMBER_NOT_FOUND ErrorCode = 60
+	// ERROR_CODE_MEMBER_EXISTS: a member of that name or id exists, or existed (ids are
+	// never reused). Status: ALREADY_EXISTS.
+	ErrorCode_ERROR_CODE_MEMBER_EXISTS ErrorCode = 61
+	// ERROR_CODE_LEARNER_NOT_READY: the learner has not caught up with the leader's log
+	// yet; the message says how far behind it is. Status: FAILED_PRECONDITION.
+	ErrorCode_ERROR_CODE_LEARNER_NOT_READY ErrorCode = 62
+	// ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED: Raft refuses the change now (another change is
+	// still being applied, the leader has not committed an entry of its term yet, or it
+	// would leave no quorum); the message says which. Status: FAILED_PRECONDITION.
+	ErrorCode_ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED ErrorCode = 63
+	// ERROR_CODE_NOT_LEADER: membership changes are made on the leader, and this member is
+	// not it; the message names the leader. Send the request there. Status:
+	// FAILED_PRECONDITION.
+	ErrorCode_ERROR_CODE_NOT_LEADER ErrorCode = 64
 )
 
 // Enum value maps for ErrorCode.
@@ -190,46 +206,56 @@ var (
 		42: "ERROR_CODE_INVALID_AUTH_MGMT",
 		43: "ERROR_CODE_AUTH_REQUIRED",
 		50: "ERROR_CODE_CORRUPT",
+		60: "ERROR_CODE_MEMBER_NOT_FOUND",
+		61: "ERROR_CODE_MEMBER_EXISTS",
+		62: "ERROR_CODE_LEARNER_NOT_READY",
+		63: "ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED",
+		64: "ERROR_CODE_NOT_LEADER",
 	}
 	ErrorCode_value = map[string]int32{
-		"ERROR_CODE_UNSPECIFIED":             0,
-		"ERROR_CODE_EMPTY_KEY":               1,
-		"ERROR_CODE_KEY_TOO_LARGE":           2,
-		"ERROR_CODE_VALUE_TOO_LARGE":         3,
-		"ERROR_CODE_REQUEST_TOO_LARGE":       4,
-		"ERROR_CODE_TOO_MANY_TXN_OPS":        5,
-		"ERROR_CODE_INVALID_ARGUMENT":        6,
-		"ERROR_CODE_COMPACTED":               7,
-		"ERROR_CODE_FUTURE_REVISION":         8,
-		"ERROR_CODE_LEASE_NOT_FOUND":         9,
-		"ERROR_CODE_KEY_NOT_FOUND":           10,
-		"ERROR_CODE_TOO_MANY_WATCHES":        11,
-		"ERROR_CODE_TOO_MANY_WATCH_STREAMS":  12,
-		"ERROR_CODE_DUPLICATE_WATCH_ID":      13,
-		"ERROR_CODE_STOPPING":                14,
-		"ERROR_CODE_NO_LEADER":               15,
-		"ERROR_CODE_TIMEOUT":                 16,
-		"ERROR_CODE_LEADER_CHANGED":          17,
-		"ERROR_CODE_LEASE_EXISTS":            18,
-		"ERROR_CODE_LEASE_TTL_TOO_LARGE":     19,
-		"ERROR_CODE_TOO_MANY_LEASES":         20,
-		"ERROR_CODE_TOO_MANY_KEYS_PER_LEASE": 21,
-		"ERROR_CODE_TOO_MANY_LEASE_FORWARDS": 22,
-		"ERROR_CODE_PERMISSION_DENIED":       30,
-		"ERROR_CODE_AUTH_FAILED":             31,
-		"ERROR_CODE_INVALID_AUTH_TOKEN":      32,
-		"ERROR_CODE_AUTH_NOT_ENABLED":        33,
-		"ERROR_CODE_USER_NOT_FOUND":          34,
-		"ERROR_CODE_USER_EXISTS":             35,
-		"ERROR_CODE_ROLE_NOT_FOUND":          36,
-		"ERROR_CODE_ROLE_EXISTS":             37,
-		"ERROR_CODE_ROOT_USER_NOT_EXIST":     38,
-		"ERROR_CODE_ROOT_ROLE_NOT_EXIST":     39,
-		"ERROR_CODE_ROLE_NOT_GRANTED":        40,
-		"ERROR_CODE_PERMISSION_NOT_GRANTED":  41,
-		"ERROR_CODE_INVALID_AUTH_MGMT":       42,
-		"ERROR_CODE_AUTH_REQUIRED":           43,
-		"ERROR_CODE_CORRUPT":                 50,
+		"ERROR_CODE_UNSPECIFIED":               0,
+		"ERROR_CODE_EMPTY_KEY":                 1,
+		"ERROR_CODE_KEY_TOO_LARGE":             2,
+		"ERROR_CODE_VALUE_TOO_LARGE":           3,
+		"ERROR_CODE_REQUEST_TOO_LARGE":         4,
+		"ERROR_CODE_TOO_MANY_TXN_OPS":          5,
+		"ERROR_CODE_INVALID_ARGUMENT":          6,
+		"ERROR_CODE_COMPACTED":                 7,
+		"ERROR_CODE_FUTURE_REVISION":           8,
+		"ERROR_CODE_LEASE_NOT_FOUND":           9,
+		"ERROR_CODE_KEY_NOT_FOUND":             10,
+		"ERROR_CODE_TOO_MANY_WATCHES":          11,
+		"ERROR_CODE_TOO_MANY_WATCH_STREAMS":    12,
+		"ERROR_CODE_DUPLICATE_WATCH_ID":        13,
+		"ERROR_CODE_STOPPING":                  14,
+		"ERROR_CODE_NO_LEADER":                 15,
+		"ERROR_CODE_TIMEOUT":                   16,
+		"ERROR_CODE_LEADER_CHANGED":            17,
+		"ERROR_CODE_LEASE_EXISTS":              18,
+		"ERROR_CODE_LEASE_TTL_TOO_LARGE":       19,
+		"ERROR_CODE_TOO_MANY_LEASES":           20,
+		"ERROR_CODE_TOO_MANY_KEYS_PER_LEASE":   21,
+		"ERROR_CODE_TOO_MANY_LEASE_FORWARDS":   22,
+		"ERROR_CODE_PERMISSION_DENIED":         30,
+		"ERROR_CODE_AUTH_FAILED":               31,
+		"ERROR_CODE_INVALID_AUTH_TOKEN":        32,
+		"ERROR_CODE_AUTH_NOT_ENABLED":          33,
+		"ERROR_CODE_USER_NOT_FOUND":            34,
+		"ERROR_CODE_USER_EXISTS":               35,
+		"ERROR_CODE_ROLE_NOT_FOUND":            36,
+		"ERROR_CODE_ROLE_EXISTS":               37,
+		"ERROR_CODE_ROOT_USER_NOT_EXIST":       38,
+		"ERROR_CODE_ROOT_ROLE_NOT_EXIST":       39,
+		"ERROR_CODE_ROLE_NOT_GRANTED":          40,
+		"ERROR_CODE_PERMISSION_NOT_GRANTED":    41,
+		"ERROR_CODE_INVALID_AUTH_MGMT":         42,
+		"ERROR_CODE_AUTH_REQUIRED":             43,
+		"ERROR_CODE_CORRUPT":                   50,
+		"ERROR_CODE_MEMBER_NOT_FOUND":          60,
+		"ERROR_CODE_MEMBER_EXISTS":             61,
+		"ERROR_CODE_LEARNER_NOT_READY":         62,
+		"ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED": 63,
+		"ERROR_CODE_NOT_LEADER":                64,
 	}
 )
 
@@ -457,7 +483,8 @@ const file_cairn_v1_errors_proto_rawDesc = "" +
 	"\adetails\x18\x03 \x03(\v2\x16.cairn.v1.StatusDetailR\adetails\"?\n" +
 	"\fStatusDetail\x12\x19\n" +
 	"\btype_url\x18\x01 \x01(\tR\atypeUrl\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value*\xc1\t\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value*\xe7\n" +
+	"\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ERROR_CODE_EMPTY_KEY\x10\x01\x12\x1c\n" +
@@ -497,7 +524,12 @@ const file_cairn_v1_errors_proto_rawDesc = "" +
 	"!ERROR_CODE_PERMISSION_NOT_GRANTED\x10)\x12 \n" +
 	"\x1cERROR_CODE_INVALID_AUTH_MGMT\x10*\x12\x1c\n" +
 	"\x18ERROR_CODE_AUTH_REQUIRED\x10+\x12\x16\n" +
-	"\x12ERROR_CODE_CORRUPT\x102B\x90\x01\n" +
+	"\x12ERROR_CODE_CORRUPT\x102\x12\x1f\n" +
+	"\x1bERROR_CODE_MEMBER_NOT_FOUND\x10<\x12\x1c\n" +
+	"\x18ERROR_CODE_MEMBER_EXISTS\x10=\x12 \n" +
+	"\x1cERROR_CODE_LEARNER_NOT_READY\x10>\x12(\n" +
+	"$ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED\x10?\x12\x19\n" +
+	"\x15ERROR_CODE_NOT_LEADER\x10@B\x90\x01\n" +
 	"\fcom.cairn.v1B\vErrorsProtoP\x01Z2github.com/cairn-dev/cairn/gen/go/cairn/v1;cairnv1\xa2\x02\x03CXX\xaa\x02\bCairn.V1\xca\x02\bCairn\\V1\xe2\x02\x14Cairn\\V1\\GPBMetadata\xea\x02\tCairn::V1b\x06proto3"
 
 var (

@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from cairn.v1 import types_pb2 as cairn_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63\x61irn/v1/cluster.proto\x12\x08\x63\x61irn.v1\x1a\x14\x63\x61irn/v1/types.proto\"F\n\x06Member\x12\x0e\n\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n\x07\x61\x64\x64ress\x18\x03 \x01(\tR\x07\x61\x64\x64ress\"\x13\n\x11MemberListRequest\"r\n\x12MemberListResponse\x12\x30\n\x06header\x18\x01 \x01(\x0b\x32\x18.cairn.v1.ResponseHeaderR\x06header\x12*\n\x07members\x18\x02 \x03(\x0b\x32\x10.cairn.v1.MemberR\x07members2Y\n\x0e\x43lusterService\x12G\n\nMemberList\x12\x1b.cairn.v1.MemberListRequest\x1a\x1c.cairn.v1.MemberListResponseB\x91\x01\n\x0c\x63om.cairn.v1B\x0c\x43lusterProtoP\x01Z2github.com/cairn-dev/cairn/gen/go/cairn/v1;cairnv1\xa2\x02\x03\x43XX\xaa\x02\x08\x43\x61irn.V1\xca\x02\x08\x43\x61irn\\V1\xe2\x02\x14\x43\x61irn\\V1\\GPBMetadata\xea\x02\tCairn::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63\x61irn/v1/cluster.proto\x12\x08\x63\x61irn.v1\x1a\x14\x63\x61irn/v1/types.proto\"`\n\x06Member\x12\x0e\n\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n\x07\x61\x64\x64ress\x18\x03 \x01(\tR\x07\x61\x64\x64ress\x12\x18\n\x07learner\x18\x04 \x01(\x08R\x07learner\"\x13\n\x11MemberListRequest\"r\n\x12MemberListResponse\x12\x30\n\x06header\x18\x01 \x01(\x0b\x32\x18.cairn.v1.ResponseHeaderR\x06header\x12*\n\x07members\x18\x02 \x03(\x0b\x32\x10.cairn.v1.MemberR\x07members\"@\n\x10MemberAddRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n\x07\x61\x64\x64ress\x18\x02 \x01(\tR\x07\x61\x64\x64ress\"\x9b\x01\n\x11MemberAddResponse\x12\x30\n\x06header\x18\x01 \x01(\x0b\x32\x18.cairn.v1.ResponseHeaderR\x06header\x12(\n\x06member\x18\x02 \x01(\x0b\x32\x10.cairn.v1.MemberR\x06member\x12*\n\x07members\x18\x03 \x03(\x0b\x32\x10.cairn.v1.MemberR\x07members\"&\n\x14MemberPromoteRequest\x12\x0e\n\x02id\x18\x01 \x01(\x04R\x02id\"u\n\x15MemberPromoteResponse\x12\x30\n\x06header\x18\x01 \x01(\x0b\x32\x18.cairn.v1.ResponseHeaderR\x06header\x12*\n\x07members\x18\x02 \x03(\x0b\x32\x10.cairn.v1.MemberR\x07members\"%\n\x13MemberRemoveRequest\x12\x0e\n\x02id\x18\x01 \x01(\x04R\x02id\"t\n\x14MemberRemoveResponse\x12\x30\n\x06header\x18\x01 \x01(\x0b\x32\x18.cairn.v1.ResponseHeaderR\x06header\x12*\n\x07members\x18\x02 \x03(\x0b\x32\x10.cairn.v1.MemberR\x07members2\xc0\x02\n\x0e\x43lusterService\x12G\n\nMemberList\x12\x1b.cairn.v1.MemberListRequest\x1a\x1c.cairn.v1.MemberListResponse\x12\x44\n\tMemberAdd\x12\x1a.cairn.v1.MemberAddRequest\x1a\x1b.cairn.v1.MemberAddResponse\x12P\n\rMemberPromote\x12\x1e.cairn.v1.MemberPromoteRequest\x1a\x1f.cairn.v1.MemberPromoteResponse\x12M\n\x0cMemberRemove\x12\x1d.cairn.v1.MemberRemoveRequest\x1a\x1e.cairn.v1.MemberRemoveResponseB\x91\x01\n\x0c\x63om.cairn.v1B\x0c\x43lusterProtoP\x01Z2github.com/cairn-dev/cairn/gen/go/cairn/v1;cairnv1\xa2\x02\x03\x43XX\xaa\x02\x08\x43\x61irn.V1\xca\x02\x08\x43\x61irn\\V1\xe2\x02\x14\x43\x61irn\\V1\\GPBMetadata\xea\x02\tCairn::V1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cairn.v1.cluster_pb2', globals())
@@ -23,11 +23,23 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\n\014com.cairn.v1B\014ClusterProtoP\001Z2github.com/cairn-dev/cairn/gen/go/cairn/v1;cairnv1\242\002\003CXX\252\002\010Cairn.V1\312\002\010Cairn\\V1\342\002\024Cairn\\V1\\GPBMetadata\352\002\tCairn::V1'
   _MEMBER._serialized_start=58
-  _MEMBER._serialized_end=128
-  _MEMBERLISTREQUEST._serialized_start=130
-  _MEMBERLISTREQUEST._serialized_end=149
-  _MEMBERLISTRESPONSE._serialized_start=151
-  _MEMBERLISTRESPONSE._serialized_end=265
-  _CLUSTERSERVICE._serialized_start=267
-  _CLUSTERSERVICE._serialized_end=356
+  _MEMBER._serialized_end=154
+  _MEMBERLISTREQUEST._serialized_start=156
+  _MEMBERLISTREQUEST._serialized_end=175
+  _MEMBERLISTRESPONSE._serialized_start=177
+  _MEMBERLISTRESPONSE._serialized_end=291
+  _MEMBERADDREQUEST._serialized_start=293
+  _MEMBERADDREQUEST._serialized_end=357
+  _MEMBERADDRESPONSE._serialized_start=360
+  _MEMBERADDRESPONSE._serialized_end=515
+  _MEMBERPROMOTEREQUEST._serialized_start=517
+  _MEMBERPROMOTEREQUEST._serialized_end=555
+  _MEMBERPROMOTERESPONSE._serialized_start=557
+  _MEMBERPROMOTERESPONSE._serialized_end=674
+  _MEMBERREMOVEREQUEST._serialized_start=676
+  _MEMBERREMOVEREQUEST._serialized_end=713
+  _MEMBERREMOVERESPONSE._serialized_start=715
+  _MEMBERREMOVERESPONSE._serialized_end=831
+  _CLUSTERSERVICE._serialized_start=834
+  _CLUSTERSERVICE._serialized_end=1154
 # @@protoc_insertion_point(module_scope)

@@ -20,6 +20,21 @@ class ClusterServiceStub(object):
                 request_serializer=cairn_dot_v1_dot_cluster__pb2.MemberListRequest.SerializeToString,
                 response_deserializer=cairn_dot_v1_dot_cluster__pb2.MemberListResponse.FromString,
                 )
+        self.MemberAdd = channel.unary_unary(
+                '/cairn.v1.ClusterService/MemberAdd',
+                request_serializer=cairn_dot_v1_dot_cluster__pb2.MemberAddRequest.SerializeToString,
+                response_deserializer=cairn_dot_v1_dot_cluster__pb2.MemberAddResponse.FromString,
+                )
+        self.MemberPromote = channel.unary_unary(
+                '/cairn.v1.ClusterService/MemberPromote',
+                request_serializer=cairn_dot_v1_dot_cluster__pb2.MemberPromoteRequest.SerializeToString,
+                response_deserializer=cairn_dot_v1_dot_cluster__pb2.MemberPromoteResponse.FromString,
+                )
+        self.MemberRemove = channel.unary_unary(
+                '/cairn.v1.ClusterService/MemberRemove',
+                request_serializer=cairn_dot_v1_dot_cluster__pb2.MemberRemoveRequest.SerializeToString,
+                response_deserializer=cairn_dot_v1_dot_cluster__pb2.MemberRemoveResponse.FromString,
+                )
 
 
 class ClusterServiceServicer(object):
@@ -33,6 +48,28 @@ class ClusterServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MemberAdd(self, request, context):
+        """MemberAdd adds a member as a non-voting learner; it then starts with
+        `cairn serve --join` and catches up from the leader.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MemberPromote(self, request, context):
+        """MemberPromote makes a learner a voter, once it has caught up with the leader.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MemberRemove(self, request, context):
+        """MemberRemove removes a member (voter or learner, the leader included).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClusterServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -40,6 +77,21 @@ def add_ClusterServiceServicer_to_server(servicer, server):
                     servicer.MemberList,
                     request_deserializer=cairn_dot_v1_dot_cluster__pb2.MemberListRequest.FromString,
                     response_serializer=cairn_dot_v1_dot_cluster__pb2.MemberListResponse.SerializeToString,
+            ),
+            'MemberAdd': grpc.unary_unary_rpc_method_handler(
+                    servicer.MemberAdd,
+                    request_deserializer=cairn_dot_v1_dot_cluster__pb2.MemberAddRequest.FromString,
+                    response_serializer=cairn_dot_v1_dot_cluster__pb2.MemberAddResponse.SerializeToString,
+            ),
+            'MemberPromote': grpc.unary_unary_rpc_method_handler(
+                    servicer.MemberPromote,
+                    request_deserializer=cairn_dot_v1_dot_cluster__pb2.MemberPromoteRequest.FromString,
+                    response_serializer=cairn_dot_v1_dot_cluster__pb2.MemberPromoteResponse.SerializeToString,
+            ),
+            'MemberRemove': grpc.unary_unary_rpc_method_handler(
+                    servicer.MemberRemove,
+                    request_deserializer=cairn_dot_v1_dot_cluster__pb2.MemberRemoveRequest.FromString,
+                    response_serializer=cairn_dot_v1_dot_cluster__pb2.MemberRemoveResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -66,5 +118,56 @@ class ClusterService(object):
         return grpc.experimental.unary_unary(request, target, '/cairn.v1.ClusterService/MemberList',
             cairn_dot_v1_dot_cluster__pb2.MemberListRequest.SerializeToString,
             cairn_dot_v1_dot_cluster__pb2.MemberListResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def MemberAdd(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/cairn.v1.ClusterService/MemberAdd',
+            cairn_dot_v1_dot_cluster__pb2.MemberAddRequest.SerializeToString,
+            cairn_dot_v1_dot_cluster__pb2.MemberAddResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def MemberPromote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/cairn.v1.ClusterService/MemberPromote',
+            cairn_dot_v1_dot_cluster__pb2.MemberPromoteRequest.SerializeToString,
+            cairn_dot_v1_dot_cluster__pb2.MemberPromoteResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def MemberRemove(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/cairn.v1.ClusterService/MemberRemove',
+            cairn_dot_v1_dot_cluster__pb2.MemberRemoveRequest.SerializeToString,
+            cairn_dot_v1_dot_cluster__pb2.MemberRemoveResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -32,6 +32,8 @@ export interface Member {
   name: string;
   /** address is host:port where the member serves clients and peers. */
   address: string;
+  /** learner is true for a member that receives the log but does not vote yet. */
+  learner: boolean;
 }
 
 /** MemberListRequest asks for the members. */
@@ -48,8 +50,62 @@ export interface MemberListResponse {
   members: Member[];
 }
 
+/** MemberAddRequest names the new member and where it will listen. */
+export interface MemberAddRequest {
+  /** name is the new member's --name; names (and the ids derived from them) are never reused. */
+  name: string;
+  /** address is host:port where the new member will serve peers and clients. */
+  address: string;
+}
+
+/** MemberAddResponse describes the added member and the members after the change. */
+export interface MemberAddResponse {
+  /** header describes the answering member. */
+  header:
+    | ResponseHeader
+    | undefined;
+  /** member is the added learner. */
+  member:
+    | Member
+    | undefined;
+  /** members are all members once the change took effect. */
+  members: Member[];
+}
+
+/** MemberPromoteRequest names the learner to promote. */
+export interface MemberPromoteRequest {
+  /** id is the learner's member id. */
+  id: number;
+}
+
+/** MemberPromoteResponse lists the members after the change. */
+export interface MemberPromoteResponse {
+  /** header describes the answering member. */
+  header:
+    | ResponseHeader
+    | undefined;
+  /** members are all members once the change took effect. */
+  members: Member[];
+}
+
+/** MemberRemoveRequest names the member to remove. */
+export interface MemberRemoveRequest {
+  /** id is the member's id. */
+  id: number;
+}
+
+/** MemberRemoveResponse lists the members after the change. */
+export interface MemberRemoveResponse {
+  /** header describes the answering member. */
+  header:
+    | ResponseHeader
+    | undefined;
+  /** members are all members once the change took effect. */
+  members: Member[];
+}
+
 function createBaseMember(): Member {
-  return { id: 0, name: "", address: "" };
+  return { id: 0, name: "", address: "", learner: false };
 }
 
 export const Member: MessageFns<Member> = {
@@ -62,6 +118,9 @@ export const Member: MessageFns<Member> = {
     }
     if (message.address !== "") {
       writer.uint32(26).string(message.address);
+    }
+    if (message.learner !== false) {
+      writer.uint32(32).bool(message.learner);
     }
     return writer;
   },
@@ -103,6 +162,14 @@ export const Member: MessageFns<Member> = {
             message.address = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.learner = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -120,6 +187,7 @@ export const Member: MessageFns<Member> = {
       id: isSet(object.id) ? globalThis.Number(object.id) : 0,
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       address: isSet(object.address) ? globalThis.String(object.address) : "",
+      learner: isSet(object.learner) ? globalThis.Boolean(object.learner) : false,
     };
   },
 
@@ -134,6 +202,9 @@ export const Member: MessageFns<Member> = {
     if (message.address !== "") {
       obj.address = message.address;
     }
+    if (message.learner !== false) {
+      obj.learner = message.learner;
+    }
     return obj;
   },
 
@@ -145,6 +216,7 @@ export const Member: MessageFns<Member> = {
     message.id = object.id ?? 0;
     message.name = object.name ?? "";
     message.address = object.address ?? "";
+    message.learner = object.learner ?? false;
     return message;
   },
 };
@@ -288,6 +360,504 @@ export const MemberListResponse: MessageFns<MemberListResponse> = {
   },
 };
 
+function createBaseMemberAddRequest(): MemberAddRequest {
+  return { name: "", address: "" };
+}
+
+export const MemberAddRequest: MessageFns<MemberAddRequest> = {
+  encode(message: MemberAddRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberAddRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberAddRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemberAddRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+    };
+  },
+
+  toJSON(message: MemberAddRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MemberAddRequest>, I>>(base?: I): MemberAddRequest {
+    return MemberAddRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MemberAddRequest>, I>>(object: I): MemberAddRequest {
+    const message = createBaseMemberAddRequest();
+    message.name = object.name ?? "";
+    message.address = object.address ?? "";
+    return message;
+  },
+};
+
+function createBaseMemberAddResponse(): MemberAddResponse {
+  return { header: undefined, member: undefined, members: [] };
+}
+
+export const MemberAddResponse: MessageFns<MemberAddResponse> = {
+  encode(message: MemberAddResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.member !== undefined) {
+      Member.encode(message.member, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.members) {
+      Member.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberAddResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberAddResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.member = Member.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.members.push(Member.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemberAddResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      member: isSet(object.member) ? Member.fromJSON(object.member) : undefined,
+      members: globalThis.Array.isArray(object?.members) ? object.members.map((e: any) => Member.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: MemberAddResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.member !== undefined) {
+      obj.member = Member.toJSON(message.member);
+    }
+    if (message.members?.length) {
+      obj.members = message.members.map((e) => Member.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MemberAddResponse>, I>>(base?: I): MemberAddResponse {
+    return MemberAddResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MemberAddResponse>, I>>(object: I): MemberAddResponse {
+    const message = createBaseMemberAddResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.member = (object.member !== undefined && object.member !== null)
+      ? Member.fromPartial(object.member)
+      : undefined;
+    message.members = object.members?.map((e) => Member.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseMemberPromoteRequest(): MemberPromoteRequest {
+  return { id: 0 };
+}
+
+export const MemberPromoteRequest: MessageFns<MemberPromoteRequest> = {
+  encode(message: MemberPromoteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberPromoteRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberPromoteRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemberPromoteRequest {
+    return { id: isSet(object.id) ? globalThis.Number(object.id) : 0 };
+  },
+
+  toJSON(message: MemberPromoteRequest): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MemberPromoteRequest>, I>>(base?: I): MemberPromoteRequest {
+    return MemberPromoteRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MemberPromoteRequest>, I>>(object: I): MemberPromoteRequest {
+    const message = createBaseMemberPromoteRequest();
+    message.id = object.id ?? 0;
+    return message;
+  },
+};
+
+function createBaseMemberPromoteResponse(): MemberPromoteResponse {
+  return { header: undefined, members: [] };
+}
+
+export const MemberPromoteResponse: MessageFns<MemberPromoteResponse> = {
+  encode(message: MemberPromoteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.members) {
+      Member.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberPromoteResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberPromoteResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.members.push(Member.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemberPromoteResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      members: globalThis.Array.isArray(object?.members) ? object.members.map((e: any) => Member.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: MemberPromoteResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.members?.length) {
+      obj.members = message.members.map((e) => Member.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MemberPromoteResponse>, I>>(base?: I): MemberPromoteResponse {
+    return MemberPromoteResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MemberPromoteResponse>, I>>(object: I): MemberPromoteResponse {
+    const message = createBaseMemberPromoteResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.members = object.members?.map((e) => Member.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseMemberRemoveRequest(): MemberRemoveRequest {
+  return { id: 0 };
+}
+
+export const MemberRemoveRequest: MessageFns<MemberRemoveRequest> = {
+  encode(message: MemberRemoveRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberRemoveRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberRemoveRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemberRemoveRequest {
+    return { id: isSet(object.id) ? globalThis.Number(object.id) : 0 };
+  },
+
+  toJSON(message: MemberRemoveRequest): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MemberRemoveRequest>, I>>(base?: I): MemberRemoveRequest {
+    return MemberRemoveRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MemberRemoveRequest>, I>>(object: I): MemberRemoveRequest {
+    const message = createBaseMemberRemoveRequest();
+    message.id = object.id ?? 0;
+    return message;
+  },
+};
+
+function createBaseMemberRemoveResponse(): MemberRemoveResponse {
+  return { header: undefined, members: [] };
+}
+
+export const MemberRemoveResponse: MessageFns<MemberRemoveResponse> = {
+  encode(message: MemberRemoveResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.members) {
+      Member.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberRemoveResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberRemoveResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.members.push(Member.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemberRemoveResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      members: globalThis.Array.isArray(object?.members) ? object.members.map((e: any) => Member.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: MemberRemoveResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.members?.length) {
+      obj.members = message.members.map((e) => Member.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MemberRemoveResponse>, I>>(base?: I): MemberRemoveResponse {
+    return MemberRemoveResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MemberRemoveResponse>, I>>(object: I): MemberRemoveResponse {
+    const message = createBaseMemberRemoveResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.members = object.members?.map((e) => Member.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /** ClusterService describes the members of the cluster. */
 export type ClusterServiceService = typeof ClusterServiceService;
 export const ClusterServiceService = {
@@ -301,11 +871,55 @@ export const ClusterServiceService = {
     responseSerialize: (value: MemberListResponse): Buffer => Buffer.from(MemberListResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MemberListResponse => MemberListResponse.decode(value),
   },
+  /**
+   * MemberAdd adds a member as a non-voting learner; it then starts with
+   * `cairn serve --join` and catches up from the leader.
+   */
+  memberAdd: {
+    path: "/cairn.v1.ClusterService/MemberAdd" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MemberAddRequest): Buffer => Buffer.from(MemberAddRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MemberAddRequest => MemberAddRequest.decode(value),
+    responseSerialize: (value: MemberAddResponse): Buffer => Buffer.from(MemberAddResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MemberAddResponse => MemberAddResponse.decode(value),
+  },
+  /** MemberPromote makes a learner a voter, once it has caught up with the leader. */
+  memberPromote: {
+    path: "/cairn.v1.ClusterService/MemberPromote" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MemberPromoteRequest): Buffer => Buffer.from(MemberPromoteRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MemberPromoteRequest => MemberPromoteRequest.decode(value),
+    responseSerialize: (value: MemberPromoteResponse): Buffer =>
+      Buffer.from(MemberPromoteResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MemberPromoteResponse => MemberPromoteResponse.decode(value),
+  },
+  /** MemberRemove removes a member (voter or learner, the leader included). */
+  memberRemove: {
+    path: "/cairn.v1.ClusterService/MemberRemove" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MemberRemoveRequest): Buffer => Buffer.from(MemberRemoveRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MemberRemoveRequest => MemberRemoveRequest.decode(value),
+    responseSerialize: (value: MemberRemoveResponse): Buffer =>
+      Buffer.from(MemberRemoveResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MemberRemoveResponse => MemberRemoveResponse.decode(value),
+  },
 } as const;
 
 export interface ClusterServiceServer extends UntypedServiceImplementation {
   /** MemberList lists every member of the cluster. */
   memberList: handleUnaryCall<MemberListRequest, MemberListResponse>;
+  /**
+   * MemberAdd adds a member as a non-voting learner; it then starts with
+   * `cairn serve --join` and catches up from the leader.
+   */
+  memberAdd: handleUnaryCall<MemberAddRequest, MemberAddResponse>;
+  /** MemberPromote makes a learner a voter, once it has caught up with the leader. */
+  memberPromote: handleUnaryCall<MemberPromoteRequest, MemberPromoteResponse>;
+  /** MemberRemove removes a member (voter or learner, the leader included). */
+  memberRemove: handleUnaryCall<MemberRemoveRequest, MemberRemoveResponse>;
 }
 
 export interface ClusterServiceClient extends Client {
@@ -324,6 +938,57 @@ export interface ClusterServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MemberListResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * MemberAdd adds a member as a non-voting learner; it then starts with
+   * `cairn serve --join` and catches up from the leader.
+   */
+  memberAdd(
+    request: MemberAddRequest,
+    callback: (error: ServiceError | null, response: MemberAddResponse) => void,
+  ): ClientUnaryCall;
+  memberAdd(
+    request: MemberAddRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MemberAddResponse) => void,
+  ): ClientUnaryCall;
+  memberAdd(
+    request: MemberAddRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MemberAddResponse) => void,
+  ): ClientUnaryCall;
+  /** MemberPromote makes a learner a voter, once it has caught up with the leader. */
+  memberPromote(
+    request: MemberPromoteRequest,
+    callback: (error: ServiceError | null, response: MemberPromoteResponse) => void,
+  ): ClientUnaryCall;
+  memberPromote(
+    request: MemberPromoteRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MemberPromoteResponse) => void,
+  ): ClientUnaryCall;
+  memberPromote(
+    request: MemberPromoteRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MemberPromoteResponse) => void,
+  ): ClientUnaryCall;
+  /** MemberRemove removes a member (voter or learner, the leader included). */
+  memberRemove(
+    request: MemberRemoveRequest,
+    callback: (error: ServiceError | null, response: MemberRemoveResponse) => void,
+  ): ClientUnaryCall;
+  memberRemove(
+    request: MemberRemoveRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MemberRemoveResponse) => void,
+  ): ClientUnaryCall;
+  memberRemove(
+    request: MemberRemoveRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MemberRemoveResponse) => void,
   ): ClientUnaryCall;
 }
 

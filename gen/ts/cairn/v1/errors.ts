@@ -201,6 +201,30 @@ export enum ErrorCode {
    * Status: DATA_LOSS (gRPC's code for corrupted data, as etcd uses; not retryable).
    */
   ERROR_CODE_CORRUPT = 50,
+  /** ERROR_CODE_MEMBER_NOT_FOUND - ERROR_CODE_MEMBER_NOT_FOUND: no member has that id (or name). Status: NOT_FOUND. */
+  ERROR_CODE_MEMBER_NOT_FOUND = 60,
+  /**
+   * ERROR_CODE_MEMBER_EXISTS - ERROR_CODE_MEMBER_EXISTS: a member of that name or id exists, or existed (ids are
+   * never reused). Status: ALREADY_EXISTS.
+   */
+  ERROR_CODE_MEMBER_EXISTS = 61,
+  /**
+   * ERROR_CODE_LEARNER_NOT_READY - ERROR_CODE_LEARNER_NOT_READY: the learner has not caught up with the leader's log
+   * yet; the message says how far behind it is. Status: FAILED_PRECONDITION.
+   */
+  ERROR_CODE_LEARNER_NOT_READY = 62,
+  /**
+   * ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED - ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED: Raft refuses the change now (another change is
+   * still being applied, the leader has not committed an entry of its term yet, or it
+   * would leave no quorum); the message says which. Status: FAILED_PRECONDITION.
+   */
+  ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED = 63,
+  /**
+   * ERROR_CODE_NOT_LEADER - ERROR_CODE_NOT_LEADER: membership changes are made on the leader, and this member is
+   * not it; the message names the leader. Send the request there. Status:
+   * FAILED_PRECONDITION.
+   */
+  ERROR_CODE_NOT_LEADER = 64,
   UNRECOGNIZED = -1,
 }
 
@@ -320,6 +344,21 @@ export function errorCodeFromJSON(object: any): ErrorCode {
     case 50:
     case "ERROR_CODE_CORRUPT":
       return ErrorCode.ERROR_CODE_CORRUPT;
+    case 60:
+    case "ERROR_CODE_MEMBER_NOT_FOUND":
+      return ErrorCode.ERROR_CODE_MEMBER_NOT_FOUND;
+    case 61:
+    case "ERROR_CODE_MEMBER_EXISTS":
+      return ErrorCode.ERROR_CODE_MEMBER_EXISTS;
+    case 62:
+    case "ERROR_CODE_LEARNER_NOT_READY":
+      return ErrorCode.ERROR_CODE_LEARNER_NOT_READY;
+    case 63:
+    case "ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED":
+      return ErrorCode.ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED;
+    case 64:
+    case "ERROR_CODE_NOT_LEADER":
+      return ErrorCode.ERROR_CODE_NOT_LEADER;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -405,6 +444,16 @@ export function errorCodeToJSON(object: ErrorCode): string {
       return "ERROR_CODE_AUTH_REQUIRED";
     case ErrorCode.ERROR_CODE_CORRUPT:
       return "ERROR_CODE_CORRUPT";
+    case ErrorCode.ERROR_CODE_MEMBER_NOT_FOUND:
+      return "ERROR_CODE_MEMBER_NOT_FOUND";
+    case ErrorCode.ERROR_CODE_MEMBER_EXISTS:
+      return "ERROR_CODE_MEMBER_EXISTS";
+    case ErrorCode.ERROR_CODE_LEARNER_NOT_READY:
+      return "ERROR_CODE_LEARNER_NOT_READY";
+    case ErrorCode.ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED:
+      return "ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED";
+    case ErrorCode.ERROR_CODE_NOT_LEADER:
+      return "ERROR_CODE_NOT_LEADER";
     case ErrorCode.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
