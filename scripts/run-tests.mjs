@@ -18,7 +18,7 @@
  *   loadgen      the benchmark load generator's smoke test (bench/loadgen/run-tests.sh: every
  *                workload for about a second against a real member; not a benchmark)
  *   deploy       the deployment files (deploy/validate/run-tests.sh: Kubernetes manifests decoded
- *                strictly and cross-checked, systemd unit verified, Dockerfile parsed)
+ *                strictly and cross-checked, systemd unit verified (systemd-analyze), Dockerfile parsed)
  *
  * Each step's output streams through as it runs; then a table of the steps, and last one
  * line `N passed, N failed[, N skipped]` counting the tests of ava, pytest and go test,
