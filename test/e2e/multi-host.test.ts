@@ -89,8 +89,8 @@ function startMember(m: Member, pki: TestPki, dataRoot: string, cluster: string)
       m.log += chunk.toString();
       if (m.log.includes('serving on')) resolve();
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (chunk: Buffer) => (m.log += chunk.toString()));
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (chunk: Buffer) => (m.log += chunk.toString()));
     child.once('exit', (code) => reject(new Error(`${m.host.name} exited with ${code}:\n${m.log.slice(-3000)}`)));
   });
 }
