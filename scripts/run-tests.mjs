@@ -17,6 +17,8 @@
  *   go           the Go SDK's tests (sdk/go/run-tests.sh: go vet, go test)
  *   loadgen      the benchmark load generator's smoke test (bench/loadgen/run-tests.sh: every
  *                workload for about a second against a real member; not a benchmark)
+ *   deploy       the deployment files (deploy/validate/run-tests.sh: Kubernetes manifests decoded
+ *                strictly and cross-checked, systemd unit verified (systemd-analyze), Dockerfile parsed)
  *
  * Each step's output streams through as it runs; then a table of the steps, and last one
  * line `N passed, N failed[, N skipped]` counting the tests of ava, pytest and go test,
@@ -192,6 +194,7 @@ const STEPS = [
   ['python', pytest],
   ['go', goTest('sdk/go/run-tests.sh')],
   ['loadgen', goTest('bench/loadgen/run-tests.sh')],
+  ['deploy', goTest('deploy/validate/run-tests.sh')],
 ];
 
 const args = process.argv.slice(2);
