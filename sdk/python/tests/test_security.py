@@ -108,6 +108,12 @@ def test_user_password_typed_errors_and_transparent_token_renewal(new_cluster: C
         async with CairnClient(address, user="alice", password="alice-pw", call_timeout=30) as alice:
             await alice.put("app/k", "v1")
             assert (await alice.get("app/k")).kvs[0].value == b"v1"
+            # Keep-alive streams carry the token too: a lease stays renewable with auth on.
+            grant = await alice.lease.grant(30)
+            assert (await alice.lease.keep_alive_once(grant.id)).ttl > 0
+            async for renewal in alice.lease.keep_alive(grant.id):
+                assert renewal.ttl > 0
+                break
             with pytest.raises(PermissionDeniedError) as denied:
                 await alice.get("other/k")
             assert denied.value.cairn_code == errors_pb2.ERROR_CODE_PERMISSION_DENIED

@@ -5,7 +5,8 @@
  * iteration throws NOT_FOUND once the server says the lease is gone. `close()` (or the
  * abort signal) stops it; it never revokes the lease.
  */
-import { status, type ClientDuplexStream } from '@grpc/grpc-js';
+import { status, type ClientDuplexStream, type Metadata } from '@grpc/grpc-js';
+import { isTokenRejected } from './auth.js';
 import type { LeaseKeepAliveRequest, LeaseKeepAliveResponse } from '../../../gen/ts/cairn/v1/lease.js';
 import { backoffDelay, sleep } from './backoff.js';
 import { CairnError, ErrorCode, toCairnError } from './errors.js';
@@ -111,16 +112,27 @@ export class LeaseKeepAlive implements AsyncIterableIterator<KeepAliveResult> {
   }
 
   private async run(): Promise<void> {
+    let reauthenticated = false;
     for (let attempt = 0; !this.closed; attempt++) {
       await this.pool.discover();
       if (this.closed) return;
       const member = this.pool.active;
       let answered = false;
+      let metadata: Metadata | undefined;
       try {
         await member.connect(this.options.dialTimeoutMs);
-        answered = await this.stream(member);
+        // The stream carries the user's token like every other call (authentication on).
+        metadata = await this.pool.tokens.metadata(member, new Date(Date.now() + this.options.dialTimeoutMs));
+        answered = await this.stream(member, metadata);
       } catch (err) {
         const error = toCairnError(err, member.address);
+        // A refused token (expired, revoked): authenticate again and reopen here, once.
+        if (metadata !== undefined && isTokenRejected(error) && !reauthenticated) {
+          reauthenticated = true;
+          this.pool.tokens.invalidate(metadata);
+          attempt--;
+          continue;
+        }
         if (error.cairnCode === ErrorCode.ERROR_CODE_LEASE_NOT_FOUND) return this.fail(error);
         if (!error.isNotApplied && !RECONNECTABLE.has(error.code)) return this.fail(error);
       }
@@ -136,9 +148,9 @@ export class LeaseKeepAlive implements AsyncIterableIterator<KeepAliveResult> {
    * TTL, and again. Resolves (true if anything was answered) when the member stops
    * answering in time; rejects on stream errors and when the lease is gone.
    */
-  private stream(member: MemberConnection): Promise<boolean> {
+  private stream(member: MemberConnection, metadata: Metadata): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      const call = member.lease.leaseKeepAlive();
+      const call = member.lease.leaseKeepAlive(metadata);
       this.call = call;
       let answered = false;
       let sentAt = 0;

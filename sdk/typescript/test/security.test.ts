@@ -82,6 +82,15 @@ test('user/password: calls and watches carry the token, typed errors, and an exp
   await alice.put('app/k', 'v1');
   t.is((await alice.get('app/k'))?.valueString, 'v1');
 
+  // A keep-alive stream carries the token too: a lease stays renewable with auth on.
+  const lease = await alice.lease.grant(30);
+  const keepAlive = alice.lease.keepAlive(lease.id);
+  for await (const renewal of keepAlive) {
+    t.true(renewal.ttl > 0);
+    break;
+  }
+  keepAlive.close();
+
   const denied = await t.throwsAsync(alice.get('other/k'));
   t.true(denied instanceof PermissionDeniedError, String(denied));
   t.is((denied as PermissionDeniedError).cairnCode, ErrorCode.ERROR_CODE_PERMISSION_DENIED);

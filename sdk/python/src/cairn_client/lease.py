@@ -16,6 +16,7 @@ import grpc.aio
 
 from cairn.v1 import errors_pb2, lease_pb2, lease_pb2_grpc
 
+from .auth import Metadata, is_token_rejected
 from .backoff import Backoff
 from .connection import Connection
 from .errors import NotFoundError, UnavailableError, from_rpc_error
@@ -36,7 +37,7 @@ _RECONNECT_CODES = frozenset(
 
 
 class _Retrying(Protocol):
-    def __call__(self, call: Callable[[grpc.aio.Channel], Awaitable[R]], *, read: bool) -> Awaitable[R]: ...
+    def __call__(self, call: Callable[[grpc.aio.Channel, Metadata], Awaitable[R]], *, read: bool) -> Awaitable[R]: ...
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,11 @@ class LeaseClient:
     async def keep_alive_once(self, lease_id: int) -> KeepAliveResult:
         """Renews the lease once. NotFoundError (ERROR_CODE_LEASE_NOT_FOUND) if it is gone."""
 
-        async def call(channel: grpc.aio.Channel) -> lease_pb2.LeaseKeepAliveResponse:
-            stream = lease_pb2_grpc.LeaseServiceStub(channel).LeaseKeepAlive(timeout=self._call_timeout)
+        async def call(channel: grpc.aio.Channel, metadata: Metadata) -> lease_pb2.LeaseKeepAliveResponse:
+            # A stream carries the user's token like every other call (authentication on).
+            stream = lease_pb2_grpc.LeaseServiceStub(channel).LeaseKeepAlive(
+                timeout=self._call_timeout, metadata=metadata
+            )
             try:
                 try:
                     await stream.write(lease_pb2.LeaseKeepAliveRequest(id=lease_id))
@@ -144,8 +148,9 @@ class LeaseClient:
         *,
         read: bool,
     ) -> R:
-        async def call(channel: grpc.aio.Channel) -> R:
-            return await method(lease_pb2_grpc.LeaseServiceStub(channel))(request, timeout=self._call_timeout)
+        async def call(channel: grpc.aio.Channel, metadata: Metadata) -> R:
+            stub = lease_pb2_grpc.LeaseServiceStub(channel)
+            return await method(stub)(request, timeout=self._call_timeout, metadata=metadata)
 
         return await self._with_retries(call, read=read)
 
@@ -190,7 +195,9 @@ class KeepAlive:
         # When the lease expires unless renewed; None when unknown (before the first answer).
         deadline: float | None = loop.time() + self._ttl if self._ttl is not None else None
         failures = 0
+        reauthenticated = False
         while True:
+            metadata: Metadata | None = None
             if deadline is not None and loop.time() >= deadline:
                 self.unreachable = True
                 return
@@ -199,7 +206,8 @@ class KeepAlive:
             stream = None
             try:
                 endpoint, channel = await self._conn.ready()
-                stream = lease_pb2_grpc.LeaseServiceStub(channel).LeaseKeepAlive()
+                metadata = await self._conn.tokens.metadata(channel, self._call_timeout)
+                stream = lease_pb2_grpc.LeaseServiceStub(channel).LeaseKeepAlive(metadata=metadata)
                 while True:
                     sent = loop.time()
                     await stream.write(request)
@@ -218,8 +226,14 @@ class KeepAlive:
                     yield KeepAliveResult(Header.from_pb(reply.header), reply.id, reply.ttl)
                     await asyncio.sleep(max(reply.ttl / 3, 0.1))
             except grpc.aio.AioRpcError as err:
+                error = from_rpc_error(err)
+                if metadata is not None and is_token_rejected(error) and not reauthenticated:
+                    # A refused token (expired, revoked): authenticate again and reopen, once.
+                    reauthenticated = True
+                    self._conn.tokens.invalidate(metadata)
+                    continue
                 if err.code() not in _RECONNECT_CODES:
-                    raise from_rpc_error(err) from None
+                    raise error from None
             except (UnavailableError, asyncio.TimeoutError, asyncio.InvalidStateError):
                 pass  # no member, no answer in time, or a write on a stream that had ended
             finally:

@@ -216,7 +216,10 @@ class Watch:
         create = watch_pb2.WatchCreateRequest(
             key=self._key, range_end=self._range_end, start_revision=self._next_revision, prev_kv=self._prev_kv
         )
-        await call.write(watch_pb2.WatchRequest(create_request=create))
+        try:
+            await call.write(watch_pb2.WatchRequest(create_request=create))
+        except asyncio.InvalidStateError:
+            pass  # the call already ended (refused: a stale token, say); read() reports its status
         # The first reply confirms the watch; a member that can't send it is no use to us.
         first = await asyncio.wait_for(call.read(), self._create_timeout)
         if not isinstance(first, watch_pb2.WatchResponse):
