@@ -7,6 +7,7 @@
 import test from 'ava';
 import { startClusterProcesses } from '../helpers/cluster-process.js';
 import { startNodeProcess } from '../helpers/node-process.js';
+import { MIN_WAIT_MS, waitUntil } from '../helpers/wait.js';
 import { acknowledgedPuts, engineFiles, readAll, truncateTo } from '../storage/damage-helpers.js';
 
 test('a damaged member refuses to start, and rejoins by the operator action with the others hash', async (t) => {
@@ -50,5 +51,12 @@ test('a damaged member refuses to start, and rejoins by the operator action with
   const missing = acks.filter((a) => stored.get(a.key) !== a.value);
   t.is(missing.length, 0, `the rejoined member lacks ${missing.length} acknowledged writes`);
   t.regex(rejoined.output(), /discarded the local data; rejoining/);
+  // The member declares itself caught up on its own schedule (after a settling delay, on the
+  // next message from the leader), so that line can come after the data converged: wait for it.
+  await waitUntil(
+    () => /caught up with the leader after rejoining/.test(rejoined.output()),
+    MIN_WAIT_MS,
+    () => `the rejoined member never said it caught up:\n${rejoined.output()}`,
+  );
   t.regex(rejoined.output(), /caught up with the leader after rejoining/);
 });
