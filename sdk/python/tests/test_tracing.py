@@ -56,9 +56,15 @@ def test_put_to_a_follower_is_one_trace_down_to_the_leaders_fsync(
                 await client.put("traced/py", VALUE)
                 return format(span.get_span_context().trace_id, "032x")
 
-    trace_id = run(main())
-    assert isinstance(trace_id, str)
-    provider.force_flush()
+    try:
+        trace_id = run(main())
+        assert isinstance(trace_id, str)
+        provider.force_flush()
+    finally:
+        # The provider stays the process's global one (OpenTelemetry sets it once), and its
+        # SimpleSpanProcessor exports synchronously: left running, every later test's calls
+        # would block the event loop retrying an export to this Jaeger once it is gone.
+        provider.shutdown()
 
     def complete(spans: list[Span]) -> bool:
         on_leader = {s.operation for s in spans if s.instance == leader.name}
