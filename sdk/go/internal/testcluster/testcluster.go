@@ -152,8 +152,11 @@ func startWith(t testing.TB, size int, memberArgs func(string) []string, creds c
 	}
 	for attempt := 1; ; attempt++ {
 		c := &Cluster{t: t}
+		// The data dir first: cleanups run last-registered first, so the members are
+		// stopped before the directory under them is removed.
+		dir := t.TempDir()
 		t.Cleanup(c.cleanup)
-		err := c.start(root, t.TempDir(), size, memberArgs, creds, extra)
+		err := c.start(root, dir, size, memberArgs, creds, extra)
 		if err == nil {
 			return c
 		}
