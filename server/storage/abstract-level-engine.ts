@@ -1,4 +1,5 @@
 import type { BatchOp, ScanRange, StorageEngine } from './engine.js';
+import type { WalSyncer } from './wal-syncer.js';
 
 /** The subset of abstract-level (v1 to v3) that Cairn relies on. */
 export interface AbstractLevelLike {
@@ -9,11 +10,16 @@ export interface AbstractLevelLike {
   iterator(options: Record<string, unknown>): AsyncIterable<[Buffer, Buffer]> & { close(): Promise<void> };
 }
 
-/** Adapts an abstract-level database opened with buffer keys and values. */
+/**
+ * Adapts an abstract-level database opened with buffer keys and values. With a WalSyncer,
+ * a synced write is written unsynced and then made durable by it, off the event loop (see
+ * wal-syncer.ts for why and why that is as durable).
+ */
 export class AbstractLevelEngine implements StorageEngine {
   constructor(
     readonly name: string,
     private readonly db: AbstractLevelLike,
+    private readonly walSyncer?: WalSyncer,
   ) {}
 
   async get(key: Buffer): Promise<Buffer | undefined> {
@@ -43,10 +49,16 @@ export class AbstractLevelEngine implements StorageEngine {
 
   async write(ops: BatchOp[], options: { sync: boolean }): Promise<void> {
     if (ops.length === 0) return;
+    if (options.sync && this.walSyncer !== undefined) {
+      await this.db.batch(ops, { sync: false });
+      await this.walSyncer.sync();
+      return;
+    }
     await this.db.batch(ops, { sync: options.sync });
   }
 
-  close(): Promise<void> {
-    return this.db.close();
+  async close(): Promise<void> {
+    await this.walSyncer?.close();
+    await this.db.close();
   }
 }

@@ -5,6 +5,7 @@ import { AbstractLevelEngine, type AbstractLevelLike } from './abstract-level-en
 import type { StorageEngine } from './engine.js';
 import { diagnoseOpenError } from './open-errors.js';
 import { StorageErrorCode, StorageIntegrityError } from './storage-error.js';
+import { WalSyncer } from './wal-syncer.js';
 
 const BUFFERS = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const;
 
@@ -67,7 +68,9 @@ export async function openEngine(
   } catch (err) {
     throw diagnoseOpenError(err, location);
   }
-  return new AbstractLevelEngine(engine, db);
+  // RocksDB's binding writes (and fsyncs) on the calling thread; LevelDB's runs its writes on
+  // libuv's pool already.
+  return new AbstractLevelEngine(engine, db, engine === 'rocksdb' ? new WalSyncer(location) : undefined);
 }
 
 /** A probe write: a read-only or full disk is named before the engine gives a vaguer error. */
