@@ -1,7 +1,8 @@
 /**
  * Members on separate hosts (issue 16): three members, each in its own network namespace
  * with its own address on a bridge (10.77.0.11-13), TLS on with certificates naming each
- * member and its address, and the client in a fourth namespace (10.77.0.14). Then one
+ * member and its address, and the client in a fourth namespace (10.77.0.14), which first runs
+ * the cross-SDK scenario with the TypeScript SDK and gets expected.txt exactly. Then one
  * member's link is cut: the majority keeps taking writes, the cut member refuses
  * linearizable reads; restored, it catches up to the same HashKV. Last, a rolling restart
  * of all three under a write load loses no acknowledged write.
@@ -11,6 +12,7 @@
  */
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +107,27 @@ function stopMember(m: Member): Promise<void> {
   });
 }
 
+/** Runs a command to completion inside a network namespace, from the repository root. */
+function runInNamespace(
+  ns: string,
+  command: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', ns, ...command], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   let done = false;
   const loop = (async () => {
@@ -159,7 +182,18 @@ if (unavailable !== undefined) {
       };
       await waitFor('a leader', async () => (await leaderOf(members)) !== undefined);
 
-      // The scenario from the client host: a write through each member, read back everywhere.
+      // The cross-SDK scenario (sdk/scenario/SCENARIO.md), run by the TypeScript SDK from the
+      // client host over TLS against the fresh cluster (revisions start at 1): it must print
+      // expected.txt exactly, as it does on loopback.
+      const scenario = await runInNamespace(net.hosts[3]!.ns, [process.execPath, '--import', 'tsx', 'sdk/typescript/scenario.ts'], {
+        CAIRN_ENDPOINTS: endpoints.join(','),
+        CAIRN_CACERT: pki.caFile,
+      });
+      t.is(scenario.code, 0, scenario.stderr);
+      t.is(scenario.stdout, readFileSync(join(REPO_ROOT, 'sdk/scenario/expected.txt'), 'utf8'), 'the SDK scenario from the client host');
+      log(`SDK scenario from ${net.hosts[3]!.address} over TLS: ${scenario.stdout.split('\n').length - 1} lines, equal to expected.txt`);
+
+      // A write through each member, read back everywhere.
       for (const [i, m] of members.entries()) {
         const put = await agent.call({ op: 'put', endpoints: [m.endpoint], key: `scenario/${i}`, value: `from ${m.host.name}` });
         t.true(put.ok, `put through ${m.host.name}: ${JSON.stringify(put)}`);
