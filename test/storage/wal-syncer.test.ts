@@ -44,13 +44,20 @@ test('many concurrent synced writes across log rollovers all resolve, in order, 
   const engine = await openEngine('rocksdb', dir, memory);
   const value = Buffer.alloc(4096, 7);
   const resolved: number[] = [];
-  const writes: Promise<void>[] = [];
   const COUNT = 2000;
-  for (let i = 0; i < COUNT; i++) {
-    const key = Buffer.from(`key/${String(i).padStart(5, '0')}`);
-    writes.push(engine.write([{ type: 'put', key, value }], { sync: true }).then(() => void resolved.push(i)));
+  const WAVE = 100;
+  const logFilesSeen = new Set<string>();
+  // Waves of concurrent writes, the log directory listed after each, to see the switches.
+  for (let wave = 0; wave < COUNT / WAVE; wave++) {
+    const writes: Promise<void>[] = [];
+    for (let i = wave * WAVE; i < (wave + 1) * WAVE; i++) {
+      const key = Buffer.from(`key/${String(i).padStart(5, '0')}`);
+      writes.push(engine.write([{ type: 'put', key, value }], { sync: true }).then(() => void resolved.push(i)));
+    }
+    await Promise.all(writes);
+    for (const name of await readdir(engineLocation('rocksdb', dir))) if (/^\d+\.log$/.test(name)) logFilesSeen.add(name);
   }
-  await Promise.all(writes);
+  t.true(logFilesSeen.size > 1, `RocksDB switched log files during the run (saw ${[...logFilesSeen].join(', ')})`);
   t.deepEqual(
     resolved,
     Array.from({ length: COUNT }, (_, i) => i),
