@@ -144,17 +144,8 @@ client_pin=()
 
 tls_dir="$out/tls"
 if [[ " $tls_modes " == *" on "* ]]; then
-  mkdir -p "$tls_dir"
-  (
-    cd "$tls_dir"
-    key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
-    openssl req -x509 "${key[@]}" -days 2 -subj "/CN=bench CA" -keyout ca.key -out ca.pem 2>/dev/null
-    for n in n1 n2 n3 e1 e2 e3 client; do
-      openssl req "${key[@]}" -subj "/CN=$n" -keyout "$n.key" -out "$n.csr" 2>/dev/null
-      printf 'subjectAltName=DNS:%s,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' "$n" >"$n.ext"
-      openssl x509 -req -in "$n.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile "$n.ext" -out "$n.pem" 2>/dev/null
-    done
-  )
+  bash "$here/../deploy/make-certs.sh" --days 2 --ca-name "bench CA" "$tls_dir" \
+    n1=IP:127.0.0.1 n2=IP:127.0.0.1 n3=IP:127.0.0.1 e1=IP:127.0.0.1 e2=IP:127.0.0.1 e3=IP:127.0.0.1
 fi
 
 # ---- clusters
