@@ -1,5 +1,5 @@
 import type { ConfChange } from '../raft/conf-change.js';
-import type { Message } from '../raft/message.js';
+import { MessageType, type Message } from '../raft/message.js';
 import type { ProgressState } from '../raft/progress.js';
 import type { AppliedConfChange } from '../raft/raft.js';
 import type { ConfChangeSubmitResult, RawNode } from '../raft/raw-node.js';
@@ -87,14 +87,20 @@ const STOPPED_CC: DriverConfChangeResult = { accepted: false, reason: 'stopped' 
  * Owns all I/O around one Raft core. Inputs (ticks, peer messages, proposals) are fed to the
  * core synchronously; a single processing loop turns each Ready into I/O:
  *
+ *   0. SEND EARLY a leader's appends and heartbeats of a term already on disk, so that the
+ *      followers write the new entries while the leader writes them (Raft thesis §10.2.1).
+ *      Safe because the core counts the leader's own entries toward a quorum only when
+ *      step 4 steps its self-acknowledgement, after its write: a commit index carried by
+ *      these messages never counts an entry the leader has not made durable, and entries
+ *      that a majority of followers made durable are committed whether or not the leader
+ *      crashes before its own write. A term not yet durable holds them back (the messages
+ *      would speak for a term this node could forget).
  *   1. PERSIST snapshot + entries + hard state, and AWAIT the synced write.
- *      Every outgoing message may depend on it: a vote grant on the persisted vote, an
- *      append ack on the persisted entries. Sending first could, after a crash, let a node
- *      vote twice in a term or ack an entry it no longer has, breaking election safety or
- *      losing a committed entry. (A leader could overlap its own write with sending; the
- *      core only counts the leader in the quorum after step 4, so that would be safe, but
- *      this loop keeps one simple order for every role.)
- *   2. SEND the messages (fire and forget).
+ *      Every other outgoing message may depend on it: a vote grant on the persisted vote,
+ *      an append ack on the persisted entries. Sending first could, after a crash, let a
+ *      node vote twice in a term or ack an entry it no longer has, breaking election safety
+ *      or losing a committed entry.
+ *   2. SEND the remaining messages (fire and forget).
  *   3. APPLY: restore the snapshot, then apply committed entries, in order. They are durable
  *      (step 1 of this or an earlier Ready), so applying can never get ahead of the log.
  *   4. ADVANCE the core: marks entries stable (the leader now counts itself) and applied.
@@ -121,6 +127,8 @@ export class RaftDriver {
   private reportedLeader = 0;
   /** Waiters of accepted conf changes by log index (at most one at a time, by the core's rule). */
   private readonly confWaiters = new Map<number, { term: number; resolve: (a: AppliedConfChange) => void; reject: (e: Error) => void }>();
+  /** The term of the last hard state written: a leader's messages of this term may leave before its write. */
+  private durableTerm: number;
   /** Set when the core reported this member removed: stop once the last Ready is out. */
   private removedAt: { index: number; confState: ConfState } | undefined = undefined;
 
@@ -128,6 +136,7 @@ export class RaftDriver {
     this.opts = opts;
     this.node = opts.node;
     const st = opts.node.status();
+    this.durableTerm = st.term;
     this.applied = st.applied;
     this.lastSnapshotIndex = st.firstIndex - 1;
   }
@@ -292,23 +301,36 @@ export class RaftDriver {
       this.reportedLeader = rd.softState.lead;
       if (rd.softState.lead !== 0) this.opts.observer?.leaderChanged();
     }
-    // 1. persist (synced) before anything that depends on it leaves this node
     if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
+      // 0. a leader's replication leaves now, the rest after the write
+      const early: Message[] = [];
+      const later: Message[] = [];
+      for (const m of rd.messages) (this.mayLeaveBeforeWrite(m) ? early : later).push(m);
+      if (early.length > 0) this.opts.sender.send(early);
+      // 1. persist (synced) before anything that depends on it leaves this node
       const batch: PersistBatch = {
         entries: rd.entries,
         mustSync: rd.mustSync,
         ...(rd.hardState !== undefined ? { hardState: rd.hardState } : {}),
         ...(rd.snapshot !== undefined ? { snapshot: rd.snapshot } : {}),
       };
-      this.settle(this.opts.persistence.save(batch), () => this.afterPersist(rd, done));
+      this.settle(this.opts.persistence.save(batch), () => {
+        if (rd.hardState !== undefined) this.durableTerm = rd.hardState.term;
+        this.afterPersist(rd, later, done);
+      });
       return;
     }
-    this.afterPersist(rd, done);
+    this.afterPersist(rd, rd.messages, done);
   }
 
-  private afterPersist(rd: Ready, done: () => void): void {
+  /** A leader's append or heartbeat of a term already durable (see step 0 above). */
+  private mayLeaveBeforeWrite(m: Message): boolean {
+    return (m.type === MessageType.App || m.type === MessageType.Heartbeat) && m.term === this.durableTerm;
+  }
+
+  private afterPersist(rd: Ready, messages: readonly Message[], done: () => void): void {
     // 2. send
-    if (rd.messages.length > 0) this.opts.sender.send(rd.messages);
+    if (messages.length > 0) this.opts.sender.send(messages);
     // 3. apply: snapshot first, then the entries after it
     const snap = rd.snapshot;
     this.settle(snap === undefined ? undefined : this.opts.stateMachine.restore(snap), () => {

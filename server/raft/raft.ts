@@ -295,6 +295,11 @@ export class Raft {
     this.readRoundPending = false;
     this.pendingReadIndexMessages = [];
     this.transferCampaignPending = false;
+    // Self-acknowledgements not yet handed to a Ready belong to the leadership that ends
+    // here: stepped later they would be ignored, and meanwhile a new leader may truncate
+    // the entries they name, so no Ready could carry them. The entries themselves are still
+    // written with the next Ready; a later leadership counts itself from its own appends.
+    this.msgsAfterAppend = [];
   }
 
   becomeFollower(term: number, lead: NodeId): void {

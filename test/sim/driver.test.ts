@@ -197,6 +197,34 @@ test('driver: a leader counts itself towards commit only after its own write syn
   );
 });
 
+test("driver: a leader's appends leave while its own write is pending; a new term's messages wait for theirs", (t) => {
+  const { h, d } = setup();
+  d.campaign();
+  d.step(resp(MessageType.PreVoteResp, 2, 1));
+  t.false(
+    h.sent.some((m) => m.type === MessageType.Vote),
+    'the vote request of an unsynced term waits',
+  );
+  h.sync(); // candidate hard state (term 1, vote 1)
+  d.step(resp(MessageType.VoteResp, 2, 1));
+  t.is(d.status().role, 'leader');
+  t.true(
+    h.sent.some((m) => m.type === MessageType.App && m.term === 1),
+    "the no-op's append left before the leader's write of it completed",
+  );
+  t.is(h.pending.length, 1, "the leader's write is still pending");
+  h.sync();
+  h.sent.length = 0;
+  d.step(resp(MessageType.AppResp, 2, 1, { index: 1 }));
+  h.sync();
+  t.true(d.propose(new TextEncoder().encode('x')).accepted);
+  t.true(
+    h.sent.some((m) => m.type === MessageType.App && m.entries.some((e) => e.index === 2)),
+    'a proposal is replicated before the leader wrote it',
+  );
+  t.is(d.status().commit, 1, 'and is not committed by the follower alone');
+});
+
 test('driver: linearizable reads are released only after the state machine applied the read index', (t) => {
   const { h, d, reads } = setup();
   d.campaign();
