@@ -6,7 +6,19 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['gen/**', 'dist/**', 'node_modules/**', '.chaos-runs/**', 'sdk/python/**', 'sdk/go/**', 'bench/results/**'] },
+  {
+    ignores: [
+      'gen/**',
+      'sdk/typescript/gen/**',
+      'sdk/typescript/dist/**',
+      'dist/**',
+      'node_modules/**',
+      '.chaos-runs/**',
+      'sdk/python/**',
+      'sdk/go/**',
+      'bench/results/**',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

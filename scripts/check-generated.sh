@@ -16,11 +16,14 @@ else
   npx buf generate --template buf.gen.ts.yaml -o "$tmp"
   dirs="ts"
 fi
-for d in $dirs; do
-  if ! diff -r "$tmp/gen/$d" "gen/$d" >/dev/null 2>&1; then
-    diff -r "$tmp/gen/$d" "gen/$d" | head -40
-    echo "gen/$d is stale: run 'npx buf generate' and commit the result" >&2
+# The TypeScript SDK's bigint copy (sdk/typescript/gen) comes from both templates.
+outputs="sdk/typescript/gen"
+for d in $dirs; do outputs="gen/$d $outputs"; done
+for out in $outputs; do
+  if ! diff -r "$tmp/$out" "$out" >/dev/null 2>&1; then
+    diff -r "$tmp/$out" "$out" | head -40
+    echo "$out is stale: run 'npx buf generate' and commit the result" >&2
     exit 1
   fi
 done
-echo "gen/{${dirs// /,}} matches proto/"
+echo "$outputs match proto/"

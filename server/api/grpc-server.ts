@@ -1,4 +1,10 @@
-import { Server, type ServerCredentials, type ServerInterceptor } from '@grpc/grpc-js';
+import {
+  Server,
+  type ServerCredentials,
+  type ServerInterceptor,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
@@ -13,6 +19,7 @@ import { AuthServiceService, type AuthServiceServer } from '../../gen/ts/cairn/v
 import type { Limits } from '../config.js';
 import type { Authorizer } from './auth/authorizer.js';
 import { guardService } from './auth/guard.js';
+import { int64RangeInterceptor, withInt64RangeCheck } from './int64-range.js';
 import path from 'node:path';
 import { HEALTH_PROTO_FILE, packageRoot, PUBLIC_PROTO_FILES } from './proto-files.js';
 import { WATCH_SERVICE_DEFINITION } from './watch-encoding.js';
@@ -47,21 +54,25 @@ export function buildGrpcServer(
   interceptors: ServerInterceptor[] = [],
 ): { server: Server; health: HealthImplementation } {
   const server = new Server({
-    interceptors,
+    // Outermost (grpc-js wraps in list order), so the observers see the status it sends.
+    interceptors: [...interceptors, int64RangeInterceptor()],
     'grpc.max_receive_message_length': 2 * limits.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.keepalive_permit_without_calls': 1,
   });
-  // Every public service behind the access check (auth/access-rules.ts); health and
-  // reflection stay open, and the peer service is the members' own (TLS identifies them).
-  server.addService(KVServiceService, guardService(KVServiceService, services.kv, authorizer));
+  // Every public service behind the access check (auth/access-rules.ts), its requests
+  // decoded with the int64 range check (int64-range.ts); health and reflection stay open,
+  // and the peer service is the members' own (TLS identifies them).
+  const addPublic = <Impl extends object>(definition: ServiceDefinition, impl: Impl): void =>
+    server.addService(withInt64RangeCheck(definition), guardService(definition, impl, authorizer) as UntypedServiceImplementation);
+  addPublic(KVServiceService, services.kv);
   // Watch streams write responses they encoded themselves (fan-out encodes each revision once).
-  server.addService(WATCH_SERVICE_DEFINITION, guardService(WATCH_SERVICE_DEFINITION, services.watch, authorizer));
-  server.addService(LeaseServiceService, guardService(LeaseServiceService, services.lease, authorizer));
-  server.addService(ClusterServiceService, guardService(ClusterServiceService, services.cluster, authorizer));
-  server.addService(MaintenanceServiceService, guardService(MaintenanceServiceService, services.maintenance, authorizer));
-  server.addService(AuthServiceService, guardService(AuthServiceService, services.auth, authorizer));
+  addPublic(WATCH_SERVICE_DEFINITION, services.watch);
+  addPublic(LeaseServiceService, services.lease);
+  addPublic(ClusterServiceService, services.cluster);
+  addPublic(MaintenanceServiceService, services.maintenance);
+  addPublic(AuthServiceService, services.auth);
   server.addService(RaftPeerServiceService, services.peer);
 
   const health = new HealthImplementation({

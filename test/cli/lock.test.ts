@@ -45,7 +45,7 @@ async function queued(name: string, count: number): Promise<void> {
   const now = await client.getPrefix(`${name}/`);
   if (now.count >= count) return;
   let n = now.count;
-  for await (const batch of client.watch(`${name}/`, { prefix: true, startRevision: now.revision + 1 })) {
+  for await (const batch of client.watch(`${name}/`, { prefix: true, startRevision: now.revision + 1n })) {
     for (const e of batch.events) n += e.type === 'put' ? 1 : -1;
     if (n >= count) return;
   }

@@ -108,7 +108,7 @@ test.serial('a traced Put with watches open shows watch.deliver on the leader an
     t.is(apply?.instance, member);
     t.is(deliver.tags['cairn.watchers_matched'], 1);
     t.is(deliver.tags['cairn.events'], 1);
-    t.is(deliver.tags['cairn.revision'], seenByLeader.revision);
+    t.is(deliver.tags['cairn.revision'], Number(seenByLeader.revision));
     t.is(typeof deliver.tags['cairn.watch_stream_id'], 'number');
   }
   // Exported before the sampled write's spans (each member exports in the order spans end).

@@ -5,7 +5,7 @@
  * Tokens are valid on every member, so one token serves the whole cluster.
  */
 import { Metadata } from '@grpc/grpc-js';
-import type { AuthenticateResponse } from '../../../gen/ts/cairn/v1/auth.js';
+import type { AuthenticateResponse } from '../gen/cairn/v1/auth.js';
 import { ErrorCode, type CairnError } from './errors.js';
 import { unary, type MemberConnection } from './member.js';
 

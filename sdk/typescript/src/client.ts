@@ -6,15 +6,8 @@
  *   const kv = await client.get('greeting');       // KeyValue | undefined
  *   client.close();
  */
-import type {
-  CompactResponse,
-  DeleteRangeResponse,
-  PutResponse,
-  RangeResponse,
-  TxnRequest,
-  TxnResponse,
-} from '../../../gen/ts/cairn/v1/kv.js';
-import type { Member, MemberListResponse } from '../../../gen/ts/cairn/v1/cluster.js';
+import type { CompactResponse, DeleteRangeResponse, PutResponse, RangeResponse, TxnRequest, TxnResponse } from '../gen/cairn/v1/kv.js';
+import type { Member, MemberListResponse } from '../gen/cairn/v1/cluster.js';
 import { selectKeys, type Bytes, type KeySelector } from './bytes.js';
 import { watchConfig, decodeConfig, type ConfigOptions, type ConfigVersion } from './config.js';
 import { unary } from './member.js';
@@ -33,6 +26,7 @@ import { userCredentials } from './auth.js';
 import { MemberPool, type InvokeOptions } from './pool.js';
 import { transportFor, type TlsOptions } from './tls.js';
 import { deleteRequest, putRequest, rangeRequest, type DeleteOptions, type PutOptions, type ReadOptions } from './requests.js';
+import { toBigInt, type Int64 } from './int64.js';
 import { Txn, txnResult, type CommitOptions } from './txn.js';
 import { Watch, type WatchOptions } from './watch.js';
 import { LeaseClient } from './lease.js';
@@ -168,8 +162,8 @@ export class CairnClient {
   }
 
   /** Discards history before revision; reads and watches below it then fail with isCompacted. */
-  async compact(revision: number, options: { physical?: boolean } & InvokeOptions = {}): Promise<Header> {
-    const req = { revision, physical: options.physical ?? false };
+  async compact(revision: Int64, options: { physical?: boolean } & InvokeOptions = {}): Promise<Header> {
+    const req = { revision: toBigInt(revision, 'revision'), physical: options.physical ?? false };
     await this.pool.discover();
     // Compacting twice at the same revision is harmless, so it is retried like a read.
     const res = await this.pool.invoke(

@@ -20,7 +20,7 @@ export interface ConfigOptions<T> {
 export interface ConfigVersion<T> {
   value: T | undefined;
   /** The key's modRevision, or the store revision observed when the key is absent. */
-  revision: number;
+  revision: bigint;
 }
 
 export function decodeConfig<T>(kv: KeyValue, decode: Decoder<T> | undefined): T {
@@ -54,7 +54,7 @@ export async function* watchConfig<T>(
     ? { value: undefined, revision: current.revision }
     : { value: decodeConfig(kv, options.decode), revision: kv.modRevision };
   const watch = source.watch(key, {
-    startRevision: current.revision + 1,
+    startRevision: current.revision + 1n,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
   try {

@@ -17,12 +17,12 @@ export interface ServiceChange {
   key: string;
   /** The new value ('' for a leave). */
   value: string;
-  revision: number;
+  revision: bigint;
 }
 
 export interface Discovery {
   /** The revision `services` was read at; `changes` starts at the one after. */
-  revision: number;
+  revision: bigint;
   /** The live services: key → value (UTF-8). */
   services: Map<string, string>;
   /** Joins and leaves from `revision + 1` on; `return()` (or `break`, or the signal) stops it. */
@@ -34,7 +34,7 @@ export async function discover(client: PrefixReader, prefix: string, options: { 
   const services = new Map(initial.kvs.map((kv) => [kv.keyString, kv.valueString]));
   const watch = client.watch(prefix, {
     prefix: true,
-    startRevision: initial.revision + 1,
+    startRevision: initial.revision + 1n,
     ...(options.signal ? { signal: options.signal } : {}),
   });
   return { revision: initial.revision, services, changes: changesOf(watch) };

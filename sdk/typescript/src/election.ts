@@ -24,7 +24,7 @@ import { Compare, Op } from './txn.js';
 export class Election {
   /** The key this session campaigns with: `<name>/<lease hex>`. */
   readonly key: string;
-  private place: number | undefined;
+  private place: bigint | undefined;
 
   constructor(
     readonly session: Session,
@@ -34,7 +34,7 @@ export class Election {
   }
 
   /** The create revision of the own key while campaigning or leading; else undefined. */
-  get revision(): number | undefined {
+  get revision(): bigint | undefined {
     return this.place;
   }
 

@@ -4,7 +4,7 @@
  * in the status details), which is what decides whether a request may be retried.
  */
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { ErrorCode, ErrorInfo, RpcStatus, errorCodeToJSON, protobufPackage } from '../../../gen/ts/cairn/v1/errors.js';
+import { ErrorCode, ErrorInfo, RpcStatus, errorCodeToJSON, protobufPackage } from '../gen/cairn/v1/errors.js';
 
 export { ErrorCode };
 
@@ -17,7 +17,7 @@ export interface CairnErrorInit {
   message: string;
   cairnCode?: ErrorCode | undefined;
   /** With ERROR_CODE_COMPACTED, the oldest revision still available. */
-  compactRevision?: number | undefined;
+  compactRevision?: bigint | undefined;
   /** The member that answered (or failed to), when known. */
   endpoint?: string | undefined;
   /** True when the request certainly never reached a member (no connection). */
@@ -34,7 +34,7 @@ export class CairnError extends Error {
   /** The server's domain code (from the ErrorInfo in the status details), when it sent one. */
   readonly cairnCode: ErrorCode | undefined;
   /** With ERROR_CODE_COMPACTED, the oldest revision still available; otherwise undefined. */
-  readonly compactRevision: number | undefined;
+  readonly compactRevision: bigint | undefined;
   readonly endpoint: string | undefined;
   readonly notSent: boolean;
 
@@ -135,7 +135,7 @@ function errorInfoOf(rpcStatus: RpcStatus): ErrorInfo | undefined {
 /** The domain fields of an ErrorInfo, as CairnErrorInit takes them. */
 function domainFields(info: ErrorInfo | undefined): Pick<CairnErrorInit, 'cairnCode' | 'compactRevision'> {
   if (info === undefined || info.code === ErrorCode.ERROR_CODE_UNSPECIFIED) return {};
-  return { cairnCode: info.code, compactRevision: info.compactRevision > 0 ? info.compactRevision : undefined };
+  return { cairnCode: info.code, compactRevision: info.compactRevision > 0n ? info.compactRevision : undefined };
 }
 
 /** The status details a failed call carried in grpc-status-details-bin, if any (and if they decode). */

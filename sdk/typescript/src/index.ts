@@ -8,7 +8,7 @@ export type { InvokeOptions } from './pool.js';
 export { Txn, Compare, Op, type Relation, type TxnResult, type OpResult, type CommitOptions } from './txn.js';
 export { Watch, type WatchBatch, type WatchEvent, type WatchOptions } from './watch.js';
 export type { ConfigOptions, ConfigVersion, Decoder } from './config.js';
-export type { Member } from '../../../gen/ts/cairn/v1/cluster.js';
+export type { Member } from '../gen/cairn/v1/cluster.js';
 export { LeaseClient, LeaseKeepAlive, type KeepAliveResult, type LeaseGrantResult, type LeaseTimeToLiveResult } from './lease.js';
 export { Session, DEFAULT_SESSION_TTL, type SessionOptions, type SessionClient } from './session.js';
 export { Mutex } from './mutex.js';

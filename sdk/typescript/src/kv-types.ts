@@ -1,18 +1,19 @@
 /** The SDK's view of the wire types: plain objects, bytes as Buffer, text accessors. */
-import type { KeyValue as PbKeyValue, ResponseHeader } from '../../../gen/ts/cairn/v1/types.js';
-import type { DeleteRangeResponse, PutResponse, RangeResponse } from '../../../gen/ts/cairn/v1/kv.js';
+import type { KeyValue as PbKeyValue, ResponseHeader } from '../gen/cairn/v1/types.js';
+import type { DeleteRangeResponse, PutResponse, RangeResponse } from '../gen/cairn/v1/kv.js';
 
 export class KeyValue {
   constructor(
     readonly key: Buffer,
     readonly value: Buffer,
     /** Revision of the put that created the key in its current generation. */
-    readonly createRevision: number,
+    readonly createRevision: bigint,
     /** Revision of the last change to the key. */
-    readonly modRevision: number,
+    readonly modRevision: bigint,
     /** Puts to the key in its current generation, starting at 1. */
-    readonly version: number,
-    readonly lease: number,
+    readonly version: bigint,
+    /** The lease the key is attached to; 0n: none. */
+    readonly lease: bigint,
   ) {}
 
   static from(kv: PbKeyValue): KeyValue {
@@ -32,20 +33,20 @@ export class KeyValue {
 
 /** Which member answered, and the store revision it answered at. */
 export interface Header {
-  clusterId: number;
-  memberId: number;
-  revision: number;
-  raftTerm: number;
+  clusterId: bigint;
+  memberId: bigint;
+  revision: bigint;
+  raftTerm: bigint;
 }
 
 export function header(h: ResponseHeader | undefined): Header {
-  return { clusterId: h?.clusterId ?? 0, memberId: h?.memberId ?? 0, revision: h?.revision ?? 0, raftTerm: h?.raftTerm ?? 0 };
+  return { clusterId: h?.clusterId ?? 0n, memberId: h?.memberId ?? 0n, revision: h?.revision ?? 0n, raftTerm: h?.raftTerm ?? 0n };
 }
 
 export interface RangeResult {
   header: Header;
   /** The revision the read observed. */
-  revision: number;
+  revision: bigint;
   kvs: KeyValue[];
   /** Keys in the range, regardless of limit. */
   count: number;
@@ -56,7 +57,7 @@ export interface RangeResult {
 export interface PutResult {
   header: Header;
   /** The revision the put created. */
-  revision: number;
+  revision: bigint;
   /** The previous version, when asked for with prevKv and the key existed. */
   prevKv: KeyValue | undefined;
 }
@@ -64,7 +65,7 @@ export interface PutResult {
 export interface DeleteResult {
   header: Header;
   /** The revision the delete created (unchanged when nothing was deleted). */
-  revision: number;
+  revision: bigint;
   deleted: number;
   /** The deleted keys, when asked for with prevKv. */
   prevKvs: KeyValue[];
@@ -72,7 +73,7 @@ export interface DeleteResult {
 
 export function rangeResult(res: RangeResponse): RangeResult {
   const h = header(res.header);
-  return { header: h, revision: h.revision, kvs: res.kvs.map((kv) => KeyValue.from(kv)), count: res.count, more: res.more };
+  return { header: h, revision: h.revision, kvs: res.kvs.map((kv) => KeyValue.from(kv)), count: Number(res.count), more: res.more };
 }
 
 export function putResult(res: PutResponse): PutResult {
@@ -82,5 +83,5 @@ export function putResult(res: PutResponse): PutResult {
 
 export function deleteResult(res: DeleteRangeResponse): DeleteResult {
   const h = header(res.header);
-  return { header: h, revision: h.revision, deleted: res.deleted, prevKvs: res.prevKvs.map((kv) => KeyValue.from(kv)) };
+  return { header: h, revision: h.revision, deleted: Number(res.deleted), prevKvs: res.prevKvs.map((kv) => KeyValue.from(kv)) };
 }

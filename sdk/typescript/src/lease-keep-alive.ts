@@ -7,7 +7,7 @@
  */
 import { status, type ClientDuplexStream, type Metadata } from '@grpc/grpc-js';
 import { isTokenRejected } from './auth.js';
-import type { LeaseKeepAliveRequest, LeaseKeepAliveResponse } from '../../../gen/ts/cairn/v1/lease.js';
+import type { LeaseKeepAliveRequest, LeaseKeepAliveResponse } from '../gen/cairn/v1/lease.js';
 import { backoffDelay, sleep } from './backoff.js';
 import { CairnError, ErrorCode, toCairnError } from './errors.js';
 import { header, type Header } from './kv-types.js';
@@ -16,7 +16,7 @@ import type { MemberPool } from './pool.js';
 
 export interface KeepAliveResult {
   header: Header;
-  id: number;
+  id: bigint;
   /** The lease's remaining TTL in seconds after this renewal. */
   ttl: number;
   /** When the renewal was sent (ms since the epoch): the lease lives at least until sentAt + ttl s. */
@@ -50,7 +50,7 @@ export class LeaseKeepAlive implements AsyncIterableIterator<KeepAliveResult> {
 
   constructor(
     private readonly pool: MemberPool,
-    readonly id: number,
+    readonly id: bigint,
     private readonly options: { dialTimeoutMs: number; signal?: AbortSignal | undefined },
   ) {
     if (options.signal?.aborted) this.closed = true;
@@ -172,10 +172,10 @@ export class LeaseKeepAlive implements AsyncIterableIterator<KeepAliveResult> {
       call.on('data', (res: LeaseKeepAliveResponse) => {
         clearTimeout(timer);
         if (this.closed) return finish(() => resolve(answered));
-        if (res.ttl <= 0) return finish(() => reject(leaseNotFound(this.id, member.address)));
+        if (res.ttl <= 0n) return finish(() => reject(leaseNotFound(this.id, member.address)));
         answered = true;
-        this.deliver({ header: header(res.header), id: res.id, ttl: res.ttl, sentAt });
-        const intervalMs = Math.max(100, (res.ttl * 1000) / 3);
+        this.deliver({ header: header(res.header), id: res.id, ttl: Number(res.ttl), sentAt });
+        const intervalMs = Math.max(100, (Number(res.ttl) * 1000) / 3);
         timer = setTimeout(() => send(Math.min(Math.max(intervalMs, 1000), 5000)), intervalMs);
         timer.unref();
       });
@@ -187,7 +187,7 @@ export class LeaseKeepAlive implements AsyncIterableIterator<KeepAliveResult> {
 }
 
 /** The error for a lease the server says is gone: the code the server gives a put naming it. */
-export function leaseNotFound(id: number, endpoint?: string): CairnError {
+export function leaseNotFound(id: bigint, endpoint?: string): CairnError {
   return new CairnError({
     code: status.NOT_FOUND,
     message: `lease ${id.toString(16)} not found (expired or revoked)`,

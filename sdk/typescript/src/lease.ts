@@ -17,10 +17,11 @@ import type {
   LeaseLeasesResponse,
   LeaseRevokeResponse,
   LeaseTimeToLiveResponse,
-} from '../../../gen/ts/cairn/v1/lease.js';
+} from '../gen/cairn/v1/lease.js';
 import { CairnError, toCairnError } from './errors.js';
 import { LeaseKeepAlive, leaseNotFound, type KeepAliveResult } from './lease-keep-alive.js';
 import { header, type Header } from './kv-types.js';
+import { toBigInt, type Int64 } from './int64.js';
 import { unary } from './member.js';
 import type { InvokeOptions, MemberPool } from './pool.js';
 
@@ -28,14 +29,14 @@ export { LeaseKeepAlive, type KeepAliveResult };
 
 export interface LeaseGrantResult {
   header: Header;
-  id: number;
+  id: bigint;
   /** The granted TTL in seconds (the server raises a TTL below its minimum). */
   ttl: number;
 }
 
 export interface LeaseTimeToLiveResult {
   header: Header;
-  id: number;
+  id: bigint;
   /** Remaining seconds; -1 when the lease does not exist (expired, revoked, never granted). */
   ttl: number;
   grantedTtl: number;
@@ -50,23 +51,26 @@ export class LeaseClient {
   ) {}
 
   /** Grants a lease of `ttl` seconds; `id` asks for a particular id (0 or unset: any). */
-  async grant(ttl: number, options: { id?: number } & InvokeOptions = {}): Promise<LeaseGrantResult> {
-    const req = { ttl, id: options.id ?? 0 };
+  async grant(ttl: number, options: { id?: Int64 } & InvokeOptions = {}): Promise<LeaseGrantResult> {
+    const req = { ttl: toBigInt(ttl, 'ttl'), id: toBigInt(options.id ?? 0n, 'lease') };
     await this.pool.discover();
     const res = await this.pool.invoke(
       'write',
       (c) => unary<LeaseGrantResponse>((cb) => c.member.lease.leaseGrant(req, c.metadata, { deadline: c.deadline }, cb)),
       options,
     );
-    return { header: header(res.header), id: res.id, ttl: res.ttl };
+    return { header: header(res.header), id: res.id, ttl: Number(res.ttl) };
   }
 
   /** Ends a lease now, deleting every key attached to it (at one revision). */
-  async revoke(id: number, options: InvokeOptions = {}): Promise<Header> {
+  async revoke(lease: Int64, options: InvokeOptions = {}): Promise<Header> {
     await this.pool.discover();
     const res = await this.pool.invoke(
       'write',
-      (c) => unary<LeaseRevokeResponse>((cb) => c.member.lease.leaseRevoke({ id }, c.metadata, { deadline: c.deadline }, cb)),
+      (c) =>
+        unary<LeaseRevokeResponse>((cb) =>
+          c.member.lease.leaseRevoke({ id: toBigInt(lease, 'lease') }, c.metadata, { deadline: c.deadline }, cb),
+        ),
       options,
     );
     return header(res.header);
@@ -77,12 +81,13 @@ export class LeaseClient {
    * stream that moves to another member when its member fails. Iterate it for the
    * renewals; iteration throws NOT_FOUND when the lease is gone.
    */
-  keepAlive(id: number, options: { signal?: AbortSignal } = {}): LeaseKeepAlive {
-    return new LeaseKeepAlive(this.pool, id, { dialTimeoutMs: this.dialTimeoutMs, signal: options.signal });
+  keepAlive(lease: Int64, options: { signal?: AbortSignal } = {}): LeaseKeepAlive {
+    return new LeaseKeepAlive(this.pool, toBigInt(lease, 'lease'), { dialTimeoutMs: this.dialTimeoutMs, signal: options.signal });
   }
 
   /** Renews a lease once; throws NOT_FOUND when it is gone. */
-  async keepAliveOnce(id: number, options: InvokeOptions = {}): Promise<KeepAliveResult> {
+  async keepAliveOnce(lease: Int64, options: InvokeOptions = {}): Promise<KeepAliveResult> {
+    const id = toBigInt(lease, 'lease');
     await this.pool.discover();
     // A renewal is safe to repeat, so it is retried like a read.
     return this.pool.invoke(
@@ -93,8 +98,8 @@ export class LeaseClient {
           const call = c.member.lease.leaseKeepAlive(c.metadata, { deadline: c.deadline });
           call.on('data', (res: LeaseKeepAliveResponse) => {
             call.cancel();
-            if (res.ttl <= 0) reject(leaseNotFound(id, c.member.address));
-            else resolve({ header: header(res.header), id: res.id, ttl: res.ttl, sentAt });
+            if (res.ttl <= 0n) reject(leaseNotFound(id, c.member.address));
+            else resolve({ header: header(res.header), id: res.id, ttl: Number(res.ttl), sentAt });
           });
           call.on('error', (err) => reject(toCairnError(err, c.member.address)));
           call.on('end', () =>
@@ -107,19 +112,19 @@ export class LeaseClient {
   }
 
   /** Describes a lease: remaining and granted TTL, and with `{ keys: true }` its keys. */
-  async timeToLive(id: number, options: { keys?: boolean } & InvokeOptions = {}): Promise<LeaseTimeToLiveResult> {
-    const req = { id, keys: options.keys ?? false };
+  async timeToLive(lease: Int64, options: { keys?: boolean } & InvokeOptions = {}): Promise<LeaseTimeToLiveResult> {
+    const req = { id: toBigInt(lease, 'lease'), keys: options.keys ?? false };
     await this.pool.discover();
     const res = await this.pool.invoke(
       'read',
       (c) => unary<LeaseTimeToLiveResponse>((cb) => c.member.lease.leaseTimeToLive(req, c.metadata, { deadline: c.deadline }, cb)),
       options,
     );
-    return { header: header(res.header), id: res.id, ttl: res.ttl, grantedTtl: res.grantedTtl, keys: res.keys };
+    return { header: header(res.header), id: res.id, ttl: Number(res.ttl), grantedTtl: Number(res.grantedTtl), keys: res.keys };
   }
 
   /** The ids of every live lease, ascending. */
-  async leases(options: InvokeOptions = {}): Promise<number[]> {
+  async leases(options: InvokeOptions = {}): Promise<bigint[]> {
     await this.pool.discover();
     const res = await this.pool.invoke(
       'read',

@@ -2,12 +2,12 @@
  * One member's connection: one gRPC channel shared by the service stubs of that member.
  */
 import { connectivityState, status, type ServiceError } from '@grpc/grpc-js';
-import { AuthServiceClient } from '../../../gen/ts/cairn/v1/auth.js';
-import { KVServiceClient } from '../../../gen/ts/cairn/v1/kv.js';
-import { WatchServiceClient } from '../../../gen/ts/cairn/v1/watch.js';
-import { ClusterServiceClient } from '../../../gen/ts/cairn/v1/cluster.js';
-import { MaintenanceServiceClient } from '../../../gen/ts/cairn/v1/maintenance.js';
-import { LeaseServiceClient } from '../../../gen/ts/cairn/v1/lease.js';
+import { AuthServiceClient } from '../gen/cairn/v1/auth.js';
+import { KVServiceClient } from '../gen/cairn/v1/kv.js';
+import { WatchServiceClient } from '../gen/cairn/v1/watch.js';
+import { ClusterServiceClient } from '../gen/cairn/v1/cluster.js';
+import { MaintenanceServiceClient } from '../gen/cairn/v1/maintenance.js';
+import { LeaseServiceClient } from '../gen/cairn/v1/lease.js';
 import { CairnError } from './errors.js';
 import { tracingInterceptor } from './tracing.js';
 import type { Transport } from './tls.js';

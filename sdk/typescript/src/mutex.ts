@@ -21,7 +21,7 @@ import { Compare, Op, type Txn } from './txn.js';
 export class Mutex {
   /** The key this session queues with: `<name>/<lease hex>`. */
   readonly key: string;
-  private held: number | undefined;
+  private held: bigint | undefined;
 
   constructor(
     readonly session: Session,
@@ -31,7 +31,7 @@ export class Mutex {
   }
 
   /** The fencing token while held (the create revision of the own key); else undefined. */
-  get token(): number | undefined {
+  get token(): bigint | undefined {
     return this.held;
   }
 
@@ -39,7 +39,7 @@ export class Mutex {
    * Waits for the lock and resolves with the fencing token. Rejects when `signal` aborts
    * or the session is lost first; the own key is then removed so it blocks nobody.
    */
-  async lock(options: { signal?: AbortSignal } = {}): Promise<number> {
+  async lock(options: { signal?: AbortSignal } = {}): Promise<bigint> {
     const place = await enqueue(this.session, this.name, '');
     try {
       await waitForTurn(this.session, this.name, place, waitSignal(this.session, options.signal));
@@ -52,7 +52,7 @@ export class Mutex {
   }
 
   /** Takes the lock only if it is free now: the token, or undefined when someone holds it. */
-  async tryLock(): Promise<number | undefined> {
+  async tryLock(): Promise<bigint | undefined> {
     const place = await enqueue(this.session, this.name, '');
     const head = await queueHead(this.session, this.name);
     if (head?.createRevision === place.revision) {

@@ -4,7 +4,7 @@
  * where a retry cannot apply a write twice.
  */
 import { status, type Metadata } from '@grpc/grpc-js';
-import type { MemberListResponse } from '../../../gen/ts/cairn/v1/cluster.js';
+import type { MemberListResponse } from '../gen/cairn/v1/cluster.js';
 import { backoffDelay, sleep } from './backoff.js';
 import { CairnError, ErrorCode, toCairnError } from './errors.js';
 import { isTokenRejected, TokenSource, type UserCredentials } from './auth.js';

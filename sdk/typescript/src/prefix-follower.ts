@@ -8,7 +8,7 @@ import type { SessionClient } from './session.js';
 import type { WatchEvent } from './watch.js';
 
 export interface PrefixState {
-  revision: number;
+  revision: bigint;
   /** Every key under the prefix at `revision`, by key (UTF-8). */
   keys: Map<string, KeyValue>;
   /** The events that led from the previous state to this one (none in the first). */
@@ -25,7 +25,7 @@ export async function* followPrefix(
   const initial = await client.range({ prefix });
   const keys = new Map(initial.kvs.map((kv) => [kv.keyString, kv]));
   yield { revision: initial.revision, keys, events: [] };
-  for await (const batch of client.watch(prefix, { prefix: true, startRevision: initial.revision + 1, ...(signal ? { signal } : {}) })) {
+  for await (const batch of client.watch(prefix, { prefix: true, startRevision: initial.revision + 1n, ...(signal ? { signal } : {}) })) {
     for (const e of batch.events) {
       if (e.type === 'put') keys.set(e.kv.keyString, e.kv);
       else keys.delete(e.kv.keyString);

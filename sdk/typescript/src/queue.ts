@@ -14,7 +14,7 @@ import { Compare, Op } from './txn.js';
 export interface QueuePlace {
   key: string;
   /** The create revision of the own key: its place in the queue, and the fencing token. */
-  revision: number;
+  revision: bigint;
   /** The own key as it was, when it existed before (the session queued already). */
   existing: KeyValue | undefined;
 }
@@ -62,12 +62,12 @@ export async function waitForTurn(session: Session, name: string, place: QueuePl
     for (const kv of r.kvs)
       if (kv.createRevision < place.revision && (before === undefined || kv.createRevision > before.createRevision)) before = kv;
     if (before === undefined) return;
-    await waitForDelete(session, before.key, r.revision + 1, signal);
+    await waitForDelete(session, before.key, r.revision + 1n, signal);
   }
 }
 
 /** Resolves once `key` is deleted at or after `fromRevision`. */
-async function waitForDelete(session: Session, key: Buffer, fromRevision: number, signal: AbortSignal): Promise<void> {
+async function waitForDelete(session: Session, key: Buffer, fromRevision: bigint, signal: AbortSignal): Promise<void> {
   for await (const batch of session.client.watch(key, { startRevision: fromRevision, signal })) {
     if (batch.events.some((e) => e.type === 'delete')) return;
   }

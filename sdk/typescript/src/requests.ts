@@ -1,12 +1,7 @@
 /** Builds wire requests from the SDK's options; shared by the KV calls and the txn builder. */
-import {
-  DeleteRangeRequest,
-  PutRequest,
-  RangeRequest,
-  RangeRequest_SortOrder,
-  RangeRequest_SortTarget,
-} from '../../../gen/ts/cairn/v1/kv.js';
+import { DeleteRangeRequest, PutRequest, RangeRequest, RangeRequest_SortOrder, RangeRequest_SortTarget } from '../gen/cairn/v1/kv.js';
 import { selectKeys, toBuffer, type Bytes, type KeySelector } from './bytes.js';
+import { toBigInt, type Int64 } from './int64.js';
 
 /**
  * - 'linearizable' (default): confirmed with the leader; never stale.
@@ -23,7 +18,7 @@ export interface ReadOptions {
    */
   maxStalenessMs?: number;
   /** Read the store as of this revision (0 or unset: latest). */
-  revision?: number;
+  revision?: Int64;
   /** At most this many keys (0 or unset: no limit). */
   limit?: number;
   keysOnly?: boolean;
@@ -36,7 +31,7 @@ export interface PutOptions {
   /** Return the previous version of the key. */
   prevKv?: boolean;
   /** Attach the key to this lease (it is deleted when the lease ends); 0 or unset: no lease. */
-  lease?: number;
+  lease?: Int64;
 }
 
 export interface DeleteOptions {
@@ -58,8 +53,8 @@ export function rangeRequest(sel: KeySelector, o: ReadOptions = {}): RangeReques
     ...selectKeys(sel),
     serializable: stale,
     maxStalenessMs: stale ? (o.maxStalenessMs ?? 0) : 0,
-    revision: o.revision ?? 0,
-    limit: o.limit ?? 0,
+    revision: toBigInt(o.revision ?? 0n, 'revision'),
+    limit: BigInt(o.limit ?? 0),
     keysOnly: o.keysOnly ?? false,
     countOnly: o.countOnly ?? false,
     sortTarget: o.sortBy === undefined ? RangeRequest_SortTarget.SORT_TARGET_UNSPECIFIED : SORT_TARGET[o.sortBy],
@@ -73,7 +68,12 @@ export function rangeRequest(sel: KeySelector, o: ReadOptions = {}): RangeReques
 }
 
 export function putRequest(key: Bytes, value: Bytes, o: PutOptions = {}): PutRequest {
-  return PutRequest.fromPartial({ key: toBuffer(key), value: toBuffer(value), prevKv: o.prevKv ?? false, lease: o.lease ?? 0 });
+  return PutRequest.fromPartial({
+    key: toBuffer(key),
+    value: toBuffer(value),
+    prevKv: o.prevKv ?? false,
+    lease: toBigInt(o.lease ?? 0n, 'lease'),
+  });
 }
 
 export function deleteRequest(sel: KeySelector, o: DeleteOptions = {}): DeleteRangeRequest {

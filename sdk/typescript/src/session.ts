@@ -17,6 +17,7 @@ import { status } from '@grpc/grpc-js';
 import type { Bytes, KeySelector } from './bytes.js';
 import { CairnError, ErrorCode, toCairnError } from './errors.js';
 import type { PutResult, RangeResult } from './kv-types.js';
+import { toBigInt, type Int64 } from './int64.js';
 import type { LeaseClient } from './lease.js';
 import { leaseNotFound, type LeaseKeepAlive } from './lease-keep-alive.js';
 import type { InvokeOptions } from './pool.js';
@@ -30,7 +31,7 @@ export interface SessionOptions {
   /** The lease's TTL in seconds (default 60). A shorter TTL notices a dead holder sooner. */
   ttl?: number;
   /** Keep alive this existing lease instead of granting a new one. */
-  leaseId?: number;
+  leaseId?: Int64;
 }
 
 /** What the recipes need of a client (CairnClient has all of it). */
@@ -55,7 +56,7 @@ export class Session extends EventEmitter {
   private constructor(
     readonly client: SessionClient,
     /** The session's lease id. */
-    readonly leaseId: number,
+    readonly leaseId: bigint,
     /** The lease's TTL in seconds. */
     readonly ttl: number,
     grantedAt: number,
@@ -71,9 +72,10 @@ export class Session extends EventEmitter {
   static async create(client: SessionClient, options: SessionOptions = {}): Promise<Session> {
     const sentAt = Date.now();
     if (options.leaseId !== undefined) {
-      const ttl = await client.lease.timeToLive(options.leaseId);
-      if (ttl.ttl <= 0) throw leaseNotFound(options.leaseId);
-      return new Session(client, options.leaseId, ttl.grantedTtl, sentAt);
+      const leaseId = toBigInt(options.leaseId, 'lease');
+      const ttl = await client.lease.timeToLive(leaseId);
+      if (ttl.ttl <= 0) throw leaseNotFound(leaseId);
+      return new Session(client, leaseId, ttl.grantedTtl, sentAt);
     }
     const granted = await client.lease.grant(options.ttl ?? DEFAULT_SESSION_TTL);
     return new Session(client, granted.id, granted.ttl, sentAt);

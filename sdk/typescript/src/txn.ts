@@ -15,8 +15,9 @@ import {
   TxnRequest,
   type ResponseOp,
   type TxnResponse,
-} from '../../../gen/ts/cairn/v1/kv.js';
+} from '../gen/cairn/v1/kv.js';
 import { toBuffer, type Bytes, type KeySelector } from './bytes.js';
+import { toBigInt, type Int64 } from './int64.js';
 import {
   deleteResult,
   header,
@@ -53,35 +54,35 @@ export class Compare {
     );
   }
 
-  static version(key: Bytes, relation: Relation, version: number): Compare {
+  static version(key: Bytes, relation: Relation, version: Int64): Compare {
     return new Compare(
       PbCompare.fromPartial({
         key: toBuffer(key),
         result: RESULT[relation],
         target: Compare_CompareTarget.COMPARE_TARGET_VERSION,
-        targetUnion: { $case: 'version', version },
+        targetUnion: { $case: 'version', version: toBigInt(version, 'version') },
       }),
     );
   }
 
-  static createRevision(key: Bytes, relation: Relation, revision: number): Compare {
+  static createRevision(key: Bytes, relation: Relation, revision: Int64): Compare {
     return new Compare(
       PbCompare.fromPartial({
         key: toBuffer(key),
         result: RESULT[relation],
         target: Compare_CompareTarget.COMPARE_TARGET_CREATE,
-        targetUnion: { $case: 'createRevision', createRevision: revision },
+        targetUnion: { $case: 'createRevision', createRevision: toBigInt(revision, 'revision') },
       }),
     );
   }
 
-  static modRevision(key: Bytes, relation: Relation, revision: number): Compare {
+  static modRevision(key: Bytes, relation: Relation, revision: Int64): Compare {
     return new Compare(
       PbCompare.fromPartial({
         key: toBuffer(key),
         result: RESULT[relation],
         target: Compare_CompareTarget.COMPARE_TARGET_MOD,
-        targetUnion: { $case: 'modRevision', modRevision: revision },
+        targetUnion: { $case: 'modRevision', modRevision: toBigInt(revision, 'revision') },
       }),
     );
   }
@@ -121,7 +122,7 @@ export type OpResult =
 export interface TxnResult {
   header: Header;
   /** The transaction's revision (unchanged when it wrote nothing). */
-  revision: number;
+  revision: bigint;
   /** True when every compare held and the `then` ops ran. */
   succeeded: boolean;
   results: OpResult[];

@@ -13,14 +13,15 @@
  * `return()`, or the abort signal) cancels the watch on the server.
  */
 import { status, type ClientDuplexStream, type Metadata } from '@grpc/grpc-js';
-import { Event_EventType, type Event as PbEvent } from '../../../gen/ts/cairn/v1/types.js';
-import { WatchRequest, type WatchResponse } from '../../../gen/ts/cairn/v1/watch.js';
+import { Event_EventType, type Event as PbEvent } from '../gen/cairn/v1/types.js';
+import { WatchRequest, type WatchResponse } from '../gen/cairn/v1/watch.js';
 import { isTokenRejected } from './auth.js';
 import { backoffDelay, sleep } from './backoff.js';
 import { CairnError, fromRpcStatus, toCairnError } from './errors.js';
 import { KeyValue } from './kv-types.js';
 import type { MemberConnection } from './member.js';
 import type { MemberPool } from './pool.js';
+import { toBigInt, type Int64 } from './int64.js';
 
 export interface WatchEvent {
   type: 'put' | 'delete';
@@ -32,7 +33,7 @@ export interface WatchEvent {
 
 export interface WatchBatch {
   /** The revision every event of this batch belongs to. */
-  revision: number;
+  revision: bigint;
   events: WatchEvent[];
 }
 
@@ -40,7 +41,7 @@ export interface WatchOptions {
   /** Watch every key starting with the given key. */
   prefix?: boolean;
   /** Replay history from this revision before following live changes (default: next change). */
-  startRevision?: number;
+  startRevision?: Int64;
   /** Attach the previous version of the key to each event. */
   prevKv?: boolean;
   /** Aborting cancels the watch; iteration then ends normally. */
@@ -79,7 +80,7 @@ export class Watch implements AsyncIterableIterator<WatchBatch> {
   private failure: CairnError | undefined;
   private closed = false;
   /** The first revision not delivered yet; 0 until the first server reply says where "now" is. */
-  private nextRevision: number;
+  private nextRevision: bigint;
   private call: Call | undefined;
   private paused = false;
   /** Whether the current stream got its watch created: a stream that worked resets the backoff. */
@@ -94,7 +95,7 @@ export class Watch implements AsyncIterableIterator<WatchBatch> {
     private readonly options: WatchOptions,
     private readonly dialTimeoutMs: number,
   ) {
-    this.nextRevision = options.startRevision ?? 0;
+    this.nextRevision = toBigInt(options.startRevision ?? 0n, 'startRevision');
     if (options.signal?.aborted) this.closed = true;
     else {
       options.signal?.addEventListener('abort', this.onAbort, { once: true });
@@ -244,15 +245,15 @@ export class Watch implements AsyncIterableIterator<WatchBatch> {
                 });
           return finish(() => reject(error), true);
         }
-        if (res.watchId === -1) return; // A progress reply: only a sign of life.
+        if (res.watchId === -1n) return; // A progress reply: only a sign of life.
         if (res.created) {
           this.created = true;
-          if (this.nextRevision === 0) this.nextRevision = (res.header?.revision ?? 0) + 1;
+          if (this.nextRevision === 0n) this.nextRevision = (res.header?.revision ?? 0n) + 1n;
         }
         for (const batch of batches(res.events)) {
           // A resumed watch may replay what was already delivered; skip it.
           if (batch.revision < this.nextRevision) continue;
-          this.nextRevision = batch.revision + 1;
+          this.nextRevision = batch.revision + 1n;
           this.deliver(batch);
         }
       });
@@ -280,7 +281,7 @@ function batches(events: PbEvent[]): WatchBatch[] {
   const out: WatchBatch[] = [];
   for (const e of events) {
     const kv = KeyValue.from(
-      e.kv ?? { key: Buffer.alloc(0), value: Buffer.alloc(0), createRevision: 0, modRevision: 0, version: 0, lease: 0 },
+      e.kv ?? { key: Buffer.alloc(0), value: Buffer.alloc(0), createRevision: 0n, modRevision: 0n, version: 0n, lease: 0n },
     );
     const event: WatchEvent = {
       type: e.type === Event_EventType.EVENT_TYPE_DELETE ? 'delete' : 'put',

@@ -42,7 +42,7 @@ test('a cut-off member serves stale reads from its own data but never a stale li
   t.teardown(() => other.close());
   const v2 = await other.put('k', 'v2');
   // Back in touch with the leader, a bounded stale read catches up to v2.
-  let seen: number | undefined;
+  let seen: bigint | undefined;
   for (let i = 0; i < 100 && seen !== v2.revision; i++) {
     seen = (await pinned.get('k', { maxStalenessMs: 2000 }))?.modRevision;
     if (seen !== v2.revision) await new Promise((r) => setTimeout(r, 20));

@@ -124,31 +124,31 @@ test('a watch on a hung member (SIGSTOP) notices through its heartbeat and resum
   });
 
   const start = await writer.put('s/start', '-');
-  const watch = watcher.watch('s/', { prefix: true, startRevision: start.revision + 1, heartbeatMs: 300 });
-  const written: number[] = [];
+  const watch = watcher.watch('s/', { prefix: true, startRevision: start.revision + 1n, heartbeatMs: 300 });
+  const written: bigint[] = [];
   for (let i = 0; i < 5; i++) written.push((await writer.put(`s/${i}`, 'before')).revision);
-  const seen: number[] = [];
+  const seen: bigint[] = [];
   for await (const batch of watch) {
     seen.push(batch.revision);
     if (seen.length === 5) break;
   }
   t.deepEqual(seen, written);
 
-  const resumed = watcher.watch('s/', { prefix: true, startRevision: written[4]! + 1, heartbeatMs: 300 });
+  const resumed = watcher.watch('s/', { prefix: true, startRevision: written[4]! + 1n, heartbeatMs: 300 });
   await writer.put('s/5', 'while watched');
   const first = await resumed.next();
   t.false(first.done);
   process.kill(hung.process.pid, 'SIGSTOP');
   paused.push(hung.process.pid);
   for (let i = 6; i < 10; i++) written.push((await writer.put(`s/${i}`, 'after')).revision);
-  const after: number[] = first.done ? [] : [first.value.revision];
+  const after: bigint[] = first.done ? [] : [first.value.revision];
   const collect = (async () => {
     for await (const batch of resumed) {
       after.push(batch.revision);
       if (after.length === 5) break;
     }
   })();
-  await Promise.race([collect, stalled(MIN_WAIT_MS, () => `watch stalled after ${JSON.stringify(after)}`)]);
-  t.deepEqual(after, [written[4]! + 1, ...written.slice(5)]);
+  await Promise.race([collect, stalled(MIN_WAIT_MS, () => `watch stalled after revisions ${after.join(', ')}`)]);
+  t.deepEqual(after, [written[4]! + 1n, ...written.slice(5)]);
   t.not(watcher.activeEndpoint, hung.address);
 });

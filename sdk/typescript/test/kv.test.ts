@@ -38,7 +38,7 @@ test('put, get, range, delete with string and Buffer keys', async (t) => {
 
   const a = await client.get('kv/a');
   t.is(a?.valueString, 'two');
-  t.is(a?.version, 2);
+  t.is(a?.version, 2n);
   t.is(a?.createRevision, p1.revision);
   t.is(a?.modRevision, p3.revision);
   t.is(await client.get('kv/missing'), undefined);
@@ -89,7 +89,7 @@ test('txn compares value, version, create and mod revisions and runs then or els
       Compare.value('txn/k', '==', 'v1'),
       Compare.version('txn/k', '==', 1),
       Compare.createRevision('txn/k', '==', created.revision),
-      Compare.modRevision('txn/k', '<', created.revision + 1),
+      Compare.modRevision('txn/k', '<', created.revision + 1n),
       Compare.version('txn/absent', '==', 0),
     )
     .then(Op.put('txn/k', 'v2'), Op.get('txn/k'))
@@ -169,13 +169,16 @@ test('watch yields per-revision batches from a start revision, with prevKv, and 
   // A watch from now starts when the member creates it, which the caller can't see: put
   // until it delivers (rather than hope it was created before one put), then check that it
   // delivered one of those puts.
-  const puts: number[] = [];
+  const puts: bigint[] = [];
   let got: Awaited<typeof next> | undefined;
   while (got === undefined) {
     puts.push((await client.put('w/a', 'live')).revision);
     got = await Promise.race([next, new Promise<undefined>((r) => setTimeout(() => r(undefined), 100))]);
   }
-  t.true(!got.done && puts.includes(got.value.revision), `delivered ${JSON.stringify(got.value)}; puts at ${puts.join(', ')}`);
+  t.true(
+    !got.done && puts.includes(got.value.revision),
+    `delivered revision ${got.done ? '(none)' : got.value.revision}; puts at ${puts.join(', ')}`,
+  );
   t.deepEqual(await live.return(), { value: undefined, done: true });
   t.deepEqual(await live.next(), { value: undefined, done: true });
 });

@@ -55,7 +55,7 @@ test.serial(
 
     const b = start(cluster.endpoints, ['lock', 'fenced', String(TTL)]);
     const bLocked = await b.waitFor((e) => e.event === 'locked');
-    t.true((bLocked['token'] as number) > (aLocked['token'] as number), 'fencing tokens only grow');
+    t.true(BigInt(bLocked['token'] as string) > BigInt(aLocked['token'] as string), 'fencing tokens only grow');
     b.send('write fenced-data b');
     t.true((await b.waitFor((e) => e.event === 'write'))['succeeded']);
 
@@ -71,7 +71,7 @@ test.serial(
 interface Observed {
   key: string;
   value: string;
-  createRevision: number;
+  createRevision: bigint;
 }
 
 /** Follows the election from one client and records every leader (and value) it reports. */
@@ -81,6 +81,11 @@ function observe(client: CairnClient, name: string, signal: AbortSignal): { seen
     for await (const kv of client.observeLeader(name, { signal })) seen.push(observed(kv));
   })();
   return { seen, done };
+}
+
+/** JSON for messages; revisions are bigints, which JSON.stringify refuses. */
+function json(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
 function observed(kv: KeyValue): Observed {
@@ -121,7 +126,7 @@ test.serial('across three leader kills an election has at most one leader at a t
     await waitUntil(
       () => observers.every((o) => o.seen.length > 0 && o.seen.at(-1)!.key !== leading.key),
       MIN_WAIT_MS,
-      () => `round ${round}: the leadership did not move from ${leading.key}: ${JSON.stringify(observers[0]!.seen.slice(-3))}`,
+      () => `round ${round}: the leadership did not move from ${leading.key}: ${json(observers[0]!.seen.slice(-3))}`,
     );
     await raftLeader.process.restart();
     await cluster.waitForLeader();
@@ -151,7 +156,7 @@ test.serial('across three leader kills an election has at most one leader at a t
   for (const [i, o] of observers.entries()) {
     const runs = leaderRuns(o.seen);
     // One leader at a time: once the next leader is seen, the previous one never acts again.
-    t.is(new Set(runs.map((r) => r.key)).size, runs.length, `observer ${i}: a leader came back after another led: ${JSON.stringify(runs)}`);
+    t.is(new Set(runs.map((r) => r.key)).size, runs.length, `observer ${i}: a leader came back after another led: ${json(runs)}`);
     for (let r = 1; r < runs.length; r++) t.true(runs[r]!.createRevision > runs[r - 1]!.createRevision, 'leaders queue in order');
     t.true(runs.length >= 4, `observer ${i} saw the leadership move three times`);
   }

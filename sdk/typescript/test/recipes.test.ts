@@ -58,7 +58,7 @@ test('lease API: grant, put on the lease, time to live with keys, list, renew on
 });
 
 test('lease API: a chosen id is granted as asked, and asking for it again is refused', async (t) => {
-  const id = 0x1234_5678_9abc;
+  const id = 0x1234_5678_9abcn;
   t.is((await client.lease.grant(30, { id })).id, id);
   const again = await rejectsWith(t, client.lease.grant(30, { id }));
   t.is(again.cairnCode, ErrorCode.ERROR_CODE_LEASE_EXISTS);
@@ -147,7 +147,7 @@ test('mutex: a waiting lock() rejects when its signal aborts or its session is l
   const before = await client.getPrefix('mutex-abort/');
   const lostWaiter = new Mutex(waiter, 'mutex-abort').lock();
   // Once it is queued, take its lease away.
-  for await (const batch of client.watch('mutex-abort/', { prefix: true, startRevision: before.revision + 1 }))
+  for await (const batch of client.watch('mutex-abort/', { prefix: true, startRevision: before.revision + 1n }))
     if (batch.events.some((e) => e.type === 'put')) break;
   await client.lease.revoke(waiter.leaseId);
   const lost = await rejectsWith(t, lostWaiter);

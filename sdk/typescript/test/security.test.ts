@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { Permission_Type } from '../../../gen/ts/cairn/v1/auth.js';
+import { Permission_Type } from '../gen/cairn/v1/auth.js';
 import { authClient, login, outcome, kvWithToken, type AuthCalls } from '../../../test/helpers/auth-clients.js';
 import { b } from '../../../test/helpers/grpc-clients.js';
 import { startNodeProcess } from '../../../test/helpers/node-process.js';
@@ -126,7 +126,7 @@ test('user/password: calls and watches carry the token, typed errors, and an exp
   // after authenticating again, and applied exactly once.
   const put = await alice.put('app/k', 'v2', { prevKv: true });
   t.is(put.prevKv?.valueString, 'v1');
-  t.is((await alice.get('app/k'))?.version, 2);
+  t.is((await alice.get('app/k'))?.version, 2n);
 
   // A watch opened with an expired token: re-authenticated and created.
   for (let at = Date.now() + MIN_WAIT_MS + ttlMs; ;) {

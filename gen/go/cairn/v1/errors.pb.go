@@ -163,6 +163,11 @@ const (
 	// not it; the message names the leader. Send the request there. Status:
 	// FAILED_PRECONDITION.
 	ErrorCode_ERROR_CODE_NOT_LEADER ErrorCode = 64
+	// ERROR_CODE_INTEGER_OUT_OF_RANGE: a 64-bit integer of the request (a revision, version,
+	// lease id, limit, ...) is beyond +/-(2^53-1), the range this server keeps them in (a
+	// revision there is decades of writes away); nothing was done. The message gives the
+	// value. Status: INVALID_ARGUMENT.
+	ErrorCode_ERROR_CODE_INTEGER_OUT_OF_RANGE ErrorCode = 80
 )
 
 // Enum value maps for ErrorCode.
@@ -211,6 +216,7 @@ var (
 		62: "ERROR_CODE_LEARNER_NOT_READY",
 		63: "ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED",
 		64: "ERROR_CODE_NOT_LEADER",
+		80: "ERROR_CODE_INTEGER_OUT_OF_RANGE",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":               0,
@@ -256,6 +262,7 @@ var (
 		"ERROR_CODE_LEARNER_NOT_READY":         62,
 		"ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED": 63,
 		"ERROR_CODE_NOT_LEADER":                64,
+		"ERROR_CODE_INTEGER_OUT_OF_RANGE":      80,
 	}
 )
 
@@ -483,8 +490,7 @@ const file_cairn_v1_errors_proto_rawDesc = "" +
 	"\adetails\x18\x03 \x03(\v2\x16.cairn.v1.StatusDetailR\adetails\"?\n" +
 	"\fStatusDetail\x12\x19\n" +
 	"\btype_url\x18\x01 \x01(\tR\atypeUrl\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value*\xe7\n" +
-	"\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value*\x8c\v\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ERROR_CODE_EMPTY_KEY\x10\x01\x12\x1c\n" +
@@ -529,7 +535,8 @@ const file_cairn_v1_errors_proto_rawDesc = "" +
 	"\x18ERROR_CODE_MEMBER_EXISTS\x10=\x12 \n" +
 	"\x1cERROR_CODE_LEARNER_NOT_READY\x10>\x12(\n" +
 	"$ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED\x10?\x12\x19\n" +
-	"\x15ERROR_CODE_NOT_LEADER\x10@B\x90\x01\n" +
+	"\x15ERROR_CODE_NOT_LEADER\x10@\x12#\n" +
+	"\x1fERROR_CODE_INTEGER_OUT_OF_RANGE\x10PB\x90\x01\n" +
 	"\fcom.cairn.v1B\vErrorsProtoP\x01Z2github.com/cairn-dev/cairn/gen/go/cairn/v1;cairnv1\xa2\x02\x03CXX\xaa\x02\bCairn.V1\xca\x02\bCairn\\V1\xe2\x02\x14Cairn\\V1\\GPBMetadata\xea\x02\tCairn::V1b\x06proto3"
 
 var (

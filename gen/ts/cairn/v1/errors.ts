@@ -225,6 +225,13 @@ export enum ErrorCode {
    * FAILED_PRECONDITION.
    */
   ERROR_CODE_NOT_LEADER = 64,
+  /**
+   * ERROR_CODE_INTEGER_OUT_OF_RANGE - ERROR_CODE_INTEGER_OUT_OF_RANGE: a 64-bit integer of the request (a revision, version,
+   * lease id, limit, ...) is beyond +/-(2^53-1), the range this server keeps them in (a
+   * revision there is decades of writes away); nothing was done. The message gives the
+   * value. Status: INVALID_ARGUMENT.
+   */
+  ERROR_CODE_INTEGER_OUT_OF_RANGE = 80,
   UNRECOGNIZED = -1,
 }
 
@@ -359,6 +366,9 @@ export function errorCodeFromJSON(object: any): ErrorCode {
     case 64:
     case "ERROR_CODE_NOT_LEADER":
       return ErrorCode.ERROR_CODE_NOT_LEADER;
+    case 80:
+    case "ERROR_CODE_INTEGER_OUT_OF_RANGE":
+      return ErrorCode.ERROR_CODE_INTEGER_OUT_OF_RANGE;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -454,6 +464,8 @@ export function errorCodeToJSON(object: ErrorCode): string {
       return "ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED";
     case ErrorCode.ERROR_CODE_NOT_LEADER:
       return "ERROR_CODE_NOT_LEADER";
+    case ErrorCode.ERROR_CODE_INTEGER_OUT_OF_RANGE:
+      return "ERROR_CODE_INTEGER_OUT_OF_RANGE";
     case ErrorCode.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

@@ -1,9 +1,9 @@
-import { CairnClient, CairnError, Compare, Op } from '../src/index.js';
+import { CairnClient, CairnError, Compare, Op } from '@cairn/client';
 
 // Endpoints come from CAIRN_ENDPOINTS (comma-separated), else 127.0.0.1:7379.
 const client = new CairnClient();
 
-// Put and get (linearizable by default: never stale).
+// Put and get (linearizable by default: never stale). Revisions and versions are bigints.
 const put = await client.put('quickstart/greeting', 'hello');
 const greeting = await client.get('quickstart/greeting');
 console.log(`greeting=${greeting?.valueString} version=${greeting?.version} rev=${put.revision}`);
@@ -29,15 +29,11 @@ for await (const batch of client.watch('quickstart/', { prefix: true, startRevis
   if (batch.revision >= swap.revision) break;
 }
 
-// Typed config: JSON values, validated by a decoder of your choice.
-interface ServiceConfig {
-  image: string;
-  replicas: number;
-}
-function decodeServiceConfig(json: unknown): ServiceConfig {
-  const c = json as Partial<ServiceConfig> | null;
-  if (typeof c?.image !== 'string' || typeof c.replicas !== 'number') throw new TypeError('not a ServiceConfig');
-  return { image: c.image, replicas: c.replicas };
+// Typed config: JSON values, validated by a decoder of your choice (in TypeScript,
+// `decode: (json: unknown) => ServiceConfig` makes getConfig return a ServiceConfig).
+function decodeServiceConfig(json) {
+  if (typeof json?.image !== 'string' || typeof json.replicas !== 'number') throw new TypeError('not a ServiceConfig');
+  return { image: json.image, replicas: json.replicas };
 }
 await client.put('quickstart/service', JSON.stringify({ image: 'web:1', replicas: 2 }));
 const config = await client.getConfig('quickstart/service', { decode: decodeServiceConfig });
