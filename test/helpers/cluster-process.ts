@@ -77,7 +77,7 @@ export async function startClusterProcesses(
   const initialCluster = names.map((name, i) => `${name}=127.0.0.1:${ports[i]}`).join(',');
   const token = options.token ?? `test-${randomBytes(8).toString('hex')}`;
   const creds = (): ChannelCredentials => options.credentials ?? credentials.createInsecure();
-  const processes = await Promise.all(
+  const started = await Promise.allSettled(
     names.map((name, i) =>
       startNodeProcess({
         dataDir: join(root, name),
@@ -97,6 +97,15 @@ export async function startClusterProcesses(
       }),
     ),
   );
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) {
+    // Members that did start must not outlive the failed start: a test never gets their
+    // handles, and running children keep its worker alive.
+    await Promise.all(started.flatMap((r) => (r.status === 'fulfilled' ? [r.value.kill()] : [])));
+    await rm(root, { recursive: true, force: true });
+    throw failed.reason;
+  }
+  const processes = started.map((r) => (r as PromiseFulfilledResult<NodeProcess>).value);
   const members: ClusterMember[] = processes.map((process, i) => {
     const address = `127.0.0.1:${ports[i]}`;
     return {
