@@ -225,6 +225,18 @@ export enum ErrorCode {
    * FAILED_PRECONDITION.
    */
   ERROR_CODE_NOT_LEADER = 64,
+  /**
+   * ERROR_CODE_TOO_MANY_SNAPSHOTS - ERROR_CODE_TOO_MANY_SNAPSHOTS: the member already streams as many snapshots as
+   * --max-snapshot-streams allows; try again later or another member.
+   * Status: RESOURCE_EXHAUSTED.
+   */
+  ERROR_CODE_TOO_MANY_SNAPSHOTS = 71,
+  /**
+   * ERROR_CODE_DEFRAGMENT_UNSUPPORTED - ERROR_CODE_DEFRAGMENT_UNSUPPORTED: the member's storage engine binding offers no way to
+   * compact its files on demand (the message says which and what to do instead).
+   * Status: FAILED_PRECONDITION.
+   */
+  ERROR_CODE_DEFRAGMENT_UNSUPPORTED = 72,
   UNRECOGNIZED = -1,
 }
 
@@ -359,6 +371,12 @@ export function errorCodeFromJSON(object: any): ErrorCode {
     case 64:
     case "ERROR_CODE_NOT_LEADER":
       return ErrorCode.ERROR_CODE_NOT_LEADER;
+    case 71:
+    case "ERROR_CODE_TOO_MANY_SNAPSHOTS":
+      return ErrorCode.ERROR_CODE_TOO_MANY_SNAPSHOTS;
+    case 72:
+    case "ERROR_CODE_DEFRAGMENT_UNSUPPORTED":
+      return ErrorCode.ERROR_CODE_DEFRAGMENT_UNSUPPORTED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -454,6 +472,10 @@ export function errorCodeToJSON(object: ErrorCode): string {
       return "ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED";
     case ErrorCode.ERROR_CODE_NOT_LEADER:
       return "ERROR_CODE_NOT_LEADER";
+    case ErrorCode.ERROR_CODE_TOO_MANY_SNAPSHOTS:
+      return "ERROR_CODE_TOO_MANY_SNAPSHOTS";
+    case ErrorCode.ERROR_CODE_DEFRAGMENT_UNSUPPORTED:
+      return "ERROR_CODE_DEFRAGMENT_UNSUPPORTED";
     case ErrorCode.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
