@@ -2,7 +2,7 @@
 // cluster under a write load, `cairn snapshot restore` into a new data dir, the restored
 // member served, and its data compared with the original's at the snapshot's revision.
 import test, { type ExecutionContext } from 'ava';
-import { credentials } from '@grpc/grpc-js';
+import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { KVServiceClient } from '../../gen/ts/cairn/v1/kv.js';
 import { MaintenanceServiceClient, type HashKVResponse } from '../../gen/ts/cairn/v1/maintenance.js';
 import type { KeyValue } from '../../gen/ts/cairn/v1/types.js';
-import { startClusterProcesses, type ClusterProcesses } from '../helpers/cluster-process.js';
+import { freePort, startClusterProcesses, type ClusterProcesses } from '../helpers/cluster-process.js';
+import { Members } from '../helpers/member-clients.js';
 import { b, Kv } from '../helpers/grpc-clients.js';
 import { runCli, startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
 
@@ -51,6 +52,24 @@ class WriteLoad {
   }
 }
 
+/**
+ * Retries a call while the member answers that it is not ready yet (no leader, a learner
+ * still catching up, a revision not applied yet); bounded only to stop a stuck test.
+ */
+async function retryWhileNotReady<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as ServiceError).code;
+      const retryable = [status.UNAVAILABLE, status.FAILED_PRECONDITION, status.OUT_OF_RANGE, status.DEADLINE_EXCEEDED].includes(code);
+      if (!retryable || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 async function cli(t: ExecutionContext, args: string[]): Promise<string> {
   const r = await runCli(args);
   if (r.code !== 0) t.fail(`cairn ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
@@ -59,11 +78,13 @@ async function cli(t: ExecutionContext, args: string[]): Promise<string> {
 
 let cluster: ClusterProcesses | undefined;
 let restored: NodeProcess | undefined;
+let joined: NodeProcess | undefined;
 let dir = '';
 test.before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cairn-backup-'));
 });
 test.after.always(async () => {
+  await joined?.cleanup();
   await restored?.cleanup();
   await cluster?.cleanup();
   if (dir !== '') await rm(dir, { recursive: true, force: true });
@@ -146,6 +167,24 @@ test.serial('a snapshot saved under load restores into a new member that holds e
   const put = await copy.set('after/restore', 'yes');
   t.is(put.header?.revision, saved.revision + 1);
   t.not(put.header?.clusterId, (await kv.get('pre/0')).header?.clusterId);
+
+  // It grows like any cluster: a member added and started with --join receives the store from r1.
+  const members = new Members(restored.address);
+  t.teardown(() => members.close());
+  const joinAddress = `127.0.0.1:${await freePort()}`;
+  await retryWhileNotReady(() => members.add('r2', joinAddress));
+  joined = await startNodeProcess({ dataDir: join(dir, 'r2'), listen: joinAddress, args: ['--name', 'r2', '--join', restored.address] });
+  const joinedHash = await retryWhileNotReady(async () => {
+    const m = new MaintenanceServiceClient(joinAddress, credentials.createInsecure());
+    try {
+      return await new Promise<HashKVResponse>((resolve, reject) =>
+        m.hashKv({ revision: saved.revision }, (err, res) => (err ? reject(err) : resolve(res))),
+      );
+    } finally {
+      m.close();
+    }
+  });
+  t.is(joinedHash.hash, originalHash.hash, 'the joined member holds the restored data');
 
   // Refused: a flipped byte and a cut-off file, with nothing created.
   const bytes = await readFile(file);
