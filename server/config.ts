@@ -44,6 +44,11 @@ export interface Limits {
   maxLeaseKeepAlivesPerStream: number;
   /** Keep-alives and time-to-live requests this member forwards to the leader at once, all streams together. */
   maxLeaseForwards: number;
+  /**
+   * Snapshot streams (Maintenance.Snapshot) served at once. Each pins an engine snapshot
+   * (old files stay on disk while it is read) and a reader, so they are few.
+   */
+  maxSnapshotStreams: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -63,6 +68,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxLeaseTtl: 9_000_000_000,
   maxLeaseKeepAlivesPerStream: 128,
   maxLeaseForwards: 10_000,
+  maxSnapshotStreams: 2,
 });
 
 /**

@@ -24,6 +24,8 @@ import { watchService } from './api/watch-service.js';
 import { minLeaseTtlSeconds, type NodeOptions } from './config.js';
 import { MvccStore } from './mvcc/kv-store.js';
 import { recoverSnapshotImport } from './mvcc/snapshot.js';
+import { exportBackup } from './mvcc/backup-export.js';
+import { engineDiskBytes } from './storage/engine-disk-usage.js';
 import { WatchHub } from './mvcc/watch-hub.js';
 import { parseInitialCluster, singleMemberCluster } from './node/cluster-config.js';
 import { Membership, type MemberView } from './node/membership.js';
@@ -68,6 +70,16 @@ export interface RunningNode {
 }
 
 const SHUTDOWN_GRACE_MS = 3_000;
+
+/** Why Defragment can't run, per engine (the binding decides; see docs/operations.md). */
+const DEFRAGMENT_UNSUPPORTED_HINT: Record<NodeOptions['engine'], string> = {
+  rocksdb:
+    'the RocksDB binding (@nxtedition/rocksdb) offers no manual compaction (no compactRange): RocksDB gives the space of ' +
+    "deleted keys back in its background compactions as writes go on; to rebuild a member's files compactly now, restart " +
+    "it with 'cairn serve --discard-local-data-and-rejoin' (in a cluster) or restore a snapshot into a new data dir " +
+    "(docs/operations.md); members started with '--engine leveldb' defragment on demand",
+  leveldb: 'this LevelDB binding offers no compactRange',
+};
 
 /**
  * The composition root of a member: storage, MVCC store, Raft, watch hub and the one gRPC
@@ -331,6 +343,13 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
           list: () => alarms.list(),
           disarm: (memberId, alarm) => submitAlarm(member.node, { activate: false, memberId, alarm, detail: '' }),
         },
+        {
+          diskBytes: () => engineDiskBytes(engineDir),
+          liveDataBytes: async () => (await engine.liveDataBytes?.()) ?? 0,
+          compactAll: async () => (await engine.compactAll?.()) ?? false,
+          unsupportedHint: DEFRAGMENT_UNSUPPORTED_HINT[options.engine],
+        },
+        { backup: () => exportBackup(engine), maxStreams: options.limits.maxSnapshotStreams },
       ),
       auth: authService({
         store: auth,

@@ -57,6 +57,8 @@ const STATUS_BY_CODE: Record<DomainErrorCode, status> = {
   // gRPC's code for corrupted data (etcd's too): not retryable, an operator must repair.
   [ErrorCode.ERROR_CODE_CORRUPT]: status.DATA_LOSS,
   [ErrorCode.ERROR_CODE_INTEGER_OUT_OF_RANGE]: status.INVALID_ARGUMENT,
+  [ErrorCode.ERROR_CODE_TOO_MANY_SNAPSHOTS]: status.RESOURCE_EXHAUSTED,
+  [ErrorCode.ERROR_CODE_DEFRAGMENT_UNSUPPORTED]: status.FAILED_PRECONDITION,
 };
 
 /** The type URL of an ErrorInfo packed in an Any, as every protobuf runtime spells it. */

@@ -4,6 +4,7 @@ import {
   type AlarmMember,
   type AlarmsResponse,
   type AlarmType,
+  type DefragmentResponse,
   type HashKVResponse,
   type MaintenanceServiceServer,
   type MoveLeaderResponse,
@@ -13,6 +14,7 @@ import { CairnError, ErrorCode } from '../errors.js';
 import type { MvccStore } from '../mvcc/kv-store.js';
 import { hashKeySpace } from '../mvcc/hash-kv.js';
 import type { ResponseHeader } from '../../gen/ts/cairn/v1/types.js';
+import { snapshotStreamHandler, type SnapshotStreamDeps } from './snapshot-stream.js';
 import { unary } from './unary.js';
 
 /** What the Status call reports about this member's consensus state. */
@@ -28,7 +30,6 @@ export interface MemberStatus {
   storageEngine: string;
 }
 
-/** The Maintenance service: one member's health and progress. */
 /** Moves leadership; see RaftNode.moveLeader. */
 export interface LeaderMover {
   /** The current members (they change with membership changes). */
@@ -42,6 +43,24 @@ export interface AlarmAccess {
   disarm(memberId: number, alarm: AlarmType): Promise<void>;
 }
 
+/** The member's engine files: their size and their compaction (Status, Defragment). */
+export interface EngineUpkeep {
+  /** Bytes of the engine's files on disk. */
+  diskBytes(): Promise<number>;
+  /** The engine's estimate of the bytes its live data takes (0 without one). */
+  liveDataBytes(): Promise<number>;
+  /** Compacts the whole key space; false when the engine's binding cannot. */
+  compactAll(): Promise<boolean>;
+  /** What to tell the operator when compactAll() cannot. */
+  readonly unsupportedHint: string;
+}
+
+export interface BackupAccess {
+  readonly backup: SnapshotStreamDeps['backup'];
+  readonly maxStreams: number;
+}
+
+/** The Maintenance service: one member's health and progress, its backups and its engine files. */
 export function maintenanceService(
   store: MvccStore,
   status: () => MemberStatus,
@@ -50,11 +69,40 @@ export function maintenanceService(
   version: string,
   logger: Logger,
   alarms: AlarmAccess,
+  engine: EngineUpkeep,
+  backups: BackupAccess,
 ): MaintenanceServiceServer {
+  // Defragment requests that arrive while one runs wait for it instead of compacting again.
+  let defragmenting: Promise<DefragmentResponse> | undefined;
+  const defragment = async (): Promise<DefragmentResponse> => {
+    const before = await engine.diskBytes();
+    const started = performance.now();
+    if (!(await engine.compactAll())) throw new CairnError(ErrorCode.ERROR_CODE_DEFRAGMENT_UNSUPPORTED, engine.unsupportedHint);
+    const durationMs = Math.round(performance.now() - started);
+    const after = await engine.diskBytes();
+    logger.info({ before, after, durationMs }, 'defragmented the engine files');
+    return { header: header(), dbSizeBefore: before, dbSizeAfter: after, durationMs };
+  };
   return {
-    status: unary(logger, 'Status', () =>
-      Promise.resolve<StatusResponse>({ header: header(), version, ...status(), alarms: alarms.list() }),
-    ),
+    status: unary(logger, 'Status', async (): Promise<StatusResponse> => {
+      const [dbSize, dbSizeInUse] = await Promise.all([engine.diskBytes(), engine.liveDataBytes()]);
+      return { header: header(), version, ...status(), alarms: alarms.list(), dbSize, dbSizeInUse };
+    }),
+    snapshot: snapshotStreamHandler({
+      backup: backups.backup,
+      // The live data is what the stream copies; the files' size is the fallback.
+      estimateBytes: async () => (await engine.liveDataBytes()) || (await engine.diskBytes()),
+      header,
+      version,
+      maxStreams: backups.maxStreams,
+      logger,
+    }),
+    defragment: unary(logger, 'Defragment', (): Promise<DefragmentResponse> => {
+      defragmenting ??= defragment().finally(() => {
+        defragmenting = undefined;
+      });
+      return defragmenting;
+    }),
     alarms: unary(logger, 'Alarms', async (req): Promise<AlarmsResponse> => {
       if (req.action === AlarmAction.ALARM_ACTION_DISARM) await alarms.disarm(req.memberId, req.alarm);
       else if (req.action !== AlarmAction.ALARM_ACTION_LIST && req.action !== AlarmAction.ALARM_ACTION_UNSPECIFIED) {

@@ -15,6 +15,9 @@ import { registerPut } from './put.js';
 import { registerRole } from './role.js';
 import { registerServe } from './serve.js';
 import { registerStatus } from './status.js';
+import { registerSnapshot } from './snapshot.js';
+import { registerDefrag } from './defrag.js';
+import { registerCheck } from './check.js';
 import { registerMoveLeader } from './move-leader.js';
 import { registerTxn } from './txn.js';
 import { registerUser } from './user.js';
@@ -43,6 +46,9 @@ function buildProgram(): Command {
     registerTxn,
     registerCompact,
     registerStatus,
+    registerSnapshot,
+    registerDefrag,
+    registerCheck,
     registerMoveLeader,
     registerAlarm,
     registerUser,

@@ -21,6 +21,7 @@ const LIMIT_HELP: Record<keyof Limits, string> = {
   maxLeaseTtl: 'longest lease TTL a grant may ask for, in seconds',
   maxLeaseKeepAlivesPerStream: 'keep-alives of one stream answered at once before the stream is paused',
   maxLeaseForwards: 'lease keep-alives and time-to-live requests forwarded to the leader at once',
+  maxSnapshotStreams: 'snapshot (backup) streams served at once',
 };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

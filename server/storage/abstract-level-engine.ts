@@ -8,7 +8,20 @@ export interface AbstractLevelLike {
   getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]>;
   batch(ops: BatchOp[], options: { sync: boolean }): Promise<void>;
   iterator(options: Record<string, unknown>): AsyncIterable<[Buffer, Buffer]> & { close(): Promise<void> };
+  /** classic-level (LevelDB) has it; @nxtedition/rocksdb (12.x) does not. */
+  compactRange?(start: Buffer, end: Buffer): Promise<void>;
+  /** classic-level (LevelDB). */
+  approximateSize?(start: Buffer, end: Buffer): Promise<number>;
+  /** @nxtedition/rocksdb: a RocksDB property, as a string. */
+  getProperty?(name: string): string;
 }
+
+/**
+ * Every key Cairn stores starts with an ASCII keyspace byte (mvcc/schema.ts,
+ * reserved-keys.ts), so these bounds take in the whole database.
+ */
+const WHOLE_SPACE_START = Buffer.from([0x00]);
+const WHOLE_SPACE_END = Buffer.from([0xff]);
 
 /**
  * Adapts an abstract-level database opened with buffer keys and values. With a WalSyncer,
@@ -60,5 +73,20 @@ export class AbstractLevelEngine implements StorageEngine {
   async close(): Promise<void> {
     await this.walSyncer?.close();
     await this.db.close();
+  }
+
+  async compactAll(): Promise<boolean> {
+    if (typeof this.db.compactRange !== 'function') return false;
+    await this.db.compactRange(WHOLE_SPACE_START, WHOLE_SPACE_END);
+    return true;
+  }
+
+  async liveDataBytes(): Promise<number | undefined> {
+    if (typeof this.db.getProperty === 'function') {
+      const estimate = Number(this.db.getProperty('rocksdb.estimate-live-data-size'));
+      return Number.isSafeInteger(estimate) && estimate >= 0 ? estimate : undefined;
+    }
+    if (typeof this.db.approximateSize === 'function') return this.db.approximateSize(WHOLE_SPACE_START, WHOLE_SPACE_END);
+    return undefined;
   }
 }

@@ -35,4 +35,11 @@ export interface StorageEngine {
   /** Applies every op or none. With sync, resolves only after the data reached the disk. */
   write(ops: BatchOp[], options: { sync: boolean }): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Compacts the engine's files over the whole key space, so that deleted keys stop taking
+   * disk space; resolves false, doing nothing, when the engine's binding cannot.
+   */
+  compactAll?(): Promise<boolean>;
+  /** The engine's estimate of the bytes its live data takes, or undefined without one. */
+  liveDataBytes?(): Promise<number | undefined>;
 }

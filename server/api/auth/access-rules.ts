@@ -73,6 +73,9 @@ export const ACCESS_RULES: Readonly<Record<string, AccessRule>> = {
   // Listing shows which member is corrupt, disarming lets writes through again (etcd: admin only);
   // Status (open) carries the list too, for `cairn status`.
   '/cairn.v1.MaintenanceService/Alarms': ROOT,
+  // A snapshot is every key and every user's password hash; defragmenting loads the disk (etcd: admin only).
+  '/cairn.v1.MaintenanceService/Snapshot': ROOT,
+  '/cairn.v1.MaintenanceService/Defragment': ROOT,
   '/cairn.v1.AuthService/Authenticate': OPEN,
   '/cairn.v1.AuthService/AuthStatus': OPEN,
   '/cairn.v1.AuthService/AuthEnable': ROOT,

@@ -128,6 +128,237 @@ func (AlarmAction) EnumDescriptor() ([]byte, []int) {
 	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{1}
 }
 
+// SnapshotRequest asks for a backup of the answering member's store.
+type SnapshotRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SnapshotRequest) Reset() {
+	*x = SnapshotRequest{}
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SnapshotRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SnapshotRequest) ProtoMessage() {}
+
+func (x *SnapshotRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SnapshotRequest.ProtoReflect.Descriptor instead.
+func (*SnapshotRequest) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{0}
+}
+
+// SnapshotResponse is one piece of the backup stream.
+type SnapshotResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// header describes the answering member; set on the first message only.
+	Header *ResponseHeader `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	// blob is the next piece of the backup file.
+	Blob []byte `protobuf:"bytes,2,opt,name=blob,proto3" json:"blob,omitempty"`
+	// revision is the store revision the snapshot holds; set on the last message only,
+	// once the whole store has been read (it is part of the stream itself).
+	Revision int64 `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
+	// version is the Cairn version that wrote the snapshot; set on the first message only.
+	Version string `protobuf:"bytes,4,opt,name=version,proto3" json:"version,omitempty"`
+	// estimated_bytes is the engine's estimate of the stream's size, for a progress bar;
+	// set on the first message only, 0 when the engine has no estimate.
+	EstimatedBytes int64 `protobuf:"varint,5,opt,name=estimated_bytes,json=estimatedBytes,proto3" json:"estimated_bytes,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SnapshotResponse) Reset() {
+	*x = SnapshotResponse{}
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SnapshotResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SnapshotResponse) ProtoMessage() {}
+
+func (x *SnapshotResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SnapshotResponse.ProtoReflect.Descriptor instead.
+func (*SnapshotResponse) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SnapshotResponse) GetHeader() *ResponseHeader {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+func (x *SnapshotResponse) GetBlob() []byte {
+	if x != nil {
+		return x.Blob
+	}
+	return nil
+}
+
+func (x *SnapshotResponse) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *SnapshotResponse) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *SnapshotResponse) GetEstimatedBytes() int64 {
+	if x != nil {
+		return x.EstimatedBytes
+	}
+	return 0
+}
+
+// DefragmentRequest asks the answering member to compact its engine files.
+type DefragmentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DefragmentRequest) Reset() {
+	*x = DefragmentRequest{}
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DefragmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DefragmentRequest) ProtoMessage() {}
+
+func (x *DefragmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DefragmentRequest.ProtoReflect.Descriptor instead.
+func (*DefragmentRequest) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{2}
+}
+
+// DefragmentResponse reports what defragmentation gave back.
+type DefragmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// header describes the answering member.
+	Header *ResponseHeader `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	// db_size_before is the size of the engine's files before, in bytes.
+	DbSizeBefore int64 `protobuf:"varint,2,opt,name=db_size_before,json=dbSizeBefore,proto3" json:"db_size_before,omitempty"`
+	// db_size_after is the size of the engine's files after, in bytes.
+	DbSizeAfter int64 `protobuf:"varint,3,opt,name=db_size_after,json=dbSizeAfter,proto3" json:"db_size_after,omitempty"`
+	// duration_ms is how long the compaction took, in milliseconds.
+	DurationMs    int64 `protobuf:"varint,4,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DefragmentResponse) Reset() {
+	*x = DefragmentResponse{}
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DefragmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DefragmentResponse) ProtoMessage() {}
+
+func (x *DefragmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DefragmentResponse.ProtoReflect.Descriptor instead.
+func (*DefragmentResponse) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DefragmentResponse) GetHeader() *ResponseHeader {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+func (x *DefragmentResponse) GetDbSizeBefore() int64 {
+	if x != nil {
+		return x.DbSizeBefore
+	}
+	return 0
+}
+
+func (x *DefragmentResponse) GetDbSizeAfter() int64 {
+	if x != nil {
+		return x.DbSizeAfter
+	}
+	return 0
+}
+
+func (x *DefragmentResponse) GetDurationMs() int64 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
 // AlarmsRequest lists or disarms alarms.
 type AlarmsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -143,7 +374,7 @@ type AlarmsRequest struct {
 
 func (x *AlarmsRequest) Reset() {
 	*x = AlarmsRequest{}
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[0]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -155,7 +386,7 @@ func (x *AlarmsRequest) String() string {
 func (*AlarmsRequest) ProtoMessage() {}
 
 func (x *AlarmsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[0]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -168,7 +399,7 @@ func (x *AlarmsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlarmsRequest.ProtoReflect.Descriptor instead.
 func (*AlarmsRequest) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{0}
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AlarmsRequest) GetAction() AlarmAction {
@@ -207,7 +438,7 @@ type AlarmMember struct {
 
 func (x *AlarmMember) Reset() {
 	*x = AlarmMember{}
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[1]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -219,7 +450,7 @@ func (x *AlarmMember) String() string {
 func (*AlarmMember) ProtoMessage() {}
 
 func (x *AlarmMember) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[1]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -232,7 +463,7 @@ func (x *AlarmMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlarmMember.ProtoReflect.Descriptor instead.
 func (*AlarmMember) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{1}
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AlarmMember) GetMemberId() uint64 {
@@ -269,7 +500,7 @@ type AlarmsResponse struct {
 
 func (x *AlarmsResponse) Reset() {
 	*x = AlarmsResponse{}
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[2]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -281,7 +512,7 @@ func (x *AlarmsResponse) String() string {
 func (*AlarmsResponse) ProtoMessage() {}
 
 func (x *AlarmsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[2]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -294,7 +525,7 @@ func (x *AlarmsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlarmsResponse.ProtoReflect.Descriptor instead.
 func (*AlarmsResponse) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{2}
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AlarmsResponse) GetHeader() *ResponseHeader {
@@ -322,7 +553,7 @@ type MoveLeaderRequest struct {
 
 func (x *MoveLeaderRequest) Reset() {
 	*x = MoveLeaderRequest{}
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[3]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -334,7 +565,7 @@ func (x *MoveLeaderRequest) String() string {
 func (*MoveLeaderRequest) ProtoMessage() {}
 
 func (x *MoveLeaderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[3]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -347,7 +578,7 @@ func (x *MoveLeaderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveLeaderRequest.ProtoReflect.Descriptor instead.
 func (*MoveLeaderRequest) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{3}
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *MoveLeaderRequest) GetTargetId() uint64 {
@@ -368,7 +599,7 @@ type MoveLeaderResponse struct {
 
 func (x *MoveLeaderResponse) Reset() {
 	*x = MoveLeaderResponse{}
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[4]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -380,7 +611,7 @@ func (x *MoveLeaderResponse) String() string {
 func (*MoveLeaderResponse) ProtoMessage() {}
 
 func (x *MoveLeaderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[4]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -393,7 +624,7 @@ func (x *MoveLeaderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveLeaderResponse.ProtoReflect.Descriptor instead.
 func (*MoveLeaderResponse) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{4}
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *MoveLeaderResponse) GetHeader() *ResponseHeader {
@@ -414,7 +645,7 @@ type HashKVRequest struct {
 
 func (x *HashKVRequest) Reset() {
 	*x = HashKVRequest{}
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[5]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -426,7 +657,7 @@ func (x *HashKVRequest) String() string {
 func (*HashKVRequest) ProtoMessage() {}
 
 func (x *HashKVRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[5]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -439,7 +670,7 @@ func (x *HashKVRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HashKVRequest.ProtoReflect.Descriptor instead.
 func (*HashKVRequest) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{5}
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *HashKVRequest) GetRevision() int64 {
@@ -468,7 +699,7 @@ type HashKVResponse struct {
 
 func (x *HashKVResponse) Reset() {
 	*x = HashKVResponse{}
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[6]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -480,7 +711,7 @@ func (x *HashKVResponse) String() string {
 func (*HashKVResponse) ProtoMessage() {}
 
 func (x *HashKVResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[6]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -493,7 +724,7 @@ func (x *HashKVResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HashKVResponse.ProtoReflect.Descriptor instead.
 func (*HashKVResponse) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{6}
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *HashKVResponse) GetHeader() *ResponseHeader {
@@ -540,7 +771,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[7]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -552,7 +783,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[7]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -565,7 +796,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{7}
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{11}
 }
 
 // StatusResponse describes one member.
@@ -594,14 +825,20 @@ type StatusResponse struct {
 	// storage_engine is the storage engine: rocksdb or leveldb.
 	StorageEngine string `protobuf:"bytes,11,opt,name=storage_engine,json=storageEngine,proto3" json:"storage_engine,omitempty"`
 	// alarms are the cluster's active alarms, as this member has applied them.
-	Alarms        []*AlarmMember `protobuf:"bytes,12,rep,name=alarms,proto3" json:"alarms,omitempty"`
+	Alarms []*AlarmMember `protobuf:"bytes,12,rep,name=alarms,proto3" json:"alarms,omitempty"`
+	// db_size is the size of the member's engine files on disk, in bytes.
+	DbSize int64 `protobuf:"varint,13,opt,name=db_size,json=dbSize,proto3" json:"db_size,omitempty"`
+	// db_size_in_use is the engine's estimate of the bytes its live data needs (RocksDB:
+	// rocksdb.estimate-live-data-size; LevelDB: its approximate size of the whole key space).
+	// The difference from db_size is roughly what Defragment can give back.
+	DbSizeInUse   int64 `protobuf:"varint,14,opt,name=db_size_in_use,json=dbSizeInUse,proto3" json:"db_size_in_use,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[8]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -613,7 +850,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_maintenance_proto_msgTypes[8]
+	mi := &file_cairn_v1_maintenance_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -626,7 +863,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{8}
+	return file_cairn_v1_maintenance_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *StatusResponse) GetHeader() *ResponseHeader {
@@ -713,11 +950,39 @@ func (x *StatusResponse) GetAlarms() []*AlarmMember {
 	return nil
 }
 
+func (x *StatusResponse) GetDbSize() int64 {
+	if x != nil {
+		return x.DbSize
+	}
+	return 0
+}
+
+func (x *StatusResponse) GetDbSizeInUse() int64 {
+	if x != nil {
+		return x.DbSizeInUse
+	}
+	return 0
+}
+
 var File_cairn_v1_maintenance_proto protoreflect.FileDescriptor
 
 const file_cairn_v1_maintenance_proto_rawDesc = "" +
 	"\n" +
-	"\x1acairn/v1/maintenance.proto\x12\bcairn.v1\x1a\x14cairn/v1/types.proto\"\x86\x01\n" +
+	"\x1acairn/v1/maintenance.proto\x12\bcairn.v1\x1a\x14cairn/v1/types.proto\"\x11\n" +
+	"\x0fSnapshotRequest\"\xb7\x01\n" +
+	"\x10SnapshotResponse\x120\n" +
+	"\x06header\x18\x01 \x01(\v2\x18.cairn.v1.ResponseHeaderR\x06header\x12\x12\n" +
+	"\x04blob\x18\x02 \x01(\fR\x04blob\x12\x1a\n" +
+	"\brevision\x18\x03 \x01(\x03R\brevision\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\tR\aversion\x12'\n" +
+	"\x0festimated_bytes\x18\x05 \x01(\x03R\x0eestimatedBytes\"\x13\n" +
+	"\x11DefragmentRequest\"\xb1\x01\n" +
+	"\x12DefragmentResponse\x120\n" +
+	"\x06header\x18\x01 \x01(\v2\x18.cairn.v1.ResponseHeaderR\x06header\x12$\n" +
+	"\x0edb_size_before\x18\x02 \x01(\x03R\fdbSizeBefore\x12\"\n" +
+	"\rdb_size_after\x18\x03 \x01(\x03R\vdbSizeAfter\x12\x1f\n" +
+	"\vduration_ms\x18\x04 \x01(\x03R\n" +
+	"durationMs\"\x86\x01\n" +
 	"\rAlarmsRequest\x12-\n" +
 	"\x06action\x18\x01 \x01(\x0e2\x15.cairn.v1.AlarmActionR\x06action\x12\x1b\n" +
 	"\tmember_id\x18\x02 \x01(\x04R\bmemberId\x12)\n" +
@@ -741,7 +1006,7 @@ const file_cairn_v1_maintenance_proto_rawDesc = "" +
 	"\brevision\x18\x03 \x01(\x03R\brevision\x12)\n" +
 	"\x10compact_revision\x18\x04 \x01(\x03R\x0fcompactRevision\x12\x12\n" +
 	"\x04keys\x18\x05 \x01(\x03R\x04keys\"\x0f\n" +
-	"\rStatusRequest\"\xb7\x03\n" +
+	"\rStatusRequest\"\xf5\x03\n" +
 	"\x0eStatusResponse\x120\n" +
 	"\x06header\x18\x01 \x01(\v2\x18.cairn.v1.ResponseHeaderR\x06header\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x12\n" +
@@ -756,7 +1021,9 @@ const file_cairn_v1_maintenance_proto_rawDesc = "" +
 	"\x12compacted_revision\x18\n" +
 	" \x01(\x03R\x11compactedRevision\x12%\n" +
 	"\x0estorage_engine\x18\v \x01(\tR\rstorageEngine\x12-\n" +
-	"\x06alarms\x18\f \x03(\v2\x15.cairn.v1.AlarmMemberR\x06alarms*W\n" +
+	"\x06alarms\x18\f \x03(\v2\x15.cairn.v1.AlarmMemberR\x06alarms\x12\x17\n" +
+	"\adb_size\x18\r \x01(\x03R\x06dbSize\x12#\n" +
+	"\x0edb_size_in_use\x18\x0e \x01(\x03R\vdbSizeInUse*W\n" +
 	"\tAlarmType\x12\x1a\n" +
 	"\x16ALARM_TYPE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12ALARM_TYPE_NOSPACE\x10\x01\x12\x16\n" +
@@ -764,13 +1031,16 @@ const file_cairn_v1_maintenance_proto_rawDesc = "" +
 	"\vAlarmAction\x12\x1c\n" +
 	"\x18ALARM_ACTION_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ALARM_ACTION_LIST\x10\x01\x12\x17\n" +
-	"\x13ALARM_ACTION_DISARM\x10\x022\x94\x02\n" +
+	"\x13ALARM_ACTION_DISARM\x10\x022\xa2\x03\n" +
 	"\x12MaintenanceService\x12;\n" +
 	"\x06Status\x12\x17.cairn.v1.StatusRequest\x1a\x18.cairn.v1.StatusResponse\x12;\n" +
 	"\x06HashKV\x12\x17.cairn.v1.HashKVRequest\x1a\x18.cairn.v1.HashKVResponse\x12G\n" +
 	"\n" +
 	"MoveLeader\x12\x1b.cairn.v1.MoveLeaderRequest\x1a\x1c.cairn.v1.MoveLeaderResponse\x12;\n" +
-	"\x06Alarms\x12\x17.cairn.v1.AlarmsRequest\x1a\x18.cairn.v1.AlarmsResponseB\x95\x01\n" +
+	"\x06Alarms\x12\x17.cairn.v1.AlarmsRequest\x1a\x18.cairn.v1.AlarmsResponse\x12C\n" +
+	"\bSnapshot\x12\x19.cairn.v1.SnapshotRequest\x1a\x1a.cairn.v1.SnapshotResponse0\x01\x12G\n" +
+	"\n" +
+	"Defragment\x12\x1b.cairn.v1.DefragmentRequest\x1a\x1c.cairn.v1.DefragmentResponseB\x95\x01\n" +
 	"\fcom.cairn.v1B\x10MaintenanceProtoP\x01Z2github.com/cairn-dev/cairn/gen/go/cairn/v1;cairnv1\xa2\x02\x03CXX\xaa\x02\bCairn.V1\xca\x02\bCairn\\V1\xe2\x02\x14Cairn\\V1\\GPBMetadata\xea\x02\tCairn::V1b\x06proto3"
 
 var (
@@ -786,44 +1056,54 @@ func file_cairn_v1_maintenance_proto_rawDescGZIP() []byte {
 }
 
 var file_cairn_v1_maintenance_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_cairn_v1_maintenance_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_cairn_v1_maintenance_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_cairn_v1_maintenance_proto_goTypes = []any{
 	(AlarmType)(0),             // 0: cairn.v1.AlarmType
 	(AlarmAction)(0),           // 1: cairn.v1.AlarmAction
-	(*AlarmsRequest)(nil),      // 2: cairn.v1.AlarmsRequest
-	(*AlarmMember)(nil),        // 3: cairn.v1.AlarmMember
-	(*AlarmsResponse)(nil),     // 4: cairn.v1.AlarmsResponse
-	(*MoveLeaderRequest)(nil),  // 5: cairn.v1.MoveLeaderRequest
-	(*MoveLeaderResponse)(nil), // 6: cairn.v1.MoveLeaderResponse
-	(*HashKVRequest)(nil),      // 7: cairn.v1.HashKVRequest
-	(*HashKVResponse)(nil),     // 8: cairn.v1.HashKVResponse
-	(*StatusRequest)(nil),      // 9: cairn.v1.StatusRequest
-	(*StatusResponse)(nil),     // 10: cairn.v1.StatusResponse
-	(*ResponseHeader)(nil),     // 11: cairn.v1.ResponseHeader
+	(*SnapshotRequest)(nil),    // 2: cairn.v1.SnapshotRequest
+	(*SnapshotResponse)(nil),   // 3: cairn.v1.SnapshotResponse
+	(*DefragmentRequest)(nil),  // 4: cairn.v1.DefragmentRequest
+	(*DefragmentResponse)(nil), // 5: cairn.v1.DefragmentResponse
+	(*AlarmsRequest)(nil),      // 6: cairn.v1.AlarmsRequest
+	(*AlarmMember)(nil),        // 7: cairn.v1.AlarmMember
+	(*AlarmsResponse)(nil),     // 8: cairn.v1.AlarmsResponse
+	(*MoveLeaderRequest)(nil),  // 9: cairn.v1.MoveLeaderRequest
+	(*MoveLeaderResponse)(nil), // 10: cairn.v1.MoveLeaderResponse
+	(*HashKVRequest)(nil),      // 11: cairn.v1.HashKVRequest
+	(*HashKVResponse)(nil),     // 12: cairn.v1.HashKVResponse
+	(*StatusRequest)(nil),      // 13: cairn.v1.StatusRequest
+	(*StatusResponse)(nil),     // 14: cairn.v1.StatusResponse
+	(*ResponseHeader)(nil),     // 15: cairn.v1.ResponseHeader
 }
 var file_cairn_v1_maintenance_proto_depIdxs = []int32{
-	1,  // 0: cairn.v1.AlarmsRequest.action:type_name -> cairn.v1.AlarmAction
-	0,  // 1: cairn.v1.AlarmsRequest.alarm:type_name -> cairn.v1.AlarmType
-	0,  // 2: cairn.v1.AlarmMember.alarm:type_name -> cairn.v1.AlarmType
-	11, // 3: cairn.v1.AlarmsResponse.header:type_name -> cairn.v1.ResponseHeader
-	3,  // 4: cairn.v1.AlarmsResponse.alarms:type_name -> cairn.v1.AlarmMember
-	11, // 5: cairn.v1.MoveLeaderResponse.header:type_name -> cairn.v1.ResponseHeader
-	11, // 6: cairn.v1.HashKVResponse.header:type_name -> cairn.v1.ResponseHeader
-	11, // 7: cairn.v1.StatusResponse.header:type_name -> cairn.v1.ResponseHeader
-	3,  // 8: cairn.v1.StatusResponse.alarms:type_name -> cairn.v1.AlarmMember
-	9,  // 9: cairn.v1.MaintenanceService.Status:input_type -> cairn.v1.StatusRequest
-	7,  // 10: cairn.v1.MaintenanceService.HashKV:input_type -> cairn.v1.HashKVRequest
-	5,  // 11: cairn.v1.MaintenanceService.MoveLeader:input_type -> cairn.v1.MoveLeaderRequest
-	2,  // 12: cairn.v1.MaintenanceService.Alarms:input_type -> cairn.v1.AlarmsRequest
-	10, // 13: cairn.v1.MaintenanceService.Status:output_type -> cairn.v1.StatusResponse
-	8,  // 14: cairn.v1.MaintenanceService.HashKV:output_type -> cairn.v1.HashKVResponse
-	6,  // 15: cairn.v1.MaintenanceService.MoveLeader:output_type -> cairn.v1.MoveLeaderResponse
-	4,  // 16: cairn.v1.MaintenanceService.Alarms:output_type -> cairn.v1.AlarmsResponse
-	13, // [13:17] is the sub-list for method output_type
-	9,  // [9:13] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	15, // 0: cairn.v1.SnapshotResponse.header:type_name -> cairn.v1.ResponseHeader
+	15, // 1: cairn.v1.DefragmentResponse.header:type_name -> cairn.v1.ResponseHeader
+	1,  // 2: cairn.v1.AlarmsRequest.action:type_name -> cairn.v1.AlarmAction
+	0,  // 3: cairn.v1.AlarmsRequest.alarm:type_name -> cairn.v1.AlarmType
+	0,  // 4: cairn.v1.AlarmMember.alarm:type_name -> cairn.v1.AlarmType
+	15, // 5: cairn.v1.AlarmsResponse.header:type_name -> cairn.v1.ResponseHeader
+	7,  // 6: cairn.v1.AlarmsResponse.alarms:type_name -> cairn.v1.AlarmMember
+	15, // 7: cairn.v1.MoveLeaderResponse.header:type_name -> cairn.v1.ResponseHeader
+	15, // 8: cairn.v1.HashKVResponse.header:type_name -> cairn.v1.ResponseHeader
+	15, // 9: cairn.v1.StatusResponse.header:type_name -> cairn.v1.ResponseHeader
+	7,  // 10: cairn.v1.StatusResponse.alarms:type_name -> cairn.v1.AlarmMember
+	13, // 11: cairn.v1.MaintenanceService.Status:input_type -> cairn.v1.StatusRequest
+	11, // 12: cairn.v1.MaintenanceService.HashKV:input_type -> cairn.v1.HashKVRequest
+	9,  // 13: cairn.v1.MaintenanceService.MoveLeader:input_type -> cairn.v1.MoveLeaderRequest
+	6,  // 14: cairn.v1.MaintenanceService.Alarms:input_type -> cairn.v1.AlarmsRequest
+	2,  // 15: cairn.v1.MaintenanceService.Snapshot:input_type -> cairn.v1.SnapshotRequest
+	4,  // 16: cairn.v1.MaintenanceService.Defragment:input_type -> cairn.v1.DefragmentRequest
+	14, // 17: cairn.v1.MaintenanceService.Status:output_type -> cairn.v1.StatusResponse
+	12, // 18: cairn.v1.MaintenanceService.HashKV:output_type -> cairn.v1.HashKVResponse
+	10, // 19: cairn.v1.MaintenanceService.MoveLeader:output_type -> cairn.v1.MoveLeaderResponse
+	8,  // 20: cairn.v1.MaintenanceService.Alarms:output_type -> cairn.v1.AlarmsResponse
+	3,  // 21: cairn.v1.MaintenanceService.Snapshot:output_type -> cairn.v1.SnapshotResponse
+	5,  // 22: cairn.v1.MaintenanceService.Defragment:output_type -> cairn.v1.DefragmentResponse
+	17, // [17:23] is the sub-list for method output_type
+	11, // [11:17] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_cairn_v1_maintenance_proto_init() }
@@ -838,7 +1118,7 @@ func file_cairn_v1_maintenance_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairn_v1_maintenance_proto_rawDesc), len(file_cairn_v1_maintenance_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   9,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

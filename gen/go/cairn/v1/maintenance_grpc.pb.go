@@ -23,6 +23,8 @@ const (
 	MaintenanceService_HashKV_FullMethodName     = "/cairn.v1.MaintenanceService/HashKV"
 	MaintenanceService_MoveLeader_FullMethodName = "/cairn.v1.MaintenanceService/MoveLeader"
 	MaintenanceService_Alarms_FullMethodName     = "/cairn.v1.MaintenanceService/Alarms"
+	MaintenanceService_Snapshot_FullMethodName   = "/cairn.v1.MaintenanceService/Snapshot"
+	MaintenanceService_Defragment_FullMethodName = "/cairn.v1.MaintenanceService/Defragment"
 )
 
 // MaintenanceServiceClient is the client API for MaintenanceService service.
@@ -43,6 +45,16 @@ type MaintenanceServiceClient interface {
 	// state: every member holds the same list, and while a CORRUPT alarm is active every
 	// member refuses writes (ERROR_CODE_CORRUPT).
 	Alarms(ctx context.Context, in *AlarmsRequest, opts ...grpc.CallOption) (*AlarmsResponse, error)
+	// Snapshot streams a consistent point-in-time copy of the answering member's store: one
+	// engine snapshot, read incrementally, so the stream never holds the store in memory.
+	// The blobs, concatenated, are a backup file: the state-machine snapshot stream
+	// (CRC-32 checked) followed by the SHA-256 of everything before it (32 bytes), as
+	// etcd's Maintenance.Snapshot appends the SHA-256 of its database.
+	Snapshot(ctx context.Context, in *SnapshotRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SnapshotResponse], error)
+	// Defragment compacts the answering member's engine files over the whole key space, so
+	// that the space of deleted and compacted keys is given back to the file system. Writes
+	// and reads go on meanwhile (the engine compacts in the background).
+	Defragment(ctx context.Context, in *DefragmentRequest, opts ...grpc.CallOption) (*DefragmentResponse, error)
 }
 
 type maintenanceServiceClient struct {
@@ -93,6 +105,35 @@ func (c *maintenanceServiceClient) Alarms(ctx context.Context, in *AlarmsRequest
 	return out, nil
 }
 
+func (c *maintenanceServiceClient) Snapshot(ctx context.Context, in *SnapshotRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SnapshotResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &MaintenanceService_ServiceDesc.Streams[0], MaintenanceService_Snapshot_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[SnapshotRequest, SnapshotResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type MaintenanceService_SnapshotClient = grpc.ServerStreamingClient[SnapshotResponse]
+
+func (c *maintenanceServiceClient) Defragment(ctx context.Context, in *DefragmentRequest, opts ...grpc.CallOption) (*DefragmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DefragmentResponse)
+	err := c.cc.Invoke(ctx, MaintenanceService_Defragment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MaintenanceServiceServer is the server API for MaintenanceService service.
 // All implementations must embed UnimplementedMaintenanceServiceServer
 // for forward compatibility.
@@ -111,6 +152,16 @@ type MaintenanceServiceServer interface {
 	// state: every member holds the same list, and while a CORRUPT alarm is active every
 	// member refuses writes (ERROR_CODE_CORRUPT).
 	Alarms(context.Context, *AlarmsRequest) (*AlarmsResponse, error)
+	// Snapshot streams a consistent point-in-time copy of the answering member's store: one
+	// engine snapshot, read incrementally, so the stream never holds the store in memory.
+	// The blobs, concatenated, are a backup file: the state-machine snapshot stream
+	// (CRC-32 checked) followed by the SHA-256 of everything before it (32 bytes), as
+	// etcd's Maintenance.Snapshot appends the SHA-256 of its database.
+	Snapshot(*SnapshotRequest, grpc.ServerStreamingServer[SnapshotResponse]) error
+	// Defragment compacts the answering member's engine files over the whole key space, so
+	// that the space of deleted and compacted keys is given back to the file system. Writes
+	// and reads go on meanwhile (the engine compacts in the background).
+	Defragment(context.Context, *DefragmentRequest) (*DefragmentResponse, error)
 	mustEmbedUnimplementedMaintenanceServiceServer()
 }
 
@@ -132,6 +183,12 @@ func (UnimplementedMaintenanceServiceServer) MoveLeader(context.Context, *MoveLe
 }
 func (UnimplementedMaintenanceServiceServer) Alarms(context.Context, *AlarmsRequest) (*AlarmsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Alarms not implemented")
+}
+func (UnimplementedMaintenanceServiceServer) Snapshot(*SnapshotRequest, grpc.ServerStreamingServer[SnapshotResponse]) error {
+	return status.Error(codes.Unimplemented, "method Snapshot not implemented")
+}
+func (UnimplementedMaintenanceServiceServer) Defragment(context.Context, *DefragmentRequest) (*DefragmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Defragment not implemented")
 }
 func (UnimplementedMaintenanceServiceServer) mustEmbedUnimplementedMaintenanceServiceServer() {}
 func (UnimplementedMaintenanceServiceServer) testEmbeddedByValue()                            {}
@@ -226,6 +283,35 @@ func _MaintenanceService_Alarms_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MaintenanceService_Snapshot_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(SnapshotRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(MaintenanceServiceServer).Snapshot(m, &grpc.GenericServerStream[SnapshotRequest, SnapshotResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type MaintenanceService_SnapshotServer = grpc.ServerStreamingServer[SnapshotResponse]
+
+func _MaintenanceService_Defragment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DefragmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MaintenanceServiceServer).Defragment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MaintenanceService_Defragment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MaintenanceServiceServer).Defragment(ctx, req.(*DefragmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MaintenanceService_ServiceDesc is the grpc.ServiceDesc for MaintenanceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -249,7 +335,17 @@ var MaintenanceService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Alarms",
 			Handler:    _MaintenanceService_Alarms_Handler,
 		},
+		{
+			MethodName: "Defragment",
+			Handler:    _MaintenanceService_Defragment_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Snapshot",
+			Handler:       _MaintenanceService_Snapshot_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "cairn/v1/maintenance.proto",
 }

@@ -41,6 +41,22 @@ class AlarmsResponse(_message.Message):
     header: _types_pb2.ResponseHeader
     def __init__(self, header: _Optional[_Union[_types_pb2.ResponseHeader, _Mapping]] = ..., alarms: _Optional[_Iterable[_Union[AlarmMember, _Mapping]]] = ...) -> None: ...
 
+class DefragmentRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class DefragmentResponse(_message.Message):
+    __slots__ = ["db_size_after", "db_size_before", "duration_ms", "header"]
+    DB_SIZE_AFTER_FIELD_NUMBER: _ClassVar[int]
+    DB_SIZE_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    db_size_after: int
+    db_size_before: int
+    duration_ms: int
+    header: _types_pb2.ResponseHeader
+    def __init__(self, header: _Optional[_Union[_types_pb2.ResponseHeader, _Mapping]] = ..., db_size_before: _Optional[int] = ..., db_size_after: _Optional[int] = ..., duration_ms: _Optional[int] = ...) -> None: ...
+
 class HashKVRequest(_message.Message):
     __slots__ = ["revision"]
     REVISION_FIELD_NUMBER: _ClassVar[int]
@@ -73,14 +89,34 @@ class MoveLeaderResponse(_message.Message):
     header: _types_pb2.ResponseHeader
     def __init__(self, header: _Optional[_Union[_types_pb2.ResponseHeader, _Mapping]] = ...) -> None: ...
 
+class SnapshotRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class SnapshotResponse(_message.Message):
+    __slots__ = ["blob", "estimated_bytes", "header", "revision", "version"]
+    BLOB_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    blob: bytes
+    estimated_bytes: int
+    header: _types_pb2.ResponseHeader
+    revision: int
+    version: str
+    def __init__(self, header: _Optional[_Union[_types_pb2.ResponseHeader, _Mapping]] = ..., blob: _Optional[bytes] = ..., revision: _Optional[int] = ..., version: _Optional[str] = ..., estimated_bytes: _Optional[int] = ...) -> None: ...
+
 class StatusRequest(_message.Message):
     __slots__ = []
     def __init__(self) -> None: ...
 
 class StatusResponse(_message.Message):
-    __slots__ = ["alarms", "compacted_revision", "header", "leader", "name", "raft_applied_index", "raft_commit_index", "raft_index", "raft_term", "role", "storage_engine", "version"]
+    __slots__ = ["alarms", "compacted_revision", "db_size", "db_size_in_use", "header", "leader", "name", "raft_applied_index", "raft_commit_index", "raft_index", "raft_term", "role", "storage_engine", "version"]
     ALARMS_FIELD_NUMBER: _ClassVar[int]
     COMPACTED_REVISION_FIELD_NUMBER: _ClassVar[int]
+    DB_SIZE_FIELD_NUMBER: _ClassVar[int]
+    DB_SIZE_IN_USE_FIELD_NUMBER: _ClassVar[int]
     HEADER_FIELD_NUMBER: _ClassVar[int]
     LEADER_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -93,6 +129,8 @@ class StatusResponse(_message.Message):
     VERSION_FIELD_NUMBER: _ClassVar[int]
     alarms: _containers.RepeatedCompositeFieldContainer[AlarmMember]
     compacted_revision: int
+    db_size: int
+    db_size_in_use: int
     header: _types_pb2.ResponseHeader
     leader: int
     name: str
@@ -103,7 +141,7 @@ class StatusResponse(_message.Message):
     role: str
     storage_engine: str
     version: str
-    def __init__(self, header: _Optional[_Union[_types_pb2.ResponseHeader, _Mapping]] = ..., version: _Optional[str] = ..., name: _Optional[str] = ..., leader: _Optional[int] = ..., role: _Optional[str] = ..., raft_index: _Optional[int] = ..., raft_term: _Optional[int] = ..., raft_commit_index: _Optional[int] = ..., raft_applied_index: _Optional[int] = ..., compacted_revision: _Optional[int] = ..., storage_engine: _Optional[str] = ..., alarms: _Optional[_Iterable[_Union[AlarmMember, _Mapping]]] = ...) -> None: ...
+    def __init__(self, header: _Optional[_Union[_types_pb2.ResponseHeader, _Mapping]] = ..., version: _Optional[str] = ..., name: _Optional[str] = ..., leader: _Optional[int] = ..., role: _Optional[str] = ..., raft_index: _Optional[int] = ..., raft_term: _Optional[int] = ..., raft_commit_index: _Optional[int] = ..., raft_applied_index: _Optional[int] = ..., compacted_revision: _Optional[int] = ..., storage_engine: _Optional[str] = ..., alarms: _Optional[_Iterable[_Union[AlarmMember, _Mapping]]] = ..., db_size: _Optional[int] = ..., db_size_in_use: _Optional[int] = ...) -> None: ...
 
 class AlarmType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

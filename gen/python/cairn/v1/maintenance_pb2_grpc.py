@@ -35,6 +35,16 @@ class MaintenanceServiceStub(object):
                 request_serializer=cairn_dot_v1_dot_maintenance__pb2.AlarmsRequest.SerializeToString,
                 response_deserializer=cairn_dot_v1_dot_maintenance__pb2.AlarmsResponse.FromString,
                 )
+        self.Snapshot = channel.unary_stream(
+                '/cairn.v1.MaintenanceService/Snapshot',
+                request_serializer=cairn_dot_v1_dot_maintenance__pb2.SnapshotRequest.SerializeToString,
+                response_deserializer=cairn_dot_v1_dot_maintenance__pb2.SnapshotResponse.FromString,
+                )
+        self.Defragment = channel.unary_unary(
+                '/cairn.v1.MaintenanceService/Defragment',
+                request_serializer=cairn_dot_v1_dot_maintenance__pb2.DefragmentRequest.SerializeToString,
+                response_deserializer=cairn_dot_v1_dot_maintenance__pb2.DefragmentResponse.FromString,
+                )
 
 
 class MaintenanceServiceServicer(object):
@@ -73,6 +83,26 @@ class MaintenanceServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Snapshot(self, request, context):
+        """Snapshot streams a consistent point-in-time copy of the answering member's store: one
+        engine snapshot, read incrementally, so the stream never holds the store in memory.
+        The blobs, concatenated, are a backup file: the state-machine snapshot stream
+        (CRC-32 checked) followed by the SHA-256 of everything before it (32 bytes), as
+        etcd's Maintenance.Snapshot appends the SHA-256 of its database.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Defragment(self, request, context):
+        """Defragment compacts the answering member's engine files over the whole key space, so
+        that the space of deleted and compacted keys is given back to the file system. Writes
+        and reads go on meanwhile (the engine compacts in the background).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MaintenanceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -95,6 +125,16 @@ def add_MaintenanceServiceServicer_to_server(servicer, server):
                     servicer.Alarms,
                     request_deserializer=cairn_dot_v1_dot_maintenance__pb2.AlarmsRequest.FromString,
                     response_serializer=cairn_dot_v1_dot_maintenance__pb2.AlarmsResponse.SerializeToString,
+            ),
+            'Snapshot': grpc.unary_stream_rpc_method_handler(
+                    servicer.Snapshot,
+                    request_deserializer=cairn_dot_v1_dot_maintenance__pb2.SnapshotRequest.FromString,
+                    response_serializer=cairn_dot_v1_dot_maintenance__pb2.SnapshotResponse.SerializeToString,
+            ),
+            'Defragment': grpc.unary_unary_rpc_method_handler(
+                    servicer.Defragment,
+                    request_deserializer=cairn_dot_v1_dot_maintenance__pb2.DefragmentRequest.FromString,
+                    response_serializer=cairn_dot_v1_dot_maintenance__pb2.DefragmentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -172,5 +212,39 @@ class MaintenanceService(object):
         return grpc.experimental.unary_unary(request, target, '/cairn.v1.MaintenanceService/Alarms',
             cairn_dot_v1_dot_maintenance__pb2.AlarmsRequest.SerializeToString,
             cairn_dot_v1_dot_maintenance__pb2.AlarmsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Snapshot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(request, target, '/cairn.v1.MaintenanceService/Snapshot',
+            cairn_dot_v1_dot_maintenance__pb2.SnapshotRequest.SerializeToString,
+            cairn_dot_v1_dot_maintenance__pb2.SnapshotResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Defragment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/cairn.v1.MaintenanceService/Defragment',
+            cairn_dot_v1_dot_maintenance__pb2.DefragmentRequest.SerializeToString,
+            cairn_dot_v1_dot_maintenance__pb2.DefragmentResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

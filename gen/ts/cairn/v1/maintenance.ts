@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -113,6 +115,50 @@ export function alarmActionToJSON(object: AlarmAction): string {
   }
 }
 
+/** SnapshotRequest asks for a backup of the answering member's store. */
+export interface SnapshotRequest {
+}
+
+/** SnapshotResponse is one piece of the backup stream. */
+export interface SnapshotResponse {
+  /** header describes the answering member; set on the first message only. */
+  header:
+    | ResponseHeader
+    | undefined;
+  /** blob is the next piece of the backup file. */
+  blob: Buffer;
+  /**
+   * revision is the store revision the snapshot holds; set on the last message only,
+   * once the whole store has been read (it is part of the stream itself).
+   */
+  revision: number;
+  /** version is the Cairn version that wrote the snapshot; set on the first message only. */
+  version: string;
+  /**
+   * estimated_bytes is the engine's estimate of the stream's size, for a progress bar;
+   * set on the first message only, 0 when the engine has no estimate.
+   */
+  estimatedBytes: number;
+}
+
+/** DefragmentRequest asks the answering member to compact its engine files. */
+export interface DefragmentRequest {
+}
+
+/** DefragmentResponse reports what defragmentation gave back. */
+export interface DefragmentResponse {
+  /** header describes the answering member. */
+  header:
+    | ResponseHeader
+    | undefined;
+  /** db_size_before is the size of the engine's files before, in bytes. */
+  dbSizeBefore: number;
+  /** db_size_after is the size of the engine's files after, in bytes. */
+  dbSizeAfter: number;
+  /** duration_ms is how long the compaction took, in milliseconds. */
+  durationMs: number;
+}
+
 /** AlarmsRequest lists or disarms alarms. */
 export interface AlarmsRequest {
   /** action is list or disarm. */
@@ -209,7 +255,389 @@ export interface StatusResponse {
   storageEngine: string;
   /** alarms are the cluster's active alarms, as this member has applied them. */
   alarms: AlarmMember[];
+  /** db_size is the size of the member's engine files on disk, in bytes. */
+  dbSize: number;
+  /**
+   * db_size_in_use is the engine's estimate of the bytes its live data needs (RocksDB:
+   * rocksdb.estimate-live-data-size; LevelDB: its approximate size of the whole key space).
+   * The difference from db_size is roughly what Defragment can give back.
+   */
+  dbSizeInUse: number;
 }
+
+function createBaseSnapshotRequest(): SnapshotRequest {
+  return {};
+}
+
+export const SnapshotRequest: MessageFns<SnapshotRequest> = {
+  encode(_: SnapshotRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): SnapshotRequest {
+    return {};
+  },
+
+  toJSON(_: SnapshotRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SnapshotRequest>, I>>(base?: I): SnapshotRequest {
+    return SnapshotRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SnapshotRequest>, I>>(_: I): SnapshotRequest {
+    const message = createBaseSnapshotRequest();
+    return message;
+  },
+};
+
+function createBaseSnapshotResponse(): SnapshotResponse {
+  return { header: undefined, blob: Buffer.alloc(0), revision: 0, version: "", estimatedBytes: 0 };
+}
+
+export const SnapshotResponse: MessageFns<SnapshotResponse> = {
+  encode(message: SnapshotResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.blob.length !== 0) {
+      writer.uint32(18).bytes(message.blob);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(24).int64(message.revision);
+    }
+    if (message.version !== "") {
+      writer.uint32(34).string(message.version);
+    }
+    if (message.estimatedBytes !== 0) {
+      writer.uint32(40).int64(message.estimatedBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.blob = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.estimatedBytes = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SnapshotResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      blob: isSet(object.blob) ? Buffer.from(bytesFromBase64(object.blob)) : Buffer.alloc(0),
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      estimatedBytes: isSet(object.estimatedBytes)
+        ? globalThis.Number(object.estimatedBytes)
+        : isSet(object.estimated_bytes)
+        ? globalThis.Number(object.estimated_bytes)
+        : 0,
+    };
+  },
+
+  toJSON(message: SnapshotResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.blob.length !== 0) {
+      obj.blob = base64FromBytes(message.blob);
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.estimatedBytes !== 0) {
+      obj.estimatedBytes = Math.round(message.estimatedBytes);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SnapshotResponse>, I>>(base?: I): SnapshotResponse {
+    return SnapshotResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SnapshotResponse>, I>>(object: I): SnapshotResponse {
+    const message = createBaseSnapshotResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.blob = object.blob ?? Buffer.alloc(0);
+    message.revision = object.revision ?? 0;
+    message.version = object.version ?? "";
+    message.estimatedBytes = object.estimatedBytes ?? 0;
+    return message;
+  },
+};
+
+function createBaseDefragmentRequest(): DefragmentRequest {
+  return {};
+}
+
+export const DefragmentRequest: MessageFns<DefragmentRequest> = {
+  encode(_: DefragmentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DefragmentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDefragmentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DefragmentRequest {
+    return {};
+  },
+
+  toJSON(_: DefragmentRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DefragmentRequest>, I>>(base?: I): DefragmentRequest {
+    return DefragmentRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DefragmentRequest>, I>>(_: I): DefragmentRequest {
+    const message = createBaseDefragmentRequest();
+    return message;
+  },
+};
+
+function createBaseDefragmentResponse(): DefragmentResponse {
+  return { header: undefined, dbSizeBefore: 0, dbSizeAfter: 0, durationMs: 0 };
+}
+
+export const DefragmentResponse: MessageFns<DefragmentResponse> = {
+  encode(message: DefragmentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.dbSizeBefore !== 0) {
+      writer.uint32(16).int64(message.dbSizeBefore);
+    }
+    if (message.dbSizeAfter !== 0) {
+      writer.uint32(24).int64(message.dbSizeAfter);
+    }
+    if (message.durationMs !== 0) {
+      writer.uint32(32).int64(message.durationMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DefragmentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDefragmentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.dbSizeBefore = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.dbSizeAfter = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.durationMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DefragmentResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      dbSizeBefore: isSet(object.dbSizeBefore)
+        ? globalThis.Number(object.dbSizeBefore)
+        : isSet(object.db_size_before)
+        ? globalThis.Number(object.db_size_before)
+        : 0,
+      dbSizeAfter: isSet(object.dbSizeAfter)
+        ? globalThis.Number(object.dbSizeAfter)
+        : isSet(object.db_size_after)
+        ? globalThis.Number(object.db_size_after)
+        : 0,
+      durationMs: isSet(object.durationMs)
+        ? globalThis.Number(object.durationMs)
+        : isSet(object.duration_ms)
+        ? globalThis.Number(object.duration_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: DefragmentResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.dbSizeBefore !== 0) {
+      obj.dbSizeBefore = Math.round(message.dbSizeBefore);
+    }
+    if (message.dbSizeAfter !== 0) {
+      obj.dbSizeAfter = Math.round(message.dbSizeAfter);
+    }
+    if (message.durationMs !== 0) {
+      obj.durationMs = Math.round(message.durationMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DefragmentResponse>, I>>(base?: I): DefragmentResponse {
+    return DefragmentResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DefragmentResponse>, I>>(object: I): DefragmentResponse {
+    const message = createBaseDefragmentResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.dbSizeBefore = object.dbSizeBefore ?? 0;
+    message.dbSizeAfter = object.dbSizeAfter ?? 0;
+    message.durationMs = object.durationMs ?? 0;
+    return message;
+  },
+};
 
 function createBaseAlarmsRequest(): AlarmsRequest {
   return { action: 0, memberId: 0, alarm: 0 };
@@ -922,6 +1350,8 @@ function createBaseStatusResponse(): StatusResponse {
     compactedRevision: 0,
     storageEngine: "",
     alarms: [],
+    dbSize: 0,
+    dbSizeInUse: 0,
   };
 }
 
@@ -962,6 +1392,12 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     }
     for (const v of message.alarms) {
       AlarmMember.encode(v!, writer.uint32(98).fork()).join();
+    }
+    if (message.dbSize !== 0) {
+      writer.uint32(104).int64(message.dbSize);
+    }
+    if (message.dbSizeInUse !== 0) {
+      writer.uint32(112).int64(message.dbSizeInUse);
     }
     return writer;
   },
@@ -1075,6 +1511,22 @@ export const StatusResponse: MessageFns<StatusResponse> = {
             message.alarms.push(AlarmMember.decode(reader, reader.uint32()));
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.dbSize = longToNumber(reader.int64());
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.dbSizeInUse = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1127,6 +1579,16 @@ export const StatusResponse: MessageFns<StatusResponse> = {
       alarms: globalThis.Array.isArray(object?.alarms)
         ? object.alarms.map((e: any) => AlarmMember.fromJSON(e))
         : [],
+      dbSize: isSet(object.dbSize)
+        ? globalThis.Number(object.dbSize)
+        : isSet(object.db_size)
+        ? globalThis.Number(object.db_size)
+        : 0,
+      dbSizeInUse: isSet(object.dbSizeInUse)
+        ? globalThis.Number(object.dbSizeInUse)
+        : isSet(object.db_size_in_use)
+        ? globalThis.Number(object.db_size_in_use)
+        : 0,
     };
   },
 
@@ -1168,6 +1630,12 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     if (message.alarms?.length) {
       obj.alarms = message.alarms.map((e) => AlarmMember.toJSON(e));
     }
+    if (message.dbSize !== 0) {
+      obj.dbSize = Math.round(message.dbSize);
+    }
+    if (message.dbSizeInUse !== 0) {
+      obj.dbSizeInUse = Math.round(message.dbSizeInUse);
+    }
     return obj;
   },
 
@@ -1190,6 +1658,8 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     message.compactedRevision = object.compactedRevision ?? 0;
     message.storageEngine = object.storageEngine ?? "";
     message.alarms = object.alarms?.map((e) => AlarmMember.fromPartial(e)) || [];
+    message.dbSize = object.dbSize ?? 0;
+    message.dbSizeInUse = object.dbSizeInUse ?? 0;
     return message;
   },
 };
@@ -1247,6 +1717,36 @@ export const MaintenanceServiceService = {
     responseSerialize: (value: AlarmsResponse): Buffer => Buffer.from(AlarmsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AlarmsResponse => AlarmsResponse.decode(value),
   },
+  /**
+   * Snapshot streams a consistent point-in-time copy of the answering member's store: one
+   * engine snapshot, read incrementally, so the stream never holds the store in memory.
+   * The blobs, concatenated, are a backup file: the state-machine snapshot stream
+   * (CRC-32 checked) followed by the SHA-256 of everything before it (32 bytes), as
+   * etcd's Maintenance.Snapshot appends the SHA-256 of its database.
+   */
+  snapshot: {
+    path: "/cairn.v1.MaintenanceService/Snapshot" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: SnapshotRequest): Buffer => Buffer.from(SnapshotRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SnapshotRequest => SnapshotRequest.decode(value),
+    responseSerialize: (value: SnapshotResponse): Buffer => Buffer.from(SnapshotResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SnapshotResponse => SnapshotResponse.decode(value),
+  },
+  /**
+   * Defragment compacts the answering member's engine files over the whole key space, so
+   * that the space of deleted and compacted keys is given back to the file system. Writes
+   * and reads go on meanwhile (the engine compacts in the background).
+   */
+  defragment: {
+    path: "/cairn.v1.MaintenanceService/Defragment" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DefragmentRequest): Buffer => Buffer.from(DefragmentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DefragmentRequest => DefragmentRequest.decode(value),
+    responseSerialize: (value: DefragmentResponse): Buffer => Buffer.from(DefragmentResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DefragmentResponse => DefragmentResponse.decode(value),
+  },
 } as const;
 
 export interface MaintenanceServiceServer extends UntypedServiceImplementation {
@@ -1268,6 +1768,20 @@ export interface MaintenanceServiceServer extends UntypedServiceImplementation {
    * member refuses writes (ERROR_CODE_CORRUPT).
    */
   alarms: handleUnaryCall<AlarmsRequest, AlarmsResponse>;
+  /**
+   * Snapshot streams a consistent point-in-time copy of the answering member's store: one
+   * engine snapshot, read incrementally, so the stream never holds the store in memory.
+   * The blobs, concatenated, are a backup file: the state-machine snapshot stream
+   * (CRC-32 checked) followed by the SHA-256 of everything before it (32 bytes), as
+   * etcd's Maintenance.Snapshot appends the SHA-256 of its database.
+   */
+  snapshot: handleServerStreamingCall<SnapshotRequest, SnapshotResponse>;
+  /**
+   * Defragment compacts the answering member's engine files over the whole key space, so
+   * that the space of deleted and compacted keys is given back to the file system. Writes
+   * and reads go on meanwhile (the engine compacts in the background).
+   */
+  defragment: handleUnaryCall<DefragmentRequest, DefragmentResponse>;
 }
 
 export interface MaintenanceServiceClient extends Client {
@@ -1345,6 +1859,39 @@ export interface MaintenanceServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AlarmsResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Snapshot streams a consistent point-in-time copy of the answering member's store: one
+   * engine snapshot, read incrementally, so the stream never holds the store in memory.
+   * The blobs, concatenated, are a backup file: the state-machine snapshot stream
+   * (CRC-32 checked) followed by the SHA-256 of everything before it (32 bytes), as
+   * etcd's Maintenance.Snapshot appends the SHA-256 of its database.
+   */
+  snapshot(request: SnapshotRequest, options?: Partial<CallOptions>): ClientReadableStream<SnapshotResponse>;
+  snapshot(
+    request: SnapshotRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<SnapshotResponse>;
+  /**
+   * Defragment compacts the answering member's engine files over the whole key space, so
+   * that the space of deleted and compacted keys is given back to the file system. Writes
+   * and reads go on meanwhile (the engine compacts in the background).
+   */
+  defragment(
+    request: DefragmentRequest,
+    callback: (error: ServiceError | null, response: DefragmentResponse) => void,
+  ): ClientUnaryCall;
+  defragment(
+    request: DefragmentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DefragmentResponse) => void,
+  ): ClientUnaryCall;
+  defragment(
+    request: DefragmentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DefragmentResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const MaintenanceServiceClient = makeGenericClientConstructor(
@@ -1355,6 +1902,14 @@ export const MaintenanceServiceClient = makeGenericClientConstructor(
   service: typeof MaintenanceServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

@@ -226,6 +226,18 @@ export enum ErrorCode {
    */
   ERROR_CODE_NOT_LEADER = 64,
   /**
+   * ERROR_CODE_TOO_MANY_SNAPSHOTS - ERROR_CODE_TOO_MANY_SNAPSHOTS: the member already streams as many snapshots as
+   * --max-snapshot-streams allows; try again later or another member.
+   * Status: RESOURCE_EXHAUSTED.
+   */
+  ERROR_CODE_TOO_MANY_SNAPSHOTS = 71,
+  /**
+   * ERROR_CODE_DEFRAGMENT_UNSUPPORTED - ERROR_CODE_DEFRAGMENT_UNSUPPORTED: the member's storage engine binding offers no way to
+   * compact its files on demand (the message says which and what to do instead).
+   * Status: FAILED_PRECONDITION.
+   */
+  ERROR_CODE_DEFRAGMENT_UNSUPPORTED = 72,
+  /**
    * ERROR_CODE_INTEGER_OUT_OF_RANGE - ERROR_CODE_INTEGER_OUT_OF_RANGE: a 64-bit integer of the request (a revision, version,
    * lease id, limit, ...) is beyond +/-(2^53-1), the range this server keeps them in (a
    * revision there is decades of writes away); nothing was done. The message gives the
@@ -366,6 +378,12 @@ export function errorCodeFromJSON(object: any): ErrorCode {
     case 64:
     case "ERROR_CODE_NOT_LEADER":
       return ErrorCode.ERROR_CODE_NOT_LEADER;
+    case 71:
+    case "ERROR_CODE_TOO_MANY_SNAPSHOTS":
+      return ErrorCode.ERROR_CODE_TOO_MANY_SNAPSHOTS;
+    case 72:
+    case "ERROR_CODE_DEFRAGMENT_UNSUPPORTED":
+      return ErrorCode.ERROR_CODE_DEFRAGMENT_UNSUPPORTED;
     case 80:
     case "ERROR_CODE_INTEGER_OUT_OF_RANGE":
       return ErrorCode.ERROR_CODE_INTEGER_OUT_OF_RANGE;
@@ -464,6 +482,10 @@ export function errorCodeToJSON(object: ErrorCode): string {
       return "ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED";
     case ErrorCode.ERROR_CODE_NOT_LEADER:
       return "ERROR_CODE_NOT_LEADER";
+    case ErrorCode.ERROR_CODE_TOO_MANY_SNAPSHOTS:
+      return "ERROR_CODE_TOO_MANY_SNAPSHOTS";
+    case ErrorCode.ERROR_CODE_DEFRAGMENT_UNSUPPORTED:
+      return "ERROR_CODE_DEFRAGMENT_UNSUPPORTED";
     case ErrorCode.ERROR_CODE_INTEGER_OUT_OF_RANGE:
       return "ERROR_CODE_INTEGER_OUT_OF_RANGE";
     case ErrorCode.UNRECOGNIZED:

@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -113,6 +115,50 @@ export function alarmActionToJSON(object: AlarmAction): string {
   }
 }
 
+/** SnapshotRequest asks for a backup of the answering member's store. */
+export interface SnapshotRequest {
+}
+
+/** SnapshotResponse is one piece of the backup stream. */
+export interface SnapshotResponse {
+  /** header describes the answering member; set on the first message only. */
+  header:
+    | ResponseHeader
+    | undefined;
+  /** blob is the next piece of the backup file. */
+  blob: Buffer;
+  /**
+   * revision is the store revision the snapshot holds; set on the last message only,
+   * once the whole store has been read (it is part of the stream itself).
+   */
+  revision: bigint;
+  /** version is the Cairn version that wrote the snapshot; set on the first message only. */
+  version: string;
+  /**
+   * estimated_bytes is the engine's estimate of the stream's size, for a progress bar;
+   * set on the first message only, 0 when the engine has no estimate.
+   */
+  estimatedBytes: bigint;
+}
+
+/** DefragmentRequest asks the answering member to compact its engine files. */
+export interface DefragmentRequest {
+}
+
+/** DefragmentResponse reports what defragmentation gave back. */
+export interface DefragmentResponse {
+  /** header describes the answering member. */
+  header:
+    | ResponseHeader
+    | undefined;
+  /** db_size_before is the size of the engine's files before, in bytes. */
+  dbSizeBefore: bigint;
+  /** db_size_after is the size of the engine's files after, in bytes. */
+  dbSizeAfter: bigint;
+  /** duration_ms is how long the compaction took, in milliseconds. */
+  durationMs: bigint;
+}
+
 /** AlarmsRequest lists or disarms alarms. */
 export interface AlarmsRequest {
   /** action is list or disarm. */
@@ -209,7 +255,412 @@ export interface StatusResponse {
   storageEngine: string;
   /** alarms are the cluster's active alarms, as this member has applied them. */
   alarms: AlarmMember[];
+  /** db_size is the size of the member's engine files on disk, in bytes. */
+  dbSize: bigint;
+  /**
+   * db_size_in_use is the engine's estimate of the bytes its live data needs (RocksDB:
+   * rocksdb.estimate-live-data-size; LevelDB: its approximate size of the whole key space).
+   * The difference from db_size is roughly what Defragment can give back.
+   */
+  dbSizeInUse: bigint;
 }
+
+function createBaseSnapshotRequest(): SnapshotRequest {
+  return {};
+}
+
+export const SnapshotRequest: MessageFns<SnapshotRequest> = {
+  encode(_: SnapshotRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): SnapshotRequest {
+    return {};
+  },
+
+  toJSON(_: SnapshotRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SnapshotRequest>, I>>(base?: I): SnapshotRequest {
+    return SnapshotRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SnapshotRequest>, I>>(_: I): SnapshotRequest {
+    const message = createBaseSnapshotRequest();
+    return message;
+  },
+};
+
+function createBaseSnapshotResponse(): SnapshotResponse {
+  return { header: undefined, blob: Buffer.alloc(0), revision: 0n, version: "", estimatedBytes: 0n };
+}
+
+export const SnapshotResponse: MessageFns<SnapshotResponse> = {
+  encode(message: SnapshotResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.blob.length !== 0) {
+      writer.uint32(18).bytes(message.blob);
+    }
+    if (message.revision !== 0n) {
+      if (BigInt.asIntN(64, message.revision) !== message.revision) {
+        throw new globalThis.Error("value provided for field message.revision of type int64 too large");
+      }
+      writer.uint32(24).int64(message.revision);
+    }
+    if (message.version !== "") {
+      writer.uint32(34).string(message.version);
+    }
+    if (message.estimatedBytes !== 0n) {
+      if (BigInt.asIntN(64, message.estimatedBytes) !== message.estimatedBytes) {
+        throw new globalThis.Error("value provided for field message.estimatedBytes of type int64 too large");
+      }
+      writer.uint32(40).int64(message.estimatedBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.blob = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.revision = reader.int64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.estimatedBytes = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SnapshotResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      blob: isSet(object.blob) ? Buffer.from(bytesFromBase64(object.blob)) : Buffer.alloc(0),
+      revision: isSet(object.revision) ? BigInt(object.revision) : 0n,
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      estimatedBytes: isSet(object.estimatedBytes)
+        ? BigInt(object.estimatedBytes)
+        : isSet(object.estimated_bytes)
+        ? BigInt(object.estimated_bytes)
+        : 0n,
+    };
+  },
+
+  toJSON(message: SnapshotResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.blob.length !== 0) {
+      obj.blob = base64FromBytes(message.blob);
+    }
+    if (message.revision !== 0n) {
+      obj.revision = message.revision.toString();
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.estimatedBytes !== 0n) {
+      obj.estimatedBytes = message.estimatedBytes.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SnapshotResponse>, I>>(base?: I): SnapshotResponse {
+    return SnapshotResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SnapshotResponse>, I>>(object: I): SnapshotResponse {
+    const message = createBaseSnapshotResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.blob = object.blob ?? Buffer.alloc(0);
+    message.revision = (object.revision !== undefined && object.revision !== null) ? BigInt(object.revision) : 0n;
+    message.version = object.version ?? "";
+    message.estimatedBytes = (object.estimatedBytes !== undefined && object.estimatedBytes !== null)
+      ? BigInt(object.estimatedBytes)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseDefragmentRequest(): DefragmentRequest {
+  return {};
+}
+
+export const DefragmentRequest: MessageFns<DefragmentRequest> = {
+  encode(_: DefragmentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DefragmentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDefragmentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DefragmentRequest {
+    return {};
+  },
+
+  toJSON(_: DefragmentRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DefragmentRequest>, I>>(base?: I): DefragmentRequest {
+    return DefragmentRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DefragmentRequest>, I>>(_: I): DefragmentRequest {
+    const message = createBaseDefragmentRequest();
+    return message;
+  },
+};
+
+function createBaseDefragmentResponse(): DefragmentResponse {
+  return { header: undefined, dbSizeBefore: 0n, dbSizeAfter: 0n, durationMs: 0n };
+}
+
+export const DefragmentResponse: MessageFns<DefragmentResponse> = {
+  encode(message: DefragmentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.dbSizeBefore !== 0n) {
+      if (BigInt.asIntN(64, message.dbSizeBefore) !== message.dbSizeBefore) {
+        throw new globalThis.Error("value provided for field message.dbSizeBefore of type int64 too large");
+      }
+      writer.uint32(16).int64(message.dbSizeBefore);
+    }
+    if (message.dbSizeAfter !== 0n) {
+      if (BigInt.asIntN(64, message.dbSizeAfter) !== message.dbSizeAfter) {
+        throw new globalThis.Error("value provided for field message.dbSizeAfter of type int64 too large");
+      }
+      writer.uint32(24).int64(message.dbSizeAfter);
+    }
+    if (message.durationMs !== 0n) {
+      if (BigInt.asIntN(64, message.durationMs) !== message.durationMs) {
+        throw new globalThis.Error("value provided for field message.durationMs of type int64 too large");
+      }
+      writer.uint32(32).int64(message.durationMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DefragmentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDefragmentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.dbSizeBefore = reader.int64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.dbSizeAfter = reader.int64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.durationMs = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DefragmentResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      dbSizeBefore: isSet(object.dbSizeBefore)
+        ? BigInt(object.dbSizeBefore)
+        : isSet(object.db_size_before)
+        ? BigInt(object.db_size_before)
+        : 0n,
+      dbSizeAfter: isSet(object.dbSizeAfter)
+        ? BigInt(object.dbSizeAfter)
+        : isSet(object.db_size_after)
+        ? BigInt(object.db_size_after)
+        : 0n,
+      durationMs: isSet(object.durationMs)
+        ? BigInt(object.durationMs)
+        : isSet(object.duration_ms)
+        ? BigInt(object.duration_ms)
+        : 0n,
+    };
+  },
+
+  toJSON(message: DefragmentResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.dbSizeBefore !== 0n) {
+      obj.dbSizeBefore = message.dbSizeBefore.toString();
+    }
+    if (message.dbSizeAfter !== 0n) {
+      obj.dbSizeAfter = message.dbSizeAfter.toString();
+    }
+    if (message.durationMs !== 0n) {
+      obj.durationMs = message.durationMs.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DefragmentResponse>, I>>(base?: I): DefragmentResponse {
+    return DefragmentResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DefragmentResponse>, I>>(object: I): DefragmentResponse {
+    const message = createBaseDefragmentResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.dbSizeBefore = (object.dbSizeBefore !== undefined && object.dbSizeBefore !== null)
+      ? BigInt(object.dbSizeBefore)
+      : 0n;
+    message.dbSizeAfter = (object.dbSizeAfter !== undefined && object.dbSizeAfter !== null)
+      ? BigInt(object.dbSizeAfter)
+      : 0n;
+    message.durationMs = (object.durationMs !== undefined && object.durationMs !== null)
+      ? BigInt(object.durationMs)
+      : 0n;
+    return message;
+  },
+};
 
 function createBaseAlarmsRequest(): AlarmsRequest {
   return { action: 0, memberId: 0n, alarm: 0 };
@@ -945,6 +1396,8 @@ function createBaseStatusResponse(): StatusResponse {
     compactedRevision: 0n,
     storageEngine: "",
     alarms: [],
+    dbSize: 0n,
+    dbSizeInUse: 0n,
   };
 }
 
@@ -1003,6 +1456,18 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     }
     for (const v of message.alarms) {
       AlarmMember.encode(v!, writer.uint32(98).fork()).join();
+    }
+    if (message.dbSize !== 0n) {
+      if (BigInt.asIntN(64, message.dbSize) !== message.dbSize) {
+        throw new globalThis.Error("value provided for field message.dbSize of type int64 too large");
+      }
+      writer.uint32(104).int64(message.dbSize);
+    }
+    if (message.dbSizeInUse !== 0n) {
+      if (BigInt.asIntN(64, message.dbSizeInUse) !== message.dbSizeInUse) {
+        throw new globalThis.Error("value provided for field message.dbSizeInUse of type int64 too large");
+      }
+      writer.uint32(112).int64(message.dbSizeInUse);
     }
     return writer;
   },
@@ -1116,6 +1581,22 @@ export const StatusResponse: MessageFns<StatusResponse> = {
             message.alarms.push(AlarmMember.decode(reader, reader.uint32()));
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.dbSize = reader.int64() as bigint;
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.dbSizeInUse = reader.int64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1168,6 +1649,12 @@ export const StatusResponse: MessageFns<StatusResponse> = {
       alarms: globalThis.Array.isArray(object?.alarms)
         ? object.alarms.map((e: any) => AlarmMember.fromJSON(e))
         : [],
+      dbSize: isSet(object.dbSize) ? BigInt(object.dbSize) : isSet(object.db_size) ? BigInt(object.db_size) : 0n,
+      dbSizeInUse: isSet(object.dbSizeInUse)
+        ? BigInt(object.dbSizeInUse)
+        : isSet(object.db_size_in_use)
+        ? BigInt(object.db_size_in_use)
+        : 0n,
     };
   },
 
@@ -1209,6 +1696,12 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     if (message.alarms?.length) {
       obj.alarms = message.alarms.map((e) => AlarmMember.toJSON(e));
     }
+    if (message.dbSize !== 0n) {
+      obj.dbSize = message.dbSize.toString();
+    }
+    if (message.dbSizeInUse !== 0n) {
+      obj.dbSizeInUse = message.dbSizeInUse.toString();
+    }
     return obj;
   },
 
@@ -1237,6 +1730,10 @@ export const StatusResponse: MessageFns<StatusResponse> = {
       : 0n;
     message.storageEngine = object.storageEngine ?? "";
     message.alarms = object.alarms?.map((e) => AlarmMember.fromPartial(e)) || [];
+    message.dbSize = (object.dbSize !== undefined && object.dbSize !== null) ? BigInt(object.dbSize) : 0n;
+    message.dbSizeInUse = (object.dbSizeInUse !== undefined && object.dbSizeInUse !== null)
+      ? BigInt(object.dbSizeInUse)
+      : 0n;
     return message;
   },
 };
@@ -1294,6 +1791,36 @@ export const MaintenanceServiceService = {
     responseSerialize: (value: AlarmsResponse): Buffer => Buffer.from(AlarmsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AlarmsResponse => AlarmsResponse.decode(value),
   },
+  /**
+   * Snapshot streams a consistent point-in-time copy of the answering member's store: one
+   * engine snapshot, read incrementally, so the stream never holds the store in memory.
+   * The blobs, concatenated, are a backup file: the state-machine snapshot stream
+   * (CRC-32 checked) followed by the SHA-256 of everything before it (32 bytes), as
+   * etcd's Maintenance.Snapshot appends the SHA-256 of its database.
+   */
+  snapshot: {
+    path: "/cairn.v1.MaintenanceService/Snapshot" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: SnapshotRequest): Buffer => Buffer.from(SnapshotRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SnapshotRequest => SnapshotRequest.decode(value),
+    responseSerialize: (value: SnapshotResponse): Buffer => Buffer.from(SnapshotResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SnapshotResponse => SnapshotResponse.decode(value),
+  },
+  /**
+   * Defragment compacts the answering member's engine files over the whole key space, so
+   * that the space of deleted and compacted keys is given back to the file system. Writes
+   * and reads go on meanwhile (the engine compacts in the background).
+   */
+  defragment: {
+    path: "/cairn.v1.MaintenanceService/Defragment" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DefragmentRequest): Buffer => Buffer.from(DefragmentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DefragmentRequest => DefragmentRequest.decode(value),
+    responseSerialize: (value: DefragmentResponse): Buffer => Buffer.from(DefragmentResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DefragmentResponse => DefragmentResponse.decode(value),
+  },
 } as const;
 
 export interface MaintenanceServiceServer extends UntypedServiceImplementation {
@@ -1315,6 +1842,20 @@ export interface MaintenanceServiceServer extends UntypedServiceImplementation {
    * member refuses writes (ERROR_CODE_CORRUPT).
    */
   alarms: handleUnaryCall<AlarmsRequest, AlarmsResponse>;
+  /**
+   * Snapshot streams a consistent point-in-time copy of the answering member's store: one
+   * engine snapshot, read incrementally, so the stream never holds the store in memory.
+   * The blobs, concatenated, are a backup file: the state-machine snapshot stream
+   * (CRC-32 checked) followed by the SHA-256 of everything before it (32 bytes), as
+   * etcd's Maintenance.Snapshot appends the SHA-256 of its database.
+   */
+  snapshot: handleServerStreamingCall<SnapshotRequest, SnapshotResponse>;
+  /**
+   * Defragment compacts the answering member's engine files over the whole key space, so
+   * that the space of deleted and compacted keys is given back to the file system. Writes
+   * and reads go on meanwhile (the engine compacts in the background).
+   */
+  defragment: handleUnaryCall<DefragmentRequest, DefragmentResponse>;
 }
 
 export interface MaintenanceServiceClient extends Client {
@@ -1392,6 +1933,39 @@ export interface MaintenanceServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AlarmsResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Snapshot streams a consistent point-in-time copy of the answering member's store: one
+   * engine snapshot, read incrementally, so the stream never holds the store in memory.
+   * The blobs, concatenated, are a backup file: the state-machine snapshot stream
+   * (CRC-32 checked) followed by the SHA-256 of everything before it (32 bytes), as
+   * etcd's Maintenance.Snapshot appends the SHA-256 of its database.
+   */
+  snapshot(request: SnapshotRequest, options?: Partial<CallOptions>): ClientReadableStream<SnapshotResponse>;
+  snapshot(
+    request: SnapshotRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<SnapshotResponse>;
+  /**
+   * Defragment compacts the answering member's engine files over the whole key space, so
+   * that the space of deleted and compacted keys is given back to the file system. Writes
+   * and reads go on meanwhile (the engine compacts in the background).
+   */
+  defragment(
+    request: DefragmentRequest,
+    callback: (error: ServiceError | null, response: DefragmentResponse) => void,
+  ): ClientUnaryCall;
+  defragment(
+    request: DefragmentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DefragmentResponse) => void,
+  ): ClientUnaryCall;
+  defragment(
+    request: DefragmentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DefragmentResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const MaintenanceServiceClient = makeGenericClientConstructor(
@@ -1402,6 +1976,14 @@ export const MaintenanceServiceClient = makeGenericClientConstructor(
   service: typeof MaintenanceServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
