@@ -16,6 +16,7 @@ import { registerRole } from './role.js';
 import { registerServe } from './serve.js';
 import { registerStatus } from './status.js';
 import { registerMoveLeader } from './move-leader.js';
+import { registerMember } from './member.js';
 import { registerTxn } from './txn.js';
 import { registerUser } from './user.js';
 import { registerWatch } from './watch.js';
@@ -44,6 +45,7 @@ function buildProgram(): Command {
     registerCompact,
     registerStatus,
     registerMoveLeader,
+    registerMember,
     registerAlarm,
     registerUser,
     registerRole,
