@@ -54,6 +54,8 @@ const LAYERS = [
       'server/corruption-check.ts',
       'server/hash-verdict.ts',
       'server/join-cluster.ts',
+      'server/member-removed.ts',
+      'server/member-names.ts',
     ],
   },
   { name: 'cli', paths: ['server/cli/'] },

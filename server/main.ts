@@ -33,6 +33,7 @@ import { resumeOrJoin } from './join-cluster.js';
 import { readMemberRecords, writeMemberRecords, type StoredMemberRecords } from './storage/member-records.js';
 import { checkIdentity, chooseClusterToken } from './node-identity.js';
 import { createRaftMember } from './raft-member.js';
+import { MemberRemovedError, removedMemberFix } from './member-removed.js';
 import { createLogger } from './observability/logging.js';
 import { clearRejoiningMarker, discardLocalData, REJOINING_MARKER } from './storage/discard-local-data.js';
 import { readDurablePromise } from './storage/durable-promise.js';
@@ -124,6 +125,12 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     };
   const membership = new Membership(cluster.self, records, records.start);
   const saveMembers = (): void => writeMemberRecords(options.dataDir, { ...membership.records(), start: records.start });
+  if (membership.isRemoved(cluster.self.id)) {
+    throw new MemberRemovedError(
+      `member ${cluster.self.name} (id ${cluster.self.id.toString(16)}) was removed from the cluster and does not start again. ` +
+        removedMemberFix(options.dataDir),
+    );
+  }
   const identity = { clusterId: cluster.clusterId, memberId: cluster.self.id };
   const engineDir = engineLocation(options.engine, options.dataDir);
   const engine = await openEngine(options.engine, options.dataDir, {
@@ -207,10 +214,26 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     onRemoved: ({ index }) => {
       const message =
         `member ${cluster.self.name} (id ${cluster.self.id.toString(16)}) was removed from the cluster (membership change at index ${index}); it stopped. ` +
-        `Its data dir (${options.dataDir}) cannot rejoin under the same name: to bring the machine back, ` +
-        `'cairn member add' it under a new name and start it with an empty --data-dir and --join`;
+        removedMemberFix(options.dataDir);
       logger.warn({ index }, message);
       // Out of the driver's loop: shutting down waits for it.
+      setImmediate(() => onRemoved(message));
+    },
+    onToldRemoved: (by) => {
+      if (membership.isRemoved(cluster.self.id)) return; // told already (every peer says it)
+      membership.markSelfRemoved();
+      try {
+        saveMembers();
+      } catch (err) {
+        onFatal(err);
+        return;
+      }
+      const teller = membership.member(by)?.name ?? by.toString(16);
+      const message =
+        `member ${cluster.self.name} (id ${cluster.self.id.toString(16)}) was removed from the cluster ` +
+        `(${teller} applied the removal and refused its messages); it stopped. ` +
+        removedMemberFix(options.dataDir);
+      logger.warn({ by }, message);
       setImmediate(() => onRemoved(message));
     },
     engine,

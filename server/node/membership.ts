@@ -88,6 +88,14 @@ export class Membership {
     };
   }
 
+  /**
+   * A peer said a committed change removed this member, before this member applied it (the
+   * leader no longer replicates to it): recorded so that the data dir is refused on restart.
+   */
+  markSelfRemoved(): void {
+    this.removedIds.add(this.self.id);
+  }
+
   /** The current members, voters first, each group in id order. */
   list(): MemberView[] {
     const learners = new Set(this.confState.learners ?? []);

@@ -15,6 +15,7 @@ import type { Message } from '../raft/message.js';
 import type { NodeId } from '../raft/types.js';
 import { Backoff } from './backoff.js';
 import { createPeerClient, type ChannelSettings } from './channel.js';
+import { REMOVED_MEMBER_KEY } from './errors.js';
 import { approximateWireSize, encodeMessage } from './codec.js';
 import type { PeerAddress, TransportLogger } from './types.js';
 
@@ -30,6 +31,8 @@ export interface PeerClientOptions {
   readonly random: () => number;
   /** Called (never from inside enqueue) when messages to the peer were lost. */
   readonly onUnreachable: () => void;
+  /** The peer refused the stream because a committed change removed this member. */
+  readonly onRemoved?: () => void;
   readonly logger?: TransportLogger | undefined;
 }
 
@@ -183,6 +186,8 @@ export class PeerClient {
     // A refusal (not a member's certificate, another cluster) is the operator's to fix: warned
     // once per reason, not on every retry.
     const refused = err?.code === status.PERMISSION_DENIED || err?.code === status.FAILED_PRECONDITION;
+    // Only a refusal naming this very member counts: the peer applied its removal.
+    if (refused && err.metadata?.get(REMOVED_MEMBER_KEY)[0] === String(this.opts.self)) this.opts.onRemoved?.();
     if (refused && err.details !== this.lastRefusal) this.opts.logger?.warn(detail, 'raft peer refused this member');
     else if (this.active) this.opts.logger?.warn(detail, 'raft peer stream lost');
     else this.opts.logger?.debug(detail, 'raft peer stream failed');
