@@ -76,7 +76,7 @@ function fromMemberList(res: MemberListResponse, name: string): JoinedCluster {
   };
 }
 
-function memberList(endpoint: string, channelCredentials: ChannelCredentials, timeoutMs: number): Promise<MemberListResponse> {
+export function memberList(endpoint: string, channelCredentials: ChannelCredentials, timeoutMs: number): Promise<MemberListResponse> {
   const client = new ClusterServiceClient(endpoint, channelCredentials);
   return new Promise<MemberListResponse>((resolve, reject) => {
     client.memberList({}, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
