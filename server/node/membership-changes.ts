@@ -75,25 +75,39 @@ export class MembershipChanges {
   }
 
   /**
-   * Removes a member, voter or learner. The leader may remove itself: with three voters or
-   * more the core hands over as the removal applies; with two it must hand over first (the
-   * core refuses, see server/raft/README.md), so leadership moves to the other voter and the
-   * caller is told to send the removal to it.
+   * Removes a member, voter or learner. The leader removing itself hands leadership first to
+   * the voter whose log is most complete, and answers NOT_LEADER naming it, where the removal
+   * then goes (`cairn member remove` follows it): writes keep a leader all along, instead of
+   * the cluster waiting for the removed leader's hand-over as the change applies (and with two
+   * voters the core refuses that altogether, see server/raft/README.md).
    */
   async remove(id: NodeId): Promise<void> {
     const member = this.existing(id);
     const leader = this.requireLeader();
-    if (id === leader && this.o.membership.voterCount() === 2) {
-      const other = this.o.membership.list().find((v) => v.id !== id && !v.learner);
-      if (other !== undefined) {
-        await this.o.moveLeader(other.id);
+    if (id === leader) {
+      const target = this.handOverTarget(id);
+      if (target !== undefined) {
+        await this.o.moveLeader(target);
         throw this.notLeader(
-          other.id,
-          `leadership moved to ${other.name} before removing ${member.name}, the leader of a two-voter cluster`,
+          target,
+          `leadership moved to ${this.o.membership.member(target)?.name ?? target.toString(16)} before removing ${member.name}, the leader`,
         );
       }
     }
     await this.change({ type: ConfChangeType.RemoveMember, nodeId: id }, `remove ${member.name}`);
+  }
+
+  /** The voter, other than `self`, whose log matches the leader's furthest. */
+  private handOverTarget(self: NodeId): NodeId | undefined {
+    let target: NodeId | undefined;
+    let best = -1;
+    for (const [id, p] of this.o.driver.progress()) {
+      if (id !== self && !p.learner && p.match > best) {
+        best = p.match;
+        target = id;
+      }
+    }
+    return target;
   }
 
   private existing(id: NodeId): ClusterMember {
