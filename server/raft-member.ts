@@ -263,11 +263,22 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     raftDriver.step(message);
     return Promise.resolve();
   };
+  // A member that hears from no one for a while asks its peers whether it was removed (a
+  // removed learner would otherwise wait forever: it never campaigns, so it never sends).
+  let lastHeard = Date.now();
+  const silence = setInterval(() => {
+    if (raftDriver.isStopped || raftDriver.status().role === StateRole.Leader) return;
+    if (Date.now() - lastHeard > 3 * o.electionTimeoutMs) transport.probe();
+  }, o.electionTimeoutMs);
+  silence.unref();
   const peerServer = new PeerServer({
     clusterId: cluster.clusterId,
     self,
     // A removed member that never learned it may still speak; it takes part in nothing (ids are never reused).
-    deliver: (messages) => raftNode.step(voteGuard.filter(messages.filter((m) => !o.membership.isRemoved(m.from)))),
+    deliver: (messages) => {
+      if (messages.length > 0) lastHeard = Date.now();
+      raftNode.step(voteGuard.filter(messages.filter((m) => !o.membership.isRemoved(m.from))));
+    },
     deliverSnapshot: snapshotTracer?.deliver(deliverSnapshot) ?? deliverSnapshot,
     ...(o.peerAuthenticator !== undefined ? { authenticator: o.peerAuthenticator } : {}),
     isRemoved: (id) => o.membership.isRemoved(id),
@@ -294,6 +305,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
       await handOffLeadership(raftDriver, raftNode, cluster, o.electionTimeoutMs, logger, checkpointLeases);
       lessorLoop.stop();
       names.close();
+      clearInterval(silence);
       peerServer.closeAll();
       transport.close();
       await raftNode.close();

@@ -92,6 +92,17 @@ export class PeerClient {
     return { ...this.counts, queued: this.queue.length, active: this.active };
   }
 
+  /**
+   * Sends an empty batch, opening the stream if needed: a member that hears from nobody (a
+   * removed learner never campaigns, so it would never send anything) learns this way
+   * whether the peer refuses it as removed. Nothing when the stream is backing off.
+   */
+  probe(): void {
+    if (this.state === 'idle') this.open();
+    if (this.state !== 'open' || this.call === undefined || this.blocked) return;
+    this.call.write({ clusterId: this.opts.clusterId, from: this.opts.self, messages: [] });
+  }
+
   /** Ends the stream and every timer; queued messages are discarded. */
   close(): void {
     if (this.state === 'closed') return;

@@ -116,6 +116,11 @@ export class PeerTransport implements PeerSender {
   }
 
   /** Stops talking to a removed member: its stream and queue end; later messages to it are dropped. */
+  /** An empty batch to every peer (see PeerClient.probe). */
+  probe(): void {
+    for (const peer of this.peers.values()) peer.client.probe();
+  }
+
   removePeer(id: NodeId): void {
     const peer = this.peers.get(id);
     if (peer === undefined) return;
