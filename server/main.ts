@@ -77,10 +77,10 @@ const SHUTDOWN_GRACE_MS = 3_000;
  * writes finish, and closes the database.
  */
 export async function startNode(options: NodeOptions, logger: Logger = createLogger(options.logLevel)): Promise<RunningNode> {
-  const joining = options.join.trim() !== '';
-  if (joining && options.initialCluster.trim() !== '') {
-    throw new Error('--join and --initial-cluster exclude each other: a joining member learns the members from the cluster');
-  }
+  // Both may be given (one command line for every pod of a StatefulSet): the members that
+  // --initial-cluster names bootstrap the cluster, any other member joins through --join.
+  const bootstrapping = options.initialCluster.trim() !== '' && namedInInitialCluster(options.initialCluster, options.name);
+  const joining = options.join.trim() !== '' && !bootstrapping;
   const single = !joining && options.initialCluster.trim() === '';
   // Checked before anything is written, so a mistaken command line leaves no data dir behind.
   const memberCount = joining ? 2 : single ? 1 : parseInitialCluster(options.initialCluster, options.name).members.length;
@@ -465,6 +465,11 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   });
   if (removedEarly !== undefined) onRemoved(removedEarly);
   return { address, memberId: cluster.self.id, metricsAddress: metricsServer?.address, close, removed };
+}
+
+/** Whether --initial-cluster (name=host:port,...) names the member `name`. */
+function namedInInitialCluster(initialCluster: string, name: string): boolean {
+  return initialCluster.split(',').some((part) => part.trim().startsWith(`${name}=`));
 }
 
 /** Raises or ends alarms through the log, so that every member applies the same list. */

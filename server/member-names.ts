@@ -1,7 +1,7 @@
 import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { memberList } from './join-cluster.js';
-import { memberIdOf, type ClusterMember } from './node/cluster-config.js';
+import type { ClusterMember } from './node/cluster-config.js';
 import type { Membership } from './node/membership.js';
 
 export interface MemberNamesOptions {
@@ -17,6 +17,8 @@ export interface MemberNamesOptions {
 }
 
 const ADDRESS = /^[^:\s]+:\d+$/;
+/** As MemberAdd accepts names: non-empty, without spaces, commas or '='. */
+const NAME = /^[^\s,=]+$/;
 
 /**
  * Names and addresses travel in conf-change contexts, in the log. A member that gets the
@@ -24,7 +26,7 @@ const ADDRESS = /^[^:\s]+:\d+$/;
  * was compacted past that change) knows the new member's id but not where it listens, so it
  * could not send it anything. This asks the members it can reach for their member list until
  * every member of the configuration has an address. An answer is checked before it is used:
- * the id must be the one derived from the name, and the address host:port.
+ * one of the ids looked for, a name as MemberAdd accepts it, and a host:port address.
  */
 export class MemberNames {
   private running = false;
@@ -73,7 +75,7 @@ export class MemberNames {
         try {
           const res = await memberList(peer.address, this.o.credentials ?? grpcCredentials.createInsecure(), this.o.timeoutMs);
           const found = res.members
-            .filter((m) => wanted.has(m.id) && memberIdOf(m.name) === m.id && ADDRESS.test(m.address))
+            .filter((m) => wanted.has(m.id) && NAME.test(m.name) && ADDRESS.test(m.address))
             .map((m) => ({ id: m.id, name: m.name, address: m.address }));
           for (const m of found) {
             wanted.delete(m.id);

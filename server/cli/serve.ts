@@ -175,7 +175,7 @@ export function registerServe(program: Command): void {
     )
     .option(
       '--join <endpoints>',
-      "join a running cluster (host:port,... of its members) as the learner 'cairn member add NAME' added there; replaces --initial-cluster",
+      "join a running cluster (host:port,... of its members) as the learner 'cairn member add NAME' added there; a member that --initial-cluster names bootstraps with it instead (one command line fits every pod of a StatefulSet)",
       d.join,
     )
     .option('--listen <host:port>', 'address to listen on (port 0 picks a free port)', d.listen)

@@ -89,6 +89,33 @@ test('member list, add (prints the join command), promote once caught up, remove
   t.deepEqual(voters.map((m) => m.name).sort(), ['n1', 'n2']);
   t.true(voters.every((m) => !m.learner));
 
+  // A learner removed before its promotion is told too, though it never sends on its own:
+  // hearing from no one, it probes its peers, which refuse it as removed. Its name may be
+  // added again, under a new id.
+  const n3Address = `127.0.0.1:${await freePort()}`;
+  const addN3 = await untilOk(['member', 'add', 'n3', '--address', n3Address, ...ep], /NO_LEADER|UNAVAILABLE|not applied yet/);
+  t.is(addN3.code, 0, addN3.stderr);
+  const n3Id = /\(id ([0-9a-f]+)\)/.exec(addN3.stdout)![1]!;
+  const n3 = await startNodeProcess({
+    dataDir: join(root, 'n3'),
+    listen: n3Address,
+    args: ['--name', 'n3', '--join', n1.address, '--log-level', 'info'],
+  });
+  nodes.push(n3);
+  const removeN3 = await untilOk(['member', 'remove', 'n3', ...ep], /NO_LEADER|UNAVAILABLE|not applied yet/);
+  t.is(removeN3.code, 0, removeN3.stderr);
+  t.is(await n3.exited(), 3, n3.output());
+  t.regex(n3.output(), /was removed from the cluster \(n[12] applied the removal and refused its messages\); it stopped/);
+  const readd = await untilOk(['member', 'add', 'n3', '--address', n3Address, ...ep], /NO_LEADER|UNAVAILABLE|not applied yet/);
+  t.is(readd.code, 0, readd.stderr);
+  t.not(/\(id ([0-9a-f]+)\)/.exec(readd.stdout)![1], n3Id, 'a name added again gets a new id');
+  // The old data dir holds the removed id: refused, naming the fix.
+  const stale = await runCli(['serve', '--name', 'n3', '--listen', n3Address, '--data-dir', n3.dataDir, '--join', n1.address]);
+  t.is(stale.code, 3, stale.stderr);
+  t.regex(stale.stderr, /was removed from the cluster and does not start again\. .*empty --data-dir/);
+  const dropN3 = await untilOk(['member', 'remove', 'n3', ...ep], /NO_LEADER|UNAVAILABLE|not applied yet/);
+  t.is(dropN3.code, 0, dropN3.stderr);
+
   // Remove the follower n2 (by name): the leader applies it and tells n2, which stops, saying so.
   const leader = await runCli(['status', '-o', 'json', ...ep]);
   const leaderName = (JSON.parse(leader.stdout) as { members: { name: string; role: string }[] }).members.find(
@@ -104,7 +131,7 @@ test('member list, add (prints the join command), promote once caught up, remove
   t.is(remove.code, 0, remove.stderr);
   t.regex(remove.stdout, new RegExp(`^Member ${followerName} \\(id [0-9a-f]+\\) removed from the cluster\\.$`, 'm'));
   t.is(await follower.exited(), 3, follower.output());
-  t.regex(follower.output(), /was removed from the cluster .*it stopped\. .*'cairn member add' it under a new name/);
+  t.regex(follower.output(), /was removed from the cluster .*it stopped\. .*'cairn member add' it again \(it gets a new id\)/);
   const after = JSON.parse((await runCli(['member', 'list', '-o', 'json', '--endpoints', remaining.address])).stdout) as MemberJson[];
   t.deepEqual(
     after.map((m) => m.name),
@@ -126,7 +153,7 @@ test('member list, add (prints the join command), promote once caught up, remove
   t.regex(
     restart.stderr,
     new RegExp(
-      `member ${followerName} \\(id [0-9a-f]+\\) was removed from the cluster and does not start again\\. .*'cairn member add' it under a new name and start it with an empty --data-dir and --join`,
+      `member ${followerName} \\(id [0-9a-f]+\\) was removed from the cluster and does not start again\\. .*'cairn member add' it again \\(it gets a new id\\) and start it with an empty --data-dir and --join`,
     ),
   );
 
