@@ -189,6 +189,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   learnMembersFromLog(logStore.storage, membership);
   saveMembers();
   members = () => membership.list();
+  let toldRemoved = false;
   // Until startNode returns, a removal (a restarted member that was removed) waits here.
   let removedEarly: string | undefined;
   let onRemoved = (message: string): void => {
@@ -212,6 +213,13 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       }
     },
     onRemoved: ({ index }) => {
+      // Recorded, should the removal have come in a snapshot: the data dir is refused from now on.
+      membership.markSelfRemoved();
+      try {
+        saveMembers();
+      } catch (err) {
+        onFatal(err);
+      }
       const message =
         `member ${cluster.self.name} (id ${cluster.self.id.toString(16)}) was removed from the cluster (membership change at index ${index}); it stopped. ` +
         removedMemberFix(options.dataDir);
@@ -220,7 +228,8 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       setImmediate(() => onRemoved(message));
     },
     onToldRemoved: (by) => {
-      if (membership.isRemoved(cluster.self.id)) return; // told already (every peer says it)
+      if (toldRemoved) return; // every peer says it
+      toldRemoved = true;
       membership.markSelfRemoved();
       try {
         saveMembers();
