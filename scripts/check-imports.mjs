@@ -55,6 +55,8 @@ const LAYERS = [
       'server/hash-verdict.ts',
       'server/join-cluster.ts',
       'server/backup/',
+      'server/member-removed.ts',
+      'server/member-names.ts',
     ],
   },
   { name: 'cli', paths: ['server/cli/'] },

@@ -1,7 +1,6 @@
 import { credentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
 import { ClusterServiceClient, type MemberListResponse } from '../gen/ts/cairn/v1/cluster.js';
 import type { ClusterConfig } from './node/cluster-config.js';
-import { memberIdOf } from './node/cluster-config.js';
 import { readIdentity } from './node-identity.js';
 import { readMemberRecords, type StoredMemberRecords } from './storage/member-records.js';
 
@@ -15,7 +14,7 @@ export interface JoinedCluster {
  * members and finds this member among them as the learner `cairn member add` added. The
  * member starts from that configuration (itself a learner) and catches up from the leader,
  * by snapshot when the log was compacted. Refused, with what to do, when the cluster does
- * not list it (not added yet, or removed: names are never reused) or lists it as a voter
+ * not list it (not added yet, or removed) or lists it as a voter
  * (an existing member's data dir was lost: see --discard-local-data-and-rejoin).
  */
 export async function joinCluster(
@@ -45,17 +44,15 @@ class JoinRefused extends Error {}
 
 function fromMemberList(res: MemberListResponse, name: string): JoinedCluster {
   const self = res.members.find((m) => m.name === name);
-  const id = memberIdOf(name);
-  if (self === undefined || self.id !== id) {
+  if (self === undefined) {
     throw new JoinRefused(
-      `--join: the cluster has no member named ${name}: add it first on the cluster with 'cairn member add ${name} --address HOST:PORT' ` +
-        "(a removed member's name cannot be used again: choose a new one)",
+      `--join: the cluster has no member named ${name}: add it first on the cluster with 'cairn member add ${name} --address HOST:PORT'`,
     );
   }
   if (!self.learner) {
     throw new JoinRefused(
       `--join: ${name} is already a voter of the cluster, so this is an existing member's data dir that was lost: ` +
-        `start it with its old data dir, or remove it ('cairn member remove ${name}') and add it under a new name`,
+        `start it with its old data dir, or remove it ('cairn member remove ${name}') and add it again (it gets a new id)`,
     );
   }
   const known = res.members.map((m) => ({ id: m.id, name: m.name, address: m.address }));
@@ -76,7 +73,7 @@ function fromMemberList(res: MemberListResponse, name: string): JoinedCluster {
   };
 }
 
-function memberList(endpoint: string, channelCredentials: ChannelCredentials, timeoutMs: number): Promise<MemberListResponse> {
+export function memberList(endpoint: string, channelCredentials: ChannelCredentials, timeoutMs: number): Promise<MemberListResponse> {
   const client = new ClusterServiceClient(endpoint, channelCredentials);
   return new Promise<MemberListResponse>((resolve, reject) => {
     client.memberList({}, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {

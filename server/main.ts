@@ -35,6 +35,7 @@ import { resumeOrJoin } from './join-cluster.js';
 import { readMemberRecords, writeMemberRecords, type StoredMemberRecords } from './storage/member-records.js';
 import { checkIdentity, chooseClusterToken } from './node-identity.js';
 import { createRaftMember } from './raft-member.js';
+import { MemberRemovedError, removedMemberFix } from './member-removed.js';
 import { createLogger } from './observability/logging.js';
 import { clearRejoiningMarker, discardLocalData, REJOINING_MARKER } from './storage/discard-local-data.js';
 import { readDurablePromise } from './storage/durable-promise.js';
@@ -88,10 +89,10 @@ const DEFRAGMENT_UNSUPPORTED_HINT: Record<NodeOptions['engine'], string> = {
  * writes finish, and closes the database.
  */
 export async function startNode(options: NodeOptions, logger: Logger = createLogger(options.logLevel)): Promise<RunningNode> {
-  const joining = options.join.trim() !== '';
-  if (joining && options.initialCluster.trim() !== '') {
-    throw new Error('--join and --initial-cluster exclude each other: a joining member learns the members from the cluster');
-  }
+  // Both may be given (one command line for every pod of a StatefulSet): the members that
+  // --initial-cluster names bootstrap the cluster, any other member joins through --join.
+  const bootstrapping = options.initialCluster.trim() !== '' && namedInInitialCluster(options.initialCluster, options.name);
+  const joining = options.join.trim() !== '' && !bootstrapping;
   const single = !joining && options.initialCluster.trim() === '';
   // Checked before anything is written, so a mistaken command line leaves no data dir behind.
   const memberCount = joining ? 2 : single ? 1 : parseInitialCluster(options.initialCluster, options.name).members.length;
@@ -136,6 +137,12 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     };
   const membership = new Membership(cluster.self, records, records.start);
   const saveMembers = (): void => writeMemberRecords(options.dataDir, { ...membership.records(), start: records.start });
+  if (membership.isRemoved(cluster.self.id)) {
+    throw new MemberRemovedError(
+      `member ${cluster.self.name} (id ${cluster.self.id.toString(16)}) was removed from the cluster and does not start again. ` +
+        removedMemberFix(options.dataDir),
+    );
+  }
   const identity = { clusterId: cluster.clusterId, memberId: cluster.self.id };
   const engineDir = engineLocation(options.engine, options.dataDir);
   const engine = await openEngine(options.engine, options.dataDir, {
@@ -194,6 +201,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   learnMembersFromLog(logStore.storage, membership);
   saveMembers();
   members = () => membership.list();
+  let toldRemoved = false;
   // Until startNode returns, a removal (a restarted member that was removed) waits here.
   let removedEarly: string | undefined;
   let onRemoved = (message: string): void => {
@@ -217,12 +225,36 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       }
     },
     onRemoved: ({ index }) => {
+      // Recorded, should the removal have come in a snapshot: the data dir is refused from now on.
+      membership.markSelfRemoved();
+      try {
+        saveMembers();
+      } catch (err) {
+        onFatal(err);
+      }
       const message =
         `member ${cluster.self.name} (id ${cluster.self.id.toString(16)}) was removed from the cluster (membership change at index ${index}); it stopped. ` +
-        `Its data dir (${options.dataDir}) cannot rejoin under the same name: to bring the machine back, ` +
-        `'cairn member add' it under a new name and start it with an empty --data-dir and --join`;
+        removedMemberFix(options.dataDir);
       logger.warn({ index }, message);
       // Out of the driver's loop: shutting down waits for it.
+      setImmediate(() => onRemoved(message));
+    },
+    onToldRemoved: (by) => {
+      if (toldRemoved) return; // every peer says it
+      toldRemoved = true;
+      membership.markSelfRemoved();
+      try {
+        saveMembers();
+      } catch (err) {
+        onFatal(err);
+        return;
+      }
+      const teller = membership.member(by)?.name ?? by.toString(16);
+      const message =
+        `member ${cluster.self.name} (id ${cluster.self.id.toString(16)}) was removed from the cluster ` +
+        `(${teller} applied the removal and refused its messages); it stopped. ` +
+        removedMemberFix(options.dataDir);
+      logger.warn({ by }, message);
       setImmediate(() => onRemoved(message));
     },
     engine,
@@ -461,6 +493,11 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   });
   if (removedEarly !== undefined) onRemoved(removedEarly);
   return { address, memberId: cluster.self.id, metricsAddress: metricsServer?.address, close, removed };
+}
+
+/** Whether --initial-cluster (name=host:port,...) names the member `name`. */
+function namedInInitialCluster(initialCluster: string, name: string): boolean {
+  return initialCluster.split(',').some((part) => part.trim().startsWith(`${name}=`));
 }
 
 /** Raises or ends alarms through the log, so that every member applies the same list. */

@@ -26,6 +26,7 @@ import type { PeerStatusReporter, SnapshotSource } from './transport/types.js';
 import type { ClusterConfig } from './node/cluster-config.js';
 import type { Membership } from './node/membership.js';
 import { InFlight } from './node/in-flight.js';
+import { MemberNames } from './member-names.js';
 import { IntervalTicker } from './node/interval-ticker.js';
 import { RaftDriver } from './node/raft-driver.js';
 import { RaftNode } from './node/raft-node.js';
@@ -47,6 +48,12 @@ export interface RaftMemberOptions {
   onMembershipChanged: () => void;
   /** A committed change removed this member: it has stopped taking part and must shut down. */
   onRemoved: (event: { readonly index: number; readonly confState: ConfState }) => void;
+  /**
+   * A peer refused this member's messages because a committed change removed it: the leader
+   * stops replicating to a removed member, which may never apply its own removal, so this is
+   * how a removed follower learns it. It must shut down as for onRemoved.
+   */
+  onToldRemoved: (by: NodeId) => void;
   engine: StorageEngine;
   store: MvccStore;
   logStore: RaftLogStore;
@@ -169,8 +176,20 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
       .filter((m) => m.id !== self && m.address !== '')
       .map((m) => ({ id: m.id, address: m.address })),
     reporter: snapshotTracer?.reporter(reporter) ?? reporter,
+    onRemovedByPeer: (by) => o.onToldRemoved(by),
     snapshotSource: snapshotTracer?.source(snapshotSource) ?? snapshotSource,
     ...(o.peerCredentials !== undefined ? { credentials: o.peerCredentials } : {}),
+    logger,
+  });
+  const names = new MemberNames({
+    membership: o.membership,
+    ...(o.peerCredentials !== undefined ? { credentials: o.peerCredentials } : {}),
+    learned: (members) => {
+      for (const m of members) if (o.membership.isMember(m.id)) transport.addPeer({ id: m.id, address: m.address });
+      o.onMembershipChanged();
+    },
+    retryMs: o.electionTimeoutMs,
+    timeoutMs: o.requestTimeoutMs,
     logger,
   });
   const inFlight = new InFlight();
@@ -204,6 +223,8 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
       for (const id of removed) transport.removePeer(id);
       if (added.length > 0 || removed.length > 0) logger.info({ members: o.membership.list() }, 'membership changed');
       o.onMembershipChanged();
+      // A configuration from a snapshot may name members this member never saw added.
+      names.check();
     },
     onRemoved: (event) => o.onRemoved(event),
   });
@@ -242,13 +263,25 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     raftDriver.step(message);
     return Promise.resolve();
   };
+  // A member that hears from no one for a while asks its peers whether it was removed (a
+  // removed learner would otherwise wait forever: it never campaigns, so it never sends).
+  let lastHeard = Date.now();
+  const silence = setInterval(() => {
+    if (raftDriver.isStopped || raftDriver.status().role === StateRole.Leader) return;
+    if (Date.now() - lastHeard > 3 * o.electionTimeoutMs) transport.probe();
+  }, o.electionTimeoutMs);
+  silence.unref();
   const peerServer = new PeerServer({
     clusterId: cluster.clusterId,
     self,
     // A removed member that never learned it may still speak; it takes part in nothing (ids are never reused).
-    deliver: (messages) => raftNode.step(voteGuard.filter(messages.filter((m) => !o.membership.isRemoved(m.from)))),
+    deliver: (messages) => {
+      if (messages.length > 0) lastHeard = Date.now();
+      raftNode.step(voteGuard.filter(messages.filter((m) => !o.membership.isRemoved(m.from))));
+    },
     deliverSnapshot: snapshotTracer?.deliver(deliverSnapshot) ?? deliverSnapshot,
     ...(o.peerAuthenticator !== undefined ? { authenticator: o.peerAuthenticator } : {}),
+    isRemoved: (id) => o.membership.isRemoved(id),
     logger,
   });
 
@@ -261,6 +294,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     peerStats: () => transport.stats(),
     start() {
       raftDriver.start();
+      names.check();
       lessorLoop.start();
       raftNode.watchLeader(o.heartbeatIntervalMs);
       // A lone member need not wait out an election timeout to lead.
@@ -270,6 +304,8 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     async close() {
       await handOffLeadership(raftDriver, raftNode, cluster, o.electionTimeoutMs, logger, checkpointLeases);
       lessorLoop.stop();
+      names.close();
+      clearInterval(silence);
       peerServer.closeAll();
       transport.close();
       await raftNode.close();

@@ -19,6 +19,7 @@ import { registerSnapshot } from './snapshot.js';
 import { registerDefrag } from './defrag.js';
 import { registerCheck } from './check.js';
 import { registerMoveLeader } from './move-leader.js';
+import { registerMember } from './member.js';
 import { registerTxn } from './txn.js';
 import { registerUser } from './user.js';
 import { registerWatch } from './watch.js';
@@ -50,6 +51,7 @@ function buildProgram(): Command {
     registerDefrag,
     registerCheck,
     registerMoveLeader,
+    registerMember,
     registerAlarm,
     registerUser,
     registerRole,

@@ -2,6 +2,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_LIMITS, DEFAULT_NODE_OPTIONS, ENGINE_NAMES, type EngineName, type Limits, type NodeOptions } from '../config.js';
 import { nonNegativeInt, positiveInt } from './options.js';
+import { MemberRemovedError } from '../member-removed.js';
 
 /** Help for the flag of each limit; typed so that a new Limits field needs a flag here. */
 const LIMIT_HELP: Record<keyof Limits, string> = {
@@ -124,7 +125,16 @@ async function serve(flags: ServeFlags): Promise<void> {
   const options = nodeOptions(flags);
   // Loaded lazily so that client commands do not load the storage engines.
   const { startNode } = await import('../main.js');
-  const node = await startNode(options);
+  let node;
+  try {
+    node = await startNode(options);
+  } catch (err) {
+    // Restarted on a removed member's data dir: refused, with the same status as a removal.
+    if (!(err instanceof MemberRemovedError)) throw err;
+    process.stderr.write(`cairn: ${err.message}\n`);
+    process.exitCode = REMOVED_EXIT_CODE;
+    return;
+  }
   process.stdout.write(`cairn: serving on ${node.address} (data ${options.dataDir}, engine ${options.engine})\n`);
   await new Promise<void>((resolve, reject) => {
     let closing = false;
@@ -166,7 +176,7 @@ export function registerServe(program: Command): void {
     )
     .option(
       '--join <endpoints>',
-      "join a running cluster (host:port,... of its members) as the learner 'cairn member add NAME' added there; replaces --initial-cluster",
+      "join a running cluster (host:port,... of its members) as the learner 'cairn member add NAME' added there; a member that --initial-cluster names bootstraps with it instead (one command line fits every pod of a StatefulSet)",
       d.join,
     )
     .option('--listen <host:port>', 'address to listen on (port 0 picks a free port)', d.listen)

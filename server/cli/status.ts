@@ -48,17 +48,31 @@ async function memberStatus(member: Member, timeoutMs: number, creds: ChannelCre
 }
 
 function printTable(reports: MemberReport[]): void {
-  const rows = [['NAME', 'ID', 'ADDRESS', 'ROLE', 'LEADER', 'TERM', 'RAFT INDEX', 'COMMIT', 'APPLIED', 'REVISION']];
+  const rows = [['NAME', 'ID', 'ADDRESS', 'IS LEARNER', 'ROLE', 'LEADER', 'TERM', 'RAFT INDEX', 'COMMIT', 'APPLIED', 'REVISION']];
   const nameOf = (id: number): string => reports.find((r) => r.member.id === id)?.member.name ?? (id === 0 ? 'none' : String(id));
   for (const { member, status, error } of reports) {
     if (status === undefined) {
-      rows.push([member.name, String(member.id), member.address, `unreachable: ${error ?? ''}`, '', '', '', '', '', '']);
+      rows.push([
+        member.name,
+        String(member.id),
+        member.address,
+        String(member.learner),
+        `unreachable: ${error ?? ''}`,
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+      ]);
       continue;
     }
     rows.push([
       member.name,
       String(member.id),
       member.address,
+      // A learner receives the log but does not vote: the member list says which (its own role reads follower).
+      String(member.learner),
       status.role,
       nameOf(status.leader),
       String(status.raftTerm),
@@ -90,7 +104,7 @@ function printTable(reports: MemberReport[]): void {
 export function registerStatus(program: Command): void {
   const cmd = program
     .command('status')
-    .description('show every member: role, leader, term, raft index and applied index; then any active alarm');
+    .description('show every member: learner or voter, role, leader, term, raft index and applied index; then any active alarm');
   addClientOptions(cmd).action(async (flags: ClientFlags) => {
     const endpoints = parseEndpoints(flags.endpoints);
     const creds = clientCredentials(flags);

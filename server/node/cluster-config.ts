@@ -23,9 +23,20 @@ function idOf(text: string): number {
   return Number(digest.readBigUInt64BE(0) >> 11n) || 1;
 }
 
-/** The id of the member named `name`: the same on every member, and never reused (names are not). */
+/** The id of the bootstrap member named `name` in --initial-cluster: the same on every member. */
 export function memberIdOf(name: string): number {
   return idOf(`member:${name}`);
+}
+
+/**
+ * The id of a member added by MemberAdd: new for every addition, so that a name may be added
+ * again after its member was removed (a StatefulSet's pods keep their names) while the removed
+ * id, and any data dir that still holds it, is refused for good. The leader's term and last
+ * log index at the proposal are unique to this addition: only one membership change is pending
+ * at a time, and its entry moves the last index on.
+ */
+export function addedMemberId(name: string, term: number, lastIndex: number): number {
+  return idOf(`member:${name}:added-at:${term}.${lastIndex}`);
 }
 
 /**

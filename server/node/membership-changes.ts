@@ -1,7 +1,7 @@
 import { CairnError, ErrorCode } from '../errors.js';
 import { ConfChangeType, type ConfChange } from '../raft/conf-change.js';
 import { DropReason, StateRole, type NodeId } from '../raft/types.js';
-import { memberIdOf, type ClusterMember } from './cluster-config.js';
+import { addedMemberId, type ClusterMember } from './cluster-config.js';
 import { encodeMemberContext, type Membership, type MemberView } from './membership.js';
 import { ConfChangeLostError, type RaftDriver } from './raft-driver.js';
 
@@ -33,21 +33,25 @@ export interface MembershipChangesOptions {
 export class MembershipChanges {
   constructor(private readonly o: MembershipChangesOptions) {}
 
-  /** Adds `name` as a learner; it then starts with `cairn serve --join`. */
+  /**
+   * Adds `name` as a learner under a new id; it then starts with `cairn serve --join`. A
+   * removed member's name may be added again (under a new id, with an empty data dir).
+   */
   async add(name: string, address: string): Promise<MemberView> {
     if (name === '' || /[\s,=]/.test(name)) {
       throw new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, `member name "${name}" must be non-empty, without spaces, commas or '='`);
     }
     if (!ADDRESS.test(address)) throw new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, `member address "${address}" is not host:port`);
     const m = this.o.membership;
-    const id = memberIdOf(name);
-    if (m.isRemoved(id)) {
-      throw new CairnError(
-        ErrorCode.ERROR_CODE_MEMBER_EXISTS,
-        `a member named ${name} was removed from this cluster, and names (and ids) are never reused: choose a new name`,
-      );
+    if (m.list().some((v) => v.name === name))
+      throw new CairnError(ErrorCode.ERROR_CODE_MEMBER_EXISTS, `member ${name} is already in the cluster`);
+    this.requireLeader();
+    const s = this.o.driver.status();
+    const id = addedMemberId(name, s.term, s.lastIndex);
+    // A hash collision with a member or a removed id (about 2^-53): refused rather than reused.
+    if (m.isMember(id) || m.isRemoved(id)) {
+      throw new CairnError(ErrorCode.ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED, `the id chosen for ${name} is taken; retry`);
     }
-    if (m.isMember(id)) throw new CairnError(ErrorCode.ERROR_CODE_MEMBER_EXISTS, `member ${name} is already in the cluster`);
     const member: ClusterMember = { id, name, address };
     await this.change({ type: ConfChangeType.AddLearner, nodeId: id, context: encodeMemberContext(member) }, `add ${name}`);
     return { ...member, learner: true };
@@ -75,25 +79,39 @@ export class MembershipChanges {
   }
 
   /**
-   * Removes a member, voter or learner. The leader may remove itself: with three voters or
-   * more the core hands over as the removal applies; with two it must hand over first (the
-   * core refuses, see server/raft/README.md), so leadership moves to the other voter and the
-   * caller is told to send the removal to it.
+   * Removes a member, voter or learner. The leader removing itself hands leadership first to
+   * the voter whose log is most complete, and answers NOT_LEADER naming it, where the removal
+   * then goes (`cairn member remove` follows it): writes keep a leader all along, instead of
+   * the cluster waiting for the removed leader's hand-over as the change applies (and with two
+   * voters the core refuses that altogether, see server/raft/README.md).
    */
   async remove(id: NodeId): Promise<void> {
     const member = this.existing(id);
     const leader = this.requireLeader();
-    if (id === leader && this.o.membership.voterCount() === 2) {
-      const other = this.o.membership.list().find((v) => v.id !== id && !v.learner);
-      if (other !== undefined) {
-        await this.o.moveLeader(other.id);
+    if (id === leader) {
+      const target = this.handOverTarget(id);
+      if (target !== undefined) {
+        await this.o.moveLeader(target);
         throw this.notLeader(
-          other.id,
-          `leadership moved to ${other.name} before removing ${member.name}, the leader of a two-voter cluster`,
+          target,
+          `leadership moved to ${this.o.membership.member(target)?.name ?? target.toString(16)} before removing ${member.name}, the leader`,
         );
       }
     }
     await this.change({ type: ConfChangeType.RemoveMember, nodeId: id }, `remove ${member.name}`);
+  }
+
+  /** The voter, other than `self`, whose log matches the leader's furthest. */
+  private handOverTarget(self: NodeId): NodeId | undefined {
+    let target: NodeId | undefined;
+    let best = -1;
+    for (const [id, p] of this.o.driver.progress()) {
+      if (id !== self && !p.learner && p.match > best) {
+        best = p.match;
+        target = id;
+      }
+    }
+    return target;
   }
 
   private existing(id: NodeId): ClusterMember {

@@ -81,11 +81,22 @@ export class Membership {
     const before = new Set(this.ids());
     this.confState = confState;
     const after = new Set(this.ids());
-    for (const id of before) if (!after.has(id)) this.removedIds.add(id);
+    // Only a RemoveMember change marks an id removed for good: a configuration that merely
+    // lacks an id proves nothing. A member that joined gets a snapshot taken before it (or
+    // another newcomer) was added, and the entries after it add them back; taking that for a
+    // removal would refuse a live member's messages.
     return {
       added: [...after].filter((id) => !before.has(id)).flatMap((id) => this.member(id) ?? []),
       removed: [...before].filter((id) => !after.has(id)),
     };
+  }
+
+  /**
+   * A peer said a committed change removed this member, before this member applied it (the
+   * leader no longer replicates to it): recorded so that the data dir is refused on restart.
+   */
+  markSelfRemoved(): void {
+    this.removedIds.add(this.self.id);
   }
 
   /** The current members, voters first, each group in id order. */

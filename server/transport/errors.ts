@@ -20,6 +20,8 @@ export const TransportErrorCode = {
   TooManySnapshots: 'TOO_MANY_SNAPSHOTS',
   /** The snapshot chunks do not form one well-formed transfer. */
   MalformedSnapshot: 'MALFORMED_SNAPSHOT',
+  /** The sender was removed from the cluster (ids are never reused): it must stop. */
+  MemberRemoved: 'MEMBER_REMOVED',
 } as const;
 export type TransportErrorCode = (typeof TransportErrorCode)[keyof typeof TransportErrorCode];
 
@@ -28,9 +30,26 @@ export class TransportError extends Error {
   constructor(
     readonly code: TransportErrorCode,
     message: string,
+    /** MemberRemoved: the removed member, named in the refusal's trailer so that it can tell. */
+    readonly removedMember?: number,
   ) {
     super(message);
   }
+}
+
+/**
+ * The trailer of a refusal that tells the sender it was removed from the cluster (etcd's
+ * peers answer a removed member likewise). The value is the removed member's id, in decimal:
+ * the sender stops only when it names itself.
+ */
+export const REMOVED_MEMBER_KEY = 'cairn-removed-member';
+
+export function memberRemoved(id: number): TransportError {
+  return new TransportError(
+    TransportErrorCode.MemberRemoved,
+    `member ${id.toString(16)} was removed from the cluster; it must stop (its id is never reused)`,
+    id,
+  );
 }
 
 /** The transport's table from error codes to the status a peer sees. */
@@ -44,6 +63,7 @@ const STATUS_BY_CODE: Record<TransportErrorCode, status> = {
   [TransportErrorCode.ClusterMismatch]: status.FAILED_PRECONDITION,
   [TransportErrorCode.SnapshotTooLarge]: status.RESOURCE_EXHAUSTED,
   [TransportErrorCode.TooManySnapshots]: status.RESOURCE_EXHAUSTED,
+  [TransportErrorCode.MemberRemoved]: status.FAILED_PRECONDITION,
 };
 
 export function grpcStatusOf(code: TransportErrorCode): status {

@@ -15,6 +15,7 @@ import type { Message } from '../raft/message.js';
 import type { NodeId } from '../raft/types.js';
 import { Backoff } from './backoff.js';
 import { createPeerClient, type ChannelSettings } from './channel.js';
+import { REMOVED_MEMBER_KEY } from './errors.js';
 import { approximateWireSize, encodeMessage } from './codec.js';
 import type { PeerAddress, TransportLogger } from './types.js';
 
@@ -30,6 +31,8 @@ export interface PeerClientOptions {
   readonly random: () => number;
   /** Called (never from inside enqueue) when messages to the peer were lost. */
   readonly onUnreachable: () => void;
+  /** The peer refused the stream because a committed change removed this member. */
+  readonly onRemoved?: () => void;
   readonly logger?: TransportLogger | undefined;
 }
 
@@ -87,6 +90,17 @@ export class PeerClient {
 
   stats(): PeerClientStats {
     return { ...this.counts, queued: this.queue.length, active: this.active };
+  }
+
+  /**
+   * Sends an empty batch, opening the stream if needed: a member that hears from nobody (a
+   * removed learner never campaigns, so it would never send anything) learns this way
+   * whether the peer refuses it as removed. Nothing when the stream is backing off.
+   */
+  probe(): void {
+    if (this.state === 'idle') this.open();
+    if (this.state !== 'open' || this.call === undefined || this.blocked) return;
+    this.call.write({ clusterId: this.opts.clusterId, from: this.opts.self, messages: [] });
   }
 
   /** Ends the stream and every timer; queued messages are discarded. */
@@ -183,6 +197,8 @@ export class PeerClient {
     // A refusal (not a member's certificate, another cluster) is the operator's to fix: warned
     // once per reason, not on every retry.
     const refused = err?.code === status.PERMISSION_DENIED || err?.code === status.FAILED_PRECONDITION;
+    // Only a refusal naming this very member counts: the peer applied its removal.
+    if (refused && err.metadata?.get(REMOVED_MEMBER_KEY)[0] === String(this.opts.self)) this.opts.onRemoved?.();
     if (refused && err.details !== this.lastRefusal) this.opts.logger?.warn(detail, 'raft peer refused this member');
     else if (this.active) this.opts.logger?.warn(detail, 'raft peer stream lost');
     else this.opts.logger?.debug(detail, 'raft peer stream failed');

@@ -21,7 +21,7 @@ import type {
 import { MessageType, type Message } from '../raft/message.js';
 import type { NodeId } from '../raft/types.js';
 import { decodeMessage } from './codec.js';
-import { clusterMismatch, grpcStatusOf, TransportError, TransportErrorCode } from './errors.js';
+import { clusterMismatch, grpcStatusOf, memberRemoved, REMOVED_MEMBER_KEY, TransportError, TransportErrorCode } from './errors.js';
 import { TRUST_THE_NETWORK, type PeerAuthenticator } from './peer-authenticator.js';
 import { SnapshotAssembly } from './snapshot-assembly.js';
 import type { TransportLogger } from './types.js';
@@ -47,6 +47,12 @@ export interface PeerServerOptions {
   readonly maxConcurrentSnapshots?: number;
   /** Who may speak for which member (default: anyone, for plaintext development clusters). */
   readonly authenticator?: PeerAuthenticator;
+  /**
+   * Whether a committed change removed this member. Its streams are refused with a status
+   * that tells it so (REMOVED_MEMBER_KEY), since the leader stops sending to a removed member
+   * and it could otherwise never learn it was removed.
+   */
+  readonly isRemoved?: (id: NodeId) => boolean;
   readonly logger?: TransportLogger;
 }
 
@@ -140,6 +146,7 @@ export class PeerServer {
           if (req.from !== sender || !allowed.has(req.from)) throw speaksForAnother(req.from, sender, allowed);
         }
         if (req.clusterId !== this.opts.clusterId) throw clusterMismatch(this.opts.clusterId, req.clusterId, req.from);
+        if (this.opts.isRemoved?.(req.from) === true) throw memberRemoved(req.from);
         // Decode the whole batch first: a batch is delivered entirely or not at all.
         const messages = req.messages.map((w) => decodeMessage(w, { to: this.opts.self, from: req.from }));
         const snap = messages.find((m) => m.type === MessageType.Snap);
@@ -315,7 +322,10 @@ export class PeerServer {
       const fields = { code: err.code, reason: err.message, remote };
       if (this.firstInAWhile(err.message)) this.opts.logger?.warn(fields, `raft peer ${what} refused`);
       else this.opts.logger?.debug(fields, `raft peer ${what} refused again`);
-      return { code: grpcStatusOf(err.code), details: err.message };
+      if (err.removedMember === undefined) return { code: grpcStatusOf(err.code), details: err.message };
+      const metadata = new Metadata();
+      metadata.set(REMOVED_MEMBER_KEY, String(err.removedMember));
+      return { code: grpcStatusOf(err.code), details: err.message, metadata };
     }
     // A bug on this side (deliver threw): keep the node up, tell the peer little.
     this.opts.logger?.warn({ err }, `raft peer ${what} failed`);

@@ -29,6 +29,8 @@ export interface PeerTransportOptions {
   /** The other members (an entry for `self` is ignored). */
   readonly peers: readonly PeerAddress[];
   readonly reporter: PeerStatusReporter;
+  /** A peer refused this member's stream because a committed change removed it (see PeerServer's isRemoved). */
+  readonly onRemovedByPeer?: (peer: NodeId) => void;
   /** Data for a MsgSnap; by default the data inside the message's snapshot. */
   readonly snapshotSource?: SnapshotSource;
   /** Default: insecure (plaintext). */
@@ -107,12 +109,18 @@ export class PeerTransport implements PeerSender {
       maxBatchBytes: opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
       random: opts.random ?? Math.random,
       onUnreachable: () => this.report(() => opts.reporter.reportUnreachable(address.id)),
+      onRemoved: () => opts.onRemovedByPeer?.(address.id),
       logger: opts.logger,
     });
     this.peers.set(address.id, { address, client, snapshotInFlight: false });
   }
 
   /** Stops talking to a removed member: its stream and queue end; later messages to it are dropped. */
+  /** An empty batch to every peer (see PeerClient.probe). */
+  probe(): void {
+    for (const peer of this.peers.values()) peer.client.probe();
+  }
+
   removePeer(id: NodeId): void {
     const peer = this.peers.get(id);
     if (peer === undefined) return;

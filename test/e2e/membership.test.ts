@@ -1,7 +1,7 @@
 /**
  * Membership changes on real processes under a continuous write load: a one-member cluster
  * grows to three (add a learner, start it with --join, promote it once caught up) and shrinks
- * back, the current leader removing itself on the way. No acknowledged write is lost, and the
+ * back, the current leader removing itself on the way (it hands leadership over first). No acknowledged write is lost, and the
  * members that remain hold the same data (HashKV).
  */
 import test from 'ava';
@@ -122,13 +122,24 @@ test('grow 1 → 3 and shrink back under writes, removing the leader on the way:
   }
   t.is((await new Members(n1.address).list()).length, 3);
 
-  // Shrink: the current leader removes itself (it hands over as the removal applies) and stops, saying so.
+  // Shrink: the current leader, asked to remove itself, hands leadership over first and answers
+  // NOT_LEADER naming the new leader; the removal sent there applies, and the old leader stops, saying so.
   const leader = await leaderOf(live[0]!);
   const leaderMembers = new Members(leader.address);
   const leaderId = (await leaderMembers.list()).find((m) => m.address === leader.address)!.id;
   step(`removing the leader ${leader.name}`);
-  await leaderMembers.remove(leaderId);
+  const handedOver = await leaderMembers.remove(leaderId).then(
+    () => undefined,
+    (err: ServiceError) => err,
+  );
   leaderMembers.close();
+  t.is(handedOver?.code, grpcStatus.FAILED_PRECONDITION, handedOver?.message);
+  t.regex(handedOver?.details ?? '', /leadership moved to .* before removing/);
+  const successor = await leaderOf(live.find((r) => r !== leader)!);
+  t.not(successor, leader);
+  const successorMembers = new Members(successor.address);
+  await eventually(() => successorMembers.remove(leaderId), notReadyYet, `remove ${leader.name}`);
+  successorMembers.close();
   live = live.filter((r) => r !== leader);
   t.is(await leader.process.exited(), 3, 'a removed member exits with status 3');
   t.regex(leader.process.output(), /was removed from the cluster/);
@@ -181,8 +192,9 @@ test('grow 1 → 3 and shrink back under writes, removing the leader on the way:
   const lastMembers = new Members(last.address);
   await eventually(() => lastMembers.remove(firstId), notReadyYet, 'remove down to one member');
   lastMembers.close();
-  // A removed follower is not told (the leader stops contacting it; see server/raft/README.md): stop it.
-  await first.process.stop();
+  // The removed follower is told by the leader, which refuses its messages: it stops, saying so.
+  t.is(await first.process.exited(), 3, first.process.output());
+  t.regex(first.process.output(), /applied the removal and refused its messages/);
   live = [last];
   const alone = new Kv(new KVServiceClient(last.address, credentials.createInsecure()));
   t.teardown(() => alone.client.close());

@@ -6,7 +6,7 @@ import test from 'ava';
 import * as pb from '../../gen/ts/cairn/raft/v1/raft.js';
 import { MessageType } from '../../server/raft/message.js';
 import { encodeMessage } from '../../server/transport/codec.js';
-import { TransportErrorCode } from '../../server/transport/errors.js';
+import { REMOVED_MEMBER_KEY, TransportErrorCode } from '../../server/transport/errors.js';
 import { app, CLUSTER_ID, msg, seqs, startCluster, waitUntil, type Member } from './harness.js';
 
 /** Sends the given chunks on one raw SendSnapshot call and returns how it ended. */
@@ -290,4 +290,41 @@ test('calls arriving after closeAll are answered UNAVAILABLE', async (t) => {
   t.is(s2.err?.code, status.UNAVAILABLE);
   t.deepEqual(b.received, []);
   t.deepEqual(b.snapshots, []);
+});
+
+test('a removed member is refused, naming it in the trailer; its transport is told, once probing is enough', async (t) => {
+  const removed = new Set<number>();
+  const told: { by: number; self: number }[] = [];
+  const [a, b] = await startCluster(t, 2, {
+    server: { isRemoved: (id) => removed.has(id) },
+    transportFor: { 1: { onRemovedByPeer: (by) => told.push({ by, self: 1 }) } },
+  });
+  // Still a member: its messages go through.
+  a.transport.send([app(1, 2, 1)]);
+  await waitUntil(() => b.received.length === 1, 5_000, 'the first message');
+
+  removed.add(1);
+  // A raw stream sees the status: FAILED_PRECONDITION, and the member's id in the trailer.
+  const { err } = await rawStream(b, [batch(1, [wireApp(1, 2, 2)])]);
+  t.is(err?.code, status.FAILED_PRECONDITION);
+  t.regex(err?.details ?? '', /member 1 was removed from the cluster/);
+  t.deepEqual(err?.metadata.get(REMOVED_MEMBER_KEY), ['1']);
+  // A member that sends nothing (a removed learner) learns it from a probe: an empty batch.
+  a.transport.probe();
+  await waitUntil(() => told.length > 0, 5_000, 'the transport told of the removal');
+  t.deepEqual(told[0], { by: 2, self: 1 });
+  t.deepEqual(b.received.length, 1, 'nothing of a removed member is delivered');
+  t.true((b.peerServer.stats().rejected[TransportErrorCode.MemberRemoved] ?? 0) >= 2);
+});
+
+test('a member that was not removed is delivered to and never told it was', async (t) => {
+  const told: number[] = [];
+  const [a, b] = await startCluster(t, 2, {
+    server: { isRemoved: (id) => id === 1 },
+    transportFor: { 2: { onRemovedByPeer: (by) => told.push(by) } },
+  });
+  // Only member 1 counts as removed: member 2 is delivered to and not told.
+  b.transport.send([app(2, 1, 1)]);
+  await waitUntil(() => a.received.length === 1, 5_000, 'a message from member 2');
+  t.deepEqual(told, []);
 });

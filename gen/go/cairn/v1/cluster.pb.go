@@ -24,7 +24,8 @@ const (
 // Member is one member of the cluster.
 type Member struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// id is the member's id (derived from its name).
+	// id is the member's id: derived from the name for the members --initial-cluster names,
+	// new for each MemberAdd; never reused.
 	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	// name is the member's name, as given to --name.
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
@@ -189,7 +190,8 @@ func (x *MemberListResponse) GetMembers() []*Member {
 // MemberAddRequest names the new member and where it will listen.
 type MemberAddRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// name is the new member's --name; names (and the ids derived from them) are never reused.
+	// name is the new member's --name. A removed member's name may be added again: it gets a
+	// new id, and the removed id (and any data dir holding it) stays refused.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// address is host:port where the new member will serve peers and clients.
 	Address       string `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`

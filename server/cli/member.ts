@@ -1,0 +1,129 @@
+/**
+ * `cairn member list|add|promote|remove`: the cluster's members and its membership changes,
+ * etcdctl's `member` commands. Ids are printed in hex, as etcdctl prints them. Changes go to
+ * the leader (see member-calls.ts).
+ */
+import type { Command } from 'commander';
+import type { Member } from '../../gen/ts/cairn/v1/cluster.js';
+import { withClient } from './client.js';
+import { usageError } from './errors.js';
+import { addMember, findLeader, onLeader, promoteMember, removeMember, type CallContext } from './member-calls.js';
+import { addClientOptions, parseEndpoints, type ClientFlags } from './options.js';
+import { printJson, writeLine } from './output.js';
+import { memberList } from './status.js';
+import { clientCredentials } from './tls.js';
+
+/** A member as `-o json` prints it: the id in hex, as in the table. */
+interface MemberJson {
+  name: string;
+  id: string;
+  address: string;
+  learner: boolean;
+}
+
+const hex = (id: number): string => id.toString(16);
+
+function toJson(m: Member): MemberJson {
+  return { name: m.name, id: hex(m.id), address: m.address, learner: m.learner };
+}
+
+export function printMemberTable(members: readonly Member[]): void {
+  const rows = [['ID', 'NAME', 'ADDRESS', 'IS LEARNER'], ...members.map((m) => [hex(m.id), m.name, m.address, String(m.learner)])];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const row of rows)
+    writeLine(
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    );
+}
+
+/**
+ * What the new member must run: its name, where it listens, an empty data dir, and the
+ * current members to ask for the cluster (ETCD_INITIAL_CLUSTER's counterpart).
+ */
+export function joinCommand(added: Member, members: readonly Member[]): string {
+  const others = members.filter((m) => m.id !== added.id && m.address !== '').map((m) => m.address);
+  return `cairn serve --name ${added.name} --listen ${added.address} --data-dir ${added.name}.cairn --join ${others.join(',')}`;
+}
+
+/** A member named on the command line: by name, or by its hex id. */
+function resolve(members: readonly Member[], wanted: string): Member {
+  const found = members.find((m) => m.name === wanted) ?? members.find((m) => hex(m.id) === wanted.toLowerCase());
+  if (found === undefined) {
+    const names = members.map((m) => m.name).join(', ');
+    throw usageError(`no member named ${wanted} (or with that hex id); the members are: ${names}`);
+  }
+  return found;
+}
+
+async function context(flags: ClientFlags): Promise<CallContext> {
+  return {
+    endpoints: parseEndpoints(flags.endpoints),
+    credentials: clientCredentials(flags),
+    // Membership changes need the root role once authentication is on.
+    metadata: await withClient(flags, (c) => c.callMetadata()),
+    timeoutMs: flags.commandTimeout,
+  };
+}
+
+export function registerMember(program: Command): void {
+  const member = program.command('member').description('list the members, add, promote or remove one');
+
+  addClientOptions(member.command('list').description('list the members: id (hex), name, address, learner or voter')).action(
+    async (flags: ClientFlags) => {
+      const list = await memberList(parseEndpoints(flags.endpoints), flags.commandTimeout, clientCredentials(flags));
+      if (flags.output === 'json') printJson(list.members.map(toJson));
+      else printMemberTable(list.members);
+    },
+  );
+
+  addClientOptions(
+    member
+      .command('add')
+      .description('add a member as a learner; prints the command that starts it (then promote it once it caught up)')
+      .argument('<name>', "the new member's --name (a removed member's name cannot be used again)")
+      .requiredOption('--address <host:port>', 'where the new member will serve clients and peers'),
+  ).action(async (name: string, flags: ClientFlags & { address: string }) => {
+    const ctx = await context(flags);
+    const response = await onLeader(ctx, (client) => addMember(ctx, client, name, flags.address));
+    const added = response.member!;
+    const join = joinCommand(added, response.members);
+    if (flags.output === 'json') {
+      printJson({ member: toJson(added), members: response.members.map(toJson), join });
+      return;
+    }
+    writeLine(`Member ${added.name} (id ${hex(added.id)}) added to cluster ${hex(response.header?.clusterId ?? 0)} as a learner.`);
+    writeLine();
+    writeLine('Start it, with an empty data dir, by running on its machine:');
+    writeLine(`  ${join}`);
+    writeLine(`Then, once it has caught up: cairn member promote ${added.name}`);
+  });
+
+  addClientOptions(
+    member
+      .command('promote')
+      .description('make a learner a voter; refused, saying how far behind, until it has caught up with the leader')
+      .argument('<member>', 'name or hex id of the learner'),
+  ).action(async (wanted: string, flags: ClientFlags) => {
+    const ctx = await context(flags);
+    const target = resolve((await findLeader(ctx)).members, wanted);
+    const response = await onLeader(ctx, (client) => promoteMember(ctx, client, target.id));
+    if (flags.output === 'json') printJson({ members: response.members.map(toJson) });
+    else writeLine(`Member ${target.name} (id ${hex(target.id)}) promoted to a voter.`);
+  });
+
+  addClientOptions(
+    member
+      .command('remove')
+      .description('remove a member (the leader hands leadership over first); the removed member stops')
+      .argument('<member>', 'name or hex id of the member'),
+  ).action(async (wanted: string, flags: ClientFlags) => {
+    const ctx = await context(flags);
+    const target = resolve((await findLeader(ctx)).members, wanted);
+    const response = await onLeader(ctx, (client) => removeMember(ctx, client, target.id));
+    if (flags.output === 'json') printJson({ members: response.members.map(toJson) });
+    else writeLine(`Member ${target.name} (id ${hex(target.id)}) removed from the cluster.`);
+  });
+}
