@@ -5,7 +5,6 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from cairn.v1 import errors_pb2
 from cairn_client import (
     CairnClient,
     CairnError,
@@ -20,6 +19,7 @@ from cairn_client import (
     PutResult,
     prefix_end,
 )
+from cairn_client._gen.cairn.v1 import errors_pb2
 
 from cluster import Cluster, run
 

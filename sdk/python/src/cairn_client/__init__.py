@@ -1,7 +1,6 @@
 """Cairn client: an asyncio SDK for the Cairn configuration store."""
 
-from cairn.v1.errors_pb2 import ErrorCode
-
+from ._gen.cairn.v1.errors_pb2 import ErrorCode
 from .backoff import Backoff
 from .client import CairnClient, Consistency
 from .config import decode_config

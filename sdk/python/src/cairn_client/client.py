@@ -11,8 +11,7 @@ from typing import AsyncIterator, Awaitable, Callable, Literal, TypeVar
 import grpc
 import grpc.aio
 
-from cairn.v1 import cluster_pb2, cluster_pb2_grpc, errors_pb2, kv_pb2, kv_pb2_grpc
-
+from ._gen.cairn.v1 import cluster_pb2, cluster_pb2_grpc, errors_pb2, kv_pb2, kv_pb2_grpc
 from .auth import Metadata, is_token_rejected, user_credentials
 from .backoff import Backoff
 from .config import decode_config

@@ -9,8 +9,7 @@ import grpc
 import grpc.aio
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
-from cairn.v1 import cluster_pb2, cluster_pb2_grpc
-
+from ._gen.cairn.v1 import cluster_pb2, cluster_pb2_grpc
 from .auth import TokenSource, UserCredentials
 from .errors import CairnError, UnavailableError
 from .tls import Transport

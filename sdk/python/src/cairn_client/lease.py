@@ -14,8 +14,7 @@ from typing import AsyncGenerator, AsyncIterator, Awaitable, Callable, Protocol,
 import grpc
 import grpc.aio
 
-from cairn.v1 import errors_pb2, lease_pb2, lease_pb2_grpc
-
+from ._gen.cairn.v1 import errors_pb2, lease_pb2, lease_pb2_grpc
 from .auth import Metadata, is_token_rejected
 from .backoff import Backoff
 from .connection import Connection

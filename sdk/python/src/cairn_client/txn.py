@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Union
 
-from cairn.v1 import kv_pb2
-
+from ._gen.cairn.v1 import kv_pb2
 from .keys import Bytesish, prefix_end, to_bytes
 from .results import TxnResult
 
