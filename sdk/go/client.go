@@ -70,7 +70,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			return err
 		})
 	} else {
-		_, err = c.Sync(ctx)
+		_, err = c.MemberList(ctx)
 	}
 	if err != nil {
 		c.Close()
@@ -86,9 +86,14 @@ type Member struct {
 	Address string
 }
 
-// Sync asks the cluster for its members and adds their addresses to the client's
-// endpoints. It returns the members.
-func (c *Client) Sync(ctx context.Context) ([]Member, error) {
+// Sync is MemberList.
+//
+// Deprecated: use MemberList, the name every Cairn SDK shares.
+func (c *Client) Sync(ctx context.Context) ([]Member, error) { return c.MemberList(ctx) }
+
+// MemberList asks the cluster for its members (the MemberList RPC) and adds their
+// addresses to the client's endpoints, for failover. It returns the members.
+func (c *Client) MemberList(ctx context.Context) ([]Member, error) {
 	var resp *cairnv1.MemberListResponse
 	err := c.invoke(ctx, readCall, func(ctx context.Context, cc *grpc.ClientConn) (err error) {
 		resp, err = cairnv1.NewClusterServiceClient(cc).MemberList(ctx, &cairnv1.MemberListRequest{})

@@ -4,26 +4,26 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-
-	cairnv1 "github.com/cairn-dev/cairn/gen/go/cairn/v1"
-	"google.golang.org/grpc/codes"
 )
 
 // GetConfig reads key linearizably and decodes its JSON value into a T. It returns the
-// value and the revision that last modified the key. A missing key gives an error matching
-// ErrKeyNotFound; a value that is not valid JSON for T gives the json error.
-func GetConfig[T any](ctx context.Context, c *Client, key string) (T, int64, error) {
-	var zero T
+// value and the revision that last modified the key. A missing key is not an error, as
+// with Get: the value is nil (and the revision 0), as in every Cairn SDK. A value that is
+// not valid JSON for T gives the json error.
+func GetConfig[T any](ctx context.Context, c *Client, key string) (*T, int64, error) {
 	resp, err := c.Get(ctx, key)
 	if err != nil {
-		return zero, 0, err
+		return nil, 0, err
 	}
 	if len(resp.Kvs) == 0 {
-		return zero, 0, &Error{code: codes.NotFound, CairnCode: cairnv1.ErrorCode_ERROR_CODE_KEY_NOT_FOUND, Message: fmt.Sprintf("key %q does not exist", key)}
+		return nil, 0, nil
 	}
 	kv := resp.Kvs[0]
 	v, err := decode[T](kv)
-	return v, kv.ModRevision, err
+	if err != nil {
+		return nil, 0, err
+	}
+	return &v, kv.ModRevision, nil
 }
 
 // ConfigUpdate is one version of a configuration value delivered by WatchConfig.

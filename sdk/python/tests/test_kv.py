@@ -14,6 +14,7 @@ from cairn_client import (
     ErrorCode,
     FutureRevisionError,
     GetResult,
+    Header,
     InvalidArgumentError,
     Op,
     PutResult,
@@ -154,7 +155,8 @@ def test_errors_are_typed(shared_cluster: Cluster) -> None:
             first = await client.put("cmp/a", "1")
             await client.put("cmp/a", "2")
             last = await client.put("cmp/a", "3")
-            await client.compact(last.revision)
+            compaction = await client.compact(last.revision, physical=True)
+            assert isinstance(compaction, Header) and compaction.revision >= last.revision
             with pytest.raises(CompactedError) as compacted:
                 await client.get("cmp/a", revision=first.revision)
             assert compacted.value.code == grpc.StatusCode.OUT_OF_RANGE

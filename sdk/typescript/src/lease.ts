@@ -52,7 +52,6 @@ export class LeaseClient {
   /** Grants a lease of `ttl` seconds; `id` asks for a particular id (0 or unset: any). */
   async grant(ttl: number, options: { id?: number } & InvokeOptions = {}): Promise<LeaseGrantResult> {
     const req = { ttl, id: options.id ?? 0 };
-    await this.pool.discover();
     const res = await this.pool.invoke(
       'write',
       (c) => unary<LeaseGrantResponse>((cb) => c.member.lease.leaseGrant(req, c.metadata, { deadline: c.deadline }, cb)),
@@ -63,7 +62,6 @@ export class LeaseClient {
 
   /** Ends a lease now, deleting every key attached to it (at one revision). */
   async revoke(id: number, options: InvokeOptions = {}): Promise<Header> {
-    await this.pool.discover();
     const res = await this.pool.invoke(
       'write',
       (c) => unary<LeaseRevokeResponse>((cb) => c.member.lease.leaseRevoke({ id }, c.metadata, { deadline: c.deadline }, cb)),
@@ -83,7 +81,6 @@ export class LeaseClient {
 
   /** Renews a lease once; throws NOT_FOUND when it is gone. */
   async keepAliveOnce(id: number, options: InvokeOptions = {}): Promise<KeepAliveResult> {
-    await this.pool.discover();
     // A renewal is safe to repeat, so it is retried like a read.
     return this.pool.invoke(
       'read',
@@ -109,7 +106,6 @@ export class LeaseClient {
   /** Describes a lease: remaining and granted TTL, and with `{ keys: true }` its keys. */
   async timeToLive(id: number, options: { keys?: boolean } & InvokeOptions = {}): Promise<LeaseTimeToLiveResult> {
     const req = { id, keys: options.keys ?? false };
-    await this.pool.discover();
     const res = await this.pool.invoke(
       'read',
       (c) => unary<LeaseTimeToLiveResponse>((cb) => c.member.lease.leaseTimeToLive(req, c.metadata, { deadline: c.deadline }, cb)),
@@ -120,7 +116,6 @@ export class LeaseClient {
 
   /** The ids of every live lease, ascending. */
   async leases(options: InvokeOptions = {}): Promise<number[]> {
-    await this.pool.discover();
     const res = await this.pool.invoke(
       'read',
       (c) => unary<LeaseLeasesResponse>((cb) => c.member.lease.leaseLeases({}, c.metadata, { deadline: c.deadline }, cb)),

@@ -44,7 +44,8 @@ export interface CallContext {
 export class MemberPool {
   private readonly members: MemberConnection[];
   private current = 0;
-  private discovery: Promise<void> | undefined;
+  private discovery: Promise<CairnError | undefined> | undefined;
+  private discovered = false;
   private closed = false;
   /** Long-lived users of the pool (watches) to end when it closes. */
   private readonly closers = new Set<() => void>();
@@ -72,33 +73,56 @@ export class MemberPool {
     if (this.active === failed) this.current = (this.current + 1) % this.members.length;
   }
 
-  /** Learns every member's address from MemberList, once; best effort. */
-  discover(): Promise<void> {
-    if (!this.options.discover) return Promise.resolve();
-    this.discovery ??= this.invoke('read', (ctx) =>
-      unary<MemberListResponse>((cb) => ctx.member.cluster.memberList({}, ctx.metadata, { deadline: ctx.deadline }, cb)),
+  /**
+   * Learns every member's address from MemberList, once; best effort, within `deadline`
+   * (epoch ms; default one call timeout from now). Resolves to the error that stopped it,
+   * if any: the configured endpoints still work, and discovery is tried again next call.
+   */
+  discover(deadline = Date.now() + this.options.callTimeoutMs): Promise<CairnError | undefined> {
+    if (!this.options.discover || this.discovered) return Promise.resolve(undefined);
+    this.discovery ??= this.attempts(
+      'read',
+      (ctx) => unary<MemberListResponse>((cb) => ctx.member.cluster.memberList({}, ctx.metadata, { deadline: ctx.deadline }, cb)),
+      {},
+      deadline,
     ).then(
       (res) => {
         for (const m of res.members)
           if (m.address !== '' && !this.members.some((k) => k.address === m.address))
             this.members.push(new MemberConnection(m.address, this.options.transport));
+        this.discovered = true;
+        return undefined;
       },
-      () => {
-        // The configured endpoints still work; discovery is retried on the next call.
+      (err: unknown) => {
         this.discovery = undefined;
+        return toCairnError(err, this.active.address);
       },
     );
     return this.discovery;
   }
 
   /**
-   * Runs one request with the client's retry policy. Each attempt goes to the member in
-   * use; the whole call, retries included, must finish within the call timeout.
+   * Runs one request with the client's retry policy. The whole call, discovery of the
+   * members on first use and retries included, must finish within the call timeout: that
+   * is the one deadline a caller waits when no member answers.
    */
   async invoke<T>(safety: Safety, attempt: (ctx: CallContext) => Promise<T>, options: InvokeOptions = {}): Promise<T> {
     if (this.closed) throw new CairnError({ code: status.CANCELLED, message: 'the client is closed' });
-    const timeoutMs = options.timeoutMs ?? this.options.callTimeoutMs;
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Date.now() + (options.timeoutMs ?? this.options.callTimeoutMs);
+    const discoveryError = await this.discover(deadline);
+    // Discovery used up the deadline trying to reach a member: its error is the call's.
+    if (discoveryError !== undefined && Date.now() >= deadline) throw discoveryError;
+    return this.attempts(safety, attempt, options, deadline);
+  }
+
+  /** Attempts `attempt` on the member in use, failing over and retrying until `deadline`. */
+  private async attempts<T>(
+    safety: Safety,
+    attempt: (ctx: CallContext) => Promise<T>,
+    options: InvokeOptions,
+    deadline: number,
+  ): Promise<T> {
+    if (this.closed) throw new CairnError({ code: status.CANCELLED, message: 'the client is closed' });
     let reauthenticated = false;
     for (let n = 0; ; n++) {
       const member = this.active;
