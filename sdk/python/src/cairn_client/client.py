@@ -18,6 +18,7 @@ from .backoff import Backoff
 from .config import decode_config
 from .connection import Connection, default_endpoints
 from .discovery import Discovery, discover
+from .election import observe
 from .errors import (
     NOT_APPLIED_CODES,
     CairnError,
@@ -28,7 +29,7 @@ from .errors import (
 )
 from .keys import Bytesish, prefix_end, to_bytes
 from .lease import LeaseClient
-from .results import DeleteResult, GetResult, Header, Member, PutResult, TxnResult
+from .results import DeleteResult, GetResult, Header, KeyValue, Member, PutResult, TxnResult
 from .session import DEFAULT_SESSION_TTL, Session
 from .tls import TlsOptions, transport_for
 from .txn import Txn
@@ -290,6 +291,11 @@ class CairnClient:
     async def discover(self, prefix: Bytesish) -> Discovery:
         """The services registered under `prefix` and a stream of joins and leaves."""
         return await discover(self, prefix)
+
+    def observe_leader(self, name: Bytesish) -> AsyncIterator[KeyValue]:
+        """The leader of election `name` each time it changes (see cairn_client.election.observe);
+        needs no session."""
+        return observe(self, name)
 
     # Config
 
