@@ -242,16 +242,17 @@ func (c *Client) withDeadline(ctx context.Context) (context.Context, context.Can
 // minAttemptTimeout is the least time a read attempt gets before the deadline is split.
 const minAttemptTimeout = 500 * time.Millisecond
 
-// attemptContext bounds one attempt. A read, which is safe to retry, gets half of the time
-// left when other members exist, so that a member that hangs (a stopped process, a dead
-// host whose connection has not broken yet) leaves time to ask another. Writes get the
-// whole deadline: abandoning one would leave its outcome unknown.
+// attemptContext bounds one attempt. A call that is safe to retry (a read, or a write with
+// WithRetryUnsafe) gets half of the time left when other members exist, so that a member
+// that hangs (a stopped process, a dead host whose connection has not broken yet) leaves
+// time to ask another, as in the other SDKs. Other writes get the whole deadline:
+// abandoning one would leave its outcome unknown.
 func (c *Client) attemptContext(ctx context.Context, kind callKind) (context.Context, context.CancelFunc) {
 	c.mu.Lock()
 	members := len(c.endpoints)
 	c.mu.Unlock()
 	deadline, ok := ctx.Deadline()
-	if kind != readCall || members < 2 || !ok {
+	if kind == writeCall || members < 2 || !ok {
 		return context.WithCancel(ctx)
 	}
 	share := time.Until(deadline) / 2

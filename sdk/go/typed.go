@@ -32,7 +32,8 @@ type ConfigUpdate[T any] struct {
 	Value T
 	// Revision is the revision that wrote this version (or deleted the key).
 	Revision int64
-	// Deleted is true when the key was deleted.
+	// Deleted is true when the key does not exist: it was deleted, or (on the first
+	// update) it did not exist when the watch started.
 	Deleted bool
 	// Err is a decoding error for this version (the watch goes on), or, on the last
 	// update before the channel closes, the error that ended the watch.
@@ -40,7 +41,8 @@ type ConfigUpdate[T any] struct {
 }
 
 // WatchConfig delivers every version of the JSON configuration at key, decoded into a T:
-// first the current one (if the key exists), then each change. A version that does not
+// first the current one (Deleted when the key does not exist, as in the other SDKs), then
+// each change. A version that does not
 // decode is delivered with Err set and the watch goes on; a failure of the watch itself
 // (see Client.Watch) is delivered with Err set and closes the channel. The channel is
 // closed when ctx is done.
@@ -63,12 +65,14 @@ func WatchConfig[T any](ctx context.Context, c *Client, key string) <-chan Confi
 			}
 			return
 		}
+		first := ConfigUpdate[T]{Revision: resp.Header.Revision, Deleted: true}
 		if len(resp.Kvs) > 0 {
 			kv := resp.Kvs[0]
-			v, err := decode[T](kv)
-			if !send(ConfigUpdate[T]{Value: v, Revision: kv.ModRevision, Err: err}) {
-				return
-			}
+			first = ConfigUpdate[T]{Revision: kv.ModRevision}
+			first.Value, first.Err = decode[T](kv)
+		}
+		if !send(first) {
+			return
 		}
 		for wr := range c.Watch(ctx, key, FromRevision(resp.Header.Revision+1)) {
 			if wr.Err != nil {

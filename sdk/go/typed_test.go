@@ -1,6 +1,7 @@
 package cairn_test
 
 import (
+	"context"
 	"testing"
 
 	cairn "github.com/cairn-dev/cairn/sdk/go"
@@ -81,5 +82,17 @@ func testWatchConfig(t *testing.T, c *cairn.Client) {
 	}
 	if u := next(); !u.Deleted || u.Revision != del.Header.Revision {
 		t.Errorf("fifth update = %+v; want the delete at %d", u, del.Header.Revision)
+	}
+
+	// A key that does not exist: the first update says so at once, as in the other SDKs.
+	mctx, stop := context.WithCancel(ctx)
+	defer stop()
+	select {
+	case u := <-cairn.WatchConfig[service](mctx, c, "cfg/missing"):
+		if !u.Deleted || u.Err != nil || u.Value != (service{}) || u.Revision < del.Header.Revision {
+			t.Errorf("first update of a missing key = %+v; want Deleted at a revision >= %d", u, del.Header.Revision)
+		}
+	case <-ctx.Done():
+		t.Fatal("no first update for a missing key")
 	}
 }

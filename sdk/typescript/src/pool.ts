@@ -34,9 +34,12 @@ export interface PoolOptions {
   user: UserCredentials | undefined;
 }
 
+/** The least time a read attempt gets before the call's deadline is split between members. */
+const MIN_ATTEMPT_TIMEOUT_MS = 500;
+
 export interface CallContext {
   member: MemberConnection;
-  /** The deadline of this attempt (the call's overall deadline). */
+  /** The deadline of this attempt (see attemptDeadline). */
   deadline: Date;
   metadata: Metadata;
 }
@@ -131,7 +134,8 @@ export class MemberPool {
       try {
         await member.connect(Math.min(this.options.dialTimeoutMs, deadline - Date.now()));
         metadata = await this.tokens.metadata(member, new Date(deadline));
-        return await attempt({ member, deadline: new Date(deadline), metadata });
+        const retrySafe = safety === 'read' || options.retryUnsafe === true;
+        return await attempt({ member, deadline: new Date(this.attemptDeadline(retrySafe, deadline)), metadata });
       } catch (err) {
         error = toCairnError(err, member.address);
       }
@@ -149,6 +153,17 @@ export class MemberPool {
       if (Date.now() + delay >= deadline) throw error;
       await sleep(delay);
     }
+  }
+
+  /**
+   * A call safe to retry (a read, or a write with retryUnsafe) gets half of the time left
+   * when other members exist, so that a member that hangs (a stopped process) leaves time
+   * to ask another one, as in the other SDKs. Other writes get it all: abandoning one
+   * would leave its outcome unknown.
+   */
+  private attemptDeadline(retrySafe: boolean, deadline: number): number {
+    const share = (deadline - Date.now()) / 2;
+    return retrySafe && this.members.length > 1 && share >= MIN_ATTEMPT_TIMEOUT_MS ? Date.now() + share : deadline;
   }
 
   /** Registers `fn` to run when the pool closes; returns the unregistration. */

@@ -15,7 +15,7 @@ import grpc.aio
 from ._gen.cairn.v1 import cluster_pb2, cluster_pb2_grpc, kv_pb2, kv_pb2_grpc
 from .auth import Metadata, is_token_rejected, user_credentials
 from .backoff import Backoff
-from .config import decode_config
+from .config import ConfigVersion, decode_config
 from .connection import Connection, default_endpoints
 from .discovery import Discovery, discover
 from .election import observe
@@ -58,6 +58,8 @@ DEFAULT_CALL_TIMEOUT = 5.0
 call fails this long after it was made."""
 DEFAULT_WATCH_KEEPALIVE = 5.0
 """Seconds of silence after which a watch asks its member for progress."""
+# The least time a read attempt gets before the call's deadline is split between members.
+_MIN_ATTEMPT_TIMEOUT = 0.5
 
 
 class CairnClient:
@@ -307,20 +309,24 @@ class CairnClient:
             return None
         return decode_config(result.kv.value, into, result.kv.key_str)
 
-    async def watch_config(self, key: Bytesish, into: type[T]) -> AsyncIterator[T]:
-        """Each version of a config, decoded: the current one first (once the key exists),
-        then every new one. Deletions are skipped. A value that doesn't decode raises
-        ConfigDecodeError."""
+    async def watch_config(self, key: Bytesish, into: type[T]) -> AsyncIterator[ConfigVersion[T]]:
+        """Each version of a config as a ConfigVersion: the current one first, then every
+        new one; `value` is None while the key does not exist (absent, or deleted), as in
+        the other SDKs. A value that doesn't decode raises ConfigDecodeError."""
         k = to_bytes(key)
         while True:
             current = await self.get(k)
-            if current.kv is not None:
-                yield decode_config(current.kv.value, into, current.kv.key_str)
+            if current.kv is None:
+                yield ConfigVersion(None, current.revision)
+            else:
+                yield ConfigVersion(decode_config(current.kv.value, into, current.kv.key_str), current.kv.mod_revision)
             watch = self.watch(k, start_revision=current.revision + 1)
             try:
                 async for event in watch:
                     if event.type == "PUT":
-                        yield decode_config(event.value, into, event.kv.key_str)
+                        yield ConfigVersion(decode_config(event.value, into, event.kv.key_str), event.revision)
+                    else:
+                        yield ConfigVersion(None, event.revision)
             except CompactedError:
                 continue  # only the latest version matters: read it again and carry on
             finally:
@@ -370,7 +376,7 @@ class CairnClient:
                 error: CairnError = err  # never sent: always safe to retry
             else:
                 try:
-                    return await call(channel, metadata, left())
+                    return await call(channel, metadata, self._attempt_timeout(left(), read or unsafe))
                 except grpc.aio.AioRpcError as rpc:
                     error = from_rpc_error(rpc)
                     # A refused token means the call was not applied: authenticate again
@@ -389,6 +395,15 @@ class CairnClient:
             if loop.time() + delay >= deadline:
                 raise error
             await asyncio.sleep(delay)
+
+    def _attempt_timeout(self, left: float, retry_safe: bool) -> float:
+        """A call safe to retry (a read, or a write passed with retry_unsafe) gets half of the
+        time left when other members exist, so that a member that hangs (a stopped process)
+        leaves time to ask another one, as in the other SDKs. Other writes get it all:
+        abandoning one would leave its outcome unknown."""
+        if retry_safe and len(self._conn.endpoints) > 1 and left / 2 >= _MIN_ATTEMPT_TIMEOUT:
+            return left / 2
+        return left
 
     def _may_retry(self, rpc: grpc.aio.AioRpcError, error: CairnError, read: bool, unsafe: bool) -> bool:
         if error.code == grpc.StatusCode.UNAVAILABLE and error.cairn_code in NOT_APPLIED_CODES:
