@@ -6,6 +6,7 @@ The wheel must install `cairn_client` and nothing else at the top level."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,7 +45,12 @@ def test_wheel_installs_cairn_client_alone_and_runs_the_quickstart(new_cluster: 
     version = (REPO_ROOT / "VERSION").read_text().strip()
     with tempfile.TemporaryDirectory(prefix="cairn-wheel-") as tmp:
         work = Path(tmp)
-        check([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(work / "dist"), str(HERE)])
+        # Built from a copy, so that the build leaves nothing (build/, *.egg-info) in the tree.
+        source = work / "source"
+        shutil.copytree(HERE / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy(HERE / name, source / name)
+        check([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(work / "dist"), str(source)])
         (wheel,) = (work / "dist").glob("cairn_client-*.whl")
         assert wheel.name.startswith(f"cairn_client-{version}-"), wheel.name
         with zipfile.ZipFile(wheel) as z:
