@@ -2,11 +2,11 @@ module github.com/cairn-dev/cairn/bench/loadgen
 
 go 1.26.0
 
-replace github.com/cairn-dev/cairn => ../..
+replace github.com/cairn-dev/cairn/gen/go => ../../gen/go
 
 require (
 	github.com/HdrHistogram/hdrhistogram-go v1.4.0
-	github.com/cairn-dev/cairn v0.0.0
+	github.com/cairn-dev/cairn/gen/go v0.1.0
 	go.etcd.io/etcd/api/v3 v3.7.3
 	go.etcd.io/etcd/client/v3 v3.7.3
 	go.uber.org/zap v1.28.0

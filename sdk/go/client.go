@@ -70,7 +70,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			return err
 		})
 	} else {
-		_, err = c.Sync(ctx)
+		_, err = c.MemberList(ctx)
 	}
 	if err != nil {
 		c.Close()
@@ -86,9 +86,14 @@ type Member struct {
 	Address string
 }
 
-// Sync asks the cluster for its members and adds their addresses to the client's
-// endpoints. It returns the members.
-func (c *Client) Sync(ctx context.Context) ([]Member, error) {
+// Sync is MemberList.
+//
+// Deprecated: use MemberList, the name every Cairn SDK shares.
+func (c *Client) Sync(ctx context.Context) ([]Member, error) { return c.MemberList(ctx) }
+
+// MemberList asks the cluster for its members (the MemberList RPC) and adds their
+// addresses to the client's endpoints, for failover. It returns the members.
+func (c *Client) MemberList(ctx context.Context) ([]Member, error) {
 	var resp *cairnv1.MemberListResponse
 	err := c.invoke(ctx, readCall, func(ctx context.Context, cc *grpc.ClientConn) (err error) {
 		resp, err = cairnv1.NewClusterServiceClient(cc).MemberList(ctx, &cairnv1.MemberListRequest{})
@@ -237,16 +242,17 @@ func (c *Client) withDeadline(ctx context.Context) (context.Context, context.Can
 // minAttemptTimeout is the least time a read attempt gets before the deadline is split.
 const minAttemptTimeout = 500 * time.Millisecond
 
-// attemptContext bounds one attempt. A read, which is safe to retry, gets half of the time
-// left when other members exist, so that a member that hangs (a stopped process, a dead
-// host whose connection has not broken yet) leaves time to ask another. Writes get the
-// whole deadline: abandoning one would leave its outcome unknown.
+// attemptContext bounds one attempt. A call that is safe to retry (a read, or a write with
+// WithRetryUnsafe) gets half of the time left when other members exist, so that a member
+// that hangs (a stopped process, a dead host whose connection has not broken yet) leaves
+// time to ask another, as in the other SDKs. Other writes get the whole deadline:
+// abandoning one would leave its outcome unknown.
 func (c *Client) attemptContext(ctx context.Context, kind callKind) (context.Context, context.CancelFunc) {
 	c.mu.Lock()
 	members := len(c.endpoints)
 	c.mu.Unlock()
 	deadline, ok := ctx.Deadline()
-	if kind != readCall || members < 2 || !ok {
+	if kind == writeCall || members < 2 || !ok {
 		return context.WithCancel(ctx)
 	}
 	share := time.Until(deadline) / 2

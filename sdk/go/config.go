@@ -9,11 +9,16 @@ import (
 // DefaultEndpoint is used when neither Config.Endpoints nor CAIRN_ENDPOINTS name one.
 const DefaultEndpoint = "127.0.0.1:7379"
 
-// Defaults applied by New to zero Config fields.
+// Defaults applied by New to zero Config fields; the same in every Cairn SDK.
 const (
+	// DefaultDialTimeout bounds connecting to one member before the next is tried.
 	DefaultDialTimeout = 2 * time.Second
-	DefaultCallTimeout = 10 * time.Second
-	DefaultWatchProbe  = 5 * time.Second
+	// DefaultCallTimeout is the deadline of a call whose context has none, retries
+	// included: with no member answering, a call (New included) fails this long after it
+	// was made.
+	DefaultCallTimeout = 5 * time.Second
+	// DefaultWatchProbe is how often an idle watch asks its member for progress.
+	DefaultWatchProbe = 5 * time.Second
 )
 
 // Config configures a Client.

@@ -116,17 +116,24 @@ func electionLeader(ctx context.Context, c *Client, prefix string) (*KeyValue, e
 	return &resp.Kvs[0], nil
 }
 
-// Observe is Client.ObserveElection for this election.
+// Observe is Client.ObserveLeader for this election.
 func (e *Election) Observe(ctx context.Context) <-chan KeyValue {
-	return e.s.c.ObserveElection(ctx, e.prefix[:len(e.prefix)-1])
+	return e.s.c.ObserveLeader(ctx, e.prefix[:len(e.prefix)-1])
 }
 
-// ObserveElection delivers the leader of the election called name now (if any), then
+// ObserveElection is ObserveLeader.
+//
+// Deprecated: use ObserveLeader, the name every Cairn SDK shares.
+func (c *Client) ObserveElection(ctx context.Context, name string) <-chan KeyValue {
+	return c.ObserveLeader(ctx, name)
+}
+
+// ObserveLeader delivers the leader of the election called name now (if any), then
 // each new leader or new value of the leader, in revision order with nothing skipped (one
 // watch on the whole queue). Like etcd's, it delivers nothing while nobody leads. The
 // channel is closed when ctx is done or the watch fails for good (compaction past its
 // position). It needs no session.
-func (c *Client) ObserveElection(ctx context.Context, name string) <-chan KeyValue {
+func (c *Client) ObserveLeader(ctx context.Context, name string) <-chan KeyValue {
 	ch := make(chan KeyValue)
 	prefix := name + "/"
 	go func() {

@@ -38,7 +38,7 @@ func TestElectionAcrossLeaderKills(t *testing.T) {
 		observers[i] = o
 		c := newClient(t, cfg)
 		observing.Go(func() {
-			for kv := range c.ObserveElection(octx, "kills") {
+			for kv := range c.ObserveLeader(octx, "kills") {
 				o.mu.Lock()
 				o.leaders = append(o.leaders, kv)
 				o.mu.Unlock()

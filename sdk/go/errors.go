@@ -81,7 +81,8 @@ var (
 	ErrStopping = &Error{code: codes.Unavailable, CairnCode: cairnv1.ErrorCode_ERROR_CODE_STOPPING}
 	// ErrTimeout: consensus did not finish in time; a write may or may not have applied.
 	ErrTimeout = &Error{code: codes.Unavailable, CairnCode: cairnv1.ErrorCode_ERROR_CODE_TIMEOUT}
-	// ErrKeyNotFound: the key does not exist (returned by GetConfig).
+	// ErrKeyNotFound: the key does not exist. No KV or config call returns it (a missing
+	// key reads as none); it matches ERROR_CODE_KEY_NOT_FOUND from the server.
 	ErrKeyNotFound = &Error{code: codes.NotFound, CairnCode: cairnv1.ErrorCode_ERROR_CODE_KEY_NOT_FOUND}
 	// ErrInvalidArgument: the request was rejected as malformed.
 	ErrInvalidArgument = &Error{code: codes.InvalidArgument}

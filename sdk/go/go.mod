@@ -3,7 +3,7 @@ module github.com/cairn-dev/cairn/sdk/go
 go 1.26.0
 
 require (
-	github.com/cairn-dev/cairn v0.0.0
+	github.com/cairn-dev/cairn/gen/go v0.1.0
 	go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc v0.70.0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp v1.47.0
@@ -32,4 +32,7 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260928230214-8a89bd6388cc // indirect
 )
 
-replace github.com/cairn-dev/cairn => ../..
+// Inside the repository the SDK builds against the generated code next to it. A replace
+// directive binds only this module's own builds: a program that requires the SDK ignores
+// it and gets gen/go at the version required above (kept equal to /VERSION).
+replace github.com/cairn-dev/cairn/gen/go => ../../gen/go

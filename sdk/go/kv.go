@@ -88,12 +88,14 @@ func (c *Client) Delete(ctx context.Context, key string, opts ...OpOption) (*Del
 }
 
 // Compact discards the history before revision: reads and watches below it fail with an
-// error matching ErrCompacted afterwards. Compacting twice at one revision is harmless, so
-// Compact is retried like a read.
-func (c *Client) Compact(ctx context.Context, revision int64) (Header, error) {
+// error matching ErrCompacted afterwards. It returns the header of the revision the
+// compaction was recorded at. Option: WithPhysical. Compacting twice at one revision is
+// harmless, so Compact is retried like a read.
+func (c *Client) Compact(ctx context.Context, revision int64, opts ...OpOption) (Header, error) {
+	req := &cairnv1.CompactRequest{Revision: revision, Physical: buildOp(opts).physical}
 	var resp *cairnv1.CompactResponse
 	err := c.invoke(ctx, readCall, func(ctx context.Context, cc *grpc.ClientConn) (err error) {
-		resp, err = cairnv1.NewKVServiceClient(cc).Compact(ctx, &cairnv1.CompactRequest{Revision: revision})
+		resp, err = cairnv1.NewKVServiceClient(cc).Compact(ctx, req)
 		return err
 	})
 	if err != nil {

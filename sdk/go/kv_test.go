@@ -25,6 +25,12 @@ func TestKV(t *testing.T) {
 		t.Fatalf("discovered %d endpoints, want 3: %v", got, c.Endpoints())
 	}
 
+	t.Run("MemberList", func(t *testing.T) {
+		members, err := c.MemberList(timeout(t, testBound))
+		if err != nil || len(members) != 3 {
+			t.Fatalf("MemberList = %+v, %v; want 3 members", members, err)
+		}
+	})
 	t.Run("PutGet", func(t *testing.T) { testPutGet(t, c) })
 	t.Run("Range", func(t *testing.T) { testRange(t, c) })
 	t.Run("Delete", func(t *testing.T) { testDelete(t, c) })
@@ -281,8 +287,8 @@ func testCompaction(t *testing.T, c *cairn.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Compact(ctx, p2.Header.Revision); err != nil {
-		t.Fatal(err)
+	if h, err := c.Compact(ctx, p2.Header.Revision, cairn.WithPhysical()); err != nil || h.Revision < p2.Header.Revision {
+		t.Fatalf("Compact(%d, WithPhysical) = header at %d, %v", p2.Header.Revision, h.Revision, err)
 	}
 	_, err = c.Get(ctx, "cp/k", cairn.AtRevision(p1.Header.Revision))
 	var ce *cairn.Error

@@ -431,7 +431,7 @@ func testElection(t *testing.T, cluster *testcluster.Cluster) {
 	}
 	octx, stopObserving := context.WithCancel(ctx)
 	defer stopObserving()
-	observed := clients[2].ObserveElection(octx, "e")
+	observed := clients[2].ObserveLeader(octx, "e")
 
 	if _, err := a.Campaign(ctx, "a"); err != nil {
 		t.Fatal(err)

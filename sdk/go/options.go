@@ -27,6 +27,7 @@ type op struct {
 	lease        LeaseID
 	sortTarget   SortTarget
 	sortOrder    SortOrder
+	physical     bool
 }
 
 // OpOption configures one operation. Options that do not apply to an operation are
@@ -86,6 +87,10 @@ func WithPrevKV() OpOption { return func(o *op) { o.prevKV = true } }
 // unknown (a timeout or a broken connection), so it may be applied twice. Use it for
 // idempotent writes only.
 func WithRetryUnsafe() OpOption { return func(o *op) { o.retryUnsafe = true } }
+
+// WithPhysical makes Compact return only once the compacted history is removed from the
+// member's storage, not just marked unreadable.
+func WithPhysical() OpOption { return func(o *op) { o.physical = true } }
 
 // FromRevision starts a watch at revision r, replaying every change since; 0 (the
 // default) means from the next change.

@@ -8,7 +8,7 @@ root="$(cd "$here/../.." && pwd)"
 if [ ! -f "$root/dist/server/cli/cairn.js" ]; then
   (cd "$root" && npx tsc -p .)
 fi
-(cd "$root" && go vet ./...)
+(cd "$root/gen/go" && go vet ./...)
 cd "$here"
 go vet ./...
 go test -count=1 "$@" ./...

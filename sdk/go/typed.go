@@ -4,26 +4,26 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-
-	cairnv1 "github.com/cairn-dev/cairn/gen/go/cairn/v1"
-	"google.golang.org/grpc/codes"
 )
 
 // GetConfig reads key linearizably and decodes its JSON value into a T. It returns the
-// value and the revision that last modified the key. A missing key gives an error matching
-// ErrKeyNotFound; a value that is not valid JSON for T gives the json error.
-func GetConfig[T any](ctx context.Context, c *Client, key string) (T, int64, error) {
-	var zero T
+// value and the revision that last modified the key. A missing key is not an error, as
+// with Get: the value is nil (and the revision 0), as in every Cairn SDK. A value that is
+// not valid JSON for T gives the json error.
+func GetConfig[T any](ctx context.Context, c *Client, key string) (*T, int64, error) {
 	resp, err := c.Get(ctx, key)
 	if err != nil {
-		return zero, 0, err
+		return nil, 0, err
 	}
 	if len(resp.Kvs) == 0 {
-		return zero, 0, &Error{code: codes.NotFound, CairnCode: cairnv1.ErrorCode_ERROR_CODE_KEY_NOT_FOUND, Message: fmt.Sprintf("key %q does not exist", key)}
+		return nil, 0, nil
 	}
 	kv := resp.Kvs[0]
 	v, err := decode[T](kv)
-	return v, kv.ModRevision, err
+	if err != nil {
+		return nil, 0, err
+	}
+	return &v, kv.ModRevision, nil
 }
 
 // ConfigUpdate is one version of a configuration value delivered by WatchConfig.
@@ -32,7 +32,8 @@ type ConfigUpdate[T any] struct {
 	Value T
 	// Revision is the revision that wrote this version (or deleted the key).
 	Revision int64
-	// Deleted is true when the key was deleted.
+	// Deleted is true when the key does not exist: it was deleted, or (on the first
+	// update) it did not exist when the watch started.
 	Deleted bool
 	// Err is a decoding error for this version (the watch goes on), or, on the last
 	// update before the channel closes, the error that ended the watch.
@@ -40,7 +41,8 @@ type ConfigUpdate[T any] struct {
 }
 
 // WatchConfig delivers every version of the JSON configuration at key, decoded into a T:
-// first the current one (if the key exists), then each change. A version that does not
+// first the current one (Deleted when the key does not exist, as in the other SDKs), then
+// each change. A version that does not
 // decode is delivered with Err set and the watch goes on; a failure of the watch itself
 // (see Client.Watch) is delivered with Err set and closes the channel. The channel is
 // closed when ctx is done.
@@ -63,12 +65,14 @@ func WatchConfig[T any](ctx context.Context, c *Client, key string) <-chan Confi
 			}
 			return
 		}
+		first := ConfigUpdate[T]{Revision: resp.Header.Revision, Deleted: true}
 		if len(resp.Kvs) > 0 {
 			kv := resp.Kvs[0]
-			v, err := decode[T](kv)
-			if !send(ConfigUpdate[T]{Value: v, Revision: kv.ModRevision, Err: err}) {
-				return
-			}
+			first = ConfigUpdate[T]{Revision: kv.ModRevision}
+			first.Value, first.Err = decode[T](kv)
+		}
+		if !send(first) {
+			return
 		}
 		for wr := range c.Watch(ctx, key, FromRevision(resp.Header.Revision+1)) {
 			if wr.Err != nil {

@@ -1,7 +1,7 @@
 package cairn_test
 
 import (
-	"errors"
+	"context"
 	"testing"
 
 	cairn "github.com/cairn-dev/cairn/sdk/go"
@@ -19,11 +19,11 @@ func testConfig(t *testing.T, c *cairn.Client) {
 		t.Fatal(err)
 	}
 	got, rev, err := cairn.GetConfig[service](ctx, c, "cfg/web")
-	if err != nil || got != (service{"web", 3}) || rev != put.Header.Revision {
+	if err != nil || got == nil || *got != (service{"web", 3}) || rev != put.Header.Revision {
 		t.Fatalf("GetConfig = %+v at %d, %v; want web/3 at %d", got, rev, err, put.Header.Revision)
 	}
-	if _, _, err := cairn.GetConfig[service](ctx, c, "cfg/none"); !errors.Is(err, cairn.ErrKeyNotFound) {
-		t.Errorf("GetConfig of a missing key: %v; want ErrKeyNotFound", err)
+	if got, rev, err := cairn.GetConfig[service](ctx, c, "cfg/none"); got != nil || rev != 0 || err != nil {
+		t.Errorf("GetConfig of a missing key = %+v at %d, %v; want nil at 0, no error", got, rev, err)
 	}
 	if _, err := c.Put(ctx, "cfg/bad", `{"name":`); err != nil {
 		t.Fatal(err)
@@ -82,5 +82,17 @@ func testWatchConfig(t *testing.T, c *cairn.Client) {
 	}
 	if u := next(); !u.Deleted || u.Revision != del.Header.Revision {
 		t.Errorf("fifth update = %+v; want the delete at %d", u, del.Header.Revision)
+	}
+
+	// A key that does not exist: the first update says so at once, as in the other SDKs.
+	mctx, stop := context.WithCancel(ctx)
+	defer stop()
+	select {
+	case u := <-cairn.WatchConfig[service](mctx, c, "cfg/missing"):
+		if !u.Deleted || u.Err != nil || u.Value != (service{}) || u.Revision < del.Header.Revision {
+			t.Errorf("first update of a missing key = %+v; want Deleted at a revision >= %d", u, del.Header.Revision)
+		}
+	case <-ctx.Done():
+		t.Fatal("no first update for a missing key")
 	}
 }

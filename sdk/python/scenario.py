@@ -76,6 +76,7 @@ async def main() -> None:
 
         await client.put("scn/config", '{"name":"web","replicas":3}')
         config = await client.get_config("scn/config", into=AppConfig)
+        assert config is not None
         print(f"config name={config.name} replicas={config.replicas}")
 
         await client.compact(3)

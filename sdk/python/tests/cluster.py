@@ -18,7 +18,7 @@ from typing import Callable
 
 import grpc
 
-from cairn.v1 import maintenance_pb2, maintenance_pb2_grpc
+from cairn_client._gen.cairn.v1 import maintenance_pb2, maintenance_pb2_grpc
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CAIRN_BIN = REPO_ROOT / "bin" / "cairn.js"

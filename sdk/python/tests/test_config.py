@@ -9,7 +9,7 @@ from typing import Optional
 
 import pytest
 
-from cairn_client import CairnClient, ConfigDecodeError, NotFoundError
+from cairn_client import CairnClient, ConfigDecodeError
 
 from cluster import Cluster, run, wait_until
 
@@ -42,8 +42,8 @@ def test_get_config(shared_cluster: Cluster) -> None:
             await client.put("cfg/notjson", "{")
             with pytest.raises(ConfigDecodeError):
                 await client.get_config("cfg/notjson", into=dict)
-            with pytest.raises(NotFoundError):
-                await client.get_config("cfg/missing", into=Service)
+            # A missing key reads as None, as get reads it as no key (the same in every SDK).
+            assert await client.get_config("cfg/missing", into=Service) is None
 
     run(main())
 
@@ -52,20 +52,25 @@ def test_watch_config_yields_current_then_each_new_version(shared_cluster: Clust
     async def main() -> None:
         async with CairnClient(shared_cluster.endpoints) as client:
             await client.put("wcfg/app", json.dumps({"name": "v1", "replicas": 1}))
-            seen: list[Service] = []
+            seen: list[Service | None] = []
 
             async def follow() -> None:
-                async for config in client.watch_config("wcfg/app", into=Service):
-                    seen.append(config)
-                    if len(seen) == 3:
+                async for version in client.watch_config("wcfg/app", into=Service):
+                    seen.append(version.value)
+                    if len(seen) == 4:
                         return
 
             follower = asyncio.create_task(follow())
             await wait_until(lambda: bool(seen), 30, "the current config")
             await client.put("wcfg/app", json.dumps({"name": "v2", "replicas": 2}))
-            await client.delete("wcfg/app")  # skipped: a deleted config has no version
+            await client.delete("wcfg/app")  # a version of its own: value None
             await client.put("wcfg/app", json.dumps({"name": "v3", "replicas": 3, "limits": {"rps": 5}}))
             await asyncio.wait_for(follower, 60)
-            assert seen == [Service("v1", 1), Service("v2", 2), Service("v3", 3, limits=Limits(5))]
+            assert seen == [Service("v1", 1), Service("v2", 2), None, Service("v3", 3, limits=Limits(5))]
+
+            missing = client.watch_config("wcfg/missing", into=Service)
+            first = await anext(missing)  # a key that does not exist: value None, at once
+            assert first.value is None and first.revision > 0
+            await missing.aclose()  # type: ignore[attr-defined]
 
     run(main())

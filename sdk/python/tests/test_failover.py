@@ -47,7 +47,7 @@ def test_writes_with_unknown_outcome_are_retried_only_when_allowed(fresh_cluster
 
     async def main() -> None:
         safe = CairnClient([hung.address, *rest], discover=False, dial_timeout=2, call_timeout=3)
-        unsafe = CairnClient([hung.address, *rest], discover=False, dial_timeout=2, call_timeout=3, retry_unsafe=True)
+        unsafe = CairnClient([hung.address, *rest], discover=False, dial_timeout=2, call_timeout=3)
         try:
             await safe.put("u/warm", "1")  # both clients now hold a ready channel to `hung`
             await unsafe.put("u/warm", "1")
@@ -55,7 +55,7 @@ def test_writes_with_unknown_outcome_are_retried_only_when_allowed(fresh_cluster
             with pytest.raises(DeadlineExceededError):
                 await safe.put("u/k", "safe")
             assert (await safe.get("u/k")).kv is None  # reads are retried elsewhere
-            assert (await unsafe.put("u/k", "unsafe")).revision > 0
+            assert (await unsafe.put("u/k", "unsafe", retry_unsafe=True)).revision > 0
             got = await safe.get("u/k")
             assert got.kv is not None and got.kv.value == b"unsafe"
         finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from cairn.v1 import errors_pb2
 from cairn_client import (
     CairnClient,
     CairnError,
@@ -15,11 +14,13 @@ from cairn_client import (
     ErrorCode,
     FutureRevisionError,
     GetResult,
+    Header,
     InvalidArgumentError,
     Op,
     PutResult,
     prefix_end,
 )
+from cairn_client._gen.cairn.v1 import errors_pb2
 
 from cluster import Cluster, run
 
@@ -154,7 +155,8 @@ def test_errors_are_typed(shared_cluster: Cluster) -> None:
             first = await client.put("cmp/a", "1")
             await client.put("cmp/a", "2")
             last = await client.put("cmp/a", "3")
-            await client.compact(last.revision)
+            compaction = await client.compact(last.revision, physical=True)
+            assert isinstance(compaction, Header) and compaction.revision >= last.revision
             with pytest.raises(CompactedError) as compacted:
                 await client.get("cmp/a", revision=first.revision)
             assert compacted.value.code == grpc.StatusCode.OUT_OF_RANGE

@@ -14,8 +14,8 @@ from typing import Callable
 import grpc
 import pytest
 
-from cairn.v1 import auth_pb2, auth_pb2_grpc, errors_pb2, kv_pb2, kv_pb2_grpc
 from cairn_client import AuthenticationError, CairnClient, PermissionDeniedError, TlsOptions, UnavailableError
+from cairn_client._gen.cairn.v1 import auth_pb2, auth_pb2_grpc, errors_pb2, kv_pb2, kv_pb2_grpc
 
 from cluster import REPO_ROOT, Cluster, client_credentials, make_test_certs, tls_member_args
 

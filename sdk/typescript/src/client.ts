@@ -35,13 +35,20 @@ import { discover, type Discovery } from './discovery.js';
 import { observeLeader } from './election.js';
 
 export const DEFAULT_ENDPOINT = '127.0.0.1:7379';
+/** How long a connection to one member may take before the next is tried (all SDKs: 2 s). */
+export const DEFAULT_DIAL_TIMEOUT_MS = 2000;
+/**
+ * The deadline of a call, discovery and retries included (all SDKs: 5 s): with no member
+ * answering, a call fails this long after it was made.
+ */
+export const DEFAULT_CALL_TIMEOUT_MS = 5000;
 
 export interface ClientOptions {
   /** host:port of one or more members; default CAIRN_ENDPOINTS (comma-separated), else 127.0.0.1:7379. */
   endpoints?: string[] | string;
-  /** How long to wait for a connection to a member before trying the next one (default 2000). */
+  /** How long to wait for a connection to a member before trying the next one (default DEFAULT_DIAL_TIMEOUT_MS, 2000). */
   dialTimeoutMs?: number;
-  /** Deadline of every call, retries included (default 5000). */
+  /** Deadline of every call, discovery and retries included (default DEFAULT_CALL_TIMEOUT_MS, 5000). */
   callTimeoutMs?: number;
   /** Learn the other members' addresses from the cluster (default true). */
   discover?: boolean;
@@ -80,11 +87,11 @@ export class CairnClient {
   readonly lease: LeaseClient;
 
   constructor(options: ClientOptions = {}) {
-    this.dialTimeoutMs = options.dialTimeoutMs ?? 2000;
+    this.dialTimeoutMs = options.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
     this.pool = new MemberPool({
       endpoints: resolveEndpoints(options.endpoints),
       dialTimeoutMs: this.dialTimeoutMs,
-      callTimeoutMs: options.callTimeoutMs ?? 5000,
+      callTimeoutMs: options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
       discover: options.discover ?? true,
       transport: transportFor(options.tls),
       user: userCredentials(options.user, options.password),
@@ -105,7 +112,6 @@ export class CairnClient {
   /** Sets a key. Retried only when it certainly was not applied, unless retryUnsafe. */
   async put(key: Bytes, value: Bytes, options: PutOptions & InvokeOptions = {}): Promise<PutResult> {
     const req = putRequest(key, value, options);
-    await this.pool.discover();
     const res = await this.pool.invoke(
       'write',
       (c) => unary<PutResponse>((cb) => c.member.kv.put(req, c.metadata, { deadline: c.deadline }, cb)),
@@ -122,7 +128,6 @@ export class CairnClient {
   /** Reads a key, a prefix (`{ prefix }`) or a range (`{ key, end }`). */
   async range(sel: KeySelector, options: ReadOptions & InvokeOptions = {}): Promise<RangeResult> {
     const req = rangeRequest(sel, options);
-    await this.pool.discover();
     const res = await this.pool.invoke(
       'read',
       (c) => unary<RangeResponse>((cb) => c.member.kv.range(req, c.metadata, { deadline: c.deadline }, cb)),
@@ -139,7 +144,6 @@ export class CairnClient {
   /** Deletes a key, a prefix (`{ prefix }`) or a range (`{ key, end }`). */
   async delete(sel: KeySelector, options: DeleteOptions & InvokeOptions = {}): Promise<DeleteResult> {
     const req = deleteRequest(sel, options);
-    await this.pool.discover();
     const res = await this.pool.invoke(
       'write',
       (c) => unary<DeleteRangeResponse>((cb) => c.member.kv.deleteRange(req, c.metadata, { deadline: c.deadline }, cb)),
@@ -151,7 +155,6 @@ export class CairnClient {
   /** Starts a transaction: `.if(...).then(...).else(...).commit()`. */
   txn(): Txn {
     return new Txn(async (req: TxnRequest, writes: boolean, options: CommitOptions) => {
-      await this.pool.discover();
       const res = await this.pool.invoke(
         writes ? 'write' : 'read',
         (c) => unary<TxnResponse>((cb) => c.member.kv.txn(req, c.metadata, { deadline: c.deadline }, cb)),
@@ -164,7 +167,6 @@ export class CairnClient {
   /** Discards history before revision; reads and watches below it then fail with isCompacted. */
   async compact(revision: Int64, options: { physical?: boolean } & InvokeOptions = {}): Promise<Header> {
     const req = { revision: toBigInt(revision, 'revision'), physical: options.physical ?? false };
-    await this.pool.discover();
     // Compacting twice at the same revision is harmless, so it is retried like a read.
     const res = await this.pool.invoke(
       'read',
@@ -174,15 +176,19 @@ export class CairnClient {
     return header(res.header);
   }
 
-  /** Lists the cluster's members. */
-  async members(options: InvokeOptions = {}): Promise<Member[]> {
-    await this.pool.discover();
+  /** Lists the cluster's members (the MemberList RPC; same name in every SDK). */
+  async memberList(options: InvokeOptions = {}): Promise<Member[]> {
     const res = await this.pool.invoke(
       'read',
       (c) => unary<MemberListResponse>((cb) => c.member.cluster.memberList({}, c.metadata, { deadline: c.deadline }, cb)),
       options,
     );
     return res.members;
+  }
+
+  /** @deprecated Use memberList(), the name every SDK shares. */
+  members(options: InvokeOptions = {}): Promise<Member[]> {
+    return this.memberList(options);
   }
 
   /**

@@ -1,4 +1,4 @@
-export { CairnClient, DEFAULT_ENDPOINT, type ClientOptions } from './client.js';
+export { CairnClient, DEFAULT_ENDPOINT, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_CALL_TIMEOUT_MS, type ClientOptions } from './client.js';
 export { CairnError, PermissionDeniedError, AuthenticationError, ErrorCode } from './errors.js';
 export type { TlsOptions } from './tls.js';
 export { KeyValue, type Header, type RangeResult, type PutResult, type DeleteResult } from './kv-types.js';

@@ -53,7 +53,6 @@ export class LeaseClient {
   /** Grants a lease of `ttl` seconds; `id` asks for a particular id (0 or unset: any). */
   async grant(ttl: number, options: { id?: Int64 } & InvokeOptions = {}): Promise<LeaseGrantResult> {
     const req = { ttl: toBigInt(ttl, 'ttl'), id: toBigInt(options.id ?? 0n, 'lease') };
-    await this.pool.discover();
     const res = await this.pool.invoke(
       'write',
       (c) => unary<LeaseGrantResponse>((cb) => c.member.lease.leaseGrant(req, c.metadata, { deadline: c.deadline }, cb)),
@@ -64,7 +63,6 @@ export class LeaseClient {
 
   /** Ends a lease now, deleting every key attached to it (at one revision). */
   async revoke(lease: Int64, options: InvokeOptions = {}): Promise<Header> {
-    await this.pool.discover();
     const res = await this.pool.invoke(
       'write',
       (c) =>
@@ -88,7 +86,6 @@ export class LeaseClient {
   /** Renews a lease once; throws NOT_FOUND when it is gone. */
   async keepAliveOnce(lease: Int64, options: InvokeOptions = {}): Promise<KeepAliveResult> {
     const id = toBigInt(lease, 'lease');
-    await this.pool.discover();
     // A renewal is safe to repeat, so it is retried like a read.
     return this.pool.invoke(
       'read',
@@ -114,7 +111,6 @@ export class LeaseClient {
   /** Describes a lease: remaining and granted TTL, and with `{ keys: true }` its keys. */
   async timeToLive(lease: Int64, options: { keys?: boolean } & InvokeOptions = {}): Promise<LeaseTimeToLiveResult> {
     const req = { id: toBigInt(lease, 'lease'), keys: options.keys ?? false };
-    await this.pool.discover();
     const res = await this.pool.invoke(
       'read',
       (c) => unary<LeaseTimeToLiveResponse>((cb) => c.member.lease.leaseTimeToLive(req, c.metadata, { deadline: c.deadline }, cb)),
@@ -125,7 +121,6 @@ export class LeaseClient {
 
   /** The ids of every live lease, ascending. */
   async leases(options: InvokeOptions = {}): Promise<bigint[]> {
-    await this.pool.discover();
     const res = await this.pool.invoke(
       'read',
       (c) => unary<LeaseLeasesResponse>((cb) => c.member.lease.leaseLeases({}, c.metadata, { deadline: c.deadline }, cb)),

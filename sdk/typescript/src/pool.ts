@@ -34,9 +34,12 @@ export interface PoolOptions {
   user: UserCredentials | undefined;
 }
 
+/** The least time a read attempt gets before the call's deadline is split between members. */
+const MIN_ATTEMPT_TIMEOUT_MS = 500;
+
 export interface CallContext {
   member: MemberConnection;
-  /** The deadline of this attempt (the call's overall deadline). */
+  /** The deadline of this attempt (see attemptDeadline). */
   deadline: Date;
   metadata: Metadata;
 }
@@ -44,7 +47,8 @@ export interface CallContext {
 export class MemberPool {
   private readonly members: MemberConnection[];
   private current = 0;
-  private discovery: Promise<void> | undefined;
+  private discovery: Promise<CairnError | undefined> | undefined;
+  private discovered = false;
   private closed = false;
   /** Long-lived users of the pool (watches) to end when it closes. */
   private readonly closers = new Set<() => void>();
@@ -72,33 +76,56 @@ export class MemberPool {
     if (this.active === failed) this.current = (this.current + 1) % this.members.length;
   }
 
-  /** Learns every member's address from MemberList, once; best effort. */
-  discover(): Promise<void> {
-    if (!this.options.discover) return Promise.resolve();
-    this.discovery ??= this.invoke('read', (ctx) =>
-      unary<MemberListResponse>((cb) => ctx.member.cluster.memberList({}, ctx.metadata, { deadline: ctx.deadline }, cb)),
+  /**
+   * Learns every member's address from MemberList, once; best effort, within `deadline`
+   * (epoch ms; default one call timeout from now). Resolves to the error that stopped it,
+   * if any: the configured endpoints still work, and discovery is tried again next call.
+   */
+  discover(deadline = Date.now() + this.options.callTimeoutMs): Promise<CairnError | undefined> {
+    if (!this.options.discover || this.discovered) return Promise.resolve(undefined);
+    this.discovery ??= this.attempts(
+      'read',
+      (ctx) => unary<MemberListResponse>((cb) => ctx.member.cluster.memberList({}, ctx.metadata, { deadline: ctx.deadline }, cb)),
+      {},
+      deadline,
     ).then(
       (res) => {
         for (const m of res.members)
           if (m.address !== '' && !this.members.some((k) => k.address === m.address))
             this.members.push(new MemberConnection(m.address, this.options.transport));
+        this.discovered = true;
+        return undefined;
       },
-      () => {
-        // The configured endpoints still work; discovery is retried on the next call.
+      (err: unknown) => {
         this.discovery = undefined;
+        return toCairnError(err, this.active.address);
       },
     );
     return this.discovery;
   }
 
   /**
-   * Runs one request with the client's retry policy. Each attempt goes to the member in
-   * use; the whole call, retries included, must finish within the call timeout.
+   * Runs one request with the client's retry policy. The whole call, discovery of the
+   * members on first use and retries included, must finish within the call timeout: that
+   * is the one deadline a caller waits when no member answers.
    */
   async invoke<T>(safety: Safety, attempt: (ctx: CallContext) => Promise<T>, options: InvokeOptions = {}): Promise<T> {
     if (this.closed) throw new CairnError({ code: status.CANCELLED, message: 'the client is closed' });
-    const timeoutMs = options.timeoutMs ?? this.options.callTimeoutMs;
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Date.now() + (options.timeoutMs ?? this.options.callTimeoutMs);
+    const discoveryError = await this.discover(deadline);
+    // Discovery used up the deadline trying to reach a member: its error is the call's.
+    if (discoveryError !== undefined && Date.now() >= deadline) throw discoveryError;
+    return this.attempts(safety, attempt, options, deadline);
+  }
+
+  /** Attempts `attempt` on the member in use, failing over and retrying until `deadline`. */
+  private async attempts<T>(
+    safety: Safety,
+    attempt: (ctx: CallContext) => Promise<T>,
+    options: InvokeOptions,
+    deadline: number,
+  ): Promise<T> {
+    if (this.closed) throw new CairnError({ code: status.CANCELLED, message: 'the client is closed' });
     let reauthenticated = false;
     for (let n = 0; ; n++) {
       const member = this.active;
@@ -107,7 +134,8 @@ export class MemberPool {
       try {
         await member.connect(Math.min(this.options.dialTimeoutMs, deadline - Date.now()));
         metadata = await this.tokens.metadata(member, new Date(deadline));
-        return await attempt({ member, deadline: new Date(deadline), metadata });
+        const retrySafe = safety === 'read' || options.retryUnsafe === true;
+        return await attempt({ member, deadline: new Date(this.attemptDeadline(retrySafe, deadline)), metadata });
       } catch (err) {
         error = toCairnError(err, member.address);
       }
@@ -125,6 +153,17 @@ export class MemberPool {
       if (Date.now() + delay >= deadline) throw error;
       await sleep(delay);
     }
+  }
+
+  /**
+   * A call safe to retry (a read, or a write with retryUnsafe) gets half of the time left
+   * when other members exist, so that a member that hangs (a stopped process) leaves time
+   * to ask another one, as in the other SDKs. Other writes get it all: abandoning one
+   * would leave its outcome unknown.
+   */
+  private attemptDeadline(retrySafe: boolean, deadline: number): number {
+    const share = (deadline - Date.now()) / 2;
+    return retrySafe && this.members.length > 1 && share >= MIN_ATTEMPT_TIMEOUT_MS ? Date.now() + share : deadline;
   }
 
   /** Registers `fn` to run when the pool closes; returns the unregistration. */

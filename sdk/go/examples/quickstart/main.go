@@ -37,7 +37,10 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("config %+v (revision %d)\n", cfg, rev)
+	if cfg == nil {
+		log.Fatal("app/config does not exist")
+	}
+	fmt.Printf("config %+v (revision %d)\n", *cfg, rev)
 
 	// Compare-and-swap: scale up only if nobody changed the config since we read it.
 	txn, err := client.Txn(ctx).

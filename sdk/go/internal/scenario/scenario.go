@@ -98,6 +98,9 @@ func Run(ctx context.Context, c *cairn.Client, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("get config: %w", err)
 	}
+	if cfg == nil {
+		return fmt.Errorf("get config: scn/config does not exist")
+	}
 	p("config name=%s replicas=%d", cfg.Name, cfg.Replicas)
 
 	if _, err := c.Compact(ctx, 3); err != nil {

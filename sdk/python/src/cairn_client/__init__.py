@@ -1,10 +1,9 @@
 """Cairn client: an asyncio SDK for the Cairn configuration store."""
 
-from cairn.v1.errors_pb2 import ErrorCode
-
+from ._gen.cairn.v1.errors_pb2 import ErrorCode
 from .backoff import Backoff
 from .client import CairnClient, Consistency
-from .config import decode_config
+from .config import ConfigVersion, decode_config
 from .discovery import Discovery, ServiceChange, discover
 from .election import Election, observe
 from .errors import (
@@ -38,6 +37,7 @@ __all__ = [
     "CompactedError",
     "Compare",
     "ConfigDecodeError",
+    "ConfigVersion",
     "Consistency",
     "DeadlineExceededError",
     "DeleteResult",

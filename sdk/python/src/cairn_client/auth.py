@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 import grpc.aio
 
-from cairn.v1 import auth_pb2, auth_pb2_grpc, errors_pb2
-
+from ._gen.cairn.v1 import auth_pb2, auth_pb2_grpc, errors_pb2
 from .errors import CairnError, from_rpc_error
 
 TOKEN_METADATA_KEY = "token"

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Backoff:
+    """50 ms doubling up to 1 s, as in every Cairn SDK."""
+
     base: float = 0.05
-    cap: float = 2.0
+    cap: float = 1.0
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait before retry number `attempt` (1-based); full jitter in the upper

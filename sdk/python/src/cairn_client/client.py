@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 import weakref
 from datetime import timedelta
 from types import TracebackType
@@ -11,25 +12,24 @@ from typing import AsyncIterator, Awaitable, Callable, Literal, TypeVar
 import grpc
 import grpc.aio
 
-from cairn.v1 import cluster_pb2, cluster_pb2_grpc, errors_pb2, kv_pb2, kv_pb2_grpc
-
+from ._gen.cairn.v1 import cluster_pb2, cluster_pb2_grpc, kv_pb2, kv_pb2_grpc
 from .auth import Metadata, is_token_rejected, user_credentials
 from .backoff import Backoff
-from .config import decode_config
+from .config import ConfigVersion, decode_config
 from .connection import Connection, default_endpoints
 from .discovery import Discovery, discover
+from .election import observe
 from .errors import (
     NOT_APPLIED_CODES,
     CairnError,
     CompactedError,
-    NotFoundError,
     UnavailableError,
     from_rpc_error,
     never_sent,
 )
 from .keys import Bytesish, prefix_end, to_bytes
 from .lease import LeaseClient
-from .results import DeleteResult, GetResult, Member, PutResult, TxnResult
+from .results import DeleteResult, GetResult, Header, KeyValue, Member, PutResult, TxnResult
 from .session import DEFAULT_SESSION_TTL, Session
 from .tls import TlsOptions, transport_for
 from .txn import Txn
@@ -50,15 +50,29 @@ _SORT_TARGETS = {
 }
 _ASCEND, _DESCEND = _RR.SORT_ORDER_ASCEND, _RR.SORT_ORDER_DESCEND
 
+# The defaults every Cairn SDK shares (sdk/README.md).
+DEFAULT_DIAL_TIMEOUT = 2.0
+"""Seconds a connection to one member may take before the next one is tried."""
+DEFAULT_CALL_TIMEOUT = 5.0
+"""Seconds a call may take, discovery and retries included: with no member answering, a
+call fails this long after it was made."""
+DEFAULT_WATCH_KEEPALIVE = 5.0
+"""Seconds of silence after which a watch asks its member for progress."""
+# The least time a read attempt gets before the call's deadline is split between members.
+_MIN_ATTEMPT_TIMEOUT = 0.5
+
 
 class CairnClient:
     """An asyncio client over a list of members.
 
-    Every attempt has a deadline (`call_timeout`). A failed attempt moves to the next
-    member, after a capped exponential backoff, at most `max_attempts` times in all.
-    Reads are always retried; writes only when the server said they were not applied
-    (NO_LEADER, STOPPING) or the request never left the client, unless `retry_unsafe`
-    is set (a retried write that had applied is applied twice).
+    Every call has one deadline, `call_timeout` seconds (default 5), that covers the
+    discovery of the members, every connection attempt and every retry: with no member
+    answering, a call fails that long after it was made. A failed attempt moves to the
+    next member after a capped exponential backoff (`max_attempts`, when given, also caps
+    the number of attempts). Reads are always retried; writes only when the server said
+    they were not applied (NO_LEADER, STOPPING) or the request never left the client,
+    unless the call passes `retry_unsafe=True` (a retried write that had applied is
+    applied twice).
 
     `tls` connects with TLS (unset fields default to CAIRN_CACERT, CAIRN_CERT, CAIRN_KEY);
     `user` and `password` (default CAIRN_USER, which may be NAME:PASSWORD, and
@@ -70,13 +84,13 @@ class CairnClient:
         self,
         endpoints: list[str] | str | None = None,
         *,
-        dial_timeout: float = 2.0,
-        call_timeout: float = 5.0,
+        dial_timeout: float = DEFAULT_DIAL_TIMEOUT,
+        call_timeout: float = DEFAULT_CALL_TIMEOUT,
         max_attempts: int | None = None,
         retry_unsafe: bool = False,
         discover: bool = True,
         backoff: Backoff | None = None,
-        watch_keepalive: float = 10.0,
+        watch_keepalive: float = DEFAULT_WATCH_KEEPALIVE,
         tls: TlsOptions | None = None,
         user: str | None = None,
         password: str | None = None,
@@ -92,6 +106,13 @@ class CairnClient:
         )
         self._call_timeout = call_timeout
         self._max_attempts = max_attempts
+        if retry_unsafe:
+            warnings.warn(
+                "CairnClient(retry_unsafe=True) is deprecated: pass retry_unsafe=True to the write"
+                " (put, delete, txn().commit), as in the other Cairn SDKs",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         self._retry_unsafe = retry_unsafe
         self._backoff = backoff or Backoff()
         self._watch_keepalive = watch_keepalive
@@ -124,11 +145,20 @@ class CairnClient:
 
     # KV
 
-    async def put(self, key: Bytesish, value: Bytesish, *, prev_kv: bool = False, lease: int = 0) -> PutResult:
+    async def put(
+        self,
+        key: Bytesish,
+        value: Bytesish,
+        *,
+        prev_kv: bool = False,
+        lease: int = 0,
+        retry_unsafe: bool | None = None,
+    ) -> PutResult:
         """Sets `key` to `value`. With `lease`, the key is attached to that lease and deleted
-        when it expires or is revoked; a later put without it detaches the key."""
+        when it expires or is revoked; a later put without it detaches the key.
+        `retry_unsafe=True` retries it even when its outcome is unknown (idempotent writes)."""
         req = kv_pb2.PutRequest(key=to_bytes(key), value=to_bytes(value), prev_kv=prev_kv, lease=lease)
-        return PutResult.from_pb(await self._kv(lambda s: s.Put, req, read=False))
+        return PutResult.from_pb(await self._kv(lambda s: s.Put, req, read=False, retry_unsafe=retry_unsafe))
 
     async def get(
         self,
@@ -196,30 +226,39 @@ class CairnClient:
             descending=descending,
         )
 
-    async def delete(self, key: Bytesish, *, prefix: bool = False, prev_kv: bool = False) -> DeleteResult:
+    async def delete(
+        self, key: Bytesish, *, prefix: bool = False, prev_kv: bool = False, retry_unsafe: bool | None = None
+    ) -> DeleteResult:
+        """Deletes `key` (or every key under it with `prefix`). `retry_unsafe` as for put."""
         k = to_bytes(key)
         req = kv_pb2.DeleteRangeRequest(key=k, range_end=prefix_end(k) if prefix else b"", prev_kv=prev_kv)
-        return DeleteResult.from_pb(await self._kv(lambda s: s.DeleteRange, req, read=False))
+        return DeleteResult.from_pb(await self._kv(lambda s: s.DeleteRange, req, read=False, retry_unsafe=retry_unsafe))
 
     def txn(self) -> Txn:
         """A transaction builder; see cairn_client.txn."""
 
-        async def commit(req: kv_pb2.TxnRequest) -> TxnResult:
-            return TxnResult.from_pb(await self._kv(lambda s: s.Txn, req, read=False))
+        async def commit(req: kv_pb2.TxnRequest, retry_unsafe: bool | None) -> TxnResult:
+            # A transaction of gets only changes nothing: retried like a read.
+            read = all(op.HasField("request_range") for op in (*req.success, *req.failure))
+            return TxnResult.from_pb(await self._kv(lambda s: s.Txn, req, read=read, retry_unsafe=retry_unsafe))
 
         return Txn(commit)
 
-    async def compact(self, revision: int, *, physical: bool = False) -> int:
-        """Discards history before `revision`; returns the revision the compaction was recorded at."""
+    async def compact(self, revision: int, *, physical: bool = False) -> Header:
+        """Discards history before `revision`; returns the header of the revision the
+        compaction was recorded at. With `physical`, returns once the history is removed
+        from storage. Compacting twice at one revision is harmless: retried like a read."""
         req = kv_pb2.CompactRequest(revision=revision, physical=physical)
-        reply: kv_pb2.CompactResponse = await self._kv(lambda s: s.Compact, req, read=False)
-        return reply.header.revision
+        reply: kv_pb2.CompactResponse = await self._kv(lambda s: s.Compact, req, read=True)
+        return Header.from_pb(reply.header)
 
     async def member_list(self) -> list[Member]:
-        async def call(channel: grpc.aio.Channel, metadata: Metadata) -> cluster_pb2.MemberListResponse:
+        """The cluster's members (the MemberList RPC; the same name in every SDK)."""
+
+        async def call(channel: grpc.aio.Channel, metadata: Metadata, timeout: float) -> cluster_pb2.MemberListResponse:
             stub = cluster_pb2_grpc.ClusterServiceStub(channel)
             reply: cluster_pb2.MemberListResponse = await stub.MemberList(
-                cluster_pb2.MemberListRequest(), timeout=self._call_timeout, metadata=metadata
+                cluster_pb2.MemberListRequest(), timeout=timeout, metadata=metadata
             )
             return reply
 
@@ -255,34 +294,39 @@ class CairnClient:
         """The services registered under `prefix` and a stream of joins and leaves."""
         return await discover(self, prefix)
 
+    def observe_leader(self, name: Bytesish) -> AsyncIterator[KeyValue]:
+        """The leader of election `name` each time it changes (see cairn_client.election.observe);
+        needs no session."""
+        return observe(self, name)
+
     # Config
 
-    async def get_config(self, key: Bytesish, into: type[T]) -> T:
-        """The JSON value of `key` decoded as `into` (dict or a dataclass); NotFoundError
-        if the key does not exist."""
+    async def get_config(self, key: Bytesish, into: type[T]) -> T | None:
+        """The JSON value of `key` decoded as `into` (dict or a dataclass); None if the key
+        does not exist (as `get` reads a missing key as none, in every Cairn SDK)."""
         result = await self.get(key)
         if result.kv is None:
-            raise NotFoundError(
-                grpc.StatusCode.NOT_FOUND,
-                f"config key {to_bytes(key)!r} does not exist",
-                errors_pb2.ERROR_CODE_KEY_NOT_FOUND,
-            )
+            return None
         return decode_config(result.kv.value, into, result.kv.key_str)
 
-    async def watch_config(self, key: Bytesish, into: type[T]) -> AsyncIterator[T]:
-        """Each version of a config, decoded: the current one first (once the key exists),
-        then every new one. Deletions are skipped. A value that doesn't decode raises
-        ConfigDecodeError."""
+    async def watch_config(self, key: Bytesish, into: type[T]) -> AsyncIterator[ConfigVersion[T]]:
+        """Each version of a config as a ConfigVersion: the current one first, then every
+        new one; `value` is None while the key does not exist (absent, or deleted), as in
+        the other SDKs. A value that doesn't decode raises ConfigDecodeError."""
         k = to_bytes(key)
         while True:
             current = await self.get(k)
-            if current.kv is not None:
-                yield decode_config(current.kv.value, into, current.kv.key_str)
+            if current.kv is None:
+                yield ConfigVersion(None, current.revision)
+            else:
+                yield ConfigVersion(decode_config(current.kv.value, into, current.kv.key_str), current.kv.mod_revision)
             watch = self.watch(k, start_revision=current.revision + 1)
             try:
                 async for event in watch:
                     if event.type == "PUT":
-                        yield decode_config(event.value, into, event.kv.key_str)
+                        yield ConfigVersion(decode_config(event.value, into, event.kv.key_str), event.revision)
+                    else:
+                        yield ConfigVersion(None, event.revision)
             except CompactedError:
                 continue  # only the latest version matters: read it again and carry on
             finally:
@@ -292,28 +336,47 @@ class CairnClient:
     # Calls
 
     async def _kv(
-        self, method: Callable[[kv_pb2_grpc.KVServiceStub], Callable[..., Awaitable[R]]], request: object, *, read: bool
+        self,
+        method: Callable[[kv_pb2_grpc.KVServiceStub], Callable[..., Awaitable[R]]],
+        request: object,
+        *,
+        read: bool,
+        retry_unsafe: bool | None = None,
     ) -> R:
-        async def call(channel: grpc.aio.Channel, metadata: Metadata) -> R:
+        async def call(channel: grpc.aio.Channel, metadata: Metadata, timeout: float) -> R:
             stub = kv_pb2_grpc.KVServiceStub(channel)
-            return await method(stub)(request, timeout=self._call_timeout, metadata=metadata)
+            return await method(stub)(request, timeout=timeout, metadata=metadata)
 
-        return await self._with_retries(call, read=read)
+        return await self._with_retries(call, read=read, retry_unsafe=retry_unsafe)
 
-    async def _with_retries(self, call: Callable[[grpc.aio.Channel, Metadata], Awaitable[R]], *, read: bool) -> R:
-        limit = self._max_attempts or max(3, 2 * len(self._conn.endpoints))
+    async def _with_retries(
+        self,
+        call: Callable[[grpc.aio.Channel, Metadata, float], Awaitable[R]],
+        *,
+        read: bool,
+        retry_unsafe: bool | None = None,
+    ) -> R:
+        """Runs `call` (given a channel, the token metadata and the seconds left) under the
+        call's one deadline, failing over and retrying as `read` and `retry_unsafe` allow."""
+        unsafe = self._retry_unsafe if retry_unsafe is None else retry_unsafe
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._call_timeout
+
+        def left() -> float:
+            return max(0.001, deadline - loop.time())
+
         attempt = 0
         reauthenticated = False
         while True:
             attempt += 1
             try:
-                endpoint, channel = await self._conn.ready()
-                metadata = await self._conn.tokens.metadata(channel, self._call_timeout)
+                endpoint, channel = await self._conn.ready(left())
+                metadata = await self._conn.tokens.metadata(channel, left())
             except UnavailableError as err:
                 error: CairnError = err  # never sent: always safe to retry
             else:
                 try:
-                    return await call(channel, metadata)
+                    return await call(channel, metadata, self._attempt_timeout(left(), read or unsafe))
                 except grpc.aio.AioRpcError as rpc:
                     error = from_rpc_error(rpc)
                     # A refused token means the call was not applied: authenticate again
@@ -323,14 +386,26 @@ class CairnClient:
                         self._conn.tokens.invalidate(metadata)
                         attempt -= 1
                         continue
-                    if not self._may_retry(rpc, error, read):
+                    if not self._may_retry(rpc, error, read, unsafe):
                         raise error from None
                     self._conn.fail(endpoint)
-            if attempt >= limit:
+            if self._max_attempts is not None and attempt >= self._max_attempts:
                 raise error
-            await asyncio.sleep(self._backoff.delay(attempt))
+            delay = self._backoff.delay(attempt)
+            if loop.time() + delay >= deadline:
+                raise error
+            await asyncio.sleep(delay)
 
-    def _may_retry(self, rpc: grpc.aio.AioRpcError, error: CairnError, read: bool) -> bool:
+    def _attempt_timeout(self, left: float, retry_safe: bool) -> float:
+        """A call safe to retry (a read, or a write passed with retry_unsafe) gets half of the
+        time left when other members exist, so that a member that hangs (a stopped process)
+        leaves time to ask another one, as in the other SDKs. Other writes get it all:
+        abandoning one would leave its outcome unknown."""
+        if retry_safe and len(self._conn.endpoints) > 1 and left / 2 >= _MIN_ATTEMPT_TIMEOUT:
+            return left / 2
+        return left
+
+    def _may_retry(self, rpc: grpc.aio.AioRpcError, error: CairnError, read: bool, unsafe: bool) -> bool:
         if error.code == grpc.StatusCode.UNAVAILABLE and error.cairn_code in NOT_APPLIED_CODES:
             return True
         if never_sent(rpc):
@@ -338,4 +413,4 @@ class CairnClient:
         # The outcome is unknown (TIMEOUT, a lost connection, our deadline): only a read,
         # or a caller who accepts double application, may try again.
         unknown = error.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
-        return unknown and (read or self._retry_unsafe)
+        return unknown and (read or unsafe)

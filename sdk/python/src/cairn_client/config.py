@@ -6,11 +6,23 @@ import dataclasses
 import json
 import types
 import typing
-from typing import Any, TypeVar, Union, cast
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, Union, cast
 
 from .errors import ConfigDecodeError
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ConfigVersion(Generic[T]):
+    """One version of a config key, as watch_config yields it (TypeScript's ConfigVersion,
+    Go's ConfigUpdate): `value` is None while the key does not exist."""
+
+    value: T | None
+    revision: int
+    """The revision that wrote this version (or deleted the key); for the first version
+    of a key that does not exist, the store revision it was read at."""
 
 
 def decode_config(raw: bytes, into: type[T], key: str = "") -> T:

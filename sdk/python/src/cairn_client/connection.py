@@ -9,8 +9,7 @@ import grpc
 import grpc.aio
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
-from cairn.v1 import cluster_pb2, cluster_pb2_grpc
-
+from ._gen.cairn.v1 import cluster_pb2, cluster_pb2_grpc
 from .auth import TokenSource, UserCredentials
 from .errors import CairnError, UnavailableError
 from .tls import Transport
@@ -78,21 +77,26 @@ class Connection:
             self._channels[endpoint] = channel
         return channel
 
-    async def ready(self) -> tuple[str, grpc.aio.Channel]:
+    async def ready(self, budget: float | None = None) -> tuple[str, grpc.aio.Channel]:
         """The member in use and its channel once connected. Raises UnavailableError (the
-        request was never sent) when it does not connect within the dial timeout, after
-        moving on to the next member."""
+        request was never sent) when it does not connect within the dial timeout (or the
+        `budget` of seconds the call has left, if shorter), after moving on to the next
+        member. The first connection also learns the other members, within the budget."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (self._dial_timeout if budget is None else budget)
         endpoint = self.endpoint
         channel = self._channel(endpoint)
-        if not await self._connect(channel):
+        wait = min(self._dial_timeout, deadline - loop.time())
+        if not await self._connect(channel, wait):
             self.fail(endpoint)
             raise UnavailableError(
                 grpc.StatusCode.UNAVAILABLE,
-                f"could not connect to {endpoint} (dial timeout {self._dial_timeout:g}s){self._hint()}",
+                f"could not connect to {endpoint} within {wait:.3g}s"
+                f" (dial timeout {self._dial_timeout:g}s){self._hint()}",
             )
         if self._discover:
             self._discover = False
-            await self._learn_members(channel)
+            await self._learn_members(channel, max(0.001, min(self._dial_timeout, deadline - loop.time())))
         return endpoint, channel
 
     def _hint(self) -> str:
@@ -107,11 +111,11 @@ class Connection:
             " and a client certificate if it requires one"
         )
 
-    async def _connect(self, channel: grpc.aio.Channel) -> bool:
-        """Waits for the channel to be ready. When another member could be tried, a refused
-        connection (a dead member) gives up at once rather than after the dial timeout."""
+    async def _connect(self, channel: grpc.aio.Channel, wait: float) -> bool:
+        """Waits up to `wait` seconds for the channel to be ready. When another member could
+        be tried, a refused connection (a dead member) gives up at once rather than waiting."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._dial_timeout
+        deadline = loop.time() + wait
         state = channel.get_state(try_to_connect=True)
         while state != grpc.ChannelConnectivity.READY:
             remaining = deadline - loop.time()
@@ -130,12 +134,12 @@ class Connection:
         if self.endpoints[self._current] == endpoint:
             self._current = (self._current + 1) % len(self.endpoints)
 
-    async def _learn_members(self, channel: grpc.aio.Channel) -> None:
+    async def _learn_members(self, channel: grpc.aio.Channel, timeout: float) -> None:
         # Best effort: the configured endpoints keep working if the list can't be fetched.
         try:
-            metadata = await self.tokens.metadata(channel, self._dial_timeout)
+            metadata = await self.tokens.metadata(channel, timeout)
             reply: cluster_pb2.MemberListResponse = await cluster_pb2_grpc.ClusterServiceStub(channel).MemberList(
-                cluster_pb2.MemberListRequest(), timeout=self._dial_timeout, metadata=metadata
+                cluster_pb2.MemberListRequest(), timeout=timeout, metadata=metadata
             )
         except (grpc.aio.AioRpcError, CairnError):
             return

@@ -5,8 +5,8 @@ from __future__ import annotations
 import grpc
 import grpc.aio
 
-from cairn.v1 import errors_pb2
-from cairn.v1.errors_pb2 import ErrorCode
+from ._gen.cairn.v1 import errors_pb2
+from ._gen.cairn.v1.errors_pb2 import ErrorCode
 
 # The trailer in which gRPC carries rich status details: a serialized google.rpc.Status,
 # decoded here as its wire twin cairn.v1.RpcStatus, whose details hold a cairn.v1.ErrorInfo.

@@ -14,8 +14,7 @@ from typing import AsyncGenerator, AsyncIterator, Awaitable, Callable, Protocol,
 import grpc
 import grpc.aio
 
-from cairn.v1 import errors_pb2, lease_pb2, lease_pb2_grpc
-
+from ._gen.cairn.v1 import errors_pb2, lease_pb2, lease_pb2_grpc
 from .auth import Metadata, is_token_rejected
 from .backoff import Backoff
 from .connection import Connection
@@ -37,7 +36,9 @@ _RECONNECT_CODES = frozenset(
 
 
 class _Retrying(Protocol):
-    def __call__(self, call: Callable[[grpc.aio.Channel, Metadata], Awaitable[R]], *, read: bool) -> Awaitable[R]: ...
+    def __call__(
+        self, call: Callable[[grpc.aio.Channel, Metadata, float], Awaitable[R]], *, read: bool
+    ) -> Awaitable[R]: ...
 
 
 @dataclass(frozen=True)
@@ -109,11 +110,11 @@ class LeaseClient:
     async def keep_alive_once(self, lease_id: int) -> KeepAliveResult:
         """Renews the lease once. NotFoundError (ERROR_CODE_LEASE_NOT_FOUND) if it is gone."""
 
-        async def call(channel: grpc.aio.Channel, metadata: Metadata) -> lease_pb2.LeaseKeepAliveResponse:
+        async def call(
+            channel: grpc.aio.Channel, metadata: Metadata, timeout: float
+        ) -> lease_pb2.LeaseKeepAliveResponse:
             # A stream carries the user's token like every other call (authentication on).
-            stream = lease_pb2_grpc.LeaseServiceStub(channel).LeaseKeepAlive(
-                timeout=self._call_timeout, metadata=metadata
-            )
+            stream = lease_pb2_grpc.LeaseServiceStub(channel).LeaseKeepAlive(timeout=timeout, metadata=metadata)
             try:
                 try:
                     await stream.write(lease_pb2.LeaseKeepAliveRequest(id=lease_id))
@@ -148,9 +149,9 @@ class LeaseClient:
         *,
         read: bool,
     ) -> R:
-        async def call(channel: grpc.aio.Channel, metadata: Metadata) -> R:
+        async def call(channel: grpc.aio.Channel, metadata: Metadata, timeout: float) -> R:
             stub = lease_pb2_grpc.LeaseServiceStub(channel)
-            return await method(stub)(request, timeout=self._call_timeout, metadata=metadata)
+            return await method(stub)(request, timeout=timeout, metadata=metadata)
 
         return await self._with_retries(call, read=read)
 

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from cairn.v1 import kv_pb2
-
 from . import _queue
+from ._gen.cairn.v1 import kv_pb2
 from .errors import CairnError, SessionLostError
 from .keys import Bytesish, to_bytes
 from .results import KeyValue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Union
 
-from cairn.v1 import kv_pb2, types_pb2
+from ._gen.cairn.v1 import kv_pb2, types_pb2
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Union
 
-from cairn.v1 import kv_pb2
-
+from ._gen.cairn.v1 import kv_pb2
 from .keys import Bytesish, prefix_end, to_bytes
 from .results import TxnResult
 
@@ -110,7 +109,7 @@ class Op:
 class Txn:
     """Builder: `if_` compares (all must hold), `then` ops, `else_` ops, then `commit()`."""
 
-    def __init__(self, commit: Callable[[kv_pb2.TxnRequest], Awaitable[TxnResult]]) -> None:
+    def __init__(self, commit: Callable[[kv_pb2.TxnRequest, bool | None], Awaitable[TxnResult]]) -> None:
         self._commit = commit
         self._request = kv_pb2.TxnRequest()
 
@@ -126,5 +125,8 @@ class Txn:
         self._request.failure.extend(ops)
         return self
 
-    async def commit(self) -> TxnResult:
-        return await self._commit(self._request)
+    async def commit(self, *, retry_unsafe: bool | None = None) -> TxnResult:
+        """Sends the transaction. A transaction of gets only is retried like a read; one that
+        writes is retried on an unknown outcome only with `retry_unsafe=True` (it must be
+        safe to apply twice)."""
+        return await self._commit(self._request, retry_unsafe)

@@ -18,8 +18,7 @@ from typing import Any, AsyncGenerator, AsyncIterator, Coroutine
 import grpc
 import grpc.aio
 
-from cairn.v1 import watch_pb2, watch_pb2_grpc
-
+from ._gen.cairn.v1 import watch_pb2, watch_pb2_grpc
 from .auth import Metadata, is_token_rejected
 from .backoff import Backoff
 from .connection import Connection

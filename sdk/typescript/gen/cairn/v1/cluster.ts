@@ -26,7 +26,10 @@ export const protobufFileName = "cairn/v1/cluster.proto";
 
 /** Member is one member of the cluster. */
 export interface Member {
-  /** id is the member's id (derived from its name). */
+  /**
+   * id is the member's id: derived from the name for the members --initial-cluster names,
+   * new for each MemberAdd; never reused.
+   */
   id: bigint;
   /** name is the member's name, as given to --name. */
   name: string;
@@ -52,7 +55,10 @@ export interface MemberListResponse {
 
 /** MemberAddRequest names the new member and where it will listen. */
 export interface MemberAddRequest {
-  /** name is the new member's --name; names (and the ids derived from them) are never reused. */
+  /**
+   * name is the new member's --name. A removed member's name may be added again: it gets a
+   * new id, and the removed id (and any data dir holding it) stays refused.
+   */
   name: string;
   /** address is host:port where the new member will serve peers and clients. */
   address: string;

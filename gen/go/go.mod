@@ -1,13 +1,9 @@
-module github.com/cairn-dev/cairn
+// The generated Go code (buf generate), a module of its own so that the Go SDK depends on
+// it alone rather than on the whole repository. Released with the SDK at the version in
+// /VERSION, tagged gen/go/vX.Y.Z (see sdk/go/README.md, "Versions").
+module github.com/cairn-dev/cairn/gen/go
 
 go 1.26.0
-
-// node_modules, dist and the data directories hold no Go code; keep ./... out of them.
-ignore (
-	./cluster-data
-	./dist
-	./node_modules
-)
 
 require (
 	google.golang.org/grpc v1.85.0
