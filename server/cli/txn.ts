@@ -2,7 +2,7 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { TxnRequest, type Compare, type RequestOp, type ResponseOp, type TxnResponse } from '../../gen/ts/cairn/v1/kv.js';
-import { withClient } from './client.js';
+import { rawCall, withClient } from './client.js';
 import { addClientOptions, type ClientFlags } from './options.js';
 import { printKv, render, writeLine } from './output.js';
 import { parseCompare, parseOp } from './txn-syntax.js';
@@ -35,33 +35,38 @@ async function readTxn(interactive: boolean): Promise<TxnRequest> {
   return TxnRequest.fromPartial({ compare: compares, success, failure });
 }
 
-function printResponseOp(op: ResponseOp): void {
+/** Whether any branch writes: such a transaction is retried only when it surely was not applied. */
+function writes(request: TxnRequest): boolean {
+  return [...request.success, ...request.failure].some((op) => op.request?.$case !== 'requestRange');
+}
+
+function printResponseOp(op: ResponseOp, hex: boolean | undefined): void {
   const r = op.response;
   if (!r) return;
   switch (r.$case) {
     case 'responsePut':
       writeLine('OK');
-      if (r.responsePut.prevKv) printKv(r.responsePut.prevKv);
+      if (r.responsePut.prevKv) printKv(r.responsePut.prevKv, hex);
       break;
     case 'responseRange':
-      for (const kv of r.responseRange.kvs) printKv(kv);
+      for (const kv of r.responseRange.kvs) printKv(kv, hex);
       break;
     case 'responseDeleteRange':
       writeLine(String(r.responseDeleteRange.deleted));
-      for (const kv of r.responseDeleteRange.prevKvs) printKv(kv);
+      for (const kv of r.responseDeleteRange.prevKvs) printKv(kv, hex);
       break;
     case 'responseTxn':
-      printTxn(r.responseTxn);
+      printTxn(r.responseTxn, hex);
       break;
   }
 }
 
 /** etcdctl's layout: SUCCESS or FAILURE, then each response after an empty line. */
-function printTxn(response: TxnResponse): void {
+function printTxn(response: TxnResponse, hex: boolean | undefined): void {
   writeLine(response.succeeded ? 'SUCCESS' : 'FAILURE');
   for (const op of response.responses) {
     writeLine();
-    printResponseOp(op);
+    printResponseOp(op, hex);
   }
 }
 
@@ -78,7 +83,11 @@ export function registerTxn(program: Command): void {
     );
   addClientOptions(cmd).action(async (flags: ClientFlags) => {
     const request = await readTxn(process.stdin.isTTY === true);
-    const response = await withClient(flags, (client) => client.txn(request));
-    render(flags.output, response, printTxn);
+    const response = await withClient(flags, (client) =>
+      rawCall<TxnResponse>(client, writes(request) ? 'write' : 'read', (c, cb) =>
+        c.member.kv.txn(request, c.metadata, { deadline: c.deadline }, cb),
+      ),
+    );
+    render(flags.output, response, (r) => printTxn(r, flags.hex));
   });
 }
