@@ -87,7 +87,18 @@ export function addClientOptions(cmd: Command): Command {
     );
 }
 
-const CLIENT_OPTION_KEYS = ['endpoints', 'dialTimeout', 'commandTimeout', 'output', 'cacert', 'cert', 'key', 'user', 'password', 'hex'] as const;
+const CLIENT_OPTION_KEYS = [
+  'endpoints',
+  'dialTimeout',
+  'commandTimeout',
+  'output',
+  'cacert',
+  'cert',
+  'key',
+  'user',
+  'password',
+  'hex',
+] as const;
 
 /**
  * Lets the client options also come before the command (`cairn --endpoints x get k`), as

@@ -95,7 +95,10 @@ test('binary values survive: raw bytes in simple output, base64 in JSON, hex wit
   t.deepEqual(raw.stdoutBytes, Buffer.concat([Buffer.from('bin/v\n'), value, Buffer.from('\n')]));
   const json = JSON.parse(await ok(['get', 'bin/v', '-o', 'json'])) as { kvs: { value: string }[] };
   t.true(Buffer.from(json.kvs[0]!.value, 'base64').equals(value));
-  t.is(await ok(['get', Buffer.from('bin/v').toString('hex'), '--hex']), `${Buffer.from('bin/v').toString('hex')}\n${value.toString('hex')}\n`);
+  t.is(
+    await ok(['get', Buffer.from('bin/v').toString('hex'), '--hex']),
+    `${Buffer.from('bin/v').toString('hex')}\n${value.toString('hex')}\n`,
+  );
 });
 
 test('--hex takes keys and values in hex', async (t) => {

@@ -188,7 +188,12 @@ function collectCli(child: ChildProcess, options: CliOptions): Promise<CliResult
     child.once('close', (code) => {
       clearTimeout(timer);
       const stdoutBytes = Buffer.concat(out);
-      resolve({ code, stdout: stdoutBytes.toString('utf8'), stdoutBytes, stderr: killed ? `${stderr}[killed: still running after ${timeoutMs} ms]\n` : stderr });
+      resolve({
+        code,
+        stdout: stdoutBytes.toString('utf8'),
+        stdoutBytes,
+        stderr: killed ? `${stderr}[killed: still running after ${timeoutMs} ms]\n` : stderr,
+      });
     });
   });
 }
