@@ -21,7 +21,10 @@ test('status with a member down: "unreachable" in its ROLE column, the reason un
   t.is(lines.length, 5, r.stdout);
   t.regex(lines[4]!, new RegExp(`^${down.name} is unreachable: UNAVAILABLE: ${down.address.replaceAll('.', '\\.')}: connection failed`));
   for (const m of cluster.members.filter((m) => m !== down)) {
-    t.regex(lines.find((l) => l.startsWith(`${m.name} `))!, /\s(leader|follower)\s/);
+    t.regex(
+      lines.find((l) => l.startsWith(`${m.name} `))!,
+      /\s(leader|follower)\s/,
+    );
   }
   const json = JSON.parse((await runCli(['status', '-o', 'json', '--endpoints', live])).stdout) as {
     members: { name: string; error?: string }[];
