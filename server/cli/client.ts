@@ -8,7 +8,8 @@ import type { AuthServiceClient } from '../../gen/ts/cairn/v1/auth.js';
 import { CliError } from './errors.js';
 import { parseEndpoints, type ClientFlags } from './options.js';
 import { promptHidden, splitUser } from './password-input.js';
-import { tlsOptions } from './tls.js';
+import { tlsHint, tlsOptions } from './tls.js';
+import { CairnError } from './sdk.js';
 
 /** --user NAME[:PASSWORD], with --password/CAIRN_PASSWORD, else a prompt on the terminal. */
 async function userOptions(flags: ClientFlags): Promise<Pick<ClientOptions, 'user' | 'password'>> {
@@ -33,11 +34,32 @@ export async function clientFromFlags(flags: ClientFlags, endpoints = parseEndpo
   });
 }
 
+/** The SDK's advice on a failed connection, which names its options rather than the CLI's flags. */
+const SDK_CONNECT_HINT = / \(connecting with [^()]*\)$/;
+
+/** An SDK error message without that advice. */
+export function withoutSdkHint(message: string): string {
+  return message.replace(SDK_CONNECT_HINT, '');
+}
+
+/**
+ * A call that reached no endpoint, said in the CLI's words: which endpoints failed and
+ * how, and which flags to check (plaintext against TLS looks like a dead endpoint).
+ */
+function unreachable(err: CairnError, flags: ClientFlags): CliError {
+  const reasons = withoutSdkHint(err.message);
+  const listed = reasons.startsWith('no member answered (') ? reasons.slice('no member answered '.length) : `(${reasons})`;
+  return new CliError(`UNAVAILABLE: no endpoint answered ${listed}; connecting with ${tlsHint(flags)}`);
+}
+
 /** Runs `fn` with a client and closes the client afterwards. */
 export async function withClient<T>(flags: ClientFlags, fn: (client: CairnClient) => Promise<T>): Promise<T> {
   const client = await clientFromFlags(flags);
   try {
     return await fn(client);
+  } catch (err) {
+    if (err instanceof CairnError && err.notSent && err.codeName === 'UNAVAILABLE') throw unreachable(err, flags);
+    throw err;
   } finally {
     client.close();
   }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { StatusResponse } from '../../gen/ts/cairn/v1/maintenance.js';
 import { alarmLine } from './alarm-format.js';
-import { clientFromFlags, rawCall, withClient } from './client.js';
+import { clientFromFlags, rawCall, withClient, withoutSdkHint } from './client.js';
 import { usageError } from './errors.js';
 import { addClientOptions, type ClientFlags } from './options.js';
 import { formatRevision, render, writeLine } from './output.js';
@@ -28,7 +28,7 @@ export function memberList(client: CairnClient): Promise<Member[]> {
 }
 
 function describe(err: unknown): string {
-  if (err instanceof CairnError) return `${err.codeName}: ${err.message}`;
+  if (err instanceof CairnError) return `${err.codeName}: ${withoutSdkHint(err.message)}`;
   return err instanceof Error ? err.message : String(err);
 }
 

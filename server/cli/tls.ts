@@ -28,3 +28,10 @@ function read(file: string, flag: string): Buffer {
     throw usageError(`cannot read ${flag} ${file}: ${(err as Error).message}`);
   }
 }
+
+/** Said when no endpoint answers, as TLS on one side only looks like a dead endpoint. */
+export function tlsHint(flags: TlsFlags): string {
+  return flags.cacert === '' && flags.cert === ''
+    ? 'plaintext; if the member serves TLS, give --cacert (and --cert/--key if it requires client certificates)'
+    : 'TLS; check that the member serves TLS, that --cacert signed its certificate, and that it accepts --cert';
+}
