@@ -63,3 +63,12 @@ export function argBytes(arg: string, hex: boolean | undefined, what: string): B
   }
   return Buffer.from(arg, 'utf8');
 }
+
+/** Text read from stdin (a txn script), which must be valid UTF-8 like any argument. */
+export function strictUtf8Text(bytes: Buffer, what: string): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw usageError(`${what} is not valid UTF-8`);
+  }
+}

@@ -2,6 +2,7 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { TxnRequest, type Compare, type RequestOp, type ResponseOp, type TxnResponse } from '../../gen/ts/cairn/v1/kv.js';
+import { strictUtf8Text } from './bytes.js';
 import { rawCall, withClient } from './client.js';
 import { addClientOptions, type ClientFlags } from './options.js';
 import { printKv, render, writeLine } from './output.js';
@@ -9,16 +10,33 @@ import { parseCompare, parseOp } from './txn-syntax.js';
 
 const PROMPTS = ['compares:', 'success requests (get, put, del):', 'failure requests (get, put, del):'];
 
+/**
+ * The lines of the script: typed on the terminal, or all of stdin, checked to be UTF-8 so
+ * that no key or value is stored with U+FFFD in place of bytes that were not.
+ */
+async function scriptLines(interactive: boolean): Promise<{ lines: AsyncIterable<string> | string[]; close: () => void }> {
+  if (interactive) {
+    const rl = createInterface({ input: process.stdin, terminal: true, output: process.stdout });
+    return { lines: rl, close: () => rl.close() };
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const lines = strictUtf8Text(Buffer.concat(chunks), 'the transaction on stdin').split(/\r?\n/);
+  // A final line break ends the last line; it does not start an empty one.
+  if (lines[lines.length - 1] === '') lines.pop();
+  return { lines, close: () => undefined };
+}
+
 /** Reads the three sections, each ended by an empty line (or the end of input). */
 async function readTxn(interactive: boolean): Promise<TxnRequest> {
   const compares: Compare[] = [];
   const success: RequestOp[] = [];
   const failure: RequestOp[] = [];
-  const rl = createInterface({ input: process.stdin, terminal: interactive, ...(interactive ? { output: process.stdout } : {}) });
+  const script = await scriptLines(interactive);
   let section = 0;
   if (interactive) writeLine(PROMPTS[0]);
   try {
-    for await (const raw of rl) {
+    for await (const raw of script.lines) {
       const line = raw.trim();
       if (line === '') {
         section++;
@@ -30,7 +48,7 @@ async function readTxn(interactive: boolean): Promise<TxnRequest> {
       else (section === 1 ? success : failure).push(parseOp(line));
     }
   } finally {
-    rl.close();
+    script.close();
   }
   return TxnRequest.fromPartial({ compare: compares, success, failure });
 }
