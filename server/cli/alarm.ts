@@ -1,13 +1,12 @@
 /** `cairn alarm list` / `cairn alarm disarm`: the cluster's alarms, in etcdctl's shapes. */
 import type { Command } from 'commander';
-import { AlarmAction, AlarmType, MaintenanceServiceClient, type AlarmsResponse } from '../../gen/ts/cairn/v1/maintenance.js';
+import { AlarmAction, AlarmType, type AlarmsResponse } from '../../gen/ts/cairn/v1/maintenance.js';
 import { alarmLine } from './alarm-format.js';
-import { withClient } from './client.js';
+import { rawCall, withClient } from './client.js';
 import { usageError } from './errors.js';
-import { addClientOptions, parseEndpoints, type ClientFlags } from './options.js';
+import { addClientOptions, type ClientFlags } from './options.js';
 import { render, writeLine } from './output.js';
-import { call, memberList } from './status.js';
-import { clientCredentials } from './tls.js';
+import { findMember } from './status.js';
 
 const TYPES: Record<string, AlarmType> = { corrupt: AlarmType.ALARM_TYPE_CORRUPT, nospace: AlarmType.ALARM_TYPE_NOSPACE };
 
@@ -16,26 +15,21 @@ interface DisarmFlags extends ClientFlags {
   type?: string;
 }
 
-async function alarms(flags: ClientFlags, action: AlarmAction, memberId = 0, alarm = AlarmType.ALARM_TYPE_UNSPECIFIED): Promise<void> {
-  const endpoints = parseEndpoints(flags.endpoints);
-  const creds = clientCredentials(flags);
-  const list = await memberList(endpoints, flags.commandTimeout, creds);
-  const names = new Map(list.members.map((m) => [m.id, m.name]));
-  // Alarms needs the root role once authentication is on.
-  const metadata = await withClient(flags, (c) => c.callMetadata());
-  const client = new MaintenanceServiceClient(endpoints[0]!, creds);
-  try {
-    const response = await call<AlarmsResponse>((cb) =>
-      client.alarms({ action, memberId, alarm }, metadata, { deadline: Date.now() + flags.commandTimeout }, cb),
+async function alarms(flags: ClientFlags, action: AlarmAction, member?: string, alarm = AlarmType.ALARM_TYPE_UNSPECIFIED): Promise<void> {
+  await withClient(flags, async (client) => {
+    const members = await client.members();
+    const names = new Map(members.map((m) => [m.id, m.name]));
+    const memberId = member === undefined ? 0 : findMember(members, member).id;
+    // Alarms needs the root role once authentication is on: the client sends --user's token.
+    const response = await rawCall<AlarmsResponse>(client, action === AlarmAction.ALARM_ACTION_LIST ? 'read' : 'write', (c, cb) =>
+      c.member.maintenance.alarms({ action, memberId, alarm }, c.metadata, { deadline: c.deadline }, cb),
     );
     render(flags.output, response, () => {
       if (action === AlarmAction.ALARM_ACTION_DISARM)
         writeLine(response.alarms.length === 0 ? 'disarmed; no alarm is active' : 'disarmed; still active:');
       for (const a of response.alarms) writeLine(alarmLine(a, names));
     });
-  } finally {
-    client.close();
-  }
+  });
 }
 
 export function registerAlarm(program: Command): void {
@@ -50,20 +44,12 @@ export function registerAlarm(program: Command): void {
       .option('--member <name|id>', "only this member's alarms")
       .option('--type <type>', 'only alarms of this type: corrupt or nospace'),
   ).action(async (flags: DisarmFlags) => {
-    let memberId = 0;
-    if (flags.member !== undefined) {
-      const list = await memberList(parseEndpoints(flags.endpoints), flags.commandTimeout, clientCredentials(flags));
-      const member = list.members.find((m) => m.name === flags.member || String(m.id) === flags.member);
-      if (member === undefined)
-        throw usageError(`no member named or numbered ${flags.member}; members: ${list.members.map((m) => m.name).join(', ')}`);
-      memberId = member.id;
-    }
     let type = AlarmType.ALARM_TYPE_UNSPECIFIED;
     if (flags.type !== undefined) {
       const found = TYPES[flags.type.toLowerCase()];
       if (found === undefined) throw usageError(`unknown alarm type ${flags.type}; one of: ${Object.keys(TYPES).join(', ')}`);
       type = found;
     }
-    await alarms(flags, AlarmAction.ALARM_ACTION_DISARM, memberId, type);
+    await alarms(flags, AlarmAction.ALARM_ACTION_DISARM, flags.member, type);
   });
 }

@@ -43,8 +43,8 @@ export function registerBench(program: Command): void {
     if (flags.serializable && op !== 'range') throw usageError('--serializable applies to bench range only');
     // Find the first endpoint that answers; the benchmark then opens its own connections to it.
     const endpoint = await withClient(flags, async (client) => {
-      await client.connect();
-      return client.endpoint!;
+      await client.members();
+      return client.activeEndpoint;
     });
     const total = flags.total ?? (flags.duration === undefined ? DEFAULT_TOTAL : undefined);
     const result = await runBench({

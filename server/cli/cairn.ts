@@ -22,6 +22,7 @@ import { registerMoveLeader } from './move-leader.js';
 import { registerMember } from './member.js';
 import { registerTxn } from './txn.js';
 import { registerUser } from './user.js';
+import { cairnVersion } from './version.js';
 import { registerWatch } from './watch.js';
 
 // grpc-js hands an endpoint's IP address to TLS as the server name, which Node flags as
@@ -34,6 +35,7 @@ function buildProgram(): Command {
     .description('Cairn: a distributed configuration store (etcd v3 alternative)')
     // Commander exits on its own with code 1; we rethrow to exit 2 on usage errors.
     .exitOverride()
+    .version(`cairn ${cairnVersion()}`, '--version', 'print the version of cairn')
     .showHelpAfterError('(run with --help for usage)')
     .allowExcessArguments(false);
   inheritClientOptions(program);

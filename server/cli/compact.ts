@@ -1,9 +1,8 @@
 /** `cairn compact <revision>`: discards history before a revision. */
 import type { Command } from 'commander';
-import { CompactRequest } from '../../gen/ts/cairn/v1/kv.js';
 import { withClient } from './client.js';
 import { addClientOptions, positiveInt, type ClientFlags } from './options.js';
-import { render, writeLine } from './output.js';
+import { formatRevision, render, writeLine } from './output.js';
 
 interface CompactFlags extends ClientFlags {
   physical?: boolean;
@@ -16,8 +15,7 @@ export function registerCompact(program: Command): void {
     .argument('<revision>', 'first revision to keep', positiveInt)
     .option('--physical', 'wait until the discarded data is removed from storage');
   addClientOptions(cmd).action(async (revision: number, flags: CompactFlags) => {
-    const request = CompactRequest.fromPartial({ revision, physical: flags.physical === true });
-    const response = await withClient(flags, (client) => client.compact(request));
-    render(flags.output, response, () => writeLine(`compacted revision ${revision}`));
+    const header = await withClient(flags, (client) => client.compact(revision, { physical: flags.physical === true }));
+    render(flags.output, { header }, () => writeLine(`compacted revision ${formatRevision(revision)}`));
   });
 }

@@ -1,8 +1,7 @@
 /** `cairn del <key> [range_end]`: deletes a key, a range or a prefix. */
 import type { Command } from 'commander';
-import { DeleteRangeRequest } from '../../gen/ts/cairn/v1/kv.js';
 import { withClient } from './client.js';
-import { keyRange } from './keys.js';
+import { keyRange, selector } from './keys.js';
 import { addClientOptions, type ClientFlags } from './options.js';
 import { printKv, render, writeLine } from './output.js';
 
@@ -22,11 +21,11 @@ export function registerDel(program: Command): void {
     .option('--from-key', 'delete every key >= <key>')
     .option('--prev-kv', 'also print the deleted key-values');
   addClientOptions(cmd).action(async (key: string, rangeEnd: string | undefined, flags: DelFlags) => {
-    const request = DeleteRangeRequest.fromPartial({ ...keyRange(key, rangeEnd, flags), prevKv: flags.prevKv === true });
-    const response = await withClient(flags, (client) => client.deleteRange(request));
-    render(flags.output, response, (r) => {
+    const range = selector(keyRange(key, rangeEnd, flags));
+    const r = await withClient(flags, (client) => client.delete(range, { prevKv: flags.prevKv === true }));
+    render(flags.output, { header: r.header, deleted: r.deleted, prevKvs: r.prevKvs }, () => {
       writeLine(String(r.deleted));
-      for (const kv of r.prevKvs) printKv(kv);
+      for (const kv of r.prevKvs) printKv(kv, flags.hex);
     });
   });
 }

@@ -1,5 +1,6 @@
 /** Errors the CLI turns into a message on stderr and an exit code. */
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { CairnError } from './sdk.js';
 
 /** Exit codes: 1 for failures at run time, 2 for bad usage (flags, arguments, syntax). */
 export const EXIT_FAILURE = 1;
@@ -34,6 +35,10 @@ export function reportError(err: unknown): number {
   if (err instanceof CliError) {
     process.stderr.write(`Error: ${err.message}\n`);
     return err.exitCode;
+  }
+  if (err instanceof CairnError) {
+    process.stderr.write(`Error: ${err.codeName}: ${err.message}\n`);
+    return EXIT_FAILURE;
   }
   if (isServiceError(err)) {
     process.stderr.write(`Error: ${status[err.code] ?? err.code}: ${err.details}\n`);

@@ -1,35 +1,43 @@
 /** `cairn get <key> [range_end]`: reads a key, a range or a prefix. */
 import { Option, type Command } from 'commander';
-import { RangeRequest, RangeRequest_SortOrder, RangeRequest_SortTarget } from '../../gen/ts/cairn/v1/kv.js';
 import { withClient } from './client.js';
-import { keyRange } from './keys.js';
+import { keyRange, selector } from './keys.js';
 import { addClientOptions, durationMs, nonNegativeInt, positiveInt, type ClientFlags } from './options.js';
 import { printKv, render, writeLine } from './output.js';
+import type { ReadOptions } from './sdk.js';
 
-const SORT_TARGETS = {
-  key: RangeRequest_SortTarget.SORT_TARGET_KEY,
-  version: RangeRequest_SortTarget.SORT_TARGET_VERSION,
-  create: RangeRequest_SortTarget.SORT_TARGET_CREATE,
-  modify: RangeRequest_SortTarget.SORT_TARGET_MOD,
-  value: RangeRequest_SortTarget.SORT_TARGET_VALUE,
-} as const;
-
-const SORT_ORDERS = {
-  ascend: RangeRequest_SortOrder.SORT_ORDER_ASCEND,
-  descend: RangeRequest_SortOrder.SORT_ORDER_DESCEND,
-} as const;
+/** The CLI's (etcdctl's) names of the sort targets, and the SDK's. */
+const SORT_TARGETS = { key: 'key', version: 'version', create: 'create', modify: 'mod', value: 'value' } as const;
+const SORT_ORDERS = ['ascend', 'descend'] as const;
 
 interface GetFlags extends ClientFlags {
   prefix?: boolean;
   fromKey?: boolean;
   rev: number;
-  limit: number;
+  limit?: number;
   keysOnly?: boolean;
   countOnly?: boolean;
   sortBy?: keyof typeof SORT_TARGETS;
-  order?: keyof typeof SORT_ORDERS;
+  order?: (typeof SORT_ORDERS)[number];
   serializable?: boolean;
   maxStaleness?: number;
+}
+
+function readOptions(flags: GetFlags): ReadOptions {
+  const options: ReadOptions = {
+    revision: flags.rev,
+    limit: flags.limit ?? 0,
+    keysOnly: flags.keysOnly === true,
+    countOnly: flags.countOnly === true,
+  };
+  if (flags.serializable === true) options.consistency = 'stale';
+  if (flags.maxStaleness !== undefined) options.maxStalenessMs = flags.maxStaleness;
+  // As etcdctl: a sort field alone sorts ascending, an order alone sorts by key.
+  if (flags.sortBy !== undefined || flags.order !== undefined) {
+    options.sortBy = SORT_TARGETS[flags.sortBy ?? 'key'];
+    options.sortOrder = flags.order ?? 'ascend';
+  }
+  return options;
 }
 
 export function registerGet(program: Command): void {
@@ -45,7 +53,7 @@ export function registerGet(program: Command): void {
     .option('--keys-only', 'print keys without values')
     .option('--count-only', 'print only the number of keys')
     .addOption(new Option('--sort-by <target>', 'sort by this field').choices(Object.keys(SORT_TARGETS)))
-    .addOption(new Option('--order <order>', 'sort order').choices(Object.keys(SORT_ORDERS)))
+    .addOption(new Option('--order <order>', 'sort order').choices(SORT_ORDERS))
     .option('--serializable', 'serve from the local member without a quorum round (may be stale)')
     .addOption(
       new Option(
@@ -54,22 +62,11 @@ export function registerGet(program: Command): void {
       ).argParser(durationMs),
     );
   addClientOptions(cmd).action(async (key: string, rangeEnd: string | undefined, flags: GetFlags) => {
-    const request = RangeRequest.fromPartial({
-      ...keyRange(key, rangeEnd, flags),
-      revision: flags.rev,
-      limit: flags.limit ?? 0,
-      keysOnly: flags.keysOnly === true,
-      countOnly: flags.countOnly === true,
-      serializable: flags.serializable === true,
-      maxStalenessMs: flags.maxStaleness ?? 0,
-      // As etcdctl: a sort field alone sorts ascending, an order alone sorts by key.
-      sortTarget: flags.sortBy || flags.order ? SORT_TARGETS[flags.sortBy ?? 'key'] : RangeRequest_SortTarget.SORT_TARGET_UNSPECIFIED,
-      sortOrder: flags.sortBy || flags.order ? SORT_ORDERS[flags.order ?? 'ascend'] : RangeRequest_SortOrder.SORT_ORDER_UNSPECIFIED,
-    });
-    const response = await withClient(flags, (client) => client.range(request));
-    render(flags.output, response, (r) => {
+    const range = selector(keyRange(key, rangeEnd, flags));
+    const r = await withClient(flags, (client) => client.range(range, readOptions(flags)));
+    render(flags.output, { header: r.header, kvs: r.kvs, count: r.count, more: r.more }, () => {
       if (flags.countOnly) writeLine(String(r.count));
-      else for (const kv of r.kvs) printKv(kv, flags.keysOnly);
+      else for (const kv of r.kvs) printKv(kv, flags.hex, flags.keysOnly);
     });
   });
 }

@@ -1,45 +1,14 @@
 /** `cairn lease grant|revoke|keep-alive|timetolive|list`, in etcdctl's shapes. */
-import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { Option, type Command } from 'commander';
-import type {
-  LeaseGrantResponse,
-  LeaseKeepAliveResponse,
-  LeaseLeasesResponse,
-  LeaseRevokeResponse,
-  LeaseServiceClient,
-  LeaseTimeToLiveResponse,
-} from '../../gen/ts/cairn/v1/lease.js';
-import { withClient, type CliClient } from './client.js';
+import { withClient } from './client.js';
 import { formatLeaseId, parseLeaseId } from './lease-id.js';
 import { addClientOptions, nonNegativeInt, type ClientFlags } from './options.js';
 import { printJson, render, toJson, writeLine } from './output.js';
+import { interruptions } from './interruptions.js';
+import { CairnError } from './sdk.js';
 
-type Invoke<Res> = (
-  lease: LeaseServiceClient,
-  metadata: Metadata,
-  options: { deadline: Date },
-  cb: (err: ServiceError | null, res: Res) => void,
-) => unknown;
-
-/** One unary lease call with the command deadline. */
-async function leaseCall<Res>(client: CliClient, invoke: Invoke<Res>): Promise<Res> {
-  const lease = await client.leaseClient();
-  try {
-    return await new Promise<Res>((resolve, reject) =>
-      invoke(lease, new Metadata(), { deadline: client.callDeadline }, (err, res) => (err ? reject(err) : resolve(res))),
-    );
-  } finally {
-    lease.close();
-  }
-}
-
-/** The response as JSON, with lease ids in hex like everywhere in the CLI. */
-function withHexIds<T extends object>(response: T): unknown {
-  const json = toJson(response) as Record<string, unknown>;
-  if (typeof json.id === 'number') json.id = formatLeaseId(json.id);
-  if (Array.isArray(json.leases)) json.leases = (json.leases as { id: number }[]).map((l) => ({ id: formatLeaseId(l.id) }));
-  return json;
-}
+/** The SDK's error for a lease that is gone (expired or revoked). */
+const isGone = (err: unknown): boolean => err instanceof CairnError && err.codeName === 'NOT_FOUND';
 
 function grant(cmd: Command): void {
   addClientOptions(
@@ -48,7 +17,7 @@ function grant(cmd: Command): void {
       .description('create a lease; prints its id in hex (raised to the cluster minimum TTL if smaller)')
       .argument('<ttl>', 'time to live in seconds', nonNegativeInt),
   ).action(async (ttl: number, flags: ClientFlags) => {
-    const r = await withClient(flags, (c) => leaseCall<LeaseGrantResponse>(c, (l, m, o, cb) => l.leaseGrant({ ttl, id: 0 }, m, o, cb)));
+    const r = await withClient(flags, (c) => c.lease.grant(ttl));
     if (flags.output === 'json') printJson({ id: formatLeaseId(r.id), ttl: r.ttl });
     else writeLine(`lease ${formatLeaseId(r.id)} granted with TTL(${r.ttl}s)`);
   });
@@ -61,8 +30,8 @@ function revoke(cmd: Command): void {
       .description('end a lease at once, deleting every key attached to it')
       .argument('<id>', 'lease id (hex)', parseLeaseId),
   ).action(async (id: number, flags: ClientFlags) => {
-    const r = await withClient(flags, (c) => leaseCall<LeaseRevokeResponse>(c, (l, m, o, cb) => l.leaseRevoke({ id }, m, o, cb)));
-    render(flags.output, r, () => writeLine(`lease ${formatLeaseId(id)} revoked`));
+    const header = await withClient(flags, (c) => c.lease.revoke(id));
+    render(flags.output, { header }, () => writeLine(`lease ${formatLeaseId(id)} revoked`));
   });
 }
 
@@ -75,23 +44,22 @@ function timeToLive(cmd: Command): void {
       .option('--keys', 'also list the keys attached to the lease'),
   ).action(async (id: number, flags: ClientFlags & { keys?: boolean }) => {
     const keys = flags.keys === true;
-    const r = await withClient(flags, (c) =>
-      leaseCall<LeaseTimeToLiveResponse>(c, (l, m, o, cb) => l.leaseTimeToLive({ id, keys }, m, o, cb)),
-    );
-    if (flags.output === 'json') return printJson(withHexIds(r));
+    const r = await withClient(flags, (c) => c.lease.timeToLive(id, { keys }));
     const hex = formatLeaseId(id);
+    if (flags.output === 'json') return printJson({ ...(toJson(r) as object), id: hex });
     if (r.ttl === -1) return writeLine(`lease ${hex} already expired`);
-    const attached = keys ? `, attached keys([${r.keys.map((k) => k.toString('utf8')).join(' ')}])` : '';
+    const shown = r.keys.map((k) => (flags.hex === true ? k.toString('hex') : k.toString('utf8')));
+    const attached = keys ? `, attached keys([${shown.join(' ')}])` : '';
     writeLine(`lease ${hex} granted with TTL(${r.grantedTtl}s), remaining(${r.ttl}s)${attached}`);
   });
 }
 
 function list(cmd: Command): void {
   addClientOptions(cmd.command('list').description('list the live leases')).action(async (flags: ClientFlags) => {
-    const r = await withClient(flags, (c) => leaseCall<LeaseLeasesResponse>(c, (l, m, o, cb) => l.leaseLeases({}, m, o, cb)));
-    if (flags.output === 'json') return printJson(withHexIds(r));
-    writeLine(`found ${r.leases.length} leases`);
-    for (const lease of r.leases) writeLine(formatLeaseId(lease.id));
+    const ids = await withClient(flags, (c) => c.lease.leases());
+    if (flags.output === 'json') return printJson({ leases: ids.map((id) => ({ id: formatLeaseId(id) })) });
+    writeLine(`found ${ids.length} leases`);
+    for (const id of ids) writeLine(formatLeaseId(id));
   });
 }
 
@@ -103,39 +71,26 @@ function keepAlive(cmd: Command): void {
       .argument('<id>', 'lease id (hex)', parseLeaseId)
       .addOption(new Option('--once', 'renew once and exit')),
   ).action(async (id: number, flags: ClientFlags & { once?: boolean }) => {
-    await withClient(flags, async (c) => {
-      const lease = await c.leaseClient();
-      const stream = lease.leaseKeepAlive();
-      const hex = formatLeaseId(id);
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await new Promise<void>((resolve, reject) => {
-          const stop = (): void => {
-            clearTimeout(timer);
-            resolve();
-          };
-          process.once('SIGINT', stop).once('SIGTERM', stop);
-          stream.on('data', (r: LeaseKeepAliveResponse) => {
-            if (r.ttl <= 0) {
-              // As etcdctl: the lease is gone, nothing more to renew.
-              if (flags.output === 'json') printJson({ id: hex, ttl: r.ttl });
-              else writeLine(`lease ${hex} expired or revoked.`);
-              return stop();
-            }
-            if (flags.output === 'json') printJson({ id: hex, ttl: r.ttl });
-            else writeLine(`lease ${hex} keepalived with TTL(${r.ttl})`);
-            if (flags.once === true) return stop();
-            timer = setTimeout(() => stream.write({ id }), Math.max(500, (r.ttl * 1000) / 3));
-          });
-          stream.on('error', reject);
-          stream.on('end', stop);
-          stream.write({ id });
-        });
-      } finally {
-        stream.cancel();
-        lease.close();
-      }
-    });
+    const hex = formatLeaseId(id);
+    const print = (ttl: number): void => {
+      if (flags.output === 'json') printJson({ id: hex, ttl });
+      else writeLine(`lease ${hex} keepalived with TTL(${ttl})`);
+    };
+    const stop = interruptions();
+    try {
+      await withClient(flags, async (c) => {
+        if (flags.once === true) return print((await c.lease.keepAliveOnce(id)).ttl);
+        // The SDK's keep-alive: renews every TTL/3, moving to another member when one fails.
+        for await (const renewal of c.lease.keepAlive(id, { signal: stop.signal })) print(renewal.ttl);
+      });
+    } catch (err) {
+      // As etcdctl: a lease that is gone ends the command, saying so.
+      if (!isGone(err)) throw err;
+      if (flags.output === 'json') printJson({ id: hex, ttl: 0 });
+      else writeLine(`lease ${hex} expired or revoked.`);
+    } finally {
+      stop.abort();
+    }
   });
 }
 

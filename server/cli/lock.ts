@@ -9,13 +9,19 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { Option, type Command } from 'commander';
-import { clientFromFlags } from './client.js';
-import { CliSession } from './cli-session.js';
-import { CliError } from './errors.js';
-import { enqueue, removeKey, waitForTurn } from './lock-queue.js';
+import { argBytes } from './bytes.js';
+import { withClient } from './client.js';
+import { CliError, usageError } from './errors.js';
 import { addClientOptions, positiveInt, type ClientFlags } from './options.js';
 import { printJson, writeLine } from './output.js';
 import { holdUntil, interruptions } from './interruptions.js';
+import { Mutex, type Session } from './sdk.js';
+
+/** The error `cairn lock` and `cairn elect` fail with once their session is lost. */
+export function sessionLost(session: Session): CliError {
+  const reason = session.endedError().message;
+  return new CliError(reason.startsWith('session lost') ? reason : `session lost: ${reason}`);
+}
 
 interface LockFlags extends ClientFlags {
   ttl: number;
@@ -52,36 +58,37 @@ export function registerLock(program: Command): void {
     .argument('[command...]', 'command to run after --; without one, hold the lock until interrupted')
     .addOption(new Option('--ttl <seconds>', 'session TTL: how long a dead holder keeps the lock').argParser(positiveInt).default(60));
   addClientOptions(cmd).action(async (name: string, command: string[], flags: LockFlags) => {
-    if (name === '') throw new CliError('the lock name must not be empty', 2);
-    const client = clientFromFlags(flags);
+    if (argBytes(name, false, 'lock name').length === 0) throw usageError('the lock name must not be empty');
     const stop = interruptions();
-    const session = await CliSession.start(clientFromFlags(flags), flags.ttl, () => stop.abort());
-    try {
-      const place = await enqueue(client, name, session.leaseId, Buffer.alloc(0));
+    await withClient(flags, async (client) => {
+      // The SDK's session and mutex: the same keys and queue as every SDK's lock.
+      const session = await client.session({ ttl: flags.ttl });
+      session.on('lost', () => stop.abort());
+      const mutex = new Mutex(session, name);
       try {
-        await waitForTurn(client, name, place, stop.signal);
-        const key = place.key.toString('utf8');
-        if (command.length === 0) {
-          if (flags.output === 'json') printJson({ key, token: place.revision });
-          else writeLine(key);
-          await holdUntil(stop.signal);
-        } else {
-          process.exitCode = await runCommand(command, { CAIRN_LOCK_KEY: key, CAIRN_LOCK_TOKEN: String(place.revision) }, stop.signal);
+        const token = await mutex.lock({ signal: stop.signal });
+        try {
+          if (command.length === 0) {
+            if (flags.output === 'json') printJson({ key: Buffer.from(mutex.key, 'utf8'), token });
+            else writeLine(mutex.key);
+            await holdUntil(stop.signal);
+          } else {
+            process.exitCode = await runCommand(command, { CAIRN_LOCK_KEY: mutex.key, CAIRN_LOCK_TOKEN: String(token) }, stop.signal);
+          }
+          if (session.isLost) throw sessionLost(session);
+        } finally {
+          if (!session.isLost) await mutex.unlock();
         }
-        if (session.lost) throw session.lost;
+      } catch (err) {
+        if (session.isLost) throw sessionLost(session);
+        if (stop.interrupted !== undefined) {
+          process.exitCode = stop.interrupted;
+          return;
+        }
+        throw err;
       } finally {
-        if (!session.lost) await removeKey(client, place);
+        await session.close();
       }
-    } catch (err) {
-      if (session.lost) throw session.lost;
-      if (stop.interrupted !== undefined) {
-        process.exitCode = stop.interrupted;
-        return;
-      }
-      throw err;
-    } finally {
-      await session.close();
-      client.close();
-    }
+    });
   });
 }

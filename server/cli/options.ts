@@ -1,4 +1,5 @@
 /** Option parsers and the options shared by every client command. */
+import { isIPv4, isIPv6 } from 'node:net';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { TlsFlags } from './tls.js';
 import { usageError } from './errors.js';
@@ -43,6 +44,8 @@ export interface ClientFlags extends TlsFlags {
   user?: string;
   /** The password when --user names only the user (--password, CAIRN_PASSWORD). */
   password?: string;
+  /** Keys and values on the command line and in simple output are hex. */
+  hex?: boolean;
 }
 
 export const DEFAULT_ENDPOINT = '127.0.0.1:7379';
@@ -71,10 +74,11 @@ export function addClientOptions(cmd: Command): Command {
     )
     .addOption(new Option('--key <file>', 'TLS: key of --cert').env('CAIRN_KEY').default(''))
     .addOption(
-      new Option('-o, --output <format>', 'simple, or json (one object; keys and values as UTF-8 strings)')
+      new Option('-o, --output <format>', 'simple (keys and values as raw bytes), or json (one object; keys and values base64)')
         .choices(['simple', 'json'])
         .default('simple'),
     )
+    .addOption(new Option('--hex', 'keys and values given and printed (simple output) as hex, for binary data'))
     .addOption(
       new Option('--user <name[:password]>', 'authenticate as this user (asks for the password when it is not given)').env('CAIRN_USER'),
     )
@@ -83,7 +87,18 @@ export function addClientOptions(cmd: Command): Command {
     );
 }
 
-const CLIENT_OPTION_KEYS = ['endpoints', 'dialTimeout', 'commandTimeout', 'output', 'cacert', 'cert', 'key', 'user', 'password'] as const;
+const CLIENT_OPTION_KEYS = [
+  'endpoints',
+  'dialTimeout',
+  'commandTimeout',
+  'output',
+  'cacert',
+  'cert',
+  'key',
+  'user',
+  'password',
+  'hex',
+] as const;
 
 /**
  * Lets the client options also come before the command (`cairn --endpoints x get k`), as
@@ -102,11 +117,38 @@ export function inheritClientOptions(program: Command): void {
   });
 }
 
-/** Splits the --endpoints list, rejecting empty entries. */
+/** host:port, [IPv6]:port; the host a name or an address. */
+const HOST_PORT = /^(?:\[([^\]]+)\]|([A-Za-z0-9._-]+)):(\d{1,5})$/;
+
+/**
+ * Why `endpoint` is not a host:port a member can listen on, or undefined when it is one.
+ * grpc-js would take "7001" as the host 0.0.27.89 on port 443, and "http://h:1" as
+ * something else again; both are mistakes to point out, not addresses to dial.
+ */
+export function endpointProblem(endpoint: string): string | undefined {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint)) {
+    return `give host:port without a scheme (${endpoint.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/.*$/, '')})`;
+  }
+  if (/^\d+$/.test(endpoint)) return `a port alone is not an endpoint; did you mean 127.0.0.1:${endpoint}?`;
+  const match = HOST_PORT.exec(endpoint);
+  if (match === null) return 'expected host:port, e.g. 127.0.0.1:7379, node-1.example:7379 or [::1]:7379';
+  const [, v6, host, port] = match;
+  if (v6 !== undefined && !isIPv6(v6)) return `${v6} is not an IPv6 address`;
+  if (host !== undefined && /^[\d.]+$/.test(host) && !isIPv4(host)) return `${host} is not an IPv4 address`;
+  const n = Number(port);
+  if (n < 1 || n > 65535) return `port ${port} is not between 1 and 65535`;
+  return undefined;
+}
+
+/** Splits the --endpoints list, rejecting entries that are not host:port. */
 export function parseEndpoints(list: string): string[] {
   const endpoints = list.split(',').map((e) => e.trim());
   if (endpoints.length === 0 || endpoints.some((e) => e === '')) {
     throw usageError(`invalid --endpoints '${list}': expected host:port[,host:port...]`);
+  }
+  for (const endpoint of endpoints) {
+    const problem = endpointProblem(endpoint);
+    if (problem !== undefined) throw usageError(`invalid endpoint '${endpoint}' in --endpoints: ${problem}`);
   }
   return endpoints;
 }

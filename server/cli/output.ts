@@ -1,13 +1,23 @@
-/** Rendering of responses: etcdctl-like lines, or JSON with bytes as UTF-8 strings. */
-import type { KeyValue } from '../../gen/ts/cairn/v1/types.js';
+/**
+ * Rendering of responses, as etcdctl: simple output prints keys and values as their raw
+ * bytes (or hex with --hex); JSON output gives every byte field base64-encoded.
+ */
 import type { OutputFormat } from './options.js';
 
+/** What printing a key-value needs; the SDK's KeyValue and the wire's both have it. */
+export interface KeyValueBytes {
+  key: Buffer;
+  value: Buffer;
+}
+
 /**
- * Converts a decoded message to plain JSON: bytes become UTF-8 strings, and a oneof
- * `{ $case: 'x', x: v }` becomes `{ x: v }`.
+ * Converts a response to plain JSON: bytes become base64 (as etcdctl's JSON, so binary
+ * keys and values survive), 64-bit integers numbers, and a oneof `{ $case: 'x', x: v }`
+ * becomes `{ x: v }`.
  */
 export function toJson(value: unknown): unknown {
-  if (Buffer.isBuffer(value) || value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  if (Buffer.isBuffer(value) || value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (typeof value === 'bigint') return jsonInteger(value);
   if (Array.isArray(value)) return value.map(toJson);
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
@@ -20,6 +30,16 @@ export function toJson(value: unknown): unknown {
   return value;
 }
 
+/** A 64-bit integer in JSON: a number while exact, else its decimal string. */
+function jsonInteger(n: bigint): number | string {
+  return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n.toString();
+}
+
+/** A revision (or other int64 count) for a line of text, whether it arrives as number or bigint. */
+export function formatRevision(revision: number | bigint): string {
+  return revision.toString();
+}
+
 export function writeLine(line: string | Buffer = ''): void {
   process.stdout.write(line);
   process.stdout.write('\n');
@@ -29,10 +49,15 @@ export function printJson(value: unknown): void {
   writeLine(JSON.stringify(toJson(value)));
 }
 
+/** A key or value in simple output: its bytes as they are, or in hex with --hex. */
+export function printBytes(bytes: Buffer, hex: boolean | undefined): void {
+  writeLine(hex === true ? bytes.toString('hex') : bytes);
+}
+
 /** etcdctl's simple format: the key on one line, the value on the next (unless keys only). */
-export function printKv(kv: KeyValue, keysOnly = false): void {
-  writeLine(kv.key);
-  if (!keysOnly) writeLine(kv.value);
+export function printKv(kv: KeyValueBytes, hex: boolean | undefined, keysOnly = false): void {
+  printBytes(kv.key, hex);
+  if (!keysOnly) printBytes(kv.value, hex);
 }
 
 /** Prints the response in JSON, or calls `simple` to print it line by line. */

@@ -1,6 +1,6 @@
 /** `cairn put <key> [value]`: sets a key. */
 import { Option, type Command } from 'commander';
-import { PutRequest } from '../../gen/ts/cairn/v1/kv.js';
+import { argBytes } from './bytes.js';
 import { withClient } from './client.js';
 import { usageError } from './errors.js';
 import { parseLeaseId } from './lease-id.js';
@@ -29,17 +29,14 @@ export function registerPut(program: Command): void {
       new Option('--lease <id>', 'attach the key to this lease (hex id, as `cairn lease grant` prints it)').argParser(parseLeaseId),
     );
   addClientOptions(cmd).action(async (key: string, value: string | undefined, flags: PutFlags) => {
-    if (key === '') throw usageError('the key must not be empty');
-    const request = PutRequest.fromPartial({
-      key: Buffer.from(key, 'utf8'),
-      value: value === undefined ? await readStdin() : Buffer.from(value, 'utf8'),
-      lease: flags.lease ?? 0,
-      prevKv: flags.prevKv === true,
-    });
-    const response = await withClient(flags, (client) => client.put(request));
-    render(flags.output, response, (r) => {
+    const k = argBytes(key, flags.hex, 'key');
+    if (k.length === 0) throw usageError('the key must not be empty');
+    // stdin is taken byte for byte, --hex or not: it is the way to give any bytes.
+    const v = value === undefined ? await readStdin() : argBytes(value, flags.hex, 'value');
+    const r = await withClient(flags, (client) => client.put(k, v, { lease: flags.lease ?? 0, prevKv: flags.prevKv === true }));
+    render(flags.output, { header: r.header, ...(r.prevKv === undefined ? {} : { prevKv: r.prevKv }) }, () => {
       writeLine('OK');
-      if (r.prevKv) printKv(r.prevKv);
+      if (r.prevKv) printKv(r.prevKv, flags.hex);
     });
   });
 }

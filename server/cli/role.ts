@@ -1,7 +1,7 @@
 /** `cairn role add|delete|get|list|grant-permission|revoke-permission`, as etcdctl's. */
 import type { Command } from 'commander';
 import { Permission_Type, type Permission, type RoleGetResponse, type RoleListResponse } from '../../gen/ts/cairn/v1/auth.js';
-import { withClient } from './client.js';
+import { authCall, withClient } from './client.js';
 import { usageError } from './errors.js';
 import { keyRange, type RangeFlags } from './keys.js';
 import { addClientOptions, type ClientFlags } from './options.js';
@@ -38,7 +38,7 @@ export function registerRole(program: Command): void {
 
   addClientOptions(role.command('add').description('add a role').argument('<name>', 'role name')).action(
     async (name: string, flags: ClientFlags) => {
-      const response = await withClient(flags, (c) => c.auth((a) => a.roleAdd.bind(a), { name }));
+      const response = await withClient(flags, (c) => authCall(c, (a) => a.roleAdd.bind(a), { name }));
       render(flags.output, response, () => writeLine(`Role ${name} created`));
     },
   );
@@ -46,13 +46,13 @@ export function registerRole(program: Command): void {
   addClientOptions(
     role.command('delete').description('delete a role (and take it from every user)').argument('<name>', 'role name'),
   ).action(async (name: string, flags: ClientFlags) => {
-    const response = await withClient(flags, (c) => c.auth((a) => a.roleDelete.bind(a), { role: name }));
+    const response = await withClient(flags, (c) => authCall(c, (a) => a.roleDelete.bind(a), { role: name }));
     render(flags.output, response, () => writeLine(`Role ${name} deleted`));
   });
 
   addClientOptions(role.command('get').description("print a role's permissions").argument('<name>', 'role name')).action(
     async (name: string, flags: ClientFlags) => {
-      const response: RoleGetResponse = await withClient(flags, (c) => c.auth((a) => a.roleGet.bind(a), { role: name }));
+      const response: RoleGetResponse = await withClient(flags, (c) => authCall(c, (a) => a.roleGet.bind(a), { role: name }));
       render(flags.output, response, (r) => {
         writeLine(`Role ${name}`);
         const reads = r.perm.filter((p) => p.type === Permission_Type.TYPE_READ || p.type === Permission_Type.TYPE_READWRITE);
@@ -64,7 +64,7 @@ export function registerRole(program: Command): void {
   );
 
   addClientOptions(role.command('list').description('list every role')).action(async (flags: ClientFlags) => {
-    const response: RoleListResponse = await withClient(flags, (c) => c.auth((a) => a.roleList.bind(a), {}));
+    const response: RoleListResponse = await withClient(flags, (c) => authCall(c, (a) => a.roleList.bind(a), {}));
     render(flags.output, response, (r) => r.roles.forEach((name) => writeLine(name)));
   });
 
@@ -82,7 +82,7 @@ export function registerRole(program: Command): void {
     const type = TYPES[typeName];
     if (type === undefined) throw usageError(`permission type must be read, write or readwrite, not ${typeName}`);
     const perm = { type, ...keyRange(key, rangeEnd, flags) };
-    const response = await withClient(flags, (c) => c.auth((a) => a.roleGrantPermission.bind(a), { name, perm }));
+    const response = await withClient(flags, (c) => authCall(c, (a) => a.roleGrantPermission.bind(a), { name, perm }));
     render(flags.output, response, () => writeLine(`Role ${name} updated`));
   });
 
@@ -97,7 +97,7 @@ export function registerRole(program: Command): void {
     ),
   ).action(async (name: string, key: string, rangeEnd: string | undefined, flags: PermissionFlags) => {
     const range = keyRange(key, rangeEnd, flags);
-    const response = await withClient(flags, (c) => c.auth((a) => a.roleRevokePermission.bind(a), { role: name, ...range }));
+    const response = await withClient(flags, (c) => authCall(c, (a) => a.roleRevokePermission.bind(a), { role: name, ...range }));
     const what = range.rangeEnd.length === 0 ? `key ${key}` : `range ${describeRange(range.key, range.rangeEnd)}`;
     render(flags.output, response, () => writeLine(`Permission of ${what} is revoked from role ${name}`));
   });

@@ -1,70 +1,61 @@
 /** `cairn status`: every member of the cluster, its role, term and Raft progress. */
-import { Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import type { Command } from 'commander';
-import { ClusterServiceClient, type Member, type MemberListResponse } from '../../gen/ts/cairn/v1/cluster.js';
-import { MaintenanceServiceClient, type StatusResponse } from '../../gen/ts/cairn/v1/maintenance.js';
+import type { StatusResponse } from '../../gen/ts/cairn/v1/maintenance.js';
 import { alarmLine } from './alarm-format.js';
-import { parseEndpoints, addClientOptions, type ClientFlags } from './options.js';
-import { render, writeLine } from './output.js';
-import { serviceError } from './errors.js';
-import { clientCredentials } from './tls.js';
-import { status as grpcStatus } from '@grpc/grpc-js';
+import { clientFromFlags, rawCall, withClient, withoutSdkHint } from './client.js';
+import { usageError } from './errors.js';
+import { addClientOptions, type ClientFlags } from './options.js';
+import { formatRevision, render, writeLine } from './output.js';
+import { CairnError, type CairnClient, type Member } from './sdk.js';
 
 interface MemberReport {
   member: Member;
   status?: StatusResponse;
+  /** Why the member did not answer. */
   error?: string;
 }
 
-export function call<Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) => void): Promise<Res> {
-  return new Promise((resolve, reject) => invoke((err, res) => (err ? reject(err) : resolve(res))));
+/** The member of `members` named or numbered `wanted` (a usage error listing them when none is). */
+export function findMember(members: Member[], wanted: string): Member {
+  const member = members.find((m) => m.name === wanted || String(m.id) === wanted);
+  if (member === undefined) throw usageError(`no member named or numbered ${wanted}; members: ${members.map((m) => m.name).join(', ')}`);
+  return member;
 }
 
-export async function memberList(endpoints: string[], timeoutMs: number, creds: ChannelCredentials): Promise<MemberListResponse> {
-  let lastError: ServiceError | undefined;
-  for (const endpoint of endpoints) {
-    const client = new ClusterServiceClient(endpoint, creds);
-    try {
-      return await call<MemberListResponse>((cb) => client.memberList({}, new Metadata(), { deadline: Date.now() + timeoutMs }, cb));
-    } catch (err) {
-      lastError = err as ServiceError; // what `call` rejects with
-    } finally {
-      client.close();
-    }
-  }
-  throw lastError ?? serviceError(grpcStatus.UNAVAILABLE, 'no endpoint answered');
+/** The cluster's members, from the first endpoint that answers. */
+export function memberList(client: CairnClient): Promise<Member[]> {
+  return client.members();
 }
 
-async function memberStatus(member: Member, timeoutMs: number, creds: ChannelCredentials): Promise<MemberReport> {
-  const client = new MaintenanceServiceClient(member.address, creds);
+function describe(err: unknown): string {
+  if (err instanceof CairnError) return `${err.codeName}: ${withoutSdkHint(err.message)}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Asks the member itself (not the cluster) for its status, through a client of its own. */
+async function memberStatus(member: Member, flags: ClientFlags): Promise<MemberReport> {
+  if (member.address === '') return { member, error: 'the member has no client address' };
+  let client: CairnClient | undefined;
   try {
-    const status = await call<StatusResponse>((cb) => client.status({}, new Metadata(), { deadline: Date.now() + timeoutMs }, cb));
+    client = await clientFromFlags(flags, [member.address]);
+    const status = await rawCall<StatusResponse>(client, 'read', (c, cb) =>
+      c.member.maintenance.status({}, c.metadata, { deadline: c.deadline }, cb),
+    );
     return { member, status };
   } catch (err) {
-    return { member, error: (err as ServiceError).details ?? String(err) };
+    return { member, error: describe(err) };
   } finally {
-    client.close();
+    client?.close();
   }
 }
 
 function printTable(reports: MemberReport[]): void {
   const rows = [['NAME', 'ID', 'ADDRESS', 'IS LEARNER', 'ROLE', 'LEADER', 'TERM', 'RAFT INDEX', 'COMMIT', 'APPLIED', 'REVISION']];
   const nameOf = (id: number): string => reports.find((r) => r.member.id === id)?.member.name ?? (id === 0 ? 'none' : String(id));
-  for (const { member, status, error } of reports) {
+  for (const { member, status } of reports) {
     if (status === undefined) {
-      rows.push([
-        member.name,
-        String(member.id),
-        member.address,
-        String(member.learner),
-        `unreachable: ${error ?? ''}`,
-        '',
-        '',
-        '',
-        '',
-        '',
-        '',
-      ]);
+      // The reason is printed below the table: it is too long for a column.
+      rows.push([member.name, String(member.id), member.address, String(member.learner), 'unreachable', '', '', '', '', '', '']);
       continue;
     }
     rows.push([
@@ -79,7 +70,7 @@ function printTable(reports: MemberReport[]): void {
       String(status.raftIndex),
       String(status.raftCommitIndex),
       String(status.raftAppliedIndex),
-      String(status.header?.revision ?? 0),
+      formatRevision(status.header?.revision ?? 0),
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -90,6 +81,7 @@ function printTable(reports: MemberReport[]): void {
         .join('  ')
         .trimEnd(),
     );
+  for (const { member, error } of reports) if (error !== undefined) writeLine(`${member.name} is unreachable: ${error}`);
   // Alarms are replicated: members list the same ones (a lagging member may not have applied one yet).
   const names = new Map(reports.map((r) => [r.member.id, r.member.name]));
   const seen = new Set<string>();
@@ -104,12 +96,12 @@ function printTable(reports: MemberReport[]): void {
 export function registerStatus(program: Command): void {
   const cmd = program
     .command('status')
-    .description('show every member: learner or voter, role, leader, term, raft index and applied index; then any active alarm');
+    .description(
+      'show every member: learner or voter, role, leader, term, raft index and applied index; then unreachable members and any active alarm',
+    );
   addClientOptions(cmd).action(async (flags: ClientFlags) => {
-    const endpoints = parseEndpoints(flags.endpoints);
-    const creds = clientCredentials(flags);
-    const list = await memberList(endpoints, flags.commandTimeout, creds);
-    const reports = await Promise.all(list.members.map((m) => memberStatus(m, flags.commandTimeout, creds)));
+    const members = await withClient(flags, memberList);
+    const reports = await Promise.all(members.map((m) => memberStatus(m, flags)));
     render(
       flags.output,
       { members: reports.map((r) => ({ ...r.member, ...(r.status ?? {}), ...(r.error ? { error: r.error } : {}) })) },

@@ -1,7 +1,7 @@
 /** `cairn user add|delete|get|list|passwd|grant-role|revoke-role`, as etcdctl's. */
 import { Option, type Command } from 'commander';
 import type { UserGetResponse, UserListResponse } from '../../gen/ts/cairn/v1/auth.js';
-import { withClient } from './client.js';
+import { authCall, withClient } from './client.js';
 import { CliError, usageError } from './errors.js';
 import { addClientOptions, type ClientFlags } from './options.js';
 import { render, writeLine } from './output.js';
@@ -46,20 +46,20 @@ export function registerUser(program: Command): void {
     const { name, password } = splitUser(spec);
     if (name === '') throw usageError('the user name must not be empty');
     const pw = await newPassword(name, password, flags);
-    const response = await withClient(flags, (c) => c.auth((a) => a.userAdd.bind(a), { name, password: pw }));
+    const response = await withClient(flags, (c) => authCall(c, (a) => a.userAdd.bind(a), { name, password: pw }));
     render(flags.output, response, () => writeLine(`User ${name} created`));
   });
 
   addClientOptions(user.command('delete').description('delete a user').argument('<name>', 'user name')).action(
     async (name: string, flags: ClientFlags) => {
-      const response = await withClient(flags, (c) => c.auth((a) => a.userDelete.bind(a), { name }));
+      const response = await withClient(flags, (c) => authCall(c, (a) => a.userDelete.bind(a), { name }));
       render(flags.output, response, () => writeLine(`User ${name} deleted`));
     },
   );
 
   addClientOptions(user.command('get').description("print a user's roles").argument('<name>', 'user name')).action(
     async (name: string, flags: ClientFlags) => {
-      const response: UserGetResponse = await withClient(flags, (c) => c.auth((a) => a.userGet.bind(a), { name }));
+      const response: UserGetResponse = await withClient(flags, (c) => authCall(c, (a) => a.userGet.bind(a), { name }));
       render(flags.output, response, (r) => {
         writeLine(`User: ${name}`);
         writeLine(`Roles: ${r.roles.join(' ')}`);
@@ -68,7 +68,7 @@ export function registerUser(program: Command): void {
   );
 
   addClientOptions(user.command('list').description('list every user')).action(async (flags: ClientFlags) => {
-    const response: UserListResponse = await withClient(flags, (c) => c.auth((a) => a.userList.bind(a), {}));
+    const response: UserListResponse = await withClient(flags, (c) => authCall(c, (a) => a.userList.bind(a), {}));
     render(flags.output, response, (r) => r.users.forEach((u) => writeLine(u)));
   });
 
@@ -80,21 +80,21 @@ export function registerUser(program: Command): void {
       .addOption(interactiveOption()),
   ).action(async (name: string, flags: PasswordFlags) => {
     const password = await newPassword(name, undefined, flags);
-    const response = await withClient(flags, (c) => c.auth((a) => a.userChangePassword.bind(a), { name, password }));
+    const response = await withClient(flags, (c) => authCall(c, (a) => a.userChangePassword.bind(a), { name, password }));
     render(flags.output, response, () => writeLine('Password updated'));
   });
 
   addClientOptions(
     user.command('grant-role').description('give a user a role').argument('<user>', 'user name').argument('<role>', 'role name'),
   ).action(async (name: string, role: string, flags: ClientFlags) => {
-    const response = await withClient(flags, (c) => c.auth((a) => a.userGrantRole.bind(a), { user: name, role }));
+    const response = await withClient(flags, (c) => authCall(c, (a) => a.userGrantRole.bind(a), { user: name, role }));
     render(flags.output, response, () => writeLine(`Role ${role} is granted to user ${name}`));
   });
 
   addClientOptions(
     user.command('revoke-role').description('take a role from a user').argument('<user>', 'user name').argument('<role>', 'role name'),
   ).action(async (name: string, role: string, flags: ClientFlags) => {
-    const response = await withClient(flags, (c) => c.auth((a) => a.userRevokeRole.bind(a), { name, role }));
+    const response = await withClient(flags, (c) => authCall(c, (a) => a.userRevokeRole.bind(a), { name, role }));
     render(flags.output, response, () => writeLine(`Role ${role} is revoked from user ${name}`));
   });
 }

@@ -3,11 +3,14 @@ import { status, type ClientDuplexStream } from '@grpc/grpc-js';
 import { Option, type Command } from 'commander';
 import { Event_EventType, type Event } from '../../gen/ts/cairn/v1/types.js';
 import { WatchCreateRequest, WatchCreateRequest_FilterType, type WatchRequest, type WatchResponse } from '../../gen/ts/cairn/v1/watch.js';
-import { clientFromFlags } from './client.js';
+import { withClient } from './client.js';
 import { CliError, isServiceError, serviceError } from './errors.js';
 import { keyRange } from './keys.js';
 import { addClientOptions, nonNegativeInt, type ClientFlags } from './options.js';
-import { printJson, printKv, writeLine } from './output.js';
+import { formatRevision, printJson, printKv, writeLine } from './output.js';
+import type { CairnClient } from './sdk.js';
+
+type WatchStream = ClientDuplexStream<WatchRequest, WatchResponse>;
 
 interface WatchFlags extends ClientFlags {
   prefix?: boolean;
@@ -21,7 +24,7 @@ interface WatchFlags extends ClientFlags {
 
 const EVENT_NAMES: Record<number, string> = { [Event_EventType.EVENT_TYPE_PUT]: 'PUT', [Event_EventType.EVENT_TYPE_DELETE]: 'DELETE' };
 
-function printEvent(event: Event, json: boolean): void {
+function printEvent(event: Event, json: boolean, hex: boolean | undefined): void {
   const type = EVENT_NAMES[event.type] ?? String(event.type);
   if (json) {
     printJson({ type, kv: event.kv, prevKv: event.prevKv });
@@ -29,26 +32,63 @@ function printEvent(event: Event, json: boolean): void {
   }
   // etcdctl's layout: the type, the previous key-value when asked for, then the key-value.
   writeLine(type);
-  if (event.prevKv) printKv(event.prevKv);
-  if (event.kv) printKv(event.kv, event.type === Event_EventType.EVENT_TYPE_DELETE);
+  if (event.prevKv) printKv(event.prevKv, hex);
+  if (event.kv) printKv(event.kv, hex, event.type === Event_EventType.EVENT_TYPE_DELETE);
 }
 
 function cancelError(resp: WatchResponse, startRevision: number): CliError {
   if (resp.compactRevision > 0) {
-    return new CliError(`watch canceled: revision ${startRevision} was compacted; the oldest available is ${resp.compactRevision}`);
+    return new CliError(
+      `watch canceled: revision ${formatRevision(startRevision)} was compacted; the oldest available is ${formatRevision(resp.compactRevision)}`,
+    );
   }
   return new CliError(`watch canceled${resp.cancelReason ? `: ${resp.cancelReason}` : ' by the server'}`);
 }
 
-/** Follows one watch until SIGINT/SIGTERM (resolves) or until it fails (rejects). */
-function follow(stream: ClientDuplexStream<WatchRequest, WatchResponse>, flags: WatchFlags): Promise<void> {
+/**
+ * Opens the watch on a member through the SDK (its failover, retries, token and the
+ * --command-timeout deadline bound the creation) and resolves with the stream, paused,
+ * once the server says the watch is created. The stream itself has no deadline.
+ */
+function createWatch(client: CairnClient, createRequest: WatchCreateRequest, startRevision: number): Promise<WatchStream> {
+  return client.call(
+    'read',
+    (c) =>
+      new Promise<WatchStream>((resolve, reject) => {
+        const stream = c.member.watch.watch(c.metadata);
+        const settle = (err: Error | undefined): void => {
+          clearTimeout(timer);
+          stream.removeListener('data', onData).removeListener('error', settle).removeListener('end', onEnd);
+          if (err === undefined) return resolve(stream);
+          stream.cancel();
+          reject(err);
+        };
+        const onData = (resp: WatchResponse): void => {
+          if (resp.canceled) return settle(cancelError(resp, startRevision));
+          if (!resp.created) return;
+          // Nothing may be lost between this listener and follow()'s: hold the stream still.
+          stream.pause();
+          settle(undefined);
+        };
+        const onEnd = (): void => settle(serviceError(status.UNAVAILABLE, 'watch stream closed by the server'));
+        const timer = setTimeout(
+          () => settle(serviceError(status.DEADLINE_EXCEEDED, 'the watch was not created in time')),
+          Math.max(0, c.deadline.getTime() - Date.now()),
+        );
+        stream.on('data', onData).on('error', settle).on('end', onEnd);
+        stream.write({ request: { $case: 'createRequest', createRequest } });
+      }),
+  );
+}
+
+/** Follows a created watch until SIGINT/SIGTERM (resolves) or until it fails (rejects). */
+function follow(stream: WatchStream, flags: WatchFlags): Promise<void> {
   const json = flags.output === 'json';
   return new Promise<void>((resolve, reject) => {
     let stopping = false;
     const stop = (err?: Error): void => {
       if (stopping) return;
       stopping = true;
-      clearTimeout(createTimer);
       process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
       stream.cancel();
       if (err === undefined) resolve();
@@ -56,25 +96,20 @@ function follow(stream: ClientDuplexStream<WatchRequest, WatchResponse>, flags: 
     };
     const onSignal = (): void => stop();
     process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-    // The stream itself has no deadline; only its creation is bounded by --command-timeout.
-    const createTimer = setTimeout(
-      () => stop(serviceError(status.DEADLINE_EXCEEDED, 'the watch was not created in time')),
-      flags.commandTimeout,
-    );
     stream.on('data', (resp: WatchResponse) => {
-      if (resp.created) clearTimeout(createTimer);
       if (resp.canceled) return stop(cancelError(resp, flags.rev));
-      for (const event of resp.events) printEvent(event, json);
+      for (const event of resp.events) printEvent(event, json, flags.hex);
       if (!resp.created && resp.events.length === 0 && resp.header) {
         const revision = resp.header.revision;
         if (json) printJson({ type: 'PROGRESS', revision });
-        else writeLine(`progress notify: revision ${revision}`);
+        else writeLine(`progress notify: revision ${formatRevision(revision)}`);
       }
     });
     stream.on('error', (err) => {
       if (!(isServiceError(err) && err.code === status.CANCELLED && stopping)) stop(err);
     });
     stream.on('end', () => stop(new CliError('watch stream closed by the server')));
+    stream.resume();
   });
 }
 
@@ -102,14 +137,6 @@ export function registerWatch(program: Command): void {
       progressNotify: flags.progressNotify === true,
       filters,
     });
-    const client = clientFromFlags(flags);
-    try {
-      const watchClient = await client.watchClient();
-      const stream = watchClient.watch(await client.callMetadata());
-      stream.write({ request: { $case: 'createRequest', createRequest } });
-      await follow(stream, flags);
-    } finally {
-      client.close();
-    }
+    await withClient(flags, async (client) => follow(await createWatch(client, createRequest, flags.rev), flags));
   });
 }

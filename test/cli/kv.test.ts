@@ -1,6 +1,6 @@
 // put/get/del/compact through the real `cairn` binary against a real node.
 import test from 'ava';
-import { runCli, startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
+import { runCli, runCliInShell, startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
 
 let node: NodeProcess;
 test.before(async () => {
@@ -11,7 +11,7 @@ test.after.always(async () => {
 });
 
 /** Runs a client command against the node and expects success. */
-async function ok(args: string[], input?: string): Promise<string> {
+async function ok(args: string[], input?: string | Buffer): Promise<string> {
   const r = await runCli([...args, '--endpoints', node.address], input === undefined ? {} : { input });
   if (r.code !== 0) throw new Error(`cairn ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return r.stdout;
@@ -72,7 +72,10 @@ test('get --rev reads an older version; --serializable reads too', async (t) => 
   t.is(await ok(['get', 'rev/a', '--serializable']), 'rev/a\nnew\n');
 });
 
-test('-o json prints one object with keys and values as UTF-8 strings', async (t) => {
+/** A key or value as -o json gives it: base64 of its bytes, as etcdctl. */
+const b64 = (text: string | Buffer): string => Buffer.from(text).toString('base64');
+
+test('-o json prints one object with keys and values base64-encoded, as etcdctl', async (t) => {
   const rev = await put('json/ключ', 'värde ✓');
   const out = JSON.parse(await ok(['get', 'json/', '--prefix', '-o', 'json'])) as {
     count: number;
@@ -80,8 +83,44 @@ test('-o json prints one object with keys and values as UTF-8 strings', async (t
     header: { revision: number };
   };
   t.is(out.count, 1);
-  t.like(out.kvs[0], { key: 'json/ключ', value: 'värde ✓', modRevision: rev, createRevision: rev, version: 1 });
+  t.like(out.kvs[0], { key: b64('json/ключ'), value: b64('värde ✓'), modRevision: rev, createRevision: rev, version: 1 });
   t.true(out.header.revision >= rev);
+});
+
+test('binary values survive: raw bytes in simple output, base64 in JSON, hex with --hex', async (t) => {
+  // Every byte value, most of them not UTF-8: the bytes a lossy text decoding would mangle.
+  const value = Buffer.from(Array.from({ length: 4104 }, (_, i) => (i * 7) % 256));
+  t.is(await ok(['put', 'bin/v'], value), 'OK\n');
+  const raw = await runCli(['get', 'bin/v', '--endpoints', node.address]);
+  t.deepEqual(raw.stdoutBytes, Buffer.concat([Buffer.from('bin/v\n'), value, Buffer.from('\n')]));
+  const json = JSON.parse(await ok(['get', 'bin/v', '-o', 'json'])) as { kvs: { value: string }[] };
+  t.true(Buffer.from(json.kvs[0]!.value, 'base64').equals(value));
+  t.is(
+    await ok(['get', Buffer.from('bin/v').toString('hex'), '--hex']),
+    `${Buffer.from('bin/v').toString('hex')}\n${value.toString('hex')}\n`,
+  );
+});
+
+test('--hex takes keys and values in hex', async (t) => {
+  t.is(await ok(['put', '--hex', '6865782f00ff', 'c0ffee']), 'OK\n');
+  t.is(await ok(['get', '--hex', '6865782f', '--prefix']), '6865782f00ff\nc0ffee\n');
+  const bad = await runCli(['put', '--hex', 'xyz', 'v', '--endpoints', node.address]);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /key 'xyz' is not hex/);
+});
+
+test('a key or value that is not valid UTF-8 on the command line is refused, not stored as U+FFFD', async (t) => {
+  // "k" then the bytes ff fe, which no UTF-8 text has.
+  const r = await runCliInShell(`put "$(printf 'k\\377\\376')" v --endpoints ${node.address}`);
+  t.is(r.code, 2);
+  t.regex(r.stderr, /the key is not valid UTF-8; .*--hex/);
+  const v = await runCliInShell(`put utf8/k "$(printf 'v\\377')" --endpoints ${node.address}`);
+  t.is(v.code, 2);
+  t.regex(v.stderr, /the value is not valid UTF-8/);
+  t.is(await ok(['get', 'utf8/k']), '');
+  // A real U+FFFD typed as UTF-8 is a valid key.
+  t.is(await ok(['put', 'utf8/\uFFFD', 'ok']), 'OK\n');
+  t.is(await ok(['get', 'utf8/\uFFFD']), 'utf8/\uFFFD\nok\n');
 });
 
 test('del deletes a key, a prefix, and prints --prev-kv', async (t) => {
@@ -120,7 +159,7 @@ test('client options are accepted before the command, as with etcdctl', async (t
   await put('global/a', 'x');
   const r = await runCli(['--endpoints', node.address, '-o', 'json', 'get', 'global/a']);
   t.is(r.code, 0, r.stderr);
-  t.is((JSON.parse(r.stdout) as { kvs: { value: string }[] }).kvs[0]!.value, 'x');
+  t.is((JSON.parse(r.stdout) as { kvs: { value: string }[] }).kvs[0]!.value, Buffer.from('x').toString('base64'));
 });
 
 test('bench put and range report throughput and percentiles as JSON', async (t) => {

@@ -48,3 +48,10 @@ test('a syntax error is a usage error', async (t) => {
   t.is(bad.code, 2);
   t.regex(bad.stderr, /unknown operation 'frobnicate'/);
 });
+
+test('a script that is not valid UTF-8 is refused, not run with U+FFFD in its keys', async (t) => {
+  const r = await runCli(['txn', '--endpoints', node.address], { input: Buffer.from('\n\nput txn4/\xff v\n\n', 'latin1') });
+  t.is(r.code, 2);
+  t.regex(r.stderr, /the transaction on stdin is not valid UTF-8/);
+  t.is((await runCli(['get', 'txn4/', '--prefix', '--count-only', '--endpoints', node.address])).stdout, '0\n');
+});

@@ -80,9 +80,11 @@ test('--rev replays history, with --prev-kv and -o json', async (t) => {
     events.map((e) => e.type),
     ['PUT', 'PUT', 'DELETE'],
   );
-  t.like(events[0]!.kv, { key: 'w2/k', value: 'a', modRevision: rev });
-  t.like(events[1], { kv: { value: 'b' }, prevKv: { value: 'a' } });
-  t.like(events[2], { kv: { key: 'w2/k' }, prevKv: { value: 'b' } });
+  // Keys and values are base64 in JSON, as etcdctl's.
+  const b64 = (s: string): string => Buffer.from(s).toString('base64');
+  t.like(events[0]!.kv, { key: b64('w2/k'), value: b64('a'), modRevision: rev });
+  t.like(events[1], { kv: { value: b64('b') }, prevKv: { value: b64('a') } });
+  t.like(events[2], { kv: { key: b64('w2/k') }, prevKv: { value: b64('b') } });
   t.is(await w.exit, 0);
 });
 

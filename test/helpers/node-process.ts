@@ -130,6 +130,8 @@ export async function startNodeProcess(options: NodeProcessOptions = {}): Promis
 export interface CliResult {
   code: number | null;
   stdout: string;
+  /** stdout as the bytes written, for binary output. */
+  stdoutBytes: Buffer;
   stderr: string;
 }
 
@@ -152,10 +154,27 @@ export function spawnCli(args: string[], options: CliOptions = {}): ChildProcess
 
 /** Runs `cairn <args>` to completion. */
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
-  const child = spawnCli(args, options);
-  let stdout = '';
+  return collectCli(spawnCli(args, options), options);
+}
+
+/**
+ * Runs `cairn <args>` through sh, whose words may be any bytes (Node passes arguments as
+ * UTF-8 only): `printf` escapes in `shellArgs` give arguments that are not UTF-8.
+ */
+export function runCliInShell(shellArgs: string, options: CliOptions = {}): Promise<CliResult> {
+  const { CAIRN_ENDPOINTS: _ignored, ...env } = process.env;
+  const child = spawn('/bin/sh', ['-c', `exec "$0" "$1" ${shellArgs}`, process.execPath, CAIRN_BIN], {
+    env: { ...env, ...options.env },
+    stdio: 'pipe',
+  });
+  child.stdin.end(options.input ?? '');
+  return collectCli(child, options);
+}
+
+function collectCli(child: ChildProcess, options: CliOptions): Promise<CliResult> {
+  const out: Buffer[] = [];
   let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stdout!.on('data', (c: Buffer) => out.push(c));
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   // Only a bound on a hang: on a busy machine a command that starts a fresh node process
   // can take many seconds, and several tests run them at once.
@@ -168,7 +187,13 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
   return new Promise((resolve) => {
     child.once('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr: killed ? `${stderr}[killed: still running after ${timeoutMs} ms]\n` : stderr });
+      const stdoutBytes = Buffer.concat(out);
+      resolve({
+        code,
+        stdout: stdoutBytes.toString('utf8'),
+        stdoutBytes,
+        stderr: killed ? `${stderr}[killed: still running after ${timeoutMs} ms]\n` : stderr,
+      });
     });
   });
 }

@@ -23,7 +23,7 @@ import {
   type RangeResult,
 } from './kv-types.js';
 import { userCredentials } from './auth.js';
-import { MemberPool, type InvokeOptions } from './pool.js';
+import { MemberPool, type CallContext, type InvokeOptions, type Safety } from './pool.js';
 import { transportFor, type TlsOptions } from './tls.js';
 import { deleteRequest, putRequest, rangeRequest, type DeleteOptions, type PutOptions, type ReadOptions } from './requests.js';
 import { toBigInt, type Int64 } from './int64.js';
@@ -227,6 +227,17 @@ export class CairnClient {
   /** The leader of election `name` each time it changes; no session needed. */
   observeLeader(name: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<KeyValue, void, undefined> {
     return observeLeader(this, name, options);
+  }
+
+  /**
+   * Runs one raw gRPC call, of any service, with the client's failover, retry policy
+   * (`safety`: may a retry apply it twice?), token and call deadline. For tools that need
+   * calls the typed API does not cover (the `cairn` CLI's auth, maintenance and txn
+   * commands); `ctx.member` holds a stub per service of the member in use.
+   */
+  async call<T>(safety: Safety, attempt: (ctx: CallContext) => Promise<T>, options: InvokeOptions = {}): Promise<T> {
+    await this.pool.discover();
+    return this.pool.invoke(safety, attempt, options);
   }
 
   /** Closes every connection; in-flight calls fail and watches end. */

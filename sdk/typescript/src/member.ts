@@ -49,29 +49,52 @@ export class MemberConnection {
   }
 
   /**
+   * Why the last connection attempt failed ("connection failed", "not connected within
+   * 2000 ms"); undefined once connected. The pool names it when no member answered.
+   */
+  lastConnectFailure: string | undefined;
+
+  /**
    * Resolves once the channel is connected; rejects with a not-sent CairnError when it is
-   * not within timeoutMs, so the caller knows nothing reached this member.
+   * not within timeoutMs, and at once when the attempt fails (refused, unreachable):
+   * nothing listens there, so waiting out the timeout would only delay trying another member.
    */
   connect(timeoutMs: number): Promise<void> {
     if (this.ready) return Promise.resolve();
+    const channel = this.kv.getChannel();
+    const deadline = Date.now() + Math.max(1, timeoutMs);
     return new Promise((resolve, reject) => {
-      this.kv.waitForReady(Date.now() + Math.max(1, timeoutMs), (err?: Error) => {
-        if (err === undefined) return resolve();
+      const fail = (reason: string, cause?: Error): void => {
+        this.lastConnectFailure = reason;
         reject(
           new CairnError({
             code: status.UNAVAILABLE,
-            message: `could not connect to ${this.address} within ${timeoutMs} ms${this.hint()}`,
+            message: `${this.address}: ${reason}${this.hint()}`,
             endpoint: this.address,
             notSent: true,
-            cause: err,
+            cause,
           }),
         );
-      });
+      };
+      const check = (): void => {
+        const state = channel.getConnectivityState(true);
+        if (state === connectivityState.READY) {
+          this.lastConnectFailure = undefined;
+          return resolve();
+        }
+        // The channel stays in TRANSIENT_FAILURE while it retries on its own backoff; it
+        // turns READY when the member is back, which the pool's next attempt will see.
+        if (state === connectivityState.TRANSIENT_FAILURE || state === connectivityState.SHUTDOWN) return fail('connection failed');
+        channel.watchConnectivityState(state, deadline, (err?: Error) =>
+          err === undefined ? check() : fail(`not connected within ${timeoutMs} ms`, err),
+        );
+      };
+      check();
     });
   }
 
   /** Plaintext against a TLS member (or the reverse) looks like a dead member; say what to check. */
-  private hint(): string {
+  hint(): string {
     return this.transport.secure
       ? ' (connecting with TLS: check that the member serves TLS, that its certificate chains to the CA given, and that a client certificate is given if it requires one)'
       : ' (connecting with plaintext: if the member serves TLS, give the tls option or CAIRN_CACERT, and a client certificate if it requires one)';

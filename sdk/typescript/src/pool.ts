@@ -127,12 +127,21 @@ export class MemberPool {
   ): Promise<T> {
     if (this.closed) throw new CairnError({ code: status.CANCELLED, message: 'the client is closed' });
     let reauthenticated = false;
+    /** Members this call could not connect to; named together when none could be reached. */
+    const unreached = new Set<MemberConnection>();
+    let reachedOne = false;
     for (let n = 0; ; n++) {
       const member = this.active;
       let error: CairnError;
       let metadata: Metadata | undefined;
       try {
-        await member.connect(Math.min(this.options.dialTimeoutMs, deadline - Date.now()));
+        try {
+          await member.connect(Math.min(this.options.dialTimeoutMs, deadline - Date.now()));
+        } catch (err) {
+          unreached.add(member);
+          throw err;
+        }
+        reachedOne = true;
         metadata = await this.tokens.metadata(member, new Date(deadline));
         const retrySafe = safety === 'read' || options.retryUnsafe === true;
         return await attempt({ member, deadline: new Date(this.attemptDeadline(retrySafe, deadline)), metadata });
@@ -150,7 +159,7 @@ export class MemberPool {
       // A member that answered TIMEOUT is alive, just slow to commit; others mean go elsewhere.
       if (error.cairnCode !== ErrorCode.ERROR_CODE_TIMEOUT) this.failover(member);
       const delay = backoffDelay(n);
-      if (Date.now() + delay >= deadline) throw error;
+      if (Date.now() + delay >= deadline) throw !reachedOne && unreached.size > 1 ? noMemberAnswered(unreached) : error;
       await sleep(delay);
     }
   }
@@ -183,6 +192,13 @@ export class MemberPool {
     this.closers.clear();
     for (const m of this.members) m.close();
   }
+}
+
+/** The error of a call that reached none of several members: each one's reason, once. */
+function noMemberAnswered(unreached: Set<MemberConnection>): CairnError {
+  const members = [...unreached];
+  const reasons = members.map((m) => `${m.address}: ${m.lastConnectFailure ?? 'not connected'}`).join(', ');
+  return new CairnError({ code: status.UNAVAILABLE, message: `no member answered (${reasons})${members[0]!.hint()}`, notSent: true });
 }
 
 /** Whether a failed attempt may be tried again (on this or another member). */
