@@ -1,5 +1,5 @@
 /** How the CLI prints alarms (`cairn alarm list`, `cairn status`). */
-import { AlarmType, type AlarmMember } from '../../gen/ts/cairn/v1/maintenance.js';
+import { AlarmType, type AlarmMember } from './sdk.js';
 
 /** CORRUPT, NOSPACE: the alarm's type as etcdctl prints it. */
 export function alarmName(type: AlarmType): string {
@@ -7,7 +7,7 @@ export function alarmName(type: AlarmType): string {
 }
 
 /** One line per alarm: `memberID:<id> (<name>) alarm:CORRUPT detail:<...>`. */
-export function alarmLine(alarm: AlarmMember, names: ReadonlyMap<number, string>): string {
+export function alarmLine(alarm: AlarmMember, names: ReadonlyMap<bigint, string>): string {
   const name = names.get(alarm.memberId);
   return `memberID:${alarm.memberId}${name === undefined ? '' : ` (${name})`} alarm:${alarmName(alarm.alarm)}${alarm.detail === '' ? '' : ` detail:${alarm.detail}`}`;
 }

@@ -1,6 +1,6 @@
 /** `cairn alarm list` / `cairn alarm disarm`: the cluster's alarms, in etcdctl's shapes. */
 import type { Command } from 'commander';
-import { AlarmAction, AlarmType, type AlarmsResponse } from '../../gen/ts/cairn/v1/maintenance.js';
+import { AlarmAction, AlarmType, type AlarmsResponse } from './sdk.js';
 import { alarmLine } from './alarm-format.js';
 import { rawCall, withClient } from './client.js';
 import { usageError } from './errors.js';
@@ -19,7 +19,7 @@ async function alarms(flags: ClientFlags, action: AlarmAction, member?: string, 
   await withClient(flags, async (client) => {
     const members = await client.members();
     const names = new Map(members.map((m) => [m.id, m.name]));
-    const memberId = member === undefined ? 0 : findMember(members, member).id;
+    const memberId = member === undefined ? 0n : findMember(members, member).id;
     // Alarms needs the root role once authentication is on: the client sends --user's token.
     const response = await rawCall<AlarmsResponse>(client, action === AlarmAction.ALARM_ACTION_LIST ? 'read' : 'write', (c, cb) =>
       c.member.maintenance.alarms({ action, memberId, alarm }, c.metadata, { deadline: c.deadline }, cb),

@@ -1,6 +1,6 @@
 /** `cairn auth enable|disable|status`, as etcdctl's. */
 import type { Command } from 'commander';
-import type { AuthStatusResponse } from '../../gen/ts/cairn/v1/auth.js';
+import type { AuthStatusResponse } from './sdk.js';
 import { authCall, withClient } from './client.js';
 import { addClientOptions, type ClientFlags } from './options.js';
 import { render, writeLine } from './output.js';

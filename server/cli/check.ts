@@ -1,52 +1,45 @@
 /** `cairn check hash`: every member's HashKV at one revision, compared. */
-import { Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import type { Command } from 'commander';
-import type { Member } from '../../gen/ts/cairn/v1/cluster.js';
-import { MaintenanceServiceClient, type HashKVResponse, type StatusResponse } from '../../gen/ts/cairn/v1/maintenance.js';
-import { withClient } from './client.js';
+import { rawCall, withClient, withMemberClient } from './client.js';
 import { CliError } from './errors.js';
-import { addClientOptions, parseEndpoints, type ClientFlags } from './options.js';
+import { addClientOptions, type ClientFlags } from './options.js';
 import { render, writeLine } from './output.js';
-import { call, memberList } from './status.js';
-import { clientCredentials } from './tls.js';
+import type { HashKVResponse, Member, StatusResponse } from './sdk.js';
 
 interface MemberHashReport {
   name: string;
-  id: number;
+  id: bigint;
   address: string;
-  revision?: number;
+  revision?: bigint;
   hash?: string;
   keys?: number;
   error?: string;
 }
 
-async function memberRevision(member: Member, creds: ChannelCredentials, timeoutMs: number): Promise<number> {
-  const client = new MaintenanceServiceClient(member.address, creds);
-  try {
-    const status = await call<StatusResponse>((cb) => client.status({}, new Metadata(), { deadline: Date.now() + timeoutMs }, cb));
-    return status.header?.revision ?? 0;
-  } finally {
-    client.close();
-  }
+function memberRevision(flags: ClientFlags, member: Member): Promise<bigint> {
+  return withMemberClient(flags, member.address, async (client) => {
+    const status = await rawCall<StatusResponse>(client, 'read', (c, cb) =>
+      c.member.maintenance.status({}, c.metadata, { deadline: c.deadline }, cb),
+    );
+    return status.header?.revision ?? 0n;
+  });
 }
 
 /** Hashing reads every key: a deadline of its own, well above the command's. */
-async function memberHash(
-  member: Member,
-  revision: number,
-  creds: ChannelCredentials,
-  metadata: Metadata,
-  timeoutMs: number,
-): Promise<MemberHashReport> {
+async function memberHash(flags: ClientFlags, member: Member, revision: bigint): Promise<MemberHashReport> {
   const report = { name: member.name, id: member.id, address: member.address };
-  const client = new MaintenanceServiceClient(member.address, creds);
   try {
-    const res = await call<HashKVResponse>((cb) => client.hashKv({ revision }, metadata, { deadline: Date.now() + timeoutMs }, cb));
-    return { ...report, revision: res.revision, hash: res.hash, keys: res.keys };
+    const res = await withMemberClient(flags, member.address, (client) =>
+      rawCall<HashKVResponse>(
+        client,
+        'read',
+        (c, cb) => c.member.maintenance.hashKv({ revision }, c.metadata, { deadline: c.deadline }, cb),
+        { timeoutMs: 10 * flags.commandTimeout },
+      ),
+    );
+    return { ...report, revision: res.revision, hash: res.hash, keys: Number(res.keys) };
   } catch (err) {
-    return { ...report, error: (err as ServiceError).details ?? String(err) };
-  } finally {
-    client.close();
+    return { ...report, error: err instanceof Error ? err.message : String(err) };
   }
 }
 
@@ -71,13 +64,11 @@ export function registerCheck(program: Command): void {
     .command('hash')
     .description("hash every member's key space at one revision (the lowest current one) and compare; exits 1 on a mismatch");
   addClientOptions(hash).action(async (flags: ClientFlags) => {
-    const creds = clientCredentials(flags);
-    const members = (await memberList(parseEndpoints(flags.endpoints), flags.commandTimeout, creds)).members;
+    const members = await withClient(flags, (c) => c.memberList());
     // The lowest revision any member reached: one every member has applied.
-    const revisions = await Promise.all(members.map((m) => memberRevision(m, creds, flags.commandTimeout)));
-    const revision = Math.min(...revisions);
-    const metadata = await withClient(flags, (c) => c.callMetadata());
-    const reports = await Promise.all(members.map((m) => memberHash(m, revision, creds, metadata, 10 * flags.commandTimeout)));
+    const revisions = await Promise.all(members.map((m) => memberRevision(flags, m)));
+    const revision = revisions.reduce((low, r) => (r < low ? r : low));
+    const reports = await Promise.all(members.map((m) => memberHash(flags, m, revision)));
     const hashes = new Set(reports.map((r) => r.hash));
     const agree = hashes.size === 1 && !hashes.has(undefined);
     render(flags.output, { revision, agree, members: reports }, () => {

@@ -2,9 +2,9 @@
  * The CLI's client: the TypeScript SDK's CairnClient, built from the shared flags. Failover,
  * retries, deadlines and authentication are the SDK's; this file only maps flags to options.
  */
-import { CairnClient, type CallContext, type ClientOptions, type Safety } from './sdk.js';
+import { CairnClient, type CallContext, type ClientOptions, type InvokeOptions, type Safety } from './sdk.js';
 import type { CallOptions, ClientUnaryCall, Metadata, ServiceError } from '@grpc/grpc-js';
-import type { AuthServiceClient } from '../../gen/ts/cairn/v1/auth.js';
+import type { AuthServiceClient } from './sdk.js';
 import { CliError } from './errors.js';
 import { parseEndpoints, type ClientFlags } from './options.js';
 import { promptHidden, splitUser } from './password-input.js';
@@ -65,6 +65,19 @@ export async function withClient<T>(flags: ClientFlags, fn: (client: CairnClient
   }
 }
 
+/**
+ * Runs `fn` with a client of the one member at `address` (status, hashes, defragment and
+ * backups are per member), and closes it afterwards.
+ */
+export async function withMemberClient<T>(flags: ClientFlags, address: string, fn: (client: CairnClient) => Promise<T>): Promise<T> {
+  const client = await clientFromFlags(flags, [address]);
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
 /** The grpc-js callback of a unary call, as a promise. */
 export function unary<Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> {
   return new Promise((resolve, reject) => void invoke((err, res) => (err ? reject(err) : resolve(res))));
@@ -75,8 +88,9 @@ export function rawCall<Res>(
   client: CairnClient,
   safety: Safety,
   invoke: (ctx: CallContext, cb: (err: ServiceError | null, res: Res) => void) => unknown,
+  options: InvokeOptions = {},
 ): Promise<Res> {
-  return client.call(safety, (ctx) => unary<Res>((cb) => invoke(ctx, cb)));
+  return client.call(safety, (ctx) => unary<Res>((cb) => invoke(ctx, cb)), options);
 }
 
 export type UnaryMethod<Req, Res> = (

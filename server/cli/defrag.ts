@@ -1,14 +1,10 @@
 /** `cairn defrag`: compacts members' engine files, giving the space of deleted keys back. */
-import type { Metadata } from '@grpc/grpc-js';
-import { type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import type { Command } from 'commander';
-import { MaintenanceServiceClient, type DefragmentResponse } from '../../gen/ts/cairn/v1/maintenance.js';
-import { withClient } from './client.js';
+import { rawCall, withClient, withMemberClient } from './client.js';
 import { addClientOptions, parseEndpoints, type ClientFlags } from './options.js';
 import { render, writeLine } from './output.js';
 import { formatBytes } from './progress-bar.js';
-import { call, memberList } from './status.js';
-import { clientCredentials } from './tls.js';
+import type { DefragmentResponse } from './sdk.js';
 
 interface DefragFlags extends ClientFlags {
   cluster?: boolean;
@@ -20,15 +16,22 @@ interface DefragReport {
   error?: string;
 }
 
-/** No deadline of the command's: compacting a large store takes as long as the disk needs. */
-async function defragment(endpoint: string, creds: ChannelCredentials, metadata: Metadata): Promise<DefragReport> {
-  const client = new MaintenanceServiceClient(endpoint, creds);
+/** A deadline far above the command's: compacting a large store takes as long as the disk needs. */
+const DEFRAGMENT_TIMEOUT_MS = 60 * 60 * 1000;
+
+async function defragment(flags: ClientFlags, endpoint: string): Promise<DefragReport> {
   try {
-    return { endpoint, response: await call<DefragmentResponse>((cb) => client.defragment({}, metadata, cb)) };
+    const response = await withMemberClient(flags, endpoint, (client) =>
+      rawCall<DefragmentResponse>(
+        client,
+        'read', // compacting twice is harmless
+        (c, cb) => c.member.maintenance.defragment({}, c.metadata, { deadline: c.deadline }, cb),
+        { timeoutMs: DEFRAGMENT_TIMEOUT_MS },
+      ),
+    );
+    return { endpoint, response };
   } catch (err) {
-    return { endpoint, error: (err as ServiceError).details ?? String(err) };
-  } finally {
-    client.close();
+    return { endpoint, error: err instanceof Error ? err.message : String(err) };
   }
 }
 
@@ -38,19 +41,17 @@ export function registerDefrag(program: Command): void {
     .description("compact each endpoint's engine files (one after another), giving the space of deleted keys back to the disk")
     .option('--cluster', 'defragment every member of the cluster, not only the --endpoints');
   addClientOptions(cmd).action(async (flags: DefragFlags) => {
-    const creds = clientCredentials(flags);
     let endpoints = parseEndpoints(flags.endpoints);
-    if (flags.cluster === true) endpoints = (await memberList(endpoints, flags.commandTimeout, creds)).members.map((m) => m.address);
-    const metadata = await withClient(flags, (c) => c.callMetadata());
+    if (flags.cluster === true) endpoints = (await withClient(flags, (c) => c.memberList())).map((m) => m.address);
     // One at a time, as etcd advises: a member compacting is slower to answer.
     const reports: DefragReport[] = [];
-    for (const endpoint of endpoints) reports.push(await defragment(endpoint, creds, metadata));
+    for (const endpoint of endpoints) reports.push(await defragment(flags, endpoint));
     render(flags.output, { members: reports }, () => {
       for (const { endpoint, response, error } of reports) {
         if (response === undefined) writeLine(`failed to defragment ${endpoint}: ${error ?? ''}`);
         else
           writeLine(
-            `defragmented ${endpoint}: ${formatBytes(response.dbSizeBefore)} -> ${formatBytes(response.dbSizeAfter)} in ${response.durationMs} ms`,
+            `defragmented ${endpoint}: ${formatBytes(Number(response.dbSizeBefore))} -> ${formatBytes(Number(response.dbSizeAfter))} in ${response.durationMs} ms`,
           );
       }
     });

@@ -4,7 +4,7 @@ import { InvalidArgumentError } from 'commander';
 /** The largest lease id the cluster uses (2^53 - 1), so that every SDK holds ids as plain numbers. */
 const MAX_LEASE_ID = Number.MAX_SAFE_INTEGER;
 
-export function formatLeaseId(id: number): string {
+export function formatLeaseId(id: number | bigint): string {
   return id.toString(16).padStart(16, '0');
 }
 

@@ -4,14 +4,12 @@
  * the leader (see member-calls.ts).
  */
 import type { Command } from 'commander';
-import type { Member } from '../../gen/ts/cairn/v1/cluster.js';
+import type { Member } from './sdk.js';
 import { withClient } from './client.js';
 import { usageError } from './errors.js';
-import { addMember, findLeader, onLeader, promoteMember, removeMember, type CallContext } from './member-calls.js';
-import { addClientOptions, parseEndpoints, type ClientFlags } from './options.js';
+import { addMember, findLeader, onLeader, promoteMember, removeMember } from './member-calls.js';
+import { addClientOptions, type ClientFlags } from './options.js';
 import { printJson, writeLine } from './output.js';
-import { memberList } from './status.js';
-import { clientCredentials } from './tls.js';
 
 /** A member as `-o json` prints it: the id in hex, as in the table. */
 interface MemberJson {
@@ -21,7 +19,7 @@ interface MemberJson {
   learner: boolean;
 }
 
-const hex = (id: number): string => id.toString(16);
+const hex = (id: bigint): string => id.toString(16);
 
 function toJson(m: Member): MemberJson {
   return { name: m.name, id: hex(m.id), address: m.address, learner: m.learner };
@@ -58,24 +56,14 @@ function resolve(members: readonly Member[], wanted: string): Member {
   return found;
 }
 
-async function context(flags: ClientFlags): Promise<CallContext> {
-  return {
-    endpoints: parseEndpoints(flags.endpoints),
-    credentials: clientCredentials(flags),
-    // Membership changes need the root role once authentication is on.
-    metadata: await withClient(flags, (c) => c.callMetadata()),
-    timeoutMs: flags.commandTimeout,
-  };
-}
-
 export function registerMember(program: Command): void {
   const member = program.command('member').description('list the members, add, promote or remove one');
 
   addClientOptions(member.command('list').description('list the members: id (hex), name, address, learner or voter')).action(
     async (flags: ClientFlags) => {
-      const list = await memberList(parseEndpoints(flags.endpoints), flags.commandTimeout, clientCredentials(flags));
-      if (flags.output === 'json') printJson(list.members.map(toJson));
-      else printMemberTable(list.members);
+      const members = await withClient(flags, (c) => c.memberList());
+      if (flags.output === 'json') printJson(members.map(toJson));
+      else printMemberTable(members);
     },
   );
 
@@ -86,15 +74,14 @@ export function registerMember(program: Command): void {
       .argument('<name>', "the new member's --name (a removed member's name cannot be used again)")
       .requiredOption('--address <host:port>', 'where the new member will serve clients and peers'),
   ).action(async (name: string, flags: ClientFlags & { address: string }) => {
-    const ctx = await context(flags);
-    const response = await onLeader(ctx, (client) => addMember(ctx, client, name, flags.address));
+    const response = await onLeader(flags, (client) => addMember(client, name, flags.address));
     const added = response.member!;
     const join = joinCommand(added, response.members);
     if (flags.output === 'json') {
       printJson({ member: toJson(added), members: response.members.map(toJson), join });
       return;
     }
-    writeLine(`Member ${added.name} (id ${hex(added.id)}) added to cluster ${hex(response.header?.clusterId ?? 0)} as a learner.`);
+    writeLine(`Member ${added.name} (id ${hex(added.id)}) added to cluster ${hex(response.header?.clusterId ?? 0n)} as a learner.`);
     writeLine();
     writeLine('Start it, with an empty data dir, by running on its machine:');
     writeLine(`  ${join}`);
@@ -107,9 +94,8 @@ export function registerMember(program: Command): void {
       .description('make a learner a voter; refused, saying how far behind, until it has caught up with the leader')
       .argument('<member>', 'name or hex id of the learner'),
   ).action(async (wanted: string, flags: ClientFlags) => {
-    const ctx = await context(flags);
-    const target = resolve((await findLeader(ctx)).members, wanted);
-    const response = await onLeader(ctx, (client) => promoteMember(ctx, client, target.id));
+    const target = resolve((await findLeader(flags)).members, wanted);
+    const response = await onLeader(flags, (client) => promoteMember(client, target.id));
     if (flags.output === 'json') printJson({ members: response.members.map(toJson) });
     else writeLine(`Member ${target.name} (id ${hex(target.id)}) promoted to a voter.`);
   });
@@ -120,9 +106,8 @@ export function registerMember(program: Command): void {
       .description('remove a member (the leader hands leadership over first); the removed member stops')
       .argument('<member>', 'name or hex id of the member'),
   ).action(async (wanted: string, flags: ClientFlags) => {
-    const ctx = await context(flags);
-    const target = resolve((await findLeader(ctx)).members, wanted);
-    const response = await onLeader(ctx, (client) => removeMember(ctx, client, target.id));
+    const target = resolve((await findLeader(flags)).members, wanted);
+    const response = await onLeader(flags, (client) => removeMember(client, target.id));
     if (flags.output === 'json') printJson({ members: response.members.map(toJson) });
     else writeLine(`Member ${target.name} (id ${hex(target.id)}) removed from the cluster.`);
   });

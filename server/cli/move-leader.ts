@@ -1,6 +1,6 @@
 /** `cairn move-leader <member>`: hands leadership to another member (by name or id). */
 import type { Command } from 'commander';
-import type { MoveLeaderResponse } from '../../gen/ts/cairn/v1/maintenance.js';
+import type { MoveLeaderResponse } from './sdk.js';
 import { rawCall, withClient } from './client.js';
 import { addClientOptions, type ClientFlags } from './options.js';
 import { render, writeLine } from './output.js';

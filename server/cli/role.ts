@@ -1,6 +1,6 @@
 /** `cairn role add|delete|get|list|grant-permission|revoke-permission`, as etcdctl's. */
 import type { Command } from 'commander';
-import { Permission_Type, type Permission, type RoleGetResponse, type RoleListResponse } from '../../gen/ts/cairn/v1/auth.js';
+import { Permission_Type, type Permission, type RoleGetResponse, type RoleListResponse } from './sdk.js';
 import { authCall, withClient } from './client.js';
 import { usageError } from './errors.js';
 import { keyRange, type RangeFlags } from './keys.js';

@@ -5,20 +5,17 @@
  */
 import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Metadata } from '@grpc/grpc-js';
-import { type ChannelCredentials } from '@grpc/grpc-js';
 import { Option, type Command } from 'commander';
-import { MaintenanceServiceClient, type SnapshotResponse } from '../../gen/ts/cairn/v1/maintenance.js';
 import { ENGINE_NAMES, DEFAULT_NODE_OPTIONS, type EngineName } from '../config.js';
-import { withClient } from './client.js';
+import { withMemberClient } from './client.js';
 import { CliError, usageError } from './errors.js';
 import { addClientOptions, parseEndpoints, type ClientFlags, type OutputFormat } from './options.js';
 import { render, writeLine } from './output.js';
 import { formatBytes, ProgressBar } from './progress-bar.js';
-import { clientCredentials } from './tls.js';
+import type { SnapshotResponse } from './sdk.js';
 
 interface StreamedSnapshot {
-  readonly revision: number;
+  readonly revision: bigint;
   readonly version: string;
   readonly bytes: number;
 }
@@ -28,32 +25,35 @@ interface StreamedSnapshot {
  * file takes it (for await pauses the call, and gRPC's flow control the member).
  */
 async function receiveSnapshot(
+  flags: ClientFlags,
   endpoint: string,
-  creds: ChannelCredentials,
-  metadata: Metadata,
   write: (blob: Buffer) => Promise<void>,
   progress: ProgressBar,
 ): Promise<StreamedSnapshot> {
-  const client = new MaintenanceServiceClient(endpoint, creds);
-  const call = client.snapshot({}, metadata);
-  let revision = 0;
-  let version = '';
-  let bytes = 0;
-  try {
-    for await (const response of call as AsyncIterable<SnapshotResponse>) {
-      if (response.version !== '') version = response.version;
-      if (response.estimatedBytes > 0) progress.setTotal(response.estimatedBytes);
-      if (response.revision > 0) revision = response.revision;
-      await write(response.blob);
-      bytes += response.blob.length;
-      progress.advance(response.blob.length);
-    }
-  } finally {
-    call.cancel(); // no-op once the stream ended; stops the member's reader otherwise
-    client.close();
-    progress.finish();
-  }
-  return { revision, version, bytes };
+  return withMemberClient(flags, endpoint, (client) =>
+    // 'write': once bytes reached the file a retry would append to them; the one member named
+    // is the only one to ask anyway. No deadline: a large store streams as long as it takes.
+    client.call('write', async (c) => {
+      const call = c.member.maintenance.snapshot({}, c.metadata);
+      let revision = 0n;
+      let version = '';
+      let bytes = 0;
+      try {
+        for await (const response of call as AsyncIterable<SnapshotResponse>) {
+          if (response.version !== '') version = response.version;
+          if (response.estimatedBytes > 0n) progress.setTotal(Number(response.estimatedBytes));
+          if (response.revision > 0n) revision = response.revision;
+          await write(response.blob);
+          bytes += response.blob.length;
+          progress.advance(response.blob.length);
+        }
+      } finally {
+        call.cancel(); // no-op once the stream ended; stops the member's reader otherwise
+        progress.finish();
+      }
+      return { revision, version, bytes };
+    }),
+  );
 }
 
 async function fsyncDirectory(dir: string): Promise<void> {
@@ -71,16 +71,14 @@ async function saveSnapshot(file: string, flags: ClientFlags): Promise<void> {
   if (endpoints.length !== 1) {
     throw usageError(`a snapshot is taken from one member: give one --endpoints entry, not ${endpoints.length}`);
   }
-  const metadata = await withClient(flags, (c) => c.callMetadata());
   const part = `${file}.part`;
   let streamed: StreamedSnapshot;
   try {
     const handle = await open(part, 'w');
     try {
       streamed = await receiveSnapshot(
+        flags,
         endpoints[0]!,
-        clientCredentials(flags),
-        metadata,
         async (blob) => void (await handle.write(blob)),
         new ProgressBar(`snapshot from ${endpoints[0]!}`),
       );
@@ -100,7 +98,7 @@ async function saveSnapshot(file: string, flags: ClientFlags): Promise<void> {
     await rm(part, { force: true });
     throw new CliError(`the snapshot received from ${endpoints[0]!} failed its check and was not kept: ${(err as Error).message}`);
   }
-  if (summary.revision !== streamed.revision) {
+  if (BigInt(summary.revision) !== streamed.revision) {
     await rm(part, { force: true });
     throw new CliError(`the member said the snapshot holds revision ${streamed.revision}, but the file holds ${summary.revision}`);
   }

@@ -1,6 +1,6 @@
 /** `cairn status`: every member of the cluster, its role, term and Raft progress. */
 import type { Command } from 'commander';
-import type { StatusResponse } from '../../gen/ts/cairn/v1/maintenance.js';
+import type { StatusResponse } from './sdk.js';
 import { alarmLine } from './alarm-format.js';
 import { clientFromFlags, rawCall, withClient, withoutSdkHint } from './client.js';
 import { usageError } from './errors.js';
@@ -51,7 +51,7 @@ async function memberStatus(member: Member, flags: ClientFlags): Promise<MemberR
 
 function printTable(reports: MemberReport[]): void {
   const rows = [['NAME', 'ID', 'ADDRESS', 'IS LEARNER', 'ROLE', 'LEADER', 'TERM', 'RAFT INDEX', 'COMMIT', 'APPLIED', 'REVISION']];
-  const nameOf = (id: number): string => reports.find((r) => r.member.id === id)?.member.name ?? (id === 0 ? 'none' : String(id));
+  const nameOf = (id: bigint): string => reports.find((r) => r.member.id === id)?.member.name ?? (id === 0n ? 'none' : String(id));
   for (const { member, status } of reports) {
     if (status === undefined) {
       // The reason is printed below the table: it is too long for a column.

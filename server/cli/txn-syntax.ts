@@ -7,14 +7,14 @@
  * for put --lease=N. Arguments may be double-quoted with \" \\ \n \t escapes.
  */
 import {
-  Compare,
+  CompareMessage as Compare,
   Compare_CompareResult,
   Compare_CompareTarget,
   DeleteRangeRequest,
   PutRequest,
   RangeRequest,
   type RequestOp,
-} from '../../gen/ts/cairn/v1/kv.js';
+} from './sdk.js';
 import { usageError } from './errors.js';
 import { keyRange } from './keys.js';
 

@@ -1,7 +1,7 @@
 /** `cairn txn`: a compare-and-swap transaction in etcdctl's txn syntax (see txn-syntax.ts). */
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { TxnRequest, type Compare, type RequestOp, type ResponseOp, type TxnResponse } from '../../gen/ts/cairn/v1/kv.js';
+import { TxnRequest, type CompareMessage as Compare, type RequestOp, type ResponseOp, type TxnResponse } from './sdk.js';
 import { strictUtf8Text } from './bytes.js';
 import { rawCall, withClient } from './client.js';
 import { addClientOptions, type ClientFlags } from './options.js';

@@ -1,6 +1,6 @@
 /** `cairn user add|delete|get|list|passwd|grant-role|revoke-role`, as etcdctl's. */
 import { Option, type Command } from 'commander';
-import type { UserGetResponse, UserListResponse } from '../../gen/ts/cairn/v1/auth.js';
+import type { UserGetResponse, UserListResponse } from './sdk.js';
 import { authCall, withClient } from './client.js';
 import { CliError, usageError } from './errors.js';
 import { addClientOptions, type ClientFlags } from './options.js';

@@ -1,8 +1,8 @@
 /** `cairn watch <key> [range_end]`: prints changes until interrupted. */
 import { status, type ClientDuplexStream } from '@grpc/grpc-js';
 import { Option, type Command } from 'commander';
-import { Event_EventType, type Event } from '../../gen/ts/cairn/v1/types.js';
-import { WatchCreateRequest, WatchCreateRequest_FilterType, type WatchRequest, type WatchResponse } from '../../gen/ts/cairn/v1/watch.js';
+import { Event_EventType, type Event } from './sdk.js';
+import { WatchCreateRequest, WatchCreateRequest_FilterType, type WatchRequest, type WatchResponse } from './sdk.js';
 import { withClient } from './client.js';
 import { CliError, isServiceError, serviceError } from './errors.js';
 import { keyRange } from './keys.js';

@@ -236,7 +236,6 @@ export class CairnClient {
    * commands); `ctx.member` holds a stub per service of the member in use.
    */
   async call<T>(safety: Safety, attempt: (ctx: CallContext) => Promise<T>, options: InvokeOptions = {}): Promise<T> {
-    await this.pool.discover();
     return this.pool.invoke(safety, attempt, options);
   }
 
