@@ -147,7 +147,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     logStore = await RaftLogStore.open(engine, {
       voters: records.start.voters,
       learners: records.start.learners,
-      onSaved: (state) => keeper?.observe(state),
+      onSyncedSave: (state, durable) => keeper?.record(state, durable),
     });
     // Refuse, before anything is served or sent, a log that forgot what it promised.
     checkAgainstPromise(options.dataDir, engineDir, logStore.storage, promise, identity, logStore.hadData);
