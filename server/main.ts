@@ -348,6 +348,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     tracing === undefined ? [rpcObserverInterceptor(metrics)] : [rpcTracingInterceptor(cluster.self.id), rpcObserverInterceptor(metrics)],
   );
   const comparison: HashComparison = {
+    clusterId: cluster.clusterId,
     self: cluster.self,
     members: () => membership.list(),
     store,
@@ -368,8 +369,9 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     throw new Error(`cannot listen on ${options.listen}: ${(err as Error).message}`);
   }
   member.start();
+  // Whatever the size at start: a cluster grown from one member by MemberAdd is checked too.
   const corruptionCheck =
-    options.corruptCheckIntervalMs > 0 && cluster.members.length > 1
+    options.corruptCheckIntervalMs > 0
       ? new PeriodicCorruptionCheck({
           ...comparison,
           intervalMs: options.corruptCheckIntervalMs,

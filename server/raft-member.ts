@@ -36,6 +36,7 @@ import { EntryTracer } from './node/raft-tracing.js';
 import type { RaftObserver } from './node/ports/raft-observer.js';
 import type { TransportStats } from './transport/peer-transport.js';
 import { invariant } from './invariant.js';
+import { hashKeySpace } from './mvcc/hash-kv.js';
 
 export interface RaftMemberOptions {
   cluster: ClusterConfig;
@@ -249,6 +250,12 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     deliver: (messages) => raftNode.step(voteGuard.filter(messages.filter((m) => !o.membership.isRemoved(m.from)))),
     deliverSnapshot: snapshotTracer?.deliver(deliverSnapshot) ?? deliverSnapshot,
     ...(o.peerAuthenticator !== undefined ? { authenticator: o.peerAuthenticator } : {}),
+    // For the leader's corruption check, asked member to member (works with client auth on).
+    hashKeySpace: async (revision) => {
+      o.store.checkReadable(revision);
+      const hashed = await hashKeySpace(o.store, revision);
+      return { hash: hashed.hash, revision: hashed.revision, compactRevision: o.store.compactedRevision };
+    },
     logger,
   });
 

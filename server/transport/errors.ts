@@ -20,6 +20,8 @@ export const TransportErrorCode = {
   TooManySnapshots: 'TOO_MANY_SNAPSHOTS',
   /** The snapshot chunks do not form one well-formed transfer. */
   MalformedSnapshot: 'MALFORMED_SNAPSHOT',
+  /** The key-space hash a peer asked for cannot be given now (revision compacted or ahead, a hash already running). */
+  HashUnavailable: 'HASH_UNAVAILABLE',
 } as const;
 export type TransportErrorCode = (typeof TransportErrorCode)[keyof typeof TransportErrorCode];
 
@@ -44,6 +46,7 @@ const STATUS_BY_CODE: Record<TransportErrorCode, status> = {
   [TransportErrorCode.ClusterMismatch]: status.FAILED_PRECONDITION,
   [TransportErrorCode.SnapshotTooLarge]: status.RESOURCE_EXHAUSTED,
   [TransportErrorCode.TooManySnapshots]: status.RESOURCE_EXHAUSTED,
+  [TransportErrorCode.HashUnavailable]: status.FAILED_PRECONDITION,
 };
 
 export function grpcStatusOf(code: TransportErrorCode): status {

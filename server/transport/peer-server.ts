@@ -10,8 +10,10 @@
  * Peer streams are long-lived, so a graceful server shutdown would wait for them forever:
  * `closeAll` ends them (and refuses new ones) so tryShutdown can complete.
  */
-import { Metadata, status, type sendUnaryData, type ServerReadableStream, type StatusObject } from '@grpc/grpc-js';
+import { Metadata, status, type sendUnaryData, type ServerReadableStream, type ServerUnaryCall, type StatusObject } from '@grpc/grpc-js';
 import type {
+  HashKVRequest,
+  HashKVResponse,
   RaftPeerServiceServer,
   SendSnapshotRequest,
   SendSnapshotResponse,
@@ -47,6 +49,12 @@ export interface PeerServerOptions {
   readonly maxConcurrentSnapshots?: number;
   /** Who may speak for which member (default: anyone, for plaintext development clusters). */
   readonly authenticator?: PeerAuthenticator;
+  /**
+   * This member's key-space hash at a revision, for a peer's corruption check (the public
+   * HashKV is root-only once client authentication is on; members prove who they are here).
+   * A rejection is reported to the peer as HASH_UNAVAILABLE with its message.
+   */
+  readonly hashKeySpace?: (revision: number) => Promise<{ hash: string; revision: number; compactRevision: number }>;
   readonly logger?: TransportLogger;
 }
 
@@ -69,6 +77,8 @@ export class PeerServer {
   private counts = { batches: 0, messages: 0, snapshotsApplied: 0 };
   private readonly rejected: Partial<Record<TransportErrorCode, number>> = {};
   private snapshotsInProgress = 0;
+  /** A hash reads the whole key space: one at a time, a second asker is told to come back. */
+  private hashing = false;
   /** Ends each open call with UNAVAILABLE; filled while calls are open, for closeAll. */
   private readonly openCalls = new Set<() => void>();
   private closed = false;
@@ -81,6 +91,7 @@ export class PeerServer {
     this.service = {
       stream: (call, callback) => this.stream(call, callback),
       sendSnapshot: (call, callback) => this.sendSnapshot(call, callback),
+      hashKv: (call, callback) => this.hashKv(call, callback),
     };
   }
 
@@ -278,12 +289,40 @@ export class PeerServer {
     call.on('error', abandoned);
   }
 
+  private hashKv(call: ServerUnaryCall<HashKVRequest, HashKVResponse>, callback: Callback<HashKVResponse>): void {
+    const req = call.request;
+    const refuse = (err: unknown): void => callback(this.refusal(err, 'hash request', call.getPeer()));
+    const allowed = this.authenticate(call, refuse);
+    if (allowed === null) return;
+    try {
+      if (allowed !== undefined && !allowed.has(req.from)) throw speaksForAnother(req.from, undefined, allowed);
+      if (req.clusterId !== this.opts.clusterId) throw clusterMismatch(this.opts.clusterId, req.clusterId, req.from);
+      if (!(Number.isSafeInteger(req.revision) && req.revision > 0))
+        throw new TransportError(TransportErrorCode.MalformedMessage, `hash request for revision ${req.revision}: must be above 0`);
+      if (this.opts.hashKeySpace === undefined)
+        throw new TransportError(TransportErrorCode.HashUnavailable, 'this member serves no key-space hash to peers');
+      if (this.hashing) throw new TransportError(TransportErrorCode.HashUnavailable, 'a key-space hash is already being computed');
+    } catch (err) {
+      refuse(err);
+      return;
+    }
+    this.hashing = true;
+    this.opts
+      .hashKeySpace(req.revision)
+      .then(
+        ({ hash, revision, compactRevision }) => callback(null, { memberId: this.opts.self, revision, hash, compactRevision }),
+        (err: unknown) =>
+          refuse(new TransportError(TransportErrorCode.HashUnavailable, `no hash at revision ${req.revision}: ${(err as Error).message}`)),
+      )
+      .finally(() => (this.hashing = false));
+  }
+
   /**
    * The members the call may speak for (undefined: anyone), or null when it proves no
    * membership, in which case it has been refused through `refuse`.
    */
   private authenticate(
-    call: ServerReadableStream<unknown, unknown>,
+    call: ServerReadableStream<unknown, unknown> | ServerUnaryCall<unknown, unknown>,
     refuse: (err: unknown) => void,
   ): ReadonlySet<NodeId> | undefined | null {
     try {
