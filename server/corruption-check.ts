@@ -114,8 +114,6 @@ export interface PeriodicCheckOptions extends HashComparison {
 export class PeriodicCorruptionCheck {
   private readonly timer: NodeJS.Timeout;
   private running: Promise<void> | undefined;
-  /** Comparisons begun (for tests and diagnostics). */
-  checksStarted = 0;
 
   constructor(private readonly o: PeriodicCheckOptions) {
     this.timer = setInterval(() => this.tick(), o.intervalMs);
@@ -124,7 +122,6 @@ export class PeriodicCorruptionCheck {
 
   private tick(): void {
     if (this.running !== undefined || !this.o.isLeader() || this.o.members().length < 2) return;
-    this.checksStarted++;
     this.running = this.check()
       .catch((err: unknown) => this.o.logger.warn({ err }, 'corruption check failed; trying again next interval'))
       .finally(() => (this.running = undefined));

@@ -1,4 +1,4 @@
-import { access, mkdir, readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { credentials, type Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { AlarmCommand } from '../gen/ts/cairn/internal/v1/command.js';
@@ -38,7 +38,7 @@ import { clearRejoiningMarker, discardLocalData, REJOINING_MARKER } from './stor
 import { readDurablePromise } from './storage/durable-promise.js';
 import { checkEngineOwner } from './storage/engine-owner.js';
 import { fatalMessage } from './storage/open-errors.js';
-import { engineLocation, openEngine } from './storage/open-engine.js';
+import { checkWritable, engineLocation, openEngine } from './storage/open-engine.js';
 import { checkAgainstPromise, checkStoreCoversLog, REJOIN_FIX } from './storage/promise-check.js';
 import { StorageIntegrityError } from './storage/storage-error.js';
 import { PromiseKeeper } from './storage/promise-keeper.js';
@@ -87,7 +87,8 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   // The current members, set once the cluster is known; the peer authenticator reads it per call.
   let members = (): readonly MemberView[] => [];
   const tls = memberTls(options.tls, () => members(), memberCount, logger);
-  await mkdir(options.dataDir, { recursive: true });
+  // Before the first file of ours is written: a read-only or full disk is named, with the fix.
+  await checkWritable(options.dataDir);
   const joined = joining ? await resumeOrJoin(options.dataDir, options.join, options.name, tls?.peerCredentials) : undefined;
   const { token, warning }: { token: string; warning?: string } =
     joined ?? (await chooseClusterToken(options.dataDir, options.initialClusterToken, memberCount));
