@@ -77,8 +77,8 @@ export class PeerServer {
   private counts = { batches: 0, messages: 0, snapshotsApplied: 0 };
   private readonly rejected: Partial<Record<TransportErrorCode, number>> = {};
   private snapshotsInProgress = 0;
-  /** A hash reads the whole key space: one at a time, a second asker is told to come back. */
-  private hashing = false;
+  /** Hashes being computed for peers (each reads the whole key space), bounded by MAX_CONCURRENT_HASHES. */
+  private hashing = 0;
   /** Ends each open call with UNAVAILABLE; filled while calls are open, for closeAll. */
   private readonly openCalls = new Set<() => void>();
   private closed = false;
@@ -301,12 +301,13 @@ export class PeerServer {
         throw new TransportError(TransportErrorCode.MalformedMessage, `hash request for revision ${req.revision}: must be above 0`);
       if (this.opts.hashKeySpace === undefined)
         throw new TransportError(TransportErrorCode.HashUnavailable, 'this member serves no key-space hash to peers');
-      if (this.hashing) throw new TransportError(TransportErrorCode.HashUnavailable, 'a key-space hash is already being computed');
+      if (this.hashing >= MAX_CONCURRENT_HASHES)
+        throw new TransportError(TransportErrorCode.HashUnavailable, `${this.hashing} key-space hashes are already being computed`);
     } catch (err) {
       refuse(err);
       return;
     }
-    this.hashing = true;
+    this.hashing++;
     this.opts
       .hashKeySpace(req.revision)
       .then(
@@ -314,7 +315,7 @@ export class PeerServer {
         (err: unknown) =>
           refuse(new TransportError(TransportErrorCode.HashUnavailable, `no hash at revision ${req.revision}: ${(err as Error).message}`)),
       )
-      .finally(() => (this.hashing = false));
+      .finally(() => this.hashing--);
   }
 
   /**
@@ -363,6 +364,12 @@ export class PeerServer {
 }
 
 const REFUSAL_LOG_INTERVAL_MS = 60_000;
+/**
+ * The leader's periodic check asks each member once per interval and a starting member asks
+ * each peer once, so a few at once is plenty; refusing a second one outright would leave a
+ * starting member's check without the answers it needs while the leader's check runs.
+ */
+const MAX_CONCURRENT_HASHES = 4;
 const MAX_REFUSAL_REASONS = 1000;
 
 const SHUTTING_DOWN: Partial<StatusObject> = { code: status.UNAVAILABLE, details: 'member is shutting down' };
