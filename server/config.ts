@@ -157,8 +157,9 @@ export interface NodeOptions {
   /** Lifetime of the tokens Authenticate issues (etcd's simple tokens: 5 minutes). */
   authTokenTtlMs: number;
   /**
-   * Longest time the durable-promise record (storage/durable-promise.ts) lags the log's
-   * growth: one extra fsync per interval at most, whatever the write rate.
+   * The durable-promise record (storage/durable-promise.ts) is level with the log at every
+   * synced save; this is the longest time its latest rename may wait for a directory sync
+   * when no further save brings one (until then a power loss may restore the previous record).
    */
   durablePromiseIntervalMs: number;
   /**

@@ -1,6 +1,6 @@
 import { credentials as grpcCredentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { MaintenanceServiceClient, type HashKVResponse } from '../gen/ts/cairn/v1/maintenance.js';
+import { RaftPeerServiceClient, type HashKVResponse } from '../gen/ts/cairn/raft/v1/raft.js';
 import { divergentMembers, type Divergence, type MemberHash } from './hash-verdict.js';
 import { hashKeySpace } from './mvcc/hash-kv.js';
 import type { MvccStore } from './mvcc/kv-store.js';
@@ -8,10 +8,11 @@ import type { ClusterMember } from './node/cluster-config.js';
 
 /** What comparing this member's key space with its peers' needs. */
 export interface HashComparison {
+  readonly clusterId: number;
   readonly self: ClusterMember;
   readonly members: () => readonly ClusterMember[];
   readonly store: MvccStore;
-  /** How to dial peers (their peer TLS credentials, or plaintext). */
+  /** How to dial peers' Raft peer service (this member's peer TLS credentials, or plaintext). */
   readonly credentials: ChannelCredentials | undefined;
   /** How long one peer's HashKV may take. */
   readonly timeoutMs: number;
@@ -26,10 +27,12 @@ export interface ComparisonResult {
 }
 
 /**
- * Hashes this member's key space at its current revision and asks every peer for its
- * HashKV at the same revision (peers serve clients and peers on one address). A peer that
- * cannot answer at that revision (behind it, compacted past it, down, or refusing, as with
- * authentication on) is left out of the comparison rather than guessed at.
+ * Hashes this member's key space at its current revision and asks every peer for its hash
+ * at the same revision, over the Raft peer service: members authenticate to each other
+ * there as for Raft traffic (peer certificates), so the check works with client
+ * authentication on, where the public HashKV is root-only. A peer that cannot answer at
+ * that revision (behind it, compacted past it, down) is left out of the comparison rather
+ * than guessed at.
  */
 export async function compareWithPeers(o: HashComparison): Promise<ComparisonResult> {
   const revision = o.store.currentRevision;
@@ -44,15 +47,18 @@ export async function compareWithPeers(o: HashComparison): Promise<ComparisonRes
 }
 
 async function peerHash(peer: ClusterMember, revision: number, o: HashComparison): Promise<MemberHash | undefined> {
-  const client = new MaintenanceServiceClient(peer.address, o.credentials ?? grpcCredentials.createInsecure());
+  const client = new RaftPeerServiceClient(peer.address, o.credentials ?? grpcCredentials.createInsecure());
   try {
     const response = await new Promise<HashKVResponse>((resolve, reject) => {
-      client.hashKv({ revision }, new Metadata(), { deadline: Date.now() + o.timeoutMs }, (err, res) =>
-        err === null ? resolve(res) : reject(err),
+      client.hashKv(
+        { clusterId: o.clusterId, from: o.self.id, revision },
+        new Metadata(),
+        { deadline: Date.now() + o.timeoutMs },
+        (err, res) => (err === null ? resolve(res) : reject(err)),
       );
     });
     // An answer from another member than the one configured there (a moved address) proves nothing.
-    if (response.header?.memberId !== peer.id || response.revision !== revision) return undefined;
+    if (response.memberId !== peer.id || response.revision !== revision) return undefined;
     return { memberId: peer.id, hash: response.hash };
   } catch (err) {
     o.logger.debug({ err, peer: peer.name, revision }, 'corruption check: peer gave no hash; left out');
@@ -101,7 +107,9 @@ export interface PeriodicCheckOptions extends HashComparison {
 /**
  * The leader's periodic check (etcd's --corrupt-check-time): every interval it compares
  * the members' hashes at its current revision and raises a CORRUPT alarm, through the
- * log, for each member that differs. One check runs at a time.
+ * log, for each member that differs. One check runs at a time. It runs on every member
+ * whatever the cluster's size at start: a member started alone may lead peers added later,
+ * so each tick looks at the current membership and skips only while it has no peer.
  */
 export class PeriodicCorruptionCheck {
   private readonly timer: NodeJS.Timeout;
@@ -113,7 +121,7 @@ export class PeriodicCorruptionCheck {
   }
 
   private tick(): void {
-    if (this.running !== undefined || !this.o.isLeader()) return;
+    if (this.running !== undefined || !this.o.isLeader() || this.o.members().length < 2) return;
     this.running = this.check()
       .catch((err: unknown) => this.o.logger.warn({ err }, 'corruption check failed; trying again next interval'))
       .finally(() => (this.running = undefined));

@@ -1,4 +1,4 @@
-import { access, mkdir, readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { credentials, type Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { AlarmCommand } from '../gen/ts/cairn/internal/v1/command.js';
@@ -41,7 +41,7 @@ import { clearRejoiningMarker, discardLocalData, REJOINING_MARKER } from './stor
 import { readDurablePromise } from './storage/durable-promise.js';
 import { checkEngineOwner } from './storage/engine-owner.js';
 import { fatalMessage } from './storage/open-errors.js';
-import { engineLocation, openEngine } from './storage/open-engine.js';
+import { checkWritable, engineLocation, openEngine } from './storage/open-engine.js';
 import { checkAgainstPromise, checkStoreCoversLog, REJOIN_FIX } from './storage/promise-check.js';
 import { StorageIntegrityError } from './storage/storage-error.js';
 import { PromiseKeeper } from './storage/promise-keeper.js';
@@ -100,7 +100,8 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   // The current members, set once the cluster is known; the peer authenticator reads it per call.
   let members = (): readonly MemberView[] => [];
   const tls = memberTls(options.tls, () => members(), memberCount, logger);
-  await mkdir(options.dataDir, { recursive: true });
+  // Before the first file of ours is written: a read-only or full disk is named, with the fix.
+  await checkWritable(options.dataDir);
   const joined = joining ? await resumeOrJoin(options.dataDir, options.join, options.name, tls?.peerCredentials) : undefined;
   const { token, warning }: { token: string; warning?: string } =
     joined ?? (await chooseClusterToken(options.dataDir, options.initialClusterToken, memberCount));
@@ -166,7 +167,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     logStore = await RaftLogStore.open(engine, {
       voters: records.start.voters,
       learners: records.start.learners,
-      onSaved: (state) => keeper?.observe(state),
+      onSyncedSave: (state, durable) => keeper?.record(state, durable),
     });
     // Refuse, before anything is served or sent, a log that forgot what it promised.
     checkAgainstPromise(options.dataDir, engineDir, logStore.storage, promise, identity, logStore.hadData);
@@ -399,6 +400,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     tracing === undefined ? [rpcObserverInterceptor(metrics)] : [rpcTracingInterceptor(cluster.self.id), rpcObserverInterceptor(metrics)],
   );
   const comparison: HashComparison = {
+    clusterId: cluster.clusterId,
     self: cluster.self,
     members: () => membership.list(),
     store,
@@ -419,8 +421,9 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     throw new Error(`cannot listen on ${options.listen}: ${(err as Error).message}`);
   }
   member.start();
+  // Whatever the size at start: a cluster grown from one member by MemberAdd is checked too.
   const corruptionCheck =
-    options.corruptCheckIntervalMs > 0 && cluster.members.length > 1
+    options.corruptCheckIntervalMs > 0
       ? new PeriodicCorruptionCheck({
           ...comparison,
           intervalMs: options.corruptCheckIntervalMs,

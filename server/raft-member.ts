@@ -37,6 +37,7 @@ import { EntryTracer } from './node/raft-tracing.js';
 import type { RaftObserver } from './node/ports/raft-observer.js';
 import type { TransportStats } from './transport/peer-transport.js';
 import { invariant } from './invariant.js';
+import { hashKeySpace } from './mvcc/hash-kv.js';
 
 export interface RaftMemberOptions {
   cluster: ClusterConfig;
@@ -282,6 +283,12 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     deliverSnapshot: snapshotTracer?.deliver(deliverSnapshot) ?? deliverSnapshot,
     ...(o.peerAuthenticator !== undefined ? { authenticator: o.peerAuthenticator } : {}),
     isRemoved: (id) => o.membership.isRemoved(id),
+    // For the leader's corruption check, asked member to member (works with client auth on).
+    hashKeySpace: async (revision) => {
+      o.store.checkReadable(revision);
+      const hashed = await hashKeySpace(o.store, revision);
+      return { hash: hashed.hash, revision: hashed.revision, compactRevision: o.store.compactedRevision };
+    },
     logger,
   });
 

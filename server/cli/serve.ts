@@ -217,7 +217,7 @@ export function registerServe(program: Command): void {
     .addOption(
       new Option(
         '--durable-promise-interval <ms>',
-        'longest time the record of durably promised raft state lags the log (one fsync per interval at most)',
+        'longest time the latest record of durably promised raft state waits for its directory sync when writes stop',
       )
         .argParser(positiveInt)
         .default(d.durablePromiseIntervalMs),

@@ -61,23 +61,47 @@ export async function readDurablePromise(dataDir: string): Promise<DurablePromis
  * the directory. A crash leaves either the old record or the new one.
  */
 export async function writeDurablePromise(dataDir: string, promise: DurablePromise): Promise<void> {
-  const file = path.join(dataDir, DURABLE_PROMISE_FILE);
-  const tmp = `${file}.tmp`;
+  await stageDurablePromise(dataDir, promise);
+  await publishDurablePromise(dataDir);
+  await syncDirectory(dataDir);
+}
+
+/**
+ * First half of a replacement: the new record, written and synced under a temporary name.
+ * Until it is published it counts for nothing (a crash leaves the old record in force), so
+ * it may be written before the state it describes is durable, alongside that state's write.
+ */
+export async function stageDurablePromise(dataDir: string, promise: DurablePromise): Promise<void> {
   const body = JSON.stringify({ version: FORMAT_VERSION, crc: checksum(promise), promise }) + '\n';
-  const handle = await open(tmp, 'w');
+  const handle = await open(stagedFile(dataDir), 'w');
   try {
     await handle.writeFile(body);
     await handle.sync();
   } finally {
     await handle.close();
   }
-  await rename(tmp, file);
-  const dir = await open(dataDir, 'r');
+}
+
+/**
+ * Second half: the staged record replaces the current one (an atomic rename). The new name
+ * is durable once the directory is synced (syncDirectory); until then a power loss may
+ * bring the previous record back, which claims less, never more.
+ */
+export async function publishDurablePromise(dataDir: string): Promise<void> {
+  await rename(stagedFile(dataDir), path.join(dataDir, DURABLE_PROMISE_FILE));
+}
+
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
   try {
-    await dir.sync();
+    await handle.sync();
   } finally {
-    await dir.close();
+    await handle.close();
   }
+}
+
+function stagedFile(dataDir: string): string {
+  return path.join(dataDir, `${DURABLE_PROMISE_FILE}.tmp`);
 }
 
 export async function removeDurablePromise(dataDir: string): Promise<void> {

@@ -73,8 +73,11 @@ export async function openEngine(
   return new AbstractLevelEngine(engine, db, engine === 'rocksdb' ? new WalSyncer(location) : undefined);
 }
 
-/** A probe write: a read-only or full disk is named before the engine gives a vaguer error. */
-async function checkWritable(dataDir: string): Promise<void> {
+/**
+ * A probe write: a read-only or full disk is named (with the path and the fix) before the
+ * engine, or the member's first own file, gives a vaguer error. Creates the data dir if needed.
+ */
+export async function checkWritable(dataDir: string): Promise<void> {
   const probe = path.join(dataDir, '.write-probe');
   try {
     await mkdir(dataDir, { recursive: true });

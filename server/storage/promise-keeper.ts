@@ -1,4 +1,4 @@
-import { writeDurablePromise, type DurablePromise } from './durable-promise.js';
+import { publishDurablePromise, stageDurablePromise, syncDirectory, type DurablePromise } from './durable-promise.js';
 import type { MemberIdentity } from './promise-check.js';
 
 /** What the log holds after a synced save. */
@@ -11,26 +11,24 @@ export interface PromisedState {
 }
 
 /**
- * Keeps the durable-promise record (durable-promise.ts) close behind the log, without a
- * second fsync on every write:
+ * Keeps the durable-promise record (durable-promise.ts) level with the log, so that no
+ * write is acknowledged (to a client or to a peer) before the record covers it, without
+ * putting a second fsync in series with every write:
  *
- * - A change of term or vote, and a log that went back (a conflicting suffix replaced, a
- *   snapshot replacing a longer log), are written before save() resolves, so before any
- *   vote or acknowledgement leaves the member. They are rare (elections, leader changes).
- * - Growth (new entries, a higher commit) is written in the background, coalesced, at most
- *   once per interval: the record lags the log by at most one interval of writes, and costs
- *   at most one extra fsync per interval whatever the write rate. A tail lost within that
- *   last interval is not detected by the record (the peers still hold it: a write is
- *   acknowledged only once a majority has it).
- * - close() writes the latest state, so a member stopped cleanly has an exact record.
- *
- * Only states observed after a synced save are recorded, so the record never claims more
- * than the engine had durably.
+ * - Each synced save's record is staged (written and synced under a temporary name) while
+ *   the engine writes the same save: the two fsyncs run side by side on the thread pool.
+ * - Once both are durable the staged record is renamed over the current one, and only then
+ *   does the save resolve. The record never claims more than the engine holds: a crash
+ *   before the rename leaves the previous record in force.
+ * - The rename is made durable by a directory sync that runs beside the next save's
+ *   staging, or after `dirSyncDelayMs` if no save follows, and at close. Until then a
+ *   power loss may bring back the previous record (claiming less, never more).
  */
 export class PromiseKeeper {
-  private latest: PromisedState | undefined;
   private recorded: PromisedState | undefined;
   private chain: Promise<void> = Promise.resolve();
+  /** A record was renamed in place but its directory not yet synced. */
+  private renameUnsynced = false;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -38,58 +36,66 @@ export class PromiseKeeper {
     private readonly dataDir: string,
     private readonly identity: MemberIdentity,
     recorded: DurablePromise | undefined,
-    private readonly intervalMs: number,
+    private readonly dirSyncDelayMs: number,
     private readonly onError: (err: unknown) => void,
   ) {
     this.recorded = recorded;
   }
 
-  /** Called after each synced save; the returned promise must be awaited before the save counts. */
-  observe(state: PromisedState): Promise<void> | undefined {
-    this.latest = state;
-    const r = this.recorded;
-    const urgent =
-      r === undefined ||
-      state.term !== r.term ||
-      state.vote !== r.vote ||
-      state.lastIndex < r.lastIndex ||
-      (state.lastIndex === r.lastIndex && state.lastTerm !== r.lastTerm);
-    if (urgent) return this.writeLatest();
-    if (state.commit > r.commit || state.lastIndex > r.lastIndex) this.schedule();
-    return undefined;
+  /**
+   * Records `state`, which the engine write `durable` is making durable. Returns undefined
+   * when the record already says as much; otherwise the save counts only once the returned
+   * promise resolves, and its failure fails the save.
+   */
+  record(state: PromisedState, durable: Promise<void>): Promise<void> | undefined {
+    if (sameState(state, this.recorded)) return undefined;
+    const run = this.chain.then(async () => {
+      const syncDir = this.renameUnsynced;
+      this.renameUnsynced = false;
+      await Promise.all([
+        stageDurablePromise(this.dataDir, { ...this.identity, ...state }),
+        durable,
+        syncDir ? syncDirectory(this.dataDir) : undefined,
+      ]);
+      await publishDurablePromise(this.dataDir);
+      this.recorded = state;
+      this.renameUnsynced = true;
+      this.scheduleDirectorySync();
+    });
+    // A failed write fails its caller (and with it the store); the chain goes on regardless.
+    this.chain = run.catch(() => undefined);
+    return run;
   }
 
-  /** Writes the latest state if the record is behind it; call once the log is quiet. */
+  /** Makes the last record's rename durable; call once the log is quiet. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    await this.writeLatest();
+    await this.syncDirectoryIfNeeded();
   }
 
-  private schedule(): void {
+  private scheduleDirectorySync(): void {
     if (this.timer !== undefined || this.closed) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.writeLatest().catch(this.onError);
-    }, this.intervalMs);
+      this.syncDirectoryIfNeeded().catch(this.onError);
+    }, this.dirSyncDelayMs);
     this.timer.unref();
   }
 
-  private writeLatest(): Promise<void> {
+  private syncDirectoryIfNeeded(): Promise<void> {
     const run = this.chain.then(async () => {
-      const state = this.latest;
-      if (state === undefined || sameState(state, this.recorded)) return;
-      await writeDurablePromise(this.dataDir, { ...this.identity, ...state });
-      this.recorded = state;
+      if (!this.renameUnsynced) return;
+      this.renameUnsynced = false;
+      await syncDirectory(this.dataDir);
     });
-    // A failed write fails its caller; the chain goes on for the next attempt.
     this.chain = run.catch(() => undefined);
     return run;
   }
 }
 
-function sameState(a: PromisedState, b: PromisedState | undefined): boolean {
+export function sameState(a: PromisedState, b: PromisedState | undefined): boolean {
   return (
     b !== undefined &&
     a.term === b.term &&

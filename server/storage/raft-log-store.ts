@@ -6,7 +6,7 @@ import type { ConfState, Entry, NodeId } from '../raft/types.js';
 import type { BatchOp, StorageEngine } from './engine.js';
 import { encodeEntry, encodeHardState, encodeLogStart, encodeSnapshotMeta } from './raft-log-codec.js';
 import { buildMirror, loadRaftLog } from './raft-log-loader.js';
-import type { PromisedState } from './promise-keeper.js';
+import { sameState, type PromisedState } from './promise-keeper.js';
 import { entryKey, HARD_STATE_KEY, LOG_START_KEY, RAFT_LOG_SPAN, SNAPSHOT_META_KEY } from './reserved-keys.js';
 
 export interface RaftLogStoreOptions {
@@ -17,10 +17,11 @@ export interface RaftLogStoreOptions {
   /** Entries deleted per write when compacting (default 1024). */
   readonly compactChunk?: number;
   /**
-   * Told what the log durably holds after each save (promise-keeper.ts); a promise it
-   * returns is awaited before the save resolves, and its failure fails the store.
+   * Told, as each synced save starts, what the log will durably hold once `durable` (the
+   * engine's write) resolves (promise-keeper.ts): it may record that alongside the write.
+   * A promise it returns is awaited before the save resolves, and its failure fails the store.
    */
-  readonly onSaved?: (state: PromisedState) => Promise<void> | undefined;
+  readonly onSyncedSave?: (state: PromisedState, durable: Promise<void>) => Promise<void> | undefined;
 }
 
 const EMPTY_DATA = new Uint8Array(0);
@@ -41,7 +42,7 @@ export class RaftLogStore implements RaftLogPersistence {
   private tail: Promise<void> = Promise.resolve();
   private failure: { error: unknown } | undefined;
   private readonly compactChunk: number;
-  private readonly onSaved: RaftLogStoreOptions['onSaved'];
+  private readonly onSyncedSave: RaftLogStoreOptions['onSyncedSave'];
 
   private constructor(
     private readonly engine: StorageEngine,
@@ -51,7 +52,7 @@ export class RaftLogStore implements RaftLogPersistence {
     readonly hadData: boolean,
   ) {
     this.compactChunk = options.compactChunk ?? 1024;
-    this.onSaved = options.onSaved;
+    this.onSyncedSave = options.onSyncedSave;
   }
 
   /** Loads and validates the stored log; refuses a corrupted or inconsistent one. */
@@ -74,7 +75,14 @@ export class RaftLogStore implements RaftLogPersistence {
   save(batch: PersistBatch): Promise<void> {
     return this.serialize(async () => {
       const { ops, entries } = this.planSave(batch);
-      await this.write(ops, batch.mustSync);
+      const written = this.engine.write(ops, { sync: batch.mustSync });
+      // Only a synced write makes the state durable (and with it every unsynced one before
+      // it): the record must never claim a commit index a power loss could take back. It is
+      // written beside the engine's write, and the save resolves only when both are done,
+      // so nothing leaves this member (an append ack, a client's answer) that it does not cover.
+      const planned = batch.mustSync ? this.plannedState(batch, entries) : undefined;
+      const recording = planned !== undefined ? this.onSyncedSave?.(planned, written) : undefined;
+      await this.guard(recording === undefined ? written : Promise.all([written, recording]).then(() => undefined));
       this.updateMirror(() => {
         const snap = batch.snapshot;
         if (snap !== undefined)
@@ -82,11 +90,24 @@ export class RaftLogStore implements RaftLogPersistence {
         if (entries.length > 0) this.mirror.append(entries);
         if (batch.hardState !== undefined) this.mirror.setHardState(batch.hardState);
       });
-      // Only a synced write makes the state durable (and with it every unsynced one before
-      // it): the record must never claim a commit index a power loss could take back.
-      const recording = batch.mustSync ? this.onSaved?.(this.durableState()) : undefined;
-      if (recording !== undefined) await this.guard(recording);
+      if (planned !== undefined) {
+        const held = this.durableState();
+        invariant(sameState(planned, held), () => `recorded ${JSON.stringify(planned)}, but the log holds ${JSON.stringify(held)}`);
+      }
     });
+  }
+
+  /** What the log will hold once `batch` (planned into `entries`) is written. */
+  private plannedState(batch: PersistBatch, entries: readonly Entry[]): PromisedState {
+    const m = this.mirror;
+    const { term, vote, commit } = batch.hardState ?? m.initialState().hardState;
+    const tail = entries[entries.length - 1];
+    // New entries end the log (a conflicting suffix beyond them is deleted); else a snapshot
+    // replaces it; else it keeps its end.
+    if (tail !== undefined) return { term, vote, commit, lastIndex: tail.index, lastTerm: tail.term };
+    if (batch.snapshot !== undefined) return { term, vote, commit, lastIndex: batch.snapshot.index, lastTerm: batch.snapshot.term };
+    const lastIndex = m.lastIndex();
+    return { term, vote, commit, lastIndex, lastTerm: m.term(lastIndex) };
   }
 
   /** What the log holds now (after a completed write). */

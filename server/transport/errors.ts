@@ -22,6 +22,8 @@ export const TransportErrorCode = {
   MalformedSnapshot: 'MALFORMED_SNAPSHOT',
   /** The sender was removed from the cluster (ids are never reused): it must stop. */
   MemberRemoved: 'MEMBER_REMOVED',
+  /** The key-space hash a peer asked for cannot be given now (revision compacted or ahead, a hash already running). */
+  HashUnavailable: 'HASH_UNAVAILABLE',
 } as const;
 export type TransportErrorCode = (typeof TransportErrorCode)[keyof typeof TransportErrorCode];
 
@@ -64,6 +66,7 @@ const STATUS_BY_CODE: Record<TransportErrorCode, status> = {
   [TransportErrorCode.SnapshotTooLarge]: status.RESOURCE_EXHAUSTED,
   [TransportErrorCode.TooManySnapshots]: status.RESOURCE_EXHAUSTED,
   [TransportErrorCode.MemberRemoved]: status.FAILED_PRECONDITION,
+  [TransportErrorCode.HashUnavailable]: status.FAILED_PRECONDITION,
 };
 
 export function grpcStatusOf(code: TransportErrorCode): status {

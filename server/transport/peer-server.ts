@@ -10,8 +10,10 @@
  * Peer streams are long-lived, so a graceful server shutdown would wait for them forever:
  * `closeAll` ends them (and refuses new ones) so tryShutdown can complete.
  */
-import { Metadata, status, type sendUnaryData, type ServerReadableStream, type StatusObject } from '@grpc/grpc-js';
+import { Metadata, status, type sendUnaryData, type ServerReadableStream, type ServerUnaryCall, type StatusObject } from '@grpc/grpc-js';
 import type {
+  HashKVRequest,
+  HashKVResponse,
   RaftPeerServiceServer,
   SendSnapshotRequest,
   SendSnapshotResponse,
@@ -53,6 +55,12 @@ export interface PeerServerOptions {
    * and it could otherwise never learn it was removed.
    */
   readonly isRemoved?: (id: NodeId) => boolean;
+  /**
+   * This member's key-space hash at a revision, for a peer's corruption check (the public
+   * HashKV is root-only once client authentication is on; members prove who they are here).
+   * A rejection is reported to the peer as HASH_UNAVAILABLE with its message.
+   */
+  readonly hashKeySpace?: (revision: number) => Promise<{ hash: string; revision: number; compactRevision: number }>;
   readonly logger?: TransportLogger;
 }
 
@@ -75,6 +83,8 @@ export class PeerServer {
   private counts = { batches: 0, messages: 0, snapshotsApplied: 0 };
   private readonly rejected: Partial<Record<TransportErrorCode, number>> = {};
   private snapshotsInProgress = 0;
+  /** Hashes being computed for peers (each reads the whole key space), bounded by MAX_CONCURRENT_HASHES. */
+  private hashing = 0;
   /** Ends each open call with UNAVAILABLE; filled while calls are open, for closeAll. */
   private readonly openCalls = new Set<() => void>();
   private closed = false;
@@ -87,6 +97,7 @@ export class PeerServer {
     this.service = {
       stream: (call, callback) => this.stream(call, callback),
       sendSnapshot: (call, callback) => this.sendSnapshot(call, callback),
+      hashKv: (call, callback) => this.hashKv(call, callback),
     };
   }
 
@@ -285,12 +296,41 @@ export class PeerServer {
     call.on('error', abandoned);
   }
 
+  private hashKv(call: ServerUnaryCall<HashKVRequest, HashKVResponse>, callback: Callback<HashKVResponse>): void {
+    const req = call.request;
+    const refuse = (err: unknown): void => callback(this.refusal(err, 'hash request', call.getPeer()));
+    const allowed = this.authenticate(call, refuse);
+    if (allowed === null) return;
+    try {
+      if (allowed !== undefined && !allowed.has(req.from)) throw speaksForAnother(req.from, undefined, allowed);
+      if (req.clusterId !== this.opts.clusterId) throw clusterMismatch(this.opts.clusterId, req.clusterId, req.from);
+      if (!(Number.isSafeInteger(req.revision) && req.revision > 0))
+        throw new TransportError(TransportErrorCode.MalformedMessage, `hash request for revision ${req.revision}: must be above 0`);
+      if (this.opts.hashKeySpace === undefined)
+        throw new TransportError(TransportErrorCode.HashUnavailable, 'this member serves no key-space hash to peers');
+      if (this.hashing >= MAX_CONCURRENT_HASHES)
+        throw new TransportError(TransportErrorCode.HashUnavailable, `${this.hashing} key-space hashes are already being computed`);
+    } catch (err) {
+      refuse(err);
+      return;
+    }
+    this.hashing++;
+    this.opts
+      .hashKeySpace(req.revision)
+      .then(
+        ({ hash, revision, compactRevision }) => callback(null, { memberId: this.opts.self, revision, hash, compactRevision }),
+        (err: unknown) =>
+          refuse(new TransportError(TransportErrorCode.HashUnavailable, `no hash at revision ${req.revision}: ${(err as Error).message}`)),
+      )
+      .finally(() => this.hashing--);
+  }
+
   /**
    * The members the call may speak for (undefined: anyone), or null when it proves no
    * membership, in which case it has been refused through `refuse`.
    */
   private authenticate(
-    call: ServerReadableStream<unknown, unknown>,
+    call: ServerReadableStream<unknown, unknown> | ServerUnaryCall<unknown, unknown>,
     refuse: (err: unknown) => void,
   ): ReadonlySet<NodeId> | undefined | null {
     try {
@@ -334,6 +374,12 @@ export class PeerServer {
 }
 
 const REFUSAL_LOG_INTERVAL_MS = 60_000;
+/**
+ * The leader's periodic check asks each member once per interval and a starting member asks
+ * each peer once, so a few at once is plenty; refusing a second one outright would leave a
+ * starting member's check without the answers it needs while the leader's check runs.
+ */
+const MAX_CONCURRENT_HASHES = 4;
 const MAX_REFUSAL_REASONS = 1000;
 
 const SHUTTING_DOWN: Partial<StatusObject> = { code: status.UNAVAILABLE, details: 'member is shutting down' };

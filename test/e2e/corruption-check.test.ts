@@ -9,11 +9,9 @@
  */
 import { credentials, Metadata } from '@grpc/grpc-js';
 import test from 'ava';
-import { KeyValue } from '../../gen/ts/cairn/v1/types.js';
 import { AlarmAction, AlarmType, MaintenanceServiceClient, type AlarmsResponse } from '../../gen/ts/cairn/v1/maintenance.js';
-import { MVCC_SPAN } from '../../server/mvcc/schema.js';
-import { openEngine } from '../../server/storage/open-engine.js';
 import { startClusterProcesses } from '../helpers/cluster-process.js';
+import { forgeValue, waitFor } from '../helpers/key-space-damage.js';
 import { runCli, startNodeProcess } from '../helpers/node-process.js';
 import { acknowledgedPuts } from '../storage/damage-helpers.js';
 
@@ -34,33 +32,6 @@ function alarmsOf(address: string, action = AlarmAction.ALARM_ACTION_LIST): Prom
       },
     ),
   );
-}
-
-/** Rewrites the newest stored version of `key` with another value, keeping its revisions. */
-async function forgeValue(dataDir: string, key: string, value: string): Promise<void> {
-  const engine = await openEngine('rocksdb', dataDir);
-  try {
-    let newest: { storedKey: Buffer; kv: KeyValue } | undefined;
-    for await (const [storedKey, stored] of engine.scan(MVCC_SPAN)) {
-      const kv = KeyValue.decode(stored);
-      if (kv.key.toString() === key && (newest === undefined || kv.modRevision > newest.kv.modRevision)) newest = { storedKey, kv };
-    }
-    if (newest === undefined) throw new Error(`${key} is not stored in ${dataDir}`);
-    const forged = KeyValue.encode({ ...newest.kv, value: Buffer.from(value) }).finish();
-    await engine.write([{ type: 'put', key: newest.storedKey, value: Buffer.from(forged) }], { sync: true });
-  } finally {
-    await engine.close();
-  }
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe().catch(() => undefined);
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 test('a member whose key space differs: refused at start-up, else a CORRUPT alarm stops writes until repaired and disarmed', async (t) => {

@@ -1,10 +1,12 @@
 // The durable-promise record: what counts as a log behind it (refused) and what does not (a
-// log legitimately replaced by a newer leader, a compacted log), how the keeper decides
-// between writing before a save resolves and writing later, and a damaged record refused.
+// log legitimately replaced by a newer leader, a compacted log), how the keeper records each
+// synced save without claiming more than the engine holds, and a damaged record refused.
 import test from 'ava';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { MIN_WAIT_MS, waitUntil } from '../helpers/wait.js';
 import { MemoryRaftStorage } from '../../server/raft/memory-storage.js';
 import { EntryType } from '../../server/raft/types.js';
 import {
@@ -71,24 +73,38 @@ test('a compacted log still covers a recorded position below its start', (t) => 
   t.is(refusal(s, promise({ lastIndex: 5 })), undefined);
 });
 
-test('the keeper writes term and vote changes and a log that went back at once, growth later', async (t) => {
+test('the keeper records every synced save, publishing it only once the engine write is durable', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'cairn-promise-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const errors: unknown[] = [];
   const keeper = new PromiseKeeper(dir, ID, undefined, 60_000, (e) => errors.push(e));
   const state = (s: Partial<PromisedState>): PromisedState => ({ term: 1, vote: 1, commit: 1, lastIndex: 1, lastTerm: 1, ...s });
 
-  await keeper.observe(state({}));
+  await keeper.record(state({}), Promise.resolve());
   t.like(await readDurablePromise(dir), state({}), 'a first record is written before the save resolves');
-  t.is(keeper.observe(state({ commit: 5, lastIndex: 5 })), undefined, 'growth is not awaited');
-  t.like(await readDurablePromise(dir), { lastIndex: 1 }, 'and not written yet (interval of a minute)');
-  await keeper.observe(state({ term: 2, vote: 3, commit: 5, lastIndex: 5 }));
-  t.like(await readDurablePromise(dir), { term: 2, vote: 3, lastIndex: 5 });
-  await keeper.observe(state({ term: 2, vote: 3, commit: 5, lastIndex: 4, lastTerm: 2 }));
-  t.like(await readDurablePromise(dir), { lastIndex: 4, lastTerm: 2 }, 'a replaced suffix is recorded at once');
-  void keeper.observe(state({ term: 2, vote: 3, commit: 9, lastIndex: 9, lastTerm: 2 }));
+
+  // Growth is recorded too, but not before the engine's write is durable.
+  let engineDone!: () => void;
+  const engineWrite = new Promise<void>((resolve) => (engineDone = resolve));
+  const growth = keeper.record(state({ commit: 5, lastIndex: 5 }), engineWrite);
+  t.not(growth, undefined);
+  const staged = path.join(dir, `${DURABLE_PROMISE_FILE}.tmp`);
+  await waitUntil(() => existsSync(staged) && readFileSync(staged, 'utf8').includes('"lastIndex":5'), MIN_WAIT_MS, 'the staged record');
+  t.like(await readDurablePromise(dir), { lastIndex: 1 }, 'staged, not published while the engine writes');
+  engineDone();
+  await growth;
+  t.like(await readDurablePromise(dir), { commit: 5, lastIndex: 5 }, 'published once both are durable');
+
+  t.is(keeper.record(state({ commit: 5, lastIndex: 5 }), Promise.resolve()), undefined, 'nothing new: no write');
+
+  // A failed engine write never publishes its record, and fails the save.
+  const failing = keeper.record(state({ commit: 7, lastIndex: 7 }), Promise.reject(new Error('EIO')));
+  await t.throwsAsync(failing!, { message: 'EIO' });
+  t.like(await readDurablePromise(dir), { lastIndex: 5 }, 'the record stays at what the engine holds');
+
+  await keeper.record(state({ term: 2, vote: 3, commit: 5, lastIndex: 4, lastTerm: 2 }), Promise.resolve());
+  t.like(await readDurablePromise(dir), { term: 2, vote: 3, lastIndex: 4, lastTerm: 2 }, 'a replaced suffix is recorded');
   await keeper.close();
-  t.like(await readDurablePromise(dir), { commit: 9, lastIndex: 9 }, 'close makes the record exact');
   t.deepEqual(errors, []);
 });
 

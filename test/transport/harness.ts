@@ -172,6 +172,7 @@ function newServer(member: Member): Server {
   const service = member.peerServer.service;
   const counting: RaftPeerServiceServer = {
     stream: service.stream,
+    hashKv: service.hashKv,
     sendSnapshot: (call, callback) => {
       call.on('data', () => member.snapshotChunks++);
       service.sendSnapshot(call, callback);

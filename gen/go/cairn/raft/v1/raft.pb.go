@@ -232,6 +232,143 @@ func (ConfChangeType) EnumDescriptor() ([]byte, []int) {
 	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{2}
 }
 
+// HashKVRequest asks a member for its key-space hash.
+type HashKVRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// cluster_id identifies the cluster; a member answers only its own cluster.
+	ClusterId uint64 `protobuf:"varint,1,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	// from is the asking member; with TLS its certificate must name it.
+	From uint64 `protobuf:"varint,2,opt,name=from,proto3" json:"from,omitempty"`
+	// revision to hash at (above 0).
+	Revision      int64 `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HashKVRequest) Reset() {
+	*x = HashKVRequest{}
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HashKVRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HashKVRequest) ProtoMessage() {}
+
+func (x *HashKVRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HashKVRequest.ProtoReflect.Descriptor instead.
+func (*HashKVRequest) Descriptor() ([]byte, []int) {
+	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *HashKVRequest) GetClusterId() uint64 {
+	if x != nil {
+		return x.ClusterId
+	}
+	return 0
+}
+
+func (x *HashKVRequest) GetFrom() uint64 {
+	if x != nil {
+		return x.From
+	}
+	return 0
+}
+
+func (x *HashKVRequest) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+// HashKVResponse carries the hash, as the public HashKV computes it.
+type HashKVResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// member_id is the answering member.
+	MemberId uint64 `protobuf:"varint,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// revision is the revision that was hashed.
+	Revision int64 `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
+	// hash is a SHA-256 over every visible key, value, revisions, version and lease, in key order.
+	Hash string `protobuf:"bytes,3,opt,name=hash,proto3" json:"hash,omitempty"`
+	// compact_revision is the member's compacted revision.
+	CompactRevision int64 `protobuf:"varint,4,opt,name=compact_revision,json=compactRevision,proto3" json:"compact_revision,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *HashKVResponse) Reset() {
+	*x = HashKVResponse{}
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HashKVResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HashKVResponse) ProtoMessage() {}
+
+func (x *HashKVResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HashKVResponse.ProtoReflect.Descriptor instead.
+func (*HashKVResponse) Descriptor() ([]byte, []int) {
+	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *HashKVResponse) GetMemberId() uint64 {
+	if x != nil {
+		return x.MemberId
+	}
+	return 0
+}
+
+func (x *HashKVResponse) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *HashKVResponse) GetHash() string {
+	if x != nil {
+		return x.Hash
+	}
+	return ""
+}
+
+func (x *HashKVResponse) GetCompactRevision() int64 {
+	if x != nil {
+		return x.CompactRevision
+	}
+	return 0
+}
+
 // StreamRequest is a batch: a group of messages sent together from one member to another.
 type StreamRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -247,7 +384,7 @@ type StreamRequest struct {
 
 func (x *StreamRequest) Reset() {
 	*x = StreamRequest{}
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[0]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -259,7 +396,7 @@ func (x *StreamRequest) String() string {
 func (*StreamRequest) ProtoMessage() {}
 
 func (x *StreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[0]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -272,7 +409,7 @@ func (x *StreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamRequest.ProtoReflect.Descriptor instead.
 func (*StreamRequest) Descriptor() ([]byte, []int) {
-	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{0}
+	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *StreamRequest) GetClusterId() uint64 {
@@ -307,7 +444,7 @@ type StreamResponse struct {
 
 func (x *StreamResponse) Reset() {
 	*x = StreamResponse{}
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[1]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -319,7 +456,7 @@ func (x *StreamResponse) String() string {
 func (*StreamResponse) ProtoMessage() {}
 
 func (x *StreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[1]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -332,7 +469,7 @@ func (x *StreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamResponse.ProtoReflect.Descriptor instead.
 func (*StreamResponse) Descriptor() ([]byte, []int) {
-	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{1}
+	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *StreamResponse) GetReceived() uint64 {
@@ -362,7 +499,7 @@ type SendSnapshotRequest struct {
 
 func (x *SendSnapshotRequest) Reset() {
 	*x = SendSnapshotRequest{}
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[2]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -374,7 +511,7 @@ func (x *SendSnapshotRequest) String() string {
 func (*SendSnapshotRequest) ProtoMessage() {}
 
 func (x *SendSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[2]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -387,7 +524,7 @@ func (x *SendSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*SendSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{2}
+	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SendSnapshotRequest) GetClusterId() uint64 {
@@ -429,7 +566,7 @@ type SendSnapshotResponse struct {
 
 func (x *SendSnapshotResponse) Reset() {
 	*x = SendSnapshotResponse{}
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[3]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -441,7 +578,7 @@ func (x *SendSnapshotResponse) String() string {
 func (*SendSnapshotResponse) ProtoMessage() {}
 
 func (x *SendSnapshotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[3]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -454,7 +591,7 @@ func (x *SendSnapshotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendSnapshotResponse.ProtoReflect.Descriptor instead.
 func (*SendSnapshotResponse) Descriptor() ([]byte, []int) {
-	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{3}
+	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SendSnapshotResponse) GetApplied() bool {
@@ -481,7 +618,7 @@ type Entry struct {
 
 func (x *Entry) Reset() {
 	*x = Entry{}
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[4]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -493,7 +630,7 @@ func (x *Entry) String() string {
 func (*Entry) ProtoMessage() {}
 
 func (x *Entry) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[4]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -506,7 +643,7 @@ func (x *Entry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Entry.ProtoReflect.Descriptor instead.
 func (*Entry) Descriptor() ([]byte, []int) {
-	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{4}
+	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Entry) GetTerm() uint64 {
@@ -550,7 +687,7 @@ type ConfState struct {
 
 func (x *ConfState) Reset() {
 	*x = ConfState{}
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[5]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -562,7 +699,7 @@ func (x *ConfState) String() string {
 func (*ConfState) ProtoMessage() {}
 
 func (x *ConfState) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[5]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -575,7 +712,7 @@ func (x *ConfState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfState.ProtoReflect.Descriptor instead.
 func (*ConfState) Descriptor() ([]byte, []int) {
-	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{5}
+	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ConfState) GetVoters() []uint64 {
@@ -609,7 +746,7 @@ type ConfChange struct {
 
 func (x *ConfChange) Reset() {
 	*x = ConfChange{}
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[6]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -621,7 +758,7 @@ func (x *ConfChange) String() string {
 func (*ConfChange) ProtoMessage() {}
 
 func (x *ConfChange) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[6]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -634,7 +771,7 @@ func (x *ConfChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfChange.ProtoReflect.Descriptor instead.
 func (*ConfChange) Descriptor() ([]byte, []int) {
-	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{6}
+	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ConfChange) GetType() ConfChangeType {
@@ -673,7 +810,7 @@ type SnapshotMetadata struct {
 
 func (x *SnapshotMetadata) Reset() {
 	*x = SnapshotMetadata{}
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[7]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -685,7 +822,7 @@ func (x *SnapshotMetadata) String() string {
 func (*SnapshotMetadata) ProtoMessage() {}
 
 func (x *SnapshotMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[7]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -698,7 +835,7 @@ func (x *SnapshotMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotMetadata.ProtoReflect.Descriptor instead.
 func (*SnapshotMetadata) Descriptor() ([]byte, []int) {
-	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{7}
+	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SnapshotMetadata) GetIndex() uint64 {
@@ -737,7 +874,7 @@ type HardState struct {
 
 func (x *HardState) Reset() {
 	*x = HardState{}
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[8]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -749,7 +886,7 @@ func (x *HardState) String() string {
 func (*HardState) ProtoMessage() {}
 
 func (x *HardState) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[8]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -762,7 +899,7 @@ func (x *HardState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HardState.ProtoReflect.Descriptor instead.
 func (*HardState) Descriptor() ([]byte, []int) {
-	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{8}
+	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *HardState) GetTerm() uint64 {
@@ -821,7 +958,7 @@ type Message struct {
 
 func (x *Message) Reset() {
 	*x = Message{}
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[9]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -833,7 +970,7 @@ func (x *Message) String() string {
 func (*Message) ProtoMessage() {}
 
 func (x *Message) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_raft_v1_raft_proto_msgTypes[9]
+	mi := &file_cairn_raft_v1_raft_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -846,7 +983,7 @@ func (x *Message) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Message.ProtoReflect.Descriptor instead.
 func (*Message) Descriptor() ([]byte, []int) {
-	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{9}
+	return file_cairn_raft_v1_raft_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Message) GetType() MessageType {
@@ -944,7 +1081,17 @@ var File_cairn_raft_v1_raft_proto protoreflect.FileDescriptor
 
 const file_cairn_raft_v1_raft_proto_rawDesc = "" +
 	"\n" +
-	"\x18cairn/raft/v1/raft.proto\x12\rcairn.raft.v1\"v\n" +
+	"\x18cairn/raft/v1/raft.proto\x12\rcairn.raft.v1\"^\n" +
+	"\rHashKVRequest\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\x01 \x01(\x04R\tclusterId\x12\x12\n" +
+	"\x04from\x18\x02 \x01(\x04R\x04from\x12\x1a\n" +
+	"\brevision\x18\x03 \x01(\x03R\brevision\"\x88\x01\n" +
+	"\x0eHashKVResponse\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\x04R\bmemberId\x12\x1a\n" +
+	"\brevision\x18\x02 \x01(\x03R\brevision\x12\x12\n" +
+	"\x04hash\x18\x03 \x01(\tR\x04hash\x12)\n" +
+	"\x10compact_revision\x18\x04 \x01(\x03R\x0fcompactRevision\"v\n" +
 	"\rStreamRequest\x12\x1d\n" +
 	"\n" +
 	"cluster_id\x18\x01 \x01(\x04R\tclusterId\x12\x12\n" +
@@ -1025,10 +1172,11 @@ const file_cairn_raft_v1_raft_proto_rawDesc = "" +
 	"\x1cCONF_CHANGE_TYPE_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cCONF_CHANGE_TYPE_ADD_LEARNER\x10\x01\x12$\n" +
 	" CONF_CHANGE_TYPE_PROMOTE_LEARNER\x10\x02\x12\"\n" +
-	"\x1eCONF_CHANGE_TYPE_REMOVE_MEMBER\x10\x032\xb5\x01\n" +
+	"\x1eCONF_CHANGE_TYPE_REMOVE_MEMBER\x10\x032\xfc\x01\n" +
 	"\x0fRaftPeerService\x12G\n" +
 	"\x06Stream\x12\x1c.cairn.raft.v1.StreamRequest\x1a\x1d.cairn.raft.v1.StreamResponse(\x01\x12Y\n" +
-	"\fSendSnapshot\x12\".cairn.raft.v1.SendSnapshotRequest\x1a#.cairn.raft.v1.SendSnapshotResponse(\x01B\xac\x01\n" +
+	"\fSendSnapshot\x12\".cairn.raft.v1.SendSnapshotRequest\x1a#.cairn.raft.v1.SendSnapshotResponse(\x01\x12E\n" +
+	"\x06HashKV\x12\x1c.cairn.raft.v1.HashKVRequest\x1a\x1d.cairn.raft.v1.HashKVResponseB\xac\x01\n" +
 	"\x11com.cairn.raft.v1B\tRaftProtoP\x01Z6github.com/cairn-dev/cairn/gen/go/cairn/raft/v1;raftv1\xa2\x02\x03CRX\xaa\x02\rCairn.Raft.V1\xca\x02\rCairn\\Raft\\V1\xe2\x02\x19Cairn\\Raft\\V1\\GPBMetadata\xea\x02\x0fCairn::Raft::V1b\x06proto3"
 
 var (
@@ -1044,37 +1192,41 @@ func file_cairn_raft_v1_raft_proto_rawDescGZIP() []byte {
 }
 
 var file_cairn_raft_v1_raft_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_cairn_raft_v1_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_cairn_raft_v1_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_cairn_raft_v1_raft_proto_goTypes = []any{
 	(MessageType)(0),             // 0: cairn.raft.v1.MessageType
 	(EntryType)(0),               // 1: cairn.raft.v1.EntryType
 	(ConfChangeType)(0),          // 2: cairn.raft.v1.ConfChangeType
-	(*StreamRequest)(nil),        // 3: cairn.raft.v1.StreamRequest
-	(*StreamResponse)(nil),       // 4: cairn.raft.v1.StreamResponse
-	(*SendSnapshotRequest)(nil),  // 5: cairn.raft.v1.SendSnapshotRequest
-	(*SendSnapshotResponse)(nil), // 6: cairn.raft.v1.SendSnapshotResponse
-	(*Entry)(nil),                // 7: cairn.raft.v1.Entry
-	(*ConfState)(nil),            // 8: cairn.raft.v1.ConfState
-	(*ConfChange)(nil),           // 9: cairn.raft.v1.ConfChange
-	(*SnapshotMetadata)(nil),     // 10: cairn.raft.v1.SnapshotMetadata
-	(*HardState)(nil),            // 11: cairn.raft.v1.HardState
-	(*Message)(nil),              // 12: cairn.raft.v1.Message
+	(*HashKVRequest)(nil),        // 3: cairn.raft.v1.HashKVRequest
+	(*HashKVResponse)(nil),       // 4: cairn.raft.v1.HashKVResponse
+	(*StreamRequest)(nil),        // 5: cairn.raft.v1.StreamRequest
+	(*StreamResponse)(nil),       // 6: cairn.raft.v1.StreamResponse
+	(*SendSnapshotRequest)(nil),  // 7: cairn.raft.v1.SendSnapshotRequest
+	(*SendSnapshotResponse)(nil), // 8: cairn.raft.v1.SendSnapshotResponse
+	(*Entry)(nil),                // 9: cairn.raft.v1.Entry
+	(*ConfState)(nil),            // 10: cairn.raft.v1.ConfState
+	(*ConfChange)(nil),           // 11: cairn.raft.v1.ConfChange
+	(*SnapshotMetadata)(nil),     // 12: cairn.raft.v1.SnapshotMetadata
+	(*HardState)(nil),            // 13: cairn.raft.v1.HardState
+	(*Message)(nil),              // 14: cairn.raft.v1.Message
 }
 var file_cairn_raft_v1_raft_proto_depIdxs = []int32{
-	12, // 0: cairn.raft.v1.StreamRequest.messages:type_name -> cairn.raft.v1.Message
-	12, // 1: cairn.raft.v1.SendSnapshotRequest.message:type_name -> cairn.raft.v1.Message
+	14, // 0: cairn.raft.v1.StreamRequest.messages:type_name -> cairn.raft.v1.Message
+	14, // 1: cairn.raft.v1.SendSnapshotRequest.message:type_name -> cairn.raft.v1.Message
 	1,  // 2: cairn.raft.v1.Entry.type:type_name -> cairn.raft.v1.EntryType
 	2,  // 3: cairn.raft.v1.ConfChange.type:type_name -> cairn.raft.v1.ConfChangeType
-	8,  // 4: cairn.raft.v1.SnapshotMetadata.conf_state:type_name -> cairn.raft.v1.ConfState
+	10, // 4: cairn.raft.v1.SnapshotMetadata.conf_state:type_name -> cairn.raft.v1.ConfState
 	0,  // 5: cairn.raft.v1.Message.type:type_name -> cairn.raft.v1.MessageType
-	7,  // 6: cairn.raft.v1.Message.entries:type_name -> cairn.raft.v1.Entry
-	10, // 7: cairn.raft.v1.Message.snapshot_metadata:type_name -> cairn.raft.v1.SnapshotMetadata
-	3,  // 8: cairn.raft.v1.RaftPeerService.Stream:input_type -> cairn.raft.v1.StreamRequest
-	5,  // 9: cairn.raft.v1.RaftPeerService.SendSnapshot:input_type -> cairn.raft.v1.SendSnapshotRequest
-	4,  // 10: cairn.raft.v1.RaftPeerService.Stream:output_type -> cairn.raft.v1.StreamResponse
-	6,  // 11: cairn.raft.v1.RaftPeerService.SendSnapshot:output_type -> cairn.raft.v1.SendSnapshotResponse
-	10, // [10:12] is the sub-list for method output_type
-	8,  // [8:10] is the sub-list for method input_type
+	9,  // 6: cairn.raft.v1.Message.entries:type_name -> cairn.raft.v1.Entry
+	12, // 7: cairn.raft.v1.Message.snapshot_metadata:type_name -> cairn.raft.v1.SnapshotMetadata
+	5,  // 8: cairn.raft.v1.RaftPeerService.Stream:input_type -> cairn.raft.v1.StreamRequest
+	7,  // 9: cairn.raft.v1.RaftPeerService.SendSnapshot:input_type -> cairn.raft.v1.SendSnapshotRequest
+	3,  // 10: cairn.raft.v1.RaftPeerService.HashKV:input_type -> cairn.raft.v1.HashKVRequest
+	6,  // 11: cairn.raft.v1.RaftPeerService.Stream:output_type -> cairn.raft.v1.StreamResponse
+	8,  // 12: cairn.raft.v1.RaftPeerService.SendSnapshot:output_type -> cairn.raft.v1.SendSnapshotResponse
+	4,  // 13: cairn.raft.v1.RaftPeerService.HashKV:output_type -> cairn.raft.v1.HashKVResponse
+	11, // [11:14] is the sub-list for method output_type
+	8,  // [8:11] is the sub-list for method input_type
 	8,  // [8:8] is the sub-list for extension type_name
 	8,  // [8:8] is the sub-list for extension extendee
 	0,  // [0:8] is the sub-list for field type_name
@@ -1091,7 +1243,7 @@ func file_cairn_raft_v1_raft_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairn_raft_v1_raft_proto_rawDesc), len(file_cairn_raft_v1_raft_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

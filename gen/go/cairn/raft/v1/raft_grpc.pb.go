@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	RaftPeerService_Stream_FullMethodName       = "/cairn.raft.v1.RaftPeerService/Stream"
 	RaftPeerService_SendSnapshot_FullMethodName = "/cairn.raft.v1.RaftPeerService/SendSnapshot"
+	RaftPeerService_HashKV_FullMethodName       = "/cairn.raft.v1.RaftPeerService/HashKV"
 )
 
 // RaftPeerServiceClient is the client API for RaftPeerService service.
@@ -38,6 +39,10 @@ type RaftPeerServiceClient interface {
 	// the snapshot's metadata, the following chunks carry the snapshot data in order, and an
 	// end marker (see total_bytes) closes it.
 	SendSnapshot(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[SendSnapshotRequest, SendSnapshotResponse], error)
+	// HashKV returns the receiver's key-space hash at a revision, for the leader's corruption
+	// check. Members only (the caller is authenticated as a member like on Stream), so the
+	// check works with client authentication on, where the public HashKV is root-only.
+	HashKV(ctx context.Context, in *HashKVRequest, opts ...grpc.CallOption) (*HashKVResponse, error)
 }
 
 type raftPeerServiceClient struct {
@@ -74,6 +79,16 @@ func (c *raftPeerServiceClient) SendSnapshot(ctx context.Context, opts ...grpc.C
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type RaftPeerService_SendSnapshotClient = grpc.ClientStreamingClient[SendSnapshotRequest, SendSnapshotResponse]
 
+func (c *raftPeerServiceClient) HashKV(ctx context.Context, in *HashKVRequest, opts ...grpc.CallOption) (*HashKVResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(HashKVResponse)
+	err := c.cc.Invoke(ctx, RaftPeerService_HashKV_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RaftPeerServiceServer is the server API for RaftPeerService service.
 // All implementations must embed UnimplementedRaftPeerServiceServer
 // for forward compatibility.
@@ -89,6 +104,10 @@ type RaftPeerServiceServer interface {
 	// the snapshot's metadata, the following chunks carry the snapshot data in order, and an
 	// end marker (see total_bytes) closes it.
 	SendSnapshot(grpc.ClientStreamingServer[SendSnapshotRequest, SendSnapshotResponse]) error
+	// HashKV returns the receiver's key-space hash at a revision, for the leader's corruption
+	// check. Members only (the caller is authenticated as a member like on Stream), so the
+	// check works with client authentication on, where the public HashKV is root-only.
+	HashKV(context.Context, *HashKVRequest) (*HashKVResponse, error)
 	mustEmbedUnimplementedRaftPeerServiceServer()
 }
 
@@ -104,6 +123,9 @@ func (UnimplementedRaftPeerServiceServer) Stream(grpc.ClientStreamingServer[Stre
 }
 func (UnimplementedRaftPeerServiceServer) SendSnapshot(grpc.ClientStreamingServer[SendSnapshotRequest, SendSnapshotResponse]) error {
 	return status.Error(codes.Unimplemented, "method SendSnapshot not implemented")
+}
+func (UnimplementedRaftPeerServiceServer) HashKV(context.Context, *HashKVRequest) (*HashKVResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method HashKV not implemented")
 }
 func (UnimplementedRaftPeerServiceServer) mustEmbedUnimplementedRaftPeerServiceServer() {}
 func (UnimplementedRaftPeerServiceServer) testEmbeddedByValue()                         {}
@@ -140,13 +162,36 @@ func _RaftPeerService_SendSnapshot_Handler(srv interface{}, stream grpc.ServerSt
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type RaftPeerService_SendSnapshotServer = grpc.ClientStreamingServer[SendSnapshotRequest, SendSnapshotResponse]
 
+func _RaftPeerService_HashKV_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HashKVRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RaftPeerServiceServer).HashKV(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RaftPeerService_HashKV_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RaftPeerServiceServer).HashKV(ctx, req.(*HashKVRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RaftPeerService_ServiceDesc is the grpc.ServiceDesc for RaftPeerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var RaftPeerService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "cairn.raft.v1.RaftPeerService",
 	HandlerType: (*RaftPeerServiceServer)(nil),
-	Methods:     []grpc.MethodDesc{},
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "HashKV",
+			Handler:    _RaftPeerService_HashKV_Handler,
+		},
+	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "Stream",

@@ -68,6 +68,27 @@ class HardState(_message.Message):
     vote: int
     def __init__(self, term: _Optional[int] = ..., vote: _Optional[int] = ..., commit: _Optional[int] = ...) -> None: ...
 
+class HashKVRequest(_message.Message):
+    __slots__ = ["cluster_id", "revision"]
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    cluster_id: int
+    revision: int
+    def __init__(self, cluster_id: _Optional[int] = ..., revision: _Optional[int] = ..., **kwargs) -> None: ...
+
+class HashKVResponse(_message.Message):
+    __slots__ = ["compact_revision", "hash", "member_id", "revision"]
+    COMPACT_REVISION_FIELD_NUMBER: _ClassVar[int]
+    HASH_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    compact_revision: int
+    hash: str
+    member_id: int
+    revision: int
+    def __init__(self, member_id: _Optional[int] = ..., revision: _Optional[int] = ..., hash: _Optional[str] = ..., compact_revision: _Optional[int] = ...) -> None: ...
+
 class Message(_message.Message):
     __slots__ = ["commit", "context", "entries", "has_context", "index", "log_term", "reject", "reject_hint", "snapshot_metadata", "term", "to", "type"]
     COMMIT_FIELD_NUMBER: _ClassVar[int]

@@ -27,6 +27,11 @@ class RaftPeerServiceStub(object):
                 request_serializer=cairn_dot_raft_dot_v1_dot_raft__pb2.SendSnapshotRequest.SerializeToString,
                 response_deserializer=cairn_dot_raft_dot_v1_dot_raft__pb2.SendSnapshotResponse.FromString,
                 )
+        self.HashKV = channel.unary_unary(
+                '/cairn.raft.v1.RaftPeerService/HashKV',
+                request_serializer=cairn_dot_raft_dot_v1_dot_raft__pb2.HashKVRequest.SerializeToString,
+                response_deserializer=cairn_dot_raft_dot_v1_dot_raft__pb2.HashKVResponse.FromString,
+                )
 
 
 class RaftPeerServiceServicer(object):
@@ -52,6 +57,15 @@ class RaftPeerServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def HashKV(self, request, context):
+        """HashKV returns the receiver's key-space hash at a revision, for the leader's corruption
+        check. Members only (the caller is authenticated as a member like on Stream), so the
+        check works with client authentication on, where the public HashKV is root-only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RaftPeerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -64,6 +78,11 @@ def add_RaftPeerServiceServicer_to_server(servicer, server):
                     servicer.SendSnapshot,
                     request_deserializer=cairn_dot_raft_dot_v1_dot_raft__pb2.SendSnapshotRequest.FromString,
                     response_serializer=cairn_dot_raft_dot_v1_dot_raft__pb2.SendSnapshotResponse.SerializeToString,
+            ),
+            'HashKV': grpc.unary_unary_rpc_method_handler(
+                    servicer.HashKV,
+                    request_deserializer=cairn_dot_raft_dot_v1_dot_raft__pb2.HashKVRequest.FromString,
+                    response_serializer=cairn_dot_raft_dot_v1_dot_raft__pb2.HashKVResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -109,5 +128,22 @@ class RaftPeerService(object):
         return grpc.experimental.stream_unary(request_iterator, target, '/cairn.raft.v1.RaftPeerService/SendSnapshot',
             cairn_dot_raft_dot_v1_dot_raft__pb2.SendSnapshotRequest.SerializeToString,
             cairn_dot_raft_dot_v1_dot_raft__pb2.SendSnapshotResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def HashKV(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/cairn.raft.v1.RaftPeerService/HashKV',
+            cairn_dot_raft_dot_v1_dot_raft__pb2.HashKVRequest.SerializeToString,
+            cairn_dot_raft_dot_v1_dot_raft__pb2.HashKVResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

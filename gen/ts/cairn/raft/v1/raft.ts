@@ -11,8 +11,10 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientUnaryCall,
   type ClientWritableStream,
   type handleClientStreamingCall,
+  type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
   type ServiceError,
@@ -243,6 +245,28 @@ export function confChangeTypeToJSON(object: ConfChangeType): string {
   }
 }
 
+/** HashKVRequest asks a member for its key-space hash. */
+export interface HashKVRequest {
+  /** cluster_id identifies the cluster; a member answers only its own cluster. */
+  clusterId: number;
+  /** from is the asking member; with TLS its certificate must name it. */
+  from: number;
+  /** revision to hash at (above 0). */
+  revision: number;
+}
+
+/** HashKVResponse carries the hash, as the public HashKV computes it. */
+export interface HashKVResponse {
+  /** member_id is the answering member. */
+  memberId: number;
+  /** revision is the revision that was hashed. */
+  revision: number;
+  /** hash is a SHA-256 over every visible key, value, revisions, version and lease, in key order. */
+  hash: string;
+  /** compact_revision is the member's compacted revision. */
+  compactRevision: number;
+}
+
 /** StreamRequest is a batch: a group of messages sent together from one member to another. */
 export interface StreamRequest {
   /** cluster_id identifies the cluster; a member refuses messages from another cluster. */
@@ -369,6 +393,236 @@ export interface Message {
   /** has_context distinguishes an empty context from none. */
   hasContext: boolean;
 }
+
+function createBaseHashKVRequest(): HashKVRequest {
+  return { clusterId: 0, from: 0, revision: 0 };
+}
+
+export const HashKVRequest: MessageFns<HashKVRequest> = {
+  encode(message: HashKVRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clusterId !== 0) {
+      writer.uint32(8).uint64(message.clusterId);
+    }
+    if (message.from !== 0) {
+      writer.uint32(16).uint64(message.from);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(24).int64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HashKVRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHashKVRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.clusterId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.from = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HashKVRequest {
+    return {
+      clusterId: isSet(object.clusterId)
+        ? globalThis.Number(object.clusterId)
+        : isSet(object.cluster_id)
+        ? globalThis.Number(object.cluster_id)
+        : 0,
+      from: isSet(object.from) ? globalThis.Number(object.from) : 0,
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+    };
+  },
+
+  toJSON(message: HashKVRequest): unknown {
+    const obj: any = {};
+    if (message.clusterId !== 0) {
+      obj.clusterId = Math.round(message.clusterId);
+    }
+    if (message.from !== 0) {
+      obj.from = Math.round(message.from);
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HashKVRequest>, I>>(base?: I): HashKVRequest {
+    return HashKVRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HashKVRequest>, I>>(object: I): HashKVRequest {
+    const message = createBaseHashKVRequest();
+    message.clusterId = object.clusterId ?? 0;
+    message.from = object.from ?? 0;
+    message.revision = object.revision ?? 0;
+    return message;
+  },
+};
+
+function createBaseHashKVResponse(): HashKVResponse {
+  return { memberId: 0, revision: 0, hash: "", compactRevision: 0 };
+}
+
+export const HashKVResponse: MessageFns<HashKVResponse> = {
+  encode(message: HashKVResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.memberId !== 0) {
+      writer.uint32(8).uint64(message.memberId);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(16).int64(message.revision);
+    }
+    if (message.hash !== "") {
+      writer.uint32(26).string(message.hash);
+    }
+    if (message.compactRevision !== 0) {
+      writer.uint32(32).int64(message.compactRevision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HashKVResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHashKVResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.memberId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.hash = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.compactRevision = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HashKVResponse {
+    return {
+      memberId: isSet(object.memberId)
+        ? globalThis.Number(object.memberId)
+        : isSet(object.member_id)
+        ? globalThis.Number(object.member_id)
+        : 0,
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      hash: isSet(object.hash) ? globalThis.String(object.hash) : "",
+      compactRevision: isSet(object.compactRevision)
+        ? globalThis.Number(object.compactRevision)
+        : isSet(object.compact_revision)
+        ? globalThis.Number(object.compact_revision)
+        : 0,
+    };
+  },
+
+  toJSON(message: HashKVResponse): unknown {
+    const obj: any = {};
+    if (message.memberId !== 0) {
+      obj.memberId = Math.round(message.memberId);
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.hash !== "") {
+      obj.hash = message.hash;
+    }
+    if (message.compactRevision !== 0) {
+      obj.compactRevision = Math.round(message.compactRevision);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HashKVResponse>, I>>(base?: I): HashKVResponse {
+    return HashKVResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HashKVResponse>, I>>(object: I): HashKVResponse {
+    const message = createBaseHashKVResponse();
+    message.memberId = object.memberId ?? 0;
+    message.revision = object.revision ?? 0;
+    message.hash = object.hash ?? "";
+    message.compactRevision = object.compactRevision ?? 0;
+    return message;
+  },
+};
 
 function createBaseStreamRequest(): StreamRequest {
   return { clusterId: 0, from: 0, messages: [] };
@@ -1607,6 +1861,20 @@ export const RaftPeerServiceService = {
       Buffer.from(SendSnapshotResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SendSnapshotResponse => SendSnapshotResponse.decode(value),
   },
+  /**
+   * HashKV returns the receiver's key-space hash at a revision, for the leader's corruption
+   * check. Members only (the caller is authenticated as a member like on Stream), so the
+   * check works with client authentication on, where the public HashKV is root-only.
+   */
+  hashKv: {
+    path: "/cairn.raft.v1.RaftPeerService/HashKV" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: HashKVRequest): Buffer => Buffer.from(HashKVRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): HashKVRequest => HashKVRequest.decode(value),
+    responseSerialize: (value: HashKVResponse): Buffer => Buffer.from(HashKVResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): HashKVResponse => HashKVResponse.decode(value),
+  },
 } as const;
 
 export interface RaftPeerServiceServer extends UntypedServiceImplementation {
@@ -1621,6 +1889,12 @@ export interface RaftPeerServiceServer extends UntypedServiceImplementation {
    * end marker (see total_bytes) closes it.
    */
   sendSnapshot: handleClientStreamingCall<SendSnapshotRequest, SendSnapshotResponse>;
+  /**
+   * HashKV returns the receiver's key-space hash at a revision, for the leader's corruption
+   * check. Members only (the caller is authenticated as a member like on Stream), so the
+   * check works with client authentication on, where the public HashKV is root-only.
+   */
+  hashKv: handleUnaryCall<HashKVRequest, HashKVResponse>;
 }
 
 export interface RaftPeerServiceClient extends Client {
@@ -1663,6 +1937,26 @@ export interface RaftPeerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SendSnapshotResponse) => void,
   ): ClientWritableStream<SendSnapshotRequest>;
+  /**
+   * HashKV returns the receiver's key-space hash at a revision, for the leader's corruption
+   * check. Members only (the caller is authenticated as a member like on Stream), so the
+   * check works with client authentication on, where the public HashKV is root-only.
+   */
+  hashKv(
+    request: HashKVRequest,
+    callback: (error: ServiceError | null, response: HashKVResponse) => void,
+  ): ClientUnaryCall;
+  hashKv(
+    request: HashKVRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: HashKVResponse) => void,
+  ): ClientUnaryCall;
+  hashKv(
+    request: HashKVRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: HashKVResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const RaftPeerServiceClient = makeGenericClientConstructor(
