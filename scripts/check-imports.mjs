@@ -54,6 +54,7 @@ const LAYERS = [
       'server/corruption-check.ts',
       'server/hash-verdict.ts',
       'server/join-cluster.ts',
+      'server/space-quota-monitor.ts',
     ],
   },
   { name: 'cli', paths: ['server/cli/'] },

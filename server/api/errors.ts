@@ -56,6 +56,8 @@ const STATUS_BY_CODE: Record<DomainErrorCode, status> = {
   [ErrorCode.ERROR_CODE_INVALID_AUTH_MGMT]: status.FAILED_PRECONDITION,
   // gRPC's code for corrupted data (etcd's too): not retryable, an operator must repair.
   [ErrorCode.ERROR_CODE_CORRUPT]: status.DATA_LOSS,
+  // etcd's ErrGRPCNoSpace: the space is used up until an operator frees some.
+  [ErrorCode.ERROR_CODE_NO_SPACE]: status.RESOURCE_EXHAUSTED,
 };
 
 /** The type URL of an ErrorInfo packed in an Any, as every protobuf runtime spells it. */

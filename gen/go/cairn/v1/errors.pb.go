@@ -163,6 +163,13 @@ const (
 	// not it; the message names the leader. Send the request there. Status:
 	// FAILED_PRECONDITION.
 	ErrorCode_ERROR_CODE_NOT_LEADER ErrorCode = 64
+	// ERROR_CODE_NO_SPACE: a NOSPACE alarm is active (a member's database grew past
+	// --quota-backend-bytes; see MaintenanceService.Alarms): the cluster refuses writes that
+	// add data (puts, transactions with a put, lease grants) until usage is back under the
+	// quota. Reads, deletes, compaction and lease revokes still work; the alarm clears itself
+	// once the member's usage is under the quota again (delete and compact, then defragment,
+	// or restart the members with a larger quota). Status: RESOURCE_EXHAUSTED.
+	ErrorCode_ERROR_CODE_NO_SPACE ErrorCode = 74
 )
 
 // Enum value maps for ErrorCode.
@@ -211,6 +218,7 @@ var (
 		62: "ERROR_CODE_LEARNER_NOT_READY",
 		63: "ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED",
 		64: "ERROR_CODE_NOT_LEADER",
+		74: "ERROR_CODE_NO_SPACE",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":               0,
@@ -256,6 +264,7 @@ var (
 		"ERROR_CODE_LEARNER_NOT_READY":         62,
 		"ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED": 63,
 		"ERROR_CODE_NOT_LEADER":                64,
+		"ERROR_CODE_NO_SPACE":                  74,
 	}
 )
 
@@ -483,8 +492,7 @@ const file_cairn_v1_errors_proto_rawDesc = "" +
 	"\adetails\x18\x03 \x03(\v2\x16.cairn.v1.StatusDetailR\adetails\"?\n" +
 	"\fStatusDetail\x12\x19\n" +
 	"\btype_url\x18\x01 \x01(\tR\atypeUrl\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value*\xe7\n" +
-	"\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value*\x80\v\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ERROR_CODE_EMPTY_KEY\x10\x01\x12\x1c\n" +
@@ -529,7 +537,8 @@ const file_cairn_v1_errors_proto_rawDesc = "" +
 	"\x18ERROR_CODE_MEMBER_EXISTS\x10=\x12 \n" +
 	"\x1cERROR_CODE_LEARNER_NOT_READY\x10>\x12(\n" +
 	"$ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED\x10?\x12\x19\n" +
-	"\x15ERROR_CODE_NOT_LEADER\x10@B\x90\x01\n" +
+	"\x15ERROR_CODE_NOT_LEADER\x10@\x12\x17\n" +
+	"\x13ERROR_CODE_NO_SPACE\x10JB\x90\x01\n" +
 	"\fcom.cairn.v1B\vErrorsProtoP\x01Z2github.com/cairn-dev/cairn/gen/go/cairn/v1;cairnv1\xa2\x02\x03CXX\xaa\x02\bCairn.V1\xca\x02\bCairn\\V1\xe2\x02\x14Cairn\\V1\\GPBMetadata\xea\x02\tCairn::V1b\x06proto3"
 
 var (

@@ -225,6 +225,15 @@ export enum ErrorCode {
    * FAILED_PRECONDITION.
    */
   ERROR_CODE_NOT_LEADER = 64,
+  /**
+   * ERROR_CODE_NO_SPACE - ERROR_CODE_NO_SPACE: a NOSPACE alarm is active (a member's database grew past
+   * --quota-backend-bytes; see MaintenanceService.Alarms): the cluster refuses writes that
+   * add data (puts, transactions with a put, lease grants) until usage is back under the
+   * quota. Reads, deletes, compaction and lease revokes still work; the alarm clears itself
+   * once the member's usage is under the quota again (delete and compact, then defragment,
+   * or restart the members with a larger quota). Status: RESOURCE_EXHAUSTED.
+   */
+  ERROR_CODE_NO_SPACE = 74,
   UNRECOGNIZED = -1,
 }
 
@@ -359,6 +368,9 @@ export function errorCodeFromJSON(object: any): ErrorCode {
     case 64:
     case "ERROR_CODE_NOT_LEADER":
       return ErrorCode.ERROR_CODE_NOT_LEADER;
+    case 74:
+    case "ERROR_CODE_NO_SPACE":
+      return ErrorCode.ERROR_CODE_NO_SPACE;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -454,6 +466,8 @@ export function errorCodeToJSON(object: ErrorCode): string {
       return "ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED";
     case ErrorCode.ERROR_CODE_NOT_LEADER:
       return "ERROR_CODE_NOT_LEADER";
+    case ErrorCode.ERROR_CODE_NO_SPACE:
+      return "ERROR_CODE_NO_SPACE";
     case ErrorCode.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
