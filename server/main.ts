@@ -51,6 +51,7 @@ import { startMemberTelemetry } from './member-telemetry.js';
 import { DivergentMemberError, initialCorruptionCheck, PeriodicCorruptionCheck, type HashComparison } from './corruption-check.js';
 import { RaftLogStore } from './storage/raft-log-store.js';
 import { engineSizeInUse } from './storage/engine-size.js';
+import { compactEngine } from './storage/engine-compaction.js';
 import { SpaceQuotaMonitor } from './space-quota-monitor.js';
 import { checkPlaintextListen, memberTls } from './transport/member-tls.js';
 import { serverCredentials } from './api/server-credentials.js';
@@ -391,6 +392,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
           quotaBytes: options.quotaBackendBytes,
           intervalMs: options.quotaCheckIntervalMs,
           measure: () => engineSizeInUse(engineDir),
+          compactEngine: () => compactEngine(engine),
           alarmed: (memberId) => alarms.active(AlarmType.ALARM_TYPE_NOSPACE, memberId),
           alarmedMembers: () =>
             alarms

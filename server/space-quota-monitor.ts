@@ -7,6 +7,8 @@ export interface SpaceQuotaOptions {
   readonly intervalMs: number;
   /** This member's engine size in use (storage/engine-size.ts). */
   readonly measure: () => Promise<number>;
+  /** Asks the engine to compact its tables now (storage/engine-compaction.ts). */
+  readonly compactEngine: () => Promise<unknown>;
   /** Whether a NOSPACE alarm is active for the member. */
   readonly alarmed: (memberId: number) => boolean;
   /** The members with an active NOSPACE alarm. */
@@ -49,7 +51,14 @@ export class SpaceQuotaMonitor {
   }
 
   private async check(): Promise<void> {
-    const usage = await this.o.measure();
+    let usage = await this.o.measure();
+    if (usage > this.o.quotaBytes && !this.o.alarmed(this.o.selfId)) {
+      // Before declaring the store full, let the engine give back what it already can.
+      // Its tables then hold the data, so that the compaction after the operator's deletes
+      // merges the deletes with it (LevelDB compacts every level but the deepest on demand).
+      await this.o.compactEngine();
+      usage = await this.o.measure();
+    }
     this.lastUsage = usage;
     const over = usage > this.o.quotaBytes;
     if (over && !this.o.alarmed(this.o.selfId)) {

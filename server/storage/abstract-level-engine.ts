@@ -46,6 +46,14 @@ export class AbstractLevelEngine implements StorageEngine {
     await this.db.batch(ops, { sync: options.sync });
   }
 
+  /** The engine's CompactRange where it has one (classic-level); false where not (storage/engine-compaction.ts). */
+  async compactRange(start: Buffer, end: Buffer): Promise<boolean> {
+    const db = this.db as AbstractLevelLike & { compactRange?: (start: Buffer, end: Buffer) => Promise<void> };
+    if (typeof db.compactRange !== 'function') return false;
+    await db.compactRange(start, end);
+    return true;
+  }
+
   close(): Promise<void> {
     return this.db.close();
   }
