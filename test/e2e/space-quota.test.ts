@@ -8,7 +8,7 @@
  * alarm then ends by itself and writes resume, with no disarm.
  */
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { ErrorCode } from '../../gen/ts/cairn/v1/errors.js';
 import { KVServiceClient } from '../../gen/ts/cairn/v1/kv.js';
@@ -34,7 +34,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-function expectNoSpace(t: import('ava').ExecutionContext, err: ServiceError, what: string): void {
+function expectNoSpace(t: ExecutionContext, err: ServiceError, what: string): void {
   t.is(err.code, status.RESOURCE_EXHAUSTED, `${what}: ${statusName(err.code)} ${err.details}`);
   t.is(errorDetails(err)?.info?.code, ErrorCode.ERROR_CODE_NO_SPACE, what);
   t.regex(err.details, /NOSPACE alarm/, what);
