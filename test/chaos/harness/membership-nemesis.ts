@@ -9,7 +9,9 @@
  *   shrink: MemberRemove a voter, the leader half of the time, and stop its process.
  *
  * Removing and growing again re-adds a machine under a new name, as an operator must (ids
- * are never reused). Every call goes to the member that says it leads; a call refused
+ * are never reused). An added member dials the others at the addresses the member it
+ * joined through knows them by (that member's link proxies), so network faults on that
+ * member's links reach it too. Every call goes to the member that says it leads; a call refused
  * (no leader yet, another change pending) or with an unknown outcome (a timeout) is
  * settled by reading the member list, so the harness never loses track of a member.
  */
@@ -22,6 +24,8 @@ import type { ChaosCluster, Member } from './cluster.js';
 import type { Rng } from './rng.js';
 
 const CALL_MS = 5_000;
+/** Elections take about an election timeout (1 s in chaos runs); this only bounds a step. */
+const LEADER_WAIT_MS = 15_000;
 /** A learner catches up by snapshot within seconds; this bound only stops a stuck step. */
 const CATCH_UP_MS = 60_000;
 /** A removed member stops by itself once it applies its removal; then it is killed anyway. */
@@ -54,8 +58,14 @@ export class MembershipNemesis {
 
   /** One phase of the cycle; returns what it did, for the fault log. */
   async step(): Promise<string> {
-    const leader = await this.leader();
-    if (leader === undefined) return 'membership: no leader answered; skipped';
+    // Right after a healed fault an election may still run: wait for it, within a bound.
+    const deadline = Date.now() + LEADER_WAIT_MS;
+    let leader = await this.leader();
+    while (leader === undefined && Date.now() < deadline) {
+      await sleep(200);
+      leader = await this.leader();
+    }
+    if (leader === undefined) return `membership: no leader answered within ${LEADER_WAIT_MS / 1000} s; skipped`;
     const members = await this.list(leader);
     const learner = members.find((m) => m.learner);
     if (learner !== undefined) return this.promote(learner);
