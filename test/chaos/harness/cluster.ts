@@ -17,7 +17,11 @@ import { join } from 'node:path';
 import { CAIRN_BIN } from '../../helpers/node-process.js';
 import { LinkProxy } from './proxy.js';
 
-const READY_TIMEOUT_MS = 30_000;
+/**
+ * Only stops a member that will not start. Generous: a chaos run restarts every member at
+ * once, and on a shared two-core machine (load 30) one start alone took 21 s.
+ */
+const READY_TIMEOUT_MS = 120_000;
 
 export interface ClusterOptions {
   readonly members: number;
