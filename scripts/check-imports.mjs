@@ -55,6 +55,7 @@ const LAYERS = [
       'server/hash-verdict.ts',
       'server/join-cluster.ts',
       'server/space-quota-monitor.ts',
+      'server/remote-peer-finder.ts',
     ],
   },
   { name: 'cli', paths: ['server/cli/'] },
