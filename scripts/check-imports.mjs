@@ -62,6 +62,8 @@ const LAYERS = [
       'server/backup/',
       'server/member-removed.ts',
       'server/member-names.ts',
+      'server/space-quota-monitor.ts',
+      'server/remote-peer-finder.ts',
     ],
   },
   { name: 'cli', paths: ['server/cli/'] },

@@ -174,6 +174,14 @@ export interface NodeOptions {
   corruptCheckIntervalMs: number;
   /** Before serving, compare this member's HashKV with its peers' and refuse to start when it alone differs. */
   initialCorruptCheck: boolean;
+  /**
+   * The space quota (etcd's --quota-backend-bytes): once a member's database is larger, a
+   * NOSPACE alarm stops writes that add data cluster-wide until usage is back under it.
+   * 0 turns the quota off.
+   */
+  quotaBackendBytes: number;
+  /** How often each member measures its database against the quota. */
+  quotaCheckIntervalMs: number;
   /** The storage engine's block cache, in bytes. */
   engineCacheBytes: number;
   /** The storage engine's memtable budget, in bytes (see storage/open-engine.ts). */
@@ -215,6 +223,8 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   discardLocalDataAndRejoin: false,
   corruptCheckIntervalMs: 5 * 60 * 1000,
   initialCorruptCheck: true,
+  quotaBackendBytes: 2 * 1024 * 1024 * 1024,
+  quotaCheckIntervalMs: 1000,
   engineCacheBytes: 8 * 1024 * 1024,
   engineMemtableBytes: 16 * 1024 * 1024,
   metricsListen: '',

@@ -7,6 +7,7 @@ import type { ResponseHeader } from '../gen/ts/cairn/v1/types.js';
 import { AlarmStore } from './apply/alarm-store.js';
 import type { WritePath } from './apply/write-path.js';
 import { AuthStore } from './apply/auth/auth-store.js';
+import { SpaceQuotaGate } from './apply/space-quota-gate.js';
 import { authService } from './api/auth-service.js';
 import { Authorizer } from './api/auth/authorizer.js';
 import { certificateUser, memberByCertificate } from './api/auth/certificate-identity.js';
@@ -52,6 +53,9 @@ import { watchDeliveryTracer } from './api/watch-tracing.js';
 import { startMemberTelemetry } from './member-telemetry.js';
 import { DivergentMemberError, initialCorruptionCheck, PeriodicCorruptionCheck, type HashComparison } from './corruption-check.js';
 import { RaftLogStore } from './storage/raft-log-store.js';
+import { engineSizeInUse } from './storage/engine-size.js';
+import { compactEngine } from './storage/engine-compaction.js';
+import { SpaceQuotaMonitor } from './space-quota-monitor.js';
 import { checkPlaintextListen, memberTls } from './transport/member-tls.js';
 import { serverCredentials } from './api/server-credentials.js';
 import path from 'node:path';
@@ -282,6 +286,8 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   readBarrier = () => member.node.linearizableRead();
 
   const validator = new RequestValidator(options.limits);
+  // Client writes that add data stop at the door while a NOSPACE alarm is active.
+  const clientWrites = new SpaceQuotaGate(member.node, alarms);
   const watch = watchService({
     store,
     hub,
@@ -306,7 +312,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     {
       kv: kvService({
         store,
-        writes: member.node,
+        writes: clientWrites,
         validator,
         header,
         logger,
@@ -317,7 +323,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       watch: watch.service,
       lease: leaseService({
         store,
-        writes: member.node,
+        writes: clientWrites,
         lessor: member.lessor,
         forwarder,
         leaderAddress: () => {
@@ -433,6 +439,28 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
             submitAlarm(member.node, { activate: true, memberId, alarm: AlarmType.ALARM_TYPE_CORRUPT, detail }),
         })
       : undefined;
+  const spaceQuota =
+    options.quotaBackendBytes > 0
+      ? new SpaceQuotaMonitor({
+          selfId: cluster.self.id,
+          quotaBytes: options.quotaBackendBytes,
+          intervalMs: options.quotaCheckIntervalMs,
+          measure: () => engineSizeInUse(engineDir),
+          compactEngine: () => compactEngine(engine),
+          alarmed: (memberId) => alarms.active(AlarmType.ALARM_TYPE_NOSPACE, memberId),
+          alarmedMembers: () =>
+            alarms
+              .list()
+              .filter((a) => a.alarm === AlarmType.ALARM_TYPE_NOSPACE)
+              .map((a) => a.memberId),
+          isLeader: () => member.driver.status().role === 'leader',
+          memberIds: () => membership.list().map((m) => m.id),
+          raise: (detail) =>
+            submitAlarm(member.node, { activate: true, memberId: cluster.self.id, alarm: AlarmType.ALARM_TYPE_NOSPACE, detail }),
+          clear: (memberId) => submitAlarm(member.node, { activate: false, memberId, alarm: AlarmType.ALARM_TYPE_NOSPACE, detail: '' }),
+          logger,
+        })
+      : undefined;
   let metricsServer;
   try {
     metricsServer = await startMemberTelemetry({
@@ -447,6 +475,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   } catch (err) {
     server.forceShutdown();
     await corruptionCheck?.close();
+    await spaceQuota?.close();
     await member.close();
     await store.close();
     await engine.close();
@@ -480,6 +509,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       watch.closeAll();
       forwarder.close();
       await corruptionCheck?.close();
+      await spaceQuota?.close();
       await member.close();
       await stopped;
       // The log is quiet now: the record becomes exact.

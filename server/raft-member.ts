@@ -22,6 +22,7 @@ import type { PeerAuthenticator } from './transport/peer-authenticator.js';
 import { PeerServer } from './transport/peer-server.js';
 import { DEFAULT_SNAPSHOT_CHUNK_BYTES, PeerTransport } from './transport/peer-transport.js';
 import { SnapshotTracer } from './transport/snapshot-tracing.js';
+import { RemotePeerFinder } from './remote-peer-finder.js';
 import type { PeerStatusReporter, SnapshotSource } from './transport/types.js';
 import type { ClusterConfig } from './node/cluster-config.js';
 import type { Membership } from './node/membership.js';
@@ -169,6 +170,15 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     reportSnapshot: (id, failed) => late.driver?.reportSnapshot(id, failed),
   };
   const snapshotSource: SnapshotSource = () => exportSnapshot(o.engine);
+  // Set once the transport exists: an unknown member's address is handed to it.
+  let addRemote = (_id: NodeId, _address: string): void => undefined;
+  const remotes = new RemotePeerFinder({
+    membership: o.membership,
+    credentials: o.peerCredentials,
+    timeoutMs: o.requestTimeoutMs,
+    found: (id, address) => addRemote(id, address),
+    logger,
+  });
   const transport = new PeerTransport({
     clusterId: cluster.clusterId,
     self,
@@ -181,6 +191,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     snapshotSource: snapshotTracer?.source(snapshotSource) ?? snapshotSource,
     ...(o.peerCredentials !== undefined ? { credentials: o.peerCredentials } : {}),
     logger,
+    onUnknownPeer: (id) => remotes.find(id),
   });
   const names = new MemberNames({
     membership: o.membership,
@@ -193,6 +204,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     timeoutMs: o.requestTimeoutMs,
     logger,
   });
+  addRemote = (id, address) => transport.addPeer({ id, address });
   const inFlight = new InFlight();
   const install = (snapshot: Snapshot): Promise<void> => inbox.install(snapshot);
   const unobserved = snapshotFirstPersistence(o.logStore, snapshotTracer?.install(install) ?? install);

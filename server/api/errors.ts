@@ -59,6 +59,8 @@ const STATUS_BY_CODE: Record<DomainErrorCode, status> = {
   [ErrorCode.ERROR_CODE_INTEGER_OUT_OF_RANGE]: status.INVALID_ARGUMENT,
   [ErrorCode.ERROR_CODE_TOO_MANY_SNAPSHOTS]: status.RESOURCE_EXHAUSTED,
   [ErrorCode.ERROR_CODE_DEFRAGMENT_UNSUPPORTED]: status.FAILED_PRECONDITION,
+  // etcd's ErrGRPCNoSpace: the space is used up until an operator frees some.
+  [ErrorCode.ERROR_CODE_NO_SPACE]: status.RESOURCE_EXHAUSTED,
 };
 
 /** The type URL of an ErrorInfo packed in an Any, as every protobuf runtime spells it. */

@@ -63,6 +63,23 @@ export class AlarmStore {
     );
   }
 
+  /**
+   * The error a write that adds data (apply/adds-data.ts) gets while a NOSPACE alarm is
+   * active, or undefined. The alarm's detail names the member's usage and its quota.
+   */
+  spaceRefusal(): CairnError | undefined {
+    const nospace = this.list().filter((a) => a.alarm === AlarmType.ALARM_TYPE_NOSPACE);
+    if (nospace.length === 0) return undefined;
+    const members = nospace.map((a) => `member ${a.memberId}${a.detail === '' ? '' : ` (${a.detail})`}`).join('; ');
+    return new CairnError(
+      ErrorCode.ERROR_CODE_NO_SPACE,
+      `writes that add data are refused: a NOSPACE alarm is active: ${members}. ` +
+        `Free space (delete keys, 'cairn compact --physical <revision>', then defragment the member) ` +
+        `or restart the members with a larger --quota-backend-bytes; the alarm clears itself once usage is back under the quota, ` +
+        `and reads, deletes, compaction and lease revokes work meanwhile`,
+    );
+  }
+
   /** Applies an alarm command: updates memory and adds the stored records to the batch. */
   apply(batch: WriteBatch, command: AlarmCommand): void {
     if (command.activate) {

@@ -18,6 +18,7 @@ import { invariant } from '../invariant.js';
 import { rangeContains, toKeyRange, type KeyRange } from '../mvcc/key-range.js';
 import type { WriteBatch } from '../mvcc/write-batch.js';
 import type { WriteTxn } from '../mvcc/write-txn.js';
+import { addsData } from './adds-data.js';
 import type { AlarmStore } from './alarm-store.js';
 import type { AuthStore } from './auth/auth-store.js';
 import { commandNeeds, leaseRevokeNeeds } from './auth/key-needs.js';
@@ -76,6 +77,12 @@ export class Applier {
     // only records TTLs; lease expiries wait, like every other write.
     if (request.$case !== 'leaseCheckpoint') {
       const refusal = this.alarms.writeRefusal();
+      if (refusal !== undefined) return failure(refusal);
+    }
+    // A NOSPACE alarm refuses only what may grow the store, so that deleting and
+    // compacting can bring usage back under the quota (etcd's capped applier).
+    if (addsData(command)) {
+      const refusal = this.alarms.spaceRefusal();
       if (refusal !== undefined) return failure(refusal);
     }
     // The proposer checked the caller's permissions; a change applied since (an earlier

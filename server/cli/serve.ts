@@ -51,6 +51,8 @@ type ServeFlags = Partial<Limits> & {
   discardLocalDataAndRejoin?: boolean;
   corruptCheckInterval: number;
   initialCorruptCheck: boolean;
+  quotaBackendBytes: number;
+  quotaCheckInterval: number;
   engineCacheBytes: number;
   engineMemtableBytes: number;
   snapshotCatchUpEntries: number;
@@ -102,6 +104,8 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     discardLocalDataAndRejoin: flags.discardLocalDataAndRejoin === true,
     corruptCheckIntervalMs: flags.corruptCheckInterval,
     initialCorruptCheck: flags.initialCorruptCheck,
+    quotaBackendBytes: flags.quotaBackendBytes,
+    quotaCheckIntervalMs: flags.quotaCheckInterval,
     engineCacheBytes: flags.engineCacheBytes,
     engineMemtableBytes: flags.engineMemtableBytes,
     listen: flags.listen,
@@ -230,6 +234,19 @@ export function registerServe(program: Command): void {
       new Option('--corrupt-check-interval <ms>', "how often the leader compares members' key-space hashes (0: never)")
         .argParser(nonNegativeInt)
         .default(d.corruptCheckIntervalMs),
+    )
+    .addOption(
+      new Option(
+        '--quota-backend-bytes <n>',
+        'space quota: once the database is larger, a NOSPACE alarm refuses writes that add data until usage is back under it (0: no quota)',
+      )
+        .argParser(nonNegativeInt)
+        .default(d.quotaBackendBytes),
+    )
+    .addOption(
+      new Option('--quota-check-interval <ms>', 'how often each member measures its database against --quota-backend-bytes')
+        .argParser(positiveInt)
+        .default(d.quotaCheckIntervalMs),
     )
     .option('--no-initial-corrupt-check', "serve without first comparing this member's key-space hash with its peers'")
     .option('--data-dir <dir>', 'directory of the database', d.dataDir)

@@ -89,4 +89,11 @@ export class AbstractLevelEngine implements StorageEngine {
     if (typeof this.db.approximateSize === 'function') return this.db.approximateSize(WHOLE_SPACE_START, WHOLE_SPACE_END);
     return undefined;
   }
+
+  /** The engine's CompactRange where it has one (classic-level); false where not (storage/engine-compaction.ts). */
+  async compactRange(start: Buffer, end: Buffer): Promise<boolean> {
+    if (typeof this.db.compactRange !== 'function') return false;
+    await this.db.compactRange(start, end);
+    return true;
+  }
 }

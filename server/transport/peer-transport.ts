@@ -47,6 +47,8 @@ export interface PeerTransportOptions {
   /** Jitter source (tests may fix it). */
   readonly random?: () => number;
   readonly logger?: TransportLogger;
+  /** Told about a message to a member with no known address (one added in an entry not applied here yet). */
+  readonly onUnknownPeer?: (id: NodeId) => void;
 }
 
 export interface TransportStats {
@@ -136,6 +138,7 @@ export class PeerTransport implements PeerSender {
         if (peer === undefined || isLocalMessage(m.type)) {
           this.counts.undeliverable++;
           this.opts.logger?.warn({ type: m.type, to: m.to }, 'raft message has no peer to go to; dropped');
+          if (peer === undefined && !isLocalMessage(m.type)) this.opts.onUnknownPeer?.(m.to);
         } else if (m.type === MessageType.Snap) {
           this.startSnapshot(peer, m);
         } else {

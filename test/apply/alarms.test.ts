@@ -2,10 +2,12 @@
  * The replicated alarm list (apply/alarm-store.ts) as the applier uses it, on a real
  * store: a CORRUPT alarm refuses every key-space change with ERROR_CODE_CORRUPT and
  * changes nothing, survives a restart (it is stored with the applied index), and ends by
- * a disarm that matches it. Plus the hash verdict the checks raise alarms from.
+ * a disarm that matches it. A NOSPACE alarm refuses only what adds data (puts, txns with a
+ * put in either branch, lease grants) with ERROR_CODE_NO_SPACE. Plus the hash verdict the checks raise alarms from.
  */
 import test from 'ava';
 import type { Command } from '../../gen/ts/cairn/internal/v1/command.js';
+import { PutRequest, TxnRequest } from '../../gen/ts/cairn/v1/kv.js';
 import { AlarmType } from '../../gen/ts/cairn/v1/maintenance.js';
 import { ErrorCode } from '../../server/errors.js';
 import { divergentMembers } from '../../server/hash-verdict.js';
@@ -47,12 +49,43 @@ test('a CORRUPT alarm refuses writes, survives a restart, and ends by a matching
   t.deepEqual(ts.alarms.list(), [], 'the disarm is stored too');
 });
 
-test('a NOSPACE alarm alone does not refuse writes (the quota decides that)', async (t) => {
+test('a NOSPACE alarm refuses only writes that add data, the same way on every member, until it ends', async (t) => {
   const ts = await TestStore.create('rocksdb');
   t.teardown(() => ts.destroy());
-  await ts.ok(alarm(true, 7, AlarmType.ALARM_TYPE_NOSPACE));
   await ts.put('a', '1');
-  t.is(ts.alarms.list().length, 1);
+  await ts.put('b', '1');
+  await ts.ok(alarm(true, 7, AlarmType.ALARM_TYPE_NOSPACE));
+  const revision = ts.store.currentRevision;
+  const txnWithPut = (inFailureBranch: boolean): Command => {
+    const put = {
+      request: { $case: 'requestPut' as const, requestPut: PutRequest.fromPartial({ key: Buffer.from('c'), value: Buffer.from('x') }) },
+    };
+    return {
+      request: {
+        $case: 'txn',
+        txn: TxnRequest.fromPartial({ success: inFailureBranch ? [] : [put], failure: inFailureBranch ? [put] : [] }),
+      },
+      checkedAs: '',
+    };
+  };
+  const grant: Command = { request: { $case: 'leaseGrant', leaseGrant: { id: 5, ttl: 60 } }, checkedAs: '' };
+  for (const command of [putCmd('c', '2'), txnWithPut(false), txnWithPut(true), grant]) {
+    const err = await ts.fails(command);
+    t.is(err.code, ErrorCode.ERROR_CODE_NO_SPACE, JSON.stringify(command.request?.$case));
+    t.regex(err.message, /NOSPACE alarm is active: member 7 \(hash x differs\)/);
+  }
+  t.is(ts.store.currentRevision, revision, 'refused writes changed nothing');
+  // What frees space, or only reads, still applies.
+  await ts.del('a');
+  await ts.compact(ts.store.currentRevision);
+  const readOnly = await ts.txn({ success: [{ request: { $case: 'requestRange', requestRange: { key: Buffer.from('b') } } }] });
+  t.true(readOnly.succeeded);
+  // A CORRUPT disarm leaves it; a NOSPACE one for the member ends it.
+  await ts.ok(alarm(false, 7, AlarmType.ALARM_TYPE_CORRUPT));
+  t.is((await ts.fails(putCmd('c', '2'))).code, ErrorCode.ERROR_CODE_NO_SPACE);
+  await ts.ok(alarm(false, 7, AlarmType.ALARM_TYPE_NOSPACE));
+  await ts.put('c', '2');
+  t.deepEqual(ts.alarms.list(), []);
 });
 
 test('an alarm without a type or member is refused', async (t) => {

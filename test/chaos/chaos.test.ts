@@ -1,6 +1,6 @@
 /**
- * Bounded chaos runs for `npm test`: real 3-member clusters under kill -9, SIGSTOP and
- * partitions with a concurrent workload, checked for linearizability, durability,
+ * Bounded chaos runs for `npm test`: real 3-member clusters under kill -9, SIGSTOP,
+ * partitions and membership changes with a concurrent workload, checked for linearizability, durability,
  * monotonic revisions, watch continuity and convergence (see harness/run-chaos.ts).
  * One random base seed per file run is logged; each run's seed derives from it and the
  * run's title, so CHAOS_SEED=<base> replays every schedule of the file. A failing run is
@@ -42,6 +42,14 @@ test.serial('3 members on rocksdb stay linearizable and lose nothing under kill,
   t.timeout(RUN_TIMEOUT_MS);
   await chaos(t, { members: 3, engine: 'rocksdb', faultMs: 35_000, nemeses: ['kill', 'pause', 'partition'] });
 });
+
+test.serial(
+  'membership changes (add a learner, promote it, remove a voter or the leader, re-add) under kill, pause and partition',
+  async (t) => {
+    t.timeout(RUN_TIMEOUT_MS);
+    await chaos(t, { members: 3, engine: 'rocksdb', faultMs: 40_000, nemeses: ['kill', 'pause', 'partition', 'membership'] });
+  },
+);
 
 test.serial('3 members on leveldb stay linearizable and lose nothing under kill -9', async (t) => {
   t.timeout(RUN_TIMEOUT_MS);

@@ -17,7 +17,7 @@ export async function saveArtifacts(
   await writeFile(join(dir, 'summary.json'), JSON.stringify(summary, null, 2));
   await writeFile(join(dir, 'history.json'), JSON.stringify(history));
   await writeFile(join(dir, 'watchers.json'), JSON.stringify(watchers));
-  for (const m of cluster.members) {
+  for (const m of [...cluster.members, ...cluster.departed]) {
     await cp(m.logPath, join(dir, `${m.name}.log`)).catch(() => undefined);
     await cp(m.dataDir, join(dir, 'data', m.name), { recursive: true }).catch(() => undefined);
   }

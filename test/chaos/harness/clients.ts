@@ -192,7 +192,20 @@ class KeepAliveStream {
 /** One client per member, opened lazily; closed together. */
 export class ClientPool {
   private readonly clients = new Map<string, MemberClient>();
-  constructor(private readonly addresses: ReadonlyMap<string, string>) {}
+  private readonly addresses: Map<string, string>;
+  constructor(addresses: ReadonlyMap<string, string>) {
+    this.addresses = new Map(addresses);
+  }
+  /** A member added to the cluster. */
+  add(member: string, address: string): void {
+    this.addresses.set(member, address);
+  }
+  /** A member removed from the cluster: no longer among the names. */
+  remove(member: string): void {
+    this.addresses.delete(member);
+    this.clients.get(member)?.close();
+    this.clients.delete(member);
+  }
 
   get names(): string[] {
     return [...this.addresses.keys()];

@@ -3,6 +3,9 @@
  * member's real port; peers dial through one LinkProxy per directed pair, so partitions can
  * be cut per link. This works because the cluster id derives from member names only (see
  * server/node/cluster-config.ts), so every member gets its own --initial-cluster addresses.
+ * Members added later (the membership nemesis: MemberAdd, then `cairn serve --join`) are
+ * dialled on their real port by everyone: MemberAdd records one address per member, so
+ * partitions cut only the links between the members the cluster started with.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -14,7 +17,11 @@ import { join } from 'node:path';
 import { CAIRN_BIN } from '../../helpers/node-process.js';
 import { LinkProxy } from './proxy.js';
 
-const READY_TIMEOUT_MS = 30_000;
+/**
+ * Only stops a member that will not start. Generous: a chaos run restarts every member at
+ * once, and on a shared two-core machine (load 30) one start alone took 21 s.
+ */
+const READY_TIMEOUT_MS = 120_000;
 
 export interface ClusterOptions {
   readonly members: number;
@@ -109,7 +116,7 @@ export class Member {
 }
 
 /** A free loopback port (released before use; the race with other processes is accepted). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
@@ -121,12 +128,51 @@ function freePort(): Promise<number> {
 }
 
 export class ChaosCluster {
+  /** Members removed from the cluster: stopped, kept for their logs and data. */
+  readonly departed: Member[] = [];
+  /** The members the cluster started with, whose peer links go through proxies. */
+  readonly founders: ReadonlySet<string>;
+  private added = 0;
+
   private constructor(
     readonly dir: string,
-    readonly members: readonly Member[],
+    /** The current members (voters and learners), in the order they joined. */
+    readonly members: Member[],
     /** Keyed by `${from}->${to}`. */
     readonly proxies: ReadonlyMap<string, LinkProxy>,
-  ) {}
+    /** `cairn serve` flags every member gets besides its name, address and data dir. */
+    private readonly commonArgs: readonly string[],
+  ) {
+    this.founders = new Set(members.map((m) => m.name));
+  }
+
+  /**
+   * A member to be added: a fresh name (never reused: ids are not), a free port, an empty
+   * data dir, and `--join` through the current members. Not started, not yet a member.
+   */
+  async newMember(): Promise<Member> {
+    const name = `a${++this.added}`;
+    const port = await freePort();
+    const dataDir = join(this.dir, name);
+    await mkdir(dataDir);
+    const join_ = this.members.map((m) => m.address).join(',');
+    const args = ['--name', name, '--listen', `127.0.0.1:${port}`, '--join', join_, '--data-dir', dataDir, ...this.commonArgs];
+    return new Member(name, port, dataDir, join(this.dir, `${name}.log`), args);
+  }
+
+  /** Counts a member added with MemberAdd among the current ones. */
+  admit(member: Member): void {
+    this.members.push(member);
+  }
+
+  /** A member removed with MemberRemove: no longer current (stop it with kill()). */
+  retire(name: string): Member {
+    const i = this.members.findIndex((m) => m.name === name);
+    if (i < 0) throw new Error(`no member ${name}`);
+    const [m] = this.members.splice(i, 1);
+    this.departed.push(m!);
+    return m!;
+  }
 
   static async create(options: ClusterOptions): Promise<ChaosCluster> {
     const dir = await mkdtemp(join(tmpdir(), 'cairn-chaos-'));
@@ -145,6 +191,7 @@ export class ChaosCluster {
     const members: Member[] = [];
     // Each chaos cluster is its own: a token of its own gives it a cluster id no other has.
     const token = `chaos-${randomBytes(8).toString('hex')}`;
+    const commonArgs = ['--engine', options.engine, ...(options.args ?? [])];
     for (const name of names) {
       const initialCluster = names
         .map((peer) => `${peer}=127.0.0.1:${peer === name ? ports.get(peer)! : proxies.get(`${name}->${peer}`)!.port}`)
@@ -162,13 +209,11 @@ export class ChaosCluster {
         token,
         '--data-dir',
         dataDir,
-        '--engine',
-        options.engine,
-        ...(options.args ?? []),
+        ...commonArgs,
       ];
       members.push(new Member(name, ports.get(name)!, dataDir, join(dir, `${name}.log`), args));
     }
-    const cluster = new ChaosCluster(dir, members, proxies);
+    const cluster = new ChaosCluster(dir, members, proxies, commonArgs);
     try {
       await Promise.all(members.map((m) => m.start()));
     } catch (err) {
@@ -212,8 +257,9 @@ export class ChaosCluster {
 
   /** Kills every process and proxy this cluster started (by pid); keeps the directory. */
   async destroy(): Promise<void> {
-    await Promise.all(this.members.map((m) => m.kill()));
-    await Promise.all(this.members.map((m) => m.closeLog()));
+    const all = [...this.members, ...this.departed];
+    await Promise.all(all.map((m) => m.kill()));
+    await Promise.all(all.map((m) => m.closeLog()));
     await Promise.all([...this.proxies.values()].map((p) => p.close()));
   }
 }

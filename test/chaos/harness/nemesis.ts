@@ -1,14 +1,17 @@
 /**
  * Faults on a seeded schedule, one at a time: kill -9 and restart, SIGSTOP/SIGCONT, network
  * partitions through the link proxies (isolate a member, split a minority off, cut one
- * direction only), slow links, and flaky links (connections reset over and over). Targets
- * the leader half of the time.
+ * direction only), slow links, flaky links (connections reset over and over), and
+ * membership changes (membership-nemesis.ts: add a learner, promote it, remove a voter,
+ * sometimes the leader). Targets the leader half of the time. Links are proxied only
+ * between the members the cluster started with, so network faults pick among those.
  */
 import type { ChaosCluster } from './cluster.js';
 import type { ClientPool } from './clients.js';
+import { MembershipNemesis } from './membership-nemesis.js';
 import type { Rng } from './rng.js';
 
-export const NEMESES = ['kill', 'pause', 'partition', 'delay', 'flaky'] as const;
+export const NEMESES = ['kill', 'pause', 'partition', 'delay', 'flaky', 'membership'] as const;
 export type NemesisKind = (typeof NEMESES)[number];
 
 export interface NemesisEvent {
@@ -23,6 +26,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export class Nemesis {
   readonly events: NemesisEvent[] = [];
   private stopped = false;
+  private readonly membership: MembershipNemesis;
 
   constructor(
     private readonly cluster: ChaosCluster,
@@ -30,7 +34,9 @@ export class Nemesis {
     private readonly kinds: readonly NemesisKind[],
     private readonly rng: Rng,
     private readonly startedAt: number,
-  ) {}
+  ) {
+    this.membership = new MembershipNemesis(cluster, pool, rng, () => this.leader(), cluster.founders.size);
+  }
 
   stop(): void {
     this.stopped = true;
@@ -39,8 +45,12 @@ export class Nemesis {
   /** Injects faults until stop() or `until` (Date.now() ms); always leaves everything healed. */
   async run(until: number): Promise<void> {
     try {
-      while (!this.stopped && Date.now() < until) {
-        await this.step(this.rng.pick(this.kinds), until);
+      // Membership changes alternate with the other faults, so that a short run makes several.
+      const faults = this.kinds.filter((k) => k !== 'membership');
+      const membership = this.kinds.includes('membership');
+      for (let n = 0; !this.stopped && Date.now() < until; n++) {
+        const kind = membership && (faults.length === 0 || n % 2 === 1) ? 'membership' : this.rng.pick(faults);
+        await this.step(kind, until);
         await this.hold(this.rng.between(1000, 2000), until);
       }
     } finally {
@@ -86,8 +96,24 @@ export class Nemesis {
   }
 
   private async step(kind: NemesisKind, until: number): Promise<void> {
-    const names = this.cluster.members.map((m) => m.name);
-    const t = await this.target();
+    if (kind === 'membership') {
+      const at = Date.now() - this.startedAt;
+      const what = await this.membership.step();
+      this.events.push({ at, healedAt: Date.now() - this.startedAt, what });
+      return;
+    }
+    const all = this.cluster.members.map((m) => m.name);
+    // Peer links are proxied only between founders: network faults pick among those still here.
+    const linked = all.filter((n) => this.cluster.founders.has(n));
+    const networked = kind === 'partition' || kind === 'delay' || kind === 'flaky';
+    if (networked && linked.length < 2) {
+      const e = this.record(`${kind} skipped: fewer than two of the first members are left`);
+      e.healedAt = e.at;
+      return;
+    }
+    const names = networked ? linked : all;
+    let t = await this.target();
+    if (!names.includes(t)) t = this.rng.pick(names);
     const others = names.filter((n) => n !== t);
     let e: NemesisEvent;
     switch (kind) {

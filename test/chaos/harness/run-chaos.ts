@@ -90,7 +90,7 @@ const LEASES_END_MS = 60_000;
 /** Children must not outlive us even if we exit abruptly (a test timeout, Ctrl-C). */
 const liveClusters = new Set<ChaosCluster>();
 process.once('exit', () => {
-  for (const c of liveClusters) for (const m of c.members) if (m.running) m.child!.kill('SIGKILL');
+  for (const c of liveClusters) for (const m of [...c.members, ...c.departed]) if (m.running) m.child!.kill('SIGKILL');
 });
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {

@@ -171,6 +171,13 @@ const (
 	// compact its files on demand (the message says which and what to do instead).
 	// Status: FAILED_PRECONDITION.
 	ErrorCode_ERROR_CODE_DEFRAGMENT_UNSUPPORTED ErrorCode = 72
+	// ERROR_CODE_NO_SPACE: a NOSPACE alarm is active (a member's database grew past
+	// --quota-backend-bytes; see MaintenanceService.Alarms): the cluster refuses writes that
+	// add data (puts, transactions with a put, lease grants) until usage is back under the
+	// quota. Reads, deletes, compaction and lease revokes still work; the alarm clears itself
+	// once the member's usage is under the quota again (delete and compact, then defragment,
+	// or restart the members with a larger quota). Status: RESOURCE_EXHAUSTED.
+	ErrorCode_ERROR_CODE_NO_SPACE ErrorCode = 74
 	// ERROR_CODE_INTEGER_OUT_OF_RANGE: a 64-bit integer of the request (a revision, version,
 	// lease id, limit, ...) is beyond +/-(2^53-1), the range this server keeps them in (a
 	// revision there is decades of writes away); nothing was done. The message gives the
@@ -226,6 +233,7 @@ var (
 		64: "ERROR_CODE_NOT_LEADER",
 		71: "ERROR_CODE_TOO_MANY_SNAPSHOTS",
 		72: "ERROR_CODE_DEFRAGMENT_UNSUPPORTED",
+		74: "ERROR_CODE_NO_SPACE",
 		80: "ERROR_CODE_INTEGER_OUT_OF_RANGE",
 	}
 	ErrorCode_value = map[string]int32{
@@ -274,6 +282,7 @@ var (
 		"ERROR_CODE_NOT_LEADER":                64,
 		"ERROR_CODE_TOO_MANY_SNAPSHOTS":        71,
 		"ERROR_CODE_DEFRAGMENT_UNSUPPORTED":    72,
+		"ERROR_CODE_NO_SPACE":                  74,
 		"ERROR_CODE_INTEGER_OUT_OF_RANGE":      80,
 	}
 )
@@ -502,7 +511,7 @@ const file_cairn_v1_errors_proto_rawDesc = "" +
 	"\adetails\x18\x03 \x03(\v2\x16.cairn.v1.StatusDetailR\adetails\"?\n" +
 	"\fStatusDetail\x12\x19\n" +
 	"\btype_url\x18\x01 \x01(\tR\atypeUrl\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value*\xd6\v\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value*\xef\v\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ERROR_CODE_EMPTY_KEY\x10\x01\x12\x1c\n" +
@@ -549,7 +558,8 @@ const file_cairn_v1_errors_proto_rawDesc = "" +
 	"$ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED\x10?\x12\x19\n" +
 	"\x15ERROR_CODE_NOT_LEADER\x10@\x12!\n" +
 	"\x1dERROR_CODE_TOO_MANY_SNAPSHOTS\x10G\x12%\n" +
-	"!ERROR_CODE_DEFRAGMENT_UNSUPPORTED\x10H\x12#\n" +
+	"!ERROR_CODE_DEFRAGMENT_UNSUPPORTED\x10H\x12\x17\n" +
+	"\x13ERROR_CODE_NO_SPACE\x10J\x12#\n" +
 	"\x1fERROR_CODE_INTEGER_OUT_OF_RANGE\x10PB\x90\x01\n" +
 	"\fcom.cairn.v1B\vErrorsProtoP\x01Z2github.com/cairn-dev/cairn/gen/go/cairn/v1;cairnv1\xa2\x02\x03CXX\xaa\x02\bCairn.V1\xca\x02\bCairn\\V1\xe2\x02\x14Cairn\\V1\\GPBMetadata\xea\x02\tCairn::V1b\x06proto3"
 
