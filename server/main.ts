@@ -26,7 +26,6 @@ import { minLeaseTtlSeconds, type NodeOptions } from './config.js';
 import { MvccStore } from './mvcc/kv-store.js';
 import { recoverSnapshotImport } from './mvcc/snapshot.js';
 import { exportBackup } from './mvcc/backup-export.js';
-import { engineDiskBytes } from './storage/engine-disk-usage.js';
 import { WatchHub } from './mvcc/watch-hub.js';
 import { parseInitialCluster, singleMemberCluster } from './node/cluster-config.js';
 import { Membership, type MemberView } from './node/membership.js';
@@ -383,7 +382,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
           disarm: (memberId, alarm) => submitAlarm(member.node, { activate: false, memberId, alarm, detail: '' }),
         },
         {
-          diskBytes: () => engineDiskBytes(engineDir),
+          diskBytes: () => engineSizeInUse(engineDir),
           liveDataBytes: async () => (await engine.liveDataBytes?.()) ?? 0,
           compactAll: async () => (await engine.compactAll?.()) ?? false,
           unsupportedHint: DEFRAGMENT_UNSUPPORTED_HINT[options.engine],

@@ -238,6 +238,15 @@ export enum ErrorCode {
    */
   ERROR_CODE_DEFRAGMENT_UNSUPPORTED = 72,
   /**
+   * ERROR_CODE_NO_SPACE - ERROR_CODE_NO_SPACE: a NOSPACE alarm is active (a member's database grew past
+   * --quota-backend-bytes; see MaintenanceService.Alarms): the cluster refuses writes that
+   * add data (puts, transactions with a put, lease grants) until usage is back under the
+   * quota. Reads, deletes, compaction and lease revokes still work; the alarm clears itself
+   * once the member's usage is under the quota again (delete and compact, then defragment,
+   * or restart the members with a larger quota). Status: RESOURCE_EXHAUSTED.
+   */
+  ERROR_CODE_NO_SPACE = 74,
+  /**
    * ERROR_CODE_INTEGER_OUT_OF_RANGE - ERROR_CODE_INTEGER_OUT_OF_RANGE: a 64-bit integer of the request (a revision, version,
    * lease id, limit, ...) is beyond +/-(2^53-1), the range this server keeps them in (a
    * revision there is decades of writes away); nothing was done. The message gives the
@@ -384,6 +393,9 @@ export function errorCodeFromJSON(object: any): ErrorCode {
     case 72:
     case "ERROR_CODE_DEFRAGMENT_UNSUPPORTED":
       return ErrorCode.ERROR_CODE_DEFRAGMENT_UNSUPPORTED;
+    case 74:
+    case "ERROR_CODE_NO_SPACE":
+      return ErrorCode.ERROR_CODE_NO_SPACE;
     case 80:
     case "ERROR_CODE_INTEGER_OUT_OF_RANGE":
       return ErrorCode.ERROR_CODE_INTEGER_OUT_OF_RANGE;
@@ -486,6 +498,8 @@ export function errorCodeToJSON(object: ErrorCode): string {
       return "ERROR_CODE_TOO_MANY_SNAPSHOTS";
     case ErrorCode.ERROR_CODE_DEFRAGMENT_UNSUPPORTED:
       return "ERROR_CODE_DEFRAGMENT_UNSUPPORTED";
+    case ErrorCode.ERROR_CODE_NO_SPACE:
+      return "ERROR_CODE_NO_SPACE";
     case ErrorCode.ERROR_CODE_INTEGER_OUT_OF_RANGE:
       return "ERROR_CODE_INTEGER_OUT_OF_RANGE";
     case ErrorCode.UNRECOGNIZED:
