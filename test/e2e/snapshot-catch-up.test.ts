@@ -32,7 +32,7 @@ test('a learner joining a 128 MiB store catches up by snapshot with its memory g
     keys: 128,
     valueBytes: MiB,
     serveArgs: ['--engine', 'leveldb'],
-    waitMs: 4 * MIN_WAIT_MS,
+    waitMs: 10 * MIN_WAIT_MS,
     log: (line) => t.log(`${new Date().toISOString()} ${line}`),
   });
   const growth = result.receiverPeakRssBytes - result.baselinePeakRssBytes;
