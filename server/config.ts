@@ -147,6 +147,13 @@ export interface NodeOptions {
   snapshotCount: number;
   /** Entries kept in the log after a compaction, so slightly lagging followers need no snapshot. */
   snapshotCatchUpEntries: number;
+  /** Snapshots this member receives from leaders at once; each is written to a file in the data dir. */
+  maxIncomingSnapshots: number;
+  /**
+   * Disk space kept free when receiving a snapshot: a transfer the data dir cannot hold with
+   * this much to spare is refused (there is no fixed size limit on snapshots).
+   */
+  snapshotDiskReserveBytes: number;
   /**
    * Smallest lease TTL in seconds; grants asking for less get this. 0 means derived from the
    * election timeout (see minLeaseTtlSeconds), so that no lease can expire during an election.
@@ -216,6 +223,8 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   requestTimeoutMs: 7000,
   snapshotCount: 10_000,
   snapshotCatchUpEntries: 5_000,
+  maxIncomingSnapshots: 2,
+  snapshotDiskReserveBytes: 64 * 1024 * 1024,
   minLeaseTtl: 0,
   leaseCheckpointIntervalMs: 1000,
   authTokenTtlMs: 5 * 60 * 1000,

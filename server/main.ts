@@ -26,6 +26,7 @@ import { minLeaseTtlSeconds, type NodeOptions } from './config.js';
 import { MvccStore } from './mvcc/kv-store.js';
 import { recoverSnapshotImport } from './mvcc/snapshot.js';
 import { exportBackup } from './mvcc/backup-export.js';
+import { clearIncomingSnapshots, incomingSnapshotDir } from './transport/incoming-snapshot.js';
 import { WatchHub } from './mvcc/watch-hub.js';
 import { parseInitialCluster, singleMemberCluster } from './node/cluster-config.js';
 import { Membership, type MemberView } from './node/membership.js';
@@ -165,6 +166,10 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     await checkEngineOwner(engine, engineDir, identity);
     // A snapshot install interrupted by a crash is finished (or discarded) before anything reads the store.
     await recoverSnapshotImport(engine);
+    // Snapshot files a crash left half received (or received and not yet installed): the
+    // leader sends again whatever is still needed.
+    const stale = await clearIncomingSnapshots(incomingSnapshotDir(options.dataDir));
+    if (stale.length > 0) logger.info({ files: stale }, 'deleted incoming snapshot files left by a previous run');
     store = await MvccStore.open(engine);
     const promise = await readDurablePromise(options.dataDir);
     logStore = await RaftLogStore.open(engine, {

@@ -10,7 +10,7 @@ import { Lessor } from './apply/lessor.js';
 import { LessorLoop } from './apply/lessor-loop.js';
 import type { Limits } from './config.js';
 import type { MvccStore } from './mvcc/kv-store.js';
-import { exportSnapshot } from './mvcc/snapshot.js';
+import { exportSnapshot, verifySnapshot } from './mvcc/snapshot.js';
 import type { WatchHub } from './mvcc/watch-hub.js';
 import type { RandomSource } from './raft/random.js';
 import { RawNode } from './raft/raw-node.js';
@@ -18,7 +18,11 @@ import { StateRole, type ConfState, type NodeId, type Snapshot } from './raft/ty
 import type { Message } from './raft/message.js';
 import type { StorageEngine } from './storage/engine.js';
 import type { RaftLogStore } from './storage/raft-log-store.js';
+import { StorageIntegrityError } from './storage/storage-error.js';
+import { FileChecksumError, readChecksummedFile } from './streams/checksummed-file-reader.js';
 import type { PeerAuthenticator } from './transport/peer-authenticator.js';
+import { incomingSnapshotDir, type ReceivedSnapshot } from './transport/incoming-snapshot.js';
+import { TransportError, TransportErrorCode } from './transport/errors.js';
 import { PeerServer } from './transport/peer-server.js';
 import { DEFAULT_SNAPSHOT_CHUNK_BYTES, PeerTransport } from './transport/peer-transport.js';
 import { SnapshotTracer } from './transport/snapshot-tracing.js';
@@ -68,6 +72,12 @@ export interface RaftMemberOptions {
   requestTimeoutMs: number;
   snapshotCount: number;
   snapshotCatchUpEntries: number;
+  /** The data dir: incoming snapshots are written to its snap/ (see incomingSnapshotDir). */
+  dataDir: string;
+  /** Snapshots received from leaders at once (--max-incoming-snapshots). */
+  maxIncomingSnapshots: number;
+  /** Disk space kept free when receiving a snapshot (--snapshot-disk-reserve-bytes). */
+  snapshotDiskReserveBytes: number;
   limits: Limits;
   leaseCheckpointIntervalMs: number;
   logger: Logger;
@@ -268,13 +278,20 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     },
     onCaughtUp: o.onCaughtUp,
   });
-  const deliverSnapshot = (message: Message, data: Buffer): Promise<void> => {
+  const deliverSnapshot = async (message: Message, file: ReceivedSnapshot): Promise<void> => {
+    // Read the whole file once before the core hears of it: bad bytes from the peer are
+    // refused to the sender (INVALID_ARGUMENT) and change nothing here.
+    try {
+      await verifySnapshot(readChecksummedFile(file));
+    } catch (err) {
+      if (!(err instanceof StorageIntegrityError || err instanceof FileChecksumError)) throw err;
+      throw new TransportError(TransportErrorCode.MalformedSnapshot, `snapshot from member ${message.from} refused: ${err.message}`);
+    }
     const snap = message.snapshot;
-    if (snap !== undefined) inbox.stage(snap.index, snap.term, data);
+    if (snap !== undefined) inbox.stage(snap.index, snap.term, file);
     voteGuard.filter([message]);
     o.observer?.snapshotReceived();
     raftDriver.step(message);
-    return Promise.resolve();
   };
   // A member that hears from no one for a while asks its peers whether it was removed (a
   // removed learner would otherwise wait forever: it never campaigns, so it never sends).
@@ -293,6 +310,9 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
       raftNode.step(voteGuard.filter(messages.filter((m) => !o.membership.isRemoved(m.from))));
     },
     deliverSnapshot: snapshotTracer?.deliver(deliverSnapshot) ?? deliverSnapshot,
+    incomingSnapshotDir: incomingSnapshotDir(o.dataDir),
+    maxConcurrentSnapshots: o.maxIncomingSnapshots,
+    snapshotDiskReserveBytes: o.snapshotDiskReserveBytes,
     ...(o.peerAuthenticator !== undefined ? { authenticator: o.peerAuthenticator } : {}),
     isRemoved: (id) => o.membership.isRemoved(id),
     // For the leader's corruption check, asked member to member (works with client auth on).

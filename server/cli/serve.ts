@@ -56,6 +56,8 @@ type ServeFlags = Partial<Limits> & {
   engineCacheBytes: number;
   engineMemtableBytes: number;
   snapshotCatchUpEntries: number;
+  maxIncomingSnapshots: number;
+  snapshotDiskReserveBytes: number;
   listen: string;
   dataDir: string;
   engine: EngineName;
@@ -100,6 +102,8 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     requestTimeoutMs: flags.requestTimeout,
     snapshotCount: flags.snapshotCount,
     snapshotCatchUpEntries: flags.snapshotCatchUpEntries,
+    maxIncomingSnapshots: flags.maxIncomingSnapshots,
+    snapshotDiskReserveBytes: flags.snapshotDiskReserveBytes,
     durablePromiseIntervalMs: flags.durablePromiseInterval,
     discardLocalDataAndRejoin: flags.discardLocalDataAndRejoin === true,
     corruptCheckIntervalMs: flags.corruptCheckInterval,
@@ -217,6 +221,19 @@ export function registerServe(program: Command): void {
       new Option('--snapshot-catch-up-entries <n>', 'entries kept after a log compaction for slow followers')
         .argParser(positiveInt)
         .default(d.snapshotCatchUpEntries),
+    )
+    .addOption(
+      new Option('--max-incoming-snapshots <n>', 'snapshots received from leaders at once (each is written to the data dir)')
+        .argParser(positiveInt)
+        .default(d.maxIncomingSnapshots),
+    )
+    .addOption(
+      new Option(
+        '--snapshot-disk-reserve-bytes <n>',
+        'disk space kept free when receiving a snapshot: one the data dir cannot hold with this to spare is refused',
+      )
+        .argParser(nonNegativeInt)
+        .default(d.snapshotDiskReserveBytes),
     )
     .addOption(
       new Option(

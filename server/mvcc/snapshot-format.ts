@@ -65,7 +65,16 @@ export class SnapshotEncoder {
  * the whole stream was well formed, so a consumer must not act on the records before then.
  */
 export async function* decodeSnapshot(chunks: AsyncIterable<Buffer>): AsyncGenerator<[Buffer, Buffer]> {
-  const input = new ByteQueue(chunks[Symbol.asyncIterator]());
+  const source = chunks[Symbol.asyncIterator]();
+  try {
+    yield* decodeFrom(new ByteQueue(source));
+  } finally {
+    // Stopped early (refused, or the consumer gave up): let the source close its file.
+    await source.return?.();
+  }
+}
+
+async function* decodeFrom(input: ByteQueue): AsyncGenerator<[Buffer, Buffer]> {
   const header = await input.take(HEADER_BYTES, 'header');
   if (!header.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)) throw corrupt('not a Cairn snapshot stream (bad magic)');
   const version = header.readUInt32BE(SNAPSHOT_MAGIC.length);

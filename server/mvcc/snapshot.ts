@@ -49,6 +49,28 @@ export async function* exportSnapshot(engine: StorageEngine, options: SnapshotOp
 }
 
 /**
+ * Reads a whole snapshot stream and checks it (framing, record count, checksum, keyspaces)
+ * without writing anything: to refuse bad data before accepting it. Bounded memory: one
+ * record at a time.
+ */
+export async function verifySnapshot(chunks: AsyncIterable<Buffer>): Promise<{ records: number }> {
+  let records = 0;
+  for await (const [key] of decodeSnapshot(chunks)) {
+    checkStateKey(key);
+    records++;
+  }
+  return { records };
+}
+
+function checkStateKey(key: Buffer): void {
+  if (!isStateKey(key))
+    throw new StorageIntegrityError(
+      StorageErrorCode.CorruptSnapshot,
+      `snapshot stream: key ${key.toString('hex')} outside the state keyspaces`,
+    );
+}
+
+/**
  * Replaces the state machine with a snapshot stream. The stream is first staged (in the
  * 's' keyspace) and fully validated: a truncated or corrupted stream is refused and the
  * existing state is untouched. Only then is the state replaced, in bounded batches, ending
@@ -69,11 +91,7 @@ export async function importSnapshot(
   try {
     const batch = new Batcher(engine, batchBytes);
     for await (const [key, value] of decodeSnapshot(chunks)) {
-      if (!isStateKey(key))
-        throw new StorageIntegrityError(
-          StorageErrorCode.CorruptSnapshot,
-          `snapshot stream: key ${key.toString('hex')} outside the state keyspaces`,
-        );
+      checkStateKey(key);
       await batch.add({ type: 'put', key: Buffer.concat([IMPORT_STAGING_PREFIX, key]), value });
       records++;
     }

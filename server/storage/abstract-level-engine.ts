@@ -17,6 +17,12 @@ export interface AbstractLevelLike {
 }
 
 /**
+ * Bytes an engine iterator may prefetch: RocksDB otherwise reads ahead a fixed number of
+ * entries whatever their size (about 1 GiB of 1 MiB values).
+ */
+const SCAN_PREFETCH_BYTES = 1024 * 1024;
+
+/**
  * Every key Cairn stores starts with an ASCII keyspace byte (mvcc/schema.ts,
  * reserved-keys.ts), so these bounds take in the whole database.
  */
@@ -52,6 +58,10 @@ export class AbstractLevelEngine implements StorageEngine {
     const options: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(range)) if (value !== undefined) options[name] = value;
     if (range.limit === undefined) options['limit'] = -1;
+    // RocksDB's iterator otherwise prefetches 1000 entries whatever their size: 1 GiB of
+    // 1 MiB values (a snapshot export or import scanning the store). Bounded in bytes, a
+    // scan holds about this much plus one entry.
+    options['highWaterMarkBytes'] = SCAN_PREFETCH_BYTES;
     const iterator = this.db.iterator(options);
     try {
       for await (const entry of iterator) yield entry;

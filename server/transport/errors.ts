@@ -14,9 +14,9 @@ export const TransportErrorCode = {
   PeerNotAuthenticated: 'PEER_NOT_AUTHENTICATED',
   /** The sender belongs to another cluster. */
   ClusterMismatch: 'CLUSTER_MISMATCH',
-  /** A snapshot exceeds the receiver's size limit. */
-  SnapshotTooLarge: 'SNAPSHOT_TOO_LARGE',
-  /** The receiver is already assembling as many snapshots as it allows. */
+  /** The receiver's data dir lacks the disk space for an incoming snapshot. */
+  SnapshotNoSpace: 'SNAPSHOT_NO_SPACE',
+  /** The receiver is already receiving as many snapshots as it allows. */
   TooManySnapshots: 'TOO_MANY_SNAPSHOTS',
   /** The snapshot chunks do not form one well-formed transfer. */
   MalformedSnapshot: 'MALFORMED_SNAPSHOT',
@@ -63,7 +63,7 @@ const STATUS_BY_CODE: Record<TransportErrorCode, status> = {
   [TransportErrorCode.MalformedSnapshot]: status.INVALID_ARGUMENT,
   [TransportErrorCode.PeerNotAuthenticated]: status.PERMISSION_DENIED,
   [TransportErrorCode.ClusterMismatch]: status.FAILED_PRECONDITION,
-  [TransportErrorCode.SnapshotTooLarge]: status.RESOURCE_EXHAUSTED,
+  [TransportErrorCode.SnapshotNoSpace]: status.RESOURCE_EXHAUSTED,
   [TransportErrorCode.TooManySnapshots]: status.RESOURCE_EXHAUSTED,
   [TransportErrorCode.MemberRemoved]: status.FAILED_PRECONDITION,
   [TransportErrorCode.HashUnavailable]: status.FAILED_PRECONDITION,

@@ -25,10 +25,10 @@ import type { NodeId } from '../raft/types.js';
 import { decodeMessage } from './codec.js';
 import { clusterMismatch, grpcStatusOf, memberRemoved, REMOVED_MEMBER_KEY, TransportError, TransportErrorCode } from './errors.js';
 import { TRUST_THE_NETWORK, type PeerAuthenticator } from './peer-authenticator.js';
-import { SnapshotAssembly } from './snapshot-assembly.js';
+import { IncomingSnapshot, type ReceivedSnapshot } from './incoming-snapshot.js';
+import { DEFAULT_SNAPSHOT_DISK_RESERVE_BYTES, SnapshotDiskBudget } from './snapshot-disk-budget.js';
 import type { TransportLogger } from './types.js';
 
-export const DEFAULT_MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024;
 export const DEFAULT_MAX_CONCURRENT_SNAPSHOTS = 2;
 
 export interface PeerServerOptions {
@@ -38,15 +38,22 @@ export interface PeerServerOptions {
   /** Hands a validated batch to the core, in order. Synchronous, like RaftDriver.step. */
   readonly deliver: (messages: Message[]) => void;
   /**
-   * Hands a complete snapshot to the core. `message.snapshot.data` is `data`. The sender
-   * is told applied=true once this returns (or resolves); a throw or rejection reports
-   * failure to the sender. `traceparent`: the sender's trace context, if it sent one.
+   * Hands a complete snapshot to the core: `message` carries its metadata (no data), `file`
+   * its data, fsynced and checksummed. Once this resolves the file belongs to the callee
+   * (which deletes it when done) and the sender is told applied=true; if it throws or
+   * rejects, the file is deleted and the sender told of the failure (a TransportError's
+   * status, else UNAVAILABLE). `traceparent`: the sender's trace context, if it sent one.
    */
-  readonly deliverSnapshot: (message: Message, data: Buffer, traceparent?: string) => void | Promise<void>;
-  /** Largest snapshot accepted (default 512 MiB); larger ones get RESOURCE_EXHAUSTED. */
-  readonly maxSnapshotBytes?: number;
-  /** Snapshots assembled at once (default 2), as each may hold up to maxSnapshotBytes. */
+  readonly deliverSnapshot: (message: Message, file: ReceivedSnapshot, traceparent?: string) => void | Promise<void>;
+  /** Where incoming snapshots are written (the data dir's snap/); created when needed. */
+  readonly incomingSnapshotDir: string;
+  /** Snapshots received at once (default 2); more get RESOURCE_EXHAUSTED. */
   readonly maxConcurrentSnapshots?: number;
+  /**
+   * Disk space kept free when receiving snapshots (default 64 MiB): a transfer the data dir
+   * cannot hold with this much to spare gets RESOURCE_EXHAUSTED (snapshot-disk-budget.ts).
+   */
+  readonly snapshotDiskReserveBytes?: number;
   /** Who may speak for which member (default: anyone, for plaintext development clusters). */
   readonly authenticator?: PeerAuthenticator;
   /**
@@ -78,8 +85,8 @@ type Callback<T> = sendUnaryData<T>;
 export class PeerServer {
   /** Register with `server.addService(RaftPeerServiceService, peerServer.service)`. */
   readonly service: RaftPeerServiceServer;
-  private readonly maxSnapshotBytes: number;
   private readonly maxConcurrentSnapshots: number;
+  private readonly diskBudget: SnapshotDiskBudget;
   private counts = { batches: 0, messages: 0, snapshotsApplied: 0 };
   private readonly rejected: Partial<Record<TransportErrorCode, number>> = {};
   private snapshotsInProgress = 0;
@@ -92,13 +99,21 @@ export class PeerServer {
   private readonly refusalsLogged = new Map<string, number>();
 
   constructor(private readonly opts: PeerServerOptions) {
-    this.maxSnapshotBytes = opts.maxSnapshotBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES;
+    this.diskBudget = new SnapshotDiskBudget(
+      opts.incomingSnapshotDir,
+      opts.snapshotDiskReserveBytes ?? DEFAULT_SNAPSHOT_DISK_RESERVE_BYTES,
+    );
     this.maxConcurrentSnapshots = opts.maxConcurrentSnapshots ?? DEFAULT_MAX_CONCURRENT_SNAPSHOTS;
     this.service = {
       stream: (call, callback) => this.stream(call, callback),
       sendSnapshot: (call, callback) => this.sendSnapshot(call, callback),
       hashKv: (call, callback) => this.hashKv(call, callback),
     };
+  }
+
+  /** Where incoming snapshots are written. */
+  get incomingSnapshotDir(): string {
+    return this.opts.incomingSnapshotDir;
   }
 
   stats(): PeerServerStats {
@@ -186,18 +201,34 @@ export class PeerServer {
     call.on('error', () => end());
   }
 
+  /**
+   * Receives one snapshot into a file (incoming-snapshot.ts). Chunks are handled one at a
+   * time: the call is paused while a chunk is checked and written, so grpc-js stops reading
+   * and HTTP/2 flow control holds the sender back to the disk's pace. Memory per transfer
+   * is one chunk, whatever the snapshot's size.
+   */
   private sendSnapshot(
     call: ServerReadableStream<SendSnapshotRequest, SendSnapshotResponse>,
     callback: Callback<SendSnapshotResponse>,
   ): void {
-    let assembly: SnapshotAssembly | undefined;
+    let incoming: IncomingSnapshot | undefined;
+    let received: ReceivedSnapshot | undefined;
     let message: Message | undefined;
+    let what = 'snapshot transfer';
     let done = false;
     let delivering = false;
     let holdsSlot = false;
+    /** Chunks are processed strictly in order, each after the previous one was written. */
+    let work: Promise<void> = Promise.resolve();
+    /** Frees the slot and deletes the file, unless the file was handed over to deliverSnapshot. */
     const release = (): void => {
       if (holdsSlot) this.snapshotsInProgress--;
       holdsSlot = false;
+      if (incoming !== undefined) {
+        this.diskBudget.release(incoming);
+        void incoming.discard();
+        incoming = undefined;
+      }
     };
     /** Marks the call answered; false if it already was. The slot is freed separately. */
     const end = (): boolean => {
@@ -219,74 +250,93 @@ export class PeerServer {
     };
     const allowed = this.authenticate(call, fail);
     if (allowed === null) return;
+
+    const onChunk = async (req: SendSnapshotRequest): Promise<void> => {
+      if (req.clusterId !== this.opts.clusterId)
+        throw clusterMismatch(this.opts.clusterId, req.clusterId, req.message?.from ?? message?.from ?? 0);
+      if (message === undefined) {
+        if (req.message === undefined) throw malformedSnapshot('the first chunk carries no message');
+        const m = decodeMessage(req.message, { to: this.opts.self });
+        if (allowed !== undefined && !allowed.has(m.from)) throw speaksForAnother(m.from, undefined, allowed);
+        if (m.type !== MessageType.Snap || m.snapshot === undefined)
+          throw malformedSnapshot(`${m.type} from member ${m.from} sent as a snapshot`);
+        if (m.snapshot.data.byteLength > 0) throw malformedSnapshot('the first chunk carries data inside its message');
+        if (!Number.isSafeInteger(req.totalBytes)) throw malformedSnapshot(`total_bytes ${req.totalBytes} out of range`);
+        // Checked and taken before any await, so concurrent transfers cannot both pass.
+        if (this.snapshotsInProgress >= this.maxConcurrentSnapshots) {
+          throw new TransportError(
+            TransportErrorCode.TooManySnapshots,
+            `already receiving ${this.snapshotsInProgress} snapshots (the limit, --max-incoming-snapshots); retry later`,
+          );
+        }
+        message = m;
+        what = `snapshot from member ${m.from} at index ${m.snapshot.index}`;
+        this.snapshotsInProgress++;
+        holdsSlot = true;
+        incoming = await IncomingSnapshot.create(this.opts.incomingSnapshotDir, m.snapshot.term, m.snapshot.index, req.totalBytes, what);
+        if (done) return release(); // shut down or cancelled while the file was being created
+        await this.diskBudget.admit(incoming, what);
+        await incoming.add(req.data, req.dataCrc32);
+      } else if (incoming === undefined) {
+        throw malformedSnapshot('a chunk after the transfer was settled');
+      } else if (req.message !== undefined) {
+        throw malformedSnapshot('a message in a chunk after the first');
+      } else if (req.data.byteLength === 0) {
+        await this.diskBudget.check(what); // the last chance to refuse before the store is asked to hold it
+        received = await incoming.seal(req.totalBytes, req.totalCrc32); // the end marker
+      } else {
+        await incoming.add(req.data, req.dataCrc32);
+        await this.diskBudget.received(incoming, what);
+      }
+    };
+
+    const onEnd = async (): Promise<void> => {
+      if (incoming === undefined || message === undefined) throw malformedSnapshot('the stream ended before the first chunk');
+      incoming.checkSealed();
+      const file = received!;
+      const snapshot = message.snapshot!;
+      const complete = message;
+      delivering = true;
+      // Deliver even if the sender is gone by now: the data is complete and valid. From here
+      // the file belongs to deliverSnapshot, unless it refuses it.
+      this.diskBudget.release(incoming);
+      const handedOver = incoming;
+      incoming = undefined;
+      try {
+        await this.opts.deliverSnapshot(complete, file, traceparentOf(call.metadata));
+      } catch (err) {
+        await handedOver.discard();
+        this.opts.logger?.warn({ err, from: complete.from, index: snapshot.index }, 'incoming snapshot not applied');
+        if (err instanceof TransportError) return fail(err);
+        release();
+        if (end())
+          callback({ code: status.UNAVAILABLE, details: `snapshot not applied: ${err instanceof Error ? err.message : String(err)}` });
+        return;
+      }
+      this.counts.snapshotsApplied++;
+      release();
+      if (end()) callback(null, { applied: true });
+    };
+
+    const enqueue = (step: () => Promise<void>): void => {
+      work = work.then(async () => {
+        if (done && !delivering) return;
+        try {
+          await step();
+        } catch (err) {
+          fail(err);
+        }
+      });
+    };
     call.on('data', (req: SendSnapshotRequest) => {
       if (done) return;
-      try {
-        if (req.clusterId !== this.opts.clusterId)
-          throw clusterMismatch(this.opts.clusterId, req.clusterId, req.message?.from ?? message?.from ?? 0);
-        if (assembly === undefined) {
-          if (req.message === undefined) throw malformedSnapshot('the first chunk carries no message');
-          const m = decodeMessage(req.message, { to: this.opts.self });
-          if (allowed !== undefined && !allowed.has(m.from)) throw speaksForAnother(m.from, undefined, allowed);
-          if (m.type !== MessageType.Snap) throw malformedSnapshot(`${m.type} from member ${m.from} sent as a snapshot`);
-          if (this.snapshotsInProgress >= this.maxConcurrentSnapshots) {
-            throw new TransportError(
-              TransportErrorCode.TooManySnapshots,
-              `already receiving ${this.snapshotsInProgress} snapshots (the limit); retry later`,
-            );
-          }
-          assembly = new SnapshotAssembly(
-            req.totalBytes,
-            this.maxSnapshotBytes,
-            `snapshot from member ${m.from} at index ${m.snapshot?.index}`,
-          );
-          message = m;
-          this.snapshotsInProgress++;
-          holdsSlot = true;
-          assembly.add(req.data);
-        } else if (req.message !== undefined) {
-          throw malformedSnapshot('a message in a chunk after the first');
-        } else if (req.data.byteLength === 0) {
-          assembly.seal(req.totalBytes); // the end marker
-        } else {
-          assembly.add(req.data);
-        }
-      } catch (err) {
-        fail(err);
-      }
+      call.pause();
+      enqueue(async () => {
+        await onChunk(req);
+        if (!done) call.resume();
+      });
     });
-    call.on('end', () => {
-      if (done) return;
-      if (assembly === undefined || message === undefined) return fail(malformedSnapshot('the stream ended before the first chunk'));
-      let data: Buffer;
-      try {
-        data = assembly.finish();
-      } catch (err) {
-        return fail(err);
-      }
-      delivering = true;
-      const snapshot = message.snapshot!;
-      const complete: Message = {
-        ...message,
-        snapshot: { ...snapshot, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) },
-      };
-      // Deliver even if the sender is gone by now: the data is complete and valid.
-      Promise.resolve()
-        .then(() => this.opts.deliverSnapshot(complete, data, traceparentOf(call.metadata)))
-        .then(
-          () => {
-            this.counts.snapshotsApplied++;
-            release();
-            if (end()) callback(null, { applied: true });
-          },
-          (err: unknown) => {
-            this.opts.logger?.warn({ err, from: complete.from, index: snapshot.index }, 'incoming snapshot not applied');
-            release();
-            if (end())
-              callback({ code: status.UNAVAILABLE, details: `snapshot not applied: ${err instanceof Error ? err.message : String(err)}` });
-          },
-        );
-    });
+    call.on('end', () => enqueue(onEnd));
     // The sender went away mid-transfer; free the slot unless the data is already being applied.
     const abandoned = (): void => {
       if (!delivering) release();

@@ -3,8 +3,9 @@
  * snapshot never sits in memory whole on the sending side. The chunks:
  *
  *   1. the message (metadata only) and total_bytes: the size if the source knows it, else 0;
- *   2. the data, re-cut into pieces of chunkBytes (never empty);
- *   3. the end marker: no data, total_bytes = the bytes actually sent.
+ *   2. the data, re-cut into pieces of chunkBytes (never empty), each with its CRC-32;
+ *   3. the end marker: no data, total_bytes = the bytes actually sent, total_crc32 = their
+ *      CRC-32.
  *
  * The marker is what makes a transfer complete for the receiver, so a stream that ends
  * early for any reason can never be mistaken for a whole snapshot, even of unknown size.
@@ -12,6 +13,7 @@
 import { Metadata, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js';
 import type { RaftPeerServiceClient, SendSnapshotRequest, SendSnapshotResponse } from '../../gen/ts/cairn/raft/v1/raft.js';
 import type { Message } from '../raft/message.js';
+import { crc32 } from '../streams/crc32.js';
 import { rechunk } from './chunks.js';
 import { encodeMessage } from './codec.js';
 import type { SnapshotChunks } from './types.js';
@@ -60,9 +62,12 @@ export async function sendSnapshot(t: SnapshotTransfer): Promise<SnapshotOutcome
       message: encodeMessage(t.message),
       data: EMPTY,
       totalBytes: t.chunks.totalBytes ?? 0,
+      dataCrc32: 0,
+      totalCrc32: 0,
     };
     if (!c.write(first)) await drained(c, done);
     let sent = 0;
+    let sentCrc = 0;
     const pieces = rechunk(t.chunks, t.chunkBytes);
     const ended = done.then(() => undefined);
     for (;;) {
@@ -76,11 +81,14 @@ export async function sendSnapshot(t: SnapshotTransfer): Promise<SnapshotOutcome
         break;
       }
       if (piece.done === true) break;
-      sent += piece.value.byteLength;
-      if (!c.write({ clusterId: t.clusterId, message: undefined, data: piece.value, totalBytes: 0 })) await drained(c, done);
+      const data = piece.value;
+      const dataCrc32 = crc32(data);
+      sent += data.byteLength;
+      sentCrc = crc32(data, sentCrc);
+      if (!c.write({ clusterId: t.clusterId, message: undefined, data, totalBytes: 0, dataCrc32, totalCrc32: 0 })) await drained(c, done);
     }
     if (!finished && !t.signal.aborted) {
-      c.write({ clusterId: t.clusterId, message: undefined, data: EMPTY, totalBytes: sent });
+      c.write({ clusterId: t.clusterId, message: undefined, data: EMPTY, totalBytes: sent, dataCrc32: 0, totalCrc32: sentCrc });
       c.end();
     }
   } catch (err) {

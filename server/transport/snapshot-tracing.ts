@@ -18,13 +18,14 @@
 import { context, propagation, ROOT_CONTEXT, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import type { Message } from '../raft/message.js';
 import type { NodeId, Snapshot } from '../raft/types.js';
+import type { ReceivedSnapshot } from './incoming-snapshot.js';
 import type { PeerStatusReporter, SnapshotChunks, SnapshotSource } from './types.js';
 
 const tracer = trace.getTracer('cairn-transport');
 /** Received snapshots whose install span may still come (the core may refuse one: bounded). */
 const MAX_AWAITING_INSTALL = 4;
 
-type DeliverSnapshot = (message: Message, data: Buffer, traceparent?: string) => void | Promise<void>;
+type DeliverSnapshot = (message: Message, file: ReceivedSnapshot, traceparent?: string) => void | Promise<void>;
 
 interface Sending {
   readonly span: Span;
@@ -98,7 +99,7 @@ export class SnapshotTracer {
 
   /** Follower: a span for handing a received snapshot to the core, in the sender's trace. */
   deliver(inner: DeliverSnapshot): DeliverSnapshot {
-    return (message, data, traceparent) => {
+    return (message, file, traceparent) => {
       const parent = traceparent === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, { traceparent });
       const index = message.snapshot?.index ?? 0;
       const term = message.snapshot?.term ?? 0;
@@ -110,7 +111,7 @@ export class SnapshotTracer {
             'cairn.from': String(message.from),
             'raft.snapshot.index': index,
             'raft.snapshot.term': term,
-            'raft.snapshot.bytes': data.byteLength,
+            'raft.snapshot.bytes': file.bytes,
           },
         },
         parent,
@@ -118,7 +119,7 @@ export class SnapshotTracer {
       const ctx = trace.setSpan(parent, span);
       this.received.set(`${index}/${term}`, ctx);
       while (this.received.size > MAX_AWAITING_INSTALL) this.received.delete(this.received.keys().next().value!);
-      return settle(span, () => context.with(ctx, () => inner(message, data, traceparent)));
+      return settle(span, () => context.with(ctx, () => inner(message, file, traceparent)));
     };
   }
 

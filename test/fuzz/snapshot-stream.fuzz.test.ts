@@ -1,65 +1,25 @@
 // Fuzz targets: a snapshot as it arrives from a peer. The chunk sequence (SendSnapshotRequest
-// bytes, then SnapshotAssembly's add/seal/finish as peer-server.ts drives it) and the
-// reassembled stream (decodeSnapshot). Random chunk sequences, random bytes and mutated
-// valid streams must end in a TransportError / StorageIntegrityError with a message, or in
-// exactly the records that were sent. Never a crash, a hang, or different records.
+// bytes, then IncomingSnapshot's add/seal as peer-server.ts drives it, writing a file), the
+// received stream (decodeSnapshot), and a received file damaged on disk before its install
+// (readChecksummedFile + verifySnapshot). Random chunk sequences, random bytes and mutated
+// valid streams must end in a TransportError / StorageIntegrityError / FileChecksumError with
+// a message (and no file left behind), or in exactly the bytes and records that were sent.
+// Never a crash, a hang, or different records.
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
 import * as pb from '../../gen/ts/cairn/raft/v1/raft.js';
 import { decodeSnapshot, SnapshotEncoder } from '../../server/mvcc/snapshot-format.js';
+import { verifySnapshot } from '../../server/mvcc/snapshot.js';
+import { FileChecksumError, readChecksummedFile } from '../../server/streams/checksummed-file-reader.js';
+import { crc32 } from '../../server/streams/crc32.js';
 import { StorageIntegrityError } from '../../server/storage/storage-error.js';
 import { TransportError } from '../../server/transport/errors.js';
-import { SnapshotAssembly } from '../../server/transport/snapshot-assembly.js';
+import { IncomingSnapshot, type ReceivedSnapshot } from '../../server/transport/incoming-snapshot.js';
 import { mutationArb } from './arbitraries.js';
 import { fuzzParams, mutate, type Mutation } from './fuzz-params.js';
-
-const MAX_BYTES = 4096;
-
-type ChunkOp = { kind: 'add'; data: Uint8Array } | { kind: 'seal'; bytes: number } | { kind: 'finish' };
-const chunkOpArb: fc.Arbitrary<ChunkOp> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('add' as const), data: fc.uint8Array({ maxLength: 1500 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('seal' as const), bytes: fc.nat({ max: 6000 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('finish' as const) }) },
-);
-
-test('snapshot chunks in any order: refused with a TransportError, or the exact bytes sent', (t) => {
-  fc.assert(
-    fc.property(fc.nat({ max: 6000 }), fc.array(chunkOpArb, { maxLength: 12 }), (announced, ops) => {
-      let assembly: SnapshotAssembly;
-      try {
-        assembly = new SnapshotAssembly(announced, MAX_BYTES, 'fuzzed snapshot');
-      } catch (err) {
-        if (err instanceof TransportError && announced > MAX_BYTES) return;
-        throw err;
-      }
-      const sent: Buffer[] = [];
-      let sealedAt: number | undefined;
-      for (const op of ops) {
-        try {
-          if (op.kind === 'add') {
-            assembly.add(Buffer.from(op.data));
-            sent.push(Buffer.from(op.data));
-          } else if (op.kind === 'seal') {
-            assembly.seal(op.bytes);
-            sealedAt = op.bytes;
-          } else {
-            const got = assembly.finish();
-            // Finishing succeeds only for a sealed transfer whose count matches what arrived.
-            const all = Buffer.concat(sent);
-            if (sealedAt !== all.length || !got.equals(all)) throw new Error('finished with bytes other than those sent');
-            if (announced > 0 && all.length !== announced) throw new Error('finished with a size other than announced');
-            if (all.length > MAX_BYTES) throw new Error('held more than the limit');
-          }
-        } catch (err) {
-          if (err instanceof TransportError && err.message !== '') return;
-          throw err;
-        }
-      }
-    }),
-    fuzzParams(t, import.meta.url, 1000),
-  );
-  t.pass();
-});
 
 test('SendSnapshotRequest bytes: random and mutated chunks decode or throw an Error, never crash', (t) => {
   const valid = fc
@@ -176,5 +136,94 @@ test('snapshot streams: random and mutated bytes are refused with a StorageInteg
     fuzzParams(t, import.meta.url, 1000),
   );
   t.log(`${refused} refused`);
+  t.pass();
+});
+
+type ChunkOp =
+  { kind: 'add'; data: Uint8Array; damaged: boolean } | { kind: 'seal'; bytes: number | 'sent'; crc: 'sent' | 'other' } | { kind: 'check' };
+const chunkOpArb: fc.Arbitrary<ChunkOp> = fc.oneof(
+  {
+    weight: 5,
+    arbitrary: fc.record({ kind: fc.constant('add' as const), data: fc.uint8Array({ maxLength: 1500 }), damaged: fc.boolean() }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('seal' as const),
+      bytes: fc.oneof(fc.constant('sent' as const), fc.nat({ max: 6000 })),
+      crc: fc.constantFrom('sent' as const, 'other' as const),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('check' as const) }) },
+);
+
+test('snapshot chunks in any order: refused with a TransportError and the file deleted, or a file of exactly the bytes sent', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'cairn-fuzz-snap-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await fc.assert(
+    fc.asyncProperty(fc.nat({ max: 6000 }), fc.array(chunkOpArb, { maxLength: 12 }), async (announced, ops) => {
+      const incoming = await IncomingSnapshot.create(dir, 2, 9, announced, 'fuzzed snapshot');
+      const sent: Buffer[] = [];
+      let file: ReceivedSnapshot | undefined;
+      try {
+        for (const op of ops) {
+          if (op.kind === 'add') {
+            const data = Buffer.from(op.data);
+            await incoming.add(data, op.damaged ? crc32(data) ^ 0x5a : crc32(data));
+            if (op.damaged && data.length > 0) throw new Error('a damaged chunk was accepted');
+            sent.push(data);
+          } else if (op.kind === 'seal') {
+            const all = Buffer.concat(sent);
+            file = await incoming.seal(op.bytes === 'sent' ? all.length : op.bytes, op.crc === 'sent' ? crc32(all) : crc32(all) ^ 1);
+            // Sealing succeeds only with the count and checksum of what arrived, and the announced size.
+            if (op.bytes !== 'sent' && op.bytes !== all.length) throw new Error('sealed with a wrong byte count');
+            if (op.crc !== 'sent') throw new Error('sealed with a wrong checksum');
+            if (announced > 0 && all.length !== announced) throw new Error('sealed with a size other than announced');
+            const onDisk = await readFile(file.path);
+            if (!onDisk.equals(all) || file.bytes !== all.length || file.crc32 !== crc32(all))
+              throw new Error('the file differs from the bytes sent');
+          } else {
+            incoming.checkSealed();
+          }
+        }
+      } catch (err) {
+        if (!(err instanceof TransportError) || err.message === '') throw err;
+        await incoming.discard();
+      }
+      // A refusal after sealing deletes the sealed file too; else it is the receiver's to delete.
+      if (file === undefined) await incoming.discard();
+      else await rm(file.path, { force: true });
+      const left = await readdir(dir);
+      if (left.length > 0) throw new Error(`files left behind: ${left.join(', ')}`);
+    }),
+    fuzzParams(t, import.meta.url, 300),
+  );
+  t.pass();
+});
+
+test('snapshot files damaged on disk after they were received are refused by the reader', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'cairn-fuzz-snapfile-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await fc.assert(
+    fc.asyncProperty(recordsArb, fc.array(mutationArb, { minLength: 1, maxLength: 3 }), async (records, ms) => {
+      // Keys in the MVCC keyspace ('k'), as the exporter sends them.
+      const bytes = encodeStream(records.map(([k, v]) => [Buffer.concat([Buffer.from('k'), k]), v]));
+      const incoming = await IncomingSnapshot.create(dir, 3, 4, 0, 'fuzzed snapshot');
+      await incoming.add(bytes, crc32(bytes));
+      const file = await incoming.seal(bytes.length, crc32(bytes));
+      const damaged = ms.reduce<Buffer>((x, m) => mutate(x, m), bytes);
+      await writeFile(file.path, damaged);
+      try {
+        await verifySnapshot(readChecksummedFile(file, 17));
+        if (!damaged.equals(bytes)) throw new Error('a damaged file was accepted');
+      } catch (err) {
+        if (!(err instanceof FileChecksumError || err instanceof StorageIntegrityError) || err.message === '') throw err;
+        if (damaged.equals(bytes)) throw new Error(`an intact file was refused: ${err.message}`);
+      } finally {
+        await rm(file.path);
+      }
+    }),
+    fuzzParams(t, import.meta.url, 300),
+  );
   t.pass();
 });

@@ -7,6 +7,9 @@
  *   a.transport.send([msg(1, 2, 1)]);
  *   await waitUntil(() => b.received.length === 1, 5_000, 'delivery');
  */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { ExecutionContext } from 'ava';
 import { RaftPeerServiceService, type RaftPeerServiceServer } from '../../gen/ts/cairn/raft/v1/raft.js';
@@ -94,6 +97,7 @@ export type Members<N extends number, R extends Member[] = []> = R['length'] ext
 
 export async function startCluster<N extends 1 | 2 | 3 | 4 | 5>(t: ExecutionContext, n: N, opts: ClusterOptions = {}): Promise<Members<N>> {
   const ids = Array.from({ length: n }, (_, i) => i + 1);
+  const dir = await mkdtemp(path.join(tmpdir(), 'cairn-transport-'));
   const members: Member[] = [];
   const servers = new Map<NodeId, Server>();
   const ports = new Map<NodeId, number>();
@@ -109,7 +113,11 @@ export async function startCluster<N extends 1 | 2 | 3 | 4 | 5>(t: ExecutionCont
         batches.push(ms);
         received.push(...ms);
       },
-      deliverSnapshot: async (message, data) => {
+      incomingSnapshotDir: path.join(dir, `member-${id}`, 'snap'),
+      // The test's deliverSnapshot owns the file: it keeps the bytes (small in these tests) and deletes it.
+      deliverSnapshot: async (message, file) => {
+        const data = await readFile(file.path);
+        await rm(file.path);
         snapshots.push({ message, data });
       },
       ...opts.server,
@@ -162,6 +170,7 @@ export async function startCluster<N extends 1 | 2 | 3 | 4 | 5>(t: ExecutionCont
   t.teardown(() => {
     for (const m of members) m.transport.close();
     for (const s of servers.values()) s.forceShutdown();
+    return rm(dir, { recursive: true, force: true });
   });
   return members as Members<N>;
 }

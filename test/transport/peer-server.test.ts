@@ -2,11 +2,13 @@
 // refused batch, counts the refusal, and keeps serving: another cluster, malformed messages,
 // a snapshot on the message stream, bytes that are not protobuf at all.
 import { credentials, makeGenericClientConstructor, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { existsSync, readdirSync } from 'node:fs';
 import test from 'ava';
 import * as pb from '../../gen/ts/cairn/raft/v1/raft.js';
 import { MessageType } from '../../server/raft/message.js';
 import { encodeMessage } from '../../server/transport/codec.js';
 import { REMOVED_MEMBER_KEY, TransportErrorCode } from '../../server/transport/errors.js';
+import { crc32 } from '../../server/streams/crc32.js';
 import { app, CLUSTER_ID, msg, seqs, startCluster, waitUntil, type Member } from './harness.js';
 
 /** Sends the given chunks on one raw SendSnapshot call and returns how it ended. */
@@ -24,6 +26,12 @@ function rawSnapshot(
     for (const c of chunks) call.write(c);
     call.end();
   });
+}
+
+/** The files in a member's incoming snapshot directory. */
+function incomingFiles(m: Member): string[] {
+  const dir = m.peerServer.incomingSnapshotDir;
+  return existsSync(dir) ? readdirSync(dir) : [];
 }
 
 /** Sends the given batches on one raw Stream call and returns how it ended. */
@@ -189,16 +197,22 @@ const snapWire = (from: number, to: number): pb.Message =>
       snapshot: { index: 9, term: 2, confState: { voters: [1, 2] }, data: new Uint8Array(0) },
     }),
   );
+/** A chunk; its data's CRC-32 is filled in unless given. */
 const chunk = (c: Partial<pb.SendSnapshotRequest>): pb.SendSnapshotRequest => ({
   clusterId: CLUSTER_ID,
   message: undefined,
   data: Buffer.alloc(0),
   totalBytes: 0,
+  dataCrc32: crc32(c.data ?? Buffer.alloc(0)),
+  totalCrc32: 0,
   ...c,
 });
+/** The end marker for `sent`, all the data sent. */
+const endMarker = (sent: Buffer, c: Partial<pb.SendSnapshotRequest> = {}): pb.SendSnapshotRequest =>
+  chunk({ totalBytes: sent.length, totalCrc32: crc32(sent), ...c });
 
-test('malformed snapshot transfers are refused and nothing is installed', async (t) => {
-  const [, b] = await startCluster(t, 2, { server: { maxSnapshotBytes: 1000 } });
+test('malformed snapshot transfers are refused, their files deleted, and nothing is installed', async (t) => {
+  const [, b] = await startCluster(t, 2);
   const data = Buffer.alloc(10, 1);
   const cases: [string, pb.SendSnapshotRequest[], number, RegExp][] = [
     [
@@ -229,27 +243,45 @@ test('malformed snapshot transfers are refused and nothing is installed', async 
     ],
     [
       'end marker with the wrong size',
-      [chunk({ message: snapWire(1, 2) }), chunk({ data }), chunk({ totalBytes: 11 })],
+      [chunk({ message: snapWire(1, 2) }), chunk({ data }), endMarker(data, { totalBytes: 11 })],
       status.INVALID_ARGUMENT,
       /sent 11 bytes but 10 arrived/,
     ],
     [
       'truncated against the announced size',
-      [chunk({ message: snapWire(1, 2), totalBytes: 20 }), chunk({ data }), chunk({ totalBytes: 10 })],
+      [chunk({ message: snapWire(1, 2), totalBytes: 20 }), chunk({ data }), endMarker(data)],
       status.INVALID_ARGUMENT,
       /10 bytes sent, 20 announced/,
     ],
     [
-      'announced over the limit',
-      [chunk({ message: snapWire(1, 2), totalBytes: 1001 })],
-      status.RESOURCE_EXHAUSTED,
-      /announced 1001 bytes; the limit is 1000 bytes/,
+      'more than announced',
+      [chunk({ message: snapWire(1, 2), totalBytes: 5 }), chunk({ data })],
+      status.INVALID_ARGUMENT,
+      /more data than the 5 bytes announced/,
     ],
     [
-      'over the limit',
-      [chunk({ message: snapWire(1, 2) }), chunk({ data: Buffer.alloc(1001) })],
+      'a damaged chunk',
+      [chunk({ message: snapWire(1, 2) }), chunk({ data, dataCrc32: crc32(data) ^ 1 }), endMarker(data)],
+      status.INVALID_ARGUMENT,
+      /the chunk ending at byte 10 is damaged/,
+    ],
+    [
+      'a chunk lost on the way (whole-transfer checksum)',
+      [chunk({ message: snapWire(1, 2) }), chunk({ data }), endMarker(Buffer.concat([data, data]), { totalBytes: 10 })],
+      status.INVALID_ARGUMENT,
+      /checksum mismatch over the whole transfer/,
+    ],
+    [
+      'data after the end marker',
+      [chunk({ message: snapWire(1, 2) }), chunk({ data }), endMarker(data), chunk({ data })],
+      status.INVALID_ARGUMENT,
+      /data after the end marker/,
+    ],
+    [
+      'announced larger than the disk can hold',
+      [chunk({ message: snapWire(1, 2), totalBytes: 2 ** 52 })],
       status.RESOURCE_EXHAUSTED,
-      /more than 1000 bytes arrived/,
+      /not enough disk space in .*snap: .* MiB free, the incoming snapshot\(s\) need about 12884901888\.0 MiB more/,
     ],
     ['empty call', [], status.INVALID_ARGUMENT, /ended before the first chunk/],
   ];
@@ -260,9 +292,14 @@ test('malformed snapshot transfers are refused and nothing is installed', async 
   }
   t.deepEqual(b.snapshots, []);
   t.is(b.peerServer.stats().snapshotsInProgress, 0);
+  await waitUntil(
+    () => incomingFiles(b).length === 0,
+    5_000,
+    () => `the refused files to be deleted: ${incomingFiles(b).join(', ')}`,
+  );
 
   // A well-formed transfer after all that is installed.
-  const ok = await rawSnapshot(b, [chunk({ message: snapWire(1, 2), totalBytes: 10 }), chunk({ data }), chunk({ totalBytes: 10 })]);
+  const ok = await rawSnapshot(b, [chunk({ message: snapWire(1, 2), totalBytes: 10 }), chunk({ data }), endMarker(data)]);
   t.is(ok.err, null);
   t.true(ok.res?.applied);
   t.true(b.snapshots[0]?.data.equals(data));

@@ -492,7 +492,13 @@ type SendSnapshotRequest struct {
 	// sender does not know it in advance. Every transfer ends with a chunk that carries no
 	// data and sets total_bytes to the number of bytes sent: the receiver installs a snapshot
 	// only after that marker, so a transfer cut short is never taken for a complete one.
-	TotalBytes    uint64 `protobuf:"varint,4,opt,name=total_bytes,json=totalBytes,proto3" json:"total_bytes,omitempty"`
+	TotalBytes uint64 `protobuf:"varint,4,opt,name=total_bytes,json=totalBytes,proto3" json:"total_bytes,omitempty"`
+	// data_crc32 is the CRC-32 (IEEE) of data, on every chunk that carries data: the receiver
+	// refuses a chunk whose bytes do not match it.
+	DataCrc32 uint32 `protobuf:"varint,5,opt,name=data_crc32,json=dataCrc32,proto3" json:"data_crc32,omitempty"`
+	// total_crc32, on the end marker, is the CRC-32 (IEEE) of all the data sent, in order: the
+	// receiver installs nothing unless the file it wrote has exactly this checksum.
+	TotalCrc32    uint32 `protobuf:"varint,6,opt,name=total_crc32,json=totalCrc32,proto3" json:"total_crc32,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -551,6 +557,20 @@ func (x *SendSnapshotRequest) GetData() []byte {
 func (x *SendSnapshotRequest) GetTotalBytes() uint64 {
 	if x != nil {
 		return x.TotalBytes
+	}
+	return 0
+}
+
+func (x *SendSnapshotRequest) GetDataCrc32() uint32 {
+	if x != nil {
+		return x.DataCrc32
+	}
+	return 0
+}
+
+func (x *SendSnapshotRequest) GetTotalCrc32() uint32 {
+	if x != nil {
+		return x.TotalCrc32
 	}
 	return 0
 }
@@ -1098,14 +1118,18 @@ const file_cairn_raft_v1_raft_proto_rawDesc = "" +
 	"\x04from\x18\x02 \x01(\x04R\x04from\x122\n" +
 	"\bmessages\x18\x03 \x03(\v2\x16.cairn.raft.v1.MessageR\bmessages\",\n" +
 	"\x0eStreamResponse\x12\x1a\n" +
-	"\breceived\x18\x01 \x01(\x04R\breceived\"\x9b\x01\n" +
+	"\breceived\x18\x01 \x01(\x04R\breceived\"\xdb\x01\n" +
 	"\x13SendSnapshotRequest\x12\x1d\n" +
 	"\n" +
 	"cluster_id\x18\x01 \x01(\x04R\tclusterId\x120\n" +
 	"\amessage\x18\x02 \x01(\v2\x16.cairn.raft.v1.MessageR\amessage\x12\x12\n" +
 	"\x04data\x18\x03 \x01(\fR\x04data\x12\x1f\n" +
 	"\vtotal_bytes\x18\x04 \x01(\x04R\n" +
-	"totalBytes\"0\n" +
+	"totalBytes\x12\x1d\n" +
+	"\n" +
+	"data_crc32\x18\x05 \x01(\rR\tdataCrc32\x12\x1f\n" +
+	"\vtotal_crc32\x18\x06 \x01(\rR\n" +
+	"totalCrc32\"0\n" +
 	"\x14SendSnapshotResponse\x12\x18\n" +
 	"\aapplied\x18\x01 \x01(\bR\aapplied\"s\n" +
 	"\x05Entry\x12\x12\n" +

@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63\x61irn/raft/v1/raft.proto\x12\rcairn.raft.v1\"^\n\rHashKVRequest\x12\x1d\n\ncluster_id\x18\x01 \x01(\x04R\tclusterId\x12\x12\n\x04\x66rom\x18\x02 \x01(\x04R\x04\x66rom\x12\x1a\n\x08revision\x18\x03 \x01(\x03R\x08revision\"\x88\x01\n\x0eHashKVResponse\x12\x1b\n\tmember_id\x18\x01 \x01(\x04R\x08memberId\x12\x1a\n\x08revision\x18\x02 \x01(\x03R\x08revision\x12\x12\n\x04hash\x18\x03 \x01(\tR\x04hash\x12)\n\x10\x63ompact_revision\x18\x04 \x01(\x03R\x0f\x63ompactRevision\"v\n\rStreamRequest\x12\x1d\n\ncluster_id\x18\x01 \x01(\x04R\tclusterId\x12\x12\n\x04\x66rom\x18\x02 \x01(\x04R\x04\x66rom\x12\x32\n\x08messages\x18\x03 \x03(\x0b\x32\x16.cairn.raft.v1.MessageR\x08messages\",\n\x0eStreamResponse\x12\x1a\n\x08received\x18\x01 \x01(\x04R\x08received\"\x9b\x01\n\x13SendSnapshotRequest\x12\x1d\n\ncluster_id\x18\x01 \x01(\x04R\tclusterId\x12\x30\n\x07message\x18\x02 \x01(\x0b\x32\x16.cairn.raft.v1.MessageR\x07message\x12\x12\n\x04\x64\x61ta\x18\x03 \x01(\x0cR\x04\x64\x61ta\x12\x1f\n\x0btotal_bytes\x18\x04 \x01(\x04R\ntotalBytes\"0\n\x14SendSnapshotResponse\x12\x18\n\x07\x61pplied\x18\x01 \x01(\x08R\x07\x61pplied\"s\n\x05\x45ntry\x12\x12\n\x04term\x18\x01 \x01(\x04R\x04term\x12\x14\n\x05index\x18\x02 \x01(\x04R\x05index\x12,\n\x04type\x18\x03 \x01(\x0e\x32\x18.cairn.raft.v1.EntryTypeR\x04type\x12\x12\n\x04\x64\x61ta\x18\x04 \x01(\x0cR\x04\x64\x61ta\"?\n\tConfState\x12\x16\n\x06voters\x18\x01 \x03(\x04R\x06voters\x12\x1a\n\x08learners\x18\x02 \x03(\x04R\x08learners\"r\n\nConfChange\x12\x31\n\x04type\x18\x01 \x01(\x0e\x32\x1d.cairn.raft.v1.ConfChangeTypeR\x04type\x12\x17\n\x07node_id\x18\x02 \x01(\x04R\x06nodeId\x12\x18\n\x07\x63ontext\x18\x03 \x01(\x0cR\x07\x63ontext\"u\n\x10SnapshotMetadata\x12\x14\n\x05index\x18\x01 \x01(\x04R\x05index\x12\x12\n\x04term\x18\x02 \x01(\x04R\x04term\x12\x37\n\nconf_state\x18\x03 \x01(\x0b\x32\x18.cairn.raft.v1.ConfStateR\tconfState\"K\n\tHardState\x12\x12\n\x04term\x18\x01 \x01(\x04R\x04term\x12\x12\n\x04vote\x18\x02 \x01(\x04R\x04vote\x12\x16\n\x06\x63ommit\x18\x03 \x01(\x04R\x06\x63ommit\"\xac\x03\n\x07Message\x12.\n\x04type\x18\x01 \x01(\x0e\x32\x1a.cairn.raft.v1.MessageTypeR\x04type\x12\x12\n\x04\x66rom\x18\x02 \x01(\x04R\x04\x66rom\x12\x0e\n\x02to\x18\x03 \x01(\x04R\x02to\x12\x12\n\x04term\x18\x04 \x01(\x04R\x04term\x12\x19\n\x08log_term\x18\x05 \x01(\x04R\x07logTerm\x12\x14\n\x05index\x18\x06 \x01(\x04R\x05index\x12.\n\x07\x65ntries\x18\x07 \x03(\x0b\x32\x14.cairn.raft.v1.EntryR\x07\x65ntries\x12\x16\n\x06\x63ommit\x18\x08 \x01(\x04R\x06\x63ommit\x12\x16\n\x06reject\x18\t \x01(\x08R\x06reject\x12\x1f\n\x0breject_hint\x18\n \x01(\x04R\nrejectHint\x12L\n\x11snapshot_metadata\x18\x0b \x01(\x0b\x32\x1f.cairn.raft.v1.SnapshotMetadataR\x10snapshotMetadata\x12\x18\n\x07\x63ontext\x18\x0c \x01(\x0cR\x07\x63ontext\x12\x1f\n\x0bhas_context\x18\r \x01(\x08R\nhasContext*\xb4\x03\n\x0bMessageType\x12\x1c\n\x18MESSAGE_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11MESSAGE_TYPE_PROP\x10\x01\x12\x14\n\x10MESSAGE_TYPE_APP\x10\x02\x12\x19\n\x15MESSAGE_TYPE_APP_RESP\x10\x03\x12\x15\n\x11MESSAGE_TYPE_VOTE\x10\x04\x12\x1a\n\x16MESSAGE_TYPE_VOTE_RESP\x10\x05\x12\x19\n\x15MESSAGE_TYPE_PRE_VOTE\x10\x06\x12\x1e\n\x1aMESSAGE_TYPE_PRE_VOTE_RESP\x10\x07\x12\x15\n\x11MESSAGE_TYPE_SNAP\x10\x08\x12\x1a\n\x16MESSAGE_TYPE_HEARTBEAT\x10\t\x12\x1f\n\x1bMESSAGE_TYPE_HEARTBEAT_RESP\x10\n\x12 \n\x1cMESSAGE_TYPE_TRANSFER_LEADER\x10\x0b\x12\x1c\n\x18MESSAGE_TYPE_TIMEOUT_NOW\x10\x0c\x12\x1b\n\x17MESSAGE_TYPE_READ_INDEX\x10\r\x12 \n\x1cMESSAGE_TYPE_READ_INDEX_RESP\x10\x0e*Z\n\tEntryType\x12\x1a\n\x16\x45NTRY_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x45NTRY_TYPE_NORMAL\x10\x01\x12\x1a\n\x16\x45NTRY_TYPE_CONF_CHANGE\x10\x02*\x9e\x01\n\x0e\x43onfChangeType\x12 \n\x1c\x43ONF_CHANGE_TYPE_UNSPECIFIED\x10\x00\x12 \n\x1c\x43ONF_CHANGE_TYPE_ADD_LEARNER\x10\x01\x12$\n CONF_CHANGE_TYPE_PROMOTE_LEARNER\x10\x02\x12\"\n\x1e\x43ONF_CHANGE_TYPE_REMOVE_MEMBER\x10\x03\x32\xfc\x01\n\x0fRaftPeerService\x12G\n\x06Stream\x12\x1c.cairn.raft.v1.StreamRequest\x1a\x1d.cairn.raft.v1.StreamResponse(\x01\x12Y\n\x0cSendSnapshot\x12\".cairn.raft.v1.SendSnapshotRequest\x1a#.cairn.raft.v1.SendSnapshotResponse(\x01\x12\x45\n\x06HashKV\x12\x1c.cairn.raft.v1.HashKVRequest\x1a\x1d.cairn.raft.v1.HashKVResponseB\xac\x01\n\x11\x63om.cairn.raft.v1B\tRaftProtoP\x01Z6github.com/cairn-dev/cairn/gen/go/cairn/raft/v1;raftv1\xa2\x02\x03\x43RX\xaa\x02\rCairn.Raft.V1\xca\x02\rCairn\\Raft\\V1\xe2\x02\x19\x43\x61irn\\Raft\\V1\\GPBMetadata\xea\x02\x0f\x43\x61irn::Raft::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63\x61irn/raft/v1/raft.proto\x12\rcairn.raft.v1\"^\n\rHashKVRequest\x12\x1d\n\ncluster_id\x18\x01 \x01(\x04R\tclusterId\x12\x12\n\x04\x66rom\x18\x02 \x01(\x04R\x04\x66rom\x12\x1a\n\x08revision\x18\x03 \x01(\x03R\x08revision\"\x88\x01\n\x0eHashKVResponse\x12\x1b\n\tmember_id\x18\x01 \x01(\x04R\x08memberId\x12\x1a\n\x08revision\x18\x02 \x01(\x03R\x08revision\x12\x12\n\x04hash\x18\x03 \x01(\tR\x04hash\x12)\n\x10\x63ompact_revision\x18\x04 \x01(\x03R\x0f\x63ompactRevision\"v\n\rStreamRequest\x12\x1d\n\ncluster_id\x18\x01 \x01(\x04R\tclusterId\x12\x12\n\x04\x66rom\x18\x02 \x01(\x04R\x04\x66rom\x12\x32\n\x08messages\x18\x03 \x03(\x0b\x32\x16.cairn.raft.v1.MessageR\x08messages\",\n\x0eStreamResponse\x12\x1a\n\x08received\x18\x01 \x01(\x04R\x08received\"\xdb\x01\n\x13SendSnapshotRequest\x12\x1d\n\ncluster_id\x18\x01 \x01(\x04R\tclusterId\x12\x30\n\x07message\x18\x02 \x01(\x0b\x32\x16.cairn.raft.v1.MessageR\x07message\x12\x12\n\x04\x64\x61ta\x18\x03 \x01(\x0cR\x04\x64\x61ta\x12\x1f\n\x0btotal_bytes\x18\x04 \x01(\x04R\ntotalBytes\x12\x1d\n\ndata_crc32\x18\x05 \x01(\rR\tdataCrc32\x12\x1f\n\x0btotal_crc32\x18\x06 \x01(\rR\ntotalCrc32\"0\n\x14SendSnapshotResponse\x12\x18\n\x07\x61pplied\x18\x01 \x01(\x08R\x07\x61pplied\"s\n\x05\x45ntry\x12\x12\n\x04term\x18\x01 \x01(\x04R\x04term\x12\x14\n\x05index\x18\x02 \x01(\x04R\x05index\x12,\n\x04type\x18\x03 \x01(\x0e\x32\x18.cairn.raft.v1.EntryTypeR\x04type\x12\x12\n\x04\x64\x61ta\x18\x04 \x01(\x0cR\x04\x64\x61ta\"?\n\tConfState\x12\x16\n\x06voters\x18\x01 \x03(\x04R\x06voters\x12\x1a\n\x08learners\x18\x02 \x03(\x04R\x08learners\"r\n\nConfChange\x12\x31\n\x04type\x18\x01 \x01(\x0e\x32\x1d.cairn.raft.v1.ConfChangeTypeR\x04type\x12\x17\n\x07node_id\x18\x02 \x01(\x04R\x06nodeId\x12\x18\n\x07\x63ontext\x18\x03 \x01(\x0cR\x07\x63ontext\"u\n\x10SnapshotMetadata\x12\x14\n\x05index\x18\x01 \x01(\x04R\x05index\x12\x12\n\x04term\x18\x02 \x01(\x04R\x04term\x12\x37\n\nconf_state\x18\x03 \x01(\x0b\x32\x18.cairn.raft.v1.ConfStateR\tconfState\"K\n\tHardState\x12\x12\n\x04term\x18\x01 \x01(\x04R\x04term\x12\x12\n\x04vote\x18\x02 \x01(\x04R\x04vote\x12\x16\n\x06\x63ommit\x18\x03 \x01(\x04R\x06\x63ommit\"\xac\x03\n\x07Message\x12.\n\x04type\x18\x01 \x01(\x0e\x32\x1a.cairn.raft.v1.MessageTypeR\x04type\x12\x12\n\x04\x66rom\x18\x02 \x01(\x04R\x04\x66rom\x12\x0e\n\x02to\x18\x03 \x01(\x04R\x02to\x12\x12\n\x04term\x18\x04 \x01(\x04R\x04term\x12\x19\n\x08log_term\x18\x05 \x01(\x04R\x07logTerm\x12\x14\n\x05index\x18\x06 \x01(\x04R\x05index\x12.\n\x07\x65ntries\x18\x07 \x03(\x0b\x32\x14.cairn.raft.v1.EntryR\x07\x65ntries\x12\x16\n\x06\x63ommit\x18\x08 \x01(\x04R\x06\x63ommit\x12\x16\n\x06reject\x18\t \x01(\x08R\x06reject\x12\x1f\n\x0breject_hint\x18\n \x01(\x04R\nrejectHint\x12L\n\x11snapshot_metadata\x18\x0b \x01(\x0b\x32\x1f.cairn.raft.v1.SnapshotMetadataR\x10snapshotMetadata\x12\x18\n\x07\x63ontext\x18\x0c \x01(\x0cR\x07\x63ontext\x12\x1f\n\x0bhas_context\x18\r \x01(\x08R\nhasContext*\xb4\x03\n\x0bMessageType\x12\x1c\n\x18MESSAGE_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11MESSAGE_TYPE_PROP\x10\x01\x12\x14\n\x10MESSAGE_TYPE_APP\x10\x02\x12\x19\n\x15MESSAGE_TYPE_APP_RESP\x10\x03\x12\x15\n\x11MESSAGE_TYPE_VOTE\x10\x04\x12\x1a\n\x16MESSAGE_TYPE_VOTE_RESP\x10\x05\x12\x19\n\x15MESSAGE_TYPE_PRE_VOTE\x10\x06\x12\x1e\n\x1aMESSAGE_TYPE_PRE_VOTE_RESP\x10\x07\x12\x15\n\x11MESSAGE_TYPE_SNAP\x10\x08\x12\x1a\n\x16MESSAGE_TYPE_HEARTBEAT\x10\t\x12\x1f\n\x1bMESSAGE_TYPE_HEARTBEAT_RESP\x10\n\x12 \n\x1cMESSAGE_TYPE_TRANSFER_LEADER\x10\x0b\x12\x1c\n\x18MESSAGE_TYPE_TIMEOUT_NOW\x10\x0c\x12\x1b\n\x17MESSAGE_TYPE_READ_INDEX\x10\r\x12 \n\x1cMESSAGE_TYPE_READ_INDEX_RESP\x10\x0e*Z\n\tEntryType\x12\x1a\n\x16\x45NTRY_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x45NTRY_TYPE_NORMAL\x10\x01\x12\x1a\n\x16\x45NTRY_TYPE_CONF_CHANGE\x10\x02*\x9e\x01\n\x0e\x43onfChangeType\x12 \n\x1c\x43ONF_CHANGE_TYPE_UNSPECIFIED\x10\x00\x12 \n\x1c\x43ONF_CHANGE_TYPE_ADD_LEARNER\x10\x01\x12$\n CONF_CHANGE_TYPE_PROMOTE_LEARNER\x10\x02\x12\"\n\x1e\x43ONF_CHANGE_TYPE_REMOVE_MEMBER\x10\x03\x32\xfc\x01\n\x0fRaftPeerService\x12G\n\x06Stream\x12\x1c.cairn.raft.v1.StreamRequest\x1a\x1d.cairn.raft.v1.StreamResponse(\x01\x12Y\n\x0cSendSnapshot\x12\".cairn.raft.v1.SendSnapshotRequest\x1a#.cairn.raft.v1.SendSnapshotResponse(\x01\x12\x45\n\x06HashKV\x12\x1c.cairn.raft.v1.HashKVRequest\x1a\x1d.cairn.raft.v1.HashKVResponseB\xac\x01\n\x11\x63om.cairn.raft.v1B\tRaftProtoP\x01Z6github.com/cairn-dev/cairn/gen/go/cairn/raft/v1;raftv1\xa2\x02\x03\x43RX\xaa\x02\rCairn.Raft.V1\xca\x02\rCairn\\Raft\\V1\xe2\x02\x19\x43\x61irn\\Raft\\V1\\GPBMetadata\xea\x02\x0f\x43\x61irn::Raft::V1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cairn.raft.v1.raft_pb2', globals())
@@ -21,12 +21,12 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\n\021com.cairn.raft.v1B\tRaftProtoP\001Z6github.com/cairn-dev/cairn/gen/go/cairn/raft/v1;raftv1\242\002\003CRX\252\002\rCairn.Raft.V1\312\002\rCairn\\Raft\\V1\342\002\031Cairn\\Raft\\V1\\GPBMetadata\352\002\017Cairn::Raft::V1'
-  _MESSAGETYPE._serialized_start=1578
-  _MESSAGETYPE._serialized_end=2014
-  _ENTRYTYPE._serialized_start=2016
-  _ENTRYTYPE._serialized_end=2106
-  _CONFCHANGETYPE._serialized_start=2109
-  _CONFCHANGETYPE._serialized_end=2267
+  _MESSAGETYPE._serialized_start=1642
+  _MESSAGETYPE._serialized_end=2078
+  _ENTRYTYPE._serialized_start=2080
+  _ENTRYTYPE._serialized_end=2170
+  _CONFCHANGETYPE._serialized_start=2173
+  _CONFCHANGETYPE._serialized_end=2331
   _HASHKVREQUEST._serialized_start=43
   _HASHKVREQUEST._serialized_end=137
   _HASHKVRESPONSE._serialized_start=140
@@ -36,21 +36,21 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _STREAMRESPONSE._serialized_start=398
   _STREAMRESPONSE._serialized_end=442
   _SENDSNAPSHOTREQUEST._serialized_start=445
-  _SENDSNAPSHOTREQUEST._serialized_end=600
-  _SENDSNAPSHOTRESPONSE._serialized_start=602
-  _SENDSNAPSHOTRESPONSE._serialized_end=650
-  _ENTRY._serialized_start=652
-  _ENTRY._serialized_end=767
-  _CONFSTATE._serialized_start=769
-  _CONFSTATE._serialized_end=832
-  _CONFCHANGE._serialized_start=834
-  _CONFCHANGE._serialized_end=948
-  _SNAPSHOTMETADATA._serialized_start=950
-  _SNAPSHOTMETADATA._serialized_end=1067
-  _HARDSTATE._serialized_start=1069
-  _HARDSTATE._serialized_end=1144
-  _MESSAGE._serialized_start=1147
-  _MESSAGE._serialized_end=1575
-  _RAFTPEERSERVICE._serialized_start=2270
-  _RAFTPEERSERVICE._serialized_end=2522
+  _SENDSNAPSHOTREQUEST._serialized_end=664
+  _SENDSNAPSHOTRESPONSE._serialized_start=666
+  _SENDSNAPSHOTRESPONSE._serialized_end=714
+  _ENTRY._serialized_start=716
+  _ENTRY._serialized_end=831
+  _CONFSTATE._serialized_start=833
+  _CONFSTATE._serialized_end=896
+  _CONFCHANGE._serialized_start=898
+  _CONFCHANGE._serialized_end=1012
+  _SNAPSHOTMETADATA._serialized_start=1014
+  _SNAPSHOTMETADATA._serialized_end=1131
+  _HARDSTATE._serialized_start=1133
+  _HARDSTATE._serialized_end=1208
+  _MESSAGE._serialized_start=1211
+  _MESSAGE._serialized_end=1639
+  _RAFTPEERSERVICE._serialized_start=2334
+  _RAFTPEERSERVICE._serialized_end=2586
 # @@protoc_insertion_point(module_scope)

@@ -119,16 +119,20 @@ class Message(_message.Message):
     def __init__(self, type: _Optional[_Union[MessageType, str]] = ..., to: _Optional[int] = ..., term: _Optional[int] = ..., log_term: _Optional[int] = ..., index: _Optional[int] = ..., entries: _Optional[_Iterable[_Union[Entry, _Mapping]]] = ..., commit: _Optional[int] = ..., reject: bool = ..., reject_hint: _Optional[int] = ..., snapshot_metadata: _Optional[_Union[SnapshotMetadata, _Mapping]] = ..., context: _Optional[bytes] = ..., has_context: bool = ..., **kwargs) -> None: ...
 
 class SendSnapshotRequest(_message.Message):
-    __slots__ = ["cluster_id", "data", "message", "total_bytes"]
+    __slots__ = ["cluster_id", "data", "data_crc32", "message", "total_bytes", "total_crc32"]
     CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    DATA_CRC32_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_CRC32_FIELD_NUMBER: _ClassVar[int]
     cluster_id: int
     data: bytes
+    data_crc32: int
     message: Message
     total_bytes: int
-    def __init__(self, cluster_id: _Optional[int] = ..., message: _Optional[_Union[Message, _Mapping]] = ..., data: _Optional[bytes] = ..., total_bytes: _Optional[int] = ...) -> None: ...
+    total_crc32: int
+    def __init__(self, cluster_id: _Optional[int] = ..., message: _Optional[_Union[Message, _Mapping]] = ..., data: _Optional[bytes] = ..., total_bytes: _Optional[int] = ..., data_crc32: _Optional[int] = ..., total_crc32: _Optional[int] = ...) -> None: ...
 
 class SendSnapshotResponse(_message.Message):
     __slots__ = ["applied"]

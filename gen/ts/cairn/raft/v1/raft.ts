@@ -300,6 +300,16 @@ export interface SendSnapshotRequest {
    * only after that marker, so a transfer cut short is never taken for a complete one.
    */
   totalBytes: number;
+  /**
+   * data_crc32 is the CRC-32 (IEEE) of data, on every chunk that carries data: the receiver
+   * refuses a chunk whose bytes do not match it.
+   */
+  dataCrc32: number;
+  /**
+   * total_crc32, on the end marker, is the CRC-32 (IEEE) of all the data sent, in order: the
+   * receiver installs nothing unless the file it wrote has exactly this checksum.
+   */
+  totalCrc32: number;
 }
 
 /** SendSnapshotResponse answers a snapshot transfer. */
@@ -797,7 +807,7 @@ export const StreamResponse: MessageFns<StreamResponse> = {
 };
 
 function createBaseSendSnapshotRequest(): SendSnapshotRequest {
-  return { clusterId: 0, message: undefined, data: Buffer.alloc(0), totalBytes: 0 };
+  return { clusterId: 0, message: undefined, data: Buffer.alloc(0), totalBytes: 0, dataCrc32: 0, totalCrc32: 0 };
 }
 
 export const SendSnapshotRequest: MessageFns<SendSnapshotRequest> = {
@@ -813,6 +823,12 @@ export const SendSnapshotRequest: MessageFns<SendSnapshotRequest> = {
     }
     if (message.totalBytes !== 0) {
       writer.uint32(32).uint64(message.totalBytes);
+    }
+    if (message.dataCrc32 !== 0) {
+      writer.uint32(40).uint32(message.dataCrc32);
+    }
+    if (message.totalCrc32 !== 0) {
+      writer.uint32(48).uint32(message.totalCrc32);
     }
     return writer;
   },
@@ -862,6 +878,22 @@ export const SendSnapshotRequest: MessageFns<SendSnapshotRequest> = {
             message.totalBytes = longToNumber(reader.uint64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.dataCrc32 = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.totalCrc32 = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -888,6 +920,16 @@ export const SendSnapshotRequest: MessageFns<SendSnapshotRequest> = {
         : isSet(object.total_bytes)
         ? globalThis.Number(object.total_bytes)
         : 0,
+      dataCrc32: isSet(object.dataCrc32)
+        ? globalThis.Number(object.dataCrc32)
+        : isSet(object.data_crc32)
+        ? globalThis.Number(object.data_crc32)
+        : 0,
+      totalCrc32: isSet(object.totalCrc32)
+        ? globalThis.Number(object.totalCrc32)
+        : isSet(object.total_crc32)
+        ? globalThis.Number(object.total_crc32)
+        : 0,
     };
   },
 
@@ -905,6 +947,12 @@ export const SendSnapshotRequest: MessageFns<SendSnapshotRequest> = {
     if (message.totalBytes !== 0) {
       obj.totalBytes = Math.round(message.totalBytes);
     }
+    if (message.dataCrc32 !== 0) {
+      obj.dataCrc32 = Math.round(message.dataCrc32);
+    }
+    if (message.totalCrc32 !== 0) {
+      obj.totalCrc32 = Math.round(message.totalCrc32);
+    }
     return obj;
   },
 
@@ -919,6 +967,8 @@ export const SendSnapshotRequest: MessageFns<SendSnapshotRequest> = {
       : undefined;
     message.data = object.data ?? Buffer.alloc(0);
     message.totalBytes = object.totalBytes ?? 0;
+    message.dataCrc32 = object.dataCrc32 ?? 0;
+    message.totalCrc32 = object.totalCrc32 ?? 0;
     return message;
   },
 };
