@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * Builds the package (npm run build; npm pack runs it as prepack): takes the version from
- * the repository's root package.json, the one place Cairn's version is set (npm run build
- * copies it into this package.json; npm pack refuses while the two differ), then compiles
+ * the repository's VERSION file, the one place Cairn's version is set (the root package.json,
+ * which `cairn --version` reads, must say the same; npm run build copies it into this
+ * package.json, and npm pack refuses while the two differ), then compiles
  * src/ and the generated code it imports into dist/ (JavaScript, ESM, with .d.ts).
  */
 import { execFileSync } from 'node:child_process';
@@ -15,8 +16,14 @@ const PACKAGE_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 const ROOT_MANIFEST = join(PACKAGE_DIR, '..', '..', 'package.json');
 const OWN_MANIFEST = join(PACKAGE_DIR, 'package.json');
 
-const version = JSON.parse(readFileSync(ROOT_MANIFEST, 'utf8')).version;
-if (typeof version !== 'string' || version === '') throw new Error(`${ROOT_MANIFEST} has no version`);
+const VERSION_FILE = join(PACKAGE_DIR, '..', '..', 'VERSION');
+const version = readFileSync(VERSION_FILE, 'utf8').trim();
+if (version === '') throw new Error(`${VERSION_FILE} is empty`);
+const rootVersion = JSON.parse(readFileSync(ROOT_MANIFEST, 'utf8')).version;
+if (rootVersion !== version) {
+  console.error(`the root package.json says ${rootVersion} but VERSION says ${version}: set the root package.json's version to VERSION's`);
+  process.exit(1);
+}
 const ownText = readFileSync(OWN_MANIFEST, 'utf8');
 const own = JSON.parse(ownText);
 if (own.version !== version) {
@@ -28,7 +35,7 @@ if (own.version !== version) {
   }
   own.version = version;
   writeFileSync(OWN_MANIFEST, `${JSON.stringify(own, null, 2)}\n`);
-  console.log(`${own.name}: version ${version}, from the root package.json`);
+  console.log(`${own.name}: version ${version}, from VERSION`);
 }
 
 rmSync(join(PACKAGE_DIR, 'dist'), { recursive: true, force: true });

@@ -50,8 +50,10 @@ test('npm pack → npm install in a fresh project → the README quickstart runs
     { filename: string; version: string; files: { path: string }[] },
   ];
   const { filename, version, files } = packed[0];
+  const cairnVersion = (await readFile(join(REPO_ROOT, 'VERSION'), 'utf8')).trim();
+  t.is(version, cairnVersion, 'the package takes its version from VERSION');
   const rootVersion = (JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-  t.is(version, rootVersion, 'the package takes its version from the root package.json');
+  t.is(rootVersion, cairnVersion, "the root package.json (cairn --version) says VERSION's version");
   const paths = files.map((f) => f.path);
   t.true(paths.includes('dist/src/index.js') && paths.includes('dist/src/index.d.ts'), paths.join(' '));
   t.true(paths.includes('dist/gen/cairn/v1/kv.js'), 'the generated code ships inside the package');
