@@ -6,7 +6,13 @@ export interface AbstractLevelLike {
   open(): Promise<void>;
   close(): Promise<void>;
   getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]>;
-  batch(ops: BatchOp[], options: { sync: boolean }): Promise<void>;
+  /**
+   * The chained form only: @nxtedition/rocksdb 12.x's array form (and its put/del) builds a
+   * chained batch that it writes but never closes, so the batch stays in the database's
+   * resource set, holding its native WriteBatch (every byte written) until the database
+   * closes. A chained batch's write() closes it (bench/engine-memory.ts measures this).
+   */
+  batch(): ChainedBatchLike;
   iterator(options: Record<string, unknown>): AsyncIterable<[Buffer, Buffer]> & { close(): Promise<void> };
   /** classic-level (LevelDB) has it; @nxtedition/rocksdb (12.x) does not. */
   compactRange?(start: Buffer, end: Buffer): Promise<void>;
@@ -14,6 +20,13 @@ export interface AbstractLevelLike {
   approximateSize?(start: Buffer, end: Buffer): Promise<number>;
   /** @nxtedition/rocksdb: a RocksDB property, as a string. */
   getProperty?(name: string): string;
+}
+
+/** abstract-level's chained batch. */
+export interface ChainedBatchLike {
+  put(key: Buffer, value: Buffer): unknown;
+  del(key: Buffer): unknown;
+  write(options: { sync: boolean }): Promise<void>;
 }
 
 /**
@@ -73,11 +86,21 @@ export class AbstractLevelEngine implements StorageEngine {
   async write(ops: BatchOp[], options: { sync: boolean }): Promise<void> {
     if (ops.length === 0) return;
     if (options.sync && this.walSyncer !== undefined) {
-      await this.db.batch(ops, { sync: false });
+      await this.writeBatch(ops, false);
       await this.walSyncer.sync();
       return;
     }
-    await this.db.batch(ops, { sync: options.sync });
+    await this.writeBatch(ops, options.sync);
+  }
+
+  /** A chained batch, written and so closed (see AbstractLevelLike.batch for why not the array form). */
+  private async writeBatch(ops: BatchOp[], sync: boolean): Promise<void> {
+    const batch = this.db.batch();
+    for (const op of ops) {
+      if (op.type === 'put') batch.put(op.key, op.value);
+      else batch.del(op.key);
+    }
+    await batch.write({ sync });
   }
 
   async close(): Promise<void> {

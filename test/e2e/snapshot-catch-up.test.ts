@@ -4,10 +4,9 @@
  * store: reassembling the snapshot in memory (as before) needs at least the whole store.
  * The 1 GiB version runs by hand: `npx tsx bench/snapshot-catch-up.ts` (see docs).
  *
- * On LevelDB: RocksDB (@nxtedition/rocksdb 12.2) holds anonymous memory in proportion to the
- * bytes written while the database is open (about 1.2x, released only when it closes), on
- * any write path, plain puts included; that would hide what this test is about, the
- * snapshot's own path (transfer, file, verification, import), which is engine-independent.
+ * On LevelDB. It was chosen while RocksDB's array-form batches (@nxtedition/rocksdb 12.2)
+ * stayed open, each holding its bytes until the database closed; the engine now writes
+ * through chained batches, which close (test/storage/engine-batch-release.test.ts).
  */
 import test from 'ava';
 import { mkdtemp, rm } from 'node:fs/promises';
