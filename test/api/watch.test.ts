@@ -86,14 +86,14 @@ for (const engine of ENGINE_NAMES) {
     const w = openWatch();
     const fromStart = await w.create({ key: b('h/'), rangeEnd: b('h0'), startRevision: 1 });
     const fromMiddle = await w.create({ key: b('h/'), rangeEnd: b('h0'), startRevision: 30 });
-    await waitUntil(() => written >= 120, 10_000, 'the writer to reach revision 120');
+    await waitUntil(() => written >= 120, 30_000, 'the writer to reach revision 120');
     stop = true;
     await writer;
     const last = written;
 
     const expected = range(1, last).filter((r) => r !== 52);
-    await w.waitForEvents(fromStart, expected.length, 10_000);
-    await w.waitForEvents(fromMiddle, expected.filter((r) => r >= 30).length, 10_000);
+    await w.waitForEvents(fromStart, expected.length, 30_000);
+    await w.waitForEvents(fromMiddle, expected.filter((r) => r >= 30).length, 30_000);
     for (const [id, from] of [
       [fromStart, 1],
       [fromMiddle, 30],
@@ -251,19 +251,16 @@ for (const engine of ENGINE_NAMES) {
     t.deepEqual(quiet.events, []);
     t.false(quiet.created || quiet.canceled);
 
-    // Under a stream of writes, every progress reply comes after every event at or below it.
-    let stop = false;
+    // Under writes in flight, every progress reply comes after every event at or below it.
+    // Each request is sent while a write is in flight, and the next only once that write is
+    // acknowledged: 30 requests interleave with 30 writes however busy the machine is.
     let written = 2;
-    const writer = (async () => {
-      while (!stop) written = (await kv.set(`g/${written % 5}`, 'v'.repeat(100))).header!.revision;
-    })();
     for (let i = 0; i < 30; i++) {
+      const put = kv.set(`g/${i % 5}`, 'v'.repeat(100));
       w.requestProgress();
-      await new Promise((r) => setImmediate(r));
+      written = (await put).header!.revision;
     }
-    await waitUntil(() => w.responses.filter((r) => r.watchId === -1).length >= 31, 10_000, 'all progress replies');
-    stop = true;
-    await writer;
+    await waitUntil(() => w.responses.filter((r) => r.watchId === -1).length >= 31, 60_000, 'all progress replies');
     let seen = 2;
     let checked = 0;
     for (const r of w.responses) {
@@ -278,7 +275,7 @@ for (const engine of ENGINE_NAMES) {
       }
     }
     t.is(checked, 31);
-    t.true(written > 3, 'writes happened during the progress requests');
+    t.is(written, 32, 'a write was in flight at each progress request');
   });
 
   test(`${engine}: watch from a compacted revision is created, then canceled with compact_revision; the stream goes on`, async (t) => {
@@ -356,7 +353,7 @@ for (const engine of ENGINE_NAMES) {
     const already = w.responses.length;
     await waitUntil(
       () => w.responses.slice(already).filter(isProgress).length >= 2,
-      3_000,
+      30_000,
       () => `two progress notifications; got ${summarize(w.responses)}`,
     );
     const notes = w.responses.slice(already).filter(isProgress);
@@ -374,7 +371,7 @@ for (const engine of ENGINE_NAMES) {
     // A notification never precedes events at or below its revision.
     await kv.set('n', '2'); // 3
     await w.waitForEvents(notified, 1);
-    await waitUntil(() => w.responses.filter(isProgress).some((r) => r.header!.revision >= 3), 3_000, 'a notification after the write');
+    await waitUntil(() => w.responses.filter(isProgress).some((r) => r.header!.revision >= 3), 30_000, 'a notification after the write');
     let delivered = 0;
     for (const r of w.responses) {
       if (r.watchId !== notified) continue;
@@ -418,7 +415,7 @@ for (const engine of ENGINE_NAMES) {
     third.send({ request: { $case: 'progressRequest', progressRequest: {} } });
     await waitUntil(
       () => third.error !== undefined,
-      5_000,
+      30_000,
       () => `the third stream to be refused; got ${summarize(third.responses)}`,
     );
     t.is(third.error!.code, status.RESOURCE_EXHAUSTED, statusName(third.error!.code));
@@ -440,7 +437,7 @@ for (const engine of ENGINE_NAMES) {
         }
         return id !== 0;
       },
-      5_000,
+      30_000,
       'a new stream to be accepted after one was closed',
     );
     await kv.set('a', '1');
@@ -461,8 +458,8 @@ for (const engine of ENGINE_NAMES) {
       await new Promise((r) => setImmediate(r));
     }
     await Promise.all(writes);
-    await waitUntil(() => w.responses.filter((r) => r.watchId === -1).length >= 40, 10_000, 'every progress reply');
-    await w.waitForEvents(replay, 304, 10_000);
+    await waitUntil(() => w.responses.filter((r) => r.watchId === -1).length >= 40, 30_000, 'every progress reply');
+    await w.waitForEvents(replay, 304, 30_000);
     // Every revision touches r/, so a reply at R must follow the replaying watch's events up to R.
     let replayed = 0;
     let checked = 0;
@@ -496,7 +493,7 @@ for (const engine of ENGINE_NAMES) {
     w.call.resume();
 
     const canceled = await w
-      .waitFor((r) => r.watchId === id && r.canceled, 'the lagging watch to be canceled', 10_000)
+      .waitFor((r) => r.watchId === id && r.canceled, 'the lagging watch to be canceled', 30_000)
       .catch(() => undefined);
     const revisions = w.events(id).map((e) => e.kv!.modRevision);
     t.log(
