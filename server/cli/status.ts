@@ -15,10 +15,18 @@ interface MemberReport {
   error?: string;
 }
 
-/** The member of `members` named or numbered `wanted` (a usage error listing them when none is). */
+/** Member ids in hex, as `cairn member list` and etcdctl print them. */
+const hex = (id: bigint): string => id.toString(16);
+
+/**
+ * The member of `members` named `wanted`, or with that id: hex as printed, or decimal as
+ * `-o json` gives it (a usage error listing them when none is).
+ */
 export function findMember(members: Member[], wanted: string): Member {
-  const member = members.find((m) => m.name === wanted || String(m.id) === wanted);
-  if (member === undefined) throw usageError(`no member named or numbered ${wanted}; members: ${members.map((m) => m.name).join(', ')}`);
+  const member =
+    members.find((m) => m.name === wanted) ?? members.find((m) => hex(m.id) === wanted.toLowerCase() || String(m.id) === wanted);
+  if (member === undefined)
+    throw usageError(`no member named ${wanted} or with that id; members: ${members.map((m) => m.name).join(', ')}`);
   return member;
 }
 
@@ -51,16 +59,16 @@ async function memberStatus(member: Member, flags: ClientFlags): Promise<MemberR
 
 function printTable(reports: MemberReport[]): void {
   const rows = [['NAME', 'ID', 'ADDRESS', 'IS LEARNER', 'ROLE', 'LEADER', 'TERM', 'RAFT INDEX', 'COMMIT', 'APPLIED', 'REVISION']];
-  const nameOf = (id: bigint): string => reports.find((r) => r.member.id === id)?.member.name ?? (id === 0n ? 'none' : String(id));
+  const nameOf = (id: bigint): string => reports.find((r) => r.member.id === id)?.member.name ?? (id === 0n ? 'none' : hex(id));
   for (const { member, status } of reports) {
     if (status === undefined) {
       // The reason is printed below the table: it is too long for a column.
-      rows.push([member.name, String(member.id), member.address, String(member.learner), 'unreachable', '', '', '', '', '', '']);
+      rows.push([member.name, hex(member.id), member.address, String(member.learner), 'unreachable', '', '', '', '', '', '']);
       continue;
     }
     rows.push([
       member.name,
-      String(member.id),
+      hex(member.id),
       member.address,
       // A learner receives the log but does not vote: the member list says which (its own role reads follower).
       String(member.learner),

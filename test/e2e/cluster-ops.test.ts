@@ -27,7 +27,7 @@ test('status lists every member, move-leader moves leadership, and a stopping le
 
   const unknown = await runCli(['move-leader', 'n9'], { env });
   t.is(unknown.code, 2);
-  t.regex(unknown.stderr, /no member named or numbered n9/);
+  t.regex(unknown.stderr, /no member named n9 or with that id/);
 
   // A write still goes through after the leader stops gracefully, through any member.
   t.is(await cluster.member(target).process.stop(), 0);
