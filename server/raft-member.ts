@@ -318,7 +318,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     // For the leader's corruption check, asked member to member (works with client auth on).
     hashKeySpace: async (revision) => {
       o.store.checkReadable(revision);
-      const hashed = await hashKeySpace(o.store, revision);
+      const hashed = await hashKeySpace(o.store, revision, { maxValueBytes: o.limits.maxValueBytes });
       return { hash: hashed.hash, revision: hashed.revision, compactRevision: o.store.compactedRevision };
     },
     logger,
