@@ -475,6 +475,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       store,
       hub,
       openWatchStreams: watch.openStreams,
+      raftLog: logStore.memory,
       logger,
     });
   } catch (err) {

@@ -56,6 +56,7 @@ type ServeFlags = Partial<Limits> & {
   engineCacheBytes: number;
   engineMemtableBytes: number;
   snapshotCatchUpEntries: number;
+  maxRaftLogMemoryBytes: number;
   maxIncomingSnapshots: number;
   snapshotDiskReserveBytes: number;
   listen: string;
@@ -81,6 +82,12 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
       `--election-timeout (${flags.electionTimeout} ms) must be at least 5 x --heartbeat-interval (${flags.heartbeatInterval} ms)`,
     );
   }
+  if (flags.maxRaftLogMemoryBytes < limits.maxRequestBytes) {
+    // Below one request, every write would compact the log.
+    throw new InvalidArgumentError(
+      `--max-raft-log-memory-bytes (${flags.maxRaftLogMemoryBytes}) must be at least --max-request-bytes (${limits.maxRequestBytes})`,
+    );
+  }
   return {
     name: flags.name,
     initialCluster: flags.initialCluster,
@@ -102,6 +109,7 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     requestTimeoutMs: flags.requestTimeout,
     snapshotCount: flags.snapshotCount,
     snapshotCatchUpEntries: flags.snapshotCatchUpEntries,
+    maxRaftLogMemoryBytes: flags.maxRaftLogMemoryBytes,
     maxIncomingSnapshots: flags.maxIncomingSnapshots,
     snapshotDiskReserveBytes: flags.snapshotDiskReserveBytes,
     durablePromiseIntervalMs: flags.durablePromiseInterval,
@@ -221,6 +229,14 @@ export function registerServe(program: Command): void {
       new Option('--snapshot-catch-up-entries <n>', 'entries kept after a log compaction for slow followers')
         .argParser(positiveInt)
         .default(d.snapshotCatchUpEntries),
+    )
+    .addOption(
+      new Option(
+        '--max-raft-log-memory-bytes <n>',
+        'bytes of raft log entries held in memory: past it the log is compacted early (at least --max-request-bytes)',
+      )
+        .argParser(positiveInt)
+        .default(d.maxRaftLogMemoryBytes),
     )
     .addOption(
       new Option('--max-incoming-snapshots <n>', 'snapshots received from leaders at once (each is written to the data dir)')
