@@ -1,6 +1,7 @@
 /** `cairn serve`: runs a node until SIGTERM/SIGINT. */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { DEFAULT_LIMITS, DEFAULT_NODE_OPTIONS, ENGINE_NAMES, type EngineName, type Limits, type NodeOptions } from '../config.js';
+import { usageError } from './errors.js';
 import { nonNegativeInt, positiveInt } from './options.js';
 import { MemberRemovedError } from '../member-removed.js';
 
@@ -77,14 +78,15 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     const value = flags[name];
     if (value !== undefined) limits[name] = value;
   }
+  // A usage error (printed, exit 2): commander prints its own errors only for parse failures.
   if (flags.electionTimeout < 5 * flags.heartbeatInterval) {
-    throw new InvalidArgumentError(
+    throw usageError(
       `--election-timeout (${flags.electionTimeout} ms) must be at least 5 x --heartbeat-interval (${flags.heartbeatInterval} ms)`,
     );
   }
   if (flags.maxRaftLogMemoryBytes < limits.maxRequestBytes) {
     // Below one request, every write would compact the log.
-    throw new InvalidArgumentError(
+    throw usageError(
       `--max-raft-log-memory-bytes (${flags.maxRaftLogMemoryBytes}) must be at least --max-request-bytes (${limits.maxRequestBytes})`,
     );
   }
