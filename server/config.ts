@@ -147,6 +147,11 @@ export interface NodeOptions {
   snapshotCount: number;
   /** Entries kept in the log after a compaction, so slightly lagging followers need no snapshot. */
   snapshotCatchUpEntries: number;
+  /**
+   * Bytes of Raft log entries held in memory: past it the member compacts its log early, as
+   * snapshotCount does by count (node/raft-driver.ts maybeCompact). At least maxRequestBytes.
+   */
+  maxRaftLogMemoryBytes: number;
   /** Snapshots this member receives from leaders at once; each is written to a file in the data dir. */
   maxIncomingSnapshots: number;
   /**
@@ -223,6 +228,7 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   requestTimeoutMs: 7000,
   snapshotCount: 10_000,
   snapshotCatchUpEntries: 5_000,
+  maxRaftLogMemoryBytes: 64 * 1024 * 1024,
   maxIncomingSnapshots: 2,
   snapshotDiskReserveBytes: 64 * 1024 * 1024,
   minLeaseTtl: 0,

@@ -14,6 +14,8 @@ export interface HashComparison {
   readonly store: MvccStore;
   /** How to dial peers' Raft peer service (this member's peer TLS credentials, or plaintext). */
   readonly credentials: ChannelCredentials | undefined;
+  /** The largest value the store may hold (--max-value-bytes): bounds the hash's pages in bytes. */
+  readonly maxValueBytes: number;
   /** How long one peer's HashKV may take. */
   readonly timeoutMs: number;
   readonly logger: Logger;
@@ -38,7 +40,7 @@ export async function compareWithPeers(o: HashComparison): Promise<ComparisonRes
   const revision = o.store.currentRevision;
   // An empty store (a fresh or rejoining member) has nothing to compare: HashKV at 0 means "current".
   if (revision === 0) return { revision, answered: 0, divergences: [] };
-  const own = await hashKeySpace(o.store, revision);
+  const own = await hashKeySpace(o.store, revision, { maxValueBytes: o.maxValueBytes });
   const peers = o.members().filter((m) => m.id !== o.self.id);
   const answers = await Promise.all(peers.map((peer) => peerHash(peer, revision, o)));
   const hashes: MemberHash[] = [{ memberId: o.self.id, hash: own.hash }];

@@ -414,6 +414,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     self: cluster.self,
     members: () => membership.list(),
     store,
+    maxValueBytes: options.limits.maxValueBytes,
     credentials: tls?.peerCredentials,
     timeoutMs: options.requestTimeoutMs,
     logger,
@@ -474,6 +475,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       store,
       hub,
       openWatchStreams: watch.openStreams,
+      raftLog: logStore.memory,
       logger,
     });
   } catch (err) {

@@ -20,6 +20,9 @@ export interface MemberTelemetryParts {
   store: MvccStore;
   hub: WatchHub;
   openWatchStreams: () => number;
+  /** The in-memory Raft log (RaftLogStore.memory) and its bound. */
+  raftLog: { heldBytes(): number; peakHeldBytes(): number };
+  maxRaftLogMemoryBytes: number;
   dataDir: string;
   metricsListen: string;
   readyMaxApplyLag: number;
@@ -35,6 +38,7 @@ export async function startMemberTelemetry(p: MemberTelemetryParts): Promise<Met
       return { term: s.term, leader: s.leader, isLeader: s.role === StateRole.Leader, commit: s.commit, applied: s.applied };
     },
     pendingProposals: () => member.node.pendingProposals,
+    raftLogMemory: () => ({ bytes: p.raftLog.heldBytes(), peakBytes: p.raftLog.peakHeldBytes(), limitBytes: p.maxRaftLogMemoryBytes }),
     keys: () => store.index.size,
     revision: () => store.currentRevision,
     compactedRevision: () => store.compactedRevision,

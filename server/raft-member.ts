@@ -72,6 +72,8 @@ export interface RaftMemberOptions {
   requestTimeoutMs: number;
   snapshotCount: number;
   snapshotCatchUpEntries: number;
+  /** Bytes of log entries held in memory before the log is compacted early (--max-raft-log-memory-bytes). */
+  maxRaftLogMemoryBytes: number;
   /** The data dir: incoming snapshots are written to its snap/ (see incomingSnapshotDir). */
   dataDir: string;
   /** Snapshots received from leaders at once (--max-incoming-snapshots). */
@@ -237,6 +239,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     ticker: new IntervalTicker(o.heartbeatIntervalMs),
     snapshotEvery: o.snapshotCount,
     compactKeep: o.snapshotCatchUpEntries,
+    logMemoryBound: { maxBytes: o.maxRaftLogMemoryBytes, log: o.logStore.memory },
     onReadState: (rs) => late.node?.onReadState(rs),
     onFatal: o.onFatal,
     ...(o.observer !== undefined ? { observer: o.observer } : {}),
@@ -318,7 +321,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     // For the leader's corruption check, asked member to member (works with client auth on).
     hashKeySpace: async (revision) => {
       o.store.checkReadable(revision);
-      const hashed = await hashKeySpace(o.store, revision);
+      const hashed = await hashKeySpace(o.store, revision, { maxValueBytes: o.limits.maxValueBytes });
       return { hash: hashed.hash, revision: hashed.revision, compactRevision: o.store.compactedRevision };
     },
     logger,

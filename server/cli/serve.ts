@@ -1,6 +1,7 @@
 /** `cairn serve`: runs a node until SIGTERM/SIGINT. */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { DEFAULT_LIMITS, DEFAULT_NODE_OPTIONS, ENGINE_NAMES, type EngineName, type Limits, type NodeOptions } from '../config.js';
+import { usageError } from './errors.js';
 import { nonNegativeInt, positiveInt } from './options.js';
 import { MemberRemovedError } from '../member-removed.js';
 
@@ -56,6 +57,7 @@ type ServeFlags = Partial<Limits> & {
   engineCacheBytes: number;
   engineMemtableBytes: number;
   snapshotCatchUpEntries: number;
+  maxRaftLogMemoryBytes: number;
   maxIncomingSnapshots: number;
   snapshotDiskReserveBytes: number;
   listen: string;
@@ -76,9 +78,16 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     const value = flags[name];
     if (value !== undefined) limits[name] = value;
   }
+  // A usage error (printed, exit 2): commander prints its own errors only for parse failures.
   if (flags.electionTimeout < 5 * flags.heartbeatInterval) {
-    throw new InvalidArgumentError(
+    throw usageError(
       `--election-timeout (${flags.electionTimeout} ms) must be at least 5 x --heartbeat-interval (${flags.heartbeatInterval} ms)`,
+    );
+  }
+  if (flags.maxRaftLogMemoryBytes < limits.maxRequestBytes) {
+    // Below one request, every write would compact the log.
+    throw usageError(
+      `--max-raft-log-memory-bytes (${flags.maxRaftLogMemoryBytes}) must be at least --max-request-bytes (${limits.maxRequestBytes})`,
     );
   }
   return {
@@ -102,6 +111,7 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     requestTimeoutMs: flags.requestTimeout,
     snapshotCount: flags.snapshotCount,
     snapshotCatchUpEntries: flags.snapshotCatchUpEntries,
+    maxRaftLogMemoryBytes: flags.maxRaftLogMemoryBytes,
     maxIncomingSnapshots: flags.maxIncomingSnapshots,
     snapshotDiskReserveBytes: flags.snapshotDiskReserveBytes,
     durablePromiseIntervalMs: flags.durablePromiseInterval,
@@ -221,6 +231,14 @@ export function registerServe(program: Command): void {
       new Option('--snapshot-catch-up-entries <n>', 'entries kept after a log compaction for slow followers')
         .argParser(positiveInt)
         .default(d.snapshotCatchUpEntries),
+    )
+    .addOption(
+      new Option(
+        '--max-raft-log-memory-bytes <n>',
+        'bytes of raft log entries held in memory: past it the log is compacted early (at least --max-request-bytes)',
+      )
+        .argParser(positiveInt)
+        .default(d.maxRaftLogMemoryBytes),
     )
     .addOption(
       new Option('--max-incoming-snapshots <n>', 'snapshots received from leaders at once (each is written to the data dir)')

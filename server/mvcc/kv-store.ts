@@ -8,7 +8,7 @@ import { Compactor } from './compactor.js';
 import type { RevisionEvents } from './events.js';
 import { KeyIndex } from './key-index.js';
 import { decodeLease, LeaseTable } from './lease-table.js';
-import { MissingVersionError, readRange, type RangeReadResult } from './range-reader.js';
+import { MissingVersionError, readRange, type PageBytes, type RangeReadResult } from './range-reader.js';
 import type { Revision } from './revision.js';
 import { decodeCounter, encodeCounter, LEASE_SPAN, META_KEYS, MVCC_SPAN, revisionKey, revisionLowerBound } from './schema.js';
 import { decodeStoredPut, decodeStoredVersion } from './stored-version.js';
@@ -58,17 +58,17 @@ export class MvccStore implements BatchStore {
     this.listeners.push(listener);
   }
 
-  /** Reads a range at req.revision (0: the current revision). */
-  range(req: RangeRequest): Promise<RangeReadResult & { revision: number }> {
-    return this.stableRead(() => this.rangeOnce(req));
+  /** Reads a range at req.revision (0: the current revision); `pageBytes` bounds it in bytes too (more: true past it). */
+  range(req: RangeRequest, pageBytes?: PageBytes): Promise<RangeReadResult & { revision: number }> {
+    return this.stableRead(() => this.rangeOnce(req, pageBytes));
   }
 
-  private async rangeOnce(req: RangeRequest): Promise<RangeReadResult & { revision: number }> {
+  private async rangeOnce(req: RangeRequest, pageBytes: PageBytes | undefined): Promise<RangeReadResult & { revision: number }> {
     const current = this.currentRevision;
     const atRev = req.revision > 0 ? req.revision : current;
     this.checkReadable(atRev, current);
     try {
-      const result = await readRange(this.index, atRev, req, (revs) => this.loadVersions(revs));
+      const result = await readRange(this.index, atRev, req, (revs) => this.loadVersions(revs), pageBytes);
       // A compaction that landed during the read may have dropped what it returned.
       if (atRev < this.compactedRevision) throw compactedError(atRev, this.compactedRevision);
       return { ...result, revision: current };

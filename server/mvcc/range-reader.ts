@@ -13,6 +13,17 @@ export interface RangeReadResult {
   count: number;
 }
 
+/**
+ * A page bounded in bytes as well as by req.limit: keys are read `keysPerRead` at a time and
+ * the page ends after the read that brings its keys and values to `maxBytes` (at least one
+ * read, so a page always progresses). With every value at most V bytes and keysPerRead at
+ * most maxBytes / V, a page holds less than twice maxBytes, whatever the values' sizes.
+ */
+export interface PageBytes {
+  readonly maxBytes: number;
+  readonly keysPerRead: number;
+}
+
 interface Match {
   key: string;
   at: KeyAtRevision;
@@ -23,7 +34,13 @@ interface Match {
  * Reads a range at one revision: the index picks the visible version of each key, storage
  * supplies the values of the ones returned. The caller has checked that atRev is readable.
  */
-export async function readRange(index: KeyIndex, atRev: number, req: RangeRequest, load: VersionLoader): Promise<RangeReadResult> {
+export async function readRange(
+  index: KeyIndex,
+  atRev: number,
+  req: RangeRequest,
+  load: VersionLoader,
+  pageBytes?: PageBytes,
+): Promise<RangeReadResult> {
   const matches: Match[] = [];
   const { start, end } = toKeyRange(req.key, req.rangeEnd);
   index.range(start, end, atRev, (key, at) => matches.push({ key, at }));
@@ -38,8 +55,9 @@ export async function readRange(index: KeyIndex, atRev: number, req: RangeReques
   }
   sortMatches(matches, target, order);
 
-  const limited = req.limit > 0 && matches.length > req.limit ? matches.slice(0, req.limit) : matches;
-  await attachValues(limited, load);
+  let limited = req.limit > 0 && matches.length > req.limit ? matches.slice(0, req.limit) : matches;
+  if (pageBytes === undefined) await attachValues(limited, load);
+  else limited = await attachValuesWithin(limited, load, pageBytes);
   const kvs = limited.map((m) => (req.keysOnly ? { ...m.kv!, value: Buffer.alloc(0) } : m.kv!));
   return { kvs, more: limited.length < count, count };
 }
@@ -53,6 +71,20 @@ async function attachValues(matches: Match[], load: VersionLoader): Promise<void
     if (kv === undefined) throw new MissingVersionError(m.at.modified);
     m.kv = kv;
   });
+}
+
+/** Attaches values read by read until the page holds pageBytes.maxBytes; returns the matches it covers. */
+async function attachValuesWithin(matches: Match[], load: VersionLoader, pageBytes: PageBytes): Promise<Match[]> {
+  const step = Math.max(1, Math.floor(pageBytes.keysPerRead));
+  let bytes = 0;
+  let end = 0;
+  while (end < matches.length && bytes < pageBytes.maxBytes) {
+    const read = matches.slice(end, end + step);
+    await attachValues(read, load);
+    for (const m of read) bytes += m.kv!.key.length + m.kv!.value.length;
+    end += read.length;
+  }
+  return end === matches.length ? matches : matches.slice(0, end);
 }
 
 /** A version the index points at is not in storage: compacted under a concurrent read. */

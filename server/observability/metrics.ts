@@ -26,6 +26,8 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
 export interface MetricSources {
   readonly raft: () => { term: number; leader: number; isLeader: boolean; commit: number; applied: number };
   readonly pendingProposals: () => number;
+  /** The in-memory Raft log's bytes now, the most it held, and its bound (--max-raft-log-memory-bytes). */
+  readonly raftLogMemory: () => { bytes: number; peakBytes: number; limitBytes: number };
   readonly keys: () => number;
   readonly revision: () => number;
   readonly compactedRevision: () => number;
@@ -93,6 +95,7 @@ export class CairnMetrics {
   private readonly fsyncSeconds: Histogram;
   private readonly fsyncBatchEntries: Histogram;
   private readonly snapshotsReceived: Counter;
+  private readonly logCompactions: Record<'entries' | 'bytes', ReturnType<Counter<'cause'>['labels']>>;
   private readonly watchEventsSent: Counter;
 
   /** `processMetrics`: also the process's CPU, memory, event-loop and GC metrics (these sample on timers). */
@@ -157,6 +160,13 @@ export class CairnMetrics {
       help: 'Raft snapshots received from the leader.',
       registers,
     });
+    const logCompactions = new Counter({
+      name: 'cairn_raft_log_compactions_total',
+      help: 'Raft log compactions, by cause: "entries" after --snapshot-count applied entries, "bytes" past --max-raft-log-memory-bytes.',
+      labelNames: ['cause'],
+      registers,
+    });
+    this.logCompactions = { entries: logCompactions.labels({ cause: 'entries' }), bytes: logCompactions.labels({ cause: 'bytes' }) };
     this.watchEventsSent = new Counter({
       name: 'cairn_watch_events_sent_total',
       help: 'Watch events written to watch streams.',
@@ -221,6 +231,10 @@ export class CairnMetrics {
     this.fsyncBatchEntries.observe(entries);
   }
 
+  logCompacted(cause: 'entries' | 'bytes'): void {
+    this.logCompactions[cause].inc();
+  }
+
   snapshotReceived(): void {
     this.snapshotsReceived.inc();
   }
@@ -255,6 +269,17 @@ export class CairnMetrics {
       return Math.max(0, r.commit - r.applied);
     });
     gauge('cairn_raft_proposals_pending', 'Proposals made through this member waiting for their outcome.', sources.pendingProposals);
+    gauge(
+      'cairn_raft_log_memory_bytes',
+      'Bytes of Raft log entries held in memory (data plus 16 bytes each), bounded by --max-raft-log-memory-bytes.',
+      () => sources.raftLogMemory().bytes,
+    );
+    gauge(
+      'cairn_raft_log_memory_peak_bytes',
+      'The most cairn_raft_log_memory_bytes has been since the member started (a scrape may miss a short peak).',
+      () => sources.raftLogMemory().peakBytes,
+    );
+    gauge('cairn_raft_log_memory_limit_bytes', 'The bound --max-raft-log-memory-bytes.', () => sources.raftLogMemory().limitBytes);
     gauge('cairn_mvcc_keys', 'Keys in the store (live or with history not yet compacted).', sources.keys);
     gauge('cairn_mvcc_revision', 'Current store revision.', sources.revision);
     gauge('cairn_mvcc_compacted_revision', 'Revision below which history is compacted.', sources.compactedRevision);

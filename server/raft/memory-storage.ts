@@ -1,7 +1,7 @@
 import { invariant } from './errors.js';
 import type { RaftStorage } from './storage.js';
 import type { ConfState, Entry, HardState, Snapshot } from './types.js';
-import { EMPTY_HARD_STATE, EntryType, limitSize } from './types.js';
+import { EMPTY_HARD_STATE, EntryType, entrySize, limitSize } from './types.js';
 
 /**
  * In-memory stable log, used by tests and the simulator (which models durability separately).
@@ -11,6 +11,10 @@ export class MemoryRaftStorage implements RaftStorage {
   private hardState: HardState = EMPTY_HARD_STATE;
   private snap: Snapshot;
   private ents: Entry[];
+  /** entrySize() summed over the entries held (not the dummy): the log's share of memory. */
+  private bytes = 0;
+  /** The most `bytes` ever reached, for the bound's metric (a scrape may miss a short peak). */
+  private peak = 0;
 
   constructor(voters: readonly number[] = [], learners: readonly number[] = []) {
     const confState = learners.length > 0 ? { voters: [...voters], learners: [...learners] } : { voters: [...voters] };
@@ -57,11 +61,40 @@ export class MemoryRaftStorage implements RaftStorage {
     return this.snap;
   }
 
+  /** Bytes of the entries held (entrySize each), the in-memory log the byte bound limits. */
+  heldBytes(): number {
+    return this.bytes;
+  }
+
+  /** The most heldBytes() has been since this storage was created. */
+  peakHeldBytes(): number {
+    return this.peak;
+  }
+
+  /**
+   * The lowest index `c` (not below the log's start) such that the entries in (c, upTo] hold
+   * at most `maxBytes`: compacting through `c` keeps the newest entries that fit the budget.
+   */
+  compactIndexKeeping(upTo: number, maxBytes: number): number {
+    const off = this.offset();
+    invariant(upTo <= this.lastIndex(), () => `compactIndexKeeping(${upTo}) > last ${this.lastIndex()}`);
+    let kept = 0;
+    let c = upTo;
+    while (c > off) {
+      const size = entrySize(this.ents[c - off]!);
+      if (kept + size > maxBytes) break;
+      kept += size;
+      c--;
+    }
+    return c;
+  }
+
   /** Replaces all content with a received snapshot (follower install). */
   applySnapshot(snap: Snapshot): void {
     invariant(snap.index > this.snap.index, () => `snapshot ${snap.index} is out of date: ${snap.index} <= ${this.snap.index}`);
     this.snap = snap;
     this.ents = [dummy(snap.index, snap.term)];
+    this.bytes = 0;
   }
 
   /** Records a snapshot of the state machine at `index` (<= last applied); does not compact. */
@@ -78,6 +111,7 @@ export class MemoryRaftStorage implements RaftStorage {
     if (compactIndex <= off) return;
     invariant(compactIndex <= this.lastIndex(), () => `compact ${compactIndex} > last ${this.lastIndex()}`);
     const i = compactIndex - off;
+    for (let j = 1; j <= i; j++) this.bytes -= entrySize(this.ents[j]!);
     this.ents = [dummy(compactIndex, this.ents[i]!.term), ...this.ents.slice(i + 1)];
   }
 
@@ -91,8 +125,13 @@ export class MemoryRaftStorage implements RaftStorage {
     if (first > ents[0]!.index) ents = ents.slice(first - ents[0]!.index);
     const start = ents[0]!.index - this.offset();
     invariant(start <= this.ents.length, () => `missing log entry: last ${this.lastIndex()}, append at ${ents[0]!.index}`);
+    for (let j = start; j < this.ents.length; j++) this.bytes -= entrySize(this.ents[j]!);
     this.ents.length = start; // drop any conflicting suffix
-    for (const e of ents) this.ents.push(e);
+    for (const e of ents) {
+      this.ents.push(e);
+      this.bytes += entrySize(e);
+    }
+    if (this.bytes > this.peak) this.peak = this.bytes;
   }
 }
 

@@ -67,6 +67,11 @@ export class RaftLogStore implements RaftLogPersistence {
     return this.mirror;
   }
 
+  /** The size of the in-memory log (the mirror), which the driver bounds in bytes. */
+  get memory(): Pick<MemoryRaftStorage, 'heldBytes' | 'peakHeldBytes' | 'compactIndexKeeping'> {
+    return this.mirror;
+  }
+
   /** The I/O error that stopped this store, if any. */
   get failed(): unknown {
     return this.failure?.error;

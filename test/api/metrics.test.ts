@@ -51,6 +51,10 @@ test('/metrics counts RPCs by method and code, streams too, and reports raft, mv
   t.is(sample(text, 'cairn_mvcc_revision'), 3);
   t.true((sample(text, 'cairn_mvcc_db_size_bytes') ?? 0) > 0);
   t.is(sample(text, 'cairn_raft_apply_lag_entries'), 0);
+  // The log holds the election's entries and the three puts, far below its bound.
+  const logBytes = sample(text, 'cairn_raft_log_memory_bytes') ?? 0;
+  t.true(logBytes > 0 && logBytes <= (sample(text, 'cairn_raft_log_memory_peak_bytes') ?? 0), `log bytes ${logBytes}`);
+  t.is(sample(text, 'cairn_raft_log_memory_limit_bytes'), 64 * 1024 * 1024);
 
   // A stream that ends is handled (with the status the server ended it with: the client's
   // cancel reaches the stream as its end). Scraped until it shows (events, not sleeps).

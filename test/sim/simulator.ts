@@ -119,6 +119,8 @@ interface Config {
   readonly maxSizePerMsg: number;
   readonly snapshotEvery: number;
   readonly compactKeep: number;
+  /** The driver's bound on the in-memory log's bytes (0: none); entries of the sim are ~20 bytes. */
+  readonly logMemoryBytes: number;
   readonly faultPhaseMs: number;
   /** Range of virtual ms between fault injections (some seeds are much more violent). */
   readonly chaosEvery: readonly [number, number];
@@ -185,6 +187,8 @@ export class Simulation {
       maxSizePerMsg: r.pick([1, 64, 1024 * 1024]),
       snapshotEvery: r.pick([0, 5, 10, 25]),
       compactKeep: r.pick([0, 2, 10]),
+      // Taken from the seed, not drawn from the PRNG, so that every older seed replays as before.
+      logMemoryBytes: [0, 0, 0, 250, 1000][seed % 5] ?? 0,
       faultPhaseMs: r.between(1500, 5000),
       chaosEvery: r.pick([
         [20, 250],
@@ -243,6 +247,17 @@ export class Simulation {
       ticker: new SimTicker(this.queue, TICK_MS + this.rng.between(-1, 1), this.rng.between(1, TICK_MS)),
       snapshotEvery: this.cfg.snapshotEvery,
       compactKeep: this.cfg.compactKeep,
+      ...(this.cfg.logMemoryBytes > 0
+        ? {
+            logMemoryBound: {
+              maxBytes: this.cfg.logMemoryBytes,
+              log: {
+                heldBytes: () => m.disk.durable.heldBytes(),
+                compactIndexKeeping: (upTo: number, maxBytes: number) => m.disk.durable.compactIndexKeeping(upTo, maxBytes),
+              },
+            },
+          }
+        : {}),
       onReadState: (rs) => this.onReadState(id, rs),
       onFatal: (err) => this.onFatal(id, err),
       onConfChange: (ev) => this.onConfChange(id, ev),

@@ -12,4 +12,8 @@ export interface RaftObserver {
   proposalSettled(ok: boolean, seconds: number): void;
   /** A Raft log write of `entries` entries finished; `synced` when it was fsynced. */
   logWritten(entries: number, synced: boolean, seconds: number): void;
+  /** The driver compacted the log: `entries` after --snapshot-count applied entries, `bytes` past the memory bound. */
+  logCompacted(cause: LogCompactionCause): void;
 }
+
+export type LogCompactionCause = 'entries' | 'bytes';
