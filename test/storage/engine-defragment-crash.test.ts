@@ -12,6 +12,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { discardLocalData } from '../../server/storage/discard-local-data.js';
 import type { RebuildStep } from '../../server/storage/engine-rebuild.js';
 import type { StorageEngine } from '../../server/storage/engine.js';
 import { openEngine } from '../../server/storage/open-engine.js';
@@ -99,3 +100,19 @@ for (const step of STEPS) {
     t.is((await contents(engine)).size, expected.size + 1);
   });
 }
+
+test('rocksdb: discarding the local data removes a crashed defragment ready copy too, so that none is swapped back in', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'cairn-defrag-crash-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  await fill(dataDir);
+  // Killed with the old files moved aside and the copy ready: the next open would complete the swap.
+  await killAt(dataDir, 'old-moved-aside');
+  await discardLocalData(dataDir);
+  t.deepEqual(
+    (await readdir(dataDir)).filter((name) => name.startsWith('rocksdb')),
+    [],
+  );
+  const engine = await openEngine('rocksdb', dataDir);
+  t.teardown(() => engine.close().catch(() => undefined));
+  t.is((await contents(engine)).size, 0, 'an empty database: nothing of the discarded data came back');
+});
