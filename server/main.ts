@@ -54,7 +54,10 @@ import { startMemberTelemetry } from './member-telemetry.js';
 import { DivergentMemberError, initialCorruptionCheck, PeriodicCorruptionCheck, type HashComparison } from './corruption-check.js';
 import { RaftLogStore } from './storage/raft-log-store.js';
 import { engineSizeInUse } from './storage/engine-size.js';
-import { compactEngine } from './storage/engine-compaction.js';
+import { NoRoomForCopyError } from './storage/engine-rebuild.js';
+import type { DefragmentReport, StorageEngine } from './storage/engine.js';
+import { CairnError, ErrorCode } from './errors.js';
+import { invariant } from './invariant.js';
 import { SpaceQuotaMonitor } from './space-quota-monitor.js';
 import { checkPlaintextListen, memberTls } from './transport/member-tls.js';
 import { serverCredentials } from './api/server-credentials.js';
@@ -75,16 +78,6 @@ export interface RunningNode {
 }
 
 const SHUTDOWN_GRACE_MS = 3_000;
-
-/** Why Defragment can't run, per engine (the binding decides; see docs/operations.md). */
-const DEFRAGMENT_UNSUPPORTED_HINT: Record<NodeOptions['engine'], string> = {
-  rocksdb:
-    'the RocksDB binding (@nxtedition/rocksdb) offers no manual compaction (no compactRange): RocksDB gives the space of ' +
-    "deleted keys back in its background compactions as writes go on; to rebuild a member's files compactly now, restart " +
-    "it with 'cairn serve --discard-local-data-and-rejoin' (in a cluster) or restore a snapshot into a new data dir " +
-    "(docs/operations.md); members started with '--engine leveldb' defragment on demand",
-  leveldb: 'this LevelDB binding offers no compactRange',
-};
 
 /**
  * The composition root of a member: storage, MVCC store, Raft, watch hub and the one gRPC
@@ -150,10 +143,12 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   }
   const identity = { clusterId: cluster.clusterId, memberId: cluster.self.id };
   const engineDir = engineLocation(options.engine, options.dataDir);
-  const engine = await openEngine(options.engine, options.dataDir, {
-    cacheBytes: options.engineCacheBytes,
-    memtableBytes: options.engineMemtableBytes,
-  });
+  const engine = await openEngine(
+    options.engine,
+    options.dataDir,
+    { cacheBytes: options.engineCacheBytes, memtableBytes: options.engineMemtableBytes },
+    { onRecovered: (done) => logger.warn({ done }, 'finished a defragment that a crash interrupted') },
+  );
   const onFatal = (err: unknown): void => {
     // Storage or an invariant failed: stop rather than serve from a state that can't be trusted.
     logger.fatal({ err }, fatalMessage(err, options.dataDir));
@@ -389,8 +384,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
         {
           diskBytes: () => engineSizeInUse(engineDir),
           liveDataBytes: async () => (await engine.liveDataBytes?.()) ?? 0,
-          compactAll: async () => (await engine.compactAll?.()) ?? false,
-          unsupportedHint: DEFRAGMENT_UNSUPPORTED_HINT[options.engine],
+          defragment: () => defragmentEngine(engine),
         },
         { backup: () => exportBackup(engine), maxStreams: options.limits.maxSnapshotStreams },
       ),
@@ -451,7 +445,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
           quotaBytes: options.quotaBackendBytes,
           intervalMs: options.quotaCheckIntervalMs,
           measure: () => engineSizeInUse(engineDir),
-          compactEngine: () => compactEngine(engine),
+          compactEngine: () => engine.compactAll?.() ?? Promise.resolve(false),
           alarmed: (memberId) => alarms.active(AlarmType.ALARM_TYPE_NOSPACE, memberId),
           alarmedMembers: () =>
             alarms
@@ -546,6 +540,18 @@ async function submitAlarm(writes: WritePath, alarm: AlarmCommand): Promise<void
 }
 
 /** A damaged record found while loading names the database it is in and the way back. */
+/** The engine's defragment, its refusals as the client's errors. */
+async function defragmentEngine(engine: StorageEngine): Promise<DefragmentReport> {
+  invariant(engine.defragment !== undefined, `the ${engine.name} engine has no defragment`);
+  try {
+    return await engine.defragment();
+  } catch (err) {
+    // The disk cannot hold the copy: nothing was changed, and the operator can free space.
+    if (err instanceof NoRoomForCopyError) throw new CairnError(ErrorCode.ERROR_CODE_NO_SPACE, err.message);
+    throw err;
+  }
+}
+
 function withLocation(err: unknown, engineDir: string): unknown {
   if (!(err instanceof StorageIntegrityError) || err.message.includes(engineDir)) return err;
   return new StorageIntegrityError(err.code, `${engineDir}: ${err.message}: the database's records are damaged; ${REJOIN_FIX}`);

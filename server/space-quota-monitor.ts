@@ -7,7 +7,7 @@ export interface SpaceQuotaOptions {
   readonly intervalMs: number;
   /** This member's engine size in use (storage/engine-size.ts). */
   readonly measure: () => Promise<number>;
-  /** Asks the engine to compact its tables now (storage/engine-compaction.ts). */
+  /** Asks the engine to compact its tables in place now (its compactAll(): LevelDB; RocksDB cannot). */
   readonly compactEngine: () => Promise<unknown>;
   /** Whether a NOSPACE alarm is active for the member. */
   readonly alarmed: (memberId: number) => boolean;

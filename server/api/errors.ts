@@ -58,6 +58,7 @@ const STATUS_BY_CODE: Record<DomainErrorCode, status> = {
   [ErrorCode.ERROR_CODE_CORRUPT]: status.DATA_LOSS,
   [ErrorCode.ERROR_CODE_INTEGER_OUT_OF_RANGE]: status.INVALID_ARGUMENT,
   [ErrorCode.ERROR_CODE_TOO_MANY_SNAPSHOTS]: status.RESOURCE_EXHAUSTED,
+  // Deprecated, no longer sent (every engine defragments); kept for the wire's sake.
   [ErrorCode.ERROR_CODE_DEFRAGMENT_UNSUPPORTED]: status.FAILED_PRECONDITION,
   // etcd's ErrGRPCNoSpace: the space is used up until an operator frees some.
   [ErrorCode.ERROR_CODE_NO_SPACE]: status.RESOURCE_EXHAUSTED,

@@ -49,10 +49,22 @@ export interface EngineUpkeep {
   diskBytes(): Promise<number>;
   /** The engine's estimate of the bytes its live data takes (0 without one). */
   liveDataBytes(): Promise<number>;
-  /** Compacts the whole key space; false when the engine's binding cannot. */
-  compactAll(): Promise<boolean>;
-  /** What to tell the operator when compactAll() cannot. */
-  readonly unsupportedHint: string;
+  /**
+   * Gives the space of deleted data back: in place (LevelDB's CompactRange) or by copying
+   * the live data into fresh files and swapping them in, writes held back meanwhile
+   * (RocksDB; storage/engine-rebuild.ts).
+   */
+  defragment(): Promise<EngineDefragment>;
+}
+
+/** What a defragment did and cost, as the engine reports it. */
+export interface EngineDefragment {
+  /** compact-range or copy. */
+  readonly method: string;
+  /** How long writes were held back, in milliseconds (0 when they were not). */
+  readonly writePauseMs: number;
+  /** Bytes of keys and values copied (0 in place). */
+  readonly copiedBytes: number;
 }
 
 export interface BackupAccess {
@@ -77,11 +89,13 @@ export function maintenanceService(
   const defragment = async (): Promise<DefragmentResponse> => {
     const before = await engine.diskBytes();
     const started = performance.now();
-    if (!(await engine.compactAll())) throw new CairnError(ErrorCode.ERROR_CODE_DEFRAGMENT_UNSUPPORTED, engine.unsupportedHint);
+    logger.info({ before }, 'defragmenting the engine files');
+    const { method, writePauseMs, copiedBytes } = await engine.defragment();
     const durationMs = Math.round(performance.now() - started);
     const after = await engine.diskBytes();
-    logger.info({ before, after, durationMs }, 'defragmented the engine files');
-    return { header: header(), dbSizeBefore: before, dbSizeAfter: after, durationMs };
+    // What it cost: the time, and (RocksDB, by copy) how long this member's writes waited.
+    logger.info({ before, after, durationMs, writePauseMs, method, copiedBytes }, 'defragmented the engine files');
+    return { header: header(), dbSizeBefore: before, dbSizeAfter: after, durationMs, writePauseMs };
   };
   return {
     status: unary(logger, 'Status', async (): Promise<StatusResponse> => {

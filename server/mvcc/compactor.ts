@@ -1,4 +1,3 @@
-import { compactEngine } from '../storage/engine-compaction.js';
 import type { StorageEngine, BatchOp } from '../storage/engine.js';
 import { revisionId } from './key-index.js';
 import { encodeCounter, META_KEYS, MVCC_SPAN, parseRevisionKey, revisionLowerBound } from './schema.js';
@@ -23,9 +22,10 @@ export class Compactor {
       if (this.stopping) return;
       // Not done if stopped midway: the next start resumes it (compactionDone is not written).
       if (!(await this.deleteBelow(revision, kept))) return;
-      // Give the deleted history's space back to the disk now (where the engine can be
-      // asked), so that a store over its space quota gets under it once compacted.
-      await compactEngine(this.engine);
+      // Give the deleted history's space back to the disk now where the engine can do it in
+      // place (LevelDB), so that a store over its space quota gets under it once compacted.
+      // RocksDB cannot, and its defragment holds writes back: that one is the operator's.
+      await this.engine.compactAll?.();
       this.doneRevision = revision;
       for (const waiter of this.waiters.filter((w) => w.revision <= revision)) waiter.resolve();
       this.waiters.splice(0, this.waiters.length, ...this.waiters.filter((w) => w.revision > revision));

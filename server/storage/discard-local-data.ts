@@ -2,6 +2,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ENGINE_NAMES } from '../config.js';
 import { DURABLE_PROMISE_FILE } from './durable-promise.js';
+import { swapDirectories } from './engine-swap.js';
 
 /** Present while a member that discarded its data has not yet caught up (see node/rejoin-vote-guard.ts). */
 export const REJOINING_MARKER = 'rejoining';
@@ -13,7 +14,11 @@ export const REJOINING_MARKER = 'rejoining';
  */
 export async function discardLocalData(dataDir: string): Promise<void> {
   await writeFile(path.join(dataDir, REJOINING_MARKER), 'discarded local data; rejoining\n');
-  for (const engine of ENGINE_NAMES) await rm(path.join(dataDir, engine), { recursive: true, force: true });
+  for (const engine of ENGINE_NAMES) {
+    // A defragment's directories too: one a crash left would otherwise be swapped back in.
+    const location = path.join(dataDir, engine);
+    for (const dir of [location, ...Object.values(swapDirectories(location))]) await rm(dir, { recursive: true, force: true });
+  }
   await rm(path.join(dataDir, DURABLE_PROMISE_FILE), { force: true });
   await rm(path.join(dataDir, `${DURABLE_PROMISE_FILE}.tmp`), { force: true });
 }

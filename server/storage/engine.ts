@@ -36,10 +36,28 @@ export interface StorageEngine {
   write(ops: BatchOp[], options: { sync: boolean }): Promise<void>;
   close(): Promise<void>;
   /**
-   * Compacts the engine's files over the whole key space, so that deleted keys stop taking
-   * disk space; resolves false, doing nothing, when the engine's binding cannot.
+   * Compacts the engine's tables in place over the whole key space (CompactRange), cheaply
+   * and without holding writes back; resolves false, doing nothing, where the binding has no
+   * CompactRange (@nxtedition/rocksdb). The MVCC compactor and the space quota call it.
    */
   compactAll?(): Promise<boolean>;
+  /**
+   * Gives the space of deleted data back to the disk now, on every engine: in place where
+   * compactAll() can, else by copying the live data into fresh files and swapping them in,
+   * writes held back meanwhile (etcd's defragment). Rejects with NoRoomForCopyError
+   * (storage/engine-rebuild.ts), having changed nothing, when the disk cannot hold the copy.
+   */
+  defragment?(): Promise<DefragmentReport>;
   /** The engine's estimate of the bytes its live data takes, or undefined without one. */
   liveDataBytes?(): Promise<number | undefined>;
+}
+
+/** What a defragment did and cost. */
+export interface DefragmentReport {
+  /** compact-range: the engine's CompactRange (LevelDB); copy: rebuilt by copy (RocksDB). */
+  readonly method: 'compact-range' | 'copy';
+  /** How long writes were held back (0 for compact-range, which does not hold them). */
+  readonly writePauseMs: number;
+  /** Bytes of keys and values copied (0 for compact-range). */
+  readonly copiedBytes: number;
 }

@@ -1,8 +1,10 @@
 import { access, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EngineName } from '../config.js';
-import { AbstractLevelEngine, type AbstractLevelLike } from './abstract-level-engine.js';
+import { AbstractLevelEngine, type AbstractLevelEngineOptions } from './abstract-level-engine.js';
+import type { AbstractLevelLike } from './abstract-level-like.js';
 import type { StorageEngine } from './engine.js';
+import { recoverEngineSwap } from './engine-swap.js';
 import { diagnoseOpenError } from './open-errors.js';
 import { StorageErrorCode, StorageIntegrityError } from './storage-error.js';
 import { WalSyncer } from './wal-syncer.js';
@@ -32,20 +34,38 @@ export function engineLocation(engine: EngineName, dataDir: string): string {
  * Opens the node's database under dataDir. Each engine keeps its files in its own
  * subdirectory so that a data dir written by one engine is never misread by the other.
  * Every failure is a StorageIntegrityError naming the path, what is wrong and the fix.
+ * A defragment that a crash interrupted is finished or undone first (engine-swap.ts).
  */
 export async function openEngine(
   engine: EngineName,
   dataDir: string,
   memory: EngineMemory = DEFAULT_ENGINE_MEMORY,
+  hooks: Pick<AbstractLevelEngineOptions, 'onRebuildStep'> & { onRecovered?: (done: string[]) => void } = {},
 ): Promise<StorageEngine> {
   const location = engineLocation(engine, dataDir);
   const other = engine === 'rocksdb' ? 'leveldb' : 'rocksdb';
+  const recovered = await recoverEngineSwap(location);
+  if (recovered.length > 0) hooks.onRecovered?.(recovered);
   if (!(await exists(location)) && (await exists(path.join(dataDir, other)))) {
     throw wrongEngine(`${dataDir} holds a ${other} database; start with --engine ${other} or use another --data-dir`);
   }
   await checkWritable(dataDir);
   await mkdir(location, { recursive: true });
   await checkEngineFiles(engine, location);
+  const open = (at: string): Promise<AbstractLevelLike> => openDatabase(engine, at, memory);
+  const db = await open(location);
+  // RocksDB's binding writes (and fsyncs) on the calling thread; LevelDB's runs its writes on
+  // libuv's pool already.
+  const syncsWal = engine === 'rocksdb';
+  return new AbstractLevelEngine(engine, db, {
+    ...(syncsWal ? { walSyncer: new WalSyncer(location) } : {}),
+    files: { location, open, syncsWal },
+    ...(hooks.onRebuildStep === undefined ? {} : { onRebuildStep: hooks.onRebuildStep }),
+  });
+}
+
+/** Opens (creating if missing) a database of the engine at a directory, with Cairn's options. */
+async function openDatabase(engine: EngineName, location: string, memory: EngineMemory): Promise<AbstractLevelLike> {
   let db: AbstractLevelLike;
   if (engine === 'rocksdb') {
     const { RocksLevel } = await import('@nxtedition/rocksdb');
@@ -68,9 +88,7 @@ export async function openEngine(
   } catch (err) {
     throw diagnoseOpenError(err, location);
   }
-  // RocksDB's binding writes (and fsyncs) on the calling thread; LevelDB's runs its writes on
-  // libuv's pool already.
-  return new AbstractLevelEngine(engine, db, engine === 'rocksdb' ? new WalSyncer(location) : undefined);
+  return db;
 }
 
 /**

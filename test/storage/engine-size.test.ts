@@ -1,6 +1,6 @@
 /**
  * The engine's size in use (storage/engine-size.ts), which the space quota measures, and
- * the on-demand compaction (storage/engine-compaction.ts) that gives deleted data's space
+ * the in-place compaction (the engine's compactAll) that gives deleted data's space
  * back: on LevelDB, writing then deleting a few MiB and compacting brings the size back
  * down; RocksDB's binding cannot be asked and says so.
  */
@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compactEngine } from '../../server/storage/engine-compaction.js';
 import { engineSizeInUse } from '../../server/storage/engine-size.js';
 import { engineLocation, openEngine } from '../../server/storage/open-engine.js';
 
@@ -32,7 +31,7 @@ for (const engine of ['leveldb', 'rocksdb'] as const) {
       Array.from({ length: KEYS }, (_, i) => ({ type: 'del' as const, key: key(i) })),
       { sync: true },
     );
-    const compacted = await compactEngine(db);
+    const compacted = await db.compactAll!();
     const after = await engineSizeInUse(location);
     if (engine === 'leveldb') {
       t.true(compacted);

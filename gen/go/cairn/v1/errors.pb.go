@@ -167,16 +167,20 @@ const (
 	// --max-snapshot-streams allows; try again later or another member.
 	// Status: RESOURCE_EXHAUSTED.
 	ErrorCode_ERROR_CODE_TOO_MANY_SNAPSHOTS ErrorCode = 71
-	// ERROR_CODE_DEFRAGMENT_UNSUPPORTED: the member's storage engine binding offers no way to
-	// compact its files on demand (the message says which and what to do instead).
-	// Status: FAILED_PRECONDITION.
+	// ERROR_CODE_DEFRAGMENT_UNSUPPORTED: no longer sent: every engine defragments (RocksDB by
+	// copying its live data into fresh files). Kept so that older clients and servers still
+	// name it. Status: FAILED_PRECONDITION.
+	//
+	// Deprecated: Marked as deprecated in cairn/v1/errors.proto.
 	ErrorCode_ERROR_CODE_DEFRAGMENT_UNSUPPORTED ErrorCode = 72
 	// ERROR_CODE_NO_SPACE: a NOSPACE alarm is active (a member's database grew past
 	// --quota-backend-bytes; see MaintenanceService.Alarms): the cluster refuses writes that
 	// add data (puts, transactions with a put, lease grants) until usage is back under the
 	// quota. Reads, deletes, compaction and lease revokes still work; the alarm clears itself
 	// once the member's usage is under the quota again (delete and compact, then defragment,
-	// or restart the members with a larger quota). Status: RESOURCE_EXHAUSTED.
+	// or restart the members with a larger quota). Also a Defragment refused, having changed
+	// nothing, because the disk of the member's data dir has no room for the copy of its live
+	// data (RocksDB; the message says how much is needed). Status: RESOURCE_EXHAUSTED.
 	ErrorCode_ERROR_CODE_NO_SPACE ErrorCode = 74
 	// ERROR_CODE_INTEGER_OUT_OF_RANGE: a 64-bit integer of the request (a revision, version,
 	// lease id, limit, ...) is beyond +/-(2^53-1), the range this server keeps them in (a
@@ -511,7 +515,7 @@ const file_cairn_v1_errors_proto_rawDesc = "" +
 	"\adetails\x18\x03 \x03(\v2\x16.cairn.v1.StatusDetailR\adetails\"?\n" +
 	"\fStatusDetail\x12\x19\n" +
 	"\btype_url\x18\x01 \x01(\tR\atypeUrl\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value*\xef\v\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value*\xf3\v\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ERROR_CODE_EMPTY_KEY\x10\x01\x12\x1c\n" +
@@ -557,8 +561,8 @@ const file_cairn_v1_errors_proto_rawDesc = "" +
 	"\x1cERROR_CODE_LEARNER_NOT_READY\x10>\x12(\n" +
 	"$ERROR_CODE_MEMBERSHIP_CHANGE_REFUSED\x10?\x12\x19\n" +
 	"\x15ERROR_CODE_NOT_LEADER\x10@\x12!\n" +
-	"\x1dERROR_CODE_TOO_MANY_SNAPSHOTS\x10G\x12%\n" +
-	"!ERROR_CODE_DEFRAGMENT_UNSUPPORTED\x10H\x12\x17\n" +
+	"\x1dERROR_CODE_TOO_MANY_SNAPSHOTS\x10G\x12)\n" +
+	"!ERROR_CODE_DEFRAGMENT_UNSUPPORTED\x10H\x1a\x02\b\x01\x12\x17\n" +
 	"\x13ERROR_CODE_NO_SPACE\x10J\x12#\n" +
 	"\x1fERROR_CODE_INTEGER_OUT_OF_RANGE\x10PB\x90\x01\n" +
 	"\fcom.cairn.v1B\vErrorsProtoP\x01Z2github.com/cairn-dev/cairn/gen/go/cairn/v1;cairnv1\xa2\x02\x03CXX\xaa\x02\bCairn.V1\xca\x02\bCairn\\V1\xe2\x02\x14Cairn\\V1\\GPBMetadata\xea\x02\tCairn::V1b\x06proto3"

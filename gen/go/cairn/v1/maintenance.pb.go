@@ -295,8 +295,11 @@ type DefragmentResponse struct {
 	DbSizeBefore int64 `protobuf:"varint,2,opt,name=db_size_before,json=dbSizeBefore,proto3" json:"db_size_before,omitempty"`
 	// db_size_after is the size of the engine's files after, in bytes.
 	DbSizeAfter int64 `protobuf:"varint,3,opt,name=db_size_after,json=dbSizeAfter,proto3" json:"db_size_after,omitempty"`
-	// duration_ms is how long the compaction took, in milliseconds.
-	DurationMs    int64 `protobuf:"varint,4,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	// duration_ms is how long the defragment took, in milliseconds.
+	DurationMs int64 `protobuf:"varint,4,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	// write_pause_ms is how long the member held its writes back meanwhile, in milliseconds:
+	// 0 where the engine compacts in place (LevelDB), the copy and swap on RocksDB.
+	WritePauseMs  int64 `protobuf:"varint,5,opt,name=write_pause_ms,json=writePauseMs,proto3" json:"write_pause_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -355,6 +358,13 @@ func (x *DefragmentResponse) GetDbSizeAfter() int64 {
 func (x *DefragmentResponse) GetDurationMs() int64 {
 	if x != nil {
 		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *DefragmentResponse) GetWritePauseMs() int64 {
+	if x != nil {
+		return x.WritePauseMs
 	}
 	return 0
 }
@@ -976,13 +986,14 @@ const file_cairn_v1_maintenance_proto_rawDesc = "" +
 	"\brevision\x18\x03 \x01(\x03R\brevision\x12\x18\n" +
 	"\aversion\x18\x04 \x01(\tR\aversion\x12'\n" +
 	"\x0festimated_bytes\x18\x05 \x01(\x03R\x0eestimatedBytes\"\x13\n" +
-	"\x11DefragmentRequest\"\xb1\x01\n" +
+	"\x11DefragmentRequest\"\xd7\x01\n" +
 	"\x12DefragmentResponse\x120\n" +
 	"\x06header\x18\x01 \x01(\v2\x18.cairn.v1.ResponseHeaderR\x06header\x12$\n" +
 	"\x0edb_size_before\x18\x02 \x01(\x03R\fdbSizeBefore\x12\"\n" +
 	"\rdb_size_after\x18\x03 \x01(\x03R\vdbSizeAfter\x12\x1f\n" +
 	"\vduration_ms\x18\x04 \x01(\x03R\n" +
-	"durationMs\"\x86\x01\n" +
+	"durationMs\x12$\n" +
+	"\x0ewrite_pause_ms\x18\x05 \x01(\x03R\fwritePauseMs\"\x86\x01\n" +
 	"\rAlarmsRequest\x12-\n" +
 	"\x06action\x18\x01 \x01(\x0e2\x15.cairn.v1.AlarmActionR\x06action\x12\x1b\n" +
 	"\tmember_id\x18\x02 \x01(\x04R\bmemberId\x12)\n" +

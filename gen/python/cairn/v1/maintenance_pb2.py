@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from cairn.v1 import types_pb2 as cairn_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63\x61irn/v1/maintenance.proto\x12\x08\x63\x61irn.v1\x1a\x14\x63\x61irn/v1/types.proto\"\x11\n\x0fSnapshotRequest\"\xb7\x01\n\x10SnapshotResponse\x12\x30\n\x06header\x18\x01 \x01(\x0b\x32\x18.cairn.v1.ResponseHeaderR\x06header\x12\x12\n\x04\x62lob\x18\x02 \x01(\x0cR\x04\x62lob\x12\x1a\n\x08revision\x18\x03 \x01(\x03R\x08revision\x12\x18\n\x07version\x18\x04 \x01(\tR\x07version\x12\'\n\x0f\x65stimated_bytes\x18\x05 \x01(\x03R\x0e\x65stimatedBytes\"\x13\n\x11\x44\x65\x66ragmentRequest\"\xb1\x01\n\x12\x44\x65\x66ragmentResponse\x12\x30\n\x06header\x18\x01 \x01(\x0b\x32\x18.cairn.v1.ResponseHeaderR\x06header\x12$\n\x0e\x64\x62_size_before\x18\x02 \x01(\x03R\x0c\x64\x62SizeBefore\x12\"\n\rdb_size_after\x18\x03 \x01(\x03R\x0b\x64\x62SizeAfter\x12\x1f\n\x0b\x64uration_ms\x18\x04 \x01(\x03R\ndurationMs\"\x86\x01\n\rAlarmsRequest\x12-\n\x06\x61\x63tion\x18\x01 \x01(\x0e\x32\x15.cairn.v1.AlarmActionR\x06\x61\x63tion\x12\x1b\n\tmember_id\x18\x02 \x01(\x04R\x08memberId\x12)\n\x05\x61larm\x18\x03 \x01(\x0e\x32\x13.cairn.v1.AlarmTypeR\x05\x61larm\"m\n\x0b\x41larmMember\x12\x1b\n\tmember_id\x18\x01 \x01(\x04R\x08memberId\x12)\n\x05\x61larm\x18\x02 \x01(\x0e\x32\x13.cairn.v1.AlarmTypeR\x05\x61larm\x12\x16\n\x06\x64\x65tail\x18\x03 \x01(\tR\x06\x64\x65tail\"q\n\x0e\x41larmsResponse\x12\x30\n\x06header\x18\x01 \x01(\x0b\x32\x18.cairn.v1.ResponseHeaderR\x06header\x12-\n\x06\x61larms\x18\x02 \x03(\x0b\x32\x15.cairn.v1.AlarmMemberR\x06\x61larms\"0\n\x11MoveLeaderRequest\x12\x1b\n\ttarget_id\x18\x01 \x01(\x04R\x08targetId\"F\n\x12MoveLeaderResponse\x12\x30\n\x06header\x18\x01 \x01(\x0b\x32\x18.cairn.v1.ResponseHeaderR\x06header\"+\n\rHashKVRequest\x12\x1a\n\x08revision\x18\x01 \x01(\x03R\x08revision\"\xb1\x01\n\x0eHashKVResponse\x12\x30\n\x06header\x18\x01 \x01(\x0b\x32\x18.cairn.v1.ResponseHeaderR\x06header\x12\x12\n\x04hash\x18\x02 \x01(\tR\x04hash\x12\x1a\n\x08revision\x18\x03 \x01(\x03R\x08revision\x12)\n\x10\x63ompact_revision\x18\x04 \x01(\x03R\x0f\x63ompactRevision\x12\x12\n\x04keys\x18\x05 \x01(\x03R\x04keys\"\x0f\n\rStatusRequest\"\xf5\x03\n\x0eStatusResponse\x12\x30\n\x06header\x18\x01 \x01(\x0b\x32\x18.cairn.v1.ResponseHeaderR\x06header\x12\x18\n\x07version\x18\x02 \x01(\tR\x07version\x12\x12\n\x04name\x18\x03 \x01(\tR\x04name\x12\x16\n\x06leader\x18\x04 \x01(\x04R\x06leader\x12\x12\n\x04role\x18\x05 \x01(\tR\x04role\x12\x1d\n\nraft_index\x18\x06 \x01(\x04R\traftIndex\x12\x1b\n\traft_term\x18\x07 \x01(\x04R\x08raftTerm\x12*\n\x11raft_commit_index\x18\x08 \x01(\x04R\x0fraftCommitIndex\x12,\n\x12raft_applied_index\x18\t \x01(\x04R\x10raftAppliedIndex\x12-\n\x12\x63ompacted_revision\x18\n \x01(\x03R\x11\x63ompactedRevision\x12%\n\x0estorage_engine\x18\x0b \x01(\tR\rstorageEngine\x12-\n\x06\x61larms\x18\x0c \x03(\x0b\x32\x15.cairn.v1.AlarmMemberR\x06\x61larms\x12\x17\n\x07\x64\x62_size\x18\r \x01(\x03R\x06\x64\x62Size\x12#\n\x0e\x64\x62_size_in_use\x18\x0e \x01(\x03R\x0b\x64\x62SizeInUse*W\n\tAlarmType\x12\x1a\n\x16\x41LARM_TYPE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x41LARM_TYPE_NOSPACE\x10\x01\x12\x16\n\x12\x41LARM_TYPE_CORRUPT\x10\x02*[\n\x0b\x41larmAction\x12\x1c\n\x18\x41LARM_ACTION_UNSPECIFIED\x10\x00\x12\x15\n\x11\x41LARM_ACTION_LIST\x10\x01\x12\x17\n\x13\x41LARM_ACTION_DISARM\x10\x02\x32\xa2\x03\n\x12MaintenanceService\x12;\n\x06Status\x12\x17.cairn.v1.StatusRequest\x1a\x18.cairn.v1.StatusResponse\x12;\n\x06HashKV\x12\x17.cairn.v1.HashKVRequest\x1a\x18.cairn.v1.HashKVResponse\x12G\n\nMoveLeader\x12\x1b.cairn.v1.MoveLeaderRequest\x1a\x1c.cairn.v1.MoveLeaderResponse\x12;\n\x06\x41larms\x12\x17.cairn.v1.AlarmsRequest\x1a\x18.cairn.v1.AlarmsResponse\x12\x43\n\x08Snapshot\x12\x19.cairn.v1.SnapshotRequest\x1a\x1a.cairn.v1.SnapshotResponse0\x01\x12G\n\nDefragment\x12\x1b.cairn.v1.DefragmentRequest\x1a\x1c.cairn.v1.DefragmentResponseB\x95\x01\n\x0c\x63om.cairn.v1B\x10MaintenanceProtoP\x01Z2github.com/cairn-dev/cairn/gen/go/cairn/v1;cairnv1\xa2\x02\x03\x43XX\xaa\x02\x08\x43\x61irn.V1\xca\x02\x08\x43\x61irn\\V1\xe2\x02\x14\x43\x61irn\\V1\\GPBMetadata\xea\x02\tCairn::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63\x61irn/v1/maintenance.proto\x12\x08\x63\x61irn.v1\x1a\x14\x63\x61irn/v1/types.proto\"\x11\n\x0fSnapshotRequest\"\xb7\x01\n\x10SnapshotResponse\x12\x30\n\x06header\x18\x01 \x01(\x0b\x32\x18.cairn.v1.ResponseHeaderR\x06header\x12\x12\n\x04\x62lob\x18\x02 \x01(\x0cR\x04\x62lob\x12\x1a\n\x08revision\x18\x03 \x01(\x03R\x08revision\x12\x18\n\x07version\x18\x04 \x01(\tR\x07version\x12\'\n\x0f\x65stimated_bytes\x18\x05 \x01(\x03R\x0e\x65stimatedBytes\"\x13\n\x11\x44\x65\x66ragmentRequest\"\xd7\x01\n\x12\x44\x65\x66ragmentResponse\x12\x30\n\x06header\x18\x01 \x01(\x0b\x32\x18.cairn.v1.ResponseHeaderR\x06header\x12$\n\x0e\x64\x62_size_before\x18\x02 \x01(\x03R\x0c\x64\x62SizeBefore\x12\"\n\rdb_size_after\x18\x03 \x01(\x03R\x0b\x64\x62SizeAfter\x12\x1f\n\x0b\x64uration_ms\x18\x04 \x01(\x03R\ndurationMs\x12$\n\x0ewrite_pause_ms\x18\x05 \x01(\x03R\x0cwritePauseMs\"\x86\x01\n\rAlarmsRequest\x12-\n\x06\x61\x63tion\x18\x01 \x01(\x0e\x32\x15.cairn.v1.AlarmActionR\x06\x61\x63tion\x12\x1b\n\tmember_id\x18\x02 \x01(\x04R\x08memberId\x12)\n\x05\x61larm\x18\x03 \x01(\x0e\x32\x13.cairn.v1.AlarmTypeR\x05\x61larm\"m\n\x0b\x41larmMember\x12\x1b\n\tmember_id\x18\x01 \x01(\x04R\x08memberId\x12)\n\x05\x61larm\x18\x02 \x01(\x0e\x32\x13.cairn.v1.AlarmTypeR\x05\x61larm\x12\x16\n\x06\x64\x65tail\x18\x03 \x01(\tR\x06\x64\x65tail\"q\n\x0e\x41larmsResponse\x12\x30\n\x06header\x18\x01 \x01(\x0b\x32\x18.cairn.v1.ResponseHeaderR\x06header\x12-\n\x06\x61larms\x18\x02 \x03(\x0b\x32\x15.cairn.v1.AlarmMemberR\x06\x61larms\"0\n\x11MoveLeaderRequest\x12\x1b\n\ttarget_id\x18\x01 \x01(\x04R\x08targetId\"F\n\x12MoveLeaderResponse\x12\x30\n\x06header\x18\x01 \x01(\x0b\x32\x18.cairn.v1.ResponseHeaderR\x06header\"+\n\rHashKVRequest\x12\x1a\n\x08revision\x18\x01 \x01(\x03R\x08revision\"\xb1\x01\n\x0eHashKVResponse\x12\x30\n\x06header\x18\x01 \x01(\x0b\x32\x18.cairn.v1.ResponseHeaderR\x06header\x12\x12\n\x04hash\x18\x02 \x01(\tR\x04hash\x12\x1a\n\x08revision\x18\x03 \x01(\x03R\x08revision\x12)\n\x10\x63ompact_revision\x18\x04 \x01(\x03R\x0f\x63ompactRevision\x12\x12\n\x04keys\x18\x05 \x01(\x03R\x04keys\"\x0f\n\rStatusRequest\"\xf5\x03\n\x0eStatusResponse\x12\x30\n\x06header\x18\x01 \x01(\x0b\x32\x18.cairn.v1.ResponseHeaderR\x06header\x12\x18\n\x07version\x18\x02 \x01(\tR\x07version\x12\x12\n\x04name\x18\x03 \x01(\tR\x04name\x12\x16\n\x06leader\x18\x04 \x01(\x04R\x06leader\x12\x12\n\x04role\x18\x05 \x01(\tR\x04role\x12\x1d\n\nraft_index\x18\x06 \x01(\x04R\traftIndex\x12\x1b\n\traft_term\x18\x07 \x01(\x04R\x08raftTerm\x12*\n\x11raft_commit_index\x18\x08 \x01(\x04R\x0fraftCommitIndex\x12,\n\x12raft_applied_index\x18\t \x01(\x04R\x10raftAppliedIndex\x12-\n\x12\x63ompacted_revision\x18\n \x01(\x03R\x11\x63ompactedRevision\x12%\n\x0estorage_engine\x18\x0b \x01(\tR\rstorageEngine\x12-\n\x06\x61larms\x18\x0c \x03(\x0b\x32\x15.cairn.v1.AlarmMemberR\x06\x61larms\x12\x17\n\x07\x64\x62_size\x18\r \x01(\x03R\x06\x64\x62Size\x12#\n\x0e\x64\x62_size_in_use\x18\x0e \x01(\x03R\x0b\x64\x62SizeInUse*W\n\tAlarmType\x12\x1a\n\x16\x41LARM_TYPE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x41LARM_TYPE_NOSPACE\x10\x01\x12\x16\n\x12\x41LARM_TYPE_CORRUPT\x10\x02*[\n\x0b\x41larmAction\x12\x1c\n\x18\x41LARM_ACTION_UNSPECIFIED\x10\x00\x12\x15\n\x11\x41LARM_ACTION_LIST\x10\x01\x12\x17\n\x13\x41LARM_ACTION_DISARM\x10\x02\x32\xa2\x03\n\x12MaintenanceService\x12;\n\x06Status\x12\x17.cairn.v1.StatusRequest\x1a\x18.cairn.v1.StatusResponse\x12;\n\x06HashKV\x12\x17.cairn.v1.HashKVRequest\x1a\x18.cairn.v1.HashKVResponse\x12G\n\nMoveLeader\x12\x1b.cairn.v1.MoveLeaderRequest\x1a\x1c.cairn.v1.MoveLeaderResponse\x12;\n\x06\x41larms\x12\x17.cairn.v1.AlarmsRequest\x1a\x18.cairn.v1.AlarmsResponse\x12\x43\n\x08Snapshot\x12\x19.cairn.v1.SnapshotRequest\x1a\x1a.cairn.v1.SnapshotResponse0\x01\x12G\n\nDefragment\x12\x1b.cairn.v1.DefragmentRequest\x1a\x1c.cairn.v1.DefragmentResponseB\x95\x01\n\x0c\x63om.cairn.v1B\x10MaintenanceProtoP\x01Z2github.com/cairn-dev/cairn/gen/go/cairn/v1;cairnv1\xa2\x02\x03\x43XX\xaa\x02\x08\x43\x61irn.V1\xca\x02\x08\x43\x61irn\\V1\xe2\x02\x14\x43\x61irn\\V1\\GPBMetadata\xea\x02\tCairn::V1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cairn.v1.maintenance_pb2', globals())
@@ -22,10 +22,10 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\n\014com.cairn.v1B\020MaintenanceProtoP\001Z2github.com/cairn-dev/cairn/gen/go/cairn/v1;cairnv1\242\002\003CXX\252\002\010Cairn.V1\312\002\010Cairn\\V1\342\002\024Cairn\\V1\\GPBMetadata\352\002\tCairn::V1'
-  _ALARMTYPE._serialized_start=1699
-  _ALARMTYPE._serialized_end=1786
-  _ALARMACTION._serialized_start=1788
-  _ALARMACTION._serialized_end=1879
+  _ALARMTYPE._serialized_start=1737
+  _ALARMTYPE._serialized_end=1824
+  _ALARMACTION._serialized_start=1826
+  _ALARMACTION._serialized_end=1917
   _SNAPSHOTREQUEST._serialized_start=62
   _SNAPSHOTREQUEST._serialized_end=79
   _SNAPSHOTRESPONSE._serialized_start=82
@@ -33,25 +33,25 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _DEFRAGMENTREQUEST._serialized_start=267
   _DEFRAGMENTREQUEST._serialized_end=286
   _DEFRAGMENTRESPONSE._serialized_start=289
-  _DEFRAGMENTRESPONSE._serialized_end=466
-  _ALARMSREQUEST._serialized_start=469
-  _ALARMSREQUEST._serialized_end=603
-  _ALARMMEMBER._serialized_start=605
-  _ALARMMEMBER._serialized_end=714
-  _ALARMSRESPONSE._serialized_start=716
-  _ALARMSRESPONSE._serialized_end=829
-  _MOVELEADERREQUEST._serialized_start=831
-  _MOVELEADERREQUEST._serialized_end=879
-  _MOVELEADERRESPONSE._serialized_start=881
-  _MOVELEADERRESPONSE._serialized_end=951
-  _HASHKVREQUEST._serialized_start=953
-  _HASHKVREQUEST._serialized_end=996
-  _HASHKVRESPONSE._serialized_start=999
-  _HASHKVRESPONSE._serialized_end=1176
-  _STATUSREQUEST._serialized_start=1178
-  _STATUSREQUEST._serialized_end=1193
-  _STATUSRESPONSE._serialized_start=1196
-  _STATUSRESPONSE._serialized_end=1697
-  _MAINTENANCESERVICE._serialized_start=1882
-  _MAINTENANCESERVICE._serialized_end=2300
+  _DEFRAGMENTRESPONSE._serialized_end=504
+  _ALARMSREQUEST._serialized_start=507
+  _ALARMSREQUEST._serialized_end=641
+  _ALARMMEMBER._serialized_start=643
+  _ALARMMEMBER._serialized_end=752
+  _ALARMSRESPONSE._serialized_start=754
+  _ALARMSRESPONSE._serialized_end=867
+  _MOVELEADERREQUEST._serialized_start=869
+  _MOVELEADERREQUEST._serialized_end=917
+  _MOVELEADERRESPONSE._serialized_start=919
+  _MOVELEADERRESPONSE._serialized_end=989
+  _HASHKVREQUEST._serialized_start=991
+  _HASHKVREQUEST._serialized_end=1034
+  _HASHKVRESPONSE._serialized_start=1037
+  _HASHKVRESPONSE._serialized_end=1214
+  _STATUSREQUEST._serialized_start=1216
+  _STATUSREQUEST._serialized_end=1231
+  _STATUSRESPONSE._serialized_start=1234
+  _STATUSRESPONSE._serialized_end=1735
+  _MAINTENANCESERVICE._serialized_start=1920
+  _MAINTENANCESERVICE._serialized_end=2338
 # @@protoc_insertion_point(module_scope)

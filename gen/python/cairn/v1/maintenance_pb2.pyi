@@ -46,16 +46,18 @@ class DefragmentRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class DefragmentResponse(_message.Message):
-    __slots__ = ["db_size_after", "db_size_before", "duration_ms", "header"]
+    __slots__ = ["db_size_after", "db_size_before", "duration_ms", "header", "write_pause_ms"]
     DB_SIZE_AFTER_FIELD_NUMBER: _ClassVar[int]
     DB_SIZE_BEFORE_FIELD_NUMBER: _ClassVar[int]
     DURATION_MS_FIELD_NUMBER: _ClassVar[int]
     HEADER_FIELD_NUMBER: _ClassVar[int]
+    WRITE_PAUSE_MS_FIELD_NUMBER: _ClassVar[int]
     db_size_after: int
     db_size_before: int
     duration_ms: int
     header: _types_pb2.ResponseHeader
-    def __init__(self, header: _Optional[_Union[_types_pb2.ResponseHeader, _Mapping]] = ..., db_size_before: _Optional[int] = ..., db_size_after: _Optional[int] = ..., duration_ms: _Optional[int] = ...) -> None: ...
+    write_pause_ms: int
+    def __init__(self, header: _Optional[_Union[_types_pb2.ResponseHeader, _Mapping]] = ..., db_size_before: _Optional[int] = ..., db_size_after: _Optional[int] = ..., duration_ms: _Optional[int] = ..., write_pause_ms: _Optional[int] = ...) -> None: ...
 
 class HashKVRequest(_message.Message):
     __slots__ = ["revision"]

@@ -232,9 +232,11 @@ export enum ErrorCode {
    */
   ERROR_CODE_TOO_MANY_SNAPSHOTS = 71,
   /**
-   * ERROR_CODE_DEFRAGMENT_UNSUPPORTED - ERROR_CODE_DEFRAGMENT_UNSUPPORTED: the member's storage engine binding offers no way to
-   * compact its files on demand (the message says which and what to do instead).
-   * Status: FAILED_PRECONDITION.
+   * ERROR_CODE_DEFRAGMENT_UNSUPPORTED - ERROR_CODE_DEFRAGMENT_UNSUPPORTED: no longer sent: every engine defragments (RocksDB by
+   * copying its live data into fresh files). Kept so that older clients and servers still
+   * name it. Status: FAILED_PRECONDITION.
+   *
+   * @deprecated
    */
   ERROR_CODE_DEFRAGMENT_UNSUPPORTED = 72,
   /**
@@ -243,7 +245,9 @@ export enum ErrorCode {
    * add data (puts, transactions with a put, lease grants) until usage is back under the
    * quota. Reads, deletes, compaction and lease revokes still work; the alarm clears itself
    * once the member's usage is under the quota again (delete and compact, then defragment,
-   * or restart the members with a larger quota). Status: RESOURCE_EXHAUSTED.
+   * or restart the members with a larger quota). Also a Defragment refused, having changed
+   * nothing, because the disk of the member's data dir has no room for the copy of its live
+   * data (RocksDB; the message says how much is needed). Status: RESOURCE_EXHAUSTED.
    */
   ERROR_CODE_NO_SPACE = 74,
   /**

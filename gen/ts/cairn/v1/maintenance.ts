@@ -155,8 +155,13 @@ export interface DefragmentResponse {
   dbSizeBefore: number;
   /** db_size_after is the size of the engine's files after, in bytes. */
   dbSizeAfter: number;
-  /** duration_ms is how long the compaction took, in milliseconds. */
+  /** duration_ms is how long the defragment took, in milliseconds. */
   durationMs: number;
+  /**
+   * write_pause_ms is how long the member held its writes back meanwhile, in milliseconds:
+   * 0 where the engine compacts in place (LevelDB), the copy and swap on RocksDB.
+   */
+  writePauseMs: number;
 }
 
 /** AlarmsRequest lists or disarms alarms. */
@@ -509,7 +514,7 @@ export const DefragmentRequest: MessageFns<DefragmentRequest> = {
 };
 
 function createBaseDefragmentResponse(): DefragmentResponse {
-  return { header: undefined, dbSizeBefore: 0, dbSizeAfter: 0, durationMs: 0 };
+  return { header: undefined, dbSizeBefore: 0, dbSizeAfter: 0, durationMs: 0, writePauseMs: 0 };
 }
 
 export const DefragmentResponse: MessageFns<DefragmentResponse> = {
@@ -525,6 +530,9 @@ export const DefragmentResponse: MessageFns<DefragmentResponse> = {
     }
     if (message.durationMs !== 0) {
       writer.uint32(32).int64(message.durationMs);
+    }
+    if (message.writePauseMs !== 0) {
+      writer.uint32(40).int64(message.writePauseMs);
     }
     return writer;
   },
@@ -574,6 +582,14 @@ export const DefragmentResponse: MessageFns<DefragmentResponse> = {
             message.durationMs = longToNumber(reader.int64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.writePauseMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -604,6 +620,11 @@ export const DefragmentResponse: MessageFns<DefragmentResponse> = {
         : isSet(object.duration_ms)
         ? globalThis.Number(object.duration_ms)
         : 0,
+      writePauseMs: isSet(object.writePauseMs)
+        ? globalThis.Number(object.writePauseMs)
+        : isSet(object.write_pause_ms)
+        ? globalThis.Number(object.write_pause_ms)
+        : 0,
     };
   },
 
@@ -621,6 +642,9 @@ export const DefragmentResponse: MessageFns<DefragmentResponse> = {
     if (message.durationMs !== 0) {
       obj.durationMs = Math.round(message.durationMs);
     }
+    if (message.writePauseMs !== 0) {
+      obj.writePauseMs = Math.round(message.writePauseMs);
+    }
     return obj;
   },
 
@@ -635,6 +659,7 @@ export const DefragmentResponse: MessageFns<DefragmentResponse> = {
     message.dbSizeBefore = object.dbSizeBefore ?? 0;
     message.dbSizeAfter = object.dbSizeAfter ?? 0;
     message.durationMs = object.durationMs ?? 0;
+    message.writePauseMs = object.writePauseMs ?? 0;
     return message;
   },
 };

@@ -155,8 +155,13 @@ export interface DefragmentResponse {
   dbSizeBefore: bigint;
   /** db_size_after is the size of the engine's files after, in bytes. */
   dbSizeAfter: bigint;
-  /** duration_ms is how long the compaction took, in milliseconds. */
+  /** duration_ms is how long the defragment took, in milliseconds. */
   durationMs: bigint;
+  /**
+   * write_pause_ms is how long the member held its writes back meanwhile, in milliseconds:
+   * 0 where the engine compacts in place (LevelDB), the copy and swap on RocksDB.
+   */
+  writePauseMs: bigint;
 }
 
 /** AlarmsRequest lists or disarms alarms. */
@@ -517,7 +522,7 @@ export const DefragmentRequest: MessageFns<DefragmentRequest> = {
 };
 
 function createBaseDefragmentResponse(): DefragmentResponse {
-  return { header: undefined, dbSizeBefore: 0n, dbSizeAfter: 0n, durationMs: 0n };
+  return { header: undefined, dbSizeBefore: 0n, dbSizeAfter: 0n, durationMs: 0n, writePauseMs: 0n };
 }
 
 export const DefragmentResponse: MessageFns<DefragmentResponse> = {
@@ -542,6 +547,12 @@ export const DefragmentResponse: MessageFns<DefragmentResponse> = {
         throw new globalThis.Error("value provided for field message.durationMs of type int64 too large");
       }
       writer.uint32(32).int64(message.durationMs);
+    }
+    if (message.writePauseMs !== 0n) {
+      if (BigInt.asIntN(64, message.writePauseMs) !== message.writePauseMs) {
+        throw new globalThis.Error("value provided for field message.writePauseMs of type int64 too large");
+      }
+      writer.uint32(40).int64(message.writePauseMs);
     }
     return writer;
   },
@@ -591,6 +602,14 @@ export const DefragmentResponse: MessageFns<DefragmentResponse> = {
             message.durationMs = reader.int64() as bigint;
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.writePauseMs = reader.int64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -621,6 +640,11 @@ export const DefragmentResponse: MessageFns<DefragmentResponse> = {
         : isSet(object.duration_ms)
         ? BigInt(object.duration_ms)
         : 0n,
+      writePauseMs: isSet(object.writePauseMs)
+        ? BigInt(object.writePauseMs)
+        : isSet(object.write_pause_ms)
+        ? BigInt(object.write_pause_ms)
+        : 0n,
     };
   },
 
@@ -637,6 +661,9 @@ export const DefragmentResponse: MessageFns<DefragmentResponse> = {
     }
     if (message.durationMs !== 0n) {
       obj.durationMs = message.durationMs.toString();
+    }
+    if (message.writePauseMs !== 0n) {
+      obj.writePauseMs = message.writePauseMs.toString();
     }
     return obj;
   },
@@ -657,6 +684,9 @@ export const DefragmentResponse: MessageFns<DefragmentResponse> = {
       : 0n;
     message.durationMs = (object.durationMs !== undefined && object.durationMs !== null)
       ? BigInt(object.durationMs)
+      : 0n;
+    message.writePauseMs = (object.writePauseMs !== undefined && object.writePauseMs !== null)
+      ? BigInt(object.writePauseMs)
       : 0n;
     return message;
   },
