@@ -9,6 +9,8 @@
 #
 # --cairn runs another build (an A/B against a copy of main's dist/); --no-profile only
 # measures (ops/s, server CPU ms per 1k ops, load average), without the profiler's overhead.
+# --rate R holds the measured run at R requests/s (below both builds' capacity, an A/B then
+# compares the CPU of the same work, batching included, whatever the machine's load).
 #
 # Every member runs under `node --cpu-prof`; the load generator first loads the key space
 # (get workloads) and warms up in a run of its own, then the measured run is timed on
@@ -18,7 +20,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-cairn="$root/bin/cairn.js" profile=1 workload=put members=1 clients=64 duration=10s warmup=3s port_base=25000 out="" engine=rocksdb top=15
+cairn="$root/bin/cairn.js" profile=1 workload=put members=1 clients=64 duration=10s warmup=3s port_base=25000 out="" engine=rocksdb top=15 rate=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --workload) workload="$2"; shift 2 ;;
@@ -32,6 +34,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --cairn) cairn="$2"; shift 2 ;;
     --no-profile) profile=0; shift ;;
+    --rate) rate="$2"; shift 2 ;;
     *) echo "profile-member.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -66,13 +69,13 @@ connections=$(( members == 1 ? 8 : 3 * members ))
 common=(-target cairn -endpoints "$endpoints" -workload "$workload" -clients "$clients" -connections "$connections")
 "$loadgen" "${common[@]}" -warmup 0s -duration "$warmup" -o json >"$out/warmup.json"
 from=$(monotonic_us)
-"$loadgen" "${common[@]}" -prefill=false -wait 0 -warmup 0s -duration "$duration" \
+"$loadgen" "${common[@]}" -rate "$rate" -prefill=false -wait 0 -warmup 0s -duration "$duration" \
   -server-pids "$(IFS=,; echo "${pids[*]}")" -o json >"$out/run.json"
 to=$(monotonic_us)
 stop
 trap - EXIT
 ops=$(jq -r .ops "$out/run.json")
-echo "# $workload, $members member(s), $clients clients, $cairn: $(jq -r '"\(.ops_per_sec|floor) ops/s, server CPU \(.server_cpu_ms_per_1k_ops|floor) ms per 1k ops, load \(.loadavg)"' "$out/run.json")"
+echo "# $workload, $members member(s), $clients clients, rate $rate, $cairn: $(jq -r '"\(.ops_per_sec|floor) ops/s, server CPU \(.server_cpu_ms_per_1k_ops|floor) ms per 1k ops, load \(.loadavg)"' "$out/run.json")"
 [ "$profile" = 1 ] && for i in $(seq 1 "$members"); do
   echo
   (cd "$root" && npx tsx bench/profile-shares.ts "$out/n$i"/*.cpuprofile --from "$from" --to "$to" --ops "$ops" --top "$top")
