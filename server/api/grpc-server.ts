@@ -60,6 +60,10 @@ export function buildGrpcServer(
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.keepalive_permit_without_calls': 1,
+    // Channelz keeps per-call counters and timestamps (closures and Date.now() on every
+    // message) for a channelz service Cairn does not serve; profiled, that was per-request
+    // work nobody reads.
+    'grpc.enable_channelz': 0,
   });
   // Every public service behind the access check (auth/access-rules.ts), its requests
   // decoded with the int64 range check (int64-range.ts); health and reflection stay open,

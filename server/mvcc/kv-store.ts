@@ -4,6 +4,7 @@ import { Event_EventType, type Event } from '../../gen/ts/cairn/v1/types.js';
 import { compactedError, futureRevisionError } from '../errors.js';
 import { invariant } from '../invariant.js';
 import type { BatchOp, StorageEngine } from '../storage/engine.js';
+import { CoalescedReads } from './coalesced-reads.js';
 import { Compactor } from './compactor.js';
 import type { RevisionEvents } from './events.js';
 import { KeyIndex } from './key-index.js';
@@ -38,6 +39,8 @@ export class MvccStore implements BatchStore {
   private readonly listeners: CommitListener[] = [];
   private openBatch: WriteBatch | undefined;
   private readonly compactor: Compactor;
+  /** Version reads of concurrent requests, sent to the engine together. */
+  private readonly versionReads: CoalescedReads;
   /** Set while replaceContents runs; reads wait for it. */
   private replacing: Promise<void> | undefined;
   /** Counts replacements, so a read can tell the store changed under it. */
@@ -45,6 +48,7 @@ export class MvccStore implements BatchStore {
 
   private constructor(readonly engine: StorageEngine) {
     this.compactor = new Compactor(engine);
+    this.versionReads = new CoalescedReads(engine);
   }
 
   /** Opens the store and rebuilds the key index from every stored version. */
@@ -86,7 +90,7 @@ export class MvccStore implements BatchStore {
   /** Stored versions by revision (puts only). */
   async loadVersions(revisions: Revision[]): Promise<(KeyValue | undefined)[]> {
     const keys = revisions.map((rev) => revisionKey(rev, false));
-    const values = await this.engine.getMany(keys);
+    const values = await this.versionReads.getMany(keys);
     return values.map((value, i) => (value === undefined ? undefined : decodeStoredPut(keys[i]!, value)));
   }
 

@@ -51,11 +51,17 @@ export interface PeerCounters {
   readonly active: boolean;
 }
 
+/**
+ * One method's RPC figures. The counts are plain numbers that the counters read when scraped
+ * (their `collect`): a prom-client `inc()` validates and hashes its labels on every call, and
+ * profiled at 64 clients the three label lookups per request were most of the metrics'
+ * share of a get (docs/benchmarks.md, "Where the time goes").
+ */
 type RpcChildren = {
-  started: ReturnType<Counter<'grpc_service' | 'grpc_method' | 'grpc_type'>['labels']>;
+  started: number;
+  /** Indexed by gRPC status code (0-16); a code never seen has no series. */
+  handled: (number | undefined)[];
   seconds: ReturnType<Histogram<'grpc_service' | 'grpc_method' | 'grpc_type'>['labels']>;
-  /** Indexed by gRPC status code (0-16), each made on the code's first use. */
-  handled: (ReturnType<Counter<'grpc_service' | 'grpc_method' | 'grpc_type' | 'grpc_code'>['labels']> | undefined)[];
   labels: LabelValues<'grpc_service' | 'grpc_method' | 'grpc_type'>;
 };
 
@@ -106,17 +112,30 @@ export class CairnMetrics {
     if (processMetrics) collectDefaultMetrics({ register: this.registry });
 
     const rpcLabels = ['grpc_service', 'grpc_method', 'grpc_type'] as const;
+    const rpcByPath = this.rpcByPath;
     this.rpcStartedTotal = new Counter({
       name: 'cairn_grpc_server_started_total',
       help: 'RPCs started on the server.',
       labelNames: rpcLabels,
       registers,
+      collect() {
+        this.reset();
+        for (const rpc of rpcByPath.values()) this.inc(rpc.labels, rpc.started);
+      },
     });
     this.rpcHandledTotal = new Counter({
       name: 'cairn_grpc_server_handled_total',
       help: 'RPCs completed on the server, by gRPC status code (streams count when they end).',
       labelNames: [...rpcLabels, 'grpc_code'],
       registers,
+      collect() {
+        this.reset();
+        for (const rpc of rpcByPath.values()) {
+          rpc.handled.forEach((count, code) => {
+            if (count !== undefined) this.inc({ ...rpc.labels, grpc_code: GRPC_CODE_NAMES[code] ?? 'Unknown' }, count);
+          });
+        }
+      },
     });
     this.rpcSeconds = new Histogram({
       name: 'cairn_grpc_server_handling_seconds',
@@ -176,7 +195,7 @@ export class CairnMetrics {
 
   // --- gRPC (server/api/rpc-observer.ts) -----------------------------------------------
 
-  /** Label children for one method, created on its first call and reused after. */
+  /** One method's figures, created on its first call and reused after. */
   rpcMethod(path: string, type: string): RpcChildren {
     let children = this.rpcByPath.get(path);
     if (children === undefined) {
@@ -186,29 +205,19 @@ export class CairnMetrics {
         grpc_method: path.slice(slash + 1),
         grpc_type: type,
       };
-      children = {
-        started: this.rpcStartedTotal.labels(labels),
-        seconds: this.rpcSeconds.labels(labels),
-        handled: [],
-        labels,
-      };
+      children = { started: 0, handled: [], seconds: this.rpcSeconds.labels(labels), labels };
       this.rpcByPath.set(path, children);
     }
     return children;
   }
 
   rpcStarted(children: RpcChildren): void {
-    children.started.inc();
+    children.started++;
   }
 
   rpcFinished(children: RpcChildren, code: number, seconds: number): void {
     const known = code >= 0 && code < GRPC_CODE_NAMES.length ? code : 2; // 2: UNKNOWN
-    let handled = children.handled[known];
-    if (handled === undefined) {
-      handled = this.rpcHandledTotal.labels({ ...children.labels, grpc_code: GRPC_CODE_NAMES[known] ?? 'Unknown' });
-      children.handled[known] = handled;
-    }
-    handled.inc();
+    children.handled[known] = (children.handled[known] ?? 0) + 1;
     children.seconds.observe(seconds);
   }
 

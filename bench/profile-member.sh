@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Profiles Cairn members under one workload of the Go load generator and prints where their
+# CPU goes (bench/profile-shares.ts): the figures of "Where the time goes" in
+# docs/benchmarks.md.
+#
+#   bench/profile-member.sh --workload put                  # one member, 64 clients, 10 s
+#   bench/profile-member.sh --workload lin-get --members 3 --out /tmp/prof-lin3
+#   bench/profile-member.sh --workload ser-get --cairn /tmp/base/bin/cairn.js --no-profile
+#
+# --cairn runs another build (an A/B against a copy of main's dist/); --no-profile only
+# measures (ops/s, server CPU ms per 1k ops, load average), without the profiler's overhead.
+# --rate R holds the measured run at R requests/s (below both builds' capacity, an A/B then
+# compares the CPU of the same work, batching included, whatever the machine's load).
+#
+# Every member runs under `node --cpu-prof`; the load generator first loads the key space
+# (get workloads) and warms up in a run of its own, then the measured run is timed on
+# CLOCK_MONOTONIC (the clock of the profile's samples), and only that window is summarised.
+# Needs `npm run build` done and bench/.build/loadgen (bench/compare.sh builds it).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+cairn="$root/bin/cairn.js" profile=1 workload=put members=1 clients=64 duration=10s warmup=3s port_base=25000 out="" engine=rocksdb top=15 rate=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --workload) workload="$2"; shift 2 ;;
+    --members) members="$2"; shift 2 ;;
+    --clients) clients="$2"; shift 2 ;;
+    --duration) duration="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
+    --port-base) port_base="$2"; shift 2 ;;
+    --engine) engine="$2"; shift 2 ;;
+    --top) top="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    --cairn) cairn="$2"; shift 2 ;;
+    --no-profile) profile=0; shift ;;
+    --rate) rate="$2"; shift 2 ;;
+    *) echo "profile-member.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+out="${out:-$(mktemp -d /tmp/cairn-profile-XXXXXX)}"
+mkdir -p "$out"
+loadgen="$here/.build/loadgen"
+[ -x "$loadgen" ] || { echo "profile-member.sh: build $loadgen first (bench/compare.sh does)" >&2; exit 1; }
+monotonic_us() { node -e 'process.stdout.write(String(process.hrtime.bigint() / 1000n))'; }
+
+pids=() initial="" endpoints=""
+for i in $(seq 1 "$members"); do
+  initial+="${initial:+,}n$i=127.0.0.1:$((port_base + i))"
+  endpoints+="${endpoints:+,}127.0.0.1:$((port_base + i))"
+done
+stop() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  pids=()
+}
+trap stop EXIT
+for i in $(seq 1 "$members"); do
+  cluster=()
+  [ "$members" -gt 1 ] && cluster=(--initial-cluster "$initial" --initial-cluster-token cairn-profile)
+  prof=()
+  [ "$profile" = 1 ] && prof=(--cpu-prof --cpu-prof-dir="$out/n$i")
+  node "${prof[@]}" "$cairn" serve --name "n$i" \
+    --listen "127.0.0.1:$((port_base + i))" "${cluster[@]}" --data-dir "$out/data/n$i" \
+    --engine "$engine" --log-level warn >"$out/n$i.log" 2>&1 &
+  pids+=($!)
+done
+connections=$(( members == 1 ? 8 : 3 * members ))
+common=(-target cairn -endpoints "$endpoints" -workload "$workload" -clients "$clients" -connections "$connections")
+"$loadgen" "${common[@]}" -warmup 0s -duration "$warmup" -o json >"$out/warmup.json"
+from=$(monotonic_us)
+"$loadgen" "${common[@]}" -rate "$rate" -prefill=false -wait 0 -warmup 0s -duration "$duration" \
+  -server-pids "$(IFS=,; echo "${pids[*]}")" -o json >"$out/run.json"
+to=$(monotonic_us)
+stop
+trap - EXIT
+ops=$(jq -r .ops "$out/run.json")
+echo "# $workload, $members member(s), $clients clients, rate $rate, $cairn: $(jq -r '"\(.ops_per_sec|floor) ops/s, server CPU \(.server_cpu_ms_per_1k_ops|floor) ms per 1k ops, load \(.loadavg)"' "$out/run.json")"
+[ "$profile" = 1 ] && for i in $(seq 1 "$members"); do
+  echo
+  (cd "$root" && npx tsx bench/profile-shares.ts "$out/n$i"/*.cpuprofile --from "$from" --to "$to" --ops "$ops" --top "$top")
+done
+rm -rf "$out/data"
