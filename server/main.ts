@@ -153,6 +153,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   const engine = await openEngine(options.engine, options.dataDir, {
     cacheBytes: options.engineCacheBytes,
     memtableBytes: options.engineMemtableBytes,
+    maxOpenFiles: options.engineMaxOpenFiles,
   });
   const onFatal = (err: unknown): void => {
     // Storage or an invariant failed: stop rather than serve from a state that can't be trusted.
