@@ -4,7 +4,8 @@
  * 1100 x 1 MiB, 1.07 GiB) with the Raft log compacted past its start, then a new member is
  * added as a learner and started with --join, so it can only catch up by snapshot. Checks
  * that its HashKV equals the leader's and that its peak RSS (VmHWM) stays under the bound,
- * and prints the figures. Exits 1 when a check fails.
+ * and prints the figures. Exits 1 when a check fails. The members run with the allocator
+ * setting they are deployed with (DEPLOYED_MEMBER_ENV in test/helpers/snapshot-catch-up.ts).
  *
  *   npm run build && npx tsx bench/snapshot-catch-up.ts [--keys 1100] [--value-bytes 1048576]
  *     [--max-rss-mb 300] [--engine rocksdb|leveldb]

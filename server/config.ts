@@ -3,6 +3,15 @@
 export type EngineName = 'rocksdb' | 'leveldb';
 export const ENGINE_NAMES: readonly EngineName[] = ['rocksdb', 'leveldb'];
 
+/**
+ * LevelDB keeps max_open_files - 10 table files open and memory-maps each (up to 1000 maps
+ * on 64-bit), so every table page it reads stays in the member's resident set until the
+ * table leaves its cache; it raises a smaller setting to 74 (a cache of 64 tables, about
+ * 2 MiB each). Its own default of 1000 let a member installing a 1.1 GiB snapshot reach
+ * 2.2 GiB of RSS, nearly all of it mapped table files (docs/operations.md, "Sizing").
+ */
+export const LEVELDB_MIN_OPEN_FILES = 74;
+
 /** Limits guard memory and latency against any client; each has a `cairn serve` flag. */
 export interface Limits {
   /** Largest accepted request, in bytes (etcd's default: 1.5 MiB). */
@@ -198,6 +207,8 @@ export interface NodeOptions {
   engineCacheBytes: number;
   /** The storage engine's memtable budget, in bytes (see storage/open-engine.ts). */
   engineMemtableBytes: number;
+  /** LevelDB: files it keeps open, its table files memory-mapped (see storage/open-engine.ts). */
+  engineMaxOpenFiles: number;
   // --- observability (docs/observability.md) ---
   /** host:port of the HTTP side port for /metrics, /healthz and /readyz; empty: none. */
   metricsListen: string;
@@ -242,6 +253,7 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   quotaCheckIntervalMs: 1000,
   engineCacheBytes: 8 * 1024 * 1024,
   engineMemtableBytes: 16 * 1024 * 1024,
+  engineMaxOpenFiles: LEVELDB_MIN_OPEN_FILES,
   metricsListen: '',
   readyMaxApplyLag: 5_000,
 });

@@ -146,7 +146,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   const engine = await openEngine(
     options.engine,
     options.dataDir,
-    { cacheBytes: options.engineCacheBytes, memtableBytes: options.engineMemtableBytes },
+    { cacheBytes: options.engineCacheBytes, memtableBytes: options.engineMemtableBytes, maxOpenFiles: options.engineMaxOpenFiles },
     { onRecovered: (done) => logger.warn({ done }, 'finished a defragment that a crash interrupted') },
   );
   const onFatal = (err: unknown): void => {

@@ -12,6 +12,17 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/** A parser for integers of at least `min`. */
+export function atLeast(min: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
+      throw new InvalidArgumentError(`must be an integer of at least ${min}.`);
+    }
+    return n;
+  };
+}
+
 export function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {

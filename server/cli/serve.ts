@@ -1,8 +1,16 @@
 /** `cairn serve`: runs a node until SIGTERM/SIGINT. */
 import { Option, type Command } from 'commander';
-import { DEFAULT_LIMITS, DEFAULT_NODE_OPTIONS, ENGINE_NAMES, type EngineName, type Limits, type NodeOptions } from '../config.js';
+import {
+  DEFAULT_LIMITS,
+  DEFAULT_NODE_OPTIONS,
+  ENGINE_NAMES,
+  LEVELDB_MIN_OPEN_FILES,
+  type EngineName,
+  type Limits,
+  type NodeOptions,
+} from '../config.js';
 import { usageError } from './errors.js';
-import { nonNegativeInt, positiveInt } from './options.js';
+import { atLeast, nonNegativeInt, positiveInt } from './options.js';
 import { MemberRemovedError } from '../member-removed.js';
 
 /** Help for the flag of each limit; typed so that a new Limits field needs a flag here. */
@@ -56,6 +64,7 @@ type ServeFlags = Partial<Limits> & {
   quotaCheckInterval: number;
   engineCacheBytes: number;
   engineMemtableBytes: number;
+  engineMaxOpenFiles: number;
   snapshotCatchUpEntries: number;
   maxRaftLogMemoryBytes: number;
   maxIncomingSnapshots: number;
@@ -122,6 +131,7 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     quotaCheckIntervalMs: flags.quotaCheckInterval,
     engineCacheBytes: flags.engineCacheBytes,
     engineMemtableBytes: flags.engineMemtableBytes,
+    engineMaxOpenFiles: flags.engineMaxOpenFiles,
     listen: flags.listen,
     dataDir: flags.dataDir,
     engine: flags.engine,
@@ -293,6 +303,14 @@ export function registerServe(program: Command): void {
       new Option('--engine-memtable-bytes <n>', "storage engine's memtable budget, in bytes (RocksDB may use 1.5x while a flush stalls)")
         .argParser(positiveInt)
         .default(d.engineMemtableBytes),
+    )
+    .addOption(
+      new Option(
+        '--engine-max-open-files <n>',
+        `LevelDB: files kept open; its table files are memory-mapped, so their pages count in the member's RSS (at least ${LEVELDB_MIN_OPEN_FILES})`,
+      )
+        .argParser(atLeast(LEVELDB_MIN_OPEN_FILES))
+        .default(d.engineMaxOpenFiles),
     )
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(d.logLevel))
     .addOption(

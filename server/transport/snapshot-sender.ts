@@ -9,6 +9,13 @@
  *
  * The marker is what makes a transfer complete for the receiver, so a stream that ends
  * early for any reason can never be mistaken for a whole snapshot, even of unknown size.
+ *
+ * Memory: one piece in hand, plus what grpc-js buffers before 'drain'. Waiting for "the next
+ * piece or the end of the call" must not be Promise.race against a promise that lives as long
+ * as the call: each race leaves a reaction on it that keeps the race's result (a 1 MiB piece)
+ * reachable until the call settles, and the leader then held every byte of the snapshot it
+ * had sent (measured: 128 MiB for a 128 MiB store). The waits below listen to an AbortSignal
+ * and remove their listener once settled, so nothing outlives its piece.
  */
 import { Metadata, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js';
 import type { RaftPeerServiceClient, SendSnapshotRequest, SendSnapshotResponse } from '../../gen/ts/cairn/raft/v1/raft.js';
@@ -42,12 +49,13 @@ interface Completion {
 /** Never rejects: every failure, including the source's, becomes `applied: false`. */
 export async function sendSnapshot(t: SnapshotTransfer): Promise<SnapshotOutcome> {
   let call: ClientWritableStream<SendSnapshotRequest> | undefined;
-  let finished = false;
+  /** Aborted when the call completes (answered, refused, deadline, cancelled). */
+  const callEnded = new AbortController();
   const done = new Promise<Completion>((resolve) => {
     const metadata = new Metadata();
     if (t.chunks.traceparent !== undefined) metadata.set('traceparent', t.chunks.traceparent);
     call = t.client.sendSnapshot(metadata, { deadline: Date.now() + t.timeoutMs }, (err, res) => {
-      finished = true;
+      callEnded.abort();
       resolve({ err, res });
     });
   });
@@ -65,17 +73,17 @@ export async function sendSnapshot(t: SnapshotTransfer): Promise<SnapshotOutcome
       dataCrc32: 0,
       totalCrc32: 0,
     };
-    if (!c.write(first)) await drained(c, done);
+    if (!c.write(first)) await drained(c, callEnded.signal);
     let sent = 0;
     let sentCrc = 0;
     const pieces = rechunk(t.chunks, t.chunkBytes);
-    const ended = done.then(() => undefined);
     for (;;) {
-      // Race the source against the call: once the receiver answered early (refusal), the
-      // deadline passed or the transport closed, a stalled source must not hold us.
+      // The source or the end of the call, whichever comes first: once the receiver answered
+      // early (refusal), the deadline passed or the transport closed, a stalled source must
+      // not hold us.
       const next = pieces.next();
-      next.catch(() => {}); // if the call wins the race, a later source failure is moot
-      const piece = await Promise.race([next, ended]);
+      next.catch(() => {}); // if the call ends first, a later source failure is moot
+      const piece = await unlessEnded(next, callEnded.signal);
       if (piece === undefined) {
         void pieces.return(undefined).catch(() => {});
         break;
@@ -85,9 +93,10 @@ export async function sendSnapshot(t: SnapshotTransfer): Promise<SnapshotOutcome
       const dataCrc32 = crc32(data);
       sent += data.byteLength;
       sentCrc = crc32(data, sentCrc);
-      if (!c.write({ clusterId: t.clusterId, message: undefined, data, totalBytes: 0, dataCrc32, totalCrc32: 0 })) await drained(c, done);
+      if (!c.write({ clusterId: t.clusterId, message: undefined, data, totalBytes: 0, dataCrc32, totalCrc32: 0 }))
+        await drained(c, callEnded.signal);
     }
-    if (!finished && !t.signal.aborted) {
+    if (!callEnded.signal.aborted && !t.signal.aborted) {
       c.write({ clusterId: t.clusterId, message: undefined, data: EMPTY, totalBytes: sent, dataCrc32: 0, totalCrc32: sentCrc });
       c.end();
     }
@@ -104,13 +113,28 @@ export async function sendSnapshot(t: SnapshotTransfer): Promise<SnapshotOutcome
 }
 
 /** Resolves on 'drain', or when the call completes (a finished call never drains). */
-function drained(call: ClientWritableStream<SendSnapshotRequest>, done: Promise<unknown>): Promise<void> {
+function drained(call: ClientWritableStream<SendSnapshotRequest>, callEnded: AbortSignal): Promise<void> {
+  if (callEnded.aborted) return Promise.resolve();
   return new Promise((resolve) => {
-    const onDrain = (): void => resolve();
-    call.once('drain', onDrain);
-    void done.then(() => {
-      call.off('drain', onDrain);
+    const settle = (): void => {
+      call.off('drain', settle);
+      callEnded.removeEventListener('abort', settle);
       resolve();
-    });
+    };
+    call.once('drain', settle);
+    callEnded.addEventListener('abort', settle, { once: true });
+  });
+}
+
+/**
+ * `promise`'s value, or undefined as soon as the call ends. Its listener goes when it settles,
+ * so, unlike a race against a promise of the whole call, nothing keeps the value afterwards.
+ */
+function unlessEnded<T>(promise: Promise<T>, callEnded: AbortSignal): Promise<T | undefined> {
+  if (callEnded.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const onEnded = (): void => resolve(undefined);
+    callEnded.addEventListener('abort', onEnded, { once: true });
+    promise.finally(() => callEnded.removeEventListener('abort', onEnded)).then(resolve, reject);
   });
 }

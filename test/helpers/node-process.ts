@@ -37,6 +37,8 @@ export interface NodeProcessOptions {
   listen?: string;
   /** Extra `cairn serve` flags, e.g. ['--engine', 'leveldb']. */
   args?: string[];
+  /** Added to the inherited environment (e.g. the allocator settings a deployment uses). */
+  env?: Record<string, string>;
 }
 
 export interface NodeProcess {
@@ -64,8 +66,15 @@ function exited(child: ChildProcess): Promise<number | null> {
 }
 
 /** Spawns `cairn serve` and resolves once it printed "serving on <address>". */
-function spawnServe(listen: string, dataDir: string, args: string[], log: string[]): Promise<{ child: ChildProcess; address: string }> {
+function spawnServe(
+  listen: string,
+  dataDir: string,
+  args: string[],
+  log: string[],
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; address: string }> {
   const child = spawn(process.execPath, [CAIRN_BIN, 'serve', '--listen', listen, '--data-dir', dataDir, ...args], {
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((resolve, reject) => {
@@ -97,7 +106,7 @@ export async function startNodeProcess(options: NodeProcessOptions = {}): Promis
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'cairn-test-')));
   const args = options.args ?? [];
   const log: string[] = [];
-  let { child, address } = await spawnServe(options.listen ?? '127.0.0.1:0', dataDir, args, log);
+  let { child, address } = await spawnServe(options.listen ?? '127.0.0.1:0', dataDir, args, log, options.env);
   const stopWith = async (signal: NodeJS.Signals): Promise<number | null> => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     return exited(child);
@@ -118,7 +127,7 @@ export async function startNodeProcess(options: NodeProcessOptions = {}): Promis
     },
     restart: async () => {
       await stopWith('SIGTERM');
-      ({ child, address } = await spawnServe(address, dataDir, args, log));
+      ({ child, address } = await spawnServe(address, dataDir, args, log, options.env));
     },
     cleanup: async () => {
       await stopWith('SIGTERM');

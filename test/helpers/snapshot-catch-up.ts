@@ -21,6 +21,15 @@ import { freePort } from './cluster-process.js';
 import { Members } from './member-clients.js';
 import { startNodeProcess, type NodeProcess } from './node-process.js';
 
+/**
+ * The allocator setting deployments run with (deploy/systemd/cairn.service, the Docker
+ * image; docs/operations.md, "Sizing"): a fixed glibc trim threshold, which also keeps glibc's
+ * mmap threshold at 128 KiB. Without it glibc raises both once the storage engine frees its
+ * first large buffers, and the freed 1 MiB values of an install stay resident. Measured, not
+ * assumed: the memory a member is asked to stay within is the memory it uses as deployed.
+ */
+export const DEPLOYED_MEMBER_ENV: Readonly<Record<string, string>> = { MALLOC_TRIM_THRESHOLD_: '131072' };
+
 export interface CatchUpOptions {
   readonly root: string;
   readonly keys: number;
@@ -32,6 +41,8 @@ export interface CatchUpOptions {
   readonly log: (line: string) => void;
   /** Extra `cairn serve` flags for both members. */
   readonly serveArgs?: readonly string[];
+  /** The members' environment on top of the inherited one (default DEPLOYED_MEMBER_ENV). */
+  readonly env?: Readonly<Record<string, string>>;
   /** Filled with the members as they start, so the caller can stop them whatever happens. */
   readonly processes: NodeProcess[];
 }
@@ -91,7 +102,8 @@ export async function runSnapshotCatchUp(o: CatchUpOptions): Promise<CatchUpResu
   const serveArgs = ['--log-level', 'info', '--snapshot-count', '20', '--snapshot-catch-up-entries', '5', ...(o.serveArgs ?? [])];
   const processes = o.processes;
   const logs = (): string => processes.map((p, i) => `--- n${i + 1} ---\n${p.output().slice(-20_000)}`).join('\n');
-  const n1 = await startNodeProcess({ dataDir: join(o.root, 'n1'), args: ['--name', 'n1', ...serveArgs] });
+  const env = { ...(o.env ?? DEPLOYED_MEMBER_ENV) };
+  const n1 = await startNodeProcess({ dataDir: join(o.root, 'n1'), args: ['--name', 'n1', ...serveArgs], env });
   processes.push(n1);
   const baselinePeakRssBytes = await peakRssBytes(n1.pid);
 
@@ -132,6 +144,7 @@ export async function runSnapshotCatchUp(o: CatchUpOptions): Promise<CatchUpResu
     dataDir: join(o.root, 'n2'),
     listen: address,
     args: ['--name', 'n2', '--join', n1.address, ...serveArgs],
+    env,
   });
   processes.push(n2);
 

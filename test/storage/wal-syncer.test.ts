@@ -9,7 +9,7 @@ import test from 'ava';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { engineLocation, openEngine } from '../../server/storage/open-engine.js';
+import { DEFAULT_ENGINE_MEMORY, engineLocation, openEngine } from '../../server/storage/open-engine.js';
 import { WalSyncer } from '../../server/storage/wal-syncer.js';
 
 async function tempDir(): Promise<string> {
@@ -40,7 +40,7 @@ test('many concurrent synced writes across log rollovers all resolve, in order, 
   const dir = await tempDir();
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   // A small memtable budget makes RocksDB switch to new log files during the run.
-  const memory = { cacheBytes: 1024 * 1024, memtableBytes: 1024 * 1024 };
+  const memory = { ...DEFAULT_ENGINE_MEMORY, cacheBytes: 1024 * 1024, memtableBytes: 1024 * 1024 };
   const engine = await openEngine('rocksdb', dir, memory);
   const value = Buffer.alloc(4096, 7);
   const resolved: number[] = [];
