@@ -23,28 +23,47 @@ const etcdStatus = (code: status, message: string): EtcdStatus => Object.freeze(
 /** etcd's errors (rpctypes.ErrGRPC*) that the compatible services send, by etcd's name. */
 export const ETCD_ERRORS = {
   authFailed: etcdStatus(status.INVALID_ARGUMENT, 'etcdserver: authentication failed, invalid user ID or password'),
+  authNotEnabled: etcdStatus(status.FAILED_PRECONDITION, 'etcdserver: authentication is not enabled'),
+  badLeaderTransferee: etcdStatus(status.FAILED_PRECONDITION, 'etcdserver: bad leader transferee'),
   compacted: etcdStatus(status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted'),
   corrupt: etcdStatus(status.DATA_LOSS, 'etcdserver: corrupt cluster'),
   duplicateKey: etcdStatus(status.INVALID_ARGUMENT, 'etcdserver: duplicate key given in txn request'),
   emptyKey: etcdStatus(status.INVALID_ARGUMENT, 'etcdserver: key is not provided'),
   futureRev: etcdStatus(status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision is a future revision'),
+  invalidAuthMgmt: etcdStatus(status.INVALID_ARGUMENT, 'etcdserver: invalid auth management'),
   invalidAuthToken: etcdStatus(status.UNAUTHENTICATED, 'etcdserver: invalid auth token'),
   invalidSortOption: etcdStatus(status.INVALID_ARGUMENT, 'etcdserver: invalid sort option'),
   keyNotFound: etcdStatus(status.INVALID_ARGUMENT, 'etcdserver: key not found'),
   leaderChanged: etcdStatus(status.UNAVAILABLE, 'etcdserver: leader changed'),
+  learnerNotReady: etcdStatus(status.FAILED_PRECONDITION, 'etcdserver: can only promote a learner member which is in sync with leader'),
   leaseExist: etcdStatus(status.FAILED_PRECONDITION, 'etcdserver: lease already exists'),
   leaseNotFound: etcdStatus(status.NOT_FOUND, 'etcdserver: requested lease not found'),
   leaseProvided: etcdStatus(status.INVALID_ARGUMENT, 'etcdserver: lease is provided'),
   leaseTtlTooLarge: etcdStatus(status.OUT_OF_RANGE, 'etcdserver: too large lease TTL'),
+  memberBadURLs: etcdStatus(status.INVALID_ARGUMENT, 'etcdserver: given member URLs are invalid'),
+  memberNotFound: etcdStatus(status.NOT_FOUND, 'etcdserver: member not found'),
+  memberNotLearner: etcdStatus(status.FAILED_PRECONDITION, 'etcdserver: can only promote a learner member'),
   noLeader: etcdStatus(status.UNAVAILABLE, 'etcdserver: no leader'),
   noSpace: etcdStatus(status.RESOURCE_EXHAUSTED, 'etcdserver: mvcc: database space exceeded'),
+  notLeader: etcdStatus(status.FAILED_PRECONDITION, 'etcdserver: not leader'),
+  peerURLExist: etcdStatus(status.FAILED_PRECONDITION, 'etcdserver: Peer URLs already exists'),
   permissionDenied: etcdStatus(status.PERMISSION_DENIED, 'etcdserver: permission denied'),
+  permissionNotGiven: etcdStatus(status.INVALID_ARGUMENT, 'etcdserver: permission not given'),
+  permissionNotGranted: etcdStatus(status.FAILED_PRECONDITION, 'etcdserver: permission is not granted to the role'),
   requestTooLarge: etcdStatus(status.INVALID_ARGUMENT, 'etcdserver: request is too large'),
+  roleAlreadyExist: etcdStatus(status.FAILED_PRECONDITION, 'etcdserver: role name already exists'),
+  roleEmpty: etcdStatus(status.INVALID_ARGUMENT, 'etcdserver: role name is empty'),
+  roleNotFound: etcdStatus(status.FAILED_PRECONDITION, 'etcdserver: role name not found'),
+  roleNotGranted: etcdStatus(status.FAILED_PRECONDITION, 'etcdserver: role is not granted to the user'),
+  rootRoleNotExist: etcdStatus(status.FAILED_PRECONDITION, 'etcdserver: root user does not have root role'),
+  rootUserNotExist: etcdStatus(status.FAILED_PRECONDITION, 'etcdserver: root user does not exist'),
   stopped: etcdStatus(status.UNAVAILABLE, 'etcdserver: server stopped'),
   timeout: etcdStatus(status.UNAVAILABLE, 'etcdserver: request timed out'),
   tooManyOps: etcdStatus(status.INVALID_ARGUMENT, 'etcdserver: too many operations in txn request'),
   tooManyRequests: etcdStatus(status.RESOURCE_EXHAUSTED, 'etcdserver: too many requests'),
+  userAlreadyExist: etcdStatus(status.FAILED_PRECONDITION, 'etcdserver: user name already exists'),
   userEmpty: etcdStatus(status.INVALID_ARGUMENT, 'etcdserver: user name is empty'),
+  userNotFound: etcdStatus(status.FAILED_PRECONDITION, 'etcdserver: user name not found'),
   valueProvided: etcdStatus(status.INVALID_ARGUMENT, 'etcdserver: value is provided'),
 } as const;
 
@@ -73,8 +92,22 @@ const ETCD_STATUS_BY_CODE: Partial<Record<DomainErrorCode, EtcdStatus>> = {
   [ErrorCode.ERROR_CODE_PERMISSION_DENIED]: ETCD_ERRORS.permissionDenied, // 30
   [ErrorCode.ERROR_CODE_AUTH_FAILED]: ETCD_ERRORS.authFailed, // 31
   [ErrorCode.ERROR_CODE_INVALID_AUTH_TOKEN]: ETCD_ERRORS.invalidAuthToken, // 32
+  [ErrorCode.ERROR_CODE_AUTH_NOT_ENABLED]: ETCD_ERRORS.authNotEnabled, // 33
+  [ErrorCode.ERROR_CODE_USER_NOT_FOUND]: ETCD_ERRORS.userNotFound, // 34
+  [ErrorCode.ERROR_CODE_USER_EXISTS]: ETCD_ERRORS.userAlreadyExist, // 35
+  [ErrorCode.ERROR_CODE_ROLE_NOT_FOUND]: ETCD_ERRORS.roleNotFound, // 36
+  [ErrorCode.ERROR_CODE_ROLE_EXISTS]: ETCD_ERRORS.roleAlreadyExist, // 37
+  [ErrorCode.ERROR_CODE_ROOT_USER_NOT_EXIST]: ETCD_ERRORS.rootUserNotExist, // 38
+  [ErrorCode.ERROR_CODE_ROOT_ROLE_NOT_EXIST]: ETCD_ERRORS.rootRoleNotExist, // 39
+  [ErrorCode.ERROR_CODE_ROLE_NOT_GRANTED]: ETCD_ERRORS.roleNotGranted, // 40
+  [ErrorCode.ERROR_CODE_PERMISSION_NOT_GRANTED]: ETCD_ERRORS.permissionNotGranted, // 41
+  [ErrorCode.ERROR_CODE_INVALID_AUTH_MGMT]: ETCD_ERRORS.invalidAuthMgmt, // 42
   [ErrorCode.ERROR_CODE_AUTH_REQUIRED]: ETCD_ERRORS.userEmpty, // 43: etcd's answer to a call without a token while auth is on
   [ErrorCode.ERROR_CODE_CORRUPT]: ETCD_ERRORS.corrupt, // 50
+  [ErrorCode.ERROR_CODE_MEMBER_NOT_FOUND]: ETCD_ERRORS.memberNotFound, // 60
+  [ErrorCode.ERROR_CODE_MEMBER_EXISTS]: ETCD_ERRORS.peerURLExist, // 61: through etcd's API a member is named by its address
+  [ErrorCode.ERROR_CODE_LEARNER_NOT_READY]: ETCD_ERRORS.learnerNotReady, // 62
+  [ErrorCode.ERROR_CODE_NOT_LEADER]: ETCD_ERRORS.notLeader, // 64
   [ErrorCode.ERROR_CODE_NO_SPACE]: ETCD_ERRORS.noSpace, // 74
 };
 
