@@ -99,7 +99,8 @@ export function etcdMaintenanceService(deps: EtcdMaintenanceDeps): MaintenanceSe
         version,
         dbSize,
         leader: s.leader,
-        raftIndex: s.commit,
+        // Whatever is applied was committed: a commit index read before the applied one moved on is raised to it.
+        raftIndex: Math.max(s.commit, s.applied),
         raftTerm: s.term,
         raftAppliedIndex: s.applied,
         errors,
