@@ -109,58 +109,61 @@ test.serial('Snapshot streams a Cairn backup sized and checksummed as etcdctl sn
   t.true(summary.revision >= 20, `revision ${summary.revision}`);
 });
 
-test.serial('auth through etcd: enable, authenticate, the token works on cairn and etcd calls, and permission is refused in etcd words', async (t) => {
-  const { c } = await member(t);
-  await call(c.auth, c.auth.userAdd, { name: 'root', password: 'rootpw', options: undefined, hashedPassword: '' });
-  await call(c.auth, c.auth.userGrantRole, { user: 'root', role: 'root' });
-  await call(c.auth, c.auth.roleAdd, { name: 'app' });
-  await call(c.auth, c.auth.roleGrantPermission, {
-    name: 'app',
-    perm: { permType: Permission_Type.READWRITE, key: b('app/'), rangeEnd: b('app0') },
-  });
-  await call(c.auth, c.auth.userAdd, { name: 'alice', password: 'alicepw', options: undefined, hashedPassword: '' });
-  await call(c.auth, c.auth.userGrantRole, { user: 'alice', role: 'app' });
-  const perms = await call(c.auth, c.auth.roleGet, { role: 'app' });
-  t.deepEqual(perms.perm, [{ permType: Permission_Type.READWRITE, key: b('app/'), rangeEnd: b('app0') }]);
-  t.is(
-    (await failure(call(c.auth, c.auth.userAdd, { name: 'alice', password: 'x', options: undefined, hashedPassword: '' }))).details,
-    'etcdserver: user name already exists',
-  );
-  t.is(
-    (await failure(call(c.auth, c.auth.authenticate, { name: 'alice', password: 'alicepw' }))).details,
-    'etcdserver: authentication is not enabled',
-  );
+test.serial(
+  'auth through etcd: enable, authenticate, the token works on cairn and etcd calls, and permission is refused in etcd words',
+  async (t) => {
+    const { c } = await member(t);
+    await call(c.auth, c.auth.userAdd, { name: 'root', password: 'rootpw', options: undefined, hashedPassword: '' });
+    await call(c.auth, c.auth.userGrantRole, { user: 'root', role: 'root' });
+    await call(c.auth, c.auth.roleAdd, { name: 'app' });
+    await call(c.auth, c.auth.roleGrantPermission, {
+      name: 'app',
+      perm: { permType: Permission_Type.READWRITE, key: b('app/'), rangeEnd: b('app0') },
+    });
+    await call(c.auth, c.auth.userAdd, { name: 'alice', password: 'alicepw', options: undefined, hashedPassword: '' });
+    await call(c.auth, c.auth.userGrantRole, { user: 'alice', role: 'app' });
+    const perms = await call(c.auth, c.auth.roleGet, { role: 'app' });
+    t.deepEqual(perms.perm, [{ permType: Permission_Type.READWRITE, key: b('app/'), rangeEnd: b('app0') }]);
+    t.is(
+      (await failure(call(c.auth, c.auth.userAdd, { name: 'alice', password: 'x', options: undefined, hashedPassword: '' }))).details,
+      'etcdserver: user name already exists',
+    );
+    t.is(
+      (await failure(call(c.auth, c.auth.authenticate, { name: 'alice', password: 'alicepw' }))).details,
+      'etcdserver: authentication is not enabled',
+    );
 
-  await call(c.auth, c.auth.authEnable, {});
-  t.true((await call(c.auth, c.auth.authStatus, {})).enabled);
-  // Enabling again is a no-op, as in etcd: tokens issued meanwhile stay valid.
-  const wrong = await failure(call(c.auth, c.auth.authenticate, { name: 'alice', password: 'nope' }));
-  t.is(wrong.details, 'etcdserver: authentication failed, invalid user ID or password');
-  const alice = (await call(c.auth, c.auth.authenticate, { name: 'alice', password: 'alicepw' })).token;
-  const root = (await call(c.auth, c.auth.authenticate, { name: 'root', password: 'rootpw' })).token;
-  await call(c.auth, c.auth.authEnable, {}, root);
+    await call(c.auth, c.auth.authEnable, {});
+    t.true((await call(c.auth, c.auth.authStatus, {})).enabled);
+    // Enabling again is a no-op, as in etcd: tokens issued meanwhile stay valid.
+    const wrong = await failure(call(c.auth, c.auth.authenticate, { name: 'alice', password: 'nope' }));
+    t.is(wrong.details, 'etcdserver: authentication failed, invalid user ID or password');
+    const alice = (await call(c.auth, c.auth.authenticate, { name: 'alice', password: 'alicepw' })).token;
+    const root = (await call(c.auth, c.auth.authenticate, { name: 'root', password: 'rootpw' })).token;
+    await call(c.auth, c.auth.authEnable, {}, root);
 
-  // The etcd token on Cairn's own KV service.
-  const put = { key: b('app/x'), value: b('1'), lease: 0, prevKv: false, ignoreValue: false, ignoreLease: false };
-  await call(c.kv, c.kv.put, put, alice);
-  // No token: etcd's "user name is empty"; outside the role's range: etcd's "permission denied".
-  const anonymous = await failure(call(c.auth, c.auth.userList, {}));
-  t.is(anonymous.details, 'etcdserver: user name is empty');
-  const lease = await grant(c, 30).catch(() => 0);
-  t.is(lease, 0, 'a lease grant without a token is refused');
-  const aliceLease = (await call(c.lease, c.lease.leaseGrant, { ttl: 30, id: 0 }, alice)).id;
-  const denied = await failure(call(c.lock, c.lock.lock, { name: b('other'), lease: aliceLease }, alice));
-  t.is(denied.code, status.PERMISSION_DENIED);
-  t.is(denied.details, 'etcdserver: permission denied');
-  t.is((await failure(call(c.auth, c.auth.userList, {}, alice))).details, 'etcdserver: permission denied');
-  const locked = await call(c.lock, c.lock.lock, { name: b('app/l'), lease: aliceLease }, alice);
-  t.is(locked.key.toString(), `app/l/${aliceLease.toString(16)}`);
-  t.deepEqual((await call(c.auth, c.auth.userList, {}, root)).users.sort(), ['alice', 'root']);
-  const bogus = await failure(call(c.auth, c.auth.userList, {}, 'c1.bogus.token'));
-  t.is(bogus.details, 'etcdserver: invalid auth token');
-  await call(c.auth, c.auth.authDisable, {}, root);
-  t.false((await call(c.auth, c.auth.authStatus, {})).enabled);
-});
+    // The etcd token on Cairn's own KV service.
+    const put = { key: b('app/x'), value: b('1'), lease: 0, prevKv: false, ignoreValue: false, ignoreLease: false };
+    await call(c.kv, c.kv.put, put, alice);
+    // No token: etcd's "user name is empty"; outside the role's range: etcd's "permission denied".
+    const anonymous = await failure(call(c.auth, c.auth.userList, {}));
+    t.is(anonymous.details, 'etcdserver: user name is empty');
+    const lease = await grant(c, 30).catch(() => 0);
+    t.is(lease, 0, 'a lease grant without a token is refused');
+    const aliceLease = (await call(c.lease, c.lease.leaseGrant, { ttl: 30, id: 0 }, alice)).id;
+    const denied = await failure(call(c.lock, c.lock.lock, { name: b('other'), lease: aliceLease }, alice));
+    t.is(denied.code, status.PERMISSION_DENIED);
+    t.is(denied.details, 'etcdserver: permission denied');
+    t.is((await failure(call(c.auth, c.auth.userList, {}, alice))).details, 'etcdserver: permission denied');
+    const locked = await call(c.lock, c.lock.lock, { name: b('app/l'), lease: aliceLease }, alice);
+    t.is(locked.key.toString(), `app/l/${aliceLease.toString(16)}`);
+    t.deepEqual((await call(c.auth, c.auth.userList, {}, root)).users.sort(), ['alice', 'root']);
+    const bogus = await failure(call(c.auth, c.auth.userList, {}, 'c1.bogus.token'));
+    t.is(bogus.details, 'etcdserver: invalid auth token');
+    await call(c.auth, c.auth.authDisable, {}, root);
+    t.false((await call(c.auth, c.auth.authStatus, {})).enabled);
+  },
+);
 
 test.serial('Lock: one holder at a time, the next in create-revision order, and a holder whose lease expires loses it', async (t) => {
   const { c } = await member(t);
