@@ -1,4 +1,4 @@
-import type { sendUnaryData, ServerUnaryCall, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { sendUnaryData, ServerUnaryCall, ServiceDefinition, ServiceError, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { invariant } from '../../invariant.js';
 import { toServiceError } from '../errors.js';
 import { ACCESS_RULES } from './access-rules.js';
@@ -14,7 +14,13 @@ type StreamHandler = (call: StreamCall) => void;
  * at start. Unary calls are checked before the handler runs; a stream's caller is checked
  * when it opens (the watch stream then checks each create through the same Authorizer).
  */
-export function guardService<Impl extends object>(definition: ServiceDefinition, impl: Impl, authorizer: Authorizer): Impl {
+export function guardService<Impl extends object>(
+  definition: ServiceDefinition,
+  impl: Impl,
+  authorizer: Authorizer,
+  /** How a refusal reaches the client: Cairn's table, or etcd's for the etcd-compatible API. */
+  toError: (err: unknown) => Partial<ServiceError> = toServiceError,
+): Impl {
   const guarded: Record<string, unknown> = {};
   const handlers = impl as unknown as UntypedServiceImplementation;
   for (const [name, method] of Object.entries(definition)) {
@@ -34,19 +40,19 @@ export function guardService<Impl extends object>(definition: ServiceDefinition,
               try {
                 check(call);
               } catch (err) {
-                callback(toServiceError(err), null);
+                callback(toError(err), null);
                 return;
               }
               unary(call, callback);
             },
-            (err: unknown) => callback(toServiceError(err), null),
+            (err: unknown) => callback(toError(err), null),
           );
           return;
         }
         try {
           check(call);
         } catch (err) {
-          callback(toServiceError(err), null);
+          callback(toError(err), null);
           return;
         }
         unary(call, callback);
@@ -58,7 +64,7 @@ export function guardService<Impl extends object>(definition: ServiceDefinition,
         try {
           authorizer.authorize(rule, undefined, { metadata: call.metadata, call });
         } catch (err) {
-          call.emit('error', toServiceError(err));
+          call.emit('error', toError(err));
           return;
         }
         stream(call);
