@@ -23,6 +23,8 @@ import { int64RangeInterceptor, withInt64RangeCheck } from './int64-range.js';
 import path from 'node:path';
 import { HEALTH_PROTO_FILE, packageRoot, PUBLIC_PROTO_FILES } from './proto-files.js';
 import { WATCH_SERVICE_DEFINITION } from './watch-encoding.js';
+import { ETCD_PROTO_FILES, etcdServiceDefinitions, type EtcdServices } from './etcd/services.js';
+import { toEtcdServiceError } from './etcd/rpctypes.js';
 
 /**
  * The transport-level cap on any message. Client requests are held to maxRequestBytes by
@@ -40,6 +42,8 @@ export interface NodeServices {
   auth: AuthServiceServer;
   /** Raft traffic between members; not described by reflection, it is not a public API. */
   peer: RaftPeerServiceServer;
+  /** etcd's v3 API over the same operations (server/api/etcd/); absent with --etcd-compat=false. */
+  etcd?: EtcdServices;
 }
 
 /**
@@ -73,6 +77,13 @@ export function buildGrpcServer(
   addPublic(ClusterServiceService, services.cluster);
   addPublic(MaintenanceServiceService, services.maintenance);
   addPublic(AuthServiceService, services.auth);
+  // etcd's services behind the same guard, answering refusals with etcd's statuses (etcd/rpctypes.ts).
+  for (const { definition, impl } of services.etcd === undefined ? [] : etcdServiceDefinitions(services.etcd)) {
+    server.addService(
+      withInt64RangeCheck(definition),
+      guardService(definition, impl, authorizer, toEtcdServiceError) as UntypedServiceImplementation,
+    );
+  }
   server.addService(RaftPeerServiceService, services.peer);
 
   const health = new HealthImplementation({
@@ -87,7 +98,8 @@ export function buildGrpcServer(
   health.addToServer(server);
 
   const root = packageRoot();
-  const definitions = loadSync([...PUBLIC_PROTO_FILES, path.join(root, HEALTH_PROTO_FILE)], {
+  const etcdFiles = services.etcd === undefined ? [] : ETCD_PROTO_FILES;
+  const definitions = loadSync([...PUBLIC_PROTO_FILES, ...etcdFiles, path.join(root, HEALTH_PROTO_FILE)], {
     includeDirs: [path.join(root, 'proto')],
     keepCase: true,
     longs: String,
