@@ -14,11 +14,11 @@ export const PUBLIC_PROTO_FILES = [
   'cairn/v1/errors.proto',
 ];
 
-/** etcd's API (proto/etcd, imported from etcd v3.7.3), described when the etcd services are on. */
-export const ETCD_PROTO_FILES = [
-  'etcd/api/etcdserverpb/rpc.proto',
-  'etcd/api/mvccpb/kv.proto',
-  'etcd/api/authpb/auth.proto',
+/**
+ * etcd's Lock and Election protos (proto/etcd, from etcd v3.7.3), described when the etcd
+ * services are on; etcd/services.ts lists rpc.proto and the rest.
+ */
+export const ETCD_ADMIN_PROTO_FILES = [
   'etcd/server/etcdserver/api/v3lock/v3lockpb/v3lock.proto',
   'etcd/server/etcdserver/api/v3election/v3electionpb/v3election.proto',
 ];

@@ -18,7 +18,7 @@ export function guardService<Impl extends object>(
   definition: ServiceDefinition,
   impl: Impl,
   authorizer: Authorizer,
-  /** How a refusal reaches the client: Cairn's status, or etcd's for etcd's services. */
+  /** How a refusal reaches the client: Cairn's table, or etcd's for the etcd-compatible API. */
   toError: (err: unknown) => Partial<ServiceError> = toServiceError,
 ): Impl {
   const guarded: Record<string, unknown> = {};
