@@ -3,7 +3,7 @@
  * grpc-js clients generated from etcd's protos: the fields and messages etcd's clients read.
  * Serial: each test starts its own member, and members starting at once overload a busy CI.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,7 @@ import { MIN_WAIT_MS, waitUntil } from '../helpers/wait.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 
-async function member(t: import('ava').ExecutionContext): Promise<{ c: EtcdClients; address: string }> {
+async function member(t: ExecutionContext): Promise<{ c: EtcdClients; address: string }> {
   const node = await startNodeProcess({ args: ['--log-level', 'info'] });
   const c = etcdClients(node.address);
   t.teardown(async () => {
@@ -29,12 +29,12 @@ async function member(t: import('ava').ExecutionContext): Promise<{ c: EtcdClien
 }
 
 async function grant(c: EtcdClients, ttl: number): Promise<number> {
-  return (await call(c.lease, c.lease.leaseGrant, { ttl, id: 0 })).id;
+  return (await call(c.lease, 'leaseGrant', { ttl, id: 0 })).id;
 }
 
 test.serial('Status, alarms, HashKV and the unsupported Hash and Downgrade answer as etcd clients expect', async (t) => {
   const { c } = await member(t);
-  const s = await call(c.maintenance, c.maintenance.status, {});
+  const s = await call(c.maintenance, 'status', {});
   t.regex(s.version, /^3\.7\.3\+cairn\./);
   t.true(s.leader !== 0 && s.leader === s.header?.memberId, 'a lone member leads itself');
   t.true(s.raftIndex >= s.raftAppliedIndex && s.raftAppliedIndex > 0, JSON.stringify(s));
@@ -44,46 +44,46 @@ test.serial('Status, alarms, HashKV and the unsupported Hash and Downgrade answe
 
   const self = s.header!.memberId;
   const lease = await grant(c, 30);
-  await call(c.maintenance, c.maintenance.alarm, { action: AlarmRequest_AlarmAction.ACTIVATE, memberID: self, alarm: AlarmType.NOSPACE });
-  const listed = await call(c.maintenance, c.maintenance.alarm, {
+  await call(c.maintenance, 'alarm', { action: AlarmRequest_AlarmAction.ACTIVATE, memberID: self, alarm: AlarmType.NOSPACE });
+  const listed = await call(c.maintenance, 'alarm', {
     action: AlarmRequest_AlarmAction.GET,
     memberID: 0,
     alarm: AlarmType.NONE,
   });
   t.deepEqual(listed.alarms, [{ memberID: self, alarm: AlarmType.NOSPACE }]);
-  t.deepEqual((await call(c.maintenance, c.maintenance.status, {})).errors, [`memberID:${self} alarm:NOSPACE`]);
+  t.deepEqual((await call(c.maintenance, 'status', {})).errors, [`memberID:${self} alarm:NOSPACE`]);
   // Writes that add data are refused with etcd's message while NOSPACE is active.
-  const refused = await failure(call(c.lock, c.lock.lock, { name: b('quota'), lease }));
+  const refused = await failure(call(c.lock, 'lock', { name: b('quota'), lease }));
   t.is(refused.code, status.RESOURCE_EXHAUSTED);
   t.is(refused.details, 'etcdserver: mvcc: database space exceeded');
-  const ended = await call(c.maintenance, c.maintenance.alarm, {
+  const ended = await call(c.maintenance, 'alarm', {
     action: AlarmRequest_AlarmAction.DEACTIVATE,
     memberID: self,
     alarm: AlarmType.NOSPACE,
   });
   t.deepEqual(ended.alarms, [{ memberID: self, alarm: AlarmType.NOSPACE }]);
   t.deepEqual(
-    (await call(c.maintenance, c.maintenance.alarm, { action: AlarmRequest_AlarmAction.GET, memberID: 0, alarm: AlarmType.NONE })).alarms,
+    (await call(c.maintenance, 'alarm', { action: AlarmRequest_AlarmAction.GET, memberID: 0, alarm: AlarmType.NONE })).alarms,
     [],
   );
 
-  await call(c.kv, c.kv.put, { key: b('h'), value: b('1'), lease: 0, prevKv: false, ignoreValue: false, ignoreLease: false });
-  const hash1 = await call(c.maintenance, c.maintenance.hashKv, { revision: 0 });
+  await call(c.kv, 'put', { key: b('h'), value: b('1'), lease: 0, prevKv: false, ignoreValue: false, ignoreLease: false });
+  const hash1 = await call(c.maintenance, 'hashKv', { revision: 0 });
   t.true(hash1.hash >= 0 && hash1.hash < 2 ** 32 && hash1.hashRevision > 0);
-  t.is((await call(c.maintenance, c.maintenance.hashKv, { revision: hash1.hashRevision })).hash, hash1.hash);
-  const future = await failure(call(c.maintenance, c.maintenance.hashKv, { revision: hash1.hashRevision + 100 }));
+  t.is((await call(c.maintenance, 'hashKv', { revision: hash1.hashRevision })).hash, hash1.hash);
+  const future = await failure(call(c.maintenance, 'hashKv', { revision: hash1.hashRevision + 100 }));
   t.is(future.details, 'etcdserver: mvcc: required revision is a future revision');
 
-  t.is((await failure(call(c.maintenance, c.maintenance.hash, {}))).code, status.UNIMPLEMENTED);
-  t.is((await failure(call(c.maintenance, c.maintenance.downgrade, { action: 0, version: '3.6' }))).code, status.UNIMPLEMENTED);
-  const bad = await failure(call(c.maintenance, c.maintenance.moveLeader, { targetID: 12345 }));
+  t.is((await failure(call(c.maintenance, 'hash', {}))).code, status.UNIMPLEMENTED);
+  t.is((await failure(call(c.maintenance, 'downgrade', { action: 0, version: '3.6' }))).code, status.UNIMPLEMENTED);
+  const bad = await failure(call(c.maintenance, 'moveLeader', { targetID: 12345 }));
   t.is(bad.details, 'etcdserver: bad leader transferee');
 });
 
 test.serial('Snapshot streams a Cairn backup sized and checksummed as etcdctl snapshot save requires', async (t) => {
   const { c } = await member(t);
   const put = (k: string, v: string) =>
-    call(c.kv, c.kv.put, { key: b(k), value: b(v), lease: 0, prevKv: false, ignoreValue: false, ignoreLease: false });
+    call(c.kv, 'put', { key: b(k), value: b(v), lease: 0, prevKv: false, ignoreValue: false, ignoreLease: false });
   for (let i = 0; i < 20; i++) await put(`snap/${i}`, 'x'.repeat(i * 10));
   const stream = c.maintenance.snapshot({});
   const pieces: SnapshotResponse[] = [];
@@ -113,69 +113,69 @@ test.serial(
   'auth through etcd: enable, authenticate, the token works on cairn and etcd calls, and permission is refused in etcd words',
   async (t) => {
     const { c } = await member(t);
-    await call(c.auth, c.auth.userAdd, { name: 'root', password: 'rootpw', options: undefined, hashedPassword: '' });
-    await call(c.auth, c.auth.userGrantRole, { user: 'root', role: 'root' });
-    await call(c.auth, c.auth.roleAdd, { name: 'app' });
-    await call(c.auth, c.auth.roleGrantPermission, {
+    await call(c.auth, 'userAdd', { name: 'root', password: 'rootpw', options: undefined, hashedPassword: '' });
+    await call(c.auth, 'userGrantRole', { user: 'root', role: 'root' });
+    await call(c.auth, 'roleAdd', { name: 'app' });
+    await call(c.auth, 'roleGrantPermission', {
       name: 'app',
       perm: { permType: Permission_Type.READWRITE, key: b('app/'), rangeEnd: b('app0') },
     });
-    await call(c.auth, c.auth.userAdd, { name: 'alice', password: 'alicepw', options: undefined, hashedPassword: '' });
-    await call(c.auth, c.auth.userGrantRole, { user: 'alice', role: 'app' });
-    const perms = await call(c.auth, c.auth.roleGet, { role: 'app' });
+    await call(c.auth, 'userAdd', { name: 'alice', password: 'alicepw', options: undefined, hashedPassword: '' });
+    await call(c.auth, 'userGrantRole', { user: 'alice', role: 'app' });
+    const perms = await call(c.auth, 'roleGet', { role: 'app' });
     t.deepEqual(perms.perm, [{ permType: Permission_Type.READWRITE, key: b('app/'), rangeEnd: b('app0') }]);
     t.is(
-      (await failure(call(c.auth, c.auth.userAdd, { name: 'alice', password: 'x', options: undefined, hashedPassword: '' }))).details,
+      (await failure(call(c.auth, 'userAdd', { name: 'alice', password: 'x', options: undefined, hashedPassword: '' }))).details,
       'etcdserver: user name already exists',
     );
     t.is(
-      (await failure(call(c.auth, c.auth.authenticate, { name: 'alice', password: 'alicepw' }))).details,
+      (await failure(call(c.auth, 'authenticate', { name: 'alice', password: 'alicepw' }))).details,
       'etcdserver: authentication is not enabled',
     );
 
-    await call(c.auth, c.auth.authEnable, {});
-    t.true((await call(c.auth, c.auth.authStatus, {})).enabled);
+    await call(c.auth, 'authEnable', {});
+    t.true((await call(c.auth, 'authStatus', {})).enabled);
     // Enabling again is a no-op, as in etcd: tokens issued meanwhile stay valid.
-    const wrong = await failure(call(c.auth, c.auth.authenticate, { name: 'alice', password: 'nope' }));
+    const wrong = await failure(call(c.auth, 'authenticate', { name: 'alice', password: 'nope' }));
     t.is(wrong.details, 'etcdserver: authentication failed, invalid user ID or password');
-    const alice = (await call(c.auth, c.auth.authenticate, { name: 'alice', password: 'alicepw' })).token;
-    const root = (await call(c.auth, c.auth.authenticate, { name: 'root', password: 'rootpw' })).token;
-    await call(c.auth, c.auth.authEnable, {}, root);
+    const alice = (await call(c.auth, 'authenticate', { name: 'alice', password: 'alicepw' })).token;
+    const root = (await call(c.auth, 'authenticate', { name: 'root', password: 'rootpw' })).token;
+    await call(c.auth, 'authEnable', {}, root);
 
     // The etcd token on Cairn's own KV service.
     const put = { key: b('app/x'), value: b('1'), lease: 0, prevKv: false, ignoreValue: false, ignoreLease: false };
-    await call(c.kv, c.kv.put, put, alice);
+    await call(c.kv, 'put', put, alice);
     // No token: etcd's "user name is empty"; outside the role's range: etcd's "permission denied".
-    const anonymous = await failure(call(c.auth, c.auth.userList, {}));
+    const anonymous = await failure(call(c.auth, 'userList', {}));
     t.is(anonymous.details, 'etcdserver: user name is empty');
     const lease = await grant(c, 30).catch(() => 0);
     t.is(lease, 0, 'a lease grant without a token is refused');
-    const aliceLease = (await call(c.lease, c.lease.leaseGrant, { ttl: 30, id: 0 }, alice)).id;
-    const denied = await failure(call(c.lock, c.lock.lock, { name: b('other'), lease: aliceLease }, alice));
+    const aliceLease = (await call(c.lease, 'leaseGrant', { ttl: 30, id: 0 }, alice)).id;
+    const denied = await failure(call(c.lock, 'lock', { name: b('other'), lease: aliceLease }, alice));
     t.is(denied.code, status.PERMISSION_DENIED);
     t.is(denied.details, 'etcdserver: permission denied');
-    t.is((await failure(call(c.auth, c.auth.userList, {}, alice))).details, 'etcdserver: permission denied');
-    const locked = await call(c.lock, c.lock.lock, { name: b('app/l'), lease: aliceLease }, alice);
+    t.is((await failure(call(c.auth, 'userList', {}, alice))).details, 'etcdserver: permission denied');
+    const locked = await call(c.lock, 'lock', { name: b('app/l'), lease: aliceLease }, alice);
     t.is(locked.key.toString(), `app/l/${aliceLease.toString(16)}`);
-    t.deepEqual((await call(c.auth, c.auth.userList, {}, root)).users.sort(), ['alice', 'root']);
-    const bogus = await failure(call(c.auth, c.auth.userList, {}, 'c1.bogus.token'));
+    t.deepEqual((await call(c.auth, 'userList', {}, root)).users.sort(), ['alice', 'root']);
+    const bogus = await failure(call(c.auth, 'userList', {}, 'c1.bogus.token'));
     t.is(bogus.details, 'etcdserver: invalid auth token');
-    await call(c.auth, c.auth.authDisable, {}, root);
-    t.false((await call(c.auth, c.auth.authStatus, {})).enabled);
+    await call(c.auth, 'authDisable', {}, root);
+    t.false((await call(c.auth, 'authStatus', {})).enabled);
   },
 );
 
 test.serial('Lock: one holder at a time, the next in create-revision order, and a holder whose lease expires loses it', async (t) => {
   const { c } = await member(t);
   const [l1, l2, l3] = [await grant(c, 60), await grant(c, 60), await grant(c, 2)];
-  const first = await call(c.lock, c.lock.lock, { name: b('job'), lease: l1 });
+  const first = await call(c.lock, 'lock', { name: b('job'), lease: l1 });
   t.is(first.key.toString(), `job/${l1.toString(16)}`);
   let secondDone = false;
-  const second = call(c.lock, c.lock.lock, { name: b('job'), lease: l2 }).finally(() => (secondDone = true));
+  const second = call(c.lock, 'lock', { name: b('job'), lease: l2 }).finally(() => (secondDone = true));
   // Queued: its key exists under the prefix, and it has not been answered.
   const queued = async (n: number): Promise<void> => {
     for (const deadline = Date.now() + MIN_WAIT_MS; Date.now() < deadline;) {
-      const r = await call(c.kv, c.kv.range, {
+      const r = await call(c.kv, 'range', {
         key: b('job/'),
         rangeEnd: b('job0'),
         limit: 0,
@@ -194,33 +194,33 @@ test.serial('Lock: one holder at a time, the next in create-revision order, and 
   };
   await queued(2);
   t.false(secondDone, 'the second Lock waits while the first holds');
-  await call(c.lock, c.lock.unlock, { key: first.key });
+  await call(c.lock, 'unlock', { key: first.key });
   const got = await second;
   t.is(got.key.toString(), `job/${l2.toString(16)}`);
   t.true(got.header!.revision > first.header!.revision);
 
   // The third waits behind the second; revoking the second's lease deletes its key: the third holds.
   let thirdDone = false;
-  const third = call(c.lock, c.lock.lock, { name: b('job'), lease: l3 }).finally(() => (thirdDone = true));
+  const third = call(c.lock, 'lock', { name: b('job'), lease: l3 }).finally(() => (thirdDone = true));
   await queued(2);
   t.false(thirdDone);
-  await call(c.lease, c.lease.leaseRevoke, { id: l2 });
+  await call(c.lease, 'leaseRevoke', { id: l2 });
   t.is((await third).key.toString(), `job/${l3.toString(16)}`);
 
   // A holder's lease that expires (nobody keeps l3 alive) frees the lock for the next.
   const l4 = await grant(c, 60);
-  const fourth = await call(c.lock, c.lock.lock, { name: b('job'), lease: l4 });
+  const fourth = await call(c.lock, 'lock', { name: b('job'), lease: l4 });
   t.is(fourth.key.toString(), `job/${l4.toString(16)}`);
 
-  const missing = await failure(call(c.lock, c.lock.lock, { name: b('job'), lease: 999_999 }));
+  const missing = await failure(call(c.lock, 'lock', { name: b('job'), lease: 999_999 }));
   t.is(missing.details, 'etcdserver: requested lease not found');
 });
 
 test.serial('Election: campaign, observe the leader and its proclaimed values, resign hands over to the next candidate', async (t) => {
   const { c } = await member(t);
   const [la, lb] = [await grant(c, 60), await grant(c, 60)];
-  t.is((await failure(call(c.election, c.election.leader, { name: b('e') }))).details, 'election: no leader');
-  const a = await call(c.election, c.election.campaign, { name: b('e'), lease: la, value: b('a1') });
+  t.is((await failure(call(c.election, 'leader', { name: b('e') }))).details, 'election: no leader');
+  const a = await call(c.election, 'campaign', { name: b('e'), lease: la, value: b('a1') });
   const leaderA = a.leader!;
   t.is(leaderA.key.toString(), `e/${la.toString(16)}`);
   t.is(leaderA.lease, la);
@@ -237,17 +237,17 @@ test.serial('Election: campaign, observe the leader and its proclaimed values, r
   t.deepEqual(values(), ['a1']);
 
   let bDone = false;
-  const b1 = call(c.election, c.election.campaign, { name: b('e'), lease: lb, value: b('b1') }).finally(() => (bDone = true));
-  await call(c.election, c.election.proclaim, { leader: leaderA, value: b('a2') });
+  const b1 = call(c.election, 'campaign', { name: b('e'), lease: lb, value: b('b1') }).finally(() => (bDone = true));
+  await call(c.election, 'proclaim', { leader: leaderA, value: b('a2') });
   await waitUntil(
     () => values().includes('a2'),
     MIN_WAIT_MS,
     () => `observe: ${JSON.stringify(values())}`,
   );
   t.false(bDone, "b's campaign waits while a leads");
-  t.is((await call(c.election, c.election.leader, { name: b('e') })).kv!.value.toString(), 'a2');
+  t.is((await call(c.election, 'leader', { name: b('e') })).kv!.value.toString(), 'a2');
 
-  await call(c.election, c.election.resign, { leader: leaderA });
+  await call(c.election, 'resign', { leader: leaderA });
   const won = await b1;
   t.is(won.leader!.key.toString(), `e/${lb.toString(16)}`);
   await waitUntil(
@@ -257,6 +257,6 @@ test.serial('Election: campaign, observe the leader and its proclaimed values, r
   );
   t.deepEqual(values(), ['a1', 'a2', 'b1']);
   // a no longer leads: its LeaderKey proclaims nothing.
-  t.is((await failure(call(c.election, c.election.proclaim, { leader: leaderA, value: b('a3') }))).details, 'election: not leader');
-  t.is((await call(c.election, c.election.leader, { name: b('e') })).kv!.value.toString(), 'b1');
+  t.is((await failure(call(c.election, 'proclaim', { leader: leaderA, value: b('a3') }))).details, 'election: not leader');
+  t.is((await call(c.election, 'leader', { name: b('e') })).kv!.value.toString(), 'b1');
 });

@@ -2,7 +2,15 @@
  * grpc-js clients of etcd's Cluster, Maintenance, Auth, Lock and Election services (the
  * generated ones in gen/ts/etcd), promisified, for tests against real members.
  */
-import { credentials, Metadata, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import {
+  credentials,
+  Metadata,
+  type CallOptions,
+  type Client,
+  type ClientReadableStream,
+  type ClientUnaryCall,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { KVServiceClient } from '../../gen/ts/cairn/v1/kv.js';
 import { LeaseServiceClient } from '../../gen/ts/cairn/v1/lease.js';
 import { AuthClient, ClusterClient, MaintenanceClient, type ResponseHeader } from '../../gen/ts/etcd/api/etcdserverpb/rpc.js';
@@ -11,25 +19,31 @@ import { LockClient } from '../../gen/ts/etcd/server/etcdserver/api/v3lock/v3loc
 
 const CALL_TIMEOUT_MS = 60_000;
 
-type UnaryMethod<Req, Res> = (
-  req: Req,
+/** The request and response types of a generated client's unary method (its last, 4-argument overload). */
+type UnaryTypes<F> = F extends (
+  req: infer Req,
   md: Metadata,
-  options: { deadline: number },
-  cb: (err: ServiceError | null, res: Res) => void,
-) => unknown;
+  options: Partial<CallOptions>,
+  cb: (err: ServiceError | null, res: infer Res) => void,
+) => ClientUnaryCall
+  ? { req: Req; res: Res }
+  : never;
 
-/** Calls a unary method with the token (if any) in the "token" metadata, as etcd's clients do. */
-export function call<Req, Res>(
-  client: Client,
-  method: UnaryMethod<Req, Res>,
-  req: Req,
+/** Calls a unary method by name with the token (if any) in the "token" metadata, as etcd's clients do. */
+export function call<C extends Client, M extends keyof C & string>(
+  client: C,
+  method: M,
+  req: UnaryTypes<C[M]>['req'],
   token?: string,
   timeoutMs = CALL_TIMEOUT_MS,
-): Promise<Res> {
+): Promise<UnaryTypes<C[M]>['res']> {
   const md = new Metadata();
   if (token !== undefined) md.set('token', token);
+  const invoke = (client[method] as (...args: unknown[]) => unknown).bind(client);
   return new Promise((resolve, reject) => {
-    method.call(client, req, md, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
+    invoke(req, md, { deadline: Date.now() + timeoutMs }, (err: ServiceError | null, res: UnaryTypes<C[M]>['res']) =>
+      err ? reject(err) : resolve(res),
+    );
   });
 }
 
