@@ -10,7 +10,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { Permission_Type } from '../../gen/ts/etcd/api/authpb/auth.js';
-import { AlarmRequest_AlarmAction, AlarmType, type SnapshotResponse } from '../../gen/ts/etcd/api/etcdserverpb/rpc.js';
+import {
+  AlarmRequest_AlarmAction,
+  AlarmType,
+  Compare_CompareResult,
+  Compare_CompareTarget,
+  PutRequest,
+  RangeRequest,
+  RangeRequest_SortOrder,
+  RangeRequest_SortTarget,
+  type SnapshotResponse,
+} from '../../gen/ts/etcd/api/etcdserverpb/rpc.js';
 import { readBackupFile } from '../../server/backup/backup-file.js';
 import { call, collect, etcdClients, failure, type EtcdClients } from '../helpers/etcd-admin-clients.js';
 import { startNodeProcess } from '../helpers/node-process.js';
@@ -259,4 +269,63 @@ test.serial('Election: campaign, observe the leader and its proclaimed values, r
   // a no longer leads: its LeaderKey proclaims nothing.
   t.is((await failure(call(c.election, 'proclaim', { leader: leaderA, value: b('a3') }))).details, 'election: not leader');
   t.is((await call(c.election, 'leader', { name: b('e') })).kv!.value.toString(), 'b1');
+});
+
+test.serial("Lock queues with clientv3/concurrency's Mutex on the same keys: each waits for the other's older key", async (t) => {
+  const { c } = await member(t);
+  const [la, lb, lc] = [await grant(c, 60), await grant(c, 60), await grant(c, 60)];
+  // concurrency.Mutex.tryAcquire, as clientv3 sends it through etcd's KV service.
+  const mutexTryAcquire = async (lease: number): Promise<{ mine: Buffer; owner: Buffer }> => {
+    const mine = b(`shared/${lease.toString(16)}`);
+    const res = await call(c.etcdKv, 'txn', {
+      compare: [
+        {
+          result: Compare_CompareResult.EQUAL,
+          target: Compare_CompareTarget.CREATE,
+          key: mine,
+          targetUnion: { $case: 'createRevision', createRevision: 0 },
+          rangeEnd: Buffer.alloc(0),
+        },
+      ],
+      success: [
+        { request: { $case: 'requestPut', requestPut: PutRequest.fromPartial({ key: mine, value: Buffer.alloc(0), lease }) } },
+        {
+          request: {
+            $case: 'requestRange',
+            requestRange: RangeRequest.fromPartial({
+              key: b('shared/'),
+              rangeEnd: b('shared0'),
+              limit: 1,
+              sortOrder: RangeRequest_SortOrder.ASCEND,
+              sortTarget: RangeRequest_SortTarget.CREATE,
+            }),
+          },
+        },
+      ],
+      failure: [],
+    });
+    t.true(res.succeeded);
+    const owner = res.responses[1]?.response;
+    if (owner?.$case !== 'responseRange') throw new Error('no owner range in the txn response');
+    return { mine, owner: owner.responseRange.kvs[0]!.key };
+  };
+  const a = await mutexTryAcquire(la);
+  t.deepEqual(a.owner, a.mine, 'the Mutex holds the free lock');
+  let lockDone = false;
+  const locked = call(c.lock, 'lock', { name: b('shared'), lease: lb }).finally(() => (lockDone = true));
+  // The Mutex sees the Lock's key queued behind its own: it still owns the lock.
+  for (const deadline = Date.now() + MIN_WAIT_MS; ;) {
+    const r = await call(c.etcdKv, 'range', RangeRequest.fromPartial({ key: b('shared/'), rangeEnd: b('shared0'), keysOnly: true }));
+    if (r.kvs.length === 2) break;
+    if (Date.now() > deadline) throw new Error('the Lock never queued its key');
+    await new Promise((r2) => setTimeout(r2, 20));
+  }
+  t.false(lockDone, 'Lock waits while the Mutex holds');
+  // Mutex.Unlock: a delete of its key.
+  await call(c.etcdKv, 'deleteRange', { key: a.mine, rangeEnd: Buffer.alloc(0), prevKv: false });
+  const held = await locked;
+  t.is(held.key.toString(), `shared/${lb.toString(16)}`);
+  // A Mutex arriving now finds the Lock's key the owner, and would wait for it.
+  const c3 = await mutexTryAcquire(lc);
+  t.deepEqual(c3.owner, held.key);
 });

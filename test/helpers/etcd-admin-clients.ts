@@ -13,7 +13,13 @@ import {
 } from '@grpc/grpc-js';
 import { KVServiceClient } from '../../gen/ts/cairn/v1/kv.js';
 import { LeaseServiceClient } from '../../gen/ts/cairn/v1/lease.js';
-import { AuthClient, ClusterClient, MaintenanceClient, type ResponseHeader } from '../../gen/ts/etcd/api/etcdserverpb/rpc.js';
+import {
+  AuthClient,
+  ClusterClient,
+  KVClient as EtcdKVClient,
+  MaintenanceClient,
+  type ResponseHeader,
+} from '../../gen/ts/etcd/api/etcdserverpb/rpc.js';
 import { ElectionClient, type LeaderResponse } from '../../gen/ts/etcd/server/etcdserver/api/v3election/v3electionpb/v3election.js';
 import { LockClient } from '../../gen/ts/etcd/server/etcdserver/api/v3lock/v3lockpb/v3lock.js';
 
@@ -66,6 +72,8 @@ export interface EtcdClients {
   /** Cairn's own KV and Lease (etcd's are another helper's): one store, one set of leases. */
   readonly kv: KVServiceClient;
   readonly lease: LeaseServiceClient;
+  /** etcd's KV (the etcd-kv branch's), for what clientv3/concurrency does client-side. */
+  readonly etcdKv: EtcdKVClient;
   close(): void;
 }
 
@@ -79,6 +87,7 @@ export function etcdClients(address: string): EtcdClients {
     election: new ElectionClient(address, creds),
     kv: new KVServiceClient(address, creds),
     lease: new LeaseServiceClient(address, creds),
+    etcdKv: new EtcdKVClient(address, creds),
   };
   return { ...clients, close: () => Object.values(clients).forEach((c) => c.close()) };
 }
