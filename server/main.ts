@@ -8,16 +8,22 @@ import { AlarmStore } from './apply/alarm-store.js';
 import type { WritePath } from './apply/write-path.js';
 import { AuthStore } from './apply/auth/auth-store.js';
 import { SpaceQuotaGate } from './apply/space-quota-gate.js';
-import { authService } from './api/auth-service.js';
+import { authOperations, authService } from './api/auth-service.js';
+import { etcdAdminServices } from './api/etcd/admin-services.js';
 import { Authorizer } from './api/auth/authorizer.js';
 import { certificateUser, memberByCertificate } from './api/auth/certificate-identity.js';
 import { watchAccess } from './api/auth/watch-access.js';
 import { clusterService } from './api/cluster-service.js';
 import { buildGrpcServer, bind } from './api/grpc-server.js';
 import { rpcObserverInterceptor } from './api/rpc-observer.js';
-import { kvService } from './api/kv-service.js';
+import { kvOperations, kvService, type KvServiceDeps } from './api/kv-service.js';
 import { LeaseForwarder } from './api/lease-forwarder.js';
-import { leaseService } from './api/lease-service.js';
+import { leaseOperations, leaseService, type LeaseServiceDeps } from './api/lease-service.js';
+import { etcdKvService } from './api/etcd/kv-service.js';
+import { etcdLeaseService } from './api/etcd/lease-service.js';
+import { etcdHeaderFactory } from './api/etcd/response-header.js';
+import type { EtcdServices } from './api/etcd/services.js';
+import { ETCD_WATCH_PROTOCOL } from './api/etcd/watch-protocol.js';
 import { maintenanceService } from './api/maintenance-service.js';
 import { packageRoot } from './api/proto-files.js';
 import { RequestValidator } from './api/validate.js';
@@ -305,51 +311,85 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     // With TLS the leader's server is dialled like a peer, with the member certificate that proves the forwarder a member.
     tls?.peerCredentials ?? credentials.createInsecure(),
   );
+  const kvDeps: KvServiceDeps = {
+    store,
+    writes: clientWrites,
+    validator,
+    header,
+    logger,
+    linearizableReadBarrier: () => member.node.linearizableRead(),
+    freshEnough: (ms) => member.node.freshEnough(ms),
+    checkedAs: (call) => authorizer.caller({ metadata: call.metadata, call }) ?? '',
+  };
+  const leaseDeps: LeaseServiceDeps = {
+    store,
+    writes: clientWrites,
+    lessor: member.lessor,
+    forwarder,
+    leaderAddress: () => {
+      const leader = member.driver.status().leader;
+      return leader === cluster.self.id ? undefined : membership.member(leader)?.address;
+    },
+    limits: options.limits,
+    minLeaseTtl: minLeaseTtlSeconds(options),
+    header,
+    logger,
+    linearizableReadBarrier: () => member.node.linearizableRead(),
+    checkedAs: (call) => authorizer.caller({ metadata: call.metadata, call }) ?? '',
+  };
+  // etcd's v3 API over the same operations (issue 17); its headers are the member's own.
+  const etcdHeader = etcdHeaderFactory(header);
+  const etcd: EtcdServices | undefined = options.etcdCompat
+    ? {
+        kv: etcdKvService(kvOperations(kvDeps), options.limits, logger),
+        watch: { watch: (call) => watch.serve(call, ETCD_WATCH_PROTOCOL) },
+        lease: etcdLeaseService(leaseOperations(leaseDeps), etcdHeader, () => store.currentRevision, options.limits, logger),
+      }
+    : undefined;
   const version = await packageVersion();
+  // The parts cairn.v1's services and etcd's (server/api/etcd/) share: one of each.
+  const moveLeaderTo = async (target: number): Promise<void> => {
+    // So that the next leader continues each lease from its remaining TTL.
+    if (member.lessor.isLeader()) await member.checkpointLeases();
+    await member.node.moveLeader(target, 2 * options.electionTimeoutMs);
+  };
+  const changes = new MembershipChanges({
+    membership,
+    driver: member.driver,
+    moveLeader: moveLeaderTo,
+    timeoutMs: options.requestTimeoutMs,
+  });
+  const mover = { memberIds: () => membership.list().map((m) => m.id), moveLeader: moveLeaderTo };
+  const alarmAccess = {
+    list: () => alarms.list(),
+    disarm: (memberId: number, alarm: AlarmType) => submitAlarm(member.node, { activate: false, memberId, alarm, detail: '' }),
+  };
+  const engineUpkeep = {
+    diskBytes: () => engineSizeInUse(engineDir),
+    liveDataBytes: async () => (await engine.liveDataBytes?.()) ?? 0,
+    defragment: () => defragmentEngine(engine),
+  };
+  const backupAccess = { backup: () => exportBackup(engine), maxStreams: options.limits.maxSnapshotStreams };
+  const authDeps = {
+    store: auth,
+    writes: member.node,
+    header: () => header(store.currentRevision),
+    linearizableReadBarrier: () => member.node.linearizableRead(),
+    tokenTtlMs: options.authTokenTtlMs,
+    maxKeyBytes: options.limits.maxKeyBytes,
+    logger,
+  };
+  const leaderAddress = (): string | undefined => {
+    const leader = member.driver.status().leader;
+    return leader === cluster.self.id || leader === 0 ? undefined : membership.member(leader)?.address;
+  };
   // A lone member reports the address it actually bound (--listen may name port 0).
   const { server, health } = buildGrpcServer(
     {
-      kv: kvService({
-        store,
-        writes: clientWrites,
-        validator,
-        header,
-        logger,
-        linearizableReadBarrier: () => member.node.linearizableRead(),
-        freshEnough: (ms) => member.node.freshEnough(ms),
-        checkedAs: (call) => authorizer.caller({ metadata: call.metadata, call }) ?? '',
-      }),
+      kv: kvService(kvDeps),
       watch: watch.service,
-      lease: leaseService({
-        store,
-        writes: clientWrites,
-        lessor: member.lessor,
-        forwarder,
-        leaderAddress: () => {
-          const leader = member.driver.status().leader;
-          return leader === cluster.self.id ? undefined : membership.member(leader)?.address;
-        },
-        limits: options.limits,
-        minLeaseTtl: minLeaseTtlSeconds(options),
-        header,
-        logger,
-        linearizableReadBarrier: () => member.node.linearizableRead(),
-        checkedAs: (call) => authorizer.caller({ metadata: call.metadata, call }) ?? '',
-      }),
-      cluster: clusterService({
-        members: () => membership.list(),
-        changes: new MembershipChanges({
-          membership,
-          driver: member.driver,
-          moveLeader: async (target) => {
-            if (member.lessor.isLeader()) await member.checkpointLeases();
-            await member.node.moveLeader(target, 2 * options.electionTimeoutMs);
-          },
-          timeoutMs: options.requestTimeoutMs,
-        }),
-        header: () => header(store.currentRevision),
-        logger,
-      }),
+      lease: leaseService(leaseDeps),
+      cluster: clusterService({ members: () => membership.list(), changes, header: () => header(store.currentRevision), logger }),
       maintenance: maintenanceService(
         store,
         () => {
@@ -366,38 +406,62 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
             storageEngine: options.engine,
           };
         },
-        {
-          memberIds: () => membership.list().map((m) => m.id),
-          moveLeader: async (target) => {
-            // So that the next leader continues each lease from its remaining TTL.
-            if (member.lessor.isLeader()) await member.checkpointLeases();
-            await member.node.moveLeader(target, 2 * options.electionTimeoutMs);
-          },
-        },
+        mover,
         () => header(store.currentRevision),
         version,
         logger,
-        {
-          list: () => alarms.list(),
-          disarm: (memberId, alarm) => submitAlarm(member.node, { activate: false, memberId, alarm, detail: '' }),
-        },
-        {
-          diskBytes: () => engineSizeInUse(engineDir),
-          liveDataBytes: async () => (await engine.liveDataBytes?.()) ?? 0,
-          defragment: () => defragmentEngine(engine),
-        },
-        { backup: () => exportBackup(engine), maxStreams: options.limits.maxSnapshotStreams },
+        alarmAccess,
+        engineUpkeep,
+        backupAccess,
       ),
-      auth: authService({
-        store: auth,
-        writes: member.node,
-        header: () => header(store.currentRevision),
-        linearizableReadBarrier: () => member.node.linearizableRead(),
-        tokenTtlMs: options.authTokenTtlMs,
-        maxKeyBytes: options.limits.maxKeyBytes,
-        logger,
-      }),
+      auth: authService(authDeps),
       peer: member.peerServer.service,
+      ...(etcd !== undefined ? { etcd } : {}),
+      ...(options.etcdCompat
+        ? {
+            etcdAdmin: etcdAdminServices({
+              store,
+              header,
+              logger,
+              limits: options.limits,
+              linearizableReadBarrier: () => member.node.linearizableRead(),
+              writes: clientWrites,
+              validator,
+              checkedAs: (call) => authorizer.caller({ metadata: call.metadata, call }) ?? '',
+              members: () => membership.list(),
+              changes,
+              leaderAddress,
+              memberCredentials: tls?.peerCredentials ?? credentials.createInsecure(),
+              requestTimeoutMs: options.requestTimeoutMs,
+              scheme: tls !== undefined ? 'https' : 'http',
+              maintenance: {
+                status: () => {
+                  const s = member.driver.status();
+                  const self = membership.list().find((m) => m.id === cluster.self.id);
+                  return {
+                    id: s.id,
+                    leader: s.leader,
+                    term: s.term,
+                    commit: s.commit,
+                    applied: s.applied,
+                    learner: self?.learner ?? false,
+                  };
+                },
+                mover,
+                alarms: {
+                  ...alarmAccess,
+                  arm: (memberId, alarm) =>
+                    submitAlarm(member.node, { activate: true, memberId, alarm, detail: 'raised through etcd API' }),
+                },
+                engine: engineUpkeep,
+                backups: backupAccess,
+                quotaBytes: options.quotaBackendBytes,
+                cairnVersion: version,
+              },
+              auth: { ops: authOperations(authDeps), store: auth },
+            }),
+          }
+        : {}),
     },
     options.limits,
     authorizer,

@@ -16,13 +16,25 @@ import { ClusterServiceService, type ClusterServiceServer } from '../../gen/ts/c
 import { MaintenanceServiceService, type MaintenanceServiceServer } from '../../gen/ts/cairn/v1/maintenance.js';
 import { RaftPeerServiceService, type RaftPeerServiceServer } from '../../gen/ts/cairn/raft/v1/raft.js';
 import { AuthServiceService, type AuthServiceServer } from '../../gen/ts/cairn/v1/auth.js';
+import {
+  AuthService as EtcdAuthService,
+  ClusterService as EtcdClusterService,
+  MaintenanceService as EtcdMaintenanceService,
+  type AuthServer as EtcdAuthServer,
+  type ClusterServer as EtcdClusterServer,
+  type MaintenanceServer as EtcdMaintenanceServer,
+} from '../../gen/ts/etcd/api/etcdserverpb/rpc.js';
+import { LockService, type LockServer } from '../../gen/ts/etcd/server/etcdserver/api/v3lock/v3lockpb/v3lock.js';
+import { ElectionService, type ElectionServer } from '../../gen/ts/etcd/server/etcdserver/api/v3election/v3electionpb/v3election.js';
 import type { Limits } from '../config.js';
 import type { Authorizer } from './auth/authorizer.js';
 import { guardService } from './auth/guard.js';
 import { int64RangeInterceptor, withInt64RangeCheck } from './int64-range.js';
 import path from 'node:path';
-import { HEALTH_PROTO_FILE, packageRoot, PUBLIC_PROTO_FILES } from './proto-files.js';
+import { ETCD_ADMIN_PROTO_FILES, HEALTH_PROTO_FILE, packageRoot, PUBLIC_PROTO_FILES } from './proto-files.js';
 import { WATCH_SERVICE_DEFINITION } from './watch-encoding.js';
+import { ETCD_PROTO_FILES, etcdServiceDefinitions, type EtcdServices } from './etcd/services.js';
+import { toEtcdServiceError } from './etcd/rpctypes.js';
 
 /**
  * The transport-level cap on any message. Client requests are held to maxRequestBytes by
@@ -40,6 +52,18 @@ export interface NodeServices {
   auth: AuthServiceServer;
   /** Raft traffic between members; not described by reflection, it is not a public API. */
   peer: RaftPeerServiceServer;
+  /** etcd's v3 API over the same operations (server/api/etcd/); absent with --etcd-compat=false. */
+  etcd?: EtcdServices;
+  /** etcd's Cluster, Maintenance, Auth, Lock and Election services (absent with --etcd-compat=false). */
+  etcdAdmin?: EtcdAdminServices;
+}
+
+export interface EtcdAdminServices {
+  cluster: EtcdClusterServer;
+  maintenance: EtcdMaintenanceServer;
+  auth: EtcdAuthServer;
+  lock: LockServer;
+  election: ElectionServer;
 }
 
 /**
@@ -77,7 +101,29 @@ export function buildGrpcServer(
   addPublic(ClusterServiceService, services.cluster);
   addPublic(MaintenanceServiceService, services.maintenance);
   addPublic(AuthServiceService, services.auth);
+  // etcd's services behind the same guard, answering refusals with etcd's statuses (etcd/rpctypes.ts).
+  for (const { definition, impl } of services.etcd === undefined ? [] : etcdServiceDefinitions(services.etcd)) {
+    server.addService(
+      withInt64RangeCheck(definition),
+      guardService(definition, impl, authorizer, toEtcdServiceError) as UntypedServiceImplementation,
+    );
+  }
   server.addService(RaftPeerServiceService, services.peer);
+  // etcd's services: the same guard and access table, refusals worded as etcd words them.
+  const addEtcd = <Impl extends object>(definition: ServiceDefinition, impl: Impl): void =>
+    server.addService(
+      withInt64RangeCheck(definition),
+      guardService(definition, impl, authorizer, toEtcdServiceError) as UntypedServiceImplementation,
+    );
+  const etcdHealth: Record<string, 'SERVING'> = {};
+  if (services.etcdAdmin !== undefined) {
+    addEtcd(EtcdClusterService, services.etcdAdmin.cluster);
+    addEtcd(EtcdMaintenanceService, services.etcdAdmin.maintenance);
+    addEtcd(EtcdAuthService, services.etcdAdmin.auth);
+    addEtcd(LockService, services.etcdAdmin.lock);
+    addEtcd(ElectionService, services.etcdAdmin.election);
+    for (const name of ETCD_ADMIN_SERVICE_NAMES) etcdHealth[name] = 'SERVING';
+  }
 
   const health = new HealthImplementation({
     '': 'SERVING',
@@ -87,11 +133,16 @@ export function buildGrpcServer(
     'cairn.v1.ClusterService': 'SERVING',
     'cairn.v1.MaintenanceService': 'SERVING',
     'cairn.v1.AuthService': 'SERVING',
+    ...etcdHealth,
   });
   health.addToServer(server);
 
   const root = packageRoot();
-  const definitions = loadSync([...PUBLIC_PROTO_FILES, path.join(root, HEALTH_PROTO_FILE)], {
+  const etcdFiles = [
+    ...(services.etcd === undefined ? [] : ETCD_PROTO_FILES),
+    ...(services.etcdAdmin === undefined ? [] : ETCD_ADMIN_PROTO_FILES),
+  ];
+  const definitions = loadSync([...PUBLIC_PROTO_FILES, ...new Set(etcdFiles), path.join(root, HEALTH_PROTO_FILE)], {
     includeDirs: [path.join(root, 'proto')],
     keepCase: true,
     longs: String,
@@ -102,6 +153,14 @@ export function buildGrpcServer(
   new ReflectionService(definitions).addToServer(server);
   return { server, health };
 }
+
+const ETCD_ADMIN_SERVICE_NAMES = [
+  'etcdserverpb.Cluster',
+  'etcdserverpb.Maintenance',
+  'etcdserverpb.Auth',
+  'v3lockpb.Lock',
+  'v3electionpb.Election',
+];
 
 export function bind(server: Server, listen: string, credentials: ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {

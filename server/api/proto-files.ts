@@ -15,6 +15,15 @@ export const PUBLIC_PROTO_FILES = [
 ];
 
 /**
+ * etcd's Lock and Election protos (proto/etcd, from etcd v3.7.3), described when the etcd
+ * services are on; etcd/services.ts lists rpc.proto and the rest.
+ */
+export const ETCD_ADMIN_PROTO_FILES = [
+  'etcd/server/etcdserver/api/v3lock/v3lockpb/v3lock.proto',
+  'etcd/server/etcdserver/api/v3election/v3electionpb/v3election.proto',
+];
+
+/**
  * Our description of grpc.health.v1 for reflection, relative to the package root. It omits
  * the List method: grpc-health-check's own descriptor of List's map field is rejected by
  * Go-based tools such as grpcurl.

@@ -1,5 +1,5 @@
 /** `cairn serve`: runs a node until SIGTERM/SIGINT. */
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
   DEFAULT_LIMITS,
   DEFAULT_NODE_OPTIONS,
@@ -33,6 +33,13 @@ const LIMIT_HELP: Record<keyof Limits, string> = {
   maxLeaseForwards: 'lease keep-alives and time-to-live requests forwarded to the leader at once',
   maxSnapshotStreams: 'snapshot (backup) streams served at once',
 };
+
+/** `--flag`, `--flag=true` or `--flag=false` (commander passes no value for the bare flag). */
+function booleanFlag(value: string | undefined): boolean {
+  if (value === undefined || value === 'true') return true;
+  if (value === 'false') return false;
+  throw new InvalidArgumentError(`expected true or false, not "${value}"`);
+}
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -79,6 +86,7 @@ type ServeFlags = Partial<Limits> & {
   authTokenTtl: number;
   metricsListen: string;
   readyMaxApplyLag: number;
+  etcdCompat: boolean;
 };
 
 function nodeOptions(flags: ServeFlags): NodeOptions {
@@ -142,6 +150,7 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     authTokenTtlMs: flags.authTokenTtl,
     metricsListen: flags.metricsListen,
     readyMaxApplyLag: flags.readyMaxApplyLag,
+    etcdCompat: flags.etcdCompat,
     limits,
   };
 }
@@ -341,6 +350,11 @@ export function registerServe(program: Command): void {
       new Option('--ready-max-apply-lag <entries>', '/readyz fails while more committed entries than this wait to be applied')
         .argParser(nonNegativeInt)
         .default(d.readyMaxApplyLag),
+    )
+    .addOption(
+      new Option('--etcd-compat [enabled]', "serve etcd's v3 API beside Cairn's on the same port (--etcd-compat=false: off)")
+        .argParser(booleanFlag)
+        .default(d.etcdCompat),
     );
   for (const [name, help] of Object.entries(LIMIT_HELP) as [keyof Limits, string][]) {
     cmd.addOption(new Option(`--${kebab(name)} <n>`, `${help} (default: ${DEFAULT_LIMITS[name]})`).argParser(positiveInt));
