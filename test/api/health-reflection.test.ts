@@ -172,4 +172,19 @@ test('grpcurl lists, describes and calls the services through reflection', async
   const parsed = JSON.parse(range.stdout) as { kvs: { value: string }[]; count: string };
   t.is(parsed.count, '1');
   t.is(Buffer.from(parsed.kvs[0]!.value, 'base64').toString(), 'hello');
+
+  // etcd's API spans packages (etcdserverpb uses mvccpb and authpb; v3lockpb uses
+  // etcdserverpb): grpcurl must resolve the types across them to describe and call it.
+  for (const name of ['etcdserverpb.KV', 'etcdserverpb.Watch', 'etcdserverpb.Lease', 'etcdserverpb.Maintenance', 'v3lockpb.Lock'])
+    t.true(list.includes(name), `${name} in ${JSON.stringify(list)}`);
+  const etcdKv = await run(address, 'describe', 'etcdserverpb.KV');
+  t.regex(etcdKv.stdout, /rpc Range \( \.etcdserverpb\.RangeRequest \) returns \( \.etcdserverpb\.RangeResponse \)/);
+  const keyValue = await run(address, 'describe', 'etcdserverpb.RangeResponse');
+  t.regex(keyValue.stdout, /repeated \.mvccpb\.KeyValue kvs = 2;/);
+  const election = await run(address, 'describe', 'v3electionpb.Election');
+  t.regex(election.stdout, /rpc Observe \( \.v3electionpb\.LeaderRequest \) returns \( stream \.v3electionpb\.LeaderResponse \)/);
+  const etcdRange = await run('-d', JSON.stringify({ key: Buffer.from('from-node').toString('base64') }), address, 'etcdserverpb.KV/Range');
+  const etcdParsed = JSON.parse(etcdRange.stdout) as { kvs: { value: string }[]; count: string };
+  t.is(etcdParsed.count, '1');
+  t.is(Buffer.from(etcdParsed.kvs[0]!.value, 'base64').toString(), 'hello');
 });
