@@ -8,7 +8,8 @@ import { AlarmStore } from './apply/alarm-store.js';
 import type { WritePath } from './apply/write-path.js';
 import { AuthStore } from './apply/auth/auth-store.js';
 import { SpaceQuotaGate } from './apply/space-quota-gate.js';
-import { authService } from './api/auth-service.js';
+import { authOperations, authService } from './api/auth-service.js';
+import { etcdAdminServices } from './api/etcd/admin-services.js';
 import { Authorizer } from './api/auth/authorizer.js';
 import { certificateUser, memberByCertificate } from './api/auth/certificate-identity.js';
 import { watchAccess } from './api/auth/watch-access.js';
@@ -311,6 +312,43 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     tls?.peerCredentials ?? credentials.createInsecure(),
   );
   const version = await packageVersion();
+  // The parts cairn.v1's services and etcd's (server/api/etcd/) share: one of each.
+  const moveLeaderTo = async (target: number): Promise<void> => {
+    // So that the next leader continues each lease from its remaining TTL.
+    if (member.lessor.isLeader()) await member.checkpointLeases();
+    await member.node.moveLeader(target, 2 * options.electionTimeoutMs);
+  };
+  const changes = new MembershipChanges({
+    membership,
+    driver: member.driver,
+    moveLeader: moveLeaderTo,
+    timeoutMs: options.requestTimeoutMs,
+  });
+  const mover = { memberIds: () => membership.list().map((m) => m.id), moveLeader: moveLeaderTo };
+  const alarmAccess = {
+    list: () => alarms.list(),
+    disarm: (memberId: number, alarm: AlarmType) => submitAlarm(member.node, { activate: false, memberId, alarm, detail: '' }),
+  };
+  const engineUpkeep = {
+    diskBytes: () => engineSizeInUse(engineDir),
+    liveDataBytes: async () => (await engine.liveDataBytes?.()) ?? 0,
+    compactAll: async () => (await engine.compactAll?.()) ?? false,
+    unsupportedHint: DEFRAGMENT_UNSUPPORTED_HINT[options.engine],
+  };
+  const backupAccess = { backup: () => exportBackup(engine), maxStreams: options.limits.maxSnapshotStreams };
+  const authDeps = {
+    store: auth,
+    writes: member.node,
+    header: () => header(store.currentRevision),
+    linearizableReadBarrier: () => member.node.linearizableRead(),
+    tokenTtlMs: options.authTokenTtlMs,
+    maxKeyBytes: options.limits.maxKeyBytes,
+    logger,
+  };
+  const leaderAddress = (): string | undefined => {
+    const leader = member.driver.status().leader;
+    return leader === cluster.self.id || leader === 0 ? undefined : membership.member(leader)?.address;
+  };
   // A lone member reports the address it actually bound (--listen may name port 0).
   const { server, health } = buildGrpcServer(
     {
@@ -341,20 +379,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
         linearizableReadBarrier: () => member.node.linearizableRead(),
         checkedAs: (call) => authorizer.caller({ metadata: call.metadata, call }) ?? '',
       }),
-      cluster: clusterService({
-        members: () => membership.list(),
-        changes: new MembershipChanges({
-          membership,
-          driver: member.driver,
-          moveLeader: async (target) => {
-            if (member.lessor.isLeader()) await member.checkpointLeases();
-            await member.node.moveLeader(target, 2 * options.electionTimeoutMs);
-          },
-          timeoutMs: options.requestTimeoutMs,
-        }),
-        header: () => header(store.currentRevision),
-        logger,
-      }),
+      cluster: clusterService({ members: () => membership.list(), changes, header: () => header(store.currentRevision), logger }),
       maintenance: maintenanceService(
         store,
         () => {
@@ -371,39 +396,49 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
             storageEngine: options.engine,
           };
         },
-        {
-          memberIds: () => membership.list().map((m) => m.id),
-          moveLeader: async (target) => {
-            // So that the next leader continues each lease from its remaining TTL.
-            if (member.lessor.isLeader()) await member.checkpointLeases();
-            await member.node.moveLeader(target, 2 * options.electionTimeoutMs);
-          },
-        },
+        mover,
         () => header(store.currentRevision),
         version,
         logger,
-        {
-          list: () => alarms.list(),
-          disarm: (memberId, alarm) => submitAlarm(member.node, { activate: false, memberId, alarm, detail: '' }),
-        },
-        {
-          diskBytes: () => engineSizeInUse(engineDir),
-          liveDataBytes: async () => (await engine.liveDataBytes?.()) ?? 0,
-          compactAll: async () => (await engine.compactAll?.()) ?? false,
-          unsupportedHint: DEFRAGMENT_UNSUPPORTED_HINT[options.engine],
-        },
-        { backup: () => exportBackup(engine), maxStreams: options.limits.maxSnapshotStreams },
+        alarmAccess,
+        engineUpkeep,
+        backupAccess,
       ),
-      auth: authService({
-        store: auth,
-        writes: member.node,
-        header: () => header(store.currentRevision),
-        linearizableReadBarrier: () => member.node.linearizableRead(),
-        tokenTtlMs: options.authTokenTtlMs,
-        maxKeyBytes: options.limits.maxKeyBytes,
-        logger,
-      }),
+      auth: authService(authDeps),
       peer: member.peerServer.service,
+      etcdAdmin: etcdAdminServices({
+        store,
+        header,
+        logger,
+        limits: options.limits,
+        linearizableReadBarrier: () => member.node.linearizableRead(),
+        writes: clientWrites,
+        validator,
+        checkedAs: (call) => authorizer.caller({ metadata: call.metadata, call }) ?? '',
+        members: () => membership.list(),
+        changes,
+        leaderAddress,
+        memberCredentials: tls?.peerCredentials ?? credentials.createInsecure(),
+        requestTimeoutMs: options.requestTimeoutMs,
+        scheme: tls !== undefined ? 'https' : 'http',
+        maintenance: {
+          status: () => {
+            const s = member.driver.status();
+            const self = membership.list().find((m) => m.id === cluster.self.id);
+            return { id: s.id, leader: s.leader, term: s.term, commit: s.commit, applied: s.applied, learner: self?.learner ?? false };
+          },
+          mover,
+          alarms: {
+            ...alarmAccess,
+            arm: (memberId, alarm) => submitAlarm(member.node, { activate: true, memberId, alarm, detail: 'raised through etcd API' }),
+          },
+          engine: engineUpkeep,
+          backups: backupAccess,
+          quotaBytes: options.quotaBackendBytes,
+          cairnVersion: version,
+        },
+        auth: { ops: authOperations(authDeps), store: auth },
+      }),
     },
     options.limits,
     authorizer,

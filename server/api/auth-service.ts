@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import type { handleUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { AuthCommand } from '../../gen/ts/cairn/internal/v1/auth.js';
-import type { AuthServiceServer } from '../../gen/ts/cairn/v1/auth.js';
+import type { AuthServiceServer, AuthServiceService } from '../../gen/ts/cairn/v1/auth.js';
 import type { ResponseHeader } from '../../gen/ts/cairn/v1/types.js';
 import type { AuthStore } from '../apply/auth/auth-store.js';
 import { hashPassword, verifyPassword } from '../apply/auth/password-hash.js';
@@ -29,7 +30,23 @@ export interface AuthServiceDeps {
  * Who may call what is decided in front of these handlers (auth/access-rules.ts).
  */
 export function authService(deps: AuthServiceDeps): AuthServiceServer {
-  const { store, logger } = deps;
+  const ops = authOperations(deps);
+  const served = {} as Record<keyof AuthOperations, unknown>;
+  for (const [name, op] of Object.entries(ops) as [keyof AuthOperations, (req: never) => Promise<unknown>][]) {
+    served[name] = unary(deps.logger, name.charAt(0).toUpperCase() + name.slice(1), op);
+  }
+  return served as AuthServiceServer;
+}
+
+/** Each Auth call as a plain async function of its request, for cairn.v1's service and etcd's alike. */
+export type AuthOperations = {
+  [K in keyof typeof AuthServiceService]: AuthServiceServer[K] extends handleUnaryCall<infer Req, infer Res>
+    ? (req: Req) => Promise<Res>
+    : never;
+};
+
+export function authOperations(deps: AuthServiceDeps): AuthOperations {
+  const { store } = deps;
 
   async function change(command: AuthCommand['change']): Promise<{ header: ResponseHeader | undefined }> {
     const outcome = await deps.writes.submit({ request: { $case: 'auth', auth: { change: command } }, checkedAs: '' });
@@ -46,10 +63,10 @@ export function authService(deps: AuthServiceDeps): AuthServiceServer {
     new CairnError(ErrorCode.ERROR_CODE_USER_NOT_FOUND, `user ${JSON.stringify(name)} does not exist`);
 
   return {
-    authEnable: unary(logger, 'AuthEnable', () => change({ $case: 'enable', enable: { tokenKey: randomBytes(32) } })),
-    authDisable: unary(logger, 'AuthDisable', () => change({ $case: 'disable', disable: {} })),
-    authStatus: unary(logger, 'AuthStatus', () => read(() => ({ enabled: store.enabled, authRevision: store.revision }))),
-    authenticate: unary(logger, 'Authenticate', async (req) => {
+    authEnable: () => change({ $case: 'enable', enable: { tokenKey: randomBytes(32) } }),
+    authDisable: () => change({ $case: 'disable', disable: {} }),
+    authStatus: () => read(() => ({ enabled: store.enabled, authRevision: store.revision })),
+    authenticate: async (req) => {
       await deps.linearizableReadBarrier();
       if (!store.enabled) throw new CairnError(ErrorCode.ERROR_CODE_AUTH_NOT_ENABLED, 'authentication is not enabled');
       const user = store.user(req.name);
@@ -59,66 +76,64 @@ export function authService(deps: AuthServiceDeps): AuthServiceServer {
         throw new CairnError(ErrorCode.ERROR_CODE_AUTH_FAILED, 'authentication failed: wrong user name or password');
       const token = issueToken(store, req.name, deps.tokenTtlMs, Date.now());
       return { header: deps.header(), token, ttlSeconds: Math.floor(deps.tokenTtlMs / 1000) };
-    }),
-    userAdd: unary(logger, 'UserAdd', async (req) => {
+    },
+    userAdd: async (req) => {
       checkName('user', req.name);
       checkPassword(req.password);
       return change({ $case: 'userAdd', userAdd: { name: req.name, password: await hashPassword(req.password) } });
-    }),
-    userDelete: unary(logger, 'UserDelete', (req) => {
+    },
+    userDelete: (req) => {
       checkName('user', req.name);
       return change({ $case: 'userDelete', userDelete: req });
-    }),
-    userGet: unary(logger, 'UserGet', (req) =>
+    },
+    userGet: (req) =>
       read(() => {
         const user = store.user(req.name);
         if (user === undefined) throw userNotFound(req.name);
         return { roles: [...user.roles] };
       }),
-    ),
-    userList: unary(logger, 'UserList', () => read(() => ({ users: store.userNames() }))),
-    userChangePassword: unary(logger, 'UserChangePassword', async (req) => {
+    userList: () => read(() => ({ users: store.userNames() })),
+    userChangePassword: async (req) => {
       checkName('user', req.name);
       checkPassword(req.password);
       return change({ $case: 'userChangePassword', userChangePassword: { name: req.name, password: await hashPassword(req.password) } });
-    }),
-    userGrantRole: unary(logger, 'UserGrantRole', (req) => {
+    },
+    userGrantRole: (req) => {
       checkName('user', req.user);
       checkName('role', req.role);
       return change({ $case: 'userGrantRole', userGrantRole: req });
-    }),
-    userRevokeRole: unary(logger, 'UserRevokeRole', (req) => {
+    },
+    userRevokeRole: (req) => {
       checkName('user', req.name);
       checkName('role', req.role);
       return change({ $case: 'userRevokeRole', userRevokeRole: req });
-    }),
-    roleAdd: unary(logger, 'RoleAdd', (req) => {
+    },
+    roleAdd: (req) => {
       checkName('role', req.name);
       return change({ $case: 'roleAdd', roleAdd: req });
-    }),
-    roleDelete: unary(logger, 'RoleDelete', (req) => {
+    },
+    roleDelete: (req) => {
       checkName('role', req.role);
       return change({ $case: 'roleDelete', roleDelete: req });
-    }),
-    roleGet: unary(logger, 'RoleGet', (req) =>
+    },
+    roleGet: (req) =>
       read(() => {
         const role = store.role(req.role);
         if (role === undefined)
           throw new CairnError(ErrorCode.ERROR_CODE_ROLE_NOT_FOUND, `role ${JSON.stringify(req.role)} does not exist`);
         return { perm: [...role.permissions] };
       }),
-    ),
-    roleList: unary(logger, 'RoleList', () => read(() => ({ roles: store.roleNames() }))),
-    roleGrantPermission: unary(logger, 'RoleGrantPermission', (req) => {
+    roleList: () => read(() => ({ roles: store.roleNames() })),
+    roleGrantPermission: (req) => {
       checkName('role', req.name);
       const perm = checkPermission(req.perm, deps.maxKeyBytes);
       return change({ $case: 'roleGrantPermission', roleGrantPermission: { name: req.name, perm } });
-    }),
-    roleRevokePermission: unary(logger, 'RoleRevokePermission', (req) => {
+    },
+    roleRevokePermission: (req) => {
       checkName('role', req.role);
       checkPermissionKey(req.key, req.rangeEnd, deps.maxKeyBytes);
       return change({ $case: 'roleRevokePermission', roleRevokePermission: req });
-    }),
+    },
   };
 }
 

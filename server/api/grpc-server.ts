@@ -16,12 +16,23 @@ import { ClusterServiceService, type ClusterServiceServer } from '../../gen/ts/c
 import { MaintenanceServiceService, type MaintenanceServiceServer } from '../../gen/ts/cairn/v1/maintenance.js';
 import { RaftPeerServiceService, type RaftPeerServiceServer } from '../../gen/ts/cairn/raft/v1/raft.js';
 import { AuthServiceService, type AuthServiceServer } from '../../gen/ts/cairn/v1/auth.js';
+import {
+  AuthService as EtcdAuthService,
+  ClusterService as EtcdClusterService,
+  MaintenanceService as EtcdMaintenanceService,
+  type AuthServer as EtcdAuthServer,
+  type ClusterServer as EtcdClusterServer,
+  type MaintenanceServer as EtcdMaintenanceServer,
+} from '../../gen/ts/etcd/api/etcdserverpb/rpc.js';
+import { LockService, type LockServer } from '../../gen/ts/etcd/server/etcdserver/api/v3lock/v3lockpb/v3lock.js';
+import { ElectionService, type ElectionServer } from '../../gen/ts/etcd/server/etcdserver/api/v3election/v3electionpb/v3election.js';
 import type { Limits } from '../config.js';
+import { toEtcdServiceError } from './etcd/rpctypes.js';
 import type { Authorizer } from './auth/authorizer.js';
 import { guardService } from './auth/guard.js';
 import { int64RangeInterceptor, withInt64RangeCheck } from './int64-range.js';
 import path from 'node:path';
-import { HEALTH_PROTO_FILE, packageRoot, PUBLIC_PROTO_FILES } from './proto-files.js';
+import { ETCD_PROTO_FILES, HEALTH_PROTO_FILE, packageRoot, PUBLIC_PROTO_FILES } from './proto-files.js';
 import { WATCH_SERVICE_DEFINITION } from './watch-encoding.js';
 
 /**
@@ -40,6 +51,16 @@ export interface NodeServices {
   auth: AuthServiceServer;
   /** Raft traffic between members; not described by reflection, it is not a public API. */
   peer: RaftPeerServiceServer;
+  /** etcd's Cluster, Maintenance, Auth, Lock and Election services (absent with --etcd-compat=false). */
+  etcdAdmin?: EtcdAdminServices;
+}
+
+export interface EtcdAdminServices {
+  cluster: EtcdClusterServer;
+  maintenance: EtcdMaintenanceServer;
+  auth: EtcdAuthServer;
+  lock: LockServer;
+  election: ElectionServer;
 }
 
 /**
@@ -74,6 +95,21 @@ export function buildGrpcServer(
   addPublic(MaintenanceServiceService, services.maintenance);
   addPublic(AuthServiceService, services.auth);
   server.addService(RaftPeerServiceService, services.peer);
+  // etcd's services: the same guard and access table, refusals worded as etcd words them.
+  const addEtcd = <Impl extends object>(definition: ServiceDefinition, impl: Impl): void =>
+    server.addService(
+      withInt64RangeCheck(definition),
+      guardService(definition, impl, authorizer, toEtcdServiceError) as UntypedServiceImplementation,
+    );
+  const etcdHealth: Record<string, 'SERVING'> = {};
+  if (services.etcdAdmin !== undefined) {
+    addEtcd(EtcdClusterService, services.etcdAdmin.cluster);
+    addEtcd(EtcdMaintenanceService, services.etcdAdmin.maintenance);
+    addEtcd(EtcdAuthService, services.etcdAdmin.auth);
+    addEtcd(LockService, services.etcdAdmin.lock);
+    addEtcd(ElectionService, services.etcdAdmin.election);
+    for (const name of ETCD_ADMIN_SERVICE_NAMES) etcdHealth[name] = 'SERVING';
+  }
 
   const health = new HealthImplementation({
     '': 'SERVING',
@@ -83,11 +119,13 @@ export function buildGrpcServer(
     'cairn.v1.ClusterService': 'SERVING',
     'cairn.v1.MaintenanceService': 'SERVING',
     'cairn.v1.AuthService': 'SERVING',
+    ...etcdHealth,
   });
   health.addToServer(server);
 
   const root = packageRoot();
-  const definitions = loadSync([...PUBLIC_PROTO_FILES, path.join(root, HEALTH_PROTO_FILE)], {
+  const etcdProtos = services.etcdAdmin !== undefined ? ETCD_PROTO_FILES : [];
+  const definitions = loadSync([...PUBLIC_PROTO_FILES, ...etcdProtos, path.join(root, HEALTH_PROTO_FILE)], {
     includeDirs: [path.join(root, 'proto')],
     keepCase: true,
     longs: String,
@@ -98,6 +136,14 @@ export function buildGrpcServer(
   new ReflectionService(definitions).addToServer(server);
   return { server, health };
 }
+
+const ETCD_ADMIN_SERVICE_NAMES = [
+  'etcdserverpb.Cluster',
+  'etcdserverpb.Maintenance',
+  'etcdserverpb.Auth',
+  'v3lockpb.Lock',
+  'v3electionpb.Election',
+];
 
 export function bind(server: Server, listen: string, credentials: ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {

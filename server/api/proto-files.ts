@@ -14,6 +14,15 @@ export const PUBLIC_PROTO_FILES = [
   'cairn/v1/errors.proto',
 ];
 
+/** etcd's API (proto/etcd, imported from etcd v3.7.3), described when the etcd services are on. */
+export const ETCD_PROTO_FILES = [
+  'etcd/api/etcdserverpb/rpc.proto',
+  'etcd/api/mvccpb/kv.proto',
+  'etcd/api/authpb/auth.proto',
+  'etcd/server/etcdserver/api/v3lock/v3lockpb/v3lock.proto',
+  'etcd/server/etcdserver/api/v3election/v3electionpb/v3election.proto',
+];
+
 /**
  * Our description of grpc.health.v1 for reflection, relative to the package root. It omits
  * the List method: grpc-health-check's own descriptor of List's map field is rejected by

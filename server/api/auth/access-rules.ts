@@ -1,5 +1,13 @@
 import type { RangeRequest } from '../../../gen/ts/cairn/v1/kv.js';
 import { deleteNeeds, putNeeds, rangeNeeds, txnNeeds, type KeyNeed } from '../../apply/auth/key-needs.js';
+import type { LockRequest, UnlockRequest } from '../../../gen/ts/etcd/server/etcdserver/api/v3lock/v3lockpb/v3lock.js';
+import type {
+  CampaignRequest,
+  LeaderRequest,
+  ProclaimRequest,
+  ResignRequest,
+} from '../../../gen/ts/etcd/server/etcdserver/api/v3election/v3electionpb/v3election.js';
+import { electionPrefix, keyNeeds, keyWriteNeeds, lockPrefix, prefixNeeds, prefixReadNeeds } from '../etcd/recipe-keys.js';
 
 /**
  * What a method needs of its caller while authentication is on:
@@ -93,4 +101,47 @@ export const ACCESS_RULES: Readonly<Record<string, AccessRule>> = {
   '/cairn.v1.AuthService/RoleList': ROOT,
   '/cairn.v1.AuthService/RoleGrantPermission': ROOT,
   '/cairn.v1.AuthService/RoleRevokePermission': ROOT,
+
+  // etcd's API, the same rules as the cairn.v1 methods each maps onto (etcd's own, unless said).
+  '/etcdserverpb.Cluster/MemberList': OPEN,
+  '/etcdserverpb.Cluster/MemberAdd': ROOT,
+  '/etcdserverpb.Cluster/MemberRemove': ROOT,
+  '/etcdserverpb.Cluster/MemberUpdate': ROOT,
+  '/etcdserverpb.Cluster/MemberPromote': ROOT,
+  // etcd asks any user for Status; Cairn's Status is open, and so is this one (no key shown).
+  '/etcdserverpb.Maintenance/Status': OPEN,
+  // etcd lets any user list alarms; Cairn's Alarms is root only, listing and ending alike.
+  '/etcdserverpb.Maintenance/Alarm': ROOT,
+  '/etcdserverpb.Maintenance/Defragment': ROOT,
+  '/etcdserverpb.Maintenance/Hash': ROOT,
+  '/etcdserverpb.Maintenance/HashKV': ROOT,
+  '/etcdserverpb.Maintenance/Snapshot': ROOT,
+  '/etcdserverpb.Maintenance/MoveLeader': ROOT,
+  '/etcdserverpb.Maintenance/Downgrade': ROOT,
+  '/etcdserverpb.Auth/Authenticate': OPEN,
+  '/etcdserverpb.Auth/AuthStatus': OPEN,
+  '/etcdserverpb.Auth/AuthEnable': ROOT,
+  '/etcdserverpb.Auth/AuthDisable': ROOT,
+  '/etcdserverpb.Auth/UserAdd': ROOT,
+  '/etcdserverpb.Auth/UserGet': ROOT,
+  '/etcdserverpb.Auth/UserList': ROOT,
+  '/etcdserverpb.Auth/UserDelete': ROOT,
+  '/etcdserverpb.Auth/UserChangePassword': ROOT,
+  '/etcdserverpb.Auth/UserGrantRole': ROOT,
+  '/etcdserverpb.Auth/UserRevokeRole': ROOT,
+  '/etcdserverpb.Auth/RoleAdd': ROOT,
+  '/etcdserverpb.Auth/RoleGet': ROOT,
+  '/etcdserverpb.Auth/RoleList': ROOT,
+  '/etcdserverpb.Auth/RoleDelete': ROOT,
+  '/etcdserverpb.Auth/RoleGrantPermission': ROOT,
+  '/etcdserverpb.Auth/RoleRevokePermission': ROOT,
+  // Lock and Election run transactions on the caller's behalf: they need what those need
+  // (read and write on `<name>/`), and the writes are checked again as the caller when applied.
+  '/v3lockpb.Lock/Lock': keys((r: LockRequest) => prefixNeeds(lockPrefix(r.name))),
+  '/v3lockpb.Lock/Unlock': keys((r: UnlockRequest) => keyWriteNeeds(r.key)),
+  '/v3electionpb.Election/Campaign': keys((r: CampaignRequest) => prefixNeeds(electionPrefix(r.name))),
+  '/v3electionpb.Election/Proclaim': keys((r: ProclaimRequest) => keyNeeds(r.leader?.key ?? Buffer.alloc(0))),
+  '/v3electionpb.Election/Leader': keys((r: LeaderRequest) => prefixReadNeeds(electionPrefix(r.name))),
+  '/v3electionpb.Election/Observe': keys((r: LeaderRequest) => prefixReadNeeds(electionPrefix(r.name))),
+  '/v3electionpb.Election/Resign': keys((r: ResignRequest) => keyNeeds(r.leader?.key ?? Buffer.alloc(0))),
 };

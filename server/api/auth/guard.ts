@@ -1,11 +1,11 @@
-import type { sendUnaryData, ServerUnaryCall, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { sendUnaryData, ServerUnaryCall, ServiceDefinition, ServiceError, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { invariant } from '../../invariant.js';
 import { toServiceError } from '../errors.js';
 import { ACCESS_RULES } from './access-rules.js';
 import type { Authorizer, ServerCall } from './authorizer.js';
 
 type UnaryHandler = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => void;
-type StreamCall = ServerCall & { emit(event: 'error', err: unknown): boolean };
+type StreamCall = ServerCall & { emit(event: 'error', err: unknown): boolean; request?: unknown };
 type StreamHandler = (call: StreamCall) => void;
 
 /**
@@ -14,7 +14,13 @@ type StreamHandler = (call: StreamCall) => void;
  * at start. Unary calls are checked before the handler runs; a stream's caller is checked
  * when it opens (the watch stream then checks each create through the same Authorizer).
  */
-export function guardService<Impl extends object>(definition: ServiceDefinition, impl: Impl, authorizer: Authorizer): Impl {
+export function guardService<Impl extends object>(
+  definition: ServiceDefinition,
+  impl: Impl,
+  authorizer: Authorizer,
+  /** How a refusal reaches the client: Cairn's status, or etcd's for etcd's services. */
+  toError: (err: unknown) => Partial<ServiceError> = toServiceError,
+): Impl {
   const guarded: Record<string, unknown> = {};
   const handlers = impl as unknown as UntypedServiceImplementation;
   for (const [name, method] of Object.entries(definition)) {
@@ -34,31 +40,35 @@ export function guardService<Impl extends object>(definition: ServiceDefinition,
               try {
                 check(call);
               } catch (err) {
-                callback(toServiceError(err), null);
+                callback(toError(err), null);
                 return;
               }
               unary(call, callback);
             },
-            (err: unknown) => callback(toServiceError(err), null),
+            (err: unknown) => callback(toError(err), null),
           );
           return;
         }
         try {
           check(call);
         } catch (err) {
-          callback(toServiceError(err), null);
+          callback(toError(err), null);
           return;
         }
         unary(call, callback);
       };
     } else {
-      invariant(rule.kind !== 'keys', () => `streaming method ${method.path} cannot have a per-request key rule`);
+      // A server stream has its one request at hand when it opens; a client stream has none.
+      invariant(
+        rule.kind !== 'keys' || !method.requestStream,
+        () => `client-streaming method ${method.path} cannot have a per-request key rule`,
+      );
       const stream = handler as unknown as StreamHandler;
       guarded[name] = (call: StreamCall): void => {
         try {
-          authorizer.authorize(rule, undefined, { metadata: call.metadata, call });
+          authorizer.authorize(rule, method.requestStream ? undefined : call.request, { metadata: call.metadata, call });
         } catch (err) {
-          call.emit('error', toServiceError(err));
+          call.emit('error', toError(err));
           return;
         }
         stream(call);

@@ -1,0 +1,183 @@
+import { status } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { AlarmType as CairnAlarmType, type AlarmMember as CairnAlarmMember } from '../../../gen/ts/cairn/v1/maintenance.js';
+import {
+  AlarmRequest_AlarmAction,
+  AlarmType,
+  alarmTypeToJSON,
+  type AlarmMember,
+  type MaintenanceServer,
+  type ResponseHeader,
+} from '../../../gen/ts/etcd/api/etcdserverpb/rpc.js';
+import { CairnError, ErrorCode } from '../../errors.js';
+import { hashKeySpace } from '../../mvcc/hash-kv.js';
+import type { MvccStore } from '../../mvcc/kv-store.js';
+import type { AlarmAccess, BackupAccess, EngineUpkeep, LeaderMover } from '../maintenance-service.js';
+import { ETCD_ERRORS, EtcdStatusError } from './rpctypes.js';
+import { etcdSnapshotHandler } from './snapshot-stream.js';
+import { etcdError } from './etcd-call-errors.js';
+import { etcdUnary } from './etcd-unary.js';
+
+/**
+ * The etcd release whose API (proto/etcd, imported from v3.7.3) this member serves. Status
+ * reports it with Cairn's own version as semver build metadata ("3.7.3+cairn.0.9.0"): clients
+ * that check the server's version (clientv3 parses it as semver) see 3.7.3, people see both.
+ */
+export const ETCD_API_VERSION = '3.7.3';
+
+export function etcdVersionString(cairnVersion: string): string {
+  return `${ETCD_API_VERSION}+cairn.${cairnVersion.replace(/[^0-9A-Za-z.-]/g, '-')}`;
+}
+
+/** This member's consensus state as etcd's Status reports it. */
+export interface EtcdMemberStatus {
+  id: number;
+  leader: number;
+  term: number;
+  commit: number;
+  applied: number;
+  learner: boolean;
+}
+
+export interface EtcdMaintenanceDeps {
+  readonly store: MvccStore;
+  readonly status: () => EtcdMemberStatus;
+  readonly mover: LeaderMover;
+  readonly alarms: AlarmAccess & {
+    /** Raises an alarm through the log (etcd lets an administrator do so). */
+    arm(memberId: number, alarm: CairnAlarmType): Promise<void>;
+  };
+  readonly engine: EngineUpkeep;
+  readonly backups: BackupAccess;
+  /** --quota-backend-bytes (0: off). */
+  readonly quotaBytes: number;
+  readonly header: () => ResponseHeader;
+  readonly cairnVersion: string;
+  readonly logger: Logger;
+}
+
+/** Cairn's alarm types are etcd's (NOSPACE, CORRUPT), numbered alike; anything else is refused. */
+function toCairnAlarm(alarm: AlarmType): CairnAlarmType {
+  switch (alarm) {
+    case AlarmType.NONE:
+      return CairnAlarmType.ALARM_TYPE_UNSPECIFIED;
+    case AlarmType.NOSPACE:
+      return CairnAlarmType.ALARM_TYPE_NOSPACE;
+    case AlarmType.CORRUPT:
+      return CairnAlarmType.ALARM_TYPE_CORRUPT;
+    default:
+      throw new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, `unknown alarm type ${alarm}`);
+  }
+}
+
+function toEtcdAlarm(a: CairnAlarmMember): AlarmMember {
+  const alarm = a.alarm === CairnAlarmType.ALARM_TYPE_NOSPACE ? AlarmType.NOSPACE : AlarmType.CORRUPT;
+  return { memberID: a.memberId, alarm };
+}
+
+/**
+ * etcd's Maintenance service over the same parts as cairn.v1's: the member's Raft status,
+ * the replicated alarms, the engine's files and backups. What etcd's bbolt backend has and
+ * Cairn's engine has not (Hash over the raw database, Downgrade) answers UNIMPLEMENTED.
+ */
+export function etcdMaintenanceService(deps: EtcdMaintenanceDeps): MaintenanceServer {
+  const { store, logger, engine, alarms } = deps;
+  const version = etcdVersionString(deps.cairnVersion);
+  let defragmenting: Promise<void> | undefined;
+  const alarmList = (): AlarmMember[] => alarms.list().map(toEtcdAlarm);
+
+  return {
+    status: etcdUnary(logger, 'Status', async () => {
+      const [dbSize, dbSizeInUse] = await Promise.all([engine.diskBytes(), engine.liveDataBytes()]);
+      const s = deps.status();
+      const errors: string[] = [];
+      if (s.leader === 0) errors.push('etcdserver: no leader');
+      // As etcd prints an AlarmMember (protobuf text format).
+      for (const a of alarmList()) errors.push(`memberID:${a.memberID} alarm:${alarmTypeToJSON(a.alarm)}`);
+      return {
+        header: deps.header(),
+        version,
+        dbSize,
+        leader: s.leader,
+        raftIndex: s.commit,
+        raftTerm: s.term,
+        raftAppliedIndex: s.applied,
+        errors,
+        dbSizeInUse: dbSizeInUse || dbSize,
+        isLearner: s.learner,
+        // Cairn's storage is not etcd's schema: no etcd storage version to report.
+        storageVersion: '',
+        dbSizeQuota: deps.quotaBytes,
+        downgradeInfo: { enabled: false, targetVersion: '' },
+      };
+    }),
+    alarm: etcdUnary(logger, 'Alarm', async (req) => {
+      switch (req.action) {
+        case AlarmRequest_AlarmAction.GET:
+          return { header: deps.header(), alarms: alarmList() };
+        case AlarmRequest_AlarmAction.ACTIVATE: {
+          if (req.alarm === AlarmType.NONE) throw new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'activate needs an alarm type');
+          await alarms.arm(req.memberID, toCairnAlarm(req.alarm));
+          return { header: deps.header(), alarms: [{ memberID: req.memberID, alarm: req.alarm }] };
+        }
+        case AlarmRequest_AlarmAction.DEACTIVATE: {
+          // etcd answers with the alarms it ended.
+          const ending = alarmList().filter((a) => a.memberID === req.memberID && (req.alarm === AlarmType.NONE || a.alarm === req.alarm));
+          await alarms.disarm(req.memberID, toCairnAlarm(req.alarm));
+          return { header: deps.header(), alarms: ending };
+        }
+        default:
+          throw new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, `unknown alarm action ${req.action}`);
+      }
+    }),
+    defragment: etcdUnary(logger, 'Defragment', async () => {
+      defragmenting ??= (async () => {
+        if (!(await engine.compactAll())) throw new CairnError(ErrorCode.ERROR_CODE_DEFRAGMENT_UNSUPPORTED, engine.unsupportedHint);
+        logger.info('defragmented the engine files (etcd API)');
+      })().finally(() => {
+        defragmenting = undefined;
+      });
+      await defragmenting;
+      return { header: deps.header() };
+    }),
+    hash: etcdUnary(logger, 'Hash', () =>
+      Promise.reject(
+        etcdError(
+          status.UNIMPLEMENTED,
+          "etcdserver: Cairn has no bbolt database to hash: use HashKV ('etcdctl endpoint hashkv'), which compares members' key spaces",
+        ),
+      ),
+    ),
+    hashKv: etcdUnary(logger, 'HashKV', async (req) => {
+      store.checkReadable(req.revision > 0 ? req.revision : store.currentRevision);
+      const { hash, revision } = await hashKeySpace(store, req.revision);
+      // etcd's hash is a uint32: the digest's first four bytes, equal on members that agree.
+      return {
+        header: deps.header(),
+        hash: Buffer.from(hash, 'hex').readUInt32BE(0),
+        compactRevision: store.compactedRevision,
+        hashRevision: revision,
+      };
+    }),
+    snapshot: etcdSnapshotHandler({
+      backup: deps.backups.backup,
+      estimateBytes: async () => (await engine.liveDataBytes()) || (await engine.diskBytes()),
+      header: deps.header,
+      version,
+      maxStreams: deps.backups.maxStreams,
+      logger,
+    }),
+    moveLeader: etcdUnary(logger, 'MoveLeader', async (req) => {
+      const s = deps.status();
+      // As etcd: only the leader hands leadership over (etcdctl move-leader finds it).
+      if (s.leader !== s.id) throw new EtcdStatusError(ETCD_ERRORS.notLeader);
+      if (req.targetID === s.id || !deps.mover.memberIds().includes(req.targetID))
+        throw new EtcdStatusError(ETCD_ERRORS.badLeaderTransferee);
+      await deps.mover.moveLeader(req.targetID);
+      return { header: deps.header() };
+    }),
+    downgrade: etcdUnary(logger, 'Downgrade', () =>
+      Promise.reject(etcdError(status.UNIMPLEMENTED, 'etcdserver: Cairn does not support downgrades: its storage is not etcd storage')),
+    ),
+  };
+}
