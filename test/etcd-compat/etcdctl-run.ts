@@ -32,6 +32,8 @@ export function runEtcdctl(
     env: { ...process.env, ETCDCTL_API: '3' },
     stdio: 'pipe',
   });
+  // A command that does not read stdin may exit before it is written: EPIPE then is no error.
+  child.stdin.on('error', () => undefined);
   child.stdin.end(options.stdin ?? '');
   let stdout = '';
   let stderr = '';

@@ -178,20 +178,33 @@ export const STEPS: readonly Step[] = [
   simple(
     'member list (sorted)',
     () => ['member', 'list'],
-    (text, c) => sortLines(text.replace(/^[0-9a-f]+,/gm, (id) => `${c.n.hexId(id.slice(0, -1))},`)),
+    // id, status, name, peer URLs, client URLs, learner?. Cairn serves peers and clients on
+    // one address (docs/etcd-compatibility.md), so only the client URLs are compared.
+    (text) =>
+      sortLines(
+        text.replace(
+          /^[0-9a-f]+, ([^,]+), ([^,]+), [^,]+, /gm,
+          (_, state: string, name: string) => `<member>, ${state}, ${name}, <peer>, `,
+        ),
+      ),
   ),
   simple('endpoint health (sorted)', () => ['endpoint', 'health'], sortLines),
   simple(
     'endpoint status (sorted)',
     () => ['endpoint', 'status'],
-    (text, c) =>
-      // address, member id (hex), version, db size, leader?, learner?, raft term, raft index,
-      // applied index, errors, ...: the counters depend on history, the shape must not.
-      sortLines(
-        text
-          .replace(/^(<addr\d+>), ([0-9a-f]+), ([^,]+), /gm, (_, addr: string, id: string) => `${addr}, ${c.n.hexId(id)}, <version>, `)
-          .replace(/, (\d+), (\d+), (\d+), /g, ', <term>, <index>, <index>, '),
-      ),
+    (text) => {
+      // address, member id, version, storage version, db sizes, is leader, is learner, raft
+      // term, raft index, applied index, errors, ...: the counters depend on history, and which
+      // endpoint leads on timing; the shape and the number of leaders must not.
+      let leaders = 0;
+      const rows = text
+        .replace(/^(<addr\d+>), [0-9a-f]+, [^,]+, /gm, (_, addr: string) => `${addr}, <member>, <version>, `)
+        .replace(/, (true|false), (true|false), (\d+), (\d+), (\d+),/g, (_, leader: string, learner: string) => {
+          if (leader === 'true') leaders += 1;
+          return `, <is leader>, ${learner}, <term>, <index>, <index>,`;
+        });
+      return `${sortLines(rows)}\nleaders: ${leaders}`;
+    },
   ),
   json(
     'compaction to the revision after the txn',
@@ -233,7 +246,7 @@ export const STEPS: readonly Step[] = [
         (s) => s.size,
         () => 0,
       );
-      return `${visible(result).replaceAll(file, '<file>')}\nfile written: ${size > 0}`;
+      return `${Normaliser.machine(visible(result).replaceAll(file, '<file>'))}\nfile written: ${size > 0}`;
     },
   },
   json('del --prefix -w json', (c) => ['del', P(c), '--prefix']),
@@ -247,7 +260,7 @@ function sortLines(text: string): string {
 /** Runs every step in order; a step that throws records its error and the run goes on. */
 export async function runScript(ctl: Etcdctl, endpoints: readonly string[], prefix: string): Promise<string[]> {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-etcdctl-'));
-  const ctx: ScriptContext = { ctl, endpoints, prefix, n: new Normaliser(), vars: new Map(), dir };
+  const ctx: ScriptContext = { ctl, endpoints, prefix, n: new Normaliser(endpoints), vars: new Map(), dir };
   try {
     const outputs: string[] = [];
     for (const step of STEPS) {

@@ -1,12 +1,18 @@
 /**
- * Makes two runs of the same etcdctl commands comparable across servers: every id (cluster,
- * member, lease), revision, raft term, address and timestamp is replaced by a label given in
- * order of first appearance, so equal structure compares equal while a value that changes
- * where etcd's does not (or repeats where etcd's differs) still shows.
+ * Makes two runs of the same etcdctl commands comparable across servers: every lease id,
+ * revision and address is replaced by a label given in order of first appearance (addresses:
+ * the client endpoints in the order given), so equal structure compares equal while a value
+ * that changes where etcd's does not (or repeats where etcd's differs) still shows. Cluster
+ * and member ids, raft terms, sizes, durations and versions become placeholders: which
+ * member answers a request is the client's choice, not a property of the server.
  */
 export class Normaliser {
   private readonly labels = new Map<string, string>();
   private readonly counts = new Map<string, number>();
+
+  constructor(endpoints: readonly string[]) {
+    for (const endpoint of endpoints) this.addresses(endpoint);
+  }
 
   /** The label of one value of a kind: the same value always gets the same label. */
   label(kind: string, value: string | number | bigint): string {
@@ -35,6 +41,8 @@ export class Normaliser {
   static machine(text: string): string {
     return text
       .replace(/took = [0-9.]+[µmn]?s/g, 'took = <duration>')
+      .replace(/Server version \S+/g, 'Server version <version>')
+      .replace(/\b\d+%/g, '<pct>')
       .replace(/remaining\(-?\d+s\)/g, 'remaining(<s>)')
       .replace(/\b\d+(\.\d+)? ?[kMG]?B\b/g, '<size>');
   }
@@ -58,11 +66,13 @@ export class Normaliser {
     if (typeof value !== 'string') return value;
     switch (field) {
       case 'cluster_id':
+        return '<cluster>';
       case 'member_id':
+      case 'leader':
+        return '<member>';
       case 'ID':
       case 'id':
       case 'lease':
-      case 'leader':
         return value === '0' ? value : this.label('id', value);
       case 'revision':
       case 'create_revision':
