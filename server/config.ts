@@ -198,6 +198,11 @@ export interface NodeOptions {
   metricsListen: string;
   /** /readyz answers 503 while more committed entries than this wait to be applied. */
   readyMaxApplyLag: number;
+  /**
+   * Serve etcd's v3 API (etcdserverpb KV, Watch, Lease, ...) beside cairn.v1 on the same
+   * port, over the same store and checks, so that etcd's clients work unchanged (issue 17).
+   */
+  etcdCompat: boolean;
 }
 
 /** As etcd: 1.5 election timeouts, rounded up to whole seconds, unless set. */
@@ -238,4 +243,5 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   engineMemtableBytes: 16 * 1024 * 1024,
   metricsListen: '',
   readyMaxApplyLag: 5_000,
+  etcdCompat: true,
 });

@@ -16,9 +16,14 @@ import { watchAccess } from './api/auth/watch-access.js';
 import { clusterService } from './api/cluster-service.js';
 import { buildGrpcServer, bind } from './api/grpc-server.js';
 import { rpcObserverInterceptor } from './api/rpc-observer.js';
-import { kvService } from './api/kv-service.js';
+import { kvOperations, kvService, type KvServiceDeps } from './api/kv-service.js';
 import { LeaseForwarder } from './api/lease-forwarder.js';
-import { leaseService } from './api/lease-service.js';
+import { leaseOperations, leaseService, type LeaseServiceDeps } from './api/lease-service.js';
+import { etcdKvService } from './api/etcd/kv-service.js';
+import { etcdLeaseService } from './api/etcd/lease-service.js';
+import { etcdHeaderFactory } from './api/etcd/response-header.js';
+import type { EtcdServices } from './api/etcd/services.js';
+import { ETCD_WATCH_PROTOCOL } from './api/etcd/watch-protocol.js';
 import { maintenanceService } from './api/maintenance-service.js';
 import { packageRoot } from './api/proto-files.js';
 import { RequestValidator } from './api/validate.js';
@@ -311,6 +316,41 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     // With TLS the leader's server is dialled like a peer, with the member certificate that proves the forwarder a member.
     tls?.peerCredentials ?? credentials.createInsecure(),
   );
+  const kvDeps: KvServiceDeps = {
+    store,
+    writes: clientWrites,
+    validator,
+    header,
+    logger,
+    linearizableReadBarrier: () => member.node.linearizableRead(),
+    freshEnough: (ms) => member.node.freshEnough(ms),
+    checkedAs: (call) => authorizer.caller({ metadata: call.metadata, call }) ?? '',
+  };
+  const leaseDeps: LeaseServiceDeps = {
+    store,
+    writes: clientWrites,
+    lessor: member.lessor,
+    forwarder,
+    leaderAddress: () => {
+      const leader = member.driver.status().leader;
+      return leader === cluster.self.id ? undefined : membership.member(leader)?.address;
+    },
+    limits: options.limits,
+    minLeaseTtl: minLeaseTtlSeconds(options),
+    header,
+    logger,
+    linearizableReadBarrier: () => member.node.linearizableRead(),
+    checkedAs: (call) => authorizer.caller({ metadata: call.metadata, call }) ?? '',
+  };
+  // etcd's v3 API over the same operations (issue 17); its headers are the member's own.
+  const etcdHeader = etcdHeaderFactory(header);
+  const etcd: EtcdServices | undefined = options.etcdCompat
+    ? {
+        kv: etcdKvService(kvOperations(kvDeps), options.limits, logger),
+        watch: { watch: (call) => watch.serve(call, ETCD_WATCH_PROTOCOL) },
+        lease: etcdLeaseService(leaseOperations(leaseDeps), etcdHeader, () => store.currentRevision, options.limits, logger),
+      }
+    : undefined;
   const version = await packageVersion();
   // The parts cairn.v1's services and etcd's (server/api/etcd/) share: one of each.
   const moveLeaderTo = async (target: number): Promise<void> => {
@@ -352,33 +392,9 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   // A lone member reports the address it actually bound (--listen may name port 0).
   const { server, health } = buildGrpcServer(
     {
-      kv: kvService({
-        store,
-        writes: clientWrites,
-        validator,
-        header,
-        logger,
-        linearizableReadBarrier: () => member.node.linearizableRead(),
-        freshEnough: (ms) => member.node.freshEnough(ms),
-        checkedAs: (call) => authorizer.caller({ metadata: call.metadata, call }) ?? '',
-      }),
+      kv: kvService(kvDeps),
       watch: watch.service,
-      lease: leaseService({
-        store,
-        writes: clientWrites,
-        lessor: member.lessor,
-        forwarder,
-        leaderAddress: () => {
-          const leader = member.driver.status().leader;
-          return leader === cluster.self.id ? undefined : membership.member(leader)?.address;
-        },
-        limits: options.limits,
-        minLeaseTtl: minLeaseTtlSeconds(options),
-        header,
-        logger,
-        linearizableReadBarrier: () => member.node.linearizableRead(),
-        checkedAs: (call) => authorizer.caller({ metadata: call.metadata, call }) ?? '',
-      }),
+      lease: leaseService(leaseDeps),
       cluster: clusterService({ members: () => membership.list(), changes, header: () => header(store.currentRevision), logger }),
       maintenance: maintenanceService(
         store,
@@ -439,6 +455,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
         },
         auth: { ops: authOperations(authDeps), store: auth },
       }),
+      ...(etcd !== undefined ? { etcd } : {}),
     },
     options.limits,
     authorizer,

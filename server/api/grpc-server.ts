@@ -34,6 +34,7 @@ import { int64RangeInterceptor, withInt64RangeCheck } from './int64-range.js';
 import path from 'node:path';
 import { ETCD_PROTO_FILES, HEALTH_PROTO_FILE, packageRoot, PUBLIC_PROTO_FILES } from './proto-files.js';
 import { WATCH_SERVICE_DEFINITION } from './watch-encoding.js';
+import { etcdServiceDefinitions, type EtcdServices } from './etcd/services.js';
 
 /**
  * The transport-level cap on any message. Client requests are held to maxRequestBytes by
@@ -51,6 +52,8 @@ export interface NodeServices {
   auth: AuthServiceServer;
   /** Raft traffic between members; not described by reflection, it is not a public API. */
   peer: RaftPeerServiceServer;
+  /** etcd's v3 API over the same operations (server/api/etcd/); absent with --etcd-compat=false. */
+  etcd?: EtcdServices;
   /** etcd's Cluster, Maintenance, Auth, Lock and Election services (absent with --etcd-compat=false). */
   etcdAdmin?: EtcdAdminServices;
 }
@@ -94,6 +97,13 @@ export function buildGrpcServer(
   addPublic(ClusterServiceService, services.cluster);
   addPublic(MaintenanceServiceService, services.maintenance);
   addPublic(AuthServiceService, services.auth);
+  // etcd's services behind the same guard, answering refusals with etcd's statuses (etcd/rpctypes.ts).
+  for (const { definition, impl } of services.etcd === undefined ? [] : etcdServiceDefinitions(services.etcd)) {
+    server.addService(
+      withInt64RangeCheck(definition),
+      guardService(definition, impl, authorizer, toEtcdServiceError) as UntypedServiceImplementation,
+    );
+  }
   server.addService(RaftPeerServiceService, services.peer);
   // etcd's services: the same guard and access table, refusals worded as etcd words them.
   const addEtcd = <Impl extends object>(definition: ServiceDefinition, impl: Impl): void =>
@@ -124,7 +134,7 @@ export function buildGrpcServer(
   health.addToServer(server);
 
   const root = packageRoot();
-  const etcdProtos = services.etcdAdmin !== undefined ? ETCD_PROTO_FILES : [];
+  const etcdProtos = services.etcdAdmin !== undefined || services.etcd !== undefined ? ETCD_PROTO_FILES : [];
   const definitions = loadSync([...PUBLIC_PROTO_FILES, ...etcdProtos, path.join(root, HEALTH_PROTO_FILE)], {
     includeDirs: [path.join(root, 'proto')],
     keepCase: true,

@@ -1,11 +1,16 @@
 import type { Logger } from 'pino';
 import type { Command } from '../../gen/ts/cairn/internal/v1/command.js';
 import type {
+  CompactRequest,
   CompactResponse,
+  DeleteRangeRequest,
   DeleteRangeResponse,
   KVServiceServer,
+  PutRequest,
   PutResponse,
+  RangeRequest,
   RangeResponse,
+  TxnRequest,
   TxnResponse,
 } from '../../gen/ts/cairn/v1/kv.js';
 import type { WritePath } from '../apply/write-path.js';
@@ -35,9 +40,18 @@ export interface KvServiceDeps {
   checkedAs: (call: ServerCall) => string;
 }
 
-/** The KV service: thin handlers that validate, then read locally or submit a write. */
-export function kvService(deps: KvServiceDeps): KVServiceServer {
-  const { store, writes, validator, header, logger } = deps;
+/** What a KV call does once decoded: shared by cairn.v1's KV service and etcd's (server/api/etcd/). */
+export interface KvOperations {
+  range(req: RangeRequest): Promise<RangeResponse>;
+  put(req: PutRequest, call: ServerCall): Promise<PutResponse>;
+  deleteRange(req: DeleteRangeRequest, call: ServerCall): Promise<DeleteRangeResponse>;
+  txn(req: TxnRequest, call: ServerCall): Promise<TxnResponse>;
+  compact(req: CompactRequest): Promise<CompactResponse>;
+}
+
+/** Validate, then read locally or submit a write: the one path of every KV request, whichever API it came by. */
+export function kvOperations(deps: KvServiceDeps): KvOperations {
+  const { store, writes, validator, header } = deps;
 
   async function write<T>(command: Command): Promise<T> {
     const outcome = await writes.submit(command);
@@ -46,7 +60,7 @@ export function kvService(deps: KvServiceDeps): KVServiceServer {
   }
 
   return {
-    range: unary(logger, 'Range', async (req): Promise<RangeResponse> => {
+    async range(req) {
       validator.range(req);
       // A serializable read with a staleness bound this member can't meet is served as a
       // linearizable one instead, which is never stale.
@@ -54,25 +68,38 @@ export function kvService(deps: KvServiceDeps): KVServiceServer {
       if (!local) await deps.linearizableReadBarrier();
       const { revision, ...result } = await store.range(req);
       return { header: header(revision), ...result };
-    }),
-    put: unary(logger, 'Put', (req, call) => {
+    },
+    put(req, call) {
       validator.put(req);
       return write<PutResponse>({ request: { $case: 'put', put: req }, checkedAs: deps.checkedAs(call) });
-    }),
-    deleteRange: unary(logger, 'DeleteRange', (req, call) => {
+    },
+    deleteRange(req, call) {
       validator.deleteRange(req);
       return write<DeleteRangeResponse>({ request: { $case: 'deleteRange', deleteRange: req }, checkedAs: deps.checkedAs(call) });
-    }),
-    txn: unary(logger, 'Txn', (req, call) => {
+    },
+    txn(req, call) {
       validator.txn(req);
       return write<TxnResponse>({ request: { $case: 'txn', txn: req }, checkedAs: deps.checkedAs(call) });
-    }),
-    compact: unary(logger, 'Compact', async (req) => {
+    },
+    async compact(req) {
       validator.compact(req);
       // Root only, checked in front; a root that loses its role meanwhile still compacts (as etcd).
       const response = await write<CompactResponse>({ request: { $case: 'compact', compact: req }, checkedAs: '' });
       if (req.physical) await store.compactionSettled(req.revision);
       return response;
-    }),
+    },
+  };
+}
+
+/** The KV service: thin handlers over kvOperations. */
+export function kvService(deps: KvServiceDeps): KVServiceServer {
+  const ops = kvOperations(deps);
+  const { logger } = deps;
+  return {
+    range: unary(logger, 'Range', (req) => ops.range(req)),
+    put: unary(logger, 'Put', (req, call) => ops.put(req, call)),
+    deleteRange: unary(logger, 'DeleteRange', (req, call) => ops.deleteRange(req, call)),
+    txn: unary(logger, 'Txn', (req, call) => ops.txn(req, call)),
+    compact: unary(logger, 'Compact', (req) => ops.compact(req)),
   };
 }

@@ -19,6 +19,11 @@ import { STATUS_DETAILS_KEY } from './errors.js';
  */
 export const FORWARDED_HEADER = 'cairn-lease-forwarded';
 
+/** Whether a call came forwarded by a follower, and so is answered here or refused, never forwarded again. */
+export function isForwarded(call: { metadata: Metadata }): boolean {
+  return call.metadata.get(FORWARDED_HEADER).length > 0;
+}
+
 interface Waiter {
   resolve: (ttl: number) => void;
   reject: (err: unknown) => void;

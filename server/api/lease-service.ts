@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Command } from '../../gen/ts/cairn/internal/v1/command.js';
 import type {
+  LeaseGrantRequest,
   LeaseGrantResponse,
-  LeaseKeepAliveRequest,
   LeaseKeepAliveResponse,
+  LeaseLeasesResponse,
+  LeaseRevokeRequest,
   LeaseRevokeResponse,
   LeaseServiceServer,
   LeaseTimeToLiveRequest,
@@ -20,7 +21,8 @@ import { CairnError, ErrorCode } from '../errors.js';
 import { keyBytes } from '../mvcc/key-range.js';
 import type { MvccStore } from '../mvcc/kv-store.js';
 import { toServiceError } from './errors.js';
-import { FORWARDED_HEADER, type LeaseForwarder } from './lease-forwarder.js';
+import { isForwarded, type LeaseForwarder } from './lease-forwarder.js';
+import { keepAliveStream } from './lease-keep-alive-stream.js';
 import { unary } from './unary.js';
 
 /** Lease ids are positive and at most 2^53 - 1, so that every SDK holds them as plain numbers. */
@@ -45,13 +47,24 @@ export interface LeaseServiceDeps {
   checkedAs: (call: ServerCall) => string;
 }
 
+/** What a lease call does once decoded: shared by cairn.v1's Lease service and etcd's (server/api/etcd/). */
+export interface LeaseOperations {
+  grant(req: LeaseGrantRequest): Promise<LeaseGrantResponse>;
+  revoke(req: LeaseRevokeRequest, call: ServerCall): Promise<LeaseRevokeResponse>;
+  /** forwarded: the call came from a follower (FORWARDED_HEADER) and is not forwarded again. */
+  timeToLive(req: LeaseTimeToLiveRequest, forwarded: boolean): Promise<LeaseTimeToLiveResponse>;
+  leases(): Promise<LeaseLeasesResponse>;
+  /** The renewed lease's TTL (0 when it does not exist): at once on the leader, else from the leader. */
+  renew(id: number, forwarded: boolean): number | Promise<number>;
+}
+
 /**
- * The Lease service. Grant and revoke are writes through the log. Keep-alive and
+ * The lease operations. Grant and revoke are writes through the log. Keep-alive and
  * time-to-live need the leader's clock: the leader answers them from its lessor (no log
  * entry per renewal), and a follower forwards them to the leader (lease-forwarder.ts).
  */
-export function leaseService(deps: LeaseServiceDeps): LeaseServiceServer {
-  const { store, writes, lessor, header, logger, limits } = deps;
+export function leaseOperations(deps: LeaseServiceDeps): LeaseOperations {
+  const { store, writes, lessor, header, limits } = deps;
 
   async function write<T>(command: Command): Promise<T> {
     const outcome = await writes.submit(command);
@@ -59,19 +72,8 @@ export function leaseService(deps: LeaseServiceDeps): LeaseServiceServer {
     return outcome.response as T;
   }
 
-  async function timeToLive(req: LeaseTimeToLiveRequest, forwarded: boolean): Promise<LeaseTimeToLiveResponse> {
-    const address = leaderToForwardTo(deps, forwarded);
-    if (address !== undefined) return deps.forwarder.timeToLive(address, req);
-    const ttl = lessor.timeToLive(req.id);
-    const lease = store.leases.get(req.id);
-    if (ttl === undefined || lease === undefined)
-      return { header: header(store.currentRevision), id: req.id, ttl: -1, grantedTtl: 0, keys: [] };
-    const keys = req.keys ? [...lease.keys].sort().map(keyBytes) : [];
-    return { header: header(store.currentRevision), id: req.id, ttl: ttl.ttl, grantedTtl: ttl.grantedTtl, keys };
-  }
-
   return {
-    leaseGrant: unary(logger, 'LeaseGrant', async (req): Promise<LeaseGrantResponse> => {
+    async grant(req) {
       if (req.ttl < 0) throw invalid(`ttl must not be negative (got ${req.ttl})`);
       if (req.id < 0 || req.id > MAX_LEASE_ID)
         throw invalid(`lease id must be between 1 and ${MAX_LEASE_ID}, or 0 to let the cluster choose (got ${req.id})`);
@@ -91,104 +93,53 @@ export function leaseService(deps: LeaseServiceDeps): LeaseServiceServer {
           if (!clash || req.id !== 0 || attempt >= GRANT_ATTEMPTS) throw err;
         }
       }
-    }),
-    leaseRevoke: unary(logger, 'LeaseRevoke', (req, call) => {
+    },
+    revoke(req, call) {
       if (req.id <= 0 || req.id > MAX_LEASE_ID) throw invalid(`lease id must be between 1 and ${MAX_LEASE_ID} (got ${req.id})`);
       // Revoking deletes the lease's keys: the applier checks write permission on each of them.
       return write<LeaseRevokeResponse>({
         request: { $case: 'leaseRevoke', leaseRevoke: { id: req.id } },
         checkedAs: deps.checkedAs(call),
       });
-    }),
-    leaseTimeToLive: unary(logger, 'LeaseTimeToLive', (req, call) => timeToLive(req, call.metadata.get(FORWARDED_HEADER).length > 0)),
-    leaseLeases: unary(logger, 'LeaseLeases', async () => {
+    },
+    async timeToLive(req, forwarded) {
+      const address = leaderToForwardTo(deps, forwarded);
+      if (address !== undefined) return deps.forwarder.timeToLive(address, req);
+      const ttl = lessor.timeToLive(req.id);
+      const lease = store.leases.get(req.id);
+      if (ttl === undefined || lease === undefined)
+        return { header: header(store.currentRevision), id: req.id, ttl: -1, grantedTtl: 0, keys: [] };
+      const keys = req.keys ? [...lease.keys].sort().map(keyBytes) : [];
+      return { header: header(store.currentRevision), id: req.id, ttl: ttl.ttl, grantedTtl: ttl.grantedTtl, keys };
+    },
+    async leases() {
       await deps.linearizableReadBarrier();
       const ids = [...store.leases.all()].map((l) => l.id).sort((a, b) => a - b);
       return { header: header(store.currentRevision), leases: ids.map((id) => ({ id })) };
-    }),
-    leaseKeepAlive: (call) => keepAliveStream(call, deps),
+    },
+    renew(id, forwarded) {
+      const address = leaderToForwardTo(deps, forwarded);
+      return address === undefined ? lessor.renew(id) : deps.forwarder.keepAlive(address, id);
+    },
   };
 }
 
-/**
- * One keep-alive stream: each request is answered with the lease's new TTL (0 when it does
- * not exist or expired; the stream stays open). Reading requests is paused while
- * maxLeaseKeepAlivesPerStream of them wait for answers (forwarded to the leader), and while
- * the answers already written wait for the client to read them; so a client sending faster
- * than it is answered, or not reading, is slowed down by HTTP/2 flow control instead of
- * filling this member's memory.
- */
-function keepAliveStream(call: ServerDuplexStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse>, deps: LeaseServiceDeps): void {
-  const { lessor, header, limits } = deps;
-  const forwarded = call.metadata.get(FORWARDED_HEADER).length > 0;
-  let inFlight = 0;
-  let paused = false;
-  /** Answers wait in the transport for the client to read them. */
-  let blocked = false;
-  let ended = false;
-  let failed = false;
-
-  const pauseOrResume = (): void => {
-    const shouldPause = blocked || inFlight >= limits.maxLeaseKeepAlivesPerStream;
-    if (shouldPause === paused) return;
-    paused = shouldPause;
-    if (paused) call.pause();
-    else call.resume();
+/** The Lease service: thin handlers over leaseOperations. */
+export function leaseService(deps: LeaseServiceDeps): LeaseServiceServer {
+  const ops = leaseOperations(deps);
+  const { logger, header, store } = deps;
+  return {
+    leaseGrant: unary(logger, 'LeaseGrant', (req) => ops.grant(req)),
+    leaseRevoke: unary(logger, 'LeaseRevoke', (req, call) => ops.revoke(req, call)),
+    leaseTimeToLive: unary(logger, 'LeaseTimeToLive', (req, call) => ops.timeToLive(req, isForwarded(call))),
+    leaseLeases: unary(logger, 'LeaseLeases', () => ops.leases()),
+    leaseKeepAlive: (call) =>
+      keepAliveStream(call, (id, forwarded) => ops.renew(id, forwarded), deps.limits, logger, {
+        idOf: (req) => req.id,
+        response: (id, ttl): LeaseKeepAliveResponse => ({ header: header(store.currentRevision), id, ttl }),
+        toError: toServiceError,
+      }),
   };
-
-  const fail = (err: unknown): void => {
-    if (failed) return;
-    failed = true;
-    if (!(err instanceof CairnError)) deps.logger.error({ err }, 'keep-alive failed');
-    call.emit('error', toServiceError(err));
-  };
-  const settled = (): void => {
-    inFlight--;
-    pauseOrResume();
-    if (ended && inFlight === 0 && !failed) call.end();
-  };
-  const answer = (id: number, ttl: number): void => {
-    if (failed || call.cancelled) return;
-    if (!call.write({ header: header(deps.store.currentRevision), id, ttl }) && !blocked) {
-      blocked = true;
-      call.once('drain', () => {
-        blocked = false;
-        pauseOrResume();
-      });
-    }
-  };
-
-  call.on('data', (req: LeaseKeepAliveRequest) => {
-    if (failed) return;
-    inFlight++;
-    pauseOrResume();
-    try {
-      const address = leaderToForwardTo(deps, forwarded);
-      if (address === undefined) {
-        answer(req.id, lessor.renew(req.id));
-        settled();
-        return;
-      }
-      deps.forwarder.keepAlive(address, req.id).then(
-        (ttl) => {
-          answer(req.id, ttl);
-          settled();
-        },
-        (err: unknown) => {
-          fail(err);
-          settled();
-        },
-      );
-    } catch (err) {
-      fail(err);
-      settled();
-    }
-  });
-  call.on('end', () => {
-    ended = true;
-    if (inFlight === 0 && !failed) call.end();
-  });
-  call.on('error', () => undefined);
 }
 
 /**

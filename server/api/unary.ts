@@ -1,13 +1,18 @@
-import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import { status, type sendUnaryData, type ServerUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { CairnError } from '../errors.js';
 import { toServiceError } from './errors.js';
 
 /**
  * Adapts an async handler to grpc-js's callback style: results and domain errors go back
  * as a response or a status; anything unexpected is logged and answered as INTERNAL.
  */
-export function unary<Req, Res>(logger: Logger, method: string, handler: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>) {
+export function unary<Req, Res>(
+  logger: Logger,
+  method: string,
+  handler: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>,
+  /** How a failure reaches the client: Cairn's table, or etcd's for the etcd-compatible API. */
+  toError: (err: unknown) => Partial<ServiceError> = toServiceError,
+) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
     // Run the handler inside the promise so that a synchronous throw (validation) is mapped too.
     Promise.resolve(call.request)
@@ -15,8 +20,10 @@ export function unary<Req, Res>(logger: Logger, method: string, handler: (req: R
       .then(
         (response) => callback(null, response),
         (err: unknown) => {
-          if (!(err instanceof CairnError)) logger.error({ err, method }, 'request failed');
-          callback(toServiceError(err), null);
+          const serviceError = toError(err);
+          // A domain error is the client's answer; only what the table could not place is a bug.
+          if (serviceError.code === status.INTERNAL) logger.error({ err, method }, 'request failed');
+          callback(serviceError, null);
         },
       );
   };

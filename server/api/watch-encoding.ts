@@ -5,9 +5,12 @@
  * WatchResponse object per watcher. The watch service is registered with a serializer that
  * passes such pre-encoded responses through (see WATCH_SERVICE_DEFINITION).
  */
+import type { ServiceError } from '@grpc/grpc-js';
 import { Event, ResponseHeader } from '../../gen/ts/cairn/v1/types.js';
 import { WatchResponse, WatchServiceService } from '../../gen/ts/cairn/v1/watch.js';
+import type { CairnError } from '../errors.js';
 import type { RevisionEvents } from '../mvcc/events.js';
+import { rpcStatusOf, toServiceError } from './errors.js';
 
 /** The events of one revision as WatchResponse.events entries (field 11), ready to concatenate. */
 export interface EncodedRevision {
@@ -16,28 +19,38 @@ export interface EncodedRevision {
   readonly bytes: number;
 }
 
-const withPrevKv = new WeakMap<RevisionEvents, EncodedRevision>();
-const withoutPrevKv = new WeakMap<RevisionEvents, EncodedRevision>();
-
 const EVENTS_TAG = (11 << 3) | 2;
 const HEADER_TAG = (1 << 3) | 2;
 const WATCH_ID_TAG = (2 << 3) | 0;
 const FRAGMENT_TAG = (7 << 3) | 0;
 
-/** The revision's events encoded for a watcher that does (or does not) want prev_kv; cached. */
-export function encodeRevision(rev: RevisionEvents, prevKv: boolean): EncodedRevision {
-  const strip = !prevKv && rev.events.some((e) => e.prevKv !== undefined);
-  const cache = strip ? withoutPrevKv : withPrevKv;
-  let encoded = cache.get(rev);
-  if (encoded === undefined) {
-    const parts = rev.events.map((e) => field(EVENTS_TAG, Event.encode(strip ? { ...e, prevKv: undefined } : e).finish()));
-    let bytes = 0;
-    for (const p of parts) bytes += p.length;
-    encoded = { parts, bytes };
-    cache.set(rev, encoded);
-  }
-  return encoded;
+/** One event as its API encodes it (cairn.v1.Event, or etcd's mvccpb.Event). */
+export type EventEncoder = (event: Event) => Uint8Array;
+
+/**
+ * The revision's events encoded for a watcher that does (or does not) want prev_kv, through
+ * `encodeEvent`; cached on the revision, one cache per API, so each is encoded once.
+ */
+export function revisionEncoder(encodeEvent: EventEncoder): (rev: RevisionEvents, prevKv: boolean) => EncodedRevision {
+  const withPrevKv = new WeakMap<RevisionEvents, EncodedRevision>();
+  const withoutPrevKv = new WeakMap<RevisionEvents, EncodedRevision>();
+  return (rev, prevKv) => {
+    const strip = !prevKv && rev.events.some((e) => e.prevKv !== undefined);
+    const cache = strip ? withoutPrevKv : withPrevKv;
+    let encoded = cache.get(rev);
+    if (encoded === undefined) {
+      const parts = rev.events.map((e) => field(EVENTS_TAG, encodeEvent(strip ? { ...e, prevKv: undefined } : e)));
+      let bytes = 0;
+      for (const p of parts) bytes += p.length;
+      encoded = { parts, bytes };
+      cache.set(rev, encoded);
+    }
+    return encoded;
+  };
 }
+
+/** The revision's events as cairn.v1 WatchResponse entries; cached. */
+export const encodeRevision = revisionEncoder((e) => Event.encode(e).finish());
 
 /** A ResponseHeader as WatchResponse field 1. */
 export function encodeHeaderField(header: ResponseHeader): Buffer {
@@ -70,6 +83,45 @@ export function encodeResponse(response: WatchResponse): Buffer {
   const bytes = WatchResponse.encode(response).finish();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
+
+/**
+ * How a watch stream speaks to its client. A WatchStream is the same machinery for every
+ * API (hub, bounded queues, flow control); what differs is the wire: cairn.v1's
+ * WatchResponse here, etcd's in server/api/etcd/watch-protocol.ts. Both share the
+ * WatchResponse field numbers, so event responses are assembled the same way
+ * (encodeEventResponse); the events, control responses and error reports differ.
+ */
+export interface WatchProtocol {
+  /** The id of the first watch whose id the server picks (cairn.v1: 1; etcd: 0). */
+  readonly firstWatchId: number;
+  encodeRevision(rev: RevisionEvents, prevKv: boolean): EncodedRevision;
+  /** A created, canceled or progress response (no events). */
+  encodeResponse(response: WatchResponse): Buffer;
+  /** The fields of a watch canceled because of an error. */
+  canceledBy(err: CairnError): Partial<WatchResponse>;
+  /** The watch id a create refused because of an error is answered with. */
+  refusedWatchId(requested: number): number;
+  /** cancel_reason of a watch the client canceled. */
+  readonly clientCancelReason: string;
+  /** The status a whole stream ends with (over the stream limit, the member stopping). */
+  toError(err: unknown): Partial<ServiceError>;
+}
+
+/** cairn.v1's watch protocol: errors carry their code in cancel_status (the one table, errors.ts). */
+export const CAIRN_WATCH_PROTOCOL: WatchProtocol = {
+  firstWatchId: 1,
+  encodeRevision,
+  encodeResponse,
+  canceledBy: (err) => ({
+    canceled: true,
+    cancelReason: err.message,
+    cancelStatus: rpcStatusOf(err),
+    compactRevision: err.compactRevision,
+  }),
+  refusedWatchId: (requested) => requested,
+  clientCancelReason: 'canceled by the client',
+  toError: toServiceError,
+};
 
 /**
  * The watch service definition, with a response serializer that sends a Buffer as it is:

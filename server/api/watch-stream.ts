@@ -11,8 +11,7 @@ import { toKeyRange } from '../mvcc/key-range.js';
 import type { WatchHub } from '../mvcc/watch-hub.js';
 import { Watcher, type WatcherOptions, type WatchSink } from '../mvcc/watcher.js';
 import { Fifo } from '../mvcc/fifo.js';
-import { encodeEventResponse, encodeHeaderField, encodeResponse, encodeRevision, type EncodedRevision } from './watch-encoding.js';
-import { rpcStatusOf } from './errors.js';
+import { encodeEventResponse, encodeHeaderField, type EncodedRevision, type WatchProtocol } from './watch-encoding.js';
 import type { RequestValidator } from './validate.js';
 import type { WatchAccess } from './auth/watch-access.js';
 
@@ -128,7 +127,7 @@ export class WatchStream implements WatchSink {
   private readonly queue = new Fifo<Item>();
   /** Pending events (estimated), queued replies and written responses not yet sent. */
   private bufferedBytes = 0;
-  private nextWatchId = 1;
+  private nextWatchId: number;
   private writable = true;
   private closed = false;
   private readingPaused = false;
@@ -152,8 +151,11 @@ export class WatchStream implements WatchSink {
     private readonly logger: Logger,
     progressIntervalMs: number,
     private readonly access: WatchAccess,
+    /** The API the client speaks: cairn.v1's or etcd's (watch-encoding.ts). */
+    private readonly protocol: WatchProtocol,
     private readonly observer?: WatchObserver,
   ) {
+    this.nextWatchId = protocol.firstWatchId;
     let budget = sendBudgets.get(hub);
     if (budget === undefined) sendBudgets.set(hub, (budget = new SendBudget()));
     this.budget = budget;
@@ -208,7 +210,9 @@ export class WatchStream implements WatchSink {
       this.watchedRanges.delete(w.id);
     }
     if (this.closed || w.dropped) return;
-    const bytes = encodeResponse(this.reply(w.id, canceledBy(compactedError(w.nextRevision, compactedRevision))));
+    const bytes = this.protocol.encodeResponse(
+      this.reply(w.id, this.protocol.canceledBy(compactedError(w.nextRevision, compactedRevision))),
+    );
     // After the events it already took, which are history before the compaction.
     if (w.scheduled) w.finalReply = bytes;
     else this.enqueueReply(bytes);
@@ -223,7 +227,7 @@ export class WatchStream implements WatchSink {
       case 'createRequest':
         return this.create(r.createRequest);
       case 'cancelRequest':
-        return this.cancel(r.cancelRequest.watchId, 'canceled by the client');
+        return this.cancel(r.cancelRequest.watchId, this.protocol.clientCancelReason);
       case 'progressRequest':
         return this.enqueue({ kind: 'progress', watcher: undefined }, PROGRESS_ITEM_BYTES);
     }
@@ -257,7 +261,9 @@ export class WatchStream implements WatchSink {
     } catch (err) {
       if (!(err instanceof CairnError)) throw err;
       // As in etcd, a bad create ends only that watch, not the stream.
-      this.enqueueReply(encodeResponse(this.reply(id, { created: true, ...canceledBy(err) })));
+      this.enqueueReply(
+        this.protocol.encodeResponse(this.reply(this.protocol.refusedWatchId(id), { created: true, ...this.protocol.canceledBy(err) })),
+      );
       return;
     }
     const options: WatcherOptions = {
@@ -274,7 +280,7 @@ export class WatchStream implements WatchSink {
     this.watchers.set(id, watcher);
     this.watchedRanges.set(id, { key: req.key, rangeEnd: req.rangeEnd });
     // Queued before the hub can offer it anything, so it precedes the watcher's events.
-    this.enqueueReply(encodeResponse(this.reply(id, { created: true })));
+    this.enqueueReply(this.protocol.encodeResponse(this.reply(id, { created: true })));
     this.hub.add(watcher);
   }
 
@@ -285,8 +291,8 @@ export class WatchStream implements WatchSink {
     this.watchedRanges.delete(id);
     this.hub.remove(watcher);
     this.drop(watcher);
-    const fields = typeof reason === 'string' ? { canceled: true, cancelReason: reason } : canceledBy(reason);
-    this.enqueueReply(encodeResponse(this.reply(id, fields)));
+    const fields = typeof reason === 'string' ? { canceled: true, cancelReason: reason } : this.protocol.canceledBy(reason);
+    this.enqueueReply(this.protocol.encodeResponse(this.reply(id, fields)));
   }
 
   /** Cancels, with the error in cancel_status, every watch the caller may no longer have. */
@@ -369,7 +375,7 @@ export class WatchStream implements WatchSink {
     let estimate = 0;
     let last = 0;
     for (let rev = w.pending.peek(); rev !== undefined; rev = w.pending.peek()) {
-      const encoded = encodeRevision(rev, w.prevKv);
+      const encoded = this.protocol.encodeRevision(rev, w.prevKv);
       if (w.fragment && encoded.bytes > this.limits.maxRequestBytes) {
         if (parts.length > 0) break; // what was gathered goes first, then this one alone
         w.pending.shift();
@@ -442,7 +448,7 @@ export class WatchStream implements WatchSink {
       revision = this.writtenRevision(watcher);
     }
     const response = this.reply(watcher?.id ?? -1, {});
-    this.write(encodeResponse({ ...response, header: this.header(revision) }), true);
+    this.write(this.protocol.encodeResponse({ ...response, header: this.header(revision) }), true);
   }
 
   /**
@@ -545,14 +551,6 @@ export class WatchStream implements WatchSink {
     while (this.watchers.has(this.nextWatchId)) this.nextWatchId++;
     return this.nextWatchId++;
   }
-}
-
-/**
- * The fields of a watch canceled because of an error: its message, and the status and
- * ErrorInfo a call failing the same way would end with (the one table, server/api/errors.ts).
- */
-function canceledBy(err: CairnError): Partial<WatchResponse> {
-  return { canceled: true, cancelReason: err.message, cancelStatus: rpcStatusOf(err), compactRevision: err.compactRevision };
 }
 
 /** What one revision adds to a stream's buffer for a watcher. */

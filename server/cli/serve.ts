@@ -25,6 +25,13 @@ const LIMIT_HELP: Record<keyof Limits, string> = {
   maxSnapshotStreams: 'snapshot (backup) streams served at once',
 };
 
+/** `--flag`, `--flag=true` or `--flag=false` (commander passes no value for the bare flag). */
+function booleanFlag(value: string | undefined): boolean {
+  if (value === undefined || value === 'true') return true;
+  if (value === 'false') return false;
+  throw new InvalidArgumentError(`expected true or false, not "${value}"`);
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 const kebab = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -68,6 +75,7 @@ type ServeFlags = Partial<Limits> & {
   authTokenTtl: number;
   metricsListen: string;
   readyMaxApplyLag: number;
+  etcdCompat: boolean;
 };
 
 function nodeOptions(flags: ServeFlags): NodeOptions {
@@ -122,6 +130,7 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     authTokenTtlMs: flags.authTokenTtl,
     metricsListen: flags.metricsListen,
     readyMaxApplyLag: flags.readyMaxApplyLag,
+    etcdCompat: flags.etcdCompat,
     limits,
   };
 }
@@ -305,6 +314,11 @@ export function registerServe(program: Command): void {
       new Option('--ready-max-apply-lag <entries>', '/readyz fails while more committed entries than this wait to be applied')
         .argParser(nonNegativeInt)
         .default(d.readyMaxApplyLag),
+    )
+    .addOption(
+      new Option('--etcd-compat [enabled]', "serve etcd's v3 API beside Cairn's on the same port (--etcd-compat=false: off)")
+        .argParser(booleanFlag)
+        .default(d.etcdCompat),
     );
   for (const [name, help] of Object.entries(LIMIT_HELP) as [keyof Limits, string][]) {
     cmd.addOption(new Option(`--${kebab(name)} <n>`, `${help} (default: ${DEFAULT_LIMITS[name]})`).argParser(positiveInt));

@@ -1,4 +1,6 @@
 import type { RangeRequest } from '../../../gen/ts/cairn/v1/kv.js';
+import type * as etcd from '../../../gen/ts/etcd/api/etcdserverpb/rpc.js';
+import { toCairnDelete, toCairnPut, toCairnRange, toCairnTxn } from '../etcd/kv-translation.js';
 import { deleteNeeds, putNeeds, rangeNeeds, txnNeeds, type KeyNeed } from '../../apply/auth/key-needs.js';
 import type { LockRequest, UnlockRequest } from '../../../gen/ts/etcd/server/etcdserver/api/v3lock/v3lockpb/v3lock.js';
 import type {
@@ -144,4 +146,22 @@ export const ACCESS_RULES: Readonly<Record<string, AccessRule>> = {
   '/v3electionpb.Election/Leader': keys((r: LeaderRequest) => prefixReadNeeds(electionPrefix(r.name))),
   '/v3electionpb.Election/Observe': keys((r: LeaderRequest) => prefixReadNeeds(electionPrefix(r.name))),
   '/v3electionpb.Election/Resign': keys((r: ResignRequest) => keyNeeds(r.leader?.key ?? Buffer.alloc(0))),
+  // etcd's API (server/api/etcd/): the same rules as the cairn.v1 methods it maps onto.
+  '/etcdserverpb.KV/Range': keys(
+    (r: etcd.RangeRequest) => rangeNeeds(toCairnRange(r)),
+    (r: etcd.RangeRequest) => !r.serializable,
+  ),
+  // Not served (UNIMPLEMENTED, nothing read): see etcd/kv-service.ts.
+  '/etcdserverpb.KV/RangeStream': OPEN,
+  '/etcdserverpb.KV/Put': keys((r: etcd.PutRequest) => putNeeds(toCairnPut(r))),
+  '/etcdserverpb.KV/DeleteRange': keys((r: etcd.DeleteRangeRequest) => deleteNeeds(toCairnDelete(r))),
+  '/etcdserverpb.KV/Txn': keys((r: etcd.TxnRequest) => txnNeeds(toCairnTxn(r))),
+  '/etcdserverpb.KV/Compact': ROOT,
+  '/etcdserverpb.Watch/Watch': { kind: 'watch' },
+  // Forwarded keep-alives and time-to-live reach the leader's cairn.v1 service, never these.
+  '/etcdserverpb.Lease/LeaseGrant': USER,
+  '/etcdserverpb.Lease/LeaseRevoke': USER,
+  '/etcdserverpb.Lease/LeaseKeepAlive': USER,
+  '/etcdserverpb.Lease/LeaseTimeToLive': USER,
+  '/etcdserverpb.Lease/LeaseLeases': USER,
 };
