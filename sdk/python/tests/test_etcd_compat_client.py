@@ -16,7 +16,7 @@ from etcd_cluster import EtcdCluster
 from cluster import Cluster
 
 # Why the scenario does not pass on Cairn yet; None once it does.
-CAIRN_PENDING: str | None = "etcd services not served by Cairn on this branch yet (etcd-kv, etcd-admin)"
+CAIRN_PENDING: str | None = None
 
 EXPECTED = [
     "get p/a: 1",

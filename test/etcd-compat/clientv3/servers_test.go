@@ -45,7 +45,11 @@ var targets = []target{
 // skipped against Cairn (never against etcd) unless CAIRN_ETCD_COMPAT_PENDING=run, which
 // runs them to see how far Cairn has come. The list shrinks as the etcd services land.
 var cairnPending = map[string]string{
-	"*": "etcd services not served by Cairn on this branch yet (etcd-kv, etcd-admin)",
+	// With etcd-kv and etcd-admin merged: the first Campaign on a fresh cluster never
+	// returns (context deadline after 180 s), while etcdctl elect (the same recipe) works.
+	// Not yet diagnosed; Campaign waits in waitDeletes on a Range sorted by create revision,
+	// limit 1, max_create_revision: the suspect.
+	"TestElectionUnderLeaderKill/cairn": "first Campaign hangs on Cairn (see the comment above)",
 }
 
 // forEachTarget runs body once against each target, each with a fresh cluster.
