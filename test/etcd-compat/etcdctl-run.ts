@@ -20,6 +20,10 @@ export interface EtcdctlOptions {
   readonly stdin?: string;
   /** For a command that does not end by itself: stop it once this holds of its stdout. */
   readonly until?: (stdout: string) => boolean;
+  /** Or stop it once this settles. */
+  readonly stop?: Promise<unknown>;
+  /** Called with all of stdout so far on each chunk: lets a caller wait for a line. */
+  readonly onStdout?: (stdout: string) => void;
 }
 
 export function runEtcdctl(
@@ -47,8 +51,10 @@ export function runEtcdctl(
   }, COMMAND_TIMEOUT_MS);
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     stdout += chunk;
+    options.onStdout?.(stdout);
     if (options.until?.(stdout) === true) stop();
   });
+  void options.stop?.finally(stop);
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   return new Promise((resolve) => {
     child.once('close', (code) => {
