@@ -9,12 +9,17 @@
  *   grpcurl      scripts/ensure-grpcurl.sh (installs it when missing)
  *   obs-deps     scripts/install-observability-deps.sh (the real Prometheus and Jaeger the
  *                observability tests run; installs them when missing)
+ *   etcd-tools   scripts/install-etcd-tools.sh (the real etcd and etcdctl 3.7.3, built from the Go
+ *                module proxy, and Debian's etcdctl 3.4 the etcd-compatibility tests run;
+ *                installs them when missing)
  *   lint-ts      npm run lint (ESLint + Prettier --check)
  *   lint-python  sdk/python/lint.sh (ruff check + ruff format --check)
  *   lint-go      gofmt -l on every tracked Go file + go vet in every Go module
  *   ava          the TypeScript tests (test/, sdk/typescript/test)
  *   python       the Python SDK's tests (sdk/python/run-tests.sh: mypy, pytest)
  *   go           the Go SDK's tests (sdk/go/run-tests.sh: go vet, go test)
+ *   etcd-go      etcd's Go client (clientv3, concurrency) against a real etcd and Cairn
+ *                (test/etcd-compat/clientv3/run-tests.sh: go vet, go test)
  *   loadgen      the benchmark load generator's smoke test (bench/loadgen/run-tests.sh: every
  *                workload for about a second against a real member; not a benchmark)
  *   deploy       the deployment files (deploy/validate/run-tests.sh: Kubernetes manifests decoded
@@ -187,12 +192,14 @@ const STEPS = [
   ['generated', check('bash', 'scripts/check-generated.sh')],
   ['grpcurl', check('bash', 'scripts/ensure-grpcurl.sh')],
   ['obs-deps', check('bash', 'scripts/install-observability-deps.sh')],
+  ['etcd-tools', check('bash', 'scripts/install-etcd-tools.sh')],
   ['lint-ts', check('npm', 'run', '--silent', 'lint')],
   ['lint-python', check('bash', 'sdk/python/lint.sh')],
   ['lint-go', lintGo],
   ['ava', ava],
   ['python', pytest],
   ['go', goTest('sdk/go/run-tests.sh')],
+  ['etcd-go', goTest('test/etcd-compat/clientv3/run-tests.sh')],
   ['loadgen', goTest('bench/loadgen/run-tests.sh')],
   ['deploy', goTest('deploy/validate/run-tests.sh')],
 ];
