@@ -218,8 +218,19 @@ test('Txn: compares on value, version, create, mod and lease over ranges; nested
   t.is(ok.responses.length, 2);
   const nested = ok.responses[1]?.response;
   t.is(nested?.$case, 'responseTxn');
+  // Sub-response headers as etcd's apply sets them: only a revision; none for a nested txn.
+  const firstPut = ok.responses[0]?.response;
+  t.deepEqual(firstPut?.$case === 'responsePut' ? firstPut.responsePut.header : undefined, {
+    clusterId: 0,
+    memberId: 0,
+    revision: ok.header!.revision,
+    raftTerm: 0,
+  });
   if (nested?.$case === 'responseTxn') {
+    t.is(nested.responseTxn.header?.revision, 0);
     t.false(nested.responseTxn.succeeded);
+    const after = nested.responseTxn.responses[0]?.response;
+    t.is(after?.$case === 'responseRange' ? after.responseRange.header?.revision : -1, ok.header!.revision, 'a range after a put sees it');
     const inner = nested.responseTxn.responses[0]?.response;
     t.is(inner?.$case === 'responseRange' ? s(inner.responseRange.kvs[0]?.value) : undefined, '1');
   }
