@@ -172,4 +172,12 @@ test('grpcurl lists, describes and calls the services through reflection', async
   const parsed = JSON.parse(range.stdout) as { kvs: { value: string }[]; count: string };
   t.is(parsed.count, '1');
   t.is(Buffer.from(parsed.kvs[0]!.value, 'base64').toString(), 'hello');
+
+  // etcd's services (on by default), whose messages use types of other packages (mvccpb).
+  for (const name of ['etcdserverpb.KV', 'etcdserverpb.Watch', 'etcdserverpb.Lease'])
+    t.true(list.includes(name), `${name} in ${JSON.stringify(list)}`);
+  const etcdKv = await run(address, 'describe', 'etcdserverpb.KV');
+  t.regex(etcdKv.stdout, /rpc Range \( \.etcdserverpb\.RangeRequest \) returns \( \.etcdserverpb\.RangeResponse \)/);
+  const etcdRange = await run('-d', JSON.stringify({ key: Buffer.from('from-node').toString('base64') }), address, 'etcdserverpb.KV/Range');
+  t.is((JSON.parse(etcdRange.stdout) as { count: string }).count, '1');
 });
