@@ -57,10 +57,13 @@ export class EtcdClients {
   readonly watchClient: WatchClient;
   private readonly metadata = new Metadata();
 
+  /** token: sent in the "token" metadata of every call, as etcd's clients send it. */
   constructor(
     t: ExecutionContext,
     readonly address: string,
+    token?: string,
   ) {
+    if (token !== undefined) this.metadata.set('token', token);
     const creds = credentials.createInsecure();
     this.kv = new KVClient(address, creds);
     // The other clients share the KV client's channel.
