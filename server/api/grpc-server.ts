@@ -33,7 +33,7 @@ import { int64RangeInterceptor, withInt64RangeCheck } from './int64-range.js';
 import path from 'node:path';
 import { ETCD_ADMIN_PROTO_FILES, HEALTH_PROTO_FILE, packageRoot, PUBLIC_PROTO_FILES } from './proto-files.js';
 import { WATCH_SERVICE_DEFINITION } from './watch-encoding.js';
-import { withFileDependencies } from './reflection/file-dependencies.js';
+import { linkFileDependencies } from './reflection-dependencies.js';
 import { ETCD_PROTO_FILES, etcdServiceDefinitions, type EtcdServices } from './etcd/services.js';
 import { toEtcdServiceError } from './etcd/rpctypes.js';
 
@@ -151,7 +151,7 @@ export function buildGrpcServer(
     defaults: true,
     oneofs: true,
   });
-  new ReflectionService(withFileDependencies(definitions)).addToServer(server);
+  new ReflectionService(linkFileDependencies(definitions)).addToServer(server);
   return { server, health };
 }
 

@@ -99,8 +99,11 @@ export interface WatchProtocol {
   encodeResponse(response: WatchResponse): Buffer;
   /** The fields of a watch canceled because of an error. */
   canceledBy(err: CairnError): Partial<WatchResponse>;
-  /** The watch id a create refused because of an error is answered with. */
-  refusedWatchId(requested: number): number;
+  /**
+   * The watch id a create refused because of an error is answered with; `assign` gives the
+   * client's id, or takes the next one the server would pick.
+   */
+  refusedWatchId(assign: () => number): number;
   /** cancel_reason of a watch the client canceled. */
   readonly clientCancelReason: string;
   /** The status a whole stream ends with (over the stream limit, the member stopping). */
@@ -118,7 +121,7 @@ export const CAIRN_WATCH_PROTOCOL: WatchProtocol = {
     cancelStatus: rpcStatusOf(err),
     compactRevision: err.compactRevision,
   }),
-  refusedWatchId: (requested) => requested,
+  refusedWatchId: (assign) => assign(),
   clientCancelReason: 'canceled by the client',
   toError: toServiceError,
 };

@@ -234,7 +234,8 @@ export class WatchStream implements WatchSink {
   }
 
   private create(req: WatchCreateRequest): void {
-    const id = req.watchId !== 0 ? req.watchId : this.allocateId();
+    // 0: the server picks the id, once the create is accepted (an etcd refusal takes none).
+    const chosen = req.watchId;
     try {
       this.validator.key(req.key);
       if (req.startRevision < 0)
@@ -244,8 +245,8 @@ export class WatchStream implements WatchSink {
         );
       if (req.watchId < 0)
         throw new CairnError(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, `watch_id is ${req.watchId}; use 0 (server chooses) or a positive id`);
-      if (this.watchers.has(id))
-        throw new CairnError(ErrorCode.ERROR_CODE_DUPLICATE_WATCH_ID, `watch id ${id} is already in use on this stream`);
+      if (chosen !== 0 && this.watchers.has(chosen))
+        throw new CairnError(ErrorCode.ERROR_CODE_DUPLICATE_WATCH_ID, `watch id ${chosen} is already in use on this stream`);
       if (this.watchers.size >= this.limits.maxWatchesPerStream) {
         throw new CairnError(
           ErrorCode.ERROR_CODE_TOO_MANY_WATCHES,
@@ -262,10 +263,16 @@ export class WatchStream implements WatchSink {
       if (!(err instanceof CairnError)) throw err;
       // As in etcd, a bad create ends only that watch, not the stream.
       this.enqueueReply(
-        this.protocol.encodeResponse(this.reply(this.protocol.refusedWatchId(id), { created: true, ...this.protocol.canceledBy(err) })),
+        this.protocol.encodeResponse(
+          this.reply(
+            this.protocol.refusedWatchId(() => (chosen !== 0 ? chosen : this.allocateId())),
+            { created: true, ...this.protocol.canceledBy(err) },
+          ),
+        ),
       );
       return;
     }
+    const id = chosen !== 0 ? chosen : this.allocateId();
     const options: WatcherOptions = {
       id,
       range: toKeyRange(req.key, req.rangeEnd),

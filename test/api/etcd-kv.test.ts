@@ -2,7 +2,7 @@
 // from etcd's protos: headers, Range options (limits, sorting, revision filters, keys/count
 // only), Put/DeleteRange options, Txn compares and nesting, and etcd's exact errors
 // (compacted, future revision, duplicate key in a txn, too many operations, ...).
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { status } from '@grpc/grpc-js';
 import {
   Compare_CompareResult,
@@ -13,7 +13,7 @@ import {
 import { b, grpcError, s, startApiNode } from '../helpers/grpc-clients.js';
 import { EtcdClients } from '../helpers/etcd-clients.js';
 
-async function etcdNode(t: Parameters<Parameters<typeof test>[1]>[0], limits = {}) {
+async function etcdNode(t: ExecutionContext, limits = {}) {
   const n = await startApiNode(t, 'rocksdb', { limits });
   return { ...n, etcd: new EtcdClients(t, n.address) };
 }
@@ -37,27 +37,36 @@ test('headers carry the cluster id, member id, revision and Raft term, the same 
 
 test('Range: prefixes, "\\0" ends, limit with more and count, sort, keys_only, count_only, revision', async (t) => {
   const { etcd } = await etcdNode(t);
-  for (const [k, v] of [
+  const puts: [string, string][] = [
     ['p/c', '1'],
     ['p/a', '3'],
     ['p/b', '2'],
     ['q', '0'],
-  ])
-    await etcd.put({ key: b(k), value: b(v) });
+  ];
+  for (const [k, v] of puts) await etcd.put({ key: b(k), value: b(v) });
   const first = (await etcd.range({ key: b('p/a') })).kvs[0]!;
 
   const prefix = await etcd.range({ key: b('p/'), rangeEnd: b('p0') });
-  t.deepEqual(prefix.kvs.map((kv) => s(kv.key)), ['p/a', 'p/b', 'p/c']);
+  t.deepEqual(
+    prefix.kvs.map((kv) => s(kv.key)),
+    ['p/a', 'p/b', 'p/c'],
+  );
   t.is(prefix.count, 3);
   t.false(prefix.more);
 
   const all = await etcd.range({ key: Buffer.from([0]), rangeEnd: Buffer.from([0]) });
   t.is(all.count, 4);
   const fromKey = await etcd.range({ key: b('p/b'), rangeEnd: Buffer.from([0]) });
-  t.deepEqual(fromKey.kvs.map((kv) => s(kv.key)), ['p/b', 'p/c', 'q']);
+  t.deepEqual(
+    fromKey.kvs.map((kv) => s(kv.key)),
+    ['p/b', 'p/c', 'q'],
+  );
 
   const limited = await etcd.range({ key: b('p/'), rangeEnd: b('p0'), limit: 2 });
-  t.deepEqual(limited.kvs.map((kv) => s(kv.key)), ['p/a', 'p/b']);
+  t.deepEqual(
+    limited.kvs.map((kv) => s(kv.key)),
+    ['p/a', 'p/b'],
+  );
   t.true(limited.more);
   t.is(limited.count, 3);
 
@@ -67,12 +76,21 @@ test('Range: prefixes, "\\0" ends, limit with more and count, sort, keys_only, c
     sortOrder: RangeRequest_SortOrder.DESCEND,
     sortTarget: RangeRequest_SortTarget.VALUE,
   });
-  t.deepEqual(byValueDesc.kvs.map((kv) => s(kv.value)), ['3', '2', '1']);
+  t.deepEqual(
+    byValueDesc.kvs.map((kv) => s(kv.value)),
+    ['3', '2', '1'],
+  );
   // etcd: a target other than KEY with order NONE sorts ascending.
   const byCreate = await etcd.range({ key: b('p/'), rangeEnd: b('p0'), sortTarget: RangeRequest_SortTarget.CREATE });
-  t.deepEqual(byCreate.kvs.map((kv) => s(kv.key)), ['p/c', 'p/a', 'p/b']);
+  t.deepEqual(
+    byCreate.kvs.map((kv) => s(kv.key)),
+    ['p/c', 'p/a', 'p/b'],
+  );
   const keyDesc = await etcd.range({ key: b('p/'), rangeEnd: b('p0'), sortOrder: RangeRequest_SortOrder.DESCEND, limit: 1 });
-  t.deepEqual(keyDesc.kvs.map((kv) => s(kv.key)), ['p/c']);
+  t.deepEqual(
+    keyDesc.kvs.map((kv) => s(kv.key)),
+    ['p/c'],
+  );
 
   const keysOnly = await etcd.range({ key: b('p/'), rangeEnd: b('p0'), keysOnly: true });
   t.true(keysOnly.kvs.every((kv) => kv.value.length === 0 && kv.modRevision > 0));
@@ -95,14 +113,26 @@ test('Range revision filters: applied before the limit; count is the range befor
   const range = { key: b('f/'), rangeEnd: b('f0') };
 
   const minMod = await etcd.range({ ...range, minModRevision: revs[2]! });
-  t.deepEqual(minMod.kvs.map((kv) => s(kv.key)), ['f/1', 'f/3', 'f/4']);
+  t.deepEqual(
+    minMod.kvs.map((kv) => s(kv.key)),
+    ['f/1', 'f/3', 'f/4'],
+  );
   t.is(minMod.count, 4);
   const maxCreate = await etcd.range({ ...range, maxCreateRevision: revs[1]! });
-  t.deepEqual(maxCreate.kvs.map((kv) => s(kv.key)), ['f/1', 'f/2']);
+  t.deepEqual(
+    maxCreate.kvs.map((kv) => s(kv.key)),
+    ['f/1', 'f/2'],
+  );
   const both = await etcd.range({ ...range, minCreateRevision: revs[1]!, maxModRevision: revs[3]! });
-  t.deepEqual(both.kvs.map((kv) => s(kv.key)), ['f/2', 'f/3', 'f/4']);
+  t.deepEqual(
+    both.kvs.map((kv) => s(kv.key)),
+    ['f/2', 'f/3', 'f/4'],
+  );
   const limited = await etcd.range({ ...range, minModRevision: revs[2]!, limit: 2 });
-  t.deepEqual(limited.kvs.map((kv) => s(kv.key)), ['f/1', 'f/3']);
+  t.deepEqual(
+    limited.kvs.map((kv) => s(kv.key)),
+    ['f/1', 'f/3'],
+  );
   t.true(limited.more);
   const exact = await etcd.range({ ...range, minModRevision: revs[2]!, limit: 3 });
   t.false(exact.more);
@@ -139,7 +169,10 @@ test('Put and DeleteRange: prev_kv, leases, ignore_value, ignore_lease, ranges; 
   for (const k of ['d/1', 'd/2', 'd/3', 'e']) await etcd.put({ key: b(k), value: b(k) });
   const del = await etcd.deleteRange({ key: b('d/'), rangeEnd: b('d0'), prevKv: true });
   t.is(del.deleted, 3);
-  t.deepEqual(del.prevKvs.map((kv) => s(kv.value)), ['d/1', 'd/2', 'd/3']);
+  t.deepEqual(
+    del.prevKvs.map((kv) => s(kv.value)),
+    ['d/1', 'd/2', 'd/3'],
+  );
   const fromKey = await etcd.deleteRange({ key: b('e'), rangeEnd: Buffer.from([0]) });
   t.is(fromKey.deleted, 2, '"\\0" deletes every key >= key: e and k');
   t.is((await etcd.range({ key: Buffer.from([0]), rangeEnd: Buffer.from([0]) })).count, 0);
@@ -185,8 +218,19 @@ test('Txn: compares on value, version, create, mod and lease over ranges; nested
   t.is(ok.responses.length, 2);
   const nested = ok.responses[1]?.response;
   t.is(nested?.$case, 'responseTxn');
+  // Sub-response headers as etcd's apply sets them: only a revision; none for a nested txn.
+  const firstPut = ok.responses[0]?.response;
+  t.deepEqual(firstPut?.$case === 'responsePut' ? firstPut.responsePut.header : undefined, {
+    clusterId: 0,
+    memberId: 0,
+    revision: ok.header!.revision,
+    raftTerm: 0,
+  });
   if (nested?.$case === 'responseTxn') {
+    t.is(nested.responseTxn.header?.revision, 0);
     t.false(nested.responseTxn.succeeded);
+    const after = nested.responseTxn.responses[0]?.response;
+    t.is(after?.$case === 'responseRange' ? after.responseRange.header?.revision : -1, ok.header!.revision, 'a range after a put sees it');
     const inner = nested.responseTxn.responses[0]?.response;
     t.is(inner?.$case === 'responseRange' ? s(inner.responseRange.kvs[0]?.value) : undefined, '1');
   }
@@ -205,7 +249,10 @@ test('Txn: etcd refuses a key changed twice in one branch, and too many operatio
   const { etcd, kv } = await etcdNode(t, { maxTxnOps: 4 });
   const put = (k: string) => ({ request: { $case: 'requestPut' as const, requestPut: { key: b(k), value: b('v') } } });
   const del = (k: string, end?: string) => ({
-    request: { $case: 'requestDeleteRange' as const, requestDeleteRange: { key: b(k), ...(end === undefined ? {} : { rangeEnd: b(end) }) } },
+    request: {
+      $case: 'requestDeleteRange' as const,
+      requestDeleteRange: { key: b(k), ...(end === undefined ? {} : { rangeEnd: b(end) }) },
+    },
   });
   const nested = (success: object[], failure: object[] = []) => ({
     request: { $case: 'requestTxn' as const, requestTxn: { success, failure } },
@@ -229,7 +276,12 @@ test('Txn: etcd refuses a key changed twice in one branch, and too many operatio
   await etcd.txn({ success: [nested([put('a')], [put('a')]), put('b')] });
   t.is((await etcd.range({ key: b('a'), rangeEnd: b('c') })).count, 2);
   // cairn.v1 itself allows several changes to one key (applied in order): its own API is unchanged.
-  await kv.txn({ success: [{ request: { $case: 'requestPut', requestPut: { key: b('a'), value: b('1') } } }, { request: { $case: 'requestPut', requestPut: { key: b('a'), value: b('2') } } }] });
+  await kv.txn({
+    success: [
+      { request: { $case: 'requestPut', requestPut: { key: b('a'), value: b('1') } } },
+      { request: { $case: 'requestPut', requestPut: { key: b('a'), value: b('2') } } },
+    ],
+  });
 
   const tooMany = await grpcError(etcd.txn({ success: [put('1'), put('2'), put('3'), put('4'), put('5')] }));
   t.is(tooMany.code, status.INVALID_ARGUMENT);

@@ -38,7 +38,13 @@ import {
 } from '../../gen/ts/etcd/api/etcdserverpb/rpc.js';
 import { MIN_WAIT_MS, waitUntil } from './wait.js';
 
-type DeepPartialOf<T> = T extends Buffer ? T : T extends (infer U)[] ? DeepPartialOf<U>[] : T extends object ? { [K in keyof T]?: DeepPartialOf<T[K]> } : T;
+type DeepPartialOf<T> = T extends Buffer
+  ? T
+  : T extends (infer U)[]
+    ? DeepPartialOf<U>[]
+    : T extends object
+      ? { [K in keyof T]?: DeepPartialOf<T[K]> }
+      : T;
 
 type Callback<Res> = (err: ServiceError | null, res?: Res) => void;
 function call<Res>(invoke: (cb: Callback<Res>) => unknown): Promise<Res> {
@@ -51,7 +57,13 @@ export class EtcdClients {
   readonly watchClient: WatchClient;
   private readonly metadata = new Metadata();
 
-  constructor(t: ExecutionContext, readonly address: string) {
+  /** token: sent in the "token" metadata of every call, as etcd's clients send it. */
+  constructor(
+    t: ExecutionContext,
+    readonly address: string,
+    token?: string,
+  ) {
+    if (token !== undefined) this.metadata.set('token', token);
     const creds = credentials.createInsecure();
     this.kv = new KVClient(address, creds);
     // The other clients share the KV client's channel.

@@ -101,22 +101,61 @@ export function toEtcdDeleteResponse(r: cairn.DeleteRangeResponse): etcd.DeleteR
   return { header: toEtcdHeader(r.header), deleted: r.deleted, prevKvs: r.prevKvs.map(toEtcdKv) };
 }
 
+/**
+ * etcd's txn response. Sub-responses carry only a revision, as etcd's apply sets them: the
+ * txn's revision for a put, the revision before the txn for a range or a delete until
+ * something in the txn changed a key, and an empty header for a nested txn.
+ */
 export function toEtcdTxnResponse(r: cairn.TxnResponse): etcd.TxnResponse {
-  return { header: toEtcdHeader(r.header), succeeded: r.succeeded, responses: r.responses.map(toEtcdResponseOp) };
+  const revision = r.header?.revision ?? 0;
+  const before = changesAny(r.responses) ? revision - 1 : revision;
+  let changed = false;
+  const onlyRevision = (rev: number): etcd.ResponseHeader => ({ clusterId: 0, memberId: 0, revision: rev, raftTerm: 0 });
+  const translate = (ops: cairn.ResponseOp[]): etcd.ResponseOp[] =>
+    ops.map((op): etcd.ResponseOp => {
+      const o = op.response;
+      switch (o?.$case) {
+        case undefined:
+          return { response: undefined };
+        case 'responseRange':
+          return {
+            response: {
+              $case: 'responseRange',
+              responseRange: { ...toEtcdRangeResponse(o.responseRange), header: onlyRevision(changed ? before + 1 : before) },
+            },
+          };
+        case 'responsePut':
+          changed = true;
+          return {
+            response: { $case: 'responsePut', responsePut: { ...toEtcdPutResponse(o.responsePut), header: onlyRevision(before + 1) } },
+          };
+        case 'responseDeleteRange':
+          if (o.responseDeleteRange.deleted > 0) changed = true;
+          return {
+            response: {
+              $case: 'responseDeleteRange',
+              responseDeleteRange: { ...toEtcdDeleteResponse(o.responseDeleteRange), header: onlyRevision(changed ? before + 1 : before) },
+            },
+          };
+        case 'responseTxn':
+          return {
+            response: {
+              $case: 'responseTxn',
+              responseTxn: { header: onlyRevision(0), succeeded: o.responseTxn.succeeded, responses: translate(o.responseTxn.responses) },
+            },
+          };
+      }
+    });
+  return { header: toEtcdHeader(r.header), succeeded: r.succeeded, responses: translate(r.responses) };
 }
 
-function toEtcdResponseOp(op: cairn.ResponseOp): etcd.ResponseOp {
-  const r = op.response;
-  switch (r?.$case) {
-    case undefined:
-      return { response: undefined };
-    case 'responseRange':
-      return { response: { $case: 'responseRange', responseRange: toEtcdRangeResponse(r.responseRange) } };
-    case 'responsePut':
-      return { response: { $case: 'responsePut', responsePut: toEtcdPutResponse(r.responsePut) } };
-    case 'responseDeleteRange':
-      return { response: { $case: 'responseDeleteRange', responseDeleteRange: toEtcdDeleteResponse(r.responseDeleteRange) } };
-    case 'responseTxn':
-      return { response: { $case: 'responseTxn', responseTxn: toEtcdTxnResponse(r.responseTxn) } };
-  }
+/** Whether the txn changed a key: a put, or a delete that deleted something, at any depth. */
+function changesAny(ops: cairn.ResponseOp[]): boolean {
+  return ops.some((op) => {
+    const o = op.response;
+    if (o?.$case === 'responsePut') return true;
+    if (o?.$case === 'responseDeleteRange') return o.responseDeleteRange.deleted > 0;
+    if (o?.$case === 'responseTxn') return changesAny(o.responseTxn.responses);
+    return false;
+  });
 }

@@ -54,6 +54,7 @@ export const ETCD_WATCH_PROTOCOL: WatchProtocol = {
     if (err.code === ErrorCode.ERROR_CODE_DUPLICATE_WATCH_ID) return { canceled: true, cancelReason: DUPLICATE_WATCH_ID_REASON };
     return { canceled: true, cancelReason: etcdStatusOf(err).message };
   },
+  // etcd answers -1 and takes no id (the next watch the server picks still gets the next one).
   refusedWatchId: () => INVALID_WATCH_ID,
   clientCancelReason: '',
   toError: (err: unknown): Partial<ServiceError> => toEtcdServiceError(err),

@@ -1,0 +1,56 @@
+// etcd's KV, Watch and Lease services behind the member's access checks (the same rules as
+// the cairn.v1 methods they map onto), refusing with etcd's statuses and messages: no
+// token, a bad token, a key outside the caller's permissions (directly, in a txn, in a
+// watch), and root-only compaction.
+import test from 'ava';
+import { status } from '@grpc/grpc-js';
+import { Permission_Type } from '../../gen/ts/cairn/v1/auth.js';
+import { authClient, login } from '../helpers/auth-clients.js';
+import { EtcdClients } from '../helpers/etcd-clients.js';
+import { b, grpcError, startApiNode } from '../helpers/grpc-clients.js';
+
+test('etcd calls are checked like cairn.v1 calls and refused with etcd messages', async (t) => {
+  const { address } = await startApiNode(t, 'rocksdb');
+  const admin = authClient(t, address);
+  await admin.call('userAdd', { name: 'root', password: 'root-pw' });
+  await admin.call('userGrantRole', { user: 'root', role: 'root' });
+  await admin.call('roleAdd', { name: 'app' });
+  await admin.call('roleGrantPermission', {
+    name: 'app',
+    perm: { type: Permission_Type.TYPE_READWRITE, key: b('app/'), rangeEnd: b('app0') },
+  });
+  await admin.call('userAdd', { name: 'alice', password: 'alice-pw' });
+  await admin.call('userGrantRole', { user: 'alice', role: 'app' });
+  await admin.call('authEnable', {});
+  const alice = new EtcdClients(t, address, await login(admin, 'alice', 'alice-pw'));
+
+  const anonymous = await grpcError(new EtcdClients(t, address).range({ key: b('app/x') }));
+  t.is(anonymous.code, status.INVALID_ARGUMENT);
+  t.is(anonymous.details, 'etcdserver: user name is empty');
+  const forged = await grpcError(new EtcdClients(t, address, 'not-a-token').range({ key: b('app/x') }));
+  t.is(forged.code, status.UNAUTHENTICATED);
+  t.is(forged.details, 'etcdserver: invalid auth token');
+
+  await alice.put({ key: b('app/x'), value: b('1') });
+  t.is((await alice.range({ key: b('app/x') })).count, 1);
+  const outside = await grpcError(alice.range({ key: b('other') }));
+  t.is(outside.code, status.PERMISSION_DENIED);
+  t.is(outside.details, 'etcdserver: permission denied');
+  const inTxn = await grpcError(
+    alice.txn({
+      success: [{ request: { $case: 'requestPut', requestPut: { key: b('app/y'), value: b('1') } } }],
+      failure: [{ request: { $case: 'requestPut', requestPut: { key: b('other'), value: b('1') } } }],
+    }),
+  );
+  t.is(inTxn.details, 'etcdserver: permission denied', 'both branches are checked');
+  const compact = await grpcError(alice.compact({ revision: 1 }));
+  t.is(compact.details, 'etcdserver: permission denied');
+  t.true((await alice.grant(60)).ID > 0, 'any user may hold leases');
+
+  const w = alice.openWatch(t);
+  const refused = await w.createRaw({ key: b('other') });
+  t.is(refused.watchId, -1);
+  t.true(refused.created && refused.canceled);
+  t.is(refused.cancelReason, 'etcdserver: permission denied');
+  t.is(await w.create({ key: b('app/'), rangeEnd: b('app0') }), 0);
+});
