@@ -79,8 +79,8 @@ test('member list, add (prints the join command), promote once caught up, remove
   const learnerStatus = await runCli(['status', ...ep]);
   t.is(learnerStatus.code, 0, learnerStatus.stderr);
   t.regex(learnerStatus.stdout, /^NAME\s+ID\s+ADDRESS\s+IS LEARNER\s+ROLE/);
-  t.regex(learnerStatus.stdout, /^n2\s+\d+\s+127\.0\.0\.1:\d+\s+true\s/m);
-  t.regex(learnerStatus.stdout, /^n1\s+\d+\s+127\.0\.0\.1:\d+\s+false\s+leader/m);
+  t.regex(learnerStatus.stdout, /^n2\s+[0-9a-f]+\s+127\.0\.0\.1:\d+\s+true\s/m);
+  t.regex(learnerStatus.stdout, /^n1\s+[0-9a-f]+\s+127\.0\.0\.1:\d+\s+false\s+leader/m);
 
   const promote = await untilOk(['member', 'promote', 'n2', ...ep], /entries behind|NO_LEADER|UNAVAILABLE/);
   t.is(promote.code, 0, `${promote.stderr}\n${n2.output()}`);
