@@ -79,9 +79,14 @@ var errLeaseUnreachable = errors.New("cairn: no member renewed the lease before 
 // Grant creates a lease of ttl seconds. Option: WithLeaseID. A grant is a write: retried
 // only when it cannot have been applied.
 func (c *Client) Grant(ctx context.Context, ttl int64, opts ...LeaseOption) (*LeaseGrantResponse, error) {
-	o := buildLeaseOp(opts)
+	return c.grant(ctx, ttl, buildLeaseOp(opts), writeCall)
+}
+
+// grant is Grant with the retry policy chosen by the caller: NewSession grants again after
+// an unknown outcome, since a repeat leaves at most an unused lease that expires by itself.
+func (c *Client) grant(ctx context.Context, ttl int64, o leaseOp, kind callKind) (*LeaseGrantResponse, error) {
 	var resp *cairnv1.LeaseGrantResponse
-	err := c.invoke(ctx, writeCall, func(ctx context.Context, cc *grpc.ClientConn) (err error) {
+	err := c.invoke(ctx, kind, func(ctx context.Context, cc *grpc.ClientConn) (err error) {
 		resp, err = cairnv1.NewLeaseServiceClient(cc).LeaseGrant(ctx, &cairnv1.LeaseGrantRequest{Ttl: ttl, Id: int64(o.id)})
 		return err
 	})

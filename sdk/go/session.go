@@ -58,7 +58,9 @@ func NewSession(ctx context.Context, c *Client, opts ...SessionOption) (*Session
 	s := &Session{c: c, id: o.lease, ttl: o.ttl, done: make(chan struct{})}
 	var known time.Duration
 	if s.id == 0 {
-		g, err := c.Grant(ctx, o.ttl)
+		// Granted again when a leader change leaves the outcome unknown: a session started
+		// during an election should not fail for it (a repeat's unused lease just expires).
+		g, err := c.grant(ctx, o.ttl, leaseOp{}, unsafeWriteCall)
 		if err != nil {
 			return nil, err
 		}

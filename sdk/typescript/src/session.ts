@@ -77,7 +77,10 @@ export class Session extends EventEmitter {
       if (ttl.ttl <= 0) throw leaseNotFound(leaseId);
       return new Session(client, leaseId, ttl.grantedTtl, sentAt);
     }
-    const granted = await client.lease.grant(options.ttl ?? DEFAULT_SESSION_TTL);
+    // A grant whose outcome is unknown (a leader change while it was in flight) is granted
+    // again: the worst a repeat leaves is an unused lease with no keys, which expires after
+    // its TTL. Without this, a session started during an election would fail for nothing.
+    const granted = await client.lease.grant(options.ttl ?? DEFAULT_SESSION_TTL, { retryUnsafe: true });
     return new Session(client, granted.id, granted.ttl, sentAt);
   }
 

@@ -96,6 +96,23 @@ function electedKeys(w: Worker): string[] {
   return w.events.filter((e) => e.event === 'elected').map((e) => e['key'] as string);
 }
 
+/** What the store holds for an election, with each key's lease TTL: for failure messages. */
+async function electionState(client: CairnClient, name: string): Promise<string> {
+  try {
+    const r = await client.range({ prefix: `${name}/` });
+    const keys = await Promise.all(
+      r.kvs.map(async (kv) => ({
+        ...observed(kv),
+        lease: kv.lease,
+        ttl: await client.lease.timeToLive(kv.lease).catch((e: unknown) => String(e)),
+      })),
+    );
+    return `at revision ${r.revision}: ${json(keys)}`;
+  } catch (err) {
+    return `could not read ${name}/: ${String(err)}`;
+  }
+}
+
 /** The leaders in the order they led (consecutive reports of one leader collapsed). */
 function leaderRuns(seen: Observed[]): Observed[] {
   return seen.filter((o, i) => i === 0 || seen[i - 1]!.key !== o.key);
@@ -126,8 +143,13 @@ test.serial('across three leader kills an election has at most one leader at a t
     await waitUntil(
       () => observers.every((o) => o.seen.length > 0 && o.seen.at(-1)!.key !== leading.key),
       MIN_WAIT_MS,
-      () => `round ${round}: the leadership did not move from ${leading.key}: ${json(observers[0]!.seen.slice(-3))}`,
-    );
+      () => `round ${round}: the leadership did not move from ${leading.key}: ${json(observers.map((o) => o.seen.slice(-3)))}`,
+    ).catch(async (err: unknown) => {
+      t.log(await electionState(clientOf(cluster, t, 2), 'scheduler'));
+      for (const w of campaigners) t.log(`campaigner pid ${w.child.pid}: ${json(w.events.slice(-6))} ${w.stderr().slice(-2000)}`);
+      t.log(cluster.logs());
+      throw err;
+    });
     await raftLeader.process.restart();
     await cluster.waitForLeader();
   }

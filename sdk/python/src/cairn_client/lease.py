@@ -37,7 +37,11 @@ _RECONNECT_CODES = frozenset(
 
 class _Retrying(Protocol):
     def __call__(
-        self, call: Callable[[grpc.aio.Channel, Metadata, float], Awaitable[R]], *, read: bool
+        self,
+        call: Callable[[grpc.aio.Channel, Metadata, float], Awaitable[R]],
+        *,
+        read: bool,
+        retry_unsafe: bool | None = None,
     ) -> Awaitable[R]: ...
 
 
@@ -77,10 +81,18 @@ class LeaseClient:
         self._call_timeout = call_timeout
         self._backoff = backoff
 
-    async def grant(self, ttl: int, *, id: int = 0) -> LeaseGrant:  # noqa: A002 - the API's name
-        """A new lease of `ttl` seconds; `id` asks for a particular id (0: the cluster picks)."""
+    async def grant(
+        self,
+        ttl: int,
+        *,
+        id: int = 0,  # noqa: A002 - the API's name
+        retry_unsafe: bool | None = None,
+    ) -> LeaseGrant:
+        """A new lease of `ttl` seconds; `id` asks for a particular id (0: the cluster picks).
+        `retry_unsafe=True` grants again when the outcome is unknown (a leader change): a
+        repeat may leave an unused lease, which expires after its TTL."""
         reply: lease_pb2.LeaseGrantResponse = await self._call(
-            lambda s: s.LeaseGrant, lease_pb2.LeaseGrantRequest(ttl=ttl, id=id), read=False
+            lambda s: s.LeaseGrant, lease_pb2.LeaseGrantRequest(ttl=ttl, id=id), read=False, retry_unsafe=retry_unsafe
         )
         return LeaseGrant(Header.from_pb(reply.header), reply.id, reply.ttl)
 
@@ -148,12 +160,13 @@ class LeaseClient:
         request: object,
         *,
         read: bool,
+        retry_unsafe: bool | None = None,
     ) -> R:
         async def call(channel: grpc.aio.Channel, metadata: Metadata, timeout: float) -> R:
             stub = lease_pb2_grpc.LeaseServiceStub(channel)
             return await method(stub)(request, timeout=timeout, metadata=metadata)
 
-        return await self._with_retries(call, read=read)
+        return await self._with_retries(call, read=read, retry_unsafe=retry_unsafe)
 
 
 class KeepAlive:

@@ -73,7 +73,9 @@ class Session:
             return self
         ttl: int | None = None
         if self._lease_id is None:
-            grant = await self.client.lease.grant(self.ttl)
+            # Granted again when a leader change leaves the outcome unknown: a session started
+            # during an election should not fail for it (a repeat's unused lease just expires).
+            grant = await self.client.lease.grant(self.ttl, retry_unsafe=True)
             self._lease_id, self.ttl = grant.id, grant.ttl
             ttl = grant.ttl
         keep_alive = self.client.lease.keep_alive(self._lease_id, ttl=ttl)
