@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { rawCall, withClient, withMemberClient } from './client.js';
 import { CliError } from './errors.js';
 import { addClientOptions, type ClientFlags } from './options.js';
-import { render, writeLine } from './output.js';
+import { printTable, render, writeLine } from './output.js';
 import type { HashKVResponse, Member, StatusResponse } from './sdk.js';
 
 interface MemberHashReport {
@@ -43,19 +43,12 @@ async function memberHash(flags: ClientFlags, member: Member, revision: bigint):
   }
 }
 
-function printTable(reports: MemberHashReport[]): void {
+function printHashTable(reports: MemberHashReport[]): void {
   const rows = [['NAME', 'ID', 'ADDRESS', 'REVISION', 'KEYS', 'HASH']];
   for (const r of reports) {
     rows.push([r.name, String(r.id), r.address, String(r.revision ?? ''), String(r.keys ?? ''), r.hash ?? `error: ${r.error ?? ''}`]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  for (const row of rows)
-    writeLine(
-      row
-        .map((cell, i) => cell.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    );
+  printTable(rows);
 }
 
 export function registerCheck(program: Command): void {
@@ -72,7 +65,7 @@ export function registerCheck(program: Command): void {
     const hashes = new Set(reports.map((r) => r.hash));
     const agree = hashes.size === 1 && !hashes.has(undefined);
     render(flags.output, { revision, agree, members: reports }, () => {
-      printTable(reports);
+      printHashTable(reports);
       writeLine(agree ? `all ${reports.length} members agree at revision ${revision}` : `members DIFFER or failed at revision ${revision}`);
     });
     if (!agree)

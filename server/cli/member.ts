@@ -9,7 +9,7 @@ import { withClient } from './client.js';
 import { usageError } from './errors.js';
 import { addMember, findLeader, onLeader, promoteMember, removeMember } from './member-calls.js';
 import { addClientOptions, type ClientFlags } from './options.js';
-import { printJson, writeLine } from './output.js';
+import { printJson, printTable, writeLine } from './output.js';
 
 /** A member as `-o json` prints it: the id in hex, as in the table. */
 interface MemberJson {
@@ -27,14 +27,7 @@ function toJson(m: Member): MemberJson {
 
 export function printMemberTable(members: readonly Member[]): void {
   const rows = [['ID', 'NAME', 'ADDRESS', 'IS LEARNER'], ...members.map((m) => [hex(m.id), m.name, m.address, String(m.learner)])];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const row of rows)
-    writeLine(
-      row
-        .map((cell, i) => cell.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    );
+  printTable(rows);
 }
 
 /**

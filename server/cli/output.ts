@@ -45,6 +45,18 @@ export function writeLine(line: string | Buffer = ''): void {
   process.stdout.write('\n');
 }
 
+/** Rows as a plain-text table: each column as wide as its widest cell, two spaces between. */
+export function printTable(rows: readonly (readonly string[])[]): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  for (const row of rows)
+    writeLine(
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    );
+}
+
 export function printJson(value: unknown): void {
   writeLine(JSON.stringify(toJson(value)));
 }

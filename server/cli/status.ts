@@ -5,7 +5,7 @@ import { alarmLine } from './alarm-format.js';
 import { clientFromFlags, rawCall, withClient, withoutSdkHint } from './client.js';
 import { usageError } from './errors.js';
 import { addClientOptions, type ClientFlags } from './options.js';
-import { formatRevision, render, writeLine } from './output.js';
+import { formatRevision, printTable, render, writeLine } from './output.js';
 import { CairnError, type CairnClient, type Member } from './sdk.js';
 
 interface MemberReport {
@@ -57,7 +57,7 @@ async function memberStatus(member: Member, flags: ClientFlags): Promise<MemberR
   }
 }
 
-function printTable(reports: MemberReport[]): void {
+function printStatusTable(reports: MemberReport[]): void {
   const rows = [['NAME', 'ID', 'ADDRESS', 'IS LEARNER', 'ROLE', 'LEADER', 'TERM', 'RAFT INDEX', 'COMMIT', 'APPLIED', 'REVISION']];
   const nameOf = (id: bigint): string => reports.find((r) => r.member.id === id)?.member.name ?? (id === 0n ? 'none' : hex(id));
   for (const { member, status } of reports) {
@@ -81,14 +81,7 @@ function printTable(reports: MemberReport[]): void {
       formatRevision(status.header?.revision ?? 0),
     ]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const row of rows)
-    writeLine(
-      row
-        .map((cell, i) => cell.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    );
+  printTable(rows);
   for (const { member, error } of reports) if (error !== undefined) writeLine(`${member.name} is unreachable: ${error}`);
   // Alarms are replicated: members list the same ones (a lagging member may not have applied one yet).
   const names = new Map(reports.map((r) => [r.member.id, r.member.name]));
@@ -113,7 +106,7 @@ export function registerStatus(program: Command): void {
     render(
       flags.output,
       { members: reports.map((r) => ({ ...r.member, ...(r.status ?? {}), ...(r.error ? { error: r.error } : {}) })) },
-      () => printTable(reports),
+      () => printStatusTable(reports),
     );
   });
 }
