@@ -236,6 +236,8 @@ export class WatchStream implements WatchSink {
   private create(req: WatchCreateRequest): void {
     // 0: the server picks the id, once the create is accepted (an etcd refusal takes none).
     const chosen = req.watchId;
+    const early = this.protocol.refuseCreate(req, 'request');
+    if (early !== undefined) return this.refuse(chosen, early);
     try {
       this.validator.key(req.key);
       if (req.startRevision < 0)
@@ -261,17 +263,10 @@ export class WatchStream implements WatchSink {
       this.access.check(req.key, req.rangeEnd);
     } catch (err) {
       if (!(err instanceof CairnError)) throw err;
-      // As in etcd, a bad create ends only that watch, not the stream.
-      this.enqueueReply(
-        this.protocol.encodeResponse(
-          this.reply(
-            this.protocol.refusedWatchId(() => (chosen !== 0 ? chosen : this.allocateId())),
-            { created: true, ...this.protocol.canceledBy(err) },
-          ),
-        ),
-      );
-      return;
+      return this.refuse(chosen, this.protocol.canceledBy(err));
     }
+    const late = this.protocol.refuseCreate(req, 'range');
+    if (late !== undefined) return this.refuse(chosen, late);
     const id = chosen !== 0 ? chosen : this.allocateId();
     const options: WatcherOptions = {
       id,
@@ -289,6 +284,12 @@ export class WatchStream implements WatchSink {
     // Queued before the hub can offer it anything, so it precedes the watcher's events.
     this.enqueueReply(this.protocol.encodeResponse(this.reply(id, { created: true })));
     this.hub.add(watcher);
+  }
+
+  /** As in etcd, a bad create ends only that watch, not the stream: created and canceled. */
+  private refuse(chosen: number, fields: Partial<WatchResponse>): void {
+    const id = this.protocol.refusedWatchId(() => (chosen !== 0 ? chosen : this.allocateId()));
+    this.enqueueReply(this.protocol.encodeResponse(this.reply(id, { created: true, ...fields })));
   }
 
   private cancel(id: number, reason: string | CairnError): void {

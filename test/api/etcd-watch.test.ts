@@ -1,7 +1,8 @@
 // etcd's Watch service (etcdserverpb.Watch) on a real member, through a grpc-js client
 // generated from etcd's protos: ids as etcd picks them, mvccpb events, prev_kv, filters,
 // history from a start revision, cancel, compacted start revisions, progress (requested and
-// periodic), fragments, and refused creates as etcd answers them.
+// periodic), fragments, and refused creates as etcd answers them (a negative start revision,
+// an empty range, a duplicate id).
 import test from 'ava';
 import { Event_EventType } from '../../gen/ts/etcd/api/mvccpb/kv.js';
 import { WatchCreateRequest_FilterType } from '../../gen/ts/etcd/api/etcdserverpb/rpc.js';
@@ -131,6 +132,29 @@ test('refused creates: watch id -1, created and canceled, with etcd reasons; fra
   const unsplit = await w.waitForEvents(whole, 2);
   t.is(unsplit.length, 2);
   t.is(w.responses.filter((r) => r.watchId === whole && r.events.length > 0).length, 1, 'sent whole without fragment');
+});
+
+test('a negative start revision and a range with key >= range_end are refused as etcd refuses them', async (t) => {
+  const n = await startApiNode(t, 'rocksdb');
+  const etcd = new EtcdClients(t, n.address);
+  const rev = (await etcd.put({ key: b('r'), value: b('1') })).header!.revision;
+  const w = etcd.openWatch(t);
+  const refusals = [
+    { req: { key: b('r'), startRevision: -1 }, reason: 'etcdserver: mvcc: required revision has been compacted' },
+    { req: { key: b('r'), rangeEnd: b('r') }, reason: 'mvcc: watcher range is empty' },
+    { req: { key: b('s'), rangeEnd: b('r') }, reason: 'mvcc: watcher range is empty' },
+  ];
+  for (const { req, reason } of refusals) {
+    const r = await w.createRaw(req);
+    t.is(r.watchId, -1, reason);
+    t.true(r.created && r.canceled, reason);
+    t.is(r.cancelReason, reason);
+    t.is(r.compactRevision, 0, 'no compact revision: nothing was compacted');
+    t.is(r.header!.revision, rev);
+  }
+  // Refusals take no id; every key >= "r" (range_end "\0") and the key alone still watch.
+  t.is(await w.create({ key: b('r'), rangeEnd: Buffer.from([0]) }), 0);
+  t.is(await w.create({ key: b('r') }), 1);
 });
 
 async function waitForFragments(w: ReturnType<EtcdClients['openWatch']>, id: number) {
