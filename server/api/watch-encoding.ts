@@ -104,6 +104,11 @@ export interface WatchProtocol {
    * client's id, or takes the next one the server would pick.
    */
   refusedWatchId(assign: () => number): number;
+  /**
+   * Size past which a revision is split over several responses for a watch that allows
+   * fragments, given --max-request-bytes.
+   */
+  fragmentBytes(maxRequestBytes: number): number;
   /** cancel_reason of a watch the client canceled. */
   readonly clientCancelReason: string;
   /**
@@ -128,6 +133,7 @@ export const CAIRN_WATCH_PROTOCOL: WatchProtocol = {
     compactRevision: err.compactRevision,
   }),
   refusedWatchId: (assign) => assign(),
+  fragmentBytes: (maxRequestBytes) => maxRequestBytes,
   clientCancelReason: 'canceled by the client',
   refuseCreate: () => undefined, // Cairn's own checks (watch-stream.ts) are its whole word
   toError: toServiceError,

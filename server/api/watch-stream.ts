@@ -384,7 +384,7 @@ export class WatchStream implements WatchSink {
     let last = 0;
     for (let rev = w.pending.peek(); rev !== undefined; rev = w.pending.peek()) {
       const encoded = this.protocol.encodeRevision(rev, w.prevKv);
-      if (w.fragment && encoded.bytes > this.limits.maxRequestBytes) {
+      if (w.fragment && encoded.bytes > this.protocol.fragmentBytes(this.limits.maxRequestBytes)) {
         if (parts.length > 0) break; // what was gathered goes first, then this one alone
         w.pending.shift();
         this.writeFragments(w, rev, encoded);
@@ -420,6 +420,7 @@ export class WatchStream implements WatchSink {
   /** A revision too large for one response, split over several (the watcher allowed it). */
   private writeFragments(w: StreamWatcher, rev: RevisionEvents, encoded: EncodedRevision): void {
     const headerField = this.headerField(rev.revision);
+    const fragmentBytes = this.protocol.fragmentBytes(this.limits.maxRequestBytes);
     let parts: Buffer[] = [];
     let bytes = 0;
     const flushPart = (fragment: boolean): void => {
@@ -428,7 +429,7 @@ export class WatchStream implements WatchSink {
       bytes = 0;
     };
     for (const p of encoded.parts) {
-      if (parts.length > 0 && bytes + p.length > this.limits.maxRequestBytes) flushPart(true);
+      if (parts.length > 0 && bytes + p.length > fragmentBytes) flushPart(true);
       parts.push(p);
       bytes += p.length;
     }

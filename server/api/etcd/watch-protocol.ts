@@ -26,6 +26,8 @@ const INVALID_WATCH_ID = -1;
 /** Reasons etcd's watch streams give that are not statuses of a call (etcd's mvcc errors). */
 const DUPLICATE_WATCH_ID_REASON = 'mvcc: duplicate watch ID provided on the WatchStream';
 const EMPTY_RANGE_REASON = 'mvcc: watcher range is empty';
+/** What etcd allows a message beyond --max-request-bytes (config.go grpcOverheadBytes); it fragments past the sum. */
+const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
 /**
  * etcd's own refusals of a create (v3rpc/watch.go recvLoop, mvcc/watcher.go Watch): a
@@ -71,6 +73,7 @@ export const ETCD_WATCH_PROTOCOL: WatchProtocol = {
   },
   // etcd answers -1 and takes no id (the next watch the server picks still gets the next one).
   refusedWatchId: () => INVALID_WATCH_ID,
+  fragmentBytes: (maxRequestBytes) => maxRequestBytes + GRPC_OVERHEAD_BYTES,
   clientCancelReason: '',
   refuseCreate,
   toError: (err: unknown): Partial<ServiceError> => toEtcdServiceError(err),
