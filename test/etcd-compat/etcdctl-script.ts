@@ -136,9 +136,16 @@ export const STEPS: readonly Step[] = [
     name: 'watch --rev --prev-kv (stops after 4 events)',
     run: async (c) => {
       // Every change of P/a since rev1: 1, 3, 5 (prev 3), 6 (prev 5), all in the past, so the
-      // watch replays them at once; it is stopped as soon as the fourth arrived.
+      // watch replays them at once; it is stopped as soon as the fourth has been printed whole
+      // (its type, prev key and value, key and value: 5 complete lines; output arrives in
+      // chunks, so stopping at its first line could cut the rest off).
       const events = (out: string): number => out.split('\n').filter((l) => l === 'PUT' || l === 'DELETE').length;
-      const result = await ctl(c, ['watch', P(c, 'a'), '--rev', need(c, 'rev1'), '--prev-kv'], { until: (out) => events(out) >= 4 });
+      const fourthWhole = (out: string): boolean => {
+        const lines = out.split('\n').slice(0, -1); // the last is not complete yet (or empty)
+        const starts = lines.flatMap((l, i) => (l === 'PUT' || l === 'DELETE' ? [i] : []));
+        return starts.length >= 4 && lines.length >= starts[3]! + 5;
+      };
+      const result = await ctl(c, ['watch', P(c, 'a'), '--rev', need(c, 'rev1'), '--prev-kv'], { until: fourthWhole });
       return `${events(result.stdout)} events\n${result.stdout.trimEnd()}`;
     },
   },
