@@ -1,8 +1,8 @@
 /**
  * Issue 17's etcdctl command list, as steps run in order against one cluster: put/get/del
- * with prefixes, revisions, limits and output formats; txn in interactive syntax; a bounded
- * watch from a revision with prev-kv; leases; lock; elect; member list; endpoint
- * status/health; compaction; users, roles and auth; snapshot save. Each step returns what a
+ * with prefixes, revisions, limits and output formats, and by RangeStream (get --stream);
+ * txn in interactive syntax; a bounded watch from a revision with prev-kv; leases; lock;
+ * elect; member list; endpoint status/health; compaction; users, roles and auth; snapshot save. Each step returns what a
  * user sees, normalised (normalise.ts), so the same list run against etcd and against Cairn
  * gives equal text step by step where Cairn behaves as etcd.
  */
@@ -95,6 +95,20 @@ export const STEPS: readonly Step[] = [
   simple('get --prefix', (c) => ['get', P(c), '--prefix']),
   json('get --prefix -w json', (c) => ['get', P(c), '--prefix']),
   json('get --prefix --limit 2 -w json (more, count)', (c) => ['get', P(c), '--prefix', '--limit', '2']),
+  // RangeStream (etcdctl 3.7; Debian's 3.4 has no --stream and refuses the flag alike on both).
+  json('get --prefix --stream -w json', (c) => ['get', P(c), '--prefix', '--stream']),
+  json('get --prefix --limit 2 --stream -w json (more, count)', (c) => ['get', P(c), '--prefix', '--limit', '2', '--stream']),
+  {
+    name: 'get --stream over 25 keys (several chunks)',
+    run: async (c) => {
+      const keys = Array.from({ length: 25 }, (_, i) => `put ${c.prefix}-stream/${String(i).padStart(2, '0')} v${i}`);
+      const put = await ctl(c, ['txn', '-i'], { stdin: ['', ...keys, '', '', ''].join('\n') });
+      if (put.code !== 0) return visible(put);
+      const got = await ctl(c, ['get', `${c.prefix}-stream/`, '--prefix', '--stream', '--limit', '20', '-w', 'json']);
+      return visible({ ...got, stdout: got.code === 0 ? c.n.json(got.stdout) : got.stdout });
+    },
+  },
+  simple('get --stream --sort-by=CREATE (refused)', (c) => ['get', P(c), '--prefix', '--stream', '--sort-by=CREATE', '--order=DESCEND']),
   simple(
     'get --prefix -w fields',
     (c) => ['get', P(c), '--prefix', '-w', 'fields'],

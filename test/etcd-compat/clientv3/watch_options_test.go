@@ -21,9 +21,10 @@ const (
 	fragmentValueBytes = 600 * 1024
 )
 
-// etcd's watch options through clientv3, each as etcd answers it, against one cluster of
-// each kind (periodic progress every half second). Revisions are read, never assumed.
-func TestWatchOptions(t *testing.T) {
+// etcd's watch options and KV.RangeStream through clientv3, each as etcd answers it,
+// against one cluster of each kind (periodic progress every half second). Revisions are
+// read, never assumed.
+func TestWatchOptionsAndRangeStream(t *testing.T) {
 	flags := map[string][]string{
 		"etcd":  {"--watch-progress-notify-interval", "500ms"},
 		"cairn": {"--watch-progress-interval", "500"},
@@ -42,6 +43,7 @@ func TestWatchOptions(t *testing.T) {
 		t.Run("Fragment", func(t *testing.T) { watchFragment(t, ctx, cli) })
 		t.Run("RequestProgress", func(t *testing.T) { watchRequestProgress(t, ctx, cli) })
 		t.Run("ProgressNotify", func(t *testing.T) { watchProgressNotify(t, ctx, cli) })
+		t.Run("RangeStream", func(t *testing.T) { rangeStream(t, ctx, cli) })
 		// Last: compaction takes the history the others read.
 		t.Run("Compacted", func(t *testing.T) { watchCompacted(t, ctx, cli) })
 	})
