@@ -7,7 +7,7 @@
  */
 import type { ServiceError } from '@grpc/grpc-js';
 import { Event, ResponseHeader } from '../../gen/ts/cairn/v1/types.js';
-import { WatchResponse, WatchServiceService } from '../../gen/ts/cairn/v1/watch.js';
+import { type WatchCreateRequest, WatchResponse, WatchServiceService } from '../../gen/ts/cairn/v1/watch.js';
 import type { CairnError } from '../errors.js';
 import type { RevisionEvents } from '../mvcc/events.js';
 import { rpcStatusOf, toServiceError } from './errors.js';
@@ -104,8 +104,19 @@ export interface WatchProtocol {
    * client's id, or takes the next one the server would pick.
    */
   refusedWatchId(assign: () => number): number;
+  /**
+   * Size past which a revision is split over several responses for a watch that allows
+   * fragments, given --max-request-bytes.
+   */
+  fragmentBytes(maxRequestBytes: number): number;
   /** cancel_reason of a watch the client canceled. */
   readonly clientCancelReason: string;
+  /**
+   * A create the API refuses in words of its own (the fields of the refusal), or undefined.
+   * Asked at two points, as etcd checks: 'request' before any other check, 'range' once
+   * the caller's access to the range is granted.
+   */
+  refuseCreate(req: WatchCreateRequest, at: 'request' | 'range'): Partial<WatchResponse> | undefined;
   /** The status a whole stream ends with (over the stream limit, the member stopping). */
   toError(err: unknown): Partial<ServiceError>;
 }
@@ -122,7 +133,9 @@ export const CAIRN_WATCH_PROTOCOL: WatchProtocol = {
     compactRevision: err.compactRevision,
   }),
   refusedWatchId: (assign) => assign(),
+  fragmentBytes: (maxRequestBytes) => maxRequestBytes,
   clientCancelReason: 'canceled by the client',
+  refuseCreate: () => undefined, // Cairn's own checks (watch-stream.ts) are its whole word
   toError: toServiceError,
 };
 

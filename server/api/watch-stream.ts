@@ -236,6 +236,8 @@ export class WatchStream implements WatchSink {
   private create(req: WatchCreateRequest): void {
     // 0: the server picks the id, once the create is accepted (an etcd refusal takes none).
     const chosen = req.watchId;
+    const early = this.protocol.refuseCreate(req, 'request');
+    if (early !== undefined) return this.refuse(chosen, early);
     try {
       this.validator.key(req.key);
       if (req.startRevision < 0)
@@ -261,17 +263,10 @@ export class WatchStream implements WatchSink {
       this.access.check(req.key, req.rangeEnd);
     } catch (err) {
       if (!(err instanceof CairnError)) throw err;
-      // As in etcd, a bad create ends only that watch, not the stream.
-      this.enqueueReply(
-        this.protocol.encodeResponse(
-          this.reply(
-            this.protocol.refusedWatchId(() => (chosen !== 0 ? chosen : this.allocateId())),
-            { created: true, ...this.protocol.canceledBy(err) },
-          ),
-        ),
-      );
-      return;
+      return this.refuse(chosen, this.protocol.canceledBy(err));
     }
+    const late = this.protocol.refuseCreate(req, 'range');
+    if (late !== undefined) return this.refuse(chosen, late);
     const id = chosen !== 0 ? chosen : this.allocateId();
     const options: WatcherOptions = {
       id,
@@ -289,6 +284,12 @@ export class WatchStream implements WatchSink {
     // Queued before the hub can offer it anything, so it precedes the watcher's events.
     this.enqueueReply(this.protocol.encodeResponse(this.reply(id, { created: true })));
     this.hub.add(watcher);
+  }
+
+  /** As in etcd, a bad create ends only that watch, not the stream: created and canceled. */
+  private refuse(chosen: number, fields: Partial<WatchResponse>): void {
+    const id = this.protocol.refusedWatchId(() => (chosen !== 0 ? chosen : this.allocateId()));
+    this.enqueueReply(this.protocol.encodeResponse(this.reply(id, { created: true, ...fields })));
   }
 
   private cancel(id: number, reason: string | CairnError): void {
@@ -383,7 +384,7 @@ export class WatchStream implements WatchSink {
     let last = 0;
     for (let rev = w.pending.peek(); rev !== undefined; rev = w.pending.peek()) {
       const encoded = this.protocol.encodeRevision(rev, w.prevKv);
-      if (w.fragment && encoded.bytes > this.limits.maxRequestBytes) {
+      if (w.fragment && encoded.bytes > this.protocol.fragmentBytes(this.limits.maxRequestBytes)) {
         if (parts.length > 0) break; // what was gathered goes first, then this one alone
         w.pending.shift();
         this.writeFragments(w, rev, encoded);
@@ -419,6 +420,7 @@ export class WatchStream implements WatchSink {
   /** A revision too large for one response, split over several (the watcher allowed it). */
   private writeFragments(w: StreamWatcher, rev: RevisionEvents, encoded: EncodedRevision): void {
     const headerField = this.headerField(rev.revision);
+    const fragmentBytes = this.protocol.fragmentBytes(this.limits.maxRequestBytes);
     let parts: Buffer[] = [];
     let bytes = 0;
     const flushPart = (fragment: boolean): void => {
@@ -427,7 +429,7 @@ export class WatchStream implements WatchSink {
       bytes = 0;
     };
     for (const p of encoded.parts) {
-      if (parts.length > 0 && bytes + p.length > this.limits.maxRequestBytes) flushPart(true);
+      if (parts.length > 0 && bytes + p.length > fragmentBytes) flushPart(true);
       parts.push(p);
       bytes += p.length;
     }

@@ -36,6 +36,10 @@ test('etcd calls are checked like cairn.v1 calls and refused with etcd messages'
   const outside = await grpcError(alice.range({ key: b('other') }));
   t.is(outside.code, status.PERMISSION_DENIED);
   t.is(outside.details, 'etcdserver: permission denied');
+  const outsideStream = await grpcError(alice.rangeStream({ key: b('app/'), rangeEnd: b('b') }));
+  t.is(outsideStream.code, status.PERMISSION_DENIED, 'RangeStream needs the whole range');
+  t.is(outsideStream.details, 'etcdserver: permission denied');
+  t.is((await alice.rangeStream({ key: b('app/'), rangeEnd: b('app0') })).at(-1)!.count, 1);
   const inTxn = await grpcError(
     alice.txn({
       success: [{ request: { $case: 'requestPut', requestPut: { key: b('app/y'), value: b('1') } } }],

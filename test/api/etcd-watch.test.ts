@@ -1,7 +1,8 @@
 // etcd's Watch service (etcdserverpb.Watch) on a real member, through a grpc-js client
 // generated from etcd's protos: ids as etcd picks them, mvccpb events, prev_kv, filters,
 // history from a start revision, cancel, compacted start revisions, progress (requested and
-// periodic), fragments, and refused creates as etcd answers them.
+// periodic), fragments, and refused creates as etcd answers them (a negative start revision,
+// an empty range, a duplicate id).
 import test from 'ava';
 import { Event_EventType } from '../../gen/ts/etcd/api/mvccpb/kv.js';
 import { WatchCreateRequest_FilterType } from '../../gen/ts/etcd/api/etcdserverpb/rpc.js';
@@ -106,8 +107,8 @@ test('progress: a requested one for the stream (id -1) and periodic ones per wat
   t.is(periodic.header!.revision, rev);
 });
 
-test('refused creates: watch id -1, created and canceled, with etcd reasons; fragments split a large revision', async (t) => {
-  const n = await startApiNode(t, 'rocksdb', { limits: { maxRequestBytes: 2048 } });
+test('refused creates: watch id -1, created and canceled, with etcd reasons', async (t) => {
+  const n = await startApiNode(t, 'rocksdb');
   const etcd = new EtcdClients(t, n.address);
   const w = etcd.openWatch(t);
   await w.create({ key: b('f'), watchId: 7 });
@@ -115,25 +116,56 @@ test('refused creates: watch id -1, created and canceled, with etcd reasons; fra
   t.is(dup.watchId, -1);
   t.true(dup.created && dup.canceled);
   t.is(dup.cancelReason, 'mvcc: duplicate watch ID provided on the WatchStream');
+});
 
-  const value = Buffer.alloc(900, 'v');
-  const put = (k: string) => ({ request: { $case: 'requestPut' as const, requestPut: { key: b(k), value } } });
-  await etcd.txn({ success: [put('f/1'), put('f/2')] });
-  // With prev_kv, the next revision's two events carry about 3.6 KiB: over the 2 KiB limit of one response.
+test('fragments: a revision over max request bytes plus 512 KiB (as etcd) is split, greedily', async (t) => {
+  // With the default --max-request-bytes (1.5 MiB) etcd splits past 2 MiB. Three deletes at
+  // once with prev_kv of 700 KiB each: two fit (1.4 MB), the third goes on its own.
+  const n = await startApiNode(t, 'rocksdb');
+  const etcd = new EtcdClients(t, n.address);
+  const w = etcd.openWatch(t);
+  const value = Buffer.alloc(700 * 1024, 'v');
+  for (const k of ['f/1', 'f/2', 'f/3']) await etcd.put({ key: b(k), value });
   const fragmented = await w.create({ key: b('f/'), rangeEnd: b('f0'), fragment: true, prevKv: true });
   const whole = await w.create({ key: b('f/'), rangeEnd: b('f0'), prevKv: true });
-  await etcd.txn({ success: [put('f/1'), put('f/2')] });
-  const parts = await waitForFragments(w, fragmented);
-  t.true(parts.length >= 2, 'split over several responses');
-  t.true(parts.slice(0, -1).every((r) => r.fragment));
-  t.false(parts[parts.length - 1]!.fragment);
-  t.is(parts.flatMap((r) => r.events).length, 2);
-  const unsplit = await w.waitForEvents(whole, 2);
-  t.is(unsplit.length, 2);
+  await etcd.deleteRange({ key: b('f/'), rangeEnd: b('f0') });
+  const parts = await waitForFragments(w, fragmented, 3);
+  t.deepEqual(
+    parts.map((r) => [r.events.length, r.fragment]),
+    [
+      [2, true],
+      [1, false],
+    ],
+  );
+  const unsplit = await w.waitForEvents(whole, 3);
+  t.is(unsplit.length, 3);
   t.is(w.responses.filter((r) => r.watchId === whole && r.events.length > 0).length, 1, 'sent whole without fragment');
 });
 
-async function waitForFragments(w: ReturnType<EtcdClients['openWatch']>, id: number) {
-  await w.waitForEvents(id, 2);
+test('a negative start revision and a range with key >= range_end are refused as etcd refuses them', async (t) => {
+  const n = await startApiNode(t, 'rocksdb');
+  const etcd = new EtcdClients(t, n.address);
+  const rev = (await etcd.put({ key: b('r'), value: b('1') })).header!.revision;
+  const w = etcd.openWatch(t);
+  const refusals = [
+    { req: { key: b('r'), startRevision: -1 }, reason: 'etcdserver: mvcc: required revision has been compacted' },
+    { req: { key: b('r'), rangeEnd: b('r') }, reason: 'mvcc: watcher range is empty' },
+    { req: { key: b('s'), rangeEnd: b('r') }, reason: 'mvcc: watcher range is empty' },
+  ];
+  for (const { req, reason } of refusals) {
+    const r = await w.createRaw(req);
+    t.is(r.watchId, -1, reason);
+    t.true(r.created && r.canceled, reason);
+    t.is(r.cancelReason, reason);
+    t.is(r.compactRevision, 0, 'no compact revision: nothing was compacted');
+    t.is(r.header!.revision, rev);
+  }
+  // Refusals take no id; every key >= "r" (range_end "\0") and the key alone still watch.
+  t.is(await w.create({ key: b('r'), rangeEnd: Buffer.from([0]) }), 0);
+  t.is(await w.create({ key: b('r') }), 1);
+});
+
+async function waitForFragments(w: ReturnType<EtcdClients['openWatch']>, id: number, events: number) {
+  await w.waitForEvents(id, events);
   return w.responses.filter((r) => r.watchId === id && r.events.length > 0);
 }

@@ -1,8 +1,8 @@
 /**
  * Issue 17's etcdctl command list, as steps run in order against one cluster: put/get/del
- * with prefixes, revisions, limits and output formats; txn in interactive syntax; a bounded
- * watch from a revision with prev-kv; leases; lock; elect; member list; endpoint
- * status/health; compaction; users, roles and auth; snapshot save. Each step returns what a
+ * with prefixes, revisions, limits and output formats, and by RangeStream (get --stream);
+ * txn in interactive syntax; a bounded watch from a revision with prev-kv; leases; lock;
+ * elect; member list; endpoint status/health; compaction; users, roles and auth; snapshot save. Each step returns what a
  * user sees, normalised (normalise.ts), so the same list run against etcd and against Cairn
  * gives equal text step by step where Cairn behaves as etcd.
  */
@@ -95,6 +95,20 @@ export const STEPS: readonly Step[] = [
   simple('get --prefix', (c) => ['get', P(c), '--prefix']),
   json('get --prefix -w json', (c) => ['get', P(c), '--prefix']),
   json('get --prefix --limit 2 -w json (more, count)', (c) => ['get', P(c), '--prefix', '--limit', '2']),
+  // RangeStream (etcdctl 3.7; Debian's 3.4 has no --stream and refuses the flag alike on both).
+  json('get --prefix --stream -w json', (c) => ['get', P(c), '--prefix', '--stream']),
+  json('get --prefix --limit 2 --stream -w json (more, count)', (c) => ['get', P(c), '--prefix', '--limit', '2', '--stream']),
+  {
+    name: 'get --stream over 25 keys (several chunks)',
+    run: async (c) => {
+      const keys = Array.from({ length: 25 }, (_, i) => `put ${c.prefix}-stream/${String(i).padStart(2, '0')} v${i}`);
+      const put = await ctl(c, ['txn', '-i'], { stdin: ['', ...keys, '', '', ''].join('\n') });
+      if (put.code !== 0) return visible(put);
+      const got = await ctl(c, ['get', `${c.prefix}-stream/`, '--prefix', '--stream', '--limit', '20', '-w', 'json']);
+      return visible({ ...got, stdout: got.code === 0 ? c.n.json(got.stdout) : got.stdout });
+    },
+  },
+  simple('get --stream --sort-by=CREATE (refused)', (c) => ['get', P(c), '--prefix', '--stream', '--sort-by=CREATE', '--order=DESCEND']),
   simple(
     'get --prefix -w fields',
     (c) => ['get', P(c), '--prefix', '-w', 'fields'],
@@ -136,9 +150,16 @@ export const STEPS: readonly Step[] = [
     name: 'watch --rev --prev-kv (stops after 4 events)',
     run: async (c) => {
       // Every change of P/a since rev1: 1, 3, 5 (prev 3), 6 (prev 5), all in the past, so the
-      // watch replays them at once; it is stopped as soon as the fourth arrived.
+      // watch replays them at once; it is stopped as soon as the fourth has been printed whole
+      // (its type, prev key and value, key and value: 5 complete lines; output arrives in
+      // chunks, so stopping at its first line could cut the rest off).
       const events = (out: string): number => out.split('\n').filter((l) => l === 'PUT' || l === 'DELETE').length;
-      const result = await ctl(c, ['watch', P(c, 'a'), '--rev', need(c, 'rev1'), '--prev-kv'], { until: (out) => events(out) >= 4 });
+      const fourthWhole = (out: string): boolean => {
+        const lines = out.split('\n').slice(0, -1); // the last is not complete yet (or empty)
+        const starts = lines.flatMap((l, i) => (l === 'PUT' || l === 'DELETE' ? [i] : []));
+        return starts.length >= 4 && lines.length >= starts[3]! + 5;
+      };
+      const result = await ctl(c, ['watch', P(c, 'a'), '--rev', need(c, 'rev1'), '--prev-kv'], { until: fourthWhole });
       return `${events(result.stdout)} events\n${result.stdout.trimEnd()}`;
     },
   },

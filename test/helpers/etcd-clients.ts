@@ -32,6 +32,7 @@ import {
   type LeaseTimeToLiveResponse,
   type PutResponse,
   type RangeResponse,
+  type RangeStreamResponse,
   type TxnResponse,
   type WatchRequest,
   type WatchResponse,
@@ -79,6 +80,16 @@ export class EtcdClients {
 
   range(r: DeepPartialOf<RangeRequest>): Promise<RangeResponse> {
     return call((cb) => this.kv.range(RangeRequest.fromPartial(r), this.metadata, cb));
+  }
+  /** RangeStream's chunks, in order; rejects with the stream's error status. */
+  rangeStream(r: DeepPartialOf<RangeRequest>): Promise<RangeResponse[]> {
+    return new Promise((resolve, reject) => {
+      const chunks: RangeResponse[] = [];
+      const stream = this.kv.rangeStream(RangeRequest.fromPartial(r), this.metadata);
+      stream.on('data', (chunk: RangeStreamResponse) => chunks.push(chunk.rangeResponse!));
+      stream.on('error', reject);
+      stream.on('end', () => resolve(chunks));
+    });
   }
   put(r: DeepPartialOf<PutRequest>): Promise<PutResponse> {
     return call((cb) => this.kv.put(PutRequest.fromPartial(r), this.metadata, cb));

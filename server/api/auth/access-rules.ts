@@ -108,8 +108,11 @@ export const ACCESS_RULES: Readonly<Record<string, AccessRule>> = {
     (r: etcd.RangeRequest) => rangeNeeds(toCairnRange(r)),
     (r: etcd.RangeRequest) => !r.serializable,
   ),
-  // Not served (UNIMPLEMENTED, nothing read): see etcd/kv-service.ts.
-  '/etcdserverpb.KV/RangeStream': OPEN,
+  // Range in pages (etcd/range-stream.ts): the same keys, checked once as the stream opens (as etcd).
+  '/etcdserverpb.KV/RangeStream': keys(
+    (r: etcd.RangeRequest) => rangeNeeds(toCairnRange(r)),
+    (r: etcd.RangeRequest) => !r.serializable,
+  ),
   '/etcdserverpb.KV/Put': keys((r: etcd.PutRequest) => putNeeds(toCairnPut(r))),
   '/etcdserverpb.KV/DeleteRange': keys((r: etcd.DeleteRangeRequest) => deleteNeeds(toCairnDelete(r))),
   '/etcdserverpb.KV/Txn': keys((r: etcd.TxnRequest) => txnNeeds(toCairnTxn(r))),

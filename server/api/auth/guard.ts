@@ -5,7 +5,8 @@ import { ACCESS_RULES } from './access-rules.js';
 import type { Authorizer, ServerCall } from './authorizer.js';
 
 type UnaryHandler = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => void;
-type StreamCall = ServerCall & { emit(event: 'error', err: unknown): boolean; request?: unknown };
+type GuardedCall = ServerCall & { request?: unknown };
+type StreamCall = GuardedCall & { emit(event: 'error', err: unknown): boolean };
 type StreamHandler = (call: StreamCall) => void;
 
 /**
@@ -28,51 +29,42 @@ export function guardService<Impl extends object>(
     invariant(rule !== undefined, () => `method ${method.path} has no access rule (server/api/auth/access-rules.ts)`);
     const handler = handlers[name];
     invariant(handler !== undefined, () => `service has no handler for ${method.path}`);
-    if (!method.requestStream && !method.responseStream) {
-      const unary = handler as unknown as UnaryHandler;
-      const fresh = rule.kind === 'keys' ? rule.afterReadBarrier : undefined;
-      const check = (call: ServerUnaryCall<unknown, unknown>): void =>
-        authorizer.authorize(rule, call.request, { metadata: call.metadata, call });
-      guarded[name] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>): void => {
-        if (fresh !== undefined && authorizer.enabled && fresh(call.request as never)) {
-          authorizer.readBarrier().then(
-            () => {
-              try {
-                check(call);
-              } catch (err) {
-                callback(toError(err), null);
-                return;
-              }
-              unary(call, callback);
-            },
-            (err: unknown) => callback(toError(err), null),
-          );
-          return;
-        }
-        try {
-          check(call);
-        } catch (err) {
-          callback(toError(err), null);
-          return;
-        }
-        unary(call, callback);
-      };
-    } else {
-      // A server stream has its one request at hand when it opens; a client stream has none.
-      invariant(
-        rule.kind !== 'keys' || !method.requestStream,
-        () => `client-streaming method ${method.path} cannot have a per-request key rule`,
-      );
-      const stream = handler as unknown as StreamHandler;
-      guarded[name] = (call: StreamCall): void => {
+    // A server stream has its one request at hand when it opens; a client stream has none.
+    invariant(
+      rule.kind !== 'keys' || !method.requestStream,
+      () => `client-streaming method ${method.path} cannot have a per-request key rule`,
+    );
+    const fresh = rule.kind === 'keys' ? rule.afterReadBarrier : undefined;
+    /** Checks the caller (after the read barrier when the rule asks), then runs `proceed` or `refuse`s. */
+    const guard = (call: GuardedCall, proceed: () => void, refuse: (err: unknown) => void): void => {
+      const check = (): void => {
         try {
           authorizer.authorize(rule, method.requestStream ? undefined : call.request, { metadata: call.metadata, call });
         } catch (err) {
-          call.emit('error', toError(err));
+          refuse(err);
           return;
         }
-        stream(call);
+        proceed();
       };
+      if (fresh !== undefined && authorizer.enabled && fresh(call.request as never)) authorizer.readBarrier().then(check, refuse);
+      else check();
+    };
+    if (!method.requestStream && !method.responseStream) {
+      const unary = handler as unknown as UnaryHandler;
+      guarded[name] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>): void =>
+        guard(
+          call,
+          () => unary(call, callback),
+          (err) => callback(toError(err), null),
+        );
+    } else {
+      const stream = handler as unknown as StreamHandler;
+      guarded[name] = (call: StreamCall): void =>
+        guard(
+          call,
+          () => stream(call),
+          (err) => call.emit('error', toError(err)),
+        );
     }
   }
   return guarded as Impl;

@@ -1,4 +1,3 @@
-import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { KVServer } from '../../../gen/ts/etcd/api/etcdserverpb/rpc.js';
 import type { Limits } from '../../config.js';
@@ -16,6 +15,7 @@ import {
   toEtcdTxnResponse,
 } from './kv-translation.js';
 import { applyRevisionFilters, hasRevisionFilters, unlimited } from './range-filters.js';
+import { etcdRangeStream } from './range-stream.js';
 import { checkDelete, checkPut, checkRange, checkTxn } from './request-checks.js';
 import { toEtcdHeader } from './response-header.js';
 import { toEtcdServiceError } from './rpctypes.js';
@@ -34,10 +34,8 @@ export function etcdKvService(ops: KvOperations, limits: Limits, logger: Logger)
       if (req.countOnly || !hasRevisionFilters(req)) return toEtcdRangeResponse(await ops.range(toCairnRange(req)));
       return toEtcdRangeResponse(applyRevisionFilters(req, await ops.range(unlimited(toCairnRange(req)))));
     }),
-    // New in etcd 3.7, used only on request (etcdctl get --stream); Range answers the same.
-    rangeStream: (stream) => {
-      stream.emit('error', { code: status.UNIMPLEMENTED, details: 'RangeStream is not supported by Cairn; use Range' });
-    },
+    // New in etcd 3.7 (etcdctl get --stream): Range in pages, range-stream.ts.
+    rangeStream: etcdRangeStream(ops, limits.maxRequestBytes, logger),
     put: call('etcd Put', async (req, c) => {
       checkPut(req);
       return toEtcdPutResponse(await ops.put(toCairnPut(req), c));

@@ -18,13 +18,30 @@ import { Event } from '../../../gen/ts/etcd/api/mvccpb/kv.js';
 import { ErrorCode, type CairnError } from '../../errors.js';
 import { revisionEncoder, type WatchProtocol } from '../watch-encoding.js';
 import { toEtcdKv } from './kv-translation.js';
-import { etcdStatusOf, toEtcdServiceError } from './rpctypes.js';
+import { ETCD_ERRORS, etcdStatusOf, toEtcdServiceError } from './rpctypes.js';
 
 /** clientv3.InvalidWatchID: the id of a create etcd refused, and of stream-wide progress. */
 const INVALID_WATCH_ID = -1;
 
 /** Reasons etcd's watch streams give that are not statuses of a call (etcd's mvcc errors). */
 const DUPLICATE_WATCH_ID_REASON = 'mvcc: duplicate watch ID provided on the WatchStream';
+const EMPTY_RANGE_REASON = 'mvcc: watcher range is empty';
+/** What etcd allows a message beyond --max-request-bytes (config.go grpcOverheadBytes); it fragments past the sum. */
+const GRPC_OVERHEAD_BYTES = 512 * 1024;
+
+/**
+ * etcd's own refusals of a create (v3rpc/watch.go recvLoop, mvcc/watcher.go Watch): a
+ * negative start revision, before any other check, is answered as a compacted one (the
+ * message of ErrCompacted as the reason, no compact_revision); a range with key >=
+ * range_end, once access is granted, selects nothing and is refused. etcd's range_end
+ * "\0" (every key >= key) and empty (the key alone) are not ranges here.
+ */
+function refuseCreate(req: cairn.WatchCreateRequest, at: 'request' | 'range'): Partial<cairn.WatchResponse> | undefined {
+  if (at === 'request' && req.startRevision < 0) return { canceled: true, cancelReason: ETCD_ERRORS.compacted.message };
+  const bounded = req.rangeEnd.length > 0 && !(req.rangeEnd.length === 1 && req.rangeEnd[0] === 0);
+  if (at === 'range' && bounded && Buffer.compare(req.key, req.rangeEnd) >= 0) return { canceled: true, cancelReason: EMPTY_RANGE_REASON };
+  return undefined;
+}
 
 export const ETCD_WATCH_PROTOCOL: WatchProtocol = {
   firstWatchId: 0,
@@ -56,7 +73,9 @@ export const ETCD_WATCH_PROTOCOL: WatchProtocol = {
   },
   // etcd answers -1 and takes no id (the next watch the server picks still gets the next one).
   refusedWatchId: () => INVALID_WATCH_ID,
+  fragmentBytes: (maxRequestBytes) => maxRequestBytes + GRPC_OVERHEAD_BYTES,
   clientCancelReason: '',
+  refuseCreate,
   toError: (err: unknown): Partial<ServiceError> => toEtcdServiceError(err),
 };
 

@@ -32,8 +32,8 @@ const (
 // validates the test) or "cairn" (which the test is about).
 type target struct {
 	name string
-	// start returns a running three-member cluster.
-	start func(t *testing.T) *cluster
+	// start returns a running three-member cluster, its members started with extra flags.
+	start func(t *testing.T, extra ...string) *cluster
 }
 
 var targets = []target{
@@ -55,6 +55,12 @@ var cairnPending = map[string]string{
 
 // forEachTarget runs body once against each target, each with a fresh cluster.
 func forEachTarget(t *testing.T, body func(t *testing.T, c *cluster)) {
+	forEachTargetWith(t, nil, body)
+}
+
+// forEachTargetWith is forEachTarget with extra flags for the members, by target name (the
+// same setting is spelt differently by etcd and Cairn).
+func forEachTargetWith(t *testing.T, flags map[string][]string, body func(t *testing.T, c *cluster)) {
 	for _, tg := range targets {
 		t.Run(tg.name, func(t *testing.T) {
 			if tg.name == "cairn" && os.Getenv("CAIRN_ETCD_COMPAT_PENDING") != "run" {
@@ -66,7 +72,7 @@ func forEachTarget(t *testing.T, body func(t *testing.T, c *cluster)) {
 					t.Skipf("pending on Cairn: %s (CAIRN_ETCD_COMPAT_PENDING=run runs it)", reason)
 				}
 			}
-			body(t, tg.start(t))
+			body(t, tg.start(t, flags[tg.name]...))
 		})
 	}
 }
@@ -207,7 +213,7 @@ func freePort(t testing.TB) int {
 	}
 }
 
-func startEtcd(t *testing.T) *cluster {
+func startEtcd(t *testing.T, extra ...string) *cluster {
 	bin := etcdBinary(t)
 	dir := t.TempDir()
 	c := &cluster{t: t, kind: "etcd"}
@@ -224,11 +230,12 @@ func startEtcd(t *testing.T) *cluster {
 		peer := fmt.Sprintf("http://127.0.0.1:%d", p.peer)
 		c.members = append(c.members, &member{
 			name: name, endpoint: fmt.Sprintf("127.0.0.1:%d", p.client),
-			argv: []string{bin, "--name", name, "--data-dir", filepath.Join(dir, name),
+			argv: append([]string{bin, "--name", name, "--data-dir", filepath.Join(dir, name),
 				"--listen-client-urls", client, "--advertise-client-urls", client,
 				"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
 				"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-token", dir,
 				"--listen-metrics-urls", ""},
+				extra...),
 			ready:  regexp.MustCompile(`serving client traffic`),
 			output: &lockedBuffer{},
 		})
@@ -237,7 +244,7 @@ func startEtcd(t *testing.T) *cluster {
 	return c
 }
 
-func startCairn(t *testing.T) *cluster {
+func startCairn(t *testing.T, extra ...string) *cluster {
 	root := repoRoot(t)
 	if _, err := os.Stat(filepath.Join(root, "dist", "server", "cli", "cairn.js")); err != nil {
 		t.Fatalf("the server is not built (run `npx tsc -p .` in %s): %v", root, err)
@@ -254,9 +261,10 @@ func startCairn(t *testing.T) *cluster {
 		addr := fmt.Sprintf("127.0.0.1:%d", p)
 		c.members = append(c.members, &member{
 			name: name, endpoint: addr,
-			argv: []string{"node", filepath.Join(root, "bin", "cairn.js"), "serve", "--name", name, "--listen", addr,
+			argv: append([]string{"node", filepath.Join(root, "bin", "cairn.js"), "serve", "--name", name, "--listen", addr,
 				"--initial-cluster", strings.Join(initial, ","), "--data-dir", filepath.Join(dir, name),
 				"--initial-cluster-token", dir, "--log-level", "warn"},
+				extra...),
 			ready:  regexp.MustCompile(`serving on \S+`),
 			output: &lockedBuffer{},
 		})
