@@ -4,6 +4,7 @@ import { RaftPeerServiceClient, type HashKVResponse } from '../gen/ts/cairn/raft
 import { divergentMembers, type Divergence, type MemberHash } from './hash-verdict.js';
 import { hashKeySpace } from './mvcc/hash-kv.js';
 import type { MvccStore } from './mvcc/kv-store.js';
+import { EMPTY_STORE_REVISION } from './mvcc/revision.js';
 import type { ClusterMember } from './node/cluster-config.js';
 
 /** What comparing this member's key space with its peers' needs. */
@@ -38,8 +39,8 @@ export interface ComparisonResult {
  */
 export async function compareWithPeers(o: HashComparison): Promise<ComparisonResult> {
   const revision = o.store.currentRevision;
-  // An empty store (a fresh or rejoining member) has nothing to compare: HashKV at 0 means "current".
-  if (revision === 0) return { revision, answered: 0, divergences: [] };
+  // A store nothing was written to (a fresh or rejoining member) has nothing to compare.
+  if (revision <= EMPTY_STORE_REVISION) return { revision, answered: 0, divergences: [] };
   const own = await hashKeySpace(o.store, revision, { maxValueBytes: o.maxValueBytes });
   const peers = o.members().filter((m) => m.id !== o.self.id);
   const answers = await Promise.all(peers.map((peer) => peerHash(peer, revision, o)));

@@ -78,10 +78,10 @@ func TestWatchSurvivesLeaderKill(t *testing.T) {
 		}
 	}
 
-	// The cluster is fresh and only this test writes, under w/: every revision 1..head is
-	// one put, and the watch must deliver each exactly once, in order.
+	// The cluster is fresh (at revision 1, with no key) and only this test writes, under w/:
+	// every revision 2..head is one put, and the watch must deliver each exactly once, in order.
 	for i, e := range seen {
-		if want := int64(i + 1); e.KV.ModRevision != want {
+		if want := int64(i + 2); e.KV.ModRevision != want {
 			t.Fatalf("event %d at revision %d, want %d (gap or duplicate): %v", i, e.KV.ModRevision, want, revs(seen))
 		}
 		n, err := strconv.Atoi(string(e.KV.Value))
@@ -96,7 +96,7 @@ func TestWatchSurvivesLeaderKill(t *testing.T) {
 		}
 	}
 	for rev, key := range acked {
-		if rev > int64(len(seen)) || seen[rev-1].KV.Key != key {
+		if rev > int64(len(seen))+1 || seen[rev-2].KV.Key != key {
 			t.Errorf("acknowledged write of %s at revision %d missing from the watch", key, rev)
 		}
 	}

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { BACKUP_DIGEST_BYTES } from '../mvcc/backup-export.js';
-import { decodeCounter, META_KEYS, MVCC_PREFIX } from '../mvcc/schema.js';
+import { decodeCounter, decodeCurrentRevision, META_KEYS, MVCC_PREFIX } from '../mvcc/schema.js';
 import { decodeSnapshot } from '../mvcc/snapshot-format.js';
 import { decodeStoredVersion } from '../mvcc/stored-version.js';
 
@@ -43,13 +43,14 @@ export async function readBackupFile(
   if (bytes < BACKUP_DIGEST_BYTES) throw new BackupFileError(`${file} is not a Cairn snapshot: ${bytes} bytes is too short`);
   const digest = createHash('sha256');
   const stored: Buffer[] = [];
-  let revision = 0;
+  // A backup of a store nothing was applied to has no current-revision record.
+  let revision = decodeCurrentRevision(undefined);
   let compactedRevision = 0;
   let records = 0;
   try {
     for await (const [key, value] of decodeSnapshot(bodyOf(file, bytes, digest, stored))) {
       records++;
-      if (key.equals(META_KEYS.currentRevision)) revision = decodeCounter(value, 'current revision');
+      if (key.equals(META_KEYS.currentRevision)) revision = decodeCurrentRevision(value);
       else if (key.equals(META_KEYS.compactedRevision)) compactedRevision = decodeCounter(value, 'compacted revision');
       else if (key[0] === MVCC_PREFIX) decodeStoredVersion(key, value); // a version that is no version is damage
       await onRecord(key, value);

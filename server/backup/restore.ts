@@ -71,8 +71,15 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreResult> {
         }
       });
       await engine.write(batch, { sync: false });
-      // The store has applied the new log up to RESTORED.index (a store that never saw a write has no record of it).
-      await engine.write([{ type: 'put', key: META_KEYS.consistentIndex, value: encodeCounter(RESTORED.index) }], { sync: false });
+      // The store has applied the new log up to RESTORED.index, and stands at the backup's
+      // revision (a store nothing was applied to has no record of either).
+      await engine.write(
+        [
+          { type: 'put', key: META_KEYS.consistentIndex, value: encodeCounter(RESTORED.index) },
+          { type: 'put', key: META_KEYS.currentRevision, value: encodeCounter(summary.revision) },
+        ],
+        { sync: false },
+      );
       await checkEngineOwner(engine, engineLocation(o.engine, work), identity);
       // The new log starts after a snapshot, which the restored store is: a member that joins
       // later is sent the store (the entries that made it are in no log).

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ScanRange, StorageEngine } from '../storage/engine.js';
-import { decodeCounter, META_KEYS, MVCC_PREFIX } from './schema.js';
+import { decodeCurrentRevision, META_KEYS, MVCC_PREFIX } from './schema.js';
 import { SnapshotEncoder } from './snapshot-format.js';
 
 /**
@@ -38,12 +38,13 @@ const DEFAULT_CHUNK_BYTES = 256 * 1024;
 export async function* exportBackup(engine: StorageEngine, chunkBytes = DEFAULT_CHUNK_BYTES): AsyncGenerator<BackupPiece> {
   const encoder = new SnapshotEncoder();
   const digest = createHash('sha256');
-  let revision = 0;
+  // A store nothing was applied to has no current-revision record.
+  let revision = decodeCurrentRevision(undefined);
   let pending: Buffer[] = [encoder.header()];
   let size = pending[0]!.length;
   for await (const [key, value] of engine.scan(BACKUP_SPAN)) {
     if (!isStateKey(key)) continue; // 'l' and the like are no part of the state machine
-    if (key.equals(META_KEYS.currentRevision)) revision = decodeCounter(value, 'current revision');
+    if (key.equals(META_KEYS.currentRevision)) revision = decodeCurrentRevision(value);
     const frame = encoder.record(key, value);
     pending.push(frame);
     size += frame.length;

@@ -10,8 +10,17 @@ import type { RevisionEvents } from './events.js';
 import { KeyIndex } from './key-index.js';
 import { decodeLease, LeaseTable } from './lease-table.js';
 import { MissingVersionError, readRange, type PageBytes, type RangeReadResult } from './range-reader.js';
-import type { Revision } from './revision.js';
-import { decodeCounter, encodeCounter, LEASE_SPAN, META_KEYS, MVCC_SPAN, revisionKey, revisionLowerBound } from './schema.js';
+import { EMPTY_STORE_REVISION, type Revision } from './revision.js';
+import {
+  decodeCounter,
+  decodeCurrentRevision,
+  encodeCounter,
+  LEASE_SPAN,
+  META_KEYS,
+  MVCC_SPAN,
+  revisionKey,
+  revisionLowerBound,
+} from './schema.js';
 import { decodeStoredPut, decodeStoredVersion } from './stored-version.js';
 import { WriteBatch, type BatchStore } from './write-batch.js';
 
@@ -29,7 +38,7 @@ export class MvccStore implements BatchStore {
   /** The leases and their attached keys; replaced with the index. */
   leases = new LeaseTable();
   /** Last published (durable) revision: what reads observe. */
-  currentRevision = 0;
+  currentRevision = EMPTY_STORE_REVISION;
   /** Reads and watches below this revision fail. */
   compactedRevision = 0;
   /** Index of the last applied command, stored in the same batch as its changes. */
@@ -233,7 +242,7 @@ export class MvccStore implements BatchStore {
     const state: LoadedState = {
       index: new KeyIndex(),
       leases: new LeaseTable(),
-      currentRevision: decodeCounter(current, 'current revision'),
+      currentRevision: decodeCurrentRevision(current),
       consistentIndex: decodeCounter(consistent, 'applied index'),
       compactedRevision: decodeCounter(compacted, 'compacted revision'),
       compactionDone: decodeCounter(done, 'finished compaction'),

@@ -8,6 +8,15 @@ export interface Revision {
   readonly sub: number;
 }
 
+/**
+ * The revision of a store nothing was ever written to; its first write gets the next one.
+ * etcd starts here (a fresh etcd's first write is revision 2), and its clients depend on it:
+ * clientv3's Election.Campaign waits for keys created at or below its own revision - 1, and
+ * a bound of 0 means "no bound". Stores initialised before Cairn started here keep their
+ * numbering (see decodeCurrentRevision in schema.ts, the one place that decides).
+ */
+export const EMPTY_STORE_REVISION = 1;
+
 export const REVISION_BYTES = 16;
 const TWO_32 = 2 ** 32;
 

@@ -1,5 +1,5 @@
 import { StorageErrorCode, StorageIntegrityError } from '../storage/storage-error.js';
-import { readRevision, REVISION_BYTES, writeRevision, type Revision } from './revision.js';
+import { EMPTY_STORE_REVISION, readRevision, REVISION_BYTES, writeRevision, type Revision } from './revision.js';
 
 /**
  * How the node's one database is divided. Every stored key starts with a one-byte prefix
@@ -60,6 +60,17 @@ export function encodeCounter(value: number): Buffer {
   buf.writeUInt32BE(Math.floor(value / 2 ** 32), 0);
   buf.writeUInt32BE(value >>> 0, 4);
   return buf;
+}
+
+/**
+ * The store revision a current-revision record holds. No record means nothing was ever
+ * applied to this store: a fresh one, at EMPTY_STORE_REVISION. A store that applied anything
+ * has the record (every commit writes it), so a store initialised when revisions still
+ * started at 0 keeps its numbering, including one still at 0; nothing stored is renumbered.
+ * Backups and snapshots are copies of these records, so they carry the same answer.
+ */
+export function decodeCurrentRevision(record: Buffer | undefined): number {
+  return record === undefined ? EMPTY_STORE_REVISION : decodeCounter(record, 'current revision');
 }
 
 export function decodeCounter(buf: Buffer | undefined, what = 'stored counter'): number {

@@ -28,7 +28,7 @@ import {
 
 const LIMITS = { maxRequestBytes: 1024, maxTxnOps: 4, maxKeyBytes: 32, maxValueBytes: 2048 };
 
-/** A node with small limits and a sentinel key written at revision 1..3. */
+/** A node with small limits and a sentinel key written at revisions 2..4 (a fresh store is at 1). */
 async function setup(t: ExecutionContext, engine: (typeof ENGINE_NAMES)[number]) {
   const n = await startApiNode(t, engine, { limits: LIMITS });
   await n.kv.set('sentinel', 'v1');
@@ -63,7 +63,7 @@ function canceledWith(t: ExecutionContext, r: WatchResponse, code: number, domai
 
 /**
  * Runs a call that must fail; checks code, message and the domain code in the status
- * details (when given), then that nothing changed: revision 3, sentinel at v2 modified at 3.
+ * details (when given), then that nothing changed: revision 4, sentinel at v2 modified at 4.
  */
 async function refused(
   t: ExecutionContext,
@@ -79,9 +79,9 @@ async function refused(
   t.regex(err.details, message);
   if (domainCode !== undefined) carries(t, err, domainCode, compactRevision);
   const sentinel = await kv.get('sentinel');
-  t.is(sentinel.header!.revision, 3, `revision unchanged after: ${err.details}`);
+  t.is(sentinel.header!.revision, 4, `revision unchanged after: ${err.details}`);
   t.is(s(sentinel.kvs[0]?.value), 'v2');
-  t.is(sentinel.kvs[0]?.modRevision, 3);
+  t.is(sentinel.kvs[0]?.modRevision, 4);
   return err;
 }
 
@@ -143,7 +143,7 @@ for (const engine of ENGINE_NAMES) {
     );
     await refused(t, kv, kv.range({ key: b(bigKey) }), status.INVALID_ARGUMENT, /the limit is 32 \(--max-key-bytes\)/);
     await refused(t, kv, kv.txn({ success: [put('sentinel', 'bad'), put(bigKey)] }), status.INVALID_ARGUMENT, /--max-key-bytes/);
-    t.is((await kv.set('k'.repeat(32), 'v')).header!.revision, 4, 'a key of exactly the limit is accepted');
+    t.is((await kv.set('k'.repeat(32), 'v')).header!.revision, 5, 'a key of exactly the limit is accepted');
 
     const bigValue = Buffer.alloc(2049, 1);
     const err = await grpcError(kv.put({ key: b('sentinel'), value: bigValue }));
@@ -235,11 +235,11 @@ for (const engine of ENGINE_NAMES) {
     const nestedOk = await kv.txn({
       success: [put('n1'), { request: { $case: 'requestTxn', requestTxn: { success: [put('n2'), put('n3')] } } }],
     });
-    t.is(nestedOk.header!.revision, 4);
-    await kv.deleteRange({ key: b('n'), rangeEnd: b('o') }); // 5
+    t.is(nestedOk.header!.revision, 5);
+    await kv.deleteRange({ key: b('n'), rangeEnd: b('o') }); // 6
     // Exactly at the limit is fine.
     const four = await kv.txn({ success: [put('t1'), put('t2'), put('t3'), put('t4')] });
-    t.is(four.header!.revision, 6);
+    t.is(four.header!.revision, 7);
   });
 
   test(`${engine}: future and compacted revisions are OUT_OF_RANGE`, async (t) => {
@@ -247,9 +247,9 @@ for (const engine of ENGINE_NAMES) {
     await refused(
       t,
       kv,
-      kv.get('sentinel', { revision: 4 }),
+      kv.get('sentinel', { revision: 5 }),
       status.OUT_OF_RANGE,
-      /^revision 4 is in the future; the current revision is 3$/,
+      /^revision 5 is in the future; the current revision is 4$/,
       ErrorCode.ERROR_CODE_FUTURE_REVISION,
     );
     await refused(t, kv, kv.get('sentinel', { revision: 1000 }), status.OUT_OF_RANGE, /revision 1000 is in the future/);
@@ -261,39 +261,39 @@ for (const engine of ENGINE_NAMES) {
         success: [put('sentinel', 'bad'), { request: { $case: 'requestRange', requestRange: { key: b('sentinel'), revision: 9 } } }],
       }),
       status.OUT_OF_RANGE,
-      /revision 9 is in the future; the current revision is 3/,
+      /revision 9 is in the future; the current revision is 4/,
     );
-    await refused(t, kv, kv.compact({ revision: 4 }), status.OUT_OF_RANGE, /revision 4 is in the future/);
+    await refused(t, kv, kv.compact({ revision: 5 }), status.OUT_OF_RANGE, /revision 5 is in the future/);
 
-    await kv.compact({ revision: 2 });
+    await kv.compact({ revision: 3 });
     await refused(
       t,
       kv,
-      kv.get('sentinel', { revision: 1 }),
+      kv.get('sentinel', { revision: 2 }),
       status.OUT_OF_RANGE,
-      /^revision 1 has been compacted; the oldest available revision is 2$/,
+      /^revision 2 has been compacted; the oldest available revision is 3$/,
       ErrorCode.ERROR_CODE_COMPACTED,
-      2,
+      3,
     );
     await refused(
       t,
       kv,
       kv.txn({
-        success: [put('sentinel', 'bad'), { request: { $case: 'requestRange', requestRange: { key: b('sentinel'), revision: 1 } } }],
+        success: [put('sentinel', 'bad'), { request: { $case: 'requestRange', requestRange: { key: b('sentinel'), revision: 2 } } }],
       }),
       status.OUT_OF_RANGE,
-      /revision 1 has been compacted; the oldest available revision is 2/,
+      /revision 2 has been compacted; the oldest available revision is 3/,
     );
     await refused(
       t,
       kv,
-      kv.compact({ revision: 1 }),
+      kv.compact({ revision: 2 }),
       status.OUT_OF_RANGE,
-      /oldest available revision is 2/,
+      /oldest available revision is 3/,
       ErrorCode.ERROR_CODE_COMPACTED,
-      2,
+      3,
     );
-    t.is(s((await kv.get('sentinel', { revision: 2 })).kvs[0]?.value), 'v1', 'the compacted revision itself is readable');
+    t.is(s((await kv.get('sentinel', { revision: 3 })).kvs[0]?.value), 'v1', 'the compacted revision itself is readable');
   });
 
   test(`${engine}: a lease that does not exist is NOT_FOUND`, async (t) => {

@@ -43,7 +43,7 @@ async function seed(kv: Kv): Promise<void> {
   ];
   for (const [i, [k, v]] of writes.entries()) {
     const res = await kv.set(k, v);
-    if (res.header!.revision !== i + 1) throw new Error(`seed: put ${k} made revision ${res.header!.revision}, expected ${i + 1}`);
+    if (res.header!.revision !== i + 2) throw new Error(`seed: put ${k} made revision ${res.header!.revision}, expected ${i + 2}`);
   }
 }
 
@@ -56,17 +56,17 @@ for (const engine of ENGINE_NAMES) {
 
     const one = await kv.get('a');
     t.deepEqual(keys(one), ['a']);
-    t.like(one.kvs[0], { createRevision: 1, modRevision: 4, version: 2, lease: 0 });
+    t.like(one.kvs[0], { createRevision: 2, modRevision: 5, version: 2, lease: 0 });
     t.is(s(one.kvs[0]!.value), 'm');
     t.is(one.count, 1);
     t.false(one.more);
-    t.like(one.header, { memberId: node.memberId, revision: 7, raftTerm: 1 });
+    t.like(one.header, { memberId: node.memberId, revision: 8, raftTerm: 1 });
     t.true(one.header!.clusterId > 0, 'header carries the cluster id');
 
     const missing = await kv.get('nope');
     t.deepEqual(missing.kvs, []);
     t.is(missing.count, 0);
-    t.is(missing.header!.revision, 7);
+    t.is(missing.header!.revision, 8);
 
     t.deepEqual(keys(await kv.range({ key: b('b'), rangeEnd: b('p/2') })), ['b', 'c', 'p/1'], '[b, p/2) excludes its end');
     t.deepEqual(keys(await kv.range({ key: b('p/'), rangeEnd: b('p0') })), ['p/1', 'p/2'], 'prefix p/ as [p/, p0)');
@@ -79,7 +79,7 @@ for (const engine of ENGINE_NAMES) {
     t.deepEqual(keys(await kv.range({ key: b('q'), rangeEnd: b('b') })), [], 'an end before the start selects nothing');
     t.deepEqual(keys(await kv.range({ key: b('b'), rangeEnd: b('b') })), [], 'an end equal to the start selects nothing');
     t.is((await kv.deleteRange({ key: b('q'), rangeEnd: b('b') })).deleted, 0);
-    t.is(await kv.revision(), 7);
+    t.is(await kv.revision(), 8);
   });
 
   test(`${engine}: Range orders binary keys by bytes, and a prefix ending in 0xff selects its keys`, async (t) => {
@@ -123,7 +123,7 @@ for (const engine of ENGINE_NAMES) {
       keysOnly.kvs.every((kv) => kv.value.length === 0),
       'keys_only returns no values',
     );
-    t.like(keysOnly.kvs[0], { createRevision: 1, modRevision: 4, version: 2 }, 'keys_only keeps the other fields');
+    t.like(keysOnly.kvs[0], { createRevision: 2, modRevision: 5, version: 2 }, 'keys_only keeps the other fields');
 
     const countOnly = await kv.range({ ...ALL, countOnly: true });
     t.deepEqual(countOnly.kvs, []);
@@ -135,7 +135,7 @@ for (const engine of ENGINE_NAMES) {
 
     const serializable = await kv.range({ ...ALL, serializable: true });
     t.deepEqual(serializable.kvs, (await kv.range(ALL)).kvs);
-    t.is(serializable.header!.revision, 7);
+    t.is(serializable.header!.revision, 8);
   });
 
   test(`${engine}: Range sorts by every target in both orders, before applying the limit`, async (t) => {
@@ -173,51 +173,51 @@ for (const engine of ENGINE_NAMES) {
   test(`${engine}: Range at a past revision sees the store as it was; the header names the current revision`, async (t) => {
     const { kv } = await startApiNode(t, engine);
     await seed(kv);
-    await kv.deleteRange({ key: b('b') }); // 8
-    await kv.set('b', 'again'); // 9: a new generation
+    await kv.deleteRange({ key: b('b') }); // 9
+    await kv.set('b', 'again'); // 10: a new generation
 
-    const at3 = await kv.range({ ...ALL, revision: 3 });
-    t.deepEqual(keys(at3), ['a', 'b', 'c']);
-    t.deepEqual(values(at3), ['v1', 'z', 'a']);
-    t.like(at3.kvs[0], { createRevision: 1, modRevision: 1, version: 1 });
-    t.is(at3.header!.revision, 9, 'a past read still reports the current revision');
-    t.deepEqual(keys(await kv.range({ key: b('p/'), rangeEnd: b('p0'), revision: 5 })), ['p/1']);
-    t.deepEqual(keys(await kv.get('b', { revision: 8 })), [], 'deleted at 8');
-    const b9 = await kv.get('b', { revision: 9 });
-    t.like(b9.kvs[0], { createRevision: 9, modRevision: 9, version: 1 }, 'a put after a delete starts a new generation');
-    const b7 = await kv.get('b', { revision: 7 });
-    t.like(b7.kvs[0], { createRevision: 2, modRevision: 2, version: 1 });
-    t.is((await kv.range({ ...ALL, revision: 9 })).count, 6);
-    t.is((await kv.range({ ...ALL, revision: 1, countOnly: true })).count, 1);
+    const at4 = await kv.range({ ...ALL, revision: 4 });
+    t.deepEqual(keys(at4), ['a', 'b', 'c']);
+    t.deepEqual(values(at4), ['v1', 'z', 'a']);
+    t.like(at4.kvs[0], { createRevision: 2, modRevision: 2, version: 1 });
+    t.is(at4.header!.revision, 10, 'a past read still reports the current revision');
+    t.deepEqual(keys(await kv.range({ key: b('p/'), rangeEnd: b('p0'), revision: 6 })), ['p/1']);
+    t.deepEqual(keys(await kv.get('b', { revision: 9 })), [], 'deleted at 9');
+    const b10 = await kv.get('b', { revision: 10 });
+    t.like(b10.kvs[0], { createRevision: 10, modRevision: 10, version: 1 }, 'a put after a delete starts a new generation');
+    const b8 = await kv.get('b', { revision: 8 });
+    t.like(b8.kvs[0], { createRevision: 3, modRevision: 3, version: 1 });
+    t.is((await kv.range({ ...ALL, revision: 10 })).count, 6);
+    t.is((await kv.range({ ...ALL, revision: 2, countOnly: true })).count, 1);
   });
 
   test(`${engine}: Put returns the new revision and prev_kv only when asked; ignore_value and ignore_lease`, async (t) => {
     const { kv, node } = await startApiNode(t, engine);
     const first = await kv.set('k', 'one', { prevKv: true });
-    t.like(first.header, { revision: 1, memberId: node.memberId });
+    t.like(first.header, { revision: 2, memberId: node.memberId });
     t.is(first.prevKv, undefined, 'no previous version of a new key');
 
     const second = await kv.set('k', 'two', { prevKv: true });
-    t.is(second.header!.revision, 2);
-    t.like(second.prevKv, { createRevision: 1, modRevision: 1, version: 1 });
+    t.is(second.header!.revision, 3);
+    t.like(second.prevKv, { createRevision: 2, modRevision: 2, version: 1 });
     t.is(s(second.prevKv!.value), 'one');
 
     const third = await kv.set('k', 'three');
-    t.is(third.header!.revision, 3);
+    t.is(third.header!.revision, 4);
     t.is(third.prevKv, undefined, 'prev_kv only when asked');
 
     const ignoreValue = await kv.put({ key: b('k'), ignoreValue: true, prevKv: true });
-    t.is(ignoreValue.header!.revision, 4);
+    t.is(ignoreValue.header!.revision, 5);
     t.is(s(ignoreValue.prevKv?.value), 'three');
     const afterIgnoreValue = (await kv.get('k')).kvs[0]!;
     t.is(s(afterIgnoreValue.value), 'three', 'ignore_value keeps the value');
-    t.like(afterIgnoreValue, { version: 4, modRevision: 4, createRevision: 1, lease: 0 });
+    t.like(afterIgnoreValue, { version: 4, modRevision: 5, createRevision: 2, lease: 0 });
 
     const ignoreLease = await kv.put({ key: b('k'), value: b('four'), ignoreLease: true });
-    t.is(ignoreLease.header!.revision, 5);
+    t.is(ignoreLease.header!.revision, 6);
     const afterIgnoreLease = (await kv.get('k')).kvs[0]!;
     t.is(s(afterIgnoreLease.value), 'four', 'ignore_lease changes the value');
-    t.like(afterIgnoreLease, { version: 5, modRevision: 5, lease: 0 });
+    t.like(afterIgnoreLease, { version: 5, modRevision: 6, lease: 0 });
 
     // Both need an existing key, and refusing changes nothing.
     const missing = await grpcError(kv.put({ key: b('nokey'), ignoreValue: true }));
@@ -225,7 +225,7 @@ for (const engine of ENGINE_NAMES) {
     t.regex(missing.details, /does not exist; ignore_value and ignore_lease need an existing key/);
     const missingLease = await grpcError(kv.put({ key: b('nokey'), value: b('v'), ignoreLease: true }));
     t.is(missingLease.code, status.NOT_FOUND);
-    t.is(await kv.revision(), 5);
+    t.is(await kv.revision(), 6);
     t.is((await kv.get('nokey')).count, 0);
 
     // Binary keys and values survive unchanged.
@@ -243,7 +243,7 @@ for (const engine of ENGINE_NAMES) {
 
     const one = await kv.deleteRange({ key: b('a'), prevKv: true });
     t.is(one.deleted, 1);
-    t.is(one.header!.revision, 8);
+    t.is(one.header!.revision, 9);
     t.deepEqual(
       one.prevKvs.map((kv) => [s(kv.key), s(kv.value), kv.version]),
       [['a', 'm', 2]],
@@ -253,14 +253,14 @@ for (const engine of ENGINE_NAMES) {
     const none = await kv.deleteRange({ key: b('a'), prevKv: true });
     t.is(none.deleted, 0);
     t.deepEqual(none.prevKvs, []);
-    t.is(none.header!.revision, 8, 'deleting nothing creates no revision');
+    t.is(none.header!.revision, 9, 'deleting nothing creates no revision');
 
     const prefix = await kv.deleteRange({ key: b('p/'), rangeEnd: b('p0') });
     t.is(prefix.deleted, 2);
     t.deepEqual(prefix.prevKvs, [], 'prev_kvs only when asked');
-    t.is(prefix.header!.revision, 9, 'one revision for the whole range');
+    t.is(prefix.header!.revision, 10, 'one revision for the whole range');
     t.deepEqual(keys(await kv.range(ALL)), ['b', 'c', 'q'], 'keys outside the prefix untouched');
-    t.deepEqual(keys(await kv.range({ ...ALL, revision: 8 })), ['b', 'c', 'p/1', 'p/2', 'q'], 'history still readable');
+    t.deepEqual(keys(await kv.range({ ...ALL, revision: 9 })), ['b', 'c', 'p/1', 'p/2', 'q'], 'history still readable');
 
     const fromKey = await kv.deleteRange({ key: b('c'), rangeEnd: b('\0'), prevKv: true });
     t.is(fromKey.deleted, 2);
@@ -268,7 +268,7 @@ for (const engine of ENGINE_NAMES) {
       fromKey.prevKvs.map((kv) => s(kv.key)),
       ['c', 'q'],
     );
-    t.is(fromKey.header!.revision, 10);
+    t.is(fromKey.header!.revision, 11);
     t.deepEqual(keys(await kv.range(ALL)), ['b']);
 
     // A key re-created after a delete starts over at version 1.
@@ -278,9 +278,9 @@ for (const engine of ENGINE_NAMES) {
 
   test(`${engine}: Txn compares value, version, create and mod with every result`, async (t) => {
     const { kv } = await startApiNode(t, engine);
-    await kv.set('x', 'm'); // 1
-    await kv.set('other', '1'); // 2
-    await kv.set('x', 'm'); // 3: x version 2, create 1, mod 3
+    await kv.set('x', 'm'); // 2
+    await kv.set('other', '1'); // 3
+    await kv.set('x', 'm'); // 4: x version 2, create 2, mod 4
     const before = await kv.revision();
 
     type Union = NonNullable<NonNullable<TxnInput['compare']>[number]>['targetUnion'];
@@ -301,17 +301,17 @@ for (const engine of ENGINE_NAMES) {
       { target: Target.COMPARE_TARGET_VERSION, actual: 2, union: (v) => ({ $case: 'version', version: Number(v) }), lower: 1, higher: 3 },
       {
         target: Target.COMPARE_TARGET_CREATE,
-        actual: 1,
+        actual: 2,
         union: (v) => ({ $case: 'createRevision', createRevision: Number(v) }),
-        lower: 0,
-        higher: 2,
+        lower: 1,
+        higher: 3,
       },
       {
         target: Target.COMPARE_TARGET_MOD,
-        actual: 3,
+        actual: 4,
         union: (v) => ({ $case: 'modRevision', modRevision: Number(v) }),
-        lower: 2,
-        higher: 4,
+        lower: 3,
+        higher: 5,
       },
     ];
     const results: [Result, (order: number) => boolean][] = [
@@ -348,8 +348,8 @@ for (const engine of ENGINE_NAMES) {
     t.true(await onMissing(Target.COMPARE_TARGET_LEASE, { $case: 'lease', lease: 0 }));
 
     // A compare over a range holds only if every key in it satisfies it.
-    await kv.set('r/1', 'same'); // 4
-    await kv.set('r/2', 'same'); // 5
+    await kv.set('r/1', 'same'); // 5
+    await kv.set('r/2', 'same'); // 6
     const rangeCompare = (value: string) =>
       kv.txn({
         compare: [
@@ -363,7 +363,7 @@ for (const engine of ENGINE_NAMES) {
         ],
       });
     t.true((await rangeCompare('same')).succeeded);
-    await kv.set('r/2', 'different'); // 6
+    await kv.set('r/2', 'different'); // 7
     t.false((await rangeCompare('same')).succeeded);
 
     // Read-only transactions created no revision.
@@ -372,8 +372,8 @@ for (const engine of ENGINE_NAMES) {
 
   test(`${engine}: Txn runs then or else atomically at one revision; nested txns; ranges see earlier writes`, async (t) => {
     const { kv, node } = await startApiNode(t, engine);
-    await kv.set('guard', 'open'); // 1
-    await kv.set('gone', 'x'); // 2
+    await kv.set('guard', 'open'); // 2
+    await kv.set('gone', 'x'); // 3
     const guardIs = (v: string): NonNullable<TxnInput['compare']> => [
       {
         key: b('guard'),
@@ -394,7 +394,7 @@ for (const engine of ENGINE_NAMES) {
       failure: [{ request: { $case: 'requestPut', requestPut: { key: b('else'), value: b('x') } } }],
     });
     t.true(then.succeeded);
-    t.like(then.header, { revision: 3, memberId: node.memberId });
+    t.like(then.header, { revision: 4, memberId: node.memberId });
     t.deepEqual(
       then.responses.map((r) => r.response?.$case),
       ['responsePut', 'responsePut', 'responseDeleteRange', 'responseRange'],
@@ -402,7 +402,7 @@ for (const engine of ENGINE_NAMES) {
     for (const r of then.responses)
       t.is(
         (r.response as { [k: string]: { header?: { revision: number } } } | undefined)?.[r.response!.$case]?.header?.revision,
-        3,
+        4,
         'sub-responses carry the txn header',
       );
     const del = then.responses[2]!.response;
@@ -411,7 +411,7 @@ for (const engine of ENGINE_NAMES) {
     if (inTxnRange?.$case !== 'responseRange') return t.fail('expected a range response');
     t.deepEqual(keys(inTxnRange.responseRange), ['t/1', 't/2'], 'a range inside the txn sees its earlier writes');
     t.true(
-      inTxnRange.responseRange.kvs.every((kv: KeyValue) => kv.modRevision === 3),
+      inTxnRange.responseRange.kvs.every((kv: KeyValue) => kv.modRevision === 4),
       'every write of the txn is at one revision',
     );
     t.deepEqual(keys(await kv.range({ key: b('t/'), rangeEnd: b('t0') })), ['t/1', 't/2']);
@@ -427,7 +427,7 @@ for (const engine of ENGINE_NAMES) {
       ],
     });
     t.false(otherwise.succeeded);
-    t.is(otherwise.header!.revision, 4);
+    t.is(otherwise.header!.revision, 5);
     t.deepEqual(
       otherwise.responses.map((r) => r.response?.$case),
       ['responsePut', 'responseRange'],
@@ -463,7 +463,7 @@ for (const engine of ENGINE_NAMES) {
       ],
     });
     t.true(nested.succeeded);
-    t.is(nested.header!.revision, 5);
+    t.is(nested.header!.revision, 6);
     const [, inner1, inner2] = nested.responses.map((r) => r.response);
     if (inner1?.$case !== 'responseTxn' || inner2?.$case !== 'responseTxn') return t.fail('expected nested txn responses');
     t.true(inner1.responseTxn.succeeded);
@@ -472,30 +472,30 @@ for (const engine of ENGINE_NAMES) {
     if (innerRange?.$case !== 'responseRange') return t.fail('expected a range in the nested failure branch');
     t.is(s(innerRange.responseRange.kvs[0]?.value), 'changed', 'a nested range sees the earlier write of the outer txn');
     t.deepEqual(keys(await kv.range({ key: b('n/'), rangeEnd: b('n0') })), ['n/ok']);
-    t.like((await kv.get('n/ok')).kvs[0], { modRevision: 5 });
+    t.like((await kv.get('n/ok')).kvs[0], { modRevision: 6 });
 
     // A txn that only reads creates no revision.
     const readOnly = await kv.txn({ success: [{ request: { $case: 'requestRange', requestRange: { key: b('guard') } } }] });
     t.true(readOnly.succeeded, 'no compares: success runs');
-    t.is(readOnly.header!.revision, 5);
-    t.is(await kv.revision(), 5);
+    t.is(readOnly.header!.revision, 6);
+    t.is(await kv.revision(), 6);
   });
 
   test(`${engine}: Compact refuses reads below it with OUT_OF_RANGE naming the compacted revision; physical waits for deletion`, async (t) => {
     const { kv, node } = await startApiNode(t, engine);
-    for (let i = 1; i <= 10; i++) await kv.set(`c/${i % 3}`, `v${i}`); // 10 revisions over 3 keys
-    const compacted = await kv.compact({ revision: 6 });
-    t.like(compacted.header, { memberId: node.memberId, revision: 10 });
+    for (let i = 1; i <= 10; i++) await kv.set(`c/${i % 3}`, `v${i}`); // 10 revisions (2..11) over 3 keys
+    const compacted = await kv.compact({ revision: 7 });
+    t.like(compacted.header, { memberId: node.memberId, revision: 11 });
 
-    const below = await grpcError(kv.get('c/1', { revision: 5 }));
+    const below = await grpcError(kv.get('c/1', { revision: 6 }));
     t.is(below.code, status.OUT_OF_RANGE, statusName(below.code));
-    t.is(below.details, 'revision 5 has been compacted; the oldest available revision is 6');
-    t.deepEqual(errorDetails(below)?.info, { code: ErrorCode.ERROR_CODE_COMPACTED, compactRevision: 6 });
+    t.is(below.details, 'revision 6 has been compacted; the oldest available revision is 7');
+    t.deepEqual(errorDetails(below)?.info, { code: ErrorCode.ERROR_CODE_COMPACTED, compactRevision: 7 });
 
     // At the compacted revision every key still reads as it was.
-    const at6 = await kv.range({ key: b('c/'), rangeEnd: b('c0'), revision: 6 });
+    const at7 = await kv.range({ key: b('c/'), rangeEnd: b('c0'), revision: 7 });
     t.deepEqual(
-      at6.kvs.map((kv) => [s(kv.key), s(kv.value)]),
+      at7.kvs.map((kv) => [s(kv.key), s(kv.value)]),
       [
         ['c/0', 'v6'],
         ['c/1', 'v4'],
@@ -505,20 +505,20 @@ for (const engine of ENGINE_NAMES) {
     t.is((await kv.range({ key: b('c/'), rangeEnd: b('c0') })).count, 3);
 
     // Compacting again at or below it, or in the future, is refused and changes nothing.
-    const again = await grpcError(kv.compact({ revision: 6 }));
+    const again = await grpcError(kv.compact({ revision: 7 }));
     t.is(again.code, status.OUT_OF_RANGE);
-    t.regex(again.details, /oldest available revision is 6/);
-    const future = await grpcError(kv.compact({ revision: 11 }));
+    t.regex(again.details, /oldest available revision is 7/);
+    const future = await grpcError(kv.compact({ revision: 12 }));
     t.is(future.code, status.OUT_OF_RANGE);
-    t.is(future.details, 'revision 11 is in the future; the current revision is 10');
+    t.is(future.details, 'revision 12 is in the future; the current revision is 11');
 
     // Physical: answered once old versions are gone from storage; reads at R still work.
-    await kv.compact({ revision: 9, physical: true });
-    t.is((await grpcError(kv.get('c/1', { revision: 8 }))).code, status.OUT_OF_RANGE);
-    const at9 = await kv.range({ key: b('c/'), rangeEnd: b('c0'), revision: 9 });
-    t.deepEqual(values(at9), ['v9', 'v7', 'v8']);
-    t.is(await kv.revision(), 10, 'compaction creates no revision');
+    await kv.compact({ revision: 10, physical: true });
+    t.is((await grpcError(kv.get('c/1', { revision: 9 }))).code, status.OUT_OF_RANGE);
+    const at10 = await kv.range({ key: b('c/'), rangeEnd: b('c0'), revision: 10 });
+    t.deepEqual(values(at10), ['v9', 'v7', 'v8']);
+    t.is(await kv.revision(), 11, 'compaction creates no revision');
     // Writes go on after compaction.
-    t.is((await kv.set('c/1', 'after')).header!.revision, 11);
+    t.is((await kv.set('c/1', 'after')).header!.revision, 12);
   });
 }

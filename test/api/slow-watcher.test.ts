@@ -188,7 +188,7 @@ for (const [engine, shared] of CASES) {
       // until the resume below.)
       t.deepEqual(fast.problems, []);
       t.is(fast.count, TOTAL);
-      t.is(fast.lastRevision, WARM_UP_WRITES + WRITES);
+      t.is(fast.lastRevision, 1 + WARM_UP_WRITES + WRITES, 'a fresh store is at revision 1');
       t.deepEqual(missing(written.events, fast.perRevision), [], 'revisions missing or incomplete at the fast watcher');
 
       // Nothing reached the paused client, and the server did not buffer its backlog: with the
@@ -209,7 +209,7 @@ for (const [engine, shared] of CASES) {
       );
       t.deepEqual(slow.problems, []);
       t.is(slow.count, TOTAL);
-      t.is(slow.lastRevision, WARM_UP_WRITES + WRITES);
+      t.is(slow.lastRevision, 1 + WARM_UP_WRITES + WRITES);
       t.deepEqual(missing(written.events, slow.perRevision), [], 'revisions missing or incomplete at the slow watcher');
 
       // And it is live again.

@@ -24,6 +24,7 @@ import type { CommandOutcome } from '../../server/apply/outcome.js';
 import { ENGINE_NAMES } from '../../server/config.js';
 import { CairnError, ErrorCode, type DomainErrorCode } from '../../server/errors.js';
 import { prefixRangeEnd } from '../../server/mvcc/key-range.js';
+import { EMPTY_STORE_REVISION } from '../../server/mvcc/revision.js';
 import { MVCC_SPAN, parseRevisionKey } from '../../server/mvcc/schema.js';
 import { b, compactCmd, delCmd, putCmd, TestStore } from '../helpers/mvcc-store.js';
 
@@ -90,10 +91,10 @@ const inSel = (sel: Sel, key: string) => (sel.end === '' ? key === sel.start : k
 const sortedKeys = (state: State) => [...state.keys()].sort();
 
 class Model {
-  /** history[r]: the state after revision r. */
-  readonly history: State[] = [new Map<string, MKV>()];
+  /** history[r]: the state after revision r; a fresh store is at EMPTY_STORE_REVISION, with no key. */
+  readonly history: State[] = Array.from({ length: EMPTY_STORE_REVISION + 1 }, () => new Map<string, MKV>());
   /** events[r]: the changes of revision r, in order. */
-  readonly events: MEvent[][] = [[]];
+  readonly events: MEvent[][] = Array.from({ length: EMPTY_STORE_REVISION + 1 }, () => []);
   compacted = 0;
   /** The last change of each key (put or delete), for prev of the next event. */
   private readonly lastChange = new Map<string, MKV | undefined>();
@@ -653,8 +654,9 @@ async function checkRead(t: ExecutionContext, rng: Rng, ts: TestStore, model: Mo
 }
 
 async function checkEvents(t: ExecutionContext, rng: Rng, ts: TestStore, model: Model, label: string): Promise<void> {
-  if (model.rev === 0) return;
-  const from = rng.int(Math.max(1, model.compacted), model.rev);
+  // Revisions up to the empty store's have no events to read.
+  if (model.rev === EMPTY_STORE_REVISION) return;
+  const from = rng.int(Math.max(EMPTY_STORE_REVISION + 1, model.compacted), model.rev);
   const to = Math.min(model.rev, from + rng.int(0, 15));
   const { revisions, through } = await ts.store.readEvents(from, to, 1e9, true);
   t.is(through, to, `${label}: readEvents through`);

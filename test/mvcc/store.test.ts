@@ -106,27 +106,27 @@ function storeTest(engine: EngineName, title: string, fn: (t: ExecutionContext, 
 
 for (const engine of ENGINE_NAMES) {
   storeTest(engine, 'revisions increase by one per write; create/mod revision and version per key', async (t, ts) => {
-    t.is(ts.store.currentRevision, 0);
-    t.is((await ts.put('a', '1')).header?.revision, 1);
-    t.is((await ts.put('b', '1')).header?.revision, 2);
-    t.is((await ts.put('a', '2')).header?.revision, 3);
-    t.deepEqual(summary((await ts.range('a')).kvs[0]), { key: 'a', value: '2', create: 1, mod: 3, version: 2 });
-    t.deepEqual(summary((await ts.range('b')).kvs[0]), { key: 'b', value: '1', create: 2, mod: 2, version: 1 });
-    t.is((await ts.del('a')).header?.revision, 4);
+    t.is(ts.store.currentRevision, 1);
+    t.is((await ts.put('a', '1')).header?.revision, 2);
+    t.is((await ts.put('b', '1')).header?.revision, 3);
+    t.is((await ts.put('a', '2')).header?.revision, 4);
+    t.deepEqual(summary((await ts.range('a')).kvs[0]), { key: 'a', value: '2', create: 2, mod: 4, version: 2 });
+    t.deepEqual(summary((await ts.range('b')).kvs[0]), { key: 'b', value: '1', create: 3, mod: 3, version: 1 });
+    t.is((await ts.del('a')).header?.revision, 5);
     t.deepEqual((await ts.range('a')).kvs, []);
     // A new life: create revision and version start over.
-    t.is((await ts.put('a', '3')).header?.revision, 5);
-    t.deepEqual(summary((await ts.range('a')).kvs[0]), { key: 'a', value: '3', create: 5, mod: 5, version: 1 });
+    t.is((await ts.put('a', '3')).header?.revision, 6);
+    t.deepEqual(summary((await ts.range('a')).kvs[0]), { key: 'a', value: '3', create: 6, mod: 6, version: 1 });
     const r = await ts.range('a');
-    t.is(r.revision, 5);
-    t.is(ts.store.currentRevision, 5);
+    t.is(r.revision, 6);
+    t.is(ts.store.currentRevision, 6);
     // Concurrent writes are batched but still get one revision each, in submission order.
     const heads = await Promise.all(Array.from({ length: 20 }, (_, i) => ts.put(`c${i}`, String(i))));
     t.deepEqual(
       heads.map((h) => h.header?.revision),
-      Array.from({ length: 20 }, (_, i) => 6 + i),
+      Array.from({ length: 20 }, (_, i) => 7 + i),
     );
-    t.is(ts.store.currentRevision, 25);
+    t.is(ts.store.currentRevision, 26);
     t.is(ts.store.consistentIndex, 25);
   });
 
@@ -141,7 +141,7 @@ for (const engine of ENGINE_NAMES) {
       clearTimeout(timer);
       t.not(outcome, 'stalled', `submit ${i}`);
     }
-    t.is(ts.store.currentRevision, 5);
+    t.is(ts.store.currentRevision, 6);
   });
 
   storeTest(engine, 'range: single key, [start, end), prefix, from-key, whole keyspace', async (t, ts) => {
@@ -183,15 +183,15 @@ for (const engine of ENGINE_NAMES) {
     t.deepEqual(
       keysOnly.kvs.map((kv) => [kv.createRevision, kv.modRevision, kv.version]),
       [
-        [1, 1, 1],
         [2, 2, 1],
+        [3, 3, 1],
       ],
     );
     const countOnly = await ts.range('a', '\0', { countOnly: true, limit: 1 });
     t.deepEqual(countOnly.kvs, []);
     t.is(countOnly.count, 4);
     t.false(countOnly.more);
-    t.is((await ts.range('a', '\0', { countOnly: true, revision: 2 })).count, 2);
+    t.is((await ts.range('a', '\0', { countOnly: true, revision: 3 })).count, 2);
   });
 
   storeTest(engine, 'range: every sort target in every order, sorted before the limit', async (t, ts) => {
@@ -246,26 +246,27 @@ for (const engine of ENGINE_NAMES) {
   });
 
   storeTest(engine, 'range at past revisions; future revisions fail', async (t, ts) => {
-    await ts.put('a', '1'); // 1
-    await ts.put('b', '1'); // 2
-    await ts.put('a', '2'); // 3
-    await ts.del('b'); // 4
-    await ts.put('b', '2'); // 5
+    await ts.put('a', '1'); // 2
+    await ts.put('b', '1'); // 3
+    await ts.put('a', '2'); // 4
+    await ts.del('b'); // 5
+    await ts.put('b', '2'); // 6
     const at = async (rev: number) => entries(await ts.range('', '\0', { revision: rev }));
-    t.deepEqual(await at(1), ['a=1']);
-    t.deepEqual(await at(2), ['a=1', 'b=1']);
-    t.deepEqual(await at(3), ['a=2', 'b=1']);
-    t.deepEqual(await at(4), ['a=2']);
-    t.deepEqual(await at(5), ['a=2', 'b=2']);
+    t.deepEqual(await at(1), [], 'the store before its first write');
+    t.deepEqual(await at(2), ['a=1']);
+    t.deepEqual(await at(3), ['a=1', 'b=1']);
+    t.deepEqual(await at(4), ['a=2', 'b=1']);
+    t.deepEqual(await at(5), ['a=2']);
+    t.deepEqual(await at(6), ['a=2', 'b=2']);
     t.deepEqual(await at(0), ['a=2', 'b=2']);
     // The header of a past read carries the current revision.
-    t.is((await ts.range('a', '', { revision: 2 })).revision, 5);
-    t.deepEqual(summary((await ts.range('b', '', { revision: 3 })).kvs[0]), { key: 'b', value: '1', create: 2, mod: 2, version: 1 });
+    t.is((await ts.range('a', '', { revision: 3 })).revision, 6);
+    t.deepEqual(summary((await ts.range('b', '', { revision: 4 })).kvs[0]), { key: 'b', value: '1', create: 3, mod: 3, version: 1 });
     await expectCode(
       t,
-      ts.range('a', '', { revision: 6 }),
+      ts.range('a', '', { revision: 7 }),
       ErrorCode.ERROR_CODE_FUTURE_REVISION,
-      /revision 6 is in the future; the current revision is 5/,
+      /revision 7 is in the future; the current revision is 6/,
     );
   });
 
@@ -277,30 +278,30 @@ for (const engine of ENGINE_NAMES) {
     t.true(outcome.ok);
     await applier.apply(batch, putCmd('new', 'x'));
     await applier.apply(batch, delCmd('a'));
-    // Applied but not durable: reads still see revision 1.
+    // Applied but not durable: reads still see revision 2.
     t.deepEqual(entries(await ts.range('', '\0')), ['a=1']);
-    t.is(ts.store.currentRevision, 1);
-    await expectCode(t, ts.range('a', '', { revision: 2 }), ErrorCode.ERROR_CODE_FUTURE_REVISION);
+    t.is(ts.store.currentRevision, 2);
+    await expectCode(t, ts.range('a', '', { revision: 3 }), ErrorCode.ERROR_CODE_FUTURE_REVISION);
     await ts.store.commit(batch, 3, { sync: true });
     t.deepEqual(entries(await ts.range('', '\0')), ['new=x']);
-    t.is(ts.store.currentRevision, 4);
-    t.deepEqual(entries(await ts.range('', '\0', { revision: 2 })), ['a=2']);
+    t.is(ts.store.currentRevision, 5);
+    t.deepEqual(entries(await ts.range('', '\0', { revision: 3 })), ['a=2']);
   });
 
   storeTest(engine, 'put: prev_kv, ignore_value, ignore_lease', async (t, ts) => {
     const first = await ts.put('k', 'v1', { prevKv: true });
     t.is(first.prevKv, undefined);
     const second = await ts.put('k', 'v2', { prevKv: true });
-    t.deepEqual(summary(second.prevKv), { key: 'k', value: 'v1', create: 1, mod: 1, version: 1 });
+    t.deepEqual(summary(second.prevKv), { key: 'k', value: 'v1', create: 2, mod: 2, version: 1 });
     const noPrev = await ts.put('k', 'v3');
     t.is(noPrev.prevKv, undefined);
 
     const keep = await ts.put('k', 'ignored', { ignoreValue: true, prevKv: true });
-    t.is(keep.header?.revision, 4);
-    t.deepEqual(summary(keep.prevKv), { key: 'k', value: 'v3', create: 1, mod: 3, version: 3 });
-    t.deepEqual(summary((await ts.range('k')).kvs[0]), { key: 'k', value: 'v3', create: 1, mod: 4, version: 4 });
+    t.is(keep.header?.revision, 5);
+    t.deepEqual(summary(keep.prevKv), { key: 'k', value: 'v3', create: 2, mod: 4, version: 3 });
+    t.deepEqual(summary((await ts.range('k')).kvs[0]), { key: 'k', value: 'v3', create: 2, mod: 5, version: 4 });
     await ts.put('k', 'v5', { ignoreLease: true });
-    t.deepEqual(summary((await ts.range('k')).kvs[0]), { key: 'k', value: 'v5', create: 1, mod: 5, version: 5 });
+    t.deepEqual(summary((await ts.range('k')).kvs[0]), { key: 'k', value: 'v5', create: 2, mod: 6, version: 5 });
     t.is((await ts.range('k')).kvs[0]?.lease, 0);
 
     // On a missing key (never existed, or deleted) both fail and change nothing.
@@ -308,9 +309,9 @@ for (const engine of ENGINE_NAMES) {
       const err = await ts.fails(putCmd('missing', 'x', extra));
       t.is(err.code, ErrorCode.ERROR_CODE_KEY_NOT_FOUND);
     }
-    await ts.del('k'); // 6
+    await ts.del('k'); // 7
     t.is((await ts.fails(putCmd('k', 'x', { ignoreValue: true }))).code, ErrorCode.ERROR_CODE_KEY_NOT_FOUND);
-    t.is(ts.store.currentRevision, 6);
+    t.is(ts.store.currentRevision, 7);
     t.deepEqual(keys(await ts.range('', '\0')), []);
   });
 
@@ -319,31 +320,31 @@ for (const engine of ENGINE_NAMES) {
     const err = await ts.fails(putCmd('k', 'w', { lease: 42 }));
     t.is(err.code, ErrorCode.ERROR_CODE_LEASE_NOT_FOUND);
     t.regex(err.message, /42/);
-    t.is(ts.store.currentRevision, 1);
+    t.is(ts.store.currentRevision, 2);
     t.deepEqual(entries(await ts.range('k')), ['k=v']);
     // The next write gets the next revision: the failed one consumed none.
-    t.is((await ts.put('k', 'x')).header?.revision, 2);
+    t.is((await ts.put('k', 'x')).header?.revision, 3);
   });
 
   storeTest(engine, 'delete range: counts, prev_kv, no-op keeps the revision', async (t, ts) => {
-    for (const k of ['a', 'b', 'ba', 'c']) await ts.put(k, `v${k}`); // 1..4
+    for (const k of ['a', 'b', 'ba', 'c']) await ts.put(k, `v${k}`); // 2..5
     const none = await ts.del('zzz', '', true);
     t.is(none.deleted, 0);
     t.deepEqual(none.prevKvs, []);
-    t.is(none.header?.revision, 4);
-    t.is(ts.store.currentRevision, 4);
+    t.is(none.header?.revision, 5);
+    t.is(ts.store.currentRevision, 5);
     const noneRange = await ts.del('x', 'z');
     t.is(noneRange.deleted, 0);
-    t.is(noneRange.header?.revision, 4);
+    t.is(noneRange.header?.revision, 5);
 
     const single = await ts.del('a', '', true);
     t.is(single.deleted, 1);
-    t.is(single.header?.revision, 5);
-    t.deepEqual(single.prevKvs.map(summary), [{ key: 'a', value: 'va', create: 1, mod: 1, version: 1 }]);
+    t.is(single.header?.revision, 6);
+    t.deepEqual(single.prevKvs.map(summary), [{ key: 'a', value: 'va', create: 2, mod: 2, version: 1 }]);
 
     const ranged = await ts.del('b', 'c', true);
     t.is(ranged.deleted, 2);
-    t.is(ranged.header?.revision, 6, 'one revision for a multi-key delete');
+    t.is(ranged.header?.revision, 7, 'one revision for a multi-key delete');
     t.deepEqual(
       ranged.prevKvs.map((kv) => kv.key.toString()),
       ['b', 'ba'],
@@ -351,16 +352,16 @@ for (const engine of ENGINE_NAMES) {
     const noPrev = await ts.del('', '\0');
     t.is(noPrev.deleted, 1);
     t.deepEqual(noPrev.prevKvs, []);
-    t.is(noPrev.header?.revision, 7);
+    t.is(noPrev.header?.revision, 8);
     // Deleting an already deleted key is a no-op.
     t.is((await ts.del('a')).deleted, 0);
-    t.is(ts.store.currentRevision, 7);
-    t.deepEqual(entries(await ts.range('', '\0', { revision: 5 })), ['b=vb', 'ba=vba', 'c=vc']);
+    t.is(ts.store.currentRevision, 8);
+    t.deepEqual(entries(await ts.range('', '\0', { revision: 6 })), ['b=vb', 'ba=vba', 'c=vc']);
   });
 
   storeTest(engine, 'txn: compares on value, version, create, mod, lease; every result kind', async (t, ts) => {
-    await ts.put('k', 'm'); // 1
-    await ts.put('k', 'm'); // 2: k version 2, create 1, mod 2, value "m"
+    await ts.put('k', 'm'); // 2
+    await ts.put('k', 'm'); // 3: k version 2, create 2, mod 3, value "m"
     const holds = async (...compare: Compare[]): Promise<boolean> => {
       const before = ts.store.currentRevision;
       const res = await ts.txn({ compare });
@@ -371,8 +372,8 @@ for (const engine of ENGINE_NAMES) {
       // target, smaller than actual, actual, greater than actual
       [Target.COMPARE_TARGET_VALUE, 'l', 'm', 'n'],
       [Target.COMPARE_TARGET_VERSION, 1, 2, 3],
-      [Target.COMPARE_TARGET_CREATE, 0, 1, 2],
-      [Target.COMPARE_TARGET_MOD, 1, 2, 3],
+      [Target.COMPARE_TARGET_CREATE, 1, 2, 3],
+      [Target.COMPARE_TARGET_MOD, 2, 3, 4],
       [Target.COMPARE_TARGET_LEASE, -1, 0, 1],
     ];
     for (const [target, lower, actual, higher] of cases) {
@@ -393,13 +394,13 @@ for (const engine of ENGINE_NAMES) {
     t.false(
       await holds(
         cmp(Target.COMPARE_TARGET_VERSION, Result.COMPARE_RESULT_EQUAL, 'k', 2),
-        cmp(Target.COMPARE_TARGET_MOD, Result.COMPARE_RESULT_EQUAL, 'k', 1),
+        cmp(Target.COMPARE_TARGET_MOD, Result.COMPARE_RESULT_EQUAL, 'k', 2),
       ),
     );
     t.true(
       await holds(
         cmp(Target.COMPARE_TARGET_VERSION, Result.COMPARE_RESULT_EQUAL, 'k', 2),
-        cmp(Target.COMPARE_TARGET_MOD, Result.COMPARE_RESULT_EQUAL, 'k', 2),
+        cmp(Target.COMPARE_TARGET_MOD, Result.COMPARE_RESULT_EQUAL, 'k', 3),
       ),
     );
   });
@@ -424,16 +425,16 @@ for (const engine of ENGINE_NAMES) {
   });
 
   storeTest(engine, 'txn: range compares need every key in the range to hold', async (t, ts) => {
-    await ts.put('p/a', '1'); // 1
-    await ts.put('p/b', '1'); // 2
-    await ts.put('p/b', '2'); // 3
-    await ts.put('q', '9'); // 4
+    await ts.put('p/a', '1'); // 2
+    await ts.put('p/b', '1'); // 3
+    await ts.put('p/b', '2'); // 4
+    await ts.put('q', '9'); // 5
     const holds = async (c: Compare) => (await ts.txn({ compare: [c] })).succeeded;
     const end = prefixRangeEnd(b('p/')).toString('latin1');
     t.true(await holds(cmp(Target.COMPARE_TARGET_VERSION, Result.COMPARE_RESULT_GREATER, 'p/', 0, end)));
     t.false(await holds(cmp(Target.COMPARE_TARGET_VERSION, Result.COMPARE_RESULT_EQUAL, 'p/', 1, end)));
-    t.true(await holds(cmp(Target.COMPARE_TARGET_MOD, Result.COMPARE_RESULT_LESS, 'p/', 4, end)));
-    t.false(await holds(cmp(Target.COMPARE_TARGET_MOD, Result.COMPARE_RESULT_LESS, 'p/', 3, end)));
+    t.true(await holds(cmp(Target.COMPARE_TARGET_MOD, Result.COMPARE_RESULT_LESS, 'p/', 5, end)));
+    t.false(await holds(cmp(Target.COMPARE_TARGET_MOD, Result.COMPARE_RESULT_LESS, 'p/', 4, end)));
     t.true(await holds(cmp(Target.COMPARE_TARGET_VALUE, Result.COMPARE_RESULT_LESS, 'p/', '3', end)));
     t.false(await holds(cmp(Target.COMPARE_TARGET_VALUE, Result.COMPARE_RESULT_EQUAL, 'p/', '1', end)));
     // From-key range compare covers q as well.
@@ -444,7 +445,7 @@ for (const engine of ENGINE_NAMES) {
   });
 
   storeTest(engine, 'txn: success and failure branches, responses and one revision', async (t, ts) => {
-    await ts.put('k', 'v1'); // 1
+    await ts.put('k', 'v1'); // 2
     const txn = (expectVersion: number) =>
       ts.txn({
         compare: [cmp(Target.COMPARE_TARGET_VERSION, Result.COMPARE_RESULT_EQUAL, 'k', expectVersion)],
@@ -453,25 +454,25 @@ for (const engine of ENGINE_NAMES) {
       });
     const ok = await txn(1);
     t.true(ok.succeeded);
-    t.is(ok.header?.revision, 2);
+    t.is(ok.header?.revision, 3);
     t.is(ok.responses.length, 3);
     const [put, , range] = ok.responses;
     t.is(put?.response?.$case, 'responsePut');
     if (put?.response?.$case === 'responsePut') {
-      t.deepEqual(summary(put.response.responsePut.prevKv), { key: 'k', value: 'v1', create: 1, mod: 1, version: 1 });
-      t.is(put.response.responsePut.header?.revision, 2);
+      t.deepEqual(summary(put.response.responsePut.prevKv), { key: 'k', value: 'v1', create: 2, mod: 2, version: 1 });
+      t.is(put.response.responsePut.header?.revision, 3);
     }
     if (range?.response?.$case === 'responseRange') {
       t.deepEqual(entries(range.response.responseRange), ['k=then']);
-      t.is(range.response.responseRange.kvs[0]?.modRevision, 2);
-      t.is(range.response.responseRange.header?.revision, 2);
+      t.is(range.response.responseRange.kvs[0]?.modRevision, 3);
+      t.is(range.response.responseRange.header?.revision, 3);
     } else t.fail('range response expected');
     // Both puts at one revision.
-    t.deepEqual(summary((await ts.range('other')).kvs[0]), { key: 'other', value: 'o', create: 2, mod: 2, version: 1 });
+    t.deepEqual(summary((await ts.range('other')).kvs[0]), { key: 'other', value: 'o', create: 3, mod: 3, version: 1 });
 
     const bad = await txn(1);
     t.false(bad.succeeded);
-    t.is(bad.header?.revision, 3);
+    t.is(bad.header?.revision, 4);
     t.deepEqual(
       bad.responses.map((r) => r.response?.$case),
       ['responseRange', 'responseDeleteRange'],
@@ -480,19 +481,19 @@ for (const engine of ENGINE_NAMES) {
     if (fRange?.response?.$case === 'responseRange') t.deepEqual(entries(fRange.response.responseRange), ['k=then']);
     if (fDel?.response?.$case === 'responseDeleteRange') {
       t.is(fDel.response.responseDeleteRange.deleted, 1);
-      t.deepEqual(fDel.response.responseDeleteRange.prevKvs.map(summary), [{ key: 'k', value: 'then', create: 1, mod: 2, version: 2 }]);
+      t.deepEqual(fDel.response.responseDeleteRange.prevKvs.map(summary), [{ key: 'k', value: 'then', create: 2, mod: 3, version: 2 }]);
     } else t.fail('delete response expected');
     t.deepEqual(keys(await ts.range('', '\0')), ['other']);
 
     // A txn whose branch only reads does not consume a revision.
     const readOnly = await ts.txn({ success: [opRange('other')] });
     t.true(readOnly.succeeded);
-    t.is(readOnly.header?.revision, 3);
-    t.is(ts.store.currentRevision, 3);
+    t.is(readOnly.header?.revision, 4);
+    t.is(ts.store.currentRevision, 4);
   });
 
   storeTest(engine, 'txn: nested transactions judge their compares before anything changes', async (t, ts) => {
-    await ts.put('k', 'v1'); // 1
+    await ts.put('k', 'v1'); // 2
     const res = await ts.txn({
       compare: [cmp(Target.COMPARE_TARGET_VALUE, Result.COMPARE_RESULT_EQUAL, 'k', 'v1')],
       success: [
@@ -511,11 +512,11 @@ for (const engine of ENGINE_NAMES) {
       ],
     });
     t.true(res.succeeded);
-    t.is(res.header?.revision, 2);
+    t.is(res.header?.revision, 3);
     const [, inner1, inner2] = res.responses;
     if (inner1?.response?.$case === 'responseTxn') {
       t.true(inner1.response.responseTxn.succeeded);
-      t.is(inner1.response.responseTxn.header?.revision, 2);
+      t.is(inner1.response.responseTxn.header?.revision, 3);
       const innerRange = inner1.response.responseTxn.responses[1]?.response;
       if (innerRange?.$case === 'responseRange') t.deepEqual(entries(innerRange.responseRange), ['k=v2']);
       else t.fail('nested range response expected');
@@ -527,12 +528,12 @@ for (const engine of ENGINE_NAMES) {
       if (deep?.$case === 'responseTxn') t.true(deep.responseTxn.succeeded);
     } else t.fail('nested txn response expected');
     t.deepEqual(entries(await ts.range('', '\0')), ['deep=d', 'inner=yes', 'k=v2', 'second=no']);
-    t.true((await ts.range('', '\0')).kvs.every((kv) => kv.modRevision === 2));
+    t.true((await ts.range('', '\0')).kvs.every((kv) => kv.modRevision === 3));
   });
 
   storeTest(engine, 'txn: reads inside see the earlier writes of the txn', async (t, ts) => {
-    await ts.put('a', '1'); // 1
-    await ts.put('b', '1'); // 2
+    await ts.put('a', '1'); // 2
+    await ts.put('b', '1'); // 3
     const res = await ts.txn({
       success: [
         opRange('', '\0'),
@@ -543,19 +544,19 @@ for (const engine of ENGINE_NAMES) {
         opPut('c', '2'),
         opRange('c'),
         // An explicit past revision still reads the past.
-        opRange('', '\0', { revision: 1 }),
+        opRange('', '\0', { revision: 2 }),
       ],
     });
-    t.is(res.header?.revision, 3);
+    t.is(res.header?.revision, 4);
     const ranges = res.responses
       .filter((r) => r.response?.$case === 'responseRange')
       .map((r) => (r.response as { responseRange: RangeResponse }).responseRange);
     t.deepEqual(entries(ranges[0]!), ['a=1', 'b=1']);
     t.deepEqual(entries(ranges[1]!), ['a=2', 'c=1']);
-    t.deepEqual(ranges[2]!.kvs.map(summary), [{ key: 'c', value: '2', create: 3, mod: 3, version: 2 }]);
+    t.deepEqual(ranges[2]!.kvs.map(summary), [{ key: 'c', value: '2', create: 4, mod: 4, version: 2 }]);
     t.deepEqual(entries(ranges[3]!), ['a=1']);
     t.deepEqual(entries(await ts.range('', '\0')), ['a=2', 'c=2']);
-    t.deepEqual(summary((await ts.range('c')).kvs[0]), { key: 'c', value: '2', create: 3, mod: 3, version: 2 });
+    t.deepEqual(summary((await ts.range('c')).kvs[0]), { key: 'c', value: '2', create: 4, mod: 4, version: 2 });
     // Later commands in the same batch see the txn too.
     const [x, y] = await Promise.all([ts.put('c', '3', { prevKv: true }), ts.put('c', '4', { prevKv: true })]);
     t.is(x.prevKv?.value.toString(), '2');
@@ -564,14 +565,14 @@ for (const engine of ENGINE_NAMES) {
   });
 
   storeTest(engine, 'txn: an error anywhere changes nothing', async (t, ts) => {
-    await ts.put('k', 'v'); // 1
-    await ts.put('j', 'v'); // 2
+    await ts.put('k', 'v'); // 2
+    await ts.put('j', 'v'); // 3
     const before = await snapshot(ts);
     const attempts: [string, DeepPartial<TxnRequest>][] = [
       ['lease', { success: [opPut('k', 'x'), opPut('n', 'x', { lease: 5 })] }],
       ['ignore_value on missing key', { success: [opPut('k', 'x'), opPut('missing', '', { ignoreValue: true })] }],
       ['nested lease', { success: [opDel('k'), opTxn({ success: [opPut('z', 'x', { lease: 1 })] })] }],
-      ['future range', { success: [opPut('k', 'x'), opRange('k', '', { revision: 3 })] }],
+      ['future range', { success: [opPut('k', 'x'), opRange('k', '', { revision: 4 })] }],
       [
         'failure branch',
         {
@@ -587,7 +588,7 @@ for (const engine of ENGINE_NAMES) {
     for (const [label, req] of attempts) {
       const err = await ts.fails({ request: { $case: 'txn', txn: TxnRequest.fromPartial(req) }, checkedAs: '' });
       codes.push(err.code);
-      t.is(ts.store.currentRevision, 2, label);
+      t.is(ts.store.currentRevision, 3, label);
       t.deepEqual(await snapshot(ts), before, label);
     }
     t.deepEqual(codes, [
@@ -611,91 +612,92 @@ for (const engine of ENGINE_NAMES) {
     });
     t.true(res.succeeded);
     t.deepEqual(entries(await ts.range('', '\0')), ['fresh=f', 'j=v', 'k=again']);
-    t.deepEqual(summary((await ts.range('k')).kvs[0]), { key: 'k', value: 'again', create: 3, mod: 3, version: 2 });
+    t.deepEqual(summary((await ts.range('k')).kvs[0]), { key: 'k', value: 'again', create: 4, mod: 4, version: 2 });
   });
 
   storeTest(engine, 'compact: reads below fail naming the compacted revision, reads at it work', async (t, ts) => {
-    await ts.put('a', '1'); // 1
-    await ts.put('a', '2'); // 2
-    await ts.put('b', '1'); // 3
-    await ts.del('a'); // 4
-    await ts.put('b', '2'); // 5
-    const atBefore3 = entries(await ts.range('', '\0', { revision: 3 }));
-    const res = await ts.compact(3);
-    t.is(res.header?.revision, 5);
-    t.is(ts.store.compactedRevision, 3);
-    t.is(ts.store.currentRevision, 5, 'compaction does not create a revision');
-    for (const rev of [1, 2]) {
+    await ts.put('a', '1'); // 2
+    await ts.put('a', '2'); // 3
+    await ts.put('b', '1'); // 4
+    await ts.del('a'); // 5
+    await ts.put('b', '2'); // 6
+    const atBefore4 = entries(await ts.range('', '\0', { revision: 4 }));
+    const res = await ts.compact(4);
+    t.is(res.header?.revision, 6);
+    t.is(ts.store.compactedRevision, 4);
+    t.is(ts.store.currentRevision, 6, 'compaction does not create a revision');
+    for (const rev of [2, 3]) {
       const err = await expectCode(t, ts.range('a', '', { revision: rev }), ErrorCode.ERROR_CODE_COMPACTED);
-      t.regex(err.message, new RegExp(`revision ${rev} has been compacted; the oldest available revision is 3`));
+      t.regex(err.message, new RegExp(`revision ${rev} has been compacted; the oldest available revision is 4`));
     }
-    t.deepEqual(entries(await ts.range('', '\0', { revision: 3 })), atBefore3);
-    t.deepEqual(entries(await ts.range('', '\0', { revision: 4 })), ['b=1']);
+    t.deepEqual(entries(await ts.range('', '\0', { revision: 4 })), atBefore4);
+    t.deepEqual(entries(await ts.range('', '\0', { revision: 5 })), ['b=1']);
     t.deepEqual(entries(await ts.range('', '\0')), ['b=2']);
     // Compacting again at or below, or in the future, fails and changes nothing.
+    t.is((await ts.fails(compactCmd(4))).code, ErrorCode.ERROR_CODE_COMPACTED);
     t.is((await ts.fails(compactCmd(3))).code, ErrorCode.ERROR_CODE_COMPACTED);
-    t.is((await ts.fails(compactCmd(2))).code, ErrorCode.ERROR_CODE_COMPACTED);
-    const future = await ts.fails(compactCmd(6));
+    const future = await ts.fails(compactCmd(7));
     t.is(future.code, ErrorCode.ERROR_CODE_FUTURE_REVISION);
-    t.regex(future.message, /revision 6 is in the future/);
-    t.is(ts.store.compactedRevision, 3);
+    t.regex(future.message, /revision 7 is in the future/);
+    t.is(ts.store.compactedRevision, 4);
     // Inside a txn, a read below the compaction fails the txn and changes nothing.
     const err = await ts.fails({
-      request: { $case: 'txn', txn: TxnRequest.fromPartial({ success: [opPut('x', 'x'), opRange('a', '', { revision: 2 })] }) },
+      request: { $case: 'txn', txn: TxnRequest.fromPartial({ success: [opPut('x', 'x'), opRange('a', '', { revision: 3 })] }) },
       checkedAs: '',
     });
     t.is(err.code, ErrorCode.ERROR_CODE_COMPACTED);
-    t.is(ts.store.currentRevision, 5);
+    t.is(ts.store.currentRevision, 6);
     // Compacting at the current revision is allowed.
-    await ts.compact(5);
-    t.deepEqual(entries(await ts.range('', '\0', { revision: 5 })), ['b=2']);
-    await expectCode(t, ts.range('', '\0', { revision: 4 }), ErrorCode.ERROR_CODE_COMPACTED, /oldest available revision is 5/);
+    await ts.compact(6);
+    t.deepEqual(entries(await ts.range('', '\0', { revision: 6 })), ['b=2']);
+    await expectCode(t, ts.range('', '\0', { revision: 5 }), ErrorCode.ERROR_CODE_COMPACTED, /oldest available revision is 6/);
   });
 
   storeTest(engine, 'compact: physical deletion removes superseded versions and keeps needed ones', async (t, ts) => {
-    await ts.put('a', 'a1'); // 1
-    await ts.put('a', 'a2'); // 2
-    await ts.put('b', 'b1'); // 3
-    await ts.put('c', 'c1'); // 4
-    await ts.del('c'); // 5  (tombstone below the compaction point: c disappears entirely)
-    await ts.put('d', 'd1'); // 6
-    await ts.del('d'); // 7  (tombstone exactly at the compaction point: kept)
-    await ts.txn({ success: [opPut('e', 'e1'), opPut('e', 'e2')] }); // 8.0, 8.1
-    await ts.put('a', 'a3'); // 9
-    t.deepEqual(await storedRevisions(ts), ['1.0', '2.0', '3.0', '4.0', '5.0t', '6.0', '7.0t', '8.0', '8.1', '9.0']);
-    const at7 = entries(await ts.range('', '\0', { revision: 7 }));
-    const at9 = entries(await ts.range('', '\0', { revision: 9 }));
-    await ts.compact(7);
-    await ts.store.compactionSettled(7);
-    // a: 2 is the version visible at 7; b: 3 likewise; 7t is the delete at 7 itself.
-    t.deepEqual(await storedRevisions(ts), ['2.0', '3.0', '7.0t', '8.0', '8.1', '9.0']);
-    t.deepEqual(entries(await ts.range('', '\0', { revision: 7 })), at7);
-    t.deepEqual(entries(await ts.range('', '\0', { revision: 9 })), at9);
-    const a = await ts.range('a', '', { revision: 7 });
-    t.deepEqual(a.kvs.map(summary), [{ key: 'a', value: 'a2', create: 1, mod: 2, version: 2 }]);
+    await ts.put('a', 'a1'); // 2
+    await ts.put('a', 'a2'); // 3
+    await ts.put('b', 'b1'); // 4
+    await ts.put('c', 'c1'); // 5
+    await ts.del('c'); // 6  (tombstone below the compaction point: c disappears entirely)
+    await ts.put('d', 'd1'); // 7
+    await ts.del('d'); // 8  (tombstone exactly at the compaction point: kept)
+    await ts.txn({ success: [opPut('e', 'e1'), opPut('e', 'e2')] }); // 9.0, 9.1
+    await ts.put('a', 'a3'); // 10
+    t.deepEqual(await storedRevisions(ts), ['2.0', '3.0', '4.0', '5.0', '6.0t', '7.0', '8.0t', '9.0', '9.1', '10.0']);
+    const at8 = entries(await ts.range('', '\0', { revision: 8 }));
+    const at10 = entries(await ts.range('', '\0', { revision: 10 }));
+    await ts.compact(8);
+    await ts.store.compactionSettled(8);
+    // a: 3 is the version visible at 8; b: 4 likewise; 8t is the delete at 8 itself.
+    t.deepEqual(await storedRevisions(ts), ['3.0', '4.0', '8.0t', '9.0', '9.1', '10.0']);
+    t.deepEqual(entries(await ts.range('', '\0', { revision: 8 })), at8);
+    t.deepEqual(entries(await ts.range('', '\0', { revision: 10 })), at10);
+    const a = await ts.range('a', '', { revision: 8 });
+    t.deepEqual(a.kvs.map(summary), [{ key: 'a', value: 'a2', create: 2, mod: 3, version: 2 }]);
 
-    // Compacting at 8 keeps only the last change of main 8 among those at 8 (it is at 8 itself).
-    await ts.compact(9);
-    await ts.store.compactionSettled(9);
-    t.deepEqual(await storedRevisions(ts), ['3.0', '8.1', '9.0']);
-    t.deepEqual(entries(await ts.range('', '\0', { revision: 9 })), at9);
-    t.deepEqual(summary((await ts.range('e')).kvs[0]), { key: 'e', value: 'e2', create: 8, mod: 8, version: 2 });
-    t.deepEqual(summary((await ts.range('a')).kvs[0]), { key: 'a', value: 'a3', create: 1, mod: 9, version: 3 });
+    // Compacting at 9 keeps only the last change of main 9 among those at 9 (it is at 9 itself).
+    await ts.compact(10);
+    await ts.store.compactionSettled(10);
+    t.deepEqual(await storedRevisions(ts), ['4.0', '9.1', '10.0']);
+    t.deepEqual(entries(await ts.range('', '\0', { revision: 10 })), at10);
+    t.deepEqual(summary((await ts.range('e')).kvs[0]), { key: 'e', value: 'e2', create: 9, mod: 9, version: 2 });
+    t.deepEqual(summary((await ts.range('a')).kvs[0]), { key: 'a', value: 'a3', create: 2, mod: 10, version: 3 });
   });
 
   storeTest(engine, 'reads racing a compaction either see the right data or fail with COMPACTED', async (t, ts) => {
-    // Three keys, many versions each: value of key k at revision r is known.
-    const history: Record<string, string>[] = [{}];
+    // Three keys, many versions each: history[r] is the key space at revision r (the store
+    // starts at 1, empty; the 300 writes are revisions 2 to 301).
+    const history: Record<string, string>[] = [{}, {}];
     for (let i = 1; i <= 300; i++) {
       const key = `k${i % 3}`;
       await ts.put(key, `${key}@${i}`);
-      history.push({ ...history[i - 1], [key]: `${key}@${i}` });
+      history.push({ ...history[i], [key]: `${key}@${i}` });
     }
     let compactedErrors = 0;
-    for (const target of [50, 120, 200, 280, 300]) {
+    for (const target of [50, 120, 200, 280, 301]) {
       const reads: Promise<void>[] = [];
       for (let n = 0; n < 60; n++) {
-        const rev = Math.min(300, Math.max(1, target - 80 + n * 2));
+        const rev = Math.min(301, Math.max(1, target - 80 + n * 2));
         reads.push(
           ts.range('k', 'l', { revision: rev }).then(
             (r) => {
@@ -716,7 +718,7 @@ for (const engine of ENGINE_NAMES) {
       await Promise.all(reads);
       await ts.store.compactionSettled(target);
       // After the deletion, every revision from the compaction on still reads right.
-      for (let rev = target; rev <= 300; rev += 7) {
+      for (let rev = target; rev <= 301; rev += 7) {
         t.deepEqual(keys(await ts.range('k', 'l', { revision: rev })), Object.keys(history[rev]!).sort());
       }
     }
@@ -724,15 +726,15 @@ for (const engine of ENGINE_NAMES) {
   });
 
   storeTest(engine, 'reopen rebuilds identical state, including after compaction', async (t, ts) => {
-    await ts.put('a', 'a1'); // 1
-    await ts.put('a', 'a2'); // 2
-    await ts.put('b', 'b1'); // 3
-    await ts.del('b'); // 4
-    await ts.put('b', 'b2'); // 5
-    await ts.put('c', 'c1'); // 6
-    await ts.txn({ success: [opPut('c', 'c2'), opDel('a'), opPut('a', 'a3'), opPut('d', 'd1')] }); // 7
-    await ts.put('a', 'a4'); // 8
-    await ts.del('d'); // 9
+    await ts.put('a', 'a1'); // 2
+    await ts.put('a', 'a2'); // 3
+    await ts.put('b', 'b1'); // 4
+    await ts.del('b'); // 5
+    await ts.put('b', 'b2'); // 6
+    await ts.put('c', 'c1'); // 7
+    await ts.txn({ success: [opPut('c', 'c2'), opDel('a'), opPut('a', 'a3'), opPut('d', 'd1')] }); // 8
+    await ts.put('a', 'a4'); // 9
+    await ts.del('d'); // 10
     const reads = async () => {
       const out: Record<string, unknown> = {};
       for (let rev = ts.store.compactedRevision || 1; rev <= ts.store.currentRevision; rev++) {
@@ -742,64 +744,64 @@ for (const engine of ENGINE_NAMES) {
     };
     const before = await reads();
     await ts.reopen();
-    t.is(ts.store.currentRevision, 9);
+    t.is(ts.store.currentRevision, 10);
     t.is(ts.store.consistentIndex, 9);
     t.is(ts.store.compactedRevision, 0);
     t.deepEqual(await reads(), before);
 
-    await ts.compact(6);
-    await ts.store.compactionSettled(6);
+    await ts.compact(7);
+    await ts.store.compactionSettled(7);
     const compacted = await reads();
     await ts.reopen();
-    t.is(ts.store.currentRevision, 9);
-    t.is(ts.store.compactedRevision, 6);
+    t.is(ts.store.currentRevision, 10);
+    t.is(ts.store.compactedRevision, 7);
     t.is(ts.store.consistentIndex, 10, 'the compaction command was applied too');
     t.deepEqual(await reads(), compacted);
-    await expectCode(t, ts.range('', '\0', { revision: 5 }), ErrorCode.ERROR_CODE_COMPACTED, /oldest available revision is 6/);
-    t.deepEqual(await ts.store.compactionSettled(6), undefined);
+    await expectCode(t, ts.range('', '\0', { revision: 6 }), ErrorCode.ERROR_CODE_COMPACTED, /oldest available revision is 7/);
+    t.deepEqual(await ts.store.compactionSettled(7), undefined);
 
     // Versions and create revisions carry on across compaction and reopen.
-    await ts.put('a', 'a5'); // 10
-    await ts.put('b', 'b3'); // 11
-    await ts.put('c', 'c3'); // 12
+    await ts.put('a', 'a5'); // 11
+    await ts.put('b', 'b3'); // 12
+    await ts.put('c', 'c3'); // 13
     t.deepEqual((await ts.range('', '\0')).kvs.map(summary), [
-      { key: 'a', value: 'a5', create: 7, mod: 10, version: 3 },
-      { key: 'b', value: 'b3', create: 5, mod: 11, version: 2 },
-      { key: 'c', value: 'c3', create: 6, mod: 12, version: 3 },
+      { key: 'a', value: 'a5', create: 8, mod: 11, version: 3 },
+      { key: 'b', value: 'b3', create: 6, mod: 12, version: 2 },
+      { key: 'c', value: 'c3', create: 7, mod: 13, version: 3 },
     ]);
-    await ts.compact(12);
-    await ts.store.compactionSettled(12);
+    await ts.compact(13);
+    await ts.store.compactionSettled(13);
     await ts.reopen();
-    t.is(ts.store.currentRevision, 12);
-    await ts.put('a', 'a6'); // 13
-    t.deepEqual(summary((await ts.range('a')).kvs[0]), { key: 'a', value: 'a6', create: 7, mod: 13, version: 4 });
+    t.is(ts.store.currentRevision, 13);
+    await ts.put('a', 'a6'); // 14
+    t.deepEqual(summary((await ts.range('a')).kvs[0]), { key: 'a', value: 'a6', create: 8, mod: 14, version: 4 });
     // A key deleted at exactly the compacted revision stays deleted and is re-created fresh.
-    await ts.del('b'); // 14
-    await ts.compact(14);
-    await ts.store.compactionSettled(14);
+    await ts.del('b'); // 15
+    await ts.compact(15);
+    await ts.store.compactionSettled(15);
     await ts.reopen();
-    t.deepEqual(keys(await ts.range('', '\0', { revision: 14 })), ['a', 'c']);
-    await ts.put('b', 'b4'); // 15
-    t.deepEqual(summary((await ts.range('b')).kvs[0]), { key: 'b', value: 'b4', create: 15, mod: 15, version: 1 });
+    t.deepEqual(keys(await ts.range('', '\0', { revision: 15 })), ['a', 'c']);
+    await ts.put('b', 'b4'); // 16
+    t.deepEqual(summary((await ts.range('b')).kvs[0]), { key: 'b', value: 'b4', create: 16, mod: 16, version: 1 });
   });
 
   storeTest(engine, 'reopen with an unfinished physical compaction finishes it', async (t, ts) => {
     for (let i = 1; i <= 6; i++) await ts.put('k', `v${i}`);
-    await ts.compact(4);
+    await ts.compact(5);
     // Close without waiting for the background deletion: reopen must end with the same result.
     await ts.reopen();
-    t.is(ts.store.compactedRevision, 4);
-    await ts.store.compactionSettled(4);
-    t.deepEqual(await storedRevisions(ts), ['4.0', '5.0', '6.0']);
-    t.deepEqual(summary((await ts.range('k', '', { revision: 4 })).kvs[0]), { key: 'k', value: 'v4', create: 1, mod: 4, version: 4 });
+    t.is(ts.store.compactedRevision, 5);
+    await ts.store.compactionSettled(5);
+    t.deepEqual(await storedRevisions(ts), ['5.0', '6.0', '7.0']);
+    t.deepEqual(summary((await ts.range('k', '', { revision: 5 })).kvs[0]), { key: 'k', value: 'v4', create: 2, mod: 5, version: 4 });
   });
 
   storeTest(engine, 'readEvents: grouped by revision, with prev kv, bounded', async (t, ts) => {
-    await ts.put('a', '1'); // 1
-    await ts.put('a', '2'); // 2
-    await ts.txn({ success: [opPut('b', '1'), opDel('a'), opPut('c', '1')] }); // 3
-    await ts.put('a', '3'); // 4
-    await ts.del('', '\0'); // 5
+    await ts.put('a', '1'); // 2
+    await ts.put('a', '2'); // 3
+    await ts.txn({ success: [opPut('b', '1'), opDel('a'), opPut('c', '1')] }); // 4
+    await ts.put('a', '3'); // 5
+    await ts.del('', '\0'); // 6
     const describe = (revs: RevisionEvents[]) =>
       revs.map((r) => ({
         rev: r.revision,
@@ -808,38 +810,38 @@ for (const engine of ENGINE_NAMES) {
             `${e.type === Event_EventType.EVENT_TYPE_PUT ? 'put' : 'del'} ${e.kv?.key.toString()}@${e.kv?.modRevision}${e.prevKv ? ` prev=${e.prevKv.value.toString()}@${e.prevKv.modRevision}` : ''}`,
         ),
       }));
-    const all = await ts.store.readEvents(1, 5, 100, true);
-    t.is(all.through, 5);
+    const all = await ts.store.readEvents(2, 6, 100, true);
+    t.is(all.through, 6);
     t.deepEqual(describe(all.revisions), [
-      { rev: 1, events: ['put a@1'] },
-      { rev: 2, events: ['put a@2 prev=1@1'] },
-      { rev: 3, events: ['put b@3', 'del a@3 prev=2@2', 'put c@3'] },
-      { rev: 4, events: ['put a@4'] },
-      { rev: 5, events: ['del a@5 prev=3@4', 'del b@5 prev=1@3', 'del c@5 prev=1@3'] },
+      { rev: 2, events: ['put a@2'] },
+      { rev: 3, events: ['put a@3 prev=1@2'] },
+      { rev: 4, events: ['put b@4', 'del a@4 prev=2@3', 'put c@4'] },
+      { rev: 5, events: ['put a@5'] },
+      { rev: 6, events: ['del a@6 prev=3@5', 'del b@6 prev=1@4', 'del c@6 prev=1@4'] },
     ]);
     const put = all.revisions[0]!.events[0]!;
     t.is(put.kv?.value.toString(), '1');
     t.is(put.kv?.version, 1);
-    const noPrev = await ts.store.readEvents(2, 3, 100, false);
+    const noPrev = await ts.store.readEvents(3, 4, 100, false);
     t.deepEqual(describe(noPrev.revisions), [
-      { rev: 2, events: ['put a@2'] },
-      { rev: 3, events: ['put b@3', 'del a@3', 'put c@3'] },
+      { rev: 3, events: ['put a@3'] },
+      { rev: 4, events: ['put b@4', 'del a@4', 'put c@4'] },
     ]);
     t.true(noPrev.revisions.every((r) => r.prevKvLoaded === false));
     // maxEvents stops at a revision boundary, never inside one.
-    const bounded = await ts.store.readEvents(1, 5, 2, false);
+    const bounded = await ts.store.readEvents(2, 6, 2, false);
     t.deepEqual(
       bounded.revisions.map((r) => r.revision),
-      [1, 2],
+      [2, 3],
     );
-    t.is(bounded.through, 2);
-    const bounded2 = await ts.store.readEvents(3, 5, 1, false);
+    t.is(bounded.through, 3);
+    const bounded2 = await ts.store.readEvents(4, 6, 1, false);
     t.deepEqual(
       bounded2.revisions.map((r) => [r.revision, r.events.length]),
-      [[3, 3]],
+      [[4, 3]],
     );
-    t.is(bounded2.through, 3);
-    const empty = await ts.store.readEvents(6, 10, 10, false);
+    t.is(bounded2.through, 4);
+    const empty = await ts.store.readEvents(7, 11, 10, false);
     t.deepEqual(empty.revisions, []);
   });
 
@@ -850,17 +852,17 @@ for (const engine of ENGINE_NAMES) {
       calls++;
       seen.push(...revs);
     });
-    await ts.put('a', '1'); // 1
+    await ts.put('a', '1'); // 2
     await ts.del('nothing'); // no revision
     await ts.fails(putCmd('x', 'y', { lease: 3 })); // no revision
-    await ts.compact(1); // no revision
+    await ts.compact(2); // no revision
     const concurrent: Promise<unknown>[] = [];
     for (let i = 0; i < 30; i++) concurrent.push(ts.put(`k${i % 3}`, String(i)));
     concurrent.push(ts.txn({ success: [opPut('t', '1'), opDel('a')] }));
     await Promise.all(concurrent);
     t.deepEqual(
       seen.map((r) => r.revision),
-      Array.from({ length: 32 }, (_, i) => i + 1),
+      Array.from({ length: 32 }, (_, i) => i + 2),
     );
     t.true(calls <= seen.length);
     t.true(calls >= 2);
@@ -872,8 +874,8 @@ for (const engine of ENGINE_NAMES) {
     t.deepEqual(
       last.events.map((e) => [e.type, e.kv?.key.toString(), e.kv?.modRevision]),
       [
-        [Event_EventType.EVENT_TYPE_PUT, 't', 32],
-        [Event_EventType.EVENT_TYPE_DELETE, 'a', 32],
+        [Event_EventType.EVENT_TYPE_PUT, 't', 33],
+        [Event_EventType.EVENT_TYPE_DELETE, 'a', 33],
       ],
     );
     // Listeners run after the revision is readable.
@@ -887,11 +889,11 @@ for (const engine of ENGINE_NAMES) {
   storeTest(engine, 'live events carry prev_kv while a watcher wants it', async (t, ts) => {
     const seen: RevisionEvents[] = [];
     ts.store.onCommit((revs) => seen.push(...revs));
-    await ts.put('a', '1'); // 1
-    await ts.put('a', '2'); // 2
+    await ts.put('a', '1'); // 2
+    await ts.put('a', '2'); // 3
     ts.store.prevKvWatchers++;
-    await ts.put('a', '3'); // 3
-    await ts.del('a'); // 4
+    await ts.put('a', '3'); // 4
+    await ts.del('a'); // 5
     t.false(seen[1]!.prevKvLoaded);
     t.is(seen[1]!.events[0]!.prevKv, undefined);
     t.true(seen[2]!.prevKvLoaded);
@@ -919,7 +921,7 @@ test('a failed engine write stops the writer: pending commands fail, onFatal fir
     const refused = await t.throwsAsync(ts.writer.submit(putCmd('c', '1')), { instanceOf: CairnError });
     t.is(refused.code, ErrorCode.ERROR_CODE_STOPPING);
     // Nothing of the failed batch became readable.
-    t.is(ts.store.currentRevision, 1);
+    t.is(ts.store.currentRevision, 2);
     t.deepEqual(entries(await ts.range('', '\0')), ['a=1']);
   } finally {
     await ts.destroy();

@@ -44,14 +44,7 @@ var targets = []target{
 // cairnPending lists the tests Cairn does not pass yet, by test name, with why: they are
 // skipped against Cairn (never against etcd) unless CAIRN_ETCD_COMPAT_PENDING=run, which
 // runs them to see how far Cairn has come. The list shrinks as the etcd services land.
-var cairnPending = map[string]string{
-	// A fresh Cairn store is at revision 0 and its first write gets revision 1; etcd's
-	// starts at 1 and its first write gets 2. concurrency.Election's Campaign waits for the
-	// keys created before its own with WithMaxCreateRev(myRev-1): when its key is the
-	// cluster's first write that is 0, which means "no bound", so it waits for its own key.
-	// Fix: start Cairn's revisions where etcd's do (docs/etcd-compatibility.md).
-	"TestElectionUnderLeaderKill/cairn": "Campaign as the cluster's first write waits on itself: Cairn's first revision is 1, etcd's 2",
-}
+var cairnPending = map[string]string{}
 
 // forEachTarget runs body once against each target, each with a fresh cluster.
 func forEachTarget(t *testing.T, body func(t *testing.T, c *cluster)) {
