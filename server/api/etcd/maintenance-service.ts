@@ -160,7 +160,7 @@ export function etcdMaintenanceService(deps: EtcdMaintenanceDeps): MaintenanceSe
       estimateBytes: async () => (await engine.liveDataBytes()) || (await engine.diskBytes()),
       header: deps.header,
       version,
-      maxStreams: deps.backups.maxStreams,
+      slots: deps.backups.slots,
       logger,
     }),
     moveLeader: etcdUnary(logger, 'MoveLeader', async (req) => {
