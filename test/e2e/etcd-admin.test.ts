@@ -132,6 +132,8 @@ test.serial(
     });
     await call(c.auth, 'userAdd', { name: 'alice', password: 'alicepw', options: undefined, hashedPassword: '' });
     await call(c.auth, 'userGrantRole', { user: 'alice', role: 'app' });
+    // As etcd: root's role is implicit (granted without a RoleAdd), so only added roles are listed.
+    t.deepEqual((await call(c.auth, 'roleList', {})).roles, ['app']);
     const perms = await call(c.auth, 'roleGet', { role: 'app' });
     t.deepEqual(perms.perm, [{ permType: Permission_Type.READWRITE, key: b('app/'), rangeEnd: b('app0') }]);
     t.is(

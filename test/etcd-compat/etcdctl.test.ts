@@ -24,7 +24,6 @@ const CAIRN_DIFFERS: ReadonlyMap<string, string> = new Map([
     'etcdctl 3.7.3: endpoint status (sorted)',
     "documented difference: Status has no storage version (Cairn's storage has no etcd schema), so etcdctl 3.7's column is empty (etcd: 3.7.0)",
   ],
-  ['role list', "documented difference: Cairn's root role always exists, so role list shows it; etcd lists only the roles added"],
 ]);
 
 const pending = (ctl: Etcdctl, step: string): string | undefined => CAIRN_DIFFERS.get(`${ctl.label}: ${step}`) ?? CAIRN_DIFFERS.get(step);
