@@ -46,6 +46,9 @@ test.serial('Status, alarms, HashKV and the unsupported Hash and Downgrade answe
   const { c } = await member(t);
   const s = await call(c.maintenance, 'status', {});
   t.regex(s.version, /^3\.7\.3\+cairn\./);
+  // etcd 3.7's storage version (its schema at the cluster's major.minor), which etcdctl 3.7 prints.
+  t.is(s.storageVersion, '3.7.0');
+  t.deepEqual(s.downgradeInfo, { enabled: false, targetVersion: '' });
   t.true(s.leader !== 0 && s.leader === s.header?.memberId, 'a lone member leads itself');
   t.true(s.raftIndex >= s.raftAppliedIndex && s.raftAppliedIndex > 0, JSON.stringify(s));
   t.true(s.raftTerm > 0 && s.dbSize > 0 && s.dbSizeInUse > 0);

@@ -25,6 +25,15 @@ import { etcdUnary } from './etcd-unary.js';
  */
 export const ETCD_API_VERSION = '3.7.3';
 
+/**
+ * Status.storageVersion: etcd reports its storage schema version, which its version monitor
+ * keeps at the cluster version's major.minor (3.7.0 for etcd 3.7.x). Cairn's store holds the
+ * data model of the etcd API it serves (keys, revisions, leases, auth), so it reports that
+ * API's major.minor the same way. It is not a bbolt schema: etcdutl cannot read Cairn's files,
+ * and Downgrade is refused, so no tool can act on it as on etcd's (docs/etcd-compatibility.md).
+ */
+export const ETCD_STORAGE_VERSION = `${ETCD_API_VERSION.split('.').slice(0, 2).join('.')}.0`;
+
 export function etcdVersionString(cairnVersion: string): string {
   return `${ETCD_API_VERSION}+cairn.${cairnVersion.replace(/[^0-9A-Za-z.-]/g, '-')}`;
 }
@@ -105,8 +114,7 @@ export function etcdMaintenanceService(deps: EtcdMaintenanceDeps): MaintenanceSe
         errors,
         dbSizeInUse: dbSizeInUse || dbSize,
         isLearner: s.learner,
-        // Cairn's storage is not etcd's schema: no etcd storage version to report.
-        storageVersion: '',
+        storageVersion: ETCD_STORAGE_VERSION,
         dbSizeQuota: deps.quotaBytes,
         downgradeInfo: { enabled: false, targetVersion: '' },
       };
