@@ -1,4 +1,3 @@
-import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { AlarmType as CairnAlarmType, type AlarmMember as CairnAlarmMember } from '../../../gen/ts/cairn/v1/maintenance.js';
 import {
@@ -15,7 +14,8 @@ import type { MvccStore } from '../../mvcc/kv-store.js';
 import type { AlarmAccess, BackupAccess, EngineUpkeep, LeaderMover } from '../maintenance-service.js';
 import { ETCD_ERRORS, EtcdStatusError } from './rpctypes.js';
 import { etcdSnapshotHandler } from './snapshot-stream.js';
-import { etcdError } from './etcd-call-errors.js';
+import { etcdDowngrade } from './downgrade.js';
+import { hashStoreContent } from './store-hash.js';
 import { etcdUnary } from './etcd-unary.js';
 
 /**
@@ -25,6 +25,9 @@ import { etcdUnary } from './etcd-unary.js';
  */
 export const ETCD_API_VERSION = '3.7.3';
 
+/** The cluster version as etcd answers it (major.minor, etcd's version.Cluster): Downgrade's answer. */
+const ETCD_CLUSTER_VERSION = ETCD_API_VERSION.split('.').slice(0, 2).join('.');
+
 /**
  * Status.storageVersion: etcd reports its storage schema version, which its version monitor
  * keeps at the cluster version's major.minor (3.7.0 for etcd 3.7.x). Cairn's store holds the
@@ -32,7 +35,7 @@ export const ETCD_API_VERSION = '3.7.3';
  * API's major.minor the same way. It is not a bbolt schema: etcdutl cannot read Cairn's files,
  * and Downgrade is refused, so no tool can act on it as on etcd's (docs/etcd-compatibility.md).
  */
-export const ETCD_STORAGE_VERSION = `${ETCD_API_VERSION.split('.').slice(0, 2).join('.')}.0`;
+export const ETCD_STORAGE_VERSION = `${ETCD_CLUSTER_VERSION}.0`;
 
 export function etcdVersionString(cairnVersion: string): string {
   return `${ETCD_API_VERSION}+cairn.${cairnVersion.replace(/[^0-9A-Za-z.-]/g, '-')}`;
@@ -86,8 +89,9 @@ function toEtcdAlarm(a: CairnAlarmMember): AlarmMember {
 
 /**
  * etcd's Maintenance service over the same parts as cairn.v1's: the member's Raft status,
- * the replicated alarms, the engine's files and backups. What etcd's bbolt backend has and
- * Cairn's engine has not (Hash over the raw database, Downgrade) answers UNIMPLEMENTED.
+ * the replicated alarms, the engine's files and backups. Hash digests the store's content
+ * (store-hash.ts), not a bbolt file; Downgrade answers as an etcd with no version to go
+ * down to (downgrade.ts).
  */
 export function etcdMaintenanceService(deps: EtcdMaintenanceDeps): MaintenanceServer {
   const { store, logger, engine, alarms } = deps;
@@ -144,14 +148,10 @@ export function etcdMaintenanceService(deps: EtcdMaintenanceDeps): MaintenanceSe
       logger.info({ method, writePauseMs, copiedBytes }, 'defragmented the engine files (etcd API)');
       return { header: deps.header() };
     }),
-    hash: etcdUnary(logger, 'Hash', () =>
-      Promise.reject(
-        etcdError(
-          status.UNIMPLEMENTED,
-          "etcdserver: Cairn has no bbolt database to hash: use HashKV ('etcdctl endpoint hashkv'), which compares members' key spaces",
-        ),
-      ),
-    ),
+    hash: etcdUnary(logger, 'Hash', async () => {
+      const { hash, revision } = await hashStoreContent(store);
+      return { header: { ...deps.header(), revision }, hash };
+    }),
     hashKv: etcdUnary(logger, 'HashKV', async (req) => {
       store.checkReadable(req.revision > 0 ? req.revision : store.currentRevision);
       const { hash, revision } = await hashKeySpace(store, req.revision);
@@ -180,8 +180,9 @@ export function etcdMaintenanceService(deps: EtcdMaintenanceDeps): MaintenanceSe
       await deps.mover.moveLeader(req.targetID);
       return { header: deps.header() };
     }),
-    downgrade: etcdUnary(logger, 'Downgrade', () =>
-      Promise.reject(etcdError(status.UNIMPLEMENTED, 'etcdserver: Cairn does not support downgrades: its storage is not etcd storage')),
+    // etcdDowngrade throws for every action but CANCEL; etcdUnary turns that into the call's status.
+    downgrade: etcdUnary(logger, 'Downgrade', (req) =>
+      Promise.resolve({ header: deps.header(), version: etcdDowngrade(req, ETCD_CLUSTER_VERSION) }),
     ),
   };
 }
