@@ -458,6 +458,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
                 engine: engineUpkeep,
                 backups: backupAccess,
                 quotaBytes: options.quotaBackendBytes,
+                maxValueBytes: options.limits.maxValueBytes,
                 cairnVersion: version,
               },
               auth: { ops: authOperations(authDeps), store: auth },

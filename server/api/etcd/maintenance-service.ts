@@ -63,6 +63,8 @@ export interface EtcdMaintenanceDeps {
   readonly backups: BackupAccess;
   /** --quota-backend-bytes (0: off). */
   readonly quotaBytes: number;
+  /** --max-value-bytes: sizes HashKV's and Hash's pages, so that one page stays within its byte bound. */
+  readonly maxValueBytes: number;
   readonly header: () => ResponseHeader;
   readonly cairnVersion: string;
   readonly logger: Logger;
@@ -149,12 +151,12 @@ export function etcdMaintenanceService(deps: EtcdMaintenanceDeps): MaintenanceSe
       return { header: deps.header() };
     }),
     hash: etcdUnary(logger, 'Hash', async () => {
-      const { hash, revision } = await hashStoreContent(store);
+      const { hash, revision } = await hashStoreContent(store, { maxValueBytes: deps.maxValueBytes });
       return { header: { ...deps.header(), revision }, hash };
     }),
     hashKv: etcdUnary(logger, 'HashKV', async (req) => {
       store.checkReadable(req.revision > 0 ? req.revision : store.currentRevision);
-      const { hash, revision } = await hashKeySpace(store, req.revision);
+      const { hash, revision } = await hashKeySpace(store, req.revision, { maxValueBytes: deps.maxValueBytes });
       // etcd's hash is a uint32: the digest's first four bytes, equal on members that agree.
       return {
         header: deps.header(),

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { hashKeySpace } from '../../mvcc/hash-kv.js';
+import { hashKeySpace, type HashPaging } from '../../mvcc/hash-kv.js';
 import type { MvccStore } from '../../mvcc/kv-store.js';
 
 /** Separates this digest from HashKV's, which covers the key space alone. */
@@ -13,11 +13,11 @@ const DOMAIN = 'cairn etcd Maintenance.Hash v1';
  * either engine; it is not etcd's value, and unlike etcd's it does not cover leases, auth or
  * membership. The first four bytes, as etcd's hash is a uint32.
  */
-export async function hashStoreContent(store: MvccStore): Promise<{ hash: number; revision: number }> {
+export async function hashStoreContent(store: MvccStore, paging: HashPaging): Promise<{ hash: number; revision: number }> {
   // Read together, before the pages: the key space is then read at this very revision.
   const revision = store.currentRevision;
   const compacted = store.compactedRevision;
-  const keySpace = await hashKeySpace(store, revision);
+  const keySpace = await hashKeySpace(store, revision, paging);
   const revisions = Buffer.alloc(16);
   revisions.writeDoubleBE(revision, 0);
   revisions.writeDoubleBE(compacted, 8);
