@@ -25,6 +25,7 @@ import { etcdHeaderFactory } from './api/etcd/response-header.js';
 import type { EtcdServices } from './api/etcd/services.js';
 import { ETCD_WATCH_PROTOCOL } from './api/etcd/watch-protocol.js';
 import { maintenanceService } from './api/maintenance-service.js';
+import { SnapshotStreamSlots } from './api/snapshot-stream-slots.js';
 import { packageRoot } from './api/proto-files.js';
 import { RequestValidator } from './api/validate.js';
 import { watchService } from './api/watch-service.js';
@@ -369,7 +370,8 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     liveDataBytes: async () => (await engine.liveDataBytes?.()) ?? 0,
     defragment: () => defragmentEngine(engine),
   };
-  const backupAccess = { backup: () => exportBackup(engine), maxStreams: options.limits.maxSnapshotStreams };
+  // One bound on backup streams for cairn.v1's and etcd's Snapshot together.
+  const backupAccess = { backup: () => exportBackup(engine), slots: new SnapshotStreamSlots(options.limits.maxSnapshotStreams) };
   const authDeps = {
     store: auth,
     writes: member.node,
@@ -456,6 +458,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
                 engine: engineUpkeep,
                 backups: backupAccess,
                 quotaBytes: options.quotaBackendBytes,
+                maxValueBytes: options.limits.maxValueBytes,
                 cairnVersion: version,
               },
               auth: { ops: authOperations(authDeps), store: auth },

@@ -15,6 +15,7 @@ import type { MvccStore } from '../mvcc/kv-store.js';
 import { hashKeySpace } from '../mvcc/hash-kv.js';
 import type { ResponseHeader } from '../../gen/ts/cairn/v1/types.js';
 import { snapshotStreamHandler, type SnapshotStreamDeps } from './snapshot-stream.js';
+import type { SnapshotStreamSlots } from './snapshot-stream-slots.js';
 import { unary } from './unary.js';
 
 /** What the Status call reports about this member's consensus state. */
@@ -69,7 +70,8 @@ export interface EngineDefragment {
 
 export interface BackupAccess {
   readonly backup: SnapshotStreamDeps['backup'];
-  readonly maxStreams: number;
+  /** One bound for both APIs' Snapshot streams (--max-snapshot-streams). */
+  readonly slots: SnapshotStreamSlots;
 }
 
 /** The Maintenance service: one member's health and progress, its backups and its engine files. */
@@ -108,7 +110,7 @@ export function maintenanceService(
       estimateBytes: async () => (await engine.liveDataBytes()) || (await engine.diskBytes()),
       header,
       version,
-      maxStreams: backups.maxStreams,
+      slots: backups.slots,
       logger,
     }),
     defragment: unary(logger, 'Defragment', (): Promise<DefragmentResponse> => {

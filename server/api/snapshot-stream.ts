@@ -2,9 +2,9 @@ import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { SnapshotRequest, SnapshotResponse } from '../../gen/ts/cairn/v1/maintenance.js';
 import type { ResponseHeader } from '../../gen/ts/cairn/v1/types.js';
-import { CairnError, ErrorCode } from '../errors.js';
 import type { BackupPiece } from '../mvcc/backup-export.js';
 import { toServiceError } from './errors.js';
+import type { SnapshotStreamSlots } from './snapshot-stream-slots.js';
 
 export interface SnapshotStreamDeps {
   /** A fresh backup stream (mvcc/backup-export.ts) over one engine snapshot. */
@@ -13,8 +13,8 @@ export interface SnapshotStreamDeps {
   readonly estimateBytes: () => Promise<number>;
   readonly header: () => ResponseHeader;
   readonly version: string;
-  /** Streams served at once (--max-snapshot-streams); more are refused, not queued. */
-  readonly maxStreams: number;
+  /** The member's one bound on backup streams, shared with etcd's Snapshot. */
+  readonly slots: SnapshotStreamSlots;
   readonly logger: Logger;
 }
 
@@ -25,30 +25,7 @@ export interface SnapshotStreamDeps {
  * reader, which releases its engine snapshot.
  */
 export function snapshotStreamHandler(deps: SnapshotStreamDeps): (call: ServerWritableStream<SnapshotRequest, SnapshotResponse>) => void {
-  let open = 0;
-  return (call) => {
-    if (open >= deps.maxStreams) {
-      const refused = new CairnError(
-        ErrorCode.ERROR_CODE_TOO_MANY_SNAPSHOTS,
-        `this member already streams ${open} snapshots (--max-snapshot-streams ${deps.maxStreams}); try again later or ask another member`,
-      );
-      call.emit('error', toServiceError(refused));
-      return;
-    }
-    open++;
-    stream(call, deps).then(
-      () => {
-        open--;
-        if (!call.cancelled) call.end();
-      },
-      (err: unknown) => {
-        open--;
-        if (call.cancelled) return;
-        if (!(err instanceof CairnError)) deps.logger.error({ err }, 'snapshot stream failed');
-        call.emit('error', toServiceError(err));
-      },
-    );
-  };
+  return (call) => deps.slots.serve(call, () => stream(call, deps), toServiceError, deps.logger);
 }
 
 async function stream(call: ServerWritableStream<SnapshotRequest, SnapshotResponse>, deps: SnapshotStreamDeps): Promise<void> {

@@ -1,11 +1,13 @@
 // etcd's KV, Watch and Lease services behind the member's access checks (the same rules as
 // the cairn.v1 methods they map onto), refusing with etcd's statuses and messages: no
 // token, a bad token, a key outside the caller's permissions (directly, in a txn, in a
-// watch), and root-only compaction.
+// watch), and root-only compaction; etcd's Alarm listed by any user, changed by root only.
 import test from 'ava';
-import { status } from '@grpc/grpc-js';
+import { credentials, status } from '@grpc/grpc-js';
 import { Permission_Type } from '../../gen/ts/cairn/v1/auth.js';
+import { AlarmRequest_AlarmAction, AlarmType, MaintenanceClient } from '../../gen/ts/etcd/api/etcdserverpb/rpc.js';
 import { authClient, login } from '../helpers/auth-clients.js';
+import { call, failure } from '../helpers/etcd-admin-clients.js';
 import { EtcdClients } from '../helpers/etcd-clients.js';
 import { b, grpcError, startApiNode } from '../helpers/grpc-clients.js';
 
@@ -57,4 +59,29 @@ test('etcd calls are checked like cairn.v1 calls and refused with etcd messages'
   t.true(refused.created && refused.canceled);
   t.is(refused.cancelReason, 'etcdserver: permission denied');
   t.is(await w.create({ key: b('app/'), rangeEnd: b('app0') }), 0);
+});
+
+test("etcd's Alarm: any user may list alarms (as etcd), raising and ending them needs the root role", async (t) => {
+  const { address } = await startApiNode(t, 'rocksdb');
+  const admin = authClient(t, address);
+  await admin.call('userAdd', { name: 'root', password: 'root-pw' });
+  await admin.call('userGrantRole', { user: 'root', role: 'root' });
+  await admin.call('userAdd', { name: 'alice', password: 'alice-pw' });
+  await admin.call('authEnable', {});
+  const root = await login(admin, 'root', 'root-pw');
+  const alice = await login(admin, 'alice', 'alice-pw');
+  const maintenance = new MaintenanceClient(address, credentials.createInsecure());
+  t.teardown(() => maintenance.close());
+  const self = (await call(maintenance, 'status', {})).header!.memberId;
+  const list = { action: AlarmRequest_AlarmAction.GET, memberID: 0, alarm: AlarmType.NONE };
+  const raise = { action: AlarmRequest_AlarmAction.ACTIVATE, memberID: self, alarm: AlarmType.NOSPACE };
+  const end = { action: AlarmRequest_AlarmAction.DEACTIVATE, memberID: self, alarm: AlarmType.NOSPACE };
+
+  t.is((await failure(call(maintenance, 'alarm', list))).details, 'etcdserver: user name is empty');
+  t.is((await failure(call(maintenance, 'alarm', raise, alice))).details, 'etcdserver: permission denied');
+  await call(maintenance, 'alarm', raise, root);
+  t.deepEqual((await call(maintenance, 'alarm', list, alice)).alarms, [{ memberID: self, alarm: AlarmType.NOSPACE }]);
+  t.is((await failure(call(maintenance, 'alarm', end, alice))).details, 'etcdserver: permission denied');
+  await call(maintenance, 'alarm', end, root);
+  t.deepEqual((await call(maintenance, 'alarm', list, alice)).alarms, []);
 });

@@ -1,7 +1,8 @@
 /**
  * etcd's Cluster service on three real member processes: the member list as etcdctl prints
  * it, and a learner added, promoted and removed through a follower (which sends the changes
- * on to the leader), with etcd's errors for the changes Cairn refuses.
+ * on to the leader), with etcd's errors for the changes Cairn refuses; Maintenance.Hash equal on
+ * every member.
  */
 import test from 'ava';
 import { join } from 'node:path';
@@ -11,9 +12,10 @@ import { call, etcdClients, failure } from '../helpers/etcd-admin-clients.js';
 import { startNodeProcess } from '../helpers/node-process.js';
 import { MIN_WAIT_MS } from '../helpers/wait.js';
 
+const b = (s: string): Buffer => Buffer.from(s);
 const LEARNER_NOT_READY = 'etcdserver: can only promote a learner member which is in sync with leader';
 
-test('member list, add (learner), promote and remove through a follower, with etcd errors for refused changes', async (t) => {
+test('member list, Hash equal on every member, add (learner), promote and remove through a follower, with etcd errors for refused changes', async (t) => {
   const cluster = await startClusterProcesses(3);
   t.teardown(() => cluster.cleanup());
   const leader = await cluster.waitForLeader();
@@ -27,6 +29,31 @@ test('member list, add (learner), promote and remove through a follower, with et
     cluster.members.map((m) => [m.name, [`http://${m.address}`], [`http://${m.address}`], false]).sort(),
   );
   t.true(list.members.some((m) => m.ID === list.header!.memberId));
+
+  // Maintenance.Hash digests the store's content: equal on every member at the same applied state.
+  const written = await call(c.kv, 'put', {
+    key: b('hash/x'),
+    value: b('1'),
+    lease: 0,
+    prevKv: false,
+    ignoreValue: false,
+    ignoreLease: false,
+  });
+  await cluster.waitForConvergence();
+  const hashes = await Promise.all(
+    cluster.members.map(async (m) => {
+      const mc = etcdClients(m.address);
+      try {
+        return await call(mc.maintenance, 'hash', {});
+      } finally {
+        mc.close();
+      }
+    }),
+  );
+  t.deepEqual(
+    hashes.map((h) => [h.header!.revision, h.hash]),
+    hashes.map(() => [written.header!.revision, hashes[0]!.hash]),
+  );
 
   const port = await freePort();
   const address = `127.0.0.1:${port}`;

@@ -15,6 +15,7 @@ import {
   AlarmType,
   Compare_CompareResult,
   Compare_CompareTarget,
+  DowngradeRequest_DowngradeAction,
   PutRequest,
   RangeRequest,
   RangeRequest_SortOrder,
@@ -42,10 +43,13 @@ async function grant(c: EtcdClients, ttl: number): Promise<number> {
   return (await call(c.lease, 'leaseGrant', { ttl, id: 0 })).id;
 }
 
-test.serial('Status, alarms, HashKV and the unsupported Hash and Downgrade answer as etcd clients expect', async (t) => {
+test.serial('Status, alarms, HashKV, Hash and Downgrade answer as etcd clients expect', async (t) => {
   const { c } = await member(t);
   const s = await call(c.maintenance, 'status', {});
   t.regex(s.version, /^3\.7\.3\+cairn\./);
+  // etcd 3.7's storage version (its schema at the cluster's major.minor), which etcdctl 3.7 prints.
+  t.is(s.storageVersion, '3.7.0');
+  t.deepEqual(s.downgradeInfo, { enabled: false, targetVersion: '' });
   t.true(s.leader !== 0 && s.leader === s.header?.memberId, 'a lone member leads itself');
   t.true(s.raftIndex >= s.raftAppliedIndex && s.raftAppliedIndex > 0, JSON.stringify(s));
   t.true(s.raftTerm > 0 && s.dbSize > 0 && s.dbSizeInUse > 0);
@@ -84,8 +88,35 @@ test.serial('Status, alarms, HashKV and the unsupported Hash and Downgrade answe
   const future = await failure(call(c.maintenance, 'hashKv', { revision: hash1.hashRevision + 100 }));
   t.is(future.details, 'etcdserver: mvcc: required revision is a future revision');
 
-  t.is((await failure(call(c.maintenance, 'hash', {}))).code, status.UNIMPLEMENTED);
-  t.is((await failure(call(c.maintenance, 'downgrade', { action: 0, version: '3.6' }))).code, status.UNIMPLEMENTED);
+  // Hash: a digest of the store's content (not etcd's bbolt hash), at the current revision.
+  const before = await call(c.maintenance, 'hash', {});
+  t.true(before.hash >= 0 && before.hash < 2 ** 32);
+  t.is(before.header!.revision, hash1.hashRevision);
+  t.not(before.hash, hash1.hash, "not HashKV's value");
+  t.is((await call(c.maintenance, 'hash', {})).hash, before.hash, 'nothing changed, same hash');
+  const rewrite = await call(c.kv, 'put', { key: b('h'), value: b('2'), lease: 0, prevKv: false, ignoreValue: false, ignoreLease: false });
+  const after = await call(c.maintenance, 'hash', {});
+  t.is(after.header!.revision, rewrite.header!.revision);
+  t.not(after.hash, before.hash);
+
+  // Downgrade: as an etcd that has no version to go down to.
+  const { VALIDATE, ENABLE, CANCEL } = DowngradeRequest_DowngradeAction;
+  const invalid = await failure(call(c.maintenance, 'downgrade', { action: VALIDATE, version: '3.6' }));
+  t.is(invalid.code, status.INVALID_ARGUMENT);
+  t.is(invalid.details, 'etcdserver: invalid downgrade target version');
+  t.is(
+    (await failure(call(c.maintenance, 'downgrade', { action: ENABLE, version: '3.6.0' }))).details,
+    'etcdserver: invalid downgrade target version',
+  );
+  t.is(
+    (await failure(call(c.maintenance, 'downgrade', { action: VALIDATE, version: 'three' }))).details,
+    'etcdserver: wrong downgrade target version format',
+  );
+  t.is((await call(c.maintenance, 'downgrade', { action: CANCEL, version: '' })).version, '3.7');
+  const unknown = await failure(call(c.maintenance, 'downgrade', { action: 7 as DowngradeRequest_DowngradeAction, version: '3.6' }));
+  t.is(unknown.code, status.UNKNOWN);
+  t.is(unknown.details, 'etcdserver: unknown method');
+  t.false((await call(c.maintenance, 'status', {})).downgradeInfo!.enabled);
   const bad = await failure(call(c.maintenance, 'moveLeader', { targetID: 12345 }));
   t.is(bad.details, 'etcdserver: bad leader transferee');
 });
@@ -132,6 +163,8 @@ test.serial(
     });
     await call(c.auth, 'userAdd', { name: 'alice', password: 'alicepw', options: undefined, hashedPassword: '' });
     await call(c.auth, 'userGrantRole', { user: 'alice', role: 'app' });
+    // As etcd: root's role is implicit (granted without a RoleAdd), so only added roles are listed.
+    t.deepEqual((await call(c.auth, 'roleList', {})).roles, ['app']);
     const perms = await call(c.auth, 'roleGet', { role: 'app' });
     t.deepEqual(perms.perm, [{ permType: Permission_Type.READWRITE, key: b('app/'), rangeEnd: b('app0') }]);
     t.is(

@@ -19,13 +19,7 @@ import { runScript, STEPS } from './etcdctl-script.js';
  * (a step name) or one (`<client label>: <step name>`). They run as `test.failing`, so one
  * that starts to pass fails the suite until it is taken off this list.
  */
-const CAIRN_DIFFERS: ReadonlyMap<string, string> = new Map([
-  [
-    'etcdctl 3.7.3: endpoint status (sorted)',
-    "documented difference: Status has no storage version (Cairn's storage has no etcd schema), so etcdctl 3.7's column is empty (etcd: 3.7.0)",
-  ],
-  ['role list', "documented difference: Cairn's root role always exists, so role list shows it; etcd lists only the roles added"],
-]);
+const CAIRN_DIFFERS: ReadonlyMap<string, string> = new Map([]);
 
 const pending = (ctl: Etcdctl, step: string): string | undefined => CAIRN_DIFFERS.get(`${ctl.label}: ${step}`) ?? CAIRN_DIFFERS.get(step);
 

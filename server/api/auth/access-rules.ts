@@ -1,4 +1,5 @@
 import type { RangeRequest } from '../../../gen/ts/cairn/v1/kv.js';
+import { AlarmRequest_AlarmAction, type AlarmRequest } from '../../../gen/ts/etcd/api/etcdserverpb/rpc.js';
 import type * as etcd from '../../../gen/ts/etcd/api/etcdserverpb/rpc.js';
 import { toCairnDelete, toCairnPut, toCairnRange, toCairnTxn } from '../etcd/kv-translation.js';
 import { deleteNeeds, putNeeds, rangeNeeds, txnNeeds, type KeyNeed } from '../../apply/auth/key-needs.js';
@@ -31,7 +32,11 @@ export type AccessRule =
        */
       readonly forwardedByMembers?: true;
     }
-  | { readonly kind: 'root' }
+  | {
+      readonly kind: 'root';
+      /** Requests that any authenticated user may make (etcd's Alarm GET beside its root-only changes). */
+      readonly anyUserFor?: (request: never) => boolean;
+    }
   | {
       readonly kind: 'keys';
       readonly needs: (request: never) => KeyNeed[];
@@ -133,8 +138,12 @@ export const ACCESS_RULES: Readonly<Record<string, AccessRule>> = {
   '/etcdserverpb.Cluster/MemberPromote': ROOT,
   // etcd asks any user for Status; Cairn's Status is open, and so is this one (no key shown).
   '/etcdserverpb.Maintenance/Status': OPEN,
-  // etcd lets any user list alarms; Cairn's Alarms is root only, listing and ending alike.
-  '/etcdserverpb.Maintenance/Alarm': ROOT,
+  // As etcd (authMaintenanceServer.Alarm): any user may list alarms, raising and ending them
+  // needs the root role. (Cairn's own Alarms stays root only: it lists and ends in one method.)
+  '/etcdserverpb.Maintenance/Alarm': {
+    kind: 'root',
+    anyUserFor: (r: AlarmRequest) => r.action === AlarmRequest_AlarmAction.GET,
+  },
   '/etcdserverpb.Maintenance/Defragment': ROOT,
   '/etcdserverpb.Maintenance/Hash': ROOT,
   '/etcdserverpb.Maintenance/HashKV': ROOT,

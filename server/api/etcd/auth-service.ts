@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { Permission_Type as CairnPermissionType, type Permission as CairnPermission } from '../../../gen/ts/cairn/v1/auth.js';
 import { Permission_Type, type Permission } from '../../../gen/ts/etcd/api/authpb/auth.js';
 import type { AuthServer, ResponseHeader } from '../../../gen/ts/etcd/api/etcdserverpb/rpc.js';
-import type { AuthStore } from '../../apply/auth/auth-store.js';
+import { ROOT_ROLE, type AuthStore } from '../../apply/auth/auth-store.js';
 import type { AuthOperations } from '../auth-service.js';
 import { ETCD_ERRORS, EtcdStatusError, type EtcdStatus } from './rpctypes.js';
 import { etcdError } from './etcd-call-errors.js';
@@ -110,7 +110,13 @@ export function etcdAuthService(deps: EtcdAuthDeps): AuthServer {
       const res = await ops.roleGet({ role: named(req.role, ETCD_ERRORS.roleEmpty) });
       return { header: deps.header(), perm: res.perm.map(toEtcdPermission) };
     }),
-    roleList: etcdUnary(logger, 'RoleList', async () => ({ header: deps.header(), roles: (await ops.roleList({})).roles })),
+    // etcd lists the roles stored by RoleAdd; its root role is implicit (granting it needs no
+    // RoleAdd), so it is listed only after an explicit `role add root`. Cairn's root role always
+    // exists and can never be added, so through etcd's API it is never listed.
+    roleList: etcdUnary(logger, 'RoleList', async () => ({
+      header: deps.header(),
+      roles: (await ops.roleList({})).roles.filter((role) => role !== ROOT_ROLE),
+    })),
     roleDelete: etcdUnary(logger, 'RoleDelete', (req) => done(ops.roleDelete({ role: named(req.role, ETCD_ERRORS.roleEmpty) }))),
     roleGrantPermission: etcdUnary(logger, 'RoleGrantPermission', (req) =>
       done(ops.roleGrantPermission({ name: named(req.name, ETCD_ERRORS.roleEmpty), perm: toCairnPermission(req.perm) })),

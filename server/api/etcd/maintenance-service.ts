@@ -1,4 +1,3 @@
-import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { AlarmType as CairnAlarmType, type AlarmMember as CairnAlarmMember } from '../../../gen/ts/cairn/v1/maintenance.js';
 import {
@@ -15,7 +14,8 @@ import type { MvccStore } from '../../mvcc/kv-store.js';
 import type { AlarmAccess, BackupAccess, EngineUpkeep, LeaderMover } from '../maintenance-service.js';
 import { ETCD_ERRORS, EtcdStatusError } from './rpctypes.js';
 import { etcdSnapshotHandler } from './snapshot-stream.js';
-import { etcdError } from './etcd-call-errors.js';
+import { etcdDowngrade } from './downgrade.js';
+import { hashStoreContent } from './store-hash.js';
 import { etcdUnary } from './etcd-unary.js';
 
 /**
@@ -24,6 +24,18 @@ import { etcdUnary } from './etcd-unary.js';
  * that check the server's version (clientv3 parses it as semver) see 3.7.3, people see both.
  */
 export const ETCD_API_VERSION = '3.7.3';
+
+/** The cluster version as etcd answers it (major.minor, etcd's version.Cluster): Downgrade's answer. */
+const ETCD_CLUSTER_VERSION = ETCD_API_VERSION.split('.').slice(0, 2).join('.');
+
+/**
+ * Status.storageVersion: etcd reports its storage schema version, which its version monitor
+ * keeps at the cluster version's major.minor (3.7.0 for etcd 3.7.x). Cairn's store holds the
+ * data model of the etcd API it serves (keys, revisions, leases, auth), so it reports that
+ * API's major.minor the same way. It is not a bbolt schema: etcdutl cannot read Cairn's files,
+ * and Downgrade is refused, so no tool can act on it as on etcd's (docs/etcd-compatibility.md).
+ */
+export const ETCD_STORAGE_VERSION = `${ETCD_CLUSTER_VERSION}.0`;
 
 export function etcdVersionString(cairnVersion: string): string {
   return `${ETCD_API_VERSION}+cairn.${cairnVersion.replace(/[^0-9A-Za-z.-]/g, '-')}`;
@@ -51,6 +63,8 @@ export interface EtcdMaintenanceDeps {
   readonly backups: BackupAccess;
   /** --quota-backend-bytes (0: off). */
   readonly quotaBytes: number;
+  /** --max-value-bytes: sizes HashKV's and Hash's pages, so that one page stays within its byte bound. */
+  readonly maxValueBytes: number;
   readonly header: () => ResponseHeader;
   readonly cairnVersion: string;
   readonly logger: Logger;
@@ -77,8 +91,9 @@ function toEtcdAlarm(a: CairnAlarmMember): AlarmMember {
 
 /**
  * etcd's Maintenance service over the same parts as cairn.v1's: the member's Raft status,
- * the replicated alarms, the engine's files and backups. What etcd's bbolt backend has and
- * Cairn's engine has not (Hash over the raw database, Downgrade) answers UNIMPLEMENTED.
+ * the replicated alarms, the engine's files and backups. Hash digests the store's content
+ * (store-hash.ts), not a bbolt file; Downgrade answers as an etcd with no version to go
+ * down to (downgrade.ts).
  */
 export function etcdMaintenanceService(deps: EtcdMaintenanceDeps): MaintenanceServer {
   const { store, logger, engine, alarms } = deps;
@@ -105,8 +120,7 @@ export function etcdMaintenanceService(deps: EtcdMaintenanceDeps): MaintenanceSe
         errors,
         dbSizeInUse: dbSizeInUse || dbSize,
         isLearner: s.learner,
-        // Cairn's storage is not etcd's schema: no etcd storage version to report.
-        storageVersion: '',
+        storageVersion: ETCD_STORAGE_VERSION,
         dbSizeQuota: deps.quotaBytes,
         downgradeInfo: { enabled: false, targetVersion: '' },
       };
@@ -136,17 +150,13 @@ export function etcdMaintenanceService(deps: EtcdMaintenanceDeps): MaintenanceSe
       logger.info({ method, writePauseMs, copiedBytes }, 'defragmented the engine files (etcd API)');
       return { header: deps.header() };
     }),
-    hash: etcdUnary(logger, 'Hash', () =>
-      Promise.reject(
-        etcdError(
-          status.UNIMPLEMENTED,
-          "etcdserver: Cairn has no bbolt database to hash: use HashKV ('etcdctl endpoint hashkv'), which compares members' key spaces",
-        ),
-      ),
-    ),
+    hash: etcdUnary(logger, 'Hash', async () => {
+      const { hash, revision } = await hashStoreContent(store, { maxValueBytes: deps.maxValueBytes });
+      return { header: { ...deps.header(), revision }, hash };
+    }),
     hashKv: etcdUnary(logger, 'HashKV', async (req) => {
       store.checkReadable(req.revision > 0 ? req.revision : store.currentRevision);
-      const { hash, revision } = await hashKeySpace(store, req.revision);
+      const { hash, revision } = await hashKeySpace(store, req.revision, { maxValueBytes: deps.maxValueBytes });
       // etcd's hash is a uint32: the digest's first four bytes, equal on members that agree.
       return {
         header: deps.header(),
@@ -160,7 +170,7 @@ export function etcdMaintenanceService(deps: EtcdMaintenanceDeps): MaintenanceSe
       estimateBytes: async () => (await engine.liveDataBytes()) || (await engine.diskBytes()),
       header: deps.header,
       version,
-      maxStreams: deps.backups.maxStreams,
+      slots: deps.backups.slots,
       logger,
     }),
     moveLeader: etcdUnary(logger, 'MoveLeader', async (req) => {
@@ -172,8 +182,9 @@ export function etcdMaintenanceService(deps: EtcdMaintenanceDeps): MaintenanceSe
       await deps.mover.moveLeader(req.targetID);
       return { header: deps.header() };
     }),
-    downgrade: etcdUnary(logger, 'Downgrade', () =>
-      Promise.reject(etcdError(status.UNIMPLEMENTED, 'etcdserver: Cairn does not support downgrades: its storage is not etcd storage')),
+    // etcdDowngrade throws for every action but CANCEL; etcdUnary turns that into the call's status.
+    downgrade: etcdUnary(logger, 'Downgrade', (req) =>
+      Promise.resolve({ header: deps.header(), version: etcdDowngrade(req, ETCD_CLUSTER_VERSION) }),
     ),
   };
 }

@@ -32,6 +32,7 @@ export const ETCD_ERRORS = {
   futureRev: etcdStatus(status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision is a future revision'),
   invalidAuthMgmt: etcdStatus(status.INVALID_ARGUMENT, 'etcdserver: invalid auth management'),
   invalidAuthToken: etcdStatus(status.UNAUTHENTICATED, 'etcdserver: invalid auth token'),
+  invalidDowngradeTarget: etcdStatus(status.INVALID_ARGUMENT, 'etcdserver: invalid downgrade target version'),
   invalidSortOption: etcdStatus(status.INVALID_ARGUMENT, 'etcdserver: invalid sort option'),
   keyNotFound: etcdStatus(status.INVALID_ARGUMENT, 'etcdserver: key not found'),
   leaderChanged: etcdStatus(status.UNAVAILABLE, 'etcdserver: leader changed'),
@@ -65,6 +66,7 @@ export const ETCD_ERRORS = {
   userEmpty: etcdStatus(status.INVALID_ARGUMENT, 'etcdserver: user name is empty'),
   userNotFound: etcdStatus(status.FAILED_PRECONDITION, 'etcdserver: user name not found'),
   valueProvided: etcdStatus(status.INVALID_ARGUMENT, 'etcdserver: value is provided'),
+  wrongDowngradeVersionFormat: etcdStatus(status.INVALID_ARGUMENT, 'etcdserver: wrong downgrade target version format'),
 } as const;
 
 /**

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ResponseHeader, SnapshotRequest, SnapshotResponse } from '../../../gen/ts/etcd/api/etcdserverpb/rpc.js';
-import { CairnError, ErrorCode } from '../../errors.js';
 import type { BackupPiece } from '../../mvcc/backup-export.js';
+import type { SnapshotStreamSlots } from '../snapshot-stream-slots.js';
 import { toEtcdServiceError } from './rpctypes.js';
 
 /** etcd's snapshot files end with a SHA-256 and are sized so: (size % 512) == 32 (etcd's hasChecksum). */
@@ -33,37 +33,14 @@ export interface EtcdSnapshotDeps {
   readonly estimateBytes: () => Promise<number>;
   readonly header: () => ResponseHeader;
   readonly version: string;
-  /** etcd snapshot streams served at once (--max-snapshot-streams); more are refused. */
-  readonly maxStreams: number;
+  /** The member's one bound on backup streams, shared with cairn.v1's Snapshot. */
+  readonly slots: SnapshotStreamSlots;
   readonly logger: Logger;
 }
 
 /** Maintenance.Snapshot for etcd's clients; paced by the transport like snapshot-stream.ts. */
 export function etcdSnapshotHandler(deps: EtcdSnapshotDeps): (call: ServerWritableStream<SnapshotRequest, SnapshotResponse>) => void {
-  let open = 0;
-  return (call) => {
-    if (open >= deps.maxStreams) {
-      const refused = new CairnError(
-        ErrorCode.ERROR_CODE_TOO_MANY_SNAPSHOTS,
-        `this member already streams ${open} etcd snapshots (--max-snapshot-streams ${deps.maxStreams}); try again later`,
-      );
-      call.emit('error', toEtcdServiceError(refused));
-      return;
-    }
-    open++;
-    stream(call, deps).then(
-      () => {
-        open--;
-        if (!call.cancelled) call.end();
-      },
-      (err: unknown) => {
-        open--;
-        if (call.cancelled) return;
-        if (!(err instanceof CairnError)) deps.logger.error({ err }, 'etcd snapshot stream failed');
-        call.emit('error', toEtcdServiceError(err));
-      },
-    );
-  };
+  return (call) => deps.slots.serve(call, () => stream(call, deps), toEtcdServiceError, deps.logger);
 }
 
 async function stream(call: ServerWritableStream<SnapshotRequest, SnapshotResponse>, deps: EtcdSnapshotDeps): Promise<void> {
