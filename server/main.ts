@@ -415,6 +415,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
         alarmAccess,
         engineUpkeep,
         backupAccess,
+        { maxValueBytes: options.limits.maxValueBytes },
       ),
       auth: authService(authDeps),
       peer: member.peerServer.service,

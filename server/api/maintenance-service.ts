@@ -12,7 +12,7 @@ import {
 } from '../../gen/ts/cairn/v1/maintenance.js';
 import { CairnError, ErrorCode } from '../errors.js';
 import type { MvccStore } from '../mvcc/kv-store.js';
-import { hashKeySpace } from '../mvcc/hash-kv.js';
+import { hashKeySpace, type HashPaging } from '../mvcc/hash-kv.js';
 import type { ResponseHeader } from '../../gen/ts/cairn/v1/types.js';
 import { snapshotStreamHandler, type SnapshotStreamDeps } from './snapshot-stream.js';
 import type { SnapshotStreamSlots } from './snapshot-stream-slots.js';
@@ -85,6 +85,8 @@ export function maintenanceService(
   alarms: AlarmAccess,
   engine: EngineUpkeep,
   backups: BackupAccess,
+  /** HashKV reads in pages sized by --max-value-bytes, so a page stays within its byte bound. */
+  hashPaging: HashPaging,
 ): MaintenanceServiceServer {
   // Defragment requests that arrive while one runs wait for it instead of compacting again.
   let defragmenting: Promise<DefragmentResponse> | undefined;
@@ -128,7 +130,7 @@ export function maintenanceService(
     }),
     hashKv: unary(logger, 'HashKV', async (req): Promise<HashKVResponse> => {
       store.checkReadable(req.revision > 0 ? req.revision : store.currentRevision);
-      const { hash, revision, keys } = await hashKeySpace(store, req.revision);
+      const { hash, revision, keys } = await hashKeySpace(store, req.revision, hashPaging);
       return { header: header(), hash, revision, compactRevision: store.compactedRevision, keys };
     }),
     moveLeader: unary(logger, 'MoveLeader', async (req): Promise<MoveLeaderResponse> => {

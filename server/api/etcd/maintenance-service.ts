@@ -161,7 +161,8 @@ export function etcdMaintenanceService(deps: EtcdMaintenanceDeps): MaintenanceSe
       return {
         header: deps.header(),
         hash: Buffer.from(hash, 'hex').readUInt32BE(0),
-        compactRevision: store.compactedRevision,
+        // etcd's compacted revision is -1 until the first compaction.
+        compactRevision: store.compactedRevision > 0 ? store.compactedRevision : -1,
         hashRevision: revision,
       };
     }),
