@@ -15,7 +15,6 @@ import { certificateUser, memberByCertificate } from './api/auth/certificate-ide
 import { watchAccess } from './api/auth/watch-access.js';
 import { clusterService } from './api/cluster-service.js';
 import { buildGrpcServer, bind } from './api/grpc-server.js';
-import { rpcObserverInterceptor } from './api/rpc-observer.js';
 import { kvOperations, kvService, type KvServiceDeps } from './api/kv-service.js';
 import { LeaseForwarder } from './api/lease-forwarder.js';
 import { leaseOperations, leaseService, type LeaseServiceDeps } from './api/lease-service.js';
@@ -465,7 +464,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     },
     options.limits,
     authorizer,
-    tracing === undefined ? [rpcObserverInterceptor(metrics)] : [rpcTracingInterceptor(cluster.self.id), rpcObserverInterceptor(metrics)],
+    { observer: metrics, interceptors: tracing === undefined ? [] : [rpcTracingInterceptor(cluster.self.id)] },
   );
   const comparison: HashComparison = {
     clusterId: cluster.clusterId,
