@@ -178,12 +178,6 @@ export interface NodeOptions {
   /** Lifetime of the tokens Authenticate issues (etcd's simple tokens: 5 minutes). */
   authTokenTtlMs: number;
   /**
-   * The durable-promise record (storage/durable-promise.ts) is level with the log at every
-   * synced save; this is the longest time its latest rename may wait for a directory sync
-   * when no further save brings one (until then a power loss may restore the previous record).
-   */
-  durablePromiseIntervalMs: number;
-  /**
    * Operator action for a member refused for damage: wipe the local data and rejoin as an
    * empty member (same id) that receives a snapshot from the leader.
    */
@@ -250,7 +244,6 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   minLeaseTtl: 0,
   leaseCheckpointIntervalMs: 1000,
   authTokenTtlMs: 5 * 60 * 1000,
-  durablePromiseIntervalMs: 100,
   discardLocalDataAndRejoin: false,
   corruptCheckIntervalMs: 5 * 60 * 1000,
   initialCorruptCheck: true,

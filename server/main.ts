@@ -15,7 +15,6 @@ import { certificateUser, memberByCertificate } from './api/auth/certificate-ide
 import { watchAccess } from './api/auth/watch-access.js';
 import { clusterService } from './api/cluster-service.js';
 import { buildGrpcServer, bind } from './api/grpc-server.js';
-import { rpcObserverInterceptor } from './api/rpc-observer.js';
 import { kvOperations, kvService, type KvServiceDeps } from './api/kv-service.js';
 import { LeaseForwarder } from './api/lease-forwarder.js';
 import { leaseOperations, leaseService, type LeaseServiceDeps } from './api/lease-service.js';
@@ -46,7 +45,7 @@ import { createRaftMember } from './raft-member.js';
 import { MemberRemovedError, removedMemberFix } from './member-removed.js';
 import { createLogger } from './observability/logging.js';
 import { clearRejoiningMarker, discardLocalData, REJOINING_MARKER } from './storage/discard-local-data.js';
-import { readDurablePromise } from './storage/durable-promise.js';
+import { DurablePromiseFile, readDurablePromise } from './storage/durable-promise.js';
 import { checkEngineOwner } from './storage/engine-owner.js';
 import { fatalMessage } from './storage/open-errors.js';
 import { checkWritable, engineLocation, openEngine } from './storage/open-engine.js';
@@ -182,7 +181,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     // Refuse, before anything is served or sent, a log that forgot what it promised.
     checkAgainstPromise(options.dataDir, engineDir, logStore.storage, promise, identity, logStore.hadData);
     checkStoreCoversLog(engineDir, store.consistentIndex, logStore.storage);
-    keeper = new PromiseKeeper(options.dataDir, identity, promise, options.durablePromiseIntervalMs, onFatal);
+    keeper = new PromiseKeeper(await DurablePromiseFile.open(options.dataDir), identity, promise);
   } catch (err) {
     await engine.close().catch(() => undefined);
     throw withLocation(err, engineDir);
@@ -469,7 +468,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
     },
     options.limits,
     authorizer,
-    tracing === undefined ? [rpcObserverInterceptor(metrics)] : [rpcTracingInterceptor(cluster.self.id), rpcObserverInterceptor(metrics)],
+    { observer: metrics, interceptors: tracing === undefined ? [] : [rpcTracingInterceptor(cluster.self.id)] },
   );
   const comparison: HashComparison = {
     clusterId: cluster.clusterId,
@@ -580,8 +579,8 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
       await spaceQuota?.close();
       await member.close();
       await stopped;
-      // The log is quiet now: the record becomes exact.
-      await keeper?.close().catch((err: unknown) => logger.error({ err }, 'could not update the durable-promise record'));
+      // The log is quiet now: the last record is written.
+      await keeper?.close().catch((err: unknown) => logger.error({ err }, 'could not close the durable-promise record'));
       tls?.close();
       await store.close();
       await engine.close();

@@ -29,7 +29,9 @@ import { ElectionService, type ElectionServer } from '../../gen/ts/etcd/server/e
 import type { Limits } from '../config.js';
 import type { Authorizer } from './auth/authorizer.js';
 import { guardService } from './auth/guard.js';
-import { int64RangeInterceptor, withInt64RangeCheck } from './int64-range.js';
+import { callLayer } from './call-layer.js';
+import { withInt64RangeCheck } from './int64-range.js';
+import type { RpcObserver } from './rpc-observer.js';
 import path from 'node:path';
 import { ETCD_ADMIN_PROTO_FILES, HEALTH_PROTO_FILE, packageRoot, PUBLIC_PROTO_FILES } from './proto-files.js';
 import { WATCH_SERVICE_DEFINITION } from './watch-encoding.js';
@@ -75,12 +77,16 @@ export function buildGrpcServer(
   services: NodeServices,
   limits: Limits,
   authorizer: Authorizer,
-  /** Around every call, in order (metrics, tracing): see rpc-observer.ts. */
-  interceptors: ServerInterceptor[] = [],
+  calls: {
+    /** Counts and times every call (rpc-observer.ts), from the one layer of call-layer.ts. */
+    readonly observer?: RpcObserver<unknown>;
+    /** Layers around that one, in order (tracing, when on: rpc-tracing.ts). */
+    readonly interceptors?: ServerInterceptor[];
+  } = {},
 ): { server: Server; health: HealthImplementation } {
   const server = new Server({
-    // Outermost (grpc-js wraps in list order), so the observers see the status it sends.
-    interceptors: [...interceptors, int64RangeInterceptor()],
+    // The call layer last: the layers before it see the statuses it sends (int64 refusals).
+    interceptors: [...(calls.interceptors ?? []), callLayer(calls.observer)],
     'grpc.max_receive_message_length': 2 * limits.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,

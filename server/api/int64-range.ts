@@ -4,11 +4,11 @@
  * after decades of writes), and its decoder throws on a larger one. grpc-js would answer that
  * throw with INTERNAL "Error deserializing request", which says nothing to the caller. So
  * the public services decode through `withInt64RangeCheck`, which turns exactly that throw
- * into an `Int64OutOfRange` request, and `int64RangeInterceptor` ends such a call with
+ * into an `Int64OutOfRange` request, and the call layer (call-layer.ts) ends such a call with
  * INVALID_ARGUMENT (ERROR_CODE_INTEGER_OUT_OF_RANGE) naming the value, before any handler
  * sees it: nothing is done.
  */
-import { ServerInterceptingCall, type ServerInterceptor, type ServiceDefinition } from '@grpc/grpc-js';
+import type { StatusObject, ServiceDefinition } from '@grpc/grpc-js';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { CairnError, ErrorCode } from '../errors.js';
 import { toServiceError } from './errors.js';
@@ -55,32 +55,13 @@ export function withInt64RangeCheck<Definition extends ServiceDefinition>(defini
 }
 
 /**
- * Ends a call whose request (or any message of its stream) is an Int64OutOfRange with that
- * error's status; the handler never sees it. Registered outermost, so the metrics and
- * tracing interceptors see the status like any other.
+ * The status that ends a call whose request (or any message of its stream) is an
+ * Int64OutOfRange: the handler never sees it (call-layer.ts sends it, and the RPC metrics
+ * count it like any other status).
  */
-export function int64RangeInterceptor(): ServerInterceptor {
-  return (_descriptor, call) => {
-    let refused = false;
-    return new ServerInterceptingCall(call, {
-      start: (next) =>
-        next({
-          onReceiveMessage: (message: unknown, nextMessage) => {
-            if (refused) return;
-            if (message instanceof Int64OutOfRange) {
-              refused = true;
-              const { code, details, metadata } = toServiceError(message.error);
-              call.sendStatus({ code: code!, details: details!, metadata: metadata! });
-              return;
-            }
-            nextMessage(message);
-          },
-          onReceiveHalfClose: (next) => {
-            if (!refused) next();
-          },
-        }),
-    });
-  };
+export function int64RefusalStatus(refusal: Int64OutOfRange): StatusObject {
+  const { code, details, metadata } = toServiceError(refusal.error);
+  return { code: code!, details: details!, metadata: metadata! };
 }
 
 /**

@@ -1,10 +1,10 @@
 /**
  * Counts and times every RPC the member's gRPC server handles, unary and streaming alike,
- * from one grpc-js server interceptor: handlers know nothing of it, and a service added
- * later is covered without a line of its own. What is done with the numbers is the
- * observer's business (Prometheus in production, see server/observability/metrics.ts).
+ * from the member's one grpc-js interceptor layer (call-layer.ts): handlers know nothing of
+ * it, and a service added later is covered without a line of its own. What is done with the
+ * numbers is the observer's business (Prometheus in production, see
+ * server/observability/metrics.ts).
  */
-import { ServerInterceptingCall, status as grpcStatus, type ServerInterceptor } from '@grpc/grpc-js';
 
 /**
  * What the interceptor reports. `rpcMethod` is asked once per call for the method's handle
@@ -19,30 +19,32 @@ export interface RpcObserver<Method> {
 
 export type RpcType = 'unary' | 'client_stream' | 'server_stream' | 'bidi_stream';
 
-export function rpcObserverInterceptor<Method>(observer: RpcObserver<Method>): ServerInterceptor {
-  return (descriptor, call) => {
-    const type: RpcType = descriptor.requestStream
-      ? descriptor.responseStream
-        ? 'bidi_stream'
-        : 'client_stream'
-      : descriptor.responseStream
-        ? 'server_stream'
-        : 'unary';
-    const method = observer.rpcMethod(descriptor.path, type);
-    const started = performance.now();
-    let finished = false;
-    const finish = (code: number): void => {
-      if (finished) return;
-      finished = true;
+/** One call's report: `finished` may be called more than once (a cancel, then a status); the first counts. */
+export interface CallObservation {
+  finished(code: number): void;
+}
+
+/** Reports the call as started, and returns what reports it finished (call-layer.ts calls both). */
+export function observeCall<Method>(
+  observer: RpcObserver<Method>,
+  descriptor: { path: string; requestStream: boolean; responseStream: boolean },
+): CallObservation {
+  const type: RpcType = descriptor.requestStream
+    ? descriptor.responseStream
+      ? 'bidi_stream'
+      : 'client_stream'
+    : descriptor.responseStream
+      ? 'server_stream'
+      : 'unary';
+  const method = observer.rpcMethod(descriptor.path, type);
+  const started = performance.now();
+  let done = false;
+  observer.rpcStarted(method);
+  return {
+    finished: (code) => {
+      if (done) return;
+      done = true;
       observer.rpcFinished(method, code, (performance.now() - started) / 1000);
-    };
-    observer.rpcStarted(method);
-    return new ServerInterceptingCall(call, {
-      start: (next) => next({ onCancel: () => finish(grpcStatus.CANCELLED) }),
-      sendStatus: (status, next) => {
-        finish(status.code);
-        next(status);
-      },
-    });
+    },
   };
 }

@@ -63,7 +63,8 @@ type ServeFlags = Partial<Limits> & {
   electionTimeout: number;
   requestTimeout: number;
   snapshotCount: number;
-  durablePromiseInterval: number;
+  /** Accepted and ignored (see the option). */
+  durablePromiseInterval?: number;
   discardLocalDataAndRejoin?: boolean;
   corruptCheckInterval: number;
   initialCorruptCheck: boolean;
@@ -131,7 +132,6 @@ function nodeOptions(flags: ServeFlags): NodeOptions {
     maxRaftLogMemoryBytes: flags.maxRaftLogMemoryBytes,
     maxIncomingSnapshots: flags.maxIncomingSnapshots,
     snapshotDiskReserveBytes: flags.snapshotDiskReserveBytes,
-    durablePromiseIntervalMs: flags.durablePromiseInterval,
     discardLocalDataAndRejoin: flags.discardLocalDataAndRejoin === true,
     corruptCheckIntervalMs: flags.corruptCheckInterval,
     initialCorruptCheck: flags.initialCorruptCheck,
@@ -273,12 +273,10 @@ export function registerServe(program: Command): void {
         .default(d.snapshotDiskReserveBytes),
     )
     .addOption(
-      new Option(
-        '--durable-promise-interval <ms>',
-        'longest time the latest record of durably promised raft state waits for its directory sync when writes stop',
-      )
-        .argParser(positiveInt)
-        .default(d.durablePromiseIntervalMs),
+      // Kept so that existing command lines still start: the record of durably promised Raft
+      // state no longer waits for a directory sync (storage/durable-promise.ts), so there is
+      // no interval left to set.
+      new Option('--durable-promise-interval <ms>', 'no effect (kept for existing command lines)').argParser(positiveInt).hideHelp(),
     )
     .option(
       '--discard-local-data-and-rejoin',

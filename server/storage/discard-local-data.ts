@@ -1,7 +1,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ENGINE_NAMES } from '../config.js';
-import { DURABLE_PROMISE_FILE } from './durable-promise.js';
+import { removeDurablePromise } from './durable-promise.js';
 import { swapDirectories } from './engine-swap.js';
 
 /** Present while a member that discarded its data has not yet caught up (see node/rejoin-vote-guard.ts). */
@@ -19,8 +19,7 @@ export async function discardLocalData(dataDir: string): Promise<void> {
     const location = path.join(dataDir, engine);
     for (const dir of [location, ...Object.values(swapDirectories(location))]) await rm(dir, { recursive: true, force: true });
   }
-  await rm(path.join(dataDir, DURABLE_PROMISE_FILE), { force: true });
-  await rm(path.join(dataDir, `${DURABLE_PROMISE_FILE}.tmp`), { force: true });
+  await removeDurablePromise(dataDir);
 }
 
 export async function clearRejoiningMarker(dataDir: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { publishDurablePromise, stageDurablePromise, syncDirectory, type DurablePromise } from './durable-promise.js';
+import type { DurablePromise, DurablePromiseFile } from './durable-promise.js';
 import type { MemberIdentity } from './promise-check.js';
 
 /** What the log holds after a synced save. */
@@ -12,32 +12,24 @@ export interface PromisedState {
 
 /**
  * Keeps the durable-promise record (durable-promise.ts) level with the log, so that no
- * write is acknowledged (to a client or to a peer) before the record covers it, without
- * putting a second fsync in series with every write:
+ * write is acknowledged (to a client or to a peer) before the record covers it:
  *
- * - Each synced save's record is staged (written and synced under a temporary name) while
- *   the engine writes the same save: the two fsyncs run side by side on the thread pool.
- * - Once both are durable the staged record is renamed over the current one, and only then
- *   does the save resolve. The record never claims more than the engine holds: a crash
- *   before the rename leaves the previous record in force.
- * - The rename is made durable by a directory sync that runs beside the next save's
- *   staging, or after `dirSyncDelayMs` if no save follows, and at close. Until then a
- *   power loss may bring back the previous record (claiming less, never more).
+ * - Each synced save's record is written once the engine's write of that save is durable,
+ *   never before: the record must not claim more than the engine holds, or an ordinary
+ *   crash between the two would leave a member refused at its next start.
+ * - The save resolves only once the record is durable too. Writing a record is one O_DSYNC
+ *   overwrite of a slot of a preallocated file (one thread-pool round trip, no journal
+ *   commit for a new file or a rename), so the second write in series is a small one.
+ * - Records are written one at a time, in the order of the saves.
  */
 export class PromiseKeeper {
   private recorded: PromisedState | undefined;
   private chain: Promise<void> = Promise.resolve();
-  /** A record was renamed in place but its directory not yet synced. */
-  private renameUnsynced = false;
-  private timer: NodeJS.Timeout | undefined;
-  private closed = false;
 
   constructor(
-    private readonly dataDir: string,
+    private readonly file: DurablePromiseFile,
     private readonly identity: MemberIdentity,
     recorded: DurablePromise | undefined,
-    private readonly dirSyncDelayMs: number,
-    private readonly onError: (err: unknown) => void,
   ) {
     this.recorded = recorded;
   }
@@ -50,48 +42,19 @@ export class PromiseKeeper {
   record(state: PromisedState, durable: Promise<void>): Promise<void> | undefined {
     if (sameState(state, this.recorded)) return undefined;
     const run = this.chain.then(async () => {
-      const syncDir = this.renameUnsynced;
-      this.renameUnsynced = false;
-      await Promise.all([
-        stageDurablePromise(this.dataDir, { ...this.identity, ...state }),
-        durable,
-        syncDir ? syncDirectory(this.dataDir) : undefined,
-      ]);
-      await publishDurablePromise(this.dataDir);
+      await durable;
+      await this.file.write({ ...this.identity, ...state });
       this.recorded = state;
-      this.renameUnsynced = true;
-      this.scheduleDirectorySync();
     });
     // A failed write fails its caller (and with it the store); the chain goes on regardless.
     this.chain = run.catch(() => undefined);
     return run;
   }
 
-  /** Makes the last record's rename durable; call once the log is quiet. */
+  /** Waits for the records asked for so far, then closes the file; call once the log is quiet. */
   async close(): Promise<void> {
-    this.closed = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.syncDirectoryIfNeeded();
-  }
-
-  private scheduleDirectorySync(): void {
-    if (this.timer !== undefined || this.closed) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.syncDirectoryIfNeeded().catch(this.onError);
-    }, this.dirSyncDelayMs);
-    this.timer.unref();
-  }
-
-  private syncDirectoryIfNeeded(): Promise<void> {
-    const run = this.chain.then(async () => {
-      if (!this.renameUnsynced) return;
-      this.renameUnsynced = false;
-      await syncDirectory(this.dataDir);
-    });
-    this.chain = run.catch(() => undefined);
-    return run;
+    await this.chain;
+    await this.file.close();
   }
 }
 

@@ -67,8 +67,8 @@ for (const engine of ['rocksdb', 'leveldb'] as const) {
   test.serial(`${engine}: the durable-promise record removed`, async (t) => {
     const { dataDir, args, acks } = await populated(engine, 'n1');
     t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-    await rm(path.join(dataDir, 'durable-promise.json'));
-    await restartAfterDamage(t, dataDir, args, acks, /durable-promise\.json is missing.*--discard-local-data-and-rejoin/s);
+    await rm(path.join(dataDir, 'durable-promise'));
+    await restartAfterDamage(t, dataDir, args, acks, /durable-promise is missing.*--discard-local-data-and-rejoin/s);
   });
 
   test.serial(`${engine}: a Raft log record overwritten (checksum)`, async (t) => {
