@@ -160,6 +160,9 @@ export const REMOVED_EXIT_CODE = 3;
 
 async function serve(flags: ServeFlags): Promise<void> {
   const options = nodeOptions(flags);
+  if (flags.durablePromiseInterval !== undefined) {
+    process.stderr.write('cairn: --durable-promise-interval has no effect any more (the record is written with each save); remove it\n');
+  }
   // Loaded lazily so that client commands do not load the storage engines.
   const { startNode } = await import('../main.js');
   let node;
