@@ -45,7 +45,12 @@ async function grant(c: EtcdClients, ttl: number): Promise<number> {
 
 test.serial('Status, alarms, HashKV, Hash and Downgrade answer as etcd clients expect', async (t) => {
   const { c } = await member(t);
-  const s = await call(c.maintenance, 'status', {});
+  // "serving on" comes before the lone member's first election: wait for it to lead.
+  let s = await call(c.maintenance, 'status', {});
+  for (const deadline = Date.now() + MIN_WAIT_MS; s.leader === 0 || s.raftAppliedIndex === 0;) {
+    if (Date.now() > deadline) throw new Error(`the member did not lead within ${MIN_WAIT_MS} ms: ${JSON.stringify(s)}`);
+    s = await call(c.maintenance, 'status', {});
+  }
   t.regex(s.version, /^3\.7\.3\+cairn\./);
   // etcd 3.7's storage version (its schema at the cluster's major.minor), which etcdctl 3.7 prints.
   t.is(s.storageVersion, '3.7.0');
