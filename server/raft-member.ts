@@ -318,6 +318,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     snapshotDiskReserveBytes: o.snapshotDiskReserveBytes,
     ...(o.peerAuthenticator !== undefined ? { authenticator: o.peerAuthenticator } : {}),
     isRemoved: (id) => o.membership.isRemoved(id),
+    onPeerStream: (id) => transport.peerIsUp(id),
     // For the leader's corruption check, asked member to member (works with client auth on).
     hashKeySpace: async (revision) => {
       o.store.checkReadable(revision);
@@ -339,6 +340,10 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
       names.check();
       lessorLoop.start();
       raftNode.watchLeader(o.heartbeatIntervalMs);
+      // Tell the peers this member is up (it is listening by now): a leader backing off from
+      // it since it went down reconnects at once, so it hears from the leader within a
+      // heartbeat instead of after the backoff or its own election timeout.
+      transport.probe();
       // A lone member need not wait out an election timeout to lead.
       const voters = raftDriver.confState().voters;
       if (voters.length === 1 && voters[0] === self) raftDriver.campaign();

@@ -43,6 +43,8 @@ export interface PeerClientStats {
   readonly droppedMessages: number;
   readonly streamsOpened: number;
   readonly streamFailures: number;
+  /** Backoffs cut short because the peer opened a stream to this member (see retryNow). */
+  readonly earlyRetries: number;
   /** The peer accepted the current stream (it answers with headers after the first batch). */
   readonly active: boolean;
 }
@@ -55,7 +57,7 @@ interface Queued {
 type State = 'idle' | 'open' | 'backoff' | 'closed';
 
 export class PeerClient {
-  private readonly client: RaftPeerServiceClient;
+  private client: RaftPeerServiceClient;
   private readonly backoff: Backoff;
   private state: State = 'idle';
   private queue: Queued[] = [];
@@ -68,7 +70,7 @@ export class PeerClient {
   private overflowed = false;
   private flushTask: NodeJS.Immediate | undefined = undefined;
   private retryTimer: NodeJS.Timeout | undefined = undefined;
-  private counts = { sentMessages: 0, sentBatches: 0, droppedMessages: 0, streamsOpened: 0, streamFailures: 0 };
+  private counts = { sentMessages: 0, sentBatches: 0, droppedMessages: 0, streamsOpened: 0, streamFailures: 0, earlyRetries: 0 };
 
   constructor(private readonly opts: PeerClientOptions) {
     this.client = createPeerClient(opts.peer.address, opts.channel, false);
@@ -101,6 +103,24 @@ export class PeerClient {
     if (this.state === 'idle') this.open();
     if (this.state !== 'open' || this.call === undefined || this.blocked) return;
     this.call.write({ clusterId: this.opts.clusterId, from: this.opts.self, messages: [] });
+  }
+
+  /**
+   * The peer just opened a stream to this member, so it is up again: a reconnection that is
+   * backing off goes now instead of when its timer fires (up to the backoff's cap later).
+   * Without this a restarted member would hear from its leader only after that delay, and
+   * requests it received meanwhile would wait for a leader. grpc-js keeps its own backoff for
+   * the old connection and offers no way to cut it short, so a new one is made.
+   */
+  retryNow(): void {
+    if (this.state !== 'backoff') return;
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.client.close();
+    this.client = createPeerClient(this.opts.peer.address, this.opts.channel, true);
+    this.counts.earlyRetries++;
+    this.state = 'idle';
+    this.flush();
   }
 
   /** Ends the stream and every timer; queued messages are discarded. */

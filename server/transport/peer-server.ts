@@ -67,6 +67,11 @@ export interface PeerServerOptions {
    * HashKV is root-only once client authentication is on; members prove who they are here).
    * A rejection is reported to the peer as HASH_UNAVAILABLE with its message.
    */
+  /**
+   * A peer's message stream passed every check (its first batch was accepted): the peer is
+   * up, which the sending side uses to stop backing off from it (PeerTransport.peerIsUp).
+   */
+  readonly onPeerStream?: (from: NodeId) => void;
   readonly hashKeySpace?: (revision: number) => Promise<{ hash: string; revision: number; compactRevision: number }>;
   readonly logger?: TransportLogger;
 }
@@ -186,6 +191,7 @@ export class PeerServer {
           // Response headers tell the sender its stream is accepted, so it can reset its backoff.
           accepted = true;
           call.sendMetadata(new Metadata());
+          this.opts.onPeerStream?.(req.from);
         }
         this.counts.batches++;
         this.counts.messages += messages.length;

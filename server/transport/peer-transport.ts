@@ -118,6 +118,11 @@ export class PeerTransport implements PeerSender {
   }
 
   /** Stops talking to a removed member: its stream and queue end; later messages to it are dropped. */
+  /** The peer opened a stream to this member: it is up, so stop backing off from it. */
+  peerIsUp(id: NodeId): void {
+    this.peers.get(id)?.client.retryNow();
+  }
+
   /** An empty batch to every peer (see PeerClient.probe). */
   probe(): void {
     for (const peer of this.peers.values()) peer.client.probe();

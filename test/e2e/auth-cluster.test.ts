@@ -39,6 +39,9 @@ test('three members: replication, a snapshot to a member that was down, tokens v
   for (let i = 0; i < 60; i++) await rootKv.set(`app/fill-${i % 5}`, String(i));
 
   await n3.process.restart();
+  // n3 serves before it has heard from the leader; wait until it has (its requests would
+  // otherwise wait for a leader, up to a bound a busy machine can pass).
+  await cluster.waitForLeader();
   // Authenticate waits for n3's read barrier: it answers once the snapshot is installed.
   const aliceToken = await login(authClient(t, n3.address), 'alice', 'alice-pw');
   t.regex(n3.process.output(), /installed snapshot from the leader/, 'n3 caught up from a snapshot, which carried users and roles');

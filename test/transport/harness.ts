@@ -120,6 +120,8 @@ export async function startCluster<N extends 1 | 2 | 3 | 4 | 5>(t: ExecutionCont
         await rm(file.path);
         snapshots.push({ message, data });
       },
+      // As a member wires it: a peer that opens a stream here is up, so stop backing off from it.
+      onPeerStream: (from) => member.transport.peerIsUp(from),
       ...opts.server,
     });
     const member: Member = {

@@ -140,6 +140,38 @@ test('after the receiver restarts, the stream reconnects; the peer is reported u
   );
 });
 
+test("a peer that comes back and opens a stream cuts the sender's backoff short", async (t) => {
+  // A backoff far longer than any wait here: only the peer's own stream can bring the
+  // sender back before it ends.
+  const [a, b] = await startCluster(t, 2, { transport: { backoff: { initialMs: 600_000, maxMs: 600_000 } } });
+  let seq = 0;
+  const sendOne = (): void => a.transport.send([app(1, 2, ++seq)]);
+  sendOne();
+  await waitUntil(() => b.received.length === 1, 5_000, 'the first message');
+
+  b.stopServer();
+  sendOne();
+  await waitUntil(() => a.transport.stats().peers[2]!.streamFailures >= 1, 5_000, 'the stream to the stopped peer to fail');
+  const state = (): string => `peer 2 ${JSON.stringify(a.transport.stats().peers[2])}, ${b.received.length} received`;
+
+  await b.startServer();
+  // What a member does once it listens again: an empty batch to every peer.
+  b.transport.probe();
+  await waitUntil(
+    () => a.transport.stats().peers[2]!.earlyRetries === 1,
+    5_000,
+    () => `the backoff to be cut short (${state()})`,
+  );
+  const before = b.received.length;
+  sendOne();
+  await waitUntil(
+    () => b.received.length > before,
+    5_000,
+    () => `a message after the peer came back (${state()})`,
+  );
+  t.is(seqs(b.received).at(-1), seq);
+});
+
 test('messages to unknown members and local messages are dropped and counted; send never throws', async (t) => {
   const [a, b] = await startCluster(t, 2);
   t.notThrows(() =>
