@@ -3,6 +3,7 @@
  * `Stream` call, reopened with backoff when it fails.
  *
  *   idle --(messages queued)--> open --(call ends or fails)--> backoff --(timer)--> idle
+ *                                                               backoff --(peer opened a stream here)--> idle
  *
  * Delivery is best effort, as Raft wants it: messages queued while the peer is down or the
  * queue is full are dropped and the peer is reported unreachable, and Raft resends. Order is
