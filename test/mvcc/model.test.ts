@@ -23,7 +23,7 @@ import { Event_EventType, type KeyValue } from '../../gen/ts/cairn/v1/types.js';
 import type { CommandOutcome } from '../../server/apply/outcome.js';
 import { ENGINE_NAMES } from '../../server/config.js';
 import { CairnError, ErrorCode, type DomainErrorCode } from '../../server/errors.js';
-import { prefixRangeEnd } from '../../server/mvcc/key-range.js';
+import { prefixEnd } from '../../server/mvcc/key-range.js';
 import { EMPTY_STORE_REVISION } from '../../server/mvcc/revision.js';
 import { MVCC_SPAN, parseRevisionKey } from '../../server/mvcc/schema.js';
 import { b, compactCmd, delCmd, putCmd, TestStore } from '../helpers/mvcc-store.js';
@@ -295,7 +295,7 @@ function randomSel(rng: Rng): Sel {
     }
     case 3: {
       const p = rng.pick(PREFIXES);
-      return { start: p, end: prefixRangeEnd(b(p)).toString('latin1') };
+      return { start: p, end: prefixEnd(b(p)).toString('latin1') };
     }
     case 4:
       return { start: rng.pick(['', ...KEYS]), end: '\0' };
