@@ -27,6 +27,7 @@ import { prefixEnd } from '../../server/mvcc/key-range.js';
 import { EMPTY_STORE_REVISION } from '../../server/mvcc/revision.js';
 import { MVCC_SPAN, parseRevisionKey } from '../../server/mvcc/schema.js';
 import { b, compactCmd, delCmd, putCmd, TestStore } from '../helpers/mvcc-store.js';
+import { seededRandom } from '../sim/prng.js';
 
 const KEYS = ['a', 'ab', 'abc', 'b', 'ba', 'c', 'd', '\xff'];
 const PREFIXES = ['a', 'ab', 'b', '\xff', 'x'];
@@ -34,21 +35,10 @@ const STEPS = Number(process.env['MODEL_OPS'] ?? 3000);
 
 // ---- PRNG ----
 
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 class Rng {
   private readonly next: () => number;
   constructor(seed: number) {
-    this.next = mulberry32(seed);
+    this.next = seededRandom(seed);
   }
   float(): number {
     return this.next();
