@@ -25,10 +25,10 @@ import {
   restartDamaged,
   startCheckedCluster,
 } from '../helpers/corrupt-follower.js';
-import { forgeValue, waitFor } from '../helpers/key-space-damage.js';
+import { forgeValue } from '../helpers/key-space-damage.js';
 import { Members } from '../helpers/member-clients.js';
 import { startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
-import { MIN_WAIT_MS } from '../helpers/wait.js';
+import { MIN_WAIT_MS, waitFor } from '../helpers/wait.js';
 import { acknowledgedPuts, readAll } from '../storage/damage-helpers.js';
 
 test('with authentication on, a member whose key space differs is refused at start-up, else named by a CORRUPT alarm', async (t) => {

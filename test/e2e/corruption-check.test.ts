@@ -11,8 +11,8 @@ import { credentials } from '@grpc/grpc-js';
 import test from 'ava';
 import { AlarmType, MaintenanceServiceClient, type AlarmMember } from '../../gen/ts/cairn/v1/maintenance.js';
 import { alarmsOnceRaised, listAlarms, restartDamaged, startCheckedCluster } from '../helpers/corrupt-follower.js';
-import { waitFor } from '../helpers/key-space-damage.js';
 import { runCli, startNodeProcess } from '../helpers/node-process.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** The alarms listed by the member at `address`, through a client of its own for the one call. */
 async function alarmsAt(address: string): Promise<AlarmMember[]> {

@@ -18,8 +18,9 @@ import {
 } from '../../gen/ts/cairn/v1/maintenance.js';
 import { acknowledgedPuts, type Ack } from '../storage/damage-helpers.js';
 import { startClusterProcesses, type ClusterMember, type ClusterProcesses } from './cluster-process.js';
-import { forgeValue, waitFor } from './key-space-damage.js';
+import { forgeValue } from './key-space-damage.js';
 import { startNodeProcess, type NodeProcess } from './node-process.js';
+import { waitFor } from './wait.js';
 
 /** Short, so that the periodic check runs many times within a test. */
 export const CHECK_INTERVAL_MS = '300';
