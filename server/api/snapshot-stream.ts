@@ -6,12 +6,16 @@ import type { BackupPiece } from '../mvcc/backup-export.js';
 import { toServiceError } from './errors.js';
 import type { SnapshotStreamSlots } from './snapshot-stream-slots.js';
 
-export interface SnapshotStreamDeps {
+/**
+ * What a Snapshot handler streams from, for cairn.v1's (here) and etcd's
+ * (etcd/snapshot-stream.ts), which differ only in their response header type.
+ */
+export interface SnapshotStreamDeps<Header = ResponseHeader> {
   /** A fresh backup stream (mvcc/backup-export.ts) over one engine snapshot. */
   readonly backup: () => AsyncGenerator<BackupPiece>;
   /** The engine's estimate of the stream's size, for the client's progress bar (0: none). */
   readonly estimateBytes: () => Promise<number>;
-  readonly header: () => ResponseHeader;
+  readonly header: () => Header;
   readonly version: string;
   /** The member's one bound on backup streams, shared with etcd's Snapshot. */
   readonly slots: SnapshotStreamSlots;
@@ -56,7 +60,8 @@ async function stream(call: ServerWritableStream<SnapshotRequest, SnapshotRespon
   deps.logger.info({ bytes, ms: Math.round(performance.now() - started) }, 'snapshot sent');
 }
 
-function drainedOrCancelled(call: ServerWritableStream<SnapshotRequest, SnapshotResponse>): Promise<void> {
+/** Resolves once the transport takes more (write() said false) or the client is gone. */
+export function drainedOrCancelled<Req, Res>(call: ServerWritableStream<Req, Res>): Promise<void> {
   if (call.cancelled) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { EngineName } from '../config.js';
 import { encodeCounter, META_KEYS } from '../mvcc/schema.js';
@@ -11,6 +11,7 @@ import { checkEngineOwner } from '../storage/engine-owner.js';
 import { RaftLogStore } from '../storage/raft-log-store.js';
 import { writeMemberRecords } from '../storage/member-records.js';
 import { engineLocation, openEngine } from '../storage/open-engine.js';
+import { syncDirectory } from '../streams/sync-directory.js';
 import { BackupFileError, readBackupFile, type BackupSummary } from './backup-file.js';
 
 export interface RestoreOptions {
@@ -109,20 +110,11 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreResult> {
     await checkIdentity(work, { ...identity, name: o.name, clusterToken: token });
     if (existed) await rmdir(o.dataDir); // empty, checked above
     await rename(work, o.dataDir);
-    await fsyncDirectory(path.dirname(path.resolve(o.dataDir)));
+    await syncDirectory(path.dirname(path.resolve(o.dataDir)));
     return { ...summary, ...identity };
   } catch (err) {
     await rm(work, { recursive: true, force: true });
     throw err;
-  }
-}
-
-async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

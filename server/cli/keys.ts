@@ -1,23 +1,11 @@
 /** Key ranges with etcd semantics, from a command's key, range_end and flags. */
+import { prefixEnd } from '../mvcc/key-range.js';
 import { argBytes } from './bytes.js';
 import { usageError } from './errors.js';
 import type { KeySelector } from './sdk.js';
 
 /** "\0" as range_end means "every key >= key". */
 export const FROM_KEY_END = Buffer.from([0]);
-
-/** The smallest key greater than every key that starts with `prefix`. */
-export function prefixEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i] = end[i]! + 1;
-      return end.subarray(0, i + 1);
-    }
-  }
-  // All bytes are 0xff (or the prefix is empty): no upper bound.
-  return FROM_KEY_END;
-}
 
 export interface RangeFlags {
   prefix?: boolean;

@@ -7,6 +7,7 @@ import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { ENGINE_NAMES, DEFAULT_NODE_OPTIONS, type EngineName } from '../config.js';
+import { syncDirectory } from '../streams/sync-directory.js';
 import { withMemberClient } from './client.js';
 import { CliError, usageError } from './errors.js';
 import { addClientOptions, parseEndpoints, type ClientFlags, type OutputFormat } from './options.js';
@@ -56,15 +57,6 @@ async function receiveSnapshot(
   );
 }
 
-async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Writes to FILE.part, syncs, checks the file as written, and only then renames it to FILE. */
 async function saveSnapshot(file: string, flags: ClientFlags): Promise<void> {
   const endpoints = parseEndpoints(flags.endpoints);
@@ -103,7 +95,7 @@ async function saveSnapshot(file: string, flags: ClientFlags): Promise<void> {
     throw new CliError(`the member said the snapshot holds revision ${streamed.revision}, but the file holds ${summary.revision}`);
   }
   await rename(part, file);
-  await fsyncDirectory(path.dirname(path.resolve(file)));
+  await syncDirectory(path.dirname(path.resolve(file)));
   render(flags.output, { file, revision: summary.revision, bytes: summary.bytes, sha256: summary.sha256, version: streamed.version }, () =>
     writeLine(
       `saved ${file}: revision ${summary.revision}, ${summary.bytes} bytes (${formatBytes(summary.bytes)}), sha256 ${summary.sha256}`,

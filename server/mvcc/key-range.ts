@@ -25,8 +25,12 @@ export function keyBytes(key: string): Buffer {
   return Buffer.from(key, 'latin1');
 }
 
-/** The range_end that selects every key starting with prefix (etcd's GetPrefixRangeEnd). */
-export function prefixRangeEnd(prefix: Buffer): Buffer {
+/**
+ * The range_end that selects every key starting with prefix (etcd's GetPrefixRangeEnd): the
+ * prefix with its last byte below 0xff incremented and the rest dropped. The one copy for the
+ * member's services and the CLI (the SDKs keep their own: they do not import server/).
+ */
+export function prefixEnd(prefix: Buffer): Buffer {
   const end = Buffer.from(prefix);
   for (let i = end.length - 1; i >= 0; i--) {
     if (end[i]! < 0xff) {

@@ -13,6 +13,7 @@
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from './crc32.js';
+import { syncDirectory } from './sync-directory.js';
 
 /** A file on disk and what it must read back as. */
 export interface ChecksummedFile {
@@ -80,18 +81,5 @@ export class ChecksummedFileWriter {
   private open(what: string): FileHandle {
     if (this.handle === undefined) throw new Error(`${this.path}: ${what} after the file was finished or discarded`);
     return this.handle;
-  }
-}
-
-/** fsync of a directory, so a new file's name survives a crash (where the platform allows). */
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } catch (err) {
-    // Some platforms (Windows) cannot fsync a directory; the data itself is synced.
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM' && (err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
-  } finally {
-    await handle.close();
   }
 }

@@ -8,24 +8,9 @@ import path from 'node:path';
 import { Permission_Type } from '../../gen/ts/cairn/v1/auth.js';
 import { ErrorCode } from '../../gen/ts/cairn/v1/errors.js';
 import { openEngine } from '../../server/storage/open-engine.js';
-import { authClient, kvWithToken, login, outcome, watchWithToken, type AuthCalls } from '../helpers/auth-clients.js';
+import { authClient, kvWithToken, login, outcome, watchWithToken } from '../helpers/auth-clients.js';
+import { ALICE_PASSWORD, enableAuthWithAlice, ROOT_PASSWORD } from '../helpers/auth-setup.js';
 import { b, grpcError, startApiNode, status, statusDetails, type WatchSession } from '../helpers/grpc-clients.js';
-
-const ROOT_PASSWORD = 'root-pw';
-
-/** root with the root role, and alice with readwrite on the prefix "app/"; auth enabled. */
-async function setUp(admin: AuthCalls): Promise<void> {
-  await admin.call('userAdd', { name: 'root', password: ROOT_PASSWORD });
-  await admin.call('userGrantRole', { user: 'root', role: 'root' });
-  await admin.call('roleAdd', { name: 'app' });
-  await admin.call('roleGrantPermission', {
-    name: 'app',
-    perm: { type: Permission_Type.TYPE_READWRITE, key: b('app/'), rangeEnd: b('app0') },
-  });
-  await admin.call('userAdd', { name: 'alice', password: 'alice-pw' });
-  await admin.call('userGrantRole', { user: 'alice', role: 'app' });
-  await admin.call('authEnable', {});
-}
 
 /** The Cairn code in a watch's cancel_status. */
 async function cancelCode(watch: WatchSession, watchId: number): Promise<number | undefined> {
@@ -66,16 +51,16 @@ test('enabling needs the root user with the root role; the root user and role ca
 test('authentication: no token, a wrong password, an unknown user and a forged token are refused with UNAUTHENTICATED', async (t) => {
   const { address } = await startApiNode(t, 'rocksdb');
   const admin = authClient(t, address);
-  await setUp(admin);
+  await enableAuthWithAlice(admin);
 
   const anonymous = kvWithToken(t, address, undefined);
   const err = await grpcError(anonymous.get('app/x'));
   t.is(err.code, status.UNAUTHENTICATED);
   t.is(await outcome(anonymous.get('app/x')), ErrorCode.ERROR_CODE_AUTH_REQUIRED);
   t.is(await outcome(admin.call('authenticate', { name: 'alice', password: 'wrong' })), ErrorCode.ERROR_CODE_AUTH_FAILED);
-  t.is(await outcome(admin.call('authenticate', { name: 'mallory', password: 'alice-pw' })), ErrorCode.ERROR_CODE_AUTH_FAILED);
+  t.is(await outcome(admin.call('authenticate', { name: 'mallory', password: ALICE_PASSWORD })), ErrorCode.ERROR_CODE_AUTH_FAILED);
 
-  const token = await login(admin, 'alice', 'alice-pw');
+  const token = await login(admin, 'alice', ALICE_PASSWORD);
   const [version, payload] = token.split('.');
   // Claims changed to root's, signature kept: refused.
   const forged = `${version}.${Buffer.from(Buffer.from(payload!, 'base64url').toString().replace('"alice"', '"root"')).toString('base64url')}.${token.split('.')[2]}`;
@@ -87,14 +72,14 @@ test('authentication: no token, a wrong password, an unknown user and a forged t
 test('a token stops working when its user changes password or is deleted, or auth is disabled and enabled again', async (t) => {
   const { address } = await startApiNode(t, 'rocksdb');
   const admin = authClient(t, address);
-  await setUp(admin);
+  await enableAuthWithAlice(admin);
   const root = authClient(t, address, await login(admin, 'root', ROOT_PASSWORD));
 
-  const before = await login(admin, 'alice', 'alice-pw');
+  const before = await login(admin, 'alice', ALICE_PASSWORD);
   t.is(await outcome(kvWithToken(t, address, before).set('app/k', 'v')), 'ok');
   await root.call('userChangePassword', { name: 'alice', password: 'new-pw' });
   t.is(await outcome(kvWithToken(t, address, before).get('app/k')), ErrorCode.ERROR_CODE_INVALID_AUTH_TOKEN);
-  t.is(await outcome(admin.call('authenticate', { name: 'alice', password: 'alice-pw' })), ErrorCode.ERROR_CODE_AUTH_FAILED);
+  t.is(await outcome(admin.call('authenticate', { name: 'alice', password: ALICE_PASSWORD })), ErrorCode.ERROR_CODE_AUTH_FAILED);
   const after = await login(admin, 'alice', 'new-pw');
   t.is(await outcome(kvWithToken(t, address, after).get('app/k')), 'ok');
 
@@ -115,9 +100,9 @@ test('a token stops working when its user changes password or is deleted, or aut
 test('permissions are evaluated at request time: a revoked permission or role applies to the next call', async (t) => {
   const { address } = await startApiNode(t, 'rocksdb');
   const admin = authClient(t, address);
-  await setUp(admin);
+  await enableAuthWithAlice(admin);
   const root = authClient(t, address, await login(admin, 'root', ROOT_PASSWORD));
-  const alice = kvWithToken(t, address, await login(admin, 'alice', 'alice-pw'));
+  const alice = kvWithToken(t, address, await login(admin, 'alice', ALICE_PASSWORD));
 
   t.is(await outcome(alice.set('app/k', 'v')), 'ok');
   await root.call('roleRevokePermission', { role: 'app', key: b('app/'), rangeEnd: b('app0') });
@@ -146,11 +131,11 @@ test('open watches: a revoked permission, a deleted user and auth turned on canc
   // Opened while auth is off: it has no credentials once auth is on.
   const anonymousWatch = openWatch();
   const anonymousId = await anonymousWatch.create({ key: b('app/'), rangeEnd: b('app0') });
-  await setUp(admin);
+  await enableAuthWithAlice(admin);
   t.is(await cancelCode(anonymousWatch, anonymousId), ErrorCode.ERROR_CODE_AUTH_REQUIRED);
 
   const root = authClient(t, address, await login(admin, 'root', ROOT_PASSWORD));
-  const aliceToken = await login(admin, 'alice', 'alice-pw');
+  const aliceToken = await login(admin, 'alice', ALICE_PASSWORD);
   const alice = kvWithToken(t, address, aliceToken);
   const watch = watchWithToken(t, address, aliceToken);
   const prefixWatch = await watch.create({ key: b('app/'), rangeEnd: b('app0') });

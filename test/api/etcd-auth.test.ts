@@ -4,9 +4,9 @@
 // watch), and root-only compaction; etcd's Alarm listed by any user, changed by root only.
 import test from 'ava';
 import { credentials, status } from '@grpc/grpc-js';
-import { Permission_Type } from '../../gen/ts/cairn/v1/auth.js';
 import { AlarmRequest_AlarmAction, AlarmType, MaintenanceClient } from '../../gen/ts/etcd/api/etcdserverpb/rpc.js';
 import { authClient, login } from '../helpers/auth-clients.js';
+import { addRoot, ALICE_PASSWORD, enableAuthWithAlice, ROOT_PASSWORD } from '../helpers/auth-setup.js';
 import { call, failure } from '../helpers/etcd-admin-clients.js';
 import { EtcdClients } from '../helpers/etcd-clients.js';
 import { b, grpcError, startApiNode } from '../helpers/grpc-clients.js';
@@ -14,17 +14,8 @@ import { b, grpcError, startApiNode } from '../helpers/grpc-clients.js';
 test('etcd calls are checked like cairn.v1 calls and refused with etcd messages', async (t) => {
   const { address } = await startApiNode(t, 'rocksdb');
   const admin = authClient(t, address);
-  await admin.call('userAdd', { name: 'root', password: 'root-pw' });
-  await admin.call('userGrantRole', { user: 'root', role: 'root' });
-  await admin.call('roleAdd', { name: 'app' });
-  await admin.call('roleGrantPermission', {
-    name: 'app',
-    perm: { type: Permission_Type.TYPE_READWRITE, key: b('app/'), rangeEnd: b('app0') },
-  });
-  await admin.call('userAdd', { name: 'alice', password: 'alice-pw' });
-  await admin.call('userGrantRole', { user: 'alice', role: 'app' });
-  await admin.call('authEnable', {});
-  const alice = new EtcdClients(t, address, await login(admin, 'alice', 'alice-pw'));
+  await enableAuthWithAlice(admin);
+  const alice = new EtcdClients(t, address, await login(admin, 'alice', ALICE_PASSWORD));
 
   const anonymous = await grpcError(new EtcdClients(t, address).range({ key: b('app/x') }));
   t.is(anonymous.code, status.INVALID_ARGUMENT);
@@ -64,12 +55,11 @@ test('etcd calls are checked like cairn.v1 calls and refused with etcd messages'
 test("etcd's Alarm: any user may list alarms (as etcd), raising and ending them needs the root role", async (t) => {
   const { address } = await startApiNode(t, 'rocksdb');
   const admin = authClient(t, address);
-  await admin.call('userAdd', { name: 'root', password: 'root-pw' });
-  await admin.call('userGrantRole', { user: 'root', role: 'root' });
-  await admin.call('userAdd', { name: 'alice', password: 'alice-pw' });
+  await addRoot(admin);
+  await admin.call('userAdd', { name: 'alice', password: ALICE_PASSWORD });
   await admin.call('authEnable', {});
-  const root = await login(admin, 'root', 'root-pw');
-  const alice = await login(admin, 'alice', 'alice-pw');
+  const root = await login(admin, 'root', ROOT_PASSWORD);
+  const alice = await login(admin, 'alice', ALICE_PASSWORD);
   const maintenance = new MaintenanceClient(address, credentials.createInsecure());
   t.teardown(() => maintenance.close());
   const self = (await call(maintenance, 'status', {})).header!.memberId;

@@ -3,27 +3,14 @@
 // valid on every member, a revoke through one member refuses the next request on another,
 // everything survives a restart of every member, and tokens expire after --auth-token-ttl.
 import test from 'ava';
-import { Permission_Type } from '../../gen/ts/cairn/v1/auth.js';
 import { ErrorCode } from '../../gen/ts/cairn/v1/errors.js';
 import type { HashKVResponse } from '../../gen/ts/cairn/v1/maintenance.js';
-import { authClient, kvWithToken, login, maintenanceWithToken, outcome, type AuthCalls } from '../helpers/auth-clients.js';
+import { authClient, kvWithToken, login, maintenanceWithToken, outcome } from '../helpers/auth-clients.js';
+import { ALICE_PASSWORD, enableAuthWithAlice, ROOT_PASSWORD } from '../helpers/auth-setup.js';
 import { startClusterProcesses } from '../helpers/cluster-process.js';
 import { b } from '../helpers/grpc-clients.js';
 import { startNodeProcess } from '../helpers/node-process.js';
 import { MIN_WAIT_MS } from '../helpers/wait.js';
-
-async function setUp(admin: AuthCalls): Promise<void> {
-  await admin.call('userAdd', { name: 'root', password: 'root-pw' });
-  await admin.call('userGrantRole', { user: 'root', role: 'root' });
-  await admin.call('roleAdd', { name: 'app' });
-  await admin.call('roleGrantPermission', {
-    name: 'app',
-    perm: { type: Permission_Type.TYPE_READWRITE, key: b('app/'), rangeEnd: b('app0') },
-  });
-  await admin.call('userAdd', { name: 'alice', password: 'alice-pw' });
-  await admin.call('userGrantRole', { user: 'alice', role: 'app' });
-  await admin.call('authEnable', {});
-}
 
 test('three members: replication, a snapshot to a member that was down, tokens valid everywhere, revokes at once, restarts', async (t) => {
   // Small log retention, so that the member kept down catches up from a snapshot.
@@ -33,8 +20,8 @@ test('three members: replication, a snapshot to a member that was down, tokens v
   const [n1, n2, n3] = cluster.members as [(typeof cluster.members)[0], (typeof cluster.members)[0], (typeof cluster.members)[0]];
 
   await n3.process.stop();
-  await setUp(authClient(t, n1.address));
-  const rootToken = await login(authClient(t, n2.address), 'root', 'root-pw');
+  await enableAuthWithAlice(authClient(t, n1.address));
+  const rootToken = await login(authClient(t, n2.address), 'root', ROOT_PASSWORD);
   const rootKv = kvWithToken(t, n1.address, rootToken);
   for (let i = 0; i < 60; i++) await rootKv.set(`app/fill-${i % 5}`, String(i));
 
@@ -43,7 +30,7 @@ test('three members: replication, a snapshot to a member that was down, tokens v
   // otherwise wait for a leader, up to a bound a busy machine can pass).
   await cluster.waitForLeader();
   // Authenticate waits for n3's read barrier: it answers once the snapshot is installed.
-  const aliceToken = await login(authClient(t, n3.address), 'alice', 'alice-pw');
+  const aliceToken = await login(authClient(t, n3.address), 'alice', ALICE_PASSWORD);
   t.regex(n3.process.output(), /installed snapshot from the leader/, 'n3 caught up from a snapshot, which carried users and roles');
   t.is(await outcome(kvWithToken(t, n2.address, aliceToken).set('app/k', 'v')), 'ok');
   t.is(await outcome(kvWithToken(t, n1.address, aliceToken).get('app/k')), 'ok');
@@ -63,7 +50,7 @@ test('three members: replication, a snapshot to a member that was down, tokens v
   t.is(await outcome(kvWithToken(t, n3.address, undefined).get('app/k')), ErrorCode.ERROR_CODE_AUTH_REQUIRED);
   t.is(await outcome(kvWithToken(t, n1.address, aliceToken).get('app/k')), ErrorCode.ERROR_CODE_PERMISSION_DENIED);
   t.is(await outcome(authClient(t, n3.address, rootToken).call('userList', {})), 'ok');
-  t.is(await outcome(login(authClient(t, n2.address), 'alice', 'alice-pw')), 'ok');
+  t.is(await outcome(login(authClient(t, n2.address), 'alice', ALICE_PASSWORD)), 'ok');
   // HashKV is root's.
   const hashKv = (address: string) =>
     new Promise<HashKVResponse>((resolve, reject) =>
@@ -78,9 +65,9 @@ test('a token expires after --auth-token-ttl; authenticating again gives a worki
   const node = await startNodeProcess({ args: ['--auth-token-ttl', String(ttlMs)] });
   t.teardown(() => node.cleanup());
   const admin = authClient(t, node.address);
-  await setUp(admin);
+  await enableAuthWithAlice(admin);
   const before = Date.now();
-  const token = await login(admin, 'alice', 'alice-pw');
+  const token = await login(admin, 'alice', ALICE_PASSWORD);
   const kv = kvWithToken(t, node.address, token);
   t.is(await outcome(kv.set('app/k', 'v')), 'ok');
   // Polled until the member refuses it; the bound only stops a stuck test.
@@ -92,5 +79,5 @@ test('a token expires after --auth-token-ttl; authenticating again gives a worki
   }
   t.is(last, ErrorCode.ERROR_CODE_INVALID_AUTH_TOKEN);
   t.true(Date.now() - before >= ttlMs, 'not before its TTL');
-  t.is(await outcome(kvWithToken(t, node.address, await login(admin, 'alice', 'alice-pw')).get('app/k')), 'ok');
+  t.is(await outcome(kvWithToken(t, node.address, await login(admin, 'alice', ALICE_PASSWORD)).get('app/k')), 'ok');
 });

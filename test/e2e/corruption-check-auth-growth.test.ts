@@ -7,84 +7,48 @@
  *   runs the periodic check once it has a peer.
  * The differing member is made by editing one stored value offline (key-space-damage.ts).
  */
-import { credentials, Metadata, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { credentials, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import test from 'ava';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode } from '../../gen/ts/cairn/v1/errors.js';
-import {
-  AlarmAction,
-  AlarmType,
-  MaintenanceServiceClient,
-  type AlarmsResponse,
-  type AlarmMember,
-} from '../../gen/ts/cairn/v1/maintenance.js';
+import { AlarmType, MaintenanceServiceClient } from '../../gen/ts/cairn/v1/maintenance.js';
 import { authClient, kvWithToken, login, maintenanceWithToken, outcome } from '../helpers/auth-clients.js';
-import { freePort, startClusterProcesses } from '../helpers/cluster-process.js';
-import { forgeValue, waitFor } from '../helpers/key-space-damage.js';
+import { addRoot, ROOT_PASSWORD } from '../helpers/auth-setup.js';
+import { freePort } from '../helpers/cluster-process.js';
+import {
+  ALARM_WAIT_MS,
+  alarmsOnceRaised,
+  CHECK_INTERVAL_MS,
+  listAlarms,
+  restartDamaged,
+  startCheckedCluster,
+} from '../helpers/corrupt-follower.js';
+import { forgeValue } from '../helpers/key-space-damage.js';
 import { Members } from '../helpers/member-clients.js';
 import { startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
-import { MIN_WAIT_MS } from '../helpers/wait.js';
+import { MIN_WAIT_MS, waitFor } from '../helpers/wait.js';
 import { acknowledgedPuts, readAll } from '../storage/damage-helpers.js';
 
-const CHECK_INTERVAL_MS = '300';
-const ALARM_WAIT_MS = 60_000;
-
-function alarmsOf(client: MaintenanceServiceClient): Promise<AlarmMember[]> {
-  return new Promise<AlarmsResponse>((resolve, reject) =>
-    client.alarms(
-      { action: AlarmAction.ALARM_ACTION_LIST, memberId: 0, alarm: AlarmType.ALARM_TYPE_UNSPECIFIED },
-      new Metadata(),
-      { deadline: Date.now() + 10_000 },
-      (err, res) => (err === null ? resolve(res) : reject(err)),
-    ),
-  ).then((r) => r.alarms);
-}
-
 test('with authentication on, a member whose key space differs is refused at start-up, else named by a CORRUPT alarm', async (t) => {
-  const cluster = await startClusterProcesses(3, ['--corrupt-check-interval', CHECK_INTERVAL_MS]);
-  t.teardown(() => cluster.cleanup());
-  const leaderName = await cluster.waitForLeader();
-  const leader = cluster.member(leaderName);
-  const victim = cluster.members.find((m) => m.name !== leaderName)!;
-  const victimId = (await victim.status(5000))!.header!.memberId;
-  const acks = await acknowledgedPuts(leader.address, 'config', 20);
+  const { cluster, leader, victim, victimId, acks } = await startCheckedCluster(t);
   const admin = authClient(t, leader.address);
-  await admin.call('userAdd', { name: 'root', password: 'root-pw' });
-  await admin.call('userGrantRole', { user: 'root', role: 'root' });
+  await addRoot(admin);
   await admin.call('authEnable', {});
   await cluster.waitForConvergence();
-  const token = await login(authClient(t, leader.address), 'root', 'root-pw');
-  t.deepEqual(await alarmsOf(maintenanceWithToken(t, leader.address, token)), [], 'no alarm while the members agree');
+  const token = await login(authClient(t, leader.address), 'root', ROOT_PASSWORD);
+  t.deepEqual(await listAlarms(maintenanceWithToken(t, leader.address, token)), [], 'no alarm while the members agree');
 
-  await victim.process.stop();
-  await forgeValue(victim.process.dataDir, acks[0]!.key, 'forged');
-  const initialCluster = cluster.members.map((m) => `${m.name}=${m.address}`).join(',');
-  const args = ['--name', victim.name, '--initial-cluster', initialCluster, '--corrupt-check-interval', CHECK_INTERVAL_MS];
-
-  // The start-up check gets its peers' hashes with authentication on.
-  const refused = await t.throwsAsync(startNodeProcess({ dataDir: victim.process.dataDir, listen: victim.address, args }));
-  t.regex(refused?.message ?? '', /key space differs from its peers'.*--discard-local-data-and-rejoin/s);
-
-  const bad = await startNodeProcess({
-    dataDir: victim.process.dataDir,
-    listen: victim.address,
-    args: [...args, '--no-initial-corrupt-check'],
-  });
-  t.teardown(() => bad.stop());
+  // The start-up check, which refuses it, gets its peers' hashes with authentication on.
+  const { bad } = await restartDamaged(t, cluster, victim, acks[0]!.key);
   for (const member of cluster.members) {
     const maintenance = maintenanceWithToken(t, member.address, token);
-    const alarms = await waitFor(
-      `CORRUPT alarm on ${member.name}`,
-      async () => {
-        const found = await alarmsOf(maintenance);
-        return found.length > 0 ? found : undefined;
-      },
-      ALARM_WAIT_MS,
-    ).catch((err: unknown) => {
-      throw new Error(`${String(err)}\n${cluster.logs()}\n--- ${victim.name} (restarted) ---\n${bad.output()}`);
-    });
+    const alarms = await alarmsOnceRaised(
+      member.name,
+      () => listAlarms(maintenance),
+      () => `${cluster.logs()}\n--- ${victim.name} (restarted) ---\n${bad.output()}`,
+    );
     t.deepEqual(
       alarms.map((a) => [a.memberId, a.alarm]),
       [[victimId, AlarmType.ALARM_TYPE_CORRUPT]],
@@ -154,24 +118,17 @@ test('a cluster grown from one member by MemberAdd runs the periodic check: a di
   const { id: n2Id, address: n2Address, process: n2, args: n2Args } = joined.get('n2')!;
   const maintenance = new MaintenanceServiceClient(n1Address, credentials.createInsecure());
   t.teardown(() => maintenance.close());
-  t.deepEqual(await alarmsOf(maintenance), [], 'no alarm while the members agree');
+  t.deepEqual(await listAlarms(maintenance), [], 'no alarm while the members agree');
 
   await n2.stop();
   await forgeValue(n2.dataDir, acks[0]!.key, 'forged');
   const bad = await startNodeProcess({ dataDir: n2.dataDir, listen: n2Address, args: [...n2Args, '--no-initial-corrupt-check'] });
   running.push(bad);
-  const alarms = await waitFor(
-    'CORRUPT alarm on n1',
-    async () => {
-      const found = await alarmsOf(maintenance);
-      return found.length > 0 ? found : undefined;
-    },
-    ALARM_WAIT_MS,
-  ).catch((err: unknown) => {
-    throw new Error(
-      `${String(err)}\n--- n1 ---\n${n1.output()}\n--- n2 ---\n${bad.output()}\n--- n3 ---\n${joined.get('n3')!.process.output()}`,
-    );
-  });
+  const alarms = await alarmsOnceRaised(
+    'n1',
+    () => listAlarms(maintenance),
+    () => `--- n1 ---\n${n1.output()}\n--- n2 ---\n${bad.output()}\n--- n3 ---\n${joined.get('n3')!.process.output()}`,
+  );
   t.deepEqual(
     alarms.map((a) => [a.memberId, a.alarm]),
     [[n2Id, AlarmType.ALARM_TYPE_CORRUPT]],

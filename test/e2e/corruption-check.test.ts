@@ -7,71 +7,36 @@
  * the clear error, reads still work. The operator rejoins the member and disarms the
  * alarm; writes resume.
  */
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { credentials } from '@grpc/grpc-js';
 import test from 'ava';
-import { AlarmAction, AlarmType, MaintenanceServiceClient, type AlarmsResponse } from '../../gen/ts/cairn/v1/maintenance.js';
-import { startClusterProcesses } from '../helpers/cluster-process.js';
-import { forgeValue, waitFor } from '../helpers/key-space-damage.js';
+import { AlarmType, MaintenanceServiceClient, type AlarmMember } from '../../gen/ts/cairn/v1/maintenance.js';
+import { alarmsOnceRaised, listAlarms, restartDamaged, startCheckedCluster } from '../helpers/corrupt-follower.js';
 import { runCli, startNodeProcess } from '../helpers/node-process.js';
-import { acknowledgedPuts } from '../storage/damage-helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
-const CHECK_INTERVAL_MS = '300';
-const ALARM_WAIT_MS = 60_000;
-
-function alarmsOf(address: string, action = AlarmAction.ALARM_ACTION_LIST): Promise<AlarmsResponse> {
+/** The alarms listed by the member at `address`, through a client of its own for the one call. */
+async function alarmsAt(address: string): Promise<AlarmMember[]> {
   const client = new MaintenanceServiceClient(address, credentials.createInsecure());
-  return new Promise<AlarmsResponse>((resolve, reject) =>
-    client.alarms(
-      { action, memberId: 0, alarm: AlarmType.ALARM_TYPE_UNSPECIFIED },
-      new Metadata(),
-      { deadline: Date.now() + 10_000 },
-      (err, res) => {
-        client.close();
-        if (err === null) resolve(res);
-        else reject(err);
-      },
-    ),
-  );
+  try {
+    return await listAlarms(client);
+  } finally {
+    client.close();
+  }
 }
 
 test('a member whose key space differs: refused at start-up, else a CORRUPT alarm stops writes until repaired and disarmed', async (t) => {
-  const cluster = await startClusterProcesses(3, ['--corrupt-check-interval', CHECK_INTERVAL_MS]);
-  t.teardown(() => cluster.cleanup());
-  const leaderName = await cluster.waitForLeader();
-  const leader = cluster.member(leaderName);
-  const victim = cluster.members.find((m) => m.name !== leaderName)!;
-  const victimId = (await victim.status(5000))!.header!.memberId;
-  const acks = await acknowledgedPuts(leader.address, 'config', 20);
+  const { cluster, leader, victim, victimId, acks } = await startCheckedCluster(t);
   await cluster.waitForConvergence();
-  t.deepEqual((await alarmsOf(leader.address)).alarms, [], 'no alarm while the members agree');
+  t.deepEqual(await alarmsAt(leader.address), [], 'no alarm while the members agree');
 
-  await victim.process.stop();
-  await forgeValue(victim.process.dataDir, acks[0]!.key, 'forged');
-  const initialCluster = cluster.members.map((m) => `${m.name}=${m.address}`).join(',');
-  const args = ['--name', victim.name, '--initial-cluster', initialCluster, '--corrupt-check-interval', CHECK_INTERVAL_MS];
-
-  // The start-up check: its peers agree with each other, not with it.
-  const refused = await t.throwsAsync(startNodeProcess({ dataDir: victim.process.dataDir, listen: victim.address, args }));
-  t.regex(refused?.message ?? '', /key space differs from its peers'.*--discard-local-data-and-rejoin/s);
-
-  // Without it, the leader's periodic check finds it.
-  const bad = await startNodeProcess({
-    dataDir: victim.process.dataDir,
-    listen: victim.address,
-    args: [...args, '--no-initial-corrupt-check'],
-  });
-  t.teardown(() => bad.stop());
+  // Refused by the start-up check; started without it, the leader's periodic check finds it.
+  const { bad, args } = await restartDamaged(t, cluster, victim, acks[0]!.key);
   for (const member of cluster.members) {
-    const alarms = await waitFor(
-      `CORRUPT alarm on ${member.name}`,
-      async () => {
-        const { alarms } = await alarmsOf(member.address);
-        return alarms.length > 0 ? alarms : undefined;
-      },
-      ALARM_WAIT_MS,
-    ).catch((err: unknown) => {
-      throw new Error(`${String(err)}\n${cluster.logs()}\n--- ${victim.name} (restarted) ---\n${bad.output()}`);
-    });
+    const alarms = await alarmsOnceRaised(
+      member.name,
+      () => alarmsAt(member.address),
+      () => `${cluster.logs()}\n--- ${victim.name} (restarted) ---\n${bad.output()}`,
+    );
     t.deepEqual(
       alarms.map((a) => [a.memberId, a.alarm]),
       [[victimId, AlarmType.ALARM_TYPE_CORRUPT]],
@@ -114,11 +79,7 @@ test('a member whose key space differs: refused at start-up, else a CORRUPT alar
   t.regex(disarm.stdout, /no alarm is active/);
   // Every member applied the disarm: each accepts a write.
   for (const member of cluster.members) {
-    await waitFor(
-      `no alarm on ${member.name}`,
-      async () => ((await alarmsOf(member.address)).alarms.length === 0 ? true : undefined),
-      30_000,
-    );
+    await waitFor(`no alarm on ${member.name}`, async () => ((await alarmsAt(member.address)).length === 0 ? true : undefined), 30_000);
     const put = await runCli(['put', `after-repair-${member.name}`, 'ok', '--endpoints', member.address]);
     t.is(put.code, 0, put.stderr);
   }

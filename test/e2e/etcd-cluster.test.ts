@@ -8,22 +8,10 @@ import test from 'ava';
 import { Event_EventType } from '../../gen/ts/etcd/api/mvccpb/kv.js';
 import { startClusterProcesses } from '../helpers/cluster-process.js';
 import { EtcdClients } from '../helpers/etcd-clients.js';
+import { retryUntilOk } from '../helpers/wait.js';
 
 const WAIT_MS = 60_000;
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
-
-/** Retries op until it succeeds (a member may answer UNAVAILABLE while a leader is elected). */
-async function eventually<T>(op: () => Promise<T>, what: string): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    try {
-      return await op();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what}: still failing after ${WAIT_MS} ms: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
 
 test('followers serve etcd reads, writes, watches and forwarded lease keep-alives', async (t) => {
   const cluster = await startClusterProcesses(3);
@@ -36,7 +24,7 @@ test('followers serve etcd reads, writes, watches and forwarded lease keep-alive
 
   const w = two.openWatch(t);
   const watchId = await w.create({ key: b('c/'), rangeEnd: b('c0'), prevKv: true });
-  const put = await eventually(() => one.put({ key: b('c/1'), value: b('1') }), 'put through a follower');
+  const put = await retryUntilOk(() => one.put({ key: b('c/1'), value: b('1') }), 'put through a follower', WAIT_MS);
   await leader.put({ key: b('c/1'), value: b('2') });
   const events = await w.waitForEvents(watchId, 2);
   t.deepEqual(

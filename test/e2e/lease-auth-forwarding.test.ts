@@ -9,28 +9,16 @@
 import { credentials, Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import test, { type ExecutionContext } from 'ava';
 import { readFileSync } from 'node:fs';
-import { AuthServiceClient, Permission_Type } from '../../gen/ts/cairn/v1/auth.js';
+import { AuthServiceClient } from '../../gen/ts/cairn/v1/auth.js';
 import { ErrorCode } from '../../gen/ts/cairn/v1/errors.js';
 import { KVServiceClient } from '../../gen/ts/cairn/v1/kv.js';
 import { FORWARDED_HEADER } from '../../server/api/lease-forwarder.js';
 import { AuthCalls, authClient, login, outcome, tokenInterceptor } from '../helpers/auth-clients.js';
+import { ALICE_PASSWORD, enableAuthWithAlice } from '../helpers/auth-setup.js';
 import { startClusterProcesses, type ClusterProcesses } from '../helpers/cluster-process.js';
-import { b, Kv } from '../helpers/grpc-clients.js';
+import { Kv } from '../helpers/grpc-clients.js';
 import { Leases } from '../helpers/lease-client.js';
 import { createTestPki, memberSan, type IssuedCertificate } from '../helpers/test-certificates.js';
-
-async function setUp(admin: AuthCalls): Promise<void> {
-  await admin.call('userAdd', { name: 'root', password: 'root-pw' });
-  await admin.call('userGrantRole', { user: 'root', role: 'root' });
-  await admin.call('roleAdd', { name: 'app' });
-  await admin.call('roleGrantPermission', {
-    name: 'app',
-    perm: { type: Permission_Type.TYPE_READWRITE, key: b('app/'), rangeEnd: b('app0') },
-  });
-  await admin.call('userAdd', { name: 'alice', password: 'alice-pw' });
-  await admin.call('userGrantRole', { user: 'alice', role: 'app' });
-  await admin.call('authEnable', {});
-}
 
 async function leaderAndFollower(cluster: ClusterProcesses): Promise<{ leader: string; follower: string }> {
   const leader = await cluster.waitForLeader();
@@ -85,8 +73,8 @@ test('plaintext with auth: keep-alives and time-to-live through a follower work 
   const cluster = await startClusterProcesses(3);
   t.teardown(() => cluster.cleanup());
   const { follower } = await leaderAndFollower(cluster);
-  await setUp(authClient(t, follower));
-  const alice = await login(authClient(t, follower), 'alice', 'alice-pw');
+  await enableAuthWithAlice(authClient(t, follower));
+  const alice = await login(authClient(t, follower), 'alice', ALICE_PASSWORD);
 
   await sessionThrough(t, leases(t, follower, credentials.createInsecure(), alice));
   // The follower checks its own client before forwarding anything.
@@ -112,7 +100,7 @@ test('TLS, --client-cert-auth and auth: the certificate CN is the user; forwardi
   const { leader, follower } = await leaderAndFollower(cluster);
   const admin = new AuthServiceClient(follower, root);
   t.teardown(() => admin.close());
-  await setUp(new AuthCalls(admin));
+  await enableAuthWithAlice(new AuthCalls(admin));
 
   // alice's certificate, no token: alice, inside her permission and not outside it.
   const kv = new Kv(new KVServiceClient(follower, alice));

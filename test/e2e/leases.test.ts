@@ -11,25 +11,13 @@ import { KVServiceClient, PutRequest, RangeRequest, type PutResponse, type Range
 import { startClusterProcesses } from '../helpers/cluster-process.js';
 import { Leases } from '../helpers/lease-client.js';
 import { startNodeProcess } from '../helpers/node-process.js';
+import { retryUntilOk } from '../helpers/wait.js';
 
 const ELECTION_TIMEOUT_S = 1;
 const WAIT_MS = 60_000;
 
 function call<Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) => void): Promise<Res> {
   return new Promise((resolve, reject) => invoke((err, res) => (err ? reject(err) : resolve(res))));
-}
-
-/** Retries op until it succeeds (a member may answer UNAVAILABLE while a leader is elected). */
-async function eventually<T>(op: () => Promise<T>, what: string): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    try {
-      return await op();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what}: still failing after ${WAIT_MS} ms: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 const put = (kv: KVServiceClient, key: string, lease: number): Promise<PutResponse> =>
@@ -70,7 +58,7 @@ test.serial(
     const killedAt = Date.now();
     await cluster.member(leaderName).process.kill();
     await cluster.waitForLeader();
-    const after = await eventually(() => leases2.timeToLive(id), 'time-to-live through a survivor');
+    const after = await retryUntilOk(() => leases2.timeToLive(id), 'time-to-live through a survivor', WAIT_MS);
     const elapsedS = (Date.now() - killedAt) / 1000;
     t.log(`remaining TTL ${before}s before the kill, ${after.ttl}s after (${elapsedS.toFixed(1)}s later)`);
     t.true(after.ttl < GRANTED - 1, `not reset to the granted ${GRANTED}s: ${after.ttl}s`);
@@ -82,7 +70,7 @@ test.serial(
 
     const ka2 = leases2.keepAlive();
     t.teardown(() => ka2.close());
-    t.is((await eventually(() => ka2.renew(id), 'keep-alive through a survivor')).ttl, GRANTED);
+    t.is((await retryUntilOk(() => ka2.renew(id), 'keep-alive through a survivor', WAIT_MS)).ttl, GRANTED);
   },
 );
 
@@ -108,7 +96,7 @@ test.serial('a leadership transfer checkpoints remaining TTLs first, so the next
   }
   const targetId = (await target.status(5000))!.header!.memberId;
   await call<MoveLeaderResponse>((cb) => maintenance.moveLeader({ targetId }, cb));
-  const after = await eventually(() => targetLeases.timeToLive(id), 'time-to-live on the new leader');
+  const after = await retryUntilOk(() => targetLeases.timeToLive(id), 'time-to-live on the new leader', WAIT_MS);
   t.log(`remaining TTL ${before}s before the transfer, ${after.ttl}s after`);
   t.true(after.ttl <= before + ELECTION_TIMEOUT_S + 1, `${after.ttl}s: the new leader did not continue from the checkpoint`);
 });
@@ -140,7 +128,7 @@ test.serial('a member that catches up by snapshot knows the leases and their key
     (await lagLeases.list()).leases.map((l) => l.id),
     [id],
   );
-  await eventually(() => lagLeases.revoke(id), 'revoke through the caught-up member');
+  await retryUntilOk(() => lagLeases.revoke(id), 'revoke through the caught-up member', WAIT_MS);
   await cluster.waitForConvergence(WAIT_MS);
   t.deepEqual(await keysOf(lagKv, 'eph/', true), [], 'the caught-up member deleted the keys it learned from the snapshot');
   const hashes = new Set((await Promise.all(cluster.members.map((m) => m.hashKv()))).map((h) => h.hash));
@@ -162,7 +150,7 @@ test.serial('a restarted member keeps its leases, their keys and their checkpoin
   kv = new KVServiceClient(node.address, credentials.createInsecure());
   t.teardown(() => leases.close());
   t.teardown(() => kv.close());
-  const ttl = await eventually(() => leases.timeToLive(id, true), 'time-to-live after restart');
+  const ttl = await retryUntilOk(() => leases.timeToLive(id, true), 'time-to-live after restart', WAIT_MS);
   t.deepEqual(
     ttl.keys.map((k) => k.toString()),
     ['svc/x'],

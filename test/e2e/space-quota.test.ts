@@ -16,7 +16,7 @@ import { KVServiceClient } from '../../gen/ts/cairn/v1/kv.js';
 import { b, errorDetails, grpcError, Kv, statusName } from '../helpers/grpc-clients.js';
 import { Leases } from '../helpers/lease-client.js';
 import { runCli, startNodeProcess } from '../helpers/node-process.js';
-import { MIN_WAIT_MS } from '../helpers/wait.js';
+import { MIN_WAIT_MS, waitFor } from '../helpers/wait.js';
 
 const QUOTA = 2 * 1024 * 1024;
 const VALUE_BYTES = 32 * 1024;
@@ -24,16 +24,6 @@ const VALUE_BYTES = 32 * 1024;
 const MAX_PUTS = 2000;
 /** Only stops a stuck run: the alarm is raised and ended within a check interval or two. */
 const ALARM_WAIT_MS = Math.max(MIN_WAIT_MS, 90_000);
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe().catch(() => undefined);
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function expectNoSpace(t: ExecutionContext, err: ServiceError, what: string): void {
   t.is(err.code, status.RESOURCE_EXHAUSTED, `${what}: ${statusName(err.code)} ${err.details}`);
@@ -130,7 +120,7 @@ for (const engine of ['leveldb', 'rocksdb'] as const) {
     }
 
     // No disarm: the member measures itself under the quota again and ends its alarm.
-    const resumed = await until(
+    const resumed = await waitFor(
       'writes resume once usage is back under the quota',
       () => kv.set('small', 'after').then((r) => r),
       ALARM_WAIT_MS,

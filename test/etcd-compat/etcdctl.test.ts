@@ -4,24 +4,12 @@
  * etcd and a three-member Cairn, outputs normalised and compared step by step.
  *
  * The runs against etcd validate the script itself (every step must run to completion
- * there). Against Cairn each step is a test: equal to etcd's output. Steps Cairn does not
- * yet answer as etcd does are listed in CAIRN_DIFFERS and run as `test.failing` with their
- * reason (docs/etcd-compatibility.md keeps the same account).
+ * there). Against Cairn each step is a test: equal to etcd's output, or the suite fails.
  */
 import test from 'ava';
 import { startBothClusters } from './both-clusters.js';
 import { ETCDCTL_37, ETCDCTL_DEBIAN, type Etcdctl } from './etcd-tools.js';
 import { runScript, STEPS } from './etcdctl-script.js';
-
-/**
- * The steps whose Cairn output does not yet equal etcd's, with why and whose side should
- * move, checked on this branch with etcd-kv and etcd-admin merged: for both etcdctl builds
- * (a step name) or one (`<client label>: <step name>`). They run as `test.failing`, so one
- * that starts to pass fails the suite until it is taken off this list.
- */
-const CAIRN_DIFFERS: ReadonlyMap<string, string> = new Map([]);
-
-const pending = (ctl: Etcdctl, step: string): string | undefined => CAIRN_DIFFERS.get(`${ctl.label}: ${step}`) ?? CAIRN_DIFFERS.get(step);
 
 const CLIENTS: readonly Etcdctl[] = [ETCDCTL_37, ETCDCTL_DEBIAN];
 
@@ -63,9 +51,7 @@ for (const ctl of CLIENTS) {
   });
 
   for (const [i, step] of STEPS.entries()) {
-    const reason = pending(ctl, step.name);
-    const title = `${ctl.label} against Cairn as against etcd: ${step.name}${reason === undefined ? '' : ` (pending: ${reason})`}`;
-    (reason === undefined ? test : test.failing)(title, (t) => {
+    test(`${ctl.label} against Cairn as against etcd: ${step.name}`, (t) => {
       const etcd = outputs!.etcd.get(ctl.label)![i]!;
       const cairn = outputs!.cairn.get(ctl.label)![i]!;
       t.is(cairn, etcd, `etcd:\n${etcd}\n\nCairn:\n${cairn}`);

@@ -1,7 +1,6 @@
 /**
  * For the corruption-check tests: a member's stored value changed offline (revisions and
- * everything else kept, so it starts as if healthy), and a wait on a condition probed until
- * it holds.
+ * everything else kept, so it starts as if healthy).
  */
 import { KeyValue } from '../../gen/ts/cairn/v1/types.js';
 import { MVCC_SPAN } from '../../server/mvcc/schema.js';
@@ -21,16 +20,5 @@ export async function forgeValue(dataDir: string, key: string, value: string): P
     await engine.write([{ type: 'put', key: newest.storedKey, value: Buffer.from(forged) }], { sync: true });
   } finally {
     await engine.close();
-  }
-}
-
-/** Probes until it returns a value (a throw counts as not yet); bounded only to stop a stuck test. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe().catch(() => undefined);
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }

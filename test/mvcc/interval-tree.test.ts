@@ -5,18 +5,7 @@ import { IntervalTree } from '../../server/mvcc/interval-tree.js';
 import { rangeContains, type KeyRange } from '../../server/mvcc/key-range.js';
 import { Watcher, type WatchSink } from '../../server/mvcc/watcher.js';
 import { WatcherIndex } from '../../server/mvcc/watcher-index.js';
-
-/** A small seeded PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../sim/prng.js';
 
 const ALPHABET = ['a', 'b', 'c', '\x00', '\xff'];
 function randomKey(rand: () => number): string {
@@ -38,7 +27,7 @@ function randomRange(rand: () => number): KeyRange {
 
 test('interval tree: stabbing queries match a brute-force scan through inserts and deletes', (t) => {
   for (let seed = 1; seed <= 20; seed++) {
-    const rand = prng(seed);
+    const rand = seededRandom(seed);
     const tree = new IntervalTree<string>();
     const model = new Map<string, KeyRange>();
     for (let step = 0; step < 400; step++) {
@@ -79,7 +68,7 @@ function watcher(id: number, range: KeyRange): Watcher {
 
 test('watcher index: finds exactly the watchers whose key or range holds the key', (t) => {
   for (let seed = 1; seed <= 10; seed++) {
-    const rand = prng(100 + seed);
+    const rand = seededRandom(100 + seed);
     const index = new WatcherIndex();
     const live = new Set<Watcher>();
     let nextId = 1;

@@ -23,10 +23,11 @@ import { Event_EventType, type KeyValue } from '../../gen/ts/cairn/v1/types.js';
 import type { CommandOutcome } from '../../server/apply/outcome.js';
 import { ENGINE_NAMES } from '../../server/config.js';
 import { CairnError, ErrorCode, type DomainErrorCode } from '../../server/errors.js';
-import { prefixRangeEnd } from '../../server/mvcc/key-range.js';
+import { prefixEnd } from '../../server/mvcc/key-range.js';
 import { EMPTY_STORE_REVISION } from '../../server/mvcc/revision.js';
 import { MVCC_SPAN, parseRevisionKey } from '../../server/mvcc/schema.js';
 import { b, compactCmd, delCmd, putCmd, TestStore } from '../helpers/mvcc-store.js';
+import { seededRandom } from '../sim/prng.js';
 
 const KEYS = ['a', 'ab', 'abc', 'b', 'ba', 'c', 'd', '\xff'];
 const PREFIXES = ['a', 'ab', 'b', '\xff', 'x'];
@@ -34,21 +35,10 @@ const STEPS = Number(process.env['MODEL_OPS'] ?? 3000);
 
 // ---- PRNG ----
 
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 class Rng {
   private readonly next: () => number;
   constructor(seed: number) {
-    this.next = mulberry32(seed);
+    this.next = seededRandom(seed);
   }
   float(): number {
     return this.next();
@@ -295,7 +285,7 @@ function randomSel(rng: Rng): Sel {
     }
     case 3: {
       const p = rng.pick(PREFIXES);
-      return { start: p, end: prefixRangeEnd(b(p)).toString('latin1') };
+      return { start: p, end: prefixEnd(b(p)).toString('latin1') };
     }
     case 4:
       return { start: rng.pick(['', ...KEYS]), end: '\0' };

@@ -23,7 +23,7 @@ import { AuthStore } from '../../server/apply/auth/auth-store.js';
 import { ENGINE_NAMES, type EngineName } from '../../server/config.js';
 import { CairnError, ErrorCode, type DomainErrorCode } from '../../server/errors.js';
 import type { RevisionEvents } from '../../server/mvcc/events.js';
-import { prefixRangeEnd } from '../../server/mvcc/key-range.js';
+import { prefixEnd } from '../../server/mvcc/key-range.js';
 import { MVCC_SPAN, parseRevisionKey } from '../../server/mvcc/schema.js';
 import { b, compactCmd, delCmd, header, putCmd, TestStore } from '../helpers/mvcc-store.js';
 import { MIN_WAIT_MS } from '../helpers/wait.js';
@@ -153,12 +153,12 @@ for (const engine of ENGINE_NAMES) {
     t.deepEqual(keys(await ts.range('a', 'ab')), ['a']);
     t.deepEqual(keys(await ts.range('b', 'b')), []);
     t.deepEqual(keys(await ts.range('c', 'a')), []);
-    const prefix = (p: string) => ts.range(p, prefixRangeEnd(b(p)).toString('latin1'));
+    const prefix = (p: string) => ts.range(p, prefixEnd(b(p)).toString('latin1'));
     t.deepEqual(keys(await prefix('ab')), ['ab', 'abc', 'abd']);
     t.deepEqual(keys(await prefix('b')), ['b', 'ba']);
     t.deepEqual(keys(await prefix('\xff')), ['\xff', '\xff\xff']);
-    t.deepEqual(prefixRangeEnd(b('a\xff')), b('b'));
-    t.deepEqual(prefixRangeEnd(b('\xff\xff')), Buffer.from([0]));
+    t.deepEqual(prefixEnd(b('a\xff')), b('b'));
+    t.deepEqual(prefixEnd(b('\xff\xff')), Buffer.from([0]));
     t.deepEqual(keys(await ts.range('b', '\0')), ['b', 'ba', 'c', '\xff', '\xff\xff']);
     t.deepEqual(keys(await ts.range('\xff\xff', '\0')), ['\xff\xff']);
     t.deepEqual(keys(await ts.range('', '\0')), ['a', 'ab', 'abc', 'abd', 'b', 'ba', 'c', '\xff', '\xff\xff']);
@@ -430,7 +430,7 @@ for (const engine of ENGINE_NAMES) {
     await ts.put('p/b', '2'); // 4
     await ts.put('q', '9'); // 5
     const holds = async (c: Compare) => (await ts.txn({ compare: [c] })).succeeded;
-    const end = prefixRangeEnd(b('p/')).toString('latin1');
+    const end = prefixEnd(b('p/')).toString('latin1');
     t.true(await holds(cmp(Target.COMPARE_TARGET_VERSION, Result.COMPARE_RESULT_GREATER, 'p/', 0, end)));
     t.false(await holds(cmp(Target.COMPARE_TARGET_VERSION, Result.COMPARE_RESULT_EQUAL, 'p/', 1, end)));
     t.true(await holds(cmp(Target.COMPARE_TARGET_MOD, Result.COMPARE_RESULT_LESS, 'p/', 5, end)));

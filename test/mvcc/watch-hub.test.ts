@@ -10,17 +10,7 @@ import { rangeContains, type KeyRange } from '../../server/mvcc/key-range.js';
 import { WatchHub } from '../../server/mvcc/watch-hub.js';
 import { Watcher, type WatchSink } from '../../server/mvcc/watcher.js';
 import { b, TestStore } from '../helpers/mvcc-store.js';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../sim/prng.js';
 
 /** What a watcher got, as "type key=value@rev prev=..." lines, one array per offered revision. */
 type Received = string[][];
@@ -98,7 +88,7 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 for (const seed of [1, 2, 3, 4, 5, 6, 7, 8, 9]) {
   test(`seed ${seed}: every watcher gets exactly its events through fall-outs and group catch-ups`, async (t) => {
-    const rand = prng(seed);
+    const rand = seededRandom(seed);
     const ts = await TestStore.create(seed % 2 === 0 ? 'leveldb' : 'rocksdb');
     t.teardown(() => ts.destroy());
     const hub = new WatchHub(

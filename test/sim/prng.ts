@@ -45,3 +45,9 @@ export class Prng implements RandomSource {
     return new Prng(Math.floor(this.next() * 4294967296));
   }
 }
+
+/** A Prng's next() alone, for code that draws from a plain `() => number`. */
+export function seededRandom(seed: number): () => number {
+  const prng = new Prng(seed);
+  return () => prng.next();
+}

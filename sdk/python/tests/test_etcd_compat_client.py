@@ -15,9 +15,6 @@ from etcd_cluster import EtcdCluster
 
 from cluster import Cluster
 
-# Why the scenario does not pass on Cairn yet; None once it does.
-CAIRN_PENDING: str | None = None
-
 EXPECTED = [
     "get p/a: 1",
     "prefix p/: [('p/a', '1'), ('p/b', '2')]",
@@ -103,7 +100,6 @@ def test_scenario_against_etcd(etcd: EtcdCluster) -> None:
     assert scenario(etcd.endpoints[0]) == EXPECTED
 
 
-@pytest.mark.xfail(CAIRN_PENDING is not None, reason=f"pending on Cairn: {CAIRN_PENDING}", strict=True)
 def test_scenario_against_cairn(fresh_cluster: Cluster) -> None:
     fresh_cluster.wait_for_leader()
     assert scenario(fresh_cluster.endpoints[0]) == EXPECTED

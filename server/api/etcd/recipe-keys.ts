@@ -1,5 +1,5 @@
 import type { KeyNeed } from '../../apply/auth/key-needs.js';
-import { prefixEnd } from './key-prefix.js';
+import { prefixEnd } from '../../mvcc/key-range.js';
 
 /** concurrency.NewMutex's prefix: the lock's name and a slash. */
 export function lockPrefix(name: Buffer): Buffer {

@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ServerWritableStream } from '@grpc/grpc-js';
-import type { Logger } from 'pino';
 import type { ResponseHeader, SnapshotRequest, SnapshotResponse } from '../../../gen/ts/etcd/api/etcdserverpb/rpc.js';
-import type { BackupPiece } from '../../mvcc/backup-export.js';
-import type { SnapshotStreamSlots } from '../snapshot-stream-slots.js';
+import { drainedOrCancelled, type SnapshotStreamDeps } from '../snapshot-stream.js';
 import { toEtcdServiceError } from './rpctypes.js';
 
 /** etcd's snapshot files end with a SHA-256 and are sized so: (size % 512) == 32 (etcd's hasChecksum). */
@@ -28,22 +26,20 @@ export function etcdSnapshotTrailer(backupBytes: number, digestSoFar: ReturnType
   return Buffer.concat([tail, digestSoFar.digest()]);
 }
 
-export interface EtcdSnapshotDeps {
-  readonly backup: () => AsyncGenerator<BackupPiece>;
-  readonly estimateBytes: () => Promise<number>;
-  readonly header: () => ResponseHeader;
-  readonly version: string;
-  /** The member's one bound on backup streams, shared with cairn.v1's Snapshot. */
-  readonly slots: SnapshotStreamSlots;
-  readonly logger: Logger;
-}
-
-/** Maintenance.Snapshot for etcd's clients; paced by the transport like snapshot-stream.ts. */
-export function etcdSnapshotHandler(deps: EtcdSnapshotDeps): (call: ServerWritableStream<SnapshotRequest, SnapshotResponse>) => void {
+/**
+ * Maintenance.Snapshot for etcd's clients; paced by the transport like snapshot-stream.ts,
+ * from the same dependencies with etcd's response header (and the same slots).
+ */
+export function etcdSnapshotHandler(
+  deps: SnapshotStreamDeps<ResponseHeader>,
+): (call: ServerWritableStream<SnapshotRequest, SnapshotResponse>) => void {
   return (call) => deps.slots.serve(call, () => stream(call, deps), toEtcdServiceError, deps.logger);
 }
 
-async function stream(call: ServerWritableStream<SnapshotRequest, SnapshotResponse>, deps: EtcdSnapshotDeps): Promise<void> {
+async function stream(
+  call: ServerWritableStream<SnapshotRequest, SnapshotResponse>,
+  deps: SnapshotStreamDeps<ResponseHeader>,
+): Promise<void> {
   const estimated = await deps.estimateBytes();
   const digest = createHash('sha256');
   let sent = 0;
@@ -73,17 +69,4 @@ async function stream(call: ServerWritableStream<SnapshotRequest, SnapshotRespon
   if (call.cancelled) return;
   await send(etcdSnapshotTrailer(sent, digest), 0);
   deps.logger.info({ bytes: sent }, 'etcd snapshot sent');
-}
-
-function drainedOrCancelled(call: ServerWritableStream<SnapshotRequest, SnapshotResponse>): Promise<void> {
-  if (call.cancelled) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      call.off('drain', done);
-      call.off('cancelled', done);
-      resolve();
-    };
-    call.on('drain', done);
-    call.on('cancelled', done);
-  });
 }

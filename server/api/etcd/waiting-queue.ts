@@ -12,9 +12,9 @@ import {
 import type { KeyValue, ResponseHeader } from '../../../gen/ts/cairn/v1/types.js';
 import type { WritePath } from '../../apply/write-path.js';
 import { CairnError, ErrorCode } from '../../errors.js';
+import { prefixEnd } from '../../mvcc/key-range.js';
 import type { MvccStore } from '../../mvcc/kv-store.js';
 import type { RequestValidator } from '../validate.js';
-import { prefixEnd } from './key-prefix.js';
 import type { PrefixChanges } from './prefix-changes.js';
 
 /** clientv3/concurrency's default session TTL, which etcd's Lock and Campaign grant when given no lease. */

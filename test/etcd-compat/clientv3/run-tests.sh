@@ -3,7 +3,6 @@
 # three-member etcd and a three-member Cairn (each test starts its clusters). Run from
 # anywhere; builds the server (npx tsc -p .) when dist/ is missing and installs the etcd
 # tools when missing. Arguments go to go test (npm test passes -json to count the results).
-# CAIRN_ETCD_COMPAT_PENDING=run also runs the tests listed as pending on Cairn.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"

@@ -41,12 +41,8 @@ var targets = []target{
 	{name: "cairn", start: startCairn},
 }
 
-// cairnPending lists the tests Cairn does not pass yet, by test name, with why: they are
-// skipped against Cairn (never against etcd) unless CAIRN_ETCD_COMPAT_PENDING=run, which
-// runs them to see how far Cairn has come. The list shrinks as the etcd services land.
-var cairnPending = map[string]string{}
-
-// forEachTarget runs body once against each target, each with a fresh cluster.
+// forEachTarget runs body once against each target, each with a fresh cluster: Cairn must
+// give what etcd gives, or the test fails.
 func forEachTarget(t *testing.T, body func(t *testing.T, c *cluster)) {
 	forEachTargetWith(t, nil, body)
 }
@@ -56,15 +52,6 @@ func forEachTarget(t *testing.T, body func(t *testing.T, c *cluster)) {
 func forEachTargetWith(t *testing.T, flags map[string][]string, body func(t *testing.T, c *cluster)) {
 	for _, tg := range targets {
 		t.Run(tg.name, func(t *testing.T) {
-			if tg.name == "cairn" && os.Getenv("CAIRN_ETCD_COMPAT_PENDING") != "run" {
-				reason, pending := cairnPending[t.Name()]
-				if !pending {
-					reason, pending = cairnPending["*"]
-				}
-				if pending {
-					t.Skipf("pending on Cairn: %s (CAIRN_ETCD_COMPAT_PENDING=run runs it)", reason)
-				}
-			}
 			body(t, tg.start(t, flags[tg.name]...))
 		})
 	}
