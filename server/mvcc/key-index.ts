@@ -5,20 +5,14 @@ import sortedBtree from 'sorted-btree';
 const BTree = sortedBtree.default;
 type BTree<K, V> = InstanceType<typeof sortedBtree.default<K, V>>;
 import { invariant } from '../invariant.js';
+import { Generation } from './key-generation.js';
 import { compareRevisions, type Revision } from './revision.js';
 
 /**
- * One life of a key: from the put that created it to the delete that ended it. The
- * revisions are the changes in order; when ended, the last one is the delete (tombstone).
+ * A key's lives, oldest first: nearly every key has one, held without an array around it
+ * (an array per key would cost about 50 bytes more; issue 9).
  */
-interface Generation {
-  /** The put that started this life; kept even when compaction drops it from revs. */
-  created: Revision;
-  /** Changes ever made in this life, including compacted ones: the version of revs[last]. */
-  changes: number;
-  revs: Revision[];
-  ended: boolean;
-}
+type Generations = Generation | Generation[];
 
 /** What the index knows of one key at one revision, enough to read its stored version. */
 export interface KeyAtRevision {
@@ -34,7 +28,7 @@ export interface KeyAtRevision {
  * code-unit order equals the byte order of the original keys.
  */
 export class KeyIndex {
-  private readonly keys = new BTree<string, Generation[]>();
+  private readonly keys = new BTree<string, Generations>();
 
   get size(): number {
     return this.keys.size;
@@ -43,16 +37,12 @@ export class KeyIndex {
   put(key: string, rev: Revision): void {
     const generations = this.keys.get(key);
     if (generations === undefined) {
-      this.keys.set(key, [newGeneration(rev)]);
+      this.keys.set(key, new Generation(rev));
       return;
     }
-    const last = generations[generations.length - 1];
-    if (last === undefined || last.ended) {
-      generations.push(newGeneration(rev));
-    } else {
-      last.revs.push(rev);
-      last.changes++;
-    }
+    const last = lastOf(generations);
+    if (last.ended) this.keys.set(key, appended(generations, new Generation(rev)));
+    else last.push(rev);
   }
 
   /**
@@ -61,32 +51,32 @@ export class KeyIndex {
    */
   restorePut(key: string, rev: Revision, createdMain: number, version: number): void {
     this.put(key, rev);
-    const generations = this.keys.get(key)!;
-    const last = generations[generations.length - 1]!;
-    if (last.revs.length === 1) last.created = { main: createdMain, sub: 0 };
+    const last = lastOf(this.keys.get(key)!);
+    if (last.count === 1) {
+      last.createdMain = createdMain;
+      last.createdSub = 0;
+    }
     last.changes = version;
   }
 
   /** Re-indexes a stored delete at start; its put may already be compacted away. */
   restoreTombstone(key: string, rev: Revision): void {
     const generations = this.keys.get(key);
-    const last = generations?.[generations.length - 1];
-    if (last !== undefined && !last.ended) {
+    if (generations !== undefined && !lastOf(generations).ended) {
       this.tombstone(key, rev);
       return;
     }
-    const orphan: Generation = { created: rev, changes: 1, revs: [rev], ended: true };
-    if (generations === undefined) this.keys.set(key, [orphan]);
-    else generations.push(orphan);
+    const orphan = new Generation(rev);
+    orphan.ended = true;
+    this.keys.set(key, generations === undefined ? orphan : appended(generations, orphan));
   }
 
   /** Records a delete; the key must be live. */
   tombstone(key: string, rev: Revision): void {
     const generations = this.keys.get(key);
-    const last = generations?.[generations.length - 1];
+    const last = generations === undefined ? undefined : lastOf(generations);
     invariant(last !== undefined && !last.ended, () => `tombstone of key that is not live at ${rev.main}`);
-    last.revs.push(rev);
-    last.changes++;
+    last.push(rev);
     last.ended = true;
   }
 
@@ -106,7 +96,7 @@ export class KeyIndex {
     const toEnd = end === '';
     const high = toEnd ? this.keys.maxKey() : end;
     if (high === undefined) return;
-    this.keys.forRange(start, high, toEnd, (key: string, generations: Generation[]) => {
+    this.keys.forRange(start, high, toEnd, (key: string, generations: Generations) => {
       const found = visibleAt(generations, atRev);
       if (found !== undefined) visit(key, found);
     });
@@ -116,13 +106,14 @@ export class KeyIndex {
   previous(key: string, rev: Revision): KeyAtRevision | undefined {
     const generations = this.keys.get(key);
     if (generations === undefined) return undefined;
-    for (let g = generations.length - 1; g >= 0; g--) {
-      const gen = generations[g]!;
-      for (let i = gen.revs.length - 1; i >= 0; i--) {
-        const candidate = gen.revs[i]!;
+    const all = asArray(generations);
+    for (let g = all.length - 1; g >= 0; g--) {
+      const gen = all[g]!;
+      for (let i = gen.count - 1; i >= 0; i--) {
+        const candidate = gen.revisionAt(i);
         if (compareRevisions(candidate, rev) >= 0) continue;
-        if (gen.ended && i === gen.revs.length - 1) return undefined;
-        return { modified: candidate, created: gen.created, version: versionAt(gen, i) };
+        if (gen.ended && i === gen.count - 1) return undefined;
+        return { modified: candidate, created: gen.created, version: gen.versionAt(i) };
       }
     }
     return undefined;
@@ -137,32 +128,40 @@ export class KeyIndex {
   compact(atRev: number): Set<string> {
     const kept = new Set<string>();
     const emptied: string[] = [];
-    this.keys.forEach((generations: Generation[], key: string) => {
+    const changed: [string, Generations][] = [];
+    this.keys.forEach((generations: Generations, key: string) => {
+      const all = asArray(generations);
       const survivors: Generation[] = [];
-      for (const gen of generations) {
-        const last = gen.revs[gen.revs.length - 1]!;
-        if (gen.ended && last.main < atRev) continue;
-        const firstKept = lastIndexBefore(gen.revs, atRev + 1);
-        if (firstKept > 0) gen.revs.splice(0, firstKept);
-        const head = gen.revs[0]!;
+      for (const gen of all) {
+        if (gen.ended && gen.mainAt(gen.count - 1) < atRev) continue;
+        const firstKept = gen.lastIndexBefore(atRev + 1);
+        if (firstKept > 0) gen.dropFirst(firstKept);
+        const head = gen.revisionAt(0);
         if (head.main < atRev) kept.add(revisionId(head));
         survivors.push(gen);
       }
       if (survivors.length === 0) emptied.push(key);
-      else if (survivors.length !== generations.length) this.keys.set(key, survivors);
+      else if (survivors.length !== all.length) changed.push([key, survivors.length === 1 ? survivors[0]! : survivors]);
     });
     for (const key of emptied) this.keys.delete(key);
+    for (const [key, generations] of changed) this.keys.set(key, generations);
     return kept;
   }
 }
 
-function newGeneration(rev: Revision): Generation {
-  return { created: rev, changes: 1, revs: [rev], ended: false };
+function lastOf(generations: Generations): Generation {
+  return generations instanceof Generation ? generations : generations[generations.length - 1]!;
 }
 
-/** The version (puts so far in this life) of the change at position i of gen.revs. */
-function versionAt(gen: Generation, i: number): number {
-  return gen.changes - (gen.revs.length - 1 - i);
+function asArray(generations: Generations): readonly Generation[] {
+  return generations instanceof Generation ? [generations] : generations;
+}
+
+/** The generations with one more after them (a new array: the single form has none to grow). */
+function appended(generations: Generations, gen: Generation): Generation[] {
+  if (generations instanceof Generation) return [generations, gen];
+  generations.push(gen);
+  return generations;
 }
 
 /** A string naming a revision, for sets of revisions. */
@@ -170,26 +169,22 @@ export function revisionId(rev: Revision): string {
   return `${rev.main}_${rev.sub}`;
 }
 
-function visibleAt(generations: Generation[], atRev: number): KeyAtRevision | undefined {
+function visibleAt(generations: Generations, atRev: number): KeyAtRevision | undefined {
+  if (generations instanceof Generation) return visibleIn(generations, atRev);
   for (let g = generations.length - 1; g >= 0; g--) {
     const gen = generations[g]!;
-    const first = gen.revs[0];
-    if (first === undefined || first.main > atRev) continue;
-    const n = lastIndexBefore(gen.revs, atRev + 1);
-    if (gen.ended && n === gen.revs.length - 1) return undefined;
-    return { modified: gen.revs[n]!, created: gen.created, version: versionAt(gen, n) };
+    if (gen.mainAt(0) > atRev) continue;
+    return visibleIn(gen, atRev);
   }
   return undefined;
 }
 
-/** Index of the last revision with main < bound (revs sorted ascending); -1 if none. */
-function lastIndexBefore(revs: Revision[], bound: number): number {
-  let lo = 0;
-  let hi = revs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (revs[mid]!.main < bound) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo - 1;
+/** What a read at atRev sees of one generation, which must not begin after atRev (or sees nothing). */
+function visibleIn(gen: Generation, atRev: number): KeyAtRevision | undefined {
+  const n = gen.lastIndexBefore(atRev + 1);
+  if (n < 0 || (gen.ended && n === gen.count - 1)) return undefined;
+  const modified = gen.revisionAt(n);
+  // A key read at the put that created it (most keys of a config store) shares one object.
+  const created = gen.createdMain === modified.main && gen.createdSub === modified.sub ? modified : gen.created;
+  return { modified, created, version: gen.versionAt(n) };
 }

@@ -287,3 +287,33 @@ test('restore then compact yields the same kept set as live indexing then compac
   t.deepEqual([...restored.compact(7)].sort(), [...live.compact(7)].sort());
   for (let rev = 7; rev <= 10; rev++) t.deepEqual(rangeOf(restored, '', '', rev), rangeOf(live, '', '', rev), `at ${rev}`);
 });
+
+// A key's generation keeps its latest change apart from the earlier ones, which it copies to
+// grow while they are few and pushes to past 16: every read must see the same history across
+// both forms, the generations around a delete, and compactions that cut into them.
+test('a key with a long history reads the same at every revision, across deletes and compactions', (t) => {
+  const index = new KeyIndex();
+  // k: puts at 2..41 (sub 0 and 1 alternately as in transactions), deleted at 42, again 43..45.
+  for (let main = 2; main <= 41; main++) index.put('k', r(main, main % 2));
+  index.tombstone('k', r(42));
+  for (let main = 43; main <= 45; main++) index.put('k', r(main));
+  for (let main = 2; main <= 41; main++) t.deepEqual(index.get('k', main), at(r(main, main % 2), r(2), main - 1), `at ${main}`);
+  t.is(index.get('k', 42), undefined);
+  t.deepEqual(index.get('k', 44), at(r(44), r(43), 2));
+  t.deepEqual(index.previous('k', r(41, 1)), at(r(40, 0), r(2), 39));
+  t.is(index.previous('k', r(43)), undefined); // just before 43 is the delete
+
+  // A read at 31 sees the put at 31 itself: kept, and not reported (it is not below 31).
+  t.deepEqual([...index.compact(31)], []);
+  for (let main = 31; main <= 41; main++) {
+    t.deepEqual(index.get('k', main), at(r(main, main % 2), r(2), main - 1), `at ${main} after compact`);
+  }
+  t.is(index.previous('k', r(31, 1)), undefined);
+  t.deepEqual(index.previous('k', r(33, 1)), at(r(32), r(2), 31));
+
+  // Past the delete only the second life is left, created at 43, version counting on.
+  t.deepEqual([...index.compact(44)], []);
+  t.deepEqual(index.get('k', 44), at(r(44), r(43), 2));
+  t.deepEqual(index.get('k', 100), at(r(45), r(43), 3));
+  t.is(index.size, 1);
+});
