@@ -121,6 +121,9 @@ const STOPPED_CC: DriverConfChangeResult = { accepted: false, reason: 'stopped' 
  *   5. Release read states whose index is applied; maybe snapshot + compact (by count of
  *      applied entries, or by bytes held in memory: see maybeCompact).
  *
+ * Before step 0, a Ready's messages to one peer are merged where the peer ends in the same
+ * state either way (coalesce-messages.ts): the core makes one append per proposal and follower.
+ *
  * Only one Ready is processed at a time; inputs that arrive meanwhile are stepped into the
  * core and show up in the next Ready. Any failure is fatal: the driver stops and reports it.
  *
