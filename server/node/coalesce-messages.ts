@@ -62,7 +62,8 @@ function absorb(slot: Slot, b: Message, maxEntryBytes: number): boolean {
       slot.message = b;
       return true;
     case MessageType.Prop:
-      return allNormal(slot.entries ?? a.entries) && allNormal(b.entries) && addEntries(slot, b.entries, maxEntryBytes);
+      // A slot with entries of its own only ever took normal ones: no need to look again.
+      return (slot.entries !== undefined || allNormal(a.entries)) && allNormal(b.entries) && addEntries(slot, b.entries, maxEntryBytes);
     default:
       return false;
   }
