@@ -15,7 +15,10 @@ import { EntryType, type Entry, type NodeId } from '../raft/types.js';
  *    end (its `index`/`logTerm` name the first's last entry): the follower would append the
  *    first, then the second, then commit min(commit, last new index); with the commit only
  *    growing, the merged message leaves the same log and commit. A rejection is answered by
- *    the first index's check either way.
+ *    the first index's check either way. One difference, for progress only: a follower whose
+ *    commit is already past the first's index answers the merged message with its commit and
+ *    takes none of it, where it would have taken the second's entries; the leader then sends
+ *    them again from that commit, as it does after any lost append.
  *  - MsgAppResp after MsgAppResp of the same term, neither a rejection, the second
  *    acknowledging at least as much: the leader's progress only moves up to the highest
  *    acknowledged index, so the second alone moves it as far.
