@@ -110,6 +110,8 @@ export interface RaftMember {
   close(): Promise<void>;
 }
 
+/** Entry bytes per append, as the core cuts them and as the driver merges them (see grpc-server.ts). */
+const MAX_APPEND_BYTES = 1024 * 1024;
 /** How often the leader looks for expired leases (etcd: 500 ms). */
 const LESSOR_TICK_MS = 250;
 /** Most leases in one expiry or checkpoint command (etcd batches 1000 too). */
@@ -145,8 +147,8 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     electionTick: Math.max(2, Math.round(o.electionTimeoutMs / o.heartbeatIntervalMs)),
     // Entries the store already holds are not handed out again (it would skip them anyway).
     applied: Math.max(firstApplicable, Math.min(o.store.consistentIndex, hardState.commit)),
-    // Appends stay well under the peer service's message cap (see grpc-server.ts).
-    maxSizePerMsg: 1024 * 1024,
+    // Appends stay well under the peer service's message cap.
+    maxSizePerMsg: MAX_APPEND_BYTES,
   });
 
   // The configuration the core recovered (snapshot + conf changes replayed up to applied).
@@ -237,6 +239,7 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     sender: transport,
     stateMachine: entryTracer?.stateMachine(applier) ?? applier,
     ticker: new IntervalTicker(o.heartbeatIntervalMs),
+    maxMergedEntryBytes: MAX_APPEND_BYTES,
     snapshotEvery: o.snapshotCount,
     compactKeep: o.snapshotCatchUpEntries,
     logMemoryBound: { maxBytes: o.maxRaftLogMemoryBytes, log: o.logStore.memory },

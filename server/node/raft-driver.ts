@@ -11,6 +11,7 @@ import type { LogCompactionCause, RaftObserver } from './ports/raft-observer.js'
 import type { PersistBatch, RaftLogPersistence } from './ports/raft-log-persistence.js';
 import type { StateMachine } from './ports/state-machine.js';
 import type { Ticker } from './ports/ticker.js';
+import { coalesceMessages } from './coalesce-messages.js';
 
 /** What the driver is built from; the I/O parts are the ports in ./ports/, implemented by the layers above. */
 export interface RaftDriverOptions {
@@ -23,6 +24,11 @@ export interface RaftDriverOptions {
   readonly snapshotEvery?: number;
   /** Entries kept below a new snapshot so slightly lagging followers avoid a snapshot. */
   readonly compactKeep?: number;
+  /**
+   * Cap on the entry bytes of a message merged from several of one Ready (see
+   * coalesce-messages.ts); the core's maxSizePerMsg. Default 1 MiB.
+   */
+  readonly maxMergedEntryBytes?: number;
   /**
    * Bound on the bytes of entries the in-memory log (`log`, the storage the core reads)
    * holds: past `maxBytes` the driver compacts early, as snapshotEvery does by count (see
@@ -87,6 +93,7 @@ export type ReplicationProgress = ReadonlyMap<
 >;
 
 export type DriverSubmitResult = SubmitResult | { readonly accepted: false; readonly reason: 'stopped' };
+const DEFAULT_MAX_MERGED_ENTRY_BYTES = 1024 * 1024;
 const STOPPED: DriverSubmitResult = { accepted: false, reason: 'stopped' };
 const STOPPED_CC: DriverConfChangeResult = { accepted: false, reason: 'stopped' };
 
@@ -113,6 +120,9 @@ const STOPPED_CC: DriverConfChangeResult = { accepted: false, reason: 'stopped' 
  *   4. ADVANCE the core: marks entries stable (the leader now counts itself) and applied.
  *   5. Release read states whose index is applied; maybe snapshot + compact (by count of
  *      applied entries, or by bytes held in memory: see maybeCompact).
+ *
+ * Before step 0, a Ready's messages to one peer are merged where the peer ends in the same
+ * state either way (coalesce-messages.ts): the core makes one append per proposal and follower.
  *
  * Only one Ready is processed at a time; inputs that arrive meanwhile are stepped into the
  * core and show up in the next Ready. Any failure is fatal: the driver stops and reports it.
@@ -309,11 +319,13 @@ export class RaftDriver {
       this.reportedLeader = rd.softState.lead;
       if (rd.softState.lead !== 0) this.opts.observer?.leaderChanged();
     }
+    // One message per peer where the core made several (each costs both ends a step and an answer).
+    const messages = coalesceMessages(rd.messages, this.opts.maxMergedEntryBytes ?? DEFAULT_MAX_MERGED_ENTRY_BYTES);
     if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
       // 0. a leader's replication leaves now, the rest after the write
       const early: Message[] = [];
       const later: Message[] = [];
-      for (const m of rd.messages) (this.mayLeaveBeforeWrite(m) ? early : later).push(m);
+      for (const m of messages) (this.mayLeaveBeforeWrite(m) ? early : later).push(m);
       if (early.length > 0) this.opts.sender.send(early);
       // 1. persist (synced) before anything that depends on it leaves this node
       const batch: PersistBatch = {
@@ -328,7 +340,7 @@ export class RaftDriver {
       });
       return;
     }
-    this.afterPersist(rd, rd.messages, done);
+    this.afterPersist(rd, messages, done);
   }
 
   /** A leader's append or heartbeat of a term already durable (see step 0 above). */
