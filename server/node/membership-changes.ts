@@ -3,7 +3,7 @@ import { ConfChangeType, type ConfChange } from '../raft/conf-change.js';
 import { DropReason, StateRole, type NodeId } from '../raft/types.js';
 import { addedMemberId, type ClusterMember } from './cluster-config.js';
 import { encodeMemberContext, type Membership, type MemberView } from './membership.js';
-import { ConfChangeLostError, type RaftDriver } from './raft-driver.js';
+import { ConfChangeLostError, type DriverConfChangeResult, type RaftDriver } from './raft-driver.js';
 
 /**
  * A learner may be promoted once its log is within this many entries of the leader's last
@@ -15,6 +15,9 @@ import { ConfChangeLostError, type RaftDriver } from './raft-driver.js';
 export const PROMOTE_WITHIN_ENTRIES = 1000;
 
 const ADDRESS = /^[^:\s]+:\d+$/;
+
+/** How often a change the core found too early (see proposeOnceSettled) is offered again. */
+const TOO_EARLY_RETRY_MS = 20;
 
 export interface MembershipChangesOptions {
   readonly membership: Membership;
@@ -132,6 +135,23 @@ export class MembershipChanges {
     return s.id;
   }
 
+  /**
+   * Proposes the change; while the core refuses it only because this leader has not yet
+   * committed an entry of its term, offers it again until it has (bounded by timeoutMs). A
+   * new leader commits one within a round trip, and a change often arrives first: the removal
+   * of a leader follows its hand-over at once (see remove), so refusing it would send every
+   * such caller back to retry by hand. Leadership lost meanwhile answers NOT_LEADER as usual.
+   */
+  private async proposeOnceSettled(cc: ConfChange): Promise<DriverConfChangeResult> {
+    const deadline = Date.now() + this.o.timeoutMs;
+    for (;;) {
+      const r = this.o.driver.proposeConfChange(cc);
+      if (r.accepted || r.reason !== DropReason.ConfChangeTooEarly || Date.now() >= deadline) return r;
+      await new Promise((resolve) => setTimeout(resolve, TOO_EARLY_RETRY_MS));
+      this.requireLeader();
+    }
+  }
+
   private notLeader(leader: NodeId, why: string): CairnError {
     const m = this.o.membership.member(leader);
     const where = m === undefined ? `member ${leader.toString(16)}` : `${m.name} at ${m.address}`;
@@ -140,7 +160,7 @@ export class MembershipChanges {
 
   private async change(cc: ConfChange, what: string): Promise<void> {
     this.requireLeader();
-    const r = this.o.driver.proposeConfChange(cc);
+    const r = await this.proposeOnceSettled(cc);
     if (!r.accepted) {
       switch (r.reason) {
         case DropReason.NoLeader:
