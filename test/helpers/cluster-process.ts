@@ -9,27 +9,17 @@
  */
 import { credentials, Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MaintenanceServiceClient, type HashKVResponse, type StatusResponse } from '../../gen/ts/cairn/v1/maintenance.js';
+import { freePort } from './free-port.js';
 import { startNodeProcess, type NodeProcess } from './node-process.js';
+
+export { freePort };
 
 /** An election takes about one election timeout (1 s); this bound is generous, for CI's two busy cores. */
 const LEADER_WAIT_MS = 30_000;
-
-/** A port the OS reports free now; the member binds it a moment later. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 function unary<Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) => void): Promise<Res> {
   return new Promise((resolve, reject) => invoke((err, res) => (err ? reject(err) : resolve(res))));

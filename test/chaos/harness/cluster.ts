@@ -11,9 +11,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, mkdtemp } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../helpers/free-port.js';
 import { CAIRN_BIN } from '../../helpers/node-process.js';
 import { LinkProxy } from './proxy.js';
 
@@ -113,18 +113,6 @@ export class Member {
     this.log = undefined;
     if (log) await new Promise<void>((resolve) => log.end(resolve));
   }
-}
-
-/** A free loopback port (released before use; the race with other processes is accepted). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export class ChaosCluster {
