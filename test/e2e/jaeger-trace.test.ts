@@ -54,9 +54,14 @@ test('a Put from the TypeScript SDK to a follower is one trace down to the leade
   });
   await provider.forceFlush();
 
+  // Every span asserted below: Jaeger stores what each process exported on its own time, so
+  // the members' spans can be queryable before this process's own (seen under load).
   const wanted = (spans: JaegerSpan[]): boolean =>
     ['raft.propose', 'raft.log.fsync', 'raft.apply'].every((op) => spans.some((s) => s.operationName === op && s.instance === leader)) &&
-    spans.some((s) => s.operationName === 'raft.forward');
+    spans.some((s) => s.operationName === 'raft.forward') &&
+    spans.some((s) => s.operationName === 'app.update-config') &&
+    spans.some((s) => s.service === 'sdk-test-app' && s.operationName === 'cairn.v1.KVService/Put') &&
+    spans.some((s) => s.service === 'cairn' && s.operationName === 'cairn.v1.KVService/Put');
   let spans: JaegerSpan[] = [];
   const deadline = Date.now() + MIN_WAIT_MS * 2;
   while (!wanted((spans = await jaeger.trace(traceId)))) {
