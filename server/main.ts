@@ -220,7 +220,7 @@ export async function startNode(options: NodeOptions, logger: Logger = createLog
   // Without a metrics port nobody reads the numbers: skip the process metrics' timers.
   const metrics = new CairnMetrics({ member: cluster.self.name }, options.metricsListen !== '');
   // On only when the OTEL_* environment asks for it (docs/observability.md).
-  const tracing = startTracing({ name: cluster.self.name, id: cluster.self.id });
+  const tracing = await startTracing({ name: cluster.self.name, id: cluster.self.id });
   if (tracing !== undefined) hub.observeDelivery(watchDeliveryTracer(cluster.self.id));
   const member = createRaftMember({
     ...options,
