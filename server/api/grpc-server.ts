@@ -6,7 +6,6 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { KVServiceServer } from '../../gen/ts/cairn/v1/kv.js';
 import { KVServiceService } from '../../gen/ts/cairn/v1/kv.js';
@@ -36,6 +35,7 @@ import path from 'node:path';
 import { ETCD_ADMIN_PROTO_FILES, HEALTH_PROTO_FILE, packageRoot, PUBLIC_PROTO_FILES } from './proto-files.js';
 import { WATCH_SERVICE_DEFINITION } from './watch-encoding.js';
 import { linkFileDependencies } from './reflection-dependencies.js';
+import { addLazyReflection } from './lazy-reflection.js';
 import { ETCD_PROTO_FILES, etcdServiceDefinitions, type EtcdServices } from './etcd/services.js';
 import { toEtcdServiceError } from './etcd/rpctypes.js';
 
@@ -144,20 +144,23 @@ export function buildGrpcServer(
   });
   health.addToServer(server);
 
-  const root = packageRoot();
-  const etcdFiles = [
-    ...(services.etcd === undefined ? [] : ETCD_PROTO_FILES),
-    ...(services.etcdAdmin === undefined ? [] : ETCD_ADMIN_PROTO_FILES),
-  ];
-  const definitions = loadSync([...PUBLIC_PROTO_FILES, ...new Set(etcdFiles), path.join(root, HEALTH_PROTO_FILE)], {
-    includeDirs: [path.join(root, 'proto')],
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
+  // Described only when a reflection call first asks (lazy-reflection.ts says why).
+  addLazyReflection(server, () => {
+    const root = packageRoot();
+    const etcdFiles = [
+      ...(services.etcd === undefined ? [] : ETCD_PROTO_FILES),
+      ...(services.etcdAdmin === undefined ? [] : ETCD_ADMIN_PROTO_FILES),
+    ];
+    const definitions = loadSync([...PUBLIC_PROTO_FILES, ...new Set(etcdFiles), path.join(root, HEALTH_PROTO_FILE)], {
+      includeDirs: [path.join(root, 'proto')],
+      keepCase: true,
+      longs: String,
+      enums: String,
+      defaults: true,
+      oneofs: true,
+    });
+    return linkFileDependencies(definitions);
   });
-  new ReflectionService(linkFileDependencies(definitions)).addToServer(server);
   return { server, health };
 }
 
