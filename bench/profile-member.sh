@@ -6,11 +6,15 @@
 #   bench/profile-member.sh --workload put                  # one member, 64 clients, 10 s
 #   bench/profile-member.sh --workload lin-get --members 3 --out /tmp/prof-lin3
 #   bench/profile-member.sh --workload ser-get --cairn /tmp/base/bin/cairn.js --no-profile
+#   bench/profile-member.sh --workload load --keys 200000 --clients 16   # bulk load, as compare.sh
 #
 # --cairn runs another build (an A/B against a copy of main's dist/); --no-profile only
 # measures (ops/s, server CPU ms per 1k ops, load average), without the profiler's overhead.
 # --rate R holds the measured run at R requests/s (below both builds' capacity, an A/B then
 # compares the CPU of the same work, batching included, whatever the machine's load).
+#
+# --keys N is the key space (gets) or the keys written (load). The bulk load's warm-up writes
+# 10,000 keys of another prefix, so the measured load writes only fresh keys, as compare.sh's.
 #
 # Every member runs under `node --cpu-prof`; the load generator first loads the key space
 # (get workloads) and warms up in a run of its own, then the measured run is timed on
@@ -20,7 +24,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-cairn="$root/bin/cairn.js" profile=1 workload=put members=1 clients=64 duration=10s warmup=3s port_base=25000 out="" engine=rocksdb top=15 rate=0
+cairn="$root/bin/cairn.js" profile=1 workload=put members=1 clients=64 duration=10s warmup=3s port_base=25000 out="" engine=rocksdb top=15 rate=0 keys=10000
 while [ $# -gt 0 ]; do
   case "$1" in
     --workload) workload="$2"; shift 2 ;;
@@ -35,6 +39,7 @@ while [ $# -gt 0 ]; do
     --cairn) cairn="$2"; shift 2 ;;
     --no-profile) profile=0; shift ;;
     --rate) rate="$2"; shift 2 ;;
+    --keys) keys="$2"; shift 2 ;;
     *) echo "profile-member.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -66,8 +71,10 @@ for i in $(seq 1 "$members"); do
   pids+=($!)
 done
 connections=$(( members == 1 ? 8 : 3 * members ))
-common=(-target cairn -endpoints "$endpoints" -workload "$workload" -clients "$clients" -connections "$connections")
-"$loadgen" "${common[@]}" -warmup 0s -duration "$warmup" -o json >"$out/warmup.json"
+common=(-target cairn -endpoints "$endpoints" -workload "$workload" -clients "$clients" -connections "$connections" -keys "$keys")
+warm=()
+[ "$workload" = load ] && warm=(-keys 10000 -key-prefix warmup/)
+"$loadgen" "${common[@]}" "${warm[@]}" -warmup 0s -duration "$warmup" -o json >"$out/warmup.json"
 from=$(monotonic_us)
 "$loadgen" "${common[@]}" -rate "$rate" -prefill=false -wait 0 -warmup 0s -duration "$duration" \
   -server-pids "$(IFS=,; echo "${pids[*]}")" -o json >"$out/run.json"

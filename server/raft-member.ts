@@ -4,6 +4,7 @@ import { Applier, type HeaderFactory } from './apply/applier.js';
 import type { AlarmStore } from './apply/alarm-store.js';
 import type { AuthStore } from './apply/auth/auth-store.js';
 import type { CommandOutcome } from './apply/outcome.js';
+import { ProposalCodec } from './apply/proposal-codec.js';
 import { ReplicatedStateMachine } from './apply/replicated-state-machine.js';
 import { SnapshotInbox } from './apply/snapshot-inbox.js';
 import { Lessor } from './apply/lessor.js';
@@ -170,12 +171,15 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
   });
   // The state machine, the lessor, the transport and the driver refer to each other; late
   // binding through the closures over `late` breaks the construction cycle.
+  // Encodes this member's proposals and decodes committed entries (see ProposalCodec).
+  const proposals = new ProposalCodec();
   const stateMachine = new ReplicatedStateMachine(
     o.store,
     new Applier(o.header, o.auth, o.alarms, lessor.onChange),
     self,
     (id, outcome) => late.node?.onOutcome(id, outcome),
     inbox,
+    proposals,
   );
   // Tracing on: spans for snapshot transfers, wrapped around the ports handed to the transport.
   const snapshotTracer = o.tracing === true ? new SnapshotTracer(self, DEFAULT_SNAPSHOT_CHUNK_BYTES) : undefined;
@@ -265,6 +269,8 @@ export function createRaftMember(o: RaftMemberOptions): RaftMember {
     logger,
     { maxLeases: o.limits.maxLeases, maxKeysPerLease: o.limits.maxKeysPerLease },
     o.observer,
+    Date.now,
+    proposals.encode,
   );
   late.node = raftNode;
   const lessorLoop = new LessorLoop(lessor, raftNode, LESSOR_TICK_MS, logger);

@@ -4,7 +4,7 @@ import type { Entry, Snapshot } from '../raft/types.js';
 import { EntryType } from '../raft/types.js';
 import type { Applier } from './applier.js';
 import type { CommandOutcome } from './outcome.js';
-import { decodeProposal } from './proposal-codec.js';
+import { ProposalCodec } from './proposal-codec.js';
 
 /** Installs a snapshot's data received from the leader; see snapshot-inbox.ts. */
 export interface SnapshotInstaller {
@@ -25,6 +25,8 @@ export class ReplicatedStateMachine implements StateMachine {
     private readonly memberId: number,
     private readonly onOutcome: (proposalId: number, outcome: CommandOutcome) => void,
     private readonly snapshots: SnapshotInstaller,
+    /** The codec this member's proposals were encoded with (RaftNode's). */
+    private readonly proposals: Pick<ProposalCodec, 'decode'> = new ProposalCodec(),
   ) {}
 
   async apply(entries: readonly Entry[]): Promise<void> {
@@ -37,7 +39,7 @@ export class ReplicatedStateMachine implements StateMachine {
         if (entry.index <= this.store.consistentIndex) continue;
         // A new leader's no-op entry (and, later, membership changes) carry no command.
         if (entry.type !== EntryType.Normal || entry.data.byteLength === 0) continue;
-        const proposal = decodeProposal(entry.data, entry.index);
+        const proposal = this.proposals.decode(entry.data, entry.index);
         const outcome = await this.applier.apply(batch, proposal.command, proposal.limits);
         if (proposal.memberId === this.memberId) mine.push({ id: proposal.id, outcome });
       }

@@ -36,10 +36,29 @@ export class KeyIndex {
 
   put(key: string, rev: Revision): void {
     const generations = this.keys.get(key);
+    if (generations === undefined) this.keys.set(key, new Generation(rev));
+    else this.extend(key, generations, rev);
+  }
+
+  /**
+   * Records a put of key at rev and returns what a read at atRev saw of the key just before
+   * it (get(key, atRev) before put(key, rev)): one tree lookup for a key already indexed and
+   * two for a new one, where get() then put() took two and three. Every put of a write
+   * request goes through here.
+   */
+  putAfterRead(key: string, rev: Revision, atRev: number): KeyAtRevision | undefined {
+    const generations = this.keys.get(key);
     if (generations === undefined) {
       this.keys.set(key, new Generation(rev));
-      return;
+      return undefined;
     }
+    // visibleAt answers fresh objects, which the push below does not change.
+    const seen = visibleAt(generations, atRev);
+    this.extend(key, generations, rev);
+    return seen;
+  }
+
+  private extend(key: string, generations: Generations, rev: Revision): void {
     const last = lastOf(generations);
     if (last.ended) this.keys.set(key, appended(generations, new Generation(rev)));
     else last.push(rev);

@@ -4,12 +4,13 @@ import { compactedError, futureRevisionError } from '../errors.js';
 import { invariant } from '../invariant.js';
 import type { BatchOp } from '../storage/engine.js';
 import type { RevisionEvents } from './events.js';
-import type { KeyIndex } from './key-index.js';
+import type { KeyAtRevision, KeyIndex } from './key-index.js';
 import { keyBytes, toKeyRange } from './key-range.js';
 import type { LeaseTable } from './lease-table.js';
 import { readRange, type RangeReadResult } from './range-reader.js';
 import type { Revision } from './revision.js';
 import { revisionKey } from './schema.js';
+import { encodeStoredVersion } from './stored-version.js';
 
 /** What a write transaction needs from the store and the batch it belongs to. */
 export interface WriteContext {
@@ -68,7 +69,10 @@ export class WriteTxn {
   /** The live version of key, as this transaction sees it. */
   async get(key: Buffer): Promise<KeyValue | undefined> {
     const at = this.ctx.index.get(key.toString('latin1'), this.readRevision);
-    if (at === undefined) return undefined;
+    return at === undefined ? undefined : this.version(at);
+  }
+
+  private async version(at: KeyAtRevision): Promise<KeyValue> {
     const [kv] = await this.ctx.load([at.modified]);
     invariant(kv !== undefined, () => `live version of key at ${at.modified.main} not stored`);
     return kv;
@@ -77,21 +81,23 @@ export class WriteTxn {
   /** Writes key and returns its previous version when asked (or when watchers need it). */
   async put(key: Buffer, value: Buffer, lease: number, wantPrev: boolean): Promise<KeyValue | undefined> {
     const name = key.toString('latin1');
-    const at = this.ctx.index.get(name, this.readRevision);
-    const prev = at !== undefined && (wantPrev || this.ctx.wantPrevKv) ? await this.get(key) : undefined;
+    // The index learns the put before the previous version is loaded: the load goes by
+    // that version's revision, which a read inside this transaction would no longer see.
+    const readRevision = this.readRevision;
     const rev = this.nextRevision();
-    const kv = KeyValue.fromPartial({
+    const at = this.ctx.index.putAfterRead(name, rev, readRevision);
+    const prev = at !== undefined && (wantPrev || this.ctx.wantPrevKv) ? await this.version(at) : undefined;
+    const kv: KeyValue = {
       key,
-      value,
-      lease,
       createRevision: at === undefined ? rev.main : at.created.main,
       modRevision: rev.main,
       version: at === undefined ? 1 : at.version + 1,
-    });
-    this.ctx.index.put(name, rev);
+      value,
+      lease,
+    };
     this.ctx.leases.attach(name, lease);
     const storedKey = revisionKey(rev, false);
-    this.ctx.stage(storedKey, kv, { type: 'put', key: storedKey, value: Buffer.from(KeyValue.encode(kv).finish()) });
+    this.ctx.stage(storedKey, kv, { type: 'put', key: storedKey, value: encodeStoredVersion(kv) });
     this.events.push(event(Event_EventType.EVENT_TYPE_PUT, kv, prev));
     return prev;
   }
@@ -110,7 +116,7 @@ export class WriteTxn {
       this.ctx.index.tombstone(victim.name, rev);
       this.ctx.leases.detach(victim.name);
       const storedKey = revisionKey(rev, true);
-      this.ctx.stage(storedKey, tombstone, { type: 'put', key: storedKey, value: Buffer.from(KeyValue.encode(tombstone).finish()) });
+      this.ctx.stage(storedKey, tombstone, { type: 'put', key: storedKey, value: encodeStoredVersion(tombstone) });
       this.events.push(event(Event_EventType.EVENT_TYPE_DELETE, tombstone, prevKvs[i]));
     }
     return { deleted: victims.length, prevKvs: wantPrev ? prevKvs.map((kv) => kv!) : [] };

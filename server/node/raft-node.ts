@@ -54,6 +54,8 @@ export class RaftNode<Outcome> {
     private readonly observer?: Pick<RaftObserver, 'proposalSettled'>,
     /** The wall clock, read once: request ids of this incarnation start from it (request-ids.ts). */
     now: () => number = Date.now,
+    /** The bytes of a proposal for the log; the state machine's codec, which may remember what it encoded. */
+    private readonly encodeProposal: (proposal: Proposal) => Uint8Array = (proposal) => Proposal.encode(proposal).finish(),
   ) {
     // Both kinds of request start from the same id: a proposal id and a read id never meet.
     const firstId = incarnationFirstId(now());
@@ -87,13 +89,13 @@ export class RaftNode<Outcome> {
     );
     // A traced request's span travels in the proposal, so the leader's spans join its trace.
     const traced = startProposalSpan(this.driver.status().role !== StateRole.Leader, this.memberId);
-    const data = Proposal.encode({
+    const data = this.encodeProposal({
       memberId: this.memberId,
       id,
       command,
       limits: this.limits,
       traceparent: traced?.traceparent ?? '',
-    }).finish();
+    });
     this.offer(
       () => this.driver.propose(data),
       (err) => this.proposals.reject(id, err),

@@ -317,3 +317,31 @@ test('a key with a long history reads the same at every revision, across deletes
   t.deepEqual(index.get('k', 100), at(r(45), r(43), 3));
   t.is(index.size, 1);
 });
+
+test('putAfterRead answers what get() saw before the put and indexes it as put() does', (t) => {
+  const viaPutAfterRead = new KeyIndex();
+  const viaGetThenPut = new KeyIndex();
+  // A new key, a second change in a later revision, two in one revision, and a key re-created
+  // after a delete (its old life is not what a read sees).
+  const steps: [string, Revision, number][] = [
+    ['a', r(2), 1],
+    ['a', r(3), 2],
+    ['b', r(4, 0), 3],
+    ['b', r(4, 1), 4],
+    ['a', r(6), 5],
+  ];
+  for (const [key, rev, atRev] of steps) {
+    if (key === 'a' && rev.main === 6) {
+      viaPutAfterRead.tombstone('a', r(5));
+      viaGetThenPut.tombstone('a', r(5));
+    }
+    const expected = viaGetThenPut.get(key, atRev);
+    viaGetThenPut.put(key, rev);
+    t.deepEqual(viaPutAfterRead.putAfterRead(key, rev, atRev), expected, `${key} at ${rev.main}.${rev.sub}`);
+  }
+  t.is(viaPutAfterRead.get('a', 5), undefined);
+  for (const key of ['a', 'b']) {
+    for (let atRev = 1; atRev <= 7; atRev++)
+      t.deepEqual(viaPutAfterRead.get(key, atRev), viaGetThenPut.get(key, atRev), `${key} at ${atRev}`);
+  }
+});
