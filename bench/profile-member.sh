@@ -20,7 +20,8 @@
 # --alloc-profile samples where each member allocates during the measured run, garbage included
 # (bench/alloc-sampler.mjs), and prints bytes allocated per request by site
 # (bench/alloc-sites.ts); --trace-gc counts each member's scavenges and mark-compacts per
-# 1,000 requests in the measured run.
+# 1,000 requests in the measured run. --node-args "..." passes more flags to each member's
+# node (e.g. --max-semi-space-size=64).
 #
 # Every member runs under `node --cpu-prof`; the load generator first loads the key space
 # (get workloads) and warms up in a run of its own, then the measured run is timed on
@@ -30,7 +31,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-cairn="$root/bin/cairn.js" profile=1 workload=put members=1 clients=64 duration=10s warmup=3s port_base=25000 out="" engine=rocksdb top=15 rate=0 keys=10000 alloc=0 trace_gc=0
+cairn="$root/bin/cairn.js" profile=1 workload=put members=1 clients=64 duration=10s warmup=3s port_base=25000 out="" engine=rocksdb top=15 rate=0 keys=10000 alloc=0 trace_gc=0 node_args=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --workload) workload="$2"; shift 2 ;;
@@ -48,6 +49,7 @@ while [ $# -gt 0 ]; do
     --keys) keys="$2"; shift 2 ;;
     --alloc-profile) alloc=1; shift ;;
     --trace-gc) trace_gc=1; shift ;;
+    --node-args) node_args="$2"; shift 2 ;;
     *) echo "profile-member.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -75,6 +77,8 @@ for i in $(seq 1 "$members"); do
   [ "$profile" = 1 ] && prof=(--cpu-prof --cpu-prof-dir="$out/n$i")
   [ "$alloc" = 1 ] && prof+=(--import "$here/alloc-sampler.mjs")
   [ "$trace_gc" = 1 ] && prof+=(--trace-gc)
+  # shellcheck disable=SC2206 # split on purpose: several V8/Node flags
+  [ -n "$node_args" ] && prof+=($node_args)
   CAIRN_ALLOC_OUT="$out/n$i.heapprofile" node "${prof[@]}" "$cairn" serve --name "n$i" \
     --listen "127.0.0.1:$((port_base + i))" "${cluster[@]}" --data-dir "$out/data/n$i" \
     --engine "$engine" --log-level warn >"$out/n$i.log" 2>&1 &
