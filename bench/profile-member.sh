@@ -7,6 +7,7 @@
 #   bench/profile-member.sh --workload lin-get --members 3 --out /tmp/prof-lin3
 #   bench/profile-member.sh --workload ser-get --cairn /tmp/base/bin/cairn.js --no-profile
 #   bench/profile-member.sh --workload load --keys 200000 --clients 16   # bulk load, as compare.sh
+#   bench/profile-member.sh --workload put --rate 2000 --no-profile --alloc-profile --trace-gc
 #
 # --cairn runs another build (an A/B against a copy of main's dist/); --no-profile only
 # measures (ops/s, server CPU ms per 1k ops, load average), without the profiler's overhead.
@@ -16,6 +17,12 @@
 # --keys N is the key space (gets) or the keys written (load). The bulk load's warm-up writes
 # 10,000 keys of another prefix, so the measured load writes only fresh keys, as compare.sh's.
 #
+# --alloc-profile samples where each member allocates during the measured run, garbage included
+# (bench/alloc-sampler.mjs), and prints bytes allocated per request by site
+# (bench/alloc-sites.ts); --trace-gc counts each member's scavenges and mark-compacts per
+# 1,000 requests in the measured run. --node-args "..." passes more flags to each member's
+# node (e.g. --max-semi-space-size=64).
+#
 # Every member runs under `node --cpu-prof`; the load generator first loads the key space
 # (get workloads) and warms up in a run of its own, then the measured run is timed on
 # CLOCK_MONOTONIC (the clock of the profile's samples), and only that window is summarised.
@@ -24,7 +31,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-cairn="$root/bin/cairn.js" profile=1 workload=put members=1 clients=64 duration=10s warmup=3s port_base=25000 out="" engine=rocksdb top=15 rate=0 keys=10000
+cairn="$root/bin/cairn.js" profile=1 workload=put members=1 clients=64 duration=10s warmup=3s port_base=25000 out="" engine=rocksdb top=15 rate=0 keys=10000 alloc=0 trace_gc=0 node_args=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --workload) workload="$2"; shift 2 ;;
@@ -40,6 +47,9 @@ while [ $# -gt 0 ]; do
     --no-profile) profile=0; shift ;;
     --rate) rate="$2"; shift 2 ;;
     --keys) keys="$2"; shift 2 ;;
+    --alloc-profile) alloc=1; shift ;;
+    --trace-gc) trace_gc=1; shift ;;
+    --node-args) node_args="$2"; shift 2 ;;
     *) echo "profile-member.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -65,7 +75,11 @@ for i in $(seq 1 "$members"); do
   [ "$members" -gt 1 ] && cluster=(--initial-cluster "$initial" --initial-cluster-token cairn-profile)
   prof=()
   [ "$profile" = 1 ] && prof=(--cpu-prof --cpu-prof-dir="$out/n$i")
-  node "${prof[@]}" "$cairn" serve --name "n$i" \
+  [ "$alloc" = 1 ] && prof+=(--import "$here/alloc-sampler.mjs")
+  [ "$trace_gc" = 1 ] && prof+=(--trace-gc)
+  # shellcheck disable=SC2206 # split on purpose: several V8/Node flags
+  [ -n "$node_args" ] && prof+=($node_args)
+  CAIRN_ALLOC_OUT="$out/n$i.heapprofile" node "${prof[@]}" "$cairn" serve --name "n$i" \
     --listen "127.0.0.1:$((port_base + i))" "${cluster[@]}" --data-dir "$out/data/n$i" \
     --engine "$engine" --log-level warn >"$out/n$i.log" 2>&1 &
   pids+=($!)
@@ -75,14 +89,28 @@ common=(-target cairn -endpoints "$endpoints" -workload "$workload" -clients "$c
 warm=()
 [ "$workload" = load ] && warm=(-keys 10000 -key-prefix warmup/)
 "$loadgen" "${common[@]}" "${warm[@]}" -warmup 0s -duration "$warmup" -o json >"$out/warmup.json"
+gc_lines() { for i in $(seq 1 "$members"); do grep -c "$1" "$out/n$i.log" || true; done; }
+[ "$trace_gc" = 1 ] && { scavenges_before=($(gc_lines Scavenge)); marks_before=($(gc_lines Mark-Compact)); }
+[ "$alloc" = 1 ] && for pid in "${pids[@]}"; do kill -USR2 "$pid"; done
 from=$(monotonic_us)
 "$loadgen" "${common[@]}" -rate "$rate" -prefill=false -wait 0 -warmup 0s -duration "$duration" \
   -server-pids "$(IFS=,; echo "${pids[*]}")" -o json >"$out/run.json"
 to=$(monotonic_us)
+[ "$alloc" = 1 ] && for pid in "${pids[@]}"; do kill -USR2 "$pid"; done
+[ "$trace_gc" = 1 ] && { scavenges_after=($(gc_lines Scavenge)); marks_after=($(gc_lines Mark-Compact)); }
 stop
 trap - EXIT
 ops=$(jq -r .ops "$out/run.json")
 echo "# $workload, $members member(s), $clients clients, rate $rate, $cairn: $(jq -r '"\(.ops_per_sec|floor) ops/s, server CPU \(.server_cpu_ms_per_1k_ops|floor) ms per 1k ops, load \(.loadavg)"' "$out/run.json")"
+ops_k() { jq -r ".ops / 1000" "$out/run.json"; }
+[ "$trace_gc" = 1 ] && for i in $(seq 1 "$members"); do
+  s=$(( scavenges_after[i-1] - scavenges_before[i-1] )) m=$(( marks_after[i-1] - marks_before[i-1] ))
+  echo "n$i: $s scavenges, $m mark-compacts; $(jq -rn "$s / $(ops_k) * 100 | floor / 100") scavenges per 1k requests"
+done
+[ "$alloc" = 1 ] && for i in $(seq 1 "$members"); do
+  echo
+  (cd "$root" && npx tsx bench/alloc-sites.ts "$out/n$i.heapprofile" --ops "$ops" --top "$top")
+done
 [ "$profile" = 1 ] && for i in $(seq 1 "$members"); do
   echo
   (cd "$root" && npx tsx bench/profile-shares.ts "$out/n$i"/*.cpuprofile --from "$from" --to "$to" --ops "$ops" --top "$top")

@@ -151,7 +151,8 @@ export class Applier {
   }
 
   private async put(txn: WriteTxn, req: PutRequest): Promise<PutResponse> {
-    await this.checkPut(txn, req, []);
+    const lookup = this.checkPut(txn, req, []);
+    if (lookup !== undefined) await lookup;
     const prevKv = await this.doPut(txn, req);
     return { header: this.header(revisionAfter(txn)), prevKv };
   }
@@ -222,14 +223,13 @@ export class Applier {
     }
   }
 
-  private async checkPut(txn: WriteTxn, req: PutRequest, planned: readonly PlannedWrite[]): Promise<void> {
+  /**
+   * Throws if the put may not run; returns a promise only when the check must read the store
+   * (ignore_value, ignore_lease), so that a plain put allocates no promise for it.
+   */
+  private checkPut(txn: WriteTxn, req: PutRequest, planned: readonly PlannedWrite[]): Promise<void> | undefined {
     if (req.lease !== 0) this.checkAttach(txn, req.key.toString('latin1'), req.lease, planned);
-    if ((req.ignoreValue || req.ignoreLease) && !(await existsWhenRun(txn, req.key, planned))) {
-      throw new CairnError(
-        ErrorCode.ERROR_CODE_KEY_NOT_FOUND,
-        `key ${JSON.stringify(req.key.toString())} does not exist; ignore_value and ignore_lease need an existing key`,
-      );
-    }
+    return req.ignoreValue || req.ignoreLease ? checkExists(txn, req.key, planned) : undefined;
   }
 
   /**
@@ -252,16 +252,20 @@ export class Applier {
     }
   }
 
-  private async doPut(txn: WriteTxn, req: PutRequest): Promise<KeyValue | undefined> {
-    let value = req.value;
-    let lease = req.lease;
-    if (req.ignoreValue || req.ignoreLease) {
-      const current = (await txn.get(req.key))!;
-      if (req.ignoreValue) value = current.value;
-      if (req.ignoreLease) lease = current.lease;
-    }
-    const prev = await txn.put(req.key, value, lease, req.prevKv);
-    return req.prevKv ? prev : undefined;
+  /** Resolves to the previous version when req.prevKv asks for it. */
+  private doPut(txn: WriteTxn, req: PutRequest): Promise<KeyValue | undefined> {
+    // Not async: a plain put hands back WriteTxn.put's own promise, one level of awaiting
+    // (a promise and a suspended frame per put) fewer.
+    if (req.ignoreValue || req.ignoreLease) return this.putKeepingCurrent(txn, req);
+    return txn.put(req.key, req.value, req.lease, req.prevKv);
+  }
+
+  /** ignore_value / ignore_lease: the put keeps the current version's value or lease. */
+  private async putKeepingCurrent(txn: WriteTxn, req: PutRequest): Promise<KeyValue | undefined> {
+    const current = (await txn.get(req.key))!;
+    const value = req.ignoreValue ? current.value : req.value;
+    const lease = req.ignoreLease ? current.lease : req.lease;
+    return txn.put(req.key, value, lease, req.prevKv);
   }
 
   private async execute(txn: WriteTxn, plan: TxnPlan): Promise<ResponseOp[]> {
@@ -296,6 +300,16 @@ export class Applier {
       }
     }
     return responses;
+  }
+}
+
+/** ignore_value and ignore_lease need the key to exist when the put runs. */
+async function checkExists(txn: WriteTxn, key: Buffer, planned: readonly PlannedWrite[]): Promise<void> {
+  if (!(await existsWhenRun(txn, key, planned))) {
+    throw new CairnError(
+      ErrorCode.ERROR_CODE_KEY_NOT_FOUND,
+      `key ${JSON.stringify(key.toString())} does not exist; ignore_value and ignore_lease need an existing key`,
+    );
   }
 }
 

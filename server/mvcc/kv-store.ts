@@ -84,7 +84,7 @@ export class MvccStore implements BatchStore {
       const result = await readRange(this.index, atRev, req, (revs) => this.loadVersions(revs), pageBytes);
       // A compaction that landed during the read may have dropped what it returned.
       if (atRev < this.compactedRevision) throw compactedError(atRev, this.compactedRevision);
-      return { ...result, revision: current };
+      return { kvs: result.kvs, more: result.more, count: result.count, revision: current };
     } catch (err) {
       if (err instanceof MissingVersionError && atRev < this.compactedRevision) throw compactedError(atRev, this.compactedRevision);
       throw err;

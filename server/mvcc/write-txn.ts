@@ -78,7 +78,10 @@ export class WriteTxn {
     return kv;
   }
 
-  /** Writes key and returns its previous version when asked (or when watchers need it). */
+  /**
+   * Writes key and returns its previous version when asked (wantPrev); the previous version
+   * is also loaded, for the event only, when watchers need it.
+   */
   async put(key: Buffer, value: Buffer, lease: number, wantPrev: boolean): Promise<KeyValue | undefined> {
     const name = key.toString('latin1');
     // The index learns the put before the previous version is loaded: the load goes by
@@ -99,7 +102,7 @@ export class WriteTxn {
     const storedKey = revisionKey(rev, false);
     this.ctx.stage(storedKey, kv, { type: 'put', key: storedKey, value: encodeStoredVersion(kv) });
     this.events.push(event(Event_EventType.EVENT_TYPE_PUT, kv, prev));
-    return prev;
+    return wantPrev ? prev : undefined;
   }
 
   /** Deletes every live key in the range; returns the deleted versions when asked. */
