@@ -3,7 +3,7 @@ import type { BatchOp, DefragmentReport, ScanRange, StorageEngine } from './engi
 import { EngineGate } from './engine-gate.js';
 import { checkRoomForCopy, writeReadyCopy, type RebuildStep } from './engine-rebuild.js';
 import { recoverEngineSwap, swapInCopy } from './engine-swap.js';
-import { WalSyncer } from './wal-syncer.js';
+import { logGeneration, WalSyncer } from './wal-syncer.js';
 
 export type { AbstractLevelLike, ChainedBatchLike } from './abstract-level-like.js';
 
@@ -215,7 +215,8 @@ export class AbstractLevelEngine implements StorageEngine {
       await recoverEngineSwap(files.location);
       this.db = await files.open(files.location);
       this.generation++;
-      if (files.syncsWal) this.walSyncer = new WalSyncer(files.location);
+      const db = this.db;
+      if (files.syncsWal) this.walSyncer = new WalSyncer(files.location, () => logGeneration(db));
     }
   }
 }

@@ -2,6 +2,7 @@ import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from './crc32.js';
+import { writeAt } from './fd-calls.js';
 import { StorageErrorCode, StorageIntegrityError } from './storage-error.js';
 
 /**
@@ -147,7 +148,7 @@ export class DurablePromiseFile {
     } else {
       // O_DSYNC: the write returns once the bytes are on the disk, in one pool round trip.
       // The file's size never changes, so no metadata needs a sync of its own.
-      const { bytesWritten } = await this.handle.write(bytes, 0, SLOT_BYTES, slot * SLOT_BYTES);
+      const bytesWritten = await writeAt(this.handle.fd, bytes, SLOT_BYTES, slot * SLOT_BYTES);
       if (bytesWritten !== SLOT_BYTES) throw new Error(`short write of the durable-promise record: ${bytesWritten} of ${SLOT_BYTES} bytes`);
     }
     this.seq = seq;

@@ -7,7 +7,7 @@ import type { StorageEngine } from './engine.js';
 import { recoverEngineSwap } from './engine-swap.js';
 import { diagnoseOpenError } from './open-errors.js';
 import { StorageErrorCode, StorageIntegrityError } from './storage-error.js';
-import { WalSyncer } from './wal-syncer.js';
+import { logGeneration, WalSyncer } from './wal-syncer.js';
 
 const BUFFERS = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const;
 
@@ -68,7 +68,7 @@ export async function openEngine(
   // libuv's pool already.
   const syncsWal = engine === 'rocksdb';
   return new AbstractLevelEngine(engine, db, {
-    ...(syncsWal ? { walSyncer: new WalSyncer(location) } : {}),
+    ...(syncsWal ? { walSyncer: new WalSyncer(location, () => logGeneration(db)) } : {}),
     files: { location, open, syncsWal },
     ...(hooks.onRebuildStep === undefined ? {} : { onRebuildStep: hooks.onRebuildStep }),
   });

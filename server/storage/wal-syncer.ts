@@ -1,6 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import type { AbstractLevelLike } from './abstract-level-like.js';
+import { datasyncFd } from './fd-calls.js';
 
 /** RocksDB's write-ahead log files: `000123.log` (its info logs are `LOG`, `LOG.old.*`). */
 const WAL_FILE = /^\d+\.log$/;
@@ -22,6 +24,15 @@ const WAL_FILE = /^\d+\.log$/;
  * deleting a log; a log file seen for the first time also has its directory entry synced, as
  * RocksDB does for a new log before a synced write.
  *
+ * The listing is skipped while RocksDB's log can't have switched: `logGeneration` (RocksDB's
+ * `rocksdb.current-super-version-number`) changes whenever the memtable is switched, and a
+ * new log file is only ever made by a memtable switch (SwitchMemtable creates the log, then
+ * installs the new super version, under the database's mutex and before the write that goes
+ * into the new log returns). So a round that reads the same generation as the round that
+ * last listed sees the same log files (at most some retired since, whose handles are
+ * harmless to fdatasync until the next listing drops them). It is read before listing: a
+ * switch in between makes the next round list again. Without it, every round lists.
+ *
  * Group commit: every write awaiting `sync()` while a round runs shares the next round, which
  * starts after it (a running round may have listed the files before that write). Rounds never
  * overlap, and resolve in the order they were asked for.
@@ -32,12 +43,18 @@ const WAL_FILE = /^\d+\.log$/;
  */
 export class WalSyncer {
   private readonly handles = new Map<string, FileHandle>();
+  /** The log generation at the last listing; undefined: list on the next round. */
+  private listedGeneration: string | undefined;
   private running: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
   private failure: Error | undefined;
   private closed = false;
 
-  constructor(private readonly directory: string) {}
+  constructor(
+    private readonly directory: string,
+    /** Changes whenever the engine may have made a new log file (see above); undefined when unknown. */
+    private readonly logGeneration: () => string | undefined = () => undefined,
+  ) {}
 
   /** Resolves once every log record written before this call is on the disk. */
   sync(): Promise<void> {
@@ -78,6 +95,16 @@ export class WalSyncer {
 
   private async syncLogFiles(): Promise<void> {
     if (this.closed) throw new Error(`the write-ahead log of ${this.directory} is closed`);
+    const generation = this.logGeneration();
+    const newFile = generation === undefined || generation !== this.listedGeneration ? await this.listLogFiles(generation) : false;
+    await Promise.all([...this.handles.values()].map((handle) => datasyncFd(handle.fd)));
+    if (newFile) await syncDirectory(this.directory);
+  }
+
+  /** Opens the log files not yet held and closes those gone; true when a new one was opened. */
+  private async listLogFiles(generation: string | undefined): Promise<boolean> {
+    // Not remembered until the listing is complete: a failed one is tried again next round.
+    this.listedGeneration = undefined;
     // Listed on the event loop, on purpose: reading a directory entry list is a syscall of a
     // few microseconds, where a round trip through libuv's pool cost 3x the CPU and, on a
     // busy machine, 0.3 ms or more of latency in series with every synced write (profiled:
@@ -96,9 +123,18 @@ export class WalSyncer {
       this.handles.set(name, handle);
       newFile = true;
     }
-    await Promise.all([...this.handles.values()].map((handle) => handle.datasync()));
-    if (newFile) await syncDirectory(this.directory);
+    this.listedGeneration = generation;
+    return newFile;
   }
+}
+
+/**
+ * The WalSyncer's log generation for a RocksDB handle: its default column family's super
+ * version number (the only column family Cairn uses). Undefined where the binding has no
+ * properties (the syncer then lists every round).
+ */
+export function logGeneration(db: Pick<AbstractLevelLike, 'getProperty'>): string | undefined {
+  return db.getProperty?.('rocksdb.current-super-version-number');
 }
 
 async function openIfPresent(file: string): Promise<FileHandle | undefined> {

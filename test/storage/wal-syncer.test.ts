@@ -3,14 +3,18 @@
  * without pulling the power: a synced write's record is in the log file (in the kernel's
  * hands) when the write returns, concurrent syncs share rounds and resolve in order, the
  * engine survives log rollover and reopening with every synced write, and a failed round
- * poisons the syncer for good (fail-stop).
+ * poisons the syncer for good (fail-stop); and what lets a round skip listing the log
+ * directory: RocksDB makes no new log file without changing its super version number, and
+ * the syncer lists (and opens new log files) again whenever that number changed.
  */
 import test from 'ava';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_ENGINE_MEMORY, engineLocation, openEngine } from '../../server/storage/open-engine.js';
-import { WalSyncer } from '../../server/storage/wal-syncer.js';
+import { RocksLevel } from '@nxtedition/rocksdb';
+import type { AbstractLevelLike } from '../../server/storage/abstract-level-like.js';
+import { logGeneration, WalSyncer } from '../../server/storage/wal-syncer.js';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), 'cairn-wal-sync-'));
@@ -98,4 +102,82 @@ test('a failed round fails every later sync with the same error, even once the c
   const later = await t.throwsAsync(syncer.sync());
   t.is(later, failure, 'no sync succeeds after one failed: the kernel may have dropped what it could not write');
   await syncer.close();
+});
+
+const isLogFile = (name: string): boolean => /^\d+\.log$/.test(name);
+
+test('RocksDB makes no new log file without a new super version number (what lets the syncer skip listing)', async (t) => {
+  const dir = await tempDir();
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  // Cairn's options with a small memtable budget: the log switches every few hundred writes.
+  const db = new RocksLevel(dir, {
+    keyEncoding: 'buffer',
+    valueEncoding: 'buffer',
+    compaction: 'level',
+    memtableMemoryBudget: 1024 * 1024,
+  }) as unknown as AbstractLevelLike;
+  await db.open();
+  t.teardown(() => db.close());
+  let generation = logGeneration(db);
+  t.not(generation, undefined, 'the binding reports the super version number');
+  let logs = new Set((await readdir(dir)).filter(isLogFile));
+  let newLogs = 0;
+  for (let i = 0; i < 8000; i++) {
+    const batch = db.batch();
+    for (let j = 0; j < 4; j++) batch.put(Buffer.from(`k/${i}/${j}`), Buffer.alloc(300, j));
+    await batch.write({ sync: false });
+    const now = logGeneration(db);
+    const present = new Set((await readdir(dir)).filter(isLogFile));
+    const made = [...present].filter((name) => !logs.has(name));
+    if (made.length > 0) {
+      newLogs++;
+      t.not(now, generation, `log ${made.join(', ')} appeared after write ${i} with the super version unchanged`);
+    }
+    generation = now;
+    logs = present;
+  }
+  t.true(newLogs >= 3, `RocksDB switched log files during the run (${newLogs} times)`);
+});
+
+/** The log files of `dir` this process holds open, from /proc/self/fd. */
+async function openLogFiles(dir: string): Promise<string[]> {
+  const held: string[] = [];
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(path.join('/proc/self/fd', fd)).catch(() => '');
+    if (path.dirname(target) === dir && isLogFile(path.basename(target))) held.push(path.basename(target));
+  }
+  return held.sort();
+}
+
+test('a round lists the log files again only when the log generation changed, and then syncs the new ones', async (t) => {
+  const dir = await tempDir();
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(path.join(dir, '000001.log'), 'a');
+  let generation = '1';
+  const syncer = new WalSyncer(dir, () => generation);
+  t.teardown(() => syncer.close());
+  await syncer.sync();
+  t.deepEqual(await openLogFiles(dir), ['000001.log']);
+  await writeFile(path.join(dir, '000002.log'), 'b');
+  await syncer.sync();
+  t.deepEqual(await openLogFiles(dir), ['000001.log'], 'same generation: the listing of the last round stands');
+  generation = '2';
+  await syncer.sync();
+  t.deepEqual(await openLogFiles(dir), ['000001.log', '000002.log'], 'a new generation: listed again, the new log held and synced');
+  await rm(path.join(dir, '000001.log'));
+  generation = '3';
+  await syncer.sync();
+  t.deepEqual(await openLogFiles(dir), ['000002.log'], 'a retired log is let go at the next listing');
+});
+
+test('without a log generation every round lists the log files', async (t) => {
+  const dir = await tempDir();
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(path.join(dir, '000001.log'), 'a');
+  const syncer = new WalSyncer(dir);
+  t.teardown(() => syncer.close());
+  await syncer.sync();
+  await writeFile(path.join(dir, '000002.log'), 'b');
+  await syncer.sync();
+  t.deepEqual(await openLogFiles(dir), ['000001.log', '000002.log']);
 });
