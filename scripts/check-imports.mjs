@@ -42,7 +42,10 @@ const BUILTINS = new Set(builtinModules);
 /** Innermost first. A path ending in '/' is a directory; otherwise a single file. */
 const LAYERS = [
   { name: 'raft', paths: ['server/raft/'] },
-  { name: 'common', paths: ['server/errors.ts', 'server/invariant.ts', 'server/config.ts', 'server/observability/', 'server/streams/'] },
+  {
+    name: 'common',
+    paths: ['server/errors.ts', 'server/invariant.ts', 'server/config.ts', 'server/varint.ts', 'server/observability/', 'server/streams/'],
+  },
   { name: 'node', paths: ['server/node/'] },
   { name: 'transport', paths: ['server/transport/'] },
   { name: 'storage', paths: ['server/storage/'] },

@@ -10,6 +10,7 @@ import { Event, ResponseHeader } from '../../gen/ts/cairn/v1/types.js';
 import { type WatchCreateRequest, WatchResponse, WatchServiceService } from '../../gen/ts/cairn/v1/watch.js';
 import type { CairnError } from '../errors.js';
 import type { RevisionEvents } from '../mvcc/events.js';
+import { varintSize, writeVarint } from '../varint.js';
 import { rpcStatusOf, toServiceError } from './errors.js';
 
 /** The events of one revision as WatchResponse.events entries (field 11), ready to concatenate. */
@@ -65,7 +66,7 @@ export function encodeEventResponse(
   parts: readonly Buffer[],
   bytes: number,
 ): Buffer {
-  const size = headerField.length + 1 + varintLength(watchId) + (fragment ? 2 : 0) + bytes;
+  const size = headerField.length + 1 + varintSize(watchId) + (fragment ? 2 : 0) + bytes;
   const out = Buffer.allocUnsafe(size);
   let at = headerField.copy(out, 0);
   out[at++] = WATCH_ID_TAG;
@@ -153,27 +154,9 @@ export const WATCH_SERVICE_DEFINITION = {
 } as const;
 
 function field(tag: number, payload: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(1 + varintLength(payload.length) + payload.length);
+  const out = Buffer.allocUnsafe(1 + varintSize(payload.length) + payload.length);
   out[0] = tag;
   const at = writeVarint(out, 1, payload.length);
   out.set(payload, at);
   return out;
-}
-
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
-}
-
-function writeVarint(out: Buffer, at: number, n: number): number {
-  while (n >= 128) {
-    out[at++] = (n % 128) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  out[at++] = n;
-  return at;
 }

@@ -1,5 +1,6 @@
 import { KeyValue } from '../../gen/ts/cairn/v1/types.js';
 import { invariant } from '../invariant.js';
+import { varintSize, writeVarint } from '../varint.js';
 import { StorageErrorCode, StorageIntegrityError } from '../storage/storage-error.js';
 import type { Revision } from './revision.js';
 import { parseRevisionKey } from './schema.js';
@@ -71,31 +72,12 @@ function isVarint(n: number): boolean {
   return Number.isSafeInteger(n) && n >= 0;
 }
 
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80);
-    size++;
-  }
-  return size;
-}
-
 function intFieldSize(n: number): number {
   return n === 0 ? 0 : 1 + varintSize(n);
 }
 
 function bytesFieldSize(length: number): number {
   return length === 0 ? 0 : 1 + varintSize(length) + length;
-}
-
-function writeVarint(out: Buffer, pos: number, n: number): number {
-  // Division, not bit shifts: revisions may pass 2^32.
-  while (n >= 0x80) {
-    out[pos++] = (n % 0x80) | 0x80;
-    n = Math.floor(n / 0x80);
-  }
-  out[pos++] = n;
-  return pos;
 }
 
 function writeInt(out: Buffer, pos: number, tag: number, n: number): number {
