@@ -27,6 +27,22 @@ export interface RaftLogStoreOptions {
 const EMPTY_DATA = new Uint8Array(0);
 
 /**
+ * The entries with data that owns exactly its bytes, copying (once) the data that is a view
+ * into a larger buffer. The mirror holds an entry until compaction, and a follower's entries
+ * arrive as views into the peer message that carried them (a batch of messages, entries the
+ * log already has included): one held entry would keep that whole message alive while the
+ * log's bound (--max-raft-log-memory-bytes, issue 9) counts only the entry's bytes. A leader's
+ * own proposals own their bytes already and keep their identity, by which the proposal codec
+ * finds them at apply.
+ */
+function ownBytes(entries: readonly Entry[]): readonly Entry[] {
+  if (!entries.some((e) => isView(e.data))) return entries;
+  return entries.map((e) => (isView(e.data) ? { ...e, data: new Uint8Array(e.data) } : e));
+}
+
+const isView = (data: Uint8Array): boolean => data.byteLength !== data.buffer.byteLength;
+
+/**
  * The durable Raft log on the node's database ('r', 'h', 's' keyspaces), with an in-memory
  * mirror that serves the core's synchronous reads.
  *
@@ -92,7 +108,7 @@ export class RaftLogStore implements RaftLogPersistence {
         const snap = batch.snapshot;
         if (snap !== undefined)
           this.mirror.applySnapshot({ index: snap.index, term: snap.term, confState: snap.confState, data: EMPTY_DATA });
-        if (entries.length > 0) this.mirror.append(entries);
+        if (entries.length > 0) this.mirror.append(ownBytes(entries));
         if (batch.hardState !== undefined) this.mirror.setHardState(batch.hardState);
       });
       if (planned !== undefined) {

@@ -116,6 +116,32 @@ test('table CRC-32 matches zlib and known vectors', (t) => {
   t.is(tableCrc32(data.subarray(400), tableCrc32(data.subarray(0, 400))), crc32(data));
 });
 
+test('the in-memory log keeps no larger buffer alive: views into a received message are copied once, owned data is kept as is', async (t) => {
+  await withEngine('rocksdb', async (ctx) => {
+    const store = await RaftLogStore.open(ctx.engine, { voters: VOTERS });
+    // A follower's entries: views into the one buffer their peer message was decoded from.
+    const message = randomBytes(64 * 1024);
+    const views: Entry[] = [1, 2, 3].map((index) => ({
+      index,
+      term: 1,
+      type: 'normal',
+      data: new Uint8Array(message.buffer, message.byteOffset + index * 1000, index === 3 ? 0 : 500),
+    }));
+    // A leader's own proposal: bytes that own their buffer, found again by identity at apply.
+    const owned: Entry = { index: 4, term: 1, type: 'normal', data: new Uint8Array(randomBytes(700)) };
+    await store.save(batch([...views, owned]));
+    const held = store.storage.entries(1, 5, Infinity);
+    t.is(held.length, 4);
+    for (const [i, e] of held.entries()) {
+      const sent = [...views, owned][i]!;
+      t.is(e.data.buffer.byteLength, e.data.byteLength, `entry ${e.index} holds exactly its bytes`);
+      t.deepEqual(Buffer.from(e.data), Buffer.from(sent.data));
+    }
+    t.is(held[3]!.data, owned.data);
+    t.is(store.memory.heldBytes(), 4 * 16 + 500 + 500 + 700);
+  });
+});
+
 for (const name of ENGINE_NAMES) {
   test(`${name}: a fresh store is empty with the given voters`, async (t) => {
     await withEngine(name, async ({ engine }) => {
