@@ -10,9 +10,35 @@ import { compareRevisions, type Revision } from './revision.js';
 
 /**
  * A key's lives, oldest first: nearly every key has one, held without an array around it
- * (an array per key would cost about 50 bytes more; issue 9).
+ * (an array per key would cost about 50 bytes more; issue 9). A key whose one life so far is
+ * one put (most keys of a config store, every key of a bulk load) is only that put's
+ * revision, packed into a number (`PackedPut`): a Generation object costs 80 bytes on
+ * Node's 64-bit heap, the number at most a 16-byte heap number. It becomes a Generation at
+ * its second change.
  */
-type Generations = Generation | Generation[];
+type Generations = Generation | Generation[] | PackedPut;
+
+/** A put's revision as `main * SUB_SPAN + sub`: created by that put, version 1, live. */
+type PackedPut = number;
+
+/** Subs below this (changes in one revision) pack; a larger one keeps its Generation. */
+const SUB_SPAN = 2 ** 16;
+/** Mains below this pack, so that every packed number is a safe integer. */
+const MAIN_SPAN = 2 ** 37;
+
+/** The put's revision packed, or undefined when it does not fit (the key then gets a Generation). */
+function packPut(rev: Revision): PackedPut | undefined {
+  return rev.main < MAIN_SPAN && rev.sub < SUB_SPAN ? rev.main * SUB_SPAN + rev.sub : undefined;
+}
+
+function unpackPut(packed: PackedPut): Revision {
+  return { main: Math.floor(packed / SUB_SPAN), sub: packed % SUB_SPAN };
+}
+
+/** A key's first put, packed when it fits. */
+function firstPut(rev: Revision): Generation | PackedPut {
+  return packPut(rev) ?? new Generation(rev);
+}
 
 /** What the index knows of one key at one revision, enough to read its stored version. */
 export interface KeyAtRevision {
@@ -36,7 +62,7 @@ export class KeyIndex {
 
   put(key: string, rev: Revision): void {
     const generations = this.keys.get(key);
-    if (generations === undefined) this.keys.set(key, new Generation(rev));
+    if (generations === undefined) this.keys.set(key, firstPut(rev));
     else this.extend(key, generations, rev);
   }
 
@@ -49,7 +75,7 @@ export class KeyIndex {
   putAfterRead(key: string, rev: Revision, atRev: number): KeyAtRevision | undefined {
     const generations = this.keys.get(key);
     if (generations === undefined) {
-      this.keys.set(key, new Generation(rev));
+      this.keys.set(key, firstPut(rev));
       return undefined;
     }
     // visibleAt answers fresh objects, which the push below does not change.
@@ -59,6 +85,12 @@ export class KeyIndex {
   }
 
   private extend(key: string, generations: Generations, rev: Revision): void {
+    if (typeof generations === 'number') {
+      const gen = new Generation(unpackPut(generations));
+      gen.push(rev);
+      this.keys.set(key, gen);
+      return;
+    }
     const last = lastOf(generations);
     if (last.ended) this.keys.set(key, appended(generations, new Generation(rev)));
     else last.push(rev);
@@ -70,7 +102,11 @@ export class KeyIndex {
    */
   restorePut(key: string, rev: Revision, createdMain: number, version: number): void {
     this.put(key, rev);
-    const last = lastOf(this.keys.get(key)!);
+    // A packed put stands for created at its own revision, version 1: kept when the record
+    // says so (only the created revision's main is ever read), made a Generation otherwise.
+    const generations = this.unpacked(key, this.keys.get(key)!, createdMain !== rev.main || version !== 1);
+    if (generations === undefined) return;
+    const last = lastOf(generations);
     if (last.count === 1) {
       last.createdMain = createdMain;
       last.createdSub = 0;
@@ -80,7 +116,8 @@ export class KeyIndex {
 
   /** Re-indexes a stored delete at start; its put may already be compacted away. */
   restoreTombstone(key: string, rev: Revision): void {
-    const generations = this.keys.get(key);
+    const stored = this.keys.get(key);
+    const generations = stored === undefined ? undefined : this.unpacked(key, stored, true);
     if (generations !== undefined && !lastOf(generations).ended) {
       this.tombstone(key, rev);
       return;
@@ -92,7 +129,8 @@ export class KeyIndex {
 
   /** Records a delete; the key must be live. */
   tombstone(key: string, rev: Revision): void {
-    const generations = this.keys.get(key);
+    const stored = this.keys.get(key);
+    const generations = stored === undefined ? undefined : this.unpacked(key, stored, true);
     const last = generations === undefined ? undefined : lastOf(generations);
     invariant(last !== undefined && !last.ended, () => `tombstone of key that is not live at ${rev.main}`);
     last.push(rev);
@@ -125,6 +163,10 @@ export class KeyIndex {
   previous(key: string, rev: Revision): KeyAtRevision | undefined {
     const generations = this.keys.get(key);
     if (generations === undefined) return undefined;
+    if (typeof generations === 'number') {
+      const put = unpackPut(generations);
+      return compareRevisions(put, rev) < 0 ? { modified: put, created: put, version: 1 } : undefined;
+    }
     const all = asArray(generations);
     for (let g = all.length - 1; g >= 0; g--) {
       const gen = all[g]!;
@@ -149,6 +191,12 @@ export class KeyIndex {
     const emptied: string[] = [];
     const changed: [string, Generations][] = [];
     this.keys.forEach((generations: Generations, key: string) => {
+      if (typeof generations === 'number') {
+        // One put, live: it stays, and is kept in storage if it is below atRev.
+        const put = unpackPut(generations);
+        if (put.main < atRev) kept.add(revisionId(put));
+        return;
+      }
       const all = asArray(generations);
       const survivors: Generation[] = [];
       for (const gen of all) {
@@ -166,18 +214,30 @@ export class KeyIndex {
     for (const [key, generations] of changed) this.keys.set(key, generations);
     return kept;
   }
+
+  /**
+   * The key's generations, its packed put made a Generation (and stored) when `unpack` says
+   * it must change in a way a packed put cannot show; undefined when it stays packed.
+   */
+  private unpacked(key: string, generations: Generations, unpack: boolean): Generation | Generation[] | undefined {
+    if (typeof generations !== 'number') return generations;
+    if (!unpack) return undefined;
+    const gen = new Generation(unpackPut(generations));
+    this.keys.set(key, gen);
+    return gen;
+  }
 }
 
-function lastOf(generations: Generations): Generation {
+function lastOf(generations: Generation | Generation[]): Generation {
   return generations instanceof Generation ? generations : generations[generations.length - 1]!;
 }
 
-function asArray(generations: Generations): readonly Generation[] {
+function asArray(generations: Generation | Generation[]): readonly Generation[] {
   return generations instanceof Generation ? [generations] : generations;
 }
 
 /** The generations with one more after them (a new array: the single form has none to grow). */
-function appended(generations: Generations, gen: Generation): Generation[] {
+function appended(generations: Generation | Generation[], gen: Generation): Generation[] {
   if (generations instanceof Generation) return [generations, gen];
   generations.push(gen);
   return generations;
@@ -189,6 +249,11 @@ export function revisionId(rev: Revision): string {
 }
 
 function visibleAt(generations: Generations, atRev: number): KeyAtRevision | undefined {
+  if (typeof generations === 'number') {
+    const put = unpackPut(generations);
+    // A key read at the put that created it shares one object, as visibleIn does.
+    return put.main <= atRev ? { modified: put, created: put, version: 1 } : undefined;
+  }
   if (generations instanceof Generation) return visibleIn(generations, atRev);
   for (let g = generations.length - 1; g >= 0; g--) {
     const gen = generations[g]!;

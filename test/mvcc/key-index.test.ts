@@ -345,3 +345,54 @@ test('putAfterRead answers what get() saw before the put and indexes it as put()
       t.deepEqual(viaPutAfterRead.get(key, atRev), viaGetThenPut.get(key, atRev), `${key} at ${atRev}`);
   }
 });
+
+test('a key put once reads the same whether its revision packs into a number or not', (t) => {
+  // The largest revision that packs (main below 2^37, sub below 2^16), and the first two that
+  // do not: a key put once is held as its packed revision, or as a Generation past the bounds.
+  for (const rev of [r(2 ** 37 - 1, 2 ** 16 - 1), r(2 ** 37, 0), r(7, 2 ** 16), r(7, 3)]) {
+    const m = rev.main;
+    const label = `at ${m}.${rev.sub}`;
+    const index = new KeyIndex();
+    index.put('k', rev);
+    t.is(index.get('k', m - 1), undefined, label);
+    t.deepEqual(index.get('k', m), at(rev, rev, 1), label);
+    t.deepEqual(rangeOf(index, '', '', m), [['k', m, m, 1]], label);
+    t.is(index.previous('k', rev), undefined, label);
+    t.deepEqual(index.previous('k', r(m + 1)), at(rev, rev, 1), label);
+    t.deepEqual([...index.compact(m)], [], label);
+    t.deepEqual([...index.compact(m + 1)], [revisionId(rev)], label);
+    t.deepEqual(index.get('k', m + 1), at(rev, rev, 1), label);
+
+    // The second change, a delete and a new life, from the packed form.
+    index.put('k', r(m + 2));
+    t.deepEqual(index.get('k', m + 2), at(r(m + 2), rev, 2), label);
+    index.tombstone('k', r(m + 3));
+    t.is(index.get('k', m + 3), undefined, label);
+    index.put('k', r(m + 4));
+    t.deepEqual(index.get('k', m + 4), at(r(m + 4), r(m + 4), 1), label);
+
+    // A delete straight after one put.
+    index.put('d', rev);
+    index.tombstone('d', r(m + 5));
+    t.deepEqual(index.get('d', m + 4), at(rev, rev, 1), label);
+    t.is(index.get('d', m + 5), undefined, label);
+
+    // Restored from a record that says it was created earlier, or is a later version: no
+    // longer the one put a packed revision stands for.
+    const restored = new KeyIndex();
+    restored.restorePut('c', rev, m - 1, 1);
+    restored.restorePut('v', rev, m, 4);
+    restored.restorePut('p', rev, m, 1);
+    t.deepEqual(restored.get('c', m), at(rev, r(m - 1), 1), label);
+    // Only the created revision's main is read (etcd's create_revision): its sub is not compared.
+    for (const [key, version] of [
+      ['v', 4],
+      ['p', 1],
+    ] as const) {
+      const found = restored.get(key, m)!;
+      t.deepEqual([found.modified, found.created.main, found.version], [rev, m, version], `${label} ${key}`);
+    }
+    restored.restoreTombstone('p', r(m + 1));
+    t.is(restored.get('p', m + 1), undefined, label);
+  }
+});
