@@ -9,8 +9,9 @@ const SHORT_HISTORY_NUMBERS = 32;
  *
  * Laid out for memory, because the index holds one per key (issue 9): the latest revision
  * sits in two number fields and the earlier ones, if any, in one flat array of (main, sub)
- * pairs, instead of an array of revision objects. A key changed once costs this object alone
- * (about 80 bytes) where objects per revision and arrays cost about 200.
+ * pairs, instead of an array of revision objects: this object alone (80 bytes) where objects
+ * per revision and arrays cost about 200. A key put once and not changed since has none: the
+ * index holds its packed revision (key-index.ts).
  */
 export class Generation {
   /** The put that started this life; kept even when compaction drops it from the revisions. */
