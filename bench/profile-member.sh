@@ -8,6 +8,7 @@
 #   bench/profile-member.sh --workload ser-get --cairn /tmp/base/bin/cairn.js --no-profile
 #   bench/profile-member.sh --workload load --keys 200000 --clients 16   # bulk load, as compare.sh
 #   bench/profile-member.sh --workload put --rate 2000 --no-profile --alloc-profile --trace-gc
+#   UV_THREADPOOL_SIZE=2 bench/profile-member.sh --workload put --no-profile --node-args "--v8-pool-size=1"
 #
 # --cairn runs another build (an A/B against a copy of main's dist/); --no-profile only
 # measures (ops/s, server CPU ms per 1k ops, load average), without the profiler's overhead.
@@ -20,8 +21,13 @@
 # --alloc-profile samples where each member allocates during the measured run, garbage included
 # (bench/alloc-sampler.mjs), and prints bytes allocated per request by site
 # (bench/alloc-sites.ts); --trace-gc counts each member's scavenges and mark-compacts per
-# 1,000 requests in the measured run. --node-args "..." passes more flags to each member's
-# node (e.g. --max-semi-space-size=64).
+# 1,000 requests in the measured run, and the main thread's GC pauses (the pause, plus a
+# mark-compact's incremental steps) in ms per 1,000. --node-args "..." passes more flags to each
+# member's node (e.g. --max-semi-space-size=64); environment variables (UV_THREADPOOL_SIZE,
+# NODE_OPTIONS) reach the members as they are.
+#
+# Each member's CPU in the measured run is also split by thread (bench/thread-cpu.ts: the main
+# thread, V8's platform threads that garbage-collect and compile, libuv's pool, RocksDB's).
 #
 # Every member runs under `node --cpu-prof`; the load generator first loads the key space
 # (get workloads) and warms up in a run of its own, then the measured run is timed on
@@ -90,14 +96,19 @@ warm=()
 [ "$workload" = load ] && warm=(-keys 10000 -key-prefix warmup/)
 "$loadgen" "${common[@]}" "${warm[@]}" -warmup 0s -duration "$warmup" -o json >"$out/warmup.json"
 gc_lines() { for i in $(seq 1 "$members"); do grep -c "$1" "$out/n$i.log" || true; done; }
-[ "$trace_gc" = 1 ] && { scavenges_before=($(gc_lines Scavenge)); marks_before=($(gc_lines Mark-Compact)); }
+log_lines() { for i in $(seq 1 "$members"); do wc -l <"$out/n$i.log"; done; }
+[ "$trace_gc" = 1 ] && { scavenges_before=($(gc_lines Scavenge)); marks_before=($(gc_lines Mark-Compact)); lines_before=($(log_lines)); }
 [ "$alloc" = 1 ] && for pid in "${pids[@]}"; do kill -USR2 "$pid"; done
+threads_snapshot() { for i in $(seq 1 "$members"); do cat /proc/"${pids[i-1]}"/task/*/stat >"$out/n$i.threads.$1" 2>/dev/null || true; done; }
+threads_snapshot before
 from=$(monotonic_us)
 "$loadgen" "${common[@]}" -rate "$rate" -prefill=false -wait 0 -warmup 0s -duration "$duration" \
   -server-pids "$(IFS=,; echo "${pids[*]}")" -o json >"$out/run.json"
 to=$(monotonic_us)
+threads_snapshot after
 [ "$alloc" = 1 ] && for pid in "${pids[@]}"; do kill -USR2 "$pid"; done
-[ "$trace_gc" = 1 ] && { scavenges_after=($(gc_lines Scavenge)); marks_after=($(gc_lines Mark-Compact)); }
+[ "$trace_gc" = 1 ] && { scavenges_after=($(gc_lines Scavenge)); marks_after=($(gc_lines Mark-Compact)); lines_after=($(log_lines)); }
+pids_done=("${pids[@]}")
 stop
 trap - EXIT
 ops=$(jq -r .ops "$out/run.json")
@@ -105,7 +116,15 @@ echo "# $workload, $members member(s), $clients clients, rate $rate, $cairn: $(j
 ops_k() { jq -r ".ops / 1000" "$out/run.json"; }
 [ "$trace_gc" = 1 ] && for i in $(seq 1 "$members"); do
   s=$(( scavenges_after[i-1] - scavenges_before[i-1] )) m=$(( marks_after[i-1] - marks_before[i-1] ))
-  echo "n$i: $s scavenges, $m mark-compacts; $(jq -rn "$s / $(ops_k) * 100 | floor / 100") scavenges per 1k requests"
+  # A trace line reads "... MB, PAUSE / ... ms  (+ STEPS ms in N steps ...": both on the main thread.
+  pause=$(sed -n "$((lines_before[i-1] + 1)),${lines_after[i-1]}p" "$out/n$i.log" |
+    awk '/ms: (Scavenge|Mark-Compact|Mark-sweep)/ { for (f = 1; f < NF; f++) { if ($f == "MB," ) p += $(f+1); if ($f == "(+") p += $(f+1) } } END { printf "%d", p }')
+  echo "n$i: $s scavenges, $m mark-compacts; $(jq -rn "$s / $(ops_k) * 100 | floor / 100") scavenges per 1k requests; GC pauses $pause ms, $(jq -rn "$pause / $(ops_k) * 10 | floor / 10") ms per 1k requests"
+done
+v8_pool_size=$(sed -n 's/.*--v8-pool-size[= ]\([0-9]*\).*/\1/p' <<<"$node_args ${NODE_OPTIONS:-}")
+for i in $(seq 1 "$members"); do
+  echo
+  (cd "$root" && npx tsx bench/thread-cpu.ts "$out/n$i.threads.before" "$out/n$i.threads.after" --pid "${pids_done[i-1]}" --ops "$ops" --v8-pool-size "${v8_pool_size:-4}")
 done
 [ "$alloc" = 1 ] && for i in $(seq 1 "$members"); do
   echo
