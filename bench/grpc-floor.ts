@@ -16,6 +16,8 @@ import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } f
 import { KVServiceService, type PutRequest, type RangeRequest, type RangeResponse, type TxnRequest } from '../gen/ts/cairn/v1/kv.js';
 import { MaintenanceServiceService, type StatusResponse } from '../gen/ts/cairn/v1/maintenance.js';
 import type { ResponseHeader } from '../gen/ts/cairn/v1/types.js';
+import { grpcServerOptions } from '../server/api/grpc-server-options.js';
+import { DEFAULT_LIMITS } from '../server/config.js';
 
 const [address = '127.0.0.1:24301', valueSizeArg = '256'] = process.argv.slice(2);
 const value = Buffer.alloc(Number(valueSizeArg), 0x61);
@@ -68,14 +70,8 @@ const maintenance = {
   },
 };
 
-// The member's own options (server/api/grpc-server.ts), so the transport does the same work.
-const server = new Server({
-  'grpc.max_receive_message_length': 2 * 1536 * 1024 + 1024 * 1024,
-  'grpc.keepalive_time_ms': 30_000,
-  'grpc.keepalive_timeout_ms': 10_000,
-  'grpc.keepalive_permit_without_calls': 1,
-  'grpc.enable_channelz': 0,
-});
+// The member's own transport settings, so the transport does the same work.
+const server = new Server(grpcServerOptions(DEFAULT_LIMITS));
 server.addService(KVServiceService, kv);
 server.addService(MaintenanceServiceService, maintenance);
 server.bindAsync(address, ServerCredentials.createInsecure(), (error, port) => {

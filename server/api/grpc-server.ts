@@ -38,13 +38,7 @@ import { linkFileDependencies } from './reflection-dependencies.js';
 import { addLazyReflection } from './lazy-reflection.js';
 import { ETCD_PROTO_FILES, etcdServiceDefinitions, type EtcdServices } from './etcd/services.js';
 import { toEtcdServiceError } from './etcd/rpctypes.js';
-
-/**
- * The transport-level cap on any message. Client requests are held to maxRequestBytes by
- * validation (with a clearer message); Raft appends carry whole entries, each up to that
- * size, plus batching, so the cap leaves room for both.
- */
-const GRPC_OVERHEAD_BYTES = 1024 * 1024;
+import { grpcServerOptions } from './grpc-server-options.js';
 
 export interface NodeServices {
   kv: KVServiceServer;
@@ -87,14 +81,7 @@ export function buildGrpcServer(
   const server = new Server({
     // The call layer last: the layers before it see the statuses it sends (int64 refusals).
     interceptors: [...(calls.interceptors ?? []), callLayer(calls.observer)],
-    'grpc.max_receive_message_length': 2 * limits.maxRequestBytes + GRPC_OVERHEAD_BYTES,
-    'grpc.keepalive_time_ms': 30_000,
-    'grpc.keepalive_timeout_ms': 10_000,
-    'grpc.keepalive_permit_without_calls': 1,
-    // Channelz keeps per-call counters and timestamps (closures and Date.now() on every
-    // message) for a channelz service Cairn does not serve; profiled, that was per-request
-    // work nobody reads.
-    'grpc.enable_channelz': 0,
+    ...grpcServerOptions(limits),
   });
   // Every public service behind the access check (auth/access-rules.ts), its requests
   // decoded with the int64 range check (int64-range.ts); health and reflection stay open,
