@@ -104,9 +104,8 @@ export class KeyIndex {
     this.put(key, rev);
     // A packed put stands for created at its own revision, version 1: kept when the record
     // says so (only the created revision's main is ever read), made a Generation otherwise.
-    const generations = this.unpacked(key, this.keys.get(key)!, createdMain !== rev.main || version !== 1);
-    if (generations === undefined) return;
-    const last = lastOf(generations);
+    if (createdMain === rev.main && version === 1 && typeof this.keys.get(key) === 'number') return;
+    const last = lastOf(this.generationsToChange(key)!);
     if (last.count === 1) {
       last.createdMain = createdMain;
       last.createdSub = 0;
@@ -116,8 +115,7 @@ export class KeyIndex {
 
   /** Re-indexes a stored delete at start; its put may already be compacted away. */
   restoreTombstone(key: string, rev: Revision): void {
-    const stored = this.keys.get(key);
-    const generations = stored === undefined ? undefined : this.unpacked(key, stored, true);
+    const generations = this.generationsToChange(key);
     if (generations !== undefined && !lastOf(generations).ended) {
       this.tombstone(key, rev);
       return;
@@ -129,8 +127,7 @@ export class KeyIndex {
 
   /** Records a delete; the key must be live. */
   tombstone(key: string, rev: Revision): void {
-    const stored = this.keys.get(key);
-    const generations = stored === undefined ? undefined : this.unpacked(key, stored, true);
+    const generations = this.generationsToChange(key);
     const last = generations === undefined ? undefined : lastOf(generations);
     invariant(last !== undefined && !last.ended, () => `tombstone of key that is not live at ${rev.main}`);
     last.push(rev);
@@ -216,12 +213,12 @@ export class KeyIndex {
   }
 
   /**
-   * The key's generations, its packed put made a Generation (and stored) when `unpack` says
-   * it must change in a way a packed put cannot show; undefined when it stays packed.
+   * The key's generations for a change a packed put cannot show (a delete, a restored
+   * creation or version): a packed put is made a Generation first, and stored.
    */
-  private unpacked(key: string, generations: Generations, unpack: boolean): Generation | Generation[] | undefined {
+  private generationsToChange(key: string): Generation | Generation[] | undefined {
+    const generations = this.keys.get(key);
     if (typeof generations !== 'number') return generations;
-    if (!unpack) return undefined;
     const gen = new Generation(unpackPut(generations));
     this.keys.set(key, gen);
     return gen;
